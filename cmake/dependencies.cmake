@@ -1,0 +1,25 @@
+# Every third-party library comes from Debian's packages (scripts/setup installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED COMPONENTS program_options json)
+find_package(OpenSSL 3 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+find_library(SNAPPY_LIBRARY snappy REQUIRED)
+find_path(SNAPPY_INCLUDE_DIR snappy.h REQUIRED)
+add_library(sluice_snappy INTERFACE)
+target_link_libraries(sluice_snappy INTERFACE ${SNAPPY_LIBRARY})
+target_include_directories(sluice_snappy INTERFACE ${SNAPPY_INCLUDE_DIR})
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+if(SLUICE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+
+# Asio is compiled once (kafka/net/asio_impl.cpp) instead of in every translation unit.
+add_library(sluice_asio INTERFACE)
+target_compile_definitions(sluice_asio INTERFACE
+  BOOST_ASIO_SEPARATE_COMPILATION BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE)
+target_link_libraries(sluice_asio INTERFACE Boost::boost Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
