@@ -19,15 +19,43 @@ function(sluice_add_library name)
   sluice_apply_warnings(${target})
 endfunction()
 
+# The .cpp files of the given folders (relative to the current source dir), excluding tests.
+function(sluice_sources out)
+  set(found)
+  foreach(folder ${ARGN})
+    file(GLOB folder_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${folder}/*.cpp)
+    list(APPEND found ${folder_sources})
+  endforeach()
+  set(${out} ${found} PARENT_SCOPE)
+endfunction()
+
 # sluice_add_test(<name> SOURCES ... DEPS ... [LABELS ...])
 # One gtest executable, registered with ctest per test case.
 function(sluice_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} sluice::test_support GTest::gmock GTest::gtest
+                                        GTest::gtest_main)
   sluice_apply_warnings(${name})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60
+                       DISCOVERY_MODE PRE_TEST)
+endfunction()
+
+# sluice_add_test_folder(<folder> DEPS ...)
+# Tests mirror source folders: every *_test.cpp of a folder goes into one unit-test executable,
+# every *_it.cpp (integration: talks to the real broker) into one labelled `integration`.
+function(sluice_add_test_folder folder)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  string(REPLACE "/" "_" stem ${folder})
+  file(GLOB unit_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${folder}/*_test.cpp)
+  file(GLOB integration_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${folder}/*_it.cpp)
+  if(unit_sources)
+    sluice_add_test(${stem}_test SOURCES ${unit_sources} DEPS ${ARG_DEPS} LABELS unit)
+  endif()
+  if(integration_sources)
+    sluice_add_test(${stem}_it SOURCES ${integration_sources} DEPS ${ARG_DEPS} LABELS integration)
+  endif()
 endfunction()

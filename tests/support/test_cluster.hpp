@@ -1,0 +1,21 @@
+#pragma once
+
+// Where integration tests find the real Kafka cluster that scripts/kafka started.
+// scripts/test exports these variables; a test that needs one that is missing fails with a
+// message saying how to start the broker (it never silently passes).
+
+#include <string>
+
+namespace sluice::test {
+
+// SLUICE_BOOTSTRAP: host:port of the PLAINTEXT listener.
+std::string bootstrap_servers();
+
+// Any SLUICE_* variable scripts/kafka exported (e.g. SLUICE_SASL_SSL_BOOTSTRAP, SLUICE_CA_FILE).
+// Fails the current test when it is missing.
+std::string required_env(const char* name);
+
+// A topic name unique to this test run and test case, so tests never share topics.
+std::string unique_topic(const std::string& prefix);
+
+}  // namespace sluice::test
