@@ -1,0 +1,754 @@
+#!/usr/bin/env python3
+"""Generates Sluice's C++ protocol messages from Apache Kafka's JSON message definitions.
+
+Usage: generate.py --kafka-version X.Y.Z --definitions DIR --out DIR [--samples-out DIR]
+
+DIR holds the `common/message/*.json` files shipped inside the kafka-clients jar. For every
+request/response pair (and the header and data definitions) this writes one header and one source
+file into --out, plus api_key.hpp/.cpp and all.hpp. With --samples-out it also writes test-only
+code that fills every message with non-default values for a given version (used by the round-trip
+and Java cross-check tests).
+
+The encoding rules follow Kafka's own generator (generator/src/main/java/.../MessageDataGenerator):
+classic vs compact (flexible, KIP-482) encodings per version, tagged fields in ascending tag order,
+nullable structs with an int8 presence marker, fields outside a version skipped.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+CPP_KEYWORDS = {
+    "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case", "catch", "char", "class",
+    "const", "continue", "default", "delete", "do", "double", "else", "enum", "explicit", "export",
+    "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable",
+    "namespace", "new", "noexcept", "not", "nullptr", "operator", "or", "private", "protected",
+    "public", "register", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "template", "this", "throw", "true", "try", "typedef", "typeid", "typename", "union",
+    "unsigned", "using", "virtual", "void", "volatile", "while", "xor", "requires", "concept",
+}
+# Names the generated structs use themselves.
+RESERVED_MEMBERS = {"api", "min_version", "max_version", "first_flexible_version", "unknown_tags",
+                    "encode", "decode", "response_type", "request_type"}
+
+PRIMITIVES = {
+    # type: (C++ type, writer/reader method, fixed size or None, sample expression template)
+    "int8": ("std::int8_t", "int8", 1),
+    "int16": ("std::int16_t", "int16", 2),
+    "uint16": ("std::uint16_t", "uint16", 2),
+    "int32": ("std::int32_t", "int32", 4),
+    "uint32": ("std::uint32_t", "uint32", 4),
+    "int64": ("std::int64_t", "int64", 8),
+    "float64": ("double", "float64", 8),
+    "bool": ("bool", "boolean", 1),
+    "uuid": ("uuid", "uuid", 16),
+}
+
+
+def strip_comments(text):
+    """Removes // comments outside strings (the definitions are JSON with comments)."""
+    out = []
+    for line in text.splitlines():
+        in_string = False
+        cut = len(line)
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if c == '\\' and in_string:
+                i += 2
+                continue
+            if c == '"':
+                in_string = not in_string
+            elif not in_string and line.startswith("//", i):
+                cut = i
+                break
+            i += 1
+        out.append(line[:cut])
+    return "\n".join(out)
+
+
+def snake(name):
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    return s.lower()
+
+
+class Versions:
+    """A version range from the definitions: "3+", "1-4", "2", or "none"."""
+
+    def __init__(self, text, default_max=None):
+        text = (text or "none").strip()
+        if text == "none":
+            self.low, self.high = None, None
+        elif text.endswith("+"):
+            self.low, self.high = int(text[:-1]), 32767
+        elif "-" in text:
+            low, high = text.split("-")
+            self.low, self.high = int(low), int(high)
+        else:
+            self.low = self.high = int(text)
+
+    def empty(self):
+        return self.low is None
+
+    def contains(self, version):
+        return not self.empty() and self.low <= version <= self.high
+
+    def intersect(self, other):
+        result = Versions("none")
+        if self.empty() or other.empty():
+            return result
+        low, high = max(self.low, other.low), min(self.high, other.high)
+        if low <= high:
+            result.low, result.high = low, high
+        return result
+
+    def condition(self, var, valid):
+        """A C++ boolean expression for `var` being in this range, simplified within `valid`."""
+        r = self.intersect(valid)
+        if r.empty():
+            return "false"
+        parts = []
+        if r.low > valid.low:
+            parts.append(f"{var} >= {r.low}")
+        if r.high < valid.high:
+            parts.append(f"{var} <= {r.high}")
+        return " && ".join(parts) if parts else "true"
+
+
+class Field:
+    def __init__(self, spec, message):
+        self.spec = spec
+        self.name = snake(spec["name"])
+        if self.name in CPP_KEYWORDS or self.name in RESERVED_MEMBERS:
+            self.name += "_"
+        self.type = spec["type"]
+        self.versions = Versions(spec.get("versions"))
+        self.nullable = Versions(spec.get("nullableVersions"))
+        self.tagged = Versions(spec.get("taggedVersions"))
+        self.tag = spec.get("tag")
+        self.default = spec.get("default")
+        # Only RequestHeader's ClientId overrides flexibility (it stays a classic string forever).
+        self.flexible = Versions(spec["flexibleVersions"]) if "flexibleVersions" in spec else None
+        self.is_array = self.type.startswith("[]")
+        self.element = self.type[2:] if self.is_array else self.type
+        self.is_struct = self.element not in PRIMITIVES and self.element not in ("string", "bytes", "records")
+        self.struct = None  # resolved later
+
+    @property
+    def ever_nullable(self):
+        return not self.nullable.intersect(self.versions).empty()
+
+
+class Struct:
+    def __init__(self, name, fields_spec, message):
+        self.json_name = name
+        self.name = snake(name)
+        self.fields = [Field(f, message) for f in fields_spec]
+
+
+class Message:
+    def __init__(self, spec, source):
+        self.spec = spec
+        self.source = source
+        self.json_name = spec["name"]
+        self.name = snake(self.json_name)
+        self.kind = spec["type"]
+        self.api_key = spec.get("apiKey")
+        self.valid = Versions(spec["validVersions"])
+        self.flexible = Versions(spec.get("flexibleVersions", "none"))
+        self.structs = {}  # json type name -> Struct, in definition order (children first)
+        self.root = Struct(self.json_name, spec.get("fields", []), self)
+        self.root.name = self.name
+        commons = {c["name"]: c for c in spec.get("commonStructs", [])}
+        self._collect(self.root, commons)
+        self._rename_colliding_structs()
+
+    def _collect(self, struct, commons):
+        for field in struct.fields:
+            if not field.is_struct:
+                continue
+            if "fields" in field.spec:
+                child = Struct(field.element, field.spec["fields"], self)
+            elif field.element in self.structs:
+                field.struct = self.structs[field.element]
+                continue
+            elif field.element in commons:
+                child = Struct(field.element, commons[field.element]["fields"], self)
+            else:
+                raise SystemExit(f"{self.source}: unknown type {field.type} of field {field.spec['name']}")
+            self._collect(child, commons)
+            self.structs[field.element] = child
+            field.struct = child
+
+    def _rename_colliding_structs(self):
+        # A nested struct named like a member would change that name's meaning inside the struct.
+        member_names = set()
+        for struct in [self.root, *self.structs.values()]:
+            member_names.update(f.name for f in struct.fields)
+        taken = set()
+        for struct in self.structs.values():
+            if struct.name in member_names or struct.name in RESERVED_MEMBERS or struct.name in taken:
+                struct.name += "_data"
+            taken.add(struct.name)
+
+    @property
+    def first_flexible(self):
+        return self.flexible.low if not self.flexible.empty() else self.valid.high + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# C++ rendering
+
+
+def cpp_default(field):
+    """The C++ initializer for a field's default (empty string means value-initialized)."""
+    d = field.default
+    if field.is_array or field.is_struct:
+        return ""  # arrays default to empty, structs to their defaults; "null" defaults below
+    t = field.type
+    if d is None or d == "null":
+        return ""
+    d = str(d)
+    if t == "bool":
+        return "true" if d == "true" else ""
+    if t == "string":
+        return f'"{d}"' if d else ""
+    if t in ("int8", "int16", "uint16", "int32", "uint32", "int64"):
+        value = int(d, 16) if d.lower().startswith("0x") else int(d)
+        if value == 0:
+            return ""
+        if t == "int64" and value == -(2 ** 63):
+            return "INT64_MIN"
+        if t == "int32" and value == -(2 ** 31):
+            return "INT32_MIN"
+        suffix = "LL" if t == "int64" else ""
+        return f"{value}{suffix}"
+    if t == "float64":
+        return "" if float(d) == 0 else repr(float(d))
+    return ""
+
+
+def cpp_type(field, message):
+    if field.is_array:
+        if field.is_struct:
+            inner = field.struct.name
+        else:
+            inner = scalar_cpp_type(field.element)
+        vec = f"std::vector<{inner}>"
+        return f"std::optional<{vec}>" if field.ever_nullable else vec
+    if field.is_struct:
+        return f"std::optional<{field.struct.name}>" if field.ever_nullable else field.struct.name
+    if field.type == "records":
+        return "std::optional<bytes>"
+    base = scalar_cpp_type(field.type)
+    if field.type in ("string", "bytes") and field.ever_nullable:
+        return f"std::optional<{base}>"
+    return base
+
+
+def scalar_cpp_type(t):
+    if t in PRIMITIVES:
+        return PRIMITIVES[t][0]
+    return {"string": "std::string", "bytes": "bytes"}[t]
+
+
+def declare_struct(struct, message, lines, indent, traits=None):
+    pad = " " * indent
+    lines.append(f"{pad}struct {struct.name} {{")
+    for line in traits or []:
+        lines.append(f"{pad}  {line}" if line else "")
+    if struct is message.root:
+        for child in message.structs.values():
+            declare_struct(child, message, lines, indent + 2)
+    for field in struct.fields:
+        init = cpp_default(field)
+        decl = f"{cpp_type(field, message)} {field.name}"
+        decl += f" = {init};" if init else "{};"
+        lines.append(f"{pad}  {decl}")
+    lines.append(f"{pad}  tagged_fields unknown_tags;")
+    lines.append("")
+    lines.append(f"{pad}  void encode(writer& out_, std::int16_t version_) const;")
+    lines.append(f"{pad}  void decode(reader& in_, std::int16_t version_);")
+    lines.append(f"{pad}  bool operator==(const {struct.name}&) const = default;")
+    lines.append(f"{pad}}};")
+    if struct is not message.root:
+        lines.append("")
+
+
+def flexible_expr(field, message):
+    if field.flexible is not None:
+        return field.flexible.condition("version_", message.valid)
+    return "flexible_"
+
+
+def scalar_write(t, expr, flex, nullable_cond, writer="out_"):
+    if t in PRIMITIVES:
+        return f"{writer}.{PRIMITIVES[t][1]}({expr});"
+    if t == "string":
+        if nullable_cond is None:
+            return f"codec::write_string({writer}, {expr}, {flex});"
+        return f"codec::write_string({writer}, {expr}, {flex}, {nullable_cond});"
+    if t in ("bytes", "records"):
+        if nullable_cond is None:
+            return f"codec::write_bytes({writer}, {expr}, {flex});"
+        return f"codec::write_bytes({writer}, {expr}, {flex}, {nullable_cond});"
+    raise ValueError(t)
+
+
+def scalar_read(t, flex, nullable_cond, reader="in_"):
+    if t in PRIMITIVES:
+        return f"{reader}.{PRIMITIVES[t][1]}()"
+    if t == "string":
+        if nullable_cond is None:
+            return f"codec::read_string({reader}, {flex})"
+        return f"codec::read_nullable_string({reader}, {flex}, {nullable_cond})"
+    if t in ("bytes", "records"):
+        if nullable_cond is None:
+            return f"codec::read_bytes({reader}, {flex})"
+        return f"codec::read_nullable_bytes({reader}, {flex}, {nullable_cond})"
+    raise ValueError(t)
+
+
+def min_size(element):
+    if element in PRIMITIVES:
+        return PRIMITIVES[element][2]
+    return 1
+
+
+def write_field(field, message, writer="out_"):
+    """Statements that write one field's value (presence already checked)."""
+    flex = flexible_expr(field, message)
+    name = field.name
+    nullable = field.nullable.condition("version_", message.valid) if field.ever_nullable else None
+    out = []
+    if field.is_array:
+        if field.ever_nullable:
+            # Null where this version does not allow it goes out as an empty array.
+            out.append(f"if (!{name} && ({nullable})) {{")
+            out.append(f"  codec::write_null_array({writer}, {flex});")
+            out.append(f"}} else if (!{name}) {{")
+            out.append(f"  codec::write_array_length({writer}, 0, {flex});")
+            out.append("} else {")
+            body = write_array_body(field, message, f"(*{name})", flex, writer)
+            out += ["  " + b for b in body]
+            out.append("}")
+        else:
+            out += write_array_body(field, message, name, flex, writer)
+    elif field.is_struct:
+        if field.ever_nullable:
+            out.append(f"{writer}.int8({name} ? 1 : -1);")
+            out.append(f"if ({name}) {name}->encode({writer}, version_);")
+        else:
+            out.append(f"{name}.encode({writer}, version_);")
+    else:
+        out.append(scalar_write(field.type, name, flex, nullable_condition(field, message), writer))
+    return out
+
+
+def write_array_body(field, message, expr, flex, writer):
+    out = [f"codec::write_array_length({writer}, {expr}.size(), {flex});"]
+    if field.is_struct:
+        out.append(f"for (const auto& element_ : {expr}) element_.encode({writer}, version_);")
+    else:
+        stmt = scalar_write(field.element, "element_", flex, None, writer)
+        out.append(f"for (const auto& element_ : {expr}) {stmt}")
+    return out
+
+
+def read_field(field, message, reader="in_"):
+    flex = flexible_expr(field, message)
+    name = field.name
+    nullable = field.nullable.condition("version_", message.valid) if field.ever_nullable else "false"
+    out = []
+    if field.is_array:
+        elem_type = field.struct.name if field.is_struct else scalar_cpp_type(field.element)
+        out.append(f"if (auto count_ = codec::read_array_length({reader}, {flex}, {nullable}, {min_size(field.element)})) {{")
+        target = f"{name}.emplace()" if field.ever_nullable else name
+        out.append(f"  auto& items_ = {target};")
+        out.append("  items_.clear();")
+        out.append(f"  for (std::size_t i_ = 0; i_ < *count_ && {reader}.ok(); ++i_) {{")
+        if field.is_struct:
+            out.append(f"    items_.emplace_back().decode({reader}, version_);")
+        else:
+            out.append(f"    items_.push_back({scalar_read(field.element, flex, None, reader)});")
+        out.append("  }")
+        if field.ever_nullable:
+            out.append("} else {")
+            out.append(f"  {name}.reset();")
+        out.append("}")
+    elif field.is_struct:
+        if field.ever_nullable:
+            out.append(f"if ({reader}.int8() >= 0) {{")
+            out.append(f"  {name}.emplace().decode({reader}, version_);")
+            out.append("} else {")
+            out.append(f"  {name}.reset();")
+            out.append("}")
+        else:
+            out.append(f"{name}.decode({reader}, version_);")
+    else:
+        out.append(f"{name} = {scalar_read(field.type, flex, nullable_condition(field, message), reader)};")
+    return out
+
+
+def default_compare(field):
+    """A C++ expression that is true when the field differs from its default (tagged fields)."""
+    init = cpp_default(field)
+    if init:
+        return f"{field.name} != {init}"
+    return f"{field.name} != decltype({field.name}){{}}"
+
+
+def define_struct(struct, message, qualified, lines):
+    valid = message.valid
+    # encode
+    lines.append(f"void {qualified}::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {{")
+    flexible_cond = message.flexible.condition("version_", valid)
+    lines.append(f"  [[maybe_unused]] const bool flexible_ = {flexible_cond};")
+    tagged = []
+    for field in struct.fields:
+        present = field.versions.condition("version_", valid)
+        if field.tag is not None:
+            tagged.append(field)
+            emit_guarded(lines, regular_versions(field).condition("version_", valid), write_field(field, message), 2)
+            continue
+        emit_guarded(lines, present, write_field(field, message), 2)
+    lines.append("  if (flexible_) {")
+    if tagged:
+        lines.append("    std::uint32_t tag_count_ = static_cast<std::uint32_t>(unknown_tags.size());")
+        for field in tagged:
+            cond = field.tagged.condition("version_", valid)
+            lines.append(f"    if (({cond}) && {default_compare(field)}) ++tag_count_;")
+        lines.append("    out_.unsigned_varint(tag_count_);")
+        lines.append("    std::size_t unknown_next_ = 0;")
+        for field in sorted(tagged, key=lambda f: f.tag):
+            cond = field.tagged.condition("version_", valid)
+            lines.append(f"    if (({cond}) && {default_compare(field)}) {{")
+            lines.append(f"      codec::write_unknown_tags(out_, unknown_tags, unknown_next_, {field.tag});")
+            lines.append("      bytes tag_data_;")
+            lines.append("      writer tag_out_(tag_data_);")
+            for stmt in write_field(field, message, writer="tag_out_"):
+                lines.append(f"      {stmt}")
+            lines.append(f"      codec::write_tagged(out_, {field.tag}, tag_data_);")
+            lines.append("    }")
+        lines.append("    codec::write_unknown_tags(out_, unknown_tags, unknown_next_);")
+    else:
+        lines.append("    out_.unsigned_varint(static_cast<std::uint32_t>(unknown_tags.size()));")
+        lines.append("    std::size_t unknown_next_ = 0;")
+        lines.append("    codec::write_unknown_tags(out_, unknown_tags, unknown_next_);")
+    lines.append("  }")
+    lines.append("}")
+    lines.append("")
+    # decode
+    lines.append(f"void {qualified}::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {{")
+    lines.append("  *this = {};")
+    lines.append(f"  [[maybe_unused]] const bool flexible_ = {flexible_cond};")
+    for field in struct.fields:
+        present = field.versions.condition("version_", valid)
+        if field.tag is not None:
+            emit_guarded(lines, regular_versions(field).condition("version_", valid), read_field(field, message), 2)
+            continue
+        emit_guarded(lines, present, read_field(field, message), 2)
+    lines.append("  if (!flexible_) return;")
+    lines.append("  const auto tag_count_ = in_.unsigned_varint();")
+    lines.append("  for (std::uint32_t t_ = 0; t_ < tag_count_ && in_.ok(); ++t_) {")
+    lines.append("    const auto tag_ = in_.unsigned_varint();")
+    lines.append("    reader tag_in_(in_.take(in_.unsigned_varint()));")
+    if tagged:
+        lines.append("    switch (tag_) {")
+        for field in sorted(tagged, key=lambda f: f.tag):
+            cond = field.tagged.condition("version_", valid)
+            lines.append(f"      case {field.tag}:")
+            lines.append(f"        if ({cond}) {{")
+            for stmt in read_field(field, message, reader="tag_in_"):
+                lines.append(f"          {stmt}")
+            lines.append("          break;")
+            lines.append("        }")
+            lines.append("        [[fallthrough]];")
+        lines.append("      default:")
+        lines.append("        unknown_tags.push_back({tag_, bytes(tag_in_.rest().begin(), tag_in_.rest().end())});")
+        lines.append("        continue;")
+        lines.append("    }")
+        lines.append("    if (!tag_in_.ok()) in_.fail(tag_in_.error());")
+    else:
+        lines.append("    unknown_tags.push_back({tag_, bytes(tag_in_.rest().begin(), tag_in_.rest().end())});")
+    lines.append("  }")
+    lines.append("}")
+    lines.append("")
+
+
+def regular_versions(field):
+    """The versions in which a tagged field is still a regular (positional) field."""
+    if field.tag is None:
+        return field.versions
+    if field.versions.empty() or field.tagged.low <= field.versions.low:
+        return Versions("none")
+    regular = Versions("none")
+    regular.low, regular.high = field.versions.low, field.tagged.low - 1
+    return regular
+
+
+def nullable_condition(field, message):
+    """For string/bytes/records fields held in std::optional: when null is allowed, else None."""
+    if field.type == "records" or (field.type in ("string", "bytes") and field.ever_nullable):
+        return field.nullable.condition("version_", message.valid)
+    return None
+
+
+def emit_guarded(lines, cond, stmts, indent):
+    pad = " " * indent
+    if cond == "false":
+        return
+    if cond == "true":
+        lines.extend(pad + s for s in stmts)
+        return
+    lines.append(f"{pad}if ({cond}) {{")
+    lines.extend(pad + "  " + s for s in stmts)
+    lines.append(f"{pad}}}")
+
+
+def banner(kafka_version, sources):
+    names = " and ".join(sources)
+    return (f"// Generated by kafka/protocol/generator/generate.py from Apache Kafka {kafka_version}'s\n"
+            f"// {names}. Do not edit.")
+
+
+def file_stem(message):
+    name = message.json_name
+    for suffix in ("Request", "Response"):
+        if message.kind in ("request", "response") and name.endswith(suffix):
+            return snake(name[: -len(suffix)])
+    return snake(name)
+
+
+def render_header(group, kafka_version):
+    messages = group["messages"]
+    lines = [banner(kafka_version, [m.source for m in messages]), "#pragma once", ""]
+    includes = ['"kafka/protocol/wire.hpp"']
+    if any(m.api_key is not None for m in messages):
+        includes.insert(0, '"kafka/protocol/messages/api_key.hpp"')
+    for inc in includes:
+        lines.append(f"#include {inc}")
+    lines += ["", "#include <cstdint>", "#include <optional>", "#include <string>", "#include <vector>", "",
+              "namespace sluice::kafka::protocol {", ""]
+    request = next((m for m in messages if m.kind == "request"), None)
+    response = next((m for m in messages if m.kind == "response"), None)
+    if request and response:
+        lines.append(f"struct {response.name};")
+        lines.append("")
+    for m in messages:
+        traits = []
+        if m.api_key is not None:
+            traits.append(f"static constexpr api_key api = api_key::{file_stem(m)};")
+        traits.append(f"static constexpr std::int16_t min_version = {m.valid.low};")
+        traits.append(f"static constexpr std::int16_t max_version = {m.valid.high};")
+        traits.append(f"static constexpr std::int16_t first_flexible_version = {m.first_flexible};")
+        if m.kind == "request" and response:
+            traits.append(f"using response_type = {response.name};")
+        if m.kind == "response" and request:
+            traits.append(f"using request_type = {request.name};")
+        traits.append("")
+        declare_struct(m.root, m, lines, 0, traits)
+        lines.append("")
+    lines.append("}  // namespace sluice::kafka::protocol")
+    return "\n".join(lines) + "\n"
+
+
+def render_source(group, kafka_version, header_name):
+    messages = group["messages"]
+    lines = [banner(kafka_version, [m.source for m in messages]), "",
+             f'#include "kafka/protocol/messages/{header_name}"', "",
+             '#include "kafka/protocol/codec_support.hpp"', "",
+             "namespace sluice::kafka::protocol {", ""]
+    for m in messages:
+        for child in m.structs.values():
+            define_struct(child, m, f"{m.name}::{child.name}", lines)
+        define_struct(m.root, m, m.name, lines)
+    lines.append("}  // namespace sluice::kafka::protocol")
+    return "\n".join(lines) + "\n"
+
+
+def render_api_key(requests, kafka_version):
+    header = [banner(kafka_version, ["*Request.json"]), "#pragma once", "", "#include <cstdint>",
+              "#include <span>", "", "namespace sluice::kafka::protocol {", "",
+              "enum class api_key : std::int16_t {"]
+    for m in requests:
+        header.append(f"  {file_stem(m)} = {m.api_key},")
+    header += ["};", "",
+               "// The versions of one API this build can encode and decode.",
+               "struct api_range {", "  api_key key;", "  std::int16_t min_version;",
+               "  std::int16_t max_version;", "};", "",
+               "// Every API in the definitions, ordered by key.",
+               "std::span<const api_range> supported_apis() noexcept;", "",
+               "// The range for one key, or nullptr for a key this build does not know.",
+               "const api_range* find_api(std::int16_t key) noexcept;", "",
+               "// The definition's name, e.g. \"Metadata\"; \"Unknown\" for keys this build does not know.",
+               "const char* to_string(api_key key) noexcept;", "",
+               "}  // namespace sluice::kafka::protocol", ""]
+    source = [banner(kafka_version, ["*Request.json"]), "", '#include "kafka/protocol/messages/api_key.hpp"', "",
+              "#include <algorithm>", "#include <array>", "", "namespace sluice::kafka::protocol {", "",
+              "namespace {", f"constexpr std::array<api_range, {len(requests)}> apis{{{{"]
+    for m in requests:
+        source.append(f"    {{api_key::{file_stem(m)}, {m.valid.low}, {m.valid.high}}},")
+    source += ["}};", "}  // namespace", "",
+               "std::span<const api_range> supported_apis() noexcept { return apis; }", "",
+               "const api_range* find_api(std::int16_t key) noexcept {",
+               "  auto it = std::find_if(apis.begin(), apis.end(),",
+               "                         [key](const api_range& r) { return static_cast<std::int16_t>(r.key) == key; });",
+               "  return it == apis.end() ? nullptr : &*it;", "}", "",
+               "const char* to_string(api_key key) noexcept {", "  switch (key) {"]
+    for m in requests:
+        source.append(f'    case api_key::{file_stem(m)}: return "{m.json_name[:-len("Request")]}";')
+    source += ["  }", '  return "Unknown";', "}", "", "}  // namespace sluice::kafka::protocol", ""]
+    return "\n".join(header), "\n".join(source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Test samples: every field present in a version gets a value different from its default.
+
+
+def sample_value(field, index, seed_expr):
+    t = field.element
+    if t in ("int8", "int16", "uint16", "int32", "uint32", "int64"):
+        base = cpp_default(field) if not field.is_array else ""
+        value = f"static_cast<{PRIMITIVES[t][0]}>({index % 50 + 2} + {seed_expr})"
+        return value if not base else f"static_cast<{PRIMITIVES[t][0]}>({base} == 7 ? 8 : 7)"
+    if t == "float64":
+        return "2.5"
+    if t == "bool":
+        return "false" if cpp_default(field) == "true" and not field.is_array else "true"
+    if t == "uuid":
+        return f"uuid{{{{{', '.join(str((index * 3 + i) % 251 + 1) for i in range(16))}}}}}"
+    if t == "string":
+        return f'std::string("s{index}-") + std::to_string({seed_expr})'
+    if t in ("bytes", "records"):
+        return f"bytes{{std::byte{{{index % 200 + 1}}}, std::byte{{42}}}}"
+    raise ValueError(t)
+
+
+def render_fill(struct, message, qualified, lines, fn_name):
+    lines.append(f"void {fn_name}({qualified}& m, std::int16_t version_, int seed) {{")
+    lines.append("  (void)version_;")
+    lines.append("  (void)seed;")
+    valid = message.valid
+    for index, field in enumerate(struct.fields):
+        cond = field.versions.condition("version_", valid)
+        if cond == "false":
+            continue
+        stmts = []
+        if field.is_struct:
+            child = f"fill_{message.name}_{field.struct.name}"
+            if field.is_array:
+                items = f"m.{field.name}{'.emplace()' if field.ever_nullable else ''}"
+                stmts.append(f"{child}({items}.emplace_back(), version_, seed + 1);")
+            else:
+                target = f"m.{field.name}.emplace()" if field.ever_nullable else f"m.{field.name}"
+                stmts.append(f"{child}({target}, version_, seed + 1);")
+        elif field.is_array:
+            target = f"m.{field.name}.emplace()" if field.ever_nullable else f"m.{field.name}"
+            stmts.append(f"{target}.push_back({sample_value(field, index, 'seed')});")
+        else:
+            stmts.append(f"m.{field.name} = {sample_value(field, index, 'seed')};")
+        emit_guarded(lines, cond, stmts, 2)
+    lines.append("}")
+    lines.append("")
+
+
+def render_samples(groups, kafka_version):
+    header = [banner(kafka_version, ["*.json"]), "#pragma once", "",
+              '#include "kafka/protocol/messages/all.hpp"', "", "#include <cstdint>", "#include <type_traits>", "",
+              "namespace sluice::kafka::protocol::samples {", ""]
+    source = [banner(kafka_version, ["*.json"]), "", '#include "tests/kafka/protocol/generated/message_samples.hpp"',
+              "", "#include <string>", "", "namespace sluice::kafka::protocol::samples {", ""]
+    all_messages = [m for g in groups for m in g["messages"]]
+    for m in all_messages:
+        header.append(f"void fill({m.name}& message, std::int16_t version, int seed = 0);")
+    header += ["",
+               "// Calls visitor(std::type_identity<T>{}, \"JsonName\") for every generated message type.",
+               "template <typename Visitor>", "void for_each_message_type(Visitor&& visitor) {"]
+    for m in all_messages:
+        header.append(f'  visitor(std::type_identity<{m.name}>{{}}, "{m.json_name}");')
+    header += ["}", "", "}  // namespace sluice::kafka::protocol::samples", ""]
+    source.append("namespace {")
+    for m in all_messages:
+        for child in m.structs.values():
+            source.append(f"void fill_{m.name}_{child.name}({m.name}::{child.name}& m, std::int16_t version_, int seed);")
+    source.append("")
+    for m in all_messages:
+        for child in m.structs.values():
+            render_fill(child, m, f"{m.name}::{child.name}", source, f"fill_{m.name}_{child.name}")
+    source.append("}  // namespace")
+    source.append("")
+    for m in all_messages:
+        render_fill(m.root, m, m.name, source, "fill")
+    source += ["}  // namespace sluice::kafka::protocol::samples", ""]
+    return "\n".join(header), "\n".join(source)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.loads(strip_comments(f.read()))
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kafka-version", required=True)
+    parser.add_argument("--definitions", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--samples-out")
+    args = parser.parse_args()
+
+    groups = {}
+    for file in sorted(os.listdir(args.definitions)):
+        if not file.endswith(".json"):
+            continue
+        spec = load(os.path.join(args.definitions, file))
+        if spec.get("type") not in ("request", "response", "header", "data"):
+            continue
+        if Versions(spec.get("validVersions")).empty():
+            continue  # an API removed from this Kafka release (e.g. the ZooKeeper-era LeaderAndIsr)
+        message = Message(spec, file)
+        stem = file_stem(message)
+        groups.setdefault(stem, {"stem": stem, "messages": []})["messages"].append(message)
+    for group in groups.values():
+        group["messages"].sort(key=lambda m: {"request": 0, "response": 1}.get(m.kind, 2))
+    ordered = [groups[k] for k in sorted(groups)]
+
+    for old in os.listdir(args.out) if os.path.isdir(args.out) else []:
+        if old.endswith((".hpp", ".cpp")):
+            os.remove(os.path.join(args.out, old))
+    for group in ordered:
+        header_name = f"{group['stem']}.hpp"
+        write(os.path.join(args.out, header_name), render_header(group, args.kafka_version))
+        write(os.path.join(args.out, f"{group['stem']}.cpp"), render_source(group, args.kafka_version, header_name))
+
+    requests = sorted((m for g in ordered for m in g["messages"] if m.kind == "request"), key=lambda m: m.api_key)
+    api_header, api_source = render_api_key(requests, args.kafka_version)
+    write(os.path.join(args.out, "api_key.hpp"), api_header)
+    write(os.path.join(args.out, "api_key.cpp"), api_source)
+    all_lines = [banner(args.kafka_version, ["*.json"]), "#pragma once", "",
+                 '#include "kafka/protocol/messages/api_key.hpp"']
+    all_lines += [f'#include "kafka/protocol/messages/{g["stem"]}.hpp"' for g in ordered]
+    write(os.path.join(args.out, "all.hpp"), "\n".join(all_lines) + "\n")
+
+    if args.samples_out:
+        header, source = render_samples(ordered, args.kafka_version)
+        write(os.path.join(args.samples_out, "message_samples.hpp"), header)
+        write(os.path.join(args.samples_out, "message_samples.cpp"), source)
+    count = sum(len(g["messages"]) for g in ordered)
+    print(f"generate.py: {count} messages in {len(ordered)} files -> {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
