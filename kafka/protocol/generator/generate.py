@@ -29,7 +29,8 @@ CPP_KEYWORDS = {
     "template", "this", "throw", "true", "try", "typedef", "typeid", "typename", "union",
     "unsigned", "using", "virtual", "void", "volatile", "while", "xor", "requires", "concept",
 }
-# Names the generated structs use themselves.
+# Names every generated struct uses itself, and those only top-level messages add (their traits).
+NESTED_RESERVED_MEMBERS = {"unknown_tags", "encode", "decode"}
 RESERVED_MEMBERS = {"api", "min_version", "max_version", "first_flexible_version", "unknown_tags",
                     "encode", "decode", "response_type", "request_type"}
 
@@ -122,7 +123,7 @@ class Field:
     def __init__(self, spec, message):
         self.spec = spec
         self.name = snake(spec["name"])
-        if self.name in CPP_KEYWORDS or self.name in RESERVED_MEMBERS:
+        if self.name in CPP_KEYWORDS or self.name in NESTED_RESERVED_MEMBERS:
             self.name += "_"
         self.type = spec["type"]
         self.versions = Versions(spec.get("versions"))
@@ -162,6 +163,9 @@ class Message:
         self.structs = {}  # json type name -> Struct, in definition order (children first)
         self.root = Struct(self.json_name, spec.get("fields", []), self)
         self.root.name = self.name
+        for field in self.root.fields:
+            if field.name in RESERVED_MEMBERS:
+                field.name += "_"
         commons = {c["name"]: c for c in spec.get("commonStructs", [])}
         self._collect(self.root, commons)
         self._rename_colliding_structs()
@@ -579,7 +583,8 @@ def render_api_key(requests, kafka_version):
     header += ["};", "",
                "// The versions of one API this build can encode and decode.",
                "struct api_range {", "  api_key key;", "  std::int16_t min_version;",
-               "  std::int16_t max_version;", "};", "",
+               "  std::int16_t max_version;",
+               "  std::int16_t first_flexible_version;  // requests and responses switch together", "};", "",
                "// Every API in the definitions, ordered by key.",
                "std::span<const api_range> supported_apis() noexcept;", "",
                "// The range for one key, or nullptr for a key this build does not know.",
@@ -591,7 +596,7 @@ def render_api_key(requests, kafka_version):
               "#include <algorithm>", "#include <array>", "", "namespace sluice::kafka::protocol {", "",
               "namespace {", f"constexpr std::array<api_range, {len(requests)}> apis{{{{"]
     for m in requests:
-        source.append(f"    {{api_key::{file_stem(m)}, {m.valid.low}, {m.valid.high}}},")
+        source.append(f"    {{api_key::{file_stem(m)}, {m.valid.low}, {m.valid.high}, {m.first_flexible}}},")
     source += ["}};", "}  // namespace", "",
                "std::span<const api_range> supported_apis() noexcept { return apis; }", "",
                "const api_range* find_api(std::int16_t key) noexcept {",

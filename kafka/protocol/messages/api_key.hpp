@@ -104,6 +104,7 @@ struct api_range {
   api_key key;
   std::int16_t min_version;
   std::int16_t max_version;
+  std::int16_t first_flexible_version;  // requests and responses switch together
 };
 
 // Every API in the definitions, ordered by key.

@@ -43,8 +43,8 @@ void api_versions_request::decode(reader& in_, [[maybe_unused]] std::int16_t ver
 void api_versions_response::api_version::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   out_.int16(api_key);
-  out_.int16(min_version_);
-  out_.int16(max_version_);
+  out_.int16(min_version);
+  out_.int16(max_version);
   if (flexible_) {
     out_.unsigned_varint(static_cast<std::uint32_t>(unknown_tags.size()));
     std::size_t unknown_next_ = 0;
@@ -56,8 +56,8 @@ void api_versions_response::api_version::decode(reader& in_, [[maybe_unused]] st
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   api_key = in_.int16();
-  min_version_ = in_.int16();
-  max_version_ = in_.int16();
+  min_version = in_.int16();
+  max_version = in_.int16();
   if (!flexible_) return;
   const auto tag_count_ = in_.unsigned_varint();
   for (std::uint32_t t_ = 0; t_ < tag_count_ && in_.ok(); ++t_) {
@@ -73,10 +73,10 @@ void api_versions_response::supported_feature_key::encode(writer& out_, [[maybe_
     codec::write_string(out_, name, flexible_);
   }
   if (version_ >= 3) {
-    out_.int16(min_version_);
+    out_.int16(min_version);
   }
   if (version_ >= 3) {
-    out_.int16(max_version_);
+    out_.int16(max_version);
   }
   if (flexible_) {
     out_.unsigned_varint(static_cast<std::uint32_t>(unknown_tags.size()));
@@ -92,10 +92,10 @@ void api_versions_response::supported_feature_key::decode(reader& in_, [[maybe_u
     name = codec::read_string(in_, flexible_);
   }
   if (version_ >= 3) {
-    min_version_ = in_.int16();
+    min_version = in_.int16();
   }
   if (version_ >= 3) {
-    max_version_ = in_.int16();
+    max_version = in_.int16();
   }
   if (!flexible_) return;
   const auto tag_count_ = in_.unsigned_varint();

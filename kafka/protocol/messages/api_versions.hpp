@@ -39,8 +39,8 @@ struct api_versions_response {
 
   struct api_version {
     std::int16_t api_key{};
-    std::int16_t min_version_{};
-    std::int16_t max_version_{};
+    std::int16_t min_version{};
+    std::int16_t max_version{};
     tagged_fields unknown_tags;
 
     void encode(writer& out_, std::int16_t version_) const;
@@ -50,8 +50,8 @@ struct api_versions_response {
 
   struct supported_feature_key {
     std::string name{};
-    std::int16_t min_version_{};
-    std::int16_t max_version_{};
+    std::int16_t min_version{};
+    std::int16_t max_version{};
     tagged_fields unknown_tags;
 
     void encode(writer& out_, std::int16_t version_) const;

@@ -598,8 +598,8 @@ void fill_api_versions_response_api_version(api_versions_response::api_version& 
   (void)version_;
   (void)seed;
   m.api_key = static_cast<std::int16_t>(2 + seed);
-  m.min_version_ = static_cast<std::int16_t>(3 + seed);
-  m.max_version_ = static_cast<std::int16_t>(4 + seed);
+  m.min_version = static_cast<std::int16_t>(3 + seed);
+  m.max_version = static_cast<std::int16_t>(4 + seed);
 }
 
 void fill_api_versions_response_supported_feature_key(api_versions_response::supported_feature_key& m, std::int16_t version_, int seed) {
@@ -609,10 +609,10 @@ void fill_api_versions_response_supported_feature_key(api_versions_response::sup
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 3) {
-    m.min_version_ = static_cast<std::int16_t>(3 + seed);
+    m.min_version = static_cast<std::int16_t>(3 + seed);
   }
   if (version_ >= 3) {
-    m.max_version_ = static_cast<std::int16_t>(4 + seed);
+    m.max_version = static_cast<std::int16_t>(4 + seed);
   }
 }
 
