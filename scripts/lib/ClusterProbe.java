@@ -65,6 +65,8 @@ public final class ClusterProbe {
         config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, REQUEST_TIMEOUT_MS);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, REQUEST_TIMEOUT_MS);
         config.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, 100);
+        // The broker is still starting: notice its listener within a fifth of a second.
+        config.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200);
         String last = target + ": no answer";
         while (System.nanoTime() < deadline) {
             // A fresh client per attempt: a client that failed SASL authentication keeps failing.
