@@ -203,7 +203,7 @@ asio::awaitable<std::int32_t> cluster::find_coordinator(coordinator_type type, s
   if (version >= 4) {
     request.coordinator_keys.push_back(key);
   } else {
-    request.key = key;
+    request.key_ = key;
   }
   auto response = co_await target->send(std::move(request), version);
   auto code = response.error_code;

@@ -10,8 +10,16 @@ code that fills every message with non-default values for a given version (used 
 and Java cross-check tests).
 
 The encoding rules follow Kafka's own generator (generator/src/main/java/.../MessageDataGenerator):
-classic vs compact (flexible, KIP-482) encodings per version, tagged fields in ascending tag order,
-nullable structs with an int8 presence marker, fields outside a version skipped.
+classic vs compact (flexible, KIP-482) encodings per version, tagged fields in ascending tag order
+(merged with the unknown ones a decoder kept) and omitted at their default, nullable structs with an
+int8 presence marker, fields outside a version skipped.
+
+Where we differ from the Java classes on purpose: encoding never fails. A value set in a field the
+version lacks is dropped (Java throws UnsupportedVersionException unless the field is "ignorable"),
+and null where the version has no null is written as empty. The caller picks the version from
+ApiVersions and knows which fields it has; a throwing encoder would only move that check into the
+I/O path. Decoding is strict: null where the version forbids it, or a length beyond the input, is an
+error in the reader.
 """
 
 import argparse
@@ -31,7 +39,7 @@ CPP_KEYWORDS = {
 }
 # Names every generated struct uses itself, and those only top-level messages add (their traits).
 NESTED_RESERVED_MEMBERS = {"unknown_tags", "encode", "decode"}
-RESERVED_MEMBERS = {"api", "min_version", "max_version", "first_flexible_version", "unknown_tags",
+RESERVED_MEMBERS = {"key", "api", "min_version", "max_version", "first_flexible_version", "unknown_tags",
                     "encode", "decode", "response_type", "request_type"}
 
 PRIMITIVES = {
@@ -159,8 +167,13 @@ class Message:
         self.kind = spec["type"]
         self.api_key = spec.get("apiKey")
         self.valid = Versions(spec["validVersions"])
+        # A request whose newest version is still being designed ("latestVersionUnstable") can be
+        # encoded and decoded, but a client must not negotiate it: brokers only advertise it with
+        # unstable.api.versions.enable, and its layout may still change.
+        self.max_stable = self.valid.high - 1 if spec.get("latestVersionUnstable") else self.valid.high
         self.flexible = Versions(spec.get("flexibleVersions", "none"))
         self.structs = {}  # json type name -> Struct, in definition order (children first)
+        self.nested_names = {}  # json type name -> name in protocol::nested (assign_nested_names)
         self.root = Struct(self.json_name, spec.get("fields", []), self)
         self.root.name = self.name
         for field in self.root.fields:
@@ -198,6 +211,11 @@ class Message:
                 struct.name += "_data"
             taken.add(struct.name)
 
+    def real_name(self, struct):
+        """Nested structs live at namespace scope (protocol::nested) so that clang sees them complete
+        inside the message (llvm issue 36032); the message aliases them under their short names."""
+        return f"nested::{self.nested_names[struct.json_name]}"
+
     @property
     def first_flexible(self):
         return self.flexible.low if not self.flexible.empty() else self.valid.high + 1
@@ -219,7 +237,7 @@ def cpp_default(field):
     if t == "bool":
         return "true" if d == "true" else ""
     if t == "string":
-        return f'"{d}"' if d else ""
+        return json.dumps(d) if d else ""  # JSON's string escapes are valid C++ ones
     if t in ("int8", "int16", "uint16", "int32", "uint32", "int64"):
         value = int(d, 16) if d.lower().startswith("0x") else int(d)
         if value == 0:
@@ -235,16 +253,23 @@ def cpp_default(field):
     return ""
 
 
-def cpp_type(field, message):
+def struct_type(field, message, in_root):
+    """The root message names its nested structs by their aliases; nested structs (at namespace
+    scope inside protocol::nested) name each other by their namespace-level names."""
+    return field.struct.name if in_root else message.real_name(field.struct).removeprefix("nested::")
+
+
+def cpp_type(field, message, in_root):
     if field.is_array:
         if field.is_struct:
-            inner = field.struct.name
+            inner = struct_type(field, message, in_root)
         else:
             inner = scalar_cpp_type(field.element)
         vec = f"std::vector<{inner}>"
         return f"std::optional<{vec}>" if field.ever_nullable else vec
     if field.is_struct:
-        return f"std::optional<{field.struct.name}>" if field.ever_nullable else field.struct.name
+        name = struct_type(field, message, in_root)
+        return f"std::optional<{name}>" if field.ever_nullable else name
     if field.type == "records":
         return "std::optional<bytes>"
     base = scalar_cpp_type(field.type)
@@ -261,22 +286,25 @@ def scalar_cpp_type(t):
 
 def declare_struct(struct, message, lines, indent, traits=None):
     pad = " " * indent
-    lines.append(f"{pad}struct {struct.name} {{")
+    name = struct.name if struct is message.root else message.real_name(struct).split("::")[1]
+    lines.append(f"{pad}struct {name} {{")
     for line in traits or []:
         lines.append(f"{pad}  {line}" if line else "")
     if struct is message.root:
         for child in message.structs.values():
-            declare_struct(child, message, lines, indent + 2)
+            lines.append(wrap_signature(f"{pad}  using {child.name} =", f" {message.real_name(child)};"))
+        if message.structs:
+            lines.append("")
     for field in struct.fields:
         init = cpp_default(field)
-        decl = f"{cpp_type(field, message)} {field.name}"
+        decl = f"{cpp_type(field, message, struct is message.root)} {field.name}"
         decl += f" = {init};" if init else "{};"
         lines.append(f"{pad}  {decl}")
     lines.append(f"{pad}  tagged_fields unknown_tags;")
     lines.append("")
     lines.append(f"{pad}  void encode(writer& out_, std::int16_t version_) const;")
     lines.append(f"{pad}  void decode(reader& in_, std::int16_t version_);")
-    lines.append(f"{pad}  bool operator==(const {struct.name}&) const = default;")
+    lines.append(wrap_signature(f"{pad}  bool operator==(", f"const {name}&) const = default;"))
     lines.append(f"{pad}}};")
     if struct is not message.root:
         lines.append("")
@@ -343,13 +371,26 @@ def write_field(field, message, writer="out_"):
             out += write_array_body(field, message, name, flex, writer)
     elif field.is_struct:
         if field.ever_nullable:
-            out.append(f"{writer}.int8({name} ? 1 : -1);")
-            out.append(f"if ({name}) {name}->encode({writer}, version_);")
+            # The int8 presence marker exists only in nullable versions; before, the struct is
+            # always there (null goes out as the default struct).
+            nullable = field.nullable.condition("version_", field.versions.intersect(message.valid))
+            marked = [f"{writer}.int8({name} ? 1 : -1);", f"if ({name}) {name}->encode({writer}, version_);"]
+            unmarked = [f"{name}.value_or({message.real_name(field.struct)}{{}}).encode({writer}, version_);"]
+            out += conditional(nullable, marked, unmarked)
         else:
             out.append(f"{name}.encode({writer}, version_);")
     else:
         out.append(scalar_write(field.type, name, flex, nullable_condition(field, message), writer))
     return out
+
+
+def conditional(cond, then, otherwise):
+    """Statements choosing between two branches on a C++ condition, folded when it is constant."""
+    if cond == "true":
+        return then
+    if cond == "false":
+        return otherwise
+    return [f"if ({cond}) {{", *("  " + s for s in then), "} else {", *("  " + s for s in otherwise), "}"]
 
 
 def write_array_body(field, message, expr, flex, writer):
@@ -385,11 +426,10 @@ def read_field(field, message, reader="in_"):
         out.append("}")
     elif field.is_struct:
         if field.ever_nullable:
-            out.append(f"if ({reader}.int8() >= 0) {{")
-            out.append(f"  {name}.emplace().decode({reader}, version_);")
-            out.append("} else {")
-            out.append(f"  {name}.reset();")
-            out.append("}")
+            nullable = field.nullable.condition("version_", field.versions.intersect(message.valid))
+            marked = [f"if ({reader}.int8() >= 0) {{", f"  {name}.emplace().decode({reader}, version_);", "} else {",
+                      f"  {name}.reset();", "}"]
+            out += conditional(nullable, marked, [f"{name}.emplace().decode({reader}, version_);"])
         else:
             out.append(f"{name}.decode({reader}, version_);")
     else:
@@ -405,10 +445,18 @@ def default_compare(field):
     return f"{field.name} != decltype({field.name}){{}}"
 
 
+def wrap_signature(head, parameters, limit=110):
+    """A function head on one line, or with its parameters on a continuation line if too long."""
+    if len(head) + len(parameters) <= limit:
+        return head + parameters
+    indent = len(head) - len(head.lstrip())
+    return f"{head}\n{' ' * (indent + 4)}{parameters.lstrip()}"
+
+
 def define_struct(struct, message, qualified, lines):
     valid = message.valid
     # encode
-    lines.append(f"void {qualified}::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {{")
+    lines.append(wrap_signature(f"void {qualified}::encode(", "writer& out_, [[maybe_unused]] std::int16_t version_) const {"))
     flexible_cond = message.flexible.condition("version_", valid)
     lines.append(f"  [[maybe_unused]] const bool flexible_ = {flexible_cond};")
     tagged = []
@@ -446,7 +494,7 @@ def define_struct(struct, message, qualified, lines):
     lines.append("}")
     lines.append("")
     # decode
-    lines.append(f"void {qualified}::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {{")
+    lines.append(wrap_signature(f"void {qualified}::decode(", "reader& in_, [[maybe_unused]] std::int16_t version_) {"))
     lines.append("  *this = {};")
     lines.append(f"  [[maybe_unused]] const bool flexible_ = {flexible_cond};")
     for field in struct.fields:
@@ -545,7 +593,9 @@ def render_header(group, kafka_version):
     for m in messages:
         traits = []
         if m.api_key is not None:
-            traits.append(f"static constexpr api_key api = api_key::{file_stem(m)};")
+            traits.append(f"static constexpr api_key key = api_key::{file_stem(m)};")
+            # kafka/net spells the key `api`; both name the same constant until it moves to `key`.
+            traits.append("static constexpr api_key api = key;")
         traits.append(f"static constexpr std::int16_t min_version = {m.valid.low};")
         traits.append(f"static constexpr std::int16_t max_version = {m.valid.high};")
         traits.append(f"static constexpr std::int16_t first_flexible_version = {m.first_flexible};")
@@ -554,6 +604,13 @@ def render_header(group, kafka_version):
         if m.kind == "response" and request:
             traits.append(f"using request_type = {request.name};")
         traits.append("")
+        if m.structs:
+            lines.append("namespace nested {")
+            lines.append("")
+            for child in m.structs.values():
+                declare_struct(child, m, lines, 0)
+            lines.append("}  // namespace nested")
+            lines.append("")
         declare_struct(m.root, m, lines, 0, traits)
         lines.append("")
     lines.append("}  // namespace sluice::kafka::protocol")
@@ -568,7 +625,7 @@ def render_source(group, kafka_version, header_name):
              "namespace sluice::kafka::protocol {", ""]
     for m in messages:
         for child in m.structs.values():
-            define_struct(child, m, f"{m.name}::{child.name}", lines)
+            define_struct(child, m, m.real_name(child), lines)
         define_struct(m.root, m, m.name, lines)
     lines.append("}  // namespace sluice::kafka::protocol")
     return "\n".join(lines) + "\n"
@@ -581,7 +638,9 @@ def render_api_key(requests, kafka_version):
     for m in requests:
         header.append(f"  {file_stem(m)} = {m.api_key},")
     header += ["};", "",
-               "// The versions of one API this build can encode and decode.",
+               "// The versions of one API this build negotiates (from ApiVersions). max_version is the newest",
+               "// stable version: it is below the message's own max_version when the definition marks its latest",
+               "// version unstable (\"latestVersionUnstable\", e.g. InitProducerId v6 in Kafka 4.3).",
                "struct api_range {", "  api_key key;", "  std::int16_t min_version;",
                "  std::int16_t max_version;",
                "  std::int16_t first_flexible_version;  // requests and responses switch together", "};", "",
@@ -596,7 +655,7 @@ def render_api_key(requests, kafka_version):
               "#include <algorithm>", "#include <array>", "", "namespace sluice::kafka::protocol {", "",
               "namespace {", f"constexpr std::array<api_range, {len(requests)}> apis{{{{"]
     for m in requests:
-        source.append(f"    {{api_key::{file_stem(m)}, {m.valid.low}, {m.valid.high}, {m.first_flexible}}},")
+        source.append(f"    {{api_key::{file_stem(m)}, {m.valid.low}, {m.max_stable}, {m.first_flexible}}},")
     source += ["}};", "}  // namespace", "",
                "std::span<const api_range> supported_apis() noexcept { return apis; }", "",
                "const api_range* find_api(std::int16_t key) noexcept {",
@@ -633,10 +692,14 @@ def sample_value(field, index, seed_expr):
     raise ValueError(t)
 
 
-def render_fill(struct, message, qualified, lines, fn_name):
-    lines.append(f"void {fn_name}({qualified}& m, std::int16_t version_, int seed) {{")
+UNKNOWN_SAMPLE_TAG = 90
+
+
+def render_fill(struct, message, qualified, lines):
+    lines.append(wrap_signature(f"void fill({qualified}& m,", " std::int16_t version_, int seed, fill_mode mode) {"))
     lines.append("  (void)version_;")
     lines.append("  (void)seed;")
+    lines.append("  (void)mode;")
     valid = message.valid
     for index, field in enumerate(struct.fields):
         cond = field.versions.condition("version_", valid)
@@ -644,19 +707,27 @@ def render_fill(struct, message, qualified, lines, fn_name):
             continue
         stmts = []
         if field.is_struct:
-            child = f"fill_{message.name}_{field.struct.name}"
+            child = "fill"
             if field.is_array:
                 items = f"m.{field.name}{'.emplace()' if field.ever_nullable else ''}"
-                stmts.append(f"{child}({items}.emplace_back(), version_, seed + 1);")
+                stmts.append(f"{child}({items}.emplace_back(), version_, seed + 1, mode);")
             else:
                 target = f"m.{field.name}.emplace()" if field.ever_nullable else f"m.{field.name}"
-                stmts.append(f"{child}({target}, version_, seed + 1);")
+                stmts.append(f"{child}({target}, version_, seed + 1, mode);")
         elif field.is_array:
             target = f"m.{field.name}.emplace()" if field.ever_nullable else f"m.{field.name}"
             stmts.append(f"{target}.push_back({sample_value(field, index, 'seed')});")
         else:
             stmts.append(f"m.{field.name} = {sample_value(field, index, 'seed')};")
+        null_cond = field.nullable.condition("version_", field.versions.intersect(valid)) if field.ever_nullable else "false"
+        if null_cond != "false":
+            when = "" if null_cond == "true" else f" && ({null_cond})"
+            stmts = [f"if (mode == fill_mode::nulls_where_allowed{when}) {{", f"  m.{field.name}.reset();",
+                     "} else {", *("  " + stmt for stmt in stmts), "}"]
         emit_guarded(lines, cond, stmts, 2)
+    # A tag no definition uses (yet): decoders must keep it and encoders write it back in tag order.
+    emit_guarded(lines, message.flexible.condition("version_", valid),
+                 [f"m.unknown_tags.push_back({{{UNKNOWN_SAMPLE_TAG}, bytes{{std::byte{{7}}, std::byte(seed)}}}});"], 2)
     lines.append("}")
     lines.append("")
 
@@ -668,8 +739,14 @@ def render_samples(groups, kafka_version):
     source = [banner(kafka_version, ["*.json"]), "", '#include "tests/kafka/protocol/generated/message_samples.hpp"',
               "", "#include <string>", "", "namespace sluice::kafka::protocol::samples {", ""]
     all_messages = [m for g in groups for m in g["messages"]]
+    header += ["// every_field: every field the version has holds a non-default value (nullable ones too).",
+               "// nulls_where_allowed: the same, except that nullable fields are null where the version allows.",
+               "enum class fill_mode : std::uint8_t { every_field, nulls_where_allowed };",
+               "inline constexpr fill_mode all_fill_modes[] = {fill_mode::every_field, fill_mode::nulls_where_allowed};",
+               "", "// Fills a default-constructed message for one version; `seed` varies the values."]
     for m in all_messages:
-        header.append(f"void fill({m.name}& message, std::int16_t version, int seed = 0);")
+        header.append(f"void fill({m.name}& message, std::int16_t version, int seed = 0,")
+        header.append("          fill_mode mode = fill_mode::every_field);")
     header += ["",
                "// Calls visitor(std::type_identity<T>{}, \"JsonName\") for every generated message type.",
                "template <typename Visitor>", "void for_each_message_type(Visitor&& visitor) {"]
@@ -679,20 +756,44 @@ def render_samples(groups, kafka_version):
     source.append("namespace {")
     for m in all_messages:
         for child in m.structs.values():
-            source.append(f"void fill_{m.name}_{child.name}({m.name}::{child.name}& m, std::int16_t version_, int seed);")
+            source.append(wrap_signature(f"void fill({m.real_name(child)}& m,",
+                                         " std::int16_t version_, int seed, fill_mode mode);"))
     source.append("")
     for m in all_messages:
         for child in m.structs.values():
-            render_fill(child, m, f"{m.name}::{child.name}", source, f"fill_{m.name}_{child.name}")
+            render_fill(child, m, m.real_name(child), source)
     source.append("}  // namespace")
     source.append("")
     for m in all_messages:
-        render_fill(m.root, m, m.name, source, "fill")
+        render_fill(m.root, m, m.name, source)
     source += ["}  // namespace sluice::kafka::protocol::samples", ""]
     return "\n".join(header), "\n".join(source)
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def assign_nested_names(messages):
+    """Names the nested structs in protocol::nested. Kafka usually prefixes a struct with its API
+    already (AddPartitionsToTxnTopic); such a struct keeps its name, the others get the message's
+    name in front. Every header adds to the one namespace, so a name two messages would share (a
+    redefinition, or an ODR violation between two headers) falls back to the message prefix."""
+    short = {}
+    for message in messages:
+        stem = file_stem(message)
+        for struct in message.structs.values():
+            keep = struct.name.startswith(f"{message.name}_") or struct.name.startswith(f"{stem}_")
+            short[(message.name, struct.json_name)] = struct.name if keep else f"{message.name}_{struct.name}"
+    uses = {}
+    for name in short.values():
+        uses[name] = uses.get(name, 0) + 1
+    for message in messages:
+        for struct in message.structs.values():
+            name = short[(message.name, struct.json_name)]
+            message.nested_names[struct.json_name] = name if uses[name] == 1 else f"{message.name}_{struct.name}"
+    names = [n for m in messages for n in m.nested_names.values()]
+    if len(names) != len(set(names)):
+        raise SystemExit("generate.py: two nested structs share a name in protocol::nested")
 
 
 def load(path):
@@ -701,7 +802,13 @@ def load(path):
 
 
 def write(path, text):
+    """Writes only what changed: an untouched file keeps its timestamp, so builds that include the
+    generated headers do not recompile after a regeneration that changed nothing."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
 
@@ -729,9 +836,12 @@ def main():
     for group in groups.values():
         group["messages"].sort(key=lambda m: {"request": 0, "response": 1}.get(m.kind, 2))
     ordered = [groups[k] for k in sorted(groups)]
+    assign_nested_names([m for g in ordered for m in g["messages"]])
 
+    # Files of messages Kafka removed go away; the others are rewritten only where they changed.
+    wanted = {f"{g['stem']}.{ext}" for g in ordered for ext in ("hpp", "cpp")} | {"api_key.hpp", "api_key.cpp", "all.hpp"}
     for old in os.listdir(args.out) if os.path.isdir(args.out) else []:
-        if old.endswith((".hpp", ".cpp")):
+        if old.endswith((".hpp", ".cpp")) and old not in wanted:
             os.remove(os.path.join(args.out, old))
     for group in ordered:
         header_name = f"{group['stem']}.hpp"

@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void add_partitions_to_txn_request::add_partitions_to_txn_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::add_partitions_to_txn_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +19,7 @@ void add_partitions_to_txn_request::add_partitions_to_txn_topic::encode(writer& 
   }
 }
 
-void add_partitions_to_txn_request::add_partitions_to_txn_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::add_partitions_to_txn_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   name = codec::read_string(in_, flexible_);
@@ -39,7 +39,8 @@ void add_partitions_to_txn_request::add_partitions_to_txn_topic::decode(reader& 
   }
 }
 
-void add_partitions_to_txn_request::add_partitions_to_txn_transaction::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::add_partitions_to_txn_transaction::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 4) {
     codec::write_string(out_, transactional_id, flexible_);
@@ -64,7 +65,7 @@ void add_partitions_to_txn_request::add_partitions_to_txn_transaction::encode(wr
   }
 }
 
-void add_partitions_to_txn_request::add_partitions_to_txn_transaction::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::add_partitions_to_txn_transaction::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 4) {
@@ -162,7 +163,8 @@ void add_partitions_to_txn_request::decode(reader& in_, [[maybe_unused]] std::in
   }
 }
 
-void add_partitions_to_txn_response::add_partitions_to_txn_partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::add_partitions_to_txn_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   out_.int32(partition_index);
   out_.int16(partition_error_code);
@@ -173,7 +175,8 @@ void add_partitions_to_txn_response::add_partitions_to_txn_partition_result::enc
   }
 }
 
-void add_partitions_to_txn_response::add_partitions_to_txn_partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::add_partitions_to_txn_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   partition_index = in_.int32();
@@ -187,7 +190,8 @@ void add_partitions_to_txn_response::add_partitions_to_txn_partition_result::dec
   }
 }
 
-void add_partitions_to_txn_response::add_partitions_to_txn_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::add_partitions_to_txn_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, results_by_partition.size(), flexible_);
@@ -199,7 +203,7 @@ void add_partitions_to_txn_response::add_partitions_to_txn_topic_result::encode(
   }
 }
 
-void add_partitions_to_txn_response::add_partitions_to_txn_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::add_partitions_to_txn_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   name = codec::read_string(in_, flexible_);
@@ -219,7 +223,8 @@ void add_partitions_to_txn_response::add_partitions_to_txn_topic_result::decode(
   }
 }
 
-void add_partitions_to_txn_response::add_partitions_to_txn_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::add_partitions_to_txn_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 4) {
     codec::write_string(out_, transactional_id, flexible_);
@@ -235,7 +240,7 @@ void add_partitions_to_txn_response::add_partitions_to_txn_result::encode(writer
   }
 }
 
-void add_partitions_to_txn_response::add_partitions_to_txn_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::add_partitions_to_txn_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 4) {

@@ -14,35 +14,43 @@ namespace sluice::kafka::protocol {
 
 struct add_partitions_to_txn_response;
 
+namespace nested {
+
+struct add_partitions_to_txn_topic {
+  std::string name{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const add_partitions_to_txn_topic&) const = default;
+};
+
+struct add_partitions_to_txn_transaction {
+  std::string transactional_id{};
+  std::int64_t producer_id{};
+  std::int16_t producer_epoch{};
+  bool verify_only{};
+  std::vector<add_partitions_to_txn_topic> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const add_partitions_to_txn_transaction&) const = default;
+};
+
+}  // namespace nested
+
 struct add_partitions_to_txn_request {
-  static constexpr api_key api = api_key::add_partitions_to_txn;
+  static constexpr api_key key = api_key::add_partitions_to_txn;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
   using response_type = add_partitions_to_txn_response;
 
-  struct add_partitions_to_txn_topic {
-    std::string name{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const add_partitions_to_txn_topic&) const = default;
-  };
-
-  struct add_partitions_to_txn_transaction {
-    std::string transactional_id{};
-    std::int64_t producer_id{};
-    std::int16_t producer_epoch{};
-    bool verify_only{};
-    std::vector<add_partitions_to_txn_topic> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const add_partitions_to_txn_transaction&) const = default;
-  };
+  using add_partitions_to_txn_topic = nested::add_partitions_to_txn_topic;
+  using add_partitions_to_txn_transaction = nested::add_partitions_to_txn_transaction;
 
   std::vector<add_partitions_to_txn_transaction> transactions{};
   std::string v3_and_below_transactional_id{};
@@ -56,42 +64,51 @@ struct add_partitions_to_txn_request {
   bool operator==(const add_partitions_to_txn_request&) const = default;
 };
 
+namespace nested {
+
+struct add_partitions_to_txn_partition_result {
+  std::int32_t partition_index{};
+  std::int16_t partition_error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const add_partitions_to_txn_partition_result&) const = default;
+};
+
+struct add_partitions_to_txn_topic_result {
+  std::string name{};
+  std::vector<add_partitions_to_txn_partition_result> results_by_partition{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const add_partitions_to_txn_topic_result&) const = default;
+};
+
+struct add_partitions_to_txn_result {
+  std::string transactional_id{};
+  std::vector<add_partitions_to_txn_topic_result> topic_results{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const add_partitions_to_txn_result&) const = default;
+};
+
+}  // namespace nested
+
 struct add_partitions_to_txn_response {
-  static constexpr api_key api = api_key::add_partitions_to_txn;
+  static constexpr api_key key = api_key::add_partitions_to_txn;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
   using request_type = add_partitions_to_txn_request;
 
-  struct add_partitions_to_txn_partition_result {
-    std::int32_t partition_index{};
-    std::int16_t partition_error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const add_partitions_to_txn_partition_result&) const = default;
-  };
-
-  struct add_partitions_to_txn_topic_result {
-    std::string name{};
-    std::vector<add_partitions_to_txn_partition_result> results_by_partition{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const add_partitions_to_txn_topic_result&) const = default;
-  };
-
-  struct add_partitions_to_txn_result {
-    std::string transactional_id{};
-    std::vector<add_partitions_to_txn_topic_result> topic_results{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const add_partitions_to_txn_result&) const = default;
-  };
+  using add_partitions_to_txn_partition_result = nested::add_partitions_to_txn_partition_result;
+  using add_partitions_to_txn_topic_result = nested::add_partitions_to_txn_topic_result;
+  using add_partitions_to_txn_result = nested::add_partitions_to_txn_result;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void add_raft_voter_request::listener::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::add_raft_voter_request_listener::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, host, flexible_);
@@ -19,7 +20,7 @@ void add_raft_voter_request::listener::encode(writer& out_, [[maybe_unused]] std
   }
 }
 
-void add_raft_voter_request::listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::add_raft_voter_request_listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);

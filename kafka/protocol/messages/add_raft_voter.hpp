@@ -14,23 +14,30 @@ namespace sluice::kafka::protocol {
 
 struct add_raft_voter_response;
 
+namespace nested {
+
+struct add_raft_voter_request_listener {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const add_raft_voter_request_listener&) const = default;
+};
+
+}  // namespace nested
+
 struct add_raft_voter_request {
-  static constexpr api_key api = api_key::add_raft_voter;
+  static constexpr api_key key = api_key::add_raft_voter;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = add_raft_voter_response;
 
-  struct listener {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const listener&) const = default;
-  };
+  using listener = nested::add_raft_voter_request_listener;
 
   std::optional<std::string> cluster_id{};
   std::int32_t timeout_ms{};
@@ -46,7 +53,8 @@ struct add_raft_voter_request {
 };
 
 struct add_raft_voter_response {
-  static constexpr api_key api = api_key::add_raft_voter;
+  static constexpr api_key key = api_key::add_raft_voter;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;

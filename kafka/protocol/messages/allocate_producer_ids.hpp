@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct allocate_producer_ids_response;
 
 struct allocate_producer_ids_request {
-  static constexpr api_key api = api_key::allocate_producer_ids;
+  static constexpr api_key key = api_key::allocate_producer_ids;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -31,7 +32,8 @@ struct allocate_producer_ids_request {
 };
 
 struct allocate_producer_ids_response {
-  static constexpr api_key api = api_key::allocate_producer_ids;
+  static constexpr api_key key = api_key::allocate_producer_ids;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

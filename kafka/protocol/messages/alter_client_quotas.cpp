@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_client_quotas_request::entity_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_client_quotas_request_entity_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, entity_type, flexible_);
   codec::write_string(out_, entity_name, flexible_, true);
@@ -18,7 +19,8 @@ void alter_client_quotas_request::entity_data::encode(writer& out_, [[maybe_unus
   }
 }
 
-void alter_client_quotas_request::entity_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_client_quotas_request_entity_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   entity_type = codec::read_string(in_, flexible_);
@@ -32,7 +34,8 @@ void alter_client_quotas_request::entity_data::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void alter_client_quotas_request::op_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_client_quotas_request_op_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, key, flexible_);
   out_.float64(value);
@@ -44,7 +47,8 @@ void alter_client_quotas_request::op_data::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void alter_client_quotas_request::op_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_client_quotas_request_op_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   key = codec::read_string(in_, flexible_);
@@ -59,7 +63,8 @@ void alter_client_quotas_request::op_data::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void alter_client_quotas_request::entry_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_client_quotas_request_entry_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_array_length(out_, entity.size(), flexible_);
   for (const auto& element_ : entity) element_.encode(out_, version_);
@@ -72,7 +77,8 @@ void alter_client_quotas_request::entry_data::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void alter_client_quotas_request::entry_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_client_quotas_request_entry_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {
@@ -130,7 +136,8 @@ void alter_client_quotas_request::decode(reader& in_, [[maybe_unused]] std::int1
   }
 }
 
-void alter_client_quotas_response::entity_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_client_quotas_response_entity_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, entity_type, flexible_);
   codec::write_string(out_, entity_name, flexible_, true);
@@ -141,7 +148,8 @@ void alter_client_quotas_response::entity_data::encode(writer& out_, [[maybe_unu
   }
 }
 
-void alter_client_quotas_response::entity_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_client_quotas_response_entity_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   entity_type = codec::read_string(in_, flexible_);
@@ -155,7 +163,8 @@ void alter_client_quotas_response::entity_data::decode(reader& in_, [[maybe_unus
   }
 }
 
-void alter_client_quotas_response::entry_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_client_quotas_response_entry_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -168,7 +177,8 @@ void alter_client_quotas_response::entry_data::encode(writer& out_, [[maybe_unus
   }
 }
 
-void alter_client_quotas_response::entry_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_client_quotas_response_entry_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   error_code = in_.int16();

@@ -14,43 +14,52 @@ namespace sluice::kafka::protocol {
 
 struct alter_client_quotas_response;
 
+namespace nested {
+
+struct alter_client_quotas_request_entity_data {
+  std::string entity_type{};
+  std::optional<std::string> entity_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_client_quotas_request_entity_data&) const = default;
+};
+
+struct alter_client_quotas_request_op_data {
+  std::string key{};
+  double value{};
+  bool remove{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_client_quotas_request_op_data&) const = default;
+};
+
+struct alter_client_quotas_request_entry_data {
+  std::vector<alter_client_quotas_request_entity_data> entity{};
+  std::vector<alter_client_quotas_request_op_data> ops{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_client_quotas_request_entry_data&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_client_quotas_request {
-  static constexpr api_key api = api_key::alter_client_quotas;
+  static constexpr api_key key = api_key::alter_client_quotas;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = alter_client_quotas_response;
 
-  struct entity_data {
-    std::string entity_type{};
-    std::optional<std::string> entity_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const entity_data&) const = default;
-  };
-
-  struct op_data {
-    std::string key{};
-    double value{};
-    bool remove{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const op_data&) const = default;
-  };
-
-  struct entry_data {
-    std::vector<entity_data> entity{};
-    std::vector<op_data> ops{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const entry_data&) const = default;
-  };
+  using entity_data = nested::alter_client_quotas_request_entity_data;
+  using op_data = nested::alter_client_quotas_request_op_data;
+  using entry_data = nested::alter_client_quotas_request_entry_data;
 
   std::vector<entry_data> entries{};
   bool validate_only{};
@@ -61,33 +70,41 @@ struct alter_client_quotas_request {
   bool operator==(const alter_client_quotas_request&) const = default;
 };
 
+namespace nested {
+
+struct alter_client_quotas_response_entity_data {
+  std::string entity_type{};
+  std::optional<std::string> entity_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_client_quotas_response_entity_data&) const = default;
+};
+
+struct alter_client_quotas_response_entry_data {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::vector<alter_client_quotas_response_entity_data> entity{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_client_quotas_response_entry_data&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_client_quotas_response {
-  static constexpr api_key api = api_key::alter_client_quotas;
+  static constexpr api_key key = api_key::alter_client_quotas;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = alter_client_quotas_request;
 
-  struct entity_data {
-    std::string entity_type{};
-    std::optional<std::string> entity_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const entity_data&) const = default;
-  };
-
-  struct entry_data {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::vector<entity_data> entity{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const entry_data&) const = default;
-  };
+  using entity_data = nested::alter_client_quotas_response_entity_data;
+  using entry_data = nested::alter_client_quotas_response_entry_data;
 
   std::int32_t throttle_time_ms{};
   std::vector<entry_data> entries{};

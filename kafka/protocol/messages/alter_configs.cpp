@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_configs_request::alterable_config::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_configs_request_alterable_config::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, value, flexible_, true);
@@ -18,7 +19,8 @@ void alter_configs_request::alterable_config::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void alter_configs_request::alterable_config::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_configs_request_alterable_config::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);
@@ -32,7 +34,7 @@ void alter_configs_request::alterable_config::decode(reader& in_, [[maybe_unused
   }
 }
 
-void alter_configs_request::alter_configs_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_configs_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int8(resource_type);
   codec::write_string(out_, resource_name, flexible_);
@@ -45,7 +47,7 @@ void alter_configs_request::alter_configs_resource::encode(writer& out_, [[maybe
   }
 }
 
-void alter_configs_request::alter_configs_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_configs_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   resource_type = in_.int8();
@@ -98,7 +100,8 @@ void alter_configs_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void alter_configs_response::alter_configs_resource_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_configs_resource_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -111,7 +114,7 @@ void alter_configs_response::alter_configs_resource_response::encode(writer& out
   }
 }
 
-void alter_configs_response::alter_configs_resource_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_configs_resource_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   error_code = in_.int16();

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_partition_request::broker_state::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_request_broker_state::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 3) {
     out_.int32(broker_id);
@@ -22,7 +23,8 @@ void alter_partition_request::broker_state::encode(writer& out_, [[maybe_unused]
   }
 }
 
-void alter_partition_request::broker_state::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_request_broker_state::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 3) {
@@ -40,7 +42,8 @@ void alter_partition_request::broker_state::decode(reader& in_, [[maybe_unused]]
   }
 }
 
-void alter_partition_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int32(leader_epoch);
@@ -61,7 +64,8 @@ void alter_partition_request::partition_data::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void alter_partition_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -95,7 +99,8 @@ void alter_partition_request::partition_data::decode(reader& in_, [[maybe_unused
   }
 }
 
-void alter_partition_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_request_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -107,7 +112,7 @@ void alter_partition_request::topic_data::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void alter_partition_request::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_request_topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -161,7 +166,8 @@ void alter_partition_request::decode(reader& in_, [[maybe_unused]] std::int16_t 
   }
 }
 
-void alter_partition_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -178,7 +184,8 @@ void alter_partition_response::partition_data::encode(writer& out_, [[maybe_unus
   }
 }
 
-void alter_partition_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -203,7 +210,8 @@ void alter_partition_response::partition_data::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void alter_partition_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_response_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -215,7 +223,8 @@ void alter_partition_response::topic_data::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void alter_partition_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_response_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();

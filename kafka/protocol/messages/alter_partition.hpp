@@ -14,46 +14,55 @@ namespace sluice::kafka::protocol {
 
 struct alter_partition_response;
 
+namespace nested {
+
+struct alter_partition_request_broker_state {
+  std::int32_t broker_id{};
+  std::int64_t broker_epoch = -1LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_request_broker_state&) const = default;
+};
+
+struct alter_partition_request_partition_data {
+  std::int32_t partition_index{};
+  std::int32_t leader_epoch{};
+  std::vector<std::int32_t> new_isr{};
+  std::vector<alter_partition_request_broker_state> new_isr_with_epochs{};
+  std::int8_t leader_recovery_state{};
+  std::int32_t partition_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_request_partition_data&) const = default;
+};
+
+struct alter_partition_request_topic_data {
+  uuid topic_id{};
+  std::vector<alter_partition_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_request_topic_data&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_partition_request {
-  static constexpr api_key api = api_key::alter_partition;
+  static constexpr api_key key = api_key::alter_partition;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = alter_partition_response;
 
-  struct broker_state {
-    std::int32_t broker_id{};
-    std::int64_t broker_epoch = -1LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const broker_state&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int32_t leader_epoch{};
-    std::vector<std::int32_t> new_isr{};
-    std::vector<broker_state> new_isr_with_epochs{};
-    std::int8_t leader_recovery_state{};
-    std::int32_t partition_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
+  using broker_state = nested::alter_partition_request_broker_state;
+  using partition_data = nested::alter_partition_request_partition_data;
+  using topic_data = nested::alter_partition_request_topic_data;
 
   std::int32_t broker_id{};
   std::int64_t broker_epoch = -1LL;
@@ -65,37 +74,45 @@ struct alter_partition_request {
   bool operator==(const alter_partition_request&) const = default;
 };
 
+namespace nested {
+
+struct alter_partition_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  std::vector<std::int32_t> isr{};
+  std::int8_t leader_recovery_state{};
+  std::int32_t partition_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_response_partition_data&) const = default;
+};
+
+struct alter_partition_response_topic_data {
+  uuid topic_id{};
+  std::vector<alter_partition_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_response_topic_data&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_partition_response {
-  static constexpr api_key api = api_key::alter_partition;
+  static constexpr api_key key = api_key::alter_partition;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = alter_partition_request;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    std::vector<std::int32_t> isr{};
-    std::int8_t leader_recovery_state{};
-    std::int32_t partition_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
+  using partition_data = nested::alter_partition_response_partition_data;
+  using topic_data = nested::alter_partition_response_topic_data;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_partition_reassignments_request::reassignable_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_reassignments_request_reassignable_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   if (!replicas && (true)) {
@@ -25,7 +26,8 @@ void alter_partition_reassignments_request::reassignable_partition::encode(write
   }
 }
 
-void alter_partition_reassignments_request::reassignable_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_reassignments_request_reassignable_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -47,7 +49,8 @@ void alter_partition_reassignments_request::reassignable_partition::decode(reade
   }
 }
 
-void alter_partition_reassignments_request::reassignable_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_reassignments_request_reassignable_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -59,7 +62,8 @@ void alter_partition_reassignments_request::reassignable_topic::encode(writer& o
   }
 }
 
-void alter_partition_reassignments_request::reassignable_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_reassignments_request_reassignable_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -79,7 +83,8 @@ void alter_partition_reassignments_request::reassignable_topic::decode(reader& i
   }
 }
 
-void alter_partition_reassignments_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void alter_partition_reassignments_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(timeout_ms);
   if (version_ >= 1) {
@@ -117,7 +122,8 @@ void alter_partition_reassignments_request::decode(reader& in_, [[maybe_unused]]
   }
 }
 
-void alter_partition_reassignments_response::reassignable_partition_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_reassignments_response_reassignable_partition_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -129,7 +135,8 @@ void alter_partition_reassignments_response::reassignable_partition_response::en
   }
 }
 
-void alter_partition_reassignments_response::reassignable_partition_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_reassignments_response_reassignable_partition_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -144,7 +151,8 @@ void alter_partition_reassignments_response::reassignable_partition_response::de
   }
 }
 
-void alter_partition_reassignments_response::reassignable_topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_partition_reassignments_response_reassignable_topic_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -156,7 +164,8 @@ void alter_partition_reassignments_response::reassignable_topic_response::encode
   }
 }
 
-void alter_partition_reassignments_response::reassignable_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_partition_reassignments_response_reassignable_topic_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -176,7 +185,8 @@ void alter_partition_reassignments_response::reassignable_topic_response::decode
   }
 }
 
-void alter_partition_reassignments_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void alter_partition_reassignments_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(throttle_time_ms);
   if (version_ >= 1) {

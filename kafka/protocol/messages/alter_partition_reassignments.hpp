@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct alter_partition_reassignments_response;
 
+namespace nested {
+
+struct alter_partition_reassignments_request_reassignable_partition {
+  std::int32_t partition_index{};
+  std::optional<std::vector<std::int32_t>> replicas{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_reassignments_request_reassignable_partition&) const = default;
+};
+
+struct alter_partition_reassignments_request_reassignable_topic {
+  std::string name{};
+  std::vector<alter_partition_reassignments_request_reassignable_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_reassignments_request_reassignable_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_partition_reassignments_request {
-  static constexpr api_key api = api_key::alter_partition_reassignments;
+  static constexpr api_key key = api_key::alter_partition_reassignments;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = alter_partition_reassignments_response;
 
-  struct reassignable_partition {
-    std::int32_t partition_index{};
-    std::optional<std::vector<std::int32_t>> replicas{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const reassignable_partition&) const = default;
-  };
-
-  struct reassignable_topic {
-    std::string name{};
-    std::vector<reassignable_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const reassignable_topic&) const = default;
-  };
+  using reassignable_partition = nested::alter_partition_reassignments_request_reassignable_partition;
+  using reassignable_topic = nested::alter_partition_reassignments_request_reassignable_topic;
 
   std::int32_t timeout_ms = 60000;
   bool allow_replication_factor_change = true;
@@ -51,33 +59,44 @@ struct alter_partition_reassignments_request {
   bool operator==(const alter_partition_reassignments_request&) const = default;
 };
 
+namespace nested {
+
+struct alter_partition_reassignments_response_reassignable_partition_response {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(
+      const alter_partition_reassignments_response_reassignable_partition_response&) const = default;
+};
+
+struct alter_partition_reassignments_response_reassignable_topic_response {
+  std::string name{};
+  std::vector<alter_partition_reassignments_response_reassignable_partition_response> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_partition_reassignments_response_reassignable_topic_response&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_partition_reassignments_response {
-  static constexpr api_key api = api_key::alter_partition_reassignments;
+  static constexpr api_key key = api_key::alter_partition_reassignments;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = alter_partition_reassignments_request;
 
-  struct reassignable_partition_response {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const reassignable_partition_response&) const = default;
-  };
-
-  struct reassignable_topic_response {
-    std::string name{};
-    std::vector<reassignable_partition_response> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const reassignable_topic_response&) const = default;
-  };
+  using reassignable_partition_response =
+      nested::alter_partition_reassignments_response_reassignable_partition_response;
+  using reassignable_topic_response =
+      nested::alter_partition_reassignments_response_reassignable_topic_response;
 
   std::int32_t throttle_time_ms{};
   bool allow_replication_factor_change = true;

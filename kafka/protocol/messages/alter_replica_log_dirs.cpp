@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_replica_log_dirs_request::alter_replica_log_dir_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_replica_log_dirs_request_alter_replica_log_dir_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +20,8 @@ void alter_replica_log_dirs_request::alter_replica_log_dir_topic::encode(writer&
   }
 }
 
-void alter_replica_log_dirs_request::alter_replica_log_dir_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_replica_log_dirs_request_alter_replica_log_dir_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);
@@ -39,7 +41,8 @@ void alter_replica_log_dirs_request::alter_replica_log_dir_topic::decode(reader&
   }
 }
 
-void alter_replica_log_dirs_request::alter_replica_log_dir::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_replica_log_dirs_request_alter_replica_log_dir::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, path, flexible_);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -51,7 +54,8 @@ void alter_replica_log_dirs_request::alter_replica_log_dir::encode(writer& out_,
   }
 }
 
-void alter_replica_log_dirs_request::alter_replica_log_dir::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_replica_log_dirs_request_alter_replica_log_dir::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   path = codec::read_string(in_, flexible_);
@@ -101,7 +105,8 @@ void alter_replica_log_dirs_request::decode(reader& in_, [[maybe_unused]] std::i
   }
 }
 
-void alter_replica_log_dirs_response::alter_replica_log_dir_partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_replica_log_dirs_response_alter_replica_log_dir_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -112,7 +117,8 @@ void alter_replica_log_dirs_response::alter_replica_log_dir_partition_result::en
   }
 }
 
-void alter_replica_log_dirs_response::alter_replica_log_dir_partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_replica_log_dirs_response_alter_replica_log_dir_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   partition_index = in_.int32();
@@ -126,7 +132,8 @@ void alter_replica_log_dirs_response::alter_replica_log_dir_partition_result::de
   }
 }
 
-void alter_replica_log_dirs_response::alter_replica_log_dir_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_replica_log_dirs_response_alter_replica_log_dir_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -138,7 +145,8 @@ void alter_replica_log_dirs_response::alter_replica_log_dir_topic_result::encode
   }
 }
 
-void alter_replica_log_dirs_response::alter_replica_log_dir_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_replica_log_dirs_response_alter_replica_log_dir_topic_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   topic_name = codec::read_string(in_, flexible_);

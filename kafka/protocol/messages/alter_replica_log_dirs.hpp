@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct alter_replica_log_dirs_response;
 
+namespace nested {
+
+struct alter_replica_log_dirs_request_alter_replica_log_dir_topic {
+  std::string name{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_replica_log_dirs_request_alter_replica_log_dir_topic&) const = default;
+};
+
+struct alter_replica_log_dirs_request_alter_replica_log_dir {
+  std::string path{};
+  std::vector<alter_replica_log_dirs_request_alter_replica_log_dir_topic> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_replica_log_dirs_request_alter_replica_log_dir&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_replica_log_dirs_request {
-  static constexpr api_key api = api_key::alter_replica_log_dirs;
+  static constexpr api_key key = api_key::alter_replica_log_dirs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = alter_replica_log_dirs_response;
 
-  struct alter_replica_log_dir_topic {
-    std::string name{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_replica_log_dir_topic&) const = default;
-  };
-
-  struct alter_replica_log_dir {
-    std::string path{};
-    std::vector<alter_replica_log_dir_topic> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_replica_log_dir&) const = default;
-  };
+  using alter_replica_log_dir_topic = nested::alter_replica_log_dirs_request_alter_replica_log_dir_topic;
+  using alter_replica_log_dir = nested::alter_replica_log_dirs_request_alter_replica_log_dir;
 
   std::vector<alter_replica_log_dir> dirs{};
   tagged_fields unknown_tags;
@@ -49,32 +57,43 @@ struct alter_replica_log_dirs_request {
   bool operator==(const alter_replica_log_dirs_request&) const = default;
 };
 
+namespace nested {
+
+struct alter_replica_log_dirs_response_alter_replica_log_dir_partition_result {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(
+      const alter_replica_log_dirs_response_alter_replica_log_dir_partition_result&) const = default;
+};
+
+struct alter_replica_log_dirs_response_alter_replica_log_dir_topic_result {
+  std::string topic_name{};
+  std::vector<alter_replica_log_dirs_response_alter_replica_log_dir_partition_result> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_replica_log_dirs_response_alter_replica_log_dir_topic_result&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_replica_log_dirs_response {
-  static constexpr api_key api = api_key::alter_replica_log_dirs;
+  static constexpr api_key key = api_key::alter_replica_log_dirs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = alter_replica_log_dirs_request;
 
-  struct alter_replica_log_dir_partition_result {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_replica_log_dir_partition_result&) const = default;
-  };
-
-  struct alter_replica_log_dir_topic_result {
-    std::string topic_name{};
-    std::vector<alter_replica_log_dir_partition_result> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_replica_log_dir_topic_result&) const = default;
-  };
+  using alter_replica_log_dir_partition_result =
+      nested::alter_replica_log_dirs_response_alter_replica_log_dir_partition_result;
+  using alter_replica_log_dir_topic_result =
+      nested::alter_replica_log_dirs_response_alter_replica_log_dir_topic_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<alter_replica_log_dir_topic_result> results{};

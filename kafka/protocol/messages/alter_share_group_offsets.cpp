@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_share_group_offsets_request::alter_share_group_offsets_request_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_share_group_offsets_request_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int64(start_offset);
@@ -18,7 +19,8 @@ void alter_share_group_offsets_request::alter_share_group_offsets_request_partit
   }
 }
 
-void alter_share_group_offsets_request::alter_share_group_offsets_request_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_share_group_offsets_request_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -32,7 +34,8 @@ void alter_share_group_offsets_request::alter_share_group_offsets_request_partit
   }
 }
 
-void alter_share_group_offsets_request::alter_share_group_offsets_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_share_group_offsets_request_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -44,7 +47,8 @@ void alter_share_group_offsets_request::alter_share_group_offsets_request_topic:
   }
 }
 
-void alter_share_group_offsets_request::alter_share_group_offsets_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_share_group_offsets_request_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -96,7 +100,8 @@ void alter_share_group_offsets_request::decode(reader& in_, [[maybe_unused]] std
   }
 }
 
-void alter_share_group_offsets_response::alter_share_group_offsets_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_share_group_offsets_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -108,7 +113,8 @@ void alter_share_group_offsets_response::alter_share_group_offsets_response_part
   }
 }
 
-void alter_share_group_offsets_response::alter_share_group_offsets_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_share_group_offsets_response_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -123,7 +129,8 @@ void alter_share_group_offsets_response::alter_share_group_offsets_response_part
   }
 }
 
-void alter_share_group_offsets_response::alter_share_group_offsets_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_share_group_offsets_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   out_.uuid(topic_id);
@@ -136,7 +143,8 @@ void alter_share_group_offsets_response::alter_share_group_offsets_response_topi
   }
 }
 
-void alter_share_group_offsets_response::alter_share_group_offsets_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_share_group_offsets_response_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);

@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct alter_share_group_offsets_response;
 
+namespace nested {
+
+struct alter_share_group_offsets_request_partition {
+  std::int32_t partition_index{};
+  std::int64_t start_offset{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_share_group_offsets_request_partition&) const = default;
+};
+
+struct alter_share_group_offsets_request_topic {
+  std::string topic_name{};
+  std::vector<alter_share_group_offsets_request_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_share_group_offsets_request_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_share_group_offsets_request {
-  static constexpr api_key api = api_key::alter_share_group_offsets;
+  static constexpr api_key key = api_key::alter_share_group_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = alter_share_group_offsets_response;
 
-  struct alter_share_group_offsets_request_partition {
-    std::int32_t partition_index{};
-    std::int64_t start_offset{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_share_group_offsets_request_partition&) const = default;
-  };
-
-  struct alter_share_group_offsets_request_topic {
-    std::string topic_name{};
-    std::vector<alter_share_group_offsets_request_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_share_group_offsets_request_topic&) const = default;
-  };
+  using alter_share_group_offsets_request_partition = nested::alter_share_group_offsets_request_partition;
+  using alter_share_group_offsets_request_topic = nested::alter_share_group_offsets_request_topic;
 
   std::string group_id{};
   std::vector<alter_share_group_offsets_request_topic> topics{};
@@ -50,34 +58,42 @@ struct alter_share_group_offsets_request {
   bool operator==(const alter_share_group_offsets_request&) const = default;
 };
 
+namespace nested {
+
+struct alter_share_group_offsets_response_partition {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_share_group_offsets_response_partition&) const = default;
+};
+
+struct alter_share_group_offsets_response_topic {
+  std::string topic_name{};
+  uuid topic_id{};
+  std::vector<alter_share_group_offsets_response_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_share_group_offsets_response_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_share_group_offsets_response {
-  static constexpr api_key api = api_key::alter_share_group_offsets;
+  static constexpr api_key key = api_key::alter_share_group_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = alter_share_group_offsets_request;
 
-  struct alter_share_group_offsets_response_partition {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_share_group_offsets_response_partition&) const = default;
-  };
-
-  struct alter_share_group_offsets_response_topic {
-    std::string topic_name{};
-    uuid topic_id{};
-    std::vector<alter_share_group_offsets_response_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_share_group_offsets_response_topic&) const = default;
-  };
+  using alter_share_group_offsets_response_partition = nested::alter_share_group_offsets_response_partition;
+  using alter_share_group_offsets_response_topic = nested::alter_share_group_offsets_response_topic;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

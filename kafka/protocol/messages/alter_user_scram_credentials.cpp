@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void alter_user_scram_credentials_request::scram_credential_deletion::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_user_scram_credentials_request_scram_credential_deletion::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   out_.int8(mechanism);
@@ -18,7 +19,8 @@ void alter_user_scram_credentials_request::scram_credential_deletion::encode(wri
   }
 }
 
-void alter_user_scram_credentials_request::scram_credential_deletion::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_user_scram_credentials_request_scram_credential_deletion::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -32,7 +34,8 @@ void alter_user_scram_credentials_request::scram_credential_deletion::decode(rea
   }
 }
 
-void alter_user_scram_credentials_request::scram_credential_upsertion::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_user_scram_credentials_request_scram_credential_upsertion::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   out_.int8(mechanism);
@@ -46,7 +49,8 @@ void alter_user_scram_credentials_request::scram_credential_upsertion::encode(wr
   }
 }
 
-void alter_user_scram_credentials_request::scram_credential_upsertion::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_user_scram_credentials_request_scram_credential_upsertion::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -63,7 +67,8 @@ void alter_user_scram_credentials_request::scram_credential_upsertion::decode(re
   }
 }
 
-void alter_user_scram_credentials_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void alter_user_scram_credentials_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, deletions.size(), flexible_);
   for (const auto& element_ : deletions) element_.encode(out_, version_);
@@ -102,7 +107,8 @@ void alter_user_scram_credentials_request::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void alter_user_scram_credentials_response::alter_user_scram_credentials_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::alter_user_scram_credentials_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, user, flexible_);
   out_.int16(error_code);
@@ -114,7 +120,8 @@ void alter_user_scram_credentials_response::alter_user_scram_credentials_result:
   }
 }
 
-void alter_user_scram_credentials_response::alter_user_scram_credentials_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::alter_user_scram_credentials_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   user = codec::read_string(in_, flexible_);
@@ -129,7 +136,8 @@ void alter_user_scram_credentials_response::alter_user_scram_credentials_result:
   }
 }
 
-void alter_user_scram_credentials_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void alter_user_scram_credentials_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(throttle_time_ms);
   codec::write_array_length(out_, results.size(), flexible_);

@@ -14,35 +14,43 @@ namespace sluice::kafka::protocol {
 
 struct alter_user_scram_credentials_response;
 
+namespace nested {
+
+struct alter_user_scram_credentials_request_scram_credential_deletion {
+  std::string name{};
+  std::int8_t mechanism{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_user_scram_credentials_request_scram_credential_deletion&) const = default;
+};
+
+struct alter_user_scram_credentials_request_scram_credential_upsertion {
+  std::string name{};
+  std::int8_t mechanism{};
+  std::int32_t iterations{};
+  bytes salt{};
+  bytes salted_password{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_user_scram_credentials_request_scram_credential_upsertion&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_user_scram_credentials_request {
-  static constexpr api_key api = api_key::alter_user_scram_credentials;
+  static constexpr api_key key = api_key::alter_user_scram_credentials;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = alter_user_scram_credentials_response;
 
-  struct scram_credential_deletion {
-    std::string name{};
-    std::int8_t mechanism{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const scram_credential_deletion&) const = default;
-  };
-
-  struct scram_credential_upsertion {
-    std::string name{};
-    std::int8_t mechanism{};
-    std::int32_t iterations{};
-    bytes salt{};
-    bytes salted_password{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const scram_credential_upsertion&) const = default;
-  };
+  using scram_credential_deletion = nested::alter_user_scram_credentials_request_scram_credential_deletion;
+  using scram_credential_upsertion = nested::alter_user_scram_credentials_request_scram_credential_upsertion;
 
   std::vector<scram_credential_deletion> deletions{};
   std::vector<scram_credential_upsertion> upsertions{};
@@ -53,23 +61,30 @@ struct alter_user_scram_credentials_request {
   bool operator==(const alter_user_scram_credentials_request&) const = default;
 };
 
+namespace nested {
+
+struct alter_user_scram_credentials_result {
+  std::string user{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const alter_user_scram_credentials_result&) const = default;
+};
+
+}  // namespace nested
+
 struct alter_user_scram_credentials_response {
-  static constexpr api_key api = api_key::alter_user_scram_credentials;
+  static constexpr api_key key = api_key::alter_user_scram_credentials;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = alter_user_scram_credentials_request;
 
-  struct alter_user_scram_credentials_result {
-    std::string user{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_user_scram_credentials_result&) const = default;
-  };
+  using alter_user_scram_credentials_result = nested::alter_user_scram_credentials_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<alter_user_scram_credentials_result> results{};

@@ -28,7 +28,7 @@ constexpr std::array<api_range, 89> apis{{
     {api_key::create_topics, 2, 7, 5},
     {api_key::delete_topics, 1, 6, 4},
     {api_key::delete_records, 0, 2, 2},
-    {api_key::init_producer_id, 0, 6, 2},
+    {api_key::init_producer_id, 0, 5, 2},
     {api_key::offset_for_leader_epoch, 2, 4, 4},
     {api_key::add_partitions_to_txn, 0, 5, 3},
     {api_key::add_offsets_to_txn, 0, 4, 3},

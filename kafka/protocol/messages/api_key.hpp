@@ -99,7 +99,9 @@ enum class api_key : std::int16_t {
   delete_share_group_offsets = 92,
 };
 
-// The versions of one API this build can encode and decode.
+// The versions of one API this build negotiates (from ApiVersions). max_version is the newest
+// stable version: it is below the message's own max_version when the definition marks its latest
+// version unstable ("latestVersionUnstable", e.g. InitProducerId v6 in Kafka 4.3).
 struct api_range {
   api_key key;
   std::int16_t min_version;

@@ -40,7 +40,8 @@ void api_versions_request::decode(reader& in_, [[maybe_unused]] std::int16_t ver
   }
 }
 
-void api_versions_response::api_version::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::api_versions_response_api_version::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   out_.int16(api_key);
   out_.int16(min_version);
@@ -52,7 +53,7 @@ void api_versions_response::api_version::encode(writer& out_, [[maybe_unused]] s
   }
 }
 
-void api_versions_response::api_version::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::api_versions_response_api_version::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   api_key = in_.int16();
@@ -67,7 +68,8 @@ void api_versions_response::api_version::decode(reader& in_, [[maybe_unused]] st
   }
 }
 
-void api_versions_response::supported_feature_key::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::api_versions_response_supported_feature_key::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 3) {
     codec::write_string(out_, name, flexible_);
@@ -85,7 +87,8 @@ void api_versions_response::supported_feature_key::encode(writer& out_, [[maybe_
   }
 }
 
-void api_versions_response::supported_feature_key::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::api_versions_response_supported_feature_key::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 3) {
@@ -106,7 +109,8 @@ void api_versions_response::supported_feature_key::decode(reader& in_, [[maybe_u
   }
 }
 
-void api_versions_response::finalized_feature_key::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::api_versions_response_finalized_feature_key::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 3) {
     codec::write_string(out_, name, flexible_);
@@ -124,7 +128,8 @@ void api_versions_response::finalized_feature_key::encode(writer& out_, [[maybe_
   }
 }
 
-void api_versions_response::finalized_feature_key::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::api_versions_response_finalized_feature_key::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 3) {

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct api_versions_response;
 
 struct api_versions_request {
-  static constexpr api_key api = api_key::api_versions;
+  static constexpr api_key key = api_key::api_versions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 3;
@@ -30,45 +31,54 @@ struct api_versions_request {
   bool operator==(const api_versions_request&) const = default;
 };
 
+namespace nested {
+
+struct api_versions_response_api_version {
+  std::int16_t api_key{};
+  std::int16_t min_version{};
+  std::int16_t max_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const api_versions_response_api_version&) const = default;
+};
+
+struct api_versions_response_supported_feature_key {
+  std::string name{};
+  std::int16_t min_version{};
+  std::int16_t max_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const api_versions_response_supported_feature_key&) const = default;
+};
+
+struct api_versions_response_finalized_feature_key {
+  std::string name{};
+  std::int16_t max_version_level{};
+  std::int16_t min_version_level{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const api_versions_response_finalized_feature_key&) const = default;
+};
+
+}  // namespace nested
+
 struct api_versions_response {
-  static constexpr api_key api = api_key::api_versions;
+  static constexpr api_key key = api_key::api_versions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 3;
   using request_type = api_versions_request;
 
-  struct api_version {
-    std::int16_t api_key{};
-    std::int16_t min_version{};
-    std::int16_t max_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const api_version&) const = default;
-  };
-
-  struct supported_feature_key {
-    std::string name{};
-    std::int16_t min_version{};
-    std::int16_t max_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const supported_feature_key&) const = default;
-  };
-
-  struct finalized_feature_key {
-    std::string name{};
-    std::int16_t max_version_level{};
-    std::int16_t min_version_level{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const finalized_feature_key&) const = default;
-  };
+  using api_version = nested::api_versions_response_api_version;
+  using supported_feature_key = nested::api_versions_response_supported_feature_key;
+  using finalized_feature_key = nested::api_versions_response_finalized_feature_key;
 
   std::int16_t error_code{};
   std::vector<api_version> api_keys{};

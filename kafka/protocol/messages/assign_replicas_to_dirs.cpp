@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void assign_replicas_to_dirs_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::assign_replicas_to_dirs_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   if (flexible_) {
@@ -17,7 +18,8 @@ void assign_replicas_to_dirs_request::partition_data::encode(writer& out_, [[may
   }
 }
 
-void assign_replicas_to_dirs_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::assign_replicas_to_dirs_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -30,7 +32,8 @@ void assign_replicas_to_dirs_request::partition_data::decode(reader& in_, [[mayb
   }
 }
 
-void assign_replicas_to_dirs_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::assign_replicas_to_dirs_request_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -42,7 +45,8 @@ void assign_replicas_to_dirs_request::topic_data::encode(writer& out_, [[maybe_u
   }
 }
 
-void assign_replicas_to_dirs_request::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::assign_replicas_to_dirs_request_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -62,7 +66,8 @@ void assign_replicas_to_dirs_request::topic_data::decode(reader& in_, [[maybe_un
   }
 }
 
-void assign_replicas_to_dirs_request::directory_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::assign_replicas_to_dirs_request_directory_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(id);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -74,7 +79,8 @@ void assign_replicas_to_dirs_request::directory_data::encode(writer& out_, [[may
   }
 }
 
-void assign_replicas_to_dirs_request::directory_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::assign_replicas_to_dirs_request_directory_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   id = in_.uuid();
@@ -128,7 +134,8 @@ void assign_replicas_to_dirs_request::decode(reader& in_, [[maybe_unused]] std::
   }
 }
 
-void assign_replicas_to_dirs_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::assign_replicas_to_dirs_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -139,7 +146,8 @@ void assign_replicas_to_dirs_response::partition_data::encode(writer& out_, [[ma
   }
 }
 
-void assign_replicas_to_dirs_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::assign_replicas_to_dirs_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -153,7 +161,8 @@ void assign_replicas_to_dirs_response::partition_data::decode(reader& in_, [[may
   }
 }
 
-void assign_replicas_to_dirs_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::assign_replicas_to_dirs_response_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -165,7 +174,8 @@ void assign_replicas_to_dirs_response::topic_data::encode(writer& out_, [[maybe_
   }
 }
 
-void assign_replicas_to_dirs_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::assign_replicas_to_dirs_response_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -185,7 +195,8 @@ void assign_replicas_to_dirs_response::topic_data::decode(reader& in_, [[maybe_u
   }
 }
 
-void assign_replicas_to_dirs_response::directory_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::assign_replicas_to_dirs_response_directory_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(id);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -197,7 +208,8 @@ void assign_replicas_to_dirs_response::directory_data::encode(writer& out_, [[ma
   }
 }
 
-void assign_replicas_to_dirs_response::directory_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::assign_replicas_to_dirs_response_directory_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   id = in_.uuid();

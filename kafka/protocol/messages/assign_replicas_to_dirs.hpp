@@ -14,41 +14,50 @@ namespace sluice::kafka::protocol {
 
 struct assign_replicas_to_dirs_response;
 
+namespace nested {
+
+struct assign_replicas_to_dirs_request_partition_data {
+  std::int32_t partition_index{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const assign_replicas_to_dirs_request_partition_data&) const = default;
+};
+
+struct assign_replicas_to_dirs_request_topic_data {
+  uuid topic_id{};
+  std::vector<assign_replicas_to_dirs_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const assign_replicas_to_dirs_request_topic_data&) const = default;
+};
+
+struct assign_replicas_to_dirs_request_directory_data {
+  uuid id{};
+  std::vector<assign_replicas_to_dirs_request_topic_data> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const assign_replicas_to_dirs_request_directory_data&) const = default;
+};
+
+}  // namespace nested
+
 struct assign_replicas_to_dirs_request {
-  static constexpr api_key api = api_key::assign_replicas_to_dirs;
+  static constexpr api_key key = api_key::assign_replicas_to_dirs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = assign_replicas_to_dirs_response;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct directory_data {
-    uuid id{};
-    std::vector<topic_data> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const directory_data&) const = default;
-  };
+  using partition_data = nested::assign_replicas_to_dirs_request_partition_data;
+  using topic_data = nested::assign_replicas_to_dirs_request_topic_data;
+  using directory_data = nested::assign_replicas_to_dirs_request_directory_data;
 
   std::int32_t broker_id{};
   std::int64_t broker_epoch = -1LL;
@@ -60,42 +69,51 @@ struct assign_replicas_to_dirs_request {
   bool operator==(const assign_replicas_to_dirs_request&) const = default;
 };
 
+namespace nested {
+
+struct assign_replicas_to_dirs_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const assign_replicas_to_dirs_response_partition_data&) const = default;
+};
+
+struct assign_replicas_to_dirs_response_topic_data {
+  uuid topic_id{};
+  std::vector<assign_replicas_to_dirs_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const assign_replicas_to_dirs_response_topic_data&) const = default;
+};
+
+struct assign_replicas_to_dirs_response_directory_data {
+  uuid id{};
+  std::vector<assign_replicas_to_dirs_response_topic_data> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const assign_replicas_to_dirs_response_directory_data&) const = default;
+};
+
+}  // namespace nested
+
 struct assign_replicas_to_dirs_response {
-  static constexpr api_key api = api_key::assign_replicas_to_dirs;
+  static constexpr api_key key = api_key::assign_replicas_to_dirs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = assign_replicas_to_dirs_request;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct directory_data {
-    uuid id{};
-    std::vector<topic_data> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const directory_data&) const = default;
-  };
+  using partition_data = nested::assign_replicas_to_dirs_response_partition_data;
+  using topic_data = nested::assign_replicas_to_dirs_response_topic_data;
+  using directory_data = nested::assign_replicas_to_dirs_response_directory_data;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void begin_quorum_epoch_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::begin_quorum_epoch_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int32(partition_index);
   if (version_ >= 1) {
@@ -22,7 +23,8 @@ void begin_quorum_epoch_request::partition_data::encode(writer& out_, [[maybe_un
   }
 }
 
-void begin_quorum_epoch_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::begin_quorum_epoch_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   partition_index = in_.int32();
@@ -40,7 +42,8 @@ void begin_quorum_epoch_request::partition_data::decode(reader& in_, [[maybe_unu
   }
 }
 
-void begin_quorum_epoch_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::begin_quorum_epoch_request_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -52,7 +55,8 @@ void begin_quorum_epoch_request::topic_data::encode(writer& out_, [[maybe_unused
   }
 }
 
-void begin_quorum_epoch_request::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::begin_quorum_epoch_request_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   topic_name = codec::read_string(in_, flexible_);
@@ -72,7 +76,8 @@ void begin_quorum_epoch_request::topic_data::decode(reader& in_, [[maybe_unused]
   }
 }
 
-void begin_quorum_epoch_request::leader_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::begin_quorum_epoch_request_leader_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
     codec::write_string(out_, name, flexible_);
@@ -90,7 +95,8 @@ void begin_quorum_epoch_request::leader_endpoint::encode(writer& out_, [[maybe_u
   }
 }
 
-void begin_quorum_epoch_request::leader_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::begin_quorum_epoch_request_leader_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
@@ -162,7 +168,8 @@ void begin_quorum_epoch_request::decode(reader& in_, [[maybe_unused]] std::int16
   }
 }
 
-void begin_quorum_epoch_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::begin_quorum_epoch_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -175,7 +182,8 @@ void begin_quorum_epoch_response::partition_data::encode(writer& out_, [[maybe_u
   }
 }
 
-void begin_quorum_epoch_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::begin_quorum_epoch_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   partition_index = in_.int32();
@@ -191,7 +199,8 @@ void begin_quorum_epoch_response::partition_data::decode(reader& in_, [[maybe_un
   }
 }
 
-void begin_quorum_epoch_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::begin_quorum_epoch_response_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -203,7 +212,8 @@ void begin_quorum_epoch_response::topic_data::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void begin_quorum_epoch_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::begin_quorum_epoch_response_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   topic_name = codec::read_string(in_, flexible_);
@@ -223,7 +233,8 @@ void begin_quorum_epoch_response::topic_data::decode(reader& in_, [[maybe_unused
   }
 }
 
-void begin_quorum_epoch_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::begin_quorum_epoch_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
     out_.int32(node_id);
@@ -241,7 +252,8 @@ void begin_quorum_epoch_response::node_endpoint::encode(writer& out_, [[maybe_un
   }
 }
 
-void begin_quorum_epoch_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::begin_quorum_epoch_response_node_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {

@@ -14,45 +14,54 @@ namespace sluice::kafka::protocol {
 
 struct begin_quorum_epoch_response;
 
+namespace nested {
+
+struct begin_quorum_epoch_request_partition_data {
+  std::int32_t partition_index{};
+  uuid voter_directory_id{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const begin_quorum_epoch_request_partition_data&) const = default;
+};
+
+struct begin_quorum_epoch_request_topic_data {
+  std::string topic_name{};
+  std::vector<begin_quorum_epoch_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const begin_quorum_epoch_request_topic_data&) const = default;
+};
+
+struct begin_quorum_epoch_request_leader_endpoint {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const begin_quorum_epoch_request_leader_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct begin_quorum_epoch_request {
-  static constexpr api_key api = api_key::begin_quorum_epoch;
+  static constexpr api_key key = api_key::begin_quorum_epoch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = begin_quorum_epoch_response;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    uuid voter_directory_id{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct leader_endpoint {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_endpoint&) const = default;
-  };
+  using partition_data = nested::begin_quorum_epoch_request_partition_data;
+  using topic_data = nested::begin_quorum_epoch_request_topic_data;
+  using leader_endpoint = nested::begin_quorum_epoch_request_leader_endpoint;
 
   std::optional<std::string> cluster_id{};
   std::int32_t voter_id = -1;
@@ -65,45 +74,54 @@ struct begin_quorum_epoch_request {
   bool operator==(const begin_quorum_epoch_request&) const = default;
 };
 
+namespace nested {
+
+struct begin_quorum_epoch_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const begin_quorum_epoch_response_partition_data&) const = default;
+};
+
+struct begin_quorum_epoch_response_topic_data {
+  std::string topic_name{};
+  std::vector<begin_quorum_epoch_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const begin_quorum_epoch_response_topic_data&) const = default;
+};
+
+struct begin_quorum_epoch_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const begin_quorum_epoch_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct begin_quorum_epoch_response {
-  static constexpr api_key api = api_key::begin_quorum_epoch;
+  static constexpr api_key key = api_key::begin_quorum_epoch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = begin_quorum_epoch_request;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using partition_data = nested::begin_quorum_epoch_response_partition_data;
+  using topic_data = nested::begin_quorum_epoch_response_topic_data;
+  using node_endpoint = nested::begin_quorum_epoch_response_node_endpoint;
 
   std::int16_t error_code{};
   std::vector<topic_data> topics{};

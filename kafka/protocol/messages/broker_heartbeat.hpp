@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct broker_heartbeat_response;
 
 struct broker_heartbeat_request {
-  static constexpr api_key api = api_key::broker_heartbeat;
+  static constexpr api_key key = api_key::broker_heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -36,7 +37,8 @@ struct broker_heartbeat_request {
 };
 
 struct broker_heartbeat_response {
-  static constexpr api_key api = api_key::broker_heartbeat;
+  static constexpr api_key key = api_key::broker_heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;

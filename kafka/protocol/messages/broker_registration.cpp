@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void broker_registration_request::listener::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::broker_registration_request_listener::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, host, flexible_);
@@ -20,7 +21,8 @@ void broker_registration_request::listener::encode(writer& out_, [[maybe_unused]
   }
 }
 
-void broker_registration_request::listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::broker_registration_request_listener::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -36,7 +38,8 @@ void broker_registration_request::listener::decode(reader& in_, [[maybe_unused]]
   }
 }
 
-void broker_registration_request::feature::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::broker_registration_request_feature::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   out_.int16(min_supported_version);
@@ -48,7 +51,8 @@ void broker_registration_request::feature::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void broker_registration_request::feature::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::broker_registration_request_feature::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);

@@ -14,35 +14,43 @@ namespace sluice::kafka::protocol {
 
 struct broker_registration_response;
 
+namespace nested {
+
+struct broker_registration_request_listener {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  std::int16_t security_protocol{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const broker_registration_request_listener&) const = default;
+};
+
+struct broker_registration_request_feature {
+  std::string name{};
+  std::int16_t min_supported_version{};
+  std::int16_t max_supported_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const broker_registration_request_feature&) const = default;
+};
+
+}  // namespace nested
+
 struct broker_registration_request {
-  static constexpr api_key api = api_key::broker_registration;
+  static constexpr api_key key = api_key::broker_registration;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = broker_registration_response;
 
-  struct listener {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    std::int16_t security_protocol{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const listener&) const = default;
-  };
-
-  struct feature {
-    std::string name{};
-    std::int16_t min_supported_version{};
-    std::int16_t max_supported_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const feature&) const = default;
-  };
+  using listener = nested::broker_registration_request_listener;
+  using feature = nested::broker_registration_request_feature;
 
   std::int32_t broker_id{};
   std::string cluster_id{};
@@ -61,7 +69,8 @@ struct broker_registration_request {
 };
 
 struct broker_registration_response {
-  static constexpr api_key api = api_key::broker_registration;
+  static constexpr api_key key = api_key::broker_registration;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 0;

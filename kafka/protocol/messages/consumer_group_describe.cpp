@@ -39,7 +39,8 @@ void consumer_group_describe_request::decode(reader& in_, [[maybe_unused]] std::
   }
 }
 
-void consumer_group_describe_response::topic_partitions_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_describe_response_topic_partitions_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_string(out_, topic_name, flexible_);
@@ -52,7 +53,8 @@ void consumer_group_describe_response::topic_partitions_data::encode(writer& out
   }
 }
 
-void consumer_group_describe_response::topic_partitions_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_describe_response_topic_partitions_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -73,7 +75,8 @@ void consumer_group_describe_response::topic_partitions_data::decode(reader& in_
   }
 }
 
-void consumer_group_describe_response::assignment_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_describe_response_assignment_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, topic_partitions.size(), flexible_);
   for (const auto& element_ : topic_partitions) element_.encode(out_, version_);
@@ -84,7 +87,8 @@ void consumer_group_describe_response::assignment_data::encode(writer& out_, [[m
   }
 }
 
-void consumer_group_describe_response::assignment_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_describe_response_assignment_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {
@@ -103,7 +107,8 @@ void consumer_group_describe_response::assignment_data::decode(reader& in_, [[ma
   }
 }
 
-void consumer_group_describe_response::member::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_describe_response_member::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, member_id, flexible_);
   codec::write_string(out_, instance_id, flexible_, true);
@@ -126,7 +131,8 @@ void consumer_group_describe_response::member::encode(writer& out_, [[maybe_unus
   }
 }
 
-void consumer_group_describe_response::member::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_describe_response_member::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   member_id = codec::read_string(in_, flexible_);
@@ -157,7 +163,8 @@ void consumer_group_describe_response::member::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void consumer_group_describe_response::described_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_describe_response_described_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -176,7 +183,8 @@ void consumer_group_describe_response::described_group::encode(writer& out_, [[m
   }
 }
 
-void consumer_group_describe_response::described_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_describe_response_described_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   error_code = in_.int16();

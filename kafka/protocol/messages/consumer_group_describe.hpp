@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct consumer_group_describe_response;
 
 struct consumer_group_describe_request {
-  static constexpr api_key api = api_key::consumer_group_describe;
+  static constexpr api_key key = api_key::consumer_group_describe;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -30,68 +31,78 @@ struct consumer_group_describe_request {
   bool operator==(const consumer_group_describe_request&) const = default;
 };
 
+namespace nested {
+
+struct consumer_group_describe_response_topic_partitions_data {
+  uuid topic_id{};
+  std::string topic_name{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const consumer_group_describe_response_topic_partitions_data&) const = default;
+};
+
+struct consumer_group_describe_response_assignment_data {
+  std::vector<consumer_group_describe_response_topic_partitions_data> topic_partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const consumer_group_describe_response_assignment_data&) const = default;
+};
+
+struct consumer_group_describe_response_member {
+  std::string member_id{};
+  std::optional<std::string> instance_id{};
+  std::optional<std::string> rack_id{};
+  std::int32_t member_epoch{};
+  std::string client_id{};
+  std::string client_host{};
+  std::vector<std::string> subscribed_topic_names{};
+  std::optional<std::string> subscribed_topic_regex{};
+  consumer_group_describe_response_assignment_data assignment{};
+  consumer_group_describe_response_assignment_data target_assignment{};
+  std::int8_t member_type = -1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const consumer_group_describe_response_member&) const = default;
+};
+
+struct consumer_group_describe_response_described_group {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::string group_id{};
+  std::string group_state{};
+  std::int32_t group_epoch{};
+  std::int32_t assignment_epoch{};
+  std::string assignor_name{};
+  std::vector<consumer_group_describe_response_member> members{};
+  std::int32_t authorized_operations = INT32_MIN;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const consumer_group_describe_response_described_group&) const = default;
+};
+
+}  // namespace nested
+
 struct consumer_group_describe_response {
-  static constexpr api_key api = api_key::consumer_group_describe;
+  static constexpr api_key key = api_key::consumer_group_describe;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = consumer_group_describe_request;
 
-  struct topic_partitions_data {
-    uuid topic_id{};
-    std::string topic_name{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_partitions_data&) const = default;
-  };
-
-  struct assignment_data {
-    std::vector<topic_partitions_data> topic_partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const assignment_data&) const = default;
-  };
-
-  struct member {
-    std::string member_id{};
-    std::optional<std::string> instance_id{};
-    std::optional<std::string> rack_id{};
-    std::int32_t member_epoch{};
-    std::string client_id{};
-    std::string client_host{};
-    std::vector<std::string> subscribed_topic_names{};
-    std::optional<std::string> subscribed_topic_regex{};
-    assignment_data assignment{};
-    assignment_data target_assignment{};
-    std::int8_t member_type = -1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const member&) const = default;
-  };
-
-  struct described_group {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::string group_id{};
-    std::string group_state{};
-    std::int32_t group_epoch{};
-    std::int32_t assignment_epoch{};
-    std::string assignor_name{};
-    std::vector<member> members{};
-    std::int32_t authorized_operations = INT32_MIN;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const described_group&) const = default;
-  };
+  using topic_partitions_data = nested::consumer_group_describe_response_topic_partitions_data;
+  using assignment_data = nested::consumer_group_describe_response_assignment_data;
+  using member = nested::consumer_group_describe_response_member;
+  using described_group = nested::consumer_group_describe_response_described_group;
 
   std::int32_t throttle_time_ms{};
   std::vector<described_group> groups{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void consumer_group_heartbeat_request::topic_partitions_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_heartbeat_request_topic_partitions_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +20,8 @@ void consumer_group_heartbeat_request::topic_partitions_data::encode(writer& out
   }
 }
 
-void consumer_group_heartbeat_request::topic_partitions_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_heartbeat_request_topic_partitions_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -114,7 +116,8 @@ void consumer_group_heartbeat_request::decode(reader& in_, [[maybe_unused]] std:
   }
 }
 
-void consumer_group_heartbeat_response::topic_partitions_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_heartbeat_response_topic_partitions_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -126,7 +129,8 @@ void consumer_group_heartbeat_response::topic_partitions_data::encode(writer& ou
   }
 }
 
-void consumer_group_heartbeat_response::topic_partitions_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_heartbeat_response_topic_partitions_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -146,7 +150,8 @@ void consumer_group_heartbeat_response::topic_partitions_data::decode(reader& in
   }
 }
 
-void consumer_group_heartbeat_response::assignment_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_group_heartbeat_response_assignment_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, topic_partitions.size(), flexible_);
   for (const auto& element_ : topic_partitions) element_.encode(out_, version_);
@@ -157,7 +162,8 @@ void consumer_group_heartbeat_response::assignment_data::encode(writer& out_, [[
   }
 }
 
-void consumer_group_heartbeat_response::assignment_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_group_heartbeat_response_assignment_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {

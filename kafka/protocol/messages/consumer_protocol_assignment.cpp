@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void consumer_protocol_assignment::topic_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_protocol_assignment_topic_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = false;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +20,8 @@ void consumer_protocol_assignment::topic_partition::encode(writer& out_, [[maybe
   }
 }
 
-void consumer_protocol_assignment::topic_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_protocol_assignment_topic_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = false;
   topic = codec::read_string(in_, flexible_);

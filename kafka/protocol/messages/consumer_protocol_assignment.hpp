@@ -11,20 +11,26 @@
 
 namespace sluice::kafka::protocol {
 
+namespace nested {
+
+struct consumer_protocol_assignment_topic_partition {
+  std::string topic{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const consumer_protocol_assignment_topic_partition&) const = default;
+};
+
+}  // namespace nested
+
 struct consumer_protocol_assignment {
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 4;
 
-  struct topic_partition {
-    std::string topic{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_partition&) const = default;
-  };
+  using topic_partition = nested::consumer_protocol_assignment_topic_partition;
 
   std::vector<topic_partition> assigned_partitions{};
   std::optional<bytes> user_data{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void consumer_protocol_subscription::topic_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::consumer_protocol_subscription_topic_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = false;
   if (version_ >= 1) {
     codec::write_string(out_, topic, flexible_);
@@ -23,7 +24,8 @@ void consumer_protocol_subscription::topic_partition::encode(writer& out_, [[may
   }
 }
 
-void consumer_protocol_subscription::topic_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::consumer_protocol_subscription_topic_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = false;
   if (version_ >= 1) {

@@ -14,35 +14,43 @@ namespace sluice::kafka::protocol {
 
 struct controller_registration_response;
 
+namespace nested {
+
+struct controller_registration_request_listener {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  std::int16_t security_protocol{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const controller_registration_request_listener&) const = default;
+};
+
+struct controller_registration_request_feature {
+  std::string name{};
+  std::int16_t min_supported_version{};
+  std::int16_t max_supported_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const controller_registration_request_feature&) const = default;
+};
+
+}  // namespace nested
+
 struct controller_registration_request {
-  static constexpr api_key api = api_key::controller_registration;
+  static constexpr api_key key = api_key::controller_registration;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = controller_registration_response;
 
-  struct listener {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    std::int16_t security_protocol{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const listener&) const = default;
-  };
-
-  struct feature {
-    std::string name{};
-    std::int16_t min_supported_version{};
-    std::int16_t max_supported_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const feature&) const = default;
-  };
+  using listener = nested::controller_registration_request_listener;
+  using feature = nested::controller_registration_request_feature;
 
   std::int32_t controller_id{};
   uuid incarnation_id{};
@@ -57,7 +65,8 @@ struct controller_registration_request {
 };
 
 struct controller_registration_response {
-  static constexpr api_key api = api_key::controller_registration;
+  static constexpr api_key key = api_key::controller_registration;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

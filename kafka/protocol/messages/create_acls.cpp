@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void create_acls_request::acl_creation::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_acls_request_acl_creation::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int8(resource_type);
   codec::write_string(out_, resource_name, flexible_);
@@ -23,7 +24,7 @@ void create_acls_request::acl_creation::encode(writer& out_, [[maybe_unused]] st
   }
 }
 
-void create_acls_request::acl_creation::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_acls_request_acl_creation::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   resource_type = in_.int8();
@@ -72,7 +73,8 @@ void create_acls_request::decode(reader& in_, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void create_acls_response::acl_creation_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_acls_response_acl_creation_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -83,7 +85,8 @@ void create_acls_response::acl_creation_result::encode(writer& out_, [[maybe_unu
   }
 }
 
-void create_acls_response::acl_creation_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_acls_response_acl_creation_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   error_code = in_.int16();

@@ -14,27 +14,34 @@ namespace sluice::kafka::protocol {
 
 struct create_acls_response;
 
+namespace nested {
+
+struct create_acls_request_acl_creation {
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  std::int8_t resource_pattern_type = 3;
+  std::string principal{};
+  std::string host{};
+  std::int8_t operation{};
+  std::int8_t permission_type{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_acls_request_acl_creation&) const = default;
+};
+
+}  // namespace nested
+
 struct create_acls_request {
-  static constexpr api_key api = api_key::create_acls;
+  static constexpr api_key key = api_key::create_acls;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = create_acls_response;
 
-  struct acl_creation {
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    std::int8_t resource_pattern_type = 3;
-    std::string principal{};
-    std::string host{};
-    std::int8_t operation{};
-    std::int8_t permission_type{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acl_creation&) const = default;
-  };
+  using acl_creation = nested::create_acls_request_acl_creation;
 
   std::vector<acl_creation> creations{};
   tagged_fields unknown_tags;
@@ -44,22 +51,29 @@ struct create_acls_request {
   bool operator==(const create_acls_request&) const = default;
 };
 
+namespace nested {
+
+struct create_acls_response_acl_creation_result {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_acls_response_acl_creation_result&) const = default;
+};
+
+}  // namespace nested
+
 struct create_acls_response {
-  static constexpr api_key api = api_key::create_acls;
+  static constexpr api_key key = api_key::create_acls;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = create_acls_request;
 
-  struct acl_creation_result {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acl_creation_result&) const = default;
-  };
+  using acl_creation_result = nested::create_acls_response_acl_creation_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<acl_creation_result> results{};

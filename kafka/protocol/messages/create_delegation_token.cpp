@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void create_delegation_token_request::creatable_renewers::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_delegation_token_request_creatable_renewers::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, principal_type, flexible_);
   codec::write_string(out_, principal_name, flexible_);
@@ -18,7 +19,8 @@ void create_delegation_token_request::creatable_renewers::encode(writer& out_, [
   }
 }
 
-void create_delegation_token_request::creatable_renewers::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_delegation_token_request_creatable_renewers::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   principal_type = codec::read_string(in_, flexible_);

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct create_delegation_token_response;
 
+namespace nested {
+
+struct create_delegation_token_request_creatable_renewers {
+  std::string principal_type{};
+  std::string principal_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_delegation_token_request_creatable_renewers&) const = default;
+};
+
+}  // namespace nested
+
 struct create_delegation_token_request {
-  static constexpr api_key api = api_key::create_delegation_token;
+  static constexpr api_key key = api_key::create_delegation_token;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = create_delegation_token_response;
 
-  struct creatable_renewers {
-    std::string principal_type{};
-    std::string principal_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const creatable_renewers&) const = default;
-  };
+  using creatable_renewers = nested::create_delegation_token_request_creatable_renewers;
 
   std::optional<std::string> owner_principal_type{};
   std::optional<std::string> owner_principal_name{};
@@ -43,7 +50,8 @@ struct create_delegation_token_request {
 };
 
 struct create_delegation_token_response {
-  static constexpr api_key api = api_key::create_delegation_token;
+  static constexpr api_key key = api_key::create_delegation_token;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;

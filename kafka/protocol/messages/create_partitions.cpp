@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void create_partitions_request::create_partitions_assignment::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_partitions_assignment::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_array_length(out_, broker_ids.size(), flexible_);
   for (const auto& element_ : broker_ids) out_.int32(element_);
@@ -18,7 +19,7 @@ void create_partitions_request::create_partitions_assignment::encode(writer& out
   }
 }
 
-void create_partitions_request::create_partitions_assignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_partitions_assignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 4)) {
@@ -37,7 +38,7 @@ void create_partitions_request::create_partitions_assignment::decode(reader& in_
   }
 }
 
-void create_partitions_request::create_partitions_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_partitions_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   out_.int32(count);
@@ -56,7 +57,7 @@ void create_partitions_request::create_partitions_topic::encode(writer& out_, [[
   }
 }
 
-void create_partitions_request::create_partitions_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_partitions_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);
@@ -113,7 +114,8 @@ void create_partitions_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void create_partitions_response::create_partitions_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_partitions_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   out_.int16(error_code);
@@ -125,7 +127,7 @@ void create_partitions_response::create_partitions_topic_result::encode(writer& 
   }
 }
 
-void create_partitions_response::create_partitions_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_partitions_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);

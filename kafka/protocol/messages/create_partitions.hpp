@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct create_partitions_response;
 
+namespace nested {
+
+struct create_partitions_assignment {
+  std::vector<std::int32_t> broker_ids{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_partitions_assignment&) const = default;
+};
+
+struct create_partitions_topic {
+  std::string name{};
+  std::int32_t count{};
+  std::optional<std::vector<create_partitions_assignment>> assignments{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_partitions_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct create_partitions_request {
-  static constexpr api_key api = api_key::create_partitions;
+  static constexpr api_key key = api_key::create_partitions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = create_partitions_response;
 
-  struct create_partitions_assignment {
-    std::vector<std::int32_t> broker_ids{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const create_partitions_assignment&) const = default;
-  };
-
-  struct create_partitions_topic {
-    std::string name{};
-    std::int32_t count{};
-    std::optional<std::vector<create_partitions_assignment>> assignments{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const create_partitions_topic&) const = default;
-  };
+  using create_partitions_assignment = nested::create_partitions_assignment;
+  using create_partitions_topic = nested::create_partitions_topic;
 
   std::vector<create_partitions_topic> topics{};
   std::int32_t timeout_ms{};
@@ -51,23 +59,30 @@ struct create_partitions_request {
   bool operator==(const create_partitions_request&) const = default;
 };
 
+namespace nested {
+
+struct create_partitions_topic_result {
+  std::string name{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_partitions_topic_result&) const = default;
+};
+
+}  // namespace nested
+
 struct create_partitions_response {
-  static constexpr api_key api = api_key::create_partitions;
+  static constexpr api_key key = api_key::create_partitions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = create_partitions_request;
 
-  struct create_partitions_topic_result {
-    std::string name{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const create_partitions_topic_result&) const = default;
-  };
+  using create_partitions_topic_result = nested::create_partitions_topic_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<create_partitions_topic_result> results{};

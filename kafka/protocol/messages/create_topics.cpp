@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void create_topics_request::creatable_replica_assignment::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_topics_request_creatable_replica_assignment::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   out_.int32(partition_index);
   codec::write_array_length(out_, broker_ids.size(), flexible_);
@@ -19,7 +20,8 @@ void create_topics_request::creatable_replica_assignment::encode(writer& out_, [
   }
 }
 
-void create_topics_request::creatable_replica_assignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_topics_request_creatable_replica_assignment::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   partition_index = in_.int32();
@@ -39,7 +41,8 @@ void create_topics_request::creatable_replica_assignment::decode(reader& in_, [[
   }
 }
 
-void create_topics_request::creatable_topic_config::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_topics_request_creatable_topic_config::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, value, flexible_, true);
@@ -50,7 +53,8 @@ void create_topics_request::creatable_topic_config::encode(writer& out_, [[maybe
   }
 }
 
-void create_topics_request::creatable_topic_config::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_topics_request_creatable_topic_config::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   name = codec::read_string(in_, flexible_);
@@ -64,7 +68,8 @@ void create_topics_request::creatable_topic_config::decode(reader& in_, [[maybe_
   }
 }
 
-void create_topics_request::creatable_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_topics_request_creatable_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   codec::write_string(out_, name, flexible_);
   out_.int32(num_partitions);
@@ -80,7 +85,8 @@ void create_topics_request::creatable_topic::encode(writer& out_, [[maybe_unused
   }
 }
 
-void create_topics_request::creatable_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_topics_request_creatable_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   name = codec::read_string(in_, flexible_);
@@ -143,7 +149,8 @@ void create_topics_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void create_topics_response::creatable_topic_configs::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_topics_response_creatable_topic_configs::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   if (version_ >= 5) {
     codec::write_string(out_, name, flexible_);
@@ -167,7 +174,8 @@ void create_topics_response::creatable_topic_configs::encode(writer& out_, [[may
   }
 }
 
-void create_topics_response::creatable_topic_configs::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_topics_response_creatable_topic_configs::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   if (version_ >= 5) {
@@ -194,7 +202,8 @@ void create_topics_response::creatable_topic_configs::decode(reader& in_, [[mayb
   }
 }
 
-void create_topics_response::creatable_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::create_topics_response_creatable_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   codec::write_string(out_, name, flexible_);
   if (version_ >= 7) {
@@ -234,7 +243,8 @@ void create_topics_response::creatable_topic_result::encode(writer& out_, [[mayb
   }
 }
 
-void create_topics_response::creatable_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::create_topics_response_creatable_topic_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   name = codec::read_string(in_, flexible_);

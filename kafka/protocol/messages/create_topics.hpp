@@ -14,45 +14,54 @@ namespace sluice::kafka::protocol {
 
 struct create_topics_response;
 
+namespace nested {
+
+struct create_topics_request_creatable_replica_assignment {
+  std::int32_t partition_index{};
+  std::vector<std::int32_t> broker_ids{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_topics_request_creatable_replica_assignment&) const = default;
+};
+
+struct create_topics_request_creatable_topic_config {
+  std::string name{};
+  std::optional<std::string> value{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_topics_request_creatable_topic_config&) const = default;
+};
+
+struct create_topics_request_creatable_topic {
+  std::string name{};
+  std::int32_t num_partitions{};
+  std::int16_t replication_factor{};
+  std::vector<create_topics_request_creatable_replica_assignment> assignments{};
+  std::vector<create_topics_request_creatable_topic_config> configs{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_topics_request_creatable_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct create_topics_request {
-  static constexpr api_key api = api_key::create_topics;
+  static constexpr api_key key = api_key::create_topics;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 7;
   static constexpr std::int16_t first_flexible_version = 5;
   using response_type = create_topics_response;
 
-  struct creatable_replica_assignment {
-    std::int32_t partition_index{};
-    std::vector<std::int32_t> broker_ids{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const creatable_replica_assignment&) const = default;
-  };
-
-  struct creatable_topic_config {
-    std::string name{};
-    std::optional<std::string> value{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const creatable_topic_config&) const = default;
-  };
-
-  struct creatable_topic {
-    std::string name{};
-    std::int32_t num_partitions{};
-    std::int16_t replication_factor{};
-    std::vector<creatable_replica_assignment> assignments{};
-    std::vector<creatable_topic_config> configs{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const creatable_topic&) const = default;
-  };
+  using creatable_replica_assignment = nested::create_topics_request_creatable_replica_assignment;
+  using creatable_topic_config = nested::create_topics_request_creatable_topic_config;
+  using creatable_topic = nested::create_topics_request_creatable_topic;
 
   std::vector<creatable_topic> topics{};
   std::int32_t timeout_ms = 60000;
@@ -64,41 +73,49 @@ struct create_topics_request {
   bool operator==(const create_topics_request&) const = default;
 };
 
+namespace nested {
+
+struct create_topics_response_creatable_topic_configs {
+  std::string name{};
+  std::optional<std::string> value{};
+  bool read_only{};
+  std::int8_t config_source = -1;
+  bool is_sensitive{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_topics_response_creatable_topic_configs&) const = default;
+};
+
+struct create_topics_response_creatable_topic_result {
+  std::string name{};
+  uuid topic_id{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int16_t topic_config_error_code{};
+  std::int32_t num_partitions = -1;
+  std::int16_t replication_factor = -1;
+  std::optional<std::vector<create_topics_response_creatable_topic_configs>> configs{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const create_topics_response_creatable_topic_result&) const = default;
+};
+
+}  // namespace nested
+
 struct create_topics_response {
-  static constexpr api_key api = api_key::create_topics;
+  static constexpr api_key key = api_key::create_topics;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 7;
   static constexpr std::int16_t first_flexible_version = 5;
   using request_type = create_topics_request;
 
-  struct creatable_topic_configs {
-    std::string name{};
-    std::optional<std::string> value{};
-    bool read_only{};
-    std::int8_t config_source = -1;
-    bool is_sensitive{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const creatable_topic_configs&) const = default;
-  };
-
-  struct creatable_topic_result {
-    std::string name{};
-    uuid topic_id{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int16_t topic_config_error_code{};
-    std::int32_t num_partitions = -1;
-    std::int16_t replication_factor = -1;
-    std::optional<std::vector<creatable_topic_configs>> configs{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const creatable_topic_result&) const = default;
-  };
+  using creatable_topic_configs = nested::create_topics_response_creatable_topic_configs;
+  using creatable_topic_result = nested::create_topics_response_creatable_topic_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<creatable_topic_result> topics{};

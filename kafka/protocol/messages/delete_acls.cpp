@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void delete_acls_request::delete_acls_filter::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_acls_filter::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int8(resource_type_filter);
   codec::write_string(out_, resource_name_filter, flexible_, true);
@@ -23,7 +23,7 @@ void delete_acls_request::delete_acls_filter::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void delete_acls_request::delete_acls_filter::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_acls_filter::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   resource_type_filter = in_.int8();
@@ -72,7 +72,7 @@ void delete_acls_request::decode(reader& in_, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void delete_acls_response::delete_acls_matching_acl::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_acls_matching_acl::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -90,7 +90,7 @@ void delete_acls_response::delete_acls_matching_acl::encode(writer& out_, [[mayb
   }
 }
 
-void delete_acls_response::delete_acls_matching_acl::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_acls_matching_acl::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   error_code = in_.int16();
@@ -111,7 +111,7 @@ void delete_acls_response::delete_acls_matching_acl::decode(reader& in_, [[maybe
   }
 }
 
-void delete_acls_response::delete_acls_filter_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_acls_filter_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -124,7 +124,7 @@ void delete_acls_response::delete_acls_filter_result::encode(writer& out_, [[may
   }
 }
 
-void delete_acls_response::delete_acls_filter_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_acls_filter_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   error_code = in_.int16();

@@ -14,27 +14,34 @@ namespace sluice::kafka::protocol {
 
 struct delete_acls_response;
 
+namespace nested {
+
+struct delete_acls_filter {
+  std::int8_t resource_type_filter{};
+  std::optional<std::string> resource_name_filter{};
+  std::int8_t pattern_type_filter = 3;
+  std::optional<std::string> principal_filter{};
+  std::optional<std::string> host_filter{};
+  std::int8_t operation{};
+  std::int8_t permission_type{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_acls_filter&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_acls_request {
-  static constexpr api_key api = api_key::delete_acls;
+  static constexpr api_key key = api_key::delete_acls;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = delete_acls_response;
 
-  struct delete_acls_filter {
-    std::int8_t resource_type_filter{};
-    std::optional<std::string> resource_name_filter{};
-    std::int8_t pattern_type_filter = 3;
-    std::optional<std::string> principal_filter{};
-    std::optional<std::string> host_filter{};
-    std::int8_t operation{};
-    std::int8_t permission_type{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_acls_filter&) const = default;
-  };
+  using delete_acls_filter = nested::delete_acls_filter;
 
   std::vector<delete_acls_filter> filters{};
   tagged_fields unknown_tags;
@@ -44,40 +51,48 @@ struct delete_acls_request {
   bool operator==(const delete_acls_request&) const = default;
 };
 
+namespace nested {
+
+struct delete_acls_matching_acl {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  std::int8_t pattern_type = 3;
+  std::string principal{};
+  std::string host{};
+  std::int8_t operation{};
+  std::int8_t permission_type{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_acls_matching_acl&) const = default;
+};
+
+struct delete_acls_filter_result {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::vector<delete_acls_matching_acl> matching_acls{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_acls_filter_result&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_acls_response {
-  static constexpr api_key api = api_key::delete_acls;
+  static constexpr api_key key = api_key::delete_acls;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = delete_acls_request;
 
-  struct delete_acls_matching_acl {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    std::int8_t pattern_type = 3;
-    std::string principal{};
-    std::string host{};
-    std::int8_t operation{};
-    std::int8_t permission_type{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_acls_matching_acl&) const = default;
-  };
-
-  struct delete_acls_filter_result {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::vector<delete_acls_matching_acl> matching_acls{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_acls_filter_result&) const = default;
-  };
+  using delete_acls_matching_acl = nested::delete_acls_matching_acl;
+  using delete_acls_filter_result = nested::delete_acls_filter_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<delete_acls_filter_result> filter_results{};

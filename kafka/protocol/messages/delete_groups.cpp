@@ -37,7 +37,8 @@ void delete_groups_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void delete_groups_response::deletable_group_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_groups_response_deletable_group_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, group_id, flexible_);
   out_.int16(error_code);
@@ -48,7 +49,8 @@ void delete_groups_response::deletable_group_result::encode(writer& out_, [[mayb
   }
 }
 
-void delete_groups_response::deletable_group_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_groups_response_deletable_group_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   group_id = codec::read_string(in_, flexible_);

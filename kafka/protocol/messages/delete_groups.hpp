@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct delete_groups_response;
 
 struct delete_groups_request {
-  static constexpr api_key api = api_key::delete_groups;
+  static constexpr api_key key = api_key::delete_groups;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
@@ -29,22 +30,29 @@ struct delete_groups_request {
   bool operator==(const delete_groups_request&) const = default;
 };
 
+namespace nested {
+
+struct delete_groups_response_deletable_group_result {
+  std::string group_id{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_groups_response_deletable_group_result&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_groups_response {
-  static constexpr api_key api = api_key::delete_groups;
+  static constexpr api_key key = api_key::delete_groups;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = delete_groups_request;
 
-  struct deletable_group_result {
-    std::string group_id{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const deletable_group_result&) const = default;
-  };
+  using deletable_group_result = nested::delete_groups_response_deletable_group_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<deletable_group_result> results{};

@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void delete_records_request::delete_records_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_records_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int32(partition_index);
   out_.int64(offset);
@@ -18,7 +18,7 @@ void delete_records_request::delete_records_partition::encode(writer& out_, [[ma
   }
 }
 
-void delete_records_request::delete_records_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_records_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   partition_index = in_.int32();
@@ -32,7 +32,7 @@ void delete_records_request::delete_records_partition::decode(reader& in_, [[may
   }
 }
 
-void delete_records_request::delete_records_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_records_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -44,7 +44,7 @@ void delete_records_request::delete_records_topic::encode(writer& out_, [[maybe_
   }
 }
 
-void delete_records_request::delete_records_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_records_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);
@@ -96,7 +96,8 @@ void delete_records_request::decode(reader& in_, [[maybe_unused]] std::int16_t v
   }
 }
 
-void delete_records_response::delete_records_partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_records_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int32(partition_index);
   out_.int64(low_watermark);
@@ -108,7 +109,7 @@ void delete_records_response::delete_records_partition_result::encode(writer& ou
   }
 }
 
-void delete_records_response::delete_records_partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_records_partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   partition_index = in_.int32();
@@ -123,7 +124,7 @@ void delete_records_response::delete_records_partition_result::decode(reader& in
   }
 }
 
-void delete_records_response::delete_records_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_records_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -135,7 +136,7 @@ void delete_records_response::delete_records_topic_result::encode(writer& out_, 
   }
 }
 
-void delete_records_response::delete_records_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_records_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);

@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct delete_records_response;
 
+namespace nested {
+
+struct delete_records_partition {
+  std::int32_t partition_index{};
+  std::int64_t offset{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_records_partition&) const = default;
+};
+
+struct delete_records_topic {
+  std::string name{};
+  std::vector<delete_records_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_records_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_records_request {
-  static constexpr api_key api = api_key::delete_records;
+  static constexpr api_key key = api_key::delete_records;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = delete_records_response;
 
-  struct delete_records_partition {
-    std::int32_t partition_index{};
-    std::int64_t offset{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_records_partition&) const = default;
-  };
-
-  struct delete_records_topic {
-    std::string name{};
-    std::vector<delete_records_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_records_topic&) const = default;
-  };
+  using delete_records_partition = nested::delete_records_partition;
+  using delete_records_topic = nested::delete_records_topic;
 
   std::vector<delete_records_topic> topics{};
   std::int32_t timeout_ms{};
@@ -50,33 +58,41 @@ struct delete_records_request {
   bool operator==(const delete_records_request&) const = default;
 };
 
+namespace nested {
+
+struct delete_records_partition_result {
+  std::int32_t partition_index{};
+  std::int64_t low_watermark{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_records_partition_result&) const = default;
+};
+
+struct delete_records_topic_result {
+  std::string name{};
+  std::vector<delete_records_partition_result> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_records_topic_result&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_records_response {
-  static constexpr api_key api = api_key::delete_records;
+  static constexpr api_key key = api_key::delete_records;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = delete_records_request;
 
-  struct delete_records_partition_result {
-    std::int32_t partition_index{};
-    std::int64_t low_watermark{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_records_partition_result&) const = default;
-  };
-
-  struct delete_records_topic_result {
-    std::string name{};
-    std::vector<delete_records_partition_result> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_records_topic_result&) const = default;
-  };
+  using delete_records_partition_result = nested::delete_records_partition_result;
+  using delete_records_topic_result = nested::delete_records_topic_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<delete_records_topic_result> topics{};

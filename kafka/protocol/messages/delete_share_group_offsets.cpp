@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void delete_share_group_offsets_request::delete_share_group_offsets_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_share_group_offsets_request_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   if (flexible_) {
@@ -17,7 +18,8 @@ void delete_share_group_offsets_request::delete_share_group_offsets_request_topi
   }
 }
 
-void delete_share_group_offsets_request::delete_share_group_offsets_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_share_group_offsets_request_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -62,7 +64,8 @@ void delete_share_group_offsets_request::decode(reader& in_, [[maybe_unused]] st
   }
 }
 
-void delete_share_group_offsets_response::delete_share_group_offsets_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_share_group_offsets_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   out_.uuid(topic_id);
@@ -75,7 +78,8 @@ void delete_share_group_offsets_response::delete_share_group_offsets_response_to
   }
 }
 
-void delete_share_group_offsets_response::delete_share_group_offsets_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_share_group_offsets_response_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);

@@ -14,21 +14,28 @@ namespace sluice::kafka::protocol {
 
 struct delete_share_group_offsets_response;
 
+namespace nested {
+
+struct delete_share_group_offsets_request_topic {
+  std::string topic_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_share_group_offsets_request_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_share_group_offsets_request {
-  static constexpr api_key api = api_key::delete_share_group_offsets;
+  static constexpr api_key key = api_key::delete_share_group_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = delete_share_group_offsets_response;
 
-  struct delete_share_group_offsets_request_topic {
-    std::string topic_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_share_group_offsets_request_topic&) const = default;
-  };
+  using delete_share_group_offsets_request_topic = nested::delete_share_group_offsets_request_topic;
 
   std::string group_id{};
   std::vector<delete_share_group_offsets_request_topic> topics{};
@@ -39,24 +46,31 @@ struct delete_share_group_offsets_request {
   bool operator==(const delete_share_group_offsets_request&) const = default;
 };
 
+namespace nested {
+
+struct delete_share_group_offsets_response_topic {
+  std::string topic_name{};
+  uuid topic_id{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_share_group_offsets_response_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_share_group_offsets_response {
-  static constexpr api_key api = api_key::delete_share_group_offsets;
+  static constexpr api_key key = api_key::delete_share_group_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = delete_share_group_offsets_request;
 
-  struct delete_share_group_offsets_response_topic {
-    std::string topic_name{};
-    uuid topic_id{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_share_group_offsets_response_topic&) const = default;
-  };
+  using delete_share_group_offsets_response_topic = nested::delete_share_group_offsets_response_topic;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

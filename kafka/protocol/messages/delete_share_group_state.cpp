@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void delete_share_group_state_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_share_group_state_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   if (flexible_) {
@@ -17,7 +18,8 @@ void delete_share_group_state_request::partition_data::encode(writer& out_, [[ma
   }
 }
 
-void delete_share_group_state_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_share_group_state_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -30,7 +32,8 @@ void delete_share_group_state_request::partition_data::decode(reader& in_, [[may
   }
 }
 
-void delete_share_group_state_request::delete_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_share_group_state_request_delete_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -42,7 +45,8 @@ void delete_share_group_state_request::delete_state_data::encode(writer& out_, [
   }
 }
 
-void delete_share_group_state_request::delete_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_share_group_state_request_delete_state_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -94,7 +98,8 @@ void delete_share_group_state_request::decode(reader& in_, [[maybe_unused]] std:
   }
 }
 
-void delete_share_group_state_response::partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_share_group_state_response_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int16(error_code);
@@ -106,7 +111,8 @@ void delete_share_group_state_response::partition_result::encode(writer& out_, [
   }
 }
 
-void delete_share_group_state_response::partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_share_group_state_response_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -121,7 +127,8 @@ void delete_share_group_state_response::partition_result::decode(reader& in_, [[
   }
 }
 
-void delete_share_group_state_response::delete_state_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_share_group_state_response_delete_state_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -133,7 +140,8 @@ void delete_share_group_state_response::delete_state_result::encode(writer& out_
   }
 }
 
-void delete_share_group_state_response::delete_state_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_share_group_state_response_delete_state_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();

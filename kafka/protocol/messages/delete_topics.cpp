@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void delete_topics_request::delete_topic_state::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_topics_request_delete_topic_state::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   if (version_ >= 6) {
     codec::write_string(out_, name, flexible_, version_ >= 6);
@@ -22,7 +23,8 @@ void delete_topics_request::delete_topic_state::encode(writer& out_, [[maybe_unu
   }
 }
 
-void delete_topics_request::delete_topic_state::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_topics_request_delete_topic_state::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   if (version_ >= 6) {
@@ -89,7 +91,8 @@ void delete_topics_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void delete_topics_response::deletable_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::delete_topics_response_deletable_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   codec::write_string(out_, name, flexible_, version_ >= 6);
   if (version_ >= 6) {
@@ -106,7 +109,8 @@ void delete_topics_response::deletable_topic_result::encode(writer& out_, [[mayb
   }
 }
 
-void delete_topics_response::deletable_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::delete_topics_response_deletable_topic_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   name = codec::read_nullable_string(in_, flexible_, version_ >= 6);

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct delete_topics_response;
 
+namespace nested {
+
+struct delete_topics_request_delete_topic_state {
+  std::optional<std::string> name{};
+  uuid topic_id{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_topics_request_delete_topic_state&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_topics_request {
-  static constexpr api_key api = api_key::delete_topics;
+  static constexpr api_key key = api_key::delete_topics;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 4;
   using response_type = delete_topics_response;
 
-  struct delete_topic_state {
-    std::optional<std::string> name{};
-    uuid topic_id{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const delete_topic_state&) const = default;
-  };
+  using delete_topic_state = nested::delete_topics_request_delete_topic_state;
 
   std::vector<delete_topic_state> topics{};
   std::vector<std::string> topic_names{};
@@ -41,24 +48,31 @@ struct delete_topics_request {
   bool operator==(const delete_topics_request&) const = default;
 };
 
+namespace nested {
+
+struct delete_topics_response_deletable_topic_result {
+  std::optional<std::string> name{};
+  uuid topic_id{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const delete_topics_response_deletable_topic_result&) const = default;
+};
+
+}  // namespace nested
+
 struct delete_topics_response {
-  static constexpr api_key api = api_key::delete_topics;
+  static constexpr api_key key = api_key::delete_topics;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 4;
   using request_type = delete_topics_request;
 
-  struct deletable_topic_result {
-    std::optional<std::string> name{};
-    uuid topic_id{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const deletable_topic_result&) const = default;
-  };
+  using deletable_topic_result = nested::delete_topics_response_deletable_topic_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<deletable_topic_result> responses{};

@@ -42,7 +42,8 @@ void describe_acls_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void describe_acls_response::acl_description::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_acls_response_acl_description::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, principal, flexible_);
   codec::write_string(out_, host, flexible_);
@@ -55,7 +56,8 @@ void describe_acls_response::acl_description::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void describe_acls_response::acl_description::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_acls_response_acl_description::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   principal = codec::read_string(in_, flexible_);
@@ -71,7 +73,7 @@ void describe_acls_response::acl_description::decode(reader& in_, [[maybe_unused
   }
 }
 
-void describe_acls_response::describe_acls_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_acls_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int8(resource_type);
   codec::write_string(out_, resource_name, flexible_);
@@ -85,7 +87,7 @@ void describe_acls_response::describe_acls_resource::encode(writer& out_, [[mayb
   }
 }
 
-void describe_acls_response::describe_acls_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_acls_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   resource_type = in_.int8();

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct describe_acls_response;
 
 struct describe_acls_request {
-  static constexpr api_key api = api_key::describe_acls;
+  static constexpr api_key key = api_key::describe_acls;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
@@ -35,36 +36,44 @@ struct describe_acls_request {
   bool operator==(const describe_acls_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_acls_response_acl_description {
+  std::string principal{};
+  std::string host{};
+  std::int8_t operation{};
+  std::int8_t permission_type{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_acls_response_acl_description&) const = default;
+};
+
+struct describe_acls_resource {
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  std::int8_t pattern_type = 3;
+  std::vector<describe_acls_response_acl_description> acls{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_acls_resource&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_acls_response {
-  static constexpr api_key api = api_key::describe_acls;
+  static constexpr api_key key = api_key::describe_acls;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = describe_acls_request;
 
-  struct acl_description {
-    std::string principal{};
-    std::string host{};
-    std::int8_t operation{};
-    std::int8_t permission_type{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acl_description&) const = default;
-  };
-
-  struct describe_acls_resource {
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    std::int8_t pattern_type = 3;
-    std::vector<acl_description> acls{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_acls_resource&) const = default;
-  };
+  using acl_description = nested::describe_acls_response_acl_description;
+  using describe_acls_resource = nested::describe_acls_resource;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_client_quotas_request::component_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_client_quotas_request_component_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, entity_type, flexible_);
   out_.int8(match_type);
@@ -19,7 +20,8 @@ void describe_client_quotas_request::component_data::encode(writer& out_, [[mayb
   }
 }
 
-void describe_client_quotas_request::component_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_client_quotas_request_component_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   entity_type = codec::read_string(in_, flexible_);
@@ -66,7 +68,8 @@ void describe_client_quotas_request::decode(reader& in_, [[maybe_unused]] std::i
   }
 }
 
-void describe_client_quotas_response::entity_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_client_quotas_response_entity_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, entity_type, flexible_);
   codec::write_string(out_, entity_name, flexible_, true);
@@ -77,7 +80,8 @@ void describe_client_quotas_response::entity_data::encode(writer& out_, [[maybe_
   }
 }
 
-void describe_client_quotas_response::entity_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_client_quotas_response_entity_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   entity_type = codec::read_string(in_, flexible_);
@@ -91,7 +95,8 @@ void describe_client_quotas_response::entity_data::decode(reader& in_, [[maybe_u
   }
 }
 
-void describe_client_quotas_response::value_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_client_quotas_response_value_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, key, flexible_);
   out_.float64(value);
@@ -102,7 +107,8 @@ void describe_client_quotas_response::value_data::encode(writer& out_, [[maybe_u
   }
 }
 
-void describe_client_quotas_response::value_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_client_quotas_response_value_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   key = codec::read_string(in_, flexible_);
@@ -116,7 +122,8 @@ void describe_client_quotas_response::value_data::decode(reader& in_, [[maybe_un
   }
 }
 
-void describe_client_quotas_response::entry_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_client_quotas_response_entry_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_array_length(out_, entity.size(), flexible_);
   for (const auto& element_ : entity) element_.encode(out_, version_);
@@ -129,7 +136,8 @@ void describe_client_quotas_response::entry_data::encode(writer& out_, [[maybe_u
   }
 }
 
-void describe_client_quotas_response::entry_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_client_quotas_response_entry_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {

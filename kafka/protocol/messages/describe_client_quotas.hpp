@@ -14,23 +14,30 @@ namespace sluice::kafka::protocol {
 
 struct describe_client_quotas_response;
 
+namespace nested {
+
+struct describe_client_quotas_request_component_data {
+  std::string entity_type{};
+  std::int8_t match_type{};
+  std::optional<std::string> match{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_client_quotas_request_component_data&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_client_quotas_request {
-  static constexpr api_key api = api_key::describe_client_quotas;
+  static constexpr api_key key = api_key::describe_client_quotas;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = describe_client_quotas_response;
 
-  struct component_data {
-    std::string entity_type{};
-    std::int8_t match_type{};
-    std::optional<std::string> match{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const component_data&) const = default;
-  };
+  using component_data = nested::describe_client_quotas_request_component_data;
 
   std::vector<component_data> components{};
   bool strict{};
@@ -41,42 +48,51 @@ struct describe_client_quotas_request {
   bool operator==(const describe_client_quotas_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_client_quotas_response_entity_data {
+  std::string entity_type{};
+  std::optional<std::string> entity_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_client_quotas_response_entity_data&) const = default;
+};
+
+struct describe_client_quotas_response_value_data {
+  std::string key{};
+  double value{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_client_quotas_response_value_data&) const = default;
+};
+
+struct describe_client_quotas_response_entry_data {
+  std::vector<describe_client_quotas_response_entity_data> entity{};
+  std::vector<describe_client_quotas_response_value_data> values{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_client_quotas_response_entry_data&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_client_quotas_response {
-  static constexpr api_key api = api_key::describe_client_quotas;
+  static constexpr api_key key = api_key::describe_client_quotas;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = describe_client_quotas_request;
 
-  struct entity_data {
-    std::string entity_type{};
-    std::optional<std::string> entity_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const entity_data&) const = default;
-  };
-
-  struct value_data {
-    std::string key{};
-    double value{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const value_data&) const = default;
-  };
-
-  struct entry_data {
-    std::vector<entity_data> entity{};
-    std::vector<value_data> values{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const entry_data&) const = default;
-  };
+  using entity_data = nested::describe_client_quotas_response_entity_data;
+  using value_data = nested::describe_client_quotas_response_value_data;
+  using entry_data = nested::describe_client_quotas_response_entry_data;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -42,7 +42,7 @@ void describe_cluster_request::decode(reader& in_, [[maybe_unused]] std::int16_t
   }
 }
 
-void describe_cluster_response::describe_cluster_broker::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_cluster_broker::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(broker_id);
   codec::write_string(out_, host, flexible_);
@@ -58,7 +58,7 @@ void describe_cluster_response::describe_cluster_broker::encode(writer& out_, [[
   }
 }
 
-void describe_cluster_response::describe_cluster_broker::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_cluster_broker::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   broker_id = in_.int32();

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct describe_cluster_response;
 
 struct describe_cluster_request {
-  static constexpr api_key api = api_key::describe_cluster;
+  static constexpr api_key key = api_key::describe_cluster;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -31,25 +32,32 @@ struct describe_cluster_request {
   bool operator==(const describe_cluster_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_cluster_broker {
+  std::int32_t broker_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::optional<std::string> rack{};
+  bool is_fenced{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_cluster_broker&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_cluster_response {
-  static constexpr api_key api = api_key::describe_cluster;
+  static constexpr api_key key = api_key::describe_cluster;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_cluster_request;
 
-  struct describe_cluster_broker {
-    std::int32_t broker_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::optional<std::string> rack{};
-    bool is_fenced{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_cluster_broker&) const = default;
-  };
+  using describe_cluster_broker = nested::describe_cluster_broker;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_configs_request::describe_configs_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_configs_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   out_.int8(resource_type);
   codec::write_string(out_, resource_name, flexible_);
@@ -26,7 +26,7 @@ void describe_configs_request::describe_configs_resource::encode(writer& out_, [
   }
 }
 
-void describe_configs_request::describe_configs_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_configs_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   resource_type = in_.int8();
@@ -87,7 +87,7 @@ void describe_configs_request::decode(reader& in_, [[maybe_unused]] std::int16_t
   }
 }
 
-void describe_configs_response::describe_configs_synonym::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_configs_synonym::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, value, flexible_, true);
@@ -99,7 +99,7 @@ void describe_configs_response::describe_configs_synonym::encode(writer& out_, [
   }
 }
 
-void describe_configs_response::describe_configs_synonym::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_configs_synonym::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   name = codec::read_string(in_, flexible_);
@@ -114,7 +114,8 @@ void describe_configs_response::describe_configs_synonym::decode(reader& in_, [[
   }
 }
 
-void describe_configs_response::describe_configs_resource_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_configs_resource_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, value, flexible_, true);
@@ -136,7 +137,7 @@ void describe_configs_response::describe_configs_resource_result::encode(writer&
   }
 }
 
-void describe_configs_response::describe_configs_resource_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_configs_resource_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   name = codec::read_string(in_, flexible_);
@@ -166,7 +167,7 @@ void describe_configs_response::describe_configs_resource_result::decode(reader&
   }
 }
 
-void describe_configs_response::describe_configs_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_configs_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -181,7 +182,7 @@ void describe_configs_response::describe_configs_result::encode(writer& out_, [[
   }
 }
 
-void describe_configs_response::describe_configs_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_configs_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   error_code = in_.int16();

@@ -14,23 +14,30 @@ namespace sluice::kafka::protocol {
 
 struct describe_configs_response;
 
+namespace nested {
+
+struct describe_configs_resource {
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  std::optional<std::vector<std::string>> configuration_keys{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_configs_resource&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_configs_request {
-  static constexpr api_key api = api_key::describe_configs;
+  static constexpr api_key key = api_key::describe_configs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 4;
   using response_type = describe_configs_response;
 
-  struct describe_configs_resource {
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    std::optional<std::vector<std::string>> configuration_keys{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_configs_resource&) const = default;
-  };
+  using describe_configs_resource = nested::describe_configs_resource;
 
   std::vector<describe_configs_resource> resources{};
   bool include_synonyms{};
@@ -42,52 +49,61 @@ struct describe_configs_request {
   bool operator==(const describe_configs_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_configs_synonym {
+  std::string name{};
+  std::optional<std::string> value{};
+  std::int8_t source{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_configs_synonym&) const = default;
+};
+
+struct describe_configs_resource_result {
+  std::string name{};
+  std::optional<std::string> value{};
+  bool read_only{};
+  std::int8_t config_source = -1;
+  bool is_sensitive{};
+  std::vector<describe_configs_synonym> synonyms{};
+  std::int8_t config_type{};
+  std::optional<std::string> documentation{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_configs_resource_result&) const = default;
+};
+
+struct describe_configs_result {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  std::vector<describe_configs_resource_result> configs{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_configs_result&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_configs_response {
-  static constexpr api_key api = api_key::describe_configs;
+  static constexpr api_key key = api_key::describe_configs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 4;
   using request_type = describe_configs_request;
 
-  struct describe_configs_synonym {
-    std::string name{};
-    std::optional<std::string> value{};
-    std::int8_t source{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_configs_synonym&) const = default;
-  };
-
-  struct describe_configs_resource_result {
-    std::string name{};
-    std::optional<std::string> value{};
-    bool read_only{};
-    std::int8_t config_source = -1;
-    bool is_sensitive{};
-    std::vector<describe_configs_synonym> synonyms{};
-    std::int8_t config_type{};
-    std::optional<std::string> documentation{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_configs_resource_result&) const = default;
-  };
-
-  struct describe_configs_result {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    std::vector<describe_configs_resource_result> configs{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_configs_result&) const = default;
-  };
+  using describe_configs_synonym = nested::describe_configs_synonym;
+  using describe_configs_resource_result = nested::describe_configs_resource_result;
+  using describe_configs_result = nested::describe_configs_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<describe_configs_result> results{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_delegation_token_request::describe_delegation_token_owner::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_delegation_token_owner::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, principal_type, flexible_);
   codec::write_string(out_, principal_name, flexible_);
@@ -18,7 +19,7 @@ void describe_delegation_token_request::describe_delegation_token_owner::encode(
   }
 }
 
-void describe_delegation_token_request::describe_delegation_token_owner::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_delegation_token_owner::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   principal_type = codec::read_string(in_, flexible_);
@@ -70,7 +71,8 @@ void describe_delegation_token_request::decode(reader& in_, [[maybe_unused]] std
   }
 }
 
-void describe_delegation_token_response::described_delegation_token_renewer::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_delegation_token_response_described_delegation_token_renewer::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, principal_type, flexible_);
   codec::write_string(out_, principal_name, flexible_);
@@ -81,7 +83,8 @@ void describe_delegation_token_response::described_delegation_token_renewer::enc
   }
 }
 
-void describe_delegation_token_response::described_delegation_token_renewer::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_delegation_token_response_described_delegation_token_renewer::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   principal_type = codec::read_string(in_, flexible_);
@@ -95,7 +98,8 @@ void describe_delegation_token_response::described_delegation_token_renewer::dec
   }
 }
 
-void describe_delegation_token_response::described_delegation_token::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_delegation_token_response_described_delegation_token::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, principal_type, flexible_);
   codec::write_string(out_, principal_name, flexible_);
@@ -119,7 +123,8 @@ void describe_delegation_token_response::described_delegation_token::encode(writ
   }
 }
 
-void describe_delegation_token_response::described_delegation_token::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_delegation_token_response_described_delegation_token::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   principal_type = codec::read_string(in_, flexible_);

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct describe_delegation_token_response;
 
+namespace nested {
+
+struct describe_delegation_token_owner {
+  std::string principal_type{};
+  std::string principal_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_delegation_token_owner&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_delegation_token_request {
-  static constexpr api_key api = api_key::describe_delegation_token;
+  static constexpr api_key key = api_key::describe_delegation_token;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = describe_delegation_token_response;
 
-  struct describe_delegation_token_owner {
-    std::string principal_type{};
-    std::string principal_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_delegation_token_owner&) const = default;
-  };
+  using describe_delegation_token_owner = nested::describe_delegation_token_owner;
 
   std::optional<std::vector<describe_delegation_token_owner>> owners{};
   tagged_fields unknown_tags;
@@ -39,40 +46,50 @@ struct describe_delegation_token_request {
   bool operator==(const describe_delegation_token_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_delegation_token_response_described_delegation_token_renewer {
+  std::string principal_type{};
+  std::string principal_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(
+      const describe_delegation_token_response_described_delegation_token_renewer&) const = default;
+};
+
+struct describe_delegation_token_response_described_delegation_token {
+  std::string principal_type{};
+  std::string principal_name{};
+  std::string token_requester_principal_type{};
+  std::string token_requester_principal_name{};
+  std::int64_t issue_timestamp{};
+  std::int64_t expiry_timestamp{};
+  std::int64_t max_timestamp{};
+  std::string token_id{};
+  bytes hmac{};
+  std::vector<describe_delegation_token_response_described_delegation_token_renewer> renewers{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_delegation_token_response_described_delegation_token&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_delegation_token_response {
-  static constexpr api_key api = api_key::describe_delegation_token;
+  static constexpr api_key key = api_key::describe_delegation_token;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 3;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = describe_delegation_token_request;
 
-  struct described_delegation_token_renewer {
-    std::string principal_type{};
-    std::string principal_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const described_delegation_token_renewer&) const = default;
-  };
-
-  struct described_delegation_token {
-    std::string principal_type{};
-    std::string principal_name{};
-    std::string token_requester_principal_type{};
-    std::string token_requester_principal_name{};
-    std::int64_t issue_timestamp{};
-    std::int64_t expiry_timestamp{};
-    std::int64_t max_timestamp{};
-    std::string token_id{};
-    bytes hmac{};
-    std::vector<described_delegation_token_renewer> renewers{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const described_delegation_token&) const = default;
-  };
+  using described_delegation_token_renewer =
+      nested::describe_delegation_token_response_described_delegation_token_renewer;
+  using described_delegation_token = nested::describe_delegation_token_response_described_delegation_token;
 
   std::int16_t error_code{};
   std::vector<described_delegation_token> tokens{};

@@ -43,7 +43,8 @@ void describe_groups_request::decode(reader& in_, [[maybe_unused]] std::int16_t 
   }
 }
 
-void describe_groups_response::described_group_member::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_groups_response_described_group_member::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   codec::write_string(out_, member_id, flexible_);
   if (version_ >= 4) {
@@ -60,7 +61,8 @@ void describe_groups_response::described_group_member::encode(writer& out_, [[ma
   }
 }
 
-void describe_groups_response::described_group_member::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_groups_response_described_group_member::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   member_id = codec::read_string(in_, flexible_);
@@ -80,7 +82,8 @@ void describe_groups_response::described_group_member::decode(reader& in_, [[may
   }
 }
 
-void describe_groups_response::described_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_groups_response_described_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   out_.int16(error_code);
   if (version_ >= 6) {
@@ -102,7 +105,8 @@ void describe_groups_response::described_group::encode(writer& out_, [[maybe_unu
   }
 }
 
-void describe_groups_response::described_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_groups_response_described_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 5;
   error_code = in_.int16();

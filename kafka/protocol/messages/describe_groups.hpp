@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct describe_groups_response;
 
 struct describe_groups_request {
-  static constexpr api_key api = api_key::describe_groups;
+  static constexpr api_key key = api_key::describe_groups;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 5;
@@ -30,42 +31,50 @@ struct describe_groups_request {
   bool operator==(const describe_groups_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_groups_response_described_group_member {
+  std::string member_id{};
+  std::optional<std::string> group_instance_id{};
+  std::string client_id{};
+  std::string client_host{};
+  bytes member_metadata{};
+  bytes member_assignment{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_groups_response_described_group_member&) const = default;
+};
+
+struct describe_groups_response_described_group {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::string group_id{};
+  std::string group_state{};
+  std::string protocol_type{};
+  std::string protocol_data{};
+  std::vector<describe_groups_response_described_group_member> members{};
+  std::int32_t authorized_operations = INT32_MIN;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_groups_response_described_group&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_groups_response {
-  static constexpr api_key api = api_key::describe_groups;
+  static constexpr api_key key = api_key::describe_groups;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 5;
   using request_type = describe_groups_request;
 
-  struct described_group_member {
-    std::string member_id{};
-    std::optional<std::string> group_instance_id{};
-    std::string client_id{};
-    std::string client_host{};
-    bytes member_metadata{};
-    bytes member_assignment{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const described_group_member&) const = default;
-  };
-
-  struct described_group {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::string group_id{};
-    std::string group_state{};
-    std::string protocol_type{};
-    std::string protocol_data{};
-    std::vector<described_group_member> members{};
-    std::int32_t authorized_operations = INT32_MIN;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const described_group&) const = default;
-  };
+  using described_group_member = nested::describe_groups_response_described_group_member;
+  using described_group = nested::describe_groups_response_described_group;
 
   std::int32_t throttle_time_ms{};
   std::vector<described_group> groups{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_log_dirs_request::describable_log_dir_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_log_dirs_request_describable_log_dir_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +20,8 @@ void describe_log_dirs_request::describable_log_dir_topic::encode(writer& out_, 
   }
 }
 
-void describe_log_dirs_request::describable_log_dir_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_log_dirs_request_describable_log_dir_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   topic = codec::read_string(in_, flexible_);
@@ -77,7 +79,7 @@ void describe_log_dirs_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void describe_log_dirs_response::describe_log_dirs_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_log_dirs_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int32(partition_index);
   out_.int64(partition_size);
@@ -90,7 +92,7 @@ void describe_log_dirs_response::describe_log_dirs_partition::encode(writer& out
   }
 }
 
-void describe_log_dirs_response::describe_log_dirs_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_log_dirs_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   partition_index = in_.int32();
@@ -106,7 +108,7 @@ void describe_log_dirs_response::describe_log_dirs_partition::decode(reader& in_
   }
 }
 
-void describe_log_dirs_response::describe_log_dirs_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_log_dirs_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -118,7 +120,7 @@ void describe_log_dirs_response::describe_log_dirs_topic::encode(writer& out_, [
   }
 }
 
-void describe_log_dirs_response::describe_log_dirs_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_log_dirs_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   name = codec::read_string(in_, flexible_);
@@ -138,7 +140,7 @@ void describe_log_dirs_response::describe_log_dirs_topic::decode(reader& in_, [[
   }
 }
 
-void describe_log_dirs_response::describe_log_dirs_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_log_dirs_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int16(error_code);
   codec::write_string(out_, log_dir, flexible_);
@@ -160,7 +162,7 @@ void describe_log_dirs_response::describe_log_dirs_result::encode(writer& out_, 
   }
 }
 
-void describe_log_dirs_response::describe_log_dirs_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_log_dirs_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   error_code = in_.int16();

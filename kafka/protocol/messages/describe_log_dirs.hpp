@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct describe_log_dirs_response;
 
+namespace nested {
+
+struct describe_log_dirs_request_describable_log_dir_topic {
+  std::string topic{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_log_dirs_request_describable_log_dir_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_log_dirs_request {
-  static constexpr api_key api = api_key::describe_log_dirs;
+  static constexpr api_key key = api_key::describe_log_dirs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = describe_log_dirs_response;
 
-  struct describable_log_dir_topic {
-    std::string topic{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describable_log_dir_topic&) const = default;
-  };
+  using describable_log_dir_topic = nested::describe_log_dirs_request_describable_log_dir_topic;
 
   std::optional<std::vector<describable_log_dir_topic>> topics{};
   tagged_fields unknown_tags;
@@ -39,48 +46,57 @@ struct describe_log_dirs_request {
   bool operator==(const describe_log_dirs_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_log_dirs_partition {
+  std::int32_t partition_index{};
+  std::int64_t partition_size{};
+  std::int64_t offset_lag{};
+  bool is_future_key{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_log_dirs_partition&) const = default;
+};
+
+struct describe_log_dirs_topic {
+  std::string name{};
+  std::vector<describe_log_dirs_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_log_dirs_topic&) const = default;
+};
+
+struct describe_log_dirs_result {
+  std::int16_t error_code{};
+  std::string log_dir{};
+  std::vector<describe_log_dirs_topic> topics{};
+  std::int64_t total_bytes = -1LL;
+  std::int64_t usable_bytes = -1LL;
+  bool is_cordoned{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_log_dirs_result&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_log_dirs_response {
-  static constexpr api_key api = api_key::describe_log_dirs;
+  static constexpr api_key key = api_key::describe_log_dirs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = describe_log_dirs_request;
 
-  struct describe_log_dirs_partition {
-    std::int32_t partition_index{};
-    std::int64_t partition_size{};
-    std::int64_t offset_lag{};
-    bool is_future_key{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_log_dirs_partition&) const = default;
-  };
-
-  struct describe_log_dirs_topic {
-    std::string name{};
-    std::vector<describe_log_dirs_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_log_dirs_topic&) const = default;
-  };
-
-  struct describe_log_dirs_result {
-    std::int16_t error_code{};
-    std::string log_dir{};
-    std::vector<describe_log_dirs_topic> topics{};
-    std::int64_t total_bytes = -1LL;
-    std::int64_t usable_bytes = -1LL;
-    bool is_cordoned{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_log_dirs_result&) const = default;
-  };
+  using describe_log_dirs_partition = nested::describe_log_dirs_partition;
+  using describe_log_dirs_topic = nested::describe_log_dirs_topic;
+  using describe_log_dirs_result = nested::describe_log_dirs_result;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

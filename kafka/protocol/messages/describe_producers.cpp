@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_producers_request::topic_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_producers_request_topic_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partition_indexes.size(), flexible_);
@@ -19,7 +20,8 @@ void describe_producers_request::topic_request::encode(writer& out_, [[maybe_unu
   }
 }
 
-void describe_producers_request::topic_request::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_producers_request_topic_request::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -69,7 +71,8 @@ void describe_producers_request::decode(reader& in_, [[maybe_unused]] std::int16
   }
 }
 
-void describe_producers_response::producer_state::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_producers_response_producer_state::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(producer_id);
   out_.int32(producer_epoch);
@@ -84,7 +87,8 @@ void describe_producers_response::producer_state::encode(writer& out_, [[maybe_u
   }
 }
 
-void describe_producers_response::producer_state::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_producers_response_producer_state::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   producer_id = in_.int64();
@@ -102,7 +106,8 @@ void describe_producers_response::producer_state::decode(reader& in_, [[maybe_un
   }
 }
 
-void describe_producers_response::partition_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_producers_response_partition_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -116,7 +121,8 @@ void describe_producers_response::partition_response::encode(writer& out_, [[may
   }
 }
 
-void describe_producers_response::partition_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_producers_response_partition_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -138,7 +144,8 @@ void describe_producers_response::partition_response::decode(reader& in_, [[mayb
   }
 }
 
-void describe_producers_response::topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_producers_response_topic_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -150,7 +157,8 @@ void describe_producers_response::topic_response::encode(writer& out_, [[maybe_u
   }
 }
 
-void describe_producers_response::topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_producers_response_topic_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct describe_producers_response;
 
+namespace nested {
+
+struct describe_producers_request_topic_request {
+  std::string name{};
+  std::vector<std::int32_t> partition_indexes{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_producers_request_topic_request&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_producers_request {
-  static constexpr api_key api = api_key::describe_producers;
+  static constexpr api_key key = api_key::describe_producers;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = describe_producers_response;
 
-  struct topic_request {
-    std::string name{};
-    std::vector<std::int32_t> partition_indexes{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_request&) const = default;
-  };
+  using topic_request = nested::describe_producers_request_topic_request;
 
   std::vector<topic_request> topics{};
   tagged_fields unknown_tags;
@@ -39,48 +46,57 @@ struct describe_producers_request {
   bool operator==(const describe_producers_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_producers_response_producer_state {
+  std::int64_t producer_id{};
+  std::int32_t producer_epoch{};
+  std::int32_t last_sequence = -1;
+  std::int64_t last_timestamp = -1LL;
+  std::int32_t coordinator_epoch{};
+  std::int64_t current_txn_start_offset = -1LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_producers_response_producer_state&) const = default;
+};
+
+struct describe_producers_response_partition_response {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::vector<describe_producers_response_producer_state> active_producers{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_producers_response_partition_response&) const = default;
+};
+
+struct describe_producers_response_topic_response {
+  std::string name{};
+  std::vector<describe_producers_response_partition_response> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_producers_response_topic_response&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_producers_response {
-  static constexpr api_key api = api_key::describe_producers;
+  static constexpr api_key key = api_key::describe_producers;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_producers_request;
 
-  struct producer_state {
-    std::int64_t producer_id{};
-    std::int32_t producer_epoch{};
-    std::int32_t last_sequence = -1;
-    std::int64_t last_timestamp = -1LL;
-    std::int32_t coordinator_epoch{};
-    std::int64_t current_txn_start_offset = -1LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const producer_state&) const = default;
-  };
-
-  struct partition_response {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::vector<producer_state> active_producers{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_response&) const = default;
-  };
-
-  struct topic_response {
-    std::string name{};
-    std::vector<partition_response> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_response&) const = default;
-  };
+  using producer_state = nested::describe_producers_response_producer_state;
+  using partition_response = nested::describe_producers_response_partition_response;
+  using topic_response = nested::describe_producers_response_topic_response;
 
   std::int32_t throttle_time_ms{};
   std::vector<topic_response> topics{};

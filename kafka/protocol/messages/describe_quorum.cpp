@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_quorum_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   if (flexible_) {
@@ -17,7 +18,8 @@ void describe_quorum_request::partition_data::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void describe_quorum_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -30,7 +32,8 @@ void describe_quorum_request::partition_data::decode(reader& in_, [[maybe_unused
   }
 }
 
-void describe_quorum_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_request_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -42,7 +45,7 @@ void describe_quorum_request::topic_data::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void describe_quorum_request::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_request_topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -92,7 +95,8 @@ void describe_quorum_request::decode(reader& in_, [[maybe_unused]] std::int16_t 
   }
 }
 
-void describe_quorum_response::replica_state::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_response_replica_state::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(replica_id);
   if (version_ >= 2) {
@@ -112,7 +116,8 @@ void describe_quorum_response::replica_state::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void describe_quorum_response::replica_state::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_response_replica_state::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   replica_id = in_.int32();
@@ -135,7 +140,8 @@ void describe_quorum_response::replica_state::decode(reader& in_, [[maybe_unused
   }
 }
 
-void describe_quorum_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -156,7 +162,8 @@ void describe_quorum_response::partition_data::encode(writer& out_, [[maybe_unus
   }
 }
 
-void describe_quorum_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -190,7 +197,8 @@ void describe_quorum_response::partition_data::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void describe_quorum_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_response_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -202,7 +210,8 @@ void describe_quorum_response::topic_data::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void describe_quorum_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_response_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -222,7 +231,8 @@ void describe_quorum_response::topic_data::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void describe_quorum_response::listener::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_response_listener::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 2) {
     codec::write_string(out_, name, flexible_);
@@ -240,7 +250,7 @@ void describe_quorum_response::listener::encode(writer& out_, [[maybe_unused]] s
   }
 }
 
-void describe_quorum_response::listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_response_listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 2) {
@@ -261,7 +271,8 @@ void describe_quorum_response::listener::decode(reader& in_, [[maybe_unused]] st
   }
 }
 
-void describe_quorum_response::node::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_quorum_response_node::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 2) {
     out_.int32(node_id);
@@ -277,7 +288,7 @@ void describe_quorum_response::node::encode(writer& out_, [[maybe_unused]] std::
   }
 }
 
-void describe_quorum_response::node::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_quorum_response_node::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 2) {

@@ -14,31 +14,39 @@ namespace sluice::kafka::protocol {
 
 struct describe_quorum_response;
 
+namespace nested {
+
+struct describe_quorum_request_partition_data {
+  std::int32_t partition_index{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_request_partition_data&) const = default;
+};
+
+struct describe_quorum_request_topic_data {
+  std::string topic_name{};
+  std::vector<describe_quorum_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_request_topic_data&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_quorum_request {
-  static constexpr api_key api = api_key::describe_quorum;
+  static constexpr api_key key = api_key::describe_quorum;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = describe_quorum_response;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
+  using partition_data = nested::describe_quorum_request_partition_data;
+  using topic_data = nested::describe_quorum_request_topic_data;
 
   std::vector<topic_data> topics{};
   tagged_fields unknown_tags;
@@ -48,72 +56,83 @@ struct describe_quorum_request {
   bool operator==(const describe_quorum_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_quorum_response_replica_state {
+  std::int32_t replica_id{};
+  uuid replica_directory_id{};
+  std::int64_t log_end_offset{};
+  std::int64_t last_fetch_timestamp = -1LL;
+  std::int64_t last_caught_up_timestamp = -1LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_response_replica_state&) const = default;
+};
+
+struct describe_quorum_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  std::int64_t high_watermark{};
+  std::vector<describe_quorum_response_replica_state> current_voters{};
+  std::vector<describe_quorum_response_replica_state> observers{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_response_partition_data&) const = default;
+};
+
+struct describe_quorum_response_topic_data {
+  std::string topic_name{};
+  std::vector<describe_quorum_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_response_topic_data&) const = default;
+};
+
+struct describe_quorum_response_listener {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_response_listener&) const = default;
+};
+
+struct describe_quorum_response_node {
+  std::int32_t node_id{};
+  std::vector<describe_quorum_response_listener> listeners{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_quorum_response_node&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_quorum_response {
-  static constexpr api_key api = api_key::describe_quorum;
+  static constexpr api_key key = api_key::describe_quorum;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_quorum_request;
 
-  struct replica_state {
-    std::int32_t replica_id{};
-    uuid replica_directory_id{};
-    std::int64_t log_end_offset{};
-    std::int64_t last_fetch_timestamp = -1LL;
-    std::int64_t last_caught_up_timestamp = -1LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const replica_state&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    std::int64_t high_watermark{};
-    std::vector<replica_state> current_voters{};
-    std::vector<replica_state> observers{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct listener {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const listener&) const = default;
-  };
-
-  struct node {
-    std::int32_t node_id{};
-    std::vector<listener> listeners{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node&) const = default;
-  };
+  using replica_state = nested::describe_quorum_response_replica_state;
+  using partition_data = nested::describe_quorum_response_partition_data;
+  using topic_data = nested::describe_quorum_response_topic_data;
+  using listener = nested::describe_quorum_response_listener;
+  using node = nested::describe_quorum_response_node;
 
   std::int16_t error_code{};
   std::optional<std::string> error_message{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_share_group_offsets_request::describe_share_group_offsets_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_share_group_offsets_request_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +20,8 @@ void describe_share_group_offsets_request::describe_share_group_offsets_request_
   }
 }
 
-void describe_share_group_offsets_request::describe_share_group_offsets_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_share_group_offsets_request_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -39,7 +41,8 @@ void describe_share_group_offsets_request::describe_share_group_offsets_request_
   }
 }
 
-void describe_share_group_offsets_request::describe_share_group_offsets_request_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_share_group_offsets_request_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, group_id, flexible_);
   if (!topics && (true)) {
@@ -57,7 +60,8 @@ void describe_share_group_offsets_request::describe_share_group_offsets_request_
   }
 }
 
-void describe_share_group_offsets_request::describe_share_group_offsets_request_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_share_group_offsets_request_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   group_id = codec::read_string(in_, flexible_);
@@ -79,7 +83,8 @@ void describe_share_group_offsets_request::describe_share_group_offsets_request_
   }
 }
 
-void describe_share_group_offsets_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void describe_share_group_offsets_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, groups.size(), flexible_);
   for (const auto& element_ : groups) element_.encode(out_, version_);
@@ -109,7 +114,8 @@ void describe_share_group_offsets_request::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void describe_share_group_offsets_response::describe_share_group_offsets_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_share_group_offsets_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int64(start_offset);
@@ -126,7 +132,8 @@ void describe_share_group_offsets_response::describe_share_group_offsets_respons
   }
 }
 
-void describe_share_group_offsets_response::describe_share_group_offsets_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_share_group_offsets_response_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -146,7 +153,8 @@ void describe_share_group_offsets_response::describe_share_group_offsets_respons
   }
 }
 
-void describe_share_group_offsets_response::describe_share_group_offsets_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_share_group_offsets_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   out_.uuid(topic_id);
@@ -159,7 +167,8 @@ void describe_share_group_offsets_response::describe_share_group_offsets_respons
   }
 }
 
-void describe_share_group_offsets_response::describe_share_group_offsets_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_share_group_offsets_response_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -180,7 +189,8 @@ void describe_share_group_offsets_response::describe_share_group_offsets_respons
   }
 }
 
-void describe_share_group_offsets_response::describe_share_group_offsets_response_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_share_group_offsets_response_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, group_id, flexible_);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -194,7 +204,8 @@ void describe_share_group_offsets_response::describe_share_group_offsets_respons
   }
 }
 
-void describe_share_group_offsets_response::describe_share_group_offsets_response_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_share_group_offsets_response_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   group_id = codec::read_string(in_, flexible_);
@@ -216,7 +227,8 @@ void describe_share_group_offsets_response::describe_share_group_offsets_respons
   }
 }
 
-void describe_share_group_offsets_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void describe_share_group_offsets_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(throttle_time_ms);
   codec::write_array_length(out_, groups.size(), flexible_);

@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct describe_share_group_offsets_response;
 
+namespace nested {
+
+struct describe_share_group_offsets_request_topic {
+  std::string topic_name{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_share_group_offsets_request_topic&) const = default;
+};
+
+struct describe_share_group_offsets_request_group {
+  std::string group_id{};
+  std::optional<std::vector<describe_share_group_offsets_request_topic>> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_share_group_offsets_request_group&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_share_group_offsets_request {
-  static constexpr api_key api = api_key::describe_share_group_offsets;
+  static constexpr api_key key = api_key::describe_share_group_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = describe_share_group_offsets_response;
 
-  struct describe_share_group_offsets_request_topic {
-    std::string topic_name{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_share_group_offsets_request_topic&) const = default;
-  };
-
-  struct describe_share_group_offsets_request_group {
-    std::string group_id{};
-    std::optional<std::vector<describe_share_group_offsets_request_topic>> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_share_group_offsets_request_group&) const = default;
-  };
+  using describe_share_group_offsets_request_topic = nested::describe_share_group_offsets_request_topic;
+  using describe_share_group_offsets_request_group = nested::describe_share_group_offsets_request_group;
 
   std::vector<describe_share_group_offsets_request_group> groups{};
   tagged_fields unknown_tags;
@@ -49,49 +57,59 @@ struct describe_share_group_offsets_request {
   bool operator==(const describe_share_group_offsets_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_share_group_offsets_response_partition {
+  std::int32_t partition_index{};
+  std::int64_t start_offset{};
+  std::int32_t leader_epoch{};
+  std::int64_t lag = -1LL;
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_share_group_offsets_response_partition&) const = default;
+};
+
+struct describe_share_group_offsets_response_topic {
+  std::string topic_name{};
+  uuid topic_id{};
+  std::vector<describe_share_group_offsets_response_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_share_group_offsets_response_topic&) const = default;
+};
+
+struct describe_share_group_offsets_response_group {
+  std::string group_id{};
+  std::vector<describe_share_group_offsets_response_topic> topics{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_share_group_offsets_response_group&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_share_group_offsets_response {
-  static constexpr api_key api = api_key::describe_share_group_offsets;
+  static constexpr api_key key = api_key::describe_share_group_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_share_group_offsets_request;
 
-  struct describe_share_group_offsets_response_partition {
-    std::int32_t partition_index{};
-    std::int64_t start_offset{};
-    std::int32_t leader_epoch{};
-    std::int64_t lag = -1LL;
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_share_group_offsets_response_partition&) const = default;
-  };
-
-  struct describe_share_group_offsets_response_topic {
-    std::string topic_name{};
-    uuid topic_id{};
-    std::vector<describe_share_group_offsets_response_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_share_group_offsets_response_topic&) const = default;
-  };
-
-  struct describe_share_group_offsets_response_group {
-    std::string group_id{};
-    std::vector<describe_share_group_offsets_response_topic> topics{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_share_group_offsets_response_group&) const = default;
-  };
+  using describe_share_group_offsets_response_partition =
+      nested::describe_share_group_offsets_response_partition;
+  using describe_share_group_offsets_response_topic = nested::describe_share_group_offsets_response_topic;
+  using describe_share_group_offsets_response_group = nested::describe_share_group_offsets_response_group;
 
   std::int32_t throttle_time_ms{};
   std::vector<describe_share_group_offsets_response_group> groups{};

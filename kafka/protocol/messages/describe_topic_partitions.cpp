@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_topic_partitions_request::topic_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_topic_partitions_request_topic_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   if (flexible_) {
@@ -17,7 +18,8 @@ void describe_topic_partitions_request::topic_request::encode(writer& out_, [[ma
   }
 }
 
-void describe_topic_partitions_request::topic_request::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_topic_partitions_request_topic_request::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -30,7 +32,8 @@ void describe_topic_partitions_request::topic_request::decode(reader& in_, [[may
   }
 }
 
-void describe_topic_partitions_request::cursor_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_topic_partitions_request_cursor_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   out_.int32(partition_index);
@@ -41,7 +44,8 @@ void describe_topic_partitions_request::cursor_data::encode(writer& out_, [[mayb
   }
 }
 
-void describe_topic_partitions_request::cursor_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_topic_partitions_request_cursor_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -94,7 +98,8 @@ void describe_topic_partitions_request::decode(reader& in_, [[maybe_unused]] std
   }
 }
 
-void describe_topic_partitions_response::describe_topic_partitions_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_topic_partitions_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(error_code);
   out_.int32(partition_index);
@@ -129,7 +134,8 @@ void describe_topic_partitions_response::describe_topic_partitions_response_part
   }
 }
 
-void describe_topic_partitions_response::describe_topic_partitions_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_topic_partitions_response_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   error_code = in_.int16();
@@ -184,7 +190,8 @@ void describe_topic_partitions_response::describe_topic_partitions_response_part
   }
 }
 
-void describe_topic_partitions_response::describe_topic_partitions_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_topic_partitions_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(error_code);
   codec::write_string(out_, name, flexible_, true);
@@ -200,7 +207,8 @@ void describe_topic_partitions_response::describe_topic_partitions_response_topi
   }
 }
 
-void describe_topic_partitions_response::describe_topic_partitions_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_topic_partitions_response_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   error_code = in_.int16();
@@ -224,7 +232,8 @@ void describe_topic_partitions_response::describe_topic_partitions_response_topi
   }
 }
 
-void describe_topic_partitions_response::cursor::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_topic_partitions_response_cursor::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   out_.int32(partition_index);
@@ -235,7 +244,8 @@ void describe_topic_partitions_response::cursor::encode(writer& out_, [[maybe_un
   }
 }
 
-void describe_topic_partitions_response::cursor::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_topic_partitions_response_cursor::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);

@@ -14,31 +14,39 @@ namespace sluice::kafka::protocol {
 
 struct describe_topic_partitions_response;
 
+namespace nested {
+
+struct describe_topic_partitions_request_topic_request {
+  std::string name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_topic_partitions_request_topic_request&) const = default;
+};
+
+struct describe_topic_partitions_request_cursor_data {
+  std::string topic_name{};
+  std::int32_t partition_index{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_topic_partitions_request_cursor_data&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_topic_partitions_request {
-  static constexpr api_key api = api_key::describe_topic_partitions;
+  static constexpr api_key key = api_key::describe_topic_partitions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = describe_topic_partitions_response;
 
-  struct topic_request {
-    std::string name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_request&) const = default;
-  };
-
-  struct cursor_data {
-    std::string topic_name{};
-    std::int32_t partition_index{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const cursor_data&) const = default;
-  };
+  using topic_request = nested::describe_topic_partitions_request_topic_request;
+  using cursor_data = nested::describe_topic_partitions_request_cursor_data;
 
   std::vector<topic_request> topics{};
   std::int32_t response_partition_limit = 2000;
@@ -50,53 +58,62 @@ struct describe_topic_partitions_request {
   bool operator==(const describe_topic_partitions_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_topic_partitions_response_partition {
+  std::int16_t error_code{};
+  std::int32_t partition_index{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch = -1;
+  std::vector<std::int32_t> replica_nodes{};
+  std::vector<std::int32_t> isr_nodes{};
+  std::optional<std::vector<std::int32_t>> eligible_leader_replicas{};
+  std::optional<std::vector<std::int32_t>> last_known_elr{};
+  std::vector<std::int32_t> offline_replicas{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_topic_partitions_response_partition&) const = default;
+};
+
+struct describe_topic_partitions_response_topic {
+  std::int16_t error_code{};
+  std::optional<std::string> name{};
+  uuid topic_id{};
+  bool is_internal{};
+  std::vector<describe_topic_partitions_response_partition> partitions{};
+  std::int32_t topic_authorized_operations = INT32_MIN;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_topic_partitions_response_topic&) const = default;
+};
+
+struct describe_topic_partitions_response_cursor {
+  std::string topic_name{};
+  std::int32_t partition_index{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_topic_partitions_response_cursor&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_topic_partitions_response {
-  static constexpr api_key api = api_key::describe_topic_partitions;
+  static constexpr api_key key = api_key::describe_topic_partitions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_topic_partitions_request;
 
-  struct describe_topic_partitions_response_partition {
-    std::int16_t error_code{};
-    std::int32_t partition_index{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch = -1;
-    std::vector<std::int32_t> replica_nodes{};
-    std::vector<std::int32_t> isr_nodes{};
-    std::optional<std::vector<std::int32_t>> eligible_leader_replicas{};
-    std::optional<std::vector<std::int32_t>> last_known_elr{};
-    std::vector<std::int32_t> offline_replicas{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_topic_partitions_response_partition&) const = default;
-  };
-
-  struct describe_topic_partitions_response_topic {
-    std::int16_t error_code{};
-    std::optional<std::string> name{};
-    uuid topic_id{};
-    bool is_internal{};
-    std::vector<describe_topic_partitions_response_partition> partitions{};
-    std::int32_t topic_authorized_operations = INT32_MIN;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_topic_partitions_response_topic&) const = default;
-  };
-
-  struct cursor {
-    std::string topic_name{};
-    std::int32_t partition_index{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const cursor&) const = default;
-  };
+  using describe_topic_partitions_response_partition = nested::describe_topic_partitions_response_partition;
+  using describe_topic_partitions_response_topic = nested::describe_topic_partitions_response_topic;
+  using cursor = nested::describe_topic_partitions_response_cursor;
 
   std::int32_t throttle_time_ms{};
   std::vector<describe_topic_partitions_response_topic> topics{};

@@ -37,7 +37,8 @@ void describe_transactions_request::decode(reader& in_, [[maybe_unused]] std::in
   }
 }
 
-void describe_transactions_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_transactions_response_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -49,7 +50,8 @@ void describe_transactions_response::topic_data::encode(writer& out_, [[maybe_un
   }
 }
 
-void describe_transactions_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_transactions_response_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic = codec::read_string(in_, flexible_);
@@ -69,7 +71,8 @@ void describe_transactions_response::topic_data::decode(reader& in_, [[maybe_unu
   }
 }
 
-void describe_transactions_response::transaction_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_transactions_response_transaction_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(error_code);
   codec::write_string(out_, transactional_id, flexible_);
@@ -87,7 +90,8 @@ void describe_transactions_response::transaction_state_data::encode(writer& out_
   }
 }
 
-void describe_transactions_response::transaction_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_transactions_response_transaction_state_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   error_code = in_.int16();

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct describe_transactions_response;
 
 struct describe_transactions_request {
-  static constexpr api_key api = api_key::describe_transactions;
+  static constexpr api_key key = api_key::describe_transactions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -29,38 +30,46 @@ struct describe_transactions_request {
   bool operator==(const describe_transactions_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_transactions_response_topic_data {
+  std::string topic{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_transactions_response_topic_data&) const = default;
+};
+
+struct describe_transactions_response_transaction_state_data {
+  std::int16_t error_code{};
+  std::string transactional_id{};
+  std::string transaction_state{};
+  std::int32_t transaction_timeout_ms{};
+  std::int64_t transaction_start_time_ms{};
+  std::int64_t producer_id{};
+  std::int16_t producer_epoch{};
+  std::vector<describe_transactions_response_topic_data> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_transactions_response_transaction_state_data&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_transactions_response {
-  static constexpr api_key api = api_key::describe_transactions;
+  static constexpr api_key key = api_key::describe_transactions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_transactions_request;
 
-  struct topic_data {
-    std::string topic{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct transaction_state_data {
-    std::int16_t error_code{};
-    std::string transactional_id{};
-    std::string transaction_state{};
-    std::int32_t transaction_timeout_ms{};
-    std::int64_t transaction_start_time_ms{};
-    std::int64_t producer_id{};
-    std::int16_t producer_epoch{};
-    std::vector<topic_data> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const transaction_state_data&) const = default;
-  };
+  using topic_data = nested::describe_transactions_response_topic_data;
+  using transaction_state_data = nested::describe_transactions_response_transaction_state_data;
 
   std::int32_t throttle_time_ms{};
   std::vector<transaction_state_data> transaction_states{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void describe_user_scram_credentials_request::user_name::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_user_scram_credentials_request_user_name::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   if (flexible_) {
@@ -17,7 +18,8 @@ void describe_user_scram_credentials_request::user_name::encode(writer& out_, [[
   }
 }
 
-void describe_user_scram_credentials_request::user_name::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_user_scram_credentials_request_user_name::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -30,7 +32,8 @@ void describe_user_scram_credentials_request::user_name::decode(reader& in_, [[m
   }
 }
 
-void describe_user_scram_credentials_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void describe_user_scram_credentials_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   if (!users && (true)) {
     codec::write_null_array(out_, flexible_);
@@ -68,7 +71,8 @@ void describe_user_scram_credentials_request::decode(reader& in_, [[maybe_unused
   }
 }
 
-void describe_user_scram_credentials_response::credential_info::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_user_scram_credentials_response_credential_info::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int8(mechanism);
   out_.int32(iterations);
@@ -79,7 +83,8 @@ void describe_user_scram_credentials_response::credential_info::encode(writer& o
   }
 }
 
-void describe_user_scram_credentials_response::credential_info::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_user_scram_credentials_response_credential_info::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   mechanism = in_.int8();
@@ -93,7 +98,8 @@ void describe_user_scram_credentials_response::credential_info::decode(reader& i
   }
 }
 
-void describe_user_scram_credentials_response::describe_user_scram_credentials_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::describe_user_scram_credentials_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, user, flexible_);
   out_.int16(error_code);
@@ -107,7 +113,8 @@ void describe_user_scram_credentials_response::describe_user_scram_credentials_r
   }
 }
 
-void describe_user_scram_credentials_response::describe_user_scram_credentials_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::describe_user_scram_credentials_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   user = codec::read_string(in_, flexible_);
@@ -129,7 +136,8 @@ void describe_user_scram_credentials_response::describe_user_scram_credentials_r
   }
 }
 
-void describe_user_scram_credentials_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void describe_user_scram_credentials_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(throttle_time_ms);
   out_.int16(error_code);

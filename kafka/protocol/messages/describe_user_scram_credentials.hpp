@@ -14,21 +14,28 @@ namespace sluice::kafka::protocol {
 
 struct describe_user_scram_credentials_response;
 
+namespace nested {
+
+struct describe_user_scram_credentials_request_user_name {
+  std::string name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_user_scram_credentials_request_user_name&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_user_scram_credentials_request {
-  static constexpr api_key api = api_key::describe_user_scram_credentials;
+  static constexpr api_key key = api_key::describe_user_scram_credentials;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = describe_user_scram_credentials_response;
 
-  struct user_name {
-    std::string name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const user_name&) const = default;
-  };
+  using user_name = nested::describe_user_scram_credentials_request_user_name;
 
   std::optional<std::vector<user_name>> users{};
   tagged_fields unknown_tags;
@@ -38,34 +45,42 @@ struct describe_user_scram_credentials_request {
   bool operator==(const describe_user_scram_credentials_request&) const = default;
 };
 
+namespace nested {
+
+struct describe_user_scram_credentials_response_credential_info {
+  std::int8_t mechanism{};
+  std::int32_t iterations{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_user_scram_credentials_response_credential_info&) const = default;
+};
+
+struct describe_user_scram_credentials_result {
+  std::string user{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::vector<describe_user_scram_credentials_response_credential_info> credential_infos{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const describe_user_scram_credentials_result&) const = default;
+};
+
+}  // namespace nested
+
 struct describe_user_scram_credentials_response {
-  static constexpr api_key api = api_key::describe_user_scram_credentials;
+  static constexpr api_key key = api_key::describe_user_scram_credentials;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = describe_user_scram_credentials_request;
 
-  struct credential_info {
-    std::int8_t mechanism{};
-    std::int32_t iterations{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const credential_info&) const = default;
-  };
-
-  struct describe_user_scram_credentials_result {
-    std::string user{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::vector<credential_info> credential_infos{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const describe_user_scram_credentials_result&) const = default;
-  };
+  using credential_info = nested::describe_user_scram_credentials_response_credential_info;
+  using describe_user_scram_credentials_result = nested::describe_user_scram_credentials_result;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void elect_leaders_request::topic_partitions_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::elect_leaders_request_topic_partitions_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -19,7 +20,8 @@ void elect_leaders_request::topic_partitions_data::encode(writer& out_, [[maybe_
   }
 }
 
-void elect_leaders_request::topic_partitions_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::elect_leaders_request_topic_partitions_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   topic = codec::read_string(in_, flexible_);
@@ -85,7 +87,8 @@ void elect_leaders_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void elect_leaders_response::partition_result_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::elect_leaders_response_partition_result_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   out_.int32(partition_id);
   out_.int16(error_code);
@@ -97,7 +100,8 @@ void elect_leaders_response::partition_result_data::encode(writer& out_, [[maybe
   }
 }
 
-void elect_leaders_response::partition_result_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::elect_leaders_response_partition_result_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   partition_id = in_.int32();
@@ -112,7 +116,8 @@ void elect_leaders_response::partition_result_data::decode(reader& in_, [[maybe_
   }
 }
 
-void elect_leaders_response::replica_election_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::elect_leaders_response_replica_election_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partition_result.size(), flexible_);
@@ -124,7 +129,8 @@ void elect_leaders_response::replica_election_result::encode(writer& out_, [[may
   }
 }
 
-void elect_leaders_response::replica_election_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::elect_leaders_response_replica_election_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 2;
   topic = codec::read_string(in_, flexible_);

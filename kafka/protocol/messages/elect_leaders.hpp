@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct elect_leaders_response;
 
+namespace nested {
+
+struct elect_leaders_request_topic_partitions_data {
+  std::string topic{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const elect_leaders_request_topic_partitions_data&) const = default;
+};
+
+}  // namespace nested
+
 struct elect_leaders_request {
-  static constexpr api_key api = api_key::elect_leaders;
+  static constexpr api_key key = api_key::elect_leaders;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using response_type = elect_leaders_response;
 
-  struct topic_partitions_data {
-    std::string topic{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_partitions_data&) const = default;
-  };
+  using topic_partitions_data = nested::elect_leaders_request_topic_partitions_data;
 
   std::int8_t election_type{};
   std::optional<std::vector<topic_partitions_data>> topic_partitions{};
@@ -41,33 +48,41 @@ struct elect_leaders_request {
   bool operator==(const elect_leaders_request&) const = default;
 };
 
+namespace nested {
+
+struct elect_leaders_response_partition_result_data {
+  std::int32_t partition_id{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const elect_leaders_response_partition_result_data&) const = default;
+};
+
+struct elect_leaders_response_replica_election_result {
+  std::string topic{};
+  std::vector<elect_leaders_response_partition_result_data> partition_result{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const elect_leaders_response_replica_election_result&) const = default;
+};
+
+}  // namespace nested
+
 struct elect_leaders_response {
-  static constexpr api_key api = api_key::elect_leaders;
+  static constexpr api_key key = api_key::elect_leaders;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
   using request_type = elect_leaders_request;
 
-  struct partition_result_data {
-    std::int32_t partition_id{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_result_data&) const = default;
-  };
-
-  struct replica_election_result {
-    std::string topic{};
-    std::vector<partition_result_data> partition_result{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const replica_election_result&) const = default;
-  };
+  using partition_result_data = nested::elect_leaders_response_partition_result_data;
+  using replica_election_result = nested::elect_leaders_response_replica_election_result;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void end_quorum_epoch_request::replica_info::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_request_replica_info::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
     out_.int32(candidate_id);
@@ -22,7 +23,8 @@ void end_quorum_epoch_request::replica_info::encode(writer& out_, [[maybe_unused
   }
 }
 
-void end_quorum_epoch_request::replica_info::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_request_replica_info::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
@@ -40,7 +42,8 @@ void end_quorum_epoch_request::replica_info::decode(reader& in_, [[maybe_unused]
   }
 }
 
-void end_quorum_epoch_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int32(partition_index);
   out_.int32(leader_id);
@@ -60,7 +63,8 @@ void end_quorum_epoch_request::partition_data::encode(writer& out_, [[maybe_unus
   }
 }
 
-void end_quorum_epoch_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   partition_index = in_.int32();
@@ -93,7 +97,8 @@ void end_quorum_epoch_request::partition_data::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void end_quorum_epoch_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_request_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -105,7 +110,8 @@ void end_quorum_epoch_request::topic_data::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void end_quorum_epoch_request::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_request_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   topic_name = codec::read_string(in_, flexible_);
@@ -125,7 +131,8 @@ void end_quorum_epoch_request::topic_data::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void end_quorum_epoch_request::leader_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_request_leader_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
     codec::write_string(out_, name, flexible_);
@@ -143,7 +150,8 @@ void end_quorum_epoch_request::leader_endpoint::encode(writer& out_, [[maybe_unu
   }
 }
 
-void end_quorum_epoch_request::leader_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_request_leader_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
@@ -209,7 +217,8 @@ void end_quorum_epoch_request::decode(reader& in_, [[maybe_unused]] std::int16_t
   }
 }
 
-void end_quorum_epoch_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -222,7 +231,8 @@ void end_quorum_epoch_response::partition_data::encode(writer& out_, [[maybe_unu
   }
 }
 
-void end_quorum_epoch_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   partition_index = in_.int32();
@@ -238,7 +248,8 @@ void end_quorum_epoch_response::partition_data::decode(reader& in_, [[maybe_unus
   }
 }
 
-void end_quorum_epoch_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_response_topic_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -250,7 +261,8 @@ void end_quorum_epoch_response::topic_data::encode(writer& out_, [[maybe_unused]
   }
 }
 
-void end_quorum_epoch_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_response_topic_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   topic_name = codec::read_string(in_, flexible_);
@@ -270,7 +282,8 @@ void end_quorum_epoch_response::topic_data::decode(reader& in_, [[maybe_unused]]
   }
 }
 
-void end_quorum_epoch_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::end_quorum_epoch_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {
     out_.int32(node_id);
@@ -288,7 +301,8 @@ void end_quorum_epoch_response::node_endpoint::encode(writer& out_, [[maybe_unus
   }
 }
 
-void end_quorum_epoch_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::end_quorum_epoch_response_node_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   if (version_ >= 1) {

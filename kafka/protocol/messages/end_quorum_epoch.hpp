@@ -14,56 +14,66 @@ namespace sluice::kafka::protocol {
 
 struct end_quorum_epoch_response;
 
+namespace nested {
+
+struct end_quorum_epoch_request_replica_info {
+  std::int32_t candidate_id{};
+  uuid candidate_directory_id{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_request_replica_info&) const = default;
+};
+
+struct end_quorum_epoch_request_partition_data {
+  std::int32_t partition_index{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  std::vector<std::int32_t> preferred_successors{};
+  std::vector<end_quorum_epoch_request_replica_info> preferred_candidates{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_request_partition_data&) const = default;
+};
+
+struct end_quorum_epoch_request_topic_data {
+  std::string topic_name{};
+  std::vector<end_quorum_epoch_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_request_topic_data&) const = default;
+};
+
+struct end_quorum_epoch_request_leader_endpoint {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_request_leader_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct end_quorum_epoch_request {
-  static constexpr api_key api = api_key::end_quorum_epoch;
+  static constexpr api_key key = api_key::end_quorum_epoch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = end_quorum_epoch_response;
 
-  struct replica_info {
-    std::int32_t candidate_id{};
-    uuid candidate_directory_id{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const replica_info&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    std::vector<std::int32_t> preferred_successors{};
-    std::vector<replica_info> preferred_candidates{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct leader_endpoint {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_endpoint&) const = default;
-  };
+  using replica_info = nested::end_quorum_epoch_request_replica_info;
+  using partition_data = nested::end_quorum_epoch_request_partition_data;
+  using topic_data = nested::end_quorum_epoch_request_topic_data;
+  using leader_endpoint = nested::end_quorum_epoch_request_leader_endpoint;
 
   std::optional<std::string> cluster_id{};
   std::vector<topic_data> topics{};
@@ -75,45 +85,54 @@ struct end_quorum_epoch_request {
   bool operator==(const end_quorum_epoch_request&) const = default;
 };
 
+namespace nested {
+
+struct end_quorum_epoch_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_response_partition_data&) const = default;
+};
+
+struct end_quorum_epoch_response_topic_data {
+  std::string topic_name{};
+  std::vector<end_quorum_epoch_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_response_topic_data&) const = default;
+};
+
+struct end_quorum_epoch_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const end_quorum_epoch_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct end_quorum_epoch_response {
-  static constexpr api_key api = api_key::end_quorum_epoch;
+  static constexpr api_key key = api_key::end_quorum_epoch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = end_quorum_epoch_request;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using partition_data = nested::end_quorum_epoch_response_partition_data;
+  using topic_data = nested::end_quorum_epoch_response_topic_data;
+  using node_endpoint = nested::end_quorum_epoch_response_node_endpoint;
 
   std::int16_t error_code{};
   std::vector<topic_data> topics{};

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct end_txn_response;
 
 struct end_txn_request {
-  static constexpr api_key api = api_key::end_txn;
+  static constexpr api_key key = api_key::end_txn;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
@@ -33,7 +34,8 @@ struct end_txn_request {
 };
 
 struct end_txn_response {
-  static constexpr api_key api = api_key::end_txn;
+  static constexpr api_key key = api_key::end_txn;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct envelope_response;
 
 struct envelope_request {
-  static constexpr api_key api = api_key::envelope;
+  static constexpr api_key key = api_key::envelope;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -32,7 +33,8 @@ struct envelope_request {
 };
 
 struct envelope_response {
-  static constexpr api_key api = api_key::envelope;
+  static constexpr api_key key = api_key::envelope;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

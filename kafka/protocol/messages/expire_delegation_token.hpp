@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct expire_delegation_token_response;
 
 struct expire_delegation_token_request {
-  static constexpr api_key api = api_key::expire_delegation_token;
+  static constexpr api_key key = api_key::expire_delegation_token;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
@@ -31,7 +32,8 @@ struct expire_delegation_token_request {
 };
 
 struct expire_delegation_token_response {
-  static constexpr api_key api = api_key::expire_delegation_token;
+  static constexpr api_key key = api_key::expire_delegation_token;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;

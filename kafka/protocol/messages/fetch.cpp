@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void fetch_request::replica_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_request_replica_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 15) {
     out_.int32(replica_id);
@@ -22,7 +23,7 @@ void fetch_request::replica_state_data::encode(writer& out_, [[maybe_unused]] st
   }
 }
 
-void fetch_request::replica_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_request_replica_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 15) {
@@ -40,7 +41,7 @@ void fetch_request::replica_state_data::decode(reader& in_, [[maybe_unused]] std
   }
 }
 
-void fetch_request::fetch_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   out_.int32(partition);
   if (version_ >= 9) {
@@ -78,7 +79,7 @@ void fetch_request::fetch_partition::encode(writer& out_, [[maybe_unused]] std::
   }
 }
 
-void fetch_request::fetch_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   partition = in_.int32();
@@ -119,7 +120,7 @@ void fetch_request::fetch_partition::decode(reader& in_, [[maybe_unused]] std::i
   }
 }
 
-void fetch_request::fetch_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ <= 12) {
     codec::write_string(out_, topic, flexible_);
@@ -136,7 +137,7 @@ void fetch_request::fetch_topic::encode(writer& out_, [[maybe_unused]] std::int1
   }
 }
 
-void fetch_request::fetch_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ <= 12) {
@@ -161,7 +162,8 @@ void fetch_request::fetch_topic::decode(reader& in_, [[maybe_unused]] std::int16
   }
 }
 
-void fetch_request::forgotten_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_request_forgotten_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 7 && version_ <= 12) {
     codec::write_string(out_, topic, flexible_);
@@ -180,7 +182,7 @@ void fetch_request::forgotten_topic::encode(writer& out_, [[maybe_unused]] std::
   }
 }
 
-void fetch_request::forgotten_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_request_forgotten_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 7 && version_ <= 12) {
@@ -316,7 +318,8 @@ void fetch_request::decode(reader& in_, [[maybe_unused]] std::int16_t version_) 
   }
 }
 
-void fetch_response::epoch_end_offset::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_epoch_end_offset::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 12) {
     out_.int32(epoch);
@@ -331,7 +334,7 @@ void fetch_response::epoch_end_offset::encode(writer& out_, [[maybe_unused]] std
   }
 }
 
-void fetch_response::epoch_end_offset::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_epoch_end_offset::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 12) {
@@ -349,7 +352,8 @@ void fetch_response::epoch_end_offset::decode(reader& in_, [[maybe_unused]] std:
   }
 }
 
-void fetch_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_leader_id_and_epoch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 12) {
     out_.int32(leader_id);
@@ -364,7 +368,7 @@ void fetch_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void fetch_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 12) {
@@ -382,7 +386,8 @@ void fetch_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] s
   }
 }
 
-void fetch_response::snapshot_id_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_snapshot_id_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   out_.int64(end_offset);
   out_.int32(epoch);
@@ -393,7 +398,7 @@ void fetch_response::snapshot_id_data::encode(writer& out_, [[maybe_unused]] std
   }
 }
 
-void fetch_response::snapshot_id_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_snapshot_id_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   end_offset = in_.int64();
@@ -407,7 +412,8 @@ void fetch_response::snapshot_id_data::decode(reader& in_, [[maybe_unused]] std:
   }
 }
 
-void fetch_response::aborted_transaction::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_aborted_transaction::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   out_.int64(producer_id);
   out_.int64(first_offset);
@@ -418,7 +424,7 @@ void fetch_response::aborted_transaction::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void fetch_response::aborted_transaction::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_aborted_transaction::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   producer_id = in_.int64();
@@ -432,7 +438,8 @@ void fetch_response::aborted_transaction::decode(reader& in_, [[maybe_unused]] s
   }
 }
 
-void fetch_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -485,7 +492,7 @@ void fetch_response::partition_data::encode(writer& out_, [[maybe_unused]] std::
   }
 }
 
-void fetch_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   partition_index = in_.int32();
@@ -540,7 +547,8 @@ void fetch_response::partition_data::decode(reader& in_, [[maybe_unused]] std::i
   }
 }
 
-void fetch_response::fetchable_topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_fetchable_topic_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ <= 12) {
     codec::write_string(out_, topic, flexible_);
@@ -557,7 +565,8 @@ void fetch_response::fetchable_topic_response::encode(writer& out_, [[maybe_unus
   }
 }
 
-void fetch_response::fetchable_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_fetchable_topic_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ <= 12) {
@@ -582,7 +591,8 @@ void fetch_response::fetchable_topic_response::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void fetch_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 16) {
     out_.int32(node_id);
@@ -603,7 +613,7 @@ void fetch_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::i
   }
 }
 
-void fetch_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_response_node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 12;
   if (version_ >= 16) {

@@ -14,60 +14,70 @@ namespace sluice::kafka::protocol {
 
 struct fetch_response;
 
+namespace nested {
+
+struct fetch_request_replica_state_data {
+  std::int32_t replica_id = -1;
+  std::int64_t replica_epoch = -1LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_request_replica_state_data&) const = default;
+};
+
+struct fetch_partition {
+  std::int32_t partition{};
+  std::int32_t current_leader_epoch = -1;
+  std::int64_t fetch_offset{};
+  std::int32_t last_fetched_epoch = -1;
+  std::int64_t log_start_offset = -1LL;
+  std::int32_t partition_max_bytes{};
+  uuid replica_directory_id{};
+  std::int64_t high_watermark = 9223372036854775807LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_partition&) const = default;
+};
+
+struct fetch_topic {
+  std::string topic{};
+  uuid topic_id{};
+  std::vector<fetch_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_topic&) const = default;
+};
+
+struct fetch_request_forgotten_topic {
+  std::string topic{};
+  uuid topic_id{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_request_forgotten_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct fetch_request {
-  static constexpr api_key api = api_key::fetch;
+  static constexpr api_key key = api_key::fetch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 4;
   static constexpr std::int16_t max_version = 18;
   static constexpr std::int16_t first_flexible_version = 12;
   using response_type = fetch_response;
 
-  struct replica_state_data {
-    std::int32_t replica_id = -1;
-    std::int64_t replica_epoch = -1LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const replica_state_data&) const = default;
-  };
-
-  struct fetch_partition {
-    std::int32_t partition{};
-    std::int32_t current_leader_epoch = -1;
-    std::int64_t fetch_offset{};
-    std::int32_t last_fetched_epoch = -1;
-    std::int64_t log_start_offset = -1LL;
-    std::int32_t partition_max_bytes{};
-    uuid replica_directory_id{};
-    std::int64_t high_watermark = 9223372036854775807LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const fetch_partition&) const = default;
-  };
-
-  struct fetch_topic {
-    std::string topic{};
-    uuid topic_id{};
-    std::vector<fetch_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const fetch_topic&) const = default;
-  };
-
-  struct forgotten_topic {
-    std::string topic{};
-    uuid topic_id{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const forgotten_topic&) const = default;
-  };
+  using replica_state_data = nested::fetch_request_replica_state_data;
+  using fetch_partition = nested::fetch_partition;
+  using fetch_topic = nested::fetch_topic;
+  using forgotten_topic = nested::fetch_request_forgotten_topic;
 
   std::optional<std::string> cluster_id{};
   std::int32_t replica_id = -1;
@@ -88,94 +98,107 @@ struct fetch_request {
   bool operator==(const fetch_request&) const = default;
 };
 
+namespace nested {
+
+struct fetch_response_epoch_end_offset {
+  std::int32_t epoch = -1;
+  std::int64_t end_offset = -1LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_epoch_end_offset&) const = default;
+};
+
+struct fetch_response_leader_id_and_epoch {
+  std::int32_t leader_id = -1;
+  std::int32_t leader_epoch = -1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_leader_id_and_epoch&) const = default;
+};
+
+struct fetch_response_snapshot_id_data {
+  std::int64_t end_offset = -1LL;
+  std::int32_t epoch = -1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_snapshot_id_data&) const = default;
+};
+
+struct fetch_response_aborted_transaction {
+  std::int64_t producer_id{};
+  std::int64_t first_offset{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_aborted_transaction&) const = default;
+};
+
+struct fetch_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::int64_t high_watermark{};
+  std::int64_t last_stable_offset = -1LL;
+  std::int64_t log_start_offset = -1LL;
+  fetch_response_epoch_end_offset diverging_epoch{};
+  fetch_response_leader_id_and_epoch current_leader{};
+  fetch_response_snapshot_id_data snapshot_id{};
+  std::optional<std::vector<fetch_response_aborted_transaction>> aborted_transactions{};
+  std::int32_t preferred_read_replica = -1;
+  std::optional<bytes> records{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_partition_data&) const = default;
+};
+
+struct fetch_response_fetchable_topic_response {
+  std::string topic{};
+  uuid topic_id{};
+  std::vector<fetch_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_fetchable_topic_response&) const = default;
+};
+
+struct fetch_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::optional<std::string> rack{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct fetch_response {
-  static constexpr api_key api = api_key::fetch;
+  static constexpr api_key key = api_key::fetch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 4;
   static constexpr std::int16_t max_version = 18;
   static constexpr std::int16_t first_flexible_version = 12;
   using request_type = fetch_request;
 
-  struct epoch_end_offset {
-    std::int32_t epoch = -1;
-    std::int64_t end_offset = -1LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const epoch_end_offset&) const = default;
-  };
-
-  struct leader_id_and_epoch {
-    std::int32_t leader_id = -1;
-    std::int32_t leader_epoch = -1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_id_and_epoch&) const = default;
-  };
-
-  struct snapshot_id_data {
-    std::int64_t end_offset = -1LL;
-    std::int32_t epoch = -1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const snapshot_id_data&) const = default;
-  };
-
-  struct aborted_transaction {
-    std::int64_t producer_id{};
-    std::int64_t first_offset{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const aborted_transaction&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::int64_t high_watermark{};
-    std::int64_t last_stable_offset = -1LL;
-    std::int64_t log_start_offset = -1LL;
-    epoch_end_offset diverging_epoch{};
-    leader_id_and_epoch current_leader{};
-    snapshot_id_data snapshot_id{};
-    std::optional<std::vector<aborted_transaction>> aborted_transactions{};
-    std::int32_t preferred_read_replica = -1;
-    std::optional<bytes> records{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct fetchable_topic_response {
-    std::string topic{};
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const fetchable_topic_response&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::optional<std::string> rack{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using epoch_end_offset = nested::fetch_response_epoch_end_offset;
+  using leader_id_and_epoch = nested::fetch_response_leader_id_and_epoch;
+  using snapshot_id_data = nested::fetch_response_snapshot_id_data;
+  using aborted_transaction = nested::fetch_response_aborted_transaction;
+  using partition_data = nested::fetch_response_partition_data;
+  using fetchable_topic_response = nested::fetch_response_fetchable_topic_response;
+  using node_endpoint = nested::fetch_response_node_endpoint;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void fetch_snapshot_request::snapshot_id_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_request_snapshot_id_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(end_offset);
   out_.int32(epoch);
@@ -18,7 +19,8 @@ void fetch_snapshot_request::snapshot_id_data::encode(writer& out_, [[maybe_unus
   }
 }
 
-void fetch_snapshot_request::snapshot_id_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_request_snapshot_id_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   end_offset = in_.int64();
@@ -32,7 +34,8 @@ void fetch_snapshot_request::snapshot_id_data::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void fetch_snapshot_request::partition_snapshot::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_request_partition_snapshot::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int32(current_leader_epoch);
@@ -54,7 +57,8 @@ void fetch_snapshot_request::partition_snapshot::encode(writer& out_, [[maybe_un
   }
 }
 
-void fetch_snapshot_request::partition_snapshot::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_request_partition_snapshot::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -81,7 +85,8 @@ void fetch_snapshot_request::partition_snapshot::decode(reader& in_, [[maybe_unu
   }
 }
 
-void fetch_snapshot_request::topic_snapshot::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_request_topic_snapshot::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -93,7 +98,8 @@ void fetch_snapshot_request::topic_snapshot::encode(writer& out_, [[maybe_unused
   }
 }
 
-void fetch_snapshot_request::topic_snapshot::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_request_topic_snapshot::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -167,7 +173,8 @@ void fetch_snapshot_request::decode(reader& in_, [[maybe_unused]] std::int16_t v
   }
 }
 
-void fetch_snapshot_response::snapshot_id_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_response_snapshot_id_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(end_offset);
   out_.int32(epoch);
@@ -178,7 +185,8 @@ void fetch_snapshot_response::snapshot_id_data::encode(writer& out_, [[maybe_unu
   }
 }
 
-void fetch_snapshot_response::snapshot_id_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_response_snapshot_id_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   end_offset = in_.int64();
@@ -192,7 +200,8 @@ void fetch_snapshot_response::snapshot_id_data::decode(reader& in_, [[maybe_unus
   }
 }
 
-void fetch_snapshot_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_response_leader_id_and_epoch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(leader_id);
   out_.int32(leader_epoch);
@@ -203,7 +212,8 @@ void fetch_snapshot_response::leader_id_and_epoch::encode(writer& out_, [[maybe_
   }
 }
 
-void fetch_snapshot_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_response_leader_id_and_epoch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   leader_id = in_.int32();
@@ -217,7 +227,8 @@ void fetch_snapshot_response::leader_id_and_epoch::decode(reader& in_, [[maybe_u
   }
 }
 
-void fetch_snapshot_response::partition_snapshot::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_response_partition_snapshot::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(index);
   out_.int16(error_code);
@@ -241,7 +252,8 @@ void fetch_snapshot_response::partition_snapshot::encode(writer& out_, [[maybe_u
   }
 }
 
-void fetch_snapshot_response::partition_snapshot::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_response_partition_snapshot::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   index = in_.int32();
@@ -270,7 +282,8 @@ void fetch_snapshot_response::partition_snapshot::decode(reader& in_, [[maybe_un
   }
 }
 
-void fetch_snapshot_response::topic_snapshot::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_response_topic_snapshot::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -282,7 +295,8 @@ void fetch_snapshot_response::topic_snapshot::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void fetch_snapshot_response::topic_snapshot::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_response_topic_snapshot::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -302,7 +316,8 @@ void fetch_snapshot_response::topic_snapshot::decode(reader& in_, [[maybe_unused
   }
 }
 
-void fetch_snapshot_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::fetch_snapshot_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 1) {
     out_.int32(node_id);
@@ -320,7 +335,8 @@ void fetch_snapshot_response::node_endpoint::encode(writer& out_, [[maybe_unused
   }
 }
 
-void fetch_snapshot_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::fetch_snapshot_response_node_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 1) {

@@ -14,45 +14,54 @@ namespace sluice::kafka::protocol {
 
 struct fetch_snapshot_response;
 
+namespace nested {
+
+struct fetch_snapshot_request_snapshot_id_data {
+  std::int64_t end_offset{};
+  std::int32_t epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_request_snapshot_id_data&) const = default;
+};
+
+struct fetch_snapshot_request_partition_snapshot {
+  std::int32_t partition{};
+  std::int32_t current_leader_epoch{};
+  fetch_snapshot_request_snapshot_id_data snapshot_id{};
+  std::int64_t position{};
+  uuid replica_directory_id{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_request_partition_snapshot&) const = default;
+};
+
+struct fetch_snapshot_request_topic_snapshot {
+  std::string name{};
+  std::vector<fetch_snapshot_request_partition_snapshot> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_request_topic_snapshot&) const = default;
+};
+
+}  // namespace nested
+
 struct fetch_snapshot_request {
-  static constexpr api_key api = api_key::fetch_snapshot;
+  static constexpr api_key key = api_key::fetch_snapshot;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = fetch_snapshot_response;
 
-  struct snapshot_id_data {
-    std::int64_t end_offset{};
-    std::int32_t epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const snapshot_id_data&) const = default;
-  };
-
-  struct partition_snapshot {
-    std::int32_t partition{};
-    std::int32_t current_leader_epoch{};
-    snapshot_id_data snapshot_id{};
-    std::int64_t position{};
-    uuid replica_directory_id{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_snapshot&) const = default;
-  };
-
-  struct topic_snapshot {
-    std::string name{};
-    std::vector<partition_snapshot> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_snapshot&) const = default;
-  };
+  using snapshot_id_data = nested::fetch_snapshot_request_snapshot_id_data;
+  using partition_snapshot = nested::fetch_snapshot_request_partition_snapshot;
+  using topic_snapshot = nested::fetch_snapshot_request_topic_snapshot;
 
   std::optional<std::string> cluster_id{};
   std::int32_t replica_id = -1;
@@ -65,68 +74,79 @@ struct fetch_snapshot_request {
   bool operator==(const fetch_snapshot_request&) const = default;
 };
 
+namespace nested {
+
+struct fetch_snapshot_response_snapshot_id_data {
+  std::int64_t end_offset{};
+  std::int32_t epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_response_snapshot_id_data&) const = default;
+};
+
+struct fetch_snapshot_response_leader_id_and_epoch {
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_response_leader_id_and_epoch&) const = default;
+};
+
+struct fetch_snapshot_response_partition_snapshot {
+  std::int32_t index{};
+  std::int16_t error_code{};
+  fetch_snapshot_response_snapshot_id_data snapshot_id{};
+  fetch_snapshot_response_leader_id_and_epoch current_leader{};
+  std::int64_t size{};
+  std::int64_t position{};
+  std::optional<bytes> unaligned_records{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_response_partition_snapshot&) const = default;
+};
+
+struct fetch_snapshot_response_topic_snapshot {
+  std::string name{};
+  std::vector<fetch_snapshot_response_partition_snapshot> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_response_topic_snapshot&) const = default;
+};
+
+struct fetch_snapshot_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const fetch_snapshot_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct fetch_snapshot_response {
-  static constexpr api_key api = api_key::fetch_snapshot;
+  static constexpr api_key key = api_key::fetch_snapshot;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = fetch_snapshot_request;
 
-  struct snapshot_id_data {
-    std::int64_t end_offset{};
-    std::int32_t epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const snapshot_id_data&) const = default;
-  };
-
-  struct leader_id_and_epoch {
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_id_and_epoch&) const = default;
-  };
-
-  struct partition_snapshot {
-    std::int32_t index{};
-    std::int16_t error_code{};
-    snapshot_id_data snapshot_id{};
-    leader_id_and_epoch current_leader{};
-    std::int64_t size{};
-    std::int64_t position{};
-    std::optional<bytes> unaligned_records{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_snapshot&) const = default;
-  };
-
-  struct topic_snapshot {
-    std::string name{};
-    std::vector<partition_snapshot> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_snapshot&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using snapshot_id_data = nested::fetch_snapshot_response_snapshot_id_data;
+  using leader_id_and_epoch = nested::fetch_snapshot_response_leader_id_and_epoch;
+  using partition_snapshot = nested::fetch_snapshot_response_partition_snapshot;
+  using topic_snapshot = nested::fetch_snapshot_response_topic_snapshot;
+  using node_endpoint = nested::fetch_snapshot_response_node_endpoint;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -10,7 +10,7 @@ namespace sluice::kafka::protocol {
 void find_coordinator_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ <= 3) {
-    codec::write_string(out_, key, flexible_);
+    codec::write_string(out_, key_, flexible_);
   }
   if (version_ >= 1) {
     out_.int8(key_type);
@@ -30,7 +30,7 @@ void find_coordinator_request::decode(reader& in_, [[maybe_unused]] std::int16_t
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ <= 3) {
-    key = codec::read_string(in_, flexible_);
+    key_ = codec::read_string(in_, flexible_);
   }
   if (version_ >= 1) {
     key_type = in_.int8();
@@ -53,7 +53,8 @@ void find_coordinator_request::decode(reader& in_, [[maybe_unused]] std::int16_t
   }
 }
 
-void find_coordinator_response::coordinator::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::find_coordinator_response_coordinator::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 4) {
     codec::write_string(out_, key, flexible_);
@@ -80,7 +81,8 @@ void find_coordinator_response::coordinator::encode(writer& out_, [[maybe_unused
   }
 }
 
-void find_coordinator_response::coordinator::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::find_coordinator_response_coordinator::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   if (version_ >= 4) {

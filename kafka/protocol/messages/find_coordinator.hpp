@@ -15,13 +15,14 @@ namespace sluice::kafka::protocol {
 struct find_coordinator_response;
 
 struct find_coordinator_request {
-  static constexpr api_key api = api_key::find_coordinator;
+  static constexpr api_key key = api_key::find_coordinator;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 3;
   using response_type = find_coordinator_response;
 
-  std::string key{};
+  std::string key_{};
   std::int8_t key_type{};
   std::vector<std::string> coordinator_keys{};
   tagged_fields unknown_tags;
@@ -31,26 +32,33 @@ struct find_coordinator_request {
   bool operator==(const find_coordinator_request&) const = default;
 };
 
+namespace nested {
+
+struct find_coordinator_response_coordinator {
+  std::string key{};
+  std::int32_t node_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const find_coordinator_response_coordinator&) const = default;
+};
+
+}  // namespace nested
+
 struct find_coordinator_response {
-  static constexpr api_key api = api_key::find_coordinator;
+  static constexpr api_key key = api_key::find_coordinator;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 3;
   using request_type = find_coordinator_request;
 
-  struct coordinator {
-    std::string key{};
-    std::int32_t node_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const coordinator&) const = default;
-  };
+  using coordinator = nested::find_coordinator_response_coordinator;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

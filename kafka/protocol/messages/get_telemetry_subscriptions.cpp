@@ -30,7 +30,8 @@ void get_telemetry_subscriptions_request::decode(reader& in_, [[maybe_unused]] s
   }
 }
 
-void get_telemetry_subscriptions_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void get_telemetry_subscriptions_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(throttle_time_ms);
   out_.int16(error_code);

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct get_telemetry_subscriptions_response;
 
 struct get_telemetry_subscriptions_request {
-  static constexpr api_key api = api_key::get_telemetry_subscriptions;
+  static constexpr api_key key = api_key::get_telemetry_subscriptions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -30,7 +31,8 @@ struct get_telemetry_subscriptions_request {
 };
 
 struct get_telemetry_subscriptions_response {
-  static constexpr api_key api = api_key::get_telemetry_subscriptions;
+  static constexpr api_key key = api_key::get_telemetry_subscriptions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

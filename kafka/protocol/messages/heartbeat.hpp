@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct heartbeat_response;
 
 struct heartbeat_request {
-  static constexpr api_key api = api_key::heartbeat;
+  static constexpr api_key key = api_key::heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 4;
@@ -33,7 +34,8 @@ struct heartbeat_request {
 };
 
 struct heartbeat_response {
-  static constexpr api_key api = api_key::heartbeat;
+  static constexpr api_key key = api_key::heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 4;

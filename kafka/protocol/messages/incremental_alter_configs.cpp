@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void incremental_alter_configs_request::alterable_config::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::incremental_alter_configs_request_alterable_config::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   codec::write_string(out_, name, flexible_);
   out_.int8(config_operation);
@@ -19,7 +20,8 @@ void incremental_alter_configs_request::alterable_config::encode(writer& out_, [
   }
 }
 
-void incremental_alter_configs_request::alterable_config::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::incremental_alter_configs_request_alterable_config::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   name = codec::read_string(in_, flexible_);
@@ -34,7 +36,8 @@ void incremental_alter_configs_request::alterable_config::decode(reader& in_, [[
   }
 }
 
-void incremental_alter_configs_request::alter_configs_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::incremental_alter_configs_request_alter_configs_resource::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int8(resource_type);
   codec::write_string(out_, resource_name, flexible_);
@@ -47,7 +50,8 @@ void incremental_alter_configs_request::alter_configs_resource::encode(writer& o
   }
 }
 
-void incremental_alter_configs_request::alter_configs_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::incremental_alter_configs_request_alter_configs_resource::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   resource_type = in_.int8();
@@ -100,7 +104,8 @@ void incremental_alter_configs_request::decode(reader& in_, [[maybe_unused]] std
   }
 }
 
-void incremental_alter_configs_response::alter_configs_resource_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::incremental_alter_configs_response_alter_configs_resource_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -113,7 +118,8 @@ void incremental_alter_configs_response::alter_configs_resource_response::encode
   }
 }
 
-void incremental_alter_configs_response::alter_configs_resource_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::incremental_alter_configs_response_alter_configs_resource_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 1;
   error_code = in_.int16();

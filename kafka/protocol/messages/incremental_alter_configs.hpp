@@ -14,34 +14,42 @@ namespace sluice::kafka::protocol {
 
 struct incremental_alter_configs_response;
 
+namespace nested {
+
+struct incremental_alter_configs_request_alterable_config {
+  std::string name{};
+  std::int8_t config_operation{};
+  std::optional<std::string> value{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const incremental_alter_configs_request_alterable_config&) const = default;
+};
+
+struct incremental_alter_configs_request_alter_configs_resource {
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  std::vector<incremental_alter_configs_request_alterable_config> configs{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const incremental_alter_configs_request_alter_configs_resource&) const = default;
+};
+
+}  // namespace nested
+
 struct incremental_alter_configs_request {
-  static constexpr api_key api = api_key::incremental_alter_configs;
+  static constexpr api_key key = api_key::incremental_alter_configs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = incremental_alter_configs_response;
 
-  struct alterable_config {
-    std::string name{};
-    std::int8_t config_operation{};
-    std::optional<std::string> value{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alterable_config&) const = default;
-  };
-
-  struct alter_configs_resource {
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    std::vector<alterable_config> configs{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_configs_resource&) const = default;
-  };
+  using alterable_config = nested::incremental_alter_configs_request_alterable_config;
+  using alter_configs_resource = nested::incremental_alter_configs_request_alter_configs_resource;
 
   std::vector<alter_configs_resource> resources{};
   bool validate_only{};
@@ -52,24 +60,32 @@ struct incremental_alter_configs_request {
   bool operator==(const incremental_alter_configs_request&) const = default;
 };
 
+namespace nested {
+
+struct incremental_alter_configs_response_alter_configs_resource_response {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int8_t resource_type{};
+  std::string resource_name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const incremental_alter_configs_response_alter_configs_resource_response&) const = default;
+};
+
+}  // namespace nested
+
 struct incremental_alter_configs_response {
-  static constexpr api_key api = api_key::incremental_alter_configs;
+  static constexpr api_key key = api_key::incremental_alter_configs;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = incremental_alter_configs_request;
 
-  struct alter_configs_resource_response {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int8_t resource_type{};
-    std::string resource_name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const alter_configs_resource_response&) const = default;
-  };
+  using alter_configs_resource_response =
+      nested::incremental_alter_configs_response_alter_configs_resource_response;
 
   std::int32_t throttle_time_ms{};
   std::vector<alter_configs_resource_response> responses{};

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct init_producer_id_response;
 
 struct init_producer_id_request {
-  static constexpr api_key api = api_key::init_producer_id;
+  static constexpr api_key key = api_key::init_producer_id;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 2;
@@ -35,7 +36,8 @@ struct init_producer_id_request {
 };
 
 struct init_producer_id_response {
-  static constexpr api_key api = api_key::init_producer_id;
+  static constexpr api_key key = api_key::init_producer_id;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 6;
   static constexpr std::int16_t first_flexible_version = 2;

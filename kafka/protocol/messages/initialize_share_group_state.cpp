@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void initialize_share_group_state_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::initialize_share_group_state_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int32(state_epoch);
@@ -19,7 +20,8 @@ void initialize_share_group_state_request::partition_data::encode(writer& out_, 
   }
 }
 
-void initialize_share_group_state_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::initialize_share_group_state_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -34,7 +36,8 @@ void initialize_share_group_state_request::partition_data::decode(reader& in_, [
   }
 }
 
-void initialize_share_group_state_request::initialize_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::initialize_share_group_state_request_initialize_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -46,7 +49,8 @@ void initialize_share_group_state_request::initialize_state_data::encode(writer&
   }
 }
 
-void initialize_share_group_state_request::initialize_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::initialize_share_group_state_request_initialize_state_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -66,7 +70,8 @@ void initialize_share_group_state_request::initialize_state_data::decode(reader&
   }
 }
 
-void initialize_share_group_state_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void initialize_share_group_state_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, group_id, flexible_);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -98,7 +103,8 @@ void initialize_share_group_state_request::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void initialize_share_group_state_response::partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::initialize_share_group_state_response_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int16(error_code);
@@ -110,7 +116,8 @@ void initialize_share_group_state_response::partition_result::encode(writer& out
   }
 }
 
-void initialize_share_group_state_response::partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::initialize_share_group_state_response_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -125,7 +132,8 @@ void initialize_share_group_state_response::partition_result::decode(reader& in_
   }
 }
 
-void initialize_share_group_state_response::initialize_state_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::initialize_share_group_state_response_initialize_state_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -137,7 +145,8 @@ void initialize_share_group_state_response::initialize_state_result::encode(writ
   }
 }
 
-void initialize_share_group_state_response::initialize_state_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::initialize_share_group_state_response_initialize_state_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -157,7 +166,8 @@ void initialize_share_group_state_response::initialize_state_result::decode(read
   }
 }
 
-void initialize_share_group_state_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void initialize_share_group_state_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, results.size(), flexible_);
   for (const auto& element_ : results) element_.encode(out_, version_);

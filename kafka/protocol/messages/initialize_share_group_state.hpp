@@ -14,33 +14,41 @@ namespace sluice::kafka::protocol {
 
 struct initialize_share_group_state_response;
 
+namespace nested {
+
+struct initialize_share_group_state_request_partition_data {
+  std::int32_t partition{};
+  std::int32_t state_epoch{};
+  std::int64_t start_offset{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const initialize_share_group_state_request_partition_data&) const = default;
+};
+
+struct initialize_share_group_state_request_initialize_state_data {
+  uuid topic_id{};
+  std::vector<initialize_share_group_state_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const initialize_share_group_state_request_initialize_state_data&) const = default;
+};
+
+}  // namespace nested
+
 struct initialize_share_group_state_request {
-  static constexpr api_key api = api_key::initialize_share_group_state;
+  static constexpr api_key key = api_key::initialize_share_group_state;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = initialize_share_group_state_response;
 
-  struct partition_data {
-    std::int32_t partition{};
-    std::int32_t state_epoch{};
-    std::int64_t start_offset{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct initialize_state_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const initialize_state_data&) const = default;
-  };
+  using partition_data = nested::initialize_share_group_state_request_partition_data;
+  using initialize_state_data = nested::initialize_share_group_state_request_initialize_state_data;
 
   std::string group_id{};
   std::vector<initialize_state_data> topics{};
@@ -51,33 +59,41 @@ struct initialize_share_group_state_request {
   bool operator==(const initialize_share_group_state_request&) const = default;
 };
 
+namespace nested {
+
+struct initialize_share_group_state_response_partition_result {
+  std::int32_t partition{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const initialize_share_group_state_response_partition_result&) const = default;
+};
+
+struct initialize_share_group_state_response_initialize_state_result {
+  uuid topic_id{};
+  std::vector<initialize_share_group_state_response_partition_result> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const initialize_share_group_state_response_initialize_state_result&) const = default;
+};
+
+}  // namespace nested
+
 struct initialize_share_group_state_response {
-  static constexpr api_key api = api_key::initialize_share_group_state;
+  static constexpr api_key key = api_key::initialize_share_group_state;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = initialize_share_group_state_request;
 
-  struct partition_result {
-    std::int32_t partition{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_result&) const = default;
-  };
-
-  struct initialize_state_result {
-    uuid topic_id{};
-    std::vector<partition_result> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const initialize_state_result&) const = default;
-  };
+  using partition_result = nested::initialize_share_group_state_response_partition_result;
+  using initialize_state_result = nested::initialize_share_group_state_response_initialize_state_result;
 
   std::vector<initialize_state_result> results{};
   tagged_fields unknown_tags;

@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void join_group_request::join_group_request_protocol::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::join_group_request_protocol::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   codec::write_string(out_, name, flexible_);
   codec::write_bytes(out_, metadata, flexible_);
@@ -18,7 +18,7 @@ void join_group_request::join_group_request_protocol::encode(writer& out_, [[may
   }
 }
 
-void join_group_request::join_group_request_protocol::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::join_group_request_protocol::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   name = codec::read_string(in_, flexible_);
@@ -88,7 +88,7 @@ void join_group_request::decode(reader& in_, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void join_group_response::join_group_response_member::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::join_group_response_member::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   codec::write_string(out_, member_id, flexible_);
   if (version_ >= 5) {
@@ -102,7 +102,7 @@ void join_group_response::join_group_response_member::encode(writer& out_, [[may
   }
 }
 
-void join_group_response::join_group_response_member::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::join_group_response_member::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   member_id = codec::read_string(in_, flexible_);

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct join_group_response;
 
+namespace nested {
+
+struct join_group_request_protocol {
+  std::string name{};
+  bytes metadata{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const join_group_request_protocol&) const = default;
+};
+
+}  // namespace nested
+
 struct join_group_request {
-  static constexpr api_key api = api_key::join_group;
+  static constexpr api_key key = api_key::join_group;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 9;
   static constexpr std::int16_t first_flexible_version = 6;
   using response_type = join_group_response;
 
-  struct join_group_request_protocol {
-    std::string name{};
-    bytes metadata{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const join_group_request_protocol&) const = default;
-  };
+  using join_group_request_protocol = nested::join_group_request_protocol;
 
   std::string group_id{};
   std::int32_t session_timeout_ms{};
@@ -46,23 +53,30 @@ struct join_group_request {
   bool operator==(const join_group_request&) const = default;
 };
 
+namespace nested {
+
+struct join_group_response_member {
+  std::string member_id{};
+  std::optional<std::string> group_instance_id{};
+  bytes metadata{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const join_group_response_member&) const = default;
+};
+
+}  // namespace nested
+
 struct join_group_response {
-  static constexpr api_key api = api_key::join_group;
+  static constexpr api_key key = api_key::join_group;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 9;
   static constexpr std::int16_t first_flexible_version = 6;
   using request_type = join_group_request;
 
-  struct join_group_response_member {
-    std::string member_id{};
-    std::optional<std::string> group_instance_id{};
-    bytes metadata{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const join_group_response_member&) const = default;
-  };
+  using join_group_response_member = nested::join_group_response_member;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void leader_change_message::voter::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::leader_change_message_voter::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(voter_id);
   if (version_ >= 1) {
@@ -20,7 +20,7 @@ void leader_change_message::voter::encode(writer& out_, [[maybe_unused]] std::in
   }
 }
 
-void leader_change_message::voter::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::leader_change_message_voter::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   voter_id = in_.int32();

@@ -11,20 +11,26 @@
 
 namespace sluice::kafka::protocol {
 
+namespace nested {
+
+struct leader_change_message_voter {
+  std::int32_t voter_id{};
+  uuid voter_directory_id{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const leader_change_message_voter&) const = default;
+};
+
+}  // namespace nested
+
 struct leader_change_message {
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
 
-  struct voter {
-    std::int32_t voter_id{};
-    uuid voter_directory_id{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const voter&) const = default;
-  };
+  using voter = nested::leader_change_message_voter;
 
   std::int16_t version{};
   std::int32_t leader_id{};

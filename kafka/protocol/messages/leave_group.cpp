@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void leave_group_request::member_identity::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::leave_group_request_member_identity::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   if (version_ >= 3) {
     codec::write_string(out_, member_id, flexible_);
@@ -25,7 +26,8 @@ void leave_group_request::member_identity::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void leave_group_request::member_identity::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::leave_group_request_member_identity::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   if (version_ >= 3) {
@@ -88,7 +90,8 @@ void leave_group_request::decode(reader& in_, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void leave_group_response::member_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::leave_group_response_member_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   if (version_ >= 3) {
     codec::write_string(out_, member_id, flexible_);
@@ -106,7 +109,8 @@ void leave_group_response::member_response::encode(writer& out_, [[maybe_unused]
   }
 }
 
-void leave_group_response::member_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::leave_group_response_member_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   if (version_ >= 3) {

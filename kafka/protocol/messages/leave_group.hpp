@@ -14,23 +14,30 @@ namespace sluice::kafka::protocol {
 
 struct leave_group_response;
 
+namespace nested {
+
+struct leave_group_request_member_identity {
+  std::string member_id{};
+  std::optional<std::string> group_instance_id{};
+  std::optional<std::string> reason{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const leave_group_request_member_identity&) const = default;
+};
+
+}  // namespace nested
+
 struct leave_group_request {
-  static constexpr api_key api = api_key::leave_group;
+  static constexpr api_key key = api_key::leave_group;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 4;
   using response_type = leave_group_response;
 
-  struct member_identity {
-    std::string member_id{};
-    std::optional<std::string> group_instance_id{};
-    std::optional<std::string> reason{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const member_identity&) const = default;
-  };
+  using member_identity = nested::leave_group_request_member_identity;
 
   std::string group_id{};
   std::string member_id{};
@@ -42,23 +49,30 @@ struct leave_group_request {
   bool operator==(const leave_group_request&) const = default;
 };
 
+namespace nested {
+
+struct leave_group_response_member_response {
+  std::string member_id{};
+  std::optional<std::string> group_instance_id{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const leave_group_response_member_response&) const = default;
+};
+
+}  // namespace nested
+
 struct leave_group_response {
-  static constexpr api_key api = api_key::leave_group;
+  static constexpr api_key key = api_key::leave_group;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 4;
   using request_type = leave_group_request;
 
-  struct member_response {
-    std::string member_id{};
-    std::optional<std::string> group_instance_id{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const member_response&) const = default;
-  };
+  using member_response = nested::leave_group_response_member_response;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -41,7 +41,8 @@ void list_config_resources_request::decode(reader& in_, [[maybe_unused]] std::in
   }
 }
 
-void list_config_resources_response::config_resource::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_config_resources_response_config_resource::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, resource_name, flexible_);
   if (version_ >= 1) {
@@ -54,7 +55,8 @@ void list_config_resources_response::config_resource::encode(writer& out_, [[may
   }
 }
 
-void list_config_resources_response::config_resource::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_config_resources_response_config_resource::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   resource_name = codec::read_string(in_, flexible_);

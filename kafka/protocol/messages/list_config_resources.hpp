@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct list_config_resources_response;
 
 struct list_config_resources_request {
-  static constexpr api_key api = api_key::list_config_resources;
+  static constexpr api_key key = api_key::list_config_resources;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -29,22 +30,29 @@ struct list_config_resources_request {
   bool operator==(const list_config_resources_request&) const = default;
 };
 
+namespace nested {
+
+struct list_config_resources_response_config_resource {
+  std::string resource_name{};
+  std::int8_t resource_type = 16;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_config_resources_response_config_resource&) const = default;
+};
+
+}  // namespace nested
+
 struct list_config_resources_response {
-  static constexpr api_key api = api_key::list_config_resources;
+  static constexpr api_key key = api_key::list_config_resources;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = list_config_resources_request;
 
-  struct config_resource {
-    std::string resource_name{};
-    std::int8_t resource_type = 16;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const config_resource&) const = default;
-  };
+  using config_resource = nested::list_config_resources_response_config_resource;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

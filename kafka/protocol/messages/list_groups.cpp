@@ -54,7 +54,8 @@ void list_groups_request::decode(reader& in_, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void list_groups_response::listed_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_groups_response_listed_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   codec::write_string(out_, group_id, flexible_);
   codec::write_string(out_, protocol_type, flexible_);
@@ -71,7 +72,7 @@ void list_groups_response::listed_group::encode(writer& out_, [[maybe_unused]] s
   }
 }
 
-void list_groups_response::listed_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_groups_response_listed_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   group_id = codec::read_string(in_, flexible_);

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct list_groups_response;
 
 struct list_groups_request {
-  static constexpr api_key api = api_key::list_groups;
+  static constexpr api_key key = api_key::list_groups;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
@@ -30,24 +31,31 @@ struct list_groups_request {
   bool operator==(const list_groups_request&) const = default;
 };
 
+namespace nested {
+
+struct list_groups_response_listed_group {
+  std::string group_id{};
+  std::string protocol_type{};
+  std::string group_state{};
+  std::string group_type{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_groups_response_listed_group&) const = default;
+};
+
+}  // namespace nested
+
 struct list_groups_response {
-  static constexpr api_key api = api_key::list_groups;
+  static constexpr api_key key = api_key::list_groups;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
   using request_type = list_groups_request;
 
-  struct listed_group {
-    std::string group_id{};
-    std::string protocol_type{};
-    std::string group_state{};
-    std::string group_type{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const listed_group&) const = default;
-  };
+  using listed_group = nested::list_groups_response_listed_group;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void list_offsets_request::list_offsets_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_offsets_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   out_.int32(partition_index);
   if (version_ >= 4) {
@@ -21,7 +21,7 @@ void list_offsets_request::list_offsets_partition::encode(writer& out_, [[maybe_
   }
 }
 
-void list_offsets_request::list_offsets_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_offsets_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   partition_index = in_.int32();
@@ -38,7 +38,7 @@ void list_offsets_request::list_offsets_partition::decode(reader& in_, [[maybe_u
   }
 }
 
-void list_offsets_request::list_offsets_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_offsets_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -50,7 +50,7 @@ void list_offsets_request::list_offsets_topic::encode(writer& out_, [[maybe_unus
   }
 }
 
-void list_offsets_request::list_offsets_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_offsets_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   name = codec::read_string(in_, flexible_);
@@ -114,7 +114,8 @@ void list_offsets_request::decode(reader& in_, [[maybe_unused]] std::int16_t ver
   }
 }
 
-void list_offsets_response::list_offsets_partition_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_offsets_partition_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -130,7 +131,7 @@ void list_offsets_response::list_offsets_partition_response::encode(writer& out_
   }
 }
 
-void list_offsets_response::list_offsets_partition_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_offsets_partition_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   partition_index = in_.int32();
@@ -149,7 +150,7 @@ void list_offsets_response::list_offsets_partition_response::decode(reader& in_,
   }
 }
 
-void list_offsets_response::list_offsets_topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_offsets_topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -161,7 +162,7 @@ void list_offsets_response::list_offsets_topic_response::encode(writer& out_, [[
   }
 }
 
-void list_offsets_response::list_offsets_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_offsets_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   name = codec::read_string(in_, flexible_);

@@ -14,33 +14,41 @@ namespace sluice::kafka::protocol {
 
 struct list_offsets_response;
 
+namespace nested {
+
+struct list_offsets_partition {
+  std::int32_t partition_index{};
+  std::int32_t current_leader_epoch = -1;
+  std::int64_t timestamp{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_offsets_partition&) const = default;
+};
+
+struct list_offsets_topic {
+  std::string name{};
+  std::vector<list_offsets_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_offsets_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct list_offsets_request {
-  static constexpr api_key api = api_key::list_offsets;
+  static constexpr api_key key = api_key::list_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 11;
   static constexpr std::int16_t first_flexible_version = 6;
   using response_type = list_offsets_response;
 
-  struct list_offsets_partition {
-    std::int32_t partition_index{};
-    std::int32_t current_leader_epoch = -1;
-    std::int64_t timestamp{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const list_offsets_partition&) const = default;
-  };
-
-  struct list_offsets_topic {
-    std::string name{};
-    std::vector<list_offsets_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const list_offsets_topic&) const = default;
-  };
+  using list_offsets_partition = nested::list_offsets_partition;
+  using list_offsets_topic = nested::list_offsets_topic;
 
   std::int32_t replica_id{};
   std::int8_t isolation_level{};
@@ -53,35 +61,43 @@ struct list_offsets_request {
   bool operator==(const list_offsets_request&) const = default;
 };
 
+namespace nested {
+
+struct list_offsets_partition_response {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::int64_t timestamp = -1LL;
+  std::int64_t offset = -1LL;
+  std::int32_t leader_epoch = -1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_offsets_partition_response&) const = default;
+};
+
+struct list_offsets_topic_response {
+  std::string name{};
+  std::vector<list_offsets_partition_response> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_offsets_topic_response&) const = default;
+};
+
+}  // namespace nested
+
 struct list_offsets_response {
-  static constexpr api_key api = api_key::list_offsets;
+  static constexpr api_key key = api_key::list_offsets;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 11;
   static constexpr std::int16_t first_flexible_version = 6;
   using request_type = list_offsets_request;
 
-  struct list_offsets_partition_response {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::int64_t timestamp = -1LL;
-    std::int64_t offset = -1LL;
-    std::int32_t leader_epoch = -1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const list_offsets_partition_response&) const = default;
-  };
-
-  struct list_offsets_topic_response {
-    std::string name{};
-    std::vector<list_offsets_partition_response> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const list_offsets_topic_response&) const = default;
-  };
+  using list_offsets_partition_response = nested::list_offsets_partition_response;
+  using list_offsets_topic_response = nested::list_offsets_topic_response;
 
   std::int32_t throttle_time_ms{};
   std::vector<list_offsets_topic_response> topics{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void list_partition_reassignments_request::list_partition_reassignments_topics::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_partition_reassignments_topics::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partition_indexes.size(), flexible_);
@@ -19,7 +20,8 @@ void list_partition_reassignments_request::list_partition_reassignments_topics::
   }
 }
 
-void list_partition_reassignments_request::list_partition_reassignments_topics::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_partition_reassignments_topics::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -39,7 +41,8 @@ void list_partition_reassignments_request::list_partition_reassignments_topics::
   }
 }
 
-void list_partition_reassignments_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void list_partition_reassignments_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(timeout_ms);
   if (!topics && (true)) {
@@ -79,7 +82,8 @@ void list_partition_reassignments_request::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void list_partition_reassignments_response::ongoing_partition_reassignment::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_partition_reassignments_response_ongoing_partition_reassignment::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   codec::write_array_length(out_, replicas.size(), flexible_);
@@ -95,7 +99,8 @@ void list_partition_reassignments_response::ongoing_partition_reassignment::enco
   }
 }
 
-void list_partition_reassignments_response::ongoing_partition_reassignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_partition_reassignments_response_ongoing_partition_reassignment::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -129,7 +134,8 @@ void list_partition_reassignments_response::ongoing_partition_reassignment::deco
   }
 }
 
-void list_partition_reassignments_response::ongoing_topic_reassignment::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_partition_reassignments_response_ongoing_topic_reassignment::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -141,7 +147,8 @@ void list_partition_reassignments_response::ongoing_topic_reassignment::encode(w
   }
 }
 
-void list_partition_reassignments_response::ongoing_topic_reassignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_partition_reassignments_response_ongoing_topic_reassignment::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -161,7 +168,8 @@ void list_partition_reassignments_response::ongoing_topic_reassignment::decode(r
   }
 }
 
-void list_partition_reassignments_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void list_partition_reassignments_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(throttle_time_ms);
   out_.int16(error_code);

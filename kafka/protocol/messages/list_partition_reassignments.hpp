@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct list_partition_reassignments_response;
 
+namespace nested {
+
+struct list_partition_reassignments_topics {
+  std::string name{};
+  std::vector<std::int32_t> partition_indexes{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_partition_reassignments_topics&) const = default;
+};
+
+}  // namespace nested
+
 struct list_partition_reassignments_request {
-  static constexpr api_key api = api_key::list_partition_reassignments;
+  static constexpr api_key key = api_key::list_partition_reassignments;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = list_partition_reassignments_response;
 
-  struct list_partition_reassignments_topics {
-    std::string name{};
-    std::vector<std::int32_t> partition_indexes{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const list_partition_reassignments_topics&) const = default;
-  };
+  using list_partition_reassignments_topics = nested::list_partition_reassignments_topics;
 
   std::int32_t timeout_ms = 60000;
   std::optional<std::vector<list_partition_reassignments_topics>> topics{};
@@ -40,34 +47,44 @@ struct list_partition_reassignments_request {
   bool operator==(const list_partition_reassignments_request&) const = default;
 };
 
+namespace nested {
+
+struct list_partition_reassignments_response_ongoing_partition_reassignment {
+  std::int32_t partition_index{};
+  std::vector<std::int32_t> replicas{};
+  std::vector<std::int32_t> adding_replicas{};
+  std::vector<std::int32_t> removing_replicas{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(
+      const list_partition_reassignments_response_ongoing_partition_reassignment&) const = default;
+};
+
+struct list_partition_reassignments_response_ongoing_topic_reassignment {
+  std::string name{};
+  std::vector<list_partition_reassignments_response_ongoing_partition_reassignment> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_partition_reassignments_response_ongoing_topic_reassignment&) const = default;
+};
+
+}  // namespace nested
+
 struct list_partition_reassignments_response {
-  static constexpr api_key api = api_key::list_partition_reassignments;
+  static constexpr api_key key = api_key::list_partition_reassignments;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = list_partition_reassignments_request;
 
-  struct ongoing_partition_reassignment {
-    std::int32_t partition_index{};
-    std::vector<std::int32_t> replicas{};
-    std::vector<std::int32_t> adding_replicas{};
-    std::vector<std::int32_t> removing_replicas{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const ongoing_partition_reassignment&) const = default;
-  };
-
-  struct ongoing_topic_reassignment {
-    std::string name{};
-    std::vector<ongoing_partition_reassignment> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const ongoing_topic_reassignment&) const = default;
-  };
+  using ongoing_partition_reassignment =
+      nested::list_partition_reassignments_response_ongoing_partition_reassignment;
+  using ongoing_topic_reassignment = nested::list_partition_reassignments_response_ongoing_topic_reassignment;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

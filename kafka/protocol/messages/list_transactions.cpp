@@ -58,7 +58,8 @@ void list_transactions_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void list_transactions_response::transaction_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::list_transactions_response_transaction_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, transactional_id, flexible_);
   out_.int64(producer_id);
@@ -70,7 +71,8 @@ void list_transactions_response::transaction_state_data::encode(writer& out_, [[
   }
 }
 
-void list_transactions_response::transaction_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::list_transactions_response_transaction_state_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   transactional_id = codec::read_string(in_, flexible_);

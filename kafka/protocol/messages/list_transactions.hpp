@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct list_transactions_response;
 
 struct list_transactions_request {
-  static constexpr api_key api = api_key::list_transactions;
+  static constexpr api_key key = api_key::list_transactions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -32,23 +33,30 @@ struct list_transactions_request {
   bool operator==(const list_transactions_request&) const = default;
 };
 
+namespace nested {
+
+struct list_transactions_response_transaction_state_data {
+  std::string transactional_id{};
+  std::int64_t producer_id{};
+  std::string transaction_state{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const list_transactions_response_transaction_state_data&) const = default;
+};
+
+}  // namespace nested
+
 struct list_transactions_response {
-  static constexpr api_key api = api_key::list_transactions;
+  static constexpr api_key key = api_key::list_transactions;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = list_transactions_request;
 
-  struct transaction_state_data {
-    std::string transactional_id{};
-    std::int64_t producer_id{};
-    std::string transaction_state{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const transaction_state_data&) const = default;
-  };
+  using transaction_state_data = nested::list_transactions_response_transaction_state_data;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

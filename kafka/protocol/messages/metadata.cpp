@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void metadata_request::metadata_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::metadata_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 10) {
     out_.uuid(topic_id);
@@ -20,7 +20,7 @@ void metadata_request::metadata_request_topic::encode(writer& out_, [[maybe_unus
   }
 }
 
-void metadata_request::metadata_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::metadata_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 10) {
@@ -92,7 +92,7 @@ void metadata_request::decode(reader& in_, [[maybe_unused]] std::int16_t version
   }
 }
 
-void metadata_response::metadata_response_broker::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::metadata_response_broker::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   out_.int32(node_id);
   codec::write_string(out_, host, flexible_);
@@ -107,7 +107,7 @@ void metadata_response::metadata_response_broker::encode(writer& out_, [[maybe_u
   }
 }
 
-void metadata_response::metadata_response_broker::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::metadata_response_broker::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   node_id = in_.int32();
@@ -125,7 +125,7 @@ void metadata_response::metadata_response_broker::decode(reader& in_, [[maybe_un
   }
 }
 
-void metadata_response::metadata_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::metadata_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   out_.int16(error_code);
   out_.int32(partition_index);
@@ -148,7 +148,7 @@ void metadata_response::metadata_response_partition::encode(writer& out_, [[mayb
   }
 }
 
-void metadata_response::metadata_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::metadata_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   error_code = in_.int16();
@@ -189,7 +189,7 @@ void metadata_response::metadata_response_partition::decode(reader& in_, [[maybe
   }
 }
 
-void metadata_response::metadata_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::metadata_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   out_.int16(error_code);
   codec::write_string(out_, name, flexible_, version_ >= 12);
@@ -211,7 +211,7 @@ void metadata_response::metadata_response_topic::encode(writer& out_, [[maybe_un
   }
 }
 
-void metadata_response::metadata_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::metadata_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   error_code = in_.int16();

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct metadata_response;
 
+namespace nested {
+
+struct metadata_request_topic {
+  uuid topic_id{};
+  std::optional<std::string> name{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const metadata_request_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct metadata_request {
-  static constexpr api_key api = api_key::metadata;
+  static constexpr api_key key = api_key::metadata;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 13;
   static constexpr std::int16_t first_flexible_version = 9;
   using response_type = metadata_response;
 
-  struct metadata_request_topic {
-    uuid topic_id{};
-    std::optional<std::string> name{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const metadata_request_topic&) const = default;
-  };
+  using metadata_request_topic = nested::metadata_request_topic;
 
   std::optional<std::vector<metadata_request_topic>> topics{};
   bool allow_auto_topic_creation = true;
@@ -42,53 +49,62 @@ struct metadata_request {
   bool operator==(const metadata_request&) const = default;
 };
 
+namespace nested {
+
+struct metadata_response_broker {
+  std::int32_t node_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::optional<std::string> rack{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const metadata_response_broker&) const = default;
+};
+
+struct metadata_response_partition {
+  std::int16_t error_code{};
+  std::int32_t partition_index{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch = -1;
+  std::vector<std::int32_t> replica_nodes{};
+  std::vector<std::int32_t> isr_nodes{};
+  std::vector<std::int32_t> offline_replicas{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const metadata_response_partition&) const = default;
+};
+
+struct metadata_response_topic {
+  std::int16_t error_code{};
+  std::optional<std::string> name{};
+  uuid topic_id{};
+  bool is_internal{};
+  std::vector<metadata_response_partition> partitions{};
+  std::int32_t topic_authorized_operations = INT32_MIN;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const metadata_response_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct metadata_response {
-  static constexpr api_key api = api_key::metadata;
+  static constexpr api_key key = api_key::metadata;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 13;
   static constexpr std::int16_t first_flexible_version = 9;
   using request_type = metadata_request;
 
-  struct metadata_response_broker {
-    std::int32_t node_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::optional<std::string> rack{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const metadata_response_broker&) const = default;
-  };
-
-  struct metadata_response_partition {
-    std::int16_t error_code{};
-    std::int32_t partition_index{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch = -1;
-    std::vector<std::int32_t> replica_nodes{};
-    std::vector<std::int32_t> isr_nodes{};
-    std::vector<std::int32_t> offline_replicas{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const metadata_response_partition&) const = default;
-  };
-
-  struct metadata_response_topic {
-    std::int16_t error_code{};
-    std::optional<std::string> name{};
-    uuid topic_id{};
-    bool is_internal{};
-    std::vector<metadata_response_partition> partitions{};
-    std::int32_t topic_authorized_operations = INT32_MIN;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const metadata_response_topic&) const = default;
-  };
+  using metadata_response_broker = nested::metadata_response_broker;
+  using metadata_response_partition = nested::metadata_response_partition;
+  using metadata_response_topic = nested::metadata_response_topic;
 
   std::int32_t throttle_time_ms{};
   std::vector<metadata_response_broker> brokers{};

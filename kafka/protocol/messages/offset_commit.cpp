@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void offset_commit_request::offset_commit_request_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_commit_request_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   out_.int32(partition_index);
   out_.int64(committed_offset);
@@ -22,7 +23,7 @@ void offset_commit_request::offset_commit_request_partition::encode(writer& out_
   }
 }
 
-void offset_commit_request::offset_commit_request_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_commit_request_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   partition_index = in_.int32();
@@ -40,7 +41,7 @@ void offset_commit_request::offset_commit_request_partition::decode(reader& in_,
   }
 }
 
-void offset_commit_request::offset_commit_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_commit_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   if (version_ <= 9) {
     codec::write_string(out_, name, flexible_);
@@ -57,7 +58,7 @@ void offset_commit_request::offset_commit_request_topic::encode(writer& out_, [[
   }
 }
 
-void offset_commit_request::offset_commit_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_commit_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   if (version_ <= 9) {
@@ -130,7 +131,8 @@ void offset_commit_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void offset_commit_response::offset_commit_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_commit_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -141,7 +143,7 @@ void offset_commit_response::offset_commit_response_partition::encode(writer& ou
   }
 }
 
-void offset_commit_response::offset_commit_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_commit_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   partition_index = in_.int32();
@@ -155,7 +157,8 @@ void offset_commit_response::offset_commit_response_partition::decode(reader& in
   }
 }
 
-void offset_commit_response::offset_commit_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_commit_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   if (version_ <= 9) {
     codec::write_string(out_, name, flexible_);
@@ -172,7 +175,7 @@ void offset_commit_response::offset_commit_response_topic::encode(writer& out_, 
   }
 }
 
-void offset_commit_response::offset_commit_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_commit_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 8;
   if (version_ <= 9) {

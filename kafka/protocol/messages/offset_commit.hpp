@@ -14,35 +14,43 @@ namespace sluice::kafka::protocol {
 
 struct offset_commit_response;
 
+namespace nested {
+
+struct offset_commit_request_partition {
+  std::int32_t partition_index{};
+  std::int64_t committed_offset{};
+  std::int32_t committed_leader_epoch = -1;
+  std::optional<std::string> committed_metadata{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_commit_request_partition&) const = default;
+};
+
+struct offset_commit_request_topic {
+  std::string name{};
+  uuid topic_id{};
+  std::vector<offset_commit_request_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_commit_request_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_commit_request {
-  static constexpr api_key api = api_key::offset_commit;
+  static constexpr api_key key = api_key::offset_commit;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 10;
   static constexpr std::int16_t first_flexible_version = 8;
   using response_type = offset_commit_response;
 
-  struct offset_commit_request_partition {
-    std::int32_t partition_index{};
-    std::int64_t committed_offset{};
-    std::int32_t committed_leader_epoch = -1;
-    std::optional<std::string> committed_metadata{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_commit_request_partition&) const = default;
-  };
-
-  struct offset_commit_request_topic {
-    std::string name{};
-    uuid topic_id{};
-    std::vector<offset_commit_request_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_commit_request_topic&) const = default;
-  };
+  using offset_commit_request_partition = nested::offset_commit_request_partition;
+  using offset_commit_request_topic = nested::offset_commit_request_topic;
 
   std::string group_id{};
   std::int32_t generation_id_or_member_epoch = -1;
@@ -57,33 +65,41 @@ struct offset_commit_request {
   bool operator==(const offset_commit_request&) const = default;
 };
 
+namespace nested {
+
+struct offset_commit_response_partition {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_commit_response_partition&) const = default;
+};
+
+struct offset_commit_response_topic {
+  std::string name{};
+  uuid topic_id{};
+  std::vector<offset_commit_response_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_commit_response_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_commit_response {
-  static constexpr api_key api = api_key::offset_commit;
+  static constexpr api_key key = api_key::offset_commit;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 10;
   static constexpr std::int16_t first_flexible_version = 8;
   using request_type = offset_commit_request;
 
-  struct offset_commit_response_partition {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_commit_response_partition&) const = default;
-  };
-
-  struct offset_commit_response_topic {
-    std::string name{};
-    uuid topic_id{};
-    std::vector<offset_commit_response_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_commit_response_topic&) const = default;
-  };
+  using offset_commit_response_partition = nested::offset_commit_response_partition;
+  using offset_commit_response_topic = nested::offset_commit_response_topic;
 
   std::int32_t throttle_time_ms{};
   std::vector<offset_commit_response_topic> topics{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void offset_delete_request::offset_delete_request_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_delete_request_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = false;
   out_.int32(partition_index);
   if (flexible_) {
@@ -17,7 +18,7 @@ void offset_delete_request::offset_delete_request_partition::encode(writer& out_
   }
 }
 
-void offset_delete_request::offset_delete_request_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_delete_request_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = false;
   partition_index = in_.int32();
@@ -30,7 +31,7 @@ void offset_delete_request::offset_delete_request_partition::decode(reader& in_,
   }
 }
 
-void offset_delete_request::offset_delete_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_delete_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = false;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -42,7 +43,7 @@ void offset_delete_request::offset_delete_request_topic::encode(writer& out_, [[
   }
 }
 
-void offset_delete_request::offset_delete_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_delete_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = false;
   name = codec::read_string(in_, flexible_);
@@ -94,7 +95,8 @@ void offset_delete_request::decode(reader& in_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void offset_delete_response::offset_delete_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_delete_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = false;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -105,7 +107,7 @@ void offset_delete_response::offset_delete_response_partition::encode(writer& ou
   }
 }
 
-void offset_delete_response::offset_delete_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_delete_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = false;
   partition_index = in_.int32();
@@ -119,7 +121,8 @@ void offset_delete_response::offset_delete_response_partition::decode(reader& in
   }
 }
 
-void offset_delete_response::offset_delete_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_delete_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = false;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -131,7 +134,7 @@ void offset_delete_response::offset_delete_response_topic::encode(writer& out_, 
   }
 }
 
-void offset_delete_response::offset_delete_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_delete_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = false;
   name = codec::read_string(in_, flexible_);

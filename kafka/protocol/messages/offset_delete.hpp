@@ -14,31 +14,39 @@ namespace sluice::kafka::protocol {
 
 struct offset_delete_response;
 
+namespace nested {
+
+struct offset_delete_request_partition {
+  std::int32_t partition_index{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_delete_request_partition&) const = default;
+};
+
+struct offset_delete_request_topic {
+  std::string name{};
+  std::vector<offset_delete_request_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_delete_request_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_delete_request {
-  static constexpr api_key api = api_key::offset_delete;
+  static constexpr api_key key = api_key::offset_delete;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = offset_delete_response;
 
-  struct offset_delete_request_partition {
-    std::int32_t partition_index{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_delete_request_partition&) const = default;
-  };
-
-  struct offset_delete_request_topic {
-    std::string name{};
-    std::vector<offset_delete_request_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_delete_request_topic&) const = default;
-  };
+  using offset_delete_request_partition = nested::offset_delete_request_partition;
+  using offset_delete_request_topic = nested::offset_delete_request_topic;
 
   std::string group_id{};
   std::vector<offset_delete_request_topic> topics{};
@@ -49,32 +57,40 @@ struct offset_delete_request {
   bool operator==(const offset_delete_request&) const = default;
 };
 
+namespace nested {
+
+struct offset_delete_response_partition {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_delete_response_partition&) const = default;
+};
+
+struct offset_delete_response_topic {
+  std::string name{};
+  std::vector<offset_delete_response_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_delete_response_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_delete_response {
-  static constexpr api_key api = api_key::offset_delete;
+  static constexpr api_key key = api_key::offset_delete;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = offset_delete_request;
 
-  struct offset_delete_response_partition {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_delete_response_partition&) const = default;
-  };
-
-  struct offset_delete_response_topic {
-    std::string name{};
-    std::vector<offset_delete_response_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_delete_response_topic&) const = default;
-  };
+  using offset_delete_response_partition = nested::offset_delete_response_partition;
+  using offset_delete_response_topic = nested::offset_delete_response_topic;
 
   std::int16_t error_code{};
   std::int32_t throttle_time_ms{};

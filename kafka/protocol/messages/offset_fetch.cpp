@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void offset_fetch_request::offset_fetch_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ <= 7) {
     codec::write_string(out_, name, flexible_);
@@ -23,7 +23,7 @@ void offset_fetch_request::offset_fetch_request_topic::encode(writer& out_, [[ma
   }
 }
 
-void offset_fetch_request::offset_fetch_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ <= 7) {
@@ -47,7 +47,7 @@ void offset_fetch_request::offset_fetch_request_topic::decode(reader& in_, [[may
   }
 }
 
-void offset_fetch_request::offset_fetch_request_topics::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_request_topics::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8 && version_ <= 9) {
     codec::write_string(out_, name, flexible_);
@@ -66,7 +66,7 @@ void offset_fetch_request::offset_fetch_request_topics::encode(writer& out_, [[m
   }
 }
 
-void offset_fetch_request::offset_fetch_request_topics::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_request_topics::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8 && version_ <= 9) {
@@ -93,7 +93,7 @@ void offset_fetch_request::offset_fetch_request_topics::decode(reader& in_, [[ma
   }
 }
 
-void offset_fetch_request::offset_fetch_request_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_request_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8) {
     codec::write_string(out_, group_id, flexible_);
@@ -121,7 +121,7 @@ void offset_fetch_request::offset_fetch_request_group::encode(writer& out_, [[ma
   }
 }
 
-void offset_fetch_request::offset_fetch_request_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_request_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8) {
@@ -220,7 +220,8 @@ void offset_fetch_request::decode(reader& in_, [[maybe_unused]] std::int16_t ver
   }
 }
 
-void offset_fetch_response::offset_fetch_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ <= 7) {
     out_.int32(partition_index);
@@ -244,7 +245,7 @@ void offset_fetch_response::offset_fetch_response_partition::encode(writer& out_
   }
 }
 
-void offset_fetch_response::offset_fetch_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ <= 7) {
@@ -271,7 +272,7 @@ void offset_fetch_response::offset_fetch_response_partition::decode(reader& in_,
   }
 }
 
-void offset_fetch_response::offset_fetch_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ <= 7) {
     codec::write_string(out_, name, flexible_);
@@ -287,7 +288,7 @@ void offset_fetch_response::offset_fetch_response_topic::encode(writer& out_, [[
   }
 }
 
-void offset_fetch_response::offset_fetch_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ <= 7) {
@@ -311,7 +312,8 @@ void offset_fetch_response::offset_fetch_response_topic::decode(reader& in_, [[m
   }
 }
 
-void offset_fetch_response::offset_fetch_response_partitions::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_response_partitions::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8) {
     out_.int32(partition_index);
@@ -335,7 +337,7 @@ void offset_fetch_response::offset_fetch_response_partitions::encode(writer& out
   }
 }
 
-void offset_fetch_response::offset_fetch_response_partitions::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_response_partitions::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8) {
@@ -362,7 +364,8 @@ void offset_fetch_response::offset_fetch_response_partitions::decode(reader& in_
   }
 }
 
-void offset_fetch_response::offset_fetch_response_topics::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_response_topics::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8 && version_ <= 9) {
     codec::write_string(out_, name, flexible_);
@@ -381,7 +384,7 @@ void offset_fetch_response::offset_fetch_response_topics::encode(writer& out_, [
   }
 }
 
-void offset_fetch_response::offset_fetch_response_topics::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_response_topics::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8 && version_ <= 9) {
@@ -408,7 +411,7 @@ void offset_fetch_response::offset_fetch_response_topics::decode(reader& in_, [[
   }
 }
 
-void offset_fetch_response::offset_fetch_response_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_fetch_response_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8) {
     codec::write_string(out_, group_id, flexible_);
@@ -427,7 +430,7 @@ void offset_fetch_response::offset_fetch_response_group::encode(writer& out_, [[
   }
 }
 
-void offset_fetch_response::offset_fetch_response_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_fetch_response_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 6;
   if (version_ >= 8) {

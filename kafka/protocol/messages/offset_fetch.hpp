@@ -14,45 +14,54 @@ namespace sluice::kafka::protocol {
 
 struct offset_fetch_response;
 
+namespace nested {
+
+struct offset_fetch_request_topic {
+  std::string name{};
+  std::vector<std::int32_t> partition_indexes{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_request_topic&) const = default;
+};
+
+struct offset_fetch_request_topics {
+  std::string name{};
+  uuid topic_id{};
+  std::vector<std::int32_t> partition_indexes{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_request_topics&) const = default;
+};
+
+struct offset_fetch_request_group {
+  std::string group_id{};
+  std::optional<std::string> member_id{};
+  std::int32_t member_epoch = -1;
+  std::optional<std::vector<offset_fetch_request_topics>> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_request_group&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_fetch_request {
-  static constexpr api_key api = api_key::offset_fetch;
+  static constexpr api_key key = api_key::offset_fetch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 10;
   static constexpr std::int16_t first_flexible_version = 6;
   using response_type = offset_fetch_response;
 
-  struct offset_fetch_request_topic {
-    std::string name{};
-    std::vector<std::int32_t> partition_indexes{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_request_topic&) const = default;
-  };
-
-  struct offset_fetch_request_topics {
-    std::string name{};
-    uuid topic_id{};
-    std::vector<std::int32_t> partition_indexes{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_request_topics&) const = default;
-  };
-
-  struct offset_fetch_request_group {
-    std::string group_id{};
-    std::optional<std::string> member_id{};
-    std::int32_t member_epoch = -1;
-    std::optional<std::vector<offset_fetch_request_topics>> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_request_group&) const = default;
-  };
+  using offset_fetch_request_topic = nested::offset_fetch_request_topic;
+  using offset_fetch_request_topics = nested::offset_fetch_request_topics;
+  using offset_fetch_request_group = nested::offset_fetch_request_group;
 
   std::string group_id{};
   std::optional<std::vector<offset_fetch_request_topic>> topics{};
@@ -65,70 +74,81 @@ struct offset_fetch_request {
   bool operator==(const offset_fetch_request&) const = default;
 };
 
+namespace nested {
+
+struct offset_fetch_response_partition {
+  std::int32_t partition_index{};
+  std::int64_t committed_offset{};
+  std::int32_t committed_leader_epoch = -1;
+  std::optional<std::string> metadata{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_response_partition&) const = default;
+};
+
+struct offset_fetch_response_topic {
+  std::string name{};
+  std::vector<offset_fetch_response_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_response_topic&) const = default;
+};
+
+struct offset_fetch_response_partitions {
+  std::int32_t partition_index{};
+  std::int64_t committed_offset{};
+  std::int32_t committed_leader_epoch = -1;
+  std::optional<std::string> metadata{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_response_partitions&) const = default;
+};
+
+struct offset_fetch_response_topics {
+  std::string name{};
+  uuid topic_id{};
+  std::vector<offset_fetch_response_partitions> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_response_topics&) const = default;
+};
+
+struct offset_fetch_response_group {
+  std::string group_id{};
+  std::vector<offset_fetch_response_topics> topics{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_fetch_response_group&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_fetch_response {
-  static constexpr api_key api = api_key::offset_fetch;
+  static constexpr api_key key = api_key::offset_fetch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 10;
   static constexpr std::int16_t first_flexible_version = 6;
   using request_type = offset_fetch_request;
 
-  struct offset_fetch_response_partition {
-    std::int32_t partition_index{};
-    std::int64_t committed_offset{};
-    std::int32_t committed_leader_epoch = -1;
-    std::optional<std::string> metadata{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_response_partition&) const = default;
-  };
-
-  struct offset_fetch_response_topic {
-    std::string name{};
-    std::vector<offset_fetch_response_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_response_topic&) const = default;
-  };
-
-  struct offset_fetch_response_partitions {
-    std::int32_t partition_index{};
-    std::int64_t committed_offset{};
-    std::int32_t committed_leader_epoch = -1;
-    std::optional<std::string> metadata{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_response_partitions&) const = default;
-  };
-
-  struct offset_fetch_response_topics {
-    std::string name{};
-    uuid topic_id{};
-    std::vector<offset_fetch_response_partitions> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_response_topics&) const = default;
-  };
-
-  struct offset_fetch_response_group {
-    std::string group_id{};
-    std::vector<offset_fetch_response_topics> topics{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_fetch_response_group&) const = default;
-  };
+  using offset_fetch_response_partition = nested::offset_fetch_response_partition;
+  using offset_fetch_response_topic = nested::offset_fetch_response_topic;
+  using offset_fetch_response_partitions = nested::offset_fetch_response_partitions;
+  using offset_fetch_response_topics = nested::offset_fetch_response_topics;
+  using offset_fetch_response_group = nested::offset_fetch_response_group;
 
   std::int32_t throttle_time_ms{};
   std::vector<offset_fetch_response_topic> topics{};

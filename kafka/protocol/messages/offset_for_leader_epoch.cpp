@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void offset_for_leader_epoch_request::offset_for_leader_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_for_leader_epoch_request_offset_for_leader_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   out_.int32(partition);
   out_.int32(current_leader_epoch);
@@ -19,7 +20,8 @@ void offset_for_leader_epoch_request::offset_for_leader_partition::encode(writer
   }
 }
 
-void offset_for_leader_epoch_request::offset_for_leader_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_for_leader_epoch_request_offset_for_leader_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   partition = in_.int32();
@@ -34,7 +36,8 @@ void offset_for_leader_epoch_request::offset_for_leader_partition::decode(reader
   }
 }
 
-void offset_for_leader_epoch_request::offset_for_leader_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_for_leader_epoch_request_offset_for_leader_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -46,7 +49,8 @@ void offset_for_leader_epoch_request::offset_for_leader_topic::encode(writer& ou
   }
 }
 
-void offset_for_leader_epoch_request::offset_for_leader_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_for_leader_epoch_request_offset_for_leader_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   topic = codec::read_string(in_, flexible_);
@@ -102,7 +106,8 @@ void offset_for_leader_epoch_request::decode(reader& in_, [[maybe_unused]] std::
   }
 }
 
-void offset_for_leader_epoch_response::epoch_end_offset::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_for_leader_epoch_response_epoch_end_offset::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   out_.int16(error_code);
   out_.int32(partition);
@@ -115,7 +120,8 @@ void offset_for_leader_epoch_response::epoch_end_offset::encode(writer& out_, [[
   }
 }
 
-void offset_for_leader_epoch_response::epoch_end_offset::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_for_leader_epoch_response_epoch_end_offset::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   error_code = in_.int16();
@@ -131,7 +137,8 @@ void offset_for_leader_epoch_response::epoch_end_offset::decode(reader& in_, [[m
   }
 }
 
-void offset_for_leader_epoch_response::offset_for_leader_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::offset_for_leader_epoch_response_offset_for_leader_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -143,7 +150,8 @@ void offset_for_leader_epoch_response::offset_for_leader_topic_result::encode(wr
   }
 }
 
-void offset_for_leader_epoch_response::offset_for_leader_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::offset_for_leader_epoch_response_offset_for_leader_topic_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   topic = codec::read_string(in_, flexible_);

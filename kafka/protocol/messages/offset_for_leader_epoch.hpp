@@ -14,33 +14,41 @@ namespace sluice::kafka::protocol {
 
 struct offset_for_leader_epoch_response;
 
+namespace nested {
+
+struct offset_for_leader_epoch_request_offset_for_leader_partition {
+  std::int32_t partition{};
+  std::int32_t current_leader_epoch = -1;
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_for_leader_epoch_request_offset_for_leader_partition&) const = default;
+};
+
+struct offset_for_leader_epoch_request_offset_for_leader_topic {
+  std::string topic{};
+  std::vector<offset_for_leader_epoch_request_offset_for_leader_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_for_leader_epoch_request_offset_for_leader_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_for_leader_epoch_request {
-  static constexpr api_key api = api_key::offset_for_leader_epoch;
+  static constexpr api_key key = api_key::offset_for_leader_epoch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 4;
   using response_type = offset_for_leader_epoch_response;
 
-  struct offset_for_leader_partition {
-    std::int32_t partition{};
-    std::int32_t current_leader_epoch = -1;
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_for_leader_partition&) const = default;
-  };
-
-  struct offset_for_leader_topic {
-    std::string topic{};
-    std::vector<offset_for_leader_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_for_leader_topic&) const = default;
-  };
+  using offset_for_leader_partition = nested::offset_for_leader_epoch_request_offset_for_leader_partition;
+  using offset_for_leader_topic = nested::offset_for_leader_epoch_request_offset_for_leader_topic;
 
   std::int32_t replica_id = -2;
   std::vector<offset_for_leader_topic> topics{};
@@ -51,34 +59,43 @@ struct offset_for_leader_epoch_request {
   bool operator==(const offset_for_leader_epoch_request&) const = default;
 };
 
+namespace nested {
+
+struct offset_for_leader_epoch_response_epoch_end_offset {
+  std::int16_t error_code{};
+  std::int32_t partition{};
+  std::int32_t leader_epoch = -1;
+  std::int64_t end_offset = -1LL;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_for_leader_epoch_response_epoch_end_offset&) const = default;
+};
+
+struct offset_for_leader_epoch_response_offset_for_leader_topic_result {
+  std::string topic{};
+  std::vector<offset_for_leader_epoch_response_epoch_end_offset> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const offset_for_leader_epoch_response_offset_for_leader_topic_result&) const = default;
+};
+
+}  // namespace nested
+
 struct offset_for_leader_epoch_response {
-  static constexpr api_key api = api_key::offset_for_leader_epoch;
+  static constexpr api_key key = api_key::offset_for_leader_epoch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 2;
   static constexpr std::int16_t max_version = 4;
   static constexpr std::int16_t first_flexible_version = 4;
   using request_type = offset_for_leader_epoch_request;
 
-  struct epoch_end_offset {
-    std::int16_t error_code{};
-    std::int32_t partition{};
-    std::int32_t leader_epoch = -1;
-    std::int64_t end_offset = -1LL;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const epoch_end_offset&) const = default;
-  };
-
-  struct offset_for_leader_topic_result {
-    std::string topic{};
-    std::vector<epoch_end_offset> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const offset_for_leader_topic_result&) const = default;
-  };
+  using epoch_end_offset = nested::offset_for_leader_epoch_response_epoch_end_offset;
+  using offset_for_leader_topic_result =
+      nested::offset_for_leader_epoch_response_offset_for_leader_topic_result;
 
   std::int32_t throttle_time_ms{};
   std::vector<offset_for_leader_topic_result> topics{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void produce_request::partition_produce_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_request_partition_produce_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   out_.int32(index);
   codec::write_bytes(out_, records, flexible_, true);
@@ -18,7 +19,8 @@ void produce_request::partition_produce_data::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void produce_request::partition_produce_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_request_partition_produce_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   index = in_.int32();
@@ -32,7 +34,8 @@ void produce_request::partition_produce_data::decode(reader& in_, [[maybe_unused
   }
 }
 
-void produce_request::topic_produce_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_request_topic_produce_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ <= 12) {
     codec::write_string(out_, name, flexible_);
@@ -49,7 +52,7 @@ void produce_request::topic_produce_data::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void produce_request::topic_produce_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_request_topic_produce_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ <= 12) {
@@ -110,7 +113,8 @@ void produce_request::decode(reader& in_, [[maybe_unused]] std::int16_t version_
   }
 }
 
-void produce_response::batch_index_and_error_message::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_response_batch_index_and_error_message::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 8) {
     out_.int32(batch_index);
@@ -125,7 +129,8 @@ void produce_response::batch_index_and_error_message::encode(writer& out_, [[may
   }
 }
 
-void produce_response::batch_index_and_error_message::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_response_batch_index_and_error_message::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 8) {
@@ -143,7 +148,8 @@ void produce_response::batch_index_and_error_message::decode(reader& in_, [[mayb
   }
 }
 
-void produce_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_response_leader_id_and_epoch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 10) {
     out_.int32(leader_id);
@@ -158,7 +164,8 @@ void produce_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]
   }
 }
 
-void produce_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_response_leader_id_and_epoch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 10) {
@@ -176,7 +183,8 @@ void produce_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]]
   }
 }
 
-void produce_response::partition_produce_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_response_partition_produce_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   out_.int32(index);
   out_.int16(error_code);
@@ -208,7 +216,8 @@ void produce_response::partition_produce_response::encode(writer& out_, [[maybe_
   }
 }
 
-void produce_response::partition_produce_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_response_partition_produce_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   index = in_.int32();
@@ -250,7 +259,8 @@ void produce_response::partition_produce_response::decode(reader& in_, [[maybe_u
   }
 }
 
-void produce_response::topic_produce_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_response_topic_produce_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ <= 12) {
     codec::write_string(out_, name, flexible_);
@@ -267,7 +277,8 @@ void produce_response::topic_produce_response::encode(writer& out_, [[maybe_unus
   }
 }
 
-void produce_response::topic_produce_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_response_topic_produce_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ <= 12) {
@@ -292,7 +303,8 @@ void produce_response::topic_produce_response::decode(reader& in_, [[maybe_unuse
   }
 }
 
-void produce_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::produce_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 10) {
     out_.int32(node_id);
@@ -313,7 +325,7 @@ void produce_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std:
   }
 }
 
-void produce_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::produce_response_node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 9;
   if (version_ >= 10) {

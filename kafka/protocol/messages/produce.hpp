@@ -14,33 +14,41 @@ namespace sluice::kafka::protocol {
 
 struct produce_response;
 
+namespace nested {
+
+struct produce_request_partition_produce_data {
+  std::int32_t index{};
+  std::optional<bytes> records{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_request_partition_produce_data&) const = default;
+};
+
+struct produce_request_topic_produce_data {
+  std::string name{};
+  uuid topic_id{};
+  std::vector<produce_request_partition_produce_data> partition_data{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_request_topic_produce_data&) const = default;
+};
+
+}  // namespace nested
+
 struct produce_request {
-  static constexpr api_key api = api_key::produce;
+  static constexpr api_key key = api_key::produce;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 3;
   static constexpr std::int16_t max_version = 13;
   static constexpr std::int16_t first_flexible_version = 9;
   using response_type = produce_response;
 
-  struct partition_produce_data {
-    std::int32_t index{};
-    std::optional<bytes> records{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_produce_data&) const = default;
-  };
-
-  struct topic_produce_data {
-    std::string name{};
-    uuid topic_id{};
-    std::vector<partition_produce_data> partition_data{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_produce_data&) const = default;
-  };
+  using partition_produce_data = nested::produce_request_partition_produce_data;
+  using topic_produce_data = nested::produce_request_topic_produce_data;
 
   std::optional<std::string> transactional_id{};
   std::int16_t acks{};
@@ -53,71 +61,82 @@ struct produce_request {
   bool operator==(const produce_request&) const = default;
 };
 
+namespace nested {
+
+struct produce_response_batch_index_and_error_message {
+  std::int32_t batch_index{};
+  std::optional<std::string> batch_index_error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_response_batch_index_and_error_message&) const = default;
+};
+
+struct produce_response_leader_id_and_epoch {
+  std::int32_t leader_id = -1;
+  std::int32_t leader_epoch = -1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_response_leader_id_and_epoch&) const = default;
+};
+
+struct produce_response_partition_produce_response {
+  std::int32_t index{};
+  std::int16_t error_code{};
+  std::int64_t base_offset{};
+  std::int64_t log_append_time_ms = -1LL;
+  std::int64_t log_start_offset = -1LL;
+  std::vector<produce_response_batch_index_and_error_message> record_errors{};
+  std::optional<std::string> error_message{};
+  produce_response_leader_id_and_epoch current_leader{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_response_partition_produce_response&) const = default;
+};
+
+struct produce_response_topic_produce_response {
+  std::string name{};
+  uuid topic_id{};
+  std::vector<produce_response_partition_produce_response> partition_responses{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_response_topic_produce_response&) const = default;
+};
+
+struct produce_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::optional<std::string> rack{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const produce_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct produce_response {
-  static constexpr api_key api = api_key::produce;
+  static constexpr api_key key = api_key::produce;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 3;
   static constexpr std::int16_t max_version = 13;
   static constexpr std::int16_t first_flexible_version = 9;
   using request_type = produce_request;
 
-  struct batch_index_and_error_message {
-    std::int32_t batch_index{};
-    std::optional<std::string> batch_index_error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const batch_index_and_error_message&) const = default;
-  };
-
-  struct leader_id_and_epoch {
-    std::int32_t leader_id = -1;
-    std::int32_t leader_epoch = -1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_id_and_epoch&) const = default;
-  };
-
-  struct partition_produce_response {
-    std::int32_t index{};
-    std::int16_t error_code{};
-    std::int64_t base_offset{};
-    std::int64_t log_append_time_ms = -1LL;
-    std::int64_t log_start_offset = -1LL;
-    std::vector<batch_index_and_error_message> record_errors{};
-    std::optional<std::string> error_message{};
-    leader_id_and_epoch current_leader{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_produce_response&) const = default;
-  };
-
-  struct topic_produce_response {
-    std::string name{};
-    uuid topic_id{};
-    std::vector<partition_produce_response> partition_responses{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_produce_response&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::optional<std::string> rack{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using batch_index_and_error_message = nested::produce_response_batch_index_and_error_message;
+  using leader_id_and_epoch = nested::produce_response_leader_id_and_epoch;
+  using partition_produce_response = nested::produce_response_partition_produce_response;
+  using topic_produce_response = nested::produce_response_topic_produce_response;
+  using node_endpoint = nested::produce_response_node_endpoint;
 
   std::vector<topic_produce_response> responses{};
   std::int32_t throttle_time_ms{};

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct push_telemetry_response;
 
 struct push_telemetry_request {
-  static constexpr api_key api = api_key::push_telemetry;
+  static constexpr api_key key = api_key::push_telemetry;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -34,7 +35,8 @@ struct push_telemetry_request {
 };
 
 struct push_telemetry_response {
-  static constexpr api_key api = api_key::push_telemetry;
+  static constexpr api_key key = api_key::push_telemetry;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void read_share_group_state_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int32(leader_epoch);
@@ -18,7 +19,8 @@ void read_share_group_state_request::partition_data::encode(writer& out_, [[mayb
   }
 }
 
-void read_share_group_state_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -32,7 +34,8 @@ void read_share_group_state_request::partition_data::decode(reader& in_, [[maybe
   }
 }
 
-void read_share_group_state_request::read_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_request_read_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -44,7 +47,8 @@ void read_share_group_state_request::read_state_data::encode(writer& out_, [[may
   }
 }
 
-void read_share_group_state_request::read_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_request_read_state_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -96,7 +100,8 @@ void read_share_group_state_request::decode(reader& in_, [[maybe_unused]] std::i
   }
 }
 
-void read_share_group_state_response::state_batch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_response_state_batch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(first_offset);
   out_.int64(last_offset);
@@ -109,7 +114,8 @@ void read_share_group_state_response::state_batch::encode(writer& out_, [[maybe_
   }
 }
 
-void read_share_group_state_response::state_batch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_response_state_batch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   first_offset = in_.int64();
@@ -125,7 +131,8 @@ void read_share_group_state_response::state_batch::decode(reader& in_, [[maybe_u
   }
 }
 
-void read_share_group_state_response::partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_response_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int16(error_code);
@@ -141,7 +148,8 @@ void read_share_group_state_response::partition_result::encode(writer& out_, [[m
   }
 }
 
-void read_share_group_state_response::partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_response_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -165,7 +173,8 @@ void read_share_group_state_response::partition_result::decode(reader& in_, [[ma
   }
 }
 
-void read_share_group_state_response::read_state_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_response_read_state_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -177,7 +186,8 @@ void read_share_group_state_response::read_state_result::encode(writer& out_, [[
   }
 }
 
-void read_share_group_state_response::read_state_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_response_read_state_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();

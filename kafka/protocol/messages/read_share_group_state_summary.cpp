@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void read_share_group_state_summary_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_summary_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int32(leader_epoch);
@@ -18,7 +19,8 @@ void read_share_group_state_summary_request::partition_data::encode(writer& out_
   }
 }
 
-void read_share_group_state_summary_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_summary_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -32,7 +34,8 @@ void read_share_group_state_summary_request::partition_data::decode(reader& in_,
   }
 }
 
-void read_share_group_state_summary_request::read_state_summary_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_summary_request_read_state_summary_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -44,7 +47,8 @@ void read_share_group_state_summary_request::read_state_summary_data::encode(wri
   }
 }
 
-void read_share_group_state_summary_request::read_state_summary_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_summary_request_read_state_summary_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -64,7 +68,8 @@ void read_share_group_state_summary_request::read_state_summary_data::decode(rea
   }
 }
 
-void read_share_group_state_summary_request::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void read_share_group_state_summary_request::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, group_id, flexible_);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -96,7 +101,8 @@ void read_share_group_state_summary_request::decode(reader& in_, [[maybe_unused]
   }
 }
 
-void read_share_group_state_summary_response::partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_summary_response_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int16(error_code);
@@ -114,7 +120,8 @@ void read_share_group_state_summary_response::partition_result::encode(writer& o
   }
 }
 
-void read_share_group_state_summary_response::partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_summary_response_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -135,7 +142,8 @@ void read_share_group_state_summary_response::partition_result::decode(reader& i
   }
 }
 
-void read_share_group_state_summary_response::read_state_summary_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::read_share_group_state_summary_response_read_state_summary_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -147,7 +155,8 @@ void read_share_group_state_summary_response::read_state_summary_result::encode(
   }
 }
 
-void read_share_group_state_summary_response::read_state_summary_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::read_share_group_state_summary_response_read_state_summary_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -167,7 +176,8 @@ void read_share_group_state_summary_response::read_state_summary_result::decode(
   }
 }
 
-void read_share_group_state_summary_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void read_share_group_state_summary_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, results.size(), flexible_);
   for (const auto& element_ : results) element_.encode(out_, version_);

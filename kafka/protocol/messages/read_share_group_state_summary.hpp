@@ -14,32 +14,40 @@ namespace sluice::kafka::protocol {
 
 struct read_share_group_state_summary_response;
 
+namespace nested {
+
+struct read_share_group_state_summary_request_partition_data {
+  std::int32_t partition{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const read_share_group_state_summary_request_partition_data&) const = default;
+};
+
+struct read_share_group_state_summary_request_read_state_summary_data {
+  uuid topic_id{};
+  std::vector<read_share_group_state_summary_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const read_share_group_state_summary_request_read_state_summary_data&) const = default;
+};
+
+}  // namespace nested
+
 struct read_share_group_state_summary_request {
-  static constexpr api_key api = api_key::read_share_group_state_summary;
+  static constexpr api_key key = api_key::read_share_group_state_summary;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = read_share_group_state_summary_response;
 
-  struct partition_data {
-    std::int32_t partition{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct read_state_summary_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const read_state_summary_data&) const = default;
-  };
+  using partition_data = nested::read_share_group_state_summary_request_partition_data;
+  using read_state_summary_data = nested::read_share_group_state_summary_request_read_state_summary_data;
 
   std::string group_id{};
   std::vector<read_state_summary_data> topics{};
@@ -50,37 +58,45 @@ struct read_share_group_state_summary_request {
   bool operator==(const read_share_group_state_summary_request&) const = default;
 };
 
+namespace nested {
+
+struct read_share_group_state_summary_response_partition_result {
+  std::int32_t partition{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int32_t state_epoch{};
+  std::int32_t leader_epoch{};
+  std::int64_t start_offset{};
+  std::int32_t delivery_complete_count = -1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const read_share_group_state_summary_response_partition_result&) const = default;
+};
+
+struct read_share_group_state_summary_response_read_state_summary_result {
+  uuid topic_id{};
+  std::vector<read_share_group_state_summary_response_partition_result> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const read_share_group_state_summary_response_read_state_summary_result&) const = default;
+};
+
+}  // namespace nested
+
 struct read_share_group_state_summary_response {
-  static constexpr api_key api = api_key::read_share_group_state_summary;
+  static constexpr api_key key = api_key::read_share_group_state_summary;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = read_share_group_state_summary_request;
 
-  struct partition_result {
-    std::int32_t partition{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int32_t state_epoch{};
-    std::int32_t leader_epoch{};
-    std::int64_t start_offset{};
-    std::int32_t delivery_complete_count = -1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_result&) const = default;
-  };
-
-  struct read_state_summary_result {
-    uuid topic_id{};
-    std::vector<partition_result> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const read_state_summary_result&) const = default;
-  };
+  using partition_result = nested::read_share_group_state_summary_response_partition_result;
+  using read_state_summary_result = nested::read_share_group_state_summary_response_read_state_summary_result;
 
   std::vector<read_state_summary_result> results{};
   tagged_fields unknown_tags;

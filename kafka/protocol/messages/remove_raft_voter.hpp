@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct remove_raft_voter_response;
 
 struct remove_raft_voter_request {
-  static constexpr api_key api = api_key::remove_raft_voter;
+  static constexpr api_key key = api_key::remove_raft_voter;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -32,7 +33,8 @@ struct remove_raft_voter_request {
 };
 
 struct remove_raft_voter_response {
-  static constexpr api_key api = api_key::remove_raft_voter;
+  static constexpr api_key key = api_key::remove_raft_voter;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct sasl_authenticate_response;
 
 struct sasl_authenticate_request {
-  static constexpr api_key api = api_key::sasl_authenticate;
+  static constexpr api_key key = api_key::sasl_authenticate;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;
@@ -30,7 +31,8 @@ struct sasl_authenticate_request {
 };
 
 struct sasl_authenticate_response {
-  static constexpr api_key api = api_key::sasl_authenticate;
+  static constexpr api_key key = api_key::sasl_authenticate;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 2;

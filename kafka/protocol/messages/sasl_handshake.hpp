@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct sasl_handshake_response;
 
 struct sasl_handshake_request {
-  static constexpr api_key api = api_key::sasl_handshake;
+  static constexpr api_key key = api_key::sasl_handshake;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 2;
@@ -30,7 +31,8 @@ struct sasl_handshake_request {
 };
 
 struct sasl_handshake_response {
-  static constexpr api_key api = api_key::sasl_handshake;
+  static constexpr api_key key = api_key::sasl_handshake;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 2;

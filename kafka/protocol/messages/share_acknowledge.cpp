@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void share_acknowledge_request::acknowledgement_batch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_request_acknowledgement_batch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(first_offset);
   out_.int64(last_offset);
@@ -20,7 +21,8 @@ void share_acknowledge_request::acknowledgement_batch::encode(writer& out_, [[ma
   }
 }
 
-void share_acknowledge_request::acknowledgement_batch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_request_acknowledgement_batch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   first_offset = in_.int64();
@@ -41,7 +43,8 @@ void share_acknowledge_request::acknowledgement_batch::decode(reader& in_, [[may
   }
 }
 
-void share_acknowledge_request::acknowledge_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_request_acknowledge_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   codec::write_array_length(out_, acknowledgement_batches.size(), flexible_);
@@ -53,7 +56,8 @@ void share_acknowledge_request::acknowledge_partition::encode(writer& out_, [[ma
   }
 }
 
-void share_acknowledge_request::acknowledge_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_request_acknowledge_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -73,7 +77,8 @@ void share_acknowledge_request::acknowledge_partition::decode(reader& in_, [[may
   }
 }
 
-void share_acknowledge_request::acknowledge_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_request_acknowledge_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -85,7 +90,8 @@ void share_acknowledge_request::acknowledge_topic::encode(writer& out_, [[maybe_
   }
 }
 
-void share_acknowledge_request::acknowledge_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_request_acknowledge_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -147,7 +153,8 @@ void share_acknowledge_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void share_acknowledge_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_response_leader_id_and_epoch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(leader_id);
   out_.int32(leader_epoch);
@@ -158,7 +165,8 @@ void share_acknowledge_response::leader_id_and_epoch::encode(writer& out_, [[may
   }
 }
 
-void share_acknowledge_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_response_leader_id_and_epoch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   leader_id = in_.int32();
@@ -172,7 +180,8 @@ void share_acknowledge_response::leader_id_and_epoch::decode(reader& in_, [[mayb
   }
 }
 
-void share_acknowledge_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -185,7 +194,8 @@ void share_acknowledge_response::partition_data::encode(writer& out_, [[maybe_un
   }
 }
 
-void share_acknowledge_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -201,7 +211,8 @@ void share_acknowledge_response::partition_data::decode(reader& in_, [[maybe_unu
   }
 }
 
-void share_acknowledge_response::share_acknowledge_topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_topic_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -213,7 +224,7 @@ void share_acknowledge_response::share_acknowledge_topic_response::encode(writer
   }
 }
 
-void share_acknowledge_response::share_acknowledge_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -233,7 +244,8 @@ void share_acknowledge_response::share_acknowledge_topic_response::decode(reader
   }
 }
 
-void share_acknowledge_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_acknowledge_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(node_id);
   codec::write_string(out_, host, flexible_);
@@ -246,7 +258,8 @@ void share_acknowledge_response::node_endpoint::encode(writer& out_, [[maybe_unu
   }
 }
 
-void share_acknowledge_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_acknowledge_response_node_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   node_id = in_.int32();

@@ -14,43 +14,52 @@ namespace sluice::kafka::protocol {
 
 struct share_acknowledge_response;
 
+namespace nested {
+
+struct share_acknowledge_request_acknowledgement_batch {
+  std::int64_t first_offset{};
+  std::int64_t last_offset{};
+  std::vector<std::int8_t> acknowledge_types{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_request_acknowledgement_batch&) const = default;
+};
+
+struct share_acknowledge_request_acknowledge_partition {
+  std::int32_t partition_index{};
+  std::vector<share_acknowledge_request_acknowledgement_batch> acknowledgement_batches{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_request_acknowledge_partition&) const = default;
+};
+
+struct share_acknowledge_request_acknowledge_topic {
+  uuid topic_id{};
+  std::vector<share_acknowledge_request_acknowledge_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_request_acknowledge_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct share_acknowledge_request {
-  static constexpr api_key api = api_key::share_acknowledge;
+  static constexpr api_key key = api_key::share_acknowledge;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = share_acknowledge_response;
 
-  struct acknowledgement_batch {
-    std::int64_t first_offset{};
-    std::int64_t last_offset{};
-    std::vector<std::int8_t> acknowledge_types{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acknowledgement_batch&) const = default;
-  };
-
-  struct acknowledge_partition {
-    std::int32_t partition_index{};
-    std::vector<acknowledgement_batch> acknowledgement_batches{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acknowledge_partition&) const = default;
-  };
-
-  struct acknowledge_topic {
-    uuid topic_id{};
-    std::vector<acknowledge_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acknowledge_topic&) const = default;
-  };
+  using acknowledgement_batch = nested::share_acknowledge_request_acknowledgement_batch;
+  using acknowledge_partition = nested::share_acknowledge_request_acknowledge_partition;
+  using acknowledge_topic = nested::share_acknowledge_request_acknowledge_topic;
 
   std::optional<std::string> group_id{};
   std::optional<std::string> member_id{};
@@ -64,56 +73,66 @@ struct share_acknowledge_request {
   bool operator==(const share_acknowledge_request&) const = default;
 };
 
+namespace nested {
+
+struct share_acknowledge_response_leader_id_and_epoch {
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_response_leader_id_and_epoch&) const = default;
+};
+
+struct share_acknowledge_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  share_acknowledge_response_leader_id_and_epoch current_leader{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_response_partition_data&) const = default;
+};
+
+struct share_acknowledge_topic_response {
+  uuid topic_id{};
+  std::vector<share_acknowledge_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_topic_response&) const = default;
+};
+
+struct share_acknowledge_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::optional<std::string> rack{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_acknowledge_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct share_acknowledge_response {
-  static constexpr api_key api = api_key::share_acknowledge;
+  static constexpr api_key key = api_key::share_acknowledge;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = share_acknowledge_request;
 
-  struct leader_id_and_epoch {
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_id_and_epoch&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    leader_id_and_epoch current_leader{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct share_acknowledge_topic_response {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const share_acknowledge_topic_response&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::optional<std::string> rack{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using leader_id_and_epoch = nested::share_acknowledge_response_leader_id_and_epoch;
+  using partition_data = nested::share_acknowledge_response_partition_data;
+  using share_acknowledge_topic_response = nested::share_acknowledge_topic_response;
+  using node_endpoint = nested::share_acknowledge_response_node_endpoint;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void share_fetch_request::acknowledgement_batch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_request_acknowledgement_batch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(first_offset);
   out_.int64(last_offset);
@@ -20,7 +21,8 @@ void share_fetch_request::acknowledgement_batch::encode(writer& out_, [[maybe_un
   }
 }
 
-void share_fetch_request::acknowledgement_batch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_request_acknowledgement_batch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   first_offset = in_.int64();
@@ -41,7 +43,8 @@ void share_fetch_request::acknowledgement_batch::decode(reader& in_, [[maybe_unu
   }
 }
 
-void share_fetch_request::fetch_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_request_fetch_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   codec::write_array_length(out_, acknowledgement_batches.size(), flexible_);
@@ -53,7 +56,8 @@ void share_fetch_request::fetch_partition::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void share_fetch_request::fetch_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_request_fetch_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -73,7 +77,8 @@ void share_fetch_request::fetch_partition::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void share_fetch_request::fetch_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_request_fetch_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -85,7 +90,7 @@ void share_fetch_request::fetch_topic::encode(writer& out_, [[maybe_unused]] std
   }
 }
 
-void share_fetch_request::fetch_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_request_fetch_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -105,7 +110,8 @@ void share_fetch_request::fetch_topic::decode(reader& in_, [[maybe_unused]] std:
   }
 }
 
-void share_fetch_request::forgotten_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_request_forgotten_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -117,7 +123,8 @@ void share_fetch_request::forgotten_topic::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void share_fetch_request::forgotten_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_request_forgotten_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -204,7 +211,8 @@ void share_fetch_request::decode(reader& in_, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void share_fetch_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_response_leader_id_and_epoch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(leader_id);
   out_.int32(leader_epoch);
@@ -215,7 +223,8 @@ void share_fetch_response::leader_id_and_epoch::encode(writer& out_, [[maybe_unu
   }
 }
 
-void share_fetch_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_response_leader_id_and_epoch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   leader_id = in_.int32();
@@ -229,7 +238,8 @@ void share_fetch_response::leader_id_and_epoch::decode(reader& in_, [[maybe_unus
   }
 }
 
-void share_fetch_response::acquired_records_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_response_acquired_records_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(first_offset);
   out_.int64(last_offset);
@@ -241,7 +251,8 @@ void share_fetch_response::acquired_records_data::encode(writer& out_, [[maybe_u
   }
 }
 
-void share_fetch_response::acquired_records_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_response_acquired_records_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   first_offset = in_.int64();
@@ -256,7 +267,8 @@ void share_fetch_response::acquired_records_data::decode(reader& in_, [[maybe_un
   }
 }
 
-void share_fetch_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -274,7 +286,8 @@ void share_fetch_response::partition_data::encode(writer& out_, [[maybe_unused]]
   }
 }
 
-void share_fetch_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_response_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -300,7 +313,8 @@ void share_fetch_response::partition_data::decode(reader& in_, [[maybe_unused]] 
   }
 }
 
-void share_fetch_response::share_fetchable_topic_response::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_response_share_fetchable_topic_response::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -312,7 +326,8 @@ void share_fetch_response::share_fetchable_topic_response::encode(writer& out_, 
   }
 }
 
-void share_fetch_response::share_fetchable_topic_response::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_response_share_fetchable_topic_response::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -332,7 +347,8 @@ void share_fetch_response::share_fetchable_topic_response::decode(reader& in_, [
   }
 }
 
-void share_fetch_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_fetch_response_node_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(node_id);
   codec::write_string(out_, host, flexible_);
@@ -345,7 +361,7 @@ void share_fetch_response::node_endpoint::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void share_fetch_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_fetch_response_node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   node_id = in_.int32();

@@ -14,54 +14,64 @@ namespace sluice::kafka::protocol {
 
 struct share_fetch_response;
 
+namespace nested {
+
+struct share_fetch_request_acknowledgement_batch {
+  std::int64_t first_offset{};
+  std::int64_t last_offset{};
+  std::vector<std::int8_t> acknowledge_types{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_request_acknowledgement_batch&) const = default;
+};
+
+struct share_fetch_request_fetch_partition {
+  std::int32_t partition_index{};
+  std::int32_t partition_max_bytes{};
+  std::vector<share_fetch_request_acknowledgement_batch> acknowledgement_batches{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_request_fetch_partition&) const = default;
+};
+
+struct share_fetch_request_fetch_topic {
+  uuid topic_id{};
+  std::vector<share_fetch_request_fetch_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_request_fetch_topic&) const = default;
+};
+
+struct share_fetch_request_forgotten_topic {
+  uuid topic_id{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_request_forgotten_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct share_fetch_request {
-  static constexpr api_key api = api_key::share_fetch;
+  static constexpr api_key key = api_key::share_fetch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = share_fetch_response;
 
-  struct acknowledgement_batch {
-    std::int64_t first_offset{};
-    std::int64_t last_offset{};
-    std::vector<std::int8_t> acknowledge_types{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acknowledgement_batch&) const = default;
-  };
-
-  struct fetch_partition {
-    std::int32_t partition_index{};
-    std::int32_t partition_max_bytes{};
-    std::vector<acknowledgement_batch> acknowledgement_batches{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const fetch_partition&) const = default;
-  };
-
-  struct fetch_topic {
-    uuid topic_id{};
-    std::vector<fetch_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const fetch_topic&) const = default;
-  };
-
-  struct forgotten_topic {
-    uuid topic_id{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const forgotten_topic&) const = default;
-  };
+  using acknowledgement_batch = nested::share_fetch_request_acknowledgement_batch;
+  using fetch_partition = nested::share_fetch_request_fetch_partition;
+  using fetch_topic = nested::share_fetch_request_fetch_topic;
+  using forgotten_topic = nested::share_fetch_request_forgotten_topic;
 
   std::optional<std::string> group_id{};
   std::optional<std::string> member_id{};
@@ -82,71 +92,82 @@ struct share_fetch_request {
   bool operator==(const share_fetch_request&) const = default;
 };
 
+namespace nested {
+
+struct share_fetch_response_leader_id_and_epoch {
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_response_leader_id_and_epoch&) const = default;
+};
+
+struct share_fetch_response_acquired_records_data {
+  std::int64_t first_offset{};
+  std::int64_t last_offset{};
+  std::int16_t delivery_count{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_response_acquired_records_data&) const = default;
+};
+
+struct share_fetch_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::int16_t acknowledge_error_code{};
+  std::optional<std::string> acknowledge_error_message{};
+  share_fetch_response_leader_id_and_epoch current_leader{};
+  std::optional<bytes> records{};
+  std::vector<share_fetch_response_acquired_records_data> acquired_records{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_response_partition_data&) const = default;
+};
+
+struct share_fetch_response_share_fetchable_topic_response {
+  uuid topic_id{};
+  std::vector<share_fetch_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_response_share_fetchable_topic_response&) const = default;
+};
+
+struct share_fetch_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::int32_t port{};
+  std::optional<std::string> rack{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_fetch_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct share_fetch_response {
-  static constexpr api_key api = api_key::share_fetch;
+  static constexpr api_key key = api_key::share_fetch;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = share_fetch_request;
 
-  struct leader_id_and_epoch {
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const leader_id_and_epoch&) const = default;
-  };
-
-  struct acquired_records_data {
-    std::int64_t first_offset{};
-    std::int64_t last_offset{};
-    std::int16_t delivery_count{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const acquired_records_data&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::int16_t acknowledge_error_code{};
-    std::optional<std::string> acknowledge_error_message{};
-    leader_id_and_epoch current_leader{};
-    std::optional<bytes> records{};
-    std::vector<acquired_records_data> acquired_records{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct share_fetchable_topic_response {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const share_fetchable_topic_response&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::int32_t port{};
-    std::optional<std::string> rack{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using leader_id_and_epoch = nested::share_fetch_response_leader_id_and_epoch;
+  using acquired_records_data = nested::share_fetch_response_acquired_records_data;
+  using partition_data = nested::share_fetch_response_partition_data;
+  using share_fetchable_topic_response = nested::share_fetch_response_share_fetchable_topic_response;
+  using node_endpoint = nested::share_fetch_response_node_endpoint;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

@@ -39,7 +39,8 @@ void share_group_describe_request::decode(reader& in_, [[maybe_unused]] std::int
   }
 }
 
-void share_group_describe_response::topic_partitions_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_group_describe_response_topic_partitions_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_string(out_, topic_name, flexible_);
@@ -52,7 +53,8 @@ void share_group_describe_response::topic_partitions_data::encode(writer& out_, 
   }
 }
 
-void share_group_describe_response::topic_partitions_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_group_describe_response_topic_partitions_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -73,7 +75,8 @@ void share_group_describe_response::topic_partitions_data::decode(reader& in_, [
   }
 }
 
-void share_group_describe_response::assignment_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_group_describe_response_assignment_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, topic_partitions.size(), flexible_);
   for (const auto& element_ : topic_partitions) element_.encode(out_, version_);
@@ -84,7 +87,8 @@ void share_group_describe_response::assignment_data::encode(writer& out_, [[mayb
   }
 }
 
-void share_group_describe_response::assignment_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_group_describe_response_assignment_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {
@@ -103,7 +107,8 @@ void share_group_describe_response::assignment_data::decode(reader& in_, [[maybe
   }
 }
 
-void share_group_describe_response::member::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_group_describe_response_member::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, member_id, flexible_);
   codec::write_string(out_, rack_id, flexible_, true);
@@ -120,7 +125,8 @@ void share_group_describe_response::member::encode(writer& out_, [[maybe_unused]
   }
 }
 
-void share_group_describe_response::member::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_group_describe_response_member::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   member_id = codec::read_string(in_, flexible_);
@@ -145,7 +151,8 @@ void share_group_describe_response::member::decode(reader& in_, [[maybe_unused]]
   }
 }
 
-void share_group_describe_response::described_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_group_describe_response_described_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -164,7 +171,8 @@ void share_group_describe_response::described_group::encode(writer& out_, [[mayb
   }
 }
 
-void share_group_describe_response::described_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_group_describe_response_described_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   error_code = in_.int16();

@@ -53,7 +53,8 @@ void share_group_heartbeat_request::decode(reader& in_, [[maybe_unused]] std::in
   }
 }
 
-void share_group_heartbeat_response::topic_partitions_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_group_heartbeat_response_topic_partitions_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -65,7 +66,8 @@ void share_group_heartbeat_response::topic_partitions_data::encode(writer& out_,
   }
 }
 
-void share_group_heartbeat_response::topic_partitions_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_group_heartbeat_response_topic_partitions_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -85,7 +87,8 @@ void share_group_heartbeat_response::topic_partitions_data::decode(reader& in_, 
   }
 }
 
-void share_group_heartbeat_response::assignment_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::share_group_heartbeat_response_assignment_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, topic_partitions.size(), flexible_);
   for (const auto& element_ : topic_partitions) element_.encode(out_, version_);
@@ -96,7 +99,8 @@ void share_group_heartbeat_response::assignment_data::encode(writer& out_, [[may
   }
 }
 
-void share_group_heartbeat_response::assignment_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::share_group_heartbeat_response_assignment_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {

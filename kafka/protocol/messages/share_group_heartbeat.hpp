@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct share_group_heartbeat_response;
 
 struct share_group_heartbeat_request {
-  static constexpr api_key api = api_key::share_group_heartbeat;
+  static constexpr api_key key = api_key::share_group_heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -33,31 +34,39 @@ struct share_group_heartbeat_request {
   bool operator==(const share_group_heartbeat_request&) const = default;
 };
 
+namespace nested {
+
+struct share_group_heartbeat_response_topic_partitions_data {
+  uuid topic_id{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_group_heartbeat_response_topic_partitions_data&) const = default;
+};
+
+struct share_group_heartbeat_response_assignment_data {
+  std::vector<share_group_heartbeat_response_topic_partitions_data> topic_partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const share_group_heartbeat_response_assignment_data&) const = default;
+};
+
+}  // namespace nested
+
 struct share_group_heartbeat_response {
-  static constexpr api_key api = api_key::share_group_heartbeat;
+  static constexpr api_key key = api_key::share_group_heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = share_group_heartbeat_request;
 
-  struct topic_partitions_data {
-    uuid topic_id{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_partitions_data&) const = default;
-  };
-
-  struct assignment_data {
-    std::vector<topic_partitions_data> topic_partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const assignment_data&) const = default;
-  };
+  using topic_partitions_data = nested::share_group_heartbeat_response_topic_partitions_data;
+  using assignment_data = nested::share_group_heartbeat_response_assignment_data;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

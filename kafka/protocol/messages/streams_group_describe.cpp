@@ -39,7 +39,8 @@ void streams_group_describe_request::decode(reader& in_, [[maybe_unused]] std::i
   }
 }
 
-void streams_group_describe_response::key_value::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_key_value::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, key, flexible_);
   codec::write_string(out_, value, flexible_);
@@ -50,7 +51,8 @@ void streams_group_describe_response::key_value::encode(writer& out_, [[maybe_un
   }
 }
 
-void streams_group_describe_response::key_value::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_key_value::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   key = codec::read_string(in_, flexible_);
@@ -64,7 +66,8 @@ void streams_group_describe_response::key_value::decode(reader& in_, [[maybe_unu
   }
 }
 
-void streams_group_describe_response::topic_info::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_topic_info::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   out_.int32(partitions);
@@ -78,7 +81,8 @@ void streams_group_describe_response::topic_info::encode(writer& out_, [[maybe_u
   }
 }
 
-void streams_group_describe_response::topic_info::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_topic_info::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -100,7 +104,8 @@ void streams_group_describe_response::topic_info::decode(reader& in_, [[maybe_un
   }
 }
 
-void streams_group_describe_response::subtopology::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_subtopology::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   codec::write_array_length(out_, source_topics.size(), flexible_);
@@ -118,7 +123,8 @@ void streams_group_describe_response::subtopology::encode(writer& out_, [[maybe_
   }
 }
 
-void streams_group_describe_response::subtopology::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_subtopology::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -159,7 +165,8 @@ void streams_group_describe_response::subtopology::decode(reader& in_, [[maybe_u
   }
 }
 
-void streams_group_describe_response::topology_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_topology_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(epoch);
   if (!subtopologies && (true)) {
@@ -177,7 +184,8 @@ void streams_group_describe_response::topology_data::encode(writer& out_, [[mayb
   }
 }
 
-void streams_group_describe_response::topology_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_topology_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   epoch = in_.int32();
@@ -199,7 +207,8 @@ void streams_group_describe_response::topology_data::decode(reader& in_, [[maybe
   }
 }
 
-void streams_group_describe_response::endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, host, flexible_);
   out_.uint16(port);
@@ -210,7 +219,8 @@ void streams_group_describe_response::endpoint::encode(writer& out_, [[maybe_unu
   }
 }
 
-void streams_group_describe_response::endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   host = codec::read_string(in_, flexible_);
@@ -224,7 +234,8 @@ void streams_group_describe_response::endpoint::decode(reader& in_, [[maybe_unus
   }
 }
 
-void streams_group_describe_response::task_offset::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_task_offset::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   out_.int32(partition);
@@ -236,7 +247,8 @@ void streams_group_describe_response::task_offset::encode(writer& out_, [[maybe_
   }
 }
 
-void streams_group_describe_response::task_offset::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_task_offset::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -251,7 +263,8 @@ void streams_group_describe_response::task_offset::decode(reader& in_, [[maybe_u
   }
 }
 
-void streams_group_describe_response::task_ids::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_task_ids::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -263,7 +276,8 @@ void streams_group_describe_response::task_ids::encode(writer& out_, [[maybe_unu
   }
 }
 
-void streams_group_describe_response::task_ids::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_task_ids::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -283,7 +297,8 @@ void streams_group_describe_response::task_ids::decode(reader& in_, [[maybe_unus
   }
 }
 
-void streams_group_describe_response::assignment_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_assignment_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, active_tasks.size(), flexible_);
   for (const auto& element_ : active_tasks) element_.encode(out_, version_);
@@ -298,7 +313,8 @@ void streams_group_describe_response::assignment_data::encode(writer& out_, [[ma
   }
 }
 
-void streams_group_describe_response::assignment_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_assignment_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 1)) {
@@ -331,7 +347,8 @@ void streams_group_describe_response::assignment_data::decode(reader& in_, [[may
   }
 }
 
-void streams_group_describe_response::member::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_member::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, member_id, flexible_);
   out_.int32(member_epoch);
@@ -359,7 +376,8 @@ void streams_group_describe_response::member::encode(writer& out_, [[maybe_unuse
   }
 }
 
-void streams_group_describe_response::member::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_member::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   member_id = codec::read_string(in_, flexible_);
@@ -408,7 +426,8 @@ void streams_group_describe_response::member::decode(reader& in_, [[maybe_unused
   }
 }
 
-void streams_group_describe_response::described_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_describe_response_described_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(error_code);
   codec::write_string(out_, error_message, flexible_, true);
@@ -428,7 +447,8 @@ void streams_group_describe_response::described_group::encode(writer& out_, [[ma
   }
 }
 
-void streams_group_describe_response::described_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_describe_response_described_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   error_code = in_.int16();

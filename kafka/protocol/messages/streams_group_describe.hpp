@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct streams_group_describe_response;
 
 struct streams_group_describe_request {
-  static constexpr api_key api = api_key::streams_group_describe;
+  static constexpr api_key key = api_key::streams_group_describe;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -30,139 +31,155 @@ struct streams_group_describe_request {
   bool operator==(const streams_group_describe_request&) const = default;
 };
 
+namespace nested {
+
+struct streams_group_describe_response_key_value {
+  std::string key{};
+  std::string value{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_key_value&) const = default;
+};
+
+struct streams_group_describe_response_topic_info {
+  std::string name{};
+  std::int32_t partitions{};
+  std::int16_t replication_factor{};
+  std::vector<streams_group_describe_response_key_value> topic_configs{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_topic_info&) const = default;
+};
+
+struct streams_group_describe_response_subtopology {
+  std::string subtopology_id{};
+  std::vector<std::string> source_topics{};
+  std::vector<std::string> repartition_sink_topics{};
+  std::vector<streams_group_describe_response_topic_info> state_changelog_topics{};
+  std::vector<streams_group_describe_response_topic_info> repartition_source_topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_subtopology&) const = default;
+};
+
+struct streams_group_describe_response_topology_data {
+  std::int32_t epoch{};
+  std::optional<std::vector<streams_group_describe_response_subtopology>> subtopologies{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_topology_data&) const = default;
+};
+
+struct streams_group_describe_response_endpoint {
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_endpoint&) const = default;
+};
+
+struct streams_group_describe_response_task_offset {
+  std::string subtopology_id{};
+  std::int32_t partition{};
+  std::int64_t offset{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_task_offset&) const = default;
+};
+
+struct streams_group_describe_response_task_ids {
+  std::string subtopology_id{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_task_ids&) const = default;
+};
+
+struct streams_group_describe_response_assignment_data {
+  std::vector<streams_group_describe_response_task_ids> active_tasks{};
+  std::vector<streams_group_describe_response_task_ids> standby_tasks{};
+  std::vector<streams_group_describe_response_task_ids> warmup_tasks{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_assignment_data&) const = default;
+};
+
+struct streams_group_describe_response_member {
+  std::string member_id{};
+  std::int32_t member_epoch{};
+  std::optional<std::string> instance_id{};
+  std::optional<std::string> rack_id{};
+  std::string client_id{};
+  std::string client_host{};
+  std::int32_t topology_epoch{};
+  std::string process_id{};
+  std::optional<streams_group_describe_response_endpoint> user_endpoint{};
+  std::vector<streams_group_describe_response_key_value> client_tags{};
+  std::vector<streams_group_describe_response_task_offset> task_offsets{};
+  std::vector<streams_group_describe_response_task_offset> task_end_offsets{};
+  streams_group_describe_response_assignment_data assignment{};
+  streams_group_describe_response_assignment_data target_assignment{};
+  bool is_classic{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_member&) const = default;
+};
+
+struct streams_group_describe_response_described_group {
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  std::string group_id{};
+  std::string group_state{};
+  std::int32_t group_epoch{};
+  std::int32_t assignment_epoch{};
+  std::optional<streams_group_describe_response_topology_data> topology{};
+  std::vector<streams_group_describe_response_member> members{};
+  std::int32_t authorized_operations = INT32_MIN;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_describe_response_described_group&) const = default;
+};
+
+}  // namespace nested
+
 struct streams_group_describe_response {
-  static constexpr api_key api = api_key::streams_group_describe;
+  static constexpr api_key key = api_key::streams_group_describe;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = streams_group_describe_request;
 
-  struct key_value {
-    std::string key{};
-    std::string value{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const key_value&) const = default;
-  };
-
-  struct topic_info {
-    std::string name{};
-    std::int32_t partitions{};
-    std::int16_t replication_factor{};
-    std::vector<key_value> topic_configs{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_info&) const = default;
-  };
-
-  struct subtopology {
-    std::string subtopology_id{};
-    std::vector<std::string> source_topics{};
-    std::vector<std::string> repartition_sink_topics{};
-    std::vector<topic_info> state_changelog_topics{};
-    std::vector<topic_info> repartition_source_topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const subtopology&) const = default;
-  };
-
-  struct topology_data {
-    std::int32_t epoch{};
-    std::optional<std::vector<subtopology>> subtopologies{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topology_data&) const = default;
-  };
-
-  struct endpoint {
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const endpoint&) const = default;
-  };
-
-  struct task_offset {
-    std::string subtopology_id{};
-    std::int32_t partition{};
-    std::int64_t offset{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const task_offset&) const = default;
-  };
-
-  struct task_ids {
-    std::string subtopology_id{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const task_ids&) const = default;
-  };
-
-  struct assignment_data {
-    std::vector<task_ids> active_tasks{};
-    std::vector<task_ids> standby_tasks{};
-    std::vector<task_ids> warmup_tasks{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const assignment_data&) const = default;
-  };
-
-  struct member {
-    std::string member_id{};
-    std::int32_t member_epoch{};
-    std::optional<std::string> instance_id{};
-    std::optional<std::string> rack_id{};
-    std::string client_id{};
-    std::string client_host{};
-    std::int32_t topology_epoch{};
-    std::string process_id{};
-    std::optional<endpoint> user_endpoint{};
-    std::vector<key_value> client_tags{};
-    std::vector<task_offset> task_offsets{};
-    std::vector<task_offset> task_end_offsets{};
-    assignment_data assignment{};
-    assignment_data target_assignment{};
-    bool is_classic{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const member&) const = default;
-  };
-
-  struct described_group {
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    std::string group_id{};
-    std::string group_state{};
-    std::int32_t group_epoch{};
-    std::int32_t assignment_epoch{};
-    std::optional<topology_data> topology{};
-    std::vector<member> members{};
-    std::int32_t authorized_operations = INT32_MIN;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const described_group&) const = default;
-  };
+  using key_value = nested::streams_group_describe_response_key_value;
+  using topic_info = nested::streams_group_describe_response_topic_info;
+  using subtopology = nested::streams_group_describe_response_subtopology;
+  using topology_data = nested::streams_group_describe_response_topology_data;
+  using endpoint = nested::streams_group_describe_response_endpoint;
+  using task_offset = nested::streams_group_describe_response_task_offset;
+  using task_ids = nested::streams_group_describe_response_task_ids;
+  using assignment_data = nested::streams_group_describe_response_assignment_data;
+  using member = nested::streams_group_describe_response_member;
+  using described_group = nested::streams_group_describe_response_described_group;
 
   std::int32_t throttle_time_ms{};
   std::vector<described_group> groups{};

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void streams_group_heartbeat_request::key_value::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_key_value::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, key, flexible_);
   codec::write_string(out_, value, flexible_);
@@ -18,7 +19,8 @@ void streams_group_heartbeat_request::key_value::encode(writer& out_, [[maybe_un
   }
 }
 
-void streams_group_heartbeat_request::key_value::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_key_value::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   key = codec::read_string(in_, flexible_);
@@ -32,7 +34,8 @@ void streams_group_heartbeat_request::key_value::decode(reader& in_, [[maybe_unu
   }
 }
 
-void streams_group_heartbeat_request::topic_info::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_topic_info::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   out_.int32(partitions);
@@ -46,7 +49,8 @@ void streams_group_heartbeat_request::topic_info::encode(writer& out_, [[maybe_u
   }
 }
 
-void streams_group_heartbeat_request::topic_info::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_topic_info::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -68,7 +72,8 @@ void streams_group_heartbeat_request::topic_info::decode(reader& in_, [[maybe_un
   }
 }
 
-void streams_group_heartbeat_request::copartition_group::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_copartition_group::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_array_length(out_, source_topics.size(), flexible_);
   for (const auto& element_ : source_topics) out_.int16(element_);
@@ -83,7 +88,8 @@ void streams_group_heartbeat_request::copartition_group::encode(writer& out_, [[
   }
 }
 
-void streams_group_heartbeat_request::copartition_group::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_copartition_group::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (auto count_ = codec::read_array_length(in_, flexible_, false, 2)) {
@@ -116,7 +122,8 @@ void streams_group_heartbeat_request::copartition_group::decode(reader& in_, [[m
   }
 }
 
-void streams_group_heartbeat_request::subtopology::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_subtopology::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   codec::write_array_length(out_, source_topics.size(), flexible_);
@@ -138,7 +145,8 @@ void streams_group_heartbeat_request::subtopology::encode(writer& out_, [[maybe_
   }
 }
 
-void streams_group_heartbeat_request::subtopology::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_subtopology::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -193,7 +201,8 @@ void streams_group_heartbeat_request::subtopology::decode(reader& in_, [[maybe_u
   }
 }
 
-void streams_group_heartbeat_request::topology_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_topology_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(epoch);
   codec::write_array_length(out_, subtopologies.size(), flexible_);
@@ -205,7 +214,8 @@ void streams_group_heartbeat_request::topology_data::encode(writer& out_, [[mayb
   }
 }
 
-void streams_group_heartbeat_request::topology_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_topology_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   epoch = in_.int32();
@@ -225,7 +235,8 @@ void streams_group_heartbeat_request::topology_data::decode(reader& in_, [[maybe
   }
 }
 
-void streams_group_heartbeat_request::task_ids::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_task_ids::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -237,7 +248,8 @@ void streams_group_heartbeat_request::task_ids::encode(writer& out_, [[maybe_unu
   }
 }
 
-void streams_group_heartbeat_request::task_ids::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_task_ids::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -257,7 +269,8 @@ void streams_group_heartbeat_request::task_ids::decode(reader& in_, [[maybe_unus
   }
 }
 
-void streams_group_heartbeat_request::endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, host, flexible_);
   out_.uint16(port);
@@ -268,7 +281,8 @@ void streams_group_heartbeat_request::endpoint::encode(writer& out_, [[maybe_unu
   }
 }
 
-void streams_group_heartbeat_request::endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   host = codec::read_string(in_, flexible_);
@@ -282,7 +296,8 @@ void streams_group_heartbeat_request::endpoint::decode(reader& in_, [[maybe_unus
   }
 }
 
-void streams_group_heartbeat_request::task_offset::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_request_task_offset::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   out_.int32(partition);
@@ -294,7 +309,8 @@ void streams_group_heartbeat_request::task_offset::encode(writer& out_, [[maybe_
   }
 }
 
-void streams_group_heartbeat_request::task_offset::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_request_task_offset::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -464,7 +480,8 @@ void streams_group_heartbeat_request::decode(reader& in_, [[maybe_unused]] std::
   }
 }
 
-void streams_group_heartbeat_response::status_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_response_status_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int8(status_code);
   codec::write_string(out_, status_detail, flexible_);
@@ -475,7 +492,8 @@ void streams_group_heartbeat_response::status_data::encode(writer& out_, [[maybe
   }
 }
 
-void streams_group_heartbeat_response::status_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_response_status_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   status_code = in_.int8();
@@ -489,7 +507,8 @@ void streams_group_heartbeat_response::status_data::decode(reader& in_, [[maybe_
   }
 }
 
-void streams_group_heartbeat_response::task_ids::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_response_task_ids::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, subtopology_id, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -501,7 +520,8 @@ void streams_group_heartbeat_response::task_ids::encode(writer& out_, [[maybe_un
   }
 }
 
-void streams_group_heartbeat_response::task_ids::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_response_task_ids::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   subtopology_id = codec::read_string(in_, flexible_);
@@ -521,7 +541,8 @@ void streams_group_heartbeat_response::task_ids::decode(reader& in_, [[maybe_unu
   }
 }
 
-void streams_group_heartbeat_response::endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_response_endpoint::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, host, flexible_);
   out_.uint16(port);
@@ -532,7 +553,8 @@ void streams_group_heartbeat_response::endpoint::encode(writer& out_, [[maybe_un
   }
 }
 
-void streams_group_heartbeat_response::endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_response_endpoint::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   host = codec::read_string(in_, flexible_);
@@ -546,7 +568,8 @@ void streams_group_heartbeat_response::endpoint::decode(reader& in_, [[maybe_unu
   }
 }
 
-void streams_group_heartbeat_response::topic_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_response_topic_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -558,7 +581,8 @@ void streams_group_heartbeat_response::topic_partition::encode(writer& out_, [[m
   }
 }
 
-void streams_group_heartbeat_response::topic_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_response_topic_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic = codec::read_string(in_, flexible_);
@@ -578,7 +602,8 @@ void streams_group_heartbeat_response::topic_partition::decode(reader& in_, [[ma
   }
 }
 
-void streams_group_heartbeat_response::endpoint_to_partitions::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::streams_group_heartbeat_response_endpoint_to_partitions::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   user_endpoint.encode(out_, version_);
   codec::write_array_length(out_, active_partitions.size(), flexible_);
@@ -592,7 +617,8 @@ void streams_group_heartbeat_response::endpoint_to_partitions::encode(writer& ou
   }
 }
 
-void streams_group_heartbeat_response::endpoint_to_partitions::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::streams_group_heartbeat_response_endpoint_to_partitions::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   user_endpoint.decode(in_, version_);

@@ -14,101 +14,115 @@ namespace sluice::kafka::protocol {
 
 struct streams_group_heartbeat_response;
 
+namespace nested {
+
+struct streams_group_heartbeat_request_key_value {
+  std::string key{};
+  std::string value{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_key_value&) const = default;
+};
+
+struct streams_group_heartbeat_request_topic_info {
+  std::string name{};
+  std::int32_t partitions{};
+  std::int16_t replication_factor{};
+  std::vector<streams_group_heartbeat_request_key_value> topic_configs{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_topic_info&) const = default;
+};
+
+struct streams_group_heartbeat_request_copartition_group {
+  std::vector<std::int16_t> source_topics{};
+  std::vector<std::int16_t> source_topic_regex{};
+  std::vector<std::int16_t> repartition_source_topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_copartition_group&) const = default;
+};
+
+struct streams_group_heartbeat_request_subtopology {
+  std::string subtopology_id{};
+  std::vector<std::string> source_topics{};
+  std::vector<std::string> source_topic_regex{};
+  std::vector<streams_group_heartbeat_request_topic_info> state_changelog_topics{};
+  std::vector<std::string> repartition_sink_topics{};
+  std::vector<streams_group_heartbeat_request_topic_info> repartition_source_topics{};
+  std::vector<streams_group_heartbeat_request_copartition_group> copartition_groups{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_subtopology&) const = default;
+};
+
+struct streams_group_heartbeat_request_topology_data {
+  std::int32_t epoch{};
+  std::vector<streams_group_heartbeat_request_subtopology> subtopologies{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_topology_data&) const = default;
+};
+
+struct streams_group_heartbeat_request_task_ids {
+  std::string subtopology_id{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_task_ids&) const = default;
+};
+
+struct streams_group_heartbeat_request_endpoint {
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_endpoint&) const = default;
+};
+
+struct streams_group_heartbeat_request_task_offset {
+  std::string subtopology_id{};
+  std::int32_t partition{};
+  std::int64_t offset{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_request_task_offset&) const = default;
+};
+
+}  // namespace nested
+
 struct streams_group_heartbeat_request {
-  static constexpr api_key api = api_key::streams_group_heartbeat;
+  static constexpr api_key key = api_key::streams_group_heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = streams_group_heartbeat_response;
 
-  struct key_value {
-    std::string key{};
-    std::string value{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const key_value&) const = default;
-  };
-
-  struct topic_info {
-    std::string name{};
-    std::int32_t partitions{};
-    std::int16_t replication_factor{};
-    std::vector<key_value> topic_configs{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_info&) const = default;
-  };
-
-  struct copartition_group {
-    std::vector<std::int16_t> source_topics{};
-    std::vector<std::int16_t> source_topic_regex{};
-    std::vector<std::int16_t> repartition_source_topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const copartition_group&) const = default;
-  };
-
-  struct subtopology {
-    std::string subtopology_id{};
-    std::vector<std::string> source_topics{};
-    std::vector<std::string> source_topic_regex{};
-    std::vector<topic_info> state_changelog_topics{};
-    std::vector<std::string> repartition_sink_topics{};
-    std::vector<topic_info> repartition_source_topics{};
-    std::vector<copartition_group> copartition_groups{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const subtopology&) const = default;
-  };
-
-  struct topology_data {
-    std::int32_t epoch{};
-    std::vector<subtopology> subtopologies{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topology_data&) const = default;
-  };
-
-  struct task_ids {
-    std::string subtopology_id{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const task_ids&) const = default;
-  };
-
-  struct endpoint {
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const endpoint&) const = default;
-  };
-
-  struct task_offset {
-    std::string subtopology_id{};
-    std::int32_t partition{};
-    std::int64_t offset{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const task_offset&) const = default;
-  };
+  using key_value = nested::streams_group_heartbeat_request_key_value;
+  using topic_info = nested::streams_group_heartbeat_request_topic_info;
+  using copartition_group = nested::streams_group_heartbeat_request_copartition_group;
+  using subtopology = nested::streams_group_heartbeat_request_subtopology;
+  using topology_data = nested::streams_group_heartbeat_request_topology_data;
+  using task_ids = nested::streams_group_heartbeat_request_task_ids;
+  using endpoint = nested::streams_group_heartbeat_request_endpoint;
+  using task_offset = nested::streams_group_heartbeat_request_task_offset;
 
   std::string group_id{};
   std::string member_id{};
@@ -134,63 +148,74 @@ struct streams_group_heartbeat_request {
   bool operator==(const streams_group_heartbeat_request&) const = default;
 };
 
+namespace nested {
+
+struct streams_group_heartbeat_response_status_data {
+  std::int8_t status_code{};
+  std::string status_detail{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_response_status_data&) const = default;
+};
+
+struct streams_group_heartbeat_response_task_ids {
+  std::string subtopology_id{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_response_task_ids&) const = default;
+};
+
+struct streams_group_heartbeat_response_endpoint {
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_response_endpoint&) const = default;
+};
+
+struct streams_group_heartbeat_response_topic_partition {
+  std::string topic{};
+  std::vector<std::int32_t> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_response_topic_partition&) const = default;
+};
+
+struct streams_group_heartbeat_response_endpoint_to_partitions {
+  streams_group_heartbeat_response_endpoint user_endpoint{};
+  std::vector<streams_group_heartbeat_response_topic_partition> active_partitions{};
+  std::vector<streams_group_heartbeat_response_topic_partition> standby_partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const streams_group_heartbeat_response_endpoint_to_partitions&) const = default;
+};
+
+}  // namespace nested
+
 struct streams_group_heartbeat_response {
-  static constexpr api_key api = api_key::streams_group_heartbeat;
+  static constexpr api_key key = api_key::streams_group_heartbeat;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = streams_group_heartbeat_request;
 
-  struct status_data {
-    std::int8_t status_code{};
-    std::string status_detail{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const status_data&) const = default;
-  };
-
-  struct task_ids {
-    std::string subtopology_id{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const task_ids&) const = default;
-  };
-
-  struct endpoint {
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const endpoint&) const = default;
-  };
-
-  struct topic_partition {
-    std::string topic{};
-    std::vector<std::int32_t> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_partition&) const = default;
-  };
-
-  struct endpoint_to_partitions {
-    endpoint user_endpoint{};
-    std::vector<topic_partition> active_partitions{};
-    std::vector<topic_partition> standby_partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const endpoint_to_partitions&) const = default;
-  };
+  using status_data = nested::streams_group_heartbeat_response_status_data;
+  using task_ids = nested::streams_group_heartbeat_response_task_ids;
+  using endpoint = nested::streams_group_heartbeat_response_endpoint;
+  using topic_partition = nested::streams_group_heartbeat_response_topic_partition;
+  using endpoint_to_partitions = nested::streams_group_heartbeat_response_endpoint_to_partitions;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

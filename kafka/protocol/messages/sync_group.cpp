@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void sync_group_request::sync_group_request_assignment::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::sync_group_request_assignment::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   codec::write_string(out_, member_id, flexible_);
   codec::write_bytes(out_, assignment, flexible_);
@@ -18,7 +19,7 @@ void sync_group_request::sync_group_request_assignment::encode(writer& out_, [[m
   }
 }
 
-void sync_group_request::sync_group_request_assignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::sync_group_request_assignment::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 4;
   member_id = codec::read_string(in_, flexible_);

@@ -14,22 +14,29 @@ namespace sluice::kafka::protocol {
 
 struct sync_group_response;
 
+namespace nested {
+
+struct sync_group_request_assignment {
+  std::string member_id{};
+  bytes assignment{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const sync_group_request_assignment&) const = default;
+};
+
+}  // namespace nested
+
 struct sync_group_request {
-  static constexpr api_key api = api_key::sync_group;
+  static constexpr api_key key = api_key::sync_group;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 4;
   using response_type = sync_group_response;
 
-  struct sync_group_request_assignment {
-    std::string member_id{};
-    bytes assignment{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const sync_group_request_assignment&) const = default;
-  };
+  using sync_group_request_assignment = nested::sync_group_request_assignment;
 
   std::string group_id{};
   std::int32_t generation_id{};
@@ -46,7 +53,8 @@ struct sync_group_request {
 };
 
 struct sync_group_response {
-  static constexpr api_key api = api_key::sync_group;
+  static constexpr api_key key = api_key::sync_group;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 4;

@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void txn_offset_commit_request::txn_offset_commit_request_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::txn_offset_commit_request_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   out_.int32(partition_index);
   out_.int64(committed_offset);
@@ -22,7 +23,8 @@ void txn_offset_commit_request::txn_offset_commit_request_partition::encode(writ
   }
 }
 
-void txn_offset_commit_request::txn_offset_commit_request_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::txn_offset_commit_request_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   partition_index = in_.int32();
@@ -40,7 +42,8 @@ void txn_offset_commit_request::txn_offset_commit_request_partition::decode(read
   }
 }
 
-void txn_offset_commit_request::txn_offset_commit_request_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::txn_offset_commit_request_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -52,7 +55,7 @@ void txn_offset_commit_request::txn_offset_commit_request_topic::encode(writer& 
   }
 }
 
-void txn_offset_commit_request::txn_offset_commit_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::txn_offset_commit_request_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   name = codec::read_string(in_, flexible_);
@@ -128,7 +131,8 @@ void txn_offset_commit_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void txn_offset_commit_response::txn_offset_commit_response_partition::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::txn_offset_commit_response_partition::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -139,7 +143,8 @@ void txn_offset_commit_response::txn_offset_commit_response_partition::encode(wr
   }
 }
 
-void txn_offset_commit_response::txn_offset_commit_response_partition::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::txn_offset_commit_response_partition::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   partition_index = in_.int32();
@@ -153,7 +158,8 @@ void txn_offset_commit_response::txn_offset_commit_response_partition::decode(re
   }
 }
 
-void txn_offset_commit_response::txn_offset_commit_response_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::txn_offset_commit_response_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -165,7 +171,7 @@ void txn_offset_commit_response::txn_offset_commit_response_topic::encode(writer
   }
 }
 
-void txn_offset_commit_response::txn_offset_commit_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::txn_offset_commit_response_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = version_ >= 3;
   name = codec::read_string(in_, flexible_);

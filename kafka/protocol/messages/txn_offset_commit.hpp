@@ -14,34 +14,42 @@ namespace sluice::kafka::protocol {
 
 struct txn_offset_commit_response;
 
+namespace nested {
+
+struct txn_offset_commit_request_partition {
+  std::int32_t partition_index{};
+  std::int64_t committed_offset{};
+  std::int32_t committed_leader_epoch = -1;
+  std::optional<std::string> committed_metadata{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const txn_offset_commit_request_partition&) const = default;
+};
+
+struct txn_offset_commit_request_topic {
+  std::string name{};
+  std::vector<txn_offset_commit_request_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const txn_offset_commit_request_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct txn_offset_commit_request {
-  static constexpr api_key api = api_key::txn_offset_commit;
+  static constexpr api_key key = api_key::txn_offset_commit;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
   using response_type = txn_offset_commit_response;
 
-  struct txn_offset_commit_request_partition {
-    std::int32_t partition_index{};
-    std::int64_t committed_offset{};
-    std::int32_t committed_leader_epoch = -1;
-    std::optional<std::string> committed_metadata{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const txn_offset_commit_request_partition&) const = default;
-  };
-
-  struct txn_offset_commit_request_topic {
-    std::string name{};
-    std::vector<txn_offset_commit_request_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const txn_offset_commit_request_topic&) const = default;
-  };
+  using txn_offset_commit_request_partition = nested::txn_offset_commit_request_partition;
+  using txn_offset_commit_request_topic = nested::txn_offset_commit_request_topic;
 
   std::string transactional_id{};
   std::string group_id{};
@@ -58,32 +66,40 @@ struct txn_offset_commit_request {
   bool operator==(const txn_offset_commit_request&) const = default;
 };
 
+namespace nested {
+
+struct txn_offset_commit_response_partition {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const txn_offset_commit_response_partition&) const = default;
+};
+
+struct txn_offset_commit_response_topic {
+  std::string name{};
+  std::vector<txn_offset_commit_response_partition> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const txn_offset_commit_response_topic&) const = default;
+};
+
+}  // namespace nested
+
 struct txn_offset_commit_response {
-  static constexpr api_key api = api_key::txn_offset_commit;
+  static constexpr api_key key = api_key::txn_offset_commit;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 5;
   static constexpr std::int16_t first_flexible_version = 3;
   using request_type = txn_offset_commit_request;
 
-  struct txn_offset_commit_response_partition {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const txn_offset_commit_response_partition&) const = default;
-  };
-
-  struct txn_offset_commit_response_topic {
-    std::string name{};
-    std::vector<txn_offset_commit_response_partition> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const txn_offset_commit_response_topic&) const = default;
-  };
+  using txn_offset_commit_response_partition = nested::txn_offset_commit_response_partition;
+  using txn_offset_commit_response_topic = nested::txn_offset_commit_response_topic;
 
   std::int32_t throttle_time_ms{};
   std::vector<txn_offset_commit_response_topic> topics{};

@@ -15,7 +15,8 @@ namespace sluice::kafka::protocol {
 struct unregister_broker_response;
 
 struct unregister_broker_request {
-  static constexpr api_key api = api_key::unregister_broker;
+  static constexpr api_key key = api_key::unregister_broker;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
@@ -30,7 +31,8 @@ struct unregister_broker_request {
 };
 
 struct unregister_broker_response {
-  static constexpr api_key api = api_key::unregister_broker;
+  static constexpr api_key key = api_key::unregister_broker;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;

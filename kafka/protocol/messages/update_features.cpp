@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void update_features_request::feature_update_key::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::update_features_request_feature_update_key::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, feature, flexible_);
   out_.int16(max_version_level);
@@ -24,7 +25,8 @@ void update_features_request::feature_update_key::encode(writer& out_, [[maybe_u
   }
 }
 
-void update_features_request::feature_update_key::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::update_features_request_feature_update_key::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   feature = codec::read_string(in_, flexible_);
@@ -82,7 +84,8 @@ void update_features_request::decode(reader& in_, [[maybe_unused]] std::int16_t 
   }
 }
 
-void update_features_response::updatable_feature_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::update_features_response_updatable_feature_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, feature, flexible_);
   out_.int16(error_code);
@@ -94,7 +97,8 @@ void update_features_response::updatable_feature_result::encode(writer& out_, [[
   }
 }
 
-void update_features_response::updatable_feature_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::update_features_response_updatable_feature_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   feature = codec::read_string(in_, flexible_);

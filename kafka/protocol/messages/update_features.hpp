@@ -14,24 +14,31 @@ namespace sluice::kafka::protocol {
 
 struct update_features_response;
 
+namespace nested {
+
+struct update_features_request_feature_update_key {
+  std::string feature{};
+  std::int16_t max_version_level{};
+  bool allow_downgrade{};
+  std::int8_t upgrade_type = 1;
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const update_features_request_feature_update_key&) const = default;
+};
+
+}  // namespace nested
+
 struct update_features_request {
-  static constexpr api_key api = api_key::update_features;
+  static constexpr api_key key = api_key::update_features;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = update_features_response;
 
-  struct feature_update_key {
-    std::string feature{};
-    std::int16_t max_version_level{};
-    bool allow_downgrade{};
-    std::int8_t upgrade_type = 1;
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const feature_update_key&) const = default;
-  };
+  using feature_update_key = nested::update_features_request_feature_update_key;
 
   std::int32_t timeout_ms = 60000;
   std::vector<feature_update_key> feature_updates{};
@@ -43,23 +50,30 @@ struct update_features_request {
   bool operator==(const update_features_request&) const = default;
 };
 
+namespace nested {
+
+struct update_features_response_updatable_feature_result {
+  std::string feature{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const update_features_response_updatable_feature_result&) const = default;
+};
+
+}  // namespace nested
+
 struct update_features_response {
-  static constexpr api_key api = api_key::update_features;
+  static constexpr api_key key = api_key::update_features;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = update_features_request;
 
-  struct updatable_feature_result {
-    std::string feature{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const updatable_feature_result&) const = default;
-  };
+  using updatable_feature_result = nested::update_features_response_updatable_feature_result;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

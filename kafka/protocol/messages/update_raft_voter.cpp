@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void update_raft_voter_request::listener::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::update_raft_voter_request_listener::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, host, flexible_);
@@ -19,7 +20,7 @@ void update_raft_voter_request::listener::encode(writer& out_, [[maybe_unused]] 
   }
 }
 
-void update_raft_voter_request::listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::update_raft_voter_request_listener::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -34,7 +35,8 @@ void update_raft_voter_request::listener::decode(reader& in_, [[maybe_unused]] s
   }
 }
 
-void update_raft_voter_request::k_raft_version_feature_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::update_raft_voter_request_k_raft_version_feature_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(min_supported_version);
   out_.int16(max_supported_version);
@@ -45,7 +47,8 @@ void update_raft_voter_request::k_raft_version_feature_data::encode(writer& out_
   }
 }
 
-void update_raft_voter_request::k_raft_version_feature_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::update_raft_voter_request_k_raft_version_feature_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   min_supported_version = in_.int16();
@@ -99,7 +102,8 @@ void update_raft_voter_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void update_raft_voter_response::current_leader_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::update_raft_voter_response_current_leader_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(leader_id);
   out_.int32(leader_epoch);
@@ -112,7 +116,8 @@ void update_raft_voter_response::current_leader_data::encode(writer& out_, [[may
   }
 }
 
-void update_raft_voter_response::current_leader_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::update_raft_voter_response_current_leader_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   leader_id = in_.int32();

@@ -14,33 +14,41 @@ namespace sluice::kafka::protocol {
 
 struct update_raft_voter_response;
 
+namespace nested {
+
+struct update_raft_voter_request_listener {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const update_raft_voter_request_listener&) const = default;
+};
+
+struct update_raft_voter_request_k_raft_version_feature_data {
+  std::int16_t min_supported_version{};
+  std::int16_t max_supported_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const update_raft_voter_request_k_raft_version_feature_data&) const = default;
+};
+
+}  // namespace nested
+
 struct update_raft_voter_request {
-  static constexpr api_key api = api_key::update_raft_voter;
+  static constexpr api_key key = api_key::update_raft_voter;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = update_raft_voter_response;
 
-  struct listener {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const listener&) const = default;
-  };
-
-  struct k_raft_version_feature_data {
-    std::int16_t min_supported_version{};
-    std::int16_t max_supported_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const k_raft_version_feature_data&) const = default;
-  };
+  using listener = nested::update_raft_voter_request_listener;
+  using k_raft_version_feature_data = nested::update_raft_voter_request_k_raft_version_feature_data;
 
   std::optional<std::string> cluster_id{};
   std::int32_t current_leader_epoch{};
@@ -55,24 +63,31 @@ struct update_raft_voter_request {
   bool operator==(const update_raft_voter_request&) const = default;
 };
 
+namespace nested {
+
+struct update_raft_voter_response_current_leader_data {
+  std::int32_t leader_id = -1;
+  std::int32_t leader_epoch = -1;
+  std::string host{};
+  std::int32_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const update_raft_voter_response_current_leader_data&) const = default;
+};
+
+}  // namespace nested
+
 struct update_raft_voter_response {
-  static constexpr api_key api = api_key::update_raft_voter;
+  static constexpr api_key key = api_key::update_raft_voter;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = update_raft_voter_request;
 
-  struct current_leader_data {
-    std::int32_t leader_id = -1;
-    std::int32_t leader_epoch = -1;
-    std::string host{};
-    std::int32_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const current_leader_data&) const = default;
-  };
+  using current_leader_data = nested::update_raft_voter_response_current_leader_data;
 
   std::int32_t throttle_time_ms{};
   std::int16_t error_code{};

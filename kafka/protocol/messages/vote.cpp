@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void vote_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::vote_request_partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int32(replica_epoch);
@@ -30,7 +30,7 @@ void vote_request::partition_data::encode(writer& out_, [[maybe_unused]] std::in
   }
 }
 
-void vote_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::vote_request_partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -56,7 +56,7 @@ void vote_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int
   }
 }
 
-void vote_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::vote_request_topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -68,7 +68,7 @@ void vote_request::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_
   }
 }
 
-void vote_request::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::vote_request_topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -126,7 +126,8 @@ void vote_request::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   }
 }
 
-void vote_response::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::vote_response_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -140,7 +141,7 @@ void vote_response::partition_data::encode(writer& out_, [[maybe_unused]] std::i
   }
 }
 
-void vote_response::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::vote_response_partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -157,7 +158,7 @@ void vote_response::partition_data::decode(reader& in_, [[maybe_unused]] std::in
   }
 }
 
-void vote_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::vote_response_topic_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, topic_name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -169,7 +170,7 @@ void vote_response::topic_data::encode(writer& out_, [[maybe_unused]] std::int16
   }
 }
 
-void vote_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::vote_response_topic_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_name = codec::read_string(in_, flexible_);
@@ -189,7 +190,7 @@ void vote_response::topic_data::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void vote_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::vote_response_node_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 1) {
     out_.int32(node_id);
@@ -207,7 +208,7 @@ void vote_response::node_endpoint::encode(writer& out_, [[maybe_unused]] std::in
   }
 }
 
-void vote_response::node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::vote_response_node_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   if (version_ >= 1) {

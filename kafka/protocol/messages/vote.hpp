@@ -14,38 +14,46 @@ namespace sluice::kafka::protocol {
 
 struct vote_response;
 
+namespace nested {
+
+struct vote_request_partition_data {
+  std::int32_t partition_index{};
+  std::int32_t replica_epoch{};
+  std::int32_t replica_id{};
+  uuid replica_directory_id{};
+  uuid voter_directory_id{};
+  std::int32_t last_offset_epoch{};
+  std::int64_t last_offset{};
+  bool pre_vote{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const vote_request_partition_data&) const = default;
+};
+
+struct vote_request_topic_data {
+  std::string topic_name{};
+  std::vector<vote_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const vote_request_topic_data&) const = default;
+};
+
+}  // namespace nested
+
 struct vote_request {
-  static constexpr api_key api = api_key::vote;
+  static constexpr api_key key = api_key::vote;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = vote_response;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int32_t replica_epoch{};
-    std::int32_t replica_id{};
-    uuid replica_directory_id{};
-    uuid voter_directory_id{};
-    std::int32_t last_offset_epoch{};
-    std::int64_t last_offset{};
-    bool pre_vote{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
+  using partition_data = nested::vote_request_partition_data;
+  using topic_data = nested::vote_request_topic_data;
 
   std::optional<std::string> cluster_id{};
   std::int32_t voter_id = -1;
@@ -57,46 +65,55 @@ struct vote_request {
   bool operator==(const vote_request&) const = default;
 };
 
+namespace nested {
+
+struct vote_response_partition_data {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  std::int32_t leader_id{};
+  std::int32_t leader_epoch{};
+  bool vote_granted{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const vote_response_partition_data&) const = default;
+};
+
+struct vote_response_topic_data {
+  std::string topic_name{};
+  std::vector<vote_response_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const vote_response_topic_data&) const = default;
+};
+
+struct vote_response_node_endpoint {
+  std::int32_t node_id{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const vote_response_node_endpoint&) const = default;
+};
+
+}  // namespace nested
+
 struct vote_response {
-  static constexpr api_key api = api_key::vote;
+  static constexpr api_key key = api_key::vote;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = vote_request;
 
-  struct partition_data {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    std::int32_t leader_id{};
-    std::int32_t leader_epoch{};
-    bool vote_granted{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct topic_data {
-    std::string topic_name{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const topic_data&) const = default;
-  };
-
-  struct node_endpoint {
-    std::int32_t node_id{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const node_endpoint&) const = default;
-  };
+  using partition_data = nested::vote_response_partition_data;
+  using topic_data = nested::vote_response_topic_data;
+  using node_endpoint = nested::vote_response_node_endpoint;
 
   std::int16_t error_code{};
   std::vector<topic_data> topics{};

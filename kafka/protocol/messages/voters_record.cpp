@@ -7,7 +7,7 @@
 
 namespace sluice::kafka::protocol {
 
-void voters_record::endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::voters_record_endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_string(out_, host, flexible_);
@@ -19,7 +19,7 @@ void voters_record::endpoint::encode(writer& out_, [[maybe_unused]] std::int16_t
   }
 }
 
-void voters_record::endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::voters_record_endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -34,7 +34,8 @@ void voters_record::endpoint::decode(reader& in_, [[maybe_unused]] std::int16_t 
   }
 }
 
-void voters_record::k_raft_version_feature_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::voters_record_k_raft_version_feature_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int16(min_supported_version);
   out_.int16(max_supported_version);
@@ -45,7 +46,8 @@ void voters_record::k_raft_version_feature_data::encode(writer& out_, [[maybe_un
   }
 }
 
-void voters_record::k_raft_version_feature_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::voters_record_k_raft_version_feature_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   min_supported_version = in_.int16();
@@ -59,7 +61,7 @@ void voters_record::k_raft_version_feature_data::decode(reader& in_, [[maybe_unu
   }
 }
 
-void voters_record::voter::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::voters_record_voter::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(voter_id);
   out_.uuid(voter_directory_id);
@@ -73,7 +75,7 @@ void voters_record::voter::encode(writer& out_, [[maybe_unused]] std::int16_t ve
   }
 }
 
-void voters_record::voter::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::voters_record_voter::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   voter_id = in_.int32();

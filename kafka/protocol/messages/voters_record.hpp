@@ -11,43 +11,51 @@
 
 namespace sluice::kafka::protocol {
 
+namespace nested {
+
+struct voters_record_endpoint {
+  std::string name{};
+  std::string host{};
+  std::uint16_t port{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const voters_record_endpoint&) const = default;
+};
+
+struct voters_record_k_raft_version_feature_data {
+  std::int16_t min_supported_version{};
+  std::int16_t max_supported_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const voters_record_k_raft_version_feature_data&) const = default;
+};
+
+struct voters_record_voter {
+  std::int32_t voter_id{};
+  uuid voter_directory_id{};
+  std::vector<voters_record_endpoint> endpoints{};
+  voters_record_k_raft_version_feature_data k_raft_version_feature{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const voters_record_voter&) const = default;
+};
+
+}  // namespace nested
+
 struct voters_record {
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 0;
   static constexpr std::int16_t first_flexible_version = 0;
 
-  struct endpoint {
-    std::string name{};
-    std::string host{};
-    std::uint16_t port{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const endpoint&) const = default;
-  };
-
-  struct k_raft_version_feature_data {
-    std::int16_t min_supported_version{};
-    std::int16_t max_supported_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const k_raft_version_feature_data&) const = default;
-  };
-
-  struct voter {
-    std::int32_t voter_id{};
-    uuid voter_directory_id{};
-    std::vector<endpoint> endpoints{};
-    k_raft_version_feature_data k_raft_version_feature{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const voter&) const = default;
-  };
+  using endpoint = nested::voters_record_endpoint;
+  using k_raft_version_feature_data = nested::voters_record_k_raft_version_feature_data;
+  using voter = nested::voters_record_voter;
 
   std::int16_t version{};
   std::vector<voter> voters{};

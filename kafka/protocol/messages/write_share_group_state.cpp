@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void write_share_group_state_request::state_batch::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_share_group_state_request_state_batch::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(first_offset);
   out_.int64(last_offset);
@@ -20,7 +21,8 @@ void write_share_group_state_request::state_batch::encode(writer& out_, [[maybe_
   }
 }
 
-void write_share_group_state_request::state_batch::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_share_group_state_request_state_batch::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   first_offset = in_.int64();
@@ -36,7 +38,8 @@ void write_share_group_state_request::state_batch::decode(reader& in_, [[maybe_u
   }
 }
 
-void write_share_group_state_request::partition_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_share_group_state_request_partition_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int32(state_epoch);
@@ -54,7 +57,8 @@ void write_share_group_state_request::partition_data::encode(writer& out_, [[may
   }
 }
 
-void write_share_group_state_request::partition_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_share_group_state_request_partition_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -80,7 +84,8 @@ void write_share_group_state_request::partition_data::decode(reader& in_, [[mayb
   }
 }
 
-void write_share_group_state_request::write_state_data::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_share_group_state_request_write_state_data::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -92,7 +97,8 @@ void write_share_group_state_request::write_state_data::encode(writer& out_, [[m
   }
 }
 
-void write_share_group_state_request::write_state_data::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_share_group_state_request_write_state_data::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();
@@ -144,7 +150,8 @@ void write_share_group_state_request::decode(reader& in_, [[maybe_unused]] std::
   }
 }
 
-void write_share_group_state_response::partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_share_group_state_response_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition);
   out_.int16(error_code);
@@ -156,7 +163,8 @@ void write_share_group_state_response::partition_result::encode(writer& out_, [[
   }
 }
 
-void write_share_group_state_response::partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_share_group_state_response_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition = in_.int32();
@@ -171,7 +179,8 @@ void write_share_group_state_response::partition_result::decode(reader& in_, [[m
   }
 }
 
-void write_share_group_state_response::write_state_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_share_group_state_response_write_state_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.uuid(topic_id);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -183,7 +192,8 @@ void write_share_group_state_response::write_state_result::encode(writer& out_, 
   }
 }
 
-void write_share_group_state_response::write_state_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_share_group_state_response_write_state_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   topic_id = in_.uuid();

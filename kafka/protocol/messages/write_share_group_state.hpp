@@ -14,48 +14,57 @@ namespace sluice::kafka::protocol {
 
 struct write_share_group_state_response;
 
+namespace nested {
+
+struct write_share_group_state_request_state_batch {
+  std::int64_t first_offset{};
+  std::int64_t last_offset{};
+  std::int8_t delivery_state{};
+  std::int16_t delivery_count{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_share_group_state_request_state_batch&) const = default;
+};
+
+struct write_share_group_state_request_partition_data {
+  std::int32_t partition{};
+  std::int32_t state_epoch{};
+  std::int32_t leader_epoch{};
+  std::int64_t start_offset{};
+  std::int32_t delivery_complete_count = -1;
+  std::vector<write_share_group_state_request_state_batch> state_batches{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_share_group_state_request_partition_data&) const = default;
+};
+
+struct write_share_group_state_request_write_state_data {
+  uuid topic_id{};
+  std::vector<write_share_group_state_request_partition_data> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_share_group_state_request_write_state_data&) const = default;
+};
+
+}  // namespace nested
+
 struct write_share_group_state_request {
-  static constexpr api_key api = api_key::write_share_group_state;
+  static constexpr api_key key = api_key::write_share_group_state;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using response_type = write_share_group_state_response;
 
-  struct state_batch {
-    std::int64_t first_offset{};
-    std::int64_t last_offset{};
-    std::int8_t delivery_state{};
-    std::int16_t delivery_count{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const state_batch&) const = default;
-  };
-
-  struct partition_data {
-    std::int32_t partition{};
-    std::int32_t state_epoch{};
-    std::int32_t leader_epoch{};
-    std::int64_t start_offset{};
-    std::int32_t delivery_complete_count = -1;
-    std::vector<state_batch> state_batches{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_data&) const = default;
-  };
-
-  struct write_state_data {
-    uuid topic_id{};
-    std::vector<partition_data> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const write_state_data&) const = default;
-  };
+  using state_batch = nested::write_share_group_state_request_state_batch;
+  using partition_data = nested::write_share_group_state_request_partition_data;
+  using write_state_data = nested::write_share_group_state_request_write_state_data;
 
   std::string group_id{};
   std::vector<write_state_data> topics{};
@@ -66,33 +75,41 @@ struct write_share_group_state_request {
   bool operator==(const write_share_group_state_request&) const = default;
 };
 
+namespace nested {
+
+struct write_share_group_state_response_partition_result {
+  std::int32_t partition{};
+  std::int16_t error_code{};
+  std::optional<std::string> error_message{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_share_group_state_response_partition_result&) const = default;
+};
+
+struct write_share_group_state_response_write_state_result {
+  uuid topic_id{};
+  std::vector<write_share_group_state_response_partition_result> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_share_group_state_response_write_state_result&) const = default;
+};
+
+}  // namespace nested
+
 struct write_share_group_state_response {
-  static constexpr api_key api = api_key::write_share_group_state;
+  static constexpr api_key key = api_key::write_share_group_state;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 0;
   static constexpr std::int16_t max_version = 1;
   static constexpr std::int16_t first_flexible_version = 0;
   using request_type = write_share_group_state_request;
 
-  struct partition_result {
-    std::int32_t partition{};
-    std::int16_t error_code{};
-    std::optional<std::string> error_message{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const partition_result&) const = default;
-  };
-
-  struct write_state_result {
-    uuid topic_id{};
-    std::vector<partition_result> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const write_state_result&) const = default;
-  };
+  using partition_result = nested::write_share_group_state_response_partition_result;
+  using write_state_result = nested::write_share_group_state_response_write_state_result;
 
   std::vector<write_state_result> results{};
   tagged_fields unknown_tags;

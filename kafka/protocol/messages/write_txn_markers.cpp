@@ -7,7 +7,8 @@
 
 namespace sluice::kafka::protocol {
 
-void write_txn_markers_request::writable_txn_marker_topic::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_txn_markers_request_writable_txn_marker_topic::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partition_indexes.size(), flexible_);
@@ -19,7 +20,8 @@ void write_txn_markers_request::writable_txn_marker_topic::encode(writer& out_, 
   }
 }
 
-void write_txn_markers_request::writable_txn_marker_topic::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_txn_markers_request_writable_txn_marker_topic::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -39,7 +41,8 @@ void write_txn_markers_request::writable_txn_marker_topic::decode(reader& in_, [
   }
 }
 
-void write_txn_markers_request::writable_txn_marker::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_txn_markers_request_writable_txn_marker::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(producer_id);
   out_.int16(producer_epoch);
@@ -57,7 +60,8 @@ void write_txn_markers_request::writable_txn_marker::encode(writer& out_, [[mayb
   }
 }
 
-void write_txn_markers_request::writable_txn_marker::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_txn_markers_request_writable_txn_marker::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   producer_id = in_.int64();
@@ -113,7 +117,8 @@ void write_txn_markers_request::decode(reader& in_, [[maybe_unused]] std::int16_
   }
 }
 
-void write_txn_markers_response::writable_txn_marker_partition_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_txn_markers_response_writable_txn_marker_partition_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int32(partition_index);
   out_.int16(error_code);
@@ -124,7 +129,8 @@ void write_txn_markers_response::writable_txn_marker_partition_result::encode(wr
   }
 }
 
-void write_txn_markers_response::writable_txn_marker_partition_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_txn_markers_response_writable_txn_marker_partition_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   partition_index = in_.int32();
@@ -138,7 +144,8 @@ void write_txn_markers_response::writable_txn_marker_partition_result::decode(re
   }
 }
 
-void write_txn_markers_response::writable_txn_marker_topic_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_txn_markers_response_writable_txn_marker_topic_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   codec::write_string(out_, name, flexible_);
   codec::write_array_length(out_, partitions.size(), flexible_);
@@ -150,7 +157,8 @@ void write_txn_markers_response::writable_txn_marker_topic_result::encode(writer
   }
 }
 
-void write_txn_markers_response::writable_txn_marker_topic_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_txn_markers_response_writable_txn_marker_topic_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   name = codec::read_string(in_, flexible_);
@@ -170,7 +178,8 @@ void write_txn_markers_response::writable_txn_marker_topic_result::decode(reader
   }
 }
 
-void write_txn_markers_response::writable_txn_marker_result::encode(writer& out_, [[maybe_unused]] std::int16_t version_) const {
+void nested::write_txn_markers_response_writable_txn_marker_result::encode(
+    writer& out_, [[maybe_unused]] std::int16_t version_) const {
   [[maybe_unused]] const bool flexible_ = true;
   out_.int64(producer_id);
   codec::write_array_length(out_, topics.size(), flexible_);
@@ -182,7 +191,8 @@ void write_txn_markers_response::writable_txn_marker_result::encode(writer& out_
   }
 }
 
-void write_txn_markers_response::writable_txn_marker_result::decode(reader& in_, [[maybe_unused]] std::int16_t version_) {
+void nested::write_txn_markers_response_writable_txn_marker_result::decode(
+    reader& in_, [[maybe_unused]] std::int16_t version_) {
   *this = {};
   [[maybe_unused]] const bool flexible_ = true;
   producer_id = in_.int64();

@@ -14,36 +14,44 @@ namespace sluice::kafka::protocol {
 
 struct write_txn_markers_response;
 
+namespace nested {
+
+struct write_txn_markers_request_writable_txn_marker_topic {
+  std::string name{};
+  std::vector<std::int32_t> partition_indexes{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_txn_markers_request_writable_txn_marker_topic&) const = default;
+};
+
+struct write_txn_markers_request_writable_txn_marker {
+  std::int64_t producer_id{};
+  std::int16_t producer_epoch{};
+  bool transaction_result{};
+  std::vector<write_txn_markers_request_writable_txn_marker_topic> topics{};
+  std::int32_t coordinator_epoch{};
+  std::int8_t transaction_version{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_txn_markers_request_writable_txn_marker&) const = default;
+};
+
+}  // namespace nested
+
 struct write_txn_markers_request {
-  static constexpr api_key api = api_key::write_txn_markers;
+  static constexpr api_key key = api_key::write_txn_markers;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 1;
   using response_type = write_txn_markers_response;
 
-  struct writable_txn_marker_topic {
-    std::string name{};
-    std::vector<std::int32_t> partition_indexes{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const writable_txn_marker_topic&) const = default;
-  };
-
-  struct writable_txn_marker {
-    std::int64_t producer_id{};
-    std::int16_t producer_epoch{};
-    bool transaction_result{};
-    std::vector<writable_txn_marker_topic> topics{};
-    std::int32_t coordinator_epoch{};
-    std::int8_t transaction_version{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const writable_txn_marker&) const = default;
-  };
+  using writable_txn_marker_topic = nested::write_txn_markers_request_writable_txn_marker_topic;
+  using writable_txn_marker = nested::write_txn_markers_request_writable_txn_marker;
 
   std::vector<writable_txn_marker> markers{};
   tagged_fields unknown_tags;
@@ -53,42 +61,53 @@ struct write_txn_markers_request {
   bool operator==(const write_txn_markers_request&) const = default;
 };
 
+namespace nested {
+
+struct write_txn_markers_response_writable_txn_marker_partition_result {
+  std::int32_t partition_index{};
+  std::int16_t error_code{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_txn_markers_response_writable_txn_marker_partition_result&) const = default;
+};
+
+struct write_txn_markers_response_writable_txn_marker_topic_result {
+  std::string name{};
+  std::vector<write_txn_markers_response_writable_txn_marker_partition_result> partitions{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_txn_markers_response_writable_txn_marker_topic_result&) const = default;
+};
+
+struct write_txn_markers_response_writable_txn_marker_result {
+  std::int64_t producer_id{};
+  std::vector<write_txn_markers_response_writable_txn_marker_topic_result> topics{};
+  tagged_fields unknown_tags;
+
+  void encode(writer& out_, std::int16_t version_) const;
+  void decode(reader& in_, std::int16_t version_);
+  bool operator==(const write_txn_markers_response_writable_txn_marker_result&) const = default;
+};
+
+}  // namespace nested
+
 struct write_txn_markers_response {
-  static constexpr api_key api = api_key::write_txn_markers;
+  static constexpr api_key key = api_key::write_txn_markers;
+  static constexpr api_key api = key;
   static constexpr std::int16_t min_version = 1;
   static constexpr std::int16_t max_version = 2;
   static constexpr std::int16_t first_flexible_version = 1;
   using request_type = write_txn_markers_request;
 
-  struct writable_txn_marker_partition_result {
-    std::int32_t partition_index{};
-    std::int16_t error_code{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const writable_txn_marker_partition_result&) const = default;
-  };
-
-  struct writable_txn_marker_topic_result {
-    std::string name{};
-    std::vector<writable_txn_marker_partition_result> partitions{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const writable_txn_marker_topic_result&) const = default;
-  };
-
-  struct writable_txn_marker_result {
-    std::int64_t producer_id{};
-    std::vector<writable_txn_marker_topic_result> topics{};
-    tagged_fields unknown_tags;
-
-    void encode(writer& out_, std::int16_t version_) const;
-    void decode(reader& in_, std::int16_t version_);
-    bool operator==(const writable_txn_marker_result&) const = default;
-  };
+  using writable_txn_marker_partition_result =
+      nested::write_txn_markers_response_writable_txn_marker_partition_result;
+  using writable_txn_marker_topic_result =
+      nested::write_txn_markers_response_writable_txn_marker_topic_result;
+  using writable_txn_marker_result = nested::write_txn_markers_response_writable_txn_marker_result;
 
   std::vector<writable_txn_marker_result> markers{};
   tagged_fields unknown_tags;

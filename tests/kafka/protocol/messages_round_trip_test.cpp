@@ -1,11 +1,15 @@
 // Every generated message, every version it supports: filled with non-default values in every
-// field that version has, encoded, decoded, compared; and every truncation of it must decode to an
-// error, never a crash (ASan/UBSan builds check the "never").
+// field that version has (and once more with every nullable field null where the version allows),
+// encoded, decoded, compared; and every truncation of it must decode to an error, never a crash
+// (ASan/UBSan builds check the "never").
 #include "tests/kafka/protocol/generated/message_samples.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace sluice::kafka::protocol {
 namespace {
@@ -25,10 +29,18 @@ struct round_trip_checker {
   void operator()(std::type_identity<Message>, const char* name) {
     for (std::int16_t version = Message::min_version; version <= Message::max_version; ++version) {
       SCOPED_TRACE(std::string(name) + " v" + std::to_string(version));
-      for (int seed : {0, 1}) {
+      for (auto [seed, mode] : {std::pair{0, samples::fill_mode::every_field},
+                                std::pair{1, samples::fill_mode::every_field},
+                                std::pair{0, samples::fill_mode::nulls_where_allowed}}) {
+        SCOPED_TRACE("seed " + std::to_string(seed) + (mode == samples::fill_mode::every_field ? "" : ", nulls"));
         Message original;
-        samples::fill(original, version, seed);
+        samples::fill(original, version, seed, mode);
         auto encoded = encode(original, version);
+        // Every field the version has holds a non-default value, so the sample differs from the
+        // default message unless the version has no fields at all (ApiVersions v0-2, ListGroups v0-2).
+        if (mode == samples::fill_mode::every_field) {
+          EXPECT_TRUE(!(original == Message{}) || encoded.empty());
+        }
 
         Message decoded;
         reader in(encoded);
@@ -54,16 +66,22 @@ struct truncation_checker {
   template <typename Message>
   void operator()(std::type_identity<Message>, const char* name) {
     for (std::int16_t version = Message::min_version; version <= Message::max_version; ++version) {
-      Message original;
-      samples::fill(original, version);
-      auto encoded = encode(original, version);
-      for (std::size_t length = 0; length < encoded.size(); ++length) {
-        Message decoded;
-        reader in(bytes_view(encoded).first(length));
-        decoded.decode(in, version);
-        EXPECT_FALSE(in.ok()) << name << " v" << version << " decoded from " << length << " of "
-                              << encoded.size() << " bytes";
+      for (auto mode : samples::all_fill_modes) {
+        Message original;
+        samples::fill(original, version, 0, mode);
+        expect_every_prefix_fails<Message>(name, version, encode(original, version));
       }
+    }
+  }
+
+  template <typename Message>
+  static void expect_every_prefix_fails(const char* name, std::int16_t version, const bytes& encoded) {
+    for (std::size_t length = 0; length < encoded.size(); ++length) {
+      Message decoded;
+      reader in(bytes_view(encoded).first(length));
+      decoded.decode(in, version);
+      EXPECT_FALSE(in.ok()) << name << " v" << version << " decoded from " << length << " of "
+                            << encoded.size() << " bytes";
     }
   }
 };
@@ -106,6 +124,64 @@ TEST(protocol_messages, known_metadata_request_bytes) {
   EXPECT_EQ(flexible[0], std::byte{2});
   EXPECT_EQ(flexible[1], std::byte{2});
   EXPECT_EQ(flexible[2], std::byte{'a'});
+}
+
+TEST(protocol_messages, traits_come_from_the_definitions) {
+  static_assert(metadata_request::key == api_key::metadata);
+  static_assert(std::is_same_v<metadata_request::response_type, metadata_response>);
+  static_assert(std::is_same_v<metadata_response::request_type, metadata_request>);
+  static_assert(metadata_request::first_flexible_version == 9);
+  // SaslHandshake never became flexible ("flexibleVersions": "none"): one past its newest version.
+  static_assert(sasl_handshake_request::first_flexible_version == sasl_handshake_request::max_version + 1);
+  // FindCoordinator's pre-KIP-699 `Key` field cannot be named like the `key` trait.
+  find_coordinator_request request;
+  request.key_ = "group";
+  EXPECT_EQ(find_coordinator_request::key, api_key::find_coordinator);
+}
+
+TEST(protocol_messages, unstable_latest_versions_are_not_negotiated) {
+  // InitProducerId v6 (KIP-939) is marked latestVersionUnstable in Kafka 4.3: encodable, but the
+  // range a client negotiates stops below it.
+  const auto* range = find_api(static_cast<std::int16_t>(api_key::init_producer_id));
+  ASSERT_NE(range, nullptr);
+  EXPECT_EQ(init_producer_id_request::max_version, 6);
+  EXPECT_EQ(range->max_version, 5);
+}
+
+TEST(protocol_messages, tagged_fields_are_omitted_at_their_default_and_merged_in_tag_order) {
+  api_versions_response response;
+  EXPECT_EQ(encode(response, 3), (bytes{std::byte{0}, std::byte{0}, std::byte{1}, std::byte{0}, std::byte{0},
+                                        std::byte{0}, std::byte{0}, std::byte{0}}));
+  // Known tag 3 (ZkMigrationReady) and an unknown tag 2 go out as tag 2, then tag 3.
+  response.zk_migration_ready = true;
+  response.unknown_tags.push_back({2, bytes{std::byte{1}}});
+  auto encoded = encode(response, 3);
+  const bytes tags{std::byte{2}, std::byte{2}, std::byte{1}, std::byte{1}, std::byte{3}, std::byte{1}, std::byte{1}};
+  ASSERT_EQ(encoded.size(), 7 + tags.size());
+  EXPECT_TRUE(std::equal(tags.begin(), tags.end(), encoded.begin() + 7));
+}
+
+TEST(protocol_messages, hostile_array_length_fails_before_allocating) {
+  // Metadata v1 response: throttle-less, brokers array claiming 2^31 - 1 entries in 4 bytes.
+  const bytes input{std::byte{0x7f}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
+  metadata_response response;
+  reader in(input);
+  response.decode(in, 1);
+  EXPECT_FALSE(in.ok());
+  EXPECT_EQ(in.error(), decode_error::length_too_large);
+}
+
+TEST(protocol_messages, null_where_the_version_forbids_it_is_an_error) {
+  // Metadata v0 has no null topic list (null means "all topics" only from v1).
+  const bytes null_array{std::byte{0xff}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
+  metadata_request request;
+  reader v0(null_array);
+  request.decode(v0, 0);
+  EXPECT_FALSE(v0.ok());
+  reader v1(null_array);
+  request.decode(v1, 1);
+  EXPECT_TRUE(v1.ok());
+  EXPECT_FALSE(request.topics.has_value());
 }
 
 }  // namespace

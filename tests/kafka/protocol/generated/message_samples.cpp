@@ -8,317 +8,498 @@
 namespace sluice::kafka::protocol::samples {
 
 namespace {
-void fill_add_partitions_to_txn_request_add_partitions_to_txn_topic(add_partitions_to_txn_request::add_partitions_to_txn_topic& m, std::int16_t version_, int seed);
-void fill_add_partitions_to_txn_request_add_partitions_to_txn_transaction(add_partitions_to_txn_request::add_partitions_to_txn_transaction& m, std::int16_t version_, int seed);
-void fill_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(add_partitions_to_txn_response::add_partitions_to_txn_partition_result& m, std::int16_t version_, int seed);
-void fill_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(add_partitions_to_txn_response::add_partitions_to_txn_topic_result& m, std::int16_t version_, int seed);
-void fill_add_partitions_to_txn_response_add_partitions_to_txn_result(add_partitions_to_txn_response::add_partitions_to_txn_result& m, std::int16_t version_, int seed);
-void fill_add_raft_voter_request_listener(add_raft_voter_request::listener& m, std::int16_t version_, int seed);
-void fill_alter_client_quotas_request_entity_data(alter_client_quotas_request::entity_data& m, std::int16_t version_, int seed);
-void fill_alter_client_quotas_request_op_data(alter_client_quotas_request::op_data& m, std::int16_t version_, int seed);
-void fill_alter_client_quotas_request_entry_data(alter_client_quotas_request::entry_data& m, std::int16_t version_, int seed);
-void fill_alter_client_quotas_response_entity_data(alter_client_quotas_response::entity_data& m, std::int16_t version_, int seed);
-void fill_alter_client_quotas_response_entry_data(alter_client_quotas_response::entry_data& m, std::int16_t version_, int seed);
-void fill_alter_configs_request_alterable_config(alter_configs_request::alterable_config& m, std::int16_t version_, int seed);
-void fill_alter_configs_request_alter_configs_resource(alter_configs_request::alter_configs_resource& m, std::int16_t version_, int seed);
-void fill_alter_configs_response_alter_configs_resource_response(alter_configs_response::alter_configs_resource_response& m, std::int16_t version_, int seed);
-void fill_alter_partition_request_broker_state(alter_partition_request::broker_state& m, std::int16_t version_, int seed);
-void fill_alter_partition_request_partition_data(alter_partition_request::partition_data& m, std::int16_t version_, int seed);
-void fill_alter_partition_request_topic_data(alter_partition_request::topic_data& m, std::int16_t version_, int seed);
-void fill_alter_partition_response_partition_data(alter_partition_response::partition_data& m, std::int16_t version_, int seed);
-void fill_alter_partition_response_topic_data(alter_partition_response::topic_data& m, std::int16_t version_, int seed);
-void fill_alter_partition_reassignments_request_reassignable_partition(alter_partition_reassignments_request::reassignable_partition& m, std::int16_t version_, int seed);
-void fill_alter_partition_reassignments_request_reassignable_topic(alter_partition_reassignments_request::reassignable_topic& m, std::int16_t version_, int seed);
-void fill_alter_partition_reassignments_response_reassignable_partition_response(alter_partition_reassignments_response::reassignable_partition_response& m, std::int16_t version_, int seed);
-void fill_alter_partition_reassignments_response_reassignable_topic_response(alter_partition_reassignments_response::reassignable_topic_response& m, std::int16_t version_, int seed);
-void fill_alter_replica_log_dirs_request_alter_replica_log_dir_topic(alter_replica_log_dirs_request::alter_replica_log_dir_topic& m, std::int16_t version_, int seed);
-void fill_alter_replica_log_dirs_request_alter_replica_log_dir(alter_replica_log_dirs_request::alter_replica_log_dir& m, std::int16_t version_, int seed);
-void fill_alter_replica_log_dirs_response_alter_replica_log_dir_partition_result(alter_replica_log_dirs_response::alter_replica_log_dir_partition_result& m, std::int16_t version_, int seed);
-void fill_alter_replica_log_dirs_response_alter_replica_log_dir_topic_result(alter_replica_log_dirs_response::alter_replica_log_dir_topic_result& m, std::int16_t version_, int seed);
-void fill_alter_share_group_offsets_request_alter_share_group_offsets_request_partition(alter_share_group_offsets_request::alter_share_group_offsets_request_partition& m, std::int16_t version_, int seed);
-void fill_alter_share_group_offsets_request_alter_share_group_offsets_request_topic(alter_share_group_offsets_request::alter_share_group_offsets_request_topic& m, std::int16_t version_, int seed);
-void fill_alter_share_group_offsets_response_alter_share_group_offsets_response_partition(alter_share_group_offsets_response::alter_share_group_offsets_response_partition& m, std::int16_t version_, int seed);
-void fill_alter_share_group_offsets_response_alter_share_group_offsets_response_topic(alter_share_group_offsets_response::alter_share_group_offsets_response_topic& m, std::int16_t version_, int seed);
-void fill_alter_user_scram_credentials_request_scram_credential_deletion(alter_user_scram_credentials_request::scram_credential_deletion& m, std::int16_t version_, int seed);
-void fill_alter_user_scram_credentials_request_scram_credential_upsertion(alter_user_scram_credentials_request::scram_credential_upsertion& m, std::int16_t version_, int seed);
-void fill_alter_user_scram_credentials_response_alter_user_scram_credentials_result(alter_user_scram_credentials_response::alter_user_scram_credentials_result& m, std::int16_t version_, int seed);
-void fill_api_versions_response_api_version(api_versions_response::api_version& m, std::int16_t version_, int seed);
-void fill_api_versions_response_supported_feature_key(api_versions_response::supported_feature_key& m, std::int16_t version_, int seed);
-void fill_api_versions_response_finalized_feature_key(api_versions_response::finalized_feature_key& m, std::int16_t version_, int seed);
-void fill_assign_replicas_to_dirs_request_partition_data(assign_replicas_to_dirs_request::partition_data& m, std::int16_t version_, int seed);
-void fill_assign_replicas_to_dirs_request_topic_data(assign_replicas_to_dirs_request::topic_data& m, std::int16_t version_, int seed);
-void fill_assign_replicas_to_dirs_request_directory_data(assign_replicas_to_dirs_request::directory_data& m, std::int16_t version_, int seed);
-void fill_assign_replicas_to_dirs_response_partition_data(assign_replicas_to_dirs_response::partition_data& m, std::int16_t version_, int seed);
-void fill_assign_replicas_to_dirs_response_topic_data(assign_replicas_to_dirs_response::topic_data& m, std::int16_t version_, int seed);
-void fill_assign_replicas_to_dirs_response_directory_data(assign_replicas_to_dirs_response::directory_data& m, std::int16_t version_, int seed);
-void fill_begin_quorum_epoch_request_partition_data(begin_quorum_epoch_request::partition_data& m, std::int16_t version_, int seed);
-void fill_begin_quorum_epoch_request_topic_data(begin_quorum_epoch_request::topic_data& m, std::int16_t version_, int seed);
-void fill_begin_quorum_epoch_request_leader_endpoint(begin_quorum_epoch_request::leader_endpoint& m, std::int16_t version_, int seed);
-void fill_begin_quorum_epoch_response_partition_data(begin_quorum_epoch_response::partition_data& m, std::int16_t version_, int seed);
-void fill_begin_quorum_epoch_response_topic_data(begin_quorum_epoch_response::topic_data& m, std::int16_t version_, int seed);
-void fill_begin_quorum_epoch_response_node_endpoint(begin_quorum_epoch_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_broker_registration_request_listener(broker_registration_request::listener& m, std::int16_t version_, int seed);
-void fill_broker_registration_request_feature(broker_registration_request::feature& m, std::int16_t version_, int seed);
-void fill_consumer_group_describe_response_topic_partitions_data(consumer_group_describe_response::topic_partitions_data& m, std::int16_t version_, int seed);
-void fill_consumer_group_describe_response_assignment_data(consumer_group_describe_response::assignment_data& m, std::int16_t version_, int seed);
-void fill_consumer_group_describe_response_member(consumer_group_describe_response::member& m, std::int16_t version_, int seed);
-void fill_consumer_group_describe_response_described_group(consumer_group_describe_response::described_group& m, std::int16_t version_, int seed);
-void fill_consumer_group_heartbeat_request_topic_partitions_data(consumer_group_heartbeat_request::topic_partitions_data& m, std::int16_t version_, int seed);
-void fill_consumer_group_heartbeat_response_topic_partitions_data(consumer_group_heartbeat_response::topic_partitions_data& m, std::int16_t version_, int seed);
-void fill_consumer_group_heartbeat_response_assignment_data(consumer_group_heartbeat_response::assignment_data& m, std::int16_t version_, int seed);
-void fill_consumer_protocol_assignment_topic_partition(consumer_protocol_assignment::topic_partition& m, std::int16_t version_, int seed);
-void fill_consumer_protocol_subscription_topic_partition(consumer_protocol_subscription::topic_partition& m, std::int16_t version_, int seed);
-void fill_controller_registration_request_listener(controller_registration_request::listener& m, std::int16_t version_, int seed);
-void fill_controller_registration_request_feature(controller_registration_request::feature& m, std::int16_t version_, int seed);
-void fill_create_acls_request_acl_creation(create_acls_request::acl_creation& m, std::int16_t version_, int seed);
-void fill_create_acls_response_acl_creation_result(create_acls_response::acl_creation_result& m, std::int16_t version_, int seed);
-void fill_create_delegation_token_request_creatable_renewers(create_delegation_token_request::creatable_renewers& m, std::int16_t version_, int seed);
-void fill_create_partitions_request_create_partitions_assignment(create_partitions_request::create_partitions_assignment& m, std::int16_t version_, int seed);
-void fill_create_partitions_request_create_partitions_topic(create_partitions_request::create_partitions_topic& m, std::int16_t version_, int seed);
-void fill_create_partitions_response_create_partitions_topic_result(create_partitions_response::create_partitions_topic_result& m, std::int16_t version_, int seed);
-void fill_create_topics_request_creatable_replica_assignment(create_topics_request::creatable_replica_assignment& m, std::int16_t version_, int seed);
-void fill_create_topics_request_creatable_topic_config(create_topics_request::creatable_topic_config& m, std::int16_t version_, int seed);
-void fill_create_topics_request_creatable_topic(create_topics_request::creatable_topic& m, std::int16_t version_, int seed);
-void fill_create_topics_response_creatable_topic_configs(create_topics_response::creatable_topic_configs& m, std::int16_t version_, int seed);
-void fill_create_topics_response_creatable_topic_result(create_topics_response::creatable_topic_result& m, std::int16_t version_, int seed);
-void fill_delete_acls_request_delete_acls_filter(delete_acls_request::delete_acls_filter& m, std::int16_t version_, int seed);
-void fill_delete_acls_response_delete_acls_matching_acl(delete_acls_response::delete_acls_matching_acl& m, std::int16_t version_, int seed);
-void fill_delete_acls_response_delete_acls_filter_result(delete_acls_response::delete_acls_filter_result& m, std::int16_t version_, int seed);
-void fill_delete_groups_response_deletable_group_result(delete_groups_response::deletable_group_result& m, std::int16_t version_, int seed);
-void fill_delete_records_request_delete_records_partition(delete_records_request::delete_records_partition& m, std::int16_t version_, int seed);
-void fill_delete_records_request_delete_records_topic(delete_records_request::delete_records_topic& m, std::int16_t version_, int seed);
-void fill_delete_records_response_delete_records_partition_result(delete_records_response::delete_records_partition_result& m, std::int16_t version_, int seed);
-void fill_delete_records_response_delete_records_topic_result(delete_records_response::delete_records_topic_result& m, std::int16_t version_, int seed);
-void fill_delete_share_group_offsets_request_delete_share_group_offsets_request_topic(delete_share_group_offsets_request::delete_share_group_offsets_request_topic& m, std::int16_t version_, int seed);
-void fill_delete_share_group_offsets_response_delete_share_group_offsets_response_topic(delete_share_group_offsets_response::delete_share_group_offsets_response_topic& m, std::int16_t version_, int seed);
-void fill_delete_share_group_state_request_partition_data(delete_share_group_state_request::partition_data& m, std::int16_t version_, int seed);
-void fill_delete_share_group_state_request_delete_state_data(delete_share_group_state_request::delete_state_data& m, std::int16_t version_, int seed);
-void fill_delete_share_group_state_response_partition_result(delete_share_group_state_response::partition_result& m, std::int16_t version_, int seed);
-void fill_delete_share_group_state_response_delete_state_result(delete_share_group_state_response::delete_state_result& m, std::int16_t version_, int seed);
-void fill_delete_topics_request_delete_topic_state(delete_topics_request::delete_topic_state& m, std::int16_t version_, int seed);
-void fill_delete_topics_response_deletable_topic_result(delete_topics_response::deletable_topic_result& m, std::int16_t version_, int seed);
-void fill_describe_acls_response_acl_description(describe_acls_response::acl_description& m, std::int16_t version_, int seed);
-void fill_describe_acls_response_describe_acls_resource(describe_acls_response::describe_acls_resource& m, std::int16_t version_, int seed);
-void fill_describe_client_quotas_request_component_data(describe_client_quotas_request::component_data& m, std::int16_t version_, int seed);
-void fill_describe_client_quotas_response_entity_data(describe_client_quotas_response::entity_data& m, std::int16_t version_, int seed);
-void fill_describe_client_quotas_response_value_data(describe_client_quotas_response::value_data& m, std::int16_t version_, int seed);
-void fill_describe_client_quotas_response_entry_data(describe_client_quotas_response::entry_data& m, std::int16_t version_, int seed);
-void fill_describe_cluster_response_describe_cluster_broker(describe_cluster_response::describe_cluster_broker& m, std::int16_t version_, int seed);
-void fill_describe_configs_request_describe_configs_resource(describe_configs_request::describe_configs_resource& m, std::int16_t version_, int seed);
-void fill_describe_configs_response_describe_configs_synonym(describe_configs_response::describe_configs_synonym& m, std::int16_t version_, int seed);
-void fill_describe_configs_response_describe_configs_resource_result(describe_configs_response::describe_configs_resource_result& m, std::int16_t version_, int seed);
-void fill_describe_configs_response_describe_configs_result(describe_configs_response::describe_configs_result& m, std::int16_t version_, int seed);
-void fill_describe_delegation_token_request_describe_delegation_token_owner(describe_delegation_token_request::describe_delegation_token_owner& m, std::int16_t version_, int seed);
-void fill_describe_delegation_token_response_described_delegation_token_renewer(describe_delegation_token_response::described_delegation_token_renewer& m, std::int16_t version_, int seed);
-void fill_describe_delegation_token_response_described_delegation_token(describe_delegation_token_response::described_delegation_token& m, std::int16_t version_, int seed);
-void fill_describe_groups_response_described_group_member(describe_groups_response::described_group_member& m, std::int16_t version_, int seed);
-void fill_describe_groups_response_described_group(describe_groups_response::described_group& m, std::int16_t version_, int seed);
-void fill_describe_log_dirs_request_describable_log_dir_topic(describe_log_dirs_request::describable_log_dir_topic& m, std::int16_t version_, int seed);
-void fill_describe_log_dirs_response_describe_log_dirs_partition(describe_log_dirs_response::describe_log_dirs_partition& m, std::int16_t version_, int seed);
-void fill_describe_log_dirs_response_describe_log_dirs_topic(describe_log_dirs_response::describe_log_dirs_topic& m, std::int16_t version_, int seed);
-void fill_describe_log_dirs_response_describe_log_dirs_result(describe_log_dirs_response::describe_log_dirs_result& m, std::int16_t version_, int seed);
-void fill_describe_producers_request_topic_request(describe_producers_request::topic_request& m, std::int16_t version_, int seed);
-void fill_describe_producers_response_producer_state(describe_producers_response::producer_state& m, std::int16_t version_, int seed);
-void fill_describe_producers_response_partition_response(describe_producers_response::partition_response& m, std::int16_t version_, int seed);
-void fill_describe_producers_response_topic_response(describe_producers_response::topic_response& m, std::int16_t version_, int seed);
-void fill_describe_quorum_request_partition_data(describe_quorum_request::partition_data& m, std::int16_t version_, int seed);
-void fill_describe_quorum_request_topic_data(describe_quorum_request::topic_data& m, std::int16_t version_, int seed);
-void fill_describe_quorum_response_replica_state(describe_quorum_response::replica_state& m, std::int16_t version_, int seed);
-void fill_describe_quorum_response_partition_data(describe_quorum_response::partition_data& m, std::int16_t version_, int seed);
-void fill_describe_quorum_response_topic_data(describe_quorum_response::topic_data& m, std::int16_t version_, int seed);
-void fill_describe_quorum_response_listener(describe_quorum_response::listener& m, std::int16_t version_, int seed);
-void fill_describe_quorum_response_node(describe_quorum_response::node& m, std::int16_t version_, int seed);
-void fill_describe_share_group_offsets_request_describe_share_group_offsets_request_topic(describe_share_group_offsets_request::describe_share_group_offsets_request_topic& m, std::int16_t version_, int seed);
-void fill_describe_share_group_offsets_request_describe_share_group_offsets_request_group(describe_share_group_offsets_request::describe_share_group_offsets_request_group& m, std::int16_t version_, int seed);
-void fill_describe_share_group_offsets_response_describe_share_group_offsets_response_partition(describe_share_group_offsets_response::describe_share_group_offsets_response_partition& m, std::int16_t version_, int seed);
-void fill_describe_share_group_offsets_response_describe_share_group_offsets_response_topic(describe_share_group_offsets_response::describe_share_group_offsets_response_topic& m, std::int16_t version_, int seed);
-void fill_describe_share_group_offsets_response_describe_share_group_offsets_response_group(describe_share_group_offsets_response::describe_share_group_offsets_response_group& m, std::int16_t version_, int seed);
-void fill_describe_topic_partitions_request_topic_request(describe_topic_partitions_request::topic_request& m, std::int16_t version_, int seed);
-void fill_describe_topic_partitions_request_cursor_data(describe_topic_partitions_request::cursor_data& m, std::int16_t version_, int seed);
-void fill_describe_topic_partitions_response_describe_topic_partitions_response_partition(describe_topic_partitions_response::describe_topic_partitions_response_partition& m, std::int16_t version_, int seed);
-void fill_describe_topic_partitions_response_describe_topic_partitions_response_topic(describe_topic_partitions_response::describe_topic_partitions_response_topic& m, std::int16_t version_, int seed);
-void fill_describe_topic_partitions_response_cursor(describe_topic_partitions_response::cursor& m, std::int16_t version_, int seed);
-void fill_describe_transactions_response_topic_data(describe_transactions_response::topic_data& m, std::int16_t version_, int seed);
-void fill_describe_transactions_response_transaction_state_data(describe_transactions_response::transaction_state_data& m, std::int16_t version_, int seed);
-void fill_describe_user_scram_credentials_request_user_name(describe_user_scram_credentials_request::user_name& m, std::int16_t version_, int seed);
-void fill_describe_user_scram_credentials_response_credential_info(describe_user_scram_credentials_response::credential_info& m, std::int16_t version_, int seed);
-void fill_describe_user_scram_credentials_response_describe_user_scram_credentials_result(describe_user_scram_credentials_response::describe_user_scram_credentials_result& m, std::int16_t version_, int seed);
-void fill_elect_leaders_request_topic_partitions_data(elect_leaders_request::topic_partitions_data& m, std::int16_t version_, int seed);
-void fill_elect_leaders_response_partition_result_data(elect_leaders_response::partition_result_data& m, std::int16_t version_, int seed);
-void fill_elect_leaders_response_replica_election_result(elect_leaders_response::replica_election_result& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_request_replica_info(end_quorum_epoch_request::replica_info& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_request_partition_data(end_quorum_epoch_request::partition_data& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_request_topic_data(end_quorum_epoch_request::topic_data& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_request_leader_endpoint(end_quorum_epoch_request::leader_endpoint& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_response_partition_data(end_quorum_epoch_response::partition_data& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_response_topic_data(end_quorum_epoch_response::topic_data& m, std::int16_t version_, int seed);
-void fill_end_quorum_epoch_response_node_endpoint(end_quorum_epoch_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_fetch_request_replica_state_data(fetch_request::replica_state_data& m, std::int16_t version_, int seed);
-void fill_fetch_request_fetch_partition(fetch_request::fetch_partition& m, std::int16_t version_, int seed);
-void fill_fetch_request_fetch_topic(fetch_request::fetch_topic& m, std::int16_t version_, int seed);
-void fill_fetch_request_forgotten_topic(fetch_request::forgotten_topic& m, std::int16_t version_, int seed);
-void fill_fetch_response_epoch_end_offset(fetch_response::epoch_end_offset& m, std::int16_t version_, int seed);
-void fill_fetch_response_leader_id_and_epoch(fetch_response::leader_id_and_epoch& m, std::int16_t version_, int seed);
-void fill_fetch_response_snapshot_id_data(fetch_response::snapshot_id_data& m, std::int16_t version_, int seed);
-void fill_fetch_response_aborted_transaction(fetch_response::aborted_transaction& m, std::int16_t version_, int seed);
-void fill_fetch_response_partition_data(fetch_response::partition_data& m, std::int16_t version_, int seed);
-void fill_fetch_response_fetchable_topic_response(fetch_response::fetchable_topic_response& m, std::int16_t version_, int seed);
-void fill_fetch_response_node_endpoint(fetch_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_request_snapshot_id_data(fetch_snapshot_request::snapshot_id_data& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_request_partition_snapshot(fetch_snapshot_request::partition_snapshot& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_request_topic_snapshot(fetch_snapshot_request::topic_snapshot& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_response_snapshot_id_data(fetch_snapshot_response::snapshot_id_data& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_response_leader_id_and_epoch(fetch_snapshot_response::leader_id_and_epoch& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_response_partition_snapshot(fetch_snapshot_response::partition_snapshot& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_response_topic_snapshot(fetch_snapshot_response::topic_snapshot& m, std::int16_t version_, int seed);
-void fill_fetch_snapshot_response_node_endpoint(fetch_snapshot_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_find_coordinator_response_coordinator(find_coordinator_response::coordinator& m, std::int16_t version_, int seed);
-void fill_incremental_alter_configs_request_alterable_config(incremental_alter_configs_request::alterable_config& m, std::int16_t version_, int seed);
-void fill_incremental_alter_configs_request_alter_configs_resource(incremental_alter_configs_request::alter_configs_resource& m, std::int16_t version_, int seed);
-void fill_incremental_alter_configs_response_alter_configs_resource_response(incremental_alter_configs_response::alter_configs_resource_response& m, std::int16_t version_, int seed);
-void fill_initialize_share_group_state_request_partition_data(initialize_share_group_state_request::partition_data& m, std::int16_t version_, int seed);
-void fill_initialize_share_group_state_request_initialize_state_data(initialize_share_group_state_request::initialize_state_data& m, std::int16_t version_, int seed);
-void fill_initialize_share_group_state_response_partition_result(initialize_share_group_state_response::partition_result& m, std::int16_t version_, int seed);
-void fill_initialize_share_group_state_response_initialize_state_result(initialize_share_group_state_response::initialize_state_result& m, std::int16_t version_, int seed);
-void fill_join_group_request_join_group_request_protocol(join_group_request::join_group_request_protocol& m, std::int16_t version_, int seed);
-void fill_join_group_response_join_group_response_member(join_group_response::join_group_response_member& m, std::int16_t version_, int seed);
-void fill_leader_change_message_voter(leader_change_message::voter& m, std::int16_t version_, int seed);
-void fill_leave_group_request_member_identity(leave_group_request::member_identity& m, std::int16_t version_, int seed);
-void fill_leave_group_response_member_response(leave_group_response::member_response& m, std::int16_t version_, int seed);
-void fill_list_config_resources_response_config_resource(list_config_resources_response::config_resource& m, std::int16_t version_, int seed);
-void fill_list_groups_response_listed_group(list_groups_response::listed_group& m, std::int16_t version_, int seed);
-void fill_list_offsets_request_list_offsets_partition(list_offsets_request::list_offsets_partition& m, std::int16_t version_, int seed);
-void fill_list_offsets_request_list_offsets_topic(list_offsets_request::list_offsets_topic& m, std::int16_t version_, int seed);
-void fill_list_offsets_response_list_offsets_partition_response(list_offsets_response::list_offsets_partition_response& m, std::int16_t version_, int seed);
-void fill_list_offsets_response_list_offsets_topic_response(list_offsets_response::list_offsets_topic_response& m, std::int16_t version_, int seed);
-void fill_list_partition_reassignments_request_list_partition_reassignments_topics(list_partition_reassignments_request::list_partition_reassignments_topics& m, std::int16_t version_, int seed);
-void fill_list_partition_reassignments_response_ongoing_partition_reassignment(list_partition_reassignments_response::ongoing_partition_reassignment& m, std::int16_t version_, int seed);
-void fill_list_partition_reassignments_response_ongoing_topic_reassignment(list_partition_reassignments_response::ongoing_topic_reassignment& m, std::int16_t version_, int seed);
-void fill_list_transactions_response_transaction_state_data(list_transactions_response::transaction_state_data& m, std::int16_t version_, int seed);
-void fill_metadata_request_metadata_request_topic(metadata_request::metadata_request_topic& m, std::int16_t version_, int seed);
-void fill_metadata_response_metadata_response_broker(metadata_response::metadata_response_broker& m, std::int16_t version_, int seed);
-void fill_metadata_response_metadata_response_partition(metadata_response::metadata_response_partition& m, std::int16_t version_, int seed);
-void fill_metadata_response_metadata_response_topic(metadata_response::metadata_response_topic& m, std::int16_t version_, int seed);
-void fill_offset_commit_request_offset_commit_request_partition(offset_commit_request::offset_commit_request_partition& m, std::int16_t version_, int seed);
-void fill_offset_commit_request_offset_commit_request_topic(offset_commit_request::offset_commit_request_topic& m, std::int16_t version_, int seed);
-void fill_offset_commit_response_offset_commit_response_partition(offset_commit_response::offset_commit_response_partition& m, std::int16_t version_, int seed);
-void fill_offset_commit_response_offset_commit_response_topic(offset_commit_response::offset_commit_response_topic& m, std::int16_t version_, int seed);
-void fill_offset_delete_request_offset_delete_request_partition(offset_delete_request::offset_delete_request_partition& m, std::int16_t version_, int seed);
-void fill_offset_delete_request_offset_delete_request_topic(offset_delete_request::offset_delete_request_topic& m, std::int16_t version_, int seed);
-void fill_offset_delete_response_offset_delete_response_partition(offset_delete_response::offset_delete_response_partition& m, std::int16_t version_, int seed);
-void fill_offset_delete_response_offset_delete_response_topic(offset_delete_response::offset_delete_response_topic& m, std::int16_t version_, int seed);
-void fill_offset_fetch_request_offset_fetch_request_topic(offset_fetch_request::offset_fetch_request_topic& m, std::int16_t version_, int seed);
-void fill_offset_fetch_request_offset_fetch_request_topics(offset_fetch_request::offset_fetch_request_topics& m, std::int16_t version_, int seed);
-void fill_offset_fetch_request_offset_fetch_request_group(offset_fetch_request::offset_fetch_request_group& m, std::int16_t version_, int seed);
-void fill_offset_fetch_response_offset_fetch_response_partition(offset_fetch_response::offset_fetch_response_partition& m, std::int16_t version_, int seed);
-void fill_offset_fetch_response_offset_fetch_response_topic(offset_fetch_response::offset_fetch_response_topic& m, std::int16_t version_, int seed);
-void fill_offset_fetch_response_offset_fetch_response_partitions(offset_fetch_response::offset_fetch_response_partitions& m, std::int16_t version_, int seed);
-void fill_offset_fetch_response_offset_fetch_response_topics(offset_fetch_response::offset_fetch_response_topics& m, std::int16_t version_, int seed);
-void fill_offset_fetch_response_offset_fetch_response_group(offset_fetch_response::offset_fetch_response_group& m, std::int16_t version_, int seed);
-void fill_offset_for_leader_epoch_request_offset_for_leader_partition(offset_for_leader_epoch_request::offset_for_leader_partition& m, std::int16_t version_, int seed);
-void fill_offset_for_leader_epoch_request_offset_for_leader_topic(offset_for_leader_epoch_request::offset_for_leader_topic& m, std::int16_t version_, int seed);
-void fill_offset_for_leader_epoch_response_epoch_end_offset(offset_for_leader_epoch_response::epoch_end_offset& m, std::int16_t version_, int seed);
-void fill_offset_for_leader_epoch_response_offset_for_leader_topic_result(offset_for_leader_epoch_response::offset_for_leader_topic_result& m, std::int16_t version_, int seed);
-void fill_produce_request_partition_produce_data(produce_request::partition_produce_data& m, std::int16_t version_, int seed);
-void fill_produce_request_topic_produce_data(produce_request::topic_produce_data& m, std::int16_t version_, int seed);
-void fill_produce_response_batch_index_and_error_message(produce_response::batch_index_and_error_message& m, std::int16_t version_, int seed);
-void fill_produce_response_leader_id_and_epoch(produce_response::leader_id_and_epoch& m, std::int16_t version_, int seed);
-void fill_produce_response_partition_produce_response(produce_response::partition_produce_response& m, std::int16_t version_, int seed);
-void fill_produce_response_topic_produce_response(produce_response::topic_produce_response& m, std::int16_t version_, int seed);
-void fill_produce_response_node_endpoint(produce_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_request_partition_data(read_share_group_state_request::partition_data& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_request_read_state_data(read_share_group_state_request::read_state_data& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_response_state_batch(read_share_group_state_response::state_batch& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_response_partition_result(read_share_group_state_response::partition_result& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_response_read_state_result(read_share_group_state_response::read_state_result& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_summary_request_partition_data(read_share_group_state_summary_request::partition_data& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_summary_request_read_state_summary_data(read_share_group_state_summary_request::read_state_summary_data& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_summary_response_partition_result(read_share_group_state_summary_response::partition_result& m, std::int16_t version_, int seed);
-void fill_read_share_group_state_summary_response_read_state_summary_result(read_share_group_state_summary_response::read_state_summary_result& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_request_acknowledgement_batch(share_acknowledge_request::acknowledgement_batch& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_request_acknowledge_partition(share_acknowledge_request::acknowledge_partition& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_request_acknowledge_topic(share_acknowledge_request::acknowledge_topic& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_response_leader_id_and_epoch(share_acknowledge_response::leader_id_and_epoch& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_response_partition_data(share_acknowledge_response::partition_data& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_response_share_acknowledge_topic_response(share_acknowledge_response::share_acknowledge_topic_response& m, std::int16_t version_, int seed);
-void fill_share_acknowledge_response_node_endpoint(share_acknowledge_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_share_fetch_request_acknowledgement_batch(share_fetch_request::acknowledgement_batch& m, std::int16_t version_, int seed);
-void fill_share_fetch_request_fetch_partition(share_fetch_request::fetch_partition& m, std::int16_t version_, int seed);
-void fill_share_fetch_request_fetch_topic(share_fetch_request::fetch_topic& m, std::int16_t version_, int seed);
-void fill_share_fetch_request_forgotten_topic(share_fetch_request::forgotten_topic& m, std::int16_t version_, int seed);
-void fill_share_fetch_response_leader_id_and_epoch(share_fetch_response::leader_id_and_epoch& m, std::int16_t version_, int seed);
-void fill_share_fetch_response_acquired_records_data(share_fetch_response::acquired_records_data& m, std::int16_t version_, int seed);
-void fill_share_fetch_response_partition_data(share_fetch_response::partition_data& m, std::int16_t version_, int seed);
-void fill_share_fetch_response_share_fetchable_topic_response(share_fetch_response::share_fetchable_topic_response& m, std::int16_t version_, int seed);
-void fill_share_fetch_response_node_endpoint(share_fetch_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_share_group_describe_response_topic_partitions_data(share_group_describe_response::topic_partitions_data& m, std::int16_t version_, int seed);
-void fill_share_group_describe_response_assignment_data(share_group_describe_response::assignment_data& m, std::int16_t version_, int seed);
-void fill_share_group_describe_response_member(share_group_describe_response::member& m, std::int16_t version_, int seed);
-void fill_share_group_describe_response_described_group(share_group_describe_response::described_group& m, std::int16_t version_, int seed);
-void fill_share_group_heartbeat_response_topic_partitions_data(share_group_heartbeat_response::topic_partitions_data& m, std::int16_t version_, int seed);
-void fill_share_group_heartbeat_response_assignment_data(share_group_heartbeat_response::assignment_data& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_key_value(streams_group_describe_response::key_value& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_topic_info(streams_group_describe_response::topic_info& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_subtopology(streams_group_describe_response::subtopology& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_topology_data(streams_group_describe_response::topology_data& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_endpoint(streams_group_describe_response::endpoint& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_task_offset(streams_group_describe_response::task_offset& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_task_ids(streams_group_describe_response::task_ids& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_assignment_data(streams_group_describe_response::assignment_data& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_member(streams_group_describe_response::member& m, std::int16_t version_, int seed);
-void fill_streams_group_describe_response_described_group(streams_group_describe_response::described_group& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_key_value(streams_group_heartbeat_request::key_value& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_topic_info(streams_group_heartbeat_request::topic_info& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_copartition_group(streams_group_heartbeat_request::copartition_group& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_subtopology(streams_group_heartbeat_request::subtopology& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_topology_data(streams_group_heartbeat_request::topology_data& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_task_ids(streams_group_heartbeat_request::task_ids& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_endpoint(streams_group_heartbeat_request::endpoint& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_request_task_offset(streams_group_heartbeat_request::task_offset& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_response_status_data(streams_group_heartbeat_response::status_data& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_response_task_ids(streams_group_heartbeat_response::task_ids& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_response_endpoint(streams_group_heartbeat_response::endpoint& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_response_topic_partition(streams_group_heartbeat_response::topic_partition& m, std::int16_t version_, int seed);
-void fill_streams_group_heartbeat_response_endpoint_to_partitions(streams_group_heartbeat_response::endpoint_to_partitions& m, std::int16_t version_, int seed);
-void fill_sync_group_request_sync_group_request_assignment(sync_group_request::sync_group_request_assignment& m, std::int16_t version_, int seed);
-void fill_txn_offset_commit_request_txn_offset_commit_request_partition(txn_offset_commit_request::txn_offset_commit_request_partition& m, std::int16_t version_, int seed);
-void fill_txn_offset_commit_request_txn_offset_commit_request_topic(txn_offset_commit_request::txn_offset_commit_request_topic& m, std::int16_t version_, int seed);
-void fill_txn_offset_commit_response_txn_offset_commit_response_partition(txn_offset_commit_response::txn_offset_commit_response_partition& m, std::int16_t version_, int seed);
-void fill_txn_offset_commit_response_txn_offset_commit_response_topic(txn_offset_commit_response::txn_offset_commit_response_topic& m, std::int16_t version_, int seed);
-void fill_update_features_request_feature_update_key(update_features_request::feature_update_key& m, std::int16_t version_, int seed);
-void fill_update_features_response_updatable_feature_result(update_features_response::updatable_feature_result& m, std::int16_t version_, int seed);
-void fill_update_raft_voter_request_listener(update_raft_voter_request::listener& m, std::int16_t version_, int seed);
-void fill_update_raft_voter_request_k_raft_version_feature_data(update_raft_voter_request::k_raft_version_feature_data& m, std::int16_t version_, int seed);
-void fill_update_raft_voter_response_current_leader_data(update_raft_voter_response::current_leader_data& m, std::int16_t version_, int seed);
-void fill_vote_request_partition_data(vote_request::partition_data& m, std::int16_t version_, int seed);
-void fill_vote_request_topic_data(vote_request::topic_data& m, std::int16_t version_, int seed);
-void fill_vote_response_partition_data(vote_response::partition_data& m, std::int16_t version_, int seed);
-void fill_vote_response_topic_data(vote_response::topic_data& m, std::int16_t version_, int seed);
-void fill_vote_response_node_endpoint(vote_response::node_endpoint& m, std::int16_t version_, int seed);
-void fill_voters_record_endpoint(voters_record::endpoint& m, std::int16_t version_, int seed);
-void fill_voters_record_k_raft_version_feature_data(voters_record::k_raft_version_feature_data& m, std::int16_t version_, int seed);
-void fill_voters_record_voter(voters_record::voter& m, std::int16_t version_, int seed);
-void fill_write_share_group_state_request_state_batch(write_share_group_state_request::state_batch& m, std::int16_t version_, int seed);
-void fill_write_share_group_state_request_partition_data(write_share_group_state_request::partition_data& m, std::int16_t version_, int seed);
-void fill_write_share_group_state_request_write_state_data(write_share_group_state_request::write_state_data& m, std::int16_t version_, int seed);
-void fill_write_share_group_state_response_partition_result(write_share_group_state_response::partition_result& m, std::int16_t version_, int seed);
-void fill_write_share_group_state_response_write_state_result(write_share_group_state_response::write_state_result& m, std::int16_t version_, int seed);
-void fill_write_txn_markers_request_writable_txn_marker_topic(write_txn_markers_request::writable_txn_marker_topic& m, std::int16_t version_, int seed);
-void fill_write_txn_markers_request_writable_txn_marker(write_txn_markers_request::writable_txn_marker& m, std::int16_t version_, int seed);
-void fill_write_txn_markers_response_writable_txn_marker_partition_result(write_txn_markers_response::writable_txn_marker_partition_result& m, std::int16_t version_, int seed);
-void fill_write_txn_markers_response_writable_txn_marker_topic_result(write_txn_markers_response::writable_txn_marker_topic_result& m, std::int16_t version_, int seed);
-void fill_write_txn_markers_response_writable_txn_marker_result(write_txn_markers_response::writable_txn_marker_result& m, std::int16_t version_, int seed);
+void fill(nested::add_partitions_to_txn_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::add_partitions_to_txn_transaction& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::add_partitions_to_txn_partition_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::add_partitions_to_txn_topic_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::add_partitions_to_txn_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::add_raft_voter_request_listener& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_client_quotas_request_entity_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_client_quotas_request_op_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_client_quotas_request_entry_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_client_quotas_response_entity_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_client_quotas_response_entry_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_configs_request_alterable_config& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_configs_resource& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_configs_resource_response& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_request_broker_state& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_request_partition_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_reassignments_request_reassignable_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_reassignments_request_reassignable_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_reassignments_response_reassignable_partition_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_partition_reassignments_response_reassignable_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_replica_log_dirs_request_alter_replica_log_dir_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_replica_log_dirs_request_alter_replica_log_dir& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_replica_log_dirs_response_alter_replica_log_dir_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_replica_log_dirs_response_alter_replica_log_dir_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_share_group_offsets_request_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_share_group_offsets_request_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_share_group_offsets_response_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_share_group_offsets_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_user_scram_credentials_request_scram_credential_deletion& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_user_scram_credentials_request_scram_credential_upsertion& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::alter_user_scram_credentials_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::api_versions_response_api_version& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::api_versions_response_supported_feature_key& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::api_versions_response_finalized_feature_key& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::assign_replicas_to_dirs_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::assign_replicas_to_dirs_request_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::assign_replicas_to_dirs_request_directory_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::assign_replicas_to_dirs_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::assign_replicas_to_dirs_response_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::assign_replicas_to_dirs_response_directory_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::begin_quorum_epoch_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::begin_quorum_epoch_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::begin_quorum_epoch_request_leader_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::begin_quorum_epoch_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::begin_quorum_epoch_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::begin_quorum_epoch_response_node_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::broker_registration_request_listener& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::broker_registration_request_feature& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_describe_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_describe_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_describe_response_member& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_describe_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_heartbeat_request_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_heartbeat_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_group_heartbeat_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_protocol_assignment_topic_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::consumer_protocol_subscription_topic_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::controller_registration_request_listener& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::controller_registration_request_feature& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_acls_request_acl_creation& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_acls_response_acl_creation_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_delegation_token_request_creatable_renewers& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_partitions_assignment& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_partitions_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_partitions_topic_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_topics_request_creatable_replica_assignment& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_topics_request_creatable_topic_config& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_topics_request_creatable_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_topics_response_creatable_topic_configs& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::create_topics_response_creatable_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_acls_filter& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_acls_matching_acl& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_acls_filter_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_groups_response_deletable_group_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_records_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_records_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_records_partition_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_records_topic_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_share_group_offsets_request_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_share_group_offsets_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_share_group_state_request_delete_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_share_group_state_response_delete_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_topics_request_delete_topic_state& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::delete_topics_response_deletable_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_acls_response_acl_description& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_acls_resource& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_client_quotas_request_component_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_client_quotas_response_entity_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_client_quotas_response_value_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_client_quotas_response_entry_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_cluster_broker& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_configs_resource& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_configs_synonym& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_configs_resource_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_configs_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_delegation_token_owner& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_delegation_token_response_described_delegation_token_renewer& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_delegation_token_response_described_delegation_token& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_groups_response_described_group_member& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_groups_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_log_dirs_request_describable_log_dir_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_log_dirs_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_log_dirs_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_log_dirs_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_producers_request_topic_request& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_producers_response_producer_state& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_producers_response_partition_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_producers_response_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_request_partition_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_response_replica_state& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_response_listener& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_quorum_response_node& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_share_group_offsets_request_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_share_group_offsets_request_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_share_group_offsets_response_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_share_group_offsets_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_share_group_offsets_response_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_topic_partitions_request_topic_request& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_topic_partitions_request_cursor_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_topic_partitions_response_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_topic_partitions_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_topic_partitions_response_cursor& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_transactions_response_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_transactions_response_transaction_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_user_scram_credentials_request_user_name& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_user_scram_credentials_response_credential_info& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::describe_user_scram_credentials_result& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::elect_leaders_request_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::elect_leaders_response_partition_result_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::elect_leaders_response_replica_election_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_request_replica_info& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_request_leader_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::end_quorum_epoch_response_node_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_request_replica_state_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_request_forgotten_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_epoch_end_offset& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_leader_id_and_epoch& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_snapshot_id_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_aborted_transaction& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_partition_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_fetchable_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_request_snapshot_id_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_request_partition_snapshot& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_request_topic_snapshot& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_response_snapshot_id_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_response_leader_id_and_epoch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_response_partition_snapshot& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_response_topic_snapshot& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::fetch_snapshot_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::find_coordinator_response_coordinator& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::incremental_alter_configs_request_alterable_config& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::incremental_alter_configs_request_alter_configs_resource& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::incremental_alter_configs_response_alter_configs_resource_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::initialize_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::initialize_share_group_state_request_initialize_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::initialize_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::initialize_share_group_state_response_initialize_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::join_group_request_protocol& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::join_group_response_member& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::leader_change_message_voter& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::leave_group_request_member_identity& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::leave_group_response_member_response& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_config_resources_response_config_resource& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_groups_response_listed_group& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_offsets_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_offsets_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_offsets_partition_response& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_offsets_topic_response& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_partition_reassignments_topics& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_partition_reassignments_response_ongoing_partition_reassignment& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_partition_reassignments_response_ongoing_topic_reassignment& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::list_transactions_response_transaction_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::metadata_request_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::metadata_response_broker& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::metadata_response_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::metadata_response_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_commit_request_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_commit_request_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_commit_response_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_commit_response_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_delete_request_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_delete_request_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_delete_response_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_delete_response_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_request_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_request_topics& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_request_group& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_response_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_response_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_response_partitions& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_response_topics& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_fetch_response_group& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_for_leader_epoch_request_offset_for_leader_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_for_leader_epoch_request_offset_for_leader_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_for_leader_epoch_response_epoch_end_offset& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::offset_for_leader_epoch_response_offset_for_leader_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_request_partition_produce_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_request_topic_produce_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_response_batch_index_and_error_message& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_response_leader_id_and_epoch& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_response_partition_produce_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_response_topic_produce_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::produce_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_request_read_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_response_state_batch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_response_read_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_summary_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_summary_request_read_state_summary_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_summary_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::read_share_group_state_summary_response_read_state_summary_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_request_acknowledgement_batch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_request_acknowledge_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_request_acknowledge_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_response_leader_id_and_epoch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_topic_response& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_acknowledge_response_node_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_request_acknowledgement_batch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_request_fetch_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_request_fetch_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_request_forgotten_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_response_leader_id_and_epoch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_response_acquired_records_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_response_partition_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_response_share_fetchable_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_fetch_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_group_describe_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_group_describe_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_group_describe_response_member& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_group_describe_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_group_heartbeat_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::share_group_heartbeat_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_key_value& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_topic_info& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_subtopology& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_topology_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_task_offset& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_task_ids& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_member& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_describe_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_key_value& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_topic_info& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_copartition_group& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_subtopology& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_topology_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_task_ids& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_request_task_offset& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_response_status_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_response_task_ids& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_response_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_response_topic_partition& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::streams_group_heartbeat_response_endpoint_to_partitions& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::sync_group_request_assignment& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::txn_offset_commit_request_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::txn_offset_commit_request_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::txn_offset_commit_response_partition& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::txn_offset_commit_response_topic& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::update_features_request_feature_update_key& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::update_features_response_updatable_feature_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::update_raft_voter_request_listener& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::update_raft_voter_request_k_raft_version_feature_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::update_raft_voter_response_current_leader_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::vote_request_partition_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::vote_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::vote_response_partition_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::vote_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::vote_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::voters_record_endpoint& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::voters_record_k_raft_version_feature_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::voters_record_voter& m, std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_share_group_state_request_state_batch& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_share_group_state_request_write_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_share_group_state_response_write_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_txn_markers_request_writable_txn_marker_topic& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_txn_markers_request_writable_txn_marker& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_txn_markers_response_writable_txn_marker_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_txn_markers_response_writable_txn_marker_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
+void fill(nested::write_txn_markers_response_writable_txn_marker_result& m,
+    std::int16_t version_, int seed, fill_mode mode);
 
-void fill_add_partitions_to_txn_request_add_partitions_to_txn_topic(add_partitions_to_txn_request::add_partitions_to_txn_topic& m, std::int16_t version_, int seed) {
+void fill(nested::add_partitions_to_txn_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_add_partitions_to_txn_request_add_partitions_to_txn_transaction(add_partitions_to_txn_request::add_partitions_to_txn_transaction& m, std::int16_t version_, int seed) {
+void fill(nested::add_partitions_to_txn_transaction& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 4) {
     m.transactional_id = std::string("s0-") + std::to_string(seed);
   }
@@ -332,140 +513,224 @@ void fill_add_partitions_to_txn_request_add_partitions_to_txn_transaction(add_pa
     m.verify_only = true;
   }
   if (version_ >= 4) {
-    fill_add_partitions_to_txn_request_add_partitions_to_txn_topic(m.topics.emplace_back(), version_, seed + 1);
+    fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(add_partitions_to_txn_response::add_partitions_to_txn_partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::add_partitions_to_txn_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.partition_error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(add_partitions_to_txn_response::add_partitions_to_txn_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::add_partitions_to_txn_topic_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_add_partitions_to_txn_response_add_partitions_to_txn_partition_result(m.results_by_partition.emplace_back(), version_, seed + 1);
+  fill(m.results_by_partition.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_add_partitions_to_txn_response_add_partitions_to_txn_result(add_partitions_to_txn_response::add_partitions_to_txn_result& m, std::int16_t version_, int seed) {
+void fill(nested::add_partitions_to_txn_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 4) {
     m.transactional_id = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 4) {
-    fill_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(m.topic_results.emplace_back(), version_, seed + 1);
+    fill(m.topic_results.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_add_raft_voter_request_listener(add_raft_voter_request::listener& m, std::int16_t version_, int seed) {
+void fill(nested::add_raft_voter_request_listener& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_client_quotas_request_entity_data(alter_client_quotas_request::entity_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_client_quotas_request_entity_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.entity_type = std::string("s0-") + std::to_string(seed);
-  m.entity_name = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.entity_name.reset();
+  } else {
+    m.entity_name = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_client_quotas_request_op_data(alter_client_quotas_request::op_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_client_quotas_request_op_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.key = std::string("s0-") + std::to_string(seed);
   m.value = 2.5;
   m.remove = true;
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_client_quotas_request_entry_data(alter_client_quotas_request::entry_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_client_quotas_request_entry_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_alter_client_quotas_request_entity_data(m.entity.emplace_back(), version_, seed + 1);
-  fill_alter_client_quotas_request_op_data(m.ops.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.entity.emplace_back(), version_, seed + 1, mode);
+  fill(m.ops.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_client_quotas_response_entity_data(alter_client_quotas_response::entity_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_client_quotas_response_entity_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.entity_type = std::string("s0-") + std::to_string(seed);
-  m.entity_name = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.entity_name.reset();
+  } else {
+    m.entity_name = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_client_quotas_response_entry_data(alter_client_quotas_response::entry_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_client_quotas_response_entry_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
-  fill_alter_client_quotas_response_entity_data(m.entity.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
+  fill(m.entity.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_configs_request_alterable_config(alter_configs_request::alterable_config& m, std::int16_t version_, int seed) {
+void fill(nested::alter_configs_request_alterable_config& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  m.value = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.value.reset();
+  } else {
+    m.value = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_configs_request_alter_configs_resource(alter_configs_request::alter_configs_resource& m, std::int16_t version_, int seed) {
+void fill(nested::alter_configs_resource& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_type = static_cast<std::int8_t>(2 + seed);
   m.resource_name = std::string("s1-") + std::to_string(seed);
-  fill_alter_configs_request_alterable_config(m.configs.emplace_back(), version_, seed + 1);
+  fill(m.configs.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_configs_response_alter_configs_resource_response(alter_configs_response::alter_configs_resource_response& m, std::int16_t version_, int seed) {
+void fill(nested::alter_configs_resource_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.resource_type = static_cast<std::int8_t>(4 + seed);
   m.resource_name = std::string("s3-") + std::to_string(seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_partition_request_broker_state(alter_partition_request::broker_state& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_request_broker_state& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.broker_id = static_cast<std::int32_t>(2 + seed);
   }
   if (version_ >= 3) {
     m.broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_request_partition_data(alter_partition_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.leader_epoch = static_cast<std::int32_t>(3 + seed);
   if (version_ <= 2) {
     m.new_isr.push_back(static_cast<std::int32_t>(4 + seed));
   }
   if (version_ >= 3) {
-    fill_alter_partition_request_broker_state(m.new_isr_with_epochs.emplace_back(), version_, seed + 1);
+    fill(m.new_isr_with_epochs.emplace_back(), version_, seed + 1, mode);
   }
   m.leader_recovery_state = static_cast<std::int8_t>(6 + seed);
   m.partition_epoch = static_cast<std::int32_t>(7 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_request_topic_data(alter_partition_request::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_alter_partition_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_response_partition_data(alter_partition_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.leader_id = static_cast<std::int32_t>(4 + seed);
@@ -473,138 +738,215 @@ void fill_alter_partition_response_partition_data(alter_partition_response::part
   m.isr.push_back(static_cast<std::int32_t>(6 + seed));
   m.leader_recovery_state = static_cast<std::int8_t>(7 + seed);
   m.partition_epoch = static_cast<std::int32_t>(8 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_response_topic_data(alter_partition_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_alter_partition_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_reassignments_request_reassignable_partition(alter_partition_reassignments_request::reassignable_partition& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_reassignments_request_reassignable_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
-  m.replicas.emplace().push_back(static_cast<std::int32_t>(3 + seed));
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.replicas.reset();
+  } else {
+    m.replicas.emplace().push_back(static_cast<std::int32_t>(3 + seed));
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_reassignments_request_reassignable_topic(alter_partition_reassignments_request::reassignable_topic& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_reassignments_request_reassignable_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_alter_partition_reassignments_request_reassignable_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_reassignments_response_reassignable_partition_response(alter_partition_reassignments_response::reassignable_partition_response& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_reassignments_response_reassignable_partition_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_partition_reassignments_response_reassignable_topic_response(alter_partition_reassignments_response::reassignable_topic_response& m, std::int16_t version_, int seed) {
+void fill(nested::alter_partition_reassignments_response_reassignable_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_alter_partition_reassignments_response_reassignable_partition_response(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_replica_log_dirs_request_alter_replica_log_dir_topic(alter_replica_log_dirs_request::alter_replica_log_dir_topic& m, std::int16_t version_, int seed) {
+void fill(nested::alter_replica_log_dirs_request_alter_replica_log_dir_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_replica_log_dirs_request_alter_replica_log_dir(alter_replica_log_dirs_request::alter_replica_log_dir& m, std::int16_t version_, int seed) {
+void fill(nested::alter_replica_log_dirs_request_alter_replica_log_dir& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.path = std::string("s0-") + std::to_string(seed);
-  fill_alter_replica_log_dirs_request_alter_replica_log_dir_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_replica_log_dirs_response_alter_replica_log_dir_partition_result(alter_replica_log_dirs_response::alter_replica_log_dir_partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::alter_replica_log_dirs_response_alter_replica_log_dir_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_replica_log_dirs_response_alter_replica_log_dir_topic_result(alter_replica_log_dirs_response::alter_replica_log_dir_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::alter_replica_log_dirs_response_alter_replica_log_dir_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_alter_replica_log_dirs_response_alter_replica_log_dir_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_alter_share_group_offsets_request_alter_share_group_offsets_request_partition(alter_share_group_offsets_request::alter_share_group_offsets_request_partition& m, std::int16_t version_, int seed) {
+void fill(nested::alter_share_group_offsets_request_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.start_offset = static_cast<std::int64_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_share_group_offsets_request_alter_share_group_offsets_request_topic(alter_share_group_offsets_request::alter_share_group_offsets_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::alter_share_group_offsets_request_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_alter_share_group_offsets_request_alter_share_group_offsets_request_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_share_group_offsets_response_alter_share_group_offsets_response_partition(alter_share_group_offsets_response::alter_share_group_offsets_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::alter_share_group_offsets_response_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_share_group_offsets_response_alter_share_group_offsets_response_topic(alter_share_group_offsets_response::alter_share_group_offsets_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::alter_share_group_offsets_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
   m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
-  fill_alter_share_group_offsets_response_alter_share_group_offsets_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_user_scram_credentials_request_scram_credential_deletion(alter_user_scram_credentials_request::scram_credential_deletion& m, std::int16_t version_, int seed) {
+void fill(nested::alter_user_scram_credentials_request_scram_credential_deletion& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.mechanism = static_cast<std::int8_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_user_scram_credentials_request_scram_credential_upsertion(alter_user_scram_credentials_request::scram_credential_upsertion& m, std::int16_t version_, int seed) {
+void fill(nested::alter_user_scram_credentials_request_scram_credential_upsertion& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.mechanism = static_cast<std::int8_t>(3 + seed);
   m.iterations = static_cast<std::int32_t>(4 + seed);
   m.salt = bytes{std::byte{4}, std::byte{42}};
   m.salted_password = bytes{std::byte{5}, std::byte{42}};
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_alter_user_scram_credentials_response_alter_user_scram_credentials_result(alter_user_scram_credentials_response::alter_user_scram_credentials_result& m, std::int16_t version_, int seed) {
+void fill(nested::alter_user_scram_credentials_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.user = std::string("s0-") + std::to_string(seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_api_versions_response_api_version(api_versions_response::api_version& m, std::int16_t version_, int seed) {
+void fill(nested::api_versions_response_api_version& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.api_key = static_cast<std::int16_t>(2 + seed);
   m.min_version = static_cast<std::int16_t>(3 + seed);
   m.max_version = static_cast<std::int16_t>(4 + seed);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_api_versions_response_supported_feature_key(api_versions_response::supported_feature_key& m, std::int16_t version_, int seed) {
+void fill(nested::api_versions_response_supported_feature_key& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -614,11 +956,16 @@ void fill_api_versions_response_supported_feature_key(api_versions_response::sup
   if (version_ >= 3) {
     m.max_version = static_cast<std::int16_t>(4 + seed);
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_api_versions_response_finalized_feature_key(api_versions_response::finalized_feature_key& m, std::int16_t version_, int seed) {
+void fill(nested::api_versions_response_finalized_feature_key& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -628,70 +975,102 @@ void fill_api_versions_response_finalized_feature_key(api_versions_response::fin
   if (version_ >= 3) {
     m.min_version_level = static_cast<std::int16_t>(4 + seed);
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_assign_replicas_to_dirs_request_partition_data(assign_replicas_to_dirs_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::assign_replicas_to_dirs_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_assign_replicas_to_dirs_request_topic_data(assign_replicas_to_dirs_request::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::assign_replicas_to_dirs_request_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_assign_replicas_to_dirs_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_assign_replicas_to_dirs_request_directory_data(assign_replicas_to_dirs_request::directory_data& m, std::int16_t version_, int seed) {
+void fill(nested::assign_replicas_to_dirs_request_directory_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_assign_replicas_to_dirs_request_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_assign_replicas_to_dirs_response_partition_data(assign_replicas_to_dirs_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::assign_replicas_to_dirs_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_assign_replicas_to_dirs_response_topic_data(assign_replicas_to_dirs_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::assign_replicas_to_dirs_response_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_assign_replicas_to_dirs_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_assign_replicas_to_dirs_response_directory_data(assign_replicas_to_dirs_response::directory_data& m, std::int16_t version_, int seed) {
+void fill(nested::assign_replicas_to_dirs_response_directory_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_assign_replicas_to_dirs_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_begin_quorum_epoch_request_partition_data(begin_quorum_epoch_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::begin_quorum_epoch_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 1) {
     m.voter_directory_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
   m.leader_id = static_cast<std::int32_t>(4 + seed);
   m.leader_epoch = static_cast<std::int32_t>(5 + seed);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_begin_quorum_epoch_request_topic_data(begin_quorum_epoch_request::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::begin_quorum_epoch_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_begin_quorum_epoch_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_begin_quorum_epoch_request_leader_endpoint(begin_quorum_epoch_request::leader_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::begin_quorum_epoch_request_leader_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -701,27 +1080,42 @@ void fill_begin_quorum_epoch_request_leader_endpoint(begin_quorum_epoch_request:
   if (version_ >= 1) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_begin_quorum_epoch_response_partition_data(begin_quorum_epoch_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::begin_quorum_epoch_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.leader_id = static_cast<std::int32_t>(4 + seed);
   m.leader_epoch = static_cast<std::int32_t>(5 + seed);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_begin_quorum_epoch_response_topic_data(begin_quorum_epoch_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::begin_quorum_epoch_response_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_begin_quorum_epoch_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_begin_quorum_epoch_response_node_endpoint(begin_quorum_epoch_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::begin_quorum_epoch_response_node_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
@@ -731,101 +1125,149 @@ void fill_begin_quorum_epoch_response_node_endpoint(begin_quorum_epoch_response:
   if (version_ >= 1) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_broker_registration_request_listener(broker_registration_request::listener& m, std::int16_t version_, int seed) {
+void fill(nested::broker_registration_request_listener& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(4 + seed);
   m.security_protocol = static_cast<std::int16_t>(5 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_broker_registration_request_feature(broker_registration_request::feature& m, std::int16_t version_, int seed) {
+void fill(nested::broker_registration_request_feature& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.min_supported_version = static_cast<std::int16_t>(3 + seed);
   m.max_supported_version = static_cast<std::int16_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_describe_response_topic_partitions_data(consumer_group_describe_response::topic_partitions_data& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_describe_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.topic_name = std::string("s1-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(4 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_describe_response_assignment_data(consumer_group_describe_response::assignment_data& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_describe_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_consumer_group_describe_response_topic_partitions_data(m.topic_partitions.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topic_partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_describe_response_member(consumer_group_describe_response::member& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_describe_response_member& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.member_id = std::string("s0-") + std::to_string(seed);
-  m.instance_id = std::string("s1-") + std::to_string(seed);
-  m.rack_id = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.instance_id.reset();
+  } else {
+    m.instance_id = std::string("s1-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack_id.reset();
+  } else {
+    m.rack_id = std::string("s2-") + std::to_string(seed);
+  }
   m.member_epoch = static_cast<std::int32_t>(5 + seed);
   m.client_id = std::string("s4-") + std::to_string(seed);
   m.client_host = std::string("s5-") + std::to_string(seed);
   m.subscribed_topic_names.push_back(std::string("s6-") + std::to_string(seed));
-  m.subscribed_topic_regex = std::string("s7-") + std::to_string(seed);
-  fill_consumer_group_describe_response_assignment_data(m.assignment, version_, seed + 1);
-  fill_consumer_group_describe_response_assignment_data(m.target_assignment, version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.subscribed_topic_regex.reset();
+  } else {
+    m.subscribed_topic_regex = std::string("s7-") + std::to_string(seed);
+  }
+  fill(m.assignment, version_, seed + 1, mode);
+  fill(m.target_assignment, version_, seed + 1, mode);
   if (version_ >= 1) {
     m.member_type = static_cast<std::int8_t>(-1 == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_describe_response_described_group(consumer_group_describe_response::described_group& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_describe_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.group_id = std::string("s2-") + std::to_string(seed);
   m.group_state = std::string("s3-") + std::to_string(seed);
   m.group_epoch = static_cast<std::int32_t>(6 + seed);
   m.assignment_epoch = static_cast<std::int32_t>(7 + seed);
   m.assignor_name = std::string("s6-") + std::to_string(seed);
-  fill_consumer_group_describe_response_member(m.members.emplace_back(), version_, seed + 1);
+  fill(m.members.emplace_back(), version_, seed + 1, mode);
   m.authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_heartbeat_request_topic_partitions_data(consumer_group_heartbeat_request::topic_partitions_data& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_heartbeat_request_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_heartbeat_response_topic_partitions_data(consumer_group_heartbeat_response::topic_partitions_data& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_heartbeat_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_group_heartbeat_response_assignment_data(consumer_group_heartbeat_response::assignment_data& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_group_heartbeat_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_consumer_group_heartbeat_response_topic_partitions_data(m.topic_partitions.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topic_partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_consumer_protocol_assignment_topic_partition(consumer_protocol_assignment::topic_partition& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_protocol_assignment_topic_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
 }
 
-void fill_consumer_protocol_subscription_topic_partition(consumer_protocol_subscription::topic_partition& m, std::int16_t version_, int seed) {
+void fill(nested::consumer_protocol_subscription_topic_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.topic = std::string("s0-") + std::to_string(seed);
   }
@@ -834,26 +1276,33 @@ void fill_consumer_protocol_subscription_topic_partition(consumer_protocol_subsc
   }
 }
 
-void fill_controller_registration_request_listener(controller_registration_request::listener& m, std::int16_t version_, int seed) {
+void fill(nested::controller_registration_request_listener& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(4 + seed);
   m.security_protocol = static_cast<std::int16_t>(5 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_controller_registration_request_feature(controller_registration_request::feature& m, std::int16_t version_, int seed) {
+void fill(nested::controller_registration_request_feature& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.min_supported_version = static_cast<std::int16_t>(3 + seed);
   m.max_supported_version = static_cast<std::int16_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_create_acls_request_acl_creation(create_acls_request::acl_creation& m, std::int16_t version_, int seed) {
+void fill(nested::create_acls_request_acl_creation& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_type = static_cast<std::int8_t>(2 + seed);
   m.resource_name = std::string("s1-") + std::to_string(seed);
   m.resource_pattern_type = static_cast<std::int8_t>(3 == 7 ? 8 : 7);
@@ -861,76 +1310,137 @@ void fill_create_acls_request_acl_creation(create_acls_request::acl_creation& m,
   m.host = std::string("s4-") + std::to_string(seed);
   m.operation = static_cast<std::int8_t>(7 + seed);
   m.permission_type = static_cast<std::int8_t>(8 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_acls_response_acl_creation_result(create_acls_response::acl_creation_result& m, std::int16_t version_, int seed) {
+void fill(nested::create_acls_response_acl_creation_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_delegation_token_request_creatable_renewers(create_delegation_token_request::creatable_renewers& m, std::int16_t version_, int seed) {
+void fill(nested::create_delegation_token_request_creatable_renewers& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.principal_type = std::string("s0-") + std::to_string(seed);
   m.principal_name = std::string("s1-") + std::to_string(seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_partitions_request_create_partitions_assignment(create_partitions_request::create_partitions_assignment& m, std::int16_t version_, int seed) {
+void fill(nested::create_partitions_assignment& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_ids.push_back(static_cast<std::int32_t>(2 + seed));
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_partitions_request_create_partitions_topic(create_partitions_request::create_partitions_topic& m, std::int16_t version_, int seed) {
+void fill(nested::create_partitions_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.count = static_cast<std::int32_t>(3 + seed);
-  fill_create_partitions_request_create_partitions_assignment(m.assignments.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.assignments.reset();
+  } else {
+    fill(m.assignments.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_partitions_response_create_partitions_topic_result(create_partitions_response::create_partitions_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::create_partitions_topic_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_topics_request_creatable_replica_assignment(create_topics_request::creatable_replica_assignment& m, std::int16_t version_, int seed) {
+void fill(nested::create_topics_request_creatable_replica_assignment& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.broker_ids.push_back(static_cast<std::int32_t>(3 + seed));
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_topics_request_creatable_topic_config(create_topics_request::creatable_topic_config& m, std::int16_t version_, int seed) {
+void fill(nested::create_topics_request_creatable_topic_config& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  m.value = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.value.reset();
+  } else {
+    m.value = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_topics_request_creatable_topic(create_topics_request::creatable_topic& m, std::int16_t version_, int seed) {
+void fill(nested::create_topics_request_creatable_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.num_partitions = static_cast<std::int32_t>(3 + seed);
   m.replication_factor = static_cast<std::int16_t>(4 + seed);
-  fill_create_topics_request_creatable_replica_assignment(m.assignments.emplace_back(), version_, seed + 1);
-  fill_create_topics_request_creatable_topic_config(m.configs.emplace_back(), version_, seed + 1);
+  fill(m.assignments.emplace_back(), version_, seed + 1, mode);
+  fill(m.configs.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_topics_response_creatable_topic_configs(create_topics_response::creatable_topic_configs& m, std::int16_t version_, int seed) {
+void fill(nested::create_topics_response_creatable_topic_configs& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 5) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 5) {
-    m.value = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.value.reset();
+    } else {
+      m.value = std::string("s1-") + std::to_string(seed);
+    }
   }
   if (version_ >= 5) {
     m.read_only = true;
@@ -941,17 +1451,26 @@ void fill_create_topics_response_creatable_topic_configs(create_topics_response:
   if (version_ >= 5) {
     m.is_sensitive = true;
   }
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_create_topics_response_creatable_topic_result(create_topics_response::creatable_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::create_topics_response_creatable_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   if (version_ >= 7) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
   m.error_code = static_cast<std::int16_t>(4 + seed);
-  m.error_message = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s3-") + std::to_string(seed);
+  }
   if (version_ >= 5) {
     m.topic_config_error_code = static_cast<std::int16_t>(6 + seed);
   }
@@ -962,27 +1481,55 @@ void fill_create_topics_response_creatable_topic_result(create_topics_response::
     m.replication_factor = static_cast<std::int16_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 5) {
-    fill_create_topics_response_creatable_topic_configs(m.configs.emplace().emplace_back(), version_, seed + 1);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.configs.reset();
+    } else {
+      fill(m.configs.emplace().emplace_back(), version_, seed + 1, mode);
+    }
+  }
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_delete_acls_request_delete_acls_filter(delete_acls_request::delete_acls_filter& m, std::int16_t version_, int seed) {
+void fill(nested::delete_acls_filter& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_type_filter = static_cast<std::int8_t>(2 + seed);
-  m.resource_name_filter = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.resource_name_filter.reset();
+  } else {
+    m.resource_name_filter = std::string("s1-") + std::to_string(seed);
+  }
   m.pattern_type_filter = static_cast<std::int8_t>(3 == 7 ? 8 : 7);
-  m.principal_filter = std::string("s3-") + std::to_string(seed);
-  m.host_filter = std::string("s4-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.principal_filter.reset();
+  } else {
+    m.principal_filter = std::string("s3-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.host_filter.reset();
+  } else {
+    m.host_filter = std::string("s4-") + std::to_string(seed);
+  }
   m.operation = static_cast<std::int8_t>(7 + seed);
   m.permission_type = static_cast<std::int8_t>(8 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_acls_response_delete_acls_matching_acl(delete_acls_response::delete_acls_matching_acl& m, std::int16_t version_, int seed) {
+void fill(nested::delete_acls_matching_acl& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.resource_type = static_cast<std::int8_t>(4 + seed);
   m.resource_name = std::string("s3-") + std::to_string(seed);
   m.pattern_type = static_cast<std::int8_t>(3 == 7 ? 8 : 7);
@@ -990,238 +1537,408 @@ void fill_delete_acls_response_delete_acls_matching_acl(delete_acls_response::de
   m.host = std::string("s6-") + std::to_string(seed);
   m.operation = static_cast<std::int8_t>(9 + seed);
   m.permission_type = static_cast<std::int8_t>(10 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_acls_response_delete_acls_filter_result(delete_acls_response::delete_acls_filter_result& m, std::int16_t version_, int seed) {
+void fill(nested::delete_acls_filter_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
-  fill_delete_acls_response_delete_acls_matching_acl(m.matching_acls.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
+  fill(m.matching_acls.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_groups_response_deletable_group_result(delete_groups_response::deletable_group_result& m, std::int16_t version_, int seed) {
+void fill(nested::delete_groups_response_deletable_group_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_records_request_delete_records_partition(delete_records_request::delete_records_partition& m, std::int16_t version_, int seed) {
+void fill(nested::delete_records_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.offset = static_cast<std::int64_t>(3 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_records_request_delete_records_topic(delete_records_request::delete_records_topic& m, std::int16_t version_, int seed) {
+void fill(nested::delete_records_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_delete_records_request_delete_records_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_records_response_delete_records_partition_result(delete_records_response::delete_records_partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::delete_records_partition_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.low_watermark = static_cast<std::int64_t>(3 + seed);
   m.error_code = static_cast<std::int16_t>(4 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_records_response_delete_records_topic_result(delete_records_response::delete_records_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::delete_records_topic_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_delete_records_response_delete_records_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_delete_share_group_offsets_request_delete_share_group_offsets_request_topic(delete_share_group_offsets_request::delete_share_group_offsets_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::delete_share_group_offsets_request_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_delete_share_group_offsets_response_delete_share_group_offsets_response_topic(delete_share_group_offsets_response::delete_share_group_offsets_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::delete_share_group_offsets_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
   m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   m.error_code = static_cast<std::int16_t>(4 + seed);
-  m.error_message = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s3-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_delete_share_group_state_request_partition_data(delete_share_group_state_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::delete_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_delete_share_group_state_request_delete_state_data(delete_share_group_state_request::delete_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::delete_share_group_state_request_delete_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_delete_share_group_state_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_delete_share_group_state_response_partition_result(delete_share_group_state_response::partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::delete_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_delete_share_group_state_response_delete_state_result(delete_share_group_state_response::delete_state_result& m, std::int16_t version_, int seed) {
+void fill(nested::delete_share_group_state_response_delete_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_delete_share_group_state_response_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_delete_topics_request_delete_topic_state(delete_topics_request::delete_topic_state& m, std::int16_t version_, int seed) {
+void fill(nested::delete_topics_request_delete_topic_state& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 6) {
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.name.reset();
+    } else {
+      m.name = std::string("s0-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 6) {
+    m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(nested::delete_topics_response_deletable_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed && (version_ >= 6)) {
+    m.name.reset();
+  } else {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 6) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-}
-
-void fill_delete_topics_response_deletable_topic_result(delete_topics_response::deletable_topic_result& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.name = std::string("s0-") + std::to_string(seed);
-  if (version_ >= 6) {
-    m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
-  }
   m.error_code = static_cast<std::int16_t>(4 + seed);
   if (version_ >= 5) {
-    m.error_message = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s3-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_describe_acls_response_acl_description(describe_acls_response::acl_description& m, std::int16_t version_, int seed) {
+void fill(nested::describe_acls_response_acl_description& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.principal = std::string("s0-") + std::to_string(seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.operation = static_cast<std::int8_t>(4 + seed);
   m.permission_type = static_cast<std::int8_t>(5 + seed);
-}
-
-void fill_describe_acls_response_describe_acls_resource(describe_acls_response::describe_acls_resource& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.resource_type = static_cast<std::int8_t>(2 + seed);
-  m.resource_name = std::string("s1-") + std::to_string(seed);
-  m.pattern_type = static_cast<std::int8_t>(3 == 7 ? 8 : 7);
-  fill_describe_acls_response_acl_description(m.acls.emplace_back(), version_, seed + 1);
-}
-
-void fill_describe_client_quotas_request_component_data(describe_client_quotas_request::component_data& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.entity_type = std::string("s0-") + std::to_string(seed);
-  m.match_type = static_cast<std::int8_t>(3 + seed);
-  m.match = std::string("s2-") + std::to_string(seed);
-}
-
-void fill_describe_client_quotas_response_entity_data(describe_client_quotas_response::entity_data& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.entity_type = std::string("s0-") + std::to_string(seed);
-  m.entity_name = std::string("s1-") + std::to_string(seed);
-}
-
-void fill_describe_client_quotas_response_value_data(describe_client_quotas_response::value_data& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.key = std::string("s0-") + std::to_string(seed);
-  m.value = 2.5;
-}
-
-void fill_describe_client_quotas_response_entry_data(describe_client_quotas_response::entry_data& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  fill_describe_client_quotas_response_entity_data(m.entity.emplace_back(), version_, seed + 1);
-  fill_describe_client_quotas_response_value_data(m.values.emplace_back(), version_, seed + 1);
-}
-
-void fill_describe_cluster_response_describe_cluster_broker(describe_cluster_response::describe_cluster_broker& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.broker_id = static_cast<std::int32_t>(2 + seed);
-  m.host = std::string("s1-") + std::to_string(seed);
-  m.port = static_cast<std::int32_t>(4 + seed);
-  m.rack = std::string("s3-") + std::to_string(seed);
   if (version_ >= 2) {
-    m.is_fenced = true;
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_describe_configs_request_describe_configs_resource(describe_configs_request::describe_configs_resource& m, std::int16_t version_, int seed) {
+void fill(nested::describe_acls_resource& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_type = static_cast<std::int8_t>(2 + seed);
   m.resource_name = std::string("s1-") + std::to_string(seed);
-  m.configuration_keys.emplace().push_back(std::string("s2-") + std::to_string(seed));
+  m.pattern_type = static_cast<std::int8_t>(3 == 7 ? 8 : 7);
+  fill(m.acls.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_configs_response_describe_configs_synonym(describe_configs_response::describe_configs_synonym& m, std::int16_t version_, int seed) {
+void fill(nested::describe_client_quotas_request_component_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
+  m.entity_type = std::string("s0-") + std::to_string(seed);
+  m.match_type = static_cast<std::int8_t>(3 + seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.match.reset();
+  } else {
+    m.match = std::string("s2-") + std::to_string(seed);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(nested::describe_client_quotas_response_entity_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  m.entity_type = std::string("s0-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.entity_name.reset();
+  } else {
+    m.entity_name = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(nested::describe_client_quotas_response_value_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  m.key = std::string("s0-") + std::to_string(seed);
+  m.value = 2.5;
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(nested::describe_client_quotas_response_entry_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  fill(m.entity.emplace_back(), version_, seed + 1, mode);
+  fill(m.values.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(nested::describe_cluster_broker& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  m.broker_id = static_cast<std::int32_t>(2 + seed);
+  m.host = std::string("s1-") + std::to_string(seed);
+  m.port = static_cast<std::int32_t>(4 + seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack.reset();
+  } else {
+    m.rack = std::string("s3-") + std::to_string(seed);
+  }
+  if (version_ >= 2) {
+    m.is_fenced = true;
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+}
+
+void fill(nested::describe_configs_resource& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  m.resource_type = static_cast<std::int8_t>(2 + seed);
+  m.resource_name = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.configuration_keys.reset();
+  } else {
+    m.configuration_keys.emplace().push_back(std::string("s2-") + std::to_string(seed));
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(nested::describe_configs_synonym& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  m.value = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.value.reset();
+  } else {
+    m.value = std::string("s1-") + std::to_string(seed);
+  }
   m.source = static_cast<std::int8_t>(4 + seed);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_configs_response_describe_configs_resource_result(describe_configs_response::describe_configs_resource_result& m, std::int16_t version_, int seed) {
+void fill(nested::describe_configs_resource_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  m.value = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.value.reset();
+  } else {
+    m.value = std::string("s1-") + std::to_string(seed);
+  }
   m.read_only = true;
   m.config_source = static_cast<std::int8_t>(-1 == 7 ? 8 : 7);
   m.is_sensitive = true;
-  fill_describe_configs_response_describe_configs_synonym(m.synonyms.emplace_back(), version_, seed + 1);
+  fill(m.synonyms.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 3) {
     m.config_type = static_cast<std::int8_t>(8 + seed);
   }
   if (version_ >= 3) {
-    m.documentation = std::string("s7-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.documentation.reset();
+    } else {
+      m.documentation = std::string("s7-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_describe_configs_response_describe_configs_result(describe_configs_response::describe_configs_result& m, std::int16_t version_, int seed) {
+void fill(nested::describe_configs_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.resource_type = static_cast<std::int8_t>(4 + seed);
   m.resource_name = std::string("s3-") + std::to_string(seed);
-  fill_describe_configs_response_describe_configs_resource_result(m.configs.emplace_back(), version_, seed + 1);
+  fill(m.configs.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_delegation_token_request_describe_delegation_token_owner(describe_delegation_token_request::describe_delegation_token_owner& m, std::int16_t version_, int seed) {
+void fill(nested::describe_delegation_token_owner& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.principal_type = std::string("s0-") + std::to_string(seed);
   m.principal_name = std::string("s1-") + std::to_string(seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_delegation_token_response_described_delegation_token_renewer(describe_delegation_token_response::described_delegation_token_renewer& m, std::int16_t version_, int seed) {
+void fill(nested::describe_delegation_token_response_described_delegation_token_renewer& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.principal_type = std::string("s0-") + std::to_string(seed);
   m.principal_name = std::string("s1-") + std::to_string(seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_delegation_token_response_described_delegation_token(describe_delegation_token_response::described_delegation_token& m, std::int16_t version_, int seed) {
+void fill(nested::describe_delegation_token_response_described_delegation_token& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.principal_type = std::string("s0-") + std::to_string(seed);
   m.principal_name = std::string("s1-") + std::to_string(seed);
   if (version_ >= 3) {
@@ -1235,68 +1952,103 @@ void fill_describe_delegation_token_response_described_delegation_token(describe
   m.max_timestamp = static_cast<std::int64_t>(8 + seed);
   m.token_id = std::string("s7-") + std::to_string(seed);
   m.hmac = bytes{std::byte{9}, std::byte{42}};
-  fill_describe_delegation_token_response_described_delegation_token_renewer(m.renewers.emplace_back(), version_, seed + 1);
+  fill(m.renewers.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_groups_response_described_group_member(describe_groups_response::described_group_member& m, std::int16_t version_, int seed) {
+void fill(nested::describe_groups_response_described_group_member& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.member_id = std::string("s0-") + std::to_string(seed);
   if (version_ >= 4) {
-    m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    }
   }
   m.client_id = std::string("s2-") + std::to_string(seed);
   m.client_host = std::string("s3-") + std::to_string(seed);
   m.member_metadata = bytes{std::byte{5}, std::byte{42}};
   m.member_assignment = bytes{std::byte{6}, std::byte{42}};
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_groups_response_described_group(describe_groups_response::described_group& m, std::int16_t version_, int seed) {
+void fill(nested::describe_groups_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   if (version_ >= 6) {
-    m.error_message = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s1-") + std::to_string(seed);
+    }
   }
   m.group_id = std::string("s2-") + std::to_string(seed);
   m.group_state = std::string("s3-") + std::to_string(seed);
   m.protocol_type = std::string("s4-") + std::to_string(seed);
   m.protocol_data = std::string("s5-") + std::to_string(seed);
-  fill_describe_groups_response_described_group_member(m.members.emplace_back(), version_, seed + 1);
+  fill(m.members.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 3) {
     m.authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
   }
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_log_dirs_request_describable_log_dir_topic(describe_log_dirs_request::describable_log_dir_topic& m, std::int16_t version_, int seed) {
+void fill(nested::describe_log_dirs_request_describable_log_dir_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_log_dirs_response_describe_log_dirs_partition(describe_log_dirs_response::describe_log_dirs_partition& m, std::int16_t version_, int seed) {
+void fill(nested::describe_log_dirs_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.partition_size = static_cast<std::int64_t>(3 + seed);
   m.offset_lag = static_cast<std::int64_t>(4 + seed);
   m.is_future_key = true;
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_log_dirs_response_describe_log_dirs_topic(describe_log_dirs_response::describe_log_dirs_topic& m, std::int16_t version_, int seed) {
+void fill(nested::describe_log_dirs_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_describe_log_dirs_response_describe_log_dirs_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_log_dirs_response_describe_log_dirs_result(describe_log_dirs_response::describe_log_dirs_result& m, std::int16_t version_, int seed) {
+void fill(nested::describe_log_dirs_result& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.log_dir = std::string("s1-") + std::to_string(seed);
-  fill_describe_log_dirs_response_describe_log_dirs_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 4) {
     m.total_bytes = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
@@ -1306,58 +2058,84 @@ void fill_describe_log_dirs_response_describe_log_dirs_result(describe_log_dirs_
   if (version_ >= 5) {
     m.is_cordoned = true;
   }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_describe_producers_request_topic_request(describe_producers_request::topic_request& m, std::int16_t version_, int seed) {
+void fill(nested::describe_producers_request_topic_request& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partition_indexes.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_producers_response_producer_state(describe_producers_response::producer_state& m, std::int16_t version_, int seed) {
+void fill(nested::describe_producers_response_producer_state& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.producer_id = static_cast<std::int64_t>(2 + seed);
   m.producer_epoch = static_cast<std::int32_t>(3 + seed);
   m.last_sequence = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.last_timestamp = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   m.coordinator_epoch = static_cast<std::int32_t>(6 + seed);
   m.current_txn_start_offset = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_producers_response_partition_response(describe_producers_response::partition_response& m, std::int16_t version_, int seed) {
+void fill(nested::describe_producers_response_partition_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_describe_producers_response_producer_state(m.active_producers.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.active_producers.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_producers_response_topic_response(describe_producers_response::topic_response& m, std::int16_t version_, int seed) {
+void fill(nested::describe_producers_response_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_describe_producers_response_partition_response(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_request_partition_data(describe_quorum_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_request_topic_data(describe_quorum_request::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_describe_quorum_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_response_replica_state(describe_quorum_response::replica_state& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_response_replica_state& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.replica_id = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 2) {
     m.replica_directory_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
@@ -1369,33 +2147,44 @@ void fill_describe_quorum_response_replica_state(describe_quorum_response::repli
   if (version_ >= 1) {
     m.last_caught_up_timestamp = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_response_partition_data(describe_quorum_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   if (version_ >= 2) {
-    m.error_message = std::string("s2-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s2-") + std::to_string(seed);
+    }
   }
   m.leader_id = static_cast<std::int32_t>(5 + seed);
   m.leader_epoch = static_cast<std::int32_t>(6 + seed);
   m.high_watermark = static_cast<std::int64_t>(7 + seed);
-  fill_describe_quorum_response_replica_state(m.current_voters.emplace_back(), version_, seed + 1);
-  fill_describe_quorum_response_replica_state(m.observers.emplace_back(), version_, seed + 1);
+  fill(m.current_voters.emplace_back(), version_, seed + 1, mode);
+  fill(m.observers.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_response_topic_data(describe_quorum_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_describe_quorum_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_response_listener(describe_quorum_response::listener& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_response_listener& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 2) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -1405,36 +2194,51 @@ void fill_describe_quorum_response_listener(describe_quorum_response::listener& 
   if (version_ >= 2) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_quorum_response_node(describe_quorum_response::node& m, std::int16_t version_, int seed) {
+void fill(nested::describe_quorum_response_node& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 2) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
   if (version_ >= 2) {
-    fill_describe_quorum_response_listener(m.listeners.emplace_back(), version_, seed + 1);
+    fill(m.listeners.emplace_back(), version_, seed + 1, mode);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_share_group_offsets_request_describe_share_group_offsets_request_topic(describe_share_group_offsets_request::describe_share_group_offsets_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::describe_share_group_offsets_request_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_share_group_offsets_request_describe_share_group_offsets_request_group(describe_share_group_offsets_request::describe_share_group_offsets_request_group& m, std::int16_t version_, int seed) {
+void fill(nested::describe_share_group_offsets_request_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_describe_share_group_offsets_request_describe_share_group_offsets_request_topic(m.topics.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topics.reset();
+  } else {
+    fill(m.topics.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_share_group_offsets_response_describe_share_group_offsets_response_partition(describe_share_group_offsets_response::describe_share_group_offsets_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::describe_share_group_offsets_response_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.start_offset = static_cast<std::int64_t>(3 + seed);
   m.leader_epoch = static_cast<std::int32_t>(4 + seed);
@@ -1442,81 +2246,128 @@ void fill_describe_share_group_offsets_response_describe_share_group_offsets_res
     m.lag = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
   m.error_code = static_cast<std::int16_t>(6 + seed);
-  m.error_message = std::string("s5-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s5-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_share_group_offsets_response_describe_share_group_offsets_response_topic(describe_share_group_offsets_response::describe_share_group_offsets_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::describe_share_group_offsets_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
   m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
-  fill_describe_share_group_offsets_response_describe_share_group_offsets_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_share_group_offsets_response_describe_share_group_offsets_response_group(describe_share_group_offsets_response::describe_share_group_offsets_response_group& m, std::int16_t version_, int seed) {
+void fill(nested::describe_share_group_offsets_response_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_describe_share_group_offsets_response_describe_share_group_offsets_response_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   m.error_code = static_cast<std::int16_t>(4 + seed);
-  m.error_message = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s3-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_topic_partitions_request_topic_request(describe_topic_partitions_request::topic_request& m, std::int16_t version_, int seed) {
+void fill(nested::describe_topic_partitions_request_topic_request& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_topic_partitions_request_cursor_data(describe_topic_partitions_request::cursor_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_topic_partitions_request_cursor_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
   m.partition_index = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_topic_partitions_response_describe_topic_partitions_response_partition(describe_topic_partitions_response::describe_topic_partitions_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::describe_topic_partitions_response_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.partition_index = static_cast<std::int32_t>(3 + seed);
   m.leader_id = static_cast<std::int32_t>(4 + seed);
   m.leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.replica_nodes.push_back(static_cast<std::int32_t>(6 + seed));
   m.isr_nodes.push_back(static_cast<std::int32_t>(7 + seed));
-  m.eligible_leader_replicas.emplace().push_back(static_cast<std::int32_t>(8 + seed));
-  m.last_known_elr.emplace().push_back(static_cast<std::int32_t>(9 + seed));
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.eligible_leader_replicas.reset();
+  } else {
+    m.eligible_leader_replicas.emplace().push_back(static_cast<std::int32_t>(8 + seed));
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.last_known_elr.reset();
+  } else {
+    m.last_known_elr.emplace().push_back(static_cast<std::int32_t>(9 + seed));
+  }
   m.offline_replicas.push_back(static_cast<std::int32_t>(10 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_topic_partitions_response_describe_topic_partitions_response_topic(describe_topic_partitions_response::describe_topic_partitions_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::describe_topic_partitions_response_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.name = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.name.reset();
+  } else {
+    m.name = std::string("s1-") + std::to_string(seed);
+  }
   m.topic_id = uuid{{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}};
   m.is_internal = true;
-  fill_describe_topic_partitions_response_describe_topic_partitions_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
   m.topic_authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_topic_partitions_response_cursor(describe_topic_partitions_response::cursor& m, std::int16_t version_, int seed) {
+void fill(nested::describe_topic_partitions_response_cursor& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
   m.partition_index = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_transactions_response_topic_data(describe_transactions_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_transactions_response_topic_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_transactions_response_transaction_state_data(describe_transactions_response::transaction_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::describe_transactions_response_transaction_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.transactional_id = std::string("s1-") + std::to_string(seed);
   m.transaction_state = std::string("s2-") + std::to_string(seed);
@@ -1524,67 +2375,106 @@ void fill_describe_transactions_response_transaction_state_data(describe_transac
   m.transaction_start_time_ms = static_cast<std::int64_t>(6 + seed);
   m.producer_id = static_cast<std::int64_t>(7 + seed);
   m.producer_epoch = static_cast<std::int16_t>(8 + seed);
-  fill_describe_transactions_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_user_scram_credentials_request_user_name(describe_user_scram_credentials_request::user_name& m, std::int16_t version_, int seed) {
+void fill(nested::describe_user_scram_credentials_request_user_name& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_user_scram_credentials_response_credential_info(describe_user_scram_credentials_response::credential_info& m, std::int16_t version_, int seed) {
+void fill(nested::describe_user_scram_credentials_response_credential_info& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.mechanism = static_cast<std::int8_t>(2 + seed);
   m.iterations = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_describe_user_scram_credentials_response_describe_user_scram_credentials_result(describe_user_scram_credentials_response::describe_user_scram_credentials_result& m, std::int16_t version_, int seed) {
+void fill(nested::describe_user_scram_credentials_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.user = std::string("s0-") + std::to_string(seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_describe_user_scram_credentials_response_credential_info(m.credential_infos.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.credential_infos.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_elect_leaders_request_topic_partitions_data(elect_leaders_request::topic_partitions_data& m, std::int16_t version_, int seed) {
+void fill(nested::elect_leaders_request_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_elect_leaders_response_partition_result_data(elect_leaders_response::partition_result_data& m, std::int16_t version_, int seed) {
+void fill(nested::elect_leaders_response_partition_result_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_id = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_elect_leaders_response_replica_election_result(elect_leaders_response::replica_election_result& m, std::int16_t version_, int seed) {
+void fill(nested::elect_leaders_response_replica_election_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
-  fill_elect_leaders_response_partition_result_data(m.partition_result.emplace_back(), version_, seed + 1);
+  fill(m.partition_result.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_end_quorum_epoch_request_replica_info(end_quorum_epoch_request::replica_info& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_request_replica_info& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.candidate_id = static_cast<std::int32_t>(2 + seed);
   }
   if (version_ >= 1) {
     m.candidate_directory_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_end_quorum_epoch_request_partition_data(end_quorum_epoch_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.leader_id = static_cast<std::int32_t>(3 + seed);
   m.leader_epoch = static_cast<std::int32_t>(4 + seed);
@@ -1592,20 +2482,29 @@ void fill_end_quorum_epoch_request_partition_data(end_quorum_epoch_request::part
     m.preferred_successors.push_back(static_cast<std::int32_t>(5 + seed));
   }
   if (version_ >= 1) {
-    fill_end_quorum_epoch_request_replica_info(m.preferred_candidates.emplace_back(), version_, seed + 1);
+    fill(m.preferred_candidates.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_end_quorum_epoch_request_topic_data(end_quorum_epoch_request::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_end_quorum_epoch_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_end_quorum_epoch_request_leader_endpoint(end_quorum_epoch_request::leader_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_request_leader_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -1615,27 +2514,41 @@ void fill_end_quorum_epoch_request_leader_endpoint(end_quorum_epoch_request::lea
   if (version_ >= 1) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_end_quorum_epoch_response_partition_data(end_quorum_epoch_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.leader_id = static_cast<std::int32_t>(4 + seed);
   m.leader_epoch = static_cast<std::int32_t>(5 + seed);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_end_quorum_epoch_response_topic_data(end_quorum_epoch_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_end_quorum_epoch_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_end_quorum_epoch_response_node_endpoint(end_quorum_epoch_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::end_quorum_epoch_response_node_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
@@ -1645,22 +2558,30 @@ void fill_end_quorum_epoch_response_node_endpoint(end_quorum_epoch_response::nod
   if (version_ >= 1) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_request_replica_state_data(fetch_request::replica_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_request_replica_state_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 15) {
     m.replica_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 15) {
     m.replica_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_request_fetch_partition(fetch_request::fetch_partition& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 9) {
     m.current_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
@@ -1679,23 +2600,31 @@ void fill_fetch_request_fetch_partition(fetch_request::fetch_partition& m, std::
   if (version_ >= 18) {
     m.high_watermark = static_cast<std::int64_t>(9223372036854775807LL == 7 ? 8 : 7);
   }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_request_fetch_topic(fetch_request::fetch_topic& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 12) {
     m.topic = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 13) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-  fill_fetch_request_fetch_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_request_forgotten_topic(fetch_request::forgotten_topic& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_request_forgotten_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 7 && version_ <= 12) {
     m.topic = std::string("s0-") + std::to_string(seed);
   }
@@ -1705,47 +2634,67 @@ void fill_fetch_request_forgotten_topic(fetch_request::forgotten_topic& m, std::
   if (version_ >= 7) {
     m.partitions.push_back(static_cast<std::int32_t>(4 + seed));
   }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_epoch_end_offset(fetch_response::epoch_end_offset& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_epoch_end_offset& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 12) {
     m.epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 12) {
     m.end_offset = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_leader_id_and_epoch(fetch_response::leader_id_and_epoch& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_leader_id_and_epoch& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 12) {
     m.leader_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 12) {
     m.leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_snapshot_id_data(fetch_response::snapshot_id_data& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_snapshot_id_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.end_offset = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   m.epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_aborted_transaction(fetch_response::aborted_transaction& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_aborted_transaction& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.producer_id = static_cast<std::int64_t>(2 + seed);
   m.first_offset = static_cast<std::int64_t>(3 + seed);
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_partition_data(fetch_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_partition_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.high_watermark = static_cast<std::int64_t>(4 + seed);
@@ -1754,36 +2703,53 @@ void fill_fetch_response_partition_data(fetch_response::partition_data& m, std::
     m.log_start_offset = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
   if (version_ >= 12) {
-    fill_fetch_response_epoch_end_offset(m.diverging_epoch, version_, seed + 1);
+    fill(m.diverging_epoch, version_, seed + 1, mode);
   }
   if (version_ >= 12) {
-    fill_fetch_response_leader_id_and_epoch(m.current_leader, version_, seed + 1);
+    fill(m.current_leader, version_, seed + 1, mode);
   }
   if (version_ >= 12) {
-    fill_fetch_response_snapshot_id_data(m.snapshot_id, version_, seed + 1);
+    fill(m.snapshot_id, version_, seed + 1, mode);
   }
-  fill_fetch_response_aborted_transaction(m.aborted_transactions.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.aborted_transactions.reset();
+  } else {
+    fill(m.aborted_transactions.emplace().emplace_back(), version_, seed + 1, mode);
+  }
   if (version_ >= 11) {
     m.preferred_read_replica = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  m.records = bytes{std::byte{11}, std::byte{42}};
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.records.reset();
+  } else {
+    m.records = bytes{std::byte{11}, std::byte{42}};
+  }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_fetchable_topic_response(fetch_response::fetchable_topic_response& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_fetchable_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 12) {
     m.topic = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 13) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-  fill_fetch_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_fetch_response_node_endpoint(fetch_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 16) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
@@ -1794,72 +2760,100 @@ void fill_fetch_response_node_endpoint(fetch_response::node_endpoint& m, std::in
     m.port = static_cast<std::int32_t>(4 + seed);
   }
   if (version_ >= 16) {
-    m.rack = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.rack.reset();
+    } else {
+      m.rack = std::string("s3-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_fetch_snapshot_request_snapshot_id_data(fetch_snapshot_request::snapshot_id_data& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_request_snapshot_id_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.end_offset = static_cast<std::int64_t>(2 + seed);
   m.epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_request_partition_snapshot(fetch_snapshot_request::partition_snapshot& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_request_partition_snapshot& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.current_leader_epoch = static_cast<std::int32_t>(3 + seed);
-  fill_fetch_snapshot_request_snapshot_id_data(m.snapshot_id, version_, seed + 1);
+  fill(m.snapshot_id, version_, seed + 1, mode);
   m.position = static_cast<std::int64_t>(5 + seed);
   if (version_ >= 1) {
     m.replica_directory_id = uuid{{13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28}};
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_request_topic_snapshot(fetch_snapshot_request::topic_snapshot& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_request_topic_snapshot& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_fetch_snapshot_request_partition_snapshot(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_response_snapshot_id_data(fetch_snapshot_response::snapshot_id_data& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_response_snapshot_id_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.end_offset = static_cast<std::int64_t>(2 + seed);
   m.epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_response_leader_id_and_epoch(fetch_snapshot_response::leader_id_and_epoch& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_response_leader_id_and_epoch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.leader_id = static_cast<std::int32_t>(2 + seed);
   m.leader_epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_response_partition_snapshot(fetch_snapshot_response::partition_snapshot& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_response_partition_snapshot& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_fetch_snapshot_response_snapshot_id_data(m.snapshot_id, version_, seed + 1);
-  fill_fetch_snapshot_response_leader_id_and_epoch(m.current_leader, version_, seed + 1);
+  fill(m.snapshot_id, version_, seed + 1, mode);
+  fill(m.current_leader, version_, seed + 1, mode);
   m.size = static_cast<std::int64_t>(6 + seed);
   m.position = static_cast<std::int64_t>(7 + seed);
   m.unaligned_records = bytes{std::byte{7}, std::byte{42}};
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_response_topic_snapshot(fetch_snapshot_response::topic_snapshot& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_response_topic_snapshot& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_fetch_snapshot_response_partition_snapshot(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_fetch_snapshot_response_node_endpoint(fetch_snapshot_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::fetch_snapshot_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
@@ -1869,11 +2863,13 @@ void fill_fetch_snapshot_response_node_endpoint(fetch_snapshot_response::node_en
   if (version_ >= 1) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_find_coordinator_response_coordinator(find_coordinator_response::coordinator& m, std::int16_t version_, int seed) {
+void fill(nested::find_coordinator_response_coordinator& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 4) {
     m.key = std::string("s0-") + std::to_string(seed);
   }
@@ -1890,131 +2886,215 @@ void fill_find_coordinator_response_coordinator(find_coordinator_response::coord
     m.error_code = static_cast<std::int16_t>(6 + seed);
   }
   if (version_ >= 4) {
-    m.error_message = std::string("s5-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s5-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_incremental_alter_configs_request_alterable_config(incremental_alter_configs_request::alterable_config& m, std::int16_t version_, int seed) {
+void fill(nested::incremental_alter_configs_request_alterable_config& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.config_operation = static_cast<std::int8_t>(3 + seed);
-  m.value = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.value.reset();
+  } else {
+    m.value = std::string("s2-") + std::to_string(seed);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_incremental_alter_configs_request_alter_configs_resource(incremental_alter_configs_request::alter_configs_resource& m, std::int16_t version_, int seed) {
+void fill(nested::incremental_alter_configs_request_alter_configs_resource& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_type = static_cast<std::int8_t>(2 + seed);
   m.resource_name = std::string("s1-") + std::to_string(seed);
-  fill_incremental_alter_configs_request_alterable_config(m.configs.emplace_back(), version_, seed + 1);
+  fill(m.configs.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_incremental_alter_configs_response_alter_configs_resource_response(incremental_alter_configs_response::alter_configs_resource_response& m, std::int16_t version_, int seed) {
+void fill(nested::incremental_alter_configs_response_alter_configs_resource_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.resource_type = static_cast<std::int8_t>(4 + seed);
   m.resource_name = std::string("s3-") + std::to_string(seed);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_initialize_share_group_state_request_partition_data(initialize_share_group_state_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::initialize_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.state_epoch = static_cast<std::int32_t>(3 + seed);
   m.start_offset = static_cast<std::int64_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_initialize_share_group_state_request_initialize_state_data(initialize_share_group_state_request::initialize_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::initialize_share_group_state_request_initialize_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_initialize_share_group_state_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_initialize_share_group_state_response_partition_result(initialize_share_group_state_response::partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::initialize_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_initialize_share_group_state_response_initialize_state_result(initialize_share_group_state_response::initialize_state_result& m, std::int16_t version_, int seed) {
+void fill(nested::initialize_share_group_state_response_initialize_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_initialize_share_group_state_response_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_join_group_request_join_group_request_protocol(join_group_request::join_group_request_protocol& m, std::int16_t version_, int seed) {
+void fill(nested::join_group_request_protocol& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.metadata = bytes{std::byte{2}, std::byte{42}};
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_join_group_response_join_group_response_member(join_group_response::join_group_response_member& m, std::int16_t version_, int seed) {
+void fill(nested::join_group_response_member& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.member_id = std::string("s0-") + std::to_string(seed);
   if (version_ >= 5) {
-    m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    }
   }
   m.metadata = bytes{std::byte{3}, std::byte{42}};
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_leader_change_message_voter(leader_change_message::voter& m, std::int16_t version_, int seed) {
+void fill(nested::leader_change_message_voter& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.voter_id = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 1) {
     m.voter_directory_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_leave_group_request_member_identity(leave_group_request::member_identity& m, std::int16_t version_, int seed) {
+void fill(nested::leave_group_request_member_identity& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.member_id = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 3) {
-    m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    }
   }
   if (version_ >= 5) {
-    m.reason = std::string("s2-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.reason.reset();
+    } else {
+      m.reason = std::string("s2-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_leave_group_response_member_response(leave_group_response::member_response& m, std::int16_t version_, int seed) {
+void fill(nested::leave_group_response_member_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.member_id = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 3) {
-    m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s1-") + std::to_string(seed);
+    }
   }
   if (version_ >= 3) {
     m.error_code = static_cast<std::int16_t>(4 + seed);
   }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_list_config_resources_response_config_resource(list_config_resources_response::config_resource& m, std::int16_t version_, int seed) {
+void fill(nested::list_config_resources_response_config_resource& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_name = std::string("s0-") + std::to_string(seed);
   if (version_ >= 1) {
     m.resource_type = static_cast<std::int8_t>(16 == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_list_groups_response_listed_group(list_groups_response::listed_group& m, std::int16_t version_, int seed) {
+void fill(nested::list_groups_response_listed_group& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.protocol_type = std::string("s1-") + std::to_string(seed);
   if (version_ >= 4) {
@@ -2023,28 +3103,40 @@ void fill_list_groups_response_listed_group(list_groups_response::listed_group& 
   if (version_ >= 5) {
     m.group_type = std::string("s3-") + std::to_string(seed);
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_list_offsets_request_list_offsets_partition(list_offsets_request::list_offsets_partition& m, std::int16_t version_, int seed) {
+void fill(nested::list_offsets_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 4) {
     m.current_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   m.timestamp = static_cast<std::int64_t>(4 + seed);
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_list_offsets_request_list_offsets_topic(list_offsets_request::list_offsets_topic& m, std::int16_t version_, int seed) {
+void fill(nested::list_offsets_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_list_offsets_request_list_offsets_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_list_offsets_response_list_offsets_partition_response(list_offsets_response::list_offsets_partition_response& m, std::int16_t version_, int seed) {
+void fill(nested::list_offsets_partition_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.timestamp = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
@@ -2052,69 +3144,104 @@ void fill_list_offsets_response_list_offsets_partition_response(list_offsets_res
   if (version_ >= 4) {
     m.leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_list_offsets_response_list_offsets_topic_response(list_offsets_response::list_offsets_topic_response& m, std::int16_t version_, int seed) {
+void fill(nested::list_offsets_topic_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_list_offsets_response_list_offsets_partition_response(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_list_partition_reassignments_request_list_partition_reassignments_topics(list_partition_reassignments_request::list_partition_reassignments_topics& m, std::int16_t version_, int seed) {
+void fill(nested::list_partition_reassignments_topics& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partition_indexes.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_list_partition_reassignments_response_ongoing_partition_reassignment(list_partition_reassignments_response::ongoing_partition_reassignment& m, std::int16_t version_, int seed) {
+void fill(nested::list_partition_reassignments_response_ongoing_partition_reassignment& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.replicas.push_back(static_cast<std::int32_t>(3 + seed));
   m.adding_replicas.push_back(static_cast<std::int32_t>(4 + seed));
   m.removing_replicas.push_back(static_cast<std::int32_t>(5 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_list_partition_reassignments_response_ongoing_topic_reassignment(list_partition_reassignments_response::ongoing_topic_reassignment& m, std::int16_t version_, int seed) {
+void fill(nested::list_partition_reassignments_response_ongoing_topic_reassignment& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_list_partition_reassignments_response_ongoing_partition_reassignment(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_list_transactions_response_transaction_state_data(list_transactions_response::transaction_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::list_transactions_response_transaction_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.transactional_id = std::string("s0-") + std::to_string(seed);
   m.producer_id = static_cast<std::int64_t>(3 + seed);
   m.transaction_state = std::string("s2-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_metadata_request_metadata_request_topic(metadata_request::metadata_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::metadata_request_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 10) {
     m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   }
-  m.name = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed && (version_ >= 10)) {
+    m.name.reset();
+  } else {
+    m.name = std::string("s1-") + std::to_string(seed);
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_metadata_response_metadata_response_broker(metadata_response::metadata_response_broker& m, std::int16_t version_, int seed) {
+void fill(nested::metadata_response_broker& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.node_id = static_cast<std::int32_t>(2 + seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::int32_t>(4 + seed);
   if (version_ >= 1) {
-    m.rack = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.rack.reset();
+    } else {
+      m.rack = std::string("s3-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_metadata_response_metadata_response_partition(metadata_response::metadata_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::metadata_response_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.partition_index = static_cast<std::int32_t>(3 + seed);
   m.leader_id = static_cast<std::int32_t>(4 + seed);
@@ -2126,108 +3253,148 @@ void fill_metadata_response_metadata_response_partition(metadata_response::metad
   if (version_ >= 5) {
     m.offline_replicas.push_back(static_cast<std::int32_t>(8 + seed));
   }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_metadata_response_metadata_response_topic(metadata_response::metadata_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::metadata_response_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.name = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed && (version_ >= 12)) {
+    m.name.reset();
+  } else {
+    m.name = std::string("s1-") + std::to_string(seed);
+  }
   if (version_ >= 10) {
     m.topic_id = uuid{{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}};
   }
   if (version_ >= 1) {
     m.is_internal = true;
   }
-  fill_metadata_response_metadata_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 8) {
     m.topic_authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
   }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_commit_request_offset_commit_request_partition(offset_commit_request::offset_commit_request_partition& m, std::int16_t version_, int seed) {
+void fill(nested::offset_commit_request_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.committed_offset = static_cast<std::int64_t>(3 + seed);
   if (version_ >= 6) {
     m.committed_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  m.committed_metadata = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.committed_metadata.reset();
+  } else {
+    m.committed_metadata = std::string("s3-") + std::to_string(seed);
+  }
+  if (version_ >= 8) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_commit_request_offset_commit_request_topic(offset_commit_request::offset_commit_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_commit_request_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 9) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 10) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-  fill_offset_commit_request_offset_commit_request_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 8) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_commit_response_offset_commit_response_partition(offset_commit_response::offset_commit_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::offset_commit_response_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 8) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_commit_response_offset_commit_response_topic(offset_commit_response::offset_commit_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_commit_response_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 9) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 10) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-  fill_offset_commit_response_offset_commit_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 8) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_delete_request_offset_delete_request_partition(offset_delete_request::offset_delete_request_partition& m, std::int16_t version_, int seed) {
+void fill(nested::offset_delete_request_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
 }
 
-void fill_offset_delete_request_offset_delete_request_topic(offset_delete_request::offset_delete_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_delete_request_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_offset_delete_request_offset_delete_request_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
 }
 
-void fill_offset_delete_response_offset_delete_response_partition(offset_delete_response::offset_delete_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::offset_delete_response_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
 }
 
-void fill_offset_delete_response_offset_delete_response_topic(offset_delete_response::offset_delete_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_delete_response_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_offset_delete_response_offset_delete_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
 }
 
-void fill_offset_fetch_request_offset_fetch_request_topic(offset_fetch_request::offset_fetch_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_request_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 7) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ <= 7) {
     m.partition_indexes.push_back(static_cast<std::int32_t>(3 + seed));
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_fetch_request_offset_fetch_request_topics(offset_fetch_request::offset_fetch_request_topics& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_request_topics& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 8 && version_ <= 9) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -2237,28 +3404,44 @@ void fill_offset_fetch_request_offset_fetch_request_topics(offset_fetch_request:
   if (version_ >= 8) {
     m.partition_indexes.push_back(static_cast<std::int32_t>(4 + seed));
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_fetch_request_offset_fetch_request_group(offset_fetch_request::offset_fetch_request_group& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_request_group& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 8) {
     m.group_id = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 9) {
-    m.member_id = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.member_id.reset();
+    } else {
+      m.member_id = std::string("s1-") + std::to_string(seed);
+    }
   }
   if (version_ >= 9) {
     m.member_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 8) {
-    fill_offset_fetch_request_offset_fetch_request_topics(m.topics.emplace().emplace_back(), version_, seed + 1);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.topics.reset();
+    } else {
+      fill(m.topics.emplace().emplace_back(), version_, seed + 1, mode);
+    }
+  }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_offset_fetch_response_offset_fetch_response_partition(offset_fetch_response::offset_fetch_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_response_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 7) {
     m.partition_index = static_cast<std::int32_t>(2 + seed);
   }
@@ -2269,27 +3452,39 @@ void fill_offset_fetch_response_offset_fetch_response_partition(offset_fetch_res
     m.committed_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ <= 7) {
-    m.metadata = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.metadata.reset();
+    } else {
+      m.metadata = std::string("s3-") + std::to_string(seed);
+    }
   }
   if (version_ <= 7) {
     m.error_code = static_cast<std::int16_t>(6 + seed);
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_fetch_response_offset_fetch_response_topic(offset_fetch_response::offset_fetch_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_response_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 7) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ <= 7) {
-    fill_offset_fetch_response_offset_fetch_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+    fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_offset_fetch_response_offset_fetch_response_partitions(offset_fetch_response::offset_fetch_response_partitions& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_response_partitions& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 8) {
     m.partition_index = static_cast<std::int32_t>(2 + seed);
   }
@@ -2300,16 +3495,24 @@ void fill_offset_fetch_response_offset_fetch_response_partitions(offset_fetch_re
     m.committed_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 8) {
-    m.metadata = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.metadata.reset();
+    } else {
+      m.metadata = std::string("s3-") + std::to_string(seed);
+    }
   }
   if (version_ >= 8) {
     m.error_code = static_cast<std::int16_t>(6 + seed);
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_fetch_response_offset_fetch_response_topics(offset_fetch_response::offset_fetch_response_topics& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_response_topics& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 8 && version_ <= 9) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
@@ -2317,99 +3520,154 @@ void fill_offset_fetch_response_offset_fetch_response_topics(offset_fetch_respon
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
   if (version_ >= 8) {
-    fill_offset_fetch_response_offset_fetch_response_partitions(m.partitions.emplace_back(), version_, seed + 1);
+    fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_offset_fetch_response_offset_fetch_response_group(offset_fetch_response::offset_fetch_response_group& m, std::int16_t version_, int seed) {
+void fill(nested::offset_fetch_response_group& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 8) {
     m.group_id = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 8) {
-    fill_offset_fetch_response_offset_fetch_response_topics(m.topics.emplace_back(), version_, seed + 1);
+    fill(m.topics.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 8) {
     m.error_code = static_cast<std::int16_t>(4 + seed);
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_for_leader_epoch_request_offset_for_leader_partition(offset_for_leader_epoch_request::offset_for_leader_partition& m, std::int16_t version_, int seed) {
+void fill(nested::offset_for_leader_epoch_request_offset_for_leader_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.current_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.leader_epoch = static_cast<std::int32_t>(4 + seed);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_for_leader_epoch_request_offset_for_leader_topic(offset_for_leader_epoch_request::offset_for_leader_topic& m, std::int16_t version_, int seed) {
+void fill(nested::offset_for_leader_epoch_request_offset_for_leader_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
-  fill_offset_for_leader_epoch_request_offset_for_leader_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_for_leader_epoch_response_epoch_end_offset(offset_for_leader_epoch_response::epoch_end_offset& m, std::int16_t version_, int seed) {
+void fill(nested::offset_for_leader_epoch_response_epoch_end_offset& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.partition = static_cast<std::int32_t>(3 + seed);
   m.leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.end_offset = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_offset_for_leader_epoch_response_offset_for_leader_topic_result(offset_for_leader_epoch_response::offset_for_leader_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::offset_for_leader_epoch_response_offset_for_leader_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
-  fill_offset_for_leader_epoch_response_epoch_end_offset(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_produce_request_partition_produce_data(produce_request::partition_produce_data& m, std::int16_t version_, int seed) {
+void fill(nested::produce_request_partition_produce_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.index = static_cast<std::int32_t>(2 + seed);
-  m.records = bytes{std::byte{2}, std::byte{42}};
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.records.reset();
+  } else {
+    m.records = bytes{std::byte{2}, std::byte{42}};
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_produce_request_topic_produce_data(produce_request::topic_produce_data& m, std::int16_t version_, int seed) {
+void fill(nested::produce_request_topic_produce_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 12) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 13) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-  fill_produce_request_partition_produce_data(m.partition_data.emplace_back(), version_, seed + 1);
+  fill(m.partition_data.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_produce_response_batch_index_and_error_message(produce_response::batch_index_and_error_message& m, std::int16_t version_, int seed) {
+void fill(nested::produce_response_batch_index_and_error_message& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 8) {
     m.batch_index = static_cast<std::int32_t>(2 + seed);
   }
   if (version_ >= 8) {
-    m.batch_index_error_message = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.batch_index_error_message.reset();
+    } else {
+      m.batch_index_error_message = std::string("s1-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_produce_response_leader_id_and_epoch(produce_response::leader_id_and_epoch& m, std::int16_t version_, int seed) {
+void fill(nested::produce_response_leader_id_and_epoch& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 10) {
     m.leader_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 10) {
     m.leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_produce_response_partition_produce_response(produce_response::partition_produce_response& m, std::int16_t version_, int seed) {
+void fill(nested::produce_response_partition_produce_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.base_offset = static_cast<std::int64_t>(4 + seed);
@@ -2418,31 +3676,44 @@ void fill_produce_response_partition_produce_response(produce_response::partitio
     m.log_start_offset = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
   if (version_ >= 8) {
-    fill_produce_response_batch_index_and_error_message(m.record_errors.emplace_back(), version_, seed + 1);
+    fill(m.record_errors.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 8) {
-    m.error_message = std::string("s6-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s6-") + std::to_string(seed);
+    }
   }
   if (version_ >= 10) {
-    fill_produce_response_leader_id_and_epoch(m.current_leader, version_, seed + 1);
+    fill(m.current_leader, version_, seed + 1, mode);
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_produce_response_topic_produce_response(produce_response::topic_produce_response& m, std::int16_t version_, int seed) {
+void fill(nested::produce_response_topic_produce_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 12) {
     m.name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 13) {
     m.topic_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   }
-  fill_produce_response_partition_produce_response(m.partition_responses.emplace_back(), version_, seed + 1);
+  fill(m.partition_responses.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_produce_response_node_endpoint(produce_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::produce_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 10) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
@@ -2453,506 +3724,754 @@ void fill_produce_response_node_endpoint(produce_response::node_endpoint& m, std
     m.port = static_cast<std::int32_t>(4 + seed);
   }
   if (version_ >= 10) {
-    m.rack = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.rack.reset();
+    } else {
+      m.rack = std::string("s3-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill_read_share_group_state_request_partition_data(read_share_group_state_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.leader_epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_request_read_state_data(read_share_group_state_request::read_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_request_read_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_read_share_group_state_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_response_state_batch(read_share_group_state_response::state_batch& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_response_state_batch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.first_offset = static_cast<std::int64_t>(2 + seed);
   m.last_offset = static_cast<std::int64_t>(3 + seed);
   m.delivery_state = static_cast<std::int8_t>(4 + seed);
   m.delivery_count = static_cast<std::int16_t>(5 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_response_partition_result(read_share_group_state_response::partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   m.state_epoch = static_cast<std::int32_t>(5 + seed);
   m.start_offset = static_cast<std::int64_t>(6 + seed);
-  fill_read_share_group_state_response_state_batch(m.state_batches.emplace_back(), version_, seed + 1);
+  fill(m.state_batches.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_response_read_state_result(read_share_group_state_response::read_state_result& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_response_read_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_read_share_group_state_response_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_summary_request_partition_data(read_share_group_state_summary_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_summary_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.leader_epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_summary_request_read_state_summary_data(read_share_group_state_summary_request::read_state_summary_data& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_summary_request_read_state_summary_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_read_share_group_state_summary_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_summary_response_partition_result(read_share_group_state_summary_response::partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_summary_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   m.state_epoch = static_cast<std::int32_t>(5 + seed);
   m.leader_epoch = static_cast<std::int32_t>(6 + seed);
   m.start_offset = static_cast<std::int64_t>(7 + seed);
   if (version_ >= 1) {
     m.delivery_complete_count = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_read_share_group_state_summary_response_read_state_summary_result(read_share_group_state_summary_response::read_state_summary_result& m, std::int16_t version_, int seed) {
+void fill(nested::read_share_group_state_summary_response_read_state_summary_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_read_share_group_state_summary_response_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_request_acknowledgement_batch(share_acknowledge_request::acknowledgement_batch& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_request_acknowledgement_batch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.first_offset = static_cast<std::int64_t>(2 + seed);
   m.last_offset = static_cast<std::int64_t>(3 + seed);
   m.acknowledge_types.push_back(static_cast<std::int8_t>(4 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_request_acknowledge_partition(share_acknowledge_request::acknowledge_partition& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_request_acknowledge_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
-  fill_share_acknowledge_request_acknowledgement_batch(m.acknowledgement_batches.emplace_back(), version_, seed + 1);
+  fill(m.acknowledgement_batches.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_request_acknowledge_topic(share_acknowledge_request::acknowledge_topic& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_request_acknowledge_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_share_acknowledge_request_acknowledge_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_response_leader_id_and_epoch(share_acknowledge_response::leader_id_and_epoch& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_response_leader_id_and_epoch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.leader_id = static_cast<std::int32_t>(2 + seed);
   m.leader_epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_response_partition_data(share_acknowledge_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_response_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_share_acknowledge_response_leader_id_and_epoch(m.current_leader, version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.current_leader, version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_response_share_acknowledge_topic_response(share_acknowledge_response::share_acknowledge_topic_response& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_topic_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_share_acknowledge_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_acknowledge_response_node_endpoint(share_acknowledge_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::share_acknowledge_response_node_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.node_id = static_cast<std::int32_t>(2 + seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::int32_t>(4 + seed);
-  m.rack = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack.reset();
+  } else {
+    m.rack = std::string("s3-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_request_acknowledgement_batch(share_fetch_request::acknowledgement_batch& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_request_acknowledgement_batch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.first_offset = static_cast<std::int64_t>(2 + seed);
   m.last_offset = static_cast<std::int64_t>(3 + seed);
   m.acknowledge_types.push_back(static_cast<std::int8_t>(4 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_request_fetch_partition(share_fetch_request::fetch_partition& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_request_fetch_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
-  fill_share_fetch_request_acknowledgement_batch(m.acknowledgement_batches.emplace_back(), version_, seed + 1);
+  fill(m.acknowledgement_batches.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_request_fetch_topic(share_fetch_request::fetch_topic& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_request_fetch_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_share_fetch_request_fetch_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_request_forgotten_topic(share_fetch_request::forgotten_topic& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_request_forgotten_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_response_leader_id_and_epoch(share_fetch_response::leader_id_and_epoch& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_response_leader_id_and_epoch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.leader_id = static_cast<std::int32_t>(2 + seed);
   m.leader_epoch = static_cast<std::int32_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_response_acquired_records_data(share_fetch_response::acquired_records_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_response_acquired_records_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.first_offset = static_cast<std::int64_t>(2 + seed);
   m.last_offset = static_cast<std::int64_t>(3 + seed);
   m.delivery_count = static_cast<std::int16_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_response_partition_data(share_fetch_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_response_partition_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   m.acknowledge_error_code = static_cast<std::int16_t>(5 + seed);
-  m.acknowledge_error_message = std::string("s4-") + std::to_string(seed);
-  fill_share_fetch_response_leader_id_and_epoch(m.current_leader, version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.acknowledge_error_message.reset();
+  } else {
+    m.acknowledge_error_message = std::string("s4-") + std::to_string(seed);
+  }
+  fill(m.current_leader, version_, seed + 1, mode);
   m.records = bytes{std::byte{7}, std::byte{42}};
-  fill_share_fetch_response_acquired_records_data(m.acquired_records.emplace_back(), version_, seed + 1);
+  fill(m.acquired_records.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_response_share_fetchable_topic_response(share_fetch_response::share_fetchable_topic_response& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_response_share_fetchable_topic_response& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_share_fetch_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_fetch_response_node_endpoint(share_fetch_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::share_fetch_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.node_id = static_cast<std::int32_t>(2 + seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::int32_t>(4 + seed);
-  m.rack = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack.reset();
+  } else {
+    m.rack = std::string("s3-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_group_describe_response_topic_partitions_data(share_group_describe_response::topic_partitions_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_group_describe_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.topic_name = std::string("s1-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(4 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_group_describe_response_assignment_data(share_group_describe_response::assignment_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_group_describe_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_share_group_describe_response_topic_partitions_data(m.topic_partitions.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topic_partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_group_describe_response_member(share_group_describe_response::member& m, std::int16_t version_, int seed) {
+void fill(nested::share_group_describe_response_member& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.member_id = std::string("s0-") + std::to_string(seed);
-  m.rack_id = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack_id.reset();
+  } else {
+    m.rack_id = std::string("s1-") + std::to_string(seed);
+  }
   m.member_epoch = static_cast<std::int32_t>(4 + seed);
   m.client_id = std::string("s3-") + std::to_string(seed);
   m.client_host = std::string("s4-") + std::to_string(seed);
   m.subscribed_topic_names.push_back(std::string("s5-") + std::to_string(seed));
-  fill_share_group_describe_response_assignment_data(m.assignment, version_, seed + 1);
+  fill(m.assignment, version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_group_describe_response_described_group(share_group_describe_response::described_group& m, std::int16_t version_, int seed) {
+void fill(nested::share_group_describe_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.group_id = std::string("s2-") + std::to_string(seed);
   m.group_state = std::string("s3-") + std::to_string(seed);
   m.group_epoch = static_cast<std::int32_t>(6 + seed);
   m.assignment_epoch = static_cast<std::int32_t>(7 + seed);
   m.assignor_name = std::string("s6-") + std::to_string(seed);
-  fill_share_group_describe_response_member(m.members.emplace_back(), version_, seed + 1);
+  fill(m.members.emplace_back(), version_, seed + 1, mode);
   m.authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_group_heartbeat_response_topic_partitions_data(share_group_heartbeat_response::topic_partitions_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_group_heartbeat_response_topic_partitions_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_share_group_heartbeat_response_assignment_data(share_group_heartbeat_response::assignment_data& m, std::int16_t version_, int seed) {
+void fill(nested::share_group_heartbeat_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_share_group_heartbeat_response_topic_partitions_data(m.topic_partitions.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topic_partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_key_value(streams_group_describe_response::key_value& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_key_value& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.key = std::string("s0-") + std::to_string(seed);
   m.value = std::string("s1-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_topic_info(streams_group_describe_response::topic_info& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_topic_info& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partitions = static_cast<std::int32_t>(3 + seed);
   m.replication_factor = static_cast<std::int16_t>(4 + seed);
-  fill_streams_group_describe_response_key_value(m.topic_configs.emplace_back(), version_, seed + 1);
+  fill(m.topic_configs.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_subtopology(streams_group_describe_response::subtopology& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_subtopology& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.source_topics.push_back(std::string("s1-") + std::to_string(seed));
   m.repartition_sink_topics.push_back(std::string("s2-") + std::to_string(seed));
-  fill_streams_group_describe_response_topic_info(m.state_changelog_topics.emplace_back(), version_, seed + 1);
-  fill_streams_group_describe_response_topic_info(m.repartition_source_topics.emplace_back(), version_, seed + 1);
+  fill(m.state_changelog_topics.emplace_back(), version_, seed + 1, mode);
+  fill(m.repartition_source_topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_topology_data(streams_group_describe_response::topology_data& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_topology_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.epoch = static_cast<std::int32_t>(2 + seed);
-  fill_streams_group_describe_response_subtopology(m.subtopologies.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.subtopologies.reset();
+  } else {
+    fill(m.subtopologies.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_endpoint(streams_group_describe_response::endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.host = std::string("s0-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_task_offset(streams_group_describe_response::task_offset& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_task_offset& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.partition = static_cast<std::int32_t>(3 + seed);
   m.offset = static_cast<std::int64_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_task_ids(streams_group_describe_response::task_ids& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_task_ids& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_assignment_data(streams_group_describe_response::assignment_data& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_assignment_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_streams_group_describe_response_task_ids(m.active_tasks.emplace_back(), version_, seed + 1);
-  fill_streams_group_describe_response_task_ids(m.standby_tasks.emplace_back(), version_, seed + 1);
-  fill_streams_group_describe_response_task_ids(m.warmup_tasks.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.active_tasks.emplace_back(), version_, seed + 1, mode);
+  fill(m.standby_tasks.emplace_back(), version_, seed + 1, mode);
+  fill(m.warmup_tasks.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_member(streams_group_describe_response::member& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_member& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.member_id = std::string("s0-") + std::to_string(seed);
   m.member_epoch = static_cast<std::int32_t>(3 + seed);
-  m.instance_id = std::string("s2-") + std::to_string(seed);
-  m.rack_id = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.instance_id.reset();
+  } else {
+    m.instance_id = std::string("s2-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack_id.reset();
+  } else {
+    m.rack_id = std::string("s3-") + std::to_string(seed);
+  }
   m.client_id = std::string("s4-") + std::to_string(seed);
   m.client_host = std::string("s5-") + std::to_string(seed);
   m.topology_epoch = static_cast<std::int32_t>(8 + seed);
   m.process_id = std::string("s7-") + std::to_string(seed);
-  fill_streams_group_describe_response_endpoint(m.user_endpoint.emplace(), version_, seed + 1);
-  fill_streams_group_describe_response_key_value(m.client_tags.emplace_back(), version_, seed + 1);
-  fill_streams_group_describe_response_task_offset(m.task_offsets.emplace_back(), version_, seed + 1);
-  fill_streams_group_describe_response_task_offset(m.task_end_offsets.emplace_back(), version_, seed + 1);
-  fill_streams_group_describe_response_assignment_data(m.assignment, version_, seed + 1);
-  fill_streams_group_describe_response_assignment_data(m.target_assignment, version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.user_endpoint.reset();
+  } else {
+    fill(m.user_endpoint.emplace(), version_, seed + 1, mode);
+  }
+  fill(m.client_tags.emplace_back(), version_, seed + 1, mode);
+  fill(m.task_offsets.emplace_back(), version_, seed + 1, mode);
+  fill(m.task_end_offsets.emplace_back(), version_, seed + 1, mode);
+  fill(m.assignment, version_, seed + 1, mode);
+  fill(m.target_assignment, version_, seed + 1, mode);
   m.is_classic = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_describe_response_described_group(streams_group_describe_response::described_group& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_describe_response_described_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.group_id = std::string("s2-") + std::to_string(seed);
   m.group_state = std::string("s3-") + std::to_string(seed);
   m.group_epoch = static_cast<std::int32_t>(6 + seed);
   m.assignment_epoch = static_cast<std::int32_t>(7 + seed);
-  fill_streams_group_describe_response_topology_data(m.topology.emplace(), version_, seed + 1);
-  fill_streams_group_describe_response_member(m.members.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topology.reset();
+  } else {
+    fill(m.topology.emplace(), version_, seed + 1, mode);
+  }
+  fill(m.members.emplace_back(), version_, seed + 1, mode);
   m.authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_key_value(streams_group_heartbeat_request::key_value& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_key_value& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.key = std::string("s0-") + std::to_string(seed);
   m.value = std::string("s1-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_topic_info(streams_group_heartbeat_request::topic_info& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_topic_info& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partitions = static_cast<std::int32_t>(3 + seed);
   m.replication_factor = static_cast<std::int16_t>(4 + seed);
-  fill_streams_group_heartbeat_request_key_value(m.topic_configs.emplace_back(), version_, seed + 1);
+  fill(m.topic_configs.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_copartition_group(streams_group_heartbeat_request::copartition_group& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_copartition_group& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.source_topics.push_back(static_cast<std::int16_t>(2 + seed));
   m.source_topic_regex.push_back(static_cast<std::int16_t>(3 + seed));
   m.repartition_source_topics.push_back(static_cast<std::int16_t>(4 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_subtopology(streams_group_heartbeat_request::subtopology& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_subtopology& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.source_topics.push_back(std::string("s1-") + std::to_string(seed));
   m.source_topic_regex.push_back(std::string("s2-") + std::to_string(seed));
-  fill_streams_group_heartbeat_request_topic_info(m.state_changelog_topics.emplace_back(), version_, seed + 1);
+  fill(m.state_changelog_topics.emplace_back(), version_, seed + 1, mode);
   m.repartition_sink_topics.push_back(std::string("s4-") + std::to_string(seed));
-  fill_streams_group_heartbeat_request_topic_info(m.repartition_source_topics.emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_copartition_group(m.copartition_groups.emplace_back(), version_, seed + 1);
+  fill(m.repartition_source_topics.emplace_back(), version_, seed + 1, mode);
+  fill(m.copartition_groups.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_topology_data(streams_group_heartbeat_request::topology_data& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_topology_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.epoch = static_cast<std::int32_t>(2 + seed);
-  fill_streams_group_heartbeat_request_subtopology(m.subtopologies.emplace_back(), version_, seed + 1);
+  fill(m.subtopologies.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_task_ids(streams_group_heartbeat_request::task_ids& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_task_ids& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_endpoint(streams_group_heartbeat_request::endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.host = std::string("s0-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_request_task_offset(streams_group_heartbeat_request::task_offset& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_request_task_offset& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.partition = static_cast<std::int32_t>(3 + seed);
   m.offset = static_cast<std::int64_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_response_status_data(streams_group_heartbeat_response::status_data& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_response_status_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.status_code = static_cast<std::int8_t>(2 + seed);
   m.status_detail = std::string("s1-") + std::to_string(seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_response_task_ids(streams_group_heartbeat_response::task_ids& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_response_task_ids& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.subtopology_id = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_response_endpoint(streams_group_heartbeat_response::endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_response_endpoint& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.host = std::string("s0-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_response_topic_partition(streams_group_heartbeat_response::topic_partition& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_response_topic_partition& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic = std::string("s0-") + std::to_string(seed);
   m.partitions.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_streams_group_heartbeat_response_endpoint_to_partitions(streams_group_heartbeat_response::endpoint_to_partitions& m, std::int16_t version_, int seed) {
+void fill(nested::streams_group_heartbeat_response_endpoint_to_partitions& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_streams_group_heartbeat_response_endpoint(m.user_endpoint, version_, seed + 1);
-  fill_streams_group_heartbeat_response_topic_partition(m.active_partitions.emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_response_topic_partition(m.standby_partitions.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.user_endpoint, version_, seed + 1, mode);
+  fill(m.active_partitions.emplace_back(), version_, seed + 1, mode);
+  fill(m.standby_partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_sync_group_request_sync_group_request_assignment(sync_group_request::sync_group_request_assignment& m, std::int16_t version_, int seed) {
+void fill(nested::sync_group_request_assignment& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.member_id = std::string("s0-") + std::to_string(seed);
   m.assignment = bytes{std::byte{2}, std::byte{42}};
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_txn_offset_commit_request_txn_offset_commit_request_partition(txn_offset_commit_request::txn_offset_commit_request_partition& m, std::int16_t version_, int seed) {
+void fill(nested::txn_offset_commit_request_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.committed_offset = static_cast<std::int64_t>(3 + seed);
   if (version_ >= 2) {
     m.committed_leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  m.committed_metadata = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.committed_metadata.reset();
+  } else {
+    m.committed_metadata = std::string("s3-") + std::to_string(seed);
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_txn_offset_commit_request_txn_offset_commit_request_topic(txn_offset_commit_request::txn_offset_commit_request_topic& m, std::int16_t version_, int seed) {
+void fill(nested::txn_offset_commit_request_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_txn_offset_commit_request_txn_offset_commit_request_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_txn_offset_commit_response_txn_offset_commit_response_partition(txn_offset_commit_response::txn_offset_commit_response_partition& m, std::int16_t version_, int seed) {
+void fill(nested::txn_offset_commit_response_partition& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_txn_offset_commit_response_txn_offset_commit_response_topic(txn_offset_commit_response::txn_offset_commit_response_topic& m, std::int16_t version_, int seed) {
+void fill(nested::txn_offset_commit_response_topic& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_txn_offset_commit_response_txn_offset_commit_response_partition(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill_update_features_request_feature_update_key(update_features_request::feature_update_key& m, std::int16_t version_, int seed) {
+void fill(nested::update_features_request_feature_update_key& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.feature = std::string("s0-") + std::to_string(seed);
   m.max_version_level = static_cast<std::int16_t>(3 + seed);
   if (version_ <= 0) {
@@ -2961,43 +4480,60 @@ void fill_update_features_request_feature_update_key(update_features_request::fe
   if (version_ >= 1) {
     m.upgrade_type = static_cast<std::int8_t>(1 == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_update_features_response_updatable_feature_result(update_features_response::updatable_feature_result& m, std::int16_t version_, int seed) {
+void fill(nested::update_features_response_updatable_feature_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.feature = std::string("s0-") + std::to_string(seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_update_raft_voter_request_listener(update_raft_voter_request::listener& m, std::int16_t version_, int seed) {
+void fill(nested::update_raft_voter_request_listener& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_update_raft_voter_request_k_raft_version_feature_data(update_raft_voter_request::k_raft_version_feature_data& m, std::int16_t version_, int seed) {
+void fill(nested::update_raft_voter_request_k_raft_version_feature_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.min_supported_version = static_cast<std::int16_t>(2 + seed);
   m.max_supported_version = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_update_raft_voter_response_current_leader_data(update_raft_voter_response::current_leader_data& m, std::int16_t version_, int seed) {
+void fill(nested::update_raft_voter_response_current_leader_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.leader_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.leader_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.host = std::string("s2-") + std::to_string(seed);
   m.port = static_cast<std::int32_t>(5 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_vote_request_partition_data(vote_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::vote_request_partition_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.replica_epoch = static_cast<std::int32_t>(3 + seed);
   m.replica_id = static_cast<std::int32_t>(4 + seed);
@@ -3012,35 +4548,43 @@ void fill_vote_request_partition_data(vote_request::partition_data& m, std::int1
   if (version_ >= 2) {
     m.pre_vote = true;
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_vote_request_topic_data(vote_request::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::vote_request_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_vote_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_vote_response_partition_data(vote_response::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::vote_response_partition_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.leader_id = static_cast<std::int32_t>(4 + seed);
   m.leader_epoch = static_cast<std::int32_t>(5 + seed);
   m.vote_granted = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_vote_response_topic_data(vote_response::topic_data& m, std::int16_t version_, int seed) {
+void fill(nested::vote_response_topic_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_name = std::string("s0-") + std::to_string(seed);
-  fill_vote_response_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_vote_response_node_endpoint(vote_response::node_endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::vote_response_node_endpoint& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.node_id = static_cast<std::int32_t>(2 + seed);
   }
@@ -3050,44 +4594,57 @@ void fill_vote_response_node_endpoint(vote_response::node_endpoint& m, std::int1
   if (version_ >= 1) {
     m.port = static_cast<std::uint16_t>(4 + seed);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_voters_record_endpoint(voters_record::endpoint& m, std::int16_t version_, int seed) {
+void fill(nested::voters_record_endpoint& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.host = std::string("s1-") + std::to_string(seed);
   m.port = static_cast<std::uint16_t>(4 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_voters_record_k_raft_version_feature_data(voters_record::k_raft_version_feature_data& m, std::int16_t version_, int seed) {
+void fill(nested::voters_record_k_raft_version_feature_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.min_supported_version = static_cast<std::int16_t>(2 + seed);
   m.max_supported_version = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_voters_record_voter(voters_record::voter& m, std::int16_t version_, int seed) {
+void fill(nested::voters_record_voter& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.voter_id = static_cast<std::int32_t>(2 + seed);
   m.voter_directory_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
-  fill_voters_record_endpoint(m.endpoints.emplace_back(), version_, seed + 1);
-  fill_voters_record_k_raft_version_feature_data(m.k_raft_version_feature, version_, seed + 1);
+  fill(m.endpoints.emplace_back(), version_, seed + 1, mode);
+  fill(m.k_raft_version_feature, version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_share_group_state_request_state_batch(write_share_group_state_request::state_batch& m, std::int16_t version_, int seed) {
+void fill(nested::write_share_group_state_request_state_batch& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.first_offset = static_cast<std::int64_t>(2 + seed);
   m.last_offset = static_cast<std::int64_t>(3 + seed);
   m.delivery_state = static_cast<std::int8_t>(4 + seed);
   m.delivery_count = static_cast<std::int16_t>(5 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_share_group_state_request_partition_data(write_share_group_state_request::partition_data& m, std::int16_t version_, int seed) {
+void fill(nested::write_share_group_state_request_partition_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.state_epoch = static_cast<std::int32_t>(3 + seed);
   m.leader_epoch = static_cast<std::int32_t>(4 + seed);
@@ -3095,95 +4652,133 @@ void fill_write_share_group_state_request_partition_data(write_share_group_state
   if (version_ >= 1) {
     m.delivery_complete_count = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  fill_write_share_group_state_request_state_batch(m.state_batches.emplace_back(), version_, seed + 1);
+  fill(m.state_batches.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_share_group_state_request_write_state_data(write_share_group_state_request::write_state_data& m, std::int16_t version_, int seed) {
+void fill(nested::write_share_group_state_request_write_state_data& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_write_share_group_state_request_partition_data(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_share_group_state_response_partition_result(write_share_group_state_response::partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::write_share_group_state_response_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_share_group_state_response_write_state_result(write_share_group_state_response::write_state_result& m, std::int16_t version_, int seed) {
+void fill(nested::write_share_group_state_response_write_state_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topic_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
-  fill_write_share_group_state_response_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_txn_markers_request_writable_txn_marker_topic(write_txn_markers_request::writable_txn_marker_topic& m, std::int16_t version_, int seed) {
+void fill(nested::write_txn_markers_request_writable_txn_marker_topic& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
   m.partition_indexes.push_back(static_cast<std::int32_t>(3 + seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_txn_markers_request_writable_txn_marker(write_txn_markers_request::writable_txn_marker& m, std::int16_t version_, int seed) {
+void fill(nested::write_txn_markers_request_writable_txn_marker& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.producer_id = static_cast<std::int64_t>(2 + seed);
   m.producer_epoch = static_cast<std::int16_t>(3 + seed);
   m.transaction_result = true;
-  fill_write_txn_markers_request_writable_txn_marker_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   m.coordinator_epoch = static_cast<std::int32_t>(6 + seed);
   if (version_ >= 2) {
     m.transaction_version = static_cast<std::int8_t>(7 + seed);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_txn_markers_response_writable_txn_marker_partition_result(write_txn_markers_response::writable_txn_marker_partition_result& m, std::int16_t version_, int seed) {
+void fill(nested::write_txn_markers_response_writable_txn_marker_partition_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.partition_index = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_txn_markers_response_writable_txn_marker_topic_result(write_txn_markers_response::writable_txn_marker_topic_result& m, std::int16_t version_, int seed) {
+void fill(nested::write_txn_markers_response_writable_txn_marker_topic_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.name = std::string("s0-") + std::to_string(seed);
-  fill_write_txn_markers_response_writable_txn_marker_partition_result(m.partitions.emplace_back(), version_, seed + 1);
+  fill(m.partitions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill_write_txn_markers_response_writable_txn_marker_result(write_txn_markers_response::writable_txn_marker_result& m, std::int16_t version_, int seed) {
+void fill(nested::write_txn_markers_response_writable_txn_marker_result& m,
+    std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.producer_id = static_cast<std::int64_t>(2 + seed);
-  fill_write_txn_markers_response_writable_txn_marker_topic_result(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
 }  // namespace
 
-void fill(add_offsets_to_txn_request& m, std::int16_t version_, int seed) {
+void fill(add_offsets_to_txn_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.transactional_id = std::string("s0-") + std::to_string(seed);
   m.producer_id = static_cast<std::int64_t>(3 + seed);
   m.producer_epoch = static_cast<std::int16_t>(4 + seed);
   m.group_id = std::string("s3-") + std::to_string(seed);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(add_offsets_to_txn_response& m, std::int16_t version_, int seed) {
+void fill(add_offsets_to_txn_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(add_partitions_to_txn_request& m, std::int16_t version_, int seed) {
+void fill(add_partitions_to_txn_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 4) {
-    fill_add_partitions_to_txn_request_add_partitions_to_txn_transaction(m.transactions.emplace_back(), version_, seed + 1);
+    fill(m.transactions.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ <= 3) {
     m.v3_and_below_transactional_id = std::string("s1-") + std::to_string(seed);
@@ -3195,246 +4790,342 @@ void fill(add_partitions_to_txn_request& m, std::int16_t version_, int seed) {
     m.v3_and_below_producer_epoch = static_cast<std::int16_t>(5 + seed);
   }
   if (version_ <= 3) {
-    fill_add_partitions_to_txn_request_add_partitions_to_txn_topic(m.v3_and_below_topics.emplace_back(), version_, seed + 1);
+    fill(m.v3_and_below_topics.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(add_partitions_to_txn_response& m, std::int16_t version_, int seed) {
+void fill(add_partitions_to_txn_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 4) {
     m.error_code = static_cast<std::int16_t>(3 + seed);
   }
   if (version_ >= 4) {
-    fill_add_partitions_to_txn_response_add_partitions_to_txn_result(m.results_by_transaction.emplace_back(), version_, seed + 1);
+    fill(m.results_by_transaction.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ <= 3) {
-    fill_add_partitions_to_txn_response_add_partitions_to_txn_topic_result(m.results_by_topic_v3_and_below.emplace_back(), version_, seed + 1);
+    fill(m.results_by_topic_v3_and_below.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(add_raft_voter_request& m, std::int16_t version_, int seed) {
+void fill(add_raft_voter_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
   m.timeout_ms = static_cast<std::int32_t>(3 + seed);
   m.voter_id = static_cast<std::int32_t>(4 + seed);
   m.voter_directory_id = uuid{{10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}};
-  fill_add_raft_voter_request_listener(m.listeners.emplace_back(), version_, seed + 1);
+  fill(m.listeners.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
     m.ack_when_committed = false;
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(add_raft_voter_response& m, std::int16_t version_, int seed) {
+void fill(add_raft_voter_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(allocate_producer_ids_request& m, std::int16_t version_, int seed) {
+void fill(allocate_producer_ids_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_id = static_cast<std::int32_t>(2 + seed);
   m.broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(allocate_producer_ids_response& m, std::int16_t version_, int seed) {
+void fill(allocate_producer_ids_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.producer_id_start = static_cast<std::int64_t>(4 + seed);
   m.producer_id_len = static_cast<std::int32_t>(5 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_client_quotas_request& m, std::int16_t version_, int seed) {
+void fill(alter_client_quotas_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_alter_client_quotas_request_entry_data(m.entries.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.entries.emplace_back(), version_, seed + 1, mode);
   m.validate_only = true;
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(alter_client_quotas_response& m, std::int16_t version_, int seed) {
+void fill(alter_client_quotas_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_alter_client_quotas_response_entry_data(m.entries.emplace_back(), version_, seed + 1);
+  fill(m.entries.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(alter_configs_request& m, std::int16_t version_, int seed) {
+void fill(alter_configs_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_alter_configs_request_alter_configs_resource(m.resources.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.resources.emplace_back(), version_, seed + 1, mode);
   m.validate_only = true;
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(alter_configs_response& m, std::int16_t version_, int seed) {
+void fill(alter_configs_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_alter_configs_response_alter_configs_resource_response(m.responses.emplace_back(), version_, seed + 1);
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(alter_partition_request& m, std::int16_t version_, int seed) {
+void fill(alter_partition_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_id = static_cast<std::int32_t>(2 + seed);
   m.broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
-  fill_alter_partition_request_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_partition_response& m, std::int16_t version_, int seed) {
+void fill(alter_partition_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_alter_partition_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_partition_reassignments_request& m, std::int16_t version_, int seed) {
+void fill(alter_partition_reassignments_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.timeout_ms = static_cast<std::int32_t>(60000 == 7 ? 8 : 7);
   if (version_ >= 1) {
     m.allow_replication_factor_change = false;
   }
-  fill_alter_partition_reassignments_request_reassignable_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_partition_reassignments_response& m, std::int16_t version_, int seed) {
+void fill(alter_partition_reassignments_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 1) {
     m.allow_replication_factor_change = false;
   }
   m.error_code = static_cast<std::int16_t>(4 + seed);
-  m.error_message = std::string("s3-") + std::to_string(seed);
-  fill_alter_partition_reassignments_response_reassignable_topic_response(m.responses.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s3-") + std::to_string(seed);
+  }
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_replica_log_dirs_request& m, std::int16_t version_, int seed) {
+void fill(alter_replica_log_dirs_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_alter_replica_log_dirs_request_alter_replica_log_dir(m.dirs.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.dirs.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(alter_replica_log_dirs_response& m, std::int16_t version_, int seed) {
+void fill(alter_replica_log_dirs_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_alter_replica_log_dirs_response_alter_replica_log_dir_topic_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(alter_share_group_offsets_request& m, std::int16_t version_, int seed) {
+void fill(alter_share_group_offsets_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_alter_share_group_offsets_request_alter_share_group_offsets_request_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_share_group_offsets_response& m, std::int16_t version_, int seed) {
+void fill(alter_share_group_offsets_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_alter_share_group_offsets_response_alter_share_group_offsets_response_topic(m.responses.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_user_scram_credentials_request& m, std::int16_t version_, int seed) {
+void fill(alter_user_scram_credentials_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_alter_user_scram_credentials_request_scram_credential_deletion(m.deletions.emplace_back(), version_, seed + 1);
-  fill_alter_user_scram_credentials_request_scram_credential_upsertion(m.upsertions.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.deletions.emplace_back(), version_, seed + 1, mode);
+  fill(m.upsertions.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(alter_user_scram_credentials_response& m, std::int16_t version_, int seed) {
+void fill(alter_user_scram_credentials_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_alter_user_scram_credentials_response_alter_user_scram_credentials_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(api_versions_request& m, std::int16_t version_, int seed) {
+void fill(api_versions_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.client_software_name = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 3) {
     m.client_software_version = std::string("s1-") + std::to_string(seed);
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(api_versions_response& m, std::int16_t version_, int seed) {
+void fill(api_versions_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  fill_api_versions_response_api_version(m.api_keys.emplace_back(), version_, seed + 1);
+  fill(m.api_keys.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(4 + seed);
   }
   if (version_ >= 3) {
-    fill_api_versions_response_supported_feature_key(m.supported_features.emplace_back(), version_, seed + 1);
+    fill(m.supported_features.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 3) {
     m.finalized_features_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
   if (version_ >= 3) {
-    fill_api_versions_response_finalized_feature_key(m.finalized_features.emplace_back(), version_, seed + 1);
+    fill(m.finalized_features.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 3) {
     m.zk_migration_ready = true;
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(assign_replicas_to_dirs_request& m, std::int16_t version_, int seed) {
+void fill(assign_replicas_to_dirs_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_id = static_cast<std::int32_t>(2 + seed);
   m.broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
-  fill_assign_replicas_to_dirs_request_directory_data(m.directories.emplace_back(), version_, seed + 1);
+  fill(m.directories.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(assign_replicas_to_dirs_response& m, std::int16_t version_, int seed) {
+void fill(assign_replicas_to_dirs_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_assign_replicas_to_dirs_response_directory_data(m.directories.emplace_back(), version_, seed + 1);
+  fill(m.directories.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(begin_quorum_epoch_request& m, std::int16_t version_, int seed) {
+void fill(begin_quorum_epoch_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
   if (version_ >= 1) {
     m.voter_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  fill_begin_quorum_epoch_request_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
-    fill_begin_quorum_epoch_request_leader_endpoint(m.leader_endpoints.emplace_back(), version_, seed + 1);
+    fill(m.leader_endpoints.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(begin_quorum_epoch_response& m, std::int16_t version_, int seed) {
+void fill(begin_quorum_epoch_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  fill_begin_quorum_epoch_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
-    fill_begin_quorum_epoch_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+    fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(broker_heartbeat_request& m, std::int16_t version_, int seed) {
+void fill(broker_heartbeat_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_id = static_cast<std::int32_t>(2 + seed);
   m.broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   m.current_metadata_offset = static_cast<std::int64_t>(4 + seed);
@@ -3444,29 +5135,41 @@ void fill(broker_heartbeat_request& m, std::int16_t version_, int seed) {
     m.offline_log_dirs.push_back(uuid{{16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}});
   }
   if (version_ >= 2) {
-    m.cordoned_log_dirs.emplace().push_back(uuid{{19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34}});
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.cordoned_log_dirs.reset();
+    } else {
+      m.cordoned_log_dirs.emplace().push_back(uuid{{19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34}});
+    }
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(broker_heartbeat_response& m, std::int16_t version_, int seed) {
+void fill(broker_heartbeat_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.is_caught_up = true;
   m.is_fenced = false;
   m.should_shut_down = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(broker_registration_request& m, std::int16_t version_, int seed) {
+void fill(broker_registration_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_id = static_cast<std::int32_t>(2 + seed);
   m.cluster_id = std::string("s1-") + std::to_string(seed);
   m.incarnation_id = uuid{{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}};
-  fill_broker_registration_request_listener(m.listeners.emplace_back(), version_, seed + 1);
-  fill_broker_registration_request_feature(m.features.emplace_back(), version_, seed + 1);
-  m.rack = std::string("s5-") + std::to_string(seed);
+  fill(m.listeners.emplace_back(), version_, seed + 1, mode);
+  fill(m.features.emplace_back(), version_, seed + 1, mode);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack.reset();
+  } else {
+    m.rack = std::string("s5-") + std::to_string(seed);
+  }
   if (version_ >= 1) {
     m.is_migrating_zk_broker = true;
   }
@@ -3476,135 +5179,226 @@ void fill(broker_registration_request& m, std::int16_t version_, int seed) {
   if (version_ >= 3) {
     m.previous_broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(broker_registration_response& m, std::int16_t version_, int seed) {
+void fill(broker_registration_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.broker_epoch = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(consumer_group_describe_request& m, std::int16_t version_, int seed) {
+void fill(consumer_group_describe_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_ids.push_back(std::string("s0-") + std::to_string(seed));
   m.include_authorized_operations = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(consumer_group_describe_response& m, std::int16_t version_, int seed) {
+void fill(consumer_group_describe_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_consumer_group_describe_response_described_group(m.groups.emplace_back(), version_, seed + 1);
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(consumer_group_heartbeat_request& m, std::int16_t version_, int seed) {
+void fill(consumer_group_heartbeat_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.member_id = std::string("s1-") + std::to_string(seed);
   m.member_epoch = static_cast<std::int32_t>(4 + seed);
-  m.instance_id = std::string("s3-") + std::to_string(seed);
-  m.rack_id = std::string("s4-") + std::to_string(seed);
-  m.rebalance_timeout_ms = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
-  m.subscribed_topic_names.emplace().push_back(std::string("s6-") + std::to_string(seed));
-  if (version_ >= 1) {
-    m.subscribed_topic_regex = std::string("s7-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.instance_id.reset();
+  } else {
+    m.instance_id = std::string("s3-") + std::to_string(seed);
   }
-  m.server_assignor = std::string("s8-") + std::to_string(seed);
-  fill_consumer_group_heartbeat_request_topic_partitions_data(m.topic_partitions.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack_id.reset();
+  } else {
+    m.rack_id = std::string("s4-") + std::to_string(seed);
+  }
+  m.rebalance_timeout_ms = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.subscribed_topic_names.reset();
+  } else {
+    m.subscribed_topic_names.emplace().push_back(std::string("s6-") + std::to_string(seed));
+  }
+  if (version_ >= 1) {
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.subscribed_topic_regex.reset();
+    } else {
+      m.subscribed_topic_regex = std::string("s7-") + std::to_string(seed);
+    }
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.server_assignor.reset();
+  } else {
+    m.server_assignor = std::string("s8-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topic_partitions.reset();
+  } else {
+    fill(m.topic_partitions.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(consumer_group_heartbeat_response& m, std::int16_t version_, int seed) {
+void fill(consumer_group_heartbeat_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  m.member_id = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.member_id.reset();
+  } else {
+    m.member_id = std::string("s3-") + std::to_string(seed);
+  }
   m.member_epoch = static_cast<std::int32_t>(6 + seed);
   m.heartbeat_interval_ms = static_cast<std::int32_t>(7 + seed);
-  fill_consumer_group_heartbeat_response_assignment_data(m.assignment.emplace(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.assignment.reset();
+  } else {
+    fill(m.assignment.emplace(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(consumer_protocol_assignment& m, std::int16_t version_, int seed) {
+void fill(consumer_protocol_assignment& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_consumer_protocol_assignment_topic_partition(m.assigned_partitions.emplace_back(), version_, seed + 1);
-  m.user_data = bytes{std::byte{2}, std::byte{42}};
+  (void)mode;
+  fill(m.assigned_partitions.emplace_back(), version_, seed + 1, mode);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.user_data.reset();
+  } else {
+    m.user_data = bytes{std::byte{2}, std::byte{42}};
+  }
 }
 
-void fill(consumer_protocol_subscription& m, std::int16_t version_, int seed) {
+void fill(consumer_protocol_subscription& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.topics.push_back(std::string("s0-") + std::to_string(seed));
-  m.user_data = bytes{std::byte{2}, std::byte{42}};
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.user_data.reset();
+  } else {
+    m.user_data = bytes{std::byte{2}, std::byte{42}};
+  }
   if (version_ >= 1) {
-    fill_consumer_protocol_subscription_topic_partition(m.owned_partitions.emplace_back(), version_, seed + 1);
+    fill(m.owned_partitions.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 2) {
     m.generation_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 3) {
-    m.rack_id = std::string("s4-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.rack_id.reset();
+    } else {
+      m.rack_id = std::string("s4-") + std::to_string(seed);
+    }
   }
 }
 
-void fill(control_record_type_schema& m, std::int16_t version_, int seed) {
+void fill(control_record_type_schema& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.type = static_cast<std::int16_t>(2 + seed);
 }
 
-void fill(controller_registration_request& m, std::int16_t version_, int seed) {
+void fill(controller_registration_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.controller_id = static_cast<std::int32_t>(2 + seed);
   m.incarnation_id = uuid{{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
   m.zk_migration_ready = true;
-  fill_controller_registration_request_listener(m.listeners.emplace_back(), version_, seed + 1);
-  fill_controller_registration_request_feature(m.features.emplace_back(), version_, seed + 1);
+  fill(m.listeners.emplace_back(), version_, seed + 1, mode);
+  fill(m.features.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(controller_registration_response& m, std::int16_t version_, int seed) {
+void fill(controller_registration_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(create_acls_request& m, std::int16_t version_, int seed) {
+void fill(create_acls_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_create_acls_request_acl_creation(m.creations.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.creations.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_acls_response& m, std::int16_t version_, int seed) {
+void fill(create_acls_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_create_acls_response_acl_creation_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_delegation_token_request& m, std::int16_t version_, int seed) {
+void fill(create_delegation_token_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
-    m.owner_principal_type = std::string("s0-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.owner_principal_type.reset();
+    } else {
+      m.owner_principal_type = std::string("s0-") + std::to_string(seed);
+    }
   }
   if (version_ >= 3) {
-    m.owner_principal_name = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.owner_principal_name.reset();
+    } else {
+      m.owner_principal_name = std::string("s1-") + std::to_string(seed);
+    }
   }
-  fill_create_delegation_token_request_creatable_renewers(m.renewers.emplace_back(), version_, seed + 1);
+  fill(m.renewers.emplace_back(), version_, seed + 1, mode);
   m.max_lifetime_ms = static_cast<std::int64_t>(5 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_delegation_token_response& m, std::int16_t version_, int seed) {
+void fill(create_delegation_token_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.principal_type = std::string("s1-") + std::to_string(seed);
   m.principal_name = std::string("s2-") + std::to_string(seed);
@@ -3620,174 +5414,280 @@ void fill(create_delegation_token_response& m, std::int16_t version_, int seed) 
   m.token_id = std::string("s8-") + std::to_string(seed);
   m.hmac = bytes{std::byte{10}, std::byte{42}};
   m.throttle_time_ms = static_cast<std::int32_t>(12 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_partitions_request& m, std::int16_t version_, int seed) {
+void fill(create_partitions_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_create_partitions_request_create_partitions_topic(m.topics.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   m.timeout_ms = static_cast<std::int32_t>(3 + seed);
   m.validate_only = true;
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_partitions_response& m, std::int16_t version_, int seed) {
+void fill(create_partitions_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_create_partitions_response_create_partitions_topic_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_topics_request& m, std::int16_t version_, int seed) {
+void fill(create_topics_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_create_topics_request_creatable_topic(m.topics.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   m.timeout_ms = static_cast<std::int32_t>(60000 == 7 ? 8 : 7);
   m.validate_only = true;
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(create_topics_response& m, std::int16_t version_, int seed) {
+void fill(create_topics_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_create_topics_response_creatable_topic_result(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(default_principal_data& m, std::int16_t version_, int seed) {
+void fill(default_principal_data& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.type = std::string("s0-") + std::to_string(seed);
   m.name = std::string("s1-") + std::to_string(seed);
   m.token_authenticated = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(delete_acls_request& m, std::int16_t version_, int seed) {
+void fill(delete_acls_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_delete_acls_request_delete_acls_filter(m.filters.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.filters.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_acls_response& m, std::int16_t version_, int seed) {
+void fill(delete_acls_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_delete_acls_response_delete_acls_filter_result(m.filter_results.emplace_back(), version_, seed + 1);
+  fill(m.filter_results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_groups_request& m, std::int16_t version_, int seed) {
+void fill(delete_groups_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.groups_names.push_back(std::string("s0-") + std::to_string(seed));
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_groups_response& m, std::int16_t version_, int seed) {
+void fill(delete_groups_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_delete_groups_response_deletable_group_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_records_request& m, std::int16_t version_, int seed) {
+void fill(delete_records_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_delete_records_request_delete_records_topic(m.topics.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   m.timeout_ms = static_cast<std::int32_t>(3 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_records_response& m, std::int16_t version_, int seed) {
+void fill(delete_records_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_delete_records_response_delete_records_topic_result(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_share_group_offsets_request& m, std::int16_t version_, int seed) {
+void fill(delete_share_group_offsets_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_delete_share_group_offsets_request_delete_share_group_offsets_request_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(delete_share_group_offsets_response& m, std::int16_t version_, int seed) {
+void fill(delete_share_group_offsets_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_delete_share_group_offsets_response_delete_share_group_offsets_response_topic(m.responses.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(delete_share_group_state_request& m, std::int16_t version_, int seed) {
+void fill(delete_share_group_state_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_delete_share_group_state_request_delete_state_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(delete_share_group_state_response& m, std::int16_t version_, int seed) {
+void fill(delete_share_group_state_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_delete_share_group_state_response_delete_state_result(m.results.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(delete_topics_request& m, std::int16_t version_, int seed) {
+void fill(delete_topics_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 6) {
-    fill_delete_topics_request_delete_topic_state(m.topics.emplace_back(), version_, seed + 1);
+    fill(m.topics.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ <= 5) {
     m.topic_names.push_back(std::string("s1-") + std::to_string(seed));
   }
   m.timeout_ms = static_cast<std::int32_t>(4 + seed);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(delete_topics_response& m, std::int16_t version_, int seed) {
+void fill(delete_topics_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_delete_topics_response_deletable_topic_result(m.responses.emplace_back(), version_, seed + 1);
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_acls_request& m, std::int16_t version_, int seed) {
+void fill(describe_acls_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.resource_type_filter = static_cast<std::int8_t>(2 + seed);
-  m.resource_name_filter = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.resource_name_filter.reset();
+  } else {
+    m.resource_name_filter = std::string("s1-") + std::to_string(seed);
+  }
   m.pattern_type_filter = static_cast<std::int8_t>(3 == 7 ? 8 : 7);
-  m.principal_filter = std::string("s3-") + std::to_string(seed);
-  m.host_filter = std::string("s4-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.principal_filter.reset();
+  } else {
+    m.principal_filter = std::string("s3-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.host_filter.reset();
+  } else {
+    m.host_filter = std::string("s4-") + std::to_string(seed);
+  }
   m.operation = static_cast<std::int8_t>(7 + seed);
   m.permission_type = static_cast<std::int8_t>(8 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_acls_response& m, std::int16_t version_, int seed) {
+void fill(describe_acls_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_describe_acls_response_describe_acls_resource(m.resources.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.resources.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_client_quotas_request& m, std::int16_t version_, int seed) {
+void fill(describe_client_quotas_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_client_quotas_request_component_data(m.components.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.components.emplace_back(), version_, seed + 1, mode);
   m.strict = true;
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_client_quotas_response& m, std::int16_t version_, int seed) {
+void fill(describe_client_quotas_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_describe_client_quotas_response_entry_data(m.entries.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.entries.reset();
+  } else {
+    fill(m.entries.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_cluster_request& m, std::int16_t version_, int seed) {
+void fill(describe_cluster_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.include_cluster_authorized_operations = true;
   if (version_ >= 1) {
     m.endpoint_type = static_cast<std::int8_t>(1 == 7 ? 8 : 7);
@@ -3795,229 +5695,349 @@ void fill(describe_cluster_request& m, std::int16_t version_, int seed) {
   if (version_ >= 2) {
     m.include_fenced_brokers = true;
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_cluster_response& m, std::int16_t version_, int seed) {
+void fill(describe_cluster_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   if (version_ >= 1) {
     m.endpoint_type = static_cast<std::int8_t>(1 == 7 ? 8 : 7);
   }
   m.cluster_id = std::string("s4-") + std::to_string(seed);
   m.controller_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
-  fill_describe_cluster_response_describe_cluster_broker(m.brokers.emplace_back(), version_, seed + 1);
+  fill(m.brokers.emplace_back(), version_, seed + 1, mode);
   m.cluster_authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_configs_request& m, std::int16_t version_, int seed) {
+void fill(describe_configs_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_configs_request_describe_configs_resource(m.resources.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.resources.emplace_back(), version_, seed + 1, mode);
   m.include_synonyms = true;
   if (version_ >= 3) {
     m.include_documentation = true;
   }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_configs_response& m, std::int16_t version_, int seed) {
+void fill(describe_configs_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_describe_configs_response_describe_configs_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_delegation_token_request& m, std::int16_t version_, int seed) {
+void fill(describe_delegation_token_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_delegation_token_request_describe_delegation_token_owner(m.owners.emplace().emplace_back(), version_, seed + 1);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.owners.reset();
+  } else {
+    fill(m.owners.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_delegation_token_response& m, std::int16_t version_, int seed) {
+void fill(describe_delegation_token_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  fill_describe_delegation_token_response_described_delegation_token(m.tokens.emplace_back(), version_, seed + 1);
+  fill(m.tokens.emplace_back(), version_, seed + 1, mode);
   m.throttle_time_ms = static_cast<std::int32_t>(4 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_groups_request& m, std::int16_t version_, int seed) {
+void fill(describe_groups_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.groups.push_back(std::string("s0-") + std::to_string(seed));
   if (version_ >= 3) {
     m.include_authorized_operations = true;
   }
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_groups_response& m, std::int16_t version_, int seed) {
+void fill(describe_groups_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
-  fill_describe_groups_response_described_group(m.groups.emplace_back(), version_, seed + 1);
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 5) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_log_dirs_request& m, std::int16_t version_, int seed) {
+void fill(describe_log_dirs_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_log_dirs_request_describable_log_dir_topic(m.topics.emplace().emplace_back(), version_, seed + 1);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topics.reset();
+  } else {
+    fill(m.topics.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_log_dirs_response& m, std::int16_t version_, int seed) {
+void fill(describe_log_dirs_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 3) {
     m.error_code = static_cast<std::int16_t>(3 + seed);
   }
-  fill_describe_log_dirs_response_describe_log_dirs_result(m.results.emplace_back(), version_, seed + 1);
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(describe_producers_request& m, std::int16_t version_, int seed) {
+void fill(describe_producers_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_producers_request_topic_request(m.topics.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_producers_response& m, std::int16_t version_, int seed) {
+void fill(describe_producers_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_describe_producers_response_topic_response(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_quorum_request& m, std::int16_t version_, int seed) {
+void fill(describe_quorum_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_quorum_request_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_quorum_response& m, std::int16_t version_, int seed) {
+void fill(describe_quorum_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   if (version_ >= 2) {
-    m.error_message = std::string("s1-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s1-") + std::to_string(seed);
+    }
   }
-  fill_describe_quorum_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 2) {
-    fill_describe_quorum_response_node(m.nodes.emplace_back(), version_, seed + 1);
+    fill(m.nodes.emplace_back(), version_, seed + 1, mode);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_share_group_offsets_request& m, std::int16_t version_, int seed) {
+void fill(describe_share_group_offsets_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_share_group_offsets_request_describe_share_group_offsets_request_group(m.groups.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_share_group_offsets_response& m, std::int16_t version_, int seed) {
+void fill(describe_share_group_offsets_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_describe_share_group_offsets_response_describe_share_group_offsets_response_group(m.groups.emplace_back(), version_, seed + 1);
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_topic_partitions_request& m, std::int16_t version_, int seed) {
+void fill(describe_topic_partitions_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_topic_partitions_request_topic_request(m.topics.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   m.response_partition_limit = static_cast<std::int32_t>(2000 == 7 ? 8 : 7);
-  fill_describe_topic_partitions_request_cursor_data(m.cursor.emplace(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cursor.reset();
+  } else {
+    fill(m.cursor.emplace(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_topic_partitions_response& m, std::int16_t version_, int seed) {
+void fill(describe_topic_partitions_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_describe_topic_partitions_response_describe_topic_partitions_response_topic(m.topics.emplace_back(), version_, seed + 1);
-  fill_describe_topic_partitions_response_cursor(m.next_cursor.emplace(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.next_cursor.reset();
+  } else {
+    fill(m.next_cursor.emplace(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_transactions_request& m, std::int16_t version_, int seed) {
+void fill(describe_transactions_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.transactional_ids.push_back(std::string("s0-") + std::to_string(seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_transactions_response& m, std::int16_t version_, int seed) {
+void fill(describe_transactions_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_describe_transactions_response_transaction_state_data(m.transaction_states.emplace_back(), version_, seed + 1);
+  fill(m.transaction_states.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_user_scram_credentials_request& m, std::int16_t version_, int seed) {
+void fill(describe_user_scram_credentials_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_describe_user_scram_credentials_request_user_name(m.users.emplace().emplace_back(), version_, seed + 1);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.users.reset();
+  } else {
+    fill(m.users.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(describe_user_scram_credentials_response& m, std::int16_t version_, int seed) {
+void fill(describe_user_scram_credentials_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_describe_user_scram_credentials_response_describe_user_scram_credentials_result(m.results.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(elect_leaders_request& m, std::int16_t version_, int seed) {
+void fill(elect_leaders_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.election_type = static_cast<std::int8_t>(2 + seed);
   }
-  fill_elect_leaders_request_topic_partitions_data(m.topic_partitions.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topic_partitions.reset();
+  } else {
+    fill(m.topic_partitions.emplace().emplace_back(), version_, seed + 1, mode);
+  }
   m.timeout_ms = static_cast<std::int32_t>(60000 == 7 ? 8 : 7);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(elect_leaders_response& m, std::int16_t version_, int seed) {
+void fill(elect_leaders_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 1) {
     m.error_code = static_cast<std::int16_t>(3 + seed);
   }
-  fill_elect_leaders_response_replica_election_result(m.replica_election_results.emplace_back(), version_, seed + 1);
-}
-
-void fill(end_quorum_epoch_request& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
-  fill_end_quorum_epoch_request_topic_data(m.topics.emplace_back(), version_, seed + 1);
-  if (version_ >= 1) {
-    fill_end_quorum_epoch_request_leader_endpoint(m.leader_endpoints.emplace_back(), version_, seed + 1);
+  fill(m.replica_election_results.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(end_quorum_epoch_response& m, std::int16_t version_, int seed) {
+void fill(end_quorum_epoch_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    fill(m.leader_endpoints.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(end_quorum_epoch_response& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  fill_end_quorum_epoch_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
-    fill_end_quorum_epoch_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+    fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(end_txn_request& m, std::int16_t version_, int seed) {
+void fill(end_txn_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.transactional_id = std::string("s0-") + std::to_string(seed);
   m.producer_id = static_cast<std::int64_t>(3 + seed);
   m.producer_epoch = static_cast<std::int16_t>(4 + seed);
   m.committed = true;
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(end_txn_response& m, std::int16_t version_, int seed) {
+void fill(end_txn_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   if (version_ >= 5) {
@@ -4026,55 +6046,84 @@ void fill(end_txn_response& m, std::int16_t version_, int seed) {
   if (version_ >= 5) {
     m.producer_epoch = static_cast<std::int16_t>(-1 == 7 ? 8 : 7);
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(end_txn_marker& m, std::int16_t version_, int seed) {
+void fill(end_txn_marker& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.coordinator_epoch = static_cast<std::int32_t>(2 + seed);
 }
 
-void fill(envelope_request& m, std::int16_t version_, int seed) {
+void fill(envelope_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.request_data = bytes{std::byte{1}, std::byte{42}};
-  m.request_principal = bytes{std::byte{2}, std::byte{42}};
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.request_principal.reset();
+  } else {
+    m.request_principal = bytes{std::byte{2}, std::byte{42}};
+  }
   m.client_host_address = bytes{std::byte{3}, std::byte{42}};
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(envelope_response& m, std::int16_t version_, int seed) {
+void fill(envelope_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.response_data = bytes{std::byte{1}, std::byte{42}};
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.response_data.reset();
+  } else {
+    m.response_data = bytes{std::byte{1}, std::byte{42}};
+  }
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(expire_delegation_token_request& m, std::int16_t version_, int seed) {
+void fill(expire_delegation_token_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.hmac = bytes{std::byte{1}, std::byte{42}};
   m.expiry_time_period_ms = static_cast<std::int64_t>(3 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(expire_delegation_token_response& m, std::int16_t version_, int seed) {
+void fill(expire_delegation_token_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.expiry_timestamp_ms = static_cast<std::int64_t>(3 + seed);
   m.throttle_time_ms = static_cast<std::int32_t>(4 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(fetch_request& m, std::int16_t version_, int seed) {
+void fill(fetch_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 12) {
-    m.cluster_id = std::string("s0-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.cluster_id.reset();
+    } else {
+      m.cluster_id = std::string("s0-") + std::to_string(seed);
+    }
   }
   if (version_ <= 14) {
     m.replica_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
   if (version_ >= 15) {
-    fill_fetch_request_replica_state_data(m.replica_state, version_, seed + 1);
+    fill(m.replica_state, version_, seed + 1, mode);
   }
   m.max_wait_ms = static_cast<std::int32_t>(5 + seed);
   m.min_bytes = static_cast<std::int32_t>(6 + seed);
@@ -4086,18 +6135,22 @@ void fill(fetch_request& m, std::int16_t version_, int seed) {
   if (version_ >= 7) {
     m.session_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  fill_fetch_request_fetch_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 7) {
-    fill_fetch_request_forgotten_topic(m.forgotten_topics_data.emplace_back(), version_, seed + 1);
+    fill(m.forgotten_topics_data.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 11) {
     m.rack_id = std::string("s11-") + std::to_string(seed);
   }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(fetch_response& m, std::int16_t version_, int seed) {
+void fill(fetch_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 7) {
     m.error_code = static_cast<std::int16_t>(3 + seed);
@@ -4105,37 +6158,49 @@ void fill(fetch_response& m, std::int16_t version_, int seed) {
   if (version_ >= 7) {
     m.session_id = static_cast<std::int32_t>(4 + seed);
   }
-  fill_fetch_response_fetchable_topic_response(m.responses.emplace_back(), version_, seed + 1);
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 16) {
-    fill_fetch_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+    fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 12) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(fetch_snapshot_request& m, std::int16_t version_, int seed) {
+void fill(fetch_snapshot_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
   m.replica_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.max_bytes = static_cast<std::int32_t>(2147483647 == 7 ? 8 : 7);
-  fill_fetch_snapshot_request_topic_snapshot(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(fetch_snapshot_response& m, std::int16_t version_, int seed) {
+void fill(fetch_snapshot_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_fetch_snapshot_response_topic_snapshot(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
-    fill_fetch_snapshot_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+    fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(find_coordinator_request& m, std::int16_t version_, int seed) {
+void fill(find_coordinator_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 3) {
-    m.key = std::string("s0-") + std::to_string(seed);
+    m.key_ = std::string("s0-") + std::to_string(seed);
   }
   if (version_ >= 1) {
     m.key_type = static_cast<std::int8_t>(3 + seed);
@@ -4143,11 +6208,15 @@ void fill(find_coordinator_request& m, std::int16_t version_, int seed) {
   if (version_ >= 4) {
     m.coordinator_keys.push_back(std::string("s2-") + std::to_string(seed));
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(find_coordinator_response& m, std::int16_t version_, int seed) {
+void fill(find_coordinator_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
@@ -4155,7 +6224,11 @@ void fill(find_coordinator_response& m, std::int16_t version_, int seed) {
     m.error_code = static_cast<std::int16_t>(3 + seed);
   }
   if (version_ >= 1 && version_ <= 3) {
-    m.error_message = std::string("s2-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.error_message.reset();
+    } else {
+      m.error_message = std::string("s2-") + std::to_string(seed);
+    }
   }
   if (version_ <= 3) {
     m.node_id = static_cast<std::int32_t>(5 + seed);
@@ -4167,19 +6240,25 @@ void fill(find_coordinator_response& m, std::int16_t version_, int seed) {
     m.port = static_cast<std::int32_t>(7 + seed);
   }
   if (version_ >= 4) {
-    fill_find_coordinator_response_coordinator(m.coordinators.emplace_back(), version_, seed + 1);
+    fill(m.coordinators.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(get_telemetry_subscriptions_request& m, std::int16_t version_, int seed) {
+void fill(get_telemetry_subscriptions_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.client_instance_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(get_telemetry_subscriptions_response& m, std::int16_t version_, int seed) {
+void fill(get_telemetry_subscriptions_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.client_instance_id = uuid{{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}};
@@ -4189,46 +6268,72 @@ void fill(get_telemetry_subscriptions_response& m, std::int16_t version_, int se
   m.telemetry_max_bytes = static_cast<std::int32_t>(8 + seed);
   m.delta_temporality = true;
   m.requested_metrics.push_back(std::string("s8-") + std::to_string(seed));
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(heartbeat_request& m, std::int16_t version_, int seed) {
+void fill(heartbeat_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.generation_id = static_cast<std::int32_t>(3 + seed);
   m.member_id = std::string("s2-") + std::to_string(seed);
   if (version_ >= 3) {
-    m.group_instance_id = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s3-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(heartbeat_response& m, std::int16_t version_, int seed) {
+void fill(heartbeat_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(incremental_alter_configs_request& m, std::int16_t version_, int seed) {
+void fill(incremental_alter_configs_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_incremental_alter_configs_request_alter_configs_resource(m.resources.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.resources.emplace_back(), version_, seed + 1, mode);
   m.validate_only = true;
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(incremental_alter_configs_response& m, std::int16_t version_, int seed) {
+void fill(incremental_alter_configs_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_incremental_alter_configs_response_alter_configs_resource_response(m.responses.emplace_back(), version_, seed + 1);
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(init_producer_id_request& m, std::int16_t version_, int seed) {
+void fill(init_producer_id_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.transactional_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.transactional_id.reset();
+  } else {
+    m.transactional_id = std::string("s0-") + std::to_string(seed);
+  }
   m.transaction_timeout_ms = static_cast<std::int32_t>(3 + seed);
   if (version_ >= 3) {
     m.producer_id = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
@@ -4242,11 +6347,15 @@ void fill(init_producer_id_request& m, std::int16_t version_, int seed) {
   if (version_ >= 6) {
     m.keep_prepared_txn = true;
   }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(init_producer_id_response& m, std::int16_t version_, int seed) {
+void fill(init_producer_id_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.producer_id = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
@@ -4257,24 +6366,32 @@ void fill(init_producer_id_response& m, std::int16_t version_, int seed) {
   if (version_ >= 6) {
     m.ongoing_txn_producer_epoch = static_cast<std::int16_t>(-1 == 7 ? 8 : 7);
   }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(initialize_share_group_state_request& m, std::int16_t version_, int seed) {
+void fill(initialize_share_group_state_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_initialize_share_group_state_request_initialize_state_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(initialize_share_group_state_response& m, std::int16_t version_, int seed) {
+void fill(initialize_share_group_state_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_initialize_share_group_state_response_initialize_state_result(m.results.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(join_group_request& m, std::int16_t version_, int seed) {
+void fill(join_group_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.session_timeout_ms = static_cast<std::int32_t>(3 + seed);
   if (version_ >= 1) {
@@ -4282,176 +6399,256 @@ void fill(join_group_request& m, std::int16_t version_, int seed) {
   }
   m.member_id = std::string("s3-") + std::to_string(seed);
   if (version_ >= 5) {
-    m.group_instance_id = std::string("s4-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s4-") + std::to_string(seed);
+    }
   }
   m.protocol_type = std::string("s5-") + std::to_string(seed);
-  fill_join_group_request_join_group_request_protocol(m.protocols.emplace_back(), version_, seed + 1);
+  fill(m.protocols.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 8) {
-    m.reason = std::string("s7-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.reason.reset();
+    } else {
+      m.reason = std::string("s7-") + std::to_string(seed);
+    }
+  }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(join_group_response& m, std::int16_t version_, int seed) {
+void fill(join_group_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 2) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.generation_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   if (version_ >= 7) {
-    m.protocol_type = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.protocol_type.reset();
+    } else {
+      m.protocol_type = std::string("s3-") + std::to_string(seed);
+    }
   }
-  m.protocol_name = std::string("s4-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed && (version_ >= 7)) {
+    m.protocol_name.reset();
+  } else {
+    m.protocol_name = std::string("s4-") + std::to_string(seed);
+  }
   m.leader = std::string("s5-") + std::to_string(seed);
   if (version_ >= 9) {
     m.skip_assignment = true;
   }
   m.member_id = std::string("s7-") + std::to_string(seed);
-  fill_join_group_response_join_group_response_member(m.members.emplace_back(), version_, seed + 1);
+  fill(m.members.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(k_raft_version_record& m, std::int16_t version_, int seed) {
+void fill(k_raft_version_record& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.version = static_cast<std::int16_t>(2 + seed);
   m.k_raft_version = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(leader_change_message& m, std::int16_t version_, int seed) {
+void fill(leader_change_message& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.version = static_cast<std::int16_t>(2 + seed);
   m.leader_id = static_cast<std::int32_t>(3 + seed);
-  fill_leader_change_message_voter(m.voters.emplace_back(), version_, seed + 1);
-  fill_leader_change_message_voter(m.granting_voters.emplace_back(), version_, seed + 1);
+  fill(m.voters.emplace_back(), version_, seed + 1, mode);
+  fill(m.granting_voters.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(leave_group_request& m, std::int16_t version_, int seed) {
+void fill(leave_group_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   if (version_ <= 2) {
     m.member_id = std::string("s1-") + std::to_string(seed);
   }
   if (version_ >= 3) {
-    fill_leave_group_request_member_identity(m.members.emplace_back(), version_, seed + 1);
+    fill(m.members.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(leave_group_response& m, std::int16_t version_, int seed) {
+void fill(leave_group_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
   m.error_code = static_cast<std::int16_t>(3 + seed);
   if (version_ >= 3) {
-    fill_leave_group_response_member_response(m.members.emplace_back(), version_, seed + 1);
+    fill(m.members.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(list_config_resources_request& m, std::int16_t version_, int seed) {
+void fill(list_config_resources_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.resource_types.push_back(static_cast<std::int8_t>(2 + seed));
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(list_config_resources_response& m, std::int16_t version_, int seed) {
+void fill(list_config_resources_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_list_config_resources_response_config_resource(m.config_resources.emplace_back(), version_, seed + 1);
+  fill(m.config_resources.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(list_groups_request& m, std::int16_t version_, int seed) {
+void fill(list_groups_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 4) {
     m.states_filter.push_back(std::string("s0-") + std::to_string(seed));
   }
   if (version_ >= 5) {
     m.types_filter.push_back(std::string("s1-") + std::to_string(seed));
   }
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(list_groups_response& m, std::int16_t version_, int seed) {
+void fill(list_groups_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_list_groups_response_listed_group(m.groups.emplace_back(), version_, seed + 1);
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(list_offsets_request& m, std::int16_t version_, int seed) {
+void fill(list_offsets_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.replica_id = static_cast<std::int32_t>(2 + seed);
   if (version_ >= 2) {
     m.isolation_level = static_cast<std::int8_t>(3 + seed);
   }
-  fill_list_offsets_request_list_offsets_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 10) {
     m.timeout_ms = static_cast<std::int32_t>(5 + seed);
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(list_offsets_response& m, std::int16_t version_, int seed) {
+void fill(list_offsets_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 2) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
-  fill_list_offsets_response_list_offsets_topic_response(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(list_partition_reassignments_request& m, std::int16_t version_, int seed) {
+void fill(list_partition_reassignments_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.timeout_ms = static_cast<std::int32_t>(60000 == 7 ? 8 : 7);
-  fill_list_partition_reassignments_request_list_partition_reassignments_topics(m.topics.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topics.reset();
+  } else {
+    fill(m.topics.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(list_partition_reassignments_response& m, std::int16_t version_, int seed) {
+void fill(list_partition_reassignments_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  fill_list_partition_reassignments_response_ongoing_topic_reassignment(m.topics.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(list_transactions_request& m, std::int16_t version_, int seed) {
+void fill(list_transactions_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.state_filters.push_back(std::string("s0-") + std::to_string(seed));
   m.producer_id_filters.push_back(static_cast<std::int64_t>(3 + seed));
   if (version_ >= 1) {
     m.duration_filter = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
   if (version_ >= 2) {
-    m.transactional_id_pattern = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.transactional_id_pattern.reset();
+    } else {
+      m.transactional_id_pattern = std::string("s3-") + std::to_string(seed);
+    }
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(list_transactions_response& m, std::int16_t version_, int seed) {
+void fill(list_transactions_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
   m.unknown_state_filters.push_back(std::string("s2-") + std::to_string(seed));
-  fill_list_transactions_response_transaction_state_data(m.transaction_states.emplace_back(), version_, seed + 1);
+  fill(m.transaction_states.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(metadata_request& m, std::int16_t version_, int seed) {
+void fill(metadata_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_metadata_request_metadata_request_topic(m.topics.emplace().emplace_back(), version_, seed + 1);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed && (version_ >= 1)) {
+    m.topics.reset();
+  } else {
+    fill(m.topics.emplace().emplace_back(), version_, seed + 1, mode);
+  }
   if (version_ >= 4) {
     m.allow_auto_topic_creation = false;
   }
@@ -4461,287 +6658,427 @@ void fill(metadata_request& m, std::int16_t version_, int seed) {
   if (version_ >= 8) {
     m.include_topic_authorized_operations = true;
   }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(metadata_response& m, std::int16_t version_, int seed) {
+void fill(metadata_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
-  fill_metadata_response_metadata_response_broker(m.brokers.emplace_back(), version_, seed + 1);
+  fill(m.brokers.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 2) {
-    m.cluster_id = std::string("s2-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.cluster_id.reset();
+    } else {
+      m.cluster_id = std::string("s2-") + std::to_string(seed);
+    }
   }
   if (version_ >= 1) {
     m.controller_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  fill_metadata_response_metadata_response_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 8 && version_ <= 10) {
     m.cluster_authorized_operations = static_cast<std::int32_t>(INT32_MIN == 7 ? 8 : 7);
   }
   if (version_ >= 13) {
     m.error_code = static_cast<std::int16_t>(8 + seed);
   }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(offset_commit_request& m, std::int16_t version_, int seed) {
+void fill(offset_commit_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.generation_id_or_member_epoch = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   m.member_id = std::string("s2-") + std::to_string(seed);
   if (version_ >= 7) {
-    m.group_instance_id = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s3-") + std::to_string(seed);
+    }
   }
   if (version_ <= 4) {
     m.retention_time_ms = static_cast<std::int64_t>(-1LL == 7 ? 8 : 7);
   }
-  fill_offset_commit_request_offset_commit_request_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 8) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(offset_commit_response& m, std::int16_t version_, int seed) {
+void fill(offset_commit_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
-  fill_offset_commit_response_offset_commit_response_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 8) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(offset_delete_request& m, std::int16_t version_, int seed) {
+void fill(offset_delete_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_offset_delete_request_offset_delete_request_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
 }
 
-void fill(offset_delete_response& m, std::int16_t version_, int seed) {
+void fill(offset_delete_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.throttle_time_ms = static_cast<std::int32_t>(3 + seed);
-  fill_offset_delete_response_offset_delete_response_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
 }
 
-void fill(offset_fetch_request& m, std::int16_t version_, int seed) {
+void fill(offset_fetch_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ <= 7) {
     m.group_id = std::string("s0-") + std::to_string(seed);
   }
   if (version_ <= 7) {
-    fill_offset_fetch_request_offset_fetch_request_topic(m.topics.emplace().emplace_back(), version_, seed + 1);
+    if (mode == fill_mode::nulls_where_allowed && (version_ >= 2)) {
+      m.topics.reset();
+    } else {
+      fill(m.topics.emplace().emplace_back(), version_, seed + 1, mode);
+    }
   }
   if (version_ >= 8) {
-    fill_offset_fetch_request_offset_fetch_request_group(m.groups.emplace_back(), version_, seed + 1);
+    fill(m.groups.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 7) {
     m.require_stable = true;
   }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(offset_fetch_response& m, std::int16_t version_, int seed) {
+void fill(offset_fetch_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
   if (version_ <= 7) {
-    fill_offset_fetch_response_offset_fetch_response_topic(m.topics.emplace_back(), version_, seed + 1);
+    fill(m.topics.emplace_back(), version_, seed + 1, mode);
   }
   if (version_ >= 2 && version_ <= 7) {
     m.error_code = static_cast<std::int16_t>(4 + seed);
   }
   if (version_ >= 8) {
-    fill_offset_fetch_response_offset_fetch_response_group(m.groups.emplace_back(), version_, seed + 1);
+    fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 6) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(offset_for_leader_epoch_request& m, std::int16_t version_, int seed) {
+void fill(offset_for_leader_epoch_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 3) {
     m.replica_id = static_cast<std::int32_t>(-2 == 7 ? 8 : 7);
   }
-  fill_offset_for_leader_epoch_request_offset_for_leader_topic(m.topics.emplace_back(), version_, seed + 1);
-}
-
-void fill(offset_for_leader_epoch_response& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_offset_for_leader_epoch_response_offset_for_leader_topic_result(m.topics.emplace_back(), version_, seed + 1);
-}
-
-void fill(produce_request& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  m.transactional_id = std::string("s0-") + std::to_string(seed);
-  m.acks = static_cast<std::int16_t>(3 + seed);
-  m.timeout_ms = static_cast<std::int32_t>(4 + seed);
-  fill_produce_request_topic_produce_data(m.topic_data.emplace_back(), version_, seed + 1);
-}
-
-void fill(produce_response& m, std::int16_t version_, int seed) {
-  (void)version_;
-  (void)seed;
-  fill_produce_response_topic_produce_response(m.responses.emplace_back(), version_, seed + 1);
-  m.throttle_time_ms = static_cast<std::int32_t>(3 + seed);
-  if (version_ >= 10) {
-    fill_produce_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
   }
 }
 
-void fill(push_telemetry_request& m, std::int16_t version_, int seed) {
+void fill(offset_for_leader_epoch_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
+  m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(produce_request& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.transactional_id.reset();
+  } else {
+    m.transactional_id = std::string("s0-") + std::to_string(seed);
+  }
+  m.acks = static_cast<std::int16_t>(3 + seed);
+  m.timeout_ms = static_cast<std::int32_t>(4 + seed);
+  fill(m.topic_data.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(produce_response& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  m.throttle_time_ms = static_cast<std::int32_t>(3 + seed);
+  if (version_ >= 10) {
+    fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
+  }
+  if (version_ >= 9) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
+}
+
+void fill(push_telemetry_request& m, std::int16_t version_, int seed, fill_mode mode) {
+  (void)version_;
+  (void)seed;
+  (void)mode;
   m.client_instance_id = uuid{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
   m.subscription_id = static_cast<std::int32_t>(3 + seed);
   m.terminating = true;
   m.compression_type = static_cast<std::int8_t>(5 + seed);
   m.metrics = bytes{std::byte{5}, std::byte{42}};
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(push_telemetry_response& m, std::int16_t version_, int seed) {
+void fill(push_telemetry_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(read_share_group_state_request& m, std::int16_t version_, int seed) {
+void fill(read_share_group_state_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_read_share_group_state_request_read_state_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(read_share_group_state_response& m, std::int16_t version_, int seed) {
+void fill(read_share_group_state_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_read_share_group_state_response_read_state_result(m.results.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(read_share_group_state_summary_request& m, std::int16_t version_, int seed) {
+void fill(read_share_group_state_summary_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_read_share_group_state_summary_request_read_state_summary_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(read_share_group_state_summary_response& m, std::int16_t version_, int seed) {
+void fill(read_share_group_state_summary_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_read_share_group_state_summary_response_read_state_summary_result(m.results.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(remove_raft_voter_request& m, std::int16_t version_, int seed) {
+void fill(remove_raft_voter_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
   m.voter_id = static_cast<std::int32_t>(3 + seed);
   m.voter_directory_id = uuid{{7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}};
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(remove_raft_voter_response& m, std::int16_t version_, int seed) {
+void fill(remove_raft_voter_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(renew_delegation_token_request& m, std::int16_t version_, int seed) {
+void fill(renew_delegation_token_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.hmac = bytes{std::byte{1}, std::byte{42}};
   m.renew_period_ms = static_cast<std::int64_t>(3 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(renew_delegation_token_response& m, std::int16_t version_, int seed) {
+void fill(renew_delegation_token_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.expiry_timestamp_ms = static_cast<std::int64_t>(3 + seed);
   m.throttle_time_ms = static_cast<std::int32_t>(4 + seed);
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(request_header& m, std::int16_t version_, int seed) {
+void fill(request_header& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.request_api_key = static_cast<std::int16_t>(2 + seed);
   m.request_api_version = static_cast<std::int16_t>(3 + seed);
   m.correlation_id = static_cast<std::int32_t>(4 + seed);
-  m.client_id = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.client_id.reset();
+  } else {
+    m.client_id = std::string("s3-") + std::to_string(seed);
+  }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(response_header& m, std::int16_t version_, int seed) {
+void fill(response_header& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.correlation_id = static_cast<std::int32_t>(2 + seed);
+  if (version_ >= 1) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(sasl_authenticate_request& m, std::int16_t version_, int seed) {
+void fill(sasl_authenticate_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.auth_bytes = bytes{std::byte{1}, std::byte{42}};
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(sasl_authenticate_response& m, std::int16_t version_, int seed) {
+void fill(sasl_authenticate_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  m.error_message = std::string("s1-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s1-") + std::to_string(seed);
+  }
   m.auth_bytes = bytes{std::byte{3}, std::byte{42}};
   if (version_ >= 1) {
     m.session_lifetime_ms = static_cast<std::int64_t>(5 + seed);
   }
+  if (version_ >= 2) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(sasl_handshake_request& m, std::int16_t version_, int seed) {
+void fill(sasl_handshake_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.mechanism = std::string("s0-") + std::to_string(seed);
 }
 
-void fill(sasl_handshake_response& m, std::int16_t version_, int seed) {
+void fill(sasl_handshake_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
   m.mechanisms.push_back(std::string("s1-") + std::to_string(seed));
 }
 
-void fill(share_acknowledge_request& m, std::int16_t version_, int seed) {
+void fill(share_acknowledge_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.group_id = std::string("s0-") + std::to_string(seed);
-  m.member_id = std::string("s1-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.group_id.reset();
+  } else {
+    m.group_id = std::string("s0-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.member_id.reset();
+  } else {
+    m.member_id = std::string("s1-") + std::to_string(seed);
+  }
   m.share_session_epoch = static_cast<std::int32_t>(4 + seed);
   if (version_ >= 2) {
     m.is_renew_ack = true;
   }
-  fill_share_acknowledge_request_acknowledge_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_acknowledge_response& m, std::int16_t version_, int seed) {
+void fill(share_acknowledge_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   if (version_ >= 2) {
     m.acquisition_lock_timeout_ms = static_cast<std::int32_t>(5 + seed);
   }
-  fill_share_acknowledge_response_share_acknowledge_topic_response(m.responses.emplace_back(), version_, seed + 1);
-  fill_share_acknowledge_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_fetch_request& m, std::int16_t version_, int seed) {
+void fill(share_fetch_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.group_id = std::string("s0-") + std::to_string(seed);
-  m.member_id = std::string("s1-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.group_id.reset();
+  } else {
+    m.group_id = std::string("s0-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.member_id.reset();
+  } else {
+    m.member_id = std::string("s1-") + std::to_string(seed);
+  }
   m.share_session_epoch = static_cast<std::int32_t>(4 + seed);
   m.max_wait_ms = static_cast<std::int32_t>(5 + seed);
   m.min_bytes = static_cast<std::int32_t>(6 + seed);
@@ -4754,162 +7091,306 @@ void fill(share_fetch_request& m, std::int16_t version_, int seed) {
   if (version_ >= 2) {
     m.is_renew_ack = true;
   }
-  fill_share_fetch_request_fetch_topic(m.topics.emplace_back(), version_, seed + 1);
-  fill_share_fetch_request_forgotten_topic(m.forgotten_topics_data.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  fill(m.forgotten_topics_data.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_fetch_response& m, std::int16_t version_, int seed) {
+void fill(share_fetch_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   m.acquisition_lock_timeout_ms = static_cast<std::int32_t>(5 + seed);
-  fill_share_fetch_response_share_fetchable_topic_response(m.responses.emplace_back(), version_, seed + 1);
-  fill_share_fetch_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+  fill(m.responses.emplace_back(), version_, seed + 1, mode);
+  fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_group_describe_request& m, std::int16_t version_, int seed) {
+void fill(share_group_describe_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_ids.push_back(std::string("s0-") + std::to_string(seed));
   m.include_authorized_operations = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_group_describe_response& m, std::int16_t version_, int seed) {
+void fill(share_group_describe_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_share_group_describe_response_described_group(m.groups.emplace_back(), version_, seed + 1);
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_group_heartbeat_request& m, std::int16_t version_, int seed) {
+void fill(share_group_heartbeat_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.member_id = std::string("s1-") + std::to_string(seed);
   m.member_epoch = static_cast<std::int32_t>(4 + seed);
-  m.rack_id = std::string("s3-") + std::to_string(seed);
-  m.subscribed_topic_names.emplace().push_back(std::string("s4-") + std::to_string(seed));
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack_id.reset();
+  } else {
+    m.rack_id = std::string("s3-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.subscribed_topic_names.reset();
+  } else {
+    m.subscribed_topic_names.emplace().push_back(std::string("s4-") + std::to_string(seed));
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(share_group_heartbeat_response& m, std::int16_t version_, int seed) {
+void fill(share_group_heartbeat_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  m.member_id = std::string("s3-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.member_id.reset();
+  } else {
+    m.member_id = std::string("s3-") + std::to_string(seed);
+  }
   m.member_epoch = static_cast<std::int32_t>(6 + seed);
   m.heartbeat_interval_ms = static_cast<std::int32_t>(7 + seed);
-  fill_share_group_heartbeat_response_assignment_data(m.assignment.emplace(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.assignment.reset();
+  } else {
+    fill(m.assignment.emplace(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(snapshot_footer_record& m, std::int16_t version_, int seed) {
+void fill(snapshot_footer_record& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.version = static_cast<std::int16_t>(2 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(snapshot_header_record& m, std::int16_t version_, int seed) {
+void fill(snapshot_header_record& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.version = static_cast<std::int16_t>(2 + seed);
   m.last_contained_log_timestamp = static_cast<std::int64_t>(3 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(streams_group_describe_request& m, std::int16_t version_, int seed) {
+void fill(streams_group_describe_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_ids.push_back(std::string("s0-") + std::to_string(seed));
   m.include_authorized_operations = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(streams_group_describe_response& m, std::int16_t version_, int seed) {
+void fill(streams_group_describe_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_streams_group_describe_response_described_group(m.groups.emplace_back(), version_, seed + 1);
+  fill(m.groups.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(streams_group_heartbeat_request& m, std::int16_t version_, int seed) {
+void fill(streams_group_heartbeat_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.member_id = std::string("s1-") + std::to_string(seed);
   m.member_epoch = static_cast<std::int32_t>(4 + seed);
   m.endpoint_information_epoch = static_cast<std::int32_t>(5 + seed);
-  m.instance_id = std::string("s4-") + std::to_string(seed);
-  m.rack_id = std::string("s5-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.instance_id.reset();
+  } else {
+    m.instance_id = std::string("s4-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.rack_id.reset();
+  } else {
+    m.rack_id = std::string("s5-") + std::to_string(seed);
+  }
   m.rebalance_timeout_ms = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
-  fill_streams_group_heartbeat_request_topology_data(m.topology.emplace(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_task_ids(m.active_tasks.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_task_ids(m.standby_tasks.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_task_ids(m.warmup_tasks.emplace().emplace_back(), version_, seed + 1);
-  m.process_id = std::string("s11-") + std::to_string(seed);
-  fill_streams_group_heartbeat_request_endpoint(m.user_endpoint.emplace(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_key_value(m.client_tags.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_task_offset(m.task_offsets.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_request_task_offset(m.task_end_offsets.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.topology.reset();
+  } else {
+    fill(m.topology.emplace(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.active_tasks.reset();
+  } else {
+    fill(m.active_tasks.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.standby_tasks.reset();
+  } else {
+    fill(m.standby_tasks.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.warmup_tasks.reset();
+  } else {
+    fill(m.warmup_tasks.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.process_id.reset();
+  } else {
+    m.process_id = std::string("s11-") + std::to_string(seed);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.user_endpoint.reset();
+  } else {
+    fill(m.user_endpoint.emplace(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.client_tags.reset();
+  } else {
+    fill(m.client_tags.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.task_offsets.reset();
+  } else {
+    fill(m.task_offsets.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.task_end_offsets.reset();
+  } else {
+    fill(m.task_end_offsets.emplace().emplace_back(), version_, seed + 1, mode);
+  }
   m.shutdown_application = true;
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(streams_group_heartbeat_response& m, std::int16_t version_, int seed) {
+void fill(streams_group_heartbeat_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
   m.member_id = std::string("s3-") + std::to_string(seed);
   m.member_epoch = static_cast<std::int32_t>(6 + seed);
   m.heartbeat_interval_ms = static_cast<std::int32_t>(7 + seed);
   m.acceptable_recovery_lag = static_cast<std::int32_t>(8 + seed);
   m.task_offset_interval_ms = static_cast<std::int32_t>(9 + seed);
-  fill_streams_group_heartbeat_response_status_data(m.status.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_response_task_ids(m.active_tasks.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_response_task_ids(m.standby_tasks.emplace().emplace_back(), version_, seed + 1);
-  fill_streams_group_heartbeat_response_task_ids(m.warmup_tasks.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.status.reset();
+  } else {
+    fill(m.status.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.active_tasks.reset();
+  } else {
+    fill(m.active_tasks.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.standby_tasks.reset();
+  } else {
+    fill(m.standby_tasks.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.warmup_tasks.reset();
+  } else {
+    fill(m.warmup_tasks.emplace().emplace_back(), version_, seed + 1, mode);
+  }
   m.endpoint_information_epoch = static_cast<std::int32_t>(14 + seed);
-  fill_streams_group_heartbeat_response_endpoint_to_partitions(m.partitions_by_user_endpoint.emplace().emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.partitions_by_user_endpoint.reset();
+  } else {
+    fill(m.partitions_by_user_endpoint.emplace().emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(sync_group_request& m, std::int16_t version_, int seed) {
+void fill(sync_group_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
   m.generation_id = static_cast<std::int32_t>(3 + seed);
   m.member_id = std::string("s2-") + std::to_string(seed);
   if (version_ >= 3) {
-    m.group_instance_id = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s3-") + std::to_string(seed);
+    }
   }
   if (version_ >= 5) {
-    m.protocol_type = std::string("s4-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.protocol_type.reset();
+    } else {
+      m.protocol_type = std::string("s4-") + std::to_string(seed);
+    }
   }
   if (version_ >= 5) {
-    m.protocol_name = std::string("s5-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.protocol_name.reset();
+    } else {
+      m.protocol_name = std::string("s5-") + std::to_string(seed);
+    }
   }
-  fill_sync_group_request_sync_group_request_assignment(m.assignments.emplace_back(), version_, seed + 1);
+  fill(m.assignments.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(sync_group_response& m, std::int16_t version_, int seed) {
+void fill(sync_group_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   if (version_ >= 1) {
     m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   }
   m.error_code = static_cast<std::int16_t>(3 + seed);
   if (version_ >= 5) {
-    m.protocol_type = std::string("s2-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.protocol_type.reset();
+    } else {
+      m.protocol_type = std::string("s2-") + std::to_string(seed);
+    }
   }
   if (version_ >= 5) {
-    m.protocol_name = std::string("s3-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.protocol_name.reset();
+    } else {
+      m.protocol_name = std::string("s3-") + std::to_string(seed);
+    }
   }
   m.assignment = bytes{std::byte{5}, std::byte{42}};
+  if (version_ >= 4) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(txn_offset_commit_request& m, std::int16_t version_, int seed) {
+void fill(txn_offset_commit_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.transactional_id = std::string("s0-") + std::to_string(seed);
   m.group_id = std::string("s1-") + std::to_string(seed);
   m.producer_id = static_cast<std::int64_t>(4 + seed);
@@ -4921,122 +7402,175 @@ void fill(txn_offset_commit_request& m, std::int16_t version_, int seed) {
     m.member_id = std::string("s5-") + std::to_string(seed);
   }
   if (version_ >= 3) {
-    m.group_instance_id = std::string("s6-") + std::to_string(seed);
+    if (mode == fill_mode::nulls_where_allowed) {
+      m.group_instance_id.reset();
+    } else {
+      m.group_instance_id = std::string("s6-") + std::to_string(seed);
+    }
   }
-  fill_txn_offset_commit_request_txn_offset_commit_request_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(txn_offset_commit_response& m, std::int16_t version_, int seed) {
+void fill(txn_offset_commit_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
-  fill_txn_offset_commit_response_txn_offset_commit_response_topic(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  if (version_ >= 3) {
+    m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
+  }
 }
 
-void fill(unregister_broker_request& m, std::int16_t version_, int seed) {
+void fill(unregister_broker_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.broker_id = static_cast<std::int32_t>(2 + seed);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(unregister_broker_response& m, std::int16_t version_, int seed) {
+void fill(unregister_broker_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(update_features_request& m, std::int16_t version_, int seed) {
+void fill(update_features_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.timeout_ms = static_cast<std::int32_t>(60000 == 7 ? 8 : 7);
-  fill_update_features_request_feature_update_key(m.feature_updates.emplace_back(), version_, seed + 1);
+  fill(m.feature_updates.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
     m.validate_only = true;
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(update_features_response& m, std::int16_t version_, int seed) {
+void fill(update_features_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  m.error_message = std::string("s2-") + std::to_string(seed);
-  if (version_ <= 1) {
-    fill_update_features_response_updatable_feature_result(m.results.emplace_back(), version_, seed + 1);
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.error_message.reset();
+  } else {
+    m.error_message = std::string("s2-") + std::to_string(seed);
   }
+  if (version_ <= 1) {
+    fill(m.results.emplace_back(), version_, seed + 1, mode);
+  }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(update_raft_voter_request& m, std::int16_t version_, int seed) {
+void fill(update_raft_voter_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
   m.current_leader_epoch = static_cast<std::int32_t>(3 + seed);
   m.voter_id = static_cast<std::int32_t>(4 + seed);
   m.voter_directory_id = uuid{{10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}};
-  fill_update_raft_voter_request_listener(m.listeners.emplace_back(), version_, seed + 1);
-  fill_update_raft_voter_request_k_raft_version_feature_data(m.k_raft_version_feature, version_, seed + 1);
+  fill(m.listeners.emplace_back(), version_, seed + 1, mode);
+  fill(m.k_raft_version_feature, version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(update_raft_voter_response& m, std::int16_t version_, int seed) {
+void fill(update_raft_voter_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.throttle_time_ms = static_cast<std::int32_t>(2 + seed);
   m.error_code = static_cast<std::int16_t>(3 + seed);
-  fill_update_raft_voter_response_current_leader_data(m.current_leader, version_, seed + 1);
+  fill(m.current_leader, version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(vote_request& m, std::int16_t version_, int seed) {
+void fill(vote_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  m.cluster_id = std::string("s0-") + std::to_string(seed);
+  (void)mode;
+  if (mode == fill_mode::nulls_where_allowed) {
+    m.cluster_id.reset();
+  } else {
+    m.cluster_id = std::string("s0-") + std::to_string(seed);
+  }
   if (version_ >= 1) {
     m.voter_id = static_cast<std::int32_t>(-1 == 7 ? 8 : 7);
   }
-  fill_vote_request_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(vote_response& m, std::int16_t version_, int seed) {
+void fill(vote_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.error_code = static_cast<std::int16_t>(2 + seed);
-  fill_vote_response_topic_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
   if (version_ >= 1) {
-    fill_vote_response_node_endpoint(m.node_endpoints.emplace_back(), version_, seed + 1);
+    fill(m.node_endpoints.emplace_back(), version_, seed + 1, mode);
   }
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(voters_record& m, std::int16_t version_, int seed) {
+void fill(voters_record& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.version = static_cast<std::int16_t>(2 + seed);
-  fill_voters_record_voter(m.voters.emplace_back(), version_, seed + 1);
+  fill(m.voters.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(write_share_group_state_request& m, std::int16_t version_, int seed) {
+void fill(write_share_group_state_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
+  (void)mode;
   m.group_id = std::string("s0-") + std::to_string(seed);
-  fill_write_share_group_state_request_write_state_data(m.topics.emplace_back(), version_, seed + 1);
+  fill(m.topics.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(write_share_group_state_response& m, std::int16_t version_, int seed) {
+void fill(write_share_group_state_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_write_share_group_state_response_write_state_result(m.results.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.results.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(write_txn_markers_request& m, std::int16_t version_, int seed) {
+void fill(write_txn_markers_request& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_write_txn_markers_request_writable_txn_marker(m.markers.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.markers.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
-void fill(write_txn_markers_response& m, std::int16_t version_, int seed) {
+void fill(write_txn_markers_response& m, std::int16_t version_, int seed, fill_mode mode) {
   (void)version_;
   (void)seed;
-  fill_write_txn_markers_response_writable_txn_marker_result(m.markers.emplace_back(), version_, seed + 1);
+  (void)mode;
+  fill(m.markers.emplace_back(), version_, seed + 1, mode);
+  m.unknown_tags.push_back({90, bytes{std::byte{7}, std::byte(seed)}});
 }
 
 }  // namespace sluice::kafka::protocol::samples
