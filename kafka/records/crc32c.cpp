@@ -1,6 +1,7 @@
 #include "kafka/records/crc32c.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -36,7 +37,12 @@ constexpr slicing_tables tables = make_tables();
 
 std::uint64_t load_little_endian_64(const unsigned char* p) {
   std::uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | p[i];
+  std::memcpy(&value, p, sizeof value);
+  if constexpr (std::endian::native == std::endian::big) {
+    value = ((value & 0x00000000ffffffffull) << 32) | (value >> 32);
+    value = ((value & 0x0000ffff0000ffffull) << 16) | ((value >> 16) & 0x0000ffff0000ffffull);
+    value = ((value & 0x00ff00ff00ff00ffull) << 8) | ((value >> 8) & 0x00ff00ff00ff00ffull);
+  }
   return value;
 }
 
