@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by scripts/kafka, scripts/test and scripts/demo. Sourced, never run.
 # The sourcing script sets `script_name` first so messages say where they come from.
 
