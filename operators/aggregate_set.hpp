@@ -1,0 +1,69 @@
+#pragma once
+
+// aggregate_set: the aggregations of one windowed aggregation (count, sum, min, max, avg,
+// first, last, count_distinct, user) folded over one JSON state per window or session, which the
+// window/session store keeps as JSON bytes:
+//
+//   {"t": <largest record timestamp folded in>, "a": [<state of aggregation 0>, ...]}
+//
+// Processing one record is two phases so a bad record changes nothing: inputs() evaluates every
+// aggregation's expression (any failure is returned), then add() folds them into a state. merge()
+// combines two states (session windows merging). Null inputs are skipped by every function (SQL
+// semantics): count with an expression counts non-null values, without one it counts records.
+// min/max compare numbers with numbers and strings with strings; mixing them is an error.
+// first/last are by event time (ties: first keeps the earlier arrival, last the later one), so
+// out-of-order input gives the same answer. count_distinct keeps the distinct values (exact).
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operators/bound_expression.hpp"
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+
+namespace sluice::operators {
+
+class aggregate_set {
+ public:
+  // The aggregations must have passed validate_topology (expressions compile, user functions
+  // registered); throws std::invalid_argument otherwise.
+  aggregate_set(const std::vector<aggregation_spec>& specs, const function_registry& registry,
+                std::string step_name);
+
+  boost::json::value initial_state() const;
+
+  // One input per aggregation (null when it has no expression).
+  processing_result<std::vector<boost::json::value>> inputs(const record& r) const;
+
+  // Folds `inputs` (from inputs()) with event time `timestamp` into `state`. Returns an error
+  // (and leaves `state` unchanged) when an input does not fit the function (sum of a string).
+  std::optional<processing_error> add(boost::json::value& state,
+                                      const std::vector<boost::json::value>& inputs,
+                                      std::int64_t timestamp, const record& r) const;
+
+  processing_result<boost::json::value> merge(const boost::json::value& a,
+                                              const boost::json::value& b, const record& r) const;
+
+  // Writes each aggregation's result as a member of `out`.
+  std::optional<processing_error> results(const boost::json::value& state, boost::json::object& out,
+                                          const record& r) const;
+
+  static std::int64_t max_timestamp(const boost::json::value& state);
+
+ private:
+  struct entry {
+    aggregation_spec spec;
+    std::optional<bound_expression> expression;
+    const user_aggregate* user = nullptr;
+  };
+  processing_error error(const record& r, const entry& e, std::string message,
+                         error_kind kind = error_kind::evaluation) const;
+
+  std::vector<entry> entries_;
+  std::string step_;
+};
+
+}  // namespace sluice::operators

@@ -1,0 +1,49 @@
+#pragma once
+
+// function_registry: user C++ functions a pipeline refers to by name (a `user` step, or an
+// aggregation with function `user`). The topology only holds the names, so it stays plain
+// comparable data and a YAML file can name functions the embedding program registers.
+//
+// A step function takes one record and returns zero or more records (so it can filter, map,
+// re-key or fan out). If it changes the key, the step must declare `changes_key` so the planner
+// repartitions before an aggregation; the processor checks this and reports an error otherwise.
+// A user aggregation is a fold over JSON state: init, add one input, merge two states (session
+// windows merge), and result (the output member).
+//
+// Registered once before the pipeline starts, then read only (any thread may read it).
+
+#include <boost/json/value.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "operators/record.hpp"
+
+namespace sluice::operators {
+
+using step_function = std::function<std::vector<record>(const record&)>;
+
+struct user_aggregate {
+  std::function<boost::json::value()> init;
+  std::function<boost::json::value(boost::json::value state, const boost::json::value& input)> add;
+  std::function<boost::json::value(boost::json::value state, const boost::json::value& other)>
+      merge;
+  std::function<boost::json::value(const boost::json::value& state)> result;
+};
+
+class function_registry {
+ public:
+  void add_step(std::string name, step_function function);
+  // Throws std::invalid_argument when a member function is empty.
+  void add_aggregate(std::string name, user_aggregate aggregate);
+
+  const step_function* find_step(const std::string& name) const;
+  const user_aggregate* find_aggregate(const std::string& name) const;
+
+ private:
+  std::map<std::string, step_function, std::less<>> steps_;
+  std::map<std::string, user_aggregate, std::less<>> aggregates_;
+};
+
+}  // namespace sluice::operators

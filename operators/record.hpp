@@ -1,0 +1,59 @@
+#pragma once
+
+// The records operators see and produce. Between the runtime and the operators records are
+// bytes (raw_record in, output_record out); inside a sub-topology they are decoded: the key and
+// the value are JSON documents (boost::json::value) whatever the topic's format, so every step
+// and expression works on one representation. The serdes (data_format.hpp) convert at the edges.
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::operators {
+
+struct header {
+  std::string key;
+  std::optional<std::string> value;  // Kafka headers may have a null value
+  bool operator==(const header&) const = default;
+};
+
+// Where a record came from, for error messages ("topic 'a' partition 3 offset 17") and for
+// expressions (`topic`, `partition`, `offset`).
+struct record_origin {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;
+  bool operator==(const record_origin&) const = default;
+};
+
+// A record as the runtime hands it over: key and value bytes as read from Kafka (nullopt = null).
+struct raw_record {
+  record_origin origin;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::int64_t timestamp = 0;  // milliseconds since the epoch
+  std::vector<header> headers;
+};
+
+// A decoded record flowing through the steps of a sub-topology.
+struct record {
+  boost::json::value key;    // null for a record without a key
+  boost::json::value value;  // null for a tombstone
+  std::int64_t timestamp = 0;
+  std::vector<header> headers;
+  record_origin origin;
+};
+
+// A record to write: the destination topic and encoded key and value.
+struct output_record {
+  std::string topic;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::int64_t timestamp = 0;
+  std::vector<header> headers;
+  bool operator==(const output_record&) const = default;
+};
+
+}  // namespace sluice::operators

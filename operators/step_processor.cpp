@@ -1,0 +1,188 @@
+#include "operators/step_processor.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/serialize.hpp>
+#include <stdexcept>
+
+namespace sluice::operators {
+
+namespace json = boost::json;
+
+namespace {
+
+bound_expression compile_or_throw(const std::string& source, const std::string& what) {
+  auto compiled = bound_expression::compile(source);
+  if (!compiled) {
+    throw std::invalid_argument(fmt::format("{}: {}", what, compiled.error().message));
+  }
+  return std::move(compiled).value();
+}
+
+std::string brief(const json::value& v) {
+  constexpr std::size_t limit = 80;
+  std::string text = json::serialize(v);
+  if (text.size() > limit) {
+    text = text.substr(0, limit) + "...";
+  }
+  return text;
+}
+
+}  // namespace
+
+step_processor::step_processor(const step& s, const function_registry& registry) : step_(s) {
+  const std::string what = fmt::format("step '{}'", s.name);
+  if (s.kind == step_kind::user) {
+    function_ = registry.find_step(s.function);
+    if (function_ == nullptr) {
+      throw std::invalid_argument(fmt::format("{}: no user function '{}'", what, s.function));
+    }
+    return;
+  }
+  if (s.kind == step_kind::map && !s.fields.empty()) {
+    for (const auto& f : s.fields) {
+      fields_.emplace_back(f.name, compile_or_throw(f.expression, what + " field " + f.name));
+    }
+  } else {
+    expression_ = compile_or_throw(s.expression, what);
+  }
+  if (s.kind == step_kind::flat_map && !s.key_expression.empty()) {
+    key_expression_ = compile_or_throw(s.key_expression, what + " key");
+  }
+}
+
+processing_error step_processor::error(const record& r, std::string message,
+                                       error_kind kind) const {
+  return processing_error{kind, std::move(message), r.origin, step_.name};
+}
+
+std::optional<processing_error> step_processor::process(const record& in,
+                                                        std::vector<record>& out) const {
+  switch (step_.kind) {
+    case step_kind::filter: {
+      auto keep = expression_->evaluate_predicate(in, step_.name);
+      if (!keep) {
+        return keep.error();
+      }
+      if (*keep) {
+        out.push_back(in);
+      }
+      return std::nullopt;
+    }
+    case step_kind::map: {
+      record next = in;
+      if (fields_.empty()) {
+        auto value = expression_->evaluate(in, step_.name);
+        if (!value) {
+          return value.error();
+        }
+        next.value = std::move(value).value();
+      } else {
+        json::object object;
+        for (const auto& [name, expression] : fields_) {
+          auto value = expression.evaluate(in, step_.name);
+          if (!value) {
+            return value.error();
+          }
+          object[name] = std::move(value).value();
+        }
+        next.value = std::move(object);
+      }
+      out.push_back(std::move(next));
+      return std::nullopt;
+    }
+    case step_kind::select_key: {
+      auto key = expression_->evaluate(in, step_.name);
+      if (!key) {
+        return key.error();
+      }
+      record next = in;
+      next.key = std::move(key).value();
+      out.push_back(std::move(next));
+      return std::nullopt;
+    }
+    case step_kind::set_timestamp: {
+      auto ts = expression_->evaluate(in, step_.name);
+      if (!ts) {
+        return ts.error();
+      }
+      const json::value& v = *ts;
+      std::optional<std::int64_t> millis;
+      if (v.is_int64() && v.get_int64() >= 0) {
+        millis = v.get_int64();
+      }
+      if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        millis = static_cast<std::int64_t>(v.get_uint64());
+      }
+      if (v.is_double() && v.get_double() >= 0 && v.get_double() < 9.2e18) {
+        millis = static_cast<std::int64_t>(v.get_double());
+      }
+      if (!millis) {
+        return error(in,
+                     fmt::format("set_timestamp must give milliseconds since the epoch (a "
+                                 "non-negative number), got {}",
+                                 brief(v)),
+                     error_kind::invalid_timestamp);
+      }
+      record next = in;
+      next.timestamp = *millis;
+      out.push_back(std::move(next));
+      return std::nullopt;
+    }
+    case step_kind::flat_map: {
+      auto items = expression_->evaluate(in, step_.name);
+      if (!items) {
+        return items.error();
+      }
+      if (!items->is_array()) {
+        return error(in, fmt::format("flat_map must give an array, got {}", brief(*items)));
+      }
+      std::vector<record> produced;
+      produced.reserve(items->get_array().size());
+      for (const auto& item : items->get_array()) {
+        record next = in;
+        next.value = item;
+        if (key_expression_) {
+          auto key = key_expression_->evaluate_with_value(in, item, step_.name);
+          if (!key) {
+            return key.error();
+          }
+          next.key = std::move(key).value();
+        }
+        produced.push_back(std::move(next));
+      }
+      for (auto& r : produced) {
+        out.push_back(std::move(r));
+      }
+      return std::nullopt;
+    }
+    case step_kind::user: {
+      std::vector<record> produced;
+      try {
+        produced = (*function_)(in);
+      } catch (const std::exception& e) {
+        return error(in, fmt::format("user function '{}' threw: {}", step_.function, e.what()),
+                     error_kind::user_function);
+      }
+      if (!step_.changes_key) {
+        for (const auto& r : produced) {
+          if (r.key != in.key) {
+            return error(in,
+                         fmt::format("user function '{}' changed the key from {} to {}, but the "
+                                     "step does not declare changes_key (needed to repartition "
+                                     "before an aggregation)",
+                                     step_.function, brief(in.key), brief(r.key)),
+                         error_kind::user_function);
+          }
+        }
+      }
+      for (auto& r : produced) {
+        out.push_back(std::move(r));
+      }
+      return std::nullopt;
+    }
+  }
+  return error(in, "unknown step kind");
+}
+
+}  // namespace sluice::operators

@@ -1,0 +1,46 @@
+#pragma once
+
+// step_processor: runs one stateless step (filter, map, select_key, flat_map, set_timestamp, or a
+// user C++ function) on a decoded record. Built once per task from a validated step (expressions
+// compiled at construction); process() is const and keeps no state between records.
+//
+// Rules: a filter keeps the record when its predicate is true and drops it when false; anything
+// else (null included) is an error, so a typo in a field name fails loudly instead of silently
+// dropping every record. set_timestamp needs a non-negative integer (milliseconds). flat_map's
+// expression must give an array: one record per element, with the element as the value and,
+// when a key expression is given, the key it computes with `value` bound to the element. A user
+// function that changes the key of a step not declaring `changes_key` is an error (the planner
+// could not have repartitioned for it).
+
+#include <optional>
+#include <vector>
+
+#include "operators/bound_expression.hpp"
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+
+namespace sluice::operators {
+
+class step_processor {
+ public:
+  // Throws std::invalid_argument for a step that does not pass validate_topology.
+  step_processor(const step& s, const function_registry& registry);
+
+  // Appends what the step produces for `in` to `out` (nothing when filtered out). On error `out`
+  // is unchanged.
+  std::optional<processing_error> process(const record& in, std::vector<record>& out) const;
+
+  const step& spec() const { return step_; }
+
+ private:
+  processing_error error(const record& r, std::string message,
+                         error_kind kind = error_kind::evaluation) const;
+
+  step step_;
+  std::optional<bound_expression> expression_;
+  std::optional<bound_expression> key_expression_;
+  std::vector<std::pair<std::string, bound_expression>> fields_;
+  const step_function* function_ = nullptr;
+};
+
+}  // namespace sluice::operators

@@ -1,0 +1,140 @@
+#include "operators/sub_topology_processor.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace sluice::operators {
+
+sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_provider& stores,
+                                               const function_registry& registry)
+    : plan_(plan) {
+  for (const auto& s : plan_.steps) {
+    steps_.emplace_back(s, registry);
+  }
+  for (const auto& s : plan_.after) {
+    after_.emplace_back(s, registry);
+  }
+  if (plan_.aggregation) {
+    aggregator_ = std::make_unique<windowed_aggregator>(*plan_.aggregation, plan_.stores, stores,
+                                                        registry, metrics_);
+  }
+}
+
+std::int64_t sub_topology_processor::stream_time() const {
+  return aggregator_ ? aggregator_->stream_time() : -1;
+}
+
+const source_spec* sub_topology_processor::source_for(const std::string& topic) const {
+  for (const auto& s : plan_.sources) {
+    if (std::find(s.topics.begin(), s.topics.end(), topic) != s.topics.end()) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<processing_error> sub_topology_processor::run_steps(
+    const std::vector<step_processor>& steps, std::vector<record>& records) {
+  for (const auto& step : steps) {
+    std::vector<record> next;
+    next.reserve(records.size());
+    for (const auto& r : records) {
+      if (auto e = step.process(r, next)) {
+        return e;
+      }
+    }
+    if (step.spec().kind == step_kind::filter) {
+      operator_metrics::increment(metrics_.filtered, records.size() - next.size());
+    }
+    records = std::move(next);
+  }
+  return std::nullopt;
+}
+
+std::optional<processing_error> sub_topology_processor::encode_all(
+    const std::vector<record>& records, const std::string& topic, data_format key_format,
+    data_format value_format, std::vector<output_record>& out) const {
+  for (const auto& r : records) {
+    auto key = encode(key_format, r.key, record_part::key, r.origin);
+    if (!key) {
+      auto e = key.error();
+      e.message = fmt::format("writing to '{}': {}", topic, e.message);
+      return e;
+    }
+    auto value = encode(value_format, r.value, record_part::value, r.origin);
+    if (!value) {
+      auto e = value.error();
+      e.message = fmt::format("writing to '{}': {}", topic, e.message);
+      return e;
+    }
+    out.push_back(output_record{topic, std::move(key).value(), std::move(value).value(),
+                                r.timestamp, r.headers});
+  }
+  return std::nullopt;
+}
+
+std::optional<processing_error> sub_topology_processor::process(const raw_record& in,
+                                                                std::vector<output_record>& out) {
+  operator_metrics::increment(metrics_.records_in);
+  auto fail = [this](processing_error e) {
+    operator_metrics::increment(metrics_.errors);
+    return std::optional<processing_error>(std::move(e));
+  };
+
+  const source_spec* source = source_for(in.origin.topic);
+  if (source == nullptr) {
+    return fail(processing_error{
+        error_kind::deserialization, "topic is not a source of this sub-topology", in.origin, {}});
+  }
+  auto key = decode(source->key_format, in.key, record_part::key, in.origin);
+  if (!key) {
+    return fail(key.error());
+  }
+  auto value = decode(source->value_format, in.value, record_part::value, in.origin);
+  if (!value) {
+    return fail(value.error());
+  }
+
+  std::vector<record> records;
+  records.push_back(record{std::move(key).value(), std::move(value).value(), in.timestamp,
+                           in.headers, in.origin});
+  if (auto e = run_steps(steps_, records)) {
+    return fail(*e);
+  }
+
+  std::vector<output_record> produced;
+  if (aggregator_) {
+    // The aggregator checks each record fully before writing, so a failure of the n-th record
+    // fanned out by flat_map leaves the windows of records 1..n-1 updated; the runtime's
+    // transaction (or a skip) decides what becomes of them, as for any partial output.
+    std::vector<record> results;
+    std::vector<record> late;
+    for (const auto& r : records) {
+      if (auto e = aggregator_->process(r, results, late)) {
+        return fail(*e);
+      }
+    }
+    if (!late.empty()) {
+      if (auto e = encode_all(late, plan_.aggregation->late_topic, plan_.sink.key_format,
+                              data_format::json, produced)) {
+        return fail(*e);
+      }
+    }
+    records = std::move(results);
+    if (auto e = run_steps(after_, records)) {
+      return fail(*e);
+    }
+  }
+  if (auto e = encode_all(records, plan_.sink.topic, plan_.sink.key_format, plan_.sink.value_format,
+                          produced)) {
+    return fail(*e);
+  }
+  operator_metrics::increment(metrics_.records_out, produced.size());
+  for (auto& r : produced) {
+    out.push_back(std::move(r));
+  }
+  return std::nullopt;
+}
+
+}  // namespace sluice::operators

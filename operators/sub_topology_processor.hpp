@@ -1,0 +1,61 @@
+#pragma once
+
+// sub_topology_processor: everything one task does to one input record of a sub-topology, without
+// the runtime: decode the key and value with the source's formats, run the steps, the windowed
+// aggregation and the steps after it, and encode the results for the sink (or the repartition
+// topic), plus late records for the side topic. The runtime feeds it records of one input
+// partition and writes what it returns; tests and `sluice test` do the same in memory.
+//
+// A record either succeeds as a whole or returns a processing_error with nothing emitted (the
+// runtime's error policy decides to skip it or stop). The stores are untouched too, except when
+// a flat_map fanned the record out and a later element failed: the earlier elements' windows
+// stay updated in the uncommitted stores, which the runtime's commit or abort settles.
+// Late records on the side topic are keyed with the sink's key format and carry JSON values.
+//
+// One task's thread. Holds references to the topology's parts, the provider and the registry:
+// they must outlive it.
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "operators/function_registry.hpp"
+#include "operators/operator_metrics.hpp"
+#include "operators/step_processor.hpp"
+#include "operators/store_provider.hpp"
+#include "operators/topology.hpp"
+#include "operators/windowed_aggregator.hpp"
+
+namespace sluice::operators {
+
+class sub_topology_processor {
+ public:
+  // Throws std::invalid_argument for a topology that does not pass validate_topology.
+  sub_topology_processor(const sub_topology& plan, store_provider& stores,
+                         const function_registry& registry);
+
+  // Appends the records to write to `out` (only when the record succeeded as a whole).
+  std::optional<processing_error> process(const raw_record& in, std::vector<output_record>& out);
+
+  const sub_topology& plan() const { return plan_; }
+  const operator_metrics& metrics() const { return metrics_; }
+  // Stream time of the windowed aggregation, -1 without one or before the first record.
+  std::int64_t stream_time() const;
+
+ private:
+  const source_spec* source_for(const std::string& topic) const;
+  std::optional<processing_error> run_steps(const std::vector<step_processor>& steps,
+                                            std::vector<record>& records);
+  std::optional<processing_error> encode_all(const std::vector<record>& records,
+                                             const std::string& topic, data_format key_format,
+                                             data_format value_format,
+                                             std::vector<output_record>& out) const;
+
+  sub_topology plan_;
+  std::vector<step_processor> steps_;
+  std::vector<step_processor> after_;
+  std::unique_ptr<windowed_aggregator> aggregator_;
+  operator_metrics metrics_;
+};
+
+}  // namespace sluice::operators

@@ -1,0 +1,185 @@
+#pragma once
+
+// topology: a pipeline graph as plain data. The YAML loader (pipelines/spec) and the C++ builder
+// both produce one, and a test checks they produce the SAME one (operator==), so everything here
+// is comparable data: expressions are kept as source text, user C++ functions by their name in a
+// function_registry.
+//
+// Shape (one linear pipeline, like a Kafka Streams DSL chain):
+//
+//   sources ──steps──▶ [windowed aggregation ──after steps──▶] sink
+//
+// plan_topology() splits it into sub-topologies: when a step before the aggregation may change
+// the key (select_key, flat_map with a key, a user function declaring changes_key), records must
+// be regrouped by the new key before they are aggregated, so the first sub-topology writes to the
+// internal topic `<app>-<step>-repartition` (named after the last step that changed the key) and
+// the second reads it, as Kafka Streams does. Aggregate state lives in stores whose changelog
+// topics are `<app>-<store>-changelog`.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operators/data_format.hpp"
+
+namespace sluice::operators {
+
+using duration = std::chrono::milliseconds;
+
+enum class delivery_guarantee : std::uint8_t { at_most_once, at_least_once, exactly_once };
+std::string_view to_string(delivery_guarantee guarantee);
+std::optional<delivery_guarantee> parse_delivery_guarantee(std::string_view name);
+
+struct source_spec {
+  std::vector<std::string> topics;
+  data_format key_format = data_format::string;
+  data_format value_format = data_format::json;
+  bool operator==(const source_spec&) const = default;
+};
+
+struct sink_spec {
+  std::string topic;
+  data_format key_format = data_format::string;
+  data_format value_format = data_format::json;
+  bool operator==(const sink_spec&) const = default;
+};
+
+enum class step_kind : std::uint8_t { filter, map, select_key, flat_map, set_timestamp, user };
+std::string_view to_string(step_kind kind);
+
+// `map` builds the new value either from one expression or, when `fields` is not empty, as an
+// object with one member per field.
+struct field_expression {
+  std::string name;
+  std::string expression;
+  bool operator==(const field_expression&) const = default;
+};
+
+struct step {
+  step_kind kind = step_kind::filter;
+  std::string name;        // unique in the pipeline; the loader/builder default is "<kind>-<n>"
+  std::string expression;  // filter: predicate; map: new value; select_key: new key;
+                           // flat_map: an array, one record per element; set_timestamp: millis
+  std::vector<field_expression> fields;  // map only
+  std::string key_expression;            // flat_map only: the key of each element (re-keys)
+  std::string function;                  // user only: name in the function_registry
+  bool changes_key = false;              // user only: the function may change the key
+  bool operator==(const step&) const = default;
+};
+
+// True when the step may give a record a different key (so a later aggregation must repartition).
+bool changes_key(const step& s);
+
+enum class window_kind : std::uint8_t { tumbling, hopping, session };
+std::string_view to_string(window_kind kind);
+
+struct window_spec {
+  window_kind kind = window_kind::tumbling;
+  duration size{0};     // tumbling, hopping
+  duration advance{0};  // hopping
+  duration gap{0};      // session: inactivity gap
+  duration grace{0};    // how long after a window ends records are still accepted
+  bool operator==(const window_spec&) const = default;
+};
+
+enum class aggregate_function : std::uint8_t {
+  count,
+  sum,
+  min,
+  max,
+  avg,
+  first,
+  last,
+  count_distinct,
+  user
+};
+std::string_view to_string(aggregate_function function);
+std::optional<aggregate_function> parse_aggregate_function(std::string_view name);
+
+struct aggregation_spec {
+  std::string output;  // member name in the output value
+  aggregate_function function = aggregate_function::count;
+  std::string expression;     // the aggregated input; empty: count counts records
+  std::string user_function;  // function == user: name in the function_registry
+  bool operator==(const aggregation_spec&) const = default;
+};
+
+enum class emit_mode : std::uint8_t { every_update, on_close };
+std::string_view to_string(emit_mode mode);
+enum class late_policy : std::uint8_t { drop, side_topic };
+std::string_view to_string(late_policy policy);
+
+struct windowed_aggregation_spec {
+  std::string name = "window";  // names the stores: "<name>-store", "<name>-meta"
+  window_spec window;
+  std::string time_expression;  // event time in millis; empty: the record timestamp
+  std::vector<aggregation_spec> aggregations;
+  emit_mode emit = emit_mode::every_update;
+  late_policy late = late_policy::drop;
+  std::string late_topic;  // late == side_topic
+  bool operator==(const windowed_aggregation_spec&) const = default;
+
+  std::string store_name() const { return name + "-store"; }
+  std::string meta_store_name() const { return name + "-meta"; }
+};
+
+struct topology {
+  std::string name;  // the application id: consumer group, transactional id prefix, topic names
+  delivery_guarantee delivery = delivery_guarantee::at_least_once;
+  std::optional<duration> commit_interval;  // nullopt: default_commit_interval(delivery)
+  std::vector<source_spec> sources;
+  std::vector<step> steps;
+  std::optional<windowed_aggregation_spec> aggregation;
+  std::vector<step> after;  // steps after the aggregation
+  sink_spec sink;
+  bool operator==(const topology&) const = default;
+
+  duration effective_commit_interval() const;
+};
+
+// Kafka Streams' defaults: 100 ms under exactly-once, 30 s otherwise.
+duration default_commit_interval(delivery_guarantee guarantee);
+
+// ---- planning ----
+
+enum class store_kind : std::uint8_t { key_value, window, session };
+std::string_view to_string(store_kind kind);
+
+struct store_plan {
+  std::string name;
+  store_kind kind = store_kind::key_value;
+  std::string changelog_topic;  // <app>-<store>-changelog
+  duration retention{0};        // window and session stores
+  bool operator==(const store_plan&) const = default;
+};
+
+struct sub_topology {
+  int id = 0;
+  std::vector<source_spec> sources;
+  bool reads_internal = false;  // sources are the repartition topic
+  std::vector<step> steps;
+  std::optional<windowed_aggregation_spec> aggregation;
+  std::vector<step> after;
+  sink_spec sink;
+  bool writes_internal = false;  // sink is the repartition topic (JSON key and value)
+  std::vector<store_plan> stores;
+  bool operator==(const sub_topology&) const = default;
+};
+
+struct topology_plan {
+  std::vector<sub_topology> sub_topologies;
+  std::vector<std::string> repartition_topics;
+  std::vector<std::string> changelog_topics;
+  bool operator==(const topology_plan&) const = default;
+};
+
+// Splits a (valid) topology into sub-topologies, see the file comment.
+topology_plan plan_topology(const topology& t);
+
+// How long a window or session store keeps data: the time a window stays open (size or gap)
+// plus grace, so that a window is always closed (and emitted) before it expires.
+duration store_retention(const windowed_aggregation_spec& aggregation);
+
+}  // namespace sluice::operators

@@ -1,0 +1,297 @@
+#include "operators/topology_validation.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "operators/bound_expression.hpp"
+
+namespace sluice::operators {
+
+namespace {
+
+constexpr std::size_t max_topic_length = 249;
+
+class validator {
+ public:
+  validator(const topology& t, const function_registry& registry) : t_(t), registry_(registry) {}
+
+  std::vector<topology_error> run() {
+    check_name();
+    check_sources();
+    check_steps("steps", t_.steps);
+    if (t_.aggregation) {
+      check_aggregation(*t_.aggregation);
+    }
+    if (!t_.aggregation && !t_.after.empty()) {
+      add("after", "steps after a window need a window");
+    }
+    check_steps("after", t_.after);
+    check_sink();
+    if (t_.commit_interval && t_.commit_interval->count() <= 0) {
+      add("commit_interval", "must be positive");
+    }
+    return std::move(errors_);
+  }
+
+ private:
+  void add(std::string path, std::string message,
+           std::optional<std::size_t> position = std::nullopt) {
+    errors_.push_back(topology_error{std::move(path), std::move(message), position});
+  }
+
+  void check_expression(const std::string& path, const std::string& source) {
+    if (source.empty()) {
+      add(path, "expected an expression");
+      return;
+    }
+    auto compiled = bound_expression::compile(source);
+    if (!compiled) {
+      add(path, compiled.error().message, compiled.error().position);
+    }
+  }
+
+  void check_topic(const std::string& path, const std::string& topic) {
+    if (topic.empty()) {
+      add(path, "expected a topic name");
+    } else if (!valid_topic_name(topic)) {
+      add(path, fmt::format("'{}' is not a valid topic name (1-249 characters of a-z, A-Z, 0-9, "
+                            "'.', '_', '-')",
+                            topic));
+    }
+  }
+
+  void check_name() {
+    if (t_.name.empty()) {
+      add("name", "expected the pipeline name (the application id)");
+    } else if (!valid_topic_name(t_.name)) {
+      add("name",
+          fmt::format("'{}' cannot prefix topic names: use a-z, A-Z, 0-9, '.', '_', '-'", t_.name));
+    }
+  }
+
+  void check_sources() {
+    if (t_.sources.empty()) {
+      add("sources", "expected at least one source");
+    }
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < t_.sources.size(); ++i) {
+      const auto& s = t_.sources[i];
+      const std::string path = fmt::format("sources[{}]", i);
+      if (s.topics.empty()) {
+        add(path + ".topics", "expected at least one topic");
+      }
+      for (std::size_t j = 0; j < s.topics.size(); ++j) {
+        const std::string topic_path = fmt::format("{}.topics[{}]", path, j);
+        check_topic(topic_path, s.topics[j]);
+        if (!seen.insert(s.topics[j]).second) {
+          add(topic_path, fmt::format("topic '{}' is read twice", s.topics[j]));
+        }
+      }
+    }
+  }
+
+  void check_steps(std::string_view list, const std::vector<step>& steps) {
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const auto& s = steps[i];
+      const std::string base = fmt::format("{}[{}]", list, i);
+      if (s.name.empty()) {
+        add(base + ".name", "expected a step name");
+      } else if (!valid_topic_name(s.name)) {
+        add(base + ".name", fmt::format("'{}' cannot be part of a topic name: use a-z, A-Z, 0-9, "
+                                        "'.', '_', '-'",
+                                        s.name));
+      } else if (!step_names_.insert(s.name).second) {
+        add(base + ".name", fmt::format("step name '{}' is used twice", s.name));
+      }
+      const std::string path = step_path(list, i, s);
+      switch (s.kind) {
+        case step_kind::map:
+          if (!s.fields.empty()) {
+            std::set<std::string> names;
+            for (const auto& f : s.fields) {
+              const std::string field_path = fmt::format("{}.{}", path, f.name);
+              if (f.name.empty()) {
+                add(path, "a field needs a name");
+              }
+              if (!names.insert(f.name).second) {
+                add(field_path, fmt::format("field '{}' is set twice", f.name));
+              }
+              check_expression(field_path, f.expression);
+            }
+            break;
+          }
+          check_expression(path, s.expression);
+          break;
+        case step_kind::flat_map:
+          check_expression(path, s.expression);
+          if (!s.key_expression.empty()) {
+            check_expression(fmt::format("{}[{}].flat_map.key", list, i), s.key_expression);
+          }
+          break;
+        case step_kind::user:
+          if (s.function.empty()) {
+            add(path, "expected the name of a registered user function");
+          } else if (registry_.find_step(s.function) == nullptr) {
+            add(path,
+                fmt::format("no user function '{}' is registered (function_registry::add_step)",
+                            s.function));
+          }
+          break;
+        default:
+          check_expression(path, s.expression);
+          break;
+      }
+    }
+  }
+
+  void check_aggregation(const windowed_aggregation_spec& a) {
+    const auto& w = a.window;
+    if (a.name.empty() || !valid_topic_name(a.name)) {
+      add("window.name", fmt::format("'{}' cannot be part of a store or topic name: use a-z, A-Z, "
+                                     "0-9, '.', '_', '-'",
+                                     a.name));
+    }
+    switch (w.kind) {
+      case window_kind::tumbling:
+      case window_kind::hopping:
+        if (w.size.count() <= 0) {
+          add("window.size", "must be positive");
+        }
+        if (w.gap.count() != 0) {
+          add("window.gap", fmt::format("only session windows have a gap"));
+        }
+        if (w.kind == window_kind::hopping) {
+          if (w.advance.count() <= 0) {
+            add("window.advance", "must be positive");
+          } else if (w.advance > w.size) {
+            add("window.advance",
+                fmt::format("must not exceed the size ({} ms > {} ms): records would fall between "
+                            "windows",
+                            w.advance.count(), w.size.count()));
+          }
+        } else if (w.advance.count() != 0) {
+          add("window.advance",
+              "only hopping windows advance; a tumbling window advances by its size");
+        }
+        break;
+      case window_kind::session:
+        if (w.size.count() != 0) {
+          add("window.size", "session windows have a gap, not a size");
+        }
+        if (w.advance.count() != 0) {
+          add("window.advance", "session windows have a gap, not an advance");
+        }
+        if (w.gap.count() <= 0) {
+          add("window.gap", "must be positive");
+        }
+        break;
+    }
+    if (w.grace.count() < 0) {
+      add("window.grace", "must not be negative");
+    }
+    if (!a.time_expression.empty()) {
+      check_expression("window.time", a.time_expression);
+    }
+    if (a.aggregations.empty()) {
+      add("window.aggregate", "expected at least one aggregation");
+    }
+    std::set<std::string> outputs{"window_start", "window_end"};
+    for (std::size_t i = 0; i < a.aggregations.size(); ++i) {
+      const auto& g = a.aggregations[i];
+      const std::string base = fmt::format("window.aggregate[{}]", i);
+      if (g.output.empty()) {
+        add(base + ".name", "expected the output name");
+      } else if (!outputs.insert(g.output).second) {
+        add(base + ".name", fmt::format("output '{}' is used twice (window_start and window_end "
+                                        "are reserved)",
+                                        g.output));
+      }
+      const bool needs_input =
+          g.function != aggregate_function::count && g.function != aggregate_function::user;
+      if (needs_input && g.expression.empty()) {
+        add(base + ".expression",
+            fmt::format("{} needs an expression to aggregate", to_string(g.function)));
+      } else if (!g.expression.empty()) {
+        check_expression(base + ".expression", g.expression);
+      }
+      if (g.function == aggregate_function::user) {
+        if (g.user_function.empty()) {
+          add(base + ".user", "expected the name of a registered user aggregate");
+        } else if (registry_.find_aggregate(g.user_function) == nullptr) {
+          add(base + ".user",
+              fmt::format("no user aggregate '{}' is registered (function_registry::add_aggregate)",
+                          g.user_function));
+        }
+      } else if (!g.user_function.empty()) {
+        add(base + ".user", "only function 'user' names a user aggregate");
+      }
+    }
+    if (a.late == late_policy::side_topic) {
+      check_topic("window.late_topic", a.late_topic);
+      if (is_source(a.late_topic)) {
+        add("window.late_topic", fmt::format("topic '{}' is also a source", a.late_topic));
+      }
+      if (a.late_topic == t_.sink.topic) {
+        add("window.late_topic", "the late topic must differ from the sink topic");
+      }
+    } else if (!a.late_topic.empty()) {
+      add("window.late_topic", "late records are dropped (late: drop); set late: side_topic");
+    }
+  }
+
+  void check_sink() {
+    check_topic("sink.topic", t_.sink.topic);
+    if (is_source(t_.sink.topic)) {
+      add("sink.topic", fmt::format("topic '{}' is also a source: the pipeline would read its "
+                                    "own output",
+                                    t_.sink.topic));
+    }
+  }
+
+  bool is_source(const std::string& topic) const {
+    for (const auto& s : t_.sources) {
+      for (const auto& t : s.topics) {
+        if (t == topic) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  const topology& t_;
+  const function_registry& registry_;
+  std::set<std::string> step_names_;
+  std::vector<topology_error> errors_;
+};
+
+}  // namespace
+
+bool valid_topic_name(std::string_view name) {
+  if (name.empty() || name.size() > max_topic_length || name == "." || name == "..") {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string step_path(std::string_view list, std::size_t index, const step& s) {
+  if (s.kind == step_kind::flat_map && !s.key_expression.empty()) {
+    return fmt::format("{}[{}].flat_map.values", list, index);
+  }
+  return fmt::format("{}[{}].{}", list, index, to_string(s.kind));
+}
+
+std::vector<topology_error> validate_topology(const topology& t,
+                                              const function_registry& registry) {
+  return validator(t, registry).run();
+}
+
+}  // namespace sluice::operators

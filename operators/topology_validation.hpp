@@ -1,0 +1,33 @@
+#pragma once
+
+// validate_topology: every rule a topology must satisfy before it runs, shared by the YAML loader
+// and the C++ builder so both reject the same graphs with the same messages. Each error names
+// the field by its path in the pipeline file ("steps[2].filter", "window.size",
+// "window.aggregate[0].expression"), so the YAML loader can point at the line and column.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+
+namespace sluice::operators {
+
+struct topology_error {
+  std::string path;
+  std::string message;
+  // For an expression that does not compile: the byte offset in the expression text.
+  std::optional<std::size_t> expression_position;
+  bool operator==(const topology_error&) const = default;
+};
+
+std::vector<topology_error> validate_topology(const topology& t, const function_registry& registry);
+
+// Kafka's rule for topic names: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
+bool valid_topic_name(std::string_view name);
+
+// Path of a step's expression field as the pipeline file spells it, e.g. "steps[2].filter".
+std::string step_path(std::string_view list, std::size_t index, const step& s);
+
+}  // namespace sluice::operators

@@ -1,0 +1,138 @@
+#include "pipelines/spec/describe.hpp"
+
+#include <fmt/format.h>
+
+#include "pipelines/spec/yaml_loader.hpp"
+
+namespace sluice::pipelines {
+
+namespace ops = sluice::operators;
+
+namespace {
+
+std::string formats(ops::data_format key, ops::data_format value) {
+  return fmt::format("key {}, value {}", ops::to_string(key), ops::to_string(value));
+}
+
+std::string step_text(const ops::step& s) {
+  switch (s.kind) {
+    case ops::step_kind::map:
+      if (!s.fields.empty()) {
+        std::string out = "map {";
+        for (std::size_t i = 0; i < s.fields.size(); ++i) {
+          out += fmt::format("{}{}: {}", i == 0 ? " " : ", ", s.fields[i].name,
+                             s.fields[i].expression);
+        }
+        return out + " }";
+      }
+      return "map " + s.expression;
+    case ops::step_kind::flat_map:
+      return s.key_expression.empty() ? "flat_map " + s.expression
+                                      : fmt::format("flat_map {} keyed by {}  (changes the key)",
+                                                    s.expression, s.key_expression);
+    case ops::step_kind::user:
+      return fmt::format("user function {}{}", s.function,
+                         s.changes_key ? "  (changes the key)" : "");
+    case ops::step_kind::select_key:
+      return "select_key " + s.expression + "  (changes the key)";
+    default:
+      return fmt::format("{} {}", ops::to_string(s.kind), s.expression);
+  }
+}
+
+std::string window_text(const ops::windowed_aggregation_spec& a) {
+  const auto& w = a.window;
+  std::string shape;
+  switch (w.kind) {
+    case ops::window_kind::tumbling:
+      shape = fmt::format("tumbling {}", format_duration(w.size));
+      break;
+    case ops::window_kind::hopping:
+      shape = fmt::format("hopping {} advancing {}", format_duration(w.size),
+                          format_duration(w.advance));
+      break;
+    case ops::window_kind::session:
+      shape = fmt::format("session gap {}", format_duration(w.gap));
+      break;
+  }
+  return fmt::format(
+      "{}, grace {}, time {}, emit {}, late records {}", shape, format_duration(w.grace),
+      a.time_expression.empty() ? "record timestamp" : a.time_expression, ops::to_string(a.emit),
+      a.late == ops::late_policy::drop ? "dropped (counted)" : "to topic " + a.late_topic);
+}
+
+}  // namespace
+
+std::string describe_topology(const ops::topology& t) {
+  const auto plan = ops::plan_topology(t);
+  std::string out = fmt::format("pipeline {}\n", t.name);
+  out += fmt::format("  delivery {}, commit interval {}{}\n", ops::to_string(t.delivery),
+                     format_duration(t.effective_commit_interval()),
+                     t.commit_interval ? "" : " (default)");
+  for (const auto& sub : plan.sub_topologies) {
+    out += fmt::format("\nsub-topology {}\n", sub.id);
+    for (const auto& s : sub.sources) {
+      for (const auto& topic : s.topics) {
+        out += fmt::format("  source  {}  ({}{})\n", topic, formats(s.key_format, s.value_format),
+                           sub.reads_internal ? ", internal repartition topic" : "");
+      }
+    }
+    for (const auto& s : sub.steps) {
+      out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
+    }
+    if (sub.aggregation) {
+      const auto& a = *sub.aggregation;
+      out += fmt::format("  window  {}: {}\n", a.name, window_text(a));
+      for (const auto& g : a.aggregations) {
+        std::string input = g.expression.empty()
+                                ? (g.function == ops::aggregate_function::count ? "records" : "")
+                                : g.expression;
+        const std::string fn = g.function == ops::aggregate_function::user
+                                   ? "user " + g.user_function
+                                   : std::string(ops::to_string(g.function));
+        out += fmt::format("            {} = {}({})\n", g.output, fn, input);
+      }
+      out += "            output {window_start, window_end, ";
+      for (std::size_t i = 0; i < a.aggregations.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + a.aggregations[i].output;
+      }
+      out += "} keyed by the group key\n";
+      for (const auto& store : sub.stores) {
+        out += fmt::format(
+            "  store   {}  ({}{}), changelog {}\n", store.name, ops::to_string(store.kind),
+            store.retention.count() > 0 ? ", retention " + format_duration(store.retention)
+                                        : std::string(),
+            store.changelog_topic);
+      }
+    }
+    for (const auto& s : sub.after) {
+      out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
+    }
+    out += fmt::format("  sink    {}  ({}{})\n", sub.sink.topic,
+                       formats(sub.sink.key_format, sub.sink.value_format),
+                       sub.writes_internal ? ", internal repartition topic" : "");
+    if (sub.aggregation && sub.aggregation->late == ops::late_policy::side_topic) {
+      out += fmt::format("  late    {}  (key {}, value json)\n", sub.aggregation->late_topic,
+                         ops::to_string(sub.sink.key_format));
+    }
+  }
+  out += "\ntopics\n";
+  for (const auto& s : t.sources) {
+    for (const auto& topic : s.topics) {
+      out += fmt::format("  input       {}\n", topic);
+    }
+  }
+  out += fmt::format("  output      {}\n", t.sink.topic);
+  if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic) {
+    out += fmt::format("  output      {}  (late records)\n", t.aggregation->late_topic);
+  }
+  for (const auto& topic : plan.repartition_topics) {
+    out += fmt::format("  internal    {}  (repartition)\n", topic);
+  }
+  for (const auto& topic : plan.changelog_topics) {
+    out += fmt::format("  internal    {}  (changelog, compacted)\n", topic);
+  }
+  return out;
+}
+
+}  // namespace sluice::pipelines

@@ -1,0 +1,189 @@
+#include "pipelines/spec/pipeline_builder.hpp"
+
+#include <fmt/format.h>
+
+namespace sluice::pipelines {
+
+namespace ops = sluice::operators;
+
+namespace {
+
+std::string summarize(const std::vector<ops::topology_error>& errors) {
+  std::string out = "invalid pipeline:";
+  for (const auto& e : errors) {
+    out += fmt::format("\n  {}: {}", e.path, e.message);
+  }
+  return out;
+}
+
+}  // namespace
+
+pipeline_error::pipeline_error(std::vector<ops::topology_error> errors)
+    : std::runtime_error(summarize(errors)), errors_(std::move(errors)) {}
+
+window_builder& window_builder::grace(ops::duration d) {
+  spec_.window.grace = d;
+  return *this;
+}
+window_builder& window_builder::time(std::string expression) {
+  spec_.time_expression = std::move(expression);
+  return *this;
+}
+window_builder& window_builder::emit(ops::emit_mode mode) {
+  spec_.emit = mode;
+  return *this;
+}
+window_builder& window_builder::late_to(std::string topic) {
+  spec_.late = ops::late_policy::side_topic;
+  spec_.late_topic = std::move(topic);
+  return *this;
+}
+window_builder& window_builder::name(std::string name) {
+  spec_.name = std::move(name);
+  return *this;
+}
+
+window_builder tumbling(ops::duration size) {
+  window_builder w;
+  w.spec_.window.kind = ops::window_kind::tumbling;
+  w.spec_.window.size = size;
+  return w;
+}
+window_builder hopping(ops::duration size, ops::duration advance) {
+  window_builder w;
+  w.spec_.window.kind = ops::window_kind::hopping;
+  w.spec_.window.size = size;
+  w.spec_.window.advance = advance;
+  return w;
+}
+window_builder session(ops::duration gap) {
+  window_builder w;
+  w.spec_.window.kind = ops::window_kind::session;
+  w.spec_.window.gap = gap;
+  return w;
+}
+
+pipeline_builder::pipeline_builder(std::string name) {
+  topology_.name = std::move(name);
+}
+
+pipeline_builder& pipeline_builder::delivery(ops::delivery_guarantee guarantee) {
+  topology_.delivery = guarantee;
+  return *this;
+}
+pipeline_builder& pipeline_builder::commit_interval(ops::duration interval) {
+  topology_.commit_interval = interval;
+  return *this;
+}
+pipeline_builder& pipeline_builder::source(std::vector<std::string> topics,
+                                           ops::data_format key_format,
+                                           ops::data_format value_format) {
+  topology_.sources.push_back(ops::source_spec{std::move(topics), key_format, value_format});
+  return *this;
+}
+
+pipeline_builder& pipeline_builder::add(ops::step s, std::string name) {
+  // Steps after the window go to `after`; default names match the YAML loader's.
+  auto& list = topology_.aggregation ? topology_.after : topology_.steps;
+  const std::string_view prefix = topology_.aggregation ? "after-" : "";
+  s.name = name.empty() ? fmt::format("{}{}-{}", prefix, ops::to_string(s.kind), list.size())
+                        : std::move(name);
+  list.push_back(std::move(s));
+  return *this;
+}
+
+pipeline_builder& pipeline_builder::filter(std::string predicate, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::filter;
+  s.expression = std::move(predicate);
+  return add(std::move(s), std::move(name));
+}
+pipeline_builder& pipeline_builder::map(std::string expression, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::map;
+  s.expression = std::move(expression);
+  return add(std::move(s), std::move(name));
+}
+pipeline_builder& pipeline_builder::map_fields(std::vector<ops::field_expression> fields,
+                                               std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::map;
+  s.fields = std::move(fields);
+  return add(std::move(s), std::move(name));
+}
+pipeline_builder& pipeline_builder::select_key(std::string expression, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::select_key;
+  s.expression = std::move(expression);
+  return add(std::move(s), std::move(name));
+}
+pipeline_builder& pipeline_builder::flat_map(std::string values, std::string key,
+                                             std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::flat_map;
+  s.expression = std::move(values);
+  s.key_expression = std::move(key);
+  return add(std::move(s), std::move(name));
+}
+pipeline_builder& pipeline_builder::set_timestamp(std::string expression, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::set_timestamp;
+  s.expression = std::move(expression);
+  return add(std::move(s), std::move(name));
+}
+pipeline_builder& pipeline_builder::user(std::string function, bool changes_key, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::user;
+  s.function = std::move(function);
+  s.changes_key = changes_key;
+  return add(std::move(s), std::move(name));
+}
+
+pipeline_builder& pipeline_builder::window(window_builder w) {
+  auto aggregations = topology_.aggregation ? std::move(topology_.aggregation->aggregations)
+                                            : std::vector<ops::aggregation_spec>{};
+  topology_.aggregation = std::move(w.spec_);
+  for (auto& a : aggregations) {
+    topology_.aggregation->aggregations.push_back(std::move(a));
+  }
+  return *this;
+}
+
+pipeline_builder& pipeline_builder::aggregate(std::string output, ops::aggregate_function function,
+                                              std::string expression) {
+  if (!topology_.aggregation) {
+    throw pipeline_error({ops::topology_error{"window.aggregate",
+                                              "call window() before aggregate()", std::nullopt}});
+  }
+  topology_.aggregation->aggregations.push_back(
+      ops::aggregation_spec{std::move(output), function, std::move(expression), {}});
+  return *this;
+}
+
+pipeline_builder& pipeline_builder::aggregate_user(std::string output, std::string function,
+                                                   std::string expression) {
+  if (!topology_.aggregation) {
+    throw pipeline_error({ops::topology_error{
+        "window.aggregate", "call window() before aggregate_user()", std::nullopt}});
+  }
+  topology_.aggregation->aggregations.push_back(
+      ops::aggregation_spec{std::move(output), ops::aggregate_function::user, std::move(expression),
+                            std::move(function)});
+  return *this;
+}
+
+pipeline_builder& pipeline_builder::to(std::string topic, ops::data_format key_format,
+                                       ops::data_format value_format) {
+  topology_.sink = ops::sink_spec{std::move(topic), key_format, value_format};
+  return *this;
+}
+
+ops::topology pipeline_builder::build(const ops::function_registry& registry) const {
+  auto errors = ops::validate_topology(topology_, registry);
+  if (!errors.empty()) {
+    throw pipeline_error(std::move(errors));
+  }
+  return topology_;
+}
+
+}  // namespace sluice::pipelines

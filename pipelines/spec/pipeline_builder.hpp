@@ -1,0 +1,100 @@
+#pragma once
+
+// pipeline_builder: the C++ way to write a pipeline. It builds the same operators::topology the
+// YAML loader builds from the equivalent file (same default step names "<kind>-<n>", same
+// defaults), and build() runs the same validate_topology, so a graph is accepted or rejected
+// identically whichever way it was written. Steps added after window() go after the aggregation.
+//
+//   auto t = pipeline_builder("page-views")
+//                .delivery(delivery_guarantee::exactly_once)
+//                .source({"views"})
+//                .filter(R"(value.status == "ok")")
+//                .select_key("value.page")
+//                .window(tumbling(1min).grace(10s).emit(emit_mode::on_close))
+//                .aggregate("views", aggregate_function::count)
+//                .to("view-counts")
+//                .build();
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+#include "operators/topology_validation.hpp"
+
+namespace sluice::pipelines {
+
+// build() failed: every validation error, each naming its field path.
+class pipeline_error : public std::runtime_error {
+ public:
+  explicit pipeline_error(std::vector<operators::topology_error> errors);
+  const std::vector<operators::topology_error>& errors() const { return errors_; }
+
+ private:
+  std::vector<operators::topology_error> errors_;
+};
+
+// A window and its options; make one with tumbling(), hopping() or session().
+class window_builder {
+ public:
+  window_builder& grace(operators::duration d);
+  window_builder& time(std::string expression);
+  window_builder& emit(operators::emit_mode mode);
+  window_builder& late_to(std::string topic);
+  window_builder& name(std::string name);
+
+ private:
+  friend class pipeline_builder;
+  friend window_builder tumbling(operators::duration size);
+  friend window_builder hopping(operators::duration size, operators::duration advance);
+  friend window_builder session(operators::duration gap);
+  operators::windowed_aggregation_spec spec_;
+};
+
+window_builder tumbling(operators::duration size);
+window_builder hopping(operators::duration size, operators::duration advance);
+window_builder session(operators::duration gap);
+
+class pipeline_builder {
+ public:
+  explicit pipeline_builder(std::string name);
+
+  pipeline_builder& delivery(operators::delivery_guarantee guarantee);
+  pipeline_builder& commit_interval(operators::duration interval);
+  pipeline_builder& source(std::vector<std::string> topics,
+                           operators::data_format key_format = operators::data_format::string,
+                           operators::data_format value_format = operators::data_format::json);
+
+  // Steps; `name` empty means the default "<kind>-<n>" ("after-<kind>-<n>" after the window).
+  pipeline_builder& filter(std::string predicate, std::string name = {});
+  pipeline_builder& map(std::string expression, std::string name = {});
+  pipeline_builder& map_fields(std::vector<operators::field_expression> fields,
+                               std::string name = {});
+  pipeline_builder& select_key(std::string expression, std::string name = {});
+  pipeline_builder& flat_map(std::string values, std::string key = {}, std::string name = {});
+  pipeline_builder& set_timestamp(std::string expression, std::string name = {});
+  pipeline_builder& user(std::string function, bool changes_key = false, std::string name = {});
+
+  pipeline_builder& window(window_builder w);
+  pipeline_builder& aggregate(std::string output, operators::aggregate_function function,
+                              std::string expression = {});
+  pipeline_builder& aggregate_user(std::string output, std::string function,
+                                   std::string expression = {});
+
+  pipeline_builder& to(std::string topic,
+                       operators::data_format key_format = operators::data_format::string,
+                       operators::data_format value_format = operators::data_format::json);
+
+  // Validates; throws pipeline_error listing every problem.
+  operators::topology build(const operators::function_registry& registry = {}) const;
+  // The topology as written, unvalidated.
+  const operators::topology& peek() const { return topology_; }
+
+ private:
+  pipeline_builder& add(operators::step s, std::string name);
+
+  operators::topology topology_;
+};
+
+}  // namespace sluice::pipelines

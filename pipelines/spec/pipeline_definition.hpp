@@ -1,0 +1,56 @@
+#pragma once
+
+// pipeline_definition: what a pipeline file holds: the topology (operators/topology.hpp) and the
+// `tests:` section (inputs and expected outputs, run offline by run_pipeline_tests), plus
+// spec_error, an error positioned in the file.
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operators/record.hpp"
+#include "operators/topology.hpp"
+
+namespace sluice::pipelines {
+
+// "pipeline.yaml:12:7: steps[2].filter: unknown function 'lowr'". Line and column are 1-based;
+// 0 when unknown (a builder-made topology has no file).
+struct spec_error {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string path;  // the field, e.g. "window.size"; empty for a file-level error
+  std::string message;
+
+  std::string to_string() const;
+  bool operator==(const spec_error&) const = default;
+};
+
+// One input or expected output record of a test. Values are JSON (YAML scalars, mappings and
+// sequences converted; quoted scalars stay strings).
+struct test_record {
+  std::string topic;  // inputs: a source topic; outputs: the sink or the late topic
+  boost::json::value key;
+  boost::json::value value;
+  std::optional<std::int64_t> timestamp;  // inputs: default 0; outputs: not compared when unset
+  std::vector<operators::header> headers;
+  std::string path;  // "tests[0].inputs[2]", for messages
+  int line = 0;
+};
+
+struct pipeline_test {
+  std::string name;
+  std::vector<test_record> inputs;
+  std::vector<test_record> outputs;
+  int line = 0;
+};
+
+struct pipeline_definition {
+  std::string file;
+  operators::topology topology;
+  std::vector<pipeline_test> tests;
+};
+
+}  // namespace sluice::pipelines

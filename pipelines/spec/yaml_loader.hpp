@@ -1,0 +1,71 @@
+#pragma once
+
+// The YAML loader: a pipeline file -> pipeline_definition, or every error found, each naming
+// file:line:column and the field. Unknown keys are rejected (with a suggestion when one is close),
+// durations must read like 10s, 5m, 250ms, and the topology then goes through the same
+// validate_topology as the C++ builder's, with each error mapped back to the line of its field
+// (and, for an expression that does not compile, to the column inside it).
+//
+// The file format (every key but name, sources and sink is optional):
+//
+//   name: page-views                 # application id
+//   delivery: exactly_once           # at_most_once | at_least_once (default) | exactly_once
+//   commit_interval: 100ms           # default 100ms under exactly_once, else 30s
+//   sources:
+//     - topics: [views]              # or topic: views
+//       key_format: string           # json | string (default) | bytes | int64 | double
+//       value_format: json           # default json
+//   steps:                           # each: one of the kinds below, and an optional name
+//     - filter: value.status == "ok"
+//     - map: '{ page: value.page, n: len(value.items) }'  # one expression (quoted: it is YAML)
+//     - map: { page: value.page, bytes: value.bytes }      # or one expression per field
+//     - select_key: value.page
+//     - flat_map: value.items        # or { values: value.items, key: value.sku }
+//     - set_timestamp: value.ts
+//     - user: my_function            # or { function: my_function, changes_key: true }
+//   window:
+//     type: tumbling                 # tumbling (size) | hopping (size, advance) | session (gap)
+//     size: 1m
+//     grace: 10s
+//     time: value.ts                 # event time; default the record timestamp
+//     emit: on_close                 # every_update (default) | on_close
+//     late: side_topic               # drop (default) | side_topic (+ late_topic)
+//     late_topic: views-late
+//     aggregate:
+//       - { name: views, function: count }
+//       - { name: bytes, function: sum, expression: value.bytes }
+//   after:                           # steps on the window results
+//     - filter: value.views > 10
+//   sink: { topic: view-counts, key_format: string, value_format: json }
+//   tests:
+//     - name: counts per minute
+//       inputs:  [ { topic: views, key: a, value: {...}, timestamp: 1000, headers: {h: v} } ]
+//       outputs: [ { topic: view-counts, key: a, value: {...}, timestamp: 59999 } ]
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "operators/function_registry.hpp"
+#include "pipelines/spec/pipeline_definition.hpp"
+
+namespace sluice::pipelines {
+
+struct load_result {
+  std::optional<pipeline_definition> pipeline;  // set when errors is empty
+  std::vector<spec_error> errors;
+};
+
+// `file` names the text in messages. User functions the file names must be in `registry`.
+load_result load_pipeline(std::string_view text, std::string file,
+                          const operators::function_registry& registry);
+load_result load_pipeline_file(const std::string& path,
+                               const operators::function_registry& registry);
+
+// "10s", "5m", "250ms", "1h", "2d", "0"; nullopt otherwise.
+std::optional<operators::duration> parse_duration(std::string_view text);
+// The shortest exact form: 70000 -> "1m10s", 250 -> "250ms".
+std::string format_duration(operators::duration d);
+
+}  // namespace sluice::pipelines

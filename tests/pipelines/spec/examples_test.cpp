@@ -1,0 +1,51 @@
+// The example pipelines in examples/pipelines/ carry their own `tests:`; they must load, validate
+// and pass offline through run_pipeline_tests, exactly as `sluice test FILE` runs them.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "pipelines/spec/commands.hpp"
+
+namespace sluice::pipelines {
+namespace {
+
+std::string example(const char* name) {
+  return std::string(SLUICE_EXAMPLES_DIR) + "/" + name;
+}
+
+void expect_tests_pass(const char* name, std::size_t min_cases) {
+  const auto path = example(name);
+  const auto validated = validate_pipeline_file(path);
+  EXPECT_TRUE(validated.ok) << validated.text;
+  const auto run = run_pipeline_tests(path);
+  EXPECT_TRUE(run.ok) << run.text;
+  EXPECT_GE(run.cases.size(), min_cases) << run.text;
+  for (const auto& c : run.cases) EXPECT_TRUE(c.passed) << c.name << "\n" << c.report;
+}
+
+TEST(pipeline_examples, tumbling_window_counts_pass_their_tests) {
+  expect_tests_pass("page_view_stats.yaml", 2);
+}
+
+TEST(pipeline_examples, session_windows_pass_their_tests) {
+  expect_tests_pass("user_sessions.yaml", 1);
+}
+
+TEST(pipeline_examples, exactly_once_transformation_passes_its_tests) {
+  expect_tests_pass("order_cleanup.yaml", 1);
+}
+
+TEST(pipeline_examples, describe_names_internal_and_changelog_topics) {
+  const auto described = describe_pipeline(example("page_view_stats.yaml"));
+  ASSERT_TRUE(described.ok) << described.text;
+  EXPECT_NE(described.text.find("sub-topology 1"), std::string::npos) << described.text;
+  EXPECT_NE(described.text.find("page-view-stats-by-page-repartition"), std::string::npos)
+      << described.text;
+  EXPECT_NE(described.text.find("page-view-stats-per-minute-store-changelog"), std::string::npos)
+      << described.text;
+  EXPECT_NE(described.text.find("page-views-late"), std::string::npos) << described.text;
+}
+
+}  // namespace
+}  // namespace sluice::pipelines

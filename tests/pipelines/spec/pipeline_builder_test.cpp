@@ -1,0 +1,138 @@
+#include "pipelines/spec/pipeline_builder.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pipelines/spec/describe.hpp"
+#include "pipelines/spec/yaml_loader.hpp"
+
+namespace sluice::pipelines {
+namespace {
+
+using namespace std::chrono_literals;
+namespace ops = sluice::operators;
+
+TEST(pipeline_builder, gives_the_same_topology_as_the_equivalent_yaml) {
+  constexpr std::string_view text = R"(name: page-views
+delivery: exactly_once
+commit_interval: 200ms
+sources:
+  - topics: [views, more-views]
+    key_format: string
+    value_format: json
+steps:
+  - filter: value.status == 200
+  - map: { page: value.page, bytes: "value.bytes ?? 0" }
+  - name: by-page
+    select_key: value.page
+  - flat_map: { values: "[value]", key: value.page }
+window:
+  type: tumbling
+  size: 1m
+  grace: 10s
+  time: "value.at ?? timestamp"
+  emit: on_close
+  late: side_topic
+  late_topic: views-late
+  aggregate:
+    - { name: views, function: count }
+    - { name: bytes, function: sum, expression: value.bytes }
+    - { name: pages, function: count_distinct, expression: value.page }
+after:
+  - filter: value.views > 1
+sink: { topic: view-counts, key_format: string, value_format: json }
+)";
+  auto loaded = load_pipeline(text, "p.yaml", {});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors[0].to_string();
+
+  auto built =
+      pipeline_builder("page-views")
+          .delivery(ops::delivery_guarantee::exactly_once)
+          .commit_interval(200ms)
+          .source({"views", "more-views"}, ops::data_format::string, ops::data_format::json)
+          .filter("value.status == 200")
+          .map_fields({{"page", "value.page"}, {"bytes", "value.bytes ?? 0"}})
+          .select_key("value.page", "by-page")
+          .flat_map("[value]", "value.page")
+          .window(tumbling(1min)
+                      .grace(10s)
+                      .time("value.at ?? timestamp")
+                      .emit(ops::emit_mode::on_close)
+                      .late_to("views-late"))
+          .aggregate("views", ops::aggregate_function::count)
+          .aggregate("bytes", ops::aggregate_function::sum, "value.bytes")
+          .aggregate("pages", ops::aggregate_function::count_distinct, "value.page")
+          .filter("value.views > 1")
+          .to("view-counts")
+          .build();
+  EXPECT_EQ(built, loaded.pipeline->topology);
+  EXPECT_EQ(describe_topology(built), describe_topology(loaded.pipeline->topology));
+}
+
+TEST(pipeline_builder, session_and_hopping_windows_match_yaml) {
+  auto session_yaml = load_pipeline(R"(name: s
+sources: [{ topic: in }]
+window: { type: session, gap: 30s, aggregate: [{ name: n, function: count }] }
+sink: { topic: out }
+)",
+                                    "s.yaml", {});
+  ASSERT_TRUE(session_yaml.errors.empty()) << session_yaml.errors[0].to_string();
+  auto session_built = pipeline_builder("s")
+                           .source({"in"})
+                           .window(session(30s))
+                           .aggregate("n", ops::aggregate_function::count)
+                           .to("out")
+                           .build();
+  EXPECT_EQ(session_built, session_yaml.pipeline->topology);
+
+  auto hopping_yaml = load_pipeline(R"(name: h
+sources: [{ topic: in }]
+window: { type: hopping, size: 10m, advance: 1m, aggregate: [{ name: a, function: avg, expression: value.x }] }
+sink: { topic: out }
+)",
+                                    "h.yaml", {});
+  ASSERT_TRUE(hopping_yaml.errors.empty()) << hopping_yaml.errors[0].to_string();
+  auto hopping_built = pipeline_builder("h")
+                           .source({"in"})
+                           .window(hopping(10min, 1min))
+                           .aggregate("a", ops::aggregate_function::avg, "value.x")
+                           .to("out")
+                           .build();
+  EXPECT_EQ(hopping_built, hopping_yaml.pipeline->topology);
+}
+
+TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_paths) {
+  try {
+    (void)pipeline_builder("app")
+        .source({"in"})
+        .filter("lowr(value.a) == 1")
+        .window(hopping(1min, 2min))
+        .aggregate("total", ops::aggregate_function::sum)
+        .to("in")
+        .build();
+    FAIL() << "expected pipeline_error";
+  } catch (const pipeline_error& e) {
+    std::vector<std::string> paths;
+    for (const auto& err : e.errors()) paths.push_back(err.path);
+    EXPECT_EQ(paths, (std::vector<std::string>{"steps[0].filter", "window.advance",
+                                               "window.aggregate[0].expression", "sink.topic"}));
+    EXPECT_NE(std::string(e.what()).find("steps[0].filter: unknown function 'lowr'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(pipeline_builder, aggregate_before_window_is_an_error) {
+  pipeline_builder b("app");
+  EXPECT_THROW(b.aggregate("n", ops::aggregate_function::count), pipeline_error);
+}
+
+TEST(pipeline_builder, user_functions_must_be_registered_to_build) {
+  auto builder = pipeline_builder("app").source({"in"}).user("enrich").to("out");
+  EXPECT_THROW((void)builder.build(), pipeline_error);
+  ops::function_registry registry;
+  registry.add_step("enrich", [](const ops::record& r) { return std::vector<ops::record>{r}; });
+  EXPECT_EQ(builder.build(registry).steps.at(0).function, "enrich");
+}
+
+}  // namespace
+}  // namespace sluice::pipelines
