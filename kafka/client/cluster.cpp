@@ -136,8 +136,15 @@ asio::awaitable<std::shared_ptr<connection>> cluster::open_connection(broker_add
     co_await timer.async_wait(asio::use_awaitable);
   }
   try {
-    slot.open = co_await connection::open(executor_, address, config_.connection());
+    auto opened = co_await connection::open(executor_, address, config_.connection());
     slot.failures = 0;
+    // Two callers may have opened a connection to this node at the same time: keep the first and
+    // close the other, so that no connection (and its read loop) outlives close().
+    if (slot.open && slot.open->is_open()) {
+      opened->close();
+      co_return slot.open;
+    }
+    slot.open = opened;
     co_return slot.open;
   } catch (const kafka_error&) {
     slot.next_attempt = clock::now() + backoff(config_, slot.failures++);
