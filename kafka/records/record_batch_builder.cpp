@@ -81,7 +81,10 @@ void record_batch_builder::append_record(std::int64_t timestamp,
     body += varlong_size(length_of(header.key.size())) + header.key.size() +
             nullable_size(view_of(header.value));
   }
-  records_.reserve(records_.size() + varlong_size(length_of(body)) + body);
+  // Grow geometrically: reserving the exact size would reallocate (and copy the whole batch) on
+  // every append, quadratic in the batch size.
+  const auto needed = records_.size() + varlong_size(length_of(body)) + body;
+  if (needed > records_.capacity()) records_.reserve(std::max(needed, 2 * records_.capacity()));
 
   protocol::writer out(records_);
   out.varint(length_of(body));
