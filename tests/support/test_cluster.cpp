@@ -23,6 +23,11 @@ std::string required_env(const char* name) {
 
 std::string bootstrap_servers() { return required_env("SLUICE_BOOTSTRAP"); }
 
+std::string python() {
+  const char* value = std::getenv("SLUICE_PYTHON");
+  return value != nullptr && *value != '\0' ? value : "python3";
+}
+
 std::string unique_topic(const std::string& prefix) {
   static std::atomic<int> counter{0};
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -15,6 +15,10 @@ std::string bootstrap_servers();
 // Fails the current test when it is missing.
 std::string required_env(const char* name);
 
+// The Python interpreter with the peer clients (kafka-python) that scripts/setup installs:
+// SLUICE_PYTHON, which scripts/test exports, else `python3`.
+std::string python();
+
 // A topic name unique to this test run and test case, so tests never share topics.
 std::string unique_topic(const std::string& prefix);
 

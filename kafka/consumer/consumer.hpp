@@ -1,0 +1,151 @@
+#pragma once
+
+// The Kafka consumer: aiokafka's AIOKafkaConsumer in C++20 coroutines.
+//
+// Two ways to get partitions, never mixed (IllegalState, as in every Kafka client):
+//   assign(partitions)            manual assignment; positions from seek or auto_offset_reset
+//   subscribe(topics | pattern)   a consumer group (classic protocol) assigns them
+//
+// Fetching: a scheduler coroutine groups the fetchable partitions by their leader and keeps one
+// Fetch in flight per leader broker, covering all that broker's partitions. Responses are decoded
+// at once into chunks (records whose key/value point into the response bytes; compressed batches
+// are copied out of the decompression buffer once per batch) and queued per partition. A
+// partition is fetched again only while it has fewer than two chunks queued, which bounds memory.
+// Each broker's fetches run in an incremental fetch session (KIP-227): requests name only the
+// partitions whose offsets moved, and responses carry only partitions with news. getmany() takes
+// records from the queues round-robin over partitions. Leader moves
+// (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...) refresh metadata and fetching follows the new
+// leader; OFFSET_OUT_OF_RANGE resets by auto_offset_reset (`none` makes getmany throw, naming the
+// partitions, until the application seeks).
+//
+// read_committed (KIP-98): the broker returns data up to the last stable offset and lists the
+// aborted transactions whose data the response may contain; batches of those producers are dropped
+// from each aborted transaction's first offset up to its abort marker. Control batches are never
+// handed out.
+//
+// Threading: a consumer and its background tasks live on the single-threaded executor given to the
+// constructor (an io_context run by one thread, or a strand); call every method from it. Lifetime:
+// `co_await stop()` before destroying it.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kafka/client/cluster.hpp"
+#include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/consumer/consumer_config.hpp"
+#include "kafka/consumer/consumer_record.hpp"
+#include "kafka/consumer/rebalance_listener.hpp"
+#include "kafka/consumer/topic_partition.hpp"
+
+namespace sluice::kafka {
+
+class consumer {
+ public:
+  // Validates the config (throws kafka_error(bad_configuration) naming the setting).
+  consumer(asio::any_io_executor executor, consumer_config config);
+  ~consumer();
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  // Connects (bootstrap and broker metadata) and starts the fetch scheduler.
+  asio::awaitable<void> start();
+  // Commits consumed offsets when auto commit is on, leaves the group, stops the background tasks
+  // and closes the connections. Bounded: it never waits longer than the request timeout per step,
+  // also with brokers down.
+  asio::awaitable<void> stop();
+
+  // ---- manual assignment -------------------------------------------------------------------
+  // Replaces the assignment. Partitions kept from the old assignment keep their position.
+  // Throws kafka_error(illegal_state) if the consumer is subscribed.
+  void assign(const std::vector<topic_partition>& partitions);
+  std::set<topic_partition> assignment() const;
+
+  // ---- group membership (classic protocol) ---------------------------------------------------
+  // Joins the group (group_id) for these topics; the listener (may be null) is awaited on every
+  // revocation and assignment before fetching goes on. Throws illegal_state after assign().
+  void subscribe(std::vector<std::string> topics,
+                 std::shared_ptr<rebalance_listener> listener = nullptr);
+  // Subscribes to every topic whose whole name matches the pattern, re-checked with each metadata
+  // refresh (metadata_max_age), so topics created later join the subscription.
+  void subscribe(std::regex pattern, std::shared_ptr<rebalance_listener> listener = nullptr);
+  // Leaves the group (after revoking through the listener) and drops the assignment.
+  asio::awaitable<void> unsubscribe();
+  std::set<std::string> subscription() const;
+  // The group's current generation, for a transactional producer (KIP-447). Throws illegal_state
+  // without a group id.
+  consumer_group_metadata group_metadata() const;
+
+  // Commits the position of every assigned partition (the offsets consumed so far), or the given
+  // offsets. Throws kafka_error: COMMIT_FAILED-like errors (illegal_generation, unknown_member_id,
+  // rebalance_in_progress) when the group moved on and the partitions may belong to someone else.
+  asio::awaitable<void> commit();
+  asio::awaitable<void> commit(std::map<topic_partition, offset_and_metadata> offsets);
+  // The group's committed offsets for these partitions (nullopt: none committed).
+  asio::awaitable<std::map<topic_partition, std::optional<offset_and_metadata>>> committed(
+      std::vector<topic_partition> partitions);
+  // Seeks to the committed offsets (auto_offset_reset where none is committed).
+  asio::awaitable<void> seek_to_committed(std::vector<topic_partition> partitions = {});
+
+  // ---- positions -----------------------------------------------------------------------------
+  // The next fetch returns `offset`. Throws illegal_state for a partition not assigned.
+  void seek(const topic_partition& partition, std::int64_t offset);
+  // Empty: every assigned partition. The new positions are looked up before these return.
+  asio::awaitable<void> seek_to_beginning(std::vector<topic_partition> partitions = {});
+  asio::awaitable<void> seek_to_end(std::vector<topic_partition> partitions = {});
+  // The offset of the next record getmany would return; looked up first if unknown.
+  asio::awaitable<std::int64_t> position(topic_partition partition);
+
+  // ---- records -------------------------------------------------------------------------------
+  // Up to max_records (0: max_poll_records) records from the given partitions (empty: all
+  // assigned), waiting up to `timeout` for the first. Empty when nothing arrived in time.
+  asio::awaitable<std::vector<consumer_record>> getmany(
+      std::chrono::milliseconds timeout, std::size_t max_records = 0,
+      std::vector<topic_partition> partitions = {});
+  // One record, waiting up to `timeout`; nullopt when none arrived in time.
+  asio::awaitable<std::optional<consumer_record>> getone(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds::max(),
+      std::vector<topic_partition> partitions = {});
+
+  // ---- what the last fetches said ------------------------------------------------------------
+  // The high watermark / last stable offset of an assigned partition from its last fetch response.
+  std::optional<std::int64_t> highwater(const topic_partition& partition) const;
+  std::optional<std::int64_t> last_stable_offset(const topic_partition& partition) const;
+  // When the last fetch response for the partition arrived (milliseconds since the epoch).
+  std::optional<std::int64_t> last_poll_timestamp(const topic_partition& partition) const;
+
+  // ---- lookups -------------------------------------------------------------------------------
+  asio::awaitable<std::map<topic_partition, std::int64_t>> beginning_offsets(
+      std::vector<topic_partition> partitions);
+  // The high watermark (read_uncommitted) or last stable offset (read_committed).
+  asio::awaitable<std::map<topic_partition, std::int64_t>> end_offsets(
+      std::vector<topic_partition> partitions);
+  // For each partition the earliest offset whose timestamp is >= the given one (nullopt: none).
+  asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>> offsets_for_times(
+      std::map<topic_partition, std::int64_t> timestamps);
+  asio::awaitable<std::set<std::string>> topics();
+  // nullopt when the topic does not exist.
+  asio::awaitable<std::optional<std::set<std::int32_t>>> partitions_for_topic(std::string topic);
+
+  // ---- flow control --------------------------------------------------------------------------
+  void pause(const std::vector<topic_partition>& partitions);
+  void resume(const std::vector<topic_partition>& partitions);
+  std::set<topic_partition> paused() const;
+
+  const consumer_config& config() const;
+  kafka::cluster& cluster();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sluice::kafka

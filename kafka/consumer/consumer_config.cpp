@@ -1,0 +1,119 @@
+#include "kafka/consumer/consumer_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "kafka/net/net_error.hpp"
+#include "kafka/protocol/error_code.hpp"
+
+namespace sluice::kafka {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+[[noreturn]] void bad(const std::string& what) {
+  throw kafka_error(make_error_code(net_error::bad_configuration), "consumer config: " + what,
+                    false);
+}
+
+void require_non_negative(std::int64_t value, const char* name) {
+  if (value < 0) bad(std::string(name) + " must be >= 0 (got " + std::to_string(value) + ")");
+}
+
+void require_positive(std::int64_t value, const char* name) {
+  if (value <= 0) bad(std::string(name) + " must be > 0 (got " + std::to_string(value) + ")");
+}
+
+}  // namespace
+
+const char* to_string(auto_offset_reset reset) noexcept {
+  switch (reset) {
+    case auto_offset_reset::earliest:
+      return "earliest";
+    case auto_offset_reset::latest:
+      return "latest";
+    case auto_offset_reset::none:
+      return "none";
+  }
+  return "unknown";
+}
+
+const char* to_string(isolation_level level) noexcept {
+  return level == isolation_level::read_committed ? "read_committed" : "read_uncommitted";
+}
+
+std::optional<auto_offset_reset> parse_auto_offset_reset(std::string_view text) {
+  for (auto reset :
+       {auto_offset_reset::earliest, auto_offset_reset::latest, auto_offset_reset::none}) {
+    if (iequals(text, to_string(reset))) return reset;
+  }
+  return std::nullopt;
+}
+
+std::optional<isolation_level> parse_isolation_level(std::string_view text) {
+  for (auto level : {isolation_level::read_uncommitted, isolation_level::read_committed}) {
+    if (iequals(text, to_string(level))) return level;
+  }
+  return std::nullopt;
+}
+
+void consumer_config::validate() const {
+  if (bootstrap_servers.empty()) bad("bootstrap_servers is empty");
+  require_non_negative(fetch_min_bytes, "fetch_min_bytes");
+  require_non_negative(fetch_max_bytes, "fetch_max_bytes");
+  require_non_negative(fetch_max_wait.count(), "fetch_max_wait");
+  require_non_negative(max_partition_fetch_bytes, "max_partition_fetch_bytes");
+  require_positive(max_poll_records, "max_poll_records");
+  require_positive(max_poll_interval.count(), "max_poll_interval");
+  require_positive(session_timeout.count(), "session_timeout");
+  require_positive(heartbeat_interval.count(), "heartbeat_interval");
+  require_non_negative(auto_commit_interval.count(), "auto_commit_interval");
+  require_positive(request_timeout.count(), "request_timeout");
+  require_positive(default_api_timeout.count(), "default_api_timeout");
+  if (fetch_max_bytes < fetch_min_bytes) {
+    bad("fetch_max_bytes (" + std::to_string(fetch_max_bytes) +
+        ") is smaller than fetch_min_bytes (" + std::to_string(fetch_min_bytes) + ")");
+  }
+  // A Fetch parks on the broker for up to fetch_max_wait; a request timeout below that would close
+  // the connection under every idle fetch.
+  if (request_timeout <= fetch_max_wait) {
+    bad("request_timeout (" + std::to_string(request_timeout.count()) +
+        " ms) must exceed fetch_max_wait (" + std::to_string(fetch_max_wait.count()) + " ms)");
+  }
+  if (heartbeat_interval >= session_timeout) {
+    bad("heartbeat_interval (" + std::to_string(heartbeat_interval.count()) +
+        " ms) must be lower than session_timeout (" + std::to_string(session_timeout.count()) +
+        " ms)");
+  }
+  if (group_instance_id) {
+    if (group_id.empty())
+      bad("group_instance_id is set but group_id is empty (static membership needs a group)");
+    if (group_instance_id->empty()) bad("group_instance_id is set but empty");
+  }
+  if (!group_id.empty()) {
+    if (assignment_strategies.empty())
+      bad("assignment_strategies is empty (a group member needs an assignor)");
+    for (const auto& name : assignment_strategies) {
+      if (name != range_assignor_name && name != roundrobin_assignor_name &&
+          name != cooperative_sticky_assignor_name) {
+        bad("unknown assignment strategy '" + name +
+            "' (known: range, roundrobin, cooperative-sticky)");
+      }
+    }
+    for (std::size_t i = 0; i < assignment_strategies.size(); ++i) {
+      for (std::size_t j = i + 1; j < assignment_strategies.size(); ++j) {
+        if (assignment_strategies[i] == assignment_strategies[j]) {
+          bad("assignment strategy '" + assignment_strategies[i] + "' is listed twice");
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sluice::kafka

@@ -1,0 +1,206 @@
+#pragma once
+
+// The consumer's private state, shared by its translation units (consumer.cpp: assignment,
+// positions and fetching; consumer_group.cpp: group membership and commits). Not a public header.
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kafka/consumer/assignor.hpp"
+#include "kafka/consumer/consumer.hpp"
+#include "kafka/consumer/consumer_error.hpp"
+#include "kafka/consumer/task_group.hpp"
+#include "kafka/consumer/wakeup.hpp"
+#include "kafka/protocol/messages/fetch.hpp"
+#include "kafka/records/record_batch_decoder.hpp"
+
+namespace sluice::kafka {
+
+// The records of one partition from one fetch response, decoded and filtered (records before the
+// fetch offset, control batches and aborted transactions are gone). Records point into `data`
+// (the response's bytes, moved here, never copied) or into `owned` (compressed batches, copied
+// once out of the decoder's decompression buffer). Handed-out records share ownership of it.
+struct fetched_chunk {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::uint64_t epoch = 0;       // the partition's seek epoch when the fetch was sent
+  std::int64_t next_offset = 0;  // where the next fetch starts: after the last batch looked at
+  protocol::bytes data;
+  std::vector<protocol::bytes> owned;
+  std::vector<records::header_view> headers;
+  std::vector<consumer_record> records;  // `owner` is empty here; set when handed out
+  std::size_t consumed = 0;
+  std::size_t bytes = 0;
+};
+
+// What a partition needs before it can be fetched.
+enum class position_lookup : std::uint8_t {
+  none,       // position known
+  committed,  // the group's committed offset, else auto_offset_reset
+  policy,     // auto_offset_reset
+  earliest,
+  latest,
+};
+
+struct partition_state {
+  std::optional<std::int64_t> position;  // next offset getmany returns
+  std::int64_t fetch_offset = 0;         // next offset to fetch (after the queued chunks)
+  std::int32_t last_leader_epoch = -1;   // of the last record handed out (committed with it)
+  std::uint64_t epoch = 0;               // bumped by every seek; older fetch results are dropped
+  position_lookup lookup = position_lookup::policy;
+  bool paused = false;
+  std::uint64_t in_flight = 0;  // id of the fetch that covers it, 0 if none
+  std::deque<std::shared_ptr<fetched_chunk>> queued;
+  std::optional<std::int64_t> highwater;
+  std::optional<std::int64_t> last_stable_offset;
+  std::optional<std::int64_t> log_start_offset;
+  std::optional<std::int64_t> last_fetch_ms;
+  // A failure getmany raises until the application seeks (OFFSET_OUT_OF_RANGE with reset none,
+  // authorization, corrupt data).
+  std::optional<std::error_code> error;
+  std::string error_text;
+};
+
+// An incremental fetch session with one broker (KIP-227): the broker remembers the partitions
+// and their fetch offsets, so a request names only what changed (new partitions, moved offsets)
+// and what left (forgotten), and a response carries only partitions with news. One fetch per
+// broker is in flight at a time, so the session's epochs advance in order.
+struct fetch_session {
+  std::int32_t id = 0;     // 0: none; the next request is a full one that opens a session
+  std::int32_t epoch = 0;  // the epoch the next incremental request carries
+  struct sent_partition {
+    std::int64_t fetch_offset = 0;
+    std::int32_t leader_epoch = -1;
+    protocol::uuid topic_id;
+  };
+  std::map<topic_partition, sent_partition> partitions;  // what the broker's session holds
+
+  void reset() {
+    id = 0;
+    epoch = 0;
+    partitions.clear();
+  }
+};
+
+enum class subscription_mode : std::uint8_t { none, manual, topics, pattern };
+
+enum class member_state : std::uint8_t { unjoined, joining, stable };
+
+// A group member's state (consumer_group.cpp).
+struct group_state {
+  explicit group_state(asio::any_io_executor executor) : heartbeat_wake(std::move(executor)) {}
+
+  std::shared_ptr<rebalance_listener> listener;
+  std::set<std::string> topics;  // the subscription (explicit, or what the pattern matched)
+  std::optional<std::regex> pattern;
+  std::chrono::steady_clock::time_point last_metadata_check{};
+  std::map<std::string, std::int32_t>
+      partition_counts;  // of the subscribed topics, at the last join
+
+  std::shared_ptr<connection> join_connection;   // JoinGroup / SyncGroup (long request timeout)
+  std::shared_ptr<connection> other_connection;  // the rest
+  std::string member_id;
+  std::int32_t generation = -1;
+  std::string protocol_name;
+  member_state state = member_state::unjoined;
+  rebalance_protocol protocol = rebalance_protocol::eager;
+  bool rejoin_needed = false;
+  bool joining = false;
+  bool heartbeat_running = false;
+  bool partitions_lost = false;
+  int listeners_running = 0;  // rebalance listener callbacks in progress
+  bool poll_timed_out = false;
+  std::chrono::steady_clock::time_point last_poll = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_auto_commit{};
+  bool auto_commit_running = false;
+  wakeup heartbeat_wake;
+  std::optional<std::pair<std::error_code, std::string>> fatal;
+};
+
+// Closes the coordinator connections (requests on them fail at once).
+void close_group_connections(group_state& g);
+
+struct consumer::impl {
+  impl(const asio::any_io_executor& executor, consumer_config config);
+  ~impl();
+
+  asio::any_io_executor executor;
+  consumer_config config;
+  kafka::cluster cluster;
+  task_group tasks;
+  wakeup data_ready;    // records queued, or an error to raise
+  wakeup fetch_wanted;  // a partition became fetchable, or the assignment changed
+  bool started = false;
+  bool stopping = false;
+  // Set while stop() commits and leaves: every retry loop gives up by then, so that stop() is
+  // bounded (one request timeout) even with the brokers down.
+  std::optional<std::chrono::steady_clock::time_point> closing_deadline;
+
+  std::chrono::steady_clock::time_point api_deadline() const {
+    auto deadline = std::chrono::steady_clock::now() + config.default_api_timeout;
+    return closing_deadline ? std::min(deadline, *closing_deadline) : deadline;
+  }
+
+  subscription_mode mode = subscription_mode::none;
+  std::map<topic_partition, partition_state> partitions;  // the assignment
+  std::size_t next_drain = 0;                             // round-robin start for getmany
+
+  // Metadata refreshes asked for by fetch errors, rate-limited by retry_backoff.
+  bool metadata_stale = false;
+  std::chrono::steady_clock::time_point last_metadata_refresh{};
+  std::set<std::int32_t> nodes_fetching;
+  std::map<std::int32_t, fetch_session> sessions;  // by broker
+
+  records::record_batch_decoder decoder;
+  std::unique_ptr<group_state> group;
+
+  // ---- consumer.cpp ----
+  partition_state& assigned(const topic_partition& partition, const char* operation);
+  void set_assignment(const std::vector<topic_partition>& partitions, position_lookup lookup);
+  void seek_to(partition_state& state, std::int64_t offset);
+  void request_lookup(partition_state& state, position_lookup lookup);
+  asio::awaitable<void> fetch_scheduler();
+  asio::awaitable<void> fetch_from(std::int32_t node, std::vector<topic_partition> partitions);
+  asio::awaitable<void> refresh_metadata_if_needed();
+  asio::awaitable<void> resolve_positions(std::vector<topic_partition> partitions);
+  asio::awaitable<std::map<topic_partition, offset_and_timestamp>> list_offsets(
+      std::map<topic_partition, std::int64_t> timestamps, isolation_level isolation);
+  std::optional<std::int32_t> leader_of(const topic_partition& partition) const;
+  std::int32_t leader_epoch_of(const topic_partition& partition) const;
+  void decode_into(
+      fetched_chunk& chunk,
+      const std::optional<std::vector<protocol::fetch_response::aborted_transaction>>& aborted,
+      std::int64_t fetch_offset, std::error_code& error);
+  bool fetchable(const partition_state& state) const;
+  std::vector<consumer_record> drain(std::size_t max_records,
+                                     const std::vector<topic_partition>& only);
+  void raise_errors(const std::vector<topic_partition>& only);
+
+  // ---- consumer_group.cpp ----
+  bool subscribed() const {
+    return mode == subscription_mode::topics || mode == subscription_mode::pattern;
+  }
+  asio::awaitable<std::map<topic_partition, std::optional<offset_and_metadata>>> fetch_committed(
+      std::vector<topic_partition> partitions);
+  asio::awaitable<void> commit_offsets(std::map<topic_partition, offset_and_metadata> offsets);
+  std::map<topic_partition, offset_and_metadata> consumed_offsets() const;
+  // Group work the scheduler does before fetching (join, rejoin, pattern refresh, auto commit).
+  asio::awaitable<void> group_tick();
+  asio::awaitable<void> leave_group_on_stop();
+  // True while the group forbids handing out or fetching records (eager rebalance, lost partitions,
+  // left the group after max_poll_interval).
+  bool group_blocks_fetching() const;
+  // Cooperative only when every configured assignor is (Java's rule): a group may be mid-upgrade.
+  static rebalance_protocol configured_protocol(const consumer_config& config);
+  // getmany's hook: notes the poll (max_poll_interval), raises a fatal group error.
+  void on_poll();
+};
+
+}  // namespace sluice::kafka

@@ -1,0 +1,43 @@
+#include "kafka/consumer/task_group.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+
+namespace sluice::kafka {
+
+task_group::task_group(const asio::any_io_executor& executor)
+    : executor_(executor), idle_(executor, asio::steady_timer::time_point::max()) {}
+
+void task_group::spawn(std::string name, asio::awaitable<void> task) {
+  ++running_;
+  asio::co_spawn(executor_, std::move(task),
+                 [this, name = std::move(name)](const std::exception_ptr& failure) {
+                   if (failure) {
+                     try {
+                       std::rethrow_exception(failure);
+                     } catch (const std::exception& e) {
+                       spdlog::error("consumer task '{}' failed: {}", name, e.what());
+                     } catch (...) {
+                       spdlog::error("consumer task '{}' failed with a non-standard exception",
+                                     name);
+                     }
+                   }
+                   if (--running_ == 0) idle_.cancel();
+                 });
+}
+
+asio::awaitable<bool> task_group::wait_idle(std::chrono::steady_clock::time_point deadline) {
+  while (running_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    // The last task to finish cancels the timer. One waiter at a time (the owner's shutdown):
+    // re-arming the timer cancels any other wait on it.
+    idle_.expires_at(deadline);
+    co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return running_ == 0;
+}
+
+}  // namespace sluice::kafka
