@@ -4,8 +4,13 @@
 #   sluice_add_library(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 #
 # creates target sluice_<name> with alias sluice::<name>.
+# GCC 12 at -O1 (the asan preset) reports coroutine frames as mismatched new/delete: a false
+# positive on every coroutine-heavy file, so it is off for GCC.
 function(sluice_apply_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete)
+  endif()
 endfunction()
 
 function(sluice_add_library name)
