@@ -26,6 +26,11 @@ constexpr std::size_t prefetch_chunks = 2;
 constexpr std::chrono::milliseconds scheduler_idle{200};
 // After a failed lookup or metadata refresh.
 constexpr std::chrono::milliseconds failure_backoff{500};
+// The longest wait between metadata refreshes while an assigned topic is missing (the Java
+// client's retry.backoff.max.ms default, KIP-580).
+constexpr std::chrono::milliseconds max_metadata_backoff{1'000};
+// How often a partition left waiting for its topic (or leader) is warned about.
+constexpr std::chrono::seconds missing_warning_interval{10};
 // ListOffsets timestamps (ListOffsetsRequest.EARLIEST_TIMESTAMP / LATEST_TIMESTAMP).
 constexpr std::int64_t earliest_timestamp = -2;
 constexpr std::int64_t latest_timestamp = -1;
@@ -98,6 +103,28 @@ consumer::impl::impl(const asio::any_io_executor& executor_, consumer_config con
     group = std::make_unique<group_state>(executor);
     group->protocol = configured_protocol(config);
   }
+}
+
+namespace {
+// The frame of a spawned task: `owner` lives as long as the task runs.
+asio::awaitable<void> owned_task(std::shared_ptr<consumer::impl> owner,
+                                 asio::awaitable<void> task) {
+  co_await std::move(task);
+  (void)owner;
+}
+}  // namespace
+
+void consumer::impl::spawn(std::string name, asio::awaitable<void> task) {
+  tasks.spawn(std::move(name), owned_task(shared_from_this(), std::move(task)));
+}
+
+void consumer::impl::shut_down() {
+  stopping = true;
+  fetch_wanted.notify_all();
+  data_ready.notify_all();
+  if (group) group->heartbeat_wake.notify_all();
+  cluster.close();
+  if (group) close_group_connections(*group);
 }
 
 partition_state& consumer::impl::assigned(const topic_partition& partition, const char* operation) {
@@ -184,9 +211,15 @@ asio::awaitable<void> consumer::impl::refresh_metadata_if_needed() {
   if (wanted.empty()) co_return;
   const bool aged = clock::now() - last_metadata_refresh > config.metadata_max_age;
   if (!(metadata_stale || missing || aged)) co_return;
-  if (clock::now() - last_metadata_refresh < config.retry_backoff) co_return;
+  // A topic that does not exist (yet) is asked for again with a growing backoff, not every round.
+  const auto interval = missing ? std::max(missing_backoff, config.retry_backoff)
+                                : config.retry_backoff;
+  if (clock::now() - last_metadata_refresh < interval) co_return;
   last_metadata_refresh = clock::now();
   metadata_stale = false;
+  missing_backoff = missing ? std::min(std::max(missing_backoff * 2, config.retry_backoff),
+                                       std::max(max_metadata_backoff, config.retry_backoff))
+                            : std::chrono::milliseconds{0};
   co_await cluster.refresh_metadata(std::vector<std::string>(wanted.begin(), wanted.end()));
 }
 
@@ -203,7 +236,7 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
       for (const auto& [tp, state] : partitions) {
         if (state.lookup != position_lookup::none && !state.error) lookups.push_back(tp);
       }
-      if (!lookups.empty()) co_await resolve_positions(std::move(lookups));
+      if (!lookups.empty()) co_await resolve_positions(std::move(lookups), true);
       if (!group_blocks_fetching()) {
         std::map<std::int32_t, std::vector<topic_partition>> by_node;
         for (const auto& [tp, state] : partitions) {
@@ -219,8 +252,7 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
         }
         for (auto& [node, list] : by_node) {
           nodes_fetching.insert(node);
-          tasks.spawn("fetch from broker " + std::to_string(node),
-                      fetch_from(node, std::move(list)));
+          spawn("fetch from broker " + std::to_string(node), fetch_from(node, std::move(list)));
         }
       }
     } catch (const std::exception& e) {
@@ -682,7 +714,39 @@ asio::awaitable<std::map<topic_partition, offset_and_timestamp>> consumer::impl:
   co_return result;
 }
 
-asio::awaitable<void> consumer::impl::resolve_positions(std::vector<topic_partition> wanted) {
+asio::awaitable<void> consumer::impl::resolve_positions(std::vector<topic_partition> wanted,
+                                                        bool background) {
+  // Partitions without a leader: a manually assigned topic that does not exist yet, or a leader
+  // election. Their lookup stays pending and the scheduler retries it after a metadata refresh
+  // (the Java consumer warns UNKNOWN_TOPIC_OR_PARTITION and retries alike); the rest go ahead.
+  // Neither OffsetFetch (UNKNOWN_TOPIC_ID) nor ListOffsets can answer for them meanwhile.
+  std::set<std::string> leaderless;
+  for (const auto& tp : wanted) {
+    if (!leader_of(tp)) leaderless.insert(tp.topic);
+  }
+  if (!leaderless.empty() && !background) {
+    last_metadata_refresh = clock::now();
+    co_await cluster.refresh_metadata(
+        std::vector<std::string>(leaderless.begin(), leaderless.end()));
+  }
+  std::string waiting;
+  for (auto it = wanted.begin(); it != wanted.end();) {
+    if (leader_of(*it)) {
+      ++it;
+      continue;
+    }
+    const auto* topic = cluster.metadata().topic(it->topic);
+    const auto why = topic == nullptr || topic->partitions.empty()
+                         ? std::string(error_name(error_code::unknown_topic_or_partition))
+                         : std::string(error_name(error_code::leader_not_available));
+    waiting += (waiting.empty() ? "" : ", ") + it->to_string() + ": " + why;
+    it = wanted.erase(it);
+  }
+  if (!waiting.empty() && clock::now() - last_missing_warning > missing_warning_interval) {
+    last_missing_warning = clock::now();
+    spdlog::warn("consumer: no leader for {}; looking the position up once there is one",
+                 waiting);
+  }
   // Phase 1: committed offsets (group members).
   std::vector<topic_partition> committed;
   for (const auto& tp : wanted) {
@@ -761,12 +825,14 @@ consumer_config validated(consumer_config config) {
 }  // namespace
 
 consumer::consumer(asio::any_io_executor executor, consumer_config config)
-    : impl_(std::make_unique<impl>(executor, validated(std::move(config)))) {}
+    : impl_(std::make_shared<impl>(executor, validated(std::move(config)))) {}
 
 consumer::~consumer() {
   if (!impl_) return;
-  impl_->cluster.close();
-  if (impl_->group) close_group_connections(*impl_->group);
+  // Without stop() the background tasks may still be suspended (the fetch scheduler between two
+  // rounds, a fetch parked on a broker). They hold the state (impl::spawn); this makes them end:
+  // their loops see `stopping`, and whatever waits on a broker fails at once.
+  impl_->shut_down();
 }
 
 const consumer_config& consumer::config() const {
@@ -780,7 +846,7 @@ asio::awaitable<void> consumer::start() {
   if (impl_->started) throw illegal_state("start: the consumer is already started");
   co_await impl_->cluster.start();
   impl_->started = true;
-  impl_->tasks.spawn("fetch scheduler", impl_->fetch_scheduler());
+  impl_->spawn("fetch scheduler", impl_->fetch_scheduler());
 }
 
 asio::awaitable<void> consumer::stop() {
@@ -869,6 +935,12 @@ asio::awaitable<std::int64_t> consumer::position(topic_partition partition) {
   auto& after = impl_->assigned(partition, "position");
   if (!after.position) {
     impl_->raise_errors({partition});
+    if (!impl_->leader_of(partition)) {
+      throw kafka_error(error_code::unknown_topic_or_partition,
+                        "position: " + partition.to_string() +
+                            " has no leader (the topic may not exist yet); the consumer keeps "
+                            "looking it up");
+    }
     throw kafka_error(make_error_code(consumer_error::no_offset_for_partition),
                       "position: no position for " + partition.to_string(), true);
   }

@@ -25,7 +25,9 @@
 //
 // Threading: a consumer and its background tasks live on the single-threaded executor given to the
 // constructor (an io_context run by one thread, or a strand); call every method from it. Lifetime:
-// `co_await stop()` before destroying it.
+// `co_await stop()` before destroying it. Destroying it without stop() neither commits nor leaves
+// the group (the coordinator notices at session_timeout); it closes the connections and the
+// background tasks end on the executor shortly after.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -145,7 +147,10 @@ class consumer {
   struct impl;
 
  private:
-  std::unique_ptr<impl> impl_;
+  // Shared with the background tasks, which keep the state alive until they have finished: a
+  // consumer destroyed without stop() (an exception unwinding past it) tells them to stop, and
+  // they may still be suspended on the executor when it is gone.
+  std::shared_ptr<impl> impl_;
 };
 
 }  // namespace sluice::kafka

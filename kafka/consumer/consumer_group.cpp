@@ -545,7 +545,7 @@ asio::awaitable<void> join_loop(consumer::impl* self_ptr) {
   self.fetch_wanted.notify_all();
   if (!g.heartbeat_running && self.subscribed() && !self.stopping) {
     g.heartbeat_running = true;
-    self.tasks.spawn("heartbeat", heartbeat_loop(self_ptr));
+    self.spawn("heartbeat", heartbeat_loop(self_ptr));
   }
 }
 
@@ -609,7 +609,7 @@ asio::awaitable<void> consumer::impl::group_tick() {
       now >= g.next_auto_commit && !(subscribed() && g.state != member_state::stable)) {
     if (g.next_auto_commit != clock::time_point{}) {
       g.auto_commit_running = true;
-      tasks.spawn("auto commit", auto_commit(this));
+      spawn("auto commit", auto_commit(this));
     }
     g.next_auto_commit = now + config.auto_commit_interval;
   }
@@ -617,7 +617,7 @@ asio::awaitable<void> consumer::impl::group_tick() {
   co_await check_subscription_metadata(*this);
   if (g.rejoin_needed && !g.joining && !g.poll_timed_out && !g.fatal) {
     g.joining = true;
-    tasks.spawn("join group", join_loop(this));
+    spawn("join group", join_loop(this));
   }
 }
 

@@ -127,7 +127,7 @@ struct group_state {
 // Closes the coordinator connections (requests on them fail at once).
 void close_group_connections(group_state& g);
 
-struct consumer::impl {
+struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   impl(const asio::any_io_executor& executor, consumer_config config);
   ~impl();
 
@@ -155,13 +155,25 @@ struct consumer::impl {
   // Metadata refreshes asked for by fetch errors, rate-limited by retry_backoff.
   bool metadata_stale = false;
   std::chrono::steady_clock::time_point last_metadata_refresh{};
+  // Between refreshes while an assigned partition has no leader: grows from retry_backoff to
+  // max_metadata_backoff (KIP-580's exponential backoff), back to retry_backoff once all are found.
+  std::chrono::milliseconds missing_backoff{0};
   std::set<std::int32_t> nodes_fetching;
   std::map<std::int32_t, fetch_session> sessions;  // by broker
 
   records::record_batch_decoder decoder;
   std::unique_ptr<group_state> group;
 
+  // When resolve_positions last warned about a partition whose topic the cluster lacks.
+  std::chrono::steady_clock::time_point last_missing_warning{};
+
   // ---- consumer.cpp ----
+  // Runs a background task in `tasks`, holding a reference to this state until it finishes, so
+  // that a task resumed after the consumer was destroyed still finds its state (it sees
+  // `stopping` and ends).
+  void spawn(std::string name, asio::awaitable<void> task);
+  // Tells the background tasks to end: no new work, loops woken, connections closed.
+  void shut_down();
   partition_state& assigned(const topic_partition& partition, const char* operation);
   void set_assignment(const std::vector<topic_partition>& partitions, position_lookup lookup);
   void seek_to(partition_state& state, std::int64_t offset);
@@ -169,7 +181,12 @@ struct consumer::impl {
   asio::awaitable<void> fetch_scheduler();
   asio::awaitable<void> fetch_from(std::int32_t node, std::vector<topic_partition> partitions);
   asio::awaitable<void> refresh_metadata_if_needed();
-  asio::awaitable<void> resolve_positions(std::vector<topic_partition> partitions);
+  // Looks up the positions of the given partitions (committed offset, then auto_offset_reset).
+  // Partitions without a leader (a topic that does not exist yet, or one moving) are left pending
+  // for the scheduler; `background` (the scheduler) leaves their metadata refresh to
+  // refresh_metadata_if_needed, which backs off, instead of refreshing at once.
+  asio::awaitable<void> resolve_positions(std::vector<topic_partition> partitions,
+                                          bool background = false);
   asio::awaitable<std::map<topic_partition, offset_and_timestamp>> list_offsets(
       std::map<topic_partition, std::int64_t> timestamps, isolation_level isolation);
   std::optional<std::int32_t> leader_of(const topic_partition& partition) const;

@@ -10,12 +10,12 @@
 namespace sluice::kafka {
 
 task_group::task_group(const asio::any_io_executor& executor)
-    : executor_(executor), idle_(executor, asio::steady_timer::time_point::max()) {}
+    : executor_(executor), state_(std::make_shared<state>(executor)) {}
 
 void task_group::spawn(std::string name, asio::awaitable<void> task) {
-  ++running_;
+  ++state_->running;
   asio::co_spawn(executor_, std::move(task),
-                 [this, name = std::move(name)](const std::exception_ptr& failure) {
+                 [shared = state_, name = std::move(name)](const std::exception_ptr& failure) {
                    if (failure) {
                      try {
                        std::rethrow_exception(failure);
@@ -26,18 +26,19 @@ void task_group::spawn(std::string name, asio::awaitable<void> task) {
                                      name);
                      }
                    }
-                   if (--running_ == 0) idle_.cancel();
+                   if (--shared->running == 0) shared->idle.cancel();
                  });
 }
 
 asio::awaitable<bool> task_group::wait_idle(std::chrono::steady_clock::time_point deadline) {
-  while (running_ > 0 && std::chrono::steady_clock::now() < deadline) {
+  auto shared = state_;
+  while (shared->running > 0 && std::chrono::steady_clock::now() < deadline) {
     // The last task to finish cancels the timer. One waiter at a time (the owner's shutdown):
     // re-arming the timer cancels any other wait on it.
-    idle_.expires_at(deadline);
-    co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+    shared->idle.expires_at(deadline);
+    co_await shared->idle.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  co_return running_ == 0;
+  co_return shared->running == 0;
 }
 
 }  // namespace sluice::kafka

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace sluice::kafka {
@@ -25,14 +26,22 @@ class task_group {
   task_group& operator=(const task_group&) = delete;
 
   void spawn(std::string name, asio::awaitable<void> task);
-  int running() const { return running_; }
+  int running() const { return state_->running; }
   // True once every task finished; false if the deadline passed first.
   asio::awaitable<bool> wait_idle(std::chrono::steady_clock::time_point deadline);
 
  private:
+  // Shared with each task's completion handler: a task may keep the group's owner alive and be
+  // the one to destroy it (see consumer::impl::spawn), after which its completion handler still
+  // runs and must not touch the destroyed task_group.
+  struct state {
+    explicit state(const asio::any_io_executor& executor)
+        : idle(executor, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer idle;
+    int running = 0;
+  };
   asio::any_io_executor executor_;
-  asio::steady_timer idle_;
-  int running_ = 0;
+  std::shared_ptr<state> state_;
 };
 
 }  // namespace sluice::kafka

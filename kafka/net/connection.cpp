@@ -311,7 +311,9 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
   while (!s.closed) {
     std::array<std::byte, 4> size_bytes{};
     auto [size_error, size_read] = co_await s.read(asio::buffer(size_bytes));
-    if (size_error) break;
+    // close() while the read was pending: its requests have already been failed, so whatever the
+    // read brought back (an error, or bytes that completed just before the close) answers nobody.
+    if (size_error || s.closed) break;
     protocol::reader size_reader(size_bytes);
     const auto size = size_reader.int32();
     if (size < 4 || size > max_frame_size) {
@@ -322,7 +324,7 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
     raw_reply reply;
     reply.frame.resize(static_cast<std::size_t>(size));
     auto [body_error, body_read] = co_await s.read(asio::buffer(reply.frame));
-    if (body_error) break;
+    if (body_error || s.closed) break;
     if (s.waiting.empty()) {
       spdlog::error("connection to {}: a response arrived that nobody asked for", address_.to_string());
       reason = net_error::protocol_violation;

@@ -393,5 +393,111 @@ TEST(consumer_fetch, assign_and_subscribe_do_not_mix) {
   run_coroutine([](asio::any_io_executor ex) { return assign_and_subscribe_do_not_mix(ex); });
 }
 
+// What bench/sluice_consume did against a missing topic: seek_to_beginning on it, then the consumer
+// goes away (here without stop(), as when an exception unwinds past it) while the executor runs
+// on. seek_to_beginning must not fail for a topic that may appear later (its lookup stays pending,
+// like the Java consumer's lazy seekToBeginning), and the background tasks must not outlive the
+// consumer's state. (Regression: the fetch scheduler resumed on a destroyed consumer and crashed.)
+asio::awaitable<void> missing_topic_seek_then_destroy(asio::any_io_executor ex) {
+  auto topic = test::unique_topic("gone");
+  topic_partition tp{topic, 0};
+  {
+    consumer c(ex, consumer_settings());
+    co_await c.start();
+    c.assign({tp});
+    co_await c.seek_to_beginning();
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE((co_await c.getmany(milliseconds(200))).empty());
+  }
+  // The executor keeps running what the destroyed consumer left behind.
+  co_await sleep_ms(ex, 1500);
+  {
+    consumer c(ex, consumer_settings());
+    co_await c.start();
+    c.assign({tp});
+    EXPECT_TRUE((co_await c.getmany(milliseconds(300))).empty());
+  }
+  co_await sleep_ms(ex, 1500);
+}
+
+TEST(consumer_fetch, missing_topic_seek_then_destroy) {
+  run_coroutine([](asio::any_io_executor ex) { return missing_topic_seek_then_destroy(ex); });
+}
+
+// A manually assigned topic that does not exist yet: the consumer must neither crash nor raise;
+// getmany answers nothing while the scheduler keeps retrying metadata with backoff (as the Java
+// client does, warning UNKNOWN_TOPIC_OR_PARTITION), and once the topic is created the records
+// produced to it arrive. (Regression: this used to crash the fetch scheduler.)
+asio::awaitable<void> missing_topic_is_read_once_created(asio::any_io_executor ex,
+                                                         bool with_group) {
+  cluster admin(ex, client_settings());
+  co_await admin.start();
+  auto topic = test::unique_topic("missing");
+  // With a group the position is first looked up among the group's committed offsets.
+  auto config = consumer_settings(with_group ? test::unique_topic("missing-group") : "");
+  config.retry_backoff = milliseconds(50);  // many scheduler rounds against the missing topic
+  consumer c(ex, config);
+  co_await c.start();
+  topic_partition tp{topic, 0};
+  c.assign({tp});
+  for (int i = 0; i < 10; ++i) {
+    auto none = co_await c.getmany(milliseconds(300));
+    EXPECT_TRUE(none.empty()) << "round " << i;
+  }
+  EXPECT_EQ(c.assignment(), std::set<topic_partition>{tp});
+  // A second, equally missing partition next to it, reassigned while the scheduler retries.
+  topic_partition other{topic, 1};
+  c.assign({tp, other});
+  EXPECT_TRUE((co_await c.getmany(milliseconds(300))).empty());
+  c.assign({tp});
+  EXPECT_TRUE((co_await c.getmany(milliseconds(300))).empty());
+
+  co_await create_topic(admin, topic, 1);
+  co_await produce(admin, topic, 0, numbered(0, 5));
+  auto records = co_await read_records(c, 5, std::chrono::seconds(60));
+  EXPECT_EQ(records.size(), 5u);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].topic, topic);
+    EXPECT_EQ(records[i].partition, 0);
+    EXPECT_EQ(records[i].offset, static_cast<std::int64_t>(i));
+    EXPECT_EQ(records[i].value_string(), "v" + std::to_string(i));
+  }
+  EXPECT_EQ(co_await c.position(tp), 5);
+  co_await c.stop();
+  admin.close();
+}
+
+TEST(consumer_fetch, missing_topic_is_read_once_created) {
+  run_coroutine(
+      [](asio::any_io_executor ex) { return missing_topic_is_read_once_created(ex, false); });
+}
+
+TEST(consumer_fetch, missing_topic_is_read_once_created_with_group) {
+  run_coroutine(
+      [](asio::any_io_executor ex) { return missing_topic_is_read_once_created(ex, true); });
+}
+
+// A missing topic next to an existing one: the existing one is read normally meanwhile.
+asio::awaitable<void> missing_topic_does_not_block_others(asio::any_io_executor ex) {
+  cluster admin(ex, client_settings());
+  co_await admin.start();
+  auto present = test::unique_topic("present");
+  co_await create_topic(admin, present, 1);
+  co_await produce(admin, present, 0, numbered(0, 4));
+  auto missing = test::unique_topic("absent");
+  consumer c(ex, consumer_settings());
+  co_await c.start();
+  c.assign({{present, 0}, {missing, 0}});
+  auto records = co_await read_records(c, 4);
+  EXPECT_EQ(records.size(), 4u);
+  for (const auto& r : records) EXPECT_EQ(r.topic, present);
+  EXPECT_TRUE((co_await c.getmany(milliseconds(500))).empty());
+  co_await c.stop();
+  admin.close();
+}
+
+TEST(consumer_fetch, missing_topic_does_not_block_others) {
+  run_coroutine([](asio::any_io_executor ex) { return missing_topic_does_not_block_others(ex); });
+}
+
 }  // namespace
 }  // namespace sluice::kafka
