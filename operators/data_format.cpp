@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <charconv>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
@@ -103,7 +104,61 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
   return std::nullopt;
 }
 
+
+// Boost.JSON 1.81 writes doubles in scientific form ("4.5E0"); people read what pipelines write, so
+// doubles get their shortest round-trip decimal form instead ("4.5", "12.0", "1e+21").
+void append_json(std::string& out, const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::double_: {
+      const double d = value.get_double();
+      if (!std::isfinite(d)) {
+        out += "null";  // JSON has no NaN or infinity
+        return;
+      }
+      char buffer[32];
+      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, d);
+      std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
+      out += text;
+      // Keep it a double for the reader: "12" would come back as an integer.
+      if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+      return;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& element : value.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, element);
+      }
+      out += ']';
+      return;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& member : value.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(member.key()));
+        out += ':';
+        append_json(out, member.value());
+      }
+      out += '}';
+      return;
+    }
+    default:
+      out += boost::json::serialize(value);
+  }
+}
+
 }  // namespace
+
+std::string to_json_text(const boost::json::value& value) {
+  std::string out;
+  append_json(out, value);
+  return out;
+}
 
 std::string_view to_string(data_format format) {
   switch (format) {
@@ -190,14 +245,14 @@ processing_result<std::optional<std::string>> encode(data_format format,
   };
   switch (format) {
     case data_format::json:
-      return std::optional<std::string>(boost::json::serialize(value));
+      return std::optional<std::string>(to_json_text(value));
     case data_format::string:
       if (value.is_string()) {
         return std::optional<std::string>(std::string(value.get_string()));
       }
       // Scalars have one obvious text form; objects and arrays would be a silent format change.
       if (value.is_number() || value.is_bool()) {
-        return std::optional<std::string>(boost::json::serialize(value));
+        return std::optional<std::string>(to_json_text(value));
       }
       return mismatch();
     case data_format::bytes:

@@ -27,6 +27,9 @@ std::string_view to_string(data_format format);
 // nullopt for an unknown name. Names: json, string, bytes, int64, double.
 std::optional<data_format> parse_data_format(std::string_view name);
 
+// JSON text of a value, with doubles in their shortest round-trip decimal form ("4.5", "12.0").
+std::string to_json_text(const boost::json::value& value);
+
 enum class record_part : std::uint8_t { key, value };
 
 processing_result<boost::json::value> decode(data_format format,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <boost/json/parse.hpp>
 
 namespace sluice::operators {
@@ -104,6 +106,16 @@ TEST(data_format, bytes_pass_through_unchanged) {
   auto back = encode(data_format::bytes, *v, record_part::value, origin);
   ASSERT_TRUE(back);
   EXPECT_EQ(**back, raw);
+}
+
+TEST(data_format, json_text_writes_doubles_as_people_read_them) {
+  EXPECT_EQ(to_json_text(boost::json::parse(R"({"a":4.5,"b":12.0,"c":[1,0.1,-2.25],"d":"x"})")),
+            R"({"a":4.5,"b":12.0,"c":[1,0.1,-2.25],"d":"x"})");
+  EXPECT_EQ(to_json_text(boost::json::value(1e21)), "1e+21");
+  EXPECT_EQ(to_json_text(boost::json::value(std::nan(""))), "null");
+  // What it writes parses back to the same value, doubles staying doubles.
+  auto round_trip = boost::json::parse(to_json_text(boost::json::value(3.0)));
+  EXPECT_TRUE(round_trip.is_double());
 }
 
 }  // namespace
