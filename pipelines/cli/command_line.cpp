@@ -1,0 +1,593 @@
+#include "pipelines/cli/command_line.hpp"
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <ctime>
+#include <sstream>
+
+#include "kafka/net/security_config.hpp"
+
+namespace sluice::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr std::int64_t default_timeout_ms = 15'000;
+
+// Connection and output options every command takes.
+struct connection_flags {
+  std::string bootstrap;
+  std::string command_config;
+  std::string security_protocol;
+  std::string sasl_mechanism;
+  std::string sasl_username;
+  std::string sasl_password;
+  std::string sasl_oauth_token;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string key_password;
+  bool no_hostname_verification = false;
+  std::string client_id;
+  std::int64_t timeout_ms = default_timeout_ms;
+  bool json = false;
+};
+
+po::options_description connection_options(connection_flags& flags) {
+  po::options_description options("Connection and output");
+  options.add_options()(
+      "bootstrap-server", po::value(&flags.bootstrap)->value_name("HOST:PORT[,...]"),
+      "brokers to bootstrap from (required, unless the --command-config file sets "
+      "bootstrap.servers)")("command-config", po::value(&flags.command_config)->value_name("FILE"),
+                            "a Java properties file with client settings: security.protocol, "
+                            "sasl.mechanism, sasl.jaas.config "
+                            "(or sasl.username/sasl.password), ssl.truststore.location with "
+                            "ssl.truststore.type=PEM (or ssl.ca.location), "
+                            "ssl.keystore.* / ssl.certificate.location / ssl.key.location, "
+                            "ssl.endpoint.identification.algorithm, "
+                            "client.id, request.timeout.ms. The flags below override it.")(
+      "security-protocol", po::value(&flags.security_protocol)->value_name("P"),
+      "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")(
+      "sasl-mechanism", po::value(&flags.sasl_mechanism)->value_name("M"),
+      "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER")(
+      "sasl-username", po::value(&flags.sasl_username)->value_name("USER"), "SASL user name")(
+      "sasl-password", po::value(&flags.sasl_password)->value_name("PASSWORD"), "SASL password")(
+      "sasl-oauth-token", po::value(&flags.sasl_oauth_token)->value_name("TOKEN"),
+      "OAUTHBEARER token")("tls-ca-file", po::value(&flags.ca_file)->value_name("PEM"),
+                           "CA certificates to trust (PEM)")(
+      "tls-cert-file", po::value(&flags.cert_file)->value_name("PEM"),
+      "client certificate for mutual TLS")("tls-key-file",
+                                           po::value(&flags.key_file)->value_name("PEM"),
+                                           "client private key for mutual TLS")(
+      "tls-key-password", po::value(&flags.key_password)->value_name("PASSWORD"),
+      "password of the private key")("no-hostname-verification",
+                                     po::bool_switch(&flags.no_hostname_verification),
+                                     "do not check the broker certificate's host name")(
+      "client-id", po::value(&flags.client_id)->value_name("ID"),
+      "client id sent to the brokers (default sluice)")(
+      "timeout-ms",
+      po::value(&flags.timeout_ms)->default_value(default_timeout_ms)->value_name("MS"),
+      "give up after this long, retries included (also when the cluster cannot be reached)")(
+      "json", po::bool_switch(&flags.json), "print JSON instead of tables")("help,h",
+                                                                            "show this help");
+  return options;
+}
+
+connection_settings make_connection(const connection_flags& flags) {
+  connection_settings settings;
+  auto& config = settings.client;
+  config.client_id = "sluice-cli";
+  if (!flags.command_config.empty()) {
+    const auto properties = load_properties_file(flags.command_config);
+    for (const auto& key : apply_properties(properties, config, flags.command_config)) {
+      settings.warnings.push_back(flags.command_config + ": '" + key +
+                                  "' is not used by sluice; ignored");
+    }
+  }
+  if (!flags.bootstrap.empty()) {
+    try {
+      config.bootstrap_servers = kafka::parse_bootstrap_servers(flags.bootstrap);
+    } catch (const std::exception& e) {
+      throw usage_error(std::string("--bootstrap-server: ") + e.what());
+    }
+  }
+  if (config.bootstrap_servers.empty()) {
+    throw usage_error("--bootstrap-server is required (e.g. --bootstrap-server localhost:9092)");
+  }
+  if (!flags.security_protocol.empty()) {
+    auto parsed = kafka::parse_security_protocol(flags.security_protocol);
+    if (!parsed) {
+      throw usage_error("--security-protocol: '" + flags.security_protocol +
+                        "' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
+    }
+    config.security.protocol = *parsed;
+  }
+  if (!flags.sasl_mechanism.empty()) {
+    auto parsed = kafka::parse_sasl_mechanism(flags.sasl_mechanism);
+    if (!parsed) {
+      throw usage_error("--sasl-mechanism: '" + flags.sasl_mechanism +
+                        "' is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER");
+    }
+    config.security.sasl.mechanism = *parsed;
+  }
+  auto& sasl = config.security.sasl;
+  auto& tls = config.security.tls;
+  if (!flags.sasl_username.empty()) sasl.username = flags.sasl_username;
+  if (!flags.sasl_password.empty()) sasl.password = flags.sasl_password;
+  if (!flags.sasl_oauth_token.empty()) sasl.oauth_token = flags.sasl_oauth_token;
+  if (!flags.ca_file.empty()) tls.ca_file = flags.ca_file;
+  if (!flags.cert_file.empty()) tls.cert_file = flags.cert_file;
+  if (!flags.key_file.empty()) tls.key_file = flags.key_file;
+  if (!flags.key_password.empty()) tls.key_password = flags.key_password;
+  if (flags.no_hostname_verification) tls.verify_hostname = false;
+  if (!flags.client_id.empty()) config.client_id = flags.client_id;
+  if (config.security.uses_sasl()) {
+    if (sasl.mechanism == kafka::sasl_mechanism::oauthbearer) {
+      if (sasl.oauth_token.empty())
+        throw usage_error("OAUTHBEARER needs a token: --sasl-oauth-token");
+    } else if (sasl.username.empty()) {
+      throw usage_error(std::string("SASL ") + kafka::to_string(sasl.mechanism) +
+                        " needs a user name: --sasl-username, or sasl.jaas.config / sasl.username "
+                        "in --command-config");
+    }
+  }
+  if (flags.timeout_ms <= 0)
+    throw usage_error("--timeout-ms must be positive, not " + std::to_string(flags.timeout_ms));
+  settings.timeout = std::chrono::milliseconds(flags.timeout_ms);
+  // No single connection attempt or request may outlast the whole command.
+  config.connect_timeout = std::min(config.connect_timeout, settings.timeout);
+  config.request_timeout = std::min(config.request_timeout, settings.timeout);
+  settings.json = flags.json;
+  return settings;
+}
+
+std::int16_t to_replication_factor(std::int32_t value) {
+  if (value != -1 && (value < 1 || value > 32767)) {
+    throw usage_error("--replication-factor must be at least 1, not " + std::to_string(value));
+  }
+  return static_cast<std::int16_t>(value);
+}
+
+std::map<std::string, std::string> parse_configs(const std::vector<std::string>& assignments) {
+  std::map<std::string, std::string> configs;
+  for (const auto& text : assignments) {
+    auto [key, value] = parse_config_assignment(text, "--config");
+    configs[key] = value;
+  }
+  return configs;
+}
+
+// One (sub)command: its options, and how to turn the parsed values into its args.
+struct parsed {
+  po::variables_map values;
+  bool help = false;
+  std::string help_text;
+};
+
+parsed parse_options(const std::string& command, const std::vector<std::string>& args,
+                     const po::options_description& own, connection_flags& flags) {
+  po::options_description all("Usage: sluice " + command + " [options]");
+  all.add(own).add(connection_options(flags));
+  parsed result;
+  try {
+    po::store(po::command_line_parser(args).options(all).run(), result.values);
+    result.help = result.values.count("help") > 0;
+    if (!result.help) po::notify(result.values);
+  } catch (const po::error& e) {
+    throw usage_error("sluice " + command + ": " + e.what() + " (see sluice " + command +
+                      " --help)");
+  }
+  std::ostringstream text;
+  text << all;
+  result.help_text = text.str();
+  return result;
+}
+
+void require(const parsed& p, const std::string& command, const char* option) {
+  if (!p.values.count(option)) {
+    throw usage_error("sluice " + command + ": --" + std::string(option) +
+                      " is required (see sluice " + command + " --help)");
+  }
+}
+
+void exclusive(const parsed& p, const std::string& command, const std::vector<const char*>& options,
+               bool one_required) {
+  std::vector<std::string> given;
+  for (const auto* option : options) {
+    auto it = p.values.find(option);
+    if (it == p.values.end() || it->second.defaulted()) continue;
+    // A bool_switch is always stored; only a true one counts.
+    if (const auto* flag = boost::any_cast<bool>(&it->second.value()); flag != nullptr && !*flag)
+      continue;
+    given.push_back(std::string("--") + option);
+  }
+  std::string names;
+  for (const auto* option : options) names += (names.empty() ? "--" : ", --") + std::string(option);
+  if (given.size() > 1) {
+    throw usage_error("sluice " + command + ": " + given[0] + " and " + given[1] +
+                      " cannot be used together");
+  }
+  if (one_required && given.empty())
+    throw usage_error("sluice " + command + ": one of " + names + " is required");
+}
+
+}  // namespace
+
+std::string usage() {
+  return "Usage: sluice <command> [options]   (every command takes --help)\n"
+         "\n"
+         "Commands:\n"
+         "  cluster                    cluster id, controller, brokers, API versions offered and "
+         "negotiated\n"
+         "  topics create              create a topic (--topic, --partitions, "
+         "--replication-factor, --config)\n"
+         "  topics list                list topic names\n"
+         "  topics describe            partitions, leaders, replicas, in-sync replicas and "
+         "configs\n"
+         "  topics alter               add partitions and/or set or delete configs\n"
+         "  topics delete              delete topics\n"
+         "  groups list                list consumer groups\n"
+         "  groups describe            members, assignments, committed offsets and lag\n"
+         "  groups delete              delete (empty) consumer groups\n"
+         "  groups reset-offsets       move a group's committed offsets (dry run unless "
+         "--execute)\n"
+         "\n"
+         "Pipelines (a YAML file, see examples/pipelines/):\n"
+         "  validate FILE              check a pipeline file; errors name file:line:column and "
+         "the field\n"
+         "  describe FILE              sub-topologies, steps, stores, internal and changelog "
+         "topics\n"
+         "  test FILE                  run the file's tests: offline, no broker\n"
+         "  run FILE                   run the pipeline until SIGINT/SIGTERM (more processes "
+         "share the work)\n"
+         "  reset FILE                 delete its group, internal topics and local state (dry run "
+         "unless --execute)\n"
+         "\n"
+         "Every cluster command needs --bootstrap-server HOST:PORT (or a --command-config file with\n"
+         "bootstrap.servers). Exit status: 0 success, 1 the cluster refused or could not be "
+         "reached,\n"
+         "2 bad arguments.\n";
+}
+
+topic_selection parse_topic_selection(const std::string& text) {
+  topic_selection selection;
+  const auto colon = text.find(':');
+  selection.topic = text.substr(0, colon);
+  if (selection.topic.empty()) throw usage_error("--topic: '" + text + "' names no topic");
+  if (colon == std::string::npos) return selection;
+  std::string_view rest(text);
+  rest.remove_prefix(colon + 1);
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const auto item = rest.substr(0, comma);
+    std::int32_t partition = -1;
+    auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), partition);
+    if (ec != std::errc() || ptr != item.data() + item.size() || partition < 0) {
+      throw usage_error("--topic: '" + std::string(item) + "' in '" + text +
+                        "' is not a partition number (use TOPIC or TOPIC:0,1,2)");
+    }
+    selection.partitions.push_back(partition);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (selection.partitions.empty())
+    throw usage_error("--topic: '" + text + "' lists no partition after ':'");
+  return selection;
+}
+
+std::int64_t parse_datetime(const std::string& text) {
+  const auto bad = [&] {
+    return usage_error("--to-datetime: '" + text +
+                       "' is not YYYY-MM-DDTHH:MM:SS[.sss][Z|+HH:MM|-HH:MM] (no zone: UTC)");
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                  &second, &consumed) != 6 ||
+      consumed != 19) {
+    throw bad();
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    throw bad();
+  std::size_t i = 19;
+  std::int64_t millis = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    int digits = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && digits < 3) {
+      millis = millis * 10 + (text[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0) throw bad();
+    while (digits++ < 3) millis *= 10;
+  }
+  std::int64_t offset_minutes = 0;
+  if (i < text.size()) {
+    if (text[i] == 'Z' && i + 1 == text.size()) {
+      ++i;
+    } else if ((text[i] == '+' || text[i] == '-') && text.size() - i == 6 && text[i + 3] == ':') {
+      int zone_hours = 0, zone_minutes = 0;
+      if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &zone_hours, &zone_minutes) != 2)
+        throw bad();
+      offset_minutes = (text[i] == '-' ? -1 : 1) * (std::int64_t{zone_hours} * 60 + zone_minutes);
+      i = text.size();
+    } else {
+      throw bad();
+    }
+  }
+  // Days from the civil date (Howard Hinnant's algorithm), so no time-zone library is involved.
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy =
+      static_cast<unsigned>((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1);
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days =
+      static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  const std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 +
+                               std::int64_t{minute} * 60 + second - offset_minutes * 60;
+  return seconds * 1000 + millis;
+}
+
+std::pair<std::string, std::string> parse_config_assignment(const std::string& text,
+                                                            const std::string& option) {
+  const auto equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    throw usage_error(option + ": '" + text + "' is not KEY=VALUE");
+  }
+  return {text.substr(0, equals), text.substr(equals + 1)};
+}
+
+command_line parse_command_line(const std::vector<std::string>& args) {
+  command_line result;
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    result.help = usage();
+    return result;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  const std::string& group = args[0];
+  if (group == "topics" || group == "groups") {
+    if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
+      result.help = usage();
+      return result;
+    }
+    result.command = group + " " + rest[0];
+    rest.erase(rest.begin());
+  } else if (group == "cluster" || group == "validate" || group == "describe" || group == "test" ||
+             group == "run" || group == "reset") {
+    result.command = group;
+  } else {
+    throw usage_error("sluice: unknown command '" + group + "'\n\n" + usage());
+  }
+  const auto& command = result.command;
+  connection_flags flags;
+  po::options_description own("Options of sluice " + command);
+
+  // Every branch declares its options, parses, then fills its args.
+  auto finish = [&](parsed& p) -> bool {
+    if (p.help) {
+      result.help = p.help_text;
+      return false;
+    }
+    result.connection = make_connection(flags);
+    return true;
+  };
+
+  // Pipeline commands take the file as their first argument.
+  const bool pipeline_command = command == "validate" || command == "describe" || command == "test" ||
+                                command == "run" || command == "reset";
+  std::string pipeline_file;
+  if (pipeline_command && !rest.empty() && !rest[0].starts_with("-")) {
+    pipeline_file = rest[0];
+    rest.erase(rest.begin());
+  }
+  auto require_file = [&] {
+    if (pipeline_file.empty())
+      throw usage_error("sluice " + command + ": the pipeline file is missing (sluice " + command +
+                        " FILE)");
+  };
+
+  if (command == "validate" || command == "describe" || command == "test") {
+    // Offline: the connection options are accepted (and ignored) so that one alias fits all.
+    auto p = parse_options(command, rest, own, flags);
+    if (p.help) {
+      result.help = "Usage: sluice " + command + " FILE\n";
+      return result;
+    }
+    require_file();
+    result.args = pipeline_file_args{pipeline_file};
+    return result;
+  }
+  if (command == "run") {
+    run_args a;
+    own.add_options()("state-dir", po::value(&a.state_dir)->value_name("DIR"),
+                      "where the tasks' RocksDB state lives (default /tmp/sluice-state)")(
+        "instance-id", po::value(&a.instance_id)->value_name("ID"),
+        "this process among the pipeline's instances (transactional id suffix, static member "
+        "id); default: a random id kept in the state directory")(
+        "on-error", po::value(&a.on_error)->value_name("POLICY"),
+        "a record that cannot be processed: stop (default), skip, or dead-letter (to "
+        "<name>-dead-letter)")("static-membership", po::bool_switch(&a.static_membership),
+                               "join the group as a static member (KIP-345)")(
+        "memory-mb", po::value(&a.memory_mb)->value_name("MB"),
+        "RocksDB memory for the whole process: block cache and memtables (default 512)");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require_file();
+    if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
+    if (a.on_error != "stop" && a.on_error != "skip" && a.on_error != "dead-letter")
+      throw usage_error("--on-error: '" + a.on_error + "' is not stop, skip or dead-letter");
+    a.file = pipeline_file;
+    result.args = a;
+    return result;
+  }
+  if (command == "reset") {
+    reset_args a;
+    own.add_options()("state-dir", po::value(&a.state_dir)->value_name("DIR"),
+                      "the state directory `sluice run` used (default /tmp/sluice-state)")(
+        "execute", po::bool_switch(&a.execute), "delete (default: print what would be deleted)");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require_file();
+    a.file = pipeline_file;
+    result.args = a;
+    return result;
+  }
+
+  if (command == "cluster") {
+    std::int32_t broker = -1;
+    own.add_options()("broker", po::value(&broker)->value_name("ID"),
+                      "API versions of this broker only");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    cluster_args a;
+    if (p.values.count("broker")) a.broker = broker;
+    result.args = a;
+  } else if (command == "topics create") {
+    topics_create_args a;
+    std::int32_t replication = -1;
+    std::vector<std::string> configs;
+    own.add_options()("topic", po::value(&a.topic)->value_name("NAME"),
+                      "the topic to create (required)")(
+        "partitions", po::value(&a.partitions)->value_name("N"),
+        "partition count (default: the broker's num.partitions)")(
+        "replication-factor", po::value(&replication)->value_name("N"),
+        "replicas per partition (default: the broker's default.replication.factor)")(
+        "config", po::value(&configs)->composing()->value_name("KEY=VALUE"),
+        "a topic config; repeatable")("validate-only", po::bool_switch(&a.validate_only),
+                                      "check that the broker would create it, create nothing")(
+        "if-not-exists", po::bool_switch(&a.if_not_exists),
+        "succeed when the topic exists already");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require(p, command, "topic");
+    if (p.values.count("partitions") && a.partitions < 1) {
+      throw usage_error("--partitions must be at least 1, not " + std::to_string(a.partitions));
+    }
+    a.replication_factor = to_replication_factor(replication);
+    a.configs = parse_configs(configs);
+    result.args = a;
+  } else if (command == "topics list") {
+    topics_list_args a;
+    own.add_options()("exclude-internal", po::bool_switch(&a.exclude_internal),
+                      "leave out internal topics");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    result.args = a;
+  } else if (command == "topics describe") {
+    topics_describe_args a;
+    own.add_options()("topic", po::value(&a.topics)->composing()->value_name("NAME"),
+                      "a topic to describe; repeatable (default: all)")(
+        "exclude-internal", po::bool_switch(&a.exclude_internal), "leave out internal topics");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    result.args = a;
+  } else if (command == "topics delete") {
+    topics_delete_args a;
+    own.add_options()("topic", po::value(&a.topics)->composing()->value_name("NAME"),
+                      "a topic to delete; repeatable (required)")(
+        "if-exists", po::bool_switch(&a.if_exists), "succeed when the topic does not exist");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require(p, command, "topic");
+    result.args = a;
+  } else if (command == "topics alter") {
+    topics_alter_args a;
+    std::int32_t partitions = 0;
+    std::vector<std::string> configs;
+    own.add_options()("topic", po::value(&a.topic)->value_name("NAME"),
+                      "the topic to alter (required)")(
+        "partitions", po::value(&partitions)->value_name("N"), "grow the topic to N partitions")(
+        "config", po::value(&configs)->composing()->value_name("KEY=VALUE"),
+        "set a topic config; repeatable")(
+        "delete-config", po::value(&a.delete_configs)->composing()->value_name("KEY"),
+        "remove a topic config (back to the broker default); repeatable")(
+        "validate-only", po::bool_switch(&a.validate_only), "check the change, apply nothing");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require(p, command, "topic");
+    if (p.values.count("partitions")) {
+      if (partitions < 1)
+        throw usage_error("--partitions must be at least 1, not " + std::to_string(partitions));
+      a.partitions = partitions;
+    }
+    a.set_configs = parse_configs(configs);
+    for (const auto& key : a.delete_configs) {
+      if (a.set_configs.contains(key)) {
+        throw usage_error("sluice topics alter: '" + key +
+                          "' is both set (--config) and deleted (--delete-config)");
+      }
+    }
+    if (!a.partitions && a.set_configs.empty() && a.delete_configs.empty()) {
+      throw usage_error(
+          "sluice topics alter: nothing to change; give --partitions, --config or --delete-config");
+    }
+    result.args = a;
+  } else if (command == "groups list") {
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    result.args = groups_list_args{};
+  } else if (command == "groups describe" || command == "groups delete") {
+    std::vector<std::string> groups;
+    own.add_options()("group", po::value(&groups)->composing()->value_name("ID"),
+                      "a consumer group; repeatable (required)");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require(p, command, "group");
+    if (command == "groups describe") {
+      result.args = groups_describe_args{groups};
+    } else {
+      result.args = groups_delete_args{groups};
+    }
+  } else if (command == "groups reset-offsets") {
+    groups_reset_offsets_args a;
+    std::vector<std::string> topics;
+    std::int64_t to_offset = 0;
+    std::int64_t shift_by = 0;
+    std::string datetime;
+    bool earliest = false, latest = false, dry_run = false;
+    own.add_options()("group", po::value(&a.group)->value_name("ID"),
+                      "the consumer group (required; it must have no members)")(
+        "topic", po::value(&topics)->composing()->value_name("TOPIC[:P,P]"),
+        "reset this topic's partitions (all, or the listed ones); repeatable")(
+        "all-topics", po::bool_switch(&a.all_topics),
+        "reset every topic the group has committed offsets for")(
+        "to-earliest", po::bool_switch(&earliest), "to each partition's earliest offset")(
+        "to-latest", po::bool_switch(&latest), "to each partition's latest offset (the end)")(
+        "to-offset", po::value(&to_offset)->value_name("N"),
+        "to offset N (kept within earliest..latest)")(
+        "to-datetime", po::value(&datetime)->value_name("YYYY-MM-DDTHH:MM:SS[.sss][Z|+HH:MM]"),
+        "to the first offset with a timestamp at or after this time (no zone: UTC)")(
+        "shift-by", po::value(&shift_by)->value_name("N"),
+        "move the committed offsets by N (may be negative)")("execute", po::bool_switch(&a.execute),
+                                                             "commit the new offsets")(
+        "dry-run", po::bool_switch(&dry_run), "only print the new offsets (the default)");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require(p, command, "group");
+    exclusive(p, command, {"to-earliest", "to-latest", "to-offset", "to-datetime", "shift-by"},
+              true);
+    exclusive(p, command, {"execute", "dry-run"}, false);
+    exclusive(p, command, {"topic", "all-topics"}, true);
+    for (const auto& topic : topics) a.topics.push_back(parse_topic_selection(topic));
+    if (earliest) a.target = {reset_target::kind::earliest, 0};
+    if (latest) a.target = {reset_target::kind::latest, 0};
+    if (p.values.count("to-offset")) {
+      if (to_offset < 0)
+        throw usage_error("--to-offset must not be negative, not " + std::to_string(to_offset));
+      a.target = {reset_target::kind::offset, to_offset};
+    }
+    if (p.values.count("to-datetime"))
+      a.target = {reset_target::kind::datetime, parse_datetime(datetime)};
+    if (p.values.count("shift-by")) a.target = {reset_target::kind::shift_by, shift_by};
+    result.args = a;
+  } else {
+    throw usage_error("sluice: unknown command '" + command + "'\n\n" + usage());
+  }
+  return result;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,157 @@
+#include "pipelines/cli/pipeline_commands.hpp"
+
+#include "kafka/admin/admin_client.hpp"
+#include "pipelines/spec/commands.hpp"
+#include "pipelines/spec/yaml_loader.hpp"
+#include "runtime/stream_app.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+
+namespace sluice::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+
+int status(bool ok) { return static_cast<int>(ok ? exit_status::ok : exit_status::failed); }
+
+// Loads and validates the file; prints the errors (file:line:column) and returns nullopt if bad.
+std::optional<pipelines::pipeline_definition> load_or_report(const std::string& file, std::ostream& err) {
+  operators::function_registry registry;
+  auto loaded = pipelines::load_pipeline_file(file, registry);
+  if (!loaded.pipeline) {
+    for (const auto& error : loaded.errors) err << error.to_string() << '\n';
+    return std::nullopt;
+  }
+  return std::move(*loaded.pipeline);
+}
+
+runtime::error_policy to_error_policy(const std::string& name) {
+  if (name == "stop") return runtime::error_policy::stop;
+  if (name == "skip") return runtime::error_policy::skip;
+  if (name == "dead-letter" || name == "dead_letter") return runtime::error_policy::dead_letter;
+  throw usage_error("--on-error: '" + name + "' is not stop, skip or dead-letter");
+}
+
+}  // namespace
+
+int run_offline_pipeline_command(const command_line& command, std::ostream& out, std::ostream& err) {
+  const auto& file = std::get<pipeline_file_args>(command.args).file;
+  if (command.command == "validate") {
+    auto result = pipelines::validate_pipeline_file(file);
+    (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
+    return status(result.ok);
+  }
+  if (command.command == "describe") {
+    auto result = pipelines::describe_pipeline(file);
+    (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
+    return status(result.ok);
+  }
+  auto result = pipelines::run_pipeline_tests(file);
+  (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
+  return status(result.ok);
+}
+
+int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
+  const auto& args = std::get<run_args>(command.args);
+  auto definition = load_or_report(args.file, err);
+  if (!definition) return static_cast<int>(exit_status::usage);
+
+  runtime::runtime_config config;
+  config.client = command.connection.client;
+  config.state_dir = args.state_dir;
+  config.on_error = to_error_policy(args.on_error);
+  if (!args.instance_id.empty()) config.instance_id = args.instance_id;
+  config.static_membership = args.static_membership;
+  config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
+  config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
+  // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it
+  // is stopped, with the clients' own defaults.
+  config.client.request_timeout = kafka::client_config{}.request_timeout;
+  config.client.connect_timeout = kafka::client_config{}.connect_timeout;
+
+  operators::function_registry registry;
+  asio::io_context context;
+  runtime::stream_app app(context.get_executor(), definition->topology, config, registry);
+  // SIGINT / SIGTERM: a graceful stop (final commit, leave the group), as Kafka Streams' close().
+  asio::signal_set signals(context, SIGINT, SIGTERM);
+  signals.async_wait([&app](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("signal {} received: committing and stopping", signal);
+    app.request_stop();
+  });
+  out << "sluice: running pipeline '" << definition->topology.name << "' from " << args.file
+      << " (Ctrl-C or SIGTERM stops it after a final commit)" << std::endl;
+  auto finished = asio::co_spawn(context, app.run(), asio::use_future);
+  // run() returns after the final commit; what the clients leave behind must not keep us waiting.
+  while (finished.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    context.run_one_for(std::chrono::milliseconds(100));
+  }
+  signals.cancel();
+  try {
+    finished.get();
+  } catch (const std::exception& e) {
+    err << "sluice run: " << e.what() << '\n';
+    return static_cast<int>(exit_status::failed);
+  }
+  const auto& metrics = app.metrics();
+  out << "sluice: stopped; " << metrics.records_in.load() << " records in, " << metrics.records_out.load()
+      << " out, " << metrics.commits.load() << " commits, " << metrics.processing_errors.load()
+      << " errors, " << metrics.restored_records.load() << " records restored" << std::endl;
+  return static_cast<int>(exit_status::ok);
+}
+
+asio::awaitable<int> run_reset(kafka::admin_client* admin, reset_args args, printer print) {
+  auto definition = load_or_report(args.file, *print.err);
+  if (!definition) co_return static_cast<int>(exit_status::usage);
+  const auto& topology = definition->topology;
+  const auto plan = operators::plan_topology(topology);
+  std::vector<std::string> internal = plan.repartition_topics;
+  internal.insert(internal.end(), plan.changelog_topics.begin(), plan.changelog_topics.end());
+  const auto state_dir = std::filesystem::path(args.state_dir) / topology.name;
+
+  auto& out = *print.out;
+  out << (args.execute ? "Resetting" : "Would reset (dry run; --execute to do it)") << " pipeline '"
+      << topology.name << "':\n";
+  out << "  consumer group " << topology.name << ": deleted (inputs are read again from the beginning)\n";
+  for (const auto& topic : internal) out << "  internal topic " << topic << ": deleted\n";
+  out << "  local state " << state_dir.string() << ": removed\n";
+  if (!args.execute) co_return static_cast<int>(exit_status::ok);
+
+  int result = static_cast<int>(exit_status::ok);
+  std::vector<std::string> groups{topology.name};
+  for (const auto& deleted : co_await admin->delete_groups(groups)) {
+    if (!deleted.error.ok() && deleted.error.code != kafka::error_code::group_id_not_found) {
+      *print.err << "error: group " << deleted.group_id << ": " << deleted.error.message
+                 << (deleted.error.code == kafka::error_code::non_empty_group
+                         ? " (stop every `sluice run` of this pipeline first)"
+                         : "")
+                 << '\n';
+      result = static_cast<int>(exit_status::failed);
+    }
+  }
+  if (result != 0) co_return result;
+  for (const auto& deleted : co_await admin->delete_topics(internal)) {
+    if (!deleted.error.ok() && deleted.error.code != kafka::error_code::unknown_topic_or_partition) {
+      *print.err << "error: topic " << deleted.name << ": " << deleted.error.message << '\n';
+      result = static_cast<int>(exit_status::failed);
+    }
+  }
+  std::error_code removed;
+  std::filesystem::remove_all(state_dir, removed);
+  if (removed) {
+    *print.err << "error: removing " << state_dir.string() << ": " << removed.message() << '\n';
+    result = static_cast<int>(exit_status::failed);
+  }
+  out << (result == 0 ? "done\n" : "incomplete, see the errors above\n");
+  co_return result;
+}
+
+}  // namespace sluice::cli

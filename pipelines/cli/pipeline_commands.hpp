@@ -1,0 +1,28 @@
+#pragma once
+
+// The pipeline commands of `sluice`: validate, describe and test (offline, no broker), run (a
+// pipeline against the cluster until SIGINT/SIGTERM) and reset (drop a pipeline's group, internal
+// topics and local state, so that it starts over).
+
+#include "pipelines/cli/command_line.hpp"
+#include "pipelines/cli/command_runners.hpp"
+#include "pipelines/cli/commands.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <ostream>
+
+namespace sluice::kafka {
+class admin_client;
+}
+
+namespace sluice::cli {
+
+// validate | describe | test FILE: prints the result, returns the exit status.
+int run_offline_pipeline_command(const command_line& command, std::ostream& out, std::ostream& err);
+// run FILE: blocks until the pipeline stops (a signal, or a fatal error: status 1).
+int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err);
+// reset FILE: prints what it deletes; deletes only with --execute.
+boost::asio::awaitable<int> run_reset(kafka::admin_client* admin, reset_args args, printer print);
+
+}  // namespace sluice::cli

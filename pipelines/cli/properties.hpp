@@ -1,0 +1,46 @@
+#pragma once
+
+// Client settings from a Java properties file (`--command-config`, as Kafka's own tools take it),
+// mapped onto Sluice's client_config. Both spellings users bring are understood: the Java client's
+// (security.protocol, sasl.jaas.config, ssl.truststore.location with type PEM) and librdkafka's
+// (sasl.username, ssl.ca.location). Keys that Sluice does not use are returned, so that the tool
+// can warn about them as the Java client does; values it cannot honour (a JKS truststore, GSSAPI)
+// are errors that say what to use instead.
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kafka/client/client_config.hpp"
+
+namespace sluice::cli {
+
+// Bad input in a properties file or on the command line; the message names the file/option, the
+// line and what is wrong. The tool prints it and exits with status 2.
+class usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses the java.util.Properties text format: `key=value`, `key: value` or `key value`; `#` and
+// `!` comments; a trailing backslash continues a line; \t \n \r \f \\ and \uXXXX escapes.
+// `source` names the file in errors. Later keys win.
+std::map<std::string, std::string> parse_properties(std::string_view text,
+                                                    const std::string& source);
+std::map<std::string, std::string> load_properties_file(const std::string& path);
+
+struct jaas_credentials {
+  std::string login_module;  // e.g. org.apache.kafka.common.security.plain.PlainLoginModule
+  std::string username;
+  std::string password;
+};
+// Parses sasl.jaas.config: `<LoginModule> required username="u" password="p";`.
+jaas_credentials parse_jaas_config(std::string_view text, const std::string& source);
+
+// Applies the properties to `config` and returns the keys it ignored.
+std::vector<std::string> apply_properties(const std::map<std::string, std::string>& properties,
+                                          kafka::client_config& config, const std::string& source);
+
+}  // namespace sluice::cli

@@ -1,0 +1,68 @@
+#include "runtime/changelogged_stores.hpp"
+
+#include "state/key_layout.hpp"
+
+namespace sluice::runtime {
+
+void change_capture::record(state::bytes key, std::optional<state::bytes_view> value) {
+  std::optional<state::bytes> copy;
+  if (value) copy.emplace(*value);
+  changes_.insert_or_assign(std::move(key), std::move(copy));
+}
+
+change_capture::change_map change_capture::drain() {
+  change_map drained;
+  drained.swap(changes_);
+  return drained;
+}
+
+void changelogged_kv_store::abort() {
+  inner_->abort();
+  changes_.clear();
+}
+
+void changelogged_kv_store::put(state::bytes_view key, state::bytes_view value) {
+  inner_->put(key, value);
+  changes_.record(state::bytes(key), value);
+}
+
+void changelogged_kv_store::remove(state::bytes_view key) {
+  inner_->remove(key);
+  changes_.record(state::bytes(key), std::nullopt);
+}
+
+void changelogged_window_store::abort() {
+  inner_->abort();
+  changes_.clear();
+}
+
+bool changelogged_window_store::put(state::bytes_view key, std::int64_t window_start, state::bytes_view value) {
+  // An expired window is dropped (and counted) by the store; nothing to log then.
+  if (!inner_->put(key, window_start, value)) return false;
+  changes_.record(state::key_layout::window_key(key, window_start), value);
+  return true;
+}
+
+void changelogged_window_store::remove(state::bytes_view key, std::int64_t window_start) {
+  inner_->remove(key, window_start);
+  changes_.record(state::key_layout::window_key(key, window_start), std::nullopt);
+}
+
+void changelogged_session_store::abort() {
+  inner_->abort();
+  changes_.clear();
+}
+
+bool changelogged_session_store::put(state::bytes_view key, std::int64_t start, std::int64_t end,
+                                     state::bytes_view value) {
+  if (!inner_->put(key, start, end, value)) return false;
+  changes_.record(state::key_layout::session_key(key, start, end), value);
+  return true;
+}
+
+void changelogged_session_store::remove(state::bytes_view key, std::int64_t start, std::int64_t end) {
+  inner_->remove(key, start, end);
+  changes_.record(state::key_layout::session_key(key, start, end), std::nullopt);
+}
+
+}  // namespace sluice::runtime

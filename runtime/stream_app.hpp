@@ -1,0 +1,120 @@
+#pragma once
+
+// stream_app: runs one pipeline (an operators::topology) against a Kafka cluster: Kafka Streams'
+// KafkaStreams + StreamThread, on one Asio thread.
+//
+//   consumer (group = application id) ──records──▶ task per input partition ──outputs──▶ producer
+//                                                  │ stores (RocksDB, changelogged)
+//                                                  └──changes at commit──▶ changelog topics
+//
+// Scaling out is running more processes with the same pipeline: they join the same consumer group
+// and share the partitions. When the group assigns a partition, its task's stores are restored
+// from their changelogs (only the gap since the offset each store recorded) before the task
+// processes anything; a revoked partition is committed first, then closed with its state kept on
+// disk.
+//
+// Delivery guarantees (evkafka's names):
+//   at_most_once   input offsets are committed as soon as records are fetched, before processing.
+//   at_least_once  outputs and changelog records are flushed, then stores and input offsets are
+//                  committed, every commit interval (30 s by default).
+//   exactly_once   one transactional producer (EOS v2, KIP-447) writes outputs, changelog records
+//                  and the input offsets (send_offsets_to_transaction with the consumer's group
+//                  metadata, so a zombie of an older generation is fenced) in one transaction per
+//                  commit interval (100 ms by default), read_committed input. Stores apply their
+//                  writes only after the transaction committed; an aborted transaction rewinds
+//                  the input to the committed offsets and drops the stores' writes.
+//
+// Threading: every member runs on the single-threaded executor given to the constructor (the
+// consumer, the producer and the stores share it, so no locks). Lifetime: run() returns after
+// request_stop() (or a fatal error, rethrown) once it has committed and left the group.
+
+#include "kafka/client/client_config.hpp"
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+#include "state/rocksdb/memory_budget.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sluice::runtime {
+
+namespace asio = boost::asio;
+
+// What happens to a record the operators cannot process (bad JSON, a failing expression).
+enum class error_policy : std::uint8_t {
+  stop,         // stop the application with the error (nothing is committed past the record)
+  skip,         // log it, count it, go on
+  dead_letter,  // write the input record unchanged to the dead-letter topic, with headers saying why
+};
+
+struct runtime_config {
+  kafka::client_config client;  // bootstrap servers, security, client id
+  std::filesystem::path state_dir = "/tmp/sluice-state";
+  state::rocksdb::memory_budget_config memory;
+  error_policy on_error = error_policy::stop;
+  std::string dead_letter_topic;  // default "<application>-dead-letter"
+  // Identifies this process among the application's instances: the transactional id suffix under
+  // exactly-once and, when set, the static membership id (KIP-345). Default: a random id kept in
+  // the state directory, so a restarted process fences its own zombie.
+  std::optional<std::string> instance_id;
+  bool static_membership = false;
+  std::chrono::milliseconds poll_timeout{100};
+  // Replication factor of the topics the application creates (-1: the broker's default).
+  std::int16_t replication_factor = -1;
+};
+
+// Counters of one application, readable from any thread.
+struct runtime_metrics {
+  std::atomic<std::uint64_t> records_in{0};
+  std::atomic<std::uint64_t> records_out{0};
+  std::atomic<std::uint64_t> processing_errors{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> commits{0};
+  std::atomic<std::uint64_t> aborted_transactions{0};
+  std::atomic<std::uint64_t> restored_records{0};
+  std::atomic<std::uint64_t> changelog_records{0};
+  std::atomic<std::uint64_t> assigned_tasks{0};
+};
+
+class stream_app {
+ public:
+  // Throws std::invalid_argument for a topology that validate_topology rejects.
+  stream_app(asio::any_io_executor executor, operators::topology topology, runtime_config config,
+             const operators::function_registry& registry);
+  ~stream_app();
+  stream_app(const stream_app&) = delete;
+  stream_app& operator=(const stream_app&) = delete;
+
+  // Creates the internal topics it lacks, joins the group and processes until request_stop().
+  // Throws kafka_error / processing_failure for what it cannot recover from, after aborting what
+  // was in flight.
+  asio::awaitable<void> run();
+  // Thread-safe: run() commits, leaves the group and returns within about one poll timeout.
+  void request_stop() { stop_requested_ = true; }
+
+  const runtime_metrics& metrics() const { return metrics_; }
+  const operators::topology& topology() const;
+
+  struct impl;
+
+ private:
+  std::atomic<bool> stop_requested_{false};
+  runtime_metrics metrics_;
+  std::unique_ptr<impl> impl_;
+};
+
+// A record the operators could not process, under error_policy::stop.
+class processing_failure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace sluice::runtime

@@ -1,0 +1,73 @@
+#include "runtime/task.hpp"
+
+#include <stdexcept>
+
+namespace sluice::runtime {
+
+std::string task_id::to_string() const {
+  return std::to_string(sub_topology) + "_" + std::to_string(partition);
+}
+
+// The operators ask for stores by plan; the task opened them all up front (so that they could be
+// restored before the processor reads them) and hands out the changelogged ones.
+class task::provider final : public operators::store_provider {
+ public:
+  state::kv_store& kv_store(const operators::store_plan& plan) override { return find<state::kv_store>(plan); }
+  state::window_store& window_store(const operators::store_plan& plan) override {
+    return find<state::window_store>(plan);
+  }
+  state::session_store& session_store(const operators::store_plan& plan) override {
+    return find<state::session_store>(plan);
+  }
+
+  std::map<std::string, std::unique_ptr<changelogged_store>> stores;
+
+ private:
+  template <typename Store>
+  Store& find(const operators::store_plan& plan) {
+    auto it = stores.find(plan.name);
+    auto* typed = it == stores.end() ? nullptr : dynamic_cast<Store*>(it->second.get());
+    if (!typed) {
+      throw std::logic_error("task: the operators asked for store '" + plan.name + "' of kind " +
+                             std::string(operators::to_string(plan.kind)) + ", which the plan does not have");
+    }
+    return *typed;
+  }
+};
+
+task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task_database database,
+           const operators::function_registry& registry)
+    : id_(id), plan_(plan), registry_(registry), database_(std::move(database)),
+      provider_(std::make_unique<provider>()) {
+  for (const auto& store_plan : plan_.stores) {
+    std::unique_ptr<changelogged_store> store;
+    switch (store_plan.kind) {
+      case operators::store_kind::key_value:
+        store = std::make_unique<changelogged_kv_store>(database_.open_kv_store(store_plan.name));
+        break;
+      case operators::store_kind::window:
+        store = std::make_unique<changelogged_window_store>(
+            database_.open_window_store(store_plan.name, state::window_store_options{store_plan.retention}));
+        break;
+      case operators::store_kind::session:
+        store = std::make_unique<changelogged_session_store>(
+            database_.open_session_store(store_plan.name, state::session_store_options{store_plan.retention}));
+        break;
+    }
+    stores_.push_back({store_plan, store.get(), {store_plan.changelog_topic, id_.partition}});
+    provider_->stores.emplace(store_plan.name, std::move(store));
+  }
+}
+
+task::~task() = default;
+
+void task::start_processing() {
+  processor_ = std::make_unique<operators::sub_topology_processor>(plan_, *provider_, registry_);
+}
+
+void task::abort_stores() {
+  processor_.reset();
+  for (auto& entry : stores_) entry.store->store().abort();
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,91 @@
+#pragma once
+
+// task: one input partition of one sub-topology (Kafka Streams' StreamTask). It owns that
+// partition's RocksDB database, its stores (wrapped in changelogging decorators) and the
+// operators' processor, and it tracks the input offsets it has processed.
+//
+// Life of a task: opened when the consumer group assigns its partition; its stores are restored
+// from their changelogs (stream_app does that, only the gap since each store's recorded offset)
+// before `start_processing()` builds the processor, because the windowed aggregation reads its
+// stream time from its meta store when it is built. Closed when the partition is revoked or lost;
+// the database stays on disk, so a task that comes back restores nothing or little.
+//
+// One thread: the stream_app's.
+
+#include "kafka/client/topic_partition.hpp"
+#include "operators/function_registry.hpp"
+#include "operators/store_provider.hpp"
+#include "operators/sub_topology_processor.hpp"
+#include "operators/topology.hpp"
+#include "runtime/changelogged_stores.hpp"
+#include "state/rocksdb/task_database.hpp"
+
+#include <compare>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::runtime {
+
+struct task_id {
+  int sub_topology = 0;
+  std::int32_t partition = 0;
+  auto operator<=>(const task_id&) const = default;
+  // "0_3", Kafka Streams' notation, used for directories and logs.
+  std::string to_string() const;
+};
+
+// A store of the task, as the restore and commit paths see it.
+struct task_store {
+  operators::store_plan plan;
+  changelogged_store* store = nullptr;
+  kafka::topic_partition changelog;  // the store's changelog topic, the task's partition
+};
+
+class task {
+ public:
+  // Opens every store of the plan in `database`.
+  task(task_id id, const operators::sub_topology& plan, state::rocksdb::task_database database,
+       const operators::function_registry& registry);
+  ~task();
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+
+  const task_id& id() const { return id_; }
+  const operators::sub_topology& plan() const { return plan_; }
+  const state::rocksdb::open_result& database_state() const { return database_.result(); }
+  std::vector<task_store>& stores() { return stores_; }
+
+  // Builds the processor; the stores must be restored first.
+  void start_processing();
+  bool processing() const { return processor_ != nullptr; }
+  operators::sub_topology_processor& processor() { return *processor_; }
+
+  // Input offsets processed since the task started: the next offset to read per input partition.
+  const std::map<kafka::topic_partition, std::int64_t>& consumed() const { return consumed_; }
+  void mark_consumed(const kafka::topic_partition& input, std::int64_t next_offset) {
+    consumed_[input] = next_offset;
+  }
+
+  // Drops the open transaction's store writes and captured changes (after an abort), and the
+  // processor, which may have cached state from them; start_processing() builds it again.
+  void abort_stores();
+  // Persists what the stores committed, so that a clean restart restores nothing.
+  void flush() { database_.flush(); }
+
+ private:
+  class provider;
+
+  task_id id_;
+  const operators::sub_topology& plan_;
+  const operators::function_registry& registry_;
+  state::rocksdb::task_database database_;
+  std::unique_ptr<provider> provider_;
+  std::vector<task_store> stores_;
+  std::unique_ptr<operators::sub_topology_processor> processor_;
+  std::map<kafka::topic_partition, std::int64_t> consumed_;
+};
+
+}  // namespace sluice::runtime
