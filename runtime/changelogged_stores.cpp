@@ -16,11 +16,6 @@ change_capture::change_map change_capture::drain() {
   return drained;
 }
 
-void changelogged_kv_store::abort() {
-  inner_->abort();
-  changes_.clear();
-}
-
 void changelogged_kv_store::put(state::bytes_view key, state::bytes_view value) {
   inner_->put(key, value);
   changes_.record(state::bytes(key), value);
@@ -29,11 +24,6 @@ void changelogged_kv_store::put(state::bytes_view key, state::bytes_view value) 
 void changelogged_kv_store::remove(state::bytes_view key) {
   inner_->remove(key);
   changes_.record(state::bytes(key), std::nullopt);
-}
-
-void changelogged_window_store::abort() {
-  inner_->abort();
-  changes_.clear();
 }
 
 bool changelogged_window_store::put(state::bytes_view key, std::int64_t window_start, state::bytes_view value) {
@@ -46,11 +36,6 @@ bool changelogged_window_store::put(state::bytes_view key, std::int64_t window_s
 void changelogged_window_store::remove(state::bytes_view key, std::int64_t window_start) {
   inner_->remove(key, window_start);
   changes_.record(state::key_layout::window_key(key, window_start), std::nullopt);
-}
-
-void changelogged_session_store::abort() {
-  inner_->abort();
-  changes_.clear();
 }
 
 bool changelogged_session_store::put(state::bytes_view key, std::int64_t start, std::int64_t end,

@@ -47,18 +47,36 @@ class changelogged_store {
   virtual change_capture& changes() = 0;
 };
 
-class changelogged_kv_store final : public state::kv_store, public changelogged_store {
+// The state_store part every changelogging decorator shares: forwards to the wrapped store, and
+// forgets the captured changes when the transaction aborts.
+template <typename Store>
+class changelogging_layer : public Store, public changelogged_store {
  public:
-  explicit changelogged_kv_store(std::unique_ptr<state::kv_store> inner) : inner_(std::move(inner)) {}
+  explicit changelogging_layer(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   const std::string& name() const override { return inner_->name(); }
   std::size_t pending_writes() const override { return inner_->pending_writes(); }
   void commit(state::changelog_offset next_offset) override { inner_->commit(next_offset); }
-  void abort() override;
+  void abort() override {
+    inner_->abort();
+    changes_.clear();
+  }
   std::optional<state::changelog_offset> committed_offset() const override { return inner_->committed_offset(); }
   void apply(std::span<const state::change> changes, state::changelog_offset next_offset) override {
     inner_->apply(changes, next_offset);
   }
+
+  state::state_store& store() override { return *this; }
+  change_capture& changes() override { return changes_; }
+
+ protected:
+  std::unique_ptr<Store> inner_;
+  change_capture changes_;
+};
+
+class changelogged_kv_store final : public changelogging_layer<state::kv_store> {
+ public:
+  using changelogging_layer::changelogging_layer;
 
   std::optional<state::bytes> get(state::bytes_view key) const override { return inner_->get(key); }
   void put(state::bytes_view key, state::bytes_view value) override;
@@ -71,26 +89,11 @@ class changelogged_kv_store final : public state::kv_store, public changelogged_
   }
   void all(const state::kv_visitor& visit) const override { inner_->all(visit); }
 
-  state::state_store& store() override { return *this; }
-  change_capture& changes() override { return changes_; }
-
- private:
-  std::unique_ptr<state::kv_store> inner_;
-  change_capture changes_;
 };
 
-class changelogged_window_store final : public state::window_store, public changelogged_store {
+class changelogged_window_store final : public changelogging_layer<state::window_store> {
  public:
-  explicit changelogged_window_store(std::unique_ptr<state::window_store> inner) : inner_(std::move(inner)) {}
-
-  const std::string& name() const override { return inner_->name(); }
-  std::size_t pending_writes() const override { return inner_->pending_writes(); }
-  void commit(state::changelog_offset next_offset) override { inner_->commit(next_offset); }
-  void abort() override;
-  std::optional<state::changelog_offset> committed_offset() const override { return inner_->committed_offset(); }
-  void apply(std::span<const state::change> changes, state::changelog_offset next_offset) override {
-    inner_->apply(changes, next_offset);
-  }
+  using changelogging_layer::changelogging_layer;
 
   bool put(state::bytes_view key, std::int64_t window_start, state::bytes_view value) override;
   void remove(state::bytes_view key, std::int64_t window_start) override;
@@ -109,26 +112,11 @@ class changelogged_window_store final : public state::window_store, public chang
   std::optional<std::int64_t> observed_stream_time() const override { return inner_->observed_stream_time(); }
   std::uint64_t expired_drops() const override { return inner_->expired_drops(); }
 
-  state::state_store& store() override { return *this; }
-  change_capture& changes() override { return changes_; }
-
- private:
-  std::unique_ptr<state::window_store> inner_;
-  change_capture changes_;
 };
 
-class changelogged_session_store final : public state::session_store, public changelogged_store {
+class changelogged_session_store final : public changelogging_layer<state::session_store> {
  public:
-  explicit changelogged_session_store(std::unique_ptr<state::session_store> inner) : inner_(std::move(inner)) {}
-
-  const std::string& name() const override { return inner_->name(); }
-  std::size_t pending_writes() const override { return inner_->pending_writes(); }
-  void commit(state::changelog_offset next_offset) override { inner_->commit(next_offset); }
-  void abort() override;
-  std::optional<state::changelog_offset> committed_offset() const override { return inner_->committed_offset(); }
-  void apply(std::span<const state::change> changes, state::changelog_offset next_offset) override {
-    inner_->apply(changes, next_offset);
-  }
+  using changelogging_layer::changelogging_layer;
 
   bool put(state::bytes_view key, std::int64_t start, std::int64_t end, state::bytes_view value) override;
   void remove(state::bytes_view key, std::int64_t start, std::int64_t end) override;
@@ -145,12 +133,6 @@ class changelogged_session_store final : public state::session_store, public cha
   std::optional<std::int64_t> observed_stream_time() const override { return inner_->observed_stream_time(); }
   std::uint64_t expired_drops() const override { return inner_->expired_drops(); }
 
-  state::state_store& store() override { return *this; }
-  change_capture& changes() override { return changes_; }
-
- private:
-  std::unique_ptr<state::session_store> inner_;
-  change_capture changes_;
 };
 
 }  // namespace sluice::runtime
