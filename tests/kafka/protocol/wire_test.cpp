@@ -69,7 +69,7 @@ TEST(wire, truncated_input_is_a_sticky_error_not_a_crash) {
   bytes buffer;
   writer out(buffer);
   out.string("a long enough string");
-  buffer.resize(buffer.size() - 3);
+  buffer.erase(buffer.end() - 3, buffer.end());  // (resize(size - 3) trips GCC 12's -Wstringop-overflow at -O1)
 
   reader in(buffer);
   EXPECT_EQ(in.string(), "");
