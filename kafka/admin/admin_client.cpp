@@ -134,89 +134,76 @@ asio::awaitable<std::shared_ptr<connection>> admin_client::connection_for(
 }
 
 asio::awaitable<void> admin_client::start() {
-  const auto until = deadline();
-  for (int attempt = 0;; ++attempt) {
-    std::exception_ptr failure;
-    try {
-      co_await cluster_.start();
-      co_return;
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    co_await recover(failure, attempt, until, "connect to the cluster", {});
-  }
+  co_return co_await retrying(deadline(), "connect to the cluster", &admin_client::start_attempt);
+}
+
+asio::awaitable<void> admin_client::start_attempt() {
+  co_await cluster_.start();
+  co_return;
 }
 
 // ---- cluster ---------------------------------------------------------------------------------
 
 asio::awaitable<cluster_description> admin_client::describe_cluster() {
-  const auto until = deadline();
-  for (int attempt = 0;; ++attempt) {
-    std::exception_ptr failure;
-    try {
-      auto target = co_await cluster_.any_connection();
-      cluster_description result;
-      if (target->negotiated_version(api_key::describe_cluster)) {
-        auto response = co_await target->send(protocol::describe_cluster_request{});
-        if (response.error_code != 0) {
-          throw kafka_error(static_cast<error_code>(response.error_code),
-                            "describe the cluster" +
-                                (response.error_message ? ": " + *response.error_message : ""));
-        }
-        result.cluster_id = response.cluster_id;
-        result.controller_id = response.controller_id;
-        for (auto& broker : response.brokers) {
-          result.brokers.push_back(
-              {broker.broker_id, std::move(broker.host), broker.port, std::move(broker.rack)});
-        }
-      } else {
-        // Brokers before 2.8 lack DescribeCluster (KIP-700); Metadata carries the same facts.
-        const auto* metadata = co_await cluster_.refresh_metadata(std::vector<std::string>{});
-        result.cluster_id = metadata->cluster_id;
-        result.controller_id = metadata->controller_id;
-        for (const auto& [id, broker] : metadata->brokers) result.brokers.push_back(broker);
-      }
-      std::sort(result.brokers.begin(), result.brokers.end(),
-                [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
-      co_return result;
-    } catch (...) {
-      failure = std::current_exception();
+  co_return co_await retrying(deadline(), "describe the cluster",
+                              &admin_client::describe_cluster_attempt);
+}
+
+asio::awaitable<cluster_description> admin_client::describe_cluster_attempt() {
+  auto target = co_await cluster_.any_connection();
+  cluster_description result;
+  if (target->negotiated_version(api_key::describe_cluster)) {
+    auto response = co_await target->send(protocol::describe_cluster_request{});
+    if (response.error_code != 0) {
+      throw kafka_error(
+          static_cast<error_code>(response.error_code),
+          "describe the cluster" + (response.error_message ? ": " + *response.error_message : ""));
     }
-    co_await recover(failure, attempt, until, "describe the cluster", {});
+    result.cluster_id = response.cluster_id;
+    result.controller_id = response.controller_id;
+    for (auto& broker : response.brokers) {
+      result.brokers.push_back(
+          {broker.broker_id, std::move(broker.host), broker.port, std::move(broker.rack)});
+    }
+  } else {
+    // Brokers before 2.8 lack DescribeCluster (KIP-700); Metadata carries the same facts.
+    const auto* metadata = co_await cluster_.refresh_metadata(std::vector<std::string>{});
+    result.cluster_id = metadata->cluster_id;
+    result.controller_id = metadata->controller_id;
+    for (const auto& [id, broker] : metadata->brokers) result.brokers.push_back(broker);
   }
+  std::sort(result.brokers.begin(), result.brokers.end(),
+            [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  co_return result;
 }
 
 asio::awaitable<broker_api_versions> admin_client::api_versions(
     std::optional<std::int32_t> node_id) {
-  const auto until = deadline();
   const std::string what = node_id ? "read the API versions of broker " + std::to_string(*node_id)
                                    : std::string("read the API versions of a broker");
-  for (int attempt = 0;; ++attempt) {
-    std::exception_ptr failure;
-    try {
-      auto target = co_await connection_for(node_id);
-      broker_api_versions result;
-      result.node_id = node_id.value_or(target->address().node_id);
-      result.address = target->address().to_string();
-      for (const auto& [key, range] : target->broker_versions()) {
-        api_version_info info;
-        info.api_key = key;
-        info.name = protocol::to_string(static_cast<api_key>(key));
-        info.broker_min = range.min_version;
-        info.broker_max = range.max_version;
-        if (const auto* ours = protocol::find_api(key)) {
-          info.sluice_min = ours->min_version;
-          info.sluice_max = ours->max_version;
-          info.negotiated = target->negotiated_version(static_cast<api_key>(key));
-        }
-        result.apis.push_back(std::move(info));
-      }
-      co_return result;
-    } catch (...) {
-      failure = std::current_exception();
+  co_return co_await retrying(deadline(), what, &admin_client::api_versions_attempt, node_id);
+}
+
+asio::awaitable<broker_api_versions> admin_client::api_versions_attempt(
+    std::optional<std::int32_t> node_id) {
+  auto target = co_await connection_for(node_id);
+  broker_api_versions result;
+  result.node_id = node_id.value_or(target->address().node_id);
+  result.address = target->address().to_string();
+  for (const auto& [key, range] : target->broker_versions()) {
+    api_version_info info;
+    info.api_key = key;
+    info.name = protocol::to_string(static_cast<api_key>(key));
+    info.broker_min = range.min_version;
+    info.broker_max = range.max_version;
+    if (const auto* ours = protocol::find_api(key)) {
+      info.sluice_min = ours->min_version;
+      info.sluice_max = ours->max_version;
+      info.negotiated = target->negotiated_version(static_cast<api_key>(key));
     }
-    co_await recover(failure, attempt, until, what, {});
+    result.apis.push_back(std::move(info));
   }
+  co_return result;
 }
 
 // ---- topics ----------------------------------------------------------------------------------
@@ -410,27 +397,24 @@ asio::awaitable<std::vector<topic_result>> admin_client::create_partitions(
 }
 
 asio::awaitable<std::vector<topic_listing>> admin_client::list_topics(bool include_internal) {
-  const auto until = deadline();
-  for (int attempt = 0;; ++attempt) {
-    std::exception_ptr failure;
-    try {
-      protocol::metadata_request request;  // topics = null: every topic
-      request.allow_auto_topic_creation = false;
-      auto response = co_await cluster_.send_to_any(std::move(request));
-      std::vector<topic_listing> result;
-      for (auto& topic : response.topics) {
-        if (!topic.name || (topic.is_internal && !include_internal)) continue;
-        result.push_back({*topic.name, topic.topic_id, topic.is_internal,
-                          static_cast<std::int32_t>(topic.partitions.size())});
-      }
-      std::sort(result.begin(), result.end(),
-                [](const auto& a, const auto& b) { return a.name < b.name; });
-      co_return result;
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    co_await recover(failure, attempt, until, "list topics", {});
+  co_return co_await retrying(deadline(), "list topics", &admin_client::list_topics_attempt,
+                              include_internal);
+}
+
+asio::awaitable<std::vector<topic_listing>> admin_client::list_topics_attempt(
+    bool include_internal) {
+  protocol::metadata_request request;  // topics = null: every topic
+  request.allow_auto_topic_creation = false;
+  auto response = co_await cluster_.send_to_any(std::move(request));
+  std::vector<topic_listing> result;
+  for (auto& topic : response.topics) {
+    if (!topic.name || (topic.is_internal && !include_internal)) continue;
+    result.push_back({*topic.name, topic.topic_id, topic.is_internal,
+                      static_cast<std::int32_t>(topic.partitions.size())});
   }
+  std::sort(result.begin(), result.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  co_return result;
 }
 
 asio::awaitable<std::vector<topic_description>> admin_client::describe_topics(

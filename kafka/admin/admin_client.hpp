@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kafka/admin/admin_types.hpp"
@@ -111,6 +112,23 @@ class admin_client {
   // says so, and returns so that the caller tries again.
   asio::awaitable<void> recover(std::exception_ptr failure, int attempt, clock::time_point deadline,
                                 std::string what, std::vector<std::string> topics);
+  // Calls `(this->*attempt)(args...)` until it returns, handing each failure to recover() (which
+  // rethrows it once it is final or the deadline passed). `what` names the call in errors. The
+  // arguments are copied into every attempt, so an attempt may consume its own.
+  template <typename Result, typename... Params>
+  asio::awaitable<Result> retrying(clock::time_point until, std::string what,
+                                   asio::awaitable<Result> (admin_client::*attempt)(Params...),
+                                   std::type_identity_t<Params>... args) {
+    for (int attempt_number = 0;; ++attempt_number) {
+      std::exception_ptr failure;
+      try {
+        co_return co_await (this->*attempt)(args...);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      co_await recover(failure, attempt_number, until, what, {});
+    }
+  }
   // Backs off before retrying items that failed with a retriable error; false when the deadline
   // does not leave room for another attempt.
   // KRaft brokers learn of a new topic from the metadata log a moment after CreateTopics answers;
@@ -129,6 +147,21 @@ class admin_client {
   asio::awaitable<std::optional<group_description>> describe_consumer_group(
       std::int32_t coordinator, std::string group_id);
   asio::awaitable<group_result> delete_group(std::string group_id);
+
+  // One attempt of the public call of the same name, which retries it (see retrying()).
+  asio::awaitable<void> start_attempt();
+  asio::awaitable<cluster_description> describe_cluster_attempt();
+  asio::awaitable<broker_api_versions> api_versions_attempt(std::optional<std::int32_t> node_id);
+  asio::awaitable<std::vector<topic_listing>> list_topics_attempt(bool include_internal);
+  asio::awaitable<std::vector<group_listing>> list_groups_of_attempt(std::int32_t node_id);
+  asio::awaitable<group_description> describe_group_attempt(std::string group_id);
+  asio::awaitable<group_result> delete_group_attempt(std::string group_id);
+  asio::awaitable<std::map<topic_partition, committed_offset>> list_group_offsets_attempt(
+      std::string group_id, std::optional<std::vector<topic_partition>> partitions);
+  asio::awaitable<std::map<topic_partition, item_error>> alter_group_offsets_attempt(
+      std::string group_id, std::map<topic_partition, std::int64_t> offsets);
+  asio::awaitable<std::map<topic_partition, item_error>> delete_group_offsets_attempt(
+      std::string group_id, std::vector<topic_partition> partitions);
 
   cluster& cluster_;
   admin_options options_;
