@@ -1,14 +1,14 @@
 #include "kafka/client/cluster.hpp"
 
-#include "kafka/protocol/messages/find_coordinator.hpp"
-#include "kafka/protocol/messages/metadata.hpp"
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <random>
+
+#include "kafka/protocol/messages/find_coordinator.hpp"
+#include "kafka/protocol/messages/metadata.hpp"
 
 namespace sluice::kafka {
 
@@ -27,13 +27,15 @@ std::chrono::milliseconds backoff(const client_config& config, int failures) {
   auto base = config.reconnect_backoff.count() << std::min(failures, 16);
   auto capped = std::min<std::int64_t>(base, config.reconnect_backoff_max.count());
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(capped) * jitter(random)));
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(static_cast<double>(capped) * jitter(random)));
 }
 
 void merge(cluster_metadata& cache, protocol::metadata_response& response, bool all_topics) {
   cache.brokers.clear();
   for (auto& broker : response.brokers) {
-    cache.brokers[broker.node_id] = {broker.node_id, std::move(broker.host), broker.port, std::move(broker.rack)};
+    cache.brokers[broker.node_id] = {broker.node_id, std::move(broker.host), broker.port,
+                                     std::move(broker.rack)};
   }
   if (response.cluster_id) cache.cluster_id = *response.cluster_id;
   cache.controller_id = response.controller_id;
@@ -46,10 +48,10 @@ void merge(cluster_metadata& cache, protocol::metadata_response& response, bool 
     info.internal = topic.is_internal;
     info.error = static_cast<error_code>(topic.error_code);
     for (auto& partition : topic.partitions) {
-      info.partitions.push_back({partition.partition_index, partition.leader_id, partition.leader_epoch,
-                                 std::move(partition.replica_nodes), std::move(partition.isr_nodes),
-                                 std::move(partition.offline_replicas),
-                                 static_cast<error_code>(partition.error_code)});
+      info.partitions.push_back(
+          {partition.partition_index, partition.leader_id, partition.leader_epoch,
+           std::move(partition.replica_nodes), std::move(partition.isr_nodes),
+           std::move(partition.offline_replicas), static_cast<error_code>(partition.error_code)});
     }
     std::sort(info.partitions.begin(), info.partitions.end(),
               [](const auto& a, const auto& b) { return a.partition < b.partition; });
@@ -67,9 +69,12 @@ void merge(cluster_metadata& cache, protocol::metadata_response& response, bool 
 cluster::cluster(asio::any_io_executor executor, client_config config)
     : executor_(std::move(executor)), config_(std::move(config)) {}
 
-cluster::~cluster() { close(); }
+cluster::~cluster() {
+  close();
+}
 
 void cluster::close() {
+  closed_ = true;
   if (bootstrap_) bootstrap_->close();
   for (auto& [id, node] : nodes_) {
     if (node.open) node.open->close();
@@ -78,8 +83,10 @@ void cluster::close() {
 
 asio::awaitable<void> cluster::start() {
   if (config_.bootstrap_servers.empty()) {
-    throw kafka_error(make_error_code(net_error::bad_configuration), "no bootstrap servers given", false);
+    throw kafka_error(make_error_code(net_error::bad_configuration), "no bootstrap servers given",
+                      false);
   }
+  closed_ = false;
   std::string failures;
   for (const auto& address : config_.bootstrap_servers) {
     try {
@@ -95,7 +102,8 @@ asio::awaitable<void> cluster::start() {
   co_await refresh_brokers();
 }
 
-asio::awaitable<const cluster_metadata*> cluster::refresh_metadata(std::optional<std::vector<std::string>> topics) {
+asio::awaitable<const cluster_metadata*> cluster::refresh_metadata(
+    std::optional<std::vector<std::string>> topics) {
   protocol::metadata_request request;
   request.allow_auto_topic_creation = false;
   const bool all_topics = !topics.has_value();
@@ -130,13 +138,22 @@ asio::awaitable<const topic_info*> cluster::topic(std::string name) {
   co_return metadata_.topic(name);
 }
 
-asio::awaitable<std::shared_ptr<connection>> cluster::open_connection(broker_address address, node_connection& slot) {
+void cluster::refuse_if_closed(const std::shared_ptr<connection>& opened) const {
+  if (!closed_) return;
+  if (opened) opened->close();
+  throw kafka_error(make_error_code(net_error::connection_closed), "the client was closed", false);
+}
+
+asio::awaitable<std::shared_ptr<connection>> cluster::open_connection(broker_address address,
+                                                                      node_connection& slot) {
+  refuse_if_closed(nullptr);
   if (auto wait = slot.next_attempt - clock::now(); wait > clock::duration::zero()) {
     asio::steady_timer timer(executor_, wait);
     co_await timer.async_wait(asio::use_awaitable);
   }
   try {
     auto opened = co_await connection::open(executor_, address, config_.connection());
+    refuse_if_closed(opened);
     slot.failures = 0;
     // Two callers may have opened a connection to this node at the same time: keep the first and
     // close the other, so that no connection (and its read loop) outlives close().
@@ -163,7 +180,8 @@ asio::awaitable<std::shared_ptr<connection>> cluster::connection_to(std::int32_t
       throw not_found("broker " + std::to_string(node_id) + " is not in the cluster's metadata");
     }
   }
-  broker_address address{broker->second.host, static_cast<std::uint16_t>(broker->second.port), node_id};
+  broker_address address{broker->second.host, static_cast<std::uint16_t>(broker->second.port),
+                         node_id};
   co_return co_await open_connection(std::move(address), nodes_[node_id]);
 }
 
@@ -182,9 +200,12 @@ asio::awaitable<std::shared_ptr<connection>> cluster::any_connection() {
     }
   }
   // Every known broker is gone: start over from the bootstrap list.
+  refuse_if_closed(nullptr);
   for (const auto& address : config_.bootstrap_servers) {
     try {
-      bootstrap_ = co_await connection::open(executor_, address, config_.connection());
+      auto opened = co_await connection::open(executor_, address, config_.connection());
+      refuse_if_closed(opened);
+      bootstrap_ = std::move(opened);
       co_return bootstrap_;
     } catch (const kafka_error& e) {
       if (!e.retriable()) throw;
@@ -218,19 +239,23 @@ asio::awaitable<std::int32_t> cluster::find_coordinator(coordinator_type type, s
   std::optional<std::string> message = response.error_message;
   if (version >= 4) {
     if (response.coordinators.empty()) {
-      throw kafka_error(make_error_code(net_error::protocol_violation), "FindCoordinator answered no coordinator", true);
+      throw kafka_error(make_error_code(net_error::protocol_violation),
+                        "FindCoordinator answered no coordinator", true);
     }
     const auto& coordinator = response.coordinators.front();
     code = coordinator.error_code;
     node = coordinator.node_id;
     message = coordinator.error_message;
-    metadata_.brokers.try_emplace(node, broker_info{node, coordinator.host, coordinator.port, std::nullopt});
+    metadata_.brokers.try_emplace(
+        node, broker_info{node, coordinator.host, coordinator.port, std::nullopt});
   } else {
-    metadata_.brokers.try_emplace(node, broker_info{node, response.host, response.port, std::nullopt});
+    metadata_.brokers.try_emplace(node,
+                                  broker_info{node, response.host, response.port, std::nullopt});
   }
   if (code != 0) {
     throw kafka_error(static_cast<error_code>(code),
-                      std::string("find the ") + (type == coordinator_type::group ? "group" : "transaction") +
+                      std::string("find the ") +
+                          (type == coordinator_type::group ? "group" : "transaction") +
                           " coordinator for '" + key + "'" + (message ? ": " + *message : ""));
   }
   co_return node;

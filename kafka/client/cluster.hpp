@@ -1,17 +1,16 @@
 #pragma once
 
-#include "kafka/client/client_config.hpp"
-#include "kafka/client/cluster_metadata.hpp"
-#include "kafka/net/connection.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kafka/client/client_config.hpp"
+#include "kafka/client/cluster_metadata.hpp"
+#include "kafka/net/connection.hpp"
 
 namespace sluice::kafka {
 
@@ -26,7 +25,9 @@ enum class coordinator_type : std::int8_t { group = 0, transaction = 1 };
 //
 // Threading: the cluster and its connections run on the executor given to the constructor, which
 // must be single-threaded (an io_context run by one thread, or a strand). Lifetime: `close()`
-// before destruction closes every connection; requests in flight then fail.
+// before destruction closes every connection; requests in flight then fail, and until the next
+// `start()` no connection is opened again (a retry still running in some coroutine fails at once
+// instead of leaving a connection that nobody closes).
 class cluster {
  public:
   cluster(asio::any_io_executor executor, client_config config);
@@ -45,7 +46,8 @@ class cluster {
 
   // Refreshes brokers and the given topics (nullopt: every topic; empty: brokers only) and merges
   // them into the cache.
-  asio::awaitable<const cluster_metadata*> refresh_metadata(std::optional<std::vector<std::string>> topics);
+  asio::awaitable<const cluster_metadata*> refresh_metadata(
+      std::optional<std::vector<std::string>> topics);
   // The cached topic, refreshed first if unknown or stale; nullptr if the cluster lacks it.
   asio::awaitable<const topic_info*> topic(std::string name);
 
@@ -80,15 +82,19 @@ class cluster {
     std::chrono::steady_clock::time_point next_attempt{};
   };
 
-  asio::awaitable<std::shared_ptr<connection>> open_connection(broker_address address, node_connection& slot);
+  asio::awaitable<std::shared_ptr<connection>> open_connection(broker_address address,
+                                                               node_connection& slot);
   asio::awaitable<void> refresh_if_stale();
   asio::awaitable<void> refresh_brokers();
+  // Throws when close() came first; keeps `opened` otherwise. Closes `opened` when it throws.
+  void refuse_if_closed(const std::shared_ptr<connection>& opened) const;
 
   asio::any_io_executor executor_;
   client_config config_;
   cluster_metadata metadata_;
   std::shared_ptr<connection> bootstrap_;
   std::map<std::int32_t, node_connection> nodes_;
+  bool closed_ = false;
 };
 
 }  // namespace sluice::kafka
