@@ -448,8 +448,8 @@ asio::awaitable<void> stream_app::impl::commit() {
         producer->begin_transaction();
         in_transaction = true;
       }
-      std::vector<kafka::transaction_offset> txn_offsets;
-      for (const auto& [input, offset] : offsets) txn_offsets.push_back({input.topic, input.partition, offset, -1, ""});
+      std::map<topic_partition, kafka::offset_and_metadata> txn_offsets;
+      for (const auto& [input, offset] : offsets) txn_offsets[input].offset = offset;
       co_await producer->send_offsets_to_transaction(std::move(txn_offsets), consumer->group_metadata());
       co_await producer->commit_transaction();
       in_transaction = false;

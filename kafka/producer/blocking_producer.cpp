@@ -64,7 +64,7 @@ asio::awaitable<void> stop_producer(producer* p, std::chrono::milliseconds timeo
 asio::awaitable<std::vector<std::int32_t>> partitions(producer* p, std::string topic) {
   co_return co_await p->partitions_for(std::move(topic));
 }
-asio::awaitable<void> send_offsets(producer* p, std::vector<transaction_offset> offsets,
+asio::awaitable<void> send_offsets(producer* p, std::map<topic_partition, offset_and_metadata> offsets,
                                    consumer_group_metadata group) {
   co_await p->send_offsets_to_transaction(std::move(offsets), std::move(group));
 }
@@ -139,7 +139,7 @@ void blocking_producer::abort_transaction() {
   state_->run(abort(state_->producer.get()));
 }
 
-void blocking_producer::send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+void blocking_producer::send_offsets_to_transaction(std::map<topic_partition, offset_and_metadata> offsets,
                                                     consumer_group_metadata group) {
   state_->run(send_offsets(state_->producer.get(), std::move(offsets), std::move(group)));
 }

@@ -13,13 +13,15 @@
 // Lifetime: close() (or the destructor) stops the producer, bounded by its timeout, and joins the
 // thread.
 
-#include "kafka/producer/consumer_group_metadata.hpp"
+#include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/delivery.hpp"
 #include "kafka/producer/producer_config.hpp"
 #include "kafka/records/record.hpp"
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,7 +62,7 @@ class blocking_producer {
   void begin_transaction();
   void commit_transaction();
   void abort_transaction();
-  void send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+  void send_offsets_to_transaction(std::map<topic_partition, offset_and_metadata> offsets,
                                    consumer_group_metadata group);
 
   // Flushes (up to `timeout`), stops the producer and joins the thread. Idempotent.

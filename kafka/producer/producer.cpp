@@ -6,6 +6,7 @@
 #include "kafka/producer/record_accumulator.hpp"
 #include "kafka/protocol/messages/add_offsets_to_txn.hpp"
 #include "kafka/protocol/messages/add_partitions_to_txn.hpp"
+#include "kafka/protocol/messages/api_versions.hpp"
 #include "kafka/protocol/messages/end_txn.hpp"
 #include "kafka/protocol/messages/init_producer_id.hpp"
 #include "kafka/protocol/messages/metadata.hpp"
@@ -14,6 +15,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -39,9 +41,11 @@
 //   and the producer disagree: the sender stops draining, waits until nothing is in flight, bumps
 //   the epoch (locally for an idempotent producer; on abort for a transactional one), restarts
 //   every partition at sequence 0 and resends what was not acknowledged, in order.
-// - Transactions use version 1 (explicit AddPartitionsToTxn, batched per sender pass); a batch of
-//   a partition not yet added waits. Fencing errors are fatal, any other failed batch makes the
-//   transaction abortable. Nothing is sent while a transaction aborts.
+// - Transactions use version 2 (KIP-890 part 2) when the cluster finalized transaction.version 2,
+//   else version 1 (see below). Version 1 adds partitions explicitly (AddPartitionsToTxn, batched
+//   per sender pass) and a batch of a partition not yet added waits; version 2 sends at once and
+//   Produce v12+ adds the partition on the broker. Fencing errors are fatal, any other failed
+//   batch makes the transaction abortable. Nothing is sent while a transaction aborts.
 // - Nothing hangs: every batch ends within delivery_timeout (or stop()'s timeout), every
 //   transactional call within max_block, and batches coming back after stop() fail at once.
 
@@ -53,11 +57,18 @@ using clock = producer_clock;
 using protocol::api_key;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Sluice speaks transaction version 1 (KIP-98 with KIP-447 and KIP-890 part 1): explicit
-// AddPartitionsToTxn, and EndTxn without the per-transaction epoch bump. These caps keep a
+// Transaction version 1 (KIP-98 with KIP-447 and KIP-890 part 1): explicit AddPartitionsToTxn
+// and AddOffsetsToTxn, and EndTxn without the per-transaction epoch bump. These caps keep a
 // Kafka 4 broker from treating our requests as version 2 (KIP-890 part 2), exactly as the Java
-// client does when transaction.version 2 is not in use.
+// client does when transaction.version 2 is not in use. Version 2 lifts them: Produce v12+ and
+// TxnOffsetCommit v5+ add their partition to the transaction on the broker, and EndTxn v5+
+// answers with the bumped epoch the next transaction uses.
 constexpr std::int16_t produce_max_transactional_v1 = 11;
+constexpr std::int16_t produce_min_transactional_v2 = 12;
+constexpr std::int16_t end_txn_min_v2 = 5;
+constexpr std::int16_t txn_offset_commit_min_v2 = 5;
+constexpr const char* transaction_version_feature = "transaction.version";
+constexpr int transaction_version_2 = 2;
 constexpr std::int16_t produce_max_without_topic_ids = 12;  // v13 names topics by id (KIP-516)
 constexpr std::int16_t add_partitions_max_client = 3;       // v4+ are broker-to-broker only
 constexpr std::int16_t end_txn_max_v1 = 4;
@@ -136,7 +147,11 @@ struct producer::impl : std::enable_shared_from_this<impl> {
         net(executor_, static_cast<const client_config&>(config)),
         accumulator(executor_,
                     accumulator_options{config.batch_size, config.buffer_memory, config.compression,
-                                        config.compression_level, config.transactional()}),
+                                        config.compression_level,
+                                        config.transactional(),
+                                        config.max_request_size > request_overhead
+                                            ? config.max_request_size - request_overhead
+                                            : config.max_request_size}),
         wake_timer(executor_),
         tasks_idle(executor_) {}
 
@@ -161,6 +176,14 @@ struct producer::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer wake_timer;
   bool sleeping = false;
   bool wake_pending = false;
+  // The sender was woken and has not run since. The sender shares the executor with the caller,
+  // so a caller queueing records in a loop that never suspends (try_send()) would keep it, and
+  // the connections' reads, from running until buffer_memory is full (32 MB: a whole benchmark
+  // run of 100 B records was queued before the first ProduceRequest left). Sends then come in
+  // bursts, the broker idle while the buffer fills and the caller idle while it drains. So while
+  // the sender is due, try_send() declines and send() yields once before queueing: the sender
+  // runs once per full batch, overlapping the caller's work with the network.
+  bool sender_due = false;
   clock::time_point sleep_until = clock::time_point::max();
   std::map<std::int32_t, sink> sinks;
   int batches_in_flight = 0;
@@ -187,6 +210,10 @@ struct producer::impl : std::enable_shared_from_this<impl> {
   bool txn_offsets_added = false;
   bool txn_bump_on_abort = false;
   std::int32_t txn_coordinator = -1;
+  // The transaction protocol in use (1 or 2, KIP-890 part 2), decided at start(); 0 when not
+  // transactional. Capped by limit_transaction_version_for_testing.
+  int txn_version = 0;
+  int txn_version_limit = transaction_version_2;
 
   // --- background tasks -------------------------------------------------------------------
 
@@ -201,6 +228,7 @@ struct producer::impl : std::enable_shared_from_this<impl> {
   }
 
   void wake() {
+    sender_due = true;
     if (sleeping) {
       sleeping = false;
       wake_timer.cancel();
@@ -282,7 +310,8 @@ struct producer::impl : std::enable_shared_from_this<impl> {
       return chosen;
     }
     if (key && !config.partitioner_ignore_keys) return partition_for_key(*key, count);
-    return topic.sticky.next(topic.info, size, config.batch_size);
+    return topic.sticky.next(topic.info, accumulator.estimated_record_bytes(topic, size),
+                             config.batch_size);
   }
 
   void check_size(std::string_view topic, std::size_t size) const {
@@ -303,15 +332,31 @@ struct producer::impl : std::enable_shared_from_this<impl> {
     auto& queue = topic.partitions[static_cast<std::size_t>(chosen)];
     auto result = accumulator.append(topic, queue, timestamp ? *timestamp : now_ms(), key, value,
                                      headers, size);
-    if (transactional && !queue.in_transaction && !queue.transaction_pending) {
-      queue.transaction_pending = true;
-      txn_pending.push_back(&queue);
-      wake();
-    } else if (result.batch_full || buffer_waiters > 0 ||
-               (result.new_batch && result.created + config.linger < sleep_until)) {
+    if (!join_transaction(queue) &&
+        (result.batch_full || buffer_waiters > 0 ||
+         (result.new_batch && result.created + config.linger < sleep_until))) {
       wake();
     }
     return std::move(result.handle);
+  }
+
+  // A transactional producer adds the partition to the transaction before its first batch goes
+  // out. True if that woke the sender.
+  bool join_transaction(partition_queue& queue) {
+    if (!transactional || queue.in_transaction || queue.transaction_pending) return false;
+    if (txn_version >= transaction_version_2) {
+      // KIP-890 part 2: the broker adds the partition when the first Produce (v12+) of the
+      // transaction arrives. The producer only notes that EndTxn is now due (Java marks the
+      // transaction started on append too; the coordinator accepts ending it even if no Produce
+      // got through).
+      queue.in_transaction = true;
+      txn_partitions.push_back(&queue);
+      return false;
+    }
+    queue.transaction_pending = true;
+    txn_pending.push_back(&queue);
+    wake();
+    return true;
   }
 
   // The topic's queue, waiting (up to the deadline) for its metadata.
@@ -370,6 +415,7 @@ struct producer::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> sender_loop(std::shared_ptr<impl> self) {
     while (state != phase::closed) {
       wake_pending = false;
+      sender_due = false;
       auto next = clock::time_point::max();
       try {
         next = run_once(clock::now());
@@ -517,7 +563,11 @@ struct producer::impl : std::enable_shared_from_this<impl> {
       batch.built.clear();
     }
     if (!batch.built.empty()) return true;
-    if (auto error = batch.builder.build_to(batch.built)) {
+    if (auto error = batch.builder.build_to(batch.built); !error) {
+      if (batch.attempts == 0)
+        accumulator.observe_compression(*batch.topic, batch.builder.estimated_size(),
+                                        batch.built.size());
+    } else {
       auto failed = std::move(queue.batches.front());
       queue.batches.pop_front();
       fail_batch(
@@ -692,7 +742,8 @@ struct producer::impl : std::enable_shared_from_this<impl> {
   std::int16_t produce_version(const connection& conn,
                                const std::vector<std::unique_ptr<producer_batch>>& batches) {
     auto version = conn.required_version(api_key::produce);
-    if (transactional) version = std::min(version, produce_max_transactional_v1);
+    if (transactional && txn_version < transaction_version_2)
+      version = std::min(version, produce_max_transactional_v1);
     for (const auto& batch : batches) {
       if (batch->topic->info.id.is_zero())
         version = std::min(version, produce_max_without_topic_ids);
@@ -1147,20 +1198,65 @@ struct producer::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<error_code> end_txn_attempt(bool commit) {
     auto conn = co_await coordinator_connection();
-    const auto version = std::min(conn->required_version(api_key::end_txn), end_txn_max_v1);
+    auto version = conn->required_version(api_key::end_txn);
+    if (txn_version < transaction_version_2) version = std::min(version, end_txn_max_v1);
     protocol::end_txn_request request;
     request.transactional_id = *config.transactional_id;
     request.producer_id = producer_id;
     request.producer_epoch = producer_epoch;
     request.committed = commit;
     auto response = co_await conn->send(std::move(request), version);
-    co_return static_cast<error_code>(response.error_code);
+    const auto code = static_cast<error_code>(response.error_code);
+    if (code == error_code::none && version >= end_txn_min_v2 && response.producer_id >= 0) {
+      // KIP-890 part 2: every transaction ends with an epoch bump (the markers carry the new
+      // epoch, so a zombie's late Produce of the old epoch is fenced); the next transaction uses
+      // it, and a new producer id when the epoch ran out.
+      producer_id = response.producer_id;
+      producer_epoch = response.producer_epoch;
+    }
+    co_return code;
   }
 
   asio::awaitable<void> end_transaction(bool commit) {
     co_await txn_call(
         std::string(commit ? "commit" : "abort") + " the transaction of the " + txn_name(),
         clock::now() + config.max_block, [this, commit]() { return end_txn_attempt(commit); });
+    // A new epoch starts every partition again at sequence 0.
+    if (txn_version >= transaction_version_2) reset_sequences();
+  }
+
+  // Which transaction protocol to speak (KIP-890 part 2): version 2 when the cluster finalized
+  // the feature transaction.version at 2 or more (features are cluster-wide; any broker's
+  // ApiVersions lists them) and the coordinator speaks EndTxn v5 and TxnOffsetCommit v5. Asked
+  // once, at start(): a cluster upgraded later is used at version 2 by the next producer.
+  asio::awaitable<error_code> transaction_version_attempt() {
+    auto conn = co_await coordinator_connection();
+    const auto& versions = conn->broker_versions();
+    const auto api = versions.find(static_cast<std::int16_t>(api_key::api_versions));
+    const auto version = static_cast<std::int16_t>(
+        std::min<int>(api == versions.end() ? 0 : api->second.max_version,
+                      protocol::api_versions_request::max_version));
+    protocol::api_versions_request request;
+    request.client_software_name = "sluice";
+    request.client_software_version = "0.1.0";
+    auto response = co_await conn->send(std::move(request), version);
+    const auto code = static_cast<error_code>(response.error_code);
+    if (code != error_code::none) co_return code;
+    int finalized = 0;
+    for (const auto& feature : response.finalized_features) {
+      if (feature.name == transaction_version_feature) finalized = feature.max_version_level;
+    }
+    const auto supports = [&](api_key key, std::int16_t minimum) {
+      const auto it = versions.find(static_cast<std::int16_t>(key));
+      return it != versions.end() && it->second.max_version >= minimum;
+    };
+    txn_version = finalized >= transaction_version_2 && supports(api_key::end_txn, end_txn_min_v2) &&
+                          supports(api_key::txn_offset_commit, txn_offset_commit_min_v2) &&
+                          supports(api_key::produce, produce_min_transactional_v2)
+                      ? transaction_version_2
+                      : 1;
+    txn_version = std::min(txn_version, txn_version_limit);
+    co_return error_code::none;
   }
 
   void reset_transaction() {
@@ -1184,7 +1280,7 @@ struct producer::impl : std::enable_shared_from_this<impl> {
     co_return static_cast<error_code>(response.error_code);
   }
 
-  asio::awaitable<error_code> txn_offset_commit_attempt(std::vector<transaction_offset> offsets,
+  asio::awaitable<error_code> txn_offset_commit_attempt(std::map<topic_partition, offset_and_metadata> offsets,
                                                         consumer_group_metadata group,
                                                         std::int32_t* coordinator) {
     if (*coordinator < 0)
@@ -1196,8 +1292,8 @@ struct producer::impl : std::enable_shared_from_this<impl> {
       *coordinator = -1;
       throw;
     }
-    const auto version =
-        std::min(conn->required_version(api_key::txn_offset_commit), txn_offset_commit_max_v1);
+    auto version = conn->required_version(api_key::txn_offset_commit);
+    if (txn_version < transaction_version_2) version = std::min(version, txn_offset_commit_max_v1);
     protocol::txn_offset_commit_request request;
     request.transactional_id = *config.transactional_id;
     request.group_id = group.group_id;
@@ -1206,17 +1302,14 @@ struct producer::impl : std::enable_shared_from_this<impl> {
     request.generation_id = group.generation_id;
     request.member_id = group.member_id;
     request.group_instance_id = group.group_instance_id;
-    for (auto& offset : offsets) {
-      auto it = std::find_if(request.topics.begin(), request.topics.end(),
-                             [&](const auto& topic) { return topic.name == offset.topic; });
-      if (it == request.topics.end()) {
-        request.topics.push_back({.name = offset.topic});
-        it = std::prev(request.topics.end());
-      }
-      it->partitions.push_back({.partition_index = offset.partition,
-                                .committed_offset = offset.offset,
-                                .committed_leader_epoch = offset.leader_epoch,
-                                .committed_metadata = offset.metadata});
+    // The map is sorted by topic, so each topic's partitions are adjacent.
+    for (const auto& [partition, offset] : offsets) {
+      if (request.topics.empty() || request.topics.back().name != partition.topic)
+        request.topics.push_back({.name = partition.topic});
+      request.topics.back().partitions.push_back({.partition_index = partition.partition,
+                                                  .committed_offset = offset.offset,
+                                                  .committed_leader_epoch = offset.leader_epoch,
+                                                  .committed_metadata = offset.metadata});
     }
     auto response = co_await conn->send(std::move(request), version);
     auto result = error_code::none;
@@ -1274,6 +1367,16 @@ void producer::skip_sequence_for_testing(const std::string& topic, std::int32_t 
   queue.next_sequence = increment_sequence(queue.next_sequence, 1);
 }
 
+int producer::transaction_version() const {
+  return impl_->txn_version;
+}
+
+void producer::limit_transaction_version_for_testing(int version) {
+  if (impl_->state != impl::phase::created)
+    throw std::logic_error("limit_transaction_version_for_testing: call it before start()");
+  impl_->txn_version_limit = version;
+}
+
 void producer::close_connections_for_testing() {
   for (auto& [node, target] : impl_->sinks) {
     if (target.conn) target.conn->close();
@@ -1288,6 +1391,12 @@ asio::awaitable<void> producer::start() {
   try {
     co_await self->net.start();
     if (self->transactional) {
+      auto* raw = self.get();
+      const auto detect = [raw]() { return raw->transaction_version_attempt(); };
+      co_await self->txn_call("ApiVersions (transaction.version) for the " + self->txn_name(),
+                              deadline, detect);
+      spdlog::debug("producer: {} uses transaction version {}", self->txn_name(),
+                    self->txn_version);
       co_await self->init_transactional_id(false, deadline);
     } else if (self->idempotent) {
       co_await self->init_idempotent_id(deadline);
@@ -1361,9 +1470,68 @@ asio::awaitable<delivery> producer::send(std::string topic, std::optional<protoc
   if (queues == nullptr || queues->partitions.empty())
     queues = co_await self->wait_for_topic(topic, deadline);
   if (!self->accumulator.has_room(size)) co_await self->wait_for_room(topic, size, deadline);
+  // Let the sender run first if it was woken (see sender_due).
+  if (self->sender_due) co_await asio::post(self->executor, asio::use_awaitable);
   // The state may have changed while waiting.
   self->check_can_send(topic);
   co_return self->append(*queues, partition, timestamp, key_view, value_view, header_views, size);
+}
+
+batch_builder producer::create_batch() const {
+  const auto& config = impl_->config;
+  records::record_batch_builder_options options;
+  options.codec = config.compression;
+  options.level = config.compression_level;
+  options.transactional = impl_->transactional;
+  return batch_builder(options, config.batch_size);
+}
+
+asio::awaitable<delivery> producer::send_batch(batch_builder batch, std::string topic,
+                                               std::int32_t partition) {
+  auto self = impl_;
+  self->check_can_send(topic);
+  const auto where_to = "send a batch of " + std::to_string(batch.record_count()) +
+                        " records to " + topic + "-" + std::to_string(partition);
+  if (batch.sent_) {
+    throw kafka_error(make_error_code(net_error::bad_configuration),
+                      where_to + ": the batch was already sent", false);
+  }
+  if (batch.empty()) {
+    throw kafka_error(make_error_code(net_error::bad_configuration),
+                      where_to + ": the batch is empty (Kafka has no empty batches)", false);
+  }
+  if (batch.builder_.options().transactional != self->transactional) {
+    throw kafka_error(make_error_code(net_error::bad_configuration),
+                      where_to + ": the batch was not made by this producer's create_batch()",
+                      false);
+  }
+  const auto size = std::max(batch.size(), batch.reserved_);
+  if (size + request_overhead > self->config.max_request_size ||
+      size > self->config.buffer_memory) {
+    throw kafka_error(error_code::message_too_large,
+                      where_to + ": the batch is about " + std::to_string(size) +
+                          " bytes, more than max_request_size (" +
+                          std::to_string(self->config.max_request_size) + ") or buffer_memory (" +
+                          std::to_string(self->config.buffer_memory) + ")");
+  }
+  batch.sent_ = true;
+  const auto deadline = clock::now() + self->config.max_block;
+  auto* queues = self->accumulator.find(topic);
+  if (queues == nullptr || queues->partitions.empty())
+    queues = co_await self->wait_for_topic(topic, deadline);
+  const auto count = static_cast<std::int32_t>(queues->partitions.size());
+  if (partition < 0 || partition >= count) {
+    throw kafka_error(error_code::unknown_topic_or_partition,
+                      where_to + ": the partition does not exist (the topic has " +
+                          std::to_string(count) + " partitions)");
+  }
+  if (!self->accumulator.has_room(size)) co_await self->wait_for_room(topic, size, deadline);
+  self->check_can_send(topic);
+  auto& queue = queues->partitions[static_cast<std::size_t>(partition)];
+  auto handle = self->accumulator.append_batch(*queues, queue, std::move(batch.builder_),
+                                               std::move(batch.timestamps_), size);
+  if (!self->join_transaction(queue)) self->wake();
+  co_return handle;
 }
 
 asio::awaitable<record_metadata> producer::send_and_wait(
@@ -1386,7 +1554,8 @@ std::optional<delivery> producer::try_send(std::string_view topic,
   const auto size = record_accumulator::estimated_size(key, value, headers);
   self.check_size(topic, size);
   auto* queues = self.accumulator.find(topic);
-  if (queues == nullptr || queues->partitions.empty() || !self.accumulator.has_room(size))
+  if (queues == nullptr || queues->partitions.empty() || !self.accumulator.has_room(size) ||
+      self.sender_due)
     return std::nullopt;
   return self.append(*queues, partition, timestamp, key, value, headers, size);
 }
@@ -1482,18 +1651,18 @@ asio::awaitable<void> producer::abort_transaction() {
   }
   if (!self->txn_partitions.empty() || self->txn_offsets_added)
     co_await self->end_transaction(false);
-  if (self->txn_bump_on_abort) {
+  if (self->txn_bump_on_abort && self->txn_version < transaction_version_2) {
     // A batch of the aborted transaction left a sequence gap: start the partitions over under a
-    // new epoch (KIP-360).
+    // new epoch (KIP-360). (With version 2 EndTxn has bumped the epoch already.)
     co_await self->init_transactional_id(true, clock::now() + self->config.max_block);
     self->reset_sequences();
-    self->txn_bump_on_abort = false;
   }
+  self->txn_bump_on_abort = false;
   self->reset_transaction();
   self->wake();
 }
 
-asio::awaitable<void> producer::send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+asio::awaitable<void> producer::send_offsets_to_transaction(std::map<topic_partition, offset_and_metadata> offsets,
                                                             consumer_group_metadata group) {
   auto self = impl_;
   if (!self->transactional)
@@ -1519,9 +1688,15 @@ asio::awaitable<void> producer::send_offsets_to_transaction(std::vector<transact
   // (The attempts capture only pointers and references: GCC 12 destroys a lambda temporary that
   // captured a std::string by value twice when it sits inside a co_await expression.)
   auto* raw = self.get();
-  const auto add_offsets = [raw, &group]() { return raw->add_offsets_attempt(group.group_id); };
-  co_await self->txn_call("AddOffsetsToTxn: " + what, deadline, add_offsets);
-  self->txn_offsets_added = true;
+  if (self->txn_version >= transaction_version_2) {
+    // KIP-890 part 2: TxnOffsetCommit v5 adds the group to the transaction itself (Java skips
+    // AddOffsetsToTxn too). EndTxn is due from here on, whatever the answer.
+    self->txn_offsets_added = true;
+  } else {
+    const auto add_offsets = [raw, &group]() { return raw->add_offsets_attempt(group.group_id); };
+    co_await self->txn_call("AddOffsetsToTxn: " + what, deadline, add_offsets);
+    self->txn_offsets_added = true;
+  }
   std::int32_t coordinator = -1;
   const auto commit_offsets = [raw, &offsets, &group, &coordinator]() {
     return raw->txn_offset_commit_attempt(offsets, group, &coordinator);
@@ -1529,7 +1704,7 @@ asio::awaitable<void> producer::send_offsets_to_transaction(std::vector<transact
   co_await self->txn_call("TxnOffsetCommit: " + what, deadline, commit_offsets);
 }
 
-asio::awaitable<void> producer::send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+asio::awaitable<void> producer::send_offsets_to_transaction(std::map<topic_partition, offset_and_metadata> offsets,
                                                             std::string group_id) {
   consumer_group_metadata group;
   group.group_id = std::move(group_id);

@@ -12,6 +12,12 @@ constexpr std::size_t record_overhead = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 // Each header: key and value lengths.
 constexpr std::size_t header_overhead = 5 + 5;
 
+// Java's MemoryRecordsBuilder.COMPRESSION_RATE_ESTIMATION_FACTOR and CompressionRatioEstimator's
+// steps.
+constexpr float compression_estimation_factor = 1.05F;
+constexpr float compression_ratio_deteriorate_step = 0.05F;
+constexpr float compression_ratio_improving_step = 0.005F;
+
 }  // namespace
 
 record_accumulator::record_accumulator(asio::any_io_executor executor, accumulator_options options)
@@ -50,10 +56,46 @@ std::size_t record_accumulator::estimated_size(std::optional<protocol::bytes_vie
   return size;
 }
 
+std::size_t record_accumulator::estimated_batch_bytes(const producer_batch& batch) const {
+  const auto uncompressed = batch.builder.estimated_size();
+  if (options_.codec == records::compression::none) return uncompressed;
+  const auto records = uncompressed - records::batch_layout::header_size;
+  return records::batch_layout::header_size +
+         static_cast<std::size_t>(static_cast<float>(records) * batch.topic->compression_ratio *
+                                  compression_estimation_factor);
+}
+
+std::size_t record_accumulator::estimated_record_bytes(const topic_queue& topic,
+                                                       std::size_t record_size) const {
+  if (options_.codec == records::compression::none) return record_size;
+  return static_cast<std::size_t>(static_cast<float>(record_size) * topic.compression_ratio *
+                                  compression_estimation_factor);
+}
+
+void record_accumulator::observe_compression(topic_queue& topic, std::size_t uncompressed,
+                                             std::size_t compressed) const {
+  constexpr auto header = records::batch_layout::header_size;
+  if (options_.codec == records::compression::none || uncompressed <= header || compressed < header)
+    return;
+  const auto observed =
+      static_cast<float>(compressed - header) / static_cast<float>(uncompressed - header);
+  auto& ratio = topic.compression_ratio;
+  if (!topic.compression_observed) {
+    topic.compression_observed = true;
+    ratio = observed;
+  } else if (observed > ratio) {
+    ratio = std::max(ratio + compression_ratio_deteriorate_step, observed);
+  } else if (observed < ratio) {
+    ratio = std::max(ratio - compression_ratio_improving_step, observed);
+  }
+}
+
 bool record_accumulator::full(const partition_queue& queue) const {
   if (queue.batches.empty()) return false;
-  return queue.batches.size() > 1 ||
-         queue.batches.front()->builder.estimated_size() >= options_.batch_size;
+  const auto& front = *queue.batches.front();
+  return queue.batches.size() > 1 || front.closed ||
+         estimated_batch_bytes(front) >= options_.batch_size ||
+         front.builder.estimated_size() >= options_.max_uncompressed_batch;
 }
 
 record_accumulator::append_result record_accumulator::append(
@@ -63,9 +105,11 @@ record_accumulator::append_result record_accumulator::append(
   append_result result;
   producer_batch* batch = queue.batches.empty() ? nullptr : queue.batches.back().get();
   // A batch that was sent once is closed: a retry must send the same records again.
-  if (batch != nullptr && (batch->attempts > 0 ||
+  if (batch != nullptr && (batch->attempts > 0 || batch->closed ||
                            (!batch->builder.empty() &&
-                            batch->builder.estimated_size() + record_size > options_.batch_size))) {
+                            (estimated_batch_bytes(*batch) + record_size > options_.batch_size ||
+                             batch->builder.estimated_size() + record_size >
+                                 std::max(options_.batch_size, options_.max_uncompressed_batch))))) {
     batch = nullptr;
   }
   if (batch == nullptr) {
@@ -91,9 +135,42 @@ record_accumulator::append_result record_accumulator::append(
   batch->state->timestamps.push_back(timestamp);
   batch->reserved += record_size;
   used_ += record_size;
-  if (batch->builder.estimated_size() >= options_.batch_size) result.batch_full = true;
+  if (estimated_batch_bytes(*batch) >= options_.batch_size ||
+      batch->builder.estimated_size() >= options_.max_uncompressed_batch)
+    result.batch_full = true;
+  if (result.batch_full && options_.codec != records::compression::none &&
+      !topic.compression_observed) {
+    // The topic's first full batch is compressed once more, here, to learn the ratio before the
+    // next batches are cut (one extra compression per topic; the sender compresses it again
+    // once it is stamped).
+    const auto& closed = (result.new_batch && queue.batches.size() > 1)
+                             ? *queue.batches[queue.batches.size() - 2]
+                             : *batch;
+    protocol::bytes sample;
+    if (!closed.builder.empty() && !closed.builder.build_to(sample))
+      observe_compression(topic, closed.builder.estimated_size(), sample.size());
+  }
   result.handle = delivery(batch->state, index);
   return result;
+}
+
+delivery record_accumulator::append_batch(topic_queue& topic, partition_queue& queue,
+                                          records::record_batch_builder builder,
+                                          std::vector<std::int64_t> timestamps,
+                                          std::size_t reserved) {
+  auto state = std::make_shared<detail::batch_state>(executor_, topic.name, queue.partition);
+  state->timestamps = std::move(timestamps);
+  auto created = std::make_unique<producer_batch>(std::move(builder), state);
+  created->topic = &topic;
+  created->queue = &queue;
+  created->created = producer_clock::now();
+  created->order = queue.next_order++;
+  created->closed = true;
+  created->reserved = reserved;
+  used_ += reserved;
+  queue.batches.push_back(std::move(created));
+  ++open_batches_;
+  return delivery(std::move(state), 0);
 }
 
 void record_accumulator::requeue(std::unique_ptr<producer_batch> batch) {

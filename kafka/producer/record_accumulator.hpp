@@ -49,6 +49,8 @@ struct producer_batch {
   producer_batch(records::record_batch_builder_options options,
                  std::shared_ptr<detail::batch_state> state)
       : state(std::move(state)), builder(options) {}
+  producer_batch(records::record_batch_builder filled, std::shared_ptr<detail::batch_state> state)
+      : state(std::move(state)), builder(std::move(filled)) {}
 
   std::shared_ptr<detail::batch_state> state;
   records::record_batch_builder builder;
@@ -71,6 +73,8 @@ struct producer_batch {
   std::size_t reserved = 0;
   // Why the last attempt failed, for the message when the batch finally fails.
   std::string last_error;
+  // Takes no more records and is ready regardless of linger (a batch from send_batch()).
+  bool closed = false;
 };
 
 struct partition_queue {
@@ -101,6 +105,10 @@ struct partition_queue {
 
 struct topic_queue {
   std::shared_ptr<const std::string> name;
+  // Compressed bytes per uncompressed byte of this topic's batches so far (Java's
+  // CompressionRatioEstimator; 1 until a compressed batch was built).
+  float compression_ratio = 1.0F;
+  bool compression_observed = false;
   topic_info info;  // partitions and leaders, as of the last metadata refresh
   std::deque<partition_queue> partitions;
   sticky_partition_state sticky;
@@ -112,6 +120,10 @@ struct accumulator_options {
   records::compression codec = records::compression::none;
   int compression_level = records::default_compression_level;
   bool transactional = false;
+  // The most uncompressed bytes one batch takes, whatever the compression ratio promises, so
+  // that a batch of suddenly incompressible records still fits a request (the producer passes
+  // max_request_size; Java splits such batches after MESSAGE_TOO_LARGE instead).
+  std::size_t max_uncompressed_batch = 1'048'576;
 };
 
 class record_accumulator {
@@ -148,6 +160,31 @@ class record_accumulator {
                        std::optional<protocol::bytes_view> key,
                        std::optional<protocol::bytes_view> value,
                        std::span<const records::header_view> headers, std::size_t record_size);
+
+  // Queues a batch the caller built (producer::send_batch) behind the partition's open batches,
+  // closed: it takes no more records and goes out without lingering. `reserved` is its buffer
+  // memory (the caller has checked has_room). The handle is that of its first record.
+  delivery append_batch(topic_queue& topic, partition_queue& queue,
+                        records::record_batch_builder builder, std::vector<std::int64_t> timestamps,
+                        std::size_t reserved);
+
+  // The bytes a batch will take on the wire, estimated: for a compressed batch its uncompressed
+  // records scaled by the topic's compression ratio (and 5% of slack), as Java's
+  // MemoryRecordsBuilder.estimatedBytesWritten does. batch_size bounds this figure, so
+  // compressed batches hold about batch_size bytes after compression, as in the Java client.
+  std::size_t estimated_batch_bytes(const producer_batch& batch) const;
+  // A record's share of that figure (what the sticky partitioner counts against batch_size).
+  std::size_t estimated_record_bytes(const topic_queue& topic, std::size_t record_size) const;
+  // Learns from a batch just compressed: `uncompressed` (builder.estimated_size()) became
+  // `compressed` bytes. The topic's first observation is taken as it is; after that Java's
+  // steps: a worse ratio is taken at once (at least +0.05), a better one approached by 0.005 per
+  // batch, so that one well-compressing batch does not make the next, less compressible one
+  // overshoot batch_size by much. (Java starts from 1.0 and steps from there too; but a producer
+  // queues far ahead of what it sends, so by the time a few hundred batches were sent and
+  // observed, a burst has long been cut into batches at the uncompressed size. Hence also the
+  // sample in append().)
+  void observe_compression(topic_queue& topic, std::size_t uncompressed,
+                           std::size_t compressed) const;
 
   // Whether the front batch is ready to go because it is full (not the last in its queue, or at
   // batch.size).

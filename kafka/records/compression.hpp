@@ -32,7 +32,8 @@ inline constexpr compression all_compressions[] = {compression::none, compressio
 // "none", "gzip", ... (Kafka's compression.type names); "unknown" otherwise.
 const char* to_string(compression codec) noexcept;
 
-// Asks for the codec's own default level (gzip 6, lz4 9, zstd 3), as the Java client does.
+// Asks for the codec's own default level (gzip 6, lz4 9, zstd 3), as the Java client does; lz4
+// at 9 (default or explicit) is lz4's fast mode, as in the Java client, other levels LZ4HC.
 inline constexpr int default_compression_level = INT_MIN;
 
 // Whether `level` is valid for `codec` (default_compression_level always is).

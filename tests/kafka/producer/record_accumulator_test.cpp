@@ -164,3 +164,87 @@ TEST(record_accumulator, topic_updates_grow_partitions_and_keep_queues) {
 
 }  // namespace
 }  // namespace sluice::kafka
+
+namespace sluice::kafka {
+namespace {
+
+// Compressed batches count their estimated compressed size against batch.size (Java's
+// CompressionRatioEstimator): the first observation is taken as it is, then a better ratio is
+// approached in steps of 0.005 per batch, a worse one taken at once; once the ratio is learned a
+// batch holds about batch.size / ratio bytes of records, never more than max_uncompressed_batch.
+TEST(record_accumulator, compressed_batches_count_the_estimated_compressed_size) {
+  boost::asio::io_context context;
+  accumulator_options options;
+  options.batch_size = 1000;
+  options.buffer_memory = 1'000'000;
+  options.codec = records::compression::lz4;
+  options.max_uncompressed_batch = 3000;
+  record_accumulator accumulator(context.get_executor(), options);
+  auto& topic = accumulator.update(topic_with(1));
+  EXPECT_FLOAT_EQ(topic.compression_ratio, 1.0F);
+
+  constexpr auto header = records::batch_layout::header_size;
+  const auto compressed_to = [&](std::size_t uncompressed, float ratio) {
+    return header + static_cast<std::size_t>(static_cast<float>(uncompressed - header) * ratio);
+  };
+  // The first observation is taken as it is; better ratios after it in steps of 0.005.
+  accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.3F));
+  EXPECT_NEAR(topic.compression_ratio, 0.3F, 1e-3);
+  accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.25F));
+  EXPECT_NEAR(topic.compression_ratio, 0.295F, 1e-3);
+  for (int i = 0; i < 20; ++i) accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.25F));
+  EXPECT_NEAR(topic.compression_ratio, 0.25F, 1e-3);
+
+  // 100 B values: about 130 B per record uncompressed; at a ratio of 0.25 (and 5% slack) a
+  // 1000 B batch holds ~3.5 KB of records, capped at 3000 B uncompressed.
+  const std::string value(100, 'v');
+  const auto view = protocol::as_bytes_view(value);
+  const auto size = record_accumulator::estimated_size(std::nullopt, view, {});
+  auto& queue = topic.partitions[0];
+  while (queue.batches.size() < 2)
+    accumulator.append(topic, queue, 1000, std::nullopt, view, {}, size);
+  const auto& first = *queue.batches.front();
+  EXPECT_GT(first.builder.estimated_size(), 2000u) << "the ratio did not widen the batch";
+  EXPECT_LE(first.builder.estimated_size(), 3000u) << "max_uncompressed_batch was passed";
+  EXPECT_TRUE(accumulator.full(queue));
+  EXPECT_LT(accumulator.estimated_record_bytes(topic, size), size);
+
+  // A batch that compressed badly: the estimate jumps at once.
+  accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.9F));
+  EXPECT_NEAR(topic.compression_ratio, 0.9F, 1e-3);
+  accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.92F));
+  EXPECT_NEAR(topic.compression_ratio, 0.95F, 1e-3) << "a worse ratio moves up by at least 0.05";
+}
+
+TEST(record_accumulator, the_first_full_compressed_batch_teaches_the_ratio) {
+  boost::asio::io_context context;
+  accumulator_options options;
+  options.batch_size = 2000;
+  options.buffer_memory = 1'000'000;
+  options.codec = records::compression::lz4;
+  record_accumulator accumulator(context.get_executor(), options);
+  auto& topic = accumulator.update(topic_with(1));
+  auto& queue = topic.partitions[0];
+  // Very compressible records: the first batch closes at about batch.size uncompressed, and is
+  // sampled; the second takes many more records.
+  const std::string value(200, 'a');
+  const auto view = protocol::as_bytes_view(value);
+  const auto size = record_accumulator::estimated_size(std::nullopt, view, {});
+  while (queue.batches.size() < 3)
+    accumulator.append(topic, queue, 1000, std::nullopt, view, {}, size);
+  EXPECT_TRUE(topic.compression_observed);
+  EXPECT_LT(topic.compression_ratio, 0.2F);
+  EXPECT_GT(queue.batches[1]->builder.record_count(), 3 * queue.batches[0]->builder.record_count());
+}
+
+TEST(record_accumulator, uncompressed_batches_ignore_the_ratio) {
+  boost::asio::io_context context;
+  record_accumulator accumulator(context.get_executor(), accumulator_options{1000, 100'000});
+  auto& topic = accumulator.update(topic_with(1));
+  accumulator.observe_compression(topic, 1000, 300);
+  EXPECT_FLOAT_EQ(topic.compression_ratio, 1.0F);
+  EXPECT_EQ(accumulator.estimated_record_bytes(topic, 130), 130u);
+}
+
+}  // namespace
+}  // namespace sluice::kafka

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace sluice::kafka {
 namespace {
 
@@ -84,13 +86,14 @@ TEST(producer_transactions, committed_visible_aborted_invisible_to_read_committe
                                                   "committed-2", "committed-3"}));
 }
 
-asio::awaitable<void> fencing(asio::any_io_executor executor) {
+asio::awaitable<void> fencing(asio::any_io_executor executor, int version_limit) {
   cluster admin(executor, test_client_config());
   co_await admin.start();
   const auto topic = unique_topic("txn-fence");
   co_await create_topic(admin, topic, 1);
   const auto id = unique_topic("txn-fence-id");
   producer first(executor, transactional_config(id));
+  if (version_limit > 0) first.limit_transaction_version_for_testing(version_limit);
   co_await first.start();
   first.begin_transaction();
   co_await first.send(topic, protocol::to_bytes("zombie"));
@@ -99,6 +102,7 @@ asio::awaitable<void> fencing(asio::any_io_executor executor) {
   // A second producer with the same transactional id fences the first (and aborts its open
   // transaction).
   producer second(executor, transactional_config(id));
+  if (version_limit > 0) second.limit_transaction_version_for_testing(version_limit);
   co_await second.start();
   EXPECT_EQ(second.producer_id(), first.producer_id());
   EXPECT_GT(second.producer_epoch(), first.producer_epoch());
@@ -130,7 +134,11 @@ asio::awaitable<void> fencing(asio::any_io_executor executor) {
 }
 
 TEST(producer_transactions, a_second_producer_with_the_same_id_fences_the_first) {
-  run_coroutine([](asio::any_io_executor executor) { return fencing(executor); });
+  run_coroutine([](asio::any_io_executor executor) { return fencing(executor, 0); });
+}
+
+TEST(producer_transactions, fencing_with_transaction_version_1) {
+  run_coroutine([](asio::any_io_executor executor) { return fencing(executor, 1); });
 }
 
 // The group's committed offset, once stable: right after EndTxn the transaction markers may not
@@ -177,12 +185,15 @@ asio::awaitable<std::int64_t> committed_offset(cluster& admin, std::string group
 
 // (Built outside the co_await expression: GCC 12 miscompiles braced lists and default
 // arguments inside one.)
-std::vector<transaction_offset> offsets_of(const std::string& topic, std::int64_t offset,
-                                           const char* metadata) {
-  return {{.topic = topic, .partition = 0, .offset = offset, .metadata = metadata}};
+std::map<topic_partition, offset_and_metadata> offsets_of(const std::string& topic,
+                                                         std::int64_t offset,
+                                                         const char* metadata) {
+  std::map<topic_partition, offset_and_metadata> offsets;
+  offsets[{topic, 0}] = {.offset = offset, .metadata = metadata};
+  return offsets;
 }
 
-asio::awaitable<void> offsets_in_transaction(asio::any_io_executor executor) {
+asio::awaitable<void> offsets_in_transaction(asio::any_io_executor executor, int version_limit) {
   cluster admin(executor, test_client_config());
   co_await admin.start();
   const auto input = unique_topic("txn-in");
@@ -191,6 +202,7 @@ asio::awaitable<void> offsets_in_transaction(asio::any_io_executor executor) {
   co_await create_topic(admin, output, 1);
   const auto group = unique_topic("txn-group");
   producer p(executor, transactional_config(unique_topic("txn-offsets-id")));
+  if (version_limit > 0) p.limit_transaction_version_for_testing(version_limit);
   co_await p.start();
 
   // Aborted: the offset is not committed.
@@ -247,7 +259,13 @@ asio::awaitable<void> offsets_in_transaction(asio::any_io_executor executor) {
 }
 
 TEST(producer_transactions, send_offsets_to_transaction_commits_for_the_group) {
-  run_coroutine([](asio::any_io_executor executor) { return offsets_in_transaction(executor); });
+  run_coroutine(
+      [](asio::any_io_executor executor) { return offsets_in_transaction(executor, 0); });
+}
+
+TEST(producer_transactions, send_offsets_with_transaction_version_1) {
+  run_coroutine(
+      [](asio::any_io_executor executor) { return offsets_in_transaction(executor, 1); });
 }
 
 }  // namespace

@@ -97,6 +97,21 @@ TEST_P(real_codec_test, levels_are_validated) {
   EXPECT_EQ(decompress(GetParam(), fast.data, unlimited).data, sample(100000));
 }
 
+// As the Java client: lz4's default level, and 9 set explicitly, are lz4's fast mode; another
+// level is LZ4HC, which packs repetitive data tighter.
+TEST(compression_lz4, default_level_and_9_are_the_fast_mode_like_java) {
+  auto input = sample(100000);
+  auto by_default = compress(compression::lz4, input);
+  auto nine = compress(compression::lz4, input, 9);
+  auto fast = compress(compression::lz4, input, 1);
+  auto high = compress(compression::lz4, input, 12);
+  ASSERT_FALSE(by_default.error || nine.error || fast.error || high.error);
+  EXPECT_EQ(by_default.data, fast.data);
+  EXPECT_EQ(nine.data, fast.data);
+  EXPECT_NE(high.data, fast.data);
+  EXPECT_EQ(decompress(compression::lz4, high.data, unlimited).data, input);
+}
+
 INSTANTIATE_TEST_SUITE_P(compressed, real_codec_test,
                          ::testing::Values(compression::gzip, compression::snappy, compression::lz4,
                                            compression::zstd),
