@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "kafka/consumer/consumer_impl.hpp"
+#include "kafka/consumer/log_truncation.hpp"
 #include "kafka/protocol/messages/fetch.hpp"
 #include "kafka/protocol/messages/list_offsets.hpp"
 #include "kafka/records/control_record.hpp"
@@ -86,6 +87,22 @@ bool needs_metadata(error_code code) {
   }
 }
 
+// KIP-392: the node to fetch a partition from: the replica the leader last named in
+// preferred_read_replica while that is fresh and the node is known, else the leader.
+std::int32_t read_replica(const cluster& brokers, const partition_state& state,
+                          std::int32_t leader) {
+  if (state.preferred_read_replica < 0 || clock::now() >= state.preferred_until) return leader;
+  if (!brokers.metadata().brokers.contains(state.preferred_read_replica)) return leader;
+  return state.preferred_read_replica;
+}
+
+// After an error from (or a failed fetch to) a preferred replica, fetching goes back to the
+// leader (the Java consumer's clearPreferredReadReplica).
+void clear_preferred_replica(partition_state& state) {
+  state.preferred_read_replica = -1;
+  state.preferred_until = {};
+}
+
 }  // namespace
 
 // ---- impl -------------------------------------------------------------------------------------
@@ -158,6 +175,7 @@ void consumer::impl::set_assignment(const std::vector<topic_partition>& wanted,
 void consumer::impl::seek_to(partition_state& state, std::int64_t offset) {
   state.position = offset;
   state.fetch_offset = offset;
+  state.fetched_epoch = -1;
   state.epoch = next_epoch();
   state.lookup = position_lookup::none;
   state.queued.clear();
@@ -247,8 +265,9 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
             pending_work = true;
             continue;
           }
-          if (nodes_fetching.contains(*leader)) continue;
-          by_node[*leader].push_back(tp);
+          const auto node = read_replica(cluster, state, *leader);
+          if (nodes_fetching.contains(node)) continue;
+          by_node[node].push_back(tp);
         }
         for (auto& [node, list] : by_node) {
           nodes_fetching.insert(node);
@@ -321,6 +340,7 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
     partition.partition = tp.partition;
     partition.current_leader_epoch = now.leader_epoch;
     partition.fetch_offset = now.fetch_offset;
+    partition.last_fetched_epoch = state.fetched_epoch;
     partition.partition_max_bytes = config.max_partition_fetch_bytes;
     request.topics.back().partitions.push_back(partition);
   }
@@ -352,6 +372,11 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
   } catch (const std::exception& e) {
     if (!stopping) spdlog::warn("consumer: fetch from broker {} failed: {}", node, e.what());
     sessions[node].reset();
+    for (const auto& s : sent) {
+      auto it = partitions.find(s.tp);
+      if (it != partitions.end() && it->second.preferred_read_replica == node)
+        clear_preferred_replica(it->second);
+    }
     metadata_stale = true;
     finish();
     co_return;
@@ -366,6 +391,11 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
         code != error_code::fetch_session_topic_id_error) {
       spdlog::warn("consumer: fetch from broker {} failed: {}", node, error_name(code));
       metadata_stale = true;
+      for (const auto& s : sent) {
+        auto it = partitions.find(s.tp);
+        if (it != partitions.end() && it->second.preferred_read_replica == node)
+          clear_preferred_replica(it->second);
+      }
     }
     finish();
     co_return;
@@ -404,6 +434,34 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
       if (state.epoch != s->epoch || state.fetch_offset != s->fetch_offset) continue;
       state.last_fetch_ms = received_ms;
       auto code = static_cast<error_code>(data.error_code);
+      const bool from_follower = state.preferred_read_replica == node && leader_of(tp) != node;
+      if (code != error_code::none && from_follower) {
+        clear_preferred_replica(state);
+        // A follower's log may end before the leader's high watermark (it has not caught up yet):
+        // out of range there is no reason to reset; the leader decides (Java's FetchCollector).
+        if (code == error_code::offset_out_of_range) {
+          spdlog::info("consumer: offset {} out of range on follower {} for {}; asking the leader",
+                       s->fetch_offset, node, tp.to_string());
+          continue;
+        }
+      }
+      if (code == error_code::none && data.preferred_read_replica >= 0) {
+        // KIP-392: the leader names a replica closer to client_rack; the next fetches go there
+        // (this response carries no records) until metadata_max_age has passed.
+        if (data.preferred_read_replica != state.preferred_read_replica) {
+          spdlog::info("consumer: fetching {} from replica {} (preferred by broker {}, KIP-392)",
+                       tp.to_string(), data.preferred_read_replica, node);
+        }
+        state.preferred_read_replica = data.preferred_read_replica;
+        state.preferred_until = clock::now() + config.metadata_max_age;
+      }
+      if (code == error_code::none && data.diverging_epoch.epoch >= 0) {
+        // KIP-320: the leader's log differs from what we fetched (no records come with this).
+        on_diverging_epoch(tp, state, s->fetch_offset, data.diverging_epoch.epoch,
+                           data.diverging_epoch.end_offset);
+        delivered = delivered || state.error.has_value();
+        continue;
+      }
       if (code == error_code::none) {
         state.highwater = data.high_watermark;
         if (data.last_stable_offset >= 0) state.last_stable_offset = data.last_stable_offset;
@@ -418,6 +476,7 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
         decode_into(*chunk, data.aborted_transactions, s->fetch_offset, decode_error);
         if (chunk->next_offset > s->fetch_offset) {
           state.fetch_offset = chunk->next_offset;
+          if (!chunk->records.empty()) state.fetched_epoch = chunk->records.back().leader_epoch;
           state.queued.push_back(std::move(chunk));
           delivered = true;
         } else if (decode_error) {
@@ -454,6 +513,42 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
   }
   finish();
   if (delivered) data_ready.notify_all();
+}
+
+void consumer::impl::on_diverging_epoch(const topic_partition& tp, partition_state& state,
+                                        std::int64_t fetch_offset, std::int32_t epoch,
+                                        std::int64_t end_offset) {
+  const auto decision =
+      decide_on_diverging_epoch(fetch_offset, state.position, epoch, end_offset, config.offset_reset);
+  const auto where = tp.to_string() + " at offset " + std::to_string(fetch_offset) +
+                     " (last fetched epoch " + std::to_string(state.fetched_epoch) +
+                     "; the leader's epoch " + std::to_string(epoch) + " ends at " +
+                     std::to_string(end_offset) + ")";
+  using action = truncation_decision::action;
+  switch (decision.what) {
+    case action::keep_fetching:
+      // Nothing was truncated below our offset; fetch on without the epoch check that failed.
+      state.fetched_epoch = -1;
+      break;
+    case action::seek:
+      spdlog::warn("consumer: log truncation detected for {} (KIP-320); resetting to offset {}",
+                   where, decision.offset);
+      seek_to(state, decision.offset);
+      break;
+    case action::reset_by_policy:
+      spdlog::warn("consumer: log truncation detected for {} (KIP-320); no common epoch, "
+                   "resetting by auto_offset_reset {}",
+                   where, to_string(config.offset_reset));
+      request_lookup(state, position_lookup::policy);
+      break;
+    case action::fail:
+      state.error = make_error_code(error_code::offset_out_of_range);
+      state.error_text = "log truncation detected (KIP-320) for " + where +
+                         (decision.offset >= 0
+                              ? "; the logs diverge from offset " + std::to_string(decision.offset)
+                              : std::string("; no common epoch"));
+      break;
+  }
 }
 
 void consumer::impl::decode_into(
@@ -764,6 +859,9 @@ asio::awaitable<void> consumer::impl::resolve_positions(std::vector<topic_partit
       if (offset && offset->offset >= 0) {
         seek_to(it->second, offset->offset);
         it->second.last_leader_epoch = offset->leader_epoch;
+        // KIP-320: the committed epoch is that of the record before the offset; the first fetch
+        // checks it, so a log truncated since the commit is noticed.
+        it->second.fetched_epoch = offset->leader_epoch;
       } else {
         it->second.lookup = position_lookup::policy;
       }

@@ -4,7 +4,10 @@
 //
 // Two ways to get partitions, never mixed (IllegalState, as in every Kafka client):
 //   assign(partitions)            manual assignment; positions from seek or auto_offset_reset
-//   subscribe(topics | pattern)   a consumer group (classic protocol) assigns them
+//   subscribe(topics | pattern)   a consumer group assigns them: the classic protocol (JoinGroup /
+//                                 SyncGroup, client-side assignors) by default, or KIP-848's
+//                                 `consumer` protocol (group_protocol = consumer: heartbeats only,
+//                                 the coordinator assigns, incremental reconciliation)
 //
 // Fetching: a scheduler coroutine groups the fetchable partitions by their leader and keeps one
 // Fetch in flight per leader broker, covering all that broker's partitions. Responses are decoded
@@ -32,6 +35,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +52,24 @@
 #include "kafka/consumer/topic_partition.hpp"
 
 namespace sluice::kafka {
+
+// A topic regex the group coordinator evaluates (KIP-848 server-side regex, RE2/J syntax): only
+// with group_protocol = consumer. Topics created later join the subscription without a metadata
+// refresh on the client.
+struct subscription_pattern {
+  std::string regex;
+};
+
+// When the group last rebalanced, for benchmarks and health checks. A rebalance starts when the
+// member (re)joins or learns of a new assignment and ends when the new assignment is in place,
+// the rebalance listener's callbacks done (steady_clock time points).
+struct group_statistics {
+  std::uint64_t rebalances = 0;  // completed
+  bool in_rebalance = false;
+  std::optional<std::chrono::steady_clock::time_point> last_rebalance_start;
+  std::optional<std::chrono::steady_clock::time_point> last_rebalance_end;
+  std::int32_t generation = -1;  // or member epoch (KIP-848)
+};
 
 class consumer {
  public:
@@ -70,7 +92,7 @@ class consumer {
   void assign(const std::vector<topic_partition>& partitions);
   std::set<topic_partition> assignment() const;
 
-  // ---- group membership (classic protocol) ---------------------------------------------------
+  // ---- group membership (classic or KIP-848 protocol) ----------------------------------------
   // Joins the group (group_id) for these topics; the listener (may be null) is awaited on every
   // revocation and assignment before fetching goes on. Throws illegal_state after assign().
   void subscribe(std::vector<std::string> topics,
@@ -78,12 +100,17 @@ class consumer {
   // Subscribes to every topic whose whole name matches the pattern, re-checked with each metadata
   // refresh (metadata_max_age), so topics created later join the subscription.
   void subscribe(std::regex pattern, std::shared_ptr<rebalance_listener> listener = nullptr);
+  // The coordinator matches the topics (group_protocol = consumer only; illegal_state otherwise).
+  void subscribe(subscription_pattern pattern,
+                 std::shared_ptr<rebalance_listener> listener = nullptr);
   // Leaves the group (after revoking through the listener) and drops the assignment.
   asio::awaitable<void> unsubscribe();
   std::set<std::string> subscription() const;
   // The group's current generation, for a transactional producer (KIP-447). Throws illegal_state
   // without a group id.
   consumer_group_metadata group_metadata() const;
+  // Rebalance counts and times; empty without a group id.
+  group_statistics group_stats() const;
 
   // Commits the position of every assigned partition (the offsets consumed so far), or the given
   // offsets. Throws kafka_error: COMMIT_FAILED-like errors (illegal_generation, unknown_member_id,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "kafka/consumer/assignor.hpp"
 #include "kafka/net/net_error.hpp"
 #include "kafka/protocol/error_code.hpp"
 
@@ -63,6 +64,17 @@ std::optional<isolation_level> parse_isolation_level(std::string_view text) {
   return std::nullopt;
 }
 
+const char* to_string(group_protocol_type protocol) noexcept {
+  return protocol == group_protocol_type::consumer ? "consumer" : "classic";
+}
+
+std::optional<group_protocol_type> parse_group_protocol(std::string_view text) {
+  for (auto protocol : {group_protocol_type::classic, group_protocol_type::consumer}) {
+    if (iequals(text, to_string(protocol))) return protocol;
+  }
+  return std::nullopt;
+}
+
 void consumer_config::validate() const {
   if (bootstrap_servers.empty()) bad("bootstrap_servers is empty");
   require_non_negative(fetch_min_bytes, "fetch_min_bytes");
@@ -96,14 +108,39 @@ void consumer_config::validate() const {
       bad("group_instance_id is set but group_id is empty (static membership needs a group)");
     if (group_instance_id->empty()) bad("group_instance_id is set but empty");
   }
-  if (!group_id.empty()) {
+  if (group_remote_assignor) {
+    if (group_protocol != group_protocol_type::consumer) {
+      bad("group_remote_assignor is set but group_protocol is classic (server-side assignors are "
+          "KIP-848's; set group_protocol = consumer)");
+    }
+    if (group_remote_assignor->empty()) bad("group_remote_assignor is set but empty");
+  }
+  if (!group_id.empty() && group_protocol == group_protocol_type::classic) {
     if (assignment_strategies.empty())
       bad("assignment_strategies is empty (a group member needs an assignor)");
+    std::vector<std::string> custom_names;
+    for (const auto& custom : custom_assignors) {
+      if (!custom) bad("custom_assignors holds a null assignor");
+      auto name = custom->name();
+      if (name.empty()) bad("a custom assignor has an empty name()");
+      if (make_builtin_assignor(name)) {
+        bad("custom assignor '" + name + "' has the name of a built-in assignor");
+      }
+      if (std::find(custom_names.begin(), custom_names.end(), name) != custom_names.end()) {
+        bad("two custom assignors are named '" + name + "'");
+      }
+      if (std::find(assignment_strategies.begin(), assignment_strategies.end(), name) ==
+          assignment_strategies.end()) {
+        bad("custom assignor '" + name + "' is not listed in assignment_strategies");
+      }
+      custom_names.push_back(std::move(name));
+    }
     for (const auto& name : assignment_strategies) {
-      if (name != range_assignor_name && name != roundrobin_assignor_name &&
-          name != cooperative_sticky_assignor_name) {
+      if (!make_builtin_assignor(name) &&
+          std::find(custom_names.begin(), custom_names.end(), name) == custom_names.end()) {
         bad("unknown assignment strategy '" + name +
-            "' (known: range, roundrobin, cooperative-sticky)");
+            "' (known: range, roundrobin, sticky, cooperative-sticky, or a custom_assignors "
+            "name)");
       }
     }
     for (std::size_t i = 0; i < assignment_strategies.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,16 @@ std::optional<isolation_level> parse_isolation_level(std::string_view text);
 inline constexpr std::string_view range_assignor_name = "range";
 inline constexpr std::string_view roundrobin_assignor_name = "roundrobin";
 inline constexpr std::string_view cooperative_sticky_assignor_name = "cooperative-sticky";
+inline constexpr std::string_view sticky_assignor_name = "sticky";
+
+class partition_assignor;  // kafka/consumer/assignor.hpp
+
+// group.protocol: `classic` (JoinGroup / SyncGroup, client-side assignors) or `consumer`
+// (KIP-848: ConsumerGroupHeartbeat, the coordinator assigns). Classic is the default, as in the
+// Java client.
+enum class group_protocol_type : std::uint8_t { classic, consumer };
+const char* to_string(group_protocol_type protocol) noexcept;
+std::optional<group_protocol_type> parse_group_protocol(std::string_view text);
 
 struct consumer_config : client_config {
   // group.id: empty means no group (manual assignment only; no commits).
@@ -55,10 +66,21 @@ struct consumer_config : client_config {
   // partition.assignment.strategy, in order of preference. Java's default since 3.0.
   std::vector<std::string> assignment_strategies{std::string(range_assignor_name),
                                                  std::string(cooperative_sticky_assignor_name)};
+  // Application assignors (classic protocol). Each is used where its name() appears in
+  // assignment_strategies; a name there that is neither built in nor one of these is an error.
+  std::vector<std::shared_ptr<partition_assignor>> custom_assignors;
   bool check_crcs = true;
   // client.rack (KIP-392); sent in Fetch and in the subscription.
   std::string client_rack;
   bool exclude_internal_topics = true;
+  // group.protocol (KIP-848). With `consumer`, assignment_strategies, session_timeout and
+  // heartbeat_interval are not used: the group coordinator assigns (group_remote_assignor) and
+  // sets the heartbeat interval and session timeout (broker or group configs
+  // group.consumer.heartbeat.interval.ms / group.consumer.session.timeout.ms).
+  group_protocol_type group_protocol = group_protocol_type::classic;
+  // group.remote.assignor: the server-side assignor a `consumer` protocol member asks for
+  // ("uniform" or "range" on Apache Kafka); unset: the coordinator's default.
+  std::optional<std::string> group_remote_assignor;
   // default.api.timeout.ms: how long blocking calls (offset lookups, commits, committed) retry.
   std::chrono::milliseconds default_api_timeout{60'000};
 

@@ -1,5 +1,7 @@
 // Group membership with the classic protocol (JoinGroup / SyncGroup / Heartbeat / LeaveGroup),
-// committed offsets (OffsetCommit / OffsetFetch) and auto commit.
+// committed offsets (OffsetCommit / OffsetFetch) and auto commit. The KIP-848 `consumer` protocol's
+// heartbeat loop and reconciliation are in group_member.cpp; commits, listeners and the public
+// group API are shared. With it the `generation` is the member epoch (OffsetCommit v9+).
 //
 // The member speaks the standard "consumer" embedded protocol (ConsumerProtocolSubscription and
 // ConsumerProtocolAssignment, each prefixed by its int16 version, as Java's ConsumerProtocol
@@ -18,6 +20,7 @@
 
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/consumer/consumer_impl.hpp"
+#include "kafka/consumer/group_internal.hpp"
 #include "kafka/protocol/messages/consumer_protocol_assignment.hpp"
 #include "kafka/protocol/messages/consumer_protocol_subscription.hpp"
 #include "kafka/protocol/messages/heartbeat.hpp"
@@ -29,9 +32,9 @@
 
 namespace sluice::kafka {
 
-namespace {
+namespace group_detail {
 
-using clock = std::chrono::steady_clock;
+
 
 constexpr std::string_view consumer_protocol_type = "consumer";
 // The subscription version we write: v3 carries owned partitions (KIP-429), the generation and
@@ -85,9 +88,9 @@ std::string names(const std::vector<topic_partition>& partitions) {
   return out;
 }
 
-}  // namespace
+}  // namespace group_detail
 
-namespace {
+namespace group_detail {
 
 // The coordinator connection for one kind of traffic, found and opened on demand.
 asio::awaitable<std::shared_ptr<connection>> coordinator(consumer::impl& self, bool for_join) {
@@ -95,10 +98,18 @@ asio::awaitable<std::shared_ptr<connection>> coordinator(consumer::impl& self, b
   auto& slot = for_join ? g.join_connection : g.other_connection;
   if (slot && slot->is_open()) co_return slot;
   const auto deadline = self.api_deadline();
+  // A consumer destroyed without stop() closes its connections once; a retry after that would open
+  // new ones that nobody closes (and that keep the executor busy), so stopping ends the search.
+  auto stopped = [&self] {
+    return kafka_error(make_error_code(net_error::connection_closed),
+                       "group '" + self.config.group_id + "': the consumer is stopping", false);
+  };
   while (true) {
+    if (self.stopping) throw stopped();
     try {
       auto node =
           co_await self.cluster.find_coordinator(coordinator_type::group, self.config.group_id);
+      if (self.stopping) throw stopped();
       const auto& broker = self.cluster.metadata().brokers.at(node);
       auto options = self.config.connection();
       if (for_join) {
@@ -107,6 +118,10 @@ asio::awaitable<std::shared_ptr<connection>> coordinator(consumer::impl& self, b
       }
       broker_address address{broker.host, static_cast<std::uint16_t>(broker.port), node};
       auto opened = co_await connection::open(self.executor, address, options);
+      if (self.stopping) {
+        opened->close();
+        throw stopped();
+      }
       auto& now_slot = for_join ? g.join_connection : g.other_connection;
       // Another coroutine (heartbeat, commit, join) may have opened one meanwhile: keep that one,
       // so that no connection outlives close_group_connections().
@@ -123,7 +138,7 @@ asio::awaitable<std::shared_ptr<connection>> coordinator(consumer::impl& self, b
   }
 }
 
-}  // namespace
+}  // namespace group_detail
 
 void close_group_connections(group_state& g) {
   if (g.join_connection) g.join_connection->close();
@@ -132,16 +147,12 @@ void close_group_connections(group_state& g) {
   g.other_connection.reset();
 }
 
-namespace {
+namespace group_detail {
 
 void coordinator_lost(group_state& g) {
   close_group_connections(g);
 }
 
-// Runs a listener callback; a failing listener is logged and does not stop the rebalance.
-constexpr int revoked_kind = 0;
-constexpr int assigned_kind = 1;
-constexpr int lost_kind = 2;
 
 // While it runs, getmany hands out nothing and no fetch starts: the application sees records of
 // the new assignment only after on_partitions_assigned returned (e.g. after restoring state).
@@ -177,6 +188,10 @@ void reset_member(group_state& g) {
 
 asio::awaitable<void> send_leave_group(consumer::impl& self, std::string reason) {
   auto& g = *self.group;
+  if (self.config.group_protocol == group_protocol_type::consumer) {
+    co_await member_leave(self, std::move(reason));
+    co_return;
+  }
   // Static members do not leave on close (KIP-345): their partitions wait for them for a session.
   if (g.member_id.empty() || self.config.group_instance_id) co_return;
   protocol::leave_group_request request;
@@ -311,6 +326,34 @@ asio::awaitable<void> prepare_join(consumer::impl& self) {
   }
 }
 
+// The configured assignors (assignment_strategies, custom ones by name), made once per consumer
+// so that stateful ones (sticky) remember what they assigned.
+const std::vector<std::shared_ptr<partition_assignor>>& assignors_of(consumer::impl& self) {
+  auto& g = *self.group;
+  if (g.assignors.empty()) {
+    for (const auto& name : self.config.assignment_strategies) {
+      std::shared_ptr<partition_assignor> found;
+      for (const auto& custom : self.config.custom_assignors) {
+        if (custom && custom->name() == name) found = custom;
+      }
+      if (!found) found = make_builtin_assignor(name);
+      if (!found) {
+        throw kafka_error(make_error_code(net_error::bad_configuration),
+                          "unknown partition assignor '" + name + "'", false);
+      }
+      g.assignors.push_back(std::move(found));
+    }
+  }
+  return g.assignors;
+}
+
+partition_assignor* assignor_named(consumer::impl& self, const std::string& name) {
+  for (const auto& a : assignors_of(self)) {
+    if (a->name() == name) return a.get();
+  }
+  return nullptr;
+}
+
 // The group leader's part: decode the members' subscriptions, run the chosen assignor.
 asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_assignment>> lead(
     consumer::impl* self_ptr, std::string protocol_name,
@@ -332,6 +375,10 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
     s.topics = decoded->topics;
     s.generation = decoded->generation_id;
     s.rack = decoded->rack_id;
+    if (decoded->user_data) {
+      s.user_data = std::string(reinterpret_cast<const char*>(decoded->user_data->data()),
+                                decoded->user_data->size());
+    }
     for (const auto& t : decoded->owned_partitions) {
       for (auto p : t.partitions) s.owned_partitions.push_back({t.topic, p});
     }
@@ -350,7 +397,35 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
     }
   }
   self.group->partition_counts = counts;
-  auto assignment = run_assignor(protocol_name, counts, subscriptions);
+  auto* assignor = assignor_named(self, protocol_name);
+  if (assignor == nullptr) {
+    throw kafka_error(make_error_code(consumer_error::group_error),
+                      "group '" + self.config.group_id + "' chose assignor '" + protocol_name +
+                          "', which this member does not have",
+                      false);
+  }
+  auto assignment = assignor->assign(counts, subscriptions);
+  // An application assignor's result is checked before it reaches the group.
+  std::set<std::string> member_ids;
+  for (const auto& m : subscriptions) member_ids.insert(m.member_id);
+  std::set<topic_partition> given;
+  for (const auto& [member_id, partitions] : assignment) {
+    if (!member_ids.contains(member_id)) {
+      throw kafka_error(make_error_code(consumer_error::group_error),
+                        "assignor '" + protocol_name + "' assigned partitions to '" + member_id +
+                            "', which is not a member of group '" + self.config.group_id + "'",
+                        false);
+    }
+    for (const auto& tp : partitions) {
+      if (!given.insert(tp).second) {
+        throw kafka_error(make_error_code(consumer_error::group_error),
+                          "assignor '" + protocol_name + "' assigned " + tp.to_string() +
+                              " to more than one member of group '" + self.config.group_id + "'",
+                          false);
+      }
+    }
+  }
+  for (const auto& id : member_ids) assignment[id];
   std::vector<protocol::sync_group_request::sync_group_request_assignment> out;
   for (const auto& [member_id, partitions] : assignment) {
     protocol::consumer_protocol_assignment message;
@@ -398,6 +473,7 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
   auto& self = *self_ptr;
   auto& g = *self.group;
   auto& config = self.config;
+  note_rebalance_start(g);
   co_await prepare_join(self);
   if (!self.subscribed() || self.stopping) co_return true;
 
@@ -412,7 +488,6 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
   }
   subscription.generation_id = g.generation;
   if (!config.client_rack.empty()) subscription.rack_id = config.client_rack;
-  auto metadata = encode_versioned(subscription, subscription_version);
 
   protocol::join_group_request join;
   join.group_id = config.group_id;
@@ -421,8 +496,17 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
   join.member_id = g.member_id;
   join.group_instance_id = config.group_instance_id;
   join.protocol_type = std::string(consumer_protocol_type);
-  for (const auto& name : config.assignment_strategies)
-    join.protocols.push_back({.name = name, .metadata = metadata});
+  for (const auto& assignor : assignors_of(self)) {
+    // Each assignor may add its own user data (sticky: the previous assignment).
+    subscription.user_data.reset();
+    if (auto data = assignor->subscription_user_data(subscription.topics)) {
+      const auto* begin = reinterpret_cast<const std::byte*>(data->data());
+      subscription.user_data = protocol::bytes(begin, begin + data->size());
+    }
+    join.protocols.push_back(
+        {.name = assignor->name(),
+         .metadata = encode_versioned(subscription, subscription_version)});
+  }
 
   g.state = member_state::joining;
   protocol::join_group_response joined;
@@ -515,7 +599,11 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
       g.partition_counts[topic] = static_cast<std::int32_t>(info->partitions.size());
     }
   }
+  if (auto* assignor = assignor_named(self, g.protocol_name)) {
+    assignor->on_assignment(std::vector<topic_partition>(next.begin(), next.end()), g.generation);
+  }
   co_await apply_assignment(self, std::move(next));
+  note_rebalance_end(g);
   g.heartbeat_wake.notify_all();
   self.fetch_wanted.notify_all();
   self.data_ready.notify_all();
@@ -580,11 +668,15 @@ asio::awaitable<void> check_subscription_metadata(consumer::impl& self) {
                    self.config.group_id, matched.size());
       g.topics = std::move(matched);
       g.rejoin_needed = true;
+      g.heartbeat_now = true;  // KIP-848: the next heartbeat carries the new names
+      g.heartbeat_wake.notify_all();
     }
   } else if (!g.topics.empty()) {
     co_await self.cluster.refresh_metadata(subscription_topics(g));
   }
-  if (g.state == member_state::stable) {
+  // KIP-848's coordinator notices new partitions itself.
+  if (g.state == member_state::stable &&
+      self.config.group_protocol == group_protocol_type::classic) {
     for (const auto& topic : g.topics) {
       const auto* info = self.cluster.metadata().topic(topic);
       std::int32_t count = info == nullptr ? 0 : static_cast<std::int32_t>(info->partitions.size());
@@ -597,7 +689,9 @@ asio::awaitable<void> check_subscription_metadata(consumer::impl& self) {
   }
 }
 
-}  // namespace
+}  // namespace group_detail
+
+using namespace group_detail;
 
 // ---- impl hooks -------------------------------------------------------------------------------
 
@@ -615,6 +709,13 @@ asio::awaitable<void> consumer::impl::group_tick() {
   }
   if (!subscribed()) co_return;
   co_await check_subscription_metadata(*this);
+  if (config.group_protocol == group_protocol_type::consumer) {
+    if (!g.heartbeat_running && !g.fatal && !g.leaving) {
+      g.heartbeat_running = true;
+      spawn("group member", member_loop(this));
+    }
+    co_return;
+  }
   if (g.rejoin_needed && !g.joining && !g.poll_timed_out && !g.fatal) {
     g.joining = true;
     spawn("join group", join_loop(this));
@@ -641,6 +742,7 @@ void consumer::impl::on_poll() {
   if (g.poll_timed_out) {
     g.poll_timed_out = false;
     fetch_wanted.notify_all();
+    g.heartbeat_wake.notify_all();
   }
 }
 
@@ -741,6 +843,12 @@ asio::awaitable<void> consumer::impl::commit_offsets(
                     " (generation " + std::to_string(g.generation) +
                     "); the group rebalanced and the partitions may be assigned to another member",
                 false);
+          case error_code::stale_member_epoch:
+            // KIP-848: our epoch moved on (a heartbeat response is on its way); retry with the
+            // new one, as Java does.
+            retry = true;
+            last_problem = tp.to_string() + ": " + error_name(code);
+            break;
           case error_code::rebalance_in_progress:
             g.rejoin_needed = true;
             fetch_wanted.notify_all();
@@ -806,6 +914,13 @@ consumer::impl::fetch_committed(std::vector<topic_partition> wanted) {
       if (version >= 8) {
         auto& group_request = request.groups.emplace_back();
         group_request.group_id = config.group_id;
+        // KIP-848 (OffsetFetch v9+): a member names itself so that the coordinator can refuse a
+        // fenced member's view; without a membership it reads as an outsider.
+        if (version >= 9 && config.group_protocol == group_protocol_type::consumer &&
+            subscribed() && g.generation > 0) {
+          group_request.member_id = g.member_id;
+          group_request.member_epoch = g.generation;
+        }
         auto& topics = group_request.topics.emplace();
         for (const auto& tp : wanted) {
           if (topics.empty() || topics.back().name != tp.topic) {
@@ -887,7 +1002,12 @@ consumer::impl::fetch_committed(std::vector<topic_partition> wanted) {
       }
     }
     if (top != error_code::none) {
-      if (coordinator_moved(top) || is_retriable(top)) {
+      if (top == error_code::stale_member_epoch || top == error_code::unknown_member_id) {
+        // The membership moved on while the request was out (a heartbeat brings the new epoch,
+        // or a fenced member rejoins and reads as an outsider meanwhile): ask again.
+        last_problem = error_name(top);
+        retry = true;
+      } else if (coordinator_moved(top) || is_retriable(top)) {
         if (coordinator_moved(top)) coordinator_lost(g);
         last_problem = error_name(top);
         retry = true;
@@ -905,6 +1025,7 @@ consumer::impl::fetch_committed(std::vector<topic_partition> wanted) {
 
 asio::awaitable<void> consumer::impl::leave_group_on_stop() {
   auto& g = *group;
+  if (subscribed()) g.leaving = true;
   if (config.auto_commit_active() && !partitions.empty() &&
       !(subscribed() && g.state != member_state::stable)) {
     try {
@@ -936,6 +1057,8 @@ void start_subscription(consumer::impl& self, subscription_mode mode,
   g.listener = std::move(listener);
   g.fatal.reset();
   g.rejoin_needed = true;
+  g.heartbeat_now = true;  // KIP-848: join, or send the new subscription, at once
+  g.heartbeat_wake.notify_all();
   g.last_metadata_check = {};
   self.mode = mode;
   self.fetch_wanted.notify_all();
@@ -944,8 +1067,16 @@ void start_subscription(consumer::impl& self, subscription_mode mode,
 }  // namespace
 
 rebalance_protocol consumer::impl::configured_protocol(const consumer_config& config) {
+  // KIP-848 reconciles incrementally: fetching goes on for the partitions kept.
+  if (config.group_protocol == group_protocol_type::consumer) {
+    return rebalance_protocol::cooperative;
+  }
   for (const auto& name : config.assignment_strategies) {
-    if (protocol_of(name) != rebalance_protocol::cooperative) return rebalance_protocol::eager;
+    auto protocol = protocol_of(name);
+    for (const auto& custom : config.custom_assignors) {
+      if (custom && custom->name() == name) protocol = custom->protocol();
+    }
+    if (protocol != rebalance_protocol::cooperative) return rebalance_protocol::eager;
   }
   return config.assignment_strategies.empty() ? rebalance_protocol::eager
                                               : rebalance_protocol::cooperative;
@@ -960,11 +1091,30 @@ void consumer::subscribe(std::vector<std::string> topics,
   start_subscription(*impl_, subscription_mode::topics, std::move(listener));
   impl_->group->topics = std::set<std::string>(topics.begin(), topics.end());
   impl_->group->pattern.reset();
+  impl_->group->server_regex.reset();
 }
 
 void consumer::subscribe(std::regex pattern, std::shared_ptr<rebalance_listener> listener) {
   start_subscription(*impl_, subscription_mode::pattern, std::move(listener));
   impl_->group->pattern = std::move(pattern);
+  impl_->group->server_regex.reset();
+  impl_->group->topics.clear();
+}
+
+void consumer::subscribe(subscription_pattern pattern,
+                         std::shared_ptr<rebalance_listener> listener) {
+  if (impl_->config.group_protocol != group_protocol_type::consumer) {
+    throw illegal_state(
+        "subscribe: a subscription_pattern is evaluated by the group coordinator (KIP-848) and "
+        "needs group_protocol = consumer; use std::regex with the classic protocol");
+  }
+  if (pattern.regex.empty()) {
+    throw kafka_error(make_error_code(net_error::bad_configuration),
+                      "subscribe: the subscription_pattern's regex is empty", false);
+  }
+  start_subscription(*impl_, subscription_mode::pattern, std::move(listener));
+  impl_->group->pattern.reset();
+  impl_->group->server_regex = std::move(pattern.regex);
   impl_->group->topics.clear();
 }
 
@@ -976,6 +1126,7 @@ asio::awaitable<void> consumer::unsubscribe() {
     co_return;
   }
   auto& g = *self.group;
+  g.leaving = true;
   if (!self.partitions.empty()) {
     if (self.config.auto_commit_active() && g.state == member_state::stable) {
       try {
@@ -993,12 +1144,24 @@ asio::awaitable<void> consumer::unsubscribe() {
   g.topics.clear();
   g.pattern.reset();
   g.rejoin_needed = false;
+  g.server_regex.reset();
+  g.leaving = false;
   g.heartbeat_wake.notify_all();
 }
 
 std::set<std::string> consumer::subscription() const {
   if (!impl_->group || !impl_->subscribed()) return {};
   return impl_->group->topics;
+}
+
+group_statistics consumer::group_stats() const {
+  if (!impl_->group) return {};
+  const auto& g = *impl_->group;
+  return {.rebalances = g.rebalances,
+          .in_rebalance = g.in_rebalance,
+          .last_rebalance_start = g.rebalance_started,
+          .last_rebalance_end = g.rebalance_ended,
+          .generation = g.generation};
 }
 
 consumer_group_metadata consumer::group_metadata() const {

@@ -62,6 +62,14 @@ struct partition_state {
   std::optional<std::int64_t> last_stable_offset;
   std::optional<std::int64_t> log_start_offset;
   std::optional<std::int64_t> last_fetch_ms;
+  // KIP-392: the replica the leader told us to fetch from (a follower in client_rack), used until
+  // `preferred_until` (metadata_max_age after the leader said so, as in the Java consumer) or the
+  // first error from it; -1: fetch from the leader.
+  std::int32_t preferred_read_replica = -1;
+  std::chrono::steady_clock::time_point preferred_until{};
+  // KIP-320: the leader epoch of the last batch fetched (sent as last_fetched_epoch, so that the
+  // leader reports a diverging epoch when its log differs); -1 after a seek: not checked.
+  std::int32_t fetched_epoch = -1;
   // A failure getmany raises until the application seeks (OFFSET_OUT_OF_RANGE with reset none,
   // authorization, corrupt data).
   std::optional<std::error_code> error;
@@ -122,6 +130,32 @@ struct group_state {
   bool auto_commit_running = false;
   wakeup heartbeat_wake;
   std::optional<std::pair<std::error_code, std::string>> fatal;
+
+  // ---- KIP-848 `consumer` protocol (group_member.cpp). `generation` holds the member epoch
+  // (-1: not a member, 0: joining) and `member_id` the id this client generated (KIP-1082), so
+  // that commits (OffsetCommit v9+) and group_metadata() (TxnOffsetCommit) carry them.
+  std::optional<std::string> server_regex;  // subscribe(subscription_pattern): the coordinator's
+  struct assigned_topic {
+    protocol::uuid topic_id;
+    std::vector<std::int32_t> partitions;
+  };
+  // The coordinator's latest target assignment (by topic id), until reconciled.
+  std::optional<std::vector<assigned_topic>> target_assignment;
+  bool target_unresolved = false;  // some topic id of the target is not in the metadata yet
+  bool reconciling = false;
+  bool heartbeat_now = false;  // heartbeat without waiting for the interval (join, acknowledge)
+  bool send_full = true;       // next heartbeat carries every field (join, after an error)
+  bool leaving = false;        // stop() / unsubscribe() are leaving the group
+  std::uint64_t membership = 0;  // bumped on every fence and leave: older responses are void
+
+  // The classic protocol's assignors, in preference order (built lazily from the config).
+  std::vector<std::shared_ptr<partition_assignor>> assignors;
+
+  // ---- rebalance timing (consumer::group_statistics)
+  bool in_rebalance = false;
+  std::uint64_t rebalances = 0;
+  std::optional<std::chrono::steady_clock::time_point> rebalance_started;
+  std::optional<std::chrono::steady_clock::time_point> rebalance_ended;
 };
 
 // Closes the coordinator connections (requests on them fail at once).
@@ -195,6 +229,9 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       fetched_chunk& chunk,
       const std::optional<std::vector<protocol::fetch_response::aborted_transaction>>& aborted,
       std::int64_t fetch_offset, std::error_code& error);
+  // KIP-320: a Fetch response said the leader's log diverges from what was fetched.
+  void on_diverging_epoch(const topic_partition& tp, partition_state& state,
+                          std::int64_t fetch_offset, std::int32_t epoch, std::int64_t end_offset);
   bool fetchable(const partition_state& state) const;
   std::vector<consumer_record> drain(std::size_t max_records,
                                      const std::vector<topic_partition>& only);

@@ -1,0 +1,37 @@
+#pragma once
+
+// KIP-320: what the consumer does when a Fetch response (v12+) reports a diverging epoch, i.e.
+// the leader's log differs from what the consumer fetched: the consumer sent the epoch of the last
+// batch it fetched (last_fetched_epoch) with its fetch offset, and the leader answered with the
+// largest epoch <= that one it knows and where that epoch ends in its log (after an unclean
+// election, or a leader that lost unreplicated records). The rules are the Java consumer's
+// (SubscriptionState.maybeCompleteValidation).
+
+#include <cstdint>
+#include <optional>
+
+#include "kafka/consumer/consumer_config.hpp"
+
+namespace sluice::kafka {
+
+struct truncation_decision {
+  enum class action : std::uint8_t {
+    keep_fetching,    // no truncation below the fetch offset: fetch again as before
+    seek,             // truncated: continue at `offset`, the first offset known to diverge
+    reset_by_policy,  // the leader knows no epoch at or before ours: auto_offset_reset decides
+    fail,             // truncated and auto_offset_reset is none: getmany raises
+  };
+  action what = action::keep_fetching;
+  std::int64_t offset = -1;  // seek: where; fail: the first offset known to diverge (-1: unknown)
+};
+
+// `fetch_offset`: the offset the fetch asked for; `position`: the next offset the application
+// gets (at most fetch_offset: records between them are queued, not handed out yet);
+// `diverging_epoch` / `diverging_end_offset`: the response's DivergingEpoch.
+truncation_decision decide_on_diverging_epoch(std::int64_t fetch_offset,
+                                              std::optional<std::int64_t> position,
+                                              std::int32_t diverging_epoch,
+                                              std::int64_t diverging_end_offset,
+                                              auto_offset_reset policy);
+
+}  // namespace sluice::kafka
