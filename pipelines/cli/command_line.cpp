@@ -4,9 +4,13 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <ctime>
+#include <regex>
 #include <sstream>
 
+#include "kafka/consumer/consumer_config.hpp"
 #include "kafka/net/security_config.hpp"
+#include "kafka/producer/producer_config.hpp"
+#include "pipelines/cli/console_format.hpp"
 
 namespace sluice::cli {
 
@@ -233,6 +237,11 @@ std::string usage() {
          "  groups delete              delete (empty) consumer groups\n"
          "  groups reset-offsets       move a group's committed offsets (dry run unless "
          "--execute)\n"
+         "  produce                    stdin lines to a topic, one record per line "
+         "(--key-separator, --header)\n"
+         "  consume                    records to stdout, one per line (--format '%k %v', "
+         "--group, --from-beginning;\n"
+         "                             --timeout-ms: exit after that long without a record)\n"
          "\n"
          "Pipelines (a YAML file, see examples/pipelines/):\n"
          "  validate FILE              check a pipeline file; errors name file:line:column and "
@@ -356,7 +365,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     }
     result.command = group + " " + rest[0];
     rest.erase(rest.begin());
-  } else if (group == "cluster" || group == "validate" || group == "describe" || group == "test" ||
+  } else if (group == "produce" || group == "consume" || group == "cluster" ||
+             group == "validate" || group == "describe" || group == "test" ||
              group == "run" || group == "reset") {
     result.command = group;
   } else {
@@ -437,7 +447,145 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     return result;
   }
 
-  if (command == "cluster") {
+  if (command == "produce") {
+    produce_args a;
+    std::int32_t partition = -1;
+    std::string transactional_id;
+    std::vector<std::string> headers;
+    own.add_options()("topic", po::value(&a.topic)->value_name("NAME"),
+                      "the topic to write to (required)")(
+        "key-separator", po::value(&a.key_separator)->value_name("S"),
+        "each line is KEY<S>VALUE, split at the first S; a line without S is an error")(
+        "partition", po::value(&partition)->value_name("N"),
+        "write every record to partition N (default: by key, or spread)")(
+        "header", po::value(&headers)->composing()->value_name("KEY=VALUE"),
+        "a header on every record; repeatable (KEY alone: a null value)")(
+        "acks", po::value(&a.acks)->value_name("0|1|all"), "acknowledgements to wait for (default all)")(
+        "compression", po::value(&a.compression)->value_name("CODEC"),
+        "none (default), gzip, snappy, lz4 or zstd")(
+        "transactional-id", po::value(&transactional_id)->value_name("ID"),
+        "write all of stdin in one transaction, committed at the end (aborted on any error)")(
+        "verbose,v", po::bool_switch(&a.verbose), "print the number of records written to stderr");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    require(p, command, "topic");
+    if (p.values.count("key-separator") && a.key_separator.empty())
+      throw usage_error("--key-separator must not be empty");
+    if (p.values.count("partition")) {
+      if (partition < 0)
+        throw usage_error("--partition must not be negative, not " + std::to_string(partition));
+      a.partition = partition;
+    }
+    if (p.values.count("transactional-id")) {
+      if (transactional_id.empty()) throw usage_error("--transactional-id must not be empty");
+      a.transactional_id = transactional_id;
+    }
+    for (const auto& header : headers) a.headers.push_back(parse_header(header));
+    if (!kafka::parse_acks(a.acks))
+      throw usage_error("--acks: '" + a.acks + "' is not 0, 1 or all");
+    if (!kafka::parse_compression(a.compression)) {
+      throw usage_error("--compression: '" + a.compression +
+                        "' is not none, gzip, snappy, lz4 or zstd");
+    }
+    if (a.transactional_id && *kafka::parse_acks(a.acks) != kafka::acks::all)
+      throw usage_error("--transactional-id needs --acks all (transactions are idempotent)");
+    result.args = a;
+  } else if (command == "consume") {
+    consume_args a;
+    std::int32_t partition = -1;
+    std::string offset;
+    std::int64_t from_timestamp = 0;
+    std::int64_t max_messages = 0;
+    bool from_beginning = false;
+    own.add_options()("topic", po::value(&a.topics)->composing()->value_name("NAME"),
+                      "a topic to read; repeatable")(
+        "pattern", po::value(&a.pattern)->value_name("REGEX"),
+        "read every topic whose whole name matches")(
+        "group", po::value(&a.group)->value_name("ID"),
+        "consume in this consumer group and commit its offsets (default: no group, every "
+        "partition)")("partition", po::value(&partition)->value_name("N"),
+                      "read only partition N (one --topic, no --group)")(
+        "from-beginning", po::bool_switch(&from_beginning),
+        "start at the earliest offset (in a group: where nothing is committed)")(
+        "offset", po::value(&offset)->value_name("N|earliest|latest"),
+        "start at this offset in each partition (no --group)")(
+        "from-timestamp", po::value(&from_timestamp)->value_name("MS"),
+        "start at the first record at or after this time, ms since the epoch (no --group)")(
+        "max-messages", po::value(&max_messages)->value_name("N"), "exit after N records")(
+        "isolation-level", po::value(&a.isolation_level)->value_name("LEVEL"),
+        "read_uncommitted (default) or read_committed")(
+        "format", po::value(&a.format)->value_name("FORMAT"),
+        "how to print each record: %t topic, %p partition, %o offset, %k key, %v value, "
+        "%h headers (k=v,...), %T timestamp, %% percent; \\n \\t escapes (default %v)")(
+        "verbose,v", po::bool_switch(&a.verbose), "print the number of records read to stderr");
+    auto p = parse_options(command, rest, own, flags);
+    if (!finish(p)) return result;
+    exclusive(p, command, {"topic", "pattern"}, true);
+    exclusive(p, command, {"from-beginning", "offset", "from-timestamp"}, false);
+    if (p.values.count("pattern")) {
+      try {
+        std::regex check(a.pattern);
+      } catch (const std::regex_error& e) {
+        throw usage_error("--pattern: '" + a.pattern + "' is not a regular expression: " +
+                          e.what());
+      }
+    }
+    if (p.values.count("partition")) {
+      if (partition < 0)
+        throw usage_error("--partition must not be negative, not " + std::to_string(partition));
+      if (a.topics.size() != 1)
+        throw usage_error("sluice consume: --partition needs exactly one --topic");
+      a.partition = partition;
+    }
+    if (!a.group.empty()) {
+      for (const char* option : {"partition", "offset", "from-timestamp"}) {
+        if (p.values.count(option)) {
+          throw usage_error(std::string("sluice consume: --") + option +
+                            " cannot be used with --group (the group decides the partitions and "
+                            "starts at its committed offsets)");
+        }
+      }
+    }
+    if (from_beginning) a.start = {start_position::kind::earliest, 0};
+    if (p.values.count("offset")) {
+      if (offset == "earliest") {
+        a.start = {start_position::kind::earliest, 0};
+      } else if (offset == "latest") {
+        a.start = {start_position::kind::latest, 0};
+      } else {
+        std::int64_t value = -1;
+        auto [ptr, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), value);
+        if (ec != std::errc() || ptr != offset.data() + offset.size() || value < 0) {
+          throw usage_error("--offset: '" + offset +
+                            "' is not an offset (a number >= 0), earliest or latest");
+        }
+        a.start = {start_position::kind::offset, value};
+      }
+    }
+    if (p.values.count("from-timestamp")) {
+      if (from_timestamp < 0) {
+        throw usage_error("--from-timestamp must not be negative, not " +
+                          std::to_string(from_timestamp));
+      }
+      a.start = {start_position::kind::timestamp, from_timestamp};
+    }
+    if (p.values.count("max-messages")) {
+      if (max_messages < 1) {
+        throw usage_error("--max-messages must be at least 1, not " +
+                          std::to_string(max_messages));
+      }
+      a.max_messages = max_messages;
+    }
+    // For consume --timeout-ms is the idle timeout of Kafka's console consumer; unset, it runs
+    // until stopped (the default still bounds connecting).
+    if (!p.values["timeout-ms"].defaulted()) a.idle_timeout = result.connection.timeout;
+    if (!kafka::parse_isolation_level(a.isolation_level)) {
+      throw usage_error("--isolation-level: '" + a.isolation_level +
+                        "' is not read_uncommitted or read_committed");
+    }
+    parse_record_format(a.format);  // bad directives are usage errors now, not after connecting
+    result.args = a;
+  } else if (command == "cluster") {
     std::int32_t broker = -1;
     own.add_options()("broker", po::value(&broker)->value_name("ID"),
                       "API versions of this broker only");

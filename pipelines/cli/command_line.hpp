@@ -15,6 +15,7 @@
 
 #include "kafka/admin/admin_types.hpp"
 #include "kafka/client/client_config.hpp"
+#include "kafka/records/record.hpp"
 #include "pipelines/cli/properties.hpp"
 
 namespace sluice::cli {
@@ -114,11 +115,45 @@ struct reset_args {
   bool execute = false;  // false: dry run, print what would be deleted
 };
 
+// produce: stdin lines to a topic (Kafka's console producer, kcat -P).
+struct produce_args {
+  std::string topic;
+  std::string key_separator;  // empty: no keys, the whole line is the value
+  std::optional<std::int32_t> partition;
+  std::vector<kafka::records::record_header> headers;  // on every record
+  std::string acks = "all";
+  std::string compression = "none";
+  std::optional<std::string> transactional_id;  // all of stdin in one transaction
+  bool verbose = false;                         // the record count to stderr at the end
+};
+
+// Where `sluice consume` starts in each partition when it is not in a group.
+struct start_position {
+  enum class kind : std::uint8_t { latest, earliest, offset, timestamp };
+  kind what = kind::latest;
+  std::int64_t value = 0;  // the offset, or the timestamp (ms since the epoch)
+};
+
+// consume: records to stdout, one per line (Kafka's console consumer, kcat -C).
+struct consume_args {
+  std::vector<std::string> topics;
+  std::string pattern;  // a regex over topic names, instead of topics
+  std::string group;    // empty: assign every partition, commit nothing
+  std::optional<std::int32_t> partition;
+  start_position start;
+  std::optional<std::int64_t> max_messages;
+  // Exit after this long without a record; nullopt: run until SIGINT/SIGTERM or max_messages.
+  std::optional<std::chrono::milliseconds> idle_timeout;
+  std::string isolation_level = "read_uncommitted";
+  std::string format = "%v";
+  bool verbose = false;  // the record count to stderr at the end
+};
+
 using command_args =
     std::variant<cluster_args, topics_create_args, topics_list_args, topics_describe_args,
                  topics_delete_args, topics_alter_args, groups_list_args, groups_describe_args,
                  groups_delete_args, groups_reset_offsets_args, pipeline_file_args, run_args,
-                 reset_args>;
+                 reset_args, produce_args, consume_args>;
 
 struct command_line {
   std::string command;  // "cluster", "topics create", ...

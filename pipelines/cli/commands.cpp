@@ -5,9 +5,13 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <future>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <iostream>
 
 #include "kafka/admin/admin_client.hpp"
 #include "pipelines/cli/command_runners.hpp"
+#include "pipelines/cli/console_commands.hpp"
 #include "pipelines/cli/pipeline_commands.hpp"
 #include "pipelines/cli/table.hpp"
 
@@ -41,6 +45,13 @@ asio::awaitable<int> dispatch(kafka::admin_client* admin, command_line command, 
   if (command.command.starts_with("topics "))
     co_return co_await run_topics(admin, command.args, print);
   co_return co_await run_groups(admin, command.args, print);
+}
+
+void log_to_stderr() {
+  constexpr const char* name = "sluice-stderr";
+  auto logger = spdlog::get(name);
+  if (!logger) logger = spdlog::stderr_color_mt(name);
+  spdlog::set_default_logger(logger);
 }
 
 }  // namespace
@@ -177,6 +188,11 @@ int execute(const command_line& command, std::ostream& out, std::ostream& err) {
 }
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run(args, std::cin, out, err);
+}
+
+int run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+        std::ostream& err) {
   command_line command;
   try {
     command = parse_command_line(args);
@@ -191,6 +207,19 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   try {
     if (std::holds_alternative<pipeline_file_args>(command.args)) {
       return run_offline_pipeline_command(command, out, err);
+    }
+    if (std::holds_alternative<produce_args>(command.args) ||
+        std::holds_alternative<consume_args>(command.args)) {
+      // The clients' log lines (group joins, retries) must not mix with the records on stdout.
+      log_to_stderr();
+    }
+    if (std::holds_alternative<produce_args>(command.args)) {
+      for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
+      return run_produce(command, in, err);
+    }
+    if (std::holds_alternative<consume_args>(command.args)) {
+      for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
+      return run_consume(command, out, err);
     }
     if (std::holds_alternative<run_args>(command.args)) {
       for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';

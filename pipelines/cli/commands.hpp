@@ -3,6 +3,7 @@
 // The `sluice` commands as functions: parse, connect, run, print. main() only forwards argv, so
 // every command is testable in-process (tests/pipelines/cli) as well as through the binary.
 
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ enum class exit_status : int { ok = 0, failed = 1, usage = 2 };
 // Runs `sluice <args>` (argv without the program name). Results go to `out`, errors and warnings
 // to `err`.
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// The same, reading `sluice produce`'s input from `in` instead of std::cin.
+int run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+        std::ostream& err);
 
 // Runs a parsed command line against the cluster. Never takes longer than the command's timeout
 // plus a short grace period, even when the cluster does not answer.

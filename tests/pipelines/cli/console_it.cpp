@@ -1,0 +1,248 @@
+// `sluice produce` and `sluice consume` against the real broker: through the built binary with
+// real pipes (stdin, stdout, exit statuses), and in-process through cli::run with streams.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "pipelines/cli/commands.hpp"
+#include "tests/support/test_cluster.hpp"
+
+namespace sluice::cli {
+namespace {
+
+struct result {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+std::string binary_path() {
+  auto self = std::filesystem::read_symlink("/proc/self/exe");
+  return (self.parent_path().parent_path() / "sluice").string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Runs `sluice ARGS --bootstrap-server ...` with `input` on stdin; `timeout` only guards the
+// suite against a hang.
+result sluice_binary(const std::string& args, const std::string& input = "") {
+  const auto base = ::testing::TempDir() + "/sluice-console-it-" + test::unique_topic("run");
+  {
+    std::ofstream in(base + ".in");
+    in << input;
+  }
+  const auto command = "timeout 120 " + binary_path() + " " + args + " --bootstrap-server " +
+                       test::bootstrap_servers() + " < " + base + ".in > " + base + ".out 2> " +
+                       base + ".err";
+  const int status = std::system(command.c_str());
+  result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(base + ".out"),
+           read_file(base + ".err")};
+  for (const char* suffix : {".in", ".out", ".err"}) std::filesystem::remove(base + suffix);
+  return r;
+}
+
+result sluice_in_process(std::vector<std::string> args, const std::string& input = "") {
+  args.push_back("--bootstrap-server");
+  args.push_back(test::bootstrap_servers());
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  const int status = run(args, in, out, err);
+  return {status, out.str(), err.str()};
+}
+
+std::string create_topic(const std::string& prefix, int partitions) {
+  const auto topic = test::unique_topic(prefix);
+  auto created = sluice_in_process(
+      {"topics", "create", "--topic", topic, "--partitions", std::to_string(partitions)});
+  EXPECT_EQ(created.status, 0) << created.err;
+  return topic;
+}
+
+TEST(console, produce_keys_and_headers_then_consume_them_with_formats) {
+  const auto topic = create_topic("console-fmt", 2);
+  auto produced =
+      sluice_binary("produce --topic " + topic +
+                        " --key-separator '::' --partition 1 --header source=cli --header flag -v",
+                    "alice::1\nbob::two::2\r\n::keyless\ncarol::last");
+  ASSERT_EQ(produced.status, 0) << produced.err;
+  EXPECT_NE(produced.err.find("4 record(s) written"), std::string::npos) << produced.err;
+
+  auto consumed = sluice_binary("consume --topic " + topic +
+                                " --from-beginning --max-messages 4 --format '%t|%p|%o|%k|%v|%h'");
+  ASSERT_EQ(consumed.status, 0) << consumed.err;
+  const auto prefix = topic + "|1|";
+  EXPECT_EQ(consumed.out, prefix + "0|alice|1|source=cli,flag\n" + prefix +
+                              "1|bob|two::2|source=cli,flag\n" + prefix +
+                              "2||keyless|source=cli,flag\n" + prefix +
+                              "3|carol|last|source=cli,flag\n");
+
+  // The default format is the value; --offset starts there; \t and %% are understood.
+  auto values =
+      sluice_binary("consume --topic " + topic + " --partition 1 --offset 2 --max-messages 2");
+  EXPECT_EQ(values.status, 0) << values.err;
+  EXPECT_EQ(values.out, "keyless\nlast\n");
+  auto escaped = sluice_binary("consume --topic " + topic +
+                               " --partition 1 --offset 3 --max-messages 1 --format '%o\\t100%%'");
+  EXPECT_EQ(escaped.out, "3\t100%\n");
+
+  // Timestamps are the producer's (now); --from-timestamp after them finds nothing, and
+  // --timeout-ms ends the wait.
+  auto stamped = sluice_binary("consume --topic " + topic +
+                               " --partition 1 --offset 0 --max-messages 1 --format '%T'");
+  const auto timestamp = std::stoll(stamped.out);
+  EXPECT_GT(timestamp, 1'600'000'000'000);
+  auto from_time = sluice_binary("consume --topic " + topic + " --from-timestamp " +
+                                 std::to_string(timestamp) + " --max-messages 4 --format '%o'");
+  EXPECT_EQ(from_time.out, "0\n1\n2\n3\n");
+  auto later = sluice_binary("consume --topic " + topic + " --from-timestamp " +
+                             std::to_string(timestamp + 3'600'000) + " --timeout-ms 1500 -v");
+  EXPECT_EQ(later.status, 0) << later.err;
+  EXPECT_EQ(later.out, "");
+  EXPECT_NE(later.err.find("Processed a total of 0 messages"), std::string::npos) << later.err;
+}
+
+TEST(console, in_process_produce_reads_the_given_stream_in_order) {
+  const auto topic = create_topic("console-stream", 1);
+  std::string input;
+  constexpr int count = 20'000;  // several input chunks and producer batches
+  for (int i = 0; i < count; ++i)
+    input += "k" + std::to_string(i % 7) + "\t" + std::to_string(i) + "\n";
+  auto produced = sluice_in_process(
+      {"produce", "--topic", topic, "--key-separator", "\t", "--compression", "zstd"}, input);
+  ASSERT_EQ(produced.status, 0) << produced.err;
+  EXPECT_EQ(produced.err, "");
+  EXPECT_EQ(produced.out, "");
+
+  auto consumed =
+      sluice_in_process({"consume", "--topic", topic, "--from-beginning", "--max-messages",
+                         std::to_string(count), "--format", "%k\\t%v"});
+  ASSERT_EQ(consumed.status, 0) << consumed.err;
+  EXPECT_EQ(consumed.out, input);
+}
+
+TEST(console, transactional_produce_commits_at_the_end_or_aborts_everything) {
+  const auto topic = create_topic("console-txn", 1);
+  const auto id = test::unique_topic("console-txn-id");
+  auto committed = sluice_binary("produce --topic " + topic + " --transactional-id " + id + " -v",
+                                 "one\ntwo\nthree\n");
+  ASSERT_EQ(committed.status, 0) << committed.err;
+  EXPECT_NE(committed.err.find("3 record(s) written to " + topic + " in one transaction"),
+            std::string::npos)
+      << committed.err;
+
+  // A bad line aborts the transaction: nothing of it is visible to read_committed.
+  auto aborted =
+      sluice_binary("produce --topic " + topic + " --transactional-id " + id + " --key-separator :",
+                    "k:four\nno separator\nk:five\n");
+  EXPECT_EQ(aborted.status, 1);
+  EXPECT_NE(aborted.err.find("line 2: no key separator ':'"), std::string::npos) << aborted.err;
+  EXPECT_NE(aborted.err.find("transaction was aborted"), std::string::npos) << aborted.err;
+
+  auto more = sluice_binary("produce --topic " + topic + " --transactional-id " + id, "six\n");
+  ASSERT_EQ(more.status, 0) << more.err;
+  auto read = sluice_binary("consume --topic " + topic +
+                            " --from-beginning --isolation-level read_committed --max-messages 4");
+  EXPECT_EQ(read.status, 0) << read.err;
+  EXPECT_EQ(read.out, "one\ntwo\nthree\nsix\n");
+}
+
+TEST(console, a_group_commits_what_it_printed) {
+  const auto topic = create_topic("console-group", 2);
+  const auto group = test::unique_topic("console-group-id");
+  std::string input;
+  for (int i = 0; i < 10; ++i) input += "key" + std::to_string(i) + ":v" + std::to_string(i) + "\n";
+  ASSERT_EQ(sluice_binary("produce --topic " + topic + " --key-separator :", input).status, 0);
+
+  auto first = sluice_binary("consume --topic " + topic + " --group " + group +
+                             " --from-beginning --max-messages 4 --format '%k'");
+  ASSERT_EQ(first.status, 0) << first.err;
+  auto rest = sluice_binary("consume --topic " + topic + " --group " + group +
+                            " --from-beginning --max-messages 6 --format '%k'");
+  ASSERT_EQ(rest.status, 0) << rest.err;
+  // Together: every key exactly once (the second run starts at the first one's commits).
+  std::multiset<std::string> seen;
+  std::istringstream lines(first.out + rest.out);
+  for (std::string line; std::getline(lines, line);) seen.insert(line);
+  ASSERT_EQ(seen.size(), 10u) << first.out << "--\n" << rest.out;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(seen.count("key" + std::to_string(i)), 1u) << i;
+
+  auto nothing_left =
+      sluice_binary("consume --topic " + topic + " --group " + group + " --timeout-ms 2000");
+  EXPECT_EQ(nothing_left.status, 0) << nothing_left.err;
+  EXPECT_EQ(nothing_left.out, "");
+}
+
+TEST(console, produce_and_consume_over_sasl_ssl_with_a_command_config) {
+  const auto topic = create_topic("console-sasl", 1);
+  const auto path =
+      ::testing::TempDir() + "/sluice-console-it-" + test::unique_topic("sasl") + ".properties";
+  {
+    std::ofstream file(path);
+    file << "bootstrap.servers=" << test::required_env("SLUICE_SASL_SSL_BOOTSTRAP") << "\n"
+         << "security.protocol=SASL_SSL\n"
+         << "sasl.mechanism=SCRAM-SHA-256\n"
+         << "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+         << "username=\"" << test::required_env("SLUICE_SCRAM_USER") << "\" password=\""
+         << test::required_env("SLUICE_SCRAM_PASSWORD") << "\";\n"
+         << "ssl.truststore.type=PEM\n"
+         << "ssl.truststore.location=" << test::required_env("SLUICE_CA_FILE") << "\n";
+  }
+  // No --bootstrap-server: the file names the SASL_SSL listener.
+  const std::vector<std::string> produce{"produce", "--topic", topic, "--command-config", path};
+  std::istringstream in("secure-1\nsecure-2\n");
+  std::ostringstream out, err;
+  ASSERT_EQ(run(produce, in, out, err), 0) << err.str();
+  const std::vector<std::string> consume{"consume",        "--topic", topic,
+                                         "--from-beginning", "--max-messages", "2",
+                                         "--command-config", path};
+  std::istringstream none;
+  std::ostringstream records, consume_err;
+  ASSERT_EQ(run(consume, none, records, consume_err), 0) << consume_err.str();
+  EXPECT_EQ(records.str(), "secure-1\nsecure-2\n");
+  std::filesystem::remove(path);
+}
+
+TEST(console, errors_are_clear_and_exit_non_zero) {
+  const auto topic = create_topic("console-errors", 1);
+  const auto missing = test::unique_topic("console-missing");
+
+  auto produce_missing = sluice_binary("produce --topic " + missing, "x\n");
+  EXPECT_EQ(produce_missing.status, 1);
+  EXPECT_NE(produce_missing.err.find("topic '" + missing + "' does not exist"), std::string::npos)
+      << produce_missing.err;
+  auto consume_missing = sluice_binary("consume --topic " + missing + " --timeout-ms 1000");
+  EXPECT_EQ(consume_missing.status, 1);
+  EXPECT_NE(consume_missing.err.find("topic '" + missing + "' does not exist"), std::string::npos)
+      << consume_missing.err;
+  auto bad_partition = sluice_binary("produce --topic " + topic + " --partition 5", "x\n");
+  EXPECT_EQ(bad_partition.status, 1);
+  EXPECT_NE(bad_partition.err.find("has 1 partition(s)"), std::string::npos) << bad_partition.err;
+
+  auto no_separator =
+      sluice_binary("produce --topic " + topic + " --key-separator =", "a=1\nb=2\nthree\n");
+  EXPECT_EQ(no_separator.status, 1);
+  EXPECT_NE(no_separator.err.find("line 3: no key separator '=' in 'three'"), std::string::npos)
+      << no_separator.err;
+
+  auto bad_flag = sluice_binary("consume --topic " + topic + " --frobnicate");
+  EXPECT_EQ(bad_flag.status, 2);
+  EXPECT_NE(bad_flag.err.find("frobnicate"), std::string::npos) << bad_flag.err;
+  auto bad_format = sluice_binary("consume --topic " + topic + " --format '%z'");
+  EXPECT_EQ(bad_format.status, 2);
+  EXPECT_NE(bad_format.err.find("'%z'"), std::string::npos) << bad_format.err;
+  auto bad_acks = sluice_binary("produce --topic " + topic + " --acks some", "x\n");
+  EXPECT_EQ(bad_acks.status, 2);
+  EXPECT_NE(bad_acks.err.find("--acks"), std::string::npos) << bad_acks.err;
+}
+
+}  // namespace
+}  // namespace sluice::cli
