@@ -4,6 +4,7 @@
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/producer/producer.hpp"
 #include "operators/topology_validation.hpp"
+#include "runtime/changelog_restorer.hpp"
 #include "runtime/task.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -192,14 +193,7 @@ asio::awaitable<void> stream_app::impl::run() {
   if (exactly_once()) consumer_config.isolation = kafka::isolation_level::read_committed;
   consumer = std::make_unique<kafka::consumer>(executor, consumer_config);
 
-  kafka::consumer_config restore_config;
-  static_cast<kafka::client_config&>(restore_config) = config.client;
-  restore_config.client_id = config.client.client_id + "-restore";
-  restore_config.enable_auto_commit = false;
-  restore_config.isolation = kafka::isolation_level::read_committed;
-  restore_config.offset_reset = kafka::auto_offset_reset::earliest;
-  restore_config.max_poll_records = 10'000;  // restores read in large batches
-  restore_consumer = std::make_unique<kafka::consumer>(executor, restore_config);
+  restore_consumer = std::make_unique<kafka::consumer>(executor, restore_consumer_config(config.client));
 
   kafka::producer_config producer_config;
   static_cast<kafka::client_config&>(producer_config) = config.client;
@@ -246,6 +240,11 @@ asio::awaitable<void> stream_app::impl::run() {
   std::set<task_id> all;
   for (const auto& [id, t] : tasks) all.insert(id);
   close_tasks(all, !failure);
+  // Nothing of a closed task may be committed. Leaving the group revokes its partitions, and the
+  // listener commits on revocation: after a failure (commit() threw half way, dirty still set)
+  // that would commit again, outside any task, what the failure was meant to stop.
+  dirty = false;
+  unconfirmed.clear();
   co_await consumer->stop();
   co_await restore_consumer->stop();
   co_await producer->stop();
@@ -451,6 +450,7 @@ asio::awaitable<void> stream_app::impl::commit() {
       std::map<topic_partition, kafka::offset_and_metadata> txn_offsets;
       for (const auto& [input, offset] : offsets) txn_offsets[input].offset = offset;
       co_await producer->send_offsets_to_transaction(std::move(txn_offsets), consumer->group_metadata());
+      if (config.hooks.before_transaction_commit) config.hooks.before_transaction_commit();
       co_await producer->commit_transaction();
       in_transaction = false;
     } catch (...) {
@@ -465,6 +465,7 @@ asio::awaitable<void> stream_app::impl::commit() {
     for (const auto& delivered : unconfirmed) delivered.result();  // throws the first failure
     unconfirmed.clear();
   }
+  if (config.hooks.after_kafka_commit) config.hooks.after_kafka_commit();
   // 3. Only now do the stores apply their writes, recording how far their changelog got.
   for (auto& pending : store_commits) pending.store->commit({pending.last.result().offset + 1});
   // 4. At-least-once commits the input offsets last: a crash before this reprocesses records
@@ -523,54 +524,15 @@ asio::awaitable<void> stream_app::impl::open_tasks(std::vector<topic_partition> 
 }
 
 asio::awaitable<void> stream_app::impl::restore(task& t) {
+  const std::string label = topology.name + ": task " + t.id().to_string();
+  auto& restored = owner.metrics_.restored_records;
+  // A named callback, not a lambda temporary in the co_await expression (GCC 12 miscompiles those).
+  const std::function<void(std::size_t)> count = [&restored](std::size_t records) {
+    restored.fetch_add(records, std::memory_order_relaxed);
+  };
   for (auto& entry : t.stores()) {
-    auto& store = entry.store->store();
-    const auto changelog = entry.changelog;
-    // Named vectors, not braced lists, in co_await expressions: GCC 12 miscompiles
-    // initializer_list temporaries that live across a suspension point.
-    const std::vector<topic_partition> only_changelog(1, changelog);
-    auto ends = co_await restore_consumer->end_offsets(only_changelog);
-    const std::int64_t end = ends.at(changelog);
-    std::int64_t position = 0;
-    if (auto committed = store.committed_offset()) {
-      position = committed->value;
-    } else {
-      auto beginnings = co_await restore_consumer->beginning_offsets(only_changelog);
-      position = beginnings.at(changelog);
-    }
-    if (position >= end) continue;  // a clean restart: nothing to restore
-    const auto started = clock::now();
-    const std::int64_t first = position;
-    spdlog::info("{}: task {}: restoring store {} from {} offsets {}..{}", topology.name, t.id().to_string(),
-                 store.name(), changelog.to_string(), position, end);
-    restore_consumer->assign(only_changelog);
-    restore_consumer->seek(changelog, position);
-    std::vector<state::change> changes;
-    auto last_report = clock::now();
-    while (position < end) {
-      auto batch = co_await restore_consumer->getmany(std::chrono::milliseconds(1'000));
-      changes.clear();
-      for (const auto& record : batch) {
-        state::change change;
-        if (record.key) change.key = std::string(kafka::protocol::as_string_view(*record.key));
-        if (record.value) change.value = std::string(kafka::protocol::as_string_view(*record.value));
-        changes.push_back(std::move(change));
-      }
-      // The position, not the last record's offset: transaction markers take offsets too.
-      position = co_await restore_consumer->position(changelog);
-      store.apply(changes, {position});
-      owner.metrics_.restored_records.fetch_add(changes.size(), std::memory_order_relaxed);
-      if (clock::now() - last_report > std::chrono::seconds(5)) {
-        spdlog::info("{}: task {}: store {} restored up to offset {} of {}", topology.name, t.id().to_string(),
-                     store.name(), position, end);
-        last_report = clock::now();
-      }
-    }
-    const auto seconds = std::chrono::duration<double>(clock::now() - started).count();
-    spdlog::info("{}: task {}: store {} restored {} offsets in {:.2f} s", topology.name, t.id().to_string(),
-                 store.name(), end - first, seconds);
+    co_await restore_store(*restore_consumer, entry.store->store(), entry.changelog, label, count);
   }
-  restore_consumer->assign({});
 }
 
 std::set<task_id> stream_app::impl::task_ids_of(const std::vector<topic_partition>& partitions) const {

@@ -40,6 +40,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,19 @@ enum class error_policy : std::uint8_t {
   stop,         // stop the application with the error (nothing is committed past the record)
   skip,         // log it, count it, go on
   dead_letter,  // write the input record unchanged to the dead-letter topic, with headers saying why
+};
+
+// Failure injection for tests: called on the app's thread at points of the commit path where a
+// crash or a failed transaction cannot be provoked from outside. A hook that throws fails the
+// commit right there, as a crash or a broker error at that point would.
+struct commit_hooks {
+  // Exactly-once: the records and the input offsets are in the transaction, commit_transaction is
+  // next. A retriable kafka_error thrown here takes the abort path (the transaction is aborted).
+  std::function<void()> before_transaction_commit;
+  // Kafka has the commit (the transaction committed, or the at-least-once flush succeeded); the
+  // stores have not applied their buffered writes yet. Throwing here stops the app with RocksDB
+  // one commit behind its changelogs: the next start restores exactly that gap.
+  std::function<void()> after_kafka_commit;
 };
 
 struct runtime_config {
@@ -69,6 +83,7 @@ struct runtime_config {
   std::chrono::milliseconds poll_timeout{100};
   // Replication factor of the topics the application creates (-1: the broker's default).
   std::int16_t replication_factor = -1;
+  commit_hooks hooks;  // tests only
 };
 
 // Counters of one application, readable from any thread.
