@@ -322,5 +322,26 @@ TEST(runtime_restore, damaged_or_foreign_state_is_wiped_and_restored_fully) {
   f.expect_stores_match_changelogs(f.config.state_dir);
 }
 
+// A changelog topic that exists with another partition count than the input would map task N to
+// the wrong changelog partition: the app refuses to start, naming the topic and both counts.
+TEST(runtime_restore, a_changelog_with_the_wrong_partition_count_is_refused) {
+  fixture f;
+  const auto changelogs = changelog_topics(f.topology);
+  ASSERT_FALSE(changelogs.empty());
+  const auto& wrong = changelogs.begin()->second;
+  run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, wrong, 1); });
+  f.produce(0, 0, 3);
+  running_app app(f.topology, f.config);
+  app.start();
+  try {
+    app.join();
+    ADD_FAILURE() << "the app started over a changelog with the wrong partition count";
+  } catch (const std::exception& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'" + wrong + "'"), std::string::npos) << message;
+    EXPECT_NE(message.find("has 1 partitions but the input has 2"), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::runtime
