@@ -4,7 +4,9 @@
 // line, the payload and the one-line JSON report that bench/run.py parses. See bench/README.md
 // for what each driver measures.
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,10 @@ struct driver_args {
   std::size_t batch_size = 0;               // produce: batch.size in bytes; 0 = the default
   std::int32_t partitions = 1;              // consume: partitions 0..partitions-1 are assigned
   std::string isolation = "read_uncommitted";  // consume
+  std::int64_t rate = 0;                    // produce: records/s at a fixed rate, per-record latency; 0 = flat out
+  std::int64_t transaction_ms = 0;          // produce: transactional, commit every this many ms; 0 = no transactions
+  std::string group;                        // group: the group id
+  std::string assignor = "range";           // group: "range" (eager) or "cooperative-sticky"
 };
 
 inline std::int64_t parse_count(std::string_view option, const std::string& text) {
@@ -43,7 +49,8 @@ inline std::int64_t parse_count(std::string_view option, const std::string& text
 }
 
 // --bootstrap B --topic T --records N [--size S --acks 1|all --compression none|lz4
-// --idempotence true|false --batch-size BYTES] [--partitions P --isolation read_uncommitted|read_committed]
+// --idempotence true|false --batch-size BYTES --rate R --transaction-ms M]
+// [--partitions P --isolation read_uncommitted|read_committed] [--group G --assignor range|cooperative-sticky]
 inline driver_args parse_args(int argc, char** argv) {
   driver_args args;
   for (int i = 1; i < argc; i += 2) {
@@ -60,6 +67,10 @@ inline driver_args parse_args(int argc, char** argv) {
     else if (option == "--batch-size") args.batch_size = static_cast<std::size_t>(parse_count(option, value));
     else if (option == "--partitions") args.partitions = static_cast<std::int32_t>(parse_count(option, value));
     else if (option == "--isolation") args.isolation = value;
+    else if (option == "--rate") args.rate = parse_count(option, value);
+    else if (option == "--transaction-ms") args.transaction_ms = parse_count(option, value);
+    else if (option == "--group") args.group = value;
+    else if (option == "--assignor") args.assignor = value;
     else throw std::invalid_argument("unknown option '" + std::string(option) + "'");
   }
   if (args.bootstrap.empty() || args.topic.empty() || args.records == 0) {
@@ -89,6 +100,31 @@ inline void report(std::int64_t records, std::int64_t bytes, double seconds, std
   std::printf("{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %lld}\n",
               static_cast<long long>(records), static_cast<long long>(bytes), seconds, static_cast<long long>(errors));
   std::fflush(stdout);
+}
+
+// The latency report of a fixed-rate run: nearest-rank percentiles of the send-to-acknowledgement
+// times in milliseconds (the same computation as driver_common.h and driver_common.py).
+inline double percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0.0;
+  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+inline void report_latency(std::int64_t records, std::int64_t bytes, double seconds, std::int64_t errors,
+                           std::vector<double> latencies_ms) {
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  std::printf("{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %lld, "
+              "\"latency_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, \"count\": %zu}}\n",
+              static_cast<long long>(records), static_cast<long long>(bytes), seconds, static_cast<long long>(errors),
+              percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99), percentile(latencies_ms, 0.999),
+              latencies_ms.empty() ? 0.0 : latencies_ms.back(), latencies_ms.size());
+  std::fflush(stdout);
+}
+
+// Seconds on CLOCK_MONOTONIC, the clock every driver stamps group events with (steady_clock on
+// Linux, time.monotonic in Python, System.nanoTime in Java), so the harness can compare them.
+inline double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace sluice::bench

@@ -40,6 +40,8 @@ class produce_scenario:
     size: int
     acks: str  # "1" or "all"
     compression: str  # "none" or "lz4"
+    rate: int = 0  # records/s at a fixed rate, per-record latency (the "latency" kind); 0: flat out
+    transaction_ms: int = 0  # transactional, a commit every this many ms; 0: no transactions
 
     @property
     def idempotent(self):
@@ -47,12 +49,25 @@ class produce_scenario:
         return self.acks == "all"
 
     @property
+    def kind(self):
+        return "latency" if self.rate else "produce"
+
+    @property
     def key(self):
-        return f"produce-{self.size}B-acks{self.acks}-{self.compression}"
+        key = f"produce-{self.size}B-acks{self.acks}-{self.compression}"
+        if self.rate:
+            key = f"latency-{self.rate}-per-s-{self.size}B-acks{self.acks}"
+        return key + (f"-transactional-{self.transaction_ms}ms" if self.transaction_ms else "")
 
     @property
     def title(self):
         idem = "idempotent" if self.idempotent else "not idempotent"
+        if self.rate:
+            return (f"Delivery latency at {self.rate:,} records/s, {self.size} B records, acks={self.acks} "
+                    f"({idem}), {self.compression}")
+        if self.transaction_ms:
+            return (f"Produce {self.size} B records transactionally, a commit every {self.transaction_ms} ms, "
+                    f"acks={self.acks}, {self.compression}")
         return f"Produce {self.size} B records, acks={self.acks} ({idem}), {self.compression}"
 
 
@@ -67,7 +82,32 @@ class consume_scenario:
 
     @property
     def title(self):
+        if self.isolation == "read_committed":
+            return (f"Consume {self.size} B records, read_committed (a topic written in transactions of "
+                    f"{FILL_TRANSACTION_MS} ms)")
         return f"Consume {self.size} B records, {self.isolation}"
+
+
+@dataclass(frozen=True)
+class group_scenario:
+    """A consumer group of one member, then a second member joining (bench/README.md)."""
+    assignor: str  # "range" (eager) or "cooperative-sticky" (KIP-429)
+
+    @property
+    def key(self):
+        return f"group-{self.assignor}"
+
+    @property
+    def title(self):
+        protocol = "cooperative" if self.assignor == "cooperative-sticky" else "eager"
+        return f"Group join and rebalance, {self.assignor} ({protocol})"
+
+
+LATENCY_RATE = 10_000  # records/s of the latency scenario
+LATENCY_SECONDS = 10  # its length (5 with --quick)
+TRANSACTION_MS = 100  # the transactional produce scenario commits this often
+FILL_TRANSACTION_MS = 100  # the read_committed consume scenario's topic was written in transactions this long
+GROUP_PARTITIONS = 6  # the group scenarios' topic: 3 partitions stay with the first member, 3 move
 
 
 def scenarios(quick, only):
@@ -76,10 +116,15 @@ def scenarios(quick, only):
                for size in sizes
                for acks in (["all"] if quick else ["1", "all"])
                for compression in ["none", "lz4"]]
+    produce.append(produce_scenario(100, "all", "none", transaction_ms=TRANSACTION_MS))
+    produce.append(produce_scenario(100, "all", "none", rate=LATENCY_RATE))
     consume = [consume_scenario(size, isolation)
                for size in sizes
-               for isolation in (["read_uncommitted"] if quick else ["read_uncommitted", "read_committed"])]
-    return ([] if only == "consumer" else produce), ([] if only == "producer" else consume)
+               for isolation in ["read_uncommitted", "read_committed"]
+               if not (quick and isolation == "read_committed" and size != 100)]
+    group = [group_scenario("range"), group_scenario("cooperative-sticky")]
+    return (([] if only == "consumer" else produce), ([] if only == "producer" else consume),
+            ([] if only == "producer" else group))
 
 
 def records_for(total_100b, size):
@@ -97,6 +142,8 @@ class client:
     consume_cmd: object = None  # (scenario, topic, partitions, records) -> argv
     parse_produce: object = None  # stdout -> dict(records, bytes, seconds, errors)
     parse_consume: object = None
+    group_cmd: object = None  # (group_scenario, topic, group id) -> argv; prints group events
+    group_unsupported: dict = field(default_factory=dict)  # assignor -> why this client cannot
     unavailable: dict = field(default_factory=dict)  # "produce"/"consume" -> reason
     version: str = ""
 
@@ -122,20 +169,28 @@ BATCH_SIZE = 0  # --batch-size: the same batch.size for every producer; 0 = each
 def produce_args(s):
     return (["--size", str(s.size), "--acks", s.acks, "--compression", s.compression,
              "--idempotence", "true" if s.idempotent else "false"]
-            + (["--batch-size", str(BATCH_SIZE)] if BATCH_SIZE else []))
+            + (["--batch-size", str(BATCH_SIZE)] if BATCH_SIZE else [])
+            + (["--rate", str(s.rate)] if s.rate else [])
+            + (["--transaction-ms", str(s.transaction_ms)] if s.transaction_ms else []))
+
+
+def group_args(s, group):
+    # --records is required by every driver's command line; the group drivers do not read it.
+    return ["--partitions", str(GROUP_PARTITIONS), "--group", group, "--assignor", s.assignor]
 
 
 def consume_args(s, partitions):
     return ["--partitions", str(partitions), "--isolation", s.isolation]
 
 
-def native_client(name, produce_bin, consume_bin, bootstrap, missing_reason, version):
+def native_client(name, produce_bin, consume_bin, group_bin, bootstrap, missing_reason, version):
     c = client(name, "native", version=version)
-    for mode, binary in (("produce", produce_bin), ("consume", consume_bin)):
+    for mode, binary in (("produce", produce_bin), ("consume", consume_bin), ("group", group_bin)):
         if binary is None or not Path(binary).is_file():
             c.unavailable[mode] = missing_reason(mode)
     c.produce_cmd = lambda s, t, n: [str(produce_bin)] + common_args(bootstrap, t, n) + produce_args(s)
     c.consume_cmd = lambda s, t, p, n: [str(consume_bin)] + common_args(bootstrap, t, n) + consume_args(s, p)
+    c.group_cmd = lambda s, t, g: [str(group_bin)] + common_args(bootstrap, t, 1) + group_args(s, g)
     c.parse_produce = c.parse_consume = driver_json
     return c
 
@@ -146,9 +201,10 @@ def python_client(name, python, script, module, bootstrap):
                            capture_output=True, text=True)
     if probe.returncode != 0:
         reason = f"{module} is not installed for {python}"
-        c.unavailable = {"produce": reason, "consume": reason}
+        c.unavailable = {"produce": reason, "consume": reason, "group": reason}
     c.version = probe.stdout.strip()
     c.produce_cmd = lambda s, t, n: [python, str(script), "produce"] + common_args(bootstrap, t, n) + produce_args(s)
+    c.group_cmd = lambda s, t, g: [python, str(script), "group"] + common_args(bootstrap, t, 1) + group_args(s, g)
     c.consume_cmd = lambda s, t, p, n: ([python, str(script), "consume"] + common_args(bootstrap, t, n)
                                         + consume_args(s, p))
     c.parse_produce = c.parse_consume = driver_json
@@ -162,6 +218,10 @@ JAVA_OPTIONS = ["-Xmx512M", "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"
                 "-Djava.awt.headless=true"]
 
 JAVA_PRODUCE_TOTAL = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\).*50th")
+# After the summary, with --warmup-records: "N steady state records sent, R records/sec (M MB/sec),
+# A ms avg latency, X ms max latency, P ms 50th, P ms 95th, P ms 99th, P ms 99.9th."
+JAVA_STEADY_STATE = re.compile(r"(\d+) steady state records sent, ([\d.]+) records/sec .*?([\d.]+) ms max latency, "
+                               r"(\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th")
 
 
 def payload(size):
@@ -171,15 +231,29 @@ def payload(size):
     return make(size)
 
 
-def java_client(libs, log_config, bootstrap, scratch):
+def java_client(libs, log_config, bootstrap, scratch, peers_src):
     c = client("Java (kafka-clients)", "java")
     tools = sorted(Path(libs).glob("kafka-tools-[0-9]*.jar")) if libs else []
     if not shutil.which("java") or not tools:
         reason = "java or the kafka-tools jar is missing (scripts/kafka-jars fetches it)"
-        c.unavailable = {"produce": reason, "consume": reason}
+        c.unavailable = {"produce": reason, "consume": reason, "group": reason}
     else:
         c.version = tools[0].name.removeprefix("kafka-tools-").removesuffix(".jar")
     base = ["java"] + JAVA_OPTIONS + [f"-Dlog4j2.configurationFile={log_config}", "-cp", f"{libs}/*"]
+    # The group driver is a small program of ours (Kafka's tools have none), compiled here
+    # against the pinned jars.
+    group_classes = Path(scratch) / "java-group"
+    if "group" not in c.unavailable:
+        if not shutil.which("javac"):
+            c.unavailable["group"] = "javac is missing (the group driver is compiled at run time)"
+        else:
+            built = subprocess.run(["javac", "-d", str(group_classes), "-cp", f"{libs}/*",
+                                    str(peers_src / "GroupBench.java")], capture_output=True, text=True)
+            if built.returncode != 0:
+                c.unavailable["group"] = f"compiling GroupBench.java failed: {built.stderr.strip()[-300:]}"
+    c.group_cmd = lambda s, t, g: (["java"] + JAVA_OPTIONS + [f"-Dlog4j2.configurationFile={log_config}", "-cp",
+                                   f"{group_classes}:{libs}/*", "GroupBench"]
+                                   + common_args(bootstrap, t, 1) + group_args(s, g))
 
     def produce(s, topic, records):
         # Not --record-size: since Kafka 3.x ProducerPerformance draws new random bytes for every
@@ -188,12 +262,18 @@ def java_client(libs, log_config, bootstrap, scratch):
         payload_file = Path(scratch) / f"payload-{s.size}.txt"
         if not payload_file.exists():
             payload_file.write_bytes(payload(s.size))
+        # A fixed-rate run sends one warm-up record more, left out of the steady-state line that
+        # is read (the other drivers send theirs before the clock starts). Transactions: the
+        # tool's own --transaction-duration-ms, which commits when that much time has passed.
+        timing = (["--throughput", str(s.rate), "--num-records", str(records + 1), "--warmup-records", "1"]
+                  if s.rate else ["--throughput", "-1", "--num-records", str(records)])
+        transactions = (["--transactional-id", f"java-bench-{topic}", "--transaction-duration-ms",
+                         str(s.transaction_ms)] if s.transaction_ms else [])
         return (base + ["org.apache.kafka.tools.ProducerPerformance", "--bootstrap-server", bootstrap,
-                       "--topic", topic, "--num-records", str(records), "--payload-file", str(payload_file),
-                       "--throughput", "-1", "--command-property", f"acks={s.acks}",
-                       f"compression.type={s.compression}",
-                       f"enable.idempotence={'true' if s.idempotent else 'false'}"]
-                       + ([f"batch.size={BATCH_SIZE}"] if BATCH_SIZE else []))
+                       "--topic", topic, "--payload-file", str(payload_file)] + timing + transactions
+                + ["--command-property", f"acks={s.acks}", f"compression.type={s.compression}",
+                   f"enable.idempotence={'true' if s.idempotent else 'false'}"]
+                + ([f"batch.size={BATCH_SIZE}"] if BATCH_SIZE else []))
 
     def consume(s, topic, partitions, records):
         return base + ["org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap,
@@ -201,6 +281,18 @@ def java_client(libs, log_config, bootstrap, scratch):
                        "--hide-header", "--command-property", f"isolation.level={s.isolation}"]
 
     def parse_produce(stdout):
+        steady = [m for m in map(JAVA_STEADY_STATE.search, stdout.splitlines()) if m]
+        if steady:
+            # The fixed-rate run: its percentiles are whole milliseconds (the tool's histogram).
+            m = steady[-1]
+            records = int(m.group(1))
+            # The steady-state line's own rate is not the sending rate (its clock starts late);
+            # the summary line's covers the warm-up record too, which is as close as it gets.
+            totals = [t for t in map(JAVA_PRODUCE_TOTAL.search, stdout.splitlines()) if t]
+            rate = float(totals[-1].group(2)) if totals else 0.0
+            return {"records": records, "bytes": None, "seconds": records / rate if rate else 0.0, "errors": 0,
+                    "latency_ms": {"p50": float(m.group(4)), "p99": float(m.group(6)),
+                                   "p999": float(m.group(7)), "max": float(m.group(3)), "count": records}}
         totals = [m for m in map(JAVA_PRODUCE_TOTAL.search, stdout.splitlines()) if m]
         if not totals:
             raise ValueError("ProducerPerformance printed no summary line")
@@ -277,7 +369,9 @@ def broker_cpu_seconds(pid):
 def stored_batches(data_dir, topic, partitions):
     """(batches, records, bytes) of the topic's log segments, read straight from the broker's
     data folder: how a client batched (record batch v2 header: baseOffset int64, batchLength
-    int32, ..., recordsCount int32 at byte 57; KIP-98). None without a data folder."""
+    int32, ..., attributes int16 at byte 21, recordsCount int32 at byte 57; KIP-98). Control
+    batches (attribute bit 5: transaction markers) are left out, so these are data records only.
+    None without a data folder."""
     if data_dir is None:
         return None
     batches = records = size = 0
@@ -292,9 +386,10 @@ def stored_batches(data_dir, topic, partitions):
                     length = int.from_bytes(header[8:12], "big", signed=True)
                     if len(header) < 61 or length <= 0 or pos + 12 + length > end:
                         break
-                    batches += 1
-                    records += int.from_bytes(header[57:61], "big")
-                    size += 12 + length
+                    if not int.from_bytes(header[21:23], "big") & 0x20:
+                        batches += 1
+                        records += int.from_bytes(header[57:61], "big")
+                        size += 12 + length
                     pos += 12 + length
     return batches, records, size
 
@@ -376,6 +471,8 @@ def measure(c, mode, argv, expected_records, size, ctx, label, check=None):
     row.update({"records": records, "seconds": round(seconds, 4)})
     if "group_join_ms" in report:
         row["group_join_ms"] = report["group_join_ms"]
+    if "latency_ms" in report:
+        row["latency_ms"] = report["latency_ms"]
     if code != 0 or report.get("errors"):
         row["status"] = (f"failed: exit {code}, {report.get('errors', 0)} errors; "
                          f"stderr: {stderr_tail(ctx.log_dir, label)}")
@@ -421,14 +518,24 @@ def unique_topic(prefix):
 def run_produce(c, s, records, ctx):
     if "produce" in c.unavailable:
         return {"client": c.name, "version": c.version, "status": f"not measured: {c.unavailable['produce']}"}
-    n = c.records(records)
+    # A fixed-rate run lasts as long for every client: no smaller share for the Python clients.
+    n = records if s.rate else c.records(records)
     topic = unique_topic("bench-produce")
     ctx.admin.create(topic, ctx.partitions)
     try:
         def check():
+            if s.transaction_ms:
+                # The end offsets count the commit markers too: count the data records stored.
+                stored = stored_batches(ctx.data_dir, topic, ctx.partitions)
+                if stored is None:
+                    held = ctx.admin.end_offset_sum(topic, ctx.partitions)
+                    return None if held >= n else f"the topic holds {held} records, {n} were sent"
+                return None if stored[1] == n else f"the topic holds {stored[1]} data records, {n} were sent"
             held = ctx.admin.end_offset_sum(topic, ctx.partitions)
-            # Exactly n: fewer is loss, more is duplicates (retries without idempotence).
-            return None if held == n else f"the topic holds {held} records, {n} were sent"
+            # Exactly n: fewer is loss, more is duplicates (retries without idempotence). A
+            # fixed-rate run sent one warm-up record more.
+            expected = n + 1 if s.rate else n
+            return None if held == expected else f"the topic holds {held} records, {expected} were sent"
         label = f"{s.key}-{slug(c.name)}"
         row = measure(c, "produce", c.produce_cmd(s, topic, n), n, s.size, ctx, label, check)
         stored = stored_batches(ctx.data_dir, topic, ctx.partitions)
@@ -447,6 +554,96 @@ def run_consume(c, s, topic, records, ctx):
     n = c.records(records)
     label = f"{s.key}-{slug(c.name)}"
     return measure(c, "consume", c.consume_cmd(s, topic, ctx.partitions, n), n, s.size, ctx, label)
+
+
+def run_group(c, s, ctx):
+    """One group run: the driver subscribes member A to a fresh topic, waits for its assignment,
+    lets it fetch for a second, subscribes member B, and prints every listener call of both with
+    its CLOCK_MONOTONIC time; the figures are computed here from those events (group_figures)."""
+    row = {"client": c.name, "version": c.version}
+    if "group" in c.unavailable:
+        return dict(row, status=f"not measured: {c.unavailable['group']}")
+    if s.assignor in c.group_unsupported:
+        return dict(row, status=f"not measured: {c.group_unsupported[s.assignor]}")
+    topic = unique_topic("bench-group")
+    ctx.admin.create(topic, GROUP_PARTITIONS)
+    label = f"{s.key}-{slug(c.name)}"
+    try:
+        row["load_before"] = round(os.getloadavg()[0], 2)
+        code, stdout, rusage, wall, peak_rss = run_driver(c.group_cmd(s, topic, unique_topic("bench-group")), 120,
+                                                          ctx.log_dir, label, ctx.peers_dir)
+        row.update({"wall_s": round(wall, 3), "cpu_s": round(rusage.ru_utime + rusage.ru_stime, 3),
+                    "max_rss_mb": round(peak_rss, 1) if peak_rss is not None else None})
+        if code is None:
+            return dict(row, status="failed: no result within 120 s (killed)")
+        try:
+            report = driver_json(stdout)
+            if code != 0 or report.get("errors"):
+                return dict(row, status=f"failed: exit {code}; stderr: {stderr_tail(ctx.log_dir, label)}")
+            figures = group_figures(report["events"], GROUP_PARTITIONS)
+        except (ValueError, KeyError, StopIteration, json.JSONDecodeError) as e:
+            return dict(row, status=f"failed: exit {code}, {e!r}; stderr: {stderr_tail(ctx.log_dir, label)}")
+        row.update(figures)
+        row["events"] = report["events"]
+        row["status"] = "ok"
+        return row
+    finally:
+        ctx.admin.delete(topic)
+
+
+def group_figures(events, partitions):
+    """From the drivers' listener events (member, event, t, partitions): how long member A took
+    to join an empty group, how long B took to join (B's subscribe to B's first partitions, the
+    whole rebalance), how long A owned no partition after B subscribed (the stop-the-world pause:
+    every partition of an eager group is revoked; a cooperative member keeps what does not
+    move), and how long the partitions that moved were owned by nobody (A's revocation to B's
+    assignment, the longest of them)."""
+    def of(member):
+        return sorted((e for e in events if e["member"] == member), key=lambda e: e["t"])
+    a, b = of("A"), of("B")
+    a_sub = next(e["t"] for e in a if e["event"] == "subscribe")
+    a_join = next(e["t"] for e in a if e["event"] == "assigned" and e["partitions"])
+    b_sub = next(e["t"] for e in b if e["event"] == "subscribe")
+    b_join = next(e["t"] for e in b if e["event"] == "assigned" and e["partitions"] and e["t"] >= b_sub)
+    end = max(e["t"] for e in events)
+    owned, before, pause, empty_since, revoked_at = set(), None, 0.0, None, {}
+    for e in a:
+        if e["t"] >= b_sub and before is None:
+            before = set(owned)
+        if e["event"] == "assigned":
+            owned |= set(e["partitions"])
+            if empty_since is not None and owned:
+                pause += e["t"] - empty_since
+                empty_since = None
+        elif e["event"] in ("revoked", "lost"):
+            owned -= set(e["partitions"])
+            for partition in e["partitions"]:
+                revoked_at[partition] = e["t"]
+            if e["t"] >= b_sub and not owned and empty_since is None:
+                empty_since = e["t"]
+    if before is None:
+        before = set(owned)
+    if not before:
+        raise ValueError("member A owned no partition when B subscribed (it had revoked them and not "
+                         "rejoined yet): no steady state to measure the rebalance from")
+    if not owned:
+        raise ValueError(f"member A ended with no partition (B got all {partitions}): A dropped out of the "
+                         "group instead of rebalancing")
+    if empty_since is not None:
+        pause += end - empty_since
+    b_owned, handover = {}, 0.0
+    for e in b:
+        if e["event"] == "assigned":
+            for partition in e["partitions"]:
+                b_owned.setdefault(partition, e["t"])
+    for partition, assigned_at in b_owned.items():
+        if partition in revoked_at:
+            handover = max(handover, assigned_at - revoked_at[partition])
+    if len(owned) + len(b_owned) != partitions:
+        raise ValueError(f"the group did not settle: A owns {sorted(owned)}, B {sorted(b_owned)}")
+    return {"join_ms": round((a_join - a_sub) * 1000, 1), "second_join_ms": round((b_join - b_sub) * 1000, 1),
+            "pause_ms": round(pause * 1000, 1), "handover_ms": round(handover * 1000, 1),
+            "kept": len(before & owned), "moved": len(b_owned)}
 
 
 def slug(name):
@@ -486,7 +683,49 @@ def fmt(value, digits=0):
     return f"{value:,.{digits}f}" if digits else f"{value:,.0f}"
 
 
+def latency_table(result):
+    head = ("| client | records | records/s | p50 ms | p99 ms | p99.9 ms | max ms | CPU s / M records | "
+            "max RSS MB |")
+    columns = head.count("|") - 1
+    lines = [head, "|---|" + "---:|" * (columns - 1)]
+    for row in result["rows"]:
+        name = row["client"] + (f" {row['version']}" if row.get("version") else "")
+        if row["status"] != "ok":
+            lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
+            continue
+        lat = row["latency_ms"]
+        digits = 0 if row["client"].startswith("Java") else 1  # ProducerPerformance: whole ms
+        lines.append("| " + " | ".join([name, fmt(row["records"]), fmt(row["records_per_s"]),
+                                         fmt(lat["p50"], digits), fmt(lat["p99"], digits),
+                                         fmt(lat["p999"], digits), fmt(lat["max"], digits),
+                                         fmt(row["cpu_s_per_m"], 2), fmt(row.get("max_rss_mb"))]) + " |")
+    return "\n".join(lines)
+
+
+def group_table(result):
+    head = ("| client | first join ms | second member's join ms | first member's pause ms | "
+            "moved partitions unowned ms | partitions A kept / moved to B | CPU s | max RSS MB |")
+    columns = head.count("|") - 1
+    lines = [head, "|---|" + "---:|" * (columns - 1)]
+    for row in result["rows"]:
+        name = row["client"] + (f" {row['version']}" if row.get("version") else "")
+        if row["status"] != "ok":
+            lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
+            continue
+        lines.append("| " + " | ".join([name, fmt(row["join_ms"]), fmt(row["second_join_ms"]),
+                                         fmt(row["pause_ms"]), fmt(row["handover_ms"]),
+                                         f"{row['kept']} / {row['moved']}", fmt(row["cpu_s"], 2),
+                                         fmt(row.get("max_rss_mb"))]) + " |")
+    return "\n".join(lines)
+
+
 def scenario_table(result):
+    if result["kind"] == "restore":
+        return restore_table(result)
+    if result["kind"] == "latency":
+        return latency_table(result)
+    if result["kind"] == "group":
+        return group_table(result)
     produce = result["kind"] == "produce"
     head = ("| client | records | records/s | MB/s | CPU s / M records | net of start-up | "
             "broker CPU s / M |" + (" records / batch | stored B / record |" if produce else "") +
@@ -519,12 +758,16 @@ def ratio_table(results):
     (below 1: Sluice uses less)."""
     peers = []
     for result in results:
+        if result["kind"] not in ("produce", "consume"):
+            continue
         for row in result["rows"]:
             if row["client"] != "Sluice" and row["client"] not in peers:
                 peers.append(row["client"])
     lines = ["| scenario | " + " | ".join(peers) + " |", "|---|" + "---:|" * len(peers)]
     any_ratio = False
     for result in results:
+        if result["kind"] not in ("produce", "consume"):
+            continue  # a fixed rate, or no records: no throughput to compare
         rows = {row["client"]: row for row in result["rows"]}
         sluice = rows.get("Sluice")
         if not sluice or sluice["status"] != "ok":
@@ -644,9 +887,45 @@ Raw figures: `bench/results/{run['json_name']}`.
   records per stored batch and the stored bytes per record (batch headers and compression
   included). Small batches cost the broker CPU and the client throughput; these two columns
   usually say why one producer is slower than another.
-- **Not measured here** (issue 3/4 asks for them; not in this harness yet): transactional
-  produce, p50/p99 latency at a fixed rate, group join and rebalance pauses (beyond
-  ConsumerPerformance's join time in the JSON).
+- **Transactional produce**: {fmt(records_for(cfg['records'], 100))} records of 100 B, acks=all,
+  uncompressed, with a transactional id of its own per run; the driver commits the open
+  transaction once {cfg.get('transaction_ms', TRANSACTION_MS)} ms have passed since it began (checked every 64 records;
+  ProducerPerformance: its `--transaction-duration-ms`) and once more at the end; the clock stops
+  when the last commit returns. The check counts the data records in the log segments (the end
+  offsets include the commit markers).
+- **Delivery latency at a fixed rate**: {fmt(cfg.get('latency_rate'))} records/s of 100 B, acks=all
+  (idempotent), uncompressed, {fmt(cfg.get('latency_records'))} records for every client (the Python
+  clients too), after one warm-up record that is acknowledged before the clock starts and is not
+  counted (ProducerPerformance: `--warmup-records 1`, its steady-state line). Each driver sends
+  every record that is due (record i at start + i / rate), waking at most once a millisecond, and
+  takes each record's time from the send call to its acknowledgement (delivery handle, delivery
+  report, future callback); the percentiles are nearest-rank over every record. Java's
+  ProducerPerformance reports whole milliseconds, and its records/s includes the warm-up record's
+  wait. The clients' default linger (5 ms for Sluice, Java and librdkafka, 0 for the Python
+  clients) is part of what is measured.
+- **Consuming read_committed** reads a topic written by librdkafka in transactions of
+  {cfg.get('fill_transaction_ms', FILL_TRANSACTION_MS)} ms (commit markers in the log; the consumer
+  must wait for the last stable offset and skip the markers), the other consume scenarios a topic
+  written without transactions.
+- **Group join and rebalance**: each client's group driver (`bench/sluice_group.cpp`,
+  `bench/peers/rdkafka_group.c`, `bench/peers/GroupBench.java` against kafka-clients, and the
+  Python drivers' `group` mode) runs two members of one new group in one process, on a fresh
+  topic of {cfg.get('group_partitions', GROUP_PARTITIONS)} partitions, each polling all the time. Member A
+  subscribes, gets its partitions (**first join**: subscribe to the first assignment callback,
+  an empty group; the broker's `group.initial.rebalance.delay.ms` is 0), fetches for a second;
+  then member B subscribes. **Second member's join**: B's subscribe to B's first partitions,
+  the whole rebalance. A learns of the rebalance from its next heartbeat (every client's
+  default interval is 3 s, counted from A's join; B subscribes about 1 s after it, so that wait
+  is about 2 s for every client and dominates this column); a cooperative group needs a second
+  rebalance, which again starts at a heartbeat, before B gets the partitions A gave up.
+  **First member's pause**: how long A owned no partition (eager: from its revocation of
+  everything to its new assignment; cooperative: A keeps the partitions that stay, so 0 unless
+  it kept none). **Moved partitions unowned**: for the partitions that moved to B, the longest
+  time from A's revocation to B's assignment. Times are the listener callbacks'
+  CLOCK_MONOTONIC stamps; Java's first join includes warming up a fresh JVM. Everything else is the clients' default
+  (session timeout, heartbeat); only the assignor is set, alone. The classic group protocol is
+  used throughout: KIP-848's `consumer` protocol is not measured, as librdkafka 2.0.2 predates it
+  (2.4 and newer speak it) and the Python clients do not have it.
 
 ## Published figures, for context
 
@@ -667,10 +946,11 @@ used less CPU per record.
 
 ## Running it
 
-`scripts/bench [--records N] [--quick] [--only producer|consumer] [--partitions P] [--repeat R]`: installs the
+`scripts/bench [--records N] [--quick] [--only producer|consumer] [--partitions P] [--repeat R] [--output DIR]`: installs the
 Python clients into `~/.cache/sluice/bench-venv`, fetches the pinned Kafka jars, builds the
 drivers (release preset, `build/release`; librdkafka drivers in `build/release/bench-peers`),
-starts its own broker (stopped at exit), runs everything and rewrites this file.
+starts its own broker (stopped at exit), runs everything and rewrites this file (with
+`--output DIR`, writes it and the JSON into DIR instead).
 """
     head, rest = text.split("## Published figures", 1)
     return wrap_bullets(head) + "\n## Published figures" + rest
@@ -738,6 +1018,196 @@ def git_version(root):
         return "unknown"
 
 
+# --- the restore suite (bench/restore/) --------------------------------------------------------
+#
+# How fast a store comes back from its changelog. Sluice (bench_sluice_restore: the runtime's own
+# restore_store into a RocksDB task database) and Kafka Streams (bench/restore/KafkaStreamsRestore
+# .java: a one-store application) restore the same changelog topic: N records, 100-byte values,
+# distinct keys, one partition, filled once by `bench_sluice_restore fill`. Each restores it twice,
+# as two processes on one state directory: a full restore into an empty directory, then a clean
+# restart (the state on disk is up to date: nothing to restore). --repeat does not apply here.
+
+RESTORE_VALUE_SIZE = 100
+
+
+def restore_clients(sluice_dir, sluice_missing, kafka_libs, java_log_config, log_dir, root, sluice_version):
+    """[(name, version, why not measurable or None, argv(bootstrap, topic, app, state_dir, records))]"""
+    sluice_bin = sluice_dir / "bench_sluice_restore" if sluice_dir else None
+    sluice_reason = None if sluice_bin and sluice_bin.is_file() else f"{sluice_missing} (bench_sluice_restore)"
+
+    def sluice_argv(bootstrap, topic, app, state_dir, records):
+        return [str(sluice_bin), "restore", "--bootstrap", bootstrap, "--topic", topic, "--records", str(records),
+                "--state-dir", str(state_dir)]
+
+    java_reason, classes, streams_version = None, "", ""
+    jars = sorted(Path(kafka_libs).glob("kafka-streams-[0-9]*.jar")) if kafka_libs else []
+    if not jars or not shutil.which("java"):
+        java_reason = "java or the kafka-streams jar is missing (scripts/kafka-jars fetches it)"
+    else:
+        streams_version = jars[0].name.removeprefix("kafka-streams-").removesuffix(".jar")
+        built = subprocess.run([str(root / "bench" / "restore" / "build-java"), kafka_libs,
+                                str(log_dir / "restore-java-classes")], capture_output=True, text=True)
+        if built.returncode != 0:
+            java_reason = f"compiling KafkaStreamsRestore.java failed: {built.stderr.strip()[-300:]}"
+        else:
+            classes = built.stdout.strip()
+    log_options = [f"-Dlog4j2.configurationFile={java_log_config}"] if java_log_config else []
+
+    def java_argv(bootstrap, topic, app, state_dir, records):
+        # The changelog is <application.id>-store-changelog: `topic` names it already.
+        return (["java"] + JAVA_OPTIONS + log_options +
+                ["-cp", f"{kafka_libs}/*:{classes}", "KafkaStreamsRestore", "--bootstrap", bootstrap,
+                 "--application-id", app, "--input", f"{app}-input", "--state-dir", str(state_dir),
+                 "--records", str(records), "--size", str(RESTORE_VALUE_SIZE)])
+
+    return [("Sluice", sluice_version, sluice_reason, sluice_argv),
+            ("Kafka Streams", streams_version, java_reason, java_argv)]
+
+
+def restore_process(argv, label, log_dir, records):
+    """One restore process → its figures, or a failed status."""
+    run = {"load_before": round(os.getloadavg()[0], 2)}
+    timeout = 300 + records / 2_000
+    code, stdout, rusage, wall, peak_rss = run_driver(argv, timeout, log_dir, label, log_dir)
+    run.update({"wall_s": round(wall, 3), "cpu_s": round(rusage.ru_utime + rusage.ru_stime, 3),
+                "max_rss_mb": round(peak_rss, 1) if peak_rss is not None else None})
+    if code is None:
+        return dict(run, status=f"failed: no result within {timeout:.0f} s (killed)")
+    try:
+        report = driver_json(stdout)
+    except (ValueError, json.JSONDecodeError) as e:
+        return dict(run, status=f"failed: exit {code}, {e}; stderr: {stderr_tail(log_dir, label)}")
+    if code != 0 or report.get("errors"):
+        return dict(run, status=f"failed: exit {code}; stderr: {stderr_tail(log_dir, label)}")
+    run.update({"records": report["records"], "restore_s": round(report["seconds"], 4)})
+    for extra in ("to_running_s", "apply_s", "open_s", "close_s", "offsets"):
+        if extra in report:
+            run[extra] = report[extra]
+    return dict(run, status="ok")
+
+
+def restore_row(name, version, argv, bootstrap, topic, app, records, log_dir, progress):
+    """A full restore into an empty state directory, then a clean restart on it."""
+    row = {"client": name, "version": version}
+    state_dir = Path(tempfile.mkdtemp(prefix="sluice-bench-restore."))
+    try:
+        progress(f"restore: {name}, full restore of {records:,} records")
+        full = restore_process(argv(bootstrap, topic, app, state_dir, records), f"restore-full-{slug(name)}",
+                               log_dir, records)
+        if full["status"] == "ok" and full["records"] != records:
+            full["status"] = f"failed: restored {full['records']} of {records} records"
+        if full["status"] == "ok" and full["restore_s"] <= 0:
+            full["status"] = "failed: no restore time reported"
+        row["full"] = full
+        if full["status"] != "ok":
+            return dict(row, status=full["status"])
+        progress(f"  → {full['restore_s']} s, {round(records / full['restore_s']):,} records/s; "
+                 f"restart: {name}, state on disk up to date")
+        restart = restore_process(argv(bootstrap, topic, app, state_dir, records), f"restore-restart-{slug(name)}",
+                                  log_dir, records)
+        row["restart"] = restart
+        if restart["status"] != "ok":
+            return dict(row, status=f"restart {restart['status']}")
+        progress(f"  → restored {restart['records']} records in {restart['restore_s']} s "
+                 f"(process: {restart['wall_s']} s)")
+        seconds = full["restore_s"]
+        return dict(row, status="ok", records=records, seconds=seconds,
+                    records_per_s=round(records / seconds),
+                    mb_per_s=round(records * RESTORE_VALUE_SIZE / MB / seconds, 2),
+                    cpu_s=full["cpu_s"], max_rss_mb=full["max_rss_mb"], load_before=full["load_before"])
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def create_changelog_topic(admin_client, name):
+    """One partition, cleanup.policy=compact: what Kafka Streams and Sluice create for a store."""
+    from kafka.admin import NewTopic
+    admin_client.admin.create_topics([NewTopic(name, 1, 1, topic_configs={"cleanup.policy": "compact"})])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        described = admin_client.admin.describe_topics([name])
+        parts = described[0].get("partitions", []) if described else []
+        if len(parts) == 1 and parts[0].get("leader_id", parts[0].get("leader", -1)) >= 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"topic {name}: no leader after 30 s")
+
+
+def run_restore_suite(records, ctx, progress, sluice_dir, sluice_missing, kafka_libs, java_log_config, root,
+                      sluice_version):
+    """The restore scenario: its result (kind "restore") for the JSON and the doc."""
+    clients = restore_clients(sluice_dir, sluice_missing, kafka_libs, java_log_config, ctx.log_dir, root,
+                              sluice_version)
+    result = {"key": f"restore-{RESTORE_VALUE_SIZE}B", "kind": "restore", "size": RESTORE_VALUE_SIZE,
+              "records": records, "title": f"Restore {records:,} records of {RESTORE_VALUE_SIZE} B from a changelog"}
+    filler = clients[0]
+    if filler[2]:
+        reason = f"the changelog is filled by bench_sluice_restore, which is missing: {filler[2]}"
+        result["rows"] = [{"client": name, "version": version, "status": f"not measured: {reason}"}
+                          for name, version, _, _ in clients]
+        return result
+    app = unique_topic("bench-restore")
+    topic = f"{app}-store-changelog"  # Kafka Streams' name for store "store" of application `app`
+    create_changelog_topic(ctx.admin, topic)
+    ctx.admin.create(f"{app}-input", 1)
+    rows = []
+    try:
+        progress(f"restore: filling {topic} with {records:,} records of {RESTORE_VALUE_SIZE} B")
+        fill = [str(sluice_dir / "bench_sluice_restore"), "fill", "--bootstrap", ctx.bootstrap, "--topic", topic,
+                "--records", str(records), "--size", str(RESTORE_VALUE_SIZE)]
+        code, _, _, _, _ = run_driver(fill, 600 + records / 5_000, ctx.log_dir, "restore-fill", ctx.log_dir)
+        held = ctx.admin.end_offset_sum(topic, 1)
+        if code != 0 or held != records:
+            raise RuntimeError(f"filling {topic} failed (exit {code}, {held} of {records} records; "
+                               f"stderr: {stderr_tail(ctx.log_dir, 'restore-fill')})")
+        for name, version, reason, argv in clients:
+            if reason:
+                rows.append({"client": name, "version": version, "status": f"not measured: {reason}"})
+                continue
+            rows.append(restore_row(name, version, argv, ctx.bootstrap, topic, app, records, ctx.log_dir, progress))
+            progress(f"  → {summary_restore(rows[-1])}")
+    finally:
+        ctx.admin.delete(topic)
+        ctx.admin.delete(f"{app}-input")
+    result["rows"] = rows
+    return result
+
+
+def summary_restore(row):
+    if row["status"] != "ok":
+        return row["status"]
+    return (f"{row['records_per_s']:,} rec/s, {row['max_rss_mb']} MB peak RSS, clean restart "
+            f"{row['restart']['restore_s']} s")
+
+
+def restore_table(result):
+    intro = (f"One changelog partition of {fmt(result['records'])} records (distinct 16-byte keys, "
+             f"{result['size']} B values), restored into a RocksDB store by a fresh process: Sluice's "
+             "`bench_sluice_restore` (the runtime's `restore_store`: a read_committed, group-less "
+             "consumer, each batch applied with its offset in one WriteBatch) and a Kafka Streams "
+             "application with one persistent key-value store (`KafkaStreamsRestore`, its "
+             "StateRestoreListener's clock). *Restore s* is the restore alone; *CPU* and *max RSS* "
+             "are the whole process's (JVM start-up and group join included for Kafka Streams). The "
+             "clean restart is a second process on the same state directory, which is up to date: "
+             "*process s* is its whole run, start to exit.")
+    head = ("| client | records | restore s | records/s | MB/s | CPU s | max RSS MB | clean restart: "
+            "records restored | restore s | process s |")
+    columns = head.count("|") - 1
+    lines = [textwrap.fill(intro, 100, break_on_hyphens=False, break_long_words=False), "", head,
+             "|---|" + "---:|" * (columns - 1)]
+    for row in result["rows"]:
+        name = row["client"] + (f" {row['version']}" if row.get("version") else "")
+        if row["status"] != "ok":
+            lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
+            continue
+        restart = row["restart"]
+        lines.append("| " + " | ".join([name, fmt(row["records"]), fmt(row["seconds"], 2), fmt(row["records_per_s"]),
+                                         fmt(row["mb_per_s"], 1), fmt(row["cpu_s"], 2), fmt(row.get("max_rss_mb")),
+                                         fmt(restart["records"]), fmt(restart["restore_s"], 3),
+                                         fmt(restart["wall_s"], 2)]) + " |")
+    return "\n".join(lines)
+
+
 # --- main --------------------------------------------------------------------------------------
 
 def main():
@@ -750,7 +1220,7 @@ def main():
     parser.add_argument("--broker-data-dir", help="the broker's log.dirs, for the batches each client wrote")
     parser.add_argument("--records", type=int)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["producer", "consumer"])
+    parser.add_argument("--only", choices=["producer", "consumer", "restore"])
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=0,
                         help="batch.size in bytes for every producer (default: each one's own)")
@@ -771,7 +1241,7 @@ def main():
         Path(args.docs).write_text(docs_markdown(json.loads(Path(args.render).read_text())))
         print(f"bench: rewrote {args.docs} from {args.render}", file=sys.stderr)
         return 0
-    if not args.bootstrap or not args.peers_dir:
+    if not args.bootstrap or not (args.peers_dir or args.only == "restore"):
         parser.error("--bootstrap and --peers-dir are required (scripts/bench passes them)")
     if not 1 <= args.partitions <= 3:
         parser.error("--partitions must be 1, 2 or 3")
@@ -788,11 +1258,13 @@ def main():
     # The Python drivers import driver_common: no __pycache__ left in the source tree.
     sys.dont_write_bytecode = True
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-    produce_scenarios, consume_scenarios = scenarios(args.quick, args.only)
+    produce_scenarios, consume_scenarios, group_scenarios = scenarios(args.quick, args.only)
+    if args.only == "restore":  # the restore suite alone (run_restore_suite)
+        produce_scenarios, consume_scenarios, group_scenarios = [], [], []
     log_dir = Path(tempfile.mkdtemp(prefix="sluice-bench-logs."))
     peers_src = root / "bench" / "peers"
     sluice_dir = Path(args.sluice_dir).resolve() if args.sluice_dir else None
-    peers_dir = Path(args.peers_dir).resolve()
+    peers_dir = Path(args.peers_dir or tempfile.gettempdir()).resolve()  # unused by --only restore
     kafka_libs = str(Path(args.kafka_libs).resolve()) if args.kafka_libs else None
     python = sys.executable
 
@@ -800,13 +1272,17 @@ def main():
         "Sluice",
         sluice_dir / "bench_sluice_produce" if sluice_dir else None,
         sluice_dir / "bench_sluice_consume" if sluice_dir else None,
+        sluice_dir / "bench_sluice_group" if sluice_dir else None,
         args.bootstrap, lambda mode: f"{args.sluice_missing} (bench_sluice_{mode})", git_version(root))
     rdkafka = native_client("librdkafka", peers_dir / "rdkafka_produce", peers_dir / "rdkafka_consume",
-                            args.bootstrap, lambda mode: f"rdkafka_{mode} was not built", args.librdkafka_version)
-    java = java_client(kafka_libs, args.java_log_config, args.bootstrap, log_dir)
+                            peers_dir / "rdkafka_group", args.bootstrap,
+                            lambda mode: f"rdkafka_{mode} was not built", args.librdkafka_version)
+    java = java_client(kafka_libs, args.java_log_config, args.bootstrap, log_dir, peers_src)
     aiokafka = python_client("aiokafka", python, peers_src / "aiokafka_bench.py", "aiokafka", args.bootstrap)
     kafka_python = python_client("kafka-python", python, peers_src / "kafka_python_bench.py", "kafka-python",
                                  args.bootstrap)
+    aiokafka.group_unsupported["cooperative-sticky"] = (
+        "aiokafka has no cooperative assignor and no incremental rebalance protocol (KIP-429)")
     clients = [sluice, rdkafka, java, aiokafka, kafka_python]
 
     ctx = context(args.bootstrap, args.broker_pid, log_dir, peers_src, args.partitions, admin(args.bootstrap),
@@ -817,7 +1293,7 @@ def main():
         print(f"bench: [{time.monotonic() - started:5.0f}s] {text}", file=sys.stderr, flush=True)
 
     warmup_records = min(records, 200_000)
-    if "produce" not in rdkafka.unavailable:
+    if "produce" not in rdkafka.unavailable and args.only != "restore":
         progress(f"warming the broker up with {warmup_records:,} records")
         topic = unique_topic("bench-warmup")
         ctx.admin.create(topic, args.partitions)
@@ -829,36 +1305,55 @@ def main():
         startup_costs(clients, ctx, "produce")
 
     results = []
+    latency_records = LATENCY_RATE * (LATENCY_SECONDS // 2 if args.quick else LATENCY_SECONDS)
     for s in produce_scenarios:
-        n = records_for(records, s.size)
-        rows = rounds(clients, args.repeat, s.title, progress, lambda c: run_produce(c, s, n, ctx))
-        results.append({"key": s.key, "title": s.title, "kind": "produce", "size": s.size, "acks": s.acks,
+        n = latency_records if s.rate else records_for(records, s.size)
+        rank = (lambda r: -r["latency_ms"]["p99"]) if s.rate else None
+        rows = rounds(clients, args.repeat, s.title, progress, lambda c: run_produce(c, s, n, ctx), rank)
+        results.append({"key": s.key, "title": s.title, "kind": s.kind, "size": s.size, "acks": s.acks,
                         "compression": s.compression, "idempotent": s.idempotent, "records": n,
-                        "rows": rows})
+                        "rate": s.rate or None, "transaction_ms": s.transaction_ms or None, "rows": rows})
 
-    for size in sorted({s.size for s in consume_scenarios}):
+    # Plain topics are written by librdkafka as fast as it goes; read_committed ones in
+    # transactions of FILL_TRANSACTION_MS (issue 4: reading committed data past commit markers).
+    for size, transactional in sorted({(s.size, s.isolation == "read_committed") for s in consume_scenarios}):
         n = records_for(records, size)
         topic = unique_topic(f"bench-consume-{size}")
         ctx.admin.create(topic, args.partitions)
         try:
-            progress(f"producing {n:,} records of {size} B to read back")
+            progress(f"producing {n:,} records of {size} B to read back"
+                     + (f" (transactions of {FILL_TRANSACTION_MS} ms)" if transactional else ""))
             if "produce" in rdkafka.unavailable:
                 raise RuntimeError("the consumer scenarios need rdkafka_produce to fill their topic")
-            code, _, _, _, _ = run_driver(rdkafka.produce_cmd(produce_scenario(size, "all", "none"), topic, n), 600,
-                                       log_dir, f"fill-{size}", peers_src)
-            held = ctx.admin.end_offset_sum(topic, args.partitions)
-            if code != 0 or held != n:
+            fill = produce_scenario(size, "all", "none", transaction_ms=FILL_TRANSACTION_MS if transactional else 0)
+            code, _, _, _, _ = run_driver(rdkafka.produce_cmd(fill, topic, n), 600,
+                                       log_dir, f"fill-{size}" + ("-transactional" if transactional else ""), peers_src)
+            stored = stored_batches(ctx.data_dir, topic, args.partitions) if transactional else None
+            held = stored[1] if stored else ctx.admin.end_offset_sum(topic, args.partitions)
+            if code != 0 or held < n or (held != n and not transactional):
                 raise RuntimeError(f"filling {topic} failed (exit {code}, {held} of {n} records)")
             if not any(mode == "consume" for _, mode in ctx.startup_cpu):
                 progress("measuring each consumer's start-up cost (one record)")
                 startup_costs(clients, ctx, "consume", topic)
-            for s in [s for s in consume_scenarios if s.size == size]:
+            for s in [s for s in consume_scenarios
+                      if s.size == size and (s.isolation == "read_committed") == transactional]:
                 rows = rounds(clients, args.repeat, s.title, progress,
                               lambda c: run_consume(c, s, topic, n, ctx))
                 results.append({"key": s.key, "title": s.title, "kind": "consume", "size": s.size,
-                                "isolation": s.isolation, "records": n, "rows": rows})
+                                "isolation": s.isolation, "records": n,
+                                "transaction_ms": FILL_TRANSACTION_MS if transactional else None, "rows": rows})
         finally:
             ctx.admin.delete(topic)
+
+    for s in group_scenarios:
+        rows = rounds(clients, args.repeat, s.title, progress, lambda c: run_group(c, s, ctx),
+                      lambda r: -r["second_join_ms"])
+        results.append({"key": s.key, "title": s.title, "kind": "group", "assignor": s.assignor,
+                        "partitions": GROUP_PARTITIONS, "rows": rows})
+
+    if args.only in (None, "restore"):
+        results.append(run_restore_suite(records, ctx, progress, sluice_dir, args.sluice_missing, kafka_libs,
+                                         args.java_log_config, root, sluice.version))
 
     now = datetime.datetime.now(datetime.timezone.utc)
     # A run with every producer on one batch size is an experiment beside the default run of
@@ -875,7 +1370,10 @@ def main():
         "config": {"records": records, "partitions": args.partitions, "quick": args.quick, "repeat": args.repeat,
                    "batch_size": args.batch_size or None,
                    "only": args.only, "python_share": PYTHON_SHARE, "warmup_records": warmup_records,
-                   "command_line": args.command_line, "java_options": JAVA_OPTIONS},
+                   "command_line": args.command_line, "java_options": JAVA_OPTIONS,
+                   "latency_rate": LATENCY_RATE, "latency_records": latency_records,
+                   "transaction_ms": TRANSACTION_MS, "fill_transaction_ms": FILL_TRANSACTION_MS,
+                   "group_partitions": GROUP_PARTITIONS},
         "startup_cpu_s": {f"{name} {mode}": round(v, 3) for (name, mode), v in ctx.startup_cpu.items()},
         "duration_s": round(time.monotonic() - started),
         "results": results,
@@ -906,10 +1404,12 @@ def java_version():
         return ""
 
 
-def rounds(clients, repeat, title, progress, run_one):
+def rounds(clients, repeat, title, progress, run_one, rank=None):
     """Runs every client once per round, `repeat` rounds (so a burst of load elsewhere on the
     machine hits one round, not one client's every run), and keeps each client's median run by
-    records/s, with every run's rate in `runs_records_per_s`."""
+    records/s (or by `rank(row)`, higher is better), with every run's rate in
+    `runs_records_per_s`."""
+    rank = rank or (lambda r: r["records_per_s"])
     runs = {c.name: [] for c in clients}
     for round_no in range(repeat):
         for c in clients:
@@ -920,7 +1420,7 @@ def rounds(clients, repeat, title, progress, run_one):
             progress(f"  → {summary(runs[c.name][-1])}")
     rows = []
     for c in clients:
-        ok = sorted((r for r in runs[c.name] if r["status"] == "ok"), key=lambda r: r["records_per_s"])
+        ok = sorted((r for r in runs[c.name] if r["status"] == "ok"), key=rank)
         if not ok:
             rows.append(runs[c.name][0])
             continue
@@ -937,6 +1437,13 @@ def rounds(clients, repeat, title, progress, run_one):
 def summary(row):
     if row["status"] != "ok":
         return row["status"]
+    if "second_join_ms" in row:
+        return (f"join {row['join_ms']} ms, second member's join {row['second_join_ms']} ms, "
+                f"pause {row['pause_ms']} ms, handover {row['handover_ms']} ms, kept {row['kept']}")
+    if "latency_ms" in row:
+        lat = row["latency_ms"]
+        return (f"{row['records_per_s']:,} rec/s, latency p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
+                f"p99.9 {lat['p999']} ms, max {lat['max']} ms, {row['cpu_s_per_m']} CPU s/M")
     return (f"{row['records_per_s']:,} rec/s, {row['mb_per_s']} MB/s, {row['cpu_s_per_m']} CPU s/M "
             f"({row['records']:,} records in {row['seconds']} s)")
 

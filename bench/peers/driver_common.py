@@ -2,13 +2,14 @@
 command line, the payload and the one-line JSON report that bench/run.py parses."""
 import argparse
 import json
+import math
 import sys
 import time
 
 
 def parse_args(description):
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("mode", choices=["produce", "consume"])
+    parser.add_argument("mode", choices=["produce", "consume", "group"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--records", type=int, required=True)
@@ -20,6 +21,12 @@ def parse_args(description):
     parser.add_argument("--partitions", type=int, default=1)
     parser.add_argument("--isolation", choices=["read_uncommitted", "read_committed"],
                         default="read_uncommitted")
+    parser.add_argument("--rate", type=int, default=0,
+                        help="records/s at a fixed rate, with per-record latency; 0: flat out")
+    parser.add_argument("--transaction-ms", type=int, default=0,
+                        help="transactional, committing every this many ms; 0: no transactions")
+    parser.add_argument("--group", default="", help="group: the group id")
+    parser.add_argument("--assignor", choices=["range", "cooperative-sticky"], default="range")
     args = parser.parse_args()
     if args.records < 1 or args.size < 1 or args.partitions < 1:
         parser.error("--records, --size and --partitions must be >= 1")
@@ -44,6 +51,52 @@ def report(records, nbytes, seconds, errors):
     print(json.dumps({"records": records, "bytes": nbytes, "seconds": round(seconds, 6),
                       "errors": errors}), flush=True)
     return 0 if errors == 0 else 1
+
+
+def percentile(ordered, q):
+    """Nearest rank, as in driver_common.h."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
+
+
+def report_latency(records, nbytes, seconds, errors, latencies_ms):
+    """The report of a fixed-rate run: percentiles of send-to-acknowledgement times in ms."""
+    ordered = sorted(latencies_ms)
+    latency = {"p50": percentile(ordered, 0.5), "p99": percentile(ordered, 0.99),
+               "p999": percentile(ordered, 0.999), "max": ordered[-1] if ordered else 0.0,
+               "count": len(ordered)}
+    print(json.dumps({"records": records, "bytes": nbytes, "seconds": round(seconds, 6),
+                      "errors": errors, "latency_ms": {k: round(v, 3) for k, v in latency.items()}}),
+          flush=True)
+    return 0 if errors == 0 else 1
+
+
+class group_log:
+    """The group mode's record: every listener call of members "A" and "B" with its
+    time.monotonic() (CLOCK_MONOTONIC, the clock of every driver), and what each owns."""
+
+    def __init__(self):
+        self.events = []
+        self.owned = {"A": set(), "B": set()}
+
+    def note(self, member, kind, partitions=()):
+        numbers = [tp.partition for tp in partitions]
+        self.events.append({"member": member, "event": kind, "t": now(), "partitions": numbers})
+        if kind == "assigned":
+            self.owned[member] |= set(numbers)
+        elif kind in ("revoked", "lost"):
+            self.owned[member] -= set(numbers)
+
+    def settled(self, partitions):
+        return bool(self.owned["B"]) and len(self.owned["A"]) + len(self.owned["B"]) == partitions
+
+    def report(self, settled):
+        print(json.dumps({"errors": 0 if settled else 1, "events": list(self.events)}), flush=True)
+        return 0 if settled else 1
+
+
+GROUP_TIMEOUT_S = 90
 
 
 def die(message):
