@@ -13,6 +13,7 @@
 #include "kafka/consumer/log_truncation.hpp"
 #include "kafka/protocol/messages/fetch.hpp"
 #include "kafka/protocol/messages/list_offsets.hpp"
+#include "kafka/protocol/messages/offset_for_leader_epoch.hpp"
 #include "kafka/records/control_record.hpp"
 
 namespace sluice::kafka {
@@ -176,6 +177,8 @@ void consumer::impl::seek_to(partition_state& state, std::int64_t offset) {
   state.position = offset;
   state.fetch_offset = offset;
   state.fetched_epoch = -1;
+  state.validated_leader_epoch = -1;
+  state.awaiting_validation = false;
   state.epoch = next_epoch();
   state.lookup = position_lookup::none;
   state.queued.clear();
@@ -186,6 +189,8 @@ void consumer::impl::seek_to(partition_state& state, std::int64_t offset) {
 
 void consumer::impl::request_lookup(partition_state& state, position_lookup lookup) {
   state.position.reset();
+  state.validated_leader_epoch = -1;
+  state.awaiting_validation = false;
   state.epoch = next_epoch();
   state.lookup = lookup;
   state.queued.clear();
@@ -257,7 +262,8 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
       if (!lookups.empty()) co_await resolve_positions(std::move(lookups), true);
       if (!group_blocks_fetching()) {
         std::map<std::int32_t, std::vector<topic_partition>> by_node;
-        for (const auto& [tp, state] : partitions) {
+        std::map<std::int32_t, std::vector<topic_partition>> to_validate;  // by leader
+        for (auto& [tp, state] : partitions) {
           if (!fetchable(state)) continue;
           auto leader = leader_of(tp);
           if (!leader) {
@@ -265,6 +271,14 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
             pending_work = true;
             continue;
           }
+          const auto leader_epoch = leader_epoch_of(tp);
+          if (needs_position_validation(state.fetched_epoch, state.validated_leader_epoch,
+                                        leader_epoch, state.awaiting_validation)) {
+            to_validate[*leader].push_back(tp);
+            continue;
+          }
+          state.validated_leader_epoch = leader_epoch;
+          state.awaiting_validation = false;
           const auto node = read_replica(cluster, state, *leader);
           if (nodes_fetching.contains(node)) continue;
           by_node[node].push_back(tp);
@@ -272,6 +286,10 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
         for (auto& [node, list] : by_node) {
           nodes_fetching.insert(node);
           spawn("fetch from broker " + std::to_string(node), fetch_from(node, std::move(list)));
+        }
+        if (!to_validate.empty()) {
+          pending_work = true;  // fetch them in the next round, soon
+          co_await validate_positions(std::move(to_validate));
         }
       }
     } catch (const std::exception& e) {
@@ -368,7 +386,8 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
   protocol::fetch_response response;
   try {
     auto conn = co_await cluster.connection_to(node);
-    response = co_await conn->send(std::move(request));
+    const auto version = fetch_version(*conn);
+    response = co_await conn->send(std::move(request), version);
   } catch (const std::exception& e) {
     if (!stopping) spdlog::warn("consumer: fetch from broker {} failed: {}", node, e.what());
     sessions[node].reset();
@@ -517,13 +536,13 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
 
 void consumer::impl::on_diverging_epoch(const topic_partition& tp, partition_state& state,
                                         std::int64_t fetch_offset, std::int32_t epoch,
-                                        std::int64_t end_offset) {
+                                        std::int64_t end_offset, const char* source) {
   const auto decision =
       decide_on_diverging_epoch(fetch_offset, state.position, epoch, end_offset, config.offset_reset);
   const auto where = tp.to_string() + " at offset " + std::to_string(fetch_offset) +
                      " (last fetched epoch " + std::to_string(state.fetched_epoch) +
                      "; the leader's epoch " + std::to_string(epoch) + " ends at " +
-                     std::to_string(end_offset) + ")";
+                     std::to_string(end_offset) + ", from " + source + ")";
   using action = truncation_decision::action;
   switch (decision.what) {
     case action::keep_fetching:
@@ -549,6 +568,110 @@ void consumer::impl::on_diverging_epoch(const topic_partition& tp, partition_sta
                               : std::string("; no common epoch"));
       break;
   }
+}
+
+asio::awaitable<void> consumer::impl::validate_positions(
+    std::map<std::int32_t, std::vector<topic_partition>> by_leader) {
+  struct asked {
+    std::uint64_t epoch;  // the partition's seek epoch: a seek meanwhile voids the answer
+    std::int64_t fetch_offset;
+    std::int32_t leader_epoch;  // current_leader_epoch sent
+  };
+  bool delivered = false;
+  for (auto& [node, list] : by_leader) {
+    std::shared_ptr<connection> conn;
+    try {
+      conn = co_await cluster.connection_to(node);
+    } catch (const std::exception& e) {
+      if (!stopping) spdlog::warn("consumer: connecting to broker {} failed: {}", node, e.what());
+      metadata_stale = true;
+      continue;
+    }
+    // Fetch v12+ checks the epoch itself (last_fetched_epoch, answered by a diverging epoch).
+    // OffsetForLeaderEpoch v3 is the first a consumer may send (replica_id -1); a broker without
+    // it cannot check: fetching goes on unchecked, as in the Java consumer
+    // (hasUsableOffsetForLeaderEpochVersion).
+    const auto epochs_version =
+        conn->negotiated_version(protocol::api_key::offset_for_leader_epoch);
+    const bool check = fetch_version(*conn) < 12 && epochs_version && *epochs_version >= 3;
+    std::map<topic_partition, asked> sent;
+    protocol::offset_for_leader_epoch_request request;
+    request.replica_id = -1;  // a consumer, not a follower
+    for (const auto& tp : list) {
+      auto it = partitions.find(tp);
+      if (it == partitions.end()) continue;
+      auto& state = it->second;
+      const auto leader_epoch = leader_epoch_of(tp);
+      if (!check) {
+        state.validated_leader_epoch = leader_epoch;
+        state.awaiting_validation = false;
+        continue;
+      }
+      sent[tp] = asked{state.epoch, state.fetch_offset, leader_epoch};
+      if (request.topics.empty() || request.topics.back().topic != tp.topic)
+        request.topics.emplace_back().topic = tp.topic;
+      auto& partition = request.topics.back().partitions.emplace_back();
+      partition.partition = tp.partition;
+      partition.current_leader_epoch = leader_epoch;
+      partition.leader_epoch = state.fetched_epoch;
+    }
+    if (sent.empty()) continue;
+    protocol::offset_for_leader_epoch_response response;
+    try {
+      response = co_await conn->send(std::move(request));
+    } catch (const std::exception& e) {
+      if (!stopping)
+        spdlog::warn("consumer: OffsetForLeaderEpoch to broker {} failed: {}", node, e.what());
+      metadata_stale = true;
+      continue;
+    }
+    for (const auto& topic : response.topics) {
+      for (const auto& p : topic.partitions) {
+        topic_partition tp{topic.topic, p.partition};
+        auto s = sent.find(tp);
+        auto it = partitions.find(tp);
+        if (s == sent.end() || it == partitions.end()) continue;
+        auto& state = it->second;
+        if (state.epoch != s->second.epoch || state.fetch_offset != s->second.fetch_offset)
+          continue;
+        const auto code = static_cast<error_code>(p.error_code);
+        if (code == error_code::none) {
+          const auto decision = decide_on_diverging_epoch(s->second.fetch_offset, state.position,
+                                                          p.leader_epoch, p.end_offset,
+                                                          config.offset_reset);
+          if (decision.what == truncation_decision::action::keep_fetching) {
+            state.validated_leader_epoch = s->second.leader_epoch;
+            state.awaiting_validation = false;
+          } else {
+            on_diverging_epoch(tp, state, s->second.fetch_offset, p.leader_epoch, p.end_offset,
+                               "OffsetForLeaderEpoch");
+            delivered = delivered || state.error.has_value();
+          }
+        } else if (code == error_code::unsupported_version) {
+          // The broker cannot answer for this partition: fetch on unchecked.
+          state.validated_leader_epoch = s->second.leader_epoch;
+          state.awaiting_validation = false;
+        } else if (needs_metadata(code) || is_retriable(code)) {
+          // NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH (our metadata is behind),
+          // UNKNOWN_LEADER_EPOCH (the broker's is): checked again after a metadata refresh.
+          metadata_stale = true;
+        } else {
+          state.error = make_error_code(code);
+          state.error_text = "validating the position of " + tp.to_string() + " (offset " +
+                             std::to_string(s->second.fetch_offset) +
+                             ") with OffsetForLeaderEpoch on broker " + std::to_string(node);
+          delivered = true;
+        }
+      }
+    }
+  }
+  fetch_wanted.notify_all();
+  if (delivered) data_ready.notify_all();
+}
+
+std::int16_t consumer::impl::fetch_version(const connection& conn) const {
+  const auto negotiated = conn.required_version(protocol::api_key::fetch);
+  return fetch_version_cap ? std::min(negotiated, *fetch_version_cap) : negotiated;
 }
 
 void consumer::impl::decode_into(
@@ -862,6 +985,8 @@ asio::awaitable<void> consumer::impl::resolve_positions(std::vector<topic_partit
         // KIP-320: the committed epoch is that of the record before the offset; the first fetch
         // checks it, so a log truncated since the commit is noticed.
         it->second.fetched_epoch = offset->leader_epoch;
+        // Without diverging epochs (Fetch below v12) OffsetForLeaderEpoch checks it first.
+        it->second.awaiting_validation = offset->leader_epoch >= 0;
       } else {
         it->second.lookup = position_lookup::policy;
       }
@@ -931,6 +1056,17 @@ consumer::~consumer() {
   // rounds, a fetch parked on a broker). They hold the state (impl::spawn); this makes them end:
   // their loops see `stopping`, and whatever waits on a broker fails at once.
   impl_->shut_down();
+}
+
+void consumer::limit_fetch_version_for_testing(int version) {
+  if (version < protocol::fetch_request::min_version ||
+      version > protocol::fetch_request::max_version) {
+    throw kafka_error(error_code::invalid_request,
+                      "limit_fetch_version_for_testing: Fetch version " + std::to_string(version) +
+                          " is outside " + std::to_string(protocol::fetch_request::min_version) +
+                          ".." + std::to_string(protocol::fetch_request::max_version));
+  }
+  impl_->fetch_version_cap = static_cast<std::int16_t>(version);
 }
 
 const consumer_config& consumer::config() const {

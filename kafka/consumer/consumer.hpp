@@ -170,6 +170,10 @@ class consumer {
 
   const consumer_config& config() const;
   kafka::cluster& cluster();
+  // Testing hook: fetch at most at this Fetch version (4..18). Below 12 responses carry no
+  // diverging epoch, so log truncation is detected with OffsetForLeaderEpoch instead (KIP-320),
+  // as against brokers before 2.7.
+  void limit_fetch_version_for_testing(int version);
 
   struct impl;
 

@@ -70,6 +70,12 @@ struct partition_state {
   // KIP-320: the leader epoch of the last batch fetched (sent as last_fetched_epoch, so that the
   // leader reports a diverging epoch when its log differs); -1 after a seek: not checked.
   std::int32_t fetched_epoch = -1;
+  // KIP-320 through OffsetForLeaderEpoch (Fetch below v12, which has no diverging epoch): the
+  // leader epoch in the metadata when the partition was last fetched or its position checked (-1:
+  // not fetched since its position was set), and whether the position must be checked before the
+  // next fetch (a committed offset with its epoch). See needs_position_validation.
+  std::int32_t validated_leader_epoch = -1;
+  bool awaiting_validation = false;
   // A failure getmany raises until the application seeks (OFFSET_OUT_OF_RANGE with reset none,
   // authorization, corrupt data).
   std::optional<std::error_code> error;
@@ -230,8 +236,19 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
       const std::optional<std::vector<protocol::fetch_response::aborted_transaction>>& aborted,
       std::int64_t fetch_offset, std::error_code& error);
   // KIP-320: a Fetch response said the leader's log diverges from what was fetched.
+  // `source`: what reported it (the Fetch response, or OffsetForLeaderEpoch).
   void on_diverging_epoch(const topic_partition& tp, partition_state& state,
-                          std::int64_t fetch_offset, std::int32_t epoch, std::int64_t end_offset);
+                          std::int64_t fetch_offset, std::int32_t epoch, std::int64_t end_offset,
+                          const char* source = "fetch");
+  // KIP-320 for Fetch below v12: asks each leader (OffsetForLeaderEpoch, one request per leader)
+  // where the epoch of each partition's position ends, and seeks back, resets or fails as for a
+  // diverging epoch. Partitions whose broker fetches at v12+ (the fetch checks them) or has no
+  // usable OffsetForLeaderEpoch are marked checked without a request.
+  asio::awaitable<void> validate_positions(
+      std::map<std::int32_t, std::vector<topic_partition>> by_leader);
+  // The Fetch version used with a broker: the negotiated one, at most fetch_version_cap.
+  std::int16_t fetch_version(const connection& conn) const;
+  std::optional<std::int16_t> fetch_version_cap;  // limit_fetch_version_for_testing
   bool fetchable(const partition_state& state) const;
   std::vector<consumer_record> drain(std::size_t max_records,
                                      const std::vector<topic_partition>& only);

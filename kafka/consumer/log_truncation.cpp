@@ -24,4 +24,12 @@ truncation_decision decide_on_diverging_epoch(std::int64_t fetch_offset,
   return {action::seek, target};
 }
 
+bool needs_position_validation(std::int32_t fetched_epoch, std::int32_t validated_leader_epoch,
+                               std::int32_t current_leader_epoch, bool awaiting) {
+  // Without an epoch to ask about (a seek, an old broker's metadata) there is nothing to check.
+  if (fetched_epoch < 0 || current_leader_epoch < 0) return false;
+  return awaiting ||
+         (validated_leader_epoch >= 0 && validated_leader_epoch != current_leader_epoch);
+}
+
 }  // namespace sluice::kafka

@@ -34,4 +34,17 @@ truncation_decision decide_on_diverging_epoch(std::int64_t fetch_offset,
                                               std::int64_t diverging_end_offset,
                                               auto_offset_reset policy);
 
+// KIP-320 without diverging epochs (a Fetch below v12, so brokers before 2.7, or the testing cap):
+// whether a partition's position must be checked with OffsetForLeaderEpoch before it is fetched
+// again, as the Java consumer's SubscriptionState does (awaiting validation). Only a position with
+// a known epoch can be checked (`fetched_epoch`: of the last batch fetched, or the committed
+// offset's); it is checked when the partition's leader epoch in the metadata
+// (`current_leader_epoch`) differs from the one it was last fetched or checked under
+// (`validated_leader_epoch`, -1: not fetched since its position was set), i.e. after a leader
+// change, or when `awaiting` (a position from a committed offset with its epoch). An answer from
+// OffsetForLeaderEpoch (the leader's end offset of the largest epoch <= fetched_epoch) goes to
+// decide_on_diverging_epoch like a diverging epoch.
+bool needs_position_validation(std::int32_t fetched_epoch, std::int32_t validated_leader_epoch,
+                               std::int32_t current_leader_epoch, bool awaiting);
+
 }  // namespace sluice::kafka

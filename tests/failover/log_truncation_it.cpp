@@ -4,6 +4,9 @@
 // records take those offsets. The consumer's next fetch (last_fetched_epoch = A's epoch) gets a
 // diverging epoch back: it must continue at the divergence and read B's new records, instead of
 // resetting by auto_offset_reset (OFFSET_OUT_OF_RANGE) and re-reading or skipping them.
+// It runs twice: with the Fetch version the brokers offer (v12+: the diverging epoch in the Fetch
+// response), and capped at Fetch v11, without diverging epochs, as against brokers before 2.7:
+// then the leader change makes the consumer check its position with OffsetForLeaderEpoch first.
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/producer/producer.hpp"
 #include "kafka/protocol/messages/elect_leaders.hpp"
@@ -57,7 +60,9 @@ asio::awaitable<void> read_until(consumer& c, std::vector<std::pair<std::int64_t
   }
 }
 
-asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nodes) {
+// `fetch_version`: the highest Fetch version the consumer may use (nullopt: the negotiated one).
+asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nodes,
+                                 std::optional<int> fetch_version) {
   restart_guard guard(nodes);
   constexpr std::int32_t a = 2;
   constexpr std::int32_t b = 3;
@@ -90,6 +95,7 @@ asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nod
   config.fetch_max_wait = std::chrono::milliseconds(100);
   config.metadata_max_age = std::chrono::milliseconds(2'000);
   consumer c(executor, config);
+  if (fetch_version) c.limit_fetch_version_for_testing(*fetch_version);
   co_await c.start();
   c.assign({topic_partition{topic, 0}});
   std::vector<std::pair<std::int64_t, std::string>> seen;
@@ -149,7 +155,15 @@ asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nod
 
 TEST(failover_truncation, consumer_detects_log_truncation_after_an_unclean_election) {
   SLUICE_REQUIRE_THREE_NODES(nodes);
-  run_coroutine([&](asio::any_io_executor executor) { return truncation(executor, *nodes); },
+  run_coroutine(
+      [&](asio::any_io_executor executor) { return truncation(executor, *nodes, std::nullopt); },
+      std::chrono::seconds(300));
+}
+
+TEST(failover_truncation, consumer_detects_log_truncation_with_offset_for_leader_epoch) {
+  SLUICE_REQUIRE_THREE_NODES(nodes);
+  // Fetch v11 has no diverging epoch: only OffsetForLeaderEpoch finds the truncation.
+  run_coroutine([&](asio::any_io_executor executor) { return truncation(executor, *nodes, 11); },
                 std::chrono::seconds(300));
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "kafka/consumer/consumer.hpp"
@@ -116,6 +117,65 @@ asio::awaitable<void> commits_with_manual_assignment(asio::any_io_executor ex) {
 
 TEST(consumer_group, commits_with_manual_assignment) {
   run_coroutine([](asio::any_io_executor ex) { return commits_with_manual_assignment(ex); });
+}
+
+// KIP-320 for a committed position: the group committed offset 20 with leader epoch 0, but the
+// partition's epoch 0 ends at 10 (as after a truncation that lost what was committed). A new
+// member must go on at 10, where the logs diverge, instead of resetting by auto_offset_reset
+// (earliest: re-reading 0..9) on OFFSET_OUT_OF_RANGE. With the negotiated Fetch version the first
+// fetch's diverging epoch says so; capped at Fetch v11 (no diverging epochs) the consumer
+// validates the committed position with OffsetForLeaderEpoch before fetching.
+asio::awaitable<void> committed_epoch_is_validated(asio::any_io_executor ex,
+                                                   std::optional<int> fetch_version) {
+  cluster admin(ex, client_settings());
+  co_await admin.start();
+  auto topic = test::unique_topic("validate");
+  auto group = test::unique_topic("group");
+  co_await create_topic(admin, topic, 1);
+  co_await produce(admin, topic, 0, numbered(0, 10));
+  topic_partition p0{topic, 0};
+  std::vector<topic_partition> one{p0};
+  {
+    consumer c(ex, group_settings(group, "range"));
+    co_await c.start();
+    c.assign(one);
+    std::map<topic_partition, offset_and_metadata> beyond{{p0, {20, "", 0}}};
+    co_await c.commit(beyond);
+    co_await c.stop();
+  }
+  consumer next(ex, group_settings(group, "range"));
+  if (fetch_version) next.limit_fetch_version_for_testing(*fetch_version);
+  co_await next.start();
+  next.assign(one);
+  // The position starts at the committed 20 and moves to 10 once the truncation is found; records
+  // handed out meanwhile would mean a reset by policy.
+  std::vector<consumer_record> early;
+  std::int64_t position = co_await next.position(p0);
+  for (int round = 0; round < 150 && position != 10; ++round) {
+    auto batch = co_await next.getmany(milliseconds(200));
+    early.insert(early.end(), batch.begin(), batch.end());
+    position = co_await next.position(p0);
+  }
+  EXPECT_EQ(position, 10) << "the committed position was not validated";
+  EXPECT_TRUE(early.empty()) << early.size() << " records re-read from offset "
+                             << (early.empty() ? -1 : early.front().offset);
+  co_await produce(admin, topic, 0, numbered(10, 5));  // offsets 10..14
+  auto first = co_await next.getone(milliseconds(20'000));
+  EXPECT_TRUE(first.has_value());
+  if (first) {
+    EXPECT_EQ(first->offset, 10);
+  }
+  co_await next.stop();
+  admin.close();
+}
+
+TEST(consumer_group, committed_epoch_is_validated_by_the_fetch) {
+  run_coroutine(
+      [](asio::any_io_executor ex) { return committed_epoch_is_validated(ex, std::nullopt); });
+}
+
+TEST(consumer_group, committed_epoch_is_validated_with_offset_for_leader_epoch) {
+  run_coroutine([](asio::any_io_executor ex) { return committed_epoch_is_validated(ex, 11); });
 }
 
 asio::awaitable<void> members_split_and_rebalance(asio::any_io_executor ex, std::string assignor) {

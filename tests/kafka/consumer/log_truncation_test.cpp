@@ -49,5 +49,25 @@ TEST(log_truncation, an_unknown_position_seeks_to_the_divergence) {
   EXPECT_EQ(d.offset, 100);
 }
 
+TEST(log_truncation, a_leader_change_needs_validation_of_a_position_with_an_epoch) {
+  // Fetched under leader epoch 3 (last batch of epoch 2); the metadata now says 5.
+  EXPECT_TRUE(needs_position_validation(2, 3, 5, false));
+  EXPECT_FALSE(needs_position_validation(2, 5, 5, false));
+}
+
+TEST(log_truncation, a_committed_epoch_needs_validation_before_the_first_fetch) {
+  // validated_leader_epoch -1: not fetched since the position was set from the commit.
+  EXPECT_TRUE(needs_position_validation(4, -1, 4, true));
+  // The first fetch after a plain seek (no epoch known) only records the leader epoch.
+  EXPECT_FALSE(needs_position_validation(-1, -1, 4, false));
+}
+
+TEST(log_truncation, nothing_to_validate_without_epochs) {
+  // A seek forgets the epoch: there is nothing to ask the leader about.
+  EXPECT_FALSE(needs_position_validation(-1, 3, 5, true));
+  // Metadata without leader epochs (old brokers).
+  EXPECT_FALSE(needs_position_validation(2, 3, -1, true));
+}
+
 }  // namespace
 }  // namespace sluice::kafka
