@@ -103,9 +103,10 @@ asio::awaitable<void> members_share_and_reconcile(asio::any_io_executor ex, std:
   EXPECT_TRUE(first_stats.last_rebalance_end.has_value());
 
   b.subscribe(topics, second_listener);
-  EXPECT_TRUE(co_await poll_until(a_b_list, [&] {
-    return a.assignment().size() == 2 && b.assignment().size() == 2 && disjoint(a, b);
-  })) << "a has " << a.assignment().size() << ", b has " << b.assignment().size();
+  EXPECT_TRUE(co_await poll_until(
+      a_b_list,
+      [&] { return a.assignment().size() == 2 && b.assignment().size() == 2 && disjoint(a, b); }))
+      << "a has " << a.assignment().size() << ", b has " << b.assignment().size();
   EXPECT_EQ(both_assignments(a, b).size(), 4u);
   // The first member gave two partitions up (revoked, then the reconciliation's assigned with
   // nothing new); the second got them only after that.
@@ -146,9 +147,8 @@ asio::awaitable<void> members_share_and_reconcile(asio::any_io_executor ex, std:
 }
 
 TEST(consumer_group_protocol, members_share_and_reconcile_uniform) {
-  run_coroutine(
-      [](asio::any_io_executor ex) { return members_share_and_reconcile(ex, "uniform"); },
-      std::chrono::seconds(180));
+  run_coroutine([](asio::any_io_executor ex) { return members_share_and_reconcile(ex, "uniform"); },
+                std::chrono::seconds(180));
 }
 
 TEST(consumer_group_protocol, members_share_and_reconcile_range) {
@@ -195,9 +195,8 @@ asio::awaitable<void> the_broker_runs_the_new_coordinator(asio::any_io_executor 
 }
 
 TEST(consumer_group_protocol, the_broker_runs_the_new_coordinator) {
-  run_coroutine(
-      [](asio::any_io_executor ex) { return the_broker_runs_the_new_coordinator(ex); },
-      std::chrono::seconds(120));
+  run_coroutine([](asio::any_io_executor ex) { return the_broker_runs_the_new_coordinator(ex); },
+                std::chrono::seconds(120));
 }
 
 // A static member leaves with epoch -2 and its replacement (same instance id) gets the same
@@ -238,7 +237,8 @@ asio::awaitable<void> static_member_rejoins(asio::any_io_executor ex) {
                                   [&] { return replacement.assignment() == restarts_had; }))
       << "the replacement has " << replacement.assignment().size() << " partitions";
   // A few heartbeats more: the member that stayed was not touched.
-  co_await poll_until(replacement_stays_list, [] { return false; }, std::chrono::seconds(2));
+  co_await poll_until(
+      replacement_stays_list, [] { return false; }, std::chrono::seconds(2));
   EXPECT_EQ(stays.assignment(), stays_had);
   EXPECT_EQ(stays_listener->events, events);
   co_await replacement.stop();
@@ -273,8 +273,8 @@ asio::awaitable<void> killed_member_is_dropped(asio::any_io_executor ex) {
       return survivor.assignment().size() == 2 && killed.assignment().size() == 2;
     }));
   }  // no stop(): no leave heartbeat
-  EXPECT_TRUE(co_await poll_until(survivor_list, [&] { return survivor.assignment().size() == 4; },
-                                  std::chrono::seconds(60)))
+  EXPECT_TRUE(co_await poll_until(
+      survivor_list, [&] { return survivor.assignment().size() == 4; }, std::chrono::seconds(60)))
       << "the survivor has " << survivor.assignment().size() << " partitions";
   co_await survivor.stop();
   admin.close();
@@ -365,9 +365,8 @@ asio::awaitable<void> poll_timeout_leaves_and_rejoins(asio::any_io_executor ex) 
   EXPECT_TRUE(co_await poll_until(c_list, [&] { return c.assignment().size() == 2; }));
   const auto before = c.group_metadata();
   co_await sleep_ms(ex, 4'000);  // no poll for twice max_poll_interval
-  EXPECT_TRUE(co_await poll_until(c_list, [&] {
-    return c.assignment().size() == 2 && listener->events.size() >= 3;
-  }));
+  EXPECT_TRUE(co_await poll_until(
+      c_list, [&] { return c.assignment().size() == 2 && listener->events.size() >= 3; }));
   EXPECT_EQ(listener->events, (std::vector<std::string>{"assigned:2", "lost:2", "assigned:2"}));
   EXPECT_EQ(c.group_metadata().member_id, before.member_id);
   co_await c.stop();
@@ -382,8 +381,10 @@ TEST(consumer_group_protocol, poll_timeout_leaves_and_rejoins) {
 // Sends to the node until the error is not a transient one (the transaction coordinator loads its
 // log, a previous transaction of the id is still completing).
 template <typename Request, typename ErrorOf>
-asio::awaitable<typename Request::response_type> send_until_settled(
-    cluster& admin, std::int32_t node, Request request, ErrorOf error_of) {
+asio::awaitable<typename Request::response_type> send_until_settled(cluster& admin,
+                                                                    std::int32_t node,
+                                                                    Request request,
+                                                                    ErrorOf error_of) {
   typename Request::response_type response;
   for (int attempt = 0; attempt < 100; ++attempt) {
     response = co_await admin.send_to(node, request);
@@ -396,6 +397,20 @@ asio::awaitable<typename Request::response_type> send_until_settled(
     co_await sleep_ms(admin.executor(), 200);
   }
   co_return response;
+}
+
+// FindCoordinator until a coordinator is ready: on a fresh broker the first transactional id
+// makes it create __transaction_state, and it answers COORDINATOR_NOT_AVAILABLE meanwhile.
+asio::awaitable<std::int32_t> coordinator_when_ready(cluster& admin, coordinator_type type,
+                                                     std::string key) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      co_return co_await admin.find_coordinator(type, key);
+    } catch (const kafka_error& e) {
+      if (!e.retriable() || attempt >= 100) throw;
+    }
+    co_await sleep_ms(admin.executor(), 200);
+  }
 }
 
 std::int16_t first_partition_error(const protocol::txn_offset_commit_response& response) {
@@ -422,7 +437,8 @@ asio::awaitable<void> transactional_offsets(asio::any_io_executor ex) {
   EXPECT_GT(metadata.generation_id, 0);
 
   const auto txn_id = test::unique_topic("txn");
-  const auto txn_node = co_await admin.find_coordinator(coordinator_type::transaction, txn_id);
+  const auto txn_node =
+      co_await coordinator_when_ready(admin, coordinator_type::transaction, txn_id);
   protocol::init_producer_id_request init;
   init.transactional_id = txn_id;
   init.transaction_timeout_ms = 30'000;
@@ -434,11 +450,11 @@ asio::awaitable<void> transactional_offsets(asio::any_io_executor ex) {
   add.producer_id = producer.producer_id;
   add.producer_epoch = producer.producer_epoch;
   add.group_id = group;
-  auto added = co_await send_until_settled(admin, txn_node, add,
-                                           [](const auto& r) { return r.error_code; });
+  auto added =
+      co_await send_until_settled(admin, txn_node, add, [](const auto& r) { return r.error_code; });
   EXPECT_EQ(added.error_code, 0);
 
-  const auto group_node = co_await admin.find_coordinator(coordinator_type::group, group);
+  const auto group_node = co_await coordinator_when_ready(admin, coordinator_type::group, group);
   protocol::txn_offset_commit_request commit;
   commit.transactional_id = txn_id;
   commit.group_id = group;
@@ -462,8 +478,8 @@ asio::awaitable<void> transactional_offsets(asio::any_io_executor ex) {
   end.producer_id = producer.producer_id;
   end.producer_epoch = producer.producer_epoch;
   end.committed = true;
-  auto ended = co_await send_until_settled(admin, txn_node, end,
-                                           [](const auto& r) { return r.error_code; });
+  auto ended =
+      co_await send_until_settled(admin, txn_node, end, [](const auto& r) { return r.error_code; });
   EXPECT_EQ(ended.error_code, 0);
   std::vector<topic_partition> wanted{{topic, 0}};
   auto committed = co_await c.committed(wanted);
