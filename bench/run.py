@@ -946,7 +946,7 @@ used less CPU per record.
 
 ## Running it
 
-`scripts/bench [--records N] [--quick] [--only producer|consumer] [--partitions P] [--repeat R] [--output DIR]`: installs the
+`scripts/bench [--records N] [--quick] [--only producer|consumer|restore] [--partitions P] [--repeat R] [--batch-size B] [--output DIR]`: installs the
 Python clients into `~/.cache/sluice/bench-venv`, fetches the pinned Kafka jars, builds the
 drivers (release preset, `build/release`; librdkafka drivers in `build/release/bench-peers`),
 starts its own broker (stopped at exit), runs everything and rewrites this file (with
