@@ -11,12 +11,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "kafka/client/cluster.hpp"
 #include "kafka/consumer/consumer.hpp"
+#include "kafka/consumer/rebalance_listener.hpp"
 #include "kafka/protocol/messages/create_topics.hpp"
 #include "kafka/protocol/messages/produce.hpp"
 #include "kafka/records/record_batch_builder.hpp"
@@ -144,6 +148,75 @@ inline asio::awaitable<std::vector<consumer_record>> read_records(
     out.insert(out.end(), batch.begin(), batch.end());
   }
   co_return out;
+}
+
+// Records what the consumer told it, in order ("assigned:2", "revoked:1", "lost:1").
+class recording_listener : public rebalance_listener {
+ public:
+  asio::awaitable<void> on_partitions_revoked(std::vector<topic_partition> revoked) override {
+    events.push_back("revoked:" + std::to_string(revoked.size()));
+    co_return;
+  }
+  asio::awaitable<void> on_partitions_assigned(std::vector<topic_partition> assigned) override {
+    events.push_back("assigned:" + std::to_string(assigned.size()));
+    co_return;
+  }
+  asio::awaitable<void> on_partitions_lost(std::vector<topic_partition> lost) override {
+    events.push_back("lost:" + std::to_string(lost.size()));
+    co_return;
+  }
+  std::vector<std::string> events;
+};
+
+// Polls every consumer (as an application would) until `done` holds or the deadline passes; the
+// records polled go to `sink` when given.
+inline asio::awaitable<bool> poll_until(std::vector<consumer*> consumers,
+                                        std::function<bool()> done,
+                                        std::vector<consumer_record>* sink = nullptr,
+                                        std::chrono::seconds deadline = std::chrono::seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) co_return true;
+    for (auto* c : consumers) {
+      auto records = co_await c->getmany(std::chrono::milliseconds(100));
+      if (sink != nullptr) sink->insert(sink->end(), records.begin(), records.end());
+    }
+  }
+  co_return done();
+}
+
+// The whole file ("" when it does not exist yet).
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A kafka-python group member with the given assignor (module, class), subscribed to one topic,
+// writing its sorted assignment ("0 1 2") to a file whenever it changes, until the stop file
+// appears. Arguments: bootstrap topic group out-file stop-file.
+inline std::string python_group_member(const std::string& assignor_module,
+                                       const std::string& assignor_class) {
+  return "import sys, os, time\n"
+         "from kafka import KafkaConsumer\n"
+         "from " +
+         assignor_module + " import " + assignor_class + "\n" +
+         R"(bootstrap, topic, group, out, stop = sys.argv[1:6]
+c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
+                  partition_assignment_strategy=[)" +
+         assignor_class + R"(], heartbeat_interval_ms=300,
+                  session_timeout_ms=10000, enable_auto_commit=False)
+deadline = time.time() + 90
+last = None
+while time.time() < deadline and not os.path.exists(stop):
+    c.poll(timeout_ms=100)
+    now = sorted(tp.partition for tp in c.assignment())
+    if now != last:
+        last = now
+        with open(out + ".tmp", "w") as f:
+            f.write(" ".join(str(p) for p in now))
+        os.replace(out + ".tmp", out)
+c.close()
+)";
 }
 
 }  // namespace sluice::kafka::test_support

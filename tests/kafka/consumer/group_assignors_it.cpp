@@ -31,16 +31,6 @@ consumer_config classic_settings(const std::string& group, std::vector<std::stri
   return config;
 }
 
-asio::awaitable<bool> poll_until(std::vector<consumer*> consumers, std::function<bool()> done,
-                                 std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) co_return true;
-    for (auto* c : consumers) co_await c->getmany(milliseconds(100));
-  }
-  co_return done();
-}
-
 bool subset(const std::set<topic_partition>& small, const std::set<topic_partition>& big) {
   return std::includes(big.begin(), big.end(), small.begin(), small.end());
 }
@@ -62,26 +52,27 @@ asio::awaitable<void> sticky_keeps_partitions(asio::any_io_executor ex) {
   std::vector<consumer*> a_list{&a}, a_b_list{&a, &b}, all_list{&a, &b, &c};
   a.subscribe(topics);
   b.subscribe(topics);
-  EXPECT_TRUE(co_await poll_until(a_b_list, [&] {
-    return a.assignment().size() == 3 && b.assignment().size() == 3;
-  }));
+  EXPECT_TRUE(co_await poll_until(
+      a_b_list, [&] { return a.assignment().size() == 3 && b.assignment().size() == 3; }));
   const auto a_had = a.assignment();
   const auto b_had = b.assignment();
   // A third member: each keeps two of its three (whoever leads reads the others' previous
   // assignments from their user data), the newcomer gets one from each.
   c.subscribe(topics);
-  EXPECT_TRUE(co_await poll_until(all_list, [&] {
-    return a.assignment().size() == 2 && b.assignment().size() == 2 && c.assignment().size() == 2;
-  })) << a.assignment().size() << "/" << b.assignment().size() << "/" << c.assignment().size();
+  EXPECT_TRUE(co_await poll_until(all_list,
+                                  [&] {
+                                    return a.assignment().size() == 2 &&
+                                           b.assignment().size() == 2 && c.assignment().size() == 2;
+                                  }))
+      << a.assignment().size() << "/" << b.assignment().size() << "/" << c.assignment().size();
   EXPECT_TRUE(subset(a.assignment(), a_had));
   EXPECT_TRUE(subset(b.assignment(), b_had));
   const auto a_now = a.assignment();
   // b leaves: a keeps its two and takes some of b's; nothing of a's moves.
   co_await b.stop();
   std::vector<consumer*> a_c_list{&a, &c};
-  EXPECT_TRUE(co_await poll_until(a_c_list, [&] {
-    return a.assignment().size() == 3 && c.assignment().size() == 3;
-  }));
+  EXPECT_TRUE(co_await poll_until(
+      a_c_list, [&] { return a.assignment().size() == 3 && c.assignment().size() == 3; }));
   EXPECT_TRUE(subset(a_now, a.assignment()));
   co_await c.stop();
   EXPECT_TRUE(co_await poll_until(a_list, [&] { return a.assignment().size() == 6; }));
@@ -153,10 +144,14 @@ asio::awaitable<void> application_assignor(asio::any_io_executor ex) {
   std::vector<consumer*> both{&first, &second};
   first.subscribe(topics);
   second.subscribe(topics);
-  EXPECT_TRUE(co_await poll_until(both, [&] {
-    return second.assignment().size() == 3 && first.assignment().empty() &&
-           modest->last_generation >= 0 && greedy->last_assigned.size() == 3;
-  })) << "first has " << first.assignment().size() << ", second " << second.assignment().size();
+  EXPECT_TRUE(co_await poll_until(both,
+                                  [&] {
+                                    return second.assignment().size() == 3 &&
+                                           first.assignment().empty() &&
+                                           modest->last_generation >= 0 &&
+                                           greedy->last_assigned.size() == 3;
+                                  }))
+      << "first has " << first.assignment().size() << ", second " << second.assignment().size();
   // Exactly one leader ran the application's assignor; both were told their part.
   EXPECT_GE(greedy->assign_calls + modest->assign_calls, 1);
   EXPECT_EQ(greedy->last_generation, second.group_metadata().generation_id);
@@ -172,34 +167,6 @@ TEST(consumer_group_assignors, application_assignor_decides_the_assignment) {
                 std::chrono::seconds(120));
 }
 
-// A kafka-python member with its StickyPartitionAssignor ("sticky"), writing its assignment to a
-// file until told to stop.
-constexpr const char* python_sticky_member = R"(
-import sys, os, time
-from kafka import KafkaConsumer
-from kafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
-bootstrap, topic, group, out, stop = sys.argv[1:6]
-c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-                  partition_assignment_strategy=[StickyPartitionAssignor], heartbeat_interval_ms=300,
-                  session_timeout_ms=10000, enable_auto_commit=False)
-deadline = time.time() + 90
-last = None
-while time.time() < deadline and not os.path.exists(stop):
-    c.poll(timeout_ms=100)
-    now = sorted(tp.partition for tp in c.assignment())
-    if now != last:
-        last = now
-        with open(out + ".tmp", "w") as f:
-            f.write(" ".join(str(p) for p in now))
-        os.replace(out + ".tmp", out)
-c.close()
-)";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::set<int> partitions_in(const std::string& text) {
   std::set<int> out;
   for (char ch : text) {
@@ -208,6 +175,7 @@ std::set<int> partitions_in(const std::string& text) {
   return out;
 }
 
+// A kafka-python member with its StickyPartitionAssignor ("sticky") in the group.
 asio::awaitable<void> sticky_with_kafka_python(asio::any_io_executor ex) {
   cluster admin(ex, client_settings());
   co_await admin.start();
@@ -220,7 +188,8 @@ asio::awaitable<void> sticky_with_kafka_python(asio::any_io_executor ex) {
   std::remove(stop.c_str());
   {
     std::ofstream file(script);
-    file << python_sticky_member;
+    file << python_group_member("kafka.coordinator.assignors.sticky.sticky_assignor",
+                                "StickyPartitionAssignor");
   }
   const std::string command = test::python() + " " + script + " " + test::bootstrap_servers() +
                               " " + topic + " " + group + " " + out + " " + stop + " 2>&1";
@@ -233,9 +202,10 @@ asio::awaitable<void> sticky_with_kafka_python(asio::any_io_executor ex) {
   EXPECT_TRUE(co_await poll_until(only_c, [&] { return c.assignment().size() == 4; }));
   auto* python = ::popen(command.c_str(), "r");
   EXPECT_NE(python, nullptr);
-  EXPECT_TRUE(co_await poll_until(only_c, [&] {
-    return c.assignment().size() == 2 && partitions_in(read_text(out)).size() == 2;
-  })) << "sluice has " << c.assignment().size() << ", kafka-python has '" << read_text(out) << "'";
+  EXPECT_TRUE(co_await poll_until(
+      only_c,
+      [&] { return c.assignment().size() == 2 && partitions_in(read_text(out)).size() == 2; }))
+      << "sluice has " << c.assignment().size() << ", kafka-python has '" << read_text(out) << "'";
   std::set<int> all = partitions_in(read_text(out));
   for (const auto& tp : c.assignment()) all.insert(tp.partition);
   EXPECT_EQ(all, (std::set<int>{0, 1, 2, 3}));

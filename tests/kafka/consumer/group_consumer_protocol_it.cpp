@@ -26,38 +26,11 @@ using namespace test_support;
 using sluice::test::run_coroutine;
 using std::chrono::milliseconds;
 
-class recording_listener : public rebalance_listener {
- public:
-  asio::awaitable<void> on_partitions_revoked(std::vector<topic_partition> revoked) override {
-    events.push_back("revoked:" + std::to_string(revoked.size()));
-    co_return;
-  }
-  asio::awaitable<void> on_partitions_assigned(std::vector<topic_partition> assigned) override {
-    events.push_back("assigned:" + std::to_string(assigned.size()));
-    co_return;
-  }
-  asio::awaitable<void> on_partitions_lost(std::vector<topic_partition> lost) override {
-    events.push_back("lost:" + std::to_string(lost.size()));
-    co_return;
-  }
-  std::vector<std::string> events;
-};
-
 consumer_config member_settings(const std::string& group) {
   auto config = consumer_settings(group);
   config.group_protocol = group_protocol_type::consumer;
   config.enable_auto_commit = false;
   return config;
-}
-
-asio::awaitable<bool> poll_until(std::vector<consumer*> consumers, std::function<bool()> done,
-                                 std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) co_return true;
-    for (auto* c : consumers) co_await c->getmany(milliseconds(100));
-  }
-  co_return done();
 }
 
 std::set<topic_partition> both_assignments(const consumer& a, const consumer& b) {
@@ -238,7 +211,7 @@ asio::awaitable<void> static_member_rejoins(asio::any_io_executor ex) {
       << "the replacement has " << replacement.assignment().size() << " partitions";
   // A few heartbeats more: the member that stayed was not touched.
   co_await poll_until(
-      replacement_stays_list, [] { return false; }, std::chrono::seconds(2));
+      replacement_stays_list, [] { return false; }, nullptr, std::chrono::seconds(2));
   EXPECT_EQ(stays.assignment(), stays_had);
   EXPECT_EQ(stays_listener->events, events);
   co_await replacement.stop();
@@ -274,7 +247,8 @@ asio::awaitable<void> killed_member_is_dropped(asio::any_io_executor ex) {
     }));
   }  // no stop(): no leave heartbeat
   EXPECT_TRUE(co_await poll_until(
-      survivor_list, [&] { return survivor.assignment().size() == 4; }, std::chrono::seconds(60)))
+      survivor_list, [&] { return survivor.assignment().size() == 4; }, nullptr,
+      std::chrono::seconds(60)))
       << "the survivor has " << survivor.assignment().size() << " partitions";
   co_await survivor.stop();
   admin.close();

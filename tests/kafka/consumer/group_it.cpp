@@ -23,24 +23,6 @@ using namespace test_support;
 using sluice::test::run_coroutine;
 using std::chrono::milliseconds;
 
-// Records what the consumer told it, in order.
-class recording_listener : public rebalance_listener {
- public:
-  asio::awaitable<void> on_partitions_revoked(std::vector<topic_partition> revoked) override {
-    events.push_back("revoked:" + std::to_string(revoked.size()));
-    co_return;
-  }
-  asio::awaitable<void> on_partitions_assigned(std::vector<topic_partition> assigned) override {
-    events.push_back("assigned:" + std::to_string(assigned.size()));
-    co_return;
-  }
-  asio::awaitable<void> on_partitions_lost(std::vector<topic_partition> lost) override {
-    events.push_back("lost:" + std::to_string(lost.size()));
-    co_return;
-  }
-  std::vector<std::string> events;
-};
-
 consumer_config group_settings(const std::string& group, const std::string& assignor) {
   auto config = consumer_settings(group);
   config.assignment_strategies = {assignor};
@@ -48,21 +30,6 @@ consumer_config group_settings(const std::string& group, const std::string& assi
   config.session_timeout = milliseconds(10'000);
   config.enable_auto_commit = false;
   return config;
-}
-
-// Polls every consumer (as an application would) until `done` holds or the deadline passes.
-asio::awaitable<bool> poll_until(std::vector<consumer*> consumers, std::function<bool()> done,
-                                 std::vector<consumer_record>* sink = nullptr,
-                                 std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) co_return true;
-    for (auto* c : consumers) {
-      auto records = co_await c->getmany(milliseconds(100));
-      if (sink != nullptr) sink->insert(sink->end(), records.begin(), records.end());
-    }
-  }
-  co_return done();
 }
 
 asio::awaitable<void> commits_with_manual_assignment(asio::any_io_executor ex) {
@@ -456,36 +423,9 @@ TEST(consumer_group, static_member_restarts_without_rebalance) {
       std::chrono::seconds(180));
 }
 
-// A kafka-python consumer in the same group, writing its assignment to a file until told to stop.
-// The test runs it twice: first it joins before Sluice (so it leads and runs its range assignor
-// over Sluice's subscription), then after (so it reads the assignment Sluice's leader encoded).
-constexpr const char* python_member = R"(
-import sys, os, time
-from kafka import KafkaConsumer
-from kafka.coordinator.assignors.range import RangePartitionAssignor
-bootstrap, topic, group, out, stop = sys.argv[1:6]
-c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-                  partition_assignment_strategy=[RangePartitionAssignor], heartbeat_interval_ms=300,
-                  session_timeout_ms=10000, enable_auto_commit=False)
-deadline = time.time() + 90
-last = None
-while time.time() < deadline and not os.path.exists(stop):
-    c.poll(timeout_ms=100)
-    now = sorted(tp.partition for tp in c.assignment())
-    if now != last:
-        last = now
-        with open(out + ".tmp", "w") as f:
-            f.write(" ".join(str(p) for p in now))
-        os.replace(out + ".tmp", out)
-c.close()
-)";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text;
-}
-
+// A kafka-python consumer (range assignor) in the same group. The test runs it twice: first it
+// joins before Sluice (so it leads and runs its range assignor over Sluice's subscription), then
+// after (so it reads the assignment Sluice's leader encoded).
 asio::awaitable<void> shares_a_group_with_kafka_python(asio::any_io_executor ex) {
   cluster admin(ex, client_settings());
   co_await admin.start();
@@ -498,16 +438,16 @@ asio::awaitable<void> shares_a_group_with_kafka_python(asio::any_io_executor ex)
   std::remove(stop.c_str());
   {
     std::ofstream file(script);
-    file << python_member;
+    file << python_group_member("kafka.coordinator.assignors.range", "RangePartitionAssignor");
   }
-  auto* python = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " + topic +
-                          " " + group + " " + out + " " + stop + " 2>&1")
+  auto* python = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " +
+                          topic + " " + group + " " + out + " " + stop + " 2>&1")
                              .c_str(),
                          "r");
   EXPECT_NE(python, nullptr);
   // Wait until the Python member owns all four partitions.
-  for (int i = 0; i < 300 && read_file(out) != "0 1 2 3"; ++i) co_await sleep_ms(ex, 100);
-  EXPECT_EQ(read_file(out), "0 1 2 3") << "the kafka-python member did not join";
+  for (int i = 0; i < 300 && read_text(out) != "0 1 2 3"; ++i) co_await sleep_ms(ex, 100);
+  EXPECT_EQ(read_text(out), "0 1 2 3") << "the kafka-python member did not join";
 
   consumer c(ex, group_settings(group, "range"));
   co_await c.start();
@@ -515,13 +455,13 @@ asio::awaitable<void> shares_a_group_with_kafka_python(asio::any_io_executor ex)
   std::vector<std::string> topics(1, topic);
   c.subscribe(topics);
   EXPECT_TRUE(co_await poll_until(
-      only_c, [&] { return c.assignment().size() == 2 && read_file(out).size() == 3; }))
-      << "sluice has " << c.assignment().size() << ", kafka-python has '" << read_file(out) << "'";
+      only_c, [&] { return c.assignment().size() == 2 && read_text(out).size() == 3; }))
+      << "sluice has " << c.assignment().size() << ", kafka-python has '" << read_text(out) << "'";
   // Range over members sorted by member id: the two halves, disjoint.
   std::set<int> ours;
   for (const auto& tp : c.assignment()) ours.insert(tp.partition);
   std::set<int> theirs;
-  for (char ch : read_file(out)) {
+  for (char ch : read_text(out)) {
     if (ch >= '0' && ch <= '9') theirs.insert(ch - '0');
   }
   std::set<int> all(ours);
@@ -537,14 +477,14 @@ asio::awaitable<void> shares_a_group_with_kafka_python(asio::any_io_executor ex)
   // Sluice's leader encoded for it.
   std::remove(stop.c_str());
   std::remove(out.c_str());
-  auto* second = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " + topic +
-                          " " + group + " " + out + " " + stop + " 2>&1")
+  auto* second = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " +
+                          topic + " " + group + " " + out + " " + stop + " 2>&1")
                              .c_str(),
                          "r");
   EXPECT_NE(second, nullptr);
   EXPECT_TRUE(co_await poll_until(
-      only_c, [&] { return c.assignment().size() == 2 && read_file(out).size() == 3; }))
-      << "sluice has " << c.assignment().size() << ", kafka-python has '" << read_file(out) << "'";
+      only_c, [&] { return c.assignment().size() == 2 && read_text(out).size() == 3; }))
+      << "sluice has " << c.assignment().size() << ", kafka-python has '" << read_text(out) << "'";
   { std::ofstream(stop) << "stop"; }
   if (second != nullptr) ::pclose(second);
   co_await c.stop();
@@ -627,11 +567,11 @@ asio::awaitable<void> takes_over_from_a_killed_member(asio::any_io_executor ex) 
   std::remove(out.c_str());
   {
     std::ofstream file(script);
-    file << python_member;
+    file << python_group_member("kafka.coordinator.assignors.range", "RangePartitionAssignor");
   }
   // Started in the background; its pid lets the test kill it hard.
-  auto command = test::python() + " " + script + " " + test::bootstrap_servers() + " " + topic + " " + group +
-                 " " + out + " " + stop + " >/dev/null 2>&1 & echo $! > " + pid_file;
+  auto command = test::python() + " " + script + " " + test::bootstrap_servers() + " " + topic +
+                 " " + group + " " + out + " " + stop + " >/dev/null 2>&1 & echo $! > " + pid_file;
   EXPECT_EQ(std::system(command.c_str()), 0);
   consumer c(ex, group_settings(group, "range"));
   co_await c.start();
@@ -639,9 +579,9 @@ asio::awaitable<void> takes_over_from_a_killed_member(asio::any_io_executor ex) 
   std::vector<std::string> topics(1, topic);
   c.subscribe(topics);
   EXPECT_TRUE(co_await poll_until(only_c, [&] {
-    return c.assignment().size() == 1 && read_file(out).size() == 1;
+    return c.assignment().size() == 1 && read_text(out).size() == 1;
   })) << "the two members did not split the partitions";
-  auto pid = std::stoi(read_file(pid_file));
+  auto pid = std::stoi(read_text(pid_file));
   EXPECT_EQ(std::system(("kill -9 " + std::to_string(pid)).c_str()), 0);
   // The session timeout (10 s) passes, then the rebalance gives us both partitions.
   EXPECT_TRUE(co_await poll_until(
