@@ -4,24 +4,25 @@
 // raw Fetch (independent of the producer under test), and run kcat as a peer reader for
 // read_committed checks.
 
-#include "kafka/client/cluster.hpp"
-#include "kafka/producer/producer.hpp"
-#include "kafka/protocol/messages/create_topics.hpp"
-#include "kafka/protocol/messages/fetch.hpp"
-#include "kafka/records/record_batch_decoder.hpp"
-#include "tests/support/test_cluster.hpp"
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
-#include <chrono>
 #include <thread>
 #include <vector>
+
+#include "kafka/client/cluster.hpp"
+#include "kafka/producer/producer.hpp"
+#include "kafka/protocol/messages/create_topics.hpp"
+#include "kafka/protocol/messages/fetch.hpp"
+#include "kafka/protocol/messages/list_offsets.hpp"
+#include "kafka/records/record_batch_decoder.hpp"
+#include "tests/support/test_cluster.hpp"
 
 namespace sluice::kafka::test_support {
 
@@ -47,7 +48,27 @@ inline std::string text(const std::optional<protocol::bytes>& data) {
   return data ? std::string(protocol::as_string_view(*data)) : std::string("<null>");
 }
 
-// Creates a topic and waits until every partition has a leader in the metadata.
+// Whether every partition's leader answers ListOffsets without an error. A leader named in the
+// metadata may not be ready for a partition created a moment ago (NOT_LEADER_OR_FOLLOWER); an
+// acks=0 Produce meeting that error gets no answer: the broker closes the connection instead, and
+// what was on it is lost, by design.
+inline asio::awaitable<bool> leaders_serve(cluster& net, std::string name, const topic_info& info) {
+  for (std::size_t p = 0; p < info.partitions.size(); ++p) {
+    protocol::list_offsets_request request;
+    request.replica_id = -1;
+    auto& topic = request.topics.emplace_back();
+    topic.name = name;
+    topic.partitions.push_back({.partition_index = static_cast<std::int32_t>(p), .timestamp = -1});
+    auto response = co_await net.send_to(info.partitions[p].leader, std::move(request));
+    if (response.topics.empty() || response.topics[0].partitions.empty() ||
+        response.topics[0].partitions[0].error_code != 0) {
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+// Creates a topic and waits until every partition has a leader in the metadata that serves it.
 inline asio::awaitable<void> create_topic(
     cluster& net, std::string name, std::int32_t partitions,
     std::vector<std::pair<std::string, std::string>> configs = {}) {
@@ -65,15 +86,17 @@ inline asio::awaitable<void> create_topic(
     std::vector<std::string> wanted(1, name);
     const auto* metadata = co_await net.refresh_metadata(std::move(wanted));
     const auto* info = metadata->topic(name);
-    if (info != nullptr && static_cast<std::int32_t>(info->partitions.size()) == partitions &&
-        std::all_of(info->partitions.begin(), info->partitions.end(),
-                    [](const auto& p) { return p.leader >= 0; })) {
-      co_return;
-    }
+    bool ready = info != nullptr &&
+                 static_cast<std::int32_t>(info->partitions.size()) == partitions &&
+                 std::all_of(info->partitions.begin(), info->partitions.end(),
+                             [](const auto& p) { return p.leader >= 0; });
+    // (Not `ready && co_await ...`: GCC 12 miscompiles some co_await inside conditions.)
+    if (ready) ready = co_await leaders_serve(net, name, *info);
+    if (ready) co_return;
     asio::steady_timer pause(net.executor(), std::chrono::milliseconds(100));
     co_await pause.async_wait(asio::use_awaitable);
   }
-  ADD_FAILURE() << "topic " << name << " has no leaders after 10 s";
+  ADD_FAILURE() << "topic " << name << " has no serving leaders after 10 s";
 }
 
 struct fetched_batch {
@@ -150,10 +173,12 @@ inline std::string run_command(const std::string& command) {
 // Transaction markers are written shortly after EndTxn returns, and a read_committed reader
 // stops at the last stable offset until then, so this reads again (for up to 15 s) until it has
 // at least `at_least` values.
-inline std::vector<std::string> kcat_values(const std::string& topic, bool read_committed, std::size_t at_least = 0) {
-  const auto command = "kcat -C -e -q -b " + sluice::test::bootstrap_servers() + " -t " + topic +
-                       " -X isolation.level=" + (read_committed ? "read_committed" : "read_uncommitted") +
-                       " -f '%s\\n' 2>&1";
+inline std::vector<std::string> kcat_values(const std::string& topic, bool read_committed,
+                                            std::size_t at_least = 0) {
+  const auto command =
+      "kcat -C -e -q -b " + sluice::test::bootstrap_servers() + " -t " + topic +
+      " -X isolation.level=" + (read_committed ? "read_committed" : "read_uncommitted") +
+      " -f '%s\\n' 2>&1";
   std::vector<std::string> lines;
   for (int attempt = 0; attempt < 30; ++attempt) {
     auto output = run_command(command);
