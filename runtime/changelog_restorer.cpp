@@ -4,12 +4,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <vector>
+#include <set>
 
 namespace sluice::runtime {
 namespace {
 
-constexpr std::chrono::milliseconds poll_timeout{20};
+using clock = std::chrono::steady_clock;
+
+constexpr std::chrono::seconds report_every{5};
 
 }  // namespace
 
@@ -29,65 +31,155 @@ kafka::consumer_config restore_consumer_config(const kafka::client_config& clien
   return config;
 }
 
-asio::awaitable<restore_outcome> restore_store(kafka::consumer& consumer, state::state_store& store,
-                                               kafka::topic_partition changelog, std::string label,
-                                               std::function<void(std::size_t)> on_batch) {
-  using clock = std::chrono::steady_clock;
-  const auto started = clock::now();
-  // Named vectors, not braced lists, in co_await expressions: GCC 12 miscompiles
-  // initializer_list temporaries that live across a suspension point.
-  const std::vector<kafka::topic_partition> only_changelog(1, changelog);
-  auto ends = co_await consumer.end_offsets(only_changelog);
-  restore_outcome outcome;
-  outcome.to = ends.at(changelog);
-  if (auto committed = store.committed_offset()) {
-    outcome.from = committed->value;
-  } else {
-    auto beginnings = co_await consumer.beginning_offsets(only_changelog);
-    outcome.from = beginnings.at(changelog);
+changelog_reader::changelog_reader(kafka::consumer& consumer, std::string label,
+                                   std::function<void(std::size_t)> on_batch)
+    : consumer_(consumer), label_(std::move(label)), on_batch_(std::move(on_batch)), last_report_(clock::now()) {}
+
+asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_target> targets) {
+  owner_progress progress;
+  progress.started = clock::now();
+  std::vector<kafka::topic_partition> changelogs;
+  for (const auto& target : targets) changelogs.push_back(target.changelog);
+  if (!changelogs.empty()) {
+    auto ends = co_await consumer_.end_offsets(changelogs);
+    std::map<kafka::topic_partition, std::int64_t> beginnings;
+    for (const auto& target : targets) {
+      if (target.store->committed_offset()) continue;
+      // Named vector, not a braced list, in a co_await expression: GCC 12 miscompiles
+      // initializer_list temporaries that live across a suspension point.
+      const std::vector<kafka::topic_partition> only(1, target.changelog);
+      auto found = co_await consumer_.beginning_offsets(only);
+      beginnings.insert(found.begin(), found.end());
+    }
+    for (const auto& target : targets) {
+      store_progress store{target, {}, 0};
+      store.outcome.to = ends.at(target.changelog);
+      if (auto committed = target.store->committed_offset()) {
+        store.outcome.from = committed->value;
+      } else {
+        store.outcome.from = beginnings.at(target.changelog);
+      }
+      store.position = store.outcome.from;
+      if (!store.done()) {
+        spdlog::info("{}: task {}: restoring store {} from {} offsets {}..{}", label_, owner, target.store->name(),
+                     target.changelog.to_string(), store.outcome.from, store.outcome.to);
+      }
+      progress.stores.push_back(std::move(store));
+    }
   }
-  if (outcome.from >= outcome.to) {  // a clean restart: nothing to restore
-    outcome.elapsed = clock::now() - started;
-    co_return outcome;
+  owners_[owner] = std::move(progress);
+  reassign();
+  for (const auto& store : owners_[owner].stores) {
+    if (!store.done()) consumer_.seek(store.target.changelog, store.position);
   }
-  spdlog::info("{}: restoring store {} from {} offsets {}..{}", label, store.name(), changelog.to_string(),
-               outcome.from, outcome.to);
-  consumer.assign(only_changelog);
-  consumer.seek(changelog, outcome.from);
-  std::int64_t position = outcome.from;
-  std::vector<state::change> changes;
-  auto last_report = clock::now();
-  while (position < outcome.to) {
-    // A short poll: the rest of the range may hold no record at all (an exactly-once store
-    // records the offset after its last record, where the transaction's commit marker sits), and
-    // the position passes it without getmany returning anything before its timeout.
-    auto batch = co_await consumer.getmany(poll_timeout);
-    changes.clear();
-    changes.reserve(batch.size());
+}
+
+void changelog_reader::remove(const owner_id& owner) {
+  if (owners_.erase(owner) > 0) reassign();
+}
+
+void changelog_reader::reassign() {
+  std::vector<kafka::topic_partition> active;
+  for (const auto& [owner, progress] : owners_) {
+    for (const auto& store : progress.stores) {
+      if (!store.done()) active.push_back(store.target.changelog);
+    }
+  }
+  consumer_.assign(active);  // partitions kept keep their position
+}
+
+std::int64_t changelog_reader::remaining() const {
+  std::int64_t left = 0;
+  for (const auto& [owner, progress] : owners_) {
+    for (const auto& store : progress.stores) left += std::max<std::int64_t>(0, store.outcome.to - store.position);
+  }
+  return left;
+}
+
+asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(std::chrono::milliseconds timeout) {
+  std::vector<finished> out;
+  bool any_active = false;
+  for (const auto& [owner, progress] : owners_) {
+    for (const auto& store : progress.stores) any_active = any_active || !store.done();
+  }
+  std::map<kafka::topic_partition, std::vector<state::change>> changes;
+  if (any_active) {
+    // A short poll: the rest of a range may hold no record at all (an exactly-once store records
+    // the offset after its last record, where the transaction's commit marker sits), and the
+    // position passes it without getmany returning anything before its timeout.
+    auto batch = co_await consumer_.getmany(timeout);
     for (const auto& record : batch) {
       state::change change;
       if (record.key) change.key = std::string(kafka::protocol::as_string_view(*record.key));
       if (record.value) change.value = std::string(kafka::protocol::as_string_view(*record.value));
-      changes.push_back(std::move(change));
-    }
-    // The position, not the last record's offset: transaction markers take offsets too.
-    position = co_await consumer.position(changelog);
-    const auto apply_started = clock::now();
-    store.apply(changes, {position});
-    outcome.applying += clock::now() - apply_started;
-    outcome.records += changes.size();
-    if (on_batch) on_batch(changes.size());
-    if (clock::now() - last_report > std::chrono::seconds(5)) {
-      spdlog::info("{}: store {} restored up to offset {} of {}", label, store.name(), position, outcome.to);
-      last_report = clock::now();
+      changes[{std::string(record.topic), record.partition}].push_back(std::move(change));
     }
   }
-  const std::vector<kafka::topic_partition> none;
-  consumer.assign(none);
-  outcome.elapsed = clock::now() - started;
-  spdlog::info("{}: store {} restored {} records ({} offsets) in {:.2f} s ({:.2f} s writing)", label, store.name(),
-               outcome.records, outcome.to - outcome.from, outcome.elapsed.count(), outcome.applying.count());
-  co_return outcome;
+  bool assignment_changed = false;
+  for (auto& [owner, progress] : owners_) {
+    for (auto& store : progress.stores) {
+      if (store.done()) continue;
+      // The position, not the last record's offset: transaction markers take offsets too.
+      const auto position = co_await consumer_.position(store.target.changelog);
+      auto found = changes.find(store.target.changelog);
+      if (found == changes.end() && position == store.position) continue;
+      static const std::vector<state::change> none;
+      const auto& applied = found == changes.end() ? none : found->second;
+      const auto apply_started = clock::now();
+      store.target.store->apply(applied, {position});
+      store.outcome.applying += clock::now() - apply_started;
+      store.outcome.records += applied.size();
+      store.position = position;
+      if (on_batch_ && !applied.empty()) on_batch_(applied.size());
+      if (store.done()) {
+        store.outcome.elapsed = clock::now() - progress.started;
+        log_done(owner, store);
+        assignment_changed = true;
+      }
+    }
+  }
+  if (clock::now() - last_report_ > report_every && !owners_.empty()) {
+    spdlog::info("{}: restoring, {} changelog records to go", label_, remaining());
+    last_report_ = clock::now();
+  }
+  for (auto it = owners_.begin(); it != owners_.end();) {
+    bool all_done = true;
+    for (const auto& store : it->second.stores) all_done = all_done && store.done();
+    if (!all_done) {
+      ++it;
+      continue;
+    }
+    finished done{it->first, {}};
+    for (const auto& store : it->second.stores) done.stores.push_back(store.outcome);
+    out.push_back(std::move(done));
+    it = owners_.erase(it);
+  }
+  if (assignment_changed) reassign();
+  co_return out;
+}
+
+void changelog_reader::log_done(const owner_id& owner, const store_progress& store) const {
+  spdlog::info("{}: task {}: store {} restored {} records ({} offsets) in {:.2f} s ({:.2f} s writing)", label_, owner,
+               store.target.store->name(), store.outcome.records, store.outcome.to - store.outcome.from,
+               store.outcome.elapsed.count(), store.outcome.applying.count());
+}
+
+asio::awaitable<restore_outcome> restore_store(kafka::consumer& consumer, state::state_store& store,
+                                               kafka::topic_partition changelog, std::string label,
+                                               std::function<void(std::size_t)> on_batch) {
+  constexpr std::chrono::milliseconds poll_timeout{20};
+  const auto started = clock::now();
+  changelog_reader reader(consumer, std::move(label), std::move(on_batch));
+  std::vector<restore_target> targets(1, restore_target{&store, std::move(changelog)});
+  changelog_reader::owner_id owner = "restore";
+  co_await reader.add(std::move(owner), std::move(targets));
+  while (true) {
+    auto done = co_await reader.poll(poll_timeout);
+    if (done.empty()) continue;
+    auto outcome = done.front().stores.front();
+    outcome.elapsed = clock::now() - started;
+    co_return outcome;
+  }
 }
 
 }  // namespace sluice::runtime

@@ -1,16 +1,25 @@
 #pragma once
 
-// restore_store: brings one store up to the end of its changelog partition, Kafka Streams'
-// StoreChangelogReader for one store. It reads with a group-less read_committed consumer (aborted
-// transactions must not reach the store) from the offset the store recorded, or from the
-// changelog's beginning when it recorded none, to the end offset looked up when it starts, and
-// applies every fetched batch together with the position reached in ONE atomic store write. So a
-// restore that dies half way resumes where the last batch left off, a clean restart (the store at
-// the end already) reads nothing, and a crash only the gap.
+// changelog_reader: brings stores up to the end of their changelog partitions, Kafka Streams'
+// StoreChangelogReader. It reads with a group-less read_committed consumer (aborted transactions
+// must not reach a store) from the offset each store recorded, or from the changelog's beginning
+// when it recorded none, to the end offset looked up when the store was added, and applies every
+// fetched batch together with the position reached in ONE atomic store write. So a restore that
+// dies half way resumes where the last batch left off, a clean restart (the store at the end
+// already) reads nothing, and a crash only the gap.
 //
-// stream_app restores each task's stores with it before the task processes; bench/restore times
-// it. Runs on the consumer's executor; the consumer must not be used for anything else meanwhile
-// (its assignment is replaced, and cleared at the end).
+// Stores are restored in the background of the stream loop: add() registers a task's stores,
+// poll() reads and applies one batch for all of them and says which tasks have finished, so the
+// other tasks keep processing meanwhile (Kafka Streams' state updater, Quix Streams' recovery
+// manager). The caller must have resolved the task's committed input offsets before add() (with
+// require_stable, as the consumer's lookups do): only then are the previous owner's transactions
+// decided, and the end offset read here includes every changelog record those offsets cover.
+//
+// restore_store() restores one store to the end at once (the benchmark's entry point; the same
+// code path).
+//
+// Runs on the consumer's executor; the consumer must not be used for anything else (its
+// assignment is the set of changelog partitions still restoring).
 
 #include "kafka/client/client_config.hpp"
 #include "kafka/client/topic_partition.hpp"
@@ -22,7 +31,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace sluice::kafka {
 class consumer;
@@ -43,8 +54,58 @@ struct restore_outcome {
   std::chrono::duration<double> applying{0};  // of which in store.apply (RocksDB writes)
 };
 
-// `on_batch` (optional) is called after each applied batch with its record count; `label` starts
-// the progress log lines ("app: task 0_1").
+// One store to restore: the store and its changelog partition.
+struct restore_target {
+  state::state_store* store = nullptr;
+  kafka::topic_partition changelog;
+};
+
+class changelog_reader {
+ public:
+  // Who a set of stores belongs to (the runtime's task id as a string, e.g. "0_3").
+  using owner_id = std::string;
+  struct finished {
+    owner_id owner;
+    std::vector<restore_outcome> stores;
+  };
+
+  // `label` starts the log lines ("app"); `on_batch` (optional) gets each applied batch's size.
+  changelog_reader(kafka::consumer& consumer, std::string label, std::function<void(std::size_t)> on_batch = {});
+
+  // Registers the owner's stores; an owner with nothing to restore is finished at the next poll().
+  asio::awaitable<void> add(owner_id owner, std::vector<restore_target> targets);
+  // Stops restoring the owner's stores (its task was closed); what was applied stays applied.
+  void remove(const owner_id& owner);
+  // Reads what arrives within `timeout` and applies it; returns the owners now fully restored.
+  asio::awaitable<std::vector<finished>> poll(std::chrono::milliseconds timeout);
+  bool idle() const { return owners_.empty(); }
+  bool restoring(const owner_id& owner) const { return owners_.contains(owner); }
+  // Changelog records still to read, over every store being restored.
+  std::int64_t remaining() const;
+
+ private:
+  struct store_progress {
+    restore_target target;
+    restore_outcome outcome;
+    std::int64_t position = 0;
+    bool done() const { return position >= outcome.to; }
+  };
+  struct owner_progress {
+    std::vector<store_progress> stores;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  void reassign();
+  void log_done(const owner_id& owner, const store_progress& store) const;
+
+  kafka::consumer& consumer_;
+  std::string label_;
+  std::function<void(std::size_t)> on_batch_;
+  std::map<owner_id, owner_progress> owners_;
+  std::chrono::steady_clock::time_point last_report_;
+};
+
+// Restores one store to the end of its changelog partition before it returns.
 asio::awaitable<restore_outcome> restore_store(kafka::consumer& consumer, state::state_store& store,
                                                kafka::topic_partition changelog, std::string label,
                                                std::function<void(std::size_t)> on_batch = {});

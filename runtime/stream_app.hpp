@@ -3,20 +3,28 @@
 // stream_app: runs one pipeline (an operators::topology) against a Kafka cluster: Kafka Streams'
 // KafkaStreams + StreamThread, on one Asio thread.
 //
-//   consumer (group = application id) ──records──▶ task per input partition ──outputs──▶ producer
-//                                                  │ stores (RocksDB, changelogged)
-//                                                  └──changes at commit──▶ changelog topics
+//   consumer (group = application id) ──records──▶ task per input partition ──outputs──▶ collector
+//        │ rebalance callbacks                      │ stores (RocksDB, changelogged)     ▲
+//        ▼                                          └──changes at commit────────────────┘
+//   rebalance_handoff ──events──▶ the loop          (record_collector ──▶ producer)
+//
+// The loop (run()) is the only code that processes, commits, or opens and closes tasks; it does
+// each at a safe point between records, in this order per turn: rebalance events
+// (rebalance_handoff), a slice of restoring (task_manager/changelog_reader, other tasks keep
+// processing), a poll, the records, and the commit when the interval is over (checkpoint). So
+// commits and rebalances never overlap, by construction.
 //
 // Scaling out is running more processes with the same pipeline: they join the same consumer group
-// and share the partitions. When the group assigns a partition, its task's stores are restored
-// from their changelogs (only the gap since the offset each store recorded) before the task
-// processes anything; a revoked partition is committed first, then closed with its state kept on
-// disk.
+// and share the partitions. A process is a static member by default (KIP-345, its id kept in the
+// state directory): a restart after kill -9 gets its partitions back at once, without waiting for
+// the session timeout; a clean stop leaves the group so that others take over at once. A task's
+// stores restore only the gap since their last commit: RocksDB's WAL (unsynced; a process crash
+// cannot lose it) keeps every commit.
 //
 // Delivery guarantees (evkafka's names):
 //   at_most_once   input offsets are committed as soon as records are fetched, before processing.
-//   at_least_once  outputs and changelog records are flushed, then stores and input offsets are
-//                  committed, every commit interval (30 s by default).
+//   at_least_once  every record of the interval is confirmed delivered, then stores and input
+//                  offsets are committed, every commit interval (30 s by default).
 //   exactly_once   one transactional producer (EOS v2, KIP-447) writes outputs, changelog records
 //                  and the input offsets (send_offsets_to_transaction with the consumer's group
 //                  metadata, so a zombie of an older generation is fenced) in one transaction per
@@ -31,6 +39,7 @@
 #include "kafka/client/client_config.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/topology.hpp"
+#include "runtime/runtime_metrics.hpp"
 #include "state/rocksdb/memory_budget.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -76,28 +85,20 @@ struct runtime_config {
   error_policy on_error = error_policy::stop;
   std::string dead_letter_topic;  // default "<application>-dead-letter"
   // Identifies this process among the application's instances: the transactional id suffix under
-  // exactly-once and, when set, the static membership id (KIP-345). Default: a random id kept in
-  // the state directory, so a restarted process fences its own zombie.
+  // exactly-once and the static membership id (KIP-345). Default: a random id kept in the state
+  // directory, so a restarted process fences its own zombie and gets its partitions back.
   std::optional<std::string> instance_id;
-  bool static_membership = false;
+  bool static_membership = true;
+  // A clean stop leaves the group even as a static member, so its partitions move at once; false
+  // keeps them for this member until the session timeout (a restart without a rebalance).
+  bool leave_group_on_stop = true;
+  std::optional<std::chrono::milliseconds> session_timeout;  // default: the consumer's (45 s)
   std::chrono::milliseconds poll_timeout{100};
   // Replication factor of the topics the application creates (-1: the broker's default).
   std::int16_t replication_factor = -1;
   commit_hooks hooks;  // tests only
 };
 
-// Counters of one application, readable from any thread.
-struct runtime_metrics {
-  std::atomic<std::uint64_t> records_in{0};
-  std::atomic<std::uint64_t> records_out{0};
-  std::atomic<std::uint64_t> processing_errors{0};
-  std::atomic<std::uint64_t> dead_lettered{0};
-  std::atomic<std::uint64_t> commits{0};
-  std::atomic<std::uint64_t> aborted_transactions{0};
-  std::atomic<std::uint64_t> restored_records{0};
-  std::atomic<std::uint64_t> changelog_records{0};
-  std::atomic<std::uint64_t> assigned_tasks{0};
-};
 
 class stream_app {
  public:

@@ -67,6 +67,7 @@ void task::start_processing() {
 
 void task::abort_stores() {
   processor_.reset();
+  consumed_.clear();  // the rewind reprocesses from the committed offsets
   for (auto& entry : stores_) entry.store->store().abort();
 }
 

@@ -69,8 +69,9 @@ class task {
     consumed_[input] = next_offset;
   }
 
-  // Drops the open transaction's store writes and captured changes (after an abort), and the
-  // processor, which may have cached state from them; start_processing() builds it again.
+  // Drops the open transaction's store writes and captured changes (after an abort), the
+  // processed offsets (the input is rewound to the committed ones), and the processor, which may
+  // have cached state from them; start_processing() builds it again.
   void abort_stores();
   // Persists what the stores committed, so that a clean restart restores nothing.
   void flush() { database_.flush(); }

@@ -94,7 +94,9 @@ class consumer {
 
   // ---- group membership (classic or KIP-848 protocol) ----------------------------------------
   // Joins the group (group_id) for these topics; the listener (may be null) is awaited on every
-  // revocation and assignment before fetching goes on. Throws illegal_state after assign().
+  // revocation and assignment before fetching goes on. An exception a callback throws is logged
+  // and rethrown by the next getmany()/getone() (Java's poll() does the same). Throws
+  // illegal_state after assign().
   void subscribe(std::vector<std::string> topics,
                  std::shared_ptr<rebalance_listener> listener = nullptr);
   // Subscribes to every topic whose whole name matches the pattern, re-checked with each metadata

@@ -49,6 +49,11 @@ struct consumer_config : client_config {
   std::string group_id;
   // group.instance.id: static membership (KIP-345); requires a group id.
   std::optional<std::string> group_instance_id;
+  // Whether stop() and unsubscribe() send LeaveGroup (Java's internal.leave.group.on.close). Unset:
+  // dynamic members leave, static ones stay, so a restart within the session timeout gets their
+  // partitions back without a rebalance (KIP-345). True makes a static member leave as well, for a
+  // stop that is meant to hand its partitions over at once.
+  std::optional<bool> leave_group_on_close;
   auto_offset_reset offset_reset = auto_offset_reset::latest;
   // enable.auto.commit. Only takes effect with a group id (Java refuses an explicit `true` without
   // one; here it is simply inactive, since a default cannot be told from an explicit value).

@@ -177,6 +177,7 @@ asio::awaitable<void> call_listener(group_state* g, int kind,
     }
   } catch (const std::exception& e) {
     spdlog::error("consumer: rebalance listener {} failed: {}", names_of[kind], e.what());
+    if (!g->listener_failure) g->listener_failure = std::current_exception();
   }
 }
 
@@ -186,19 +187,24 @@ void reset_member(group_state& g) {
   g.state = member_state::unjoined;
 }
 
-asio::awaitable<void> send_leave_group(consumer::impl& self, std::string reason) {
+asio::awaitable<void> send_leave_group(consumer::impl& self, std::string reason, bool closing) {
   auto& g = *self.group;
   if (self.config.group_protocol == group_protocol_type::consumer) {
     co_await member_leave(self, std::move(reason));
     co_return;
   }
-  // Static members do not leave on close (KIP-345): their partitions wait for them for a session.
-  if (g.member_id.empty() || self.config.group_instance_id) co_return;
+  // Static members do not leave (KIP-345): their partitions wait for them for a session. On close
+  // they do when leave_group_on_close says so (LeaveGroup v3+ names the instance).
+  const bool static_member = self.config.group_instance_id.has_value();
+  if (g.member_id.empty()) co_return;
+  if (static_member && !(closing && self.config.leave_group_on_close.value_or(false))) co_return;
   protocol::leave_group_request request;
   request.group_id = self.config.group_id;
   request.member_id = g.member_id;
   request.members.push_back(
-      {.member_id = g.member_id, .group_instance_id = std::nullopt, .reason = reason});
+      {.member_id = g.member_id,
+       .group_instance_id = static_member ? self.config.group_instance_id : std::nullopt,
+       .reason = reason});
   try {
     auto conn = co_await coordinator(self, false);
     auto response = co_await conn->send(std::move(request));
@@ -231,7 +237,7 @@ asio::awaitable<void> heartbeat_loop(consumer::impl* self_ptr) {
       g.poll_timed_out = true;
       g.partitions_lost = true;
       g.rejoin_needed = true;
-      co_await send_leave_group(self, "consumer poll timeout has expired");
+      co_await send_leave_group(self, "consumer poll timeout has expired", false);
       reset_member(g);
       continue;
     }
@@ -733,6 +739,10 @@ void consumer::impl::on_poll() {
   if (!group) return;
   auto& g = *group;
   g.last_poll = clock::now();
+  if (g.listener_failure) {
+    auto failure = std::exchange(g.listener_failure, nullptr);
+    std::rethrow_exception(failure);
+  }
   if (g.fatal) {
     auto [code, text] = *g.fatal;
     if (code.category() == kafka_category())
@@ -1036,7 +1046,7 @@ asio::awaitable<void> consumer::impl::leave_group_on_stop() {
   }
   if (!subscribed()) co_return;
   if (!partitions.empty()) co_await call_listener(&g, revoked_kind, sorted(owned(*this)));
-  co_await send_leave_group(*this, "the consumer is being closed");
+  co_await send_leave_group(*this, "the consumer is being closed", true);
   mode = subscription_mode::none;
   set_assignment({}, position_lookup::committed);
   g.heartbeat_wake.notify_all();
@@ -1139,7 +1149,7 @@ asio::awaitable<void> consumer::unsubscribe() {
   }
   self.mode = subscription_mode::none;
   self.set_assignment({}, position_lookup::policy);
-  co_await send_leave_group(self, "the consumer unsubscribed");
+  co_await send_leave_group(self, "the consumer unsubscribed", true);
   reset_member(g);
   g.topics.clear();
   g.pattern.reset();

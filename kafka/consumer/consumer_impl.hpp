@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -130,6 +131,9 @@ struct group_state {
   bool heartbeat_running = false;
   bool partitions_lost = false;
   int listeners_running = 0;  // rebalance listener callbacks in progress
+  // The first exception a listener callback threw since the last poll: getmany() rethrows it
+  // (Java's poll() does the same), so a failed restore or commit is never only a log line.
+  std::exception_ptr listener_failure;
   bool poll_timed_out = false;
   std::chrono::steady_clock::time_point last_poll = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_auto_commit{};

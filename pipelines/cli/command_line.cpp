@@ -420,14 +420,25 @@ command_line parse_command_line(const std::vector<std::string>& args) {
         "id); default: a random id kept in the state directory")(
         "on-error", po::value(&a.on_error)->value_name("POLICY"),
         "a record that cannot be processed: stop (default), skip, or dead-letter (to "
-        "<name>-dead-letter)")("static-membership", po::bool_switch(&a.static_membership),
-                               "join the group as a static member (KIP-345)")(
+        "<name>-dead-letter)")("static-membership", po::bool_switch(),
+                               "join the group as a static member (KIP-345; the default)")(
+        "dynamic-membership", po::bool_switch(&a.dynamic_membership),
+        "join as a dynamic member: a restart after a crash then waits for the dead member's "
+        "session timeout")(
+        "session-timeout-ms", po::value(&a.session_timeout_ms)->value_name("MS"),
+        "how long the group waits for a silent member before it hands its partitions on "
+        "(default 45000)")(
+        "stay-in-group-on-stop", po::bool_switch(&a.stay_in_group_on_stop),
+        "a stop (SIGTERM) keeps this static member's partitions for it until the session "
+        "timeout, for a restart without rebalance (default: hand them over at once)")(
         "memory-mb", po::value(&a.memory_mb)->value_name("MB"),
         "RocksDB memory for the whole process: block cache and memtables (default 512)");
     auto p = parse_options(command, rest, own, flags);
     if (!finish(p)) return result;
     require_file();
     if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
+    if (a.session_timeout_ms < 0)
+      throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));
     if (a.on_error != "stop" && a.on_error != "skip" && a.on_error != "dead-letter")
       throw usage_error("--on-error: '" + a.on_error + "' is not stop, skip or dead-letter");
     a.file = pipeline_file;

@@ -105,7 +105,9 @@ struct run_args {
   std::string state_dir = "/tmp/sluice-state";
   std::string instance_id;         // empty: a random id kept in the state directory
   std::string on_error = "stop";   // stop | skip | dead-letter
-  bool static_membership = false;  // KIP-345: restarts within the session timeout keep partitions
+  bool dynamic_membership = false;  // default static (KIP-345): a restart keeps its partitions
+  std::int64_t session_timeout_ms = 0;  // 0: the consumer's default (45 s)
+  bool stay_in_group_on_stop = false;  // a static member keeps its partitions over a clean stop
   std::int64_t memory_mb = 512;    // RocksDB: one block cache + memtables for the whole process
 };
 

@@ -69,7 +69,9 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   config.state_dir = args.state_dir;
   config.on_error = to_error_policy(args.on_error);
   if (!args.instance_id.empty()) config.instance_id = args.instance_id;
-  config.static_membership = args.static_membership;
+  config.static_membership = !args.dynamic_membership;
+  if (args.session_timeout_ms > 0) config.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
+  config.leave_group_on_stop = !args.stay_in_group_on_stop;
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
   config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
   // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it

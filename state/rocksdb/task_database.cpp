@@ -49,9 +49,11 @@ struct task_database::impl {
   ::rocksdb::WriteOptions write_options;
 
   impl() {
-    // The changelog is the source of truth; atomic_flush keeps data and offsets consistent
-    // without the WAL (see the header).
-    write_options.disableWAL = true;
+    // The WAL is on, not synced: a commit's write batch reaches the OS before the write returns,
+    // so a process crash (kill -9) loses nothing the store committed, and the restart restores
+    // only what changed after (see the header).
+    write_options.disableWAL = false;
+    write_options.sync = false;
   }
 
   ~impl() {
@@ -337,6 +339,7 @@ task_database task_database::open(task_database_options options) {
                                   options.directory));
   }
   auto state = std::make_shared<impl>();
+  state->write_options.disableWAL = !options.write_ahead_log;
   state->directory = options.directory;
   state->memory = options.memory;
   state->family_options = family_options(*options.memory);
@@ -345,6 +348,8 @@ task_database task_database::open(task_database_options options) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.atomic_flush = true;
+  // Bounds the WAL: past this, the memtables are flushed and the old log files dropped.
+  db_options.max_total_wal_size = 64ull << 20;
   db_options.write_buffer_manager = options.memory->write_buffer_manager();
   db_options.info_log_level = ::rocksdb::InfoLogLevel::WARN_LEVEL;
 

@@ -6,11 +6,13 @@
 // changelog offset it reflects (and, for windowed stores, the stream time and the expired
 // segments' range deletion).
 //
-// Durability: the WAL is off. The changelog topic is the source of truth; what RocksDB holds is
-// a cache of it that records how far it got. `atomic_flush` makes every flush persist all column
-// families together, so after a crash the database is a consistent earlier state (data and
-// offsets agree) and a restore replays only the gap. Closing (the last store and the
-// task_database released) flushes, so a clean restart restores nothing.
+// Durability: the WAL is on but never synced. Every commit's WriteBatch (data and offset
+// together) is in the OS's page cache when the write returns, so a process crash, kill -9
+// included, loses none of it: the restart finds the store at its last commit and restores only
+// what changed since. A machine crash can lose the unsynced tail; `atomic_flush` makes every
+// flush persist all column families together, so what survives is still a consistent earlier
+// state (data and offsets agree) and the restore replays the gap from the changelog, which stays
+// the source of truth. Closing (the last store and the task_database released) flushes.
 //
 // Opening checks the directory:
 //   missing or empty           created                 (restore fully)
@@ -41,6 +43,9 @@ struct task_database_options {
   std::string application_id;
   std::string task_id;                    // e.g. "0_3": sub-topology 0, partition 3
   std::shared_ptr<memory_budget> memory;  // required: the process-wide budget
+  // The WAL (unsynced) makes every commit survive a process crash. Off, a crash loses what was
+  // not flushed and the restart restores it from the changelogs; bench/state compares the two.
+  bool write_ahead_log = true;
 };
 
 enum class open_outcome : std::uint8_t {
@@ -79,7 +84,7 @@ class task_database {
                                                     session_store_options options);
 
   // Persists every committed write (all column families, atomically). Commits do not flush;
-  // call this to bound how much a crash makes the next start restore.
+  // with the WAL on a process crash loses nothing anyway, this bounds the WAL's replay.
   void flush();
 
   struct impl;

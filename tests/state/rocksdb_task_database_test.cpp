@@ -19,6 +19,7 @@ using rocksdb::task_database;
 namespace fs = std::filesystem;
 
 constexpr const char* crash_child_variable = "SLUICE_STATE_CRASH_CHILD";
+constexpr const char* crash_child_wal_variable = "SLUICE_STATE_CRASH_CHILD_WAL";  // "0": WAL off
 
 // The crash test runs this binary again with SLUICE_STATE_CRASH_CHILD set to a directory; the
 // child writes there and ends WITHOUT closing anything (std::_Exit: no destructors, no flush on
@@ -28,7 +29,10 @@ const bool crash_child_ran = [] {
   const char* directory = std::getenv(crash_child_variable);
   if (directory == nullptr) return false;
   try {
-    auto database = task_database::open(task_options(directory, small_budget()));
+    auto options = task_options(directory, small_budget());
+    const char* wal = std::getenv(crash_child_wal_variable);
+    options.write_ahead_log = wal == nullptr || std::string_view(wal) != "0";
+    auto database = task_database::open(options);
     auto counts = database.open_kv_store("counts");
     auto windows = database.open_window_store("windows", {100ms, 10ms});
     counts->put("a", "1");
@@ -38,7 +42,7 @@ const bool crash_child_ran = [] {
     database.flush();  // everything up to offset 10 is on disk
     counts->put("b", "2");
     windows->put("k", 200, "w200");
-    counts->commit({20});  // committed, in the memtable only: the WAL is off
+    counts->commit({20});  // committed, not flushed: in the memtable and (WAL on) the WAL
     windows->commit({20});
     std::_Exit(0);  // inside the scope: no destructor may close (and flush) the database
   } catch (const std::exception&) {
@@ -136,13 +140,34 @@ TEST_F(rocksdb_task_database, reopen_after_close_keeps_data_offsets_and_stream_t
   EXPECT_EQ(find_rows(*sessions, "s", 0, 100), (session_rows{{"s", 10, 20, "session"}}));
 }
 
-TEST_F(rocksdb_task_database, a_crash_loses_only_unflushed_commits_and_data_matches_offset) {
+TEST_F(rocksdb_task_database, a_process_crash_loses_no_commit_with_the_wal) {
   auto executable = fs::read_symlink("/proc/self/exe");
   auto command = std::string(crash_child_variable) + "='" + path().string() + "' '" +
                  executable.string() + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
   auto database = task_database::open(task_options(path(), budget_));  // app / 0_0, as the child
+  EXPECT_EQ(database.result().outcome, open_outcome::reopened);
+  auto counts = database.open_kv_store("counts");
+  auto windows = database.open_window_store("windows", {100ms, 10ms});
+  // Offset 20 was committed but never flushed; the WAL replays it, data and offset together.
+  EXPECT_EQ(counts->committed_offset(), changelog_offset{20});
+  EXPECT_EQ(all_rows(*counts), (kv_rows{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(windows->committed_offset(), changelog_offset{20});
+  EXPECT_EQ(windows->observed_stream_time(), 200);
+  // Stream time 200 with a 100 ms retention: the window at 100 expired with that commit.
+  EXPECT_EQ(all_rows(*windows), (window_rows{{"k", 200, "w200"}}));
+}
+
+TEST_F(rocksdb_task_database, without_the_wal_a_crash_loses_only_unflushed_commits_and_data_matches_offset) {
+  auto executable = fs::read_symlink("/proc/self/exe");
+  auto command = std::string(crash_child_variable) + "='" + path().string() + "' " +
+                 crash_child_wal_variable + "=0 '" + executable.string() + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+
+  auto options = task_options(path(), budget_);
+  options.write_ahead_log = false;
+  auto database = task_database::open(options);
   EXPECT_EQ(database.result().outcome, open_outcome::reopened);
   auto counts = database.open_kv_store("counts");
   auto windows = database.open_window_store("windows", {100ms, 10ms});

@@ -1,0 +1,178 @@
+#include "runtime/checkpoint.hpp"
+
+#include "kafka/protocol/error_code.hpp"
+#include "runtime/stream_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::runtime {
+namespace {
+
+// The same commit failing this often in a row is not transient (a record too large for the
+// topic, an authorisation error): the app stops with it instead of reprocessing forever.
+constexpr int max_failures_in_a_row = 5;
+
+bool fatal_for_the_producer(const kafka::kafka_error& e) {
+  return e.kafka_code() == kafka::error_code::producer_fenced ||
+         e.kafka_code() == kafka::error_code::transactional_id_authorization_failed ||
+         e.kafka_code() == kafka::error_code::invalid_producer_epoch;
+}
+
+std::map<kafka::topic_partition, kafka::offset_and_metadata> to_commit(
+    const std::map<kafka::topic_partition, std::int64_t>& offsets) {
+  std::map<kafka::topic_partition, kafka::offset_and_metadata> out;
+  for (const auto& [input, offset] : offsets) out[input].offset = offset;
+  return out;
+}
+
+}  // namespace
+
+checkpoint::checkpoint(const operators::topology& topology, task_manager& tasks, record_collector& collector,
+                       input_port& consumer, output_port& producer, const commit_hooks& hooks,
+                       runtime_metrics& metrics)
+    : topology_(topology), tasks_(tasks), collector_(collector), consumer_(consumer), producer_(producer),
+      hooks_(hooks), metrics_(metrics) {}
+
+bool checkpoint::exactly_once() const {
+  return topology_.delivery == operators::delivery_guarantee::exactly_once;
+}
+
+void checkpoint::begin_record() {
+  if (exactly_once() && !in_transaction_) {
+    producer_.begin_transaction();
+    in_transaction_ = true;
+  }
+}
+
+asio::awaitable<void> checkpoint::commit() {
+  if (!dirty_) co_return;
+  std::vector<store_commit> store_commits;
+  const auto offsets = tasks_.consumed_offsets();
+  std::exception_ptr failure;
+  try {
+    store_commits = co_await commit_to_kafka(offsets);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    co_await abort_and_rewind(failure);
+    co_return;
+  }
+  failures_in_a_row_ = 0;
+  // Kafka has the interval now. What fails from here on cannot be undone and stops the app; the
+  // next start restores the stores' gap from the changelogs.
+  if (hooks_.after_kafka_commit) hooks_.after_kafka_commit();
+  // 4. Only now do the stores apply their writes, recording how far their changelog got.
+  for (auto& pending : store_commits) pending.store->commit({pending.last.result().offset + 1});
+  dirty_ = false;
+  metrics_.commits.fetch_add(1, std::memory_order_relaxed);
+  // 5. At-least-once commits the input offsets last. A failure here (the group moved on) loses
+  // nothing: the next owner reprocesses from the older offsets, which at-least-once allows.
+  if (topology_.delivery == operators::delivery_guarantee::at_least_once) {
+    try {
+      auto group_offsets = to_commit(offsets);
+      co_await consumer_.commit(std::move(group_offsets));
+    } catch (const kafka::kafka_error& e) {
+      spdlog::warn("{}: committing the input offsets failed; their records will be processed again: {}",
+                   topology_.name, e.what());
+    }
+  }
+}
+
+asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kafka(
+    std::map<kafka::topic_partition, std::int64_t> offsets) {
+  // 1. The stores' changes go to their changelogs.
+  std::vector<store_commit> store_commits;
+  for (auto& [id, t] : tasks_.tasks()) {
+    for (auto& entry : t->stores()) {
+      auto changes = entry.store->changes().drain();
+      if (changes.empty()) continue;
+      kafka::delivery last;
+      for (auto& [key, value] : changes) last = co_await collector_.send_changelog(entry.changelog, key, value);
+      metrics_.changelog_records.fetch_add(changes.size(), std::memory_order_relaxed);
+      store_commits.push_back({&entry.store->store(), std::move(last)});
+    }
+  }
+  // 2. and 3. Outputs, changelog records and input offsets become durable together, or not at all.
+  if (exactly_once()) {
+    begin_record();
+    auto transaction_offsets = to_commit(offsets);
+    auto group = consumer_.group_metadata();
+    co_await producer_.send_offsets_to_transaction(std::move(transaction_offsets), std::move(group));
+    if (hooks_.before_transaction_commit) hooks_.before_transaction_commit();
+    co_await collector_.confirm();
+    co_await producer_.commit_transaction();
+    in_transaction_ = false;
+  } else {
+    co_await collector_.confirm();
+  }
+  collector_.reset();
+  co_return store_commits;
+}
+
+asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {
+  std::string reason;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const kafka::kafka_error& e) {
+    if (fatal_for_the_producer(e)) throw;  // another instance took over: this one must stop
+    reason = e.what();
+  } catch (const std::exception& e) {
+    reason = e.what();
+  }
+  if (++failures_in_a_row_ >= max_failures_in_a_row) {
+    spdlog::error("{}: the commit failed {} times in a row; stopping", topology_.name, failures_in_a_row_);
+    std::rethrow_exception(failure);
+  }
+  spdlog::warn("{}: commit failed, dropping the interval and reprocessing from the committed offsets: {}",
+               topology_.name, reason);
+  if (in_transaction_) {
+    co_await producer_.abort_transaction();
+    in_transaction_ = false;
+    metrics_.aborted_transactions.fetch_add(1, std::memory_order_relaxed);
+  }
+  co_await rewind();
+}
+
+asio::awaitable<void> checkpoint::drop_interval(std::set<task_id> lost, std::string reason) {
+  spdlog::warn("{}: {}: dropping the uncommitted interval", topology_.name, reason);
+  if (in_transaction_) {
+    try {
+      co_await producer_.abort_transaction();
+      metrics_.aborted_transactions.fetch_add(1, std::memory_order_relaxed);
+    } catch (const kafka::kafka_error& e) {
+      if (fatal_for_the_producer(e)) throw;
+      spdlog::warn("{}: aborting the transaction failed: {}", topology_.name, e.what());
+    }
+    in_transaction_ = false;
+  }
+  tasks_.close(lost, false);
+  co_await rewind();
+}
+
+asio::awaitable<void> checkpoint::rewind() {
+  auto inputs = tasks_.abort_all();
+  collector_.reset();
+  dirty_ = false;
+  // Only partitions still assigned: lost ones left the assignment before the event reached us.
+  const auto assignment = consumer_.assignment();
+  std::vector<kafka::topic_partition> still_ours;
+  for (auto& input : inputs) {
+    if (assignment.contains(input)) still_ours.push_back(std::move(input));
+  }
+  if (!still_ours.empty()) co_await consumer_.seek_to_committed(still_ours);
+}
+
+asio::awaitable<void> checkpoint::abandon() {
+  dirty_ = false;
+  collector_.reset();
+  if (!in_transaction_) co_return;
+  in_transaction_ = false;
+  try {
+    co_await producer_.abort_transaction();
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: aborting the open transaction failed: {}", topology_.name, e.what());
+  }
+}
+
+}  // namespace sluice::runtime

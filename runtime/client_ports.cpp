@@ -1,0 +1,69 @@
+#include "runtime/client_ports.hpp"
+
+#include "kafka/consumer/consumer.hpp"
+#include "kafka/producer/producer.hpp"
+
+namespace sluice::runtime {
+namespace {
+
+class kafka_input_port final : public input_port {
+ public:
+  explicit kafka_input_port(kafka::consumer& consumer) : consumer_(consumer) {}
+
+  std::set<kafka::topic_partition> assignment() const override { return consumer_.assignment(); }
+  kafka::consumer_group_metadata group_metadata() const override { return consumer_.group_metadata(); }
+  void pause(const std::vector<kafka::topic_partition>& partitions) override { consumer_.pause(partitions); }
+  void resume(const std::vector<kafka::topic_partition>& partitions) override { consumer_.resume(partitions); }
+  asio::awaitable<std::map<kafka::topic_partition, std::optional<kafka::offset_and_metadata>>> committed(
+      std::vector<kafka::topic_partition> partitions) override {
+    co_return co_await consumer_.committed(std::move(partitions));
+  }
+  asio::awaitable<void> commit(offset_map offsets) override { co_await consumer_.commit(std::move(offsets)); }
+  asio::awaitable<void> seek_to_committed(std::vector<kafka::topic_partition> partitions) override {
+    co_await consumer_.seek_to_committed(std::move(partitions));
+  }
+
+ private:
+  kafka::consumer& consumer_;
+};
+
+class kafka_output_port final : public output_port {
+ public:
+  explicit kafka_output_port(kafka::producer& producer) : producer_(producer) {}
+
+  std::optional<kafka::delivery> try_send(std::string_view topic, std::optional<kafka::protocol::bytes_view> value,
+                                          std::optional<kafka::protocol::bytes_view> key,
+                                          std::optional<std::int32_t> partition,
+                                          std::optional<std::int64_t> timestamp) override {
+    return producer_.try_send(topic, value, key, partition, timestamp);
+  }
+  asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes> value,
+                                        std::optional<kafka::protocol::bytes> key,
+                                        std::optional<std::int32_t> partition, std::optional<std::int64_t> timestamp,
+                                        std::vector<kafka::records::record_header> headers) override {
+    co_return co_await producer_.send(std::move(topic), std::move(value), std::move(key), partition, timestamp,
+                                      std::move(headers));
+  }
+  asio::awaitable<void> flush() override { co_await producer_.flush(); }
+  void begin_transaction() override { producer_.begin_transaction(); }
+  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets, kafka::consumer_group_metadata group) override {
+    co_await producer_.send_offsets_to_transaction(std::move(offsets), std::move(group));
+  }
+  asio::awaitable<void> commit_transaction() override { co_await producer_.commit_transaction(); }
+  asio::awaitable<void> abort_transaction() override { co_await producer_.abort_transaction(); }
+
+ private:
+  kafka::producer& producer_;
+};
+
+}  // namespace
+
+std::unique_ptr<input_port> make_input_port(kafka::consumer& consumer) {
+  return std::make_unique<kafka_input_port>(consumer);
+}
+
+std::unique_ptr<output_port> make_output_port(kafka::producer& producer) {
+  return std::make_unique<kafka_output_port>(producer);
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,91 @@
+#include "runtime/internal_topics.hpp"
+
+#include "kafka/admin/admin_client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <stdexcept>
+
+namespace sluice::runtime {
+
+boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, const operators::topology& topology,
+                                                     const operators::topology_plan& plan, internal_topic_options options) {
+  kafka::admin_client admin(cluster);
+  std::vector<std::string> sources;
+  for (const auto& source : topology.sources) sources.insert(sources.end(), source.topics.begin(), source.topics.end());
+  auto described = co_await admin.describe_topics(sources);
+  std::int32_t partitions = 0;
+  std::vector<std::string> missing;
+  for (const auto& topic : described) {
+    if (!topic.error.ok()) {
+      missing.push_back(topic.name + " (" + topic.error.message + ")");
+      continue;
+    }
+    partitions = std::max<std::int32_t>(partitions, static_cast<std::int32_t>(topic.partitions.size()));
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    throw std::runtime_error("pipeline '" + topology.name + "': source topic(s) missing: " + list +
+                             "; create them first (sluice topics create)");
+  }
+
+  // Internal topics get the source's partition count: task N of every sub-topology reads
+  // partition N of its input and writes partition N of its changelogs.
+  std::vector<kafka::new_topic> wanted;
+  // Repartition topics keep their records until the downstream task has read them (Kafka
+  // Streams' retention.ms=-1): records keep their event time, and a replay of old data would
+  // otherwise be deleted by time retention before it was processed.
+  for (const auto& topic : plan.repartition_topics) {
+    wanted.push_back({topic, partitions, options.replication_factor, {{"retention.ms", "-1"}}, {}});
+  }
+  for (const auto& sub : plan.sub_topologies) {
+    for (const auto& store : sub.stores) {
+      std::map<std::string, std::string> configs{{"cleanup.policy", "compact"}};
+      if (store.kind != operators::store_kind::key_value) {
+        // Windows older than the retention are useless after a restore; delete them with it.
+        configs["cleanup.policy"] = "compact,delete";
+        configs["retention.ms"] = std::to_string((store.retention + std::chrono::hours(24)).count());
+      }
+      wanted.push_back({store.changelog_topic, partitions, options.replication_factor, configs, {}});
+    }
+  }
+  // Output topics are created when missing, like the internal ones, with the input's partitions.
+  std::set<std::string> outputs{topology.sink.topic};
+  if (topology.aggregation && topology.aggregation->late == operators::late_policy::side_topic) {
+    outputs.insert(topology.aggregation->late_topic);
+  }
+  if (!options.dead_letter_topic.empty()) outputs.insert(options.dead_letter_topic);
+  for (const auto& topic : outputs) wanted.push_back({topic, partitions, options.replication_factor, {}, {}});
+
+  std::vector<std::string> names;
+  for (const auto& t : wanted) names.push_back(t.name);
+  auto existing = co_await admin.describe_topics(names);
+  std::vector<kafka::new_topic> to_create;
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    const auto& found = existing[i];
+    if (!found.error.ok()) {
+      to_create.push_back(wanted[i]);
+      continue;
+    }
+    const bool internal = i < wanted.size() - outputs.size();
+    if (internal && static_cast<std::int32_t>(found.partitions.size()) != partitions) {
+      throw std::runtime_error("pipeline '" + topology.name + "': internal topic '" + found.name + "' has " +
+                               std::to_string(found.partitions.size()) + " partitions but the input has " +
+                               std::to_string(partitions) +
+                               "; delete it (sluice reset) or give the input the same partition count");
+    }
+  }
+  if (to_create.empty()) co_return;
+  auto created = co_await admin.create_topics(to_create);
+  for (const auto& result : created) {
+    if (!result.error.ok() && result.error.code != kafka::error_code::topic_already_exists) {
+      throw std::runtime_error("pipeline '" + topology.name + "': creating topic '" + result.name +
+                               "' failed: " + result.error.message);
+    }
+    spdlog::info("{}: created topic {} ({} partitions)", topology.name, result.name, partitions);
+  }
+}
+
+}  // namespace sluice::runtime

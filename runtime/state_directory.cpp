@@ -1,0 +1,63 @@
+#include "runtime/state_directory.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+
+namespace sluice::runtime {
+namespace {
+
+std::string random_instance_id() {
+  std::random_device entropy;
+  std::mt19937_64 generator(entropy());
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 16; ++i) id += digits[generator() % 16];
+  return id;
+}
+
+}  // namespace
+
+state_directory::state_directory(std::filesystem::path app_dir) : path_(std::move(app_dir)) {
+  std::filesystem::create_directories(path_);
+  const auto lock_file = path_ / ".lock";
+  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) {
+    throw std::runtime_error("state directory " + path_.string() + ": cannot open " + lock_file.string() + ": " +
+                             std::strerror(errno));
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (error == EWOULDBLOCK) {
+      throw std::runtime_error("state directory " + path_.string() +
+                               " is in use by another process of this application; give each instance its "
+                               "own --state-dir");
+    }
+    throw std::runtime_error("state directory " + path_.string() + ": cannot lock it: " + std::strerror(error));
+  }
+}
+
+state_directory::~state_directory() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
+
+std::string state_directory::instance_id() {
+  const auto file = path_ / "instance-id";
+  std::string id;
+  if (std::ifstream in(file); in && std::getline(in, id) && !id.empty()) return id;
+  id = random_instance_id();
+  const auto temporary = path_ / "instance-id.tmp";
+  std::ofstream(temporary) << id << '\n';
+  std::filesystem::rename(temporary, file);  // a crash leaves the old file or the new, never half
+  return id;
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,162 @@
+#include "runtime/task_manager.hpp"
+
+#include "runtime/runtime_metrics.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::runtime {
+
+task_manager::task_manager(const operators::topology& topology, const operators::topology_plan& plan,
+                           const operators::function_registry& registry, std::filesystem::path app_dir,
+                           std::shared_ptr<state::rocksdb::memory_budget> memory, input_port& consumer,
+                           kafka::consumer& restore_consumer, runtime_metrics& metrics)
+    : topology_(topology), plan_(plan), registry_(registry), app_dir_(std::move(app_dir)), memory_(std::move(memory)),
+      consumer_(consumer), metrics_(metrics),
+      reader_(restore_consumer, topology.name, [&metrics](std::size_t records) {
+        metrics.restored_records.fetch_add(records, std::memory_order_relaxed);
+      }) {
+  for (const auto& sub : plan_.sub_topologies) {
+    for (const auto& source : sub.sources) {
+      for (const auto& topic : source.topics) sub_topology_of_[topic] = sub.id;
+    }
+  }
+}
+
+task_manager::~task_manager() = default;
+
+std::vector<std::string> task_manager::input_topics() const {
+  std::vector<std::string> topics;
+  for (const auto& [topic, sub] : sub_topology_of_) topics.push_back(topic);
+  return topics;
+}
+
+std::set<task_id> task_manager::task_ids_of(const std::vector<kafka::topic_partition>& partitions) const {
+  std::set<task_id> ids;
+  for (const auto& input : partitions) {
+    auto sub = sub_topology_of_.find(input.topic);
+    if (sub != sub_topology_of_.end()) ids.insert({sub->second, input.partition});
+  }
+  return ids;
+}
+
+std::vector<kafka::topic_partition> task_manager::inputs_of(const task_id& id) const {
+  std::vector<kafka::topic_partition> inputs;
+  for (const auto& [topic, sub] : sub_topology_of_) {
+    if (sub == id.sub_topology) inputs.push_back({topic, id.partition});
+  }
+  return inputs;
+}
+
+asio::awaitable<void> task_manager::open(std::vector<kafka::topic_partition> assigned) {
+  const auto assignment = consumer_.assignment();
+  for (const auto& id : task_ids_of(assigned)) {
+    if (tasks_.contains(id)) continue;
+    const auto& sub = plan_.sub_topologies.at(static_cast<std::size_t>(id.sub_topology));
+    auto database = state::rocksdb::task_database::open({app_dir_ / id.to_string(), topology_.name, id.to_string(), memory_});
+    if (database.result().outcome == state::rocksdb::open_outcome::wiped) {
+      spdlog::warn("{}: task {}: state directory was wiped ({}); restoring it fully from the changelogs",
+                   topology_.name, id.to_string(), database.result().reason);
+    }
+    auto t = std::make_unique<task>(id, sub, std::move(database), registry_);
+    std::vector<kafka::topic_partition> inputs;
+    for (const auto& input : inputs_of(id)) {
+      if (assignment.contains(input)) inputs.push_back(input);
+    }
+    // No record of the task's partitions reaches it before its stores have caught up.
+    consumer_.pause(inputs);
+    // The committed offsets first: the lookup waits until a previous owner's open transaction is
+    // decided (require_stable), so the changelog end offsets the reader looks up next include
+    // every change those offsets cover.
+    co_await consumer_.committed(inputs);
+    std::vector<restore_target> targets;
+    for (auto& entry : t->stores()) targets.push_back({&entry.store->store(), entry.changelog});
+    co_await reader_.add(id.to_string(), std::move(targets));
+    tasks_.emplace(id, std::move(t));
+  }
+  update_gauge();
+}
+
+asio::awaitable<void> task_manager::restore(std::chrono::milliseconds timeout) {
+  if (reader_.idle()) co_return;
+  auto finished = co_await reader_.poll(timeout);
+  for (const auto& done : finished) {
+    for (auto& [id, t] : tasks_) {
+      if (id.to_string() != done.owner) continue;
+      t->start_processing();
+      std::uint64_t records = 0;
+      double seconds = 0;
+      for (const auto& store : done.stores) {
+        records += store.records;
+        seconds = std::max(seconds, store.elapsed.count());
+      }
+      const auto assignment = consumer_.assignment();
+      std::vector<kafka::topic_partition> inputs;
+      for (const auto& input : inputs_of(id)) {
+        if (assignment.contains(input)) inputs.push_back(input);
+      }
+      consumer_.resume(inputs);
+      spdlog::info("{}: task {} running (restored {} records in {:.2f} s)", topology_.name, id.to_string(), records,
+                   seconds);
+    }
+  }
+  update_gauge();
+}
+
+void task_manager::close(const std::set<task_id>& ids, bool clean) {
+  for (const auto& id : ids) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) continue;
+    reader_.remove(id.to_string());
+    if (clean) {
+      it->second->flush();
+    } else {
+      it->second->abort_stores();
+    }
+    tasks_.erase(it);
+    spdlog::info("{}: task {} closed{}", topology_.name, id.to_string(),
+                 clean ? "" : " (lost: uncommitted work dropped)");
+  }
+  update_gauge();
+}
+
+void task_manager::close_all(bool clean) {
+  std::set<task_id> all;
+  for (const auto& [id, t] : tasks_) all.insert(id);
+  close(all, clean);
+}
+
+task* task_manager::running_task_for(std::string_view topic, std::int32_t partition) {
+  auto sub = sub_topology_of_.find(topic);
+  if (sub == sub_topology_of_.end()) return nullptr;
+  auto it = tasks_.find({sub->second, partition});
+  if (it == tasks_.end() || !it->second->processing()) return nullptr;
+  return it->second.get();
+}
+
+std::map<kafka::topic_partition, std::int64_t> task_manager::consumed_offsets() const {
+  std::map<kafka::topic_partition, std::int64_t> offsets;
+  for (const auto& [id, t] : tasks_) offsets.insert(t->consumed().begin(), t->consumed().end());
+  return offsets;
+}
+
+std::vector<kafka::topic_partition> task_manager::abort_all() {
+  std::vector<kafka::topic_partition> inputs;
+  for (auto& [id, t] : tasks_) {
+    if (!t->processing()) continue;  // still restoring: it processed nothing
+    // Every input, not only those with processed records: fetched records not processed yet
+    // moved the consumer's position too.
+    for (auto& input : inputs_of(id)) inputs.push_back(std::move(input));
+    t->abort_stores();
+    t->start_processing();
+  }
+  return inputs;
+}
+
+void task_manager::update_gauge() {
+  std::uint64_t restoring = 0;
+  for (const auto& [id, t] : tasks_) restoring += t->processing() ? 0 : 1;
+  metrics_.assigned_tasks.store(tasks_.size() - restoring, std::memory_order_relaxed);
+  metrics_.restoring_tasks.store(restoring, std::memory_order_relaxed);
+}
+
+}  // namespace sluice::runtime
