@@ -38,9 +38,13 @@ bool checkpoint::exactly_once() const {
 }
 
 void checkpoint::begin_record() {
-  if (exactly_once() && !in_transaction_) {
+  if (!exactly_once() || in_transaction_) return;
+  try {
     producer_.begin_transaction();
     in_transaction_ = true;
+  } catch (const std::exception&) {
+    // A producer that failed in the background (fenced): the interval fails at its commit.
+    collector_.fail(std::current_exception());
   }
 }
 
@@ -81,6 +85,7 @@ asio::awaitable<void> checkpoint::commit() {
 
 asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kafka(
     std::map<kafka::topic_partition, std::int64_t> offsets) {
+  collector_.check();  // a failed interval is not worth sending on
   // 1. The stores' changes go to their changelogs.
   std::vector<store_commit> store_commits;
   for (auto& [id, t] : tasks_.tasks()) {
@@ -95,7 +100,10 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
   }
   // 2. and 3. Outputs, changelog records and input offsets become durable together, or not at all.
   if (exactly_once()) {
-    begin_record();
+    if (!in_transaction_) {
+      producer_.begin_transaction();
+      in_transaction_ = true;
+    }
     auto transaction_offsets = to_commit(offsets);
     auto group = consumer_.group_metadata();
     co_await producer_.send_offsets_to_transaction(std::move(transaction_offsets), std::move(group));
@@ -112,10 +120,11 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
 
 asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {
   std::string reason;
+  bool fenced = false;
   try {
     std::rethrow_exception(failure);
   } catch (const kafka::kafka_error& e) {
-    if (fatal_for_the_producer(e)) throw;  // another instance took over: this one must stop
+    fenced = fatal_for_the_producer(e);
     reason = e.what();
   } catch (const std::exception& e) {
     reason = e.what();
@@ -124,28 +133,46 @@ asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {
     spdlog::error("{}: the commit failed {} times in a row; stopping", topology_.name, failures_in_a_row_);
     std::rethrow_exception(failure);
   }
-  spdlog::warn("{}: commit failed, dropping the interval and reprocessing from the committed offsets: {}",
-               topology_.name, reason);
-  if (in_transaction_) {
-    co_await producer_.abort_transaction();
+  if (fenced) {
+    // The transaction coordinator aborted our transaction (it outlived transaction.timeout.ms,
+    // e.g. while a broker was down) and bumped the epoch; or another process took the
+    // transactional id, which the state directory's lock rules out for the default instance id.
+    // Kafka Streams treats it as "task migrated": a new producer session, and the work redone.
+    spdlog::warn("{}: the producer was fenced; starting a new producer session and reprocessing from the committed "
+                 "offsets: {}",
+                 topology_.name, reason);
     in_transaction_ = false;
     metrics_.aborted_transactions.fetch_add(1, std::memory_order_relaxed);
+    co_await producer_.restart();
+    co_await rewind();
+    co_return;
   }
+  spdlog::warn("{}: commit failed, dropping the interval and reprocessing from the committed offsets: {}",
+               topology_.name, reason);
+  co_await abort_open_transaction();
   co_await rewind();
+}
+
+asio::awaitable<void> checkpoint::abort_open_transaction() {
+  if (!in_transaction_) co_return;
+  in_transaction_ = false;
+  metrics_.aborted_transactions.fetch_add(1, std::memory_order_relaxed);
+  bool failed = false;
+  try {
+    co_await producer_.abort_transaction();
+  } catch (const kafka::kafka_error& e) {
+    // Fenced, or the abort's outcome unknown: a new session's InitProducerId aborts whatever the
+    // transactional id still has open, so it is the safe way out of either.
+    spdlog::warn("{}: aborting the transaction failed, starting a new producer session: {}", topology_.name,
+                 e.what());
+    failed = true;
+  }
+  if (failed) co_await producer_.restart();
 }
 
 asio::awaitable<void> checkpoint::drop_interval(std::set<task_id> lost, std::string reason) {
   spdlog::warn("{}: {}: dropping the uncommitted interval", topology_.name, reason);
-  if (in_transaction_) {
-    try {
-      co_await producer_.abort_transaction();
-      metrics_.aborted_transactions.fetch_add(1, std::memory_order_relaxed);
-    } catch (const kafka::kafka_error& e) {
-      if (fatal_for_the_producer(e)) throw;
-      spdlog::warn("{}: aborting the transaction failed: {}", topology_.name, e.what());
-    }
-    in_transaction_ = false;
-  }
+  co_await abort_open_transaction();
   tasks_.close(lost, false);
   co_await rewind();
 }

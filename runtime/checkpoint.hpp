@@ -13,8 +13,8 @@
 //      reprocesses records whose effects are stored (allowed) instead of losing them.
 // A failure in steps 1-3 takes the abort path: the transaction is aborted (exactly-once), every
 // task drops its uncommitted store writes and is rewound to the committed offsets, and the
-// interval starts over; nothing of it was committed. A fenced producer, or the same failure five
-// commits in a row, stops the app instead.
+// interval starts over; nothing of it was committed. A fenced producer (its transaction timed out)
+// is replaced by a new session first. The same failure five commits in a row stops the app.
 //
 // The loop calls commit() only between records, and handles rebalance events only between
 // commits, so no two commits and no commit and a rebalance ever overlap.
@@ -71,6 +71,8 @@ class checkpoint {
   asio::awaitable<std::vector<store_commit>> commit_to_kafka(std::map<kafka::topic_partition, std::int64_t> offsets);
   asio::awaitable<void> abort_and_rewind(std::exception_ptr failure);
   asio::awaitable<void> rewind();
+  // Aborts the open transaction, or replaces the producer session when that fails.
+  asio::awaitable<void> abort_open_transaction();
 
   const operators::topology& topology_;
   task_manager& tasks_;

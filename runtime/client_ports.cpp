@@ -27,43 +27,59 @@ class kafka_input_port final : public input_port {
   kafka::consumer& consumer_;
 };
 
-class kafka_output_port final : public output_port {
- public:
-  explicit kafka_output_port(kafka::producer& producer) : producer_(producer) {}
-
-  std::optional<kafka::delivery> try_send(std::string_view topic, std::optional<kafka::protocol::bytes_view> value,
-                                          std::optional<kafka::protocol::bytes_view> key,
-                                          std::optional<std::int32_t> partition,
-                                          std::optional<std::int64_t> timestamp) override {
-    return producer_.try_send(topic, value, key, partition, timestamp);
-  }
-  asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes> value,
-                                        std::optional<kafka::protocol::bytes> key,
-                                        std::optional<std::int32_t> partition, std::optional<std::int64_t> timestamp,
-                                        std::vector<kafka::records::record_header> headers) override {
-    co_return co_await producer_.send(std::move(topic), std::move(value), std::move(key), partition, timestamp,
-                                      std::move(headers));
-  }
-  asio::awaitable<void> flush() override { co_await producer_.flush(); }
-  void begin_transaction() override { producer_.begin_transaction(); }
-  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets, kafka::consumer_group_metadata group) override {
-    co_await producer_.send_offsets_to_transaction(std::move(offsets), std::move(group));
-  }
-  asio::awaitable<void> commit_transaction() override { co_await producer_.commit_transaction(); }
-  asio::awaitable<void> abort_transaction() override { co_await producer_.abort_transaction(); }
-
- private:
-  kafka::producer& producer_;
-};
-
 }  // namespace
 
 std::unique_ptr<input_port> make_input_port(kafka::consumer& consumer) {
   return std::make_unique<kafka_input_port>(consumer);
 }
 
-std::unique_ptr<output_port> make_output_port(kafka::producer& producer) {
-  return std::make_unique<kafka_output_port>(producer);
+kafka_producer_port::kafka_producer_port(asio::any_io_executor executor, kafka::producer_config config)
+    : executor_(std::move(executor)), config_(std::move(config)),
+      producer_(std::make_unique<kafka::producer>(executor_, config_)) {}
+
+kafka_producer_port::~kafka_producer_port() = default;
+
+asio::awaitable<void> kafka_producer_port::start() { co_await producer_->start(); }
+
+asio::awaitable<void> kafka_producer_port::stop() { co_await producer_->stop(); }
+
+asio::awaitable<void> kafka_producer_port::restart() {
+  // The old session's records are worthless (its transaction is aborted); do not wait for them.
+  constexpr std::chrono::milliseconds no_wait{0};
+  auto old = std::exchange(producer_, std::make_unique<kafka::producer>(executor_, config_));
+  co_await old->stop(no_wait);
+  co_await producer_->start();
 }
+
+std::optional<kafka::delivery> kafka_producer_port::try_send(std::string_view topic,
+                                                             std::optional<kafka::protocol::bytes_view> value,
+                                                             std::optional<kafka::protocol::bytes_view> key,
+                                                             std::optional<std::int32_t> partition,
+                                                             std::optional<std::int64_t> timestamp) {
+  return producer_->try_send(topic, value, key, partition, timestamp);
+}
+
+asio::awaitable<kafka::delivery> kafka_producer_port::send(std::string topic,
+                                                           std::optional<kafka::protocol::bytes> value,
+                                                           std::optional<kafka::protocol::bytes> key,
+                                                           std::optional<std::int32_t> partition,
+                                                           std::optional<std::int64_t> timestamp,
+                                                           std::vector<kafka::records::record_header> headers) {
+  co_return co_await producer_->send(std::move(topic), std::move(value), std::move(key), partition, timestamp,
+                                     std::move(headers));
+}
+
+asio::awaitable<void> kafka_producer_port::flush() { co_await producer_->flush(); }
+
+void kafka_producer_port::begin_transaction() { producer_->begin_transaction(); }
+
+asio::awaitable<void> kafka_producer_port::send_offsets_to_transaction(offset_map offsets,
+                                                                      kafka::consumer_group_metadata group) {
+  co_await producer_->send_offsets_to_transaction(std::move(offsets), std::move(group));
+}
+
+asio::awaitable<void> kafka_producer_port::commit_transaction() { co_await producer_->commit_transaction(); }
+
+asio::awaitable<void> kafka_producer_port::abort_transaction() { co_await producer_->abort_transaction(); }
 
 }  // namespace sluice::runtime

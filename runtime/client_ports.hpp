@@ -3,17 +3,19 @@
 // The parts of the Kafka consumer and producer the runtime's commit and rebalance path uses, as
 // narrow interfaces: the record collector, the checkpoint and the task manager see only these, so
 // the ordering of sends, commits, aborts and rewinds is unit-tested with fakes
-// (tests/runtime/checkpoint_test.cpp) besides the real-broker tests. kafka_ports() adapts the
-// real clients; the adapters add nothing.
+// (tests/runtime/checkpoint_test.cpp) besides the real-broker tests. make_input_port() and
+// kafka_producer_port adapt the real clients; they add nothing but the producer's restart.
 //
 // One thread: the app's, like the clients behind them.
 
 #include "kafka/client/consumer_group_metadata.hpp"
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/delivery.hpp"
+#include "kafka/producer/producer_config.hpp"
 #include "kafka/protocol/wire.hpp"
 #include "kafka/records/record.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <map>
@@ -69,9 +71,41 @@ class output_port {
                                                             kafka::consumer_group_metadata group) = 0;
   virtual asio::awaitable<void> commit_transaction() = 0;
   virtual asio::awaitable<void> abort_transaction() = 0;
+  // Replaces a producer that was fenced (its transaction timed out, or its epoch was bumped) with
+  // a new session of the same transactional id: InitProducerId gives it a fresh epoch. Every
+  // delivery of the old session is gone; the caller rewinds to the committed offsets.
+  virtual asio::awaitable<void> restart() = 0;
+};
+
+// The real producer behind output_port, owned by it so that restart() can replace it.
+class kafka_producer_port final : public output_port {
+ public:
+  kafka_producer_port(asio::any_io_executor executor, kafka::producer_config config);
+  ~kafka_producer_port() override;
+  asio::awaitable<void> start();
+  asio::awaitable<void> stop();
+
+  std::optional<kafka::delivery> try_send(std::string_view topic, std::optional<kafka::protocol::bytes_view> value,
+                                          std::optional<kafka::protocol::bytes_view> key,
+                                          std::optional<std::int32_t> partition,
+                                          std::optional<std::int64_t> timestamp) override;
+  asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes> value,
+                                        std::optional<kafka::protocol::bytes> key,
+                                        std::optional<std::int32_t> partition, std::optional<std::int64_t> timestamp,
+                                        std::vector<kafka::records::record_header> headers) override;
+  asio::awaitable<void> flush() override;
+  void begin_transaction() override;
+  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets, kafka::consumer_group_metadata group) override;
+  asio::awaitable<void> commit_transaction() override;
+  asio::awaitable<void> abort_transaction() override;
+  asio::awaitable<void> restart() override;
+
+ private:
+  asio::any_io_executor executor_;
+  kafka::producer_config config_;
+  std::unique_ptr<kafka::producer> producer_;
 };
 
 std::unique_ptr<input_port> make_input_port(kafka::consumer& consumer);
-std::unique_ptr<output_port> make_output_port(kafka::producer& producer);
 
 }  // namespace sluice::runtime

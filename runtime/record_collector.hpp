@@ -50,6 +50,8 @@ class record_collector {
   void reset();
 
   bool failed() const { return static_cast<bool>(first_failure_); }
+  // A failure of the interval outside a send (opening its transaction): kept like a send's.
+  void fail(std::exception_ptr failure) { note_failure(std::move(failure)); }
 
  private:
   void track(kafka::delivery delivery);

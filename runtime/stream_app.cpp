@@ -1,7 +1,6 @@
 #include "runtime/stream_app.hpp"
 
 #include "kafka/consumer/consumer.hpp"
-#include "kafka/producer/producer.hpp"
 #include "operators/topology_validation.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
@@ -81,9 +80,8 @@ struct stream_app::impl {
   std::unique_ptr<kafka::cluster> admin_cluster;
   std::unique_ptr<kafka::consumer> consumer;
   std::unique_ptr<kafka::consumer> restore_consumer;
-  std::unique_ptr<kafka::producer> producer;
-  std::unique_ptr<input_port> input;    // the consumer and the producer, as the commit path sees them
-  std::unique_ptr<output_port> output;
+  std::unique_ptr<kafka_producer_port> producer;  // owns the producer, which a fence replaces
+  std::unique_ptr<input_port> input;             // the consumer, as the commit path sees it
   std::shared_ptr<rebalance_handoff> rebalance;
   std::unique_ptr<task_manager> tasks;
   std::unique_ptr<record_collector> collector;
@@ -148,17 +146,16 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
     producer_config.transactional_id = topology.name + "-" + instance_id;
     producer_config.transaction_timeout = eos_transaction_timeout;
   }
-  producer = std::make_unique<kafka::producer>(executor, producer_config);
+  producer = std::make_unique<kafka_producer_port>(executor, producer_config);
 
   co_await producer->start();
   co_await restore_consumer->start();
   co_await consumer->start();
   input = make_input_port(*consumer);
-  output = make_output_port(*producer);
   tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, std::move(memory), *input,
                                          *restore_consumer, owner.metrics_);
-  collector = std::make_unique<record_collector>(*output);
-  commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *output, config.hooks,
+  collector = std::make_unique<record_collector>(*producer);
+  commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer, config.hooks,
                                          owner.metrics_);
   rebalance = std::make_shared<rebalance_handoff>(executor);
   consumer->subscribe(tasks->input_topics(), rebalance);
@@ -194,6 +191,9 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
         tasks->close(tasks->task_ids_of(event->partitions), true);
         break;
       case rebalance_kind::assigned:
+        // Opening may wait for a previous owner's transaction to be decided (up to its timeout):
+        // no transaction of ours may stay open meanwhile, or it would time out too.
+        co_await commits->commit();
         co_await tasks->open(std::move(event->partitions));
         break;
       case rebalance_kind::lost: {

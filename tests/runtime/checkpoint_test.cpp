@@ -112,6 +112,12 @@ class fake_output final : public output_port {
     log_.calls.push_back("abort_transaction");
     co_return;
   }
+  asio::awaitable<void> restart() override {
+    log_.calls.push_back("restart");
+    on_commit_transaction = nullptr;  // the new session is not fenced
+    pending_.clear();
+    co_return;
+  }
 
  private:
   kafka::delivery queue(std::string topic) {
@@ -248,15 +254,23 @@ TEST(checkpoint, a_failed_delivery_aborts_the_transaction_drops_the_store_writes
   EXPECT_TRUE(f.window_store().committed_offset());
 }
 
-TEST(checkpoint, a_fenced_producer_stops_the_app_instead_of_reprocessing) {
+TEST(checkpoint, a_fenced_producer_is_replaced_by_a_new_session_and_the_interval_redone) {
   fixture f(operators::delivery_guarantee::exactly_once);
   f.out.on_commit_transaction = [] {
-    throw kafka::kafka_error(kafka::error_code::producer_fenced, "injected: fenced");
+    throw kafka::kafka_error(kafka::error_code::invalid_producer_epoch, "injected: the transaction timed out");
   };
   f.run(f.process("user-a", 0));
-  EXPECT_THROW(f.run(f.commits.commit()), kafka::kafka_error);
-  EXPECT_FALSE(f.log.has("seek_to_committed 1"));
+  EXPECT_NO_THROW(f.run(f.commits.commit()));
+  ASSERT_TRUE(f.log.has("restart"));
+  EXPECT_FALSE(f.log.has("abort_transaction")) << "a fenced producer cannot abort; the new session does";
+  EXPECT_LT(f.log.index("restart"), f.log.index("seek_to_committed 1"));
   EXPECT_FALSE(f.window_store().committed_offset());
+  EXPECT_TRUE(f.the_task->consumed().empty());
+
+  // The new session commits the redone interval.
+  f.run(f.process("user-a", 0));
+  f.run(f.commits.commit());
+  EXPECT_TRUE(f.window_store().committed_offset());
 }
 
 TEST(checkpoint, the_same_failure_five_commits_in_a_row_stops_the_app) {
