@@ -19,7 +19,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using namespace sluice::state;
+namespace store = sluice::state::rocksdb;
 
 void store_commit(benchmark::State& state) {
   const bool wal = state.range(0) != 0;
@@ -27,20 +27,20 @@ void store_commit(benchmark::State& state) {
   const auto directory =
       fs::temp_directory_path() / ("sluice-bench-store-commit-" + std::to_string(::getpid()) + (wal ? "-wal" : "-nowal"));
   fs::remove_all(directory);
-  auto memory = std::make_shared<rocksdb::memory_budget>(rocksdb::memory_budget_config{});
+  auto memory = std::make_shared<store::memory_budget>(store::memory_budget_config{});
   {
-    auto database = rocksdb::task_database::open({directory, "bench", "0_0", memory, wal});
-    auto store = database.open_kv_store("counts");
+    auto database = store::task_database::open({directory, "bench", "0_0", memory, wal});
+    auto counts = database.open_kv_store("counts");
     const std::string value(100, 'v');
     std::int64_t offset = 0;
     std::int64_t key = 0;
     for (auto _ : state) {
       for (std::int64_t i = 0; i < records_per_commit; ++i) {
         const auto name = "key-" + std::to_string(key++ % 10'000);
-        store->put(name, value);
+        counts->put(name, value);
       }
       offset += records_per_commit;
-      store->commit({offset});
+      counts->commit({offset});
     }
     state.SetItemsProcessed(state.iterations() * records_per_commit);
   }
