@@ -1,0 +1,1324 @@
+"""The chaos harness's driver (scripts/chaos runs it): runs Sluice pipelines in several real
+processes while it kills them (SIGKILL), stops them (SIGTERM), restarts them and, on a 3-node
+cluster, kills and restarts brokers; then checks with an independent read_committed reader that
+every input was counted exactly once (chaos_check.py says what exactly is checked).
+
+One scenario, start to end:
+  1. a fresh input topic (4 partitions, replication 3 on 3 nodes) and output topic, both with no
+     time retention, and a pipeline YAML (unique name: the group and the internal topics' prefix);
+  2. a steady producer (kafka-python, acks=all, idempotent) starts BEFORE the first instance: JSON
+     values {seq, amount, group, src} over 200 keys at --rate records/s, event times chosen by the
+     scenario; only acknowledged sends are recorded as produced;
+  3. --instances `sluice run` processes start, each with its own state dir and log files (one log
+     per process start);
+  4. the fault phase: at random intervals (seeded: --seed) SIGKILL an instance and restart it
+     after a short delay on the same state dir, SIGTERM one (it leaves) and restart it, and with a
+     broker state dir SIGKILL a broker node and start it again some seconds later;
+  5. the producer stops; the instances drain (the group's lag 0, the output quiet), then get
+     SIGTERM;
+  6. the input topic is read back (every acknowledged record must be in it), the output topic is
+     read with read_committed, and chaos_check compares; the instances' logs give the records
+     restored per start and the time from process start to "running" and "task started".
+
+Prints a summary table and writes report.json into the run dir. Exit status 1 when any check of
+any scenario failed, 2 on a harness error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import chaos_check  # noqa: E402
+from chaos_check import input_record, output_record, window_spec  # noqa: E402
+
+try:
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+except ImportError as e:  # pragma: no cover
+    sys.exit(f"chaos: kafka-python is missing ({e}); scripts/setup installs it into "
+             "~/.cache/sluice/python (or set SLUICE_PYTHON)")
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+PARTITIONS = 4
+KEYS = 200
+GROUPS = 50          # the repartitioned key: value.group, one of 50, independent of the input key
+COMMIT_INTERVAL = "200ms"
+
+SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once")
+DEFAULT_SCENARIOS = ("tumbling", "repartition")
+
+
+@dataclass
+class scenario:
+    name: str
+    window: str                      # tumbling | hopping | session
+    delivery: str = "exactly_once"
+    repartition: bool = False        # select_key value.group before the window
+    time_offset_ms: int = 0          # event time = wall clock + this
+    size_ms: int = DAY_MS
+    advance_ms: int = DAY_MS
+    gap_ms: int = 0
+    grace_ms: int = HOUR_MS
+    fast_segment_roll: bool = False  # old_events: internal topics roll segments every 10 s
+
+    def spec(self) -> window_spec:
+        return window_spec(self.window, self.size_ms, self.advance_ms)
+
+    @property
+    def ordered(self) -> bool:
+        # After a repartition the records of one group come from several input partitions in an
+        # order nobody fixes: only counts and the final total are exact then.
+        return not self.repartition
+
+
+def make_scenario(name: str, run_ms: int) -> scenario:
+    if name == "tumbling":
+        return scenario(name, "tumbling")
+    if name == "at_least_once":
+        return scenario(name, "tumbling", delivery="at_least_once")
+    if name == "repartition":
+        return scenario(name, "tumbling", repartition=True)
+    if name == "hopping":
+        # 30-minute windows every 10 minutes: each record counts in 3 windows.
+        return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
+    if name == "session":
+        # A gap longer than the whole run: one session per key, growing with every record.
+        gap = max(HOUR_MS, (run_ms // MINUTE_MS + 30) * MINUTE_MS)
+        return scenario(name, "session", gap_ms=gap)
+    if name == "old_events":
+        # Event times two years back: the broker's time retention (7 days by default) sees every
+        # record the app writes (repartition topic, window changelog) as expired. Segments only
+        # become deletable once they roll (1 GiB or 7 days of event time in production), so the
+        # harness sets segment.ms=10s on the app's internal topics to bring that moment into the
+        # run; it changes nothing else of what Sluice configured.
+        return scenario(name, "tumbling", repartition=True, time_offset_ms=-730 * DAY_MS,
+                        fast_segment_roll=True)
+    raise ValueError(f"unknown scenario '{name}' (known: {', '.join(SCENARIO_NAMES)}, all)")
+
+
+def duration_text(ms: int) -> str:
+    for unit, scale in (("d", DAY_MS), ("h", HOUR_MS), ("m", MINUTE_MS), ("s", 1000)):
+        if ms % scale == 0:
+            return f"{ms // scale}{unit}"
+    return f"{ms}ms"
+
+
+def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str) -> str:
+    lines = [
+        f"# Written by tests/chaos/chaos_run.py for scenario '{sc.name}'.",
+        f"name: {name}",
+        f"delivery: {sc.delivery}",
+        f"commit_interval: {COMMIT_INTERVAL}",
+        "sources:",
+        f"  - topic: {input_topic}",
+        "    key_format: string",
+        "    value_format: json",
+    ]
+    if sc.repartition:
+        lines += ["steps:", "  - name: by-group", "    select_key: value.group"]
+    lines += ["window:", "  name: w", f"  type: {sc.window}"]
+    if sc.window == "session":
+        lines.append(f"  gap: {duration_text(sc.gap_ms)}")
+    else:
+        lines.append(f"  size: {duration_text(sc.size_ms)}")
+        if sc.window == "hopping":
+            lines.append(f"  advance: {duration_text(sc.advance_ms)}")
+    lines += [
+        f"  grace: {duration_text(sc.grace_ms)}",
+        "  emit: every_update",
+        "  aggregate:",
+        "    - { name: records, function: count }",
+        "    - { name: total, function: sum, expression: value.amount }",
+        "    - { name: max_seq, function: max, expression: value.seq }",
+        "sink:",
+        f"  topic: {output_topic}",
+        "  key_format: string",
+        "  value_format: json",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def log(message: str) -> None:
+    print(f"chaos: {time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+# --- the cluster ------------------------------------------------------------------------------
+
+
+class cluster:
+    """The brokers: their address, how many, and (with a state dir of scripts/kafka) the means to
+    kill and restart nodes."""
+
+    def __init__(self, bootstrap: str, brokers: int, kafka_state: Optional[str], kafka_script: str):
+        self.bootstrap = bootstrap
+        self.brokers = brokers
+        self.kafka_state = kafka_state
+        self.kafka_script = kafka_script
+        self.down: set[int] = set()
+        self.lock = threading.Lock()
+
+    @property
+    def can_kill(self) -> bool:
+        return self.brokers == 3 and self.kafka_state is not None
+
+    @property
+    def replication(self) -> int:
+        return 3 if self.brokers == 3 else 1
+
+    def kafka(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        return subprocess.run([self.kafka_script, *args, "--state-dir", self.kafka_state],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def kill_node(self, node: int) -> bool:
+        with self.lock:
+            self.down.add(node)
+        result = self.kafka("kill-node", str(node), timeout=60)
+        if result.returncode != 0:
+            log(f"kill-node {node} failed: {result.stderr.strip()}")
+        return result.returncode == 0
+
+    def start_node(self, node: int) -> bool:
+        result = self.kafka("start-node", str(node))
+        if result.returncode != 0:
+            log(f"start-node {node} failed (retrying once): {result.stderr.strip()[-500:]}")
+            result = self.kafka("start-node", str(node))
+        with self.lock:
+            if result.returncode == 0:
+                self.down.discard(node)
+        return result.returncode == 0
+
+
+# --- the producer -----------------------------------------------------------------------------
+
+
+class producer_thread(threading.Thread):
+    """Writes JSON records at a steady rate and records what the cluster acknowledged."""
+
+    def __init__(self, bootstrap: str, topic: str, rate: float, rng: random.Random, time_offset_ms: int):
+        super().__init__(name="chaos-producer", daemon=True)
+        self.bootstrap, self.topic, self.rate = bootstrap, topic, rate
+        self.rng = random.Random(rng.random())
+        self.time_offset_ms = time_offset_ms
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        # seq -> (key index, group index, amount, event time); index = seq.
+        self.records: list[tuple[int, int, int, int]] = []
+        self.acked: dict[int, tuple[int, int]] = {}     # seq -> (partition, offset)
+        self.failed: dict[int, str] = {}                # seq -> error, from the callback
+        self.send_errors = 0                            # send() itself raised: never written
+        self.error: Optional[str] = None
+        self.started_at = self.stopped_at = 0.0
+
+    def acked_count(self) -> int:
+        with self.lock:
+            return len(self.acked)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception:  # noqa: BLE001 - reported by the scenario
+            self.error = traceback.format_exc()
+
+    def _run(self) -> None:
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
+                                 linger_ms=5, max_block_ms=30000, delivery_timeout_ms=120000,
+                                 request_timeout_ms=30000, client_id="chaos-producer")
+
+        def ok(seq: int, metadata) -> None:
+            with self.lock:
+                self.acked[seq] = (metadata.partition, metadata.offset)
+
+        def failed(seq: int, exc: BaseException) -> None:
+            with self.lock:
+                self.failed[seq] = repr(exc)
+
+        self.started_at = time.time()
+        start = time.monotonic()
+        sent = 0
+        while not self.stop_event.is_set():
+            due = int((time.monotonic() - start) * self.rate)
+            if due - sent > 2 * self.rate:
+                sent = due - int(self.rate)  # after a blocked send(): no catch-up burst
+            while sent < due and not self.stop_event.is_set():
+                seq = len(self.records)
+                key, group, amount = self.rng.randrange(KEYS), self.rng.randrange(GROUPS), self.rng.randint(1, 100)
+                t = int(time.time() * 1000) + self.time_offset_ms
+                self.records.append((key, group, amount, t))
+                value = json.dumps({"seq": seq, "amount": amount, "group": f"g{group:02d}",
+                                    "src": f"k{key:03d}"}, separators=(",", ":")).encode()
+                try:
+                    future = producer.send(self.topic, key=f"k{key:03d}".encode(), value=value, timestamp_ms=t)
+                    future.add_callback(ok, seq)
+                    future.add_errback(failed, seq)
+                except Exception as e:  # noqa: BLE001 - e.g. KafkaTimeoutError while a broker is down
+                    self.send_errors += 1
+                    with self.lock:
+                        self.failed[seq] = f"send() raised: {e!r}"
+                sent += 1
+            time.sleep(0.005)
+        producer.flush(timeout=150)
+        producer.close(timeout=30)
+        self.stopped_at = time.time()
+
+
+# --- the instances ----------------------------------------------------------------------------
+
+
+@dataclass
+class incarnation:
+    """One process start of one instance."""
+
+    number: int
+    cause: str                       # initial | after_kill9 | after_sigterm | after_crash | final
+    log_file: Path
+    started_at: float
+    ended_at: Optional[float] = None
+    end: Optional[str] = None        # killed | sigterm (rc) | crashed (rc) | stopped (rc)
+    returncode: Optional[int] = None
+
+
+# Every instance this driver made: whatever way the driver ends, none of their processes is
+# left running (they run in sessions of their own, so a Ctrl-C does not reach them).
+ALL_INSTANCES: list["instance"] = []
+CLUSTERS: list["cluster"] = []  # and no broker node it killed is left down
+
+
+class instance:
+    """One `sluice run` instance: its state dir survives restarts; every start logs to its own
+    file."""
+
+    def __init__(self, number: int, directory: Path, command: list[str]):
+        self.number = number
+        self.directory = directory
+        self.state_dir = directory / "state"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.command = command + ["--state-dir", str(self.state_dir)]
+        self.process: Optional[subprocess.Popen] = None
+        self.incarnations: list[incarnation] = []
+        self.expect_exit = False     # we signalled it
+        self.restart_at: Optional[float] = None
+        self.restart_cause = ""
+        self.term_sent_at: Optional[float] = None
+        ALL_INSTANCES.append(self)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def up(self) -> bool:
+        return self.running and not self.expect_exit
+
+    def start(self, cause: str) -> None:
+        n = len(self.incarnations) + 1
+        log_file = self.directory / f"run-{n}.log"
+        out = open(log_file, "wb")
+        self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+        self.incarnations.append(incarnation(n, cause, log_file, time.time()))
+        self.expect_exit = False
+        self.restart_at = None
+        self.term_sent_at = None
+
+    def signal(self, sig: int) -> None:
+        if self.running:
+            self.expect_exit = True
+            if sig == signal.SIGTERM:
+                self.term_sent_at = time.monotonic()
+            self.process.send_signal(sig)
+
+    def reap(self, how: str) -> None:
+        """Records the end of the current process (it has exited)."""
+        inc = self.incarnations[-1]
+        if inc.ended_at is None:
+            inc.ended_at = time.time()
+            inc.returncode = self.process.returncode
+            inc.end = how
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            self.process.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+
+# --- reading topics ---------------------------------------------------------------------------
+
+
+def end_offsets(consumer: KafkaConsumer, topic: str, partitions: int, timeout_ms: int = 10000) -> dict[int, int]:
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    return {tp.partition: off for tp, off in consumer.end_offsets(tps, timeout_ms=timeout_ms).items()}
+
+
+def read_topic(bootstrap: str, topic: str, partitions: int, isolation: str, idle_s: float = 20):
+    """Every record of topic from the start to the end offsets (the last stable offsets under
+    read_committed). Returns (records, ends, complete)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level=isolation,
+                             enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
+                             max_partition_fetch_bytes=4 << 20, fetch_max_bytes=32 << 20,
+                             client_id=f"chaos-reader-{isolation}")
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = {tp.partition: off for tp, off in consumer.end_offsets(tps, timeout_ms=30000).items()}
+        records = []
+        last_progress = time.monotonic()
+        while True:
+            done = all(consumer.position(tp) >= ends[tp.partition] for tp in tps)
+            if done:
+                return records, ends, True
+            batch = consumer.poll(timeout_ms=1000, max_records=20000)
+            got = sum(len(v) for v in batch.values())
+            for rs in batch.values():
+                records.extend(rs)
+            if got:
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > idle_s:
+                positions = {tp.partition: consumer.position(tp) for tp in tps}
+                log(f"reading {topic}: no progress for {idle_s:.0f}s at {positions}, ends {ends}")
+                return records, ends, False
+    finally:
+        consumer.close()
+
+
+class output_monitor(threading.Thread):
+    """Samples the output topic's end offsets (last stable offsets) once a second: how the output
+    grows, and the longest time an output partition did not while the producer ran. The sink
+    partitions by key, so an output partition is fed by one task (one input partition; one
+    repartition partition after a select_key): its stall is that task's time out of service."""
+
+    def __init__(self, bootstrap: str, topic: str):
+        super().__init__(name="chaos-monitor", daemon=True)
+        self.bootstrap, self.topic = bootstrap, topic
+        self.stop_event = threading.Event()
+        self.samples: list[tuple[float, dict[int, int]]] = []
+        self.lock = threading.Lock()
+        self.errors = 0
+        self.last_error = ""
+
+    def run(self) -> None:
+        consumer = None
+        while not self.stop_event.is_set():
+            try:
+                if consumer is None:
+                    consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                             isolation_level="read_committed", client_id="chaos-monitor")
+                ends = end_offsets(consumer, self.topic, PARTITIONS, timeout_ms=3000)
+                with self.lock:
+                    self.samples.append((time.time(), ends))
+            except Exception as e:  # noqa: BLE001 - a broker down: try again next second, with a
+                # fresh client (a kafka-python client can keep failing after a broker restart)
+                self.errors += 1
+                self.last_error = repr(e)
+                if consumer is not None:
+                    try:
+                        consumer.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    consumer = None
+            self.stop_event.wait(1.0)
+        if consumer is not None:
+            consumer.close()
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.samples[-1][1].values()) if self.samples else 0
+
+    def unchanged_for(self) -> float:
+        """Seconds since the output last grew (any partition)."""
+        with self.lock:
+            if not self.samples:
+                return 0.0
+            last_t, last = self.samples[-1]
+            since = last_t
+            for t, v in reversed(self.samples):
+                if v != last:
+                    break
+                since = t
+            return last_t - since
+
+    def longest_stall(self, start: float, end: float) -> dict:
+        """The longest time in [start, end] that the whole output, and that one partition, did
+        not grow (seconds, sampled once a second)."""
+        with self.lock:
+            samples = [(t, v) for t, v in self.samples if start <= t <= end]
+
+        def stall(series):
+            longest, since, previous = 0.0, None, None
+            for t, v in series:
+                if previous is not None and v == previous:
+                    longest = max(longest, t - since)
+                else:
+                    since = t
+                previous = v
+            return round(longest, 1)
+
+        per_partition = {p: stall([(t, v.get(p)) for t, v in samples]) for p in range(PARTITIONS)}
+        return {"samples": len(samples), "sample_errors": self.errors, "last_sample_error": self.last_error,
+                "whole_output_s": stall([(t, sum(v.values())) for t, v in samples]),
+                "one_partition_s": max(per_partition.values(), default=0.0),
+                "per_partition_s": per_partition}
+
+
+# --- logs -------------------------------------------------------------------------------------
+
+SPDLOG_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] \[(\w+)\] (.*)$")
+RESTORED = re.compile(r"store (\S+) restored (\d+) records \((\d+) offsets\) in ([\d.]+) s")
+RESTORING = re.compile(r"restoring store (\S+) from (\S+) offsets (\d+)\.\.(\d+)")
+# "task 0_1 started" (before the runtime rewrite) or "task 0_1 running (restored N records in S s)":
+# the task restored its stores and processes from here on.
+TASK_STARTED = re.compile(r"task (\S+) (?:started$|running \(restored)")
+RUNNING = re.compile(r": running \(")
+WIPED = re.compile(r"state directory was wiped")
+# A commit that failed and whose interval is processed again (before and after the rewrite).
+ABORTED = re.compile(r"transaction failed, aborting|commit failed, dropping the interval|"
+                     r"dropping the uncommitted interval")
+STOPPED_SUMMARY = re.compile(r"sluice: stopped; (\d+) records in, (\d+) out, (\d+) commits, (\d+) errors, "
+                             r"(\d+) records restored")
+# "first record processed, 1.257 s after start": the process's first record after a start (the
+# runtime rewrite logs it). The report measures from the harness's own spawn time to the line's
+# timestamp, and keeps the runtime's figure as well. Binaries without the line (before the
+# rewrite) get the time to "running" and to their last "task ... started" (after its restore)
+# instead, and the summary says so.
+FIRST_RECORD = re.compile(r"first record processed(?:, ([\d.]+) s after start)?", re.IGNORECASE)
+
+
+def parse_time(text: str) -> Optional[float]:
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).timestamp()  # spdlog writes local time
+        except ValueError:
+            continue
+    return None
+
+
+def analyse_log(inc: incarnation) -> dict:
+    """What one process start's log says: restores, when it ran, problems."""
+    info = {"incarnation": inc.number, "cause": inc.cause, "end": inc.end, "returncode": inc.returncode,
+            "log": str(inc.log_file), "restored_records": 0, "restored_offsets": 0,
+            "restores": 0, "restores_from_offset_0": 0, "restore_seconds": 0.0, "tasks_started": 0,
+            "to_running_s": None, "to_first_task_started_s": None, "to_last_task_started_s": None,
+            "to_first_record_s": None, "first_record_after_start_by_runtime_s": None, "wiped": 0, "aborted_transactions": 0, "warnings": 0,
+            "errors": 0, "summary": None}
+    try:
+        text = inc.log_file.read_text(errors="replace")
+    except OSError:
+        return info
+    for line in text.splitlines():
+        if m := STOPPED_SUMMARY.search(line):
+            info["summary"] = dict(zip(("records_in", "records_out", "commits", "errors", "restored"),
+                                       map(int, m.groups())))
+        m = SPDLOG_LINE.match(line)
+        if not m:
+            continue
+        when = parse_time(m.group(1))
+        since = None if when is None else round(when - inc.started_at, 3)
+        level, message = m.group(2), m.group(3)
+        if level in ("warning", "warn"):
+            info["warnings"] += 1
+        elif level in ("error", "critical"):
+            info["errors"] += 1
+        if r := RESTORED.search(message):
+            info["restores"] += 1
+            info["restored_records"] += int(r.group(2))
+            info["restored_offsets"] += int(r.group(3))
+            info["restore_seconds"] = round(info["restore_seconds"] + float(r.group(4)), 3)
+        elif r := RESTORING.search(message):
+            if int(r.group(3)) == 0 and int(r.group(4)) > 0:
+                info["restores_from_offset_0"] += 1
+        elif TASK_STARTED.search(message):
+            info["tasks_started"] += 1
+            if info["to_first_task_started_s"] is None:
+                info["to_first_task_started_s"] = since
+            info["to_last_task_started_s"] = since
+        elif RUNNING.search(message) and info["to_running_s"] is None:
+            info["to_running_s"] = since
+        elif WIPED.search(message):
+            info["wiped"] += 1
+        elif ABORTED.search(message):
+            info["aborted_transactions"] += 1
+        if (f := FIRST_RECORD.search(message)) and info["to_first_record_s"] is None:
+            info["to_first_record_s"] = since
+            if f.group(1):
+                info["first_record_after_start_by_runtime_s"] = float(f.group(1))
+    return info
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --- one scenario -----------------------------------------------------------------------------
+
+
+@dataclass
+class fault_counts:
+    kill9: int = 0
+    sigterm: int = 0
+    broker_kill: int = 0
+    unexpected_exits: int = 0
+    sigterm_timeouts: int = 0
+    broker_restart_failures: int = 0
+
+
+@dataclass
+class settings:
+    run_dir: Path
+    sluice: str
+    run_flags: set[str]
+    instances: int
+    seed: int
+    rate: float
+    fault_phase_s: float
+    drain_deadline_s: float
+    min_broker_kills: int
+    inject_defects: bool = False
+
+
+class scenario_run:
+    def __init__(self, sc: scenario, cl: cluster, st: settings, rng: random.Random):
+        self.sc, self.cl, self.st, self.rng = sc, cl, st, rng
+        suffix = f"{st.seed}-{int(time.time()) % 100000}"
+        self.name = f"chaos-{sc.name.replace('_', '-')}-{suffix}"
+        self.input_topic = f"chaos-in-{sc.name.replace('_', '-')}-{suffix}"
+        self.output_topic = f"chaos-out-{sc.name.replace('_', '-')}-{suffix}"
+        self.directory = st.run_dir / sc.name
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.faults = fault_counts()
+        self.events: list[dict] = []
+        self.instances: list[instance] = []
+        self.broker_threads: list[threading.Thread] = []
+        self.problems: list[str] = []
+        self.crash_logs: list[dict] = []
+        self.timings: dict[str, float] = {}
+
+    def event(self, kind: str, **details) -> None:
+        entry = {"t": round(time.time() - self.t0, 2), "event": kind, **details}
+        self.events.append(entry)
+        log(f"[{self.sc.name} +{entry['t']:.0f}s] {kind} " + " ".join(f"{k}={v}" for k, v in details.items()))
+
+    # -- setup
+
+    def admin(self) -> KafkaAdminClient:
+        return KafkaAdminClient(bootstrap_servers=self.cl.bootstrap, client_id="chaos-admin",
+                                request_timeout_ms=30000)
+
+    def create_topics(self) -> None:
+        configs = {"retention.ms": "-1"}
+        if self.cl.replication == 3:
+            configs["min.insync.replicas"] = "2"
+        admin = self.admin()
+        try:
+            admin.create_topics([NewTopic(t, PARTITIONS, self.cl.replication, topic_configs=dict(configs))
+                                 for t in (self.input_topic, self.output_topic)], timeout_ms=30000)
+            admin.wait_for_topics([self.input_topic, self.output_topic], timeout_ms=30000)
+        finally:
+            admin.close()
+
+    def write_pipeline(self) -> Path:
+        path = self.directory / "pipeline.yaml"
+        path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic))
+        check = subprocess.run([self.st.sluice, "validate", str(path)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"sluice validate {path} failed:\n{check.stdout}{check.stderr}")
+        return path
+
+    def instance_command(self, yaml_path: Path, number: int) -> list[str]:
+        cmd = [self.st.sluice, "run", str(yaml_path), "--bootstrap-server", self.cl.bootstrap]
+        if "--instance-id" in self.st.run_flags:
+            cmd += ["--instance-id", f"chaos-{number}"]
+        if "--static-membership" in self.st.run_flags:
+            cmd += ["--static-membership"]
+        if "--replication-factor" in self.st.run_flags:
+            cmd += ["--replication-factor", str(self.cl.replication)]
+        return cmd
+
+    # -- the fault phase
+
+    def check_instances(self) -> None:
+        """Reaps exited processes, notices crashes, escalates a SIGTERM that is not obeyed,
+        restarts what is due."""
+        now = time.monotonic()
+        for inst in self.instances:
+            if inst.process is not None and inst.process.poll() is not None and inst.incarnations[-1].ended_at is None:
+                rc = inst.process.returncode
+                if inst.expect_exit:
+                    how = "killed" if rc == -signal.SIGKILL else f"sigterm rc={rc}"
+                    inst.reap(how)
+                    if inst.restart_cause == "after_sigterm" and rc not in (0, -signal.SIGKILL):
+                        self.problems.append(f"instance {inst.number} exited {rc} on SIGTERM (a graceful stop; log "
+                                             f"{inst.incarnations[-1].log_file})")
+                    if inst.restart_at is None and inst.restart_cause == "after_sigterm":
+                        delay = self.rng.uniform(0.5, 3.0)
+                        inst.restart_at = now + delay
+                        self.event("instance_stopped", instance=inst.number, rc=rc, restart_in=f"{delay:.1f}s")
+                else:
+                    inst.reap(f"crashed rc={rc}")
+                    self.faults.unexpected_exits += 1
+                    self.crash_logs.append({"instance": inst.number, "incarnation": inst.incarnations[-1].number,
+                                            "rc": rc, "tail": log_tail(inst.incarnations[-1].log_file)})
+                    self.event("UNEXPECTED_EXIT", instance=inst.number, rc=rc,
+                               log=str(inst.incarnations[-1].log_file))
+                    inst.restart_cause = "after_crash"
+                    inst.restart_at = now + 1.0
+            if inst.running and inst.term_sent_at is not None and now - inst.term_sent_at > 30:
+                self.faults.sigterm_timeouts += 1
+                self.event("SIGTERM_TIMEOUT", instance=inst.number, note="no exit within 30s; SIGKILL")
+                inst.term_sent_at = None
+                inst.process.send_signal(signal.SIGKILL)
+            if not inst.running and inst.restart_at is not None and now >= inst.restart_at:
+                inst.start(inst.restart_cause)
+                self.event("instance_started", instance=inst.number, incarnation=len(inst.incarnations),
+                           cause=inst.restart_cause)
+
+    def inject_fault(self, force_broker: bool) -> None:
+        all_up = all(inst.up for inst in self.instances)
+        kinds = []
+        if all_up:
+            kinds += [("kill9", 0.45), ("sigterm", 0.3)]
+        if self.cl.can_kill and not self.cl.down:
+            kinds.append(("broker", 0.25))
+        if force_broker and self.cl.can_kill and not self.cl.down:
+            kinds = [("broker", 1.0)]
+        if not kinds:
+            return
+        kind = self.rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
+        if kind in ("kill9", "sigterm"):
+            inst = self.rng.choice(self.instances)
+            if kind == "kill9":
+                inst.signal(signal.SIGKILL)
+                inst.wait(10)
+                inst.reap("killed")
+                delay = self.rng.uniform(0.5, 4.0)
+                inst.restart_cause = "after_kill9"
+                inst.restart_at = time.monotonic() + delay
+                self.faults.kill9 += 1
+                self.event("kill9", instance=inst.number, restart_in=f"{delay:.1f}s")
+            else:
+                inst.restart_cause = "after_sigterm"
+                inst.restart_at = None  # set once it has exited
+                inst.signal(signal.SIGTERM)
+                self.faults.sigterm += 1
+                self.event("sigterm", instance=inst.number)
+        else:
+            node = self.rng.randint(1, 3)
+            down_for = self.rng.uniform(5.0, 15.0)
+            self.faults.broker_kill += 1
+            self.event("broker_kill", node=node, restart_in=f"{down_for:.1f}s")
+            thread = threading.Thread(target=self.broker_outage, args=(node, down_for), daemon=True)
+            thread.start()
+            self.broker_threads.append(thread)
+
+    def broker_outage(self, node: int, down_for: float) -> None:
+        if not self.cl.kill_node(node):
+            return
+        time.sleep(down_for)
+        started = time.monotonic()
+        if self.cl.start_node(node):
+            self.event("broker_started", node=node, took=f"{time.monotonic() - started:.1f}s")
+        else:
+            self.faults.broker_restart_failures += 1
+            self.event("BROKER_RESTART_FAILED", node=node)
+
+    def fault_phase(self) -> None:
+        start = time.monotonic()
+        end = start + self.st.fault_phase_s
+        # The broker kills the pass must have, at random points of the phase; a broker kill the
+        # random draw makes counts towards them.
+        forced = sorted(start + self.rng.uniform(0.15, 0.7) * self.st.fault_phase_s
+                        for _ in range(self.st.min_broker_kills if self.cl.can_kill else 0))
+        next_fault = start + self.rng.uniform(3.0, 8.0)
+        while time.monotonic() < end:
+            self.check_instances()
+            now = time.monotonic()
+            before = self.faults.broker_kill
+            if forced and now >= forced[0] and not self.cl.down:
+                self.inject_fault(force_broker=True)
+                next_fault = max(next_fault, now + self.rng.uniform(2.0, 6.0))
+            elif now >= next_fault:
+                self.inject_fault(force_broker=False)
+                next_fault = now + self.rng.uniform(4.0, 12.0)
+            if self.faults.broker_kill > before and forced:
+                forced.pop(0)
+            time.sleep(0.1)
+
+    # -- after the faults
+
+    def settle(self, deadline_s: float = 180) -> None:
+        """Every broker back, every instance running (restarting any that is down): instances
+        restart on their schedule while a broker outage ends."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            self.check_instances()
+            for inst in self.instances:
+                if not inst.running and inst.restart_at is None:
+                    inst.restart_cause = inst.restart_cause or "final"
+                    inst.restart_at = time.monotonic()
+            brokers_busy = any(t.is_alive() for t in self.broker_threads)
+            if not brokers_busy and all(i.up for i in self.instances):
+                break
+            time.sleep(0.2)
+        for node in sorted(self.cl.down):
+            log(f"node {node} still down after the fault phase: starting it")
+            if not self.cl.start_node(node):
+                self.faults.broker_restart_failures += 1
+
+    def group_lag(self, admin: KafkaAdminClient, reader: KafkaConsumer) -> tuple[int, dict]:
+        """(lag on the input topic, lag per other topic of the group) from the group's committed
+        offsets and the end offsets (last stable offsets: read_committed reader). On a topic that
+        the app writes in transactions, a committed offset a little short of the end may stop before
+        the last commit marker (the current runtime commits the offset after the last record, not
+        the consumer position past the marker): markers are not lag, and are not counted."""
+        committed = admin.list_group_offsets({self.name: None}).get(self.name, {})
+        input_ends = end_offsets(reader, self.input_topic, PARTITIONS)
+        input_lag = 0
+        for p, end in input_ends.items():
+            c = committed.get(TopicPartition(self.input_topic, p))
+            input_lag += end - (c.offset if c is not None and c.offset >= 0 else 0)
+        others: dict[str, int] = {}
+        other_topics = {tp.topic for tp in committed if tp.topic != self.input_topic}
+        for topic in other_topics:
+            ends = end_offsets(reader, topic, PARTITIONS)
+            lag = 0
+            for p, end in ends.items():
+                c = committed.get(TopicPartition(topic, p))
+                at = c.offset if c is not None and c.offset >= 0 else 0
+                lag += self.data_lag(topic, p, at, end)
+            others[topic] = lag
+        return input_lag, others
+
+    def data_lag(self, topic: str, partition: int, at: int, end: int) -> int:
+        """Records a read_committed consumer at `at` still gets before `end`: transaction markers
+        (and aborted records) take offsets but are not records. Looked at only when the gap is
+        small, which is all markers can explain."""
+        if end - at <= 0:
+            return 0
+        if end - at > 20:
+            return end - at
+        cache = self.__dict__.setdefault("_data_lag", {})
+        if (topic, partition, at, end) in cache:
+            return cache[(topic, partition, at, end)]
+        probe = KafkaConsumer(bootstrap_servers=self.cl.bootstrap, group_id=None, enable_auto_commit=False,
+                              isolation_level="read_committed", client_id="chaos-marker-probe")
+        try:
+            tp = TopicPartition(topic, partition)
+            probe.assign([tp])
+            probe.seek(tp, at)
+            deadline = time.monotonic() + 5
+            records = 0
+            while time.monotonic() < deadline and probe.position(tp) < end:
+                batch = probe.poll(timeout_ms=500)
+                records += sum(1 for rs in batch.values() for r in rs if r.offset < end)
+            if probe.position(tp) < end:
+                records = end - at  # could not tell: count it all
+        finally:
+            probe.close()
+        cache[(topic, partition, at, end)] = records
+        return records
+
+    def internal_topics(self) -> dict:
+        """The app's own topics: partitions' log start and end offsets (a log start above 0 means
+        the broker deleted records: retention) and the configs that differ from the broker's
+        defaults."""
+        out: dict[str, dict] = {}
+        admin = self.admin()
+        reader = KafkaConsumer(bootstrap_servers=self.cl.bootstrap, group_id=None, client_id="chaos-topics")
+        try:
+            names = sorted(t for t in admin.list_topics() if t.startswith(self.name + "-"))
+            try:
+                configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in names])
+                configs = configs.get("topic", configs.get("TOPIC", {})) if isinstance(configs, dict) else {}
+            except Exception as e:  # noqa: BLE001 - diagnostics only
+                configs = {"error": repr(e)}
+            for t in names:
+                tps = [TopicPartition(t, p) for p in range(PARTITIONS)]
+                starts = {tp.partition: o for tp, o in reader.beginning_offsets(tps, timeout_ms=10000).items()}
+                ends = {tp.partition: o for tp, o in reader.end_offsets(tps, timeout_ms=10000).items()}
+                entry = {"log_start": starts, "end": ends, "records_deleted_by_broker": sum(starts.values())}
+                topic_configs = configs.get(t) if isinstance(configs, dict) else None
+                if isinstance(topic_configs, dict):
+                    entry["configs"] = {k: (v.get("value") if isinstance(v, dict) else v)
+                                        for k, v in topic_configs.items()}
+                out[t] = entry
+        except Exception as e:  # noqa: BLE001 - diagnostics only
+            out["error"] = {"error": repr(e)}
+        finally:
+            reader.close()
+            admin.close()
+        return out
+
+    def drain(self, monitor: output_monitor) -> dict:
+        admin = self.admin()
+        reader = KafkaConsumer(bootstrap_servers=self.cl.bootstrap, group_id=None,
+                               isolation_level="read_committed", client_id="chaos-lag")
+        started = time.monotonic()
+        deadline = started + self.st.drain_deadline_s
+        last = {"input_lag": None, "other_lag": None}
+        quiet_needed = 5.0
+        try:
+            while time.monotonic() < deadline:
+                self.check_instances()
+                try:
+                    input_lag, other = self.group_lag(admin, reader)
+                    last = {"input_lag": input_lag, "other_lag": other}
+                except Exception as e:  # noqa: BLE001 - coordinator moving: try again, with fresh
+                    # clients (a kafka-python client can keep failing after a broker restart)
+                    last["error"] = repr(e)
+                    for client in (reader, admin):
+                        try:
+                            client.close()
+                        except Exception:  # noqa: BLE001
+                            pass
+                    time.sleep(1)
+                    admin = self.admin()
+                    reader = KafkaConsumer(bootstrap_servers=self.cl.bootstrap, group_id=None,
+                                           isolation_level="read_committed", client_id="chaos-lag")
+                    continue
+                last.pop("error", None)
+                internal_ok = all(v == 0 for v in (last["other_lag"] or {}).values())
+                if input_lag == 0 and internal_ok and monitor.unchanged_for() >= quiet_needed:
+                    last["drained"] = True
+                    last["seconds"] = round(time.monotonic() - started, 1)
+                    return last
+                time.sleep(1)
+            last["drained"] = False
+            last["seconds"] = round(time.monotonic() - started, 1)
+            return last
+        finally:
+            reader.close()
+            admin.close()
+
+    def stop_instances(self) -> None:
+        for inst in self.instances:
+            inst.restart_at = None
+            inst.restart_cause = ""
+            if inst.running:
+                inst.signal(signal.SIGTERM)
+        for inst in self.instances:
+            if inst.process is None:
+                continue
+            if not inst.wait(30):
+                self.faults.sigterm_timeouts += 1
+                self.event("SIGTERM_TIMEOUT", instance=inst.number, note="final stop; SIGKILL")
+                inst.process.send_signal(signal.SIGKILL)
+                inst.wait(10)
+                inst.reap("killed at the final stop")
+            else:
+                inst.reap(f"stopped rc={inst.process.returncode}")
+                if inst.process.returncode != 0:
+                    self.problems.append(f"instance {inst.number} exited {inst.process.returncode} "
+                                         f"on the final SIGTERM (log {inst.incarnations[-1].log_file})")
+
+    def speed_up_segment_rolls(self) -> None:
+        """old_events: segment.ms=10s on the app's internal topics, once Sluice created them."""
+        admin = self.admin()
+        try:
+            deadline = time.monotonic() + 60
+            internal: list[str] = []
+            while time.monotonic() < deadline:
+                internal = [t for t in admin.list_topics() if t.startswith(self.name + "-")]
+                if any(t.endswith("-changelog") for t in internal) and any(t.endswith("-repartition") for t in internal):
+                    break
+                time.sleep(1)
+            if not internal:
+                self.problems.append("old_events: no internal topics appeared within 60s")
+                return
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t, configs={"segment.ms": "10000"})
+                                 for t in internal], incremental=True)
+            self.event("segment_ms_set", topics=",".join(internal))
+        finally:
+            admin.close()
+
+    # -- the whole scenario
+
+    def run(self) -> dict:
+        self.t0 = time.time()
+        log(f"=== scenario {self.sc.name}: pipeline {self.name}, {self.st.instances} instances, "
+            f"fault phase {self.st.fault_phase_s:.0f}s, delivery {self.sc.delivery}")
+        self.create_topics()
+        yaml_path = self.write_pipeline()
+        for n in range(1, self.st.instances + 1):
+            self.instances.append(instance(n, self.directory / f"instance-{n}",
+                                           self.instance_command(yaml_path, n)))
+        producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
+                                   self.sc.time_offset_ms)
+        monitor = output_monitor(self.cl.bootstrap, self.output_topic)
+        producer.start()
+        monitor.start()
+        time.sleep(2.0)  # records wait in the input before the first instance starts
+        for inst in self.instances:
+            inst.start("initial")
+            self.event("instance_started", instance=inst.number, incarnation=1, cause="initial")
+        # The fault phase starts once the pipeline produces (or after 30 s, whatever it does).
+        wait_until = time.monotonic() + 30
+        while time.monotonic() < wait_until and not monitor.total():
+            self.check_instances()
+            time.sleep(0.2)
+        self.timings["first_output_s"] = round(time.time() - self.t0, 1)
+        if self.sc.fast_segment_roll:
+            self.speed_up_segment_rolls()
+        fault_start = time.time()
+        self.fault_phase()
+        fault_end = time.time()
+        producer.stop_event.set()
+        producer.join(timeout=200)
+        self.event("producer_stopped", sent=len(producer.records), acked=producer.acked_count(),
+                   failed=len(producer.failed))
+        self.settle()
+        drain = self.drain(monitor)
+        self.event("drained" if drain.get("drained") else "NOT_DRAINED", **{k: v for k, v in drain.items()
+                                                                           if k != "drained"})
+        self.stop_instances()
+        monitor.stop_event.set()
+        monitor.join(timeout=10)
+        return self.check(producer, monitor, drain, fault_start, fault_end)
+
+    def check(self, producer: producer_thread, monitor: output_monitor, drain: dict,
+              fault_start: float, fault_end: float) -> dict:
+        log(f"[{self.sc.name}] reading the input and output topics back")
+        if producer.error:
+            self.problems.append(f"the producer failed: {producer.error}")
+        raw_in, _, in_complete = read_topic(self.cl.bootstrap, self.input_topic, PARTITIONS, "read_uncommitted")
+        in_topic: dict[tuple, int] = {}
+        inputs: list[input_record] = []
+        for r in raw_in:
+            v = json.loads(r.value)
+            seq = v["seq"]
+            in_topic[(r.partition, r.offset)] = seq
+            key = v["group"] if self.sc.repartition else r.key.decode()
+            inputs.append(input_record(r.partition, r.offset, key, r.timestamp, v["amount"], seq))
+        with producer.lock:
+            acked = {pos: seq for seq, pos in producer.acked.items()}
+            failed = set(producer.failed)
+        reconciled = chaos_check.reconcile(acked, in_topic, failed)
+        if not in_complete:
+            self.problems.append("the input topic could not be read to its end")
+        if reconciled["acknowledged_missing_from_topic"]:
+            self.problems.append(f"{reconciled['acknowledged_missing_from_topic']} acknowledged input records "
+                                 "are not in the input topic (the cluster lost acknowledged writes)")
+        raw_out, out_ends, out_complete = read_topic(self.cl.bootstrap, self.output_topic, PARTITIONS,
+                                                     "read_committed")
+        hw = {}
+        try:
+            probe = KafkaConsumer(bootstrap_servers=self.cl.bootstrap, group_id=None)
+            hw = end_offsets(probe, self.output_topic, PARTITIONS)
+            probe.close()
+        except Exception:  # noqa: BLE001
+            pass
+        outputs = []
+        for r in raw_out:
+            try:
+                v = json.loads(r.value)
+                key = r.key.decode() if r.key is not None else None
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                v, key = {}, None
+            outputs.append(output_record(r.partition, r.offset, key, v.get("window_start"), v.get("window_end"),
+                                         v.get("records"), v.get("total"), v.get("max_seq")))
+        if not out_complete:
+            self.problems.append("the output topic could not be read to its last stable offset")
+        hanging = {p: hw[p] - out_ends.get(p, 0) for p in hw if hw[p] > out_ends.get(p, 0) + 1}
+        if hanging:
+            self.problems.append(f"output partitions with a transaction still open after the stop "
+                                 f"(high watermark - last stable offset): {hanging}")
+
+        if self.st.inject_defects and len(outputs) > 2:
+            # Harness self-test (--inject-defects): drop one result and repeat another, as a lost
+            # and a duplicated input would look; the check must then fail with lost=1, duplicated=1.
+            drop = outputs.pop(self.rng.randrange(len(outputs)))
+            again = self.rng.choice([o for o in outputs if o.key != drop.key])
+            outputs.append(output_record(again.partition, 1 << 40, again.key, again.window_start, again.window_end,
+                                         again.count, again.total, again.max_seq))
+            self.event("INJECTED_DEFECTS", dropped=f"{drop.key}@{drop.window_start}#{drop.count}",
+                       repeated=f"{again.key}@{again.window_start}#{again.count}")
+        expected = chaos_check.expected_groups(inputs, self.sc.spec())
+        result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
+                                   session=self.sc.window == "session")
+        if not drain.get("drained"):
+            self.problems.append(f"not drained within {self.st.drain_deadline_s:.0f}s: {drain}")
+        if self.faults.unexpected_exits:
+            self.problems.append(f"{self.faults.unexpected_exits} unexpected instance exit(s)")
+        if self.faults.sigterm_timeouts:
+            self.problems.append(f"{self.faults.sigterm_timeouts} SIGTERM(s) not obeyed within 30s")
+        if self.faults.broker_restart_failures:
+            self.problems.append(f"{self.faults.broker_restart_failures} broker restart(s) failed")
+
+        internal = self.internal_topics()
+        notes = []
+        for topic, entry in internal.items():
+            deleted = entry.get("records_deleted_by_broker", 0)
+            if deleted:
+                notes.append(f"the broker deleted {deleted} record(s) at the start of {topic} (log start offsets "
+                             f"{entry['log_start']}; retention.ms {entry.get('configs', {}).get('retention.ms', 'not set: the broker default')})")
+
+        starts = []
+        for inst in self.instances:
+            for inc in inst.incarnations:
+                info = analyse_log(inc)
+                info["instance"] = inst.number
+                starts.append(info)
+        restarts = [s for s in starts if s["cause"] != "initial"]
+
+        def med(values):
+            values = [v for v in values if v is not None]
+            return round(statistics.median(values), 2) if values else None
+
+        passed = result["passed"] and not self.problems
+        report = {
+            "scenario": self.sc.name,
+            "pipeline": self.name,
+            "input_topic": self.input_topic,
+            "output_topic": self.output_topic,
+            "delivery": self.sc.delivery,
+            "window": {"type": self.sc.window, "size_ms": self.sc.size_ms, "advance_ms": self.sc.advance_ms,
+                       "gap_ms": self.sc.gap_ms, "grace_ms": self.sc.grace_ms},
+            "repartition": self.sc.repartition,
+            "time_offset_ms": self.sc.time_offset_ms,
+            "passed": passed,
+            "failures": result["failures"] + self.problems,
+            "notes": notes,
+            "produced": {"sent": len(producer.records), "acknowledged": len(acked),
+                         "failed_sends": len(producer.failed), "send_errors": producer.send_errors,
+                         "rate_per_s": round(len(acked) / max(1e-9, producer.stopped_at - producer.started_at), 1)
+                         if producer.stopped_at else None},
+            "input_topic_check": reconciled,
+            "inputs": len(inputs),
+            "outputs": len(outputs),
+            "check": result,
+            "faults": vars(self.faults),
+            "drain": drain,
+            "timings": {**self.timings,
+                        "fault_phase_s": round(fault_end - fault_start, 1),
+                        "output_stall_during_faults": monitor.longest_stall(fault_start, fault_end),
+                        "total_s": round(time.time() - self.t0, 1)},
+            "restarts": {"count": len(restarts),
+                         "restored_records_total": sum(s["restored_records"] for s in restarts),
+                         "restored_records_per_restart": [s["restored_records"] for s in restarts],
+                         "restores_from_offset_0": sum(s["restores_from_offset_0"] for s in restarts),
+                         "median_to_running_s": med(s["to_running_s"] for s in restarts),
+                         "median_to_first_task_started_s": med(s["to_first_task_started_s"] for s in restarts),
+                         "max_to_first_task_started_s": max((s["to_first_task_started_s"] for s in restarts
+                                                             if s["to_first_task_started_s"] is not None), default=None),
+                         "max_to_first_record_s": max((s["to_first_record_s"] for s in restarts
+                                                       if s["to_first_record_s"] is not None), default=None),
+                         "median_to_first_record_s": med(s["to_first_record_s"] for s in restarts),
+                         "first_record_logged": any(s["to_first_record_s"] is not None for s in starts)},
+            "internal_topics": internal,
+            "process_starts": starts,
+            "crashes": self.crash_logs,
+            "events": self.events,
+        }
+        (self.directory / "report.json").write_text(json.dumps(report, indent=2, default=str))
+        return report
+
+
+# --- the summary ------------------------------------------------------------------------------
+
+
+def summary_table(reports: list[dict]) -> str:
+    columns = [("scenario", lambda r: r["scenario"]),
+               ("delivery", lambda r: r["delivery"].replace("exactly_once", "EOS").replace("at_least_once", "ALOS")),
+               ("inputs", lambda r: r["inputs"]),
+               ("outputs", lambda r: r["outputs"]),
+               ("lost", lambda r: r["check"]["problems"]["lost"]),
+               ("dup", lambda r: r["check"]["problems"]["duplicated"]),
+               ("over", lambda r: r["check"]["problems"]["overcounted"]),
+               ("bad final", lambda r: r["check"]["problems"]["final_mismatch"]),
+               ("groups ok", lambda r: f"{r['check']['groups_ok']}/{r['check']['groups']}"),
+               ("kill9", lambda r: r["faults"]["kill9"]),
+               ("term", lambda r: r["faults"]["sigterm"]),
+               ("broker", lambda r: r["faults"]["broker_kill"]),
+               ("crash", lambda r: r["faults"]["unexpected_exits"]),
+               ("restored/restart", lambda r: _per_restart(r)),
+               ("to task started", lambda r: _fmt_s(r["restarts"]["median_to_first_task_started_s"])),
+               ("to 1st record", lambda r: _fmt_s(r["restarts"]["median_to_first_record_s"])),
+               ("max stall", lambda r: _fmt_s(r["timings"]["output_stall_during_faults"]["one_partition_s"])),
+               ("result", lambda r: "PASS" if r["passed"] else "FAIL")]
+    rows = [[name for name, _ in columns]] + [[str(f(r)) for _, f in columns] for r in reports]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt_s(v) -> str:
+    return "-" if v is None else f"{v:.1f}s"
+
+
+def _per_restart(r: dict) -> str:
+    per = r["restarts"]["restored_records_per_restart"]
+    if not per:
+        return "-"
+    return f"{round(statistics.median(per))} (max {max(per)})"
+
+
+def binary_identity(sluice: Path) -> dict:
+    """Which binary ran: its hash and build time, and the source tree's commit at the run."""
+    import hashlib
+    digest = hashlib.sha256(sluice.read_bytes()).hexdigest()[:16]
+    root = Path(__file__).resolve().parents[2]
+    commit = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
+    return {"sha256_16": digest, "modified": datetime.fromtimestamp(sluice.stat().st_mtime).isoformat(timespec="seconds"),
+            "source_tree": commit or None}
+
+
+def sluice_run_flags(sluice: str) -> set[str]:
+    result = subprocess.run([sluice, "run", "--help"], capture_output=True, text=True)
+    return set(re.findall(r"--[a-z][a-z-]+", result.stdout + result.stderr))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--brokers", type=int, choices=(1, 3), default=1)
+    parser.add_argument("--kafka-state", help="scripts/kafka state dir of a 3-node cluster: broker kills")
+    parser.add_argument("--kafka-script", default=str(Path(__file__).resolve().parents[2] / "scripts" / "kafka"))
+    parser.add_argument("--sluice", required=True)
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--scenario", default=",".join(DEFAULT_SCENARIOS))
+    parser.add_argument("--minutes", type=float, default=2.0, help="the whole pass, split over the scenarios")
+    parser.add_argument("--instances", type=int, choices=(2, 3), default=2)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--rate", type=float, default=1500.0)
+    parser.add_argument("--inject-defects", action="store_true",
+                        help="harness self-test: drop one result and repeat another before the check, "
+                             "which must then fail")
+    args = parser.parse_args()
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
+    names = SCENARIO_NAMES if args.scenario == "all" else tuple(s.strip() for s in args.scenario.split(",") if s.strip())
+    for n in names:
+        if n not in SCENARIO_NAMES:
+            print(f"chaos: unknown scenario '{n}' (known: {', '.join(SCENARIO_NAMES)}, all)", file=sys.stderr)
+            return 2
+    run_dir = Path(args.run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    # The binary is copied once: a rebuild during the run does not change what runs.
+    sluice = Path(args.sluice).resolve()
+    if sluice.parent != run_dir / "bin":
+        (run_dir / "bin").mkdir(exist_ok=True)
+        shutil.copy2(sluice, run_dir / "bin" / "sluice")
+        sluice = run_dir / "bin" / "sluice"
+    flags = sluice_run_flags(str(sluice))
+    identity = binary_identity(sluice)
+    log(f"sluice {identity['sha256_16']} built {identity['modified']}, source tree {identity['source_tree']}")
+
+    cl = cluster(args.bootstrap, args.brokers, args.kafka_state if args.brokers == 3 else None, args.kafka_script)
+    CLUSTERS.append(cl)
+    per_scenario_s = args.minutes * 60 / len(names)
+    # Set-up, the wait for the first output, drain and the check take about 35 s of each share
+    # (a 2-minute pass of 2 scenarios: 25 s of faults each; 9 minutes of all 6: 55 s each).
+    fault_phase_s = max(20.0, per_scenario_s - 35)
+    st = settings(run_dir=run_dir, sluice=str(sluice), run_flags=flags, instances=args.instances, seed=seed,
+                  rate=args.rate, fault_phase_s=fault_phase_s,
+                  drain_deadline_s=max(90.0, fault_phase_s),
+                  # At least one broker kill in a short pass, three in a longer one (--minutes
+                  # above 2.5), spread over the scenarios (each gets at least one).
+                  min_broker_kills=-(-(1 if args.minutes <= 2.5 else 3) // len(names)),
+                  inject_defects=args.inject_defects)
+    log(f"seed {seed} (--seed {seed} repeats the random draws: fault kinds, targets, delays; what they "
+        f"hit also depends on timing); run dir {run_dir}")
+    log(f"cluster {cl.bootstrap}: {cl.brokers} node(s), broker kills {'on' if cl.can_kill else 'off'}; "
+        f"scenarios {', '.join(names)}; {args.instances} instances; `sluice run` flags used: "
+        f"{', '.join(f for f in ('--instance-id', '--static-membership', '--replication-factor') if f in flags) or 'none'}")
+    rng = random.Random(seed)
+    reports = []
+    status = 0
+    for n in names:
+        sc = make_scenario(n, int(fault_phase_s * 1000))
+        runner = scenario_run(sc, cl, st, random.Random(rng.random()))
+        try:
+            report = runner.run()
+        except Exception:  # noqa: BLE001 - the harness itself failed: say so, stop its processes
+            traceback.print_exc()
+            for inst in runner.instances:
+                inst.restart_at = None
+                if inst.running:
+                    inst.process.kill()
+            for thread in runner.broker_threads:
+                thread.join(timeout=150)
+            return 2
+        reports.append(report)
+        if not report["passed"]:
+            status = 1
+        log(f"[{n}] {'PASS' if report['passed'] else 'FAIL'}: " + ("; ".join(report["failures"]) or "every check held"))
+    summary = {"seed": seed, "command": " ".join(sys.argv), "cluster": {"bootstrap": cl.bootstrap, "brokers": cl.brokers,
+               "broker_kills": cl.can_kill}, "instances": args.instances, "minutes": args.minutes,
+               "rate": args.rate, "sluice": str(sluice), "sluice_source": str(Path(args.sluice).resolve()),
+               "sluice_binary": identity,
+               "passed": status == 0, "scenarios": reports}
+    (run_dir / "report.json").write_text(json.dumps(summary, indent=2, default=str))
+    print()
+    print(summary_table(reports))
+    print()
+    for r in reports:
+        if r["failures"]:
+            print(f"{r['scenario']}: " + "; ".join(r["failures"]))
+            for problem, examples in r["check"]["examples"].items():
+                print(f"  {problem}: {json.dumps(examples[:3], default=str)}")
+            for crash in r["crashes"][:3]:
+                last = crash["tail"].splitlines()[-1] if crash["tail"] else ""
+                print(f"  crash of instance {crash['instance']} (start {crash['incarnation']}, rc {crash['rc']}): {last}")
+        for note in r["notes"]:
+            print(f"{r['scenario']}: note: {note}")
+    if not any(r["restarts"]["first_record_logged"] for r in reports):
+        print("note: this binary logs no 'first record processed' line; 'to task started' (process start to its "
+              "first 'task ... started', after the restore) stands in for the time to the first record")
+    print("restored/restart: median (max) records restored per restart; to task started / to 1st record: median "
+          "seconds from a restart's spawn to its first task running / first record processed; max stall: the "
+          "longest time one output partition did not grow during the fault phase")
+    print(f"seed {seed}; report {run_dir / 'report.json'}")
+    return status
+
+
+def kill_leftovers() -> None:
+    for inst in ALL_INSTANCES:
+        inst.restart_at = None
+        if inst.running:
+            inst.process.kill()
+            inst.wait(10)
+    for cl in CLUSTERS:
+        for node in sorted(cl.down):
+            log(f"starting node {node} again before leaving")
+            cl.start_node(node)
+
+
+def raise_exit(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, raise_exit)
+    try:
+        sys.exit(main())
+    finally:
+        kill_leftovers()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# ctest driver of the chaos short pass (label `chaos`): scripts/chaos against the broker the
+# environment names, with broker kills when it is a 3-node cluster of scripts/kafka.
+#   ctest_chaos.sh <sluice binary> <run dir>
+# Environment: SLUICE_BOOTSTRAP (required), SLUICE_KAFKA_BROKERS and SLUICE_KAFKA_STATE_DIR (from
+# scripts/kafka's env file), SLUICE_CHAOS_MINUTES (default 2), SLUICE_CHAOS_SCENARIOS (default
+# tumbling,repartition), SLUICE_CHAOS_SEED (default: random, printed).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+sluice=${1:?usage: ctest_chaos.sh <sluice binary> <run dir>}
+run_dir=${2:?usage: ctest_chaos.sh <sluice binary> <run dir>}
+if [[ -z ${SLUICE_BOOTSTRAP:-} ]]; then
+  echo "SLUICE_BOOTSTRAP is not set: the chaos pass needs the broker that 'scripts/kafka start' runs" \
+       "(scripts/test starts it and exports the variables)" >&2
+  exit 1
+fi
+# Each run gets a fresh directory; the last one stays for a look at its logs.
+rm -rf "$run_dir"
+args=(--bootstrap "$SLUICE_BOOTSTRAP" --sluice "$sluice" --run-dir "$run_dir"
+      --minutes "${SLUICE_CHAOS_MINUTES:-2}" --instances 2
+      --scenario "${SLUICE_CHAOS_SCENARIOS:-tumbling,repartition}")
+if [[ ${SLUICE_KAFKA_BROKERS:-1} == 3 && -n ${SLUICE_KAFKA_STATE_DIR:-} ]]; then
+  args+=(--kafka-state "$SLUICE_KAFKA_STATE_DIR")
+else
+  echo "chaos: a single broker (or no SLUICE_KAFKA_STATE_DIR): no broker kills in this pass" >&2
+fi
+if [[ -n ${SLUICE_CHAOS_SEED:-} ]]; then args+=(--seed "$SLUICE_CHAOS_SEED"); fi
+exec "$here/../../scripts/chaos" "${args[@]}"
