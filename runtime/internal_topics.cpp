@@ -59,6 +59,13 @@ boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, co
   if (!options.dead_letter_topic.empty()) outputs.insert(options.dead_letter_topic);
   for (const auto& topic : outputs) wanted.push_back({topic, partitions, options.replication_factor, {}, {}});
 
+  // With three replicas or more, an acknowledged write must be on two of them (Kafka Streams'
+  // advice for exactly-once): with the broker's default of one, a leader that dies right after
+  // its followers fell behind takes records the app already built on with it. With the broker's
+  // default replication factor it is left alone: that may be 1, where 2 could never be met.
+  if (options.replication_factor >= 3) {
+    for (auto& topic : wanted) topic.configs.emplace("min.insync.replicas", "2");
+  }
   std::vector<std::string> names;
   for (const auto& t : wanted) names.push_back(t.name);
   auto existing = co_await admin.describe_topics(names);

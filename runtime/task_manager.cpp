@@ -78,7 +78,19 @@ asio::awaitable<void> task_manager::open(std::vector<kafka::topic_partition> ass
 
 asio::awaitable<void> task_manager::restore(std::chrono::milliseconds timeout) {
   if (reader_.idle()) co_return;
-  auto finished = co_await reader_.poll(timeout);
+  std::vector<changelog_reader::finished> finished;
+  try {
+    finished = co_await reader_.poll(timeout);
+  } catch (const std::exception& e) {
+    // The consumer retries what is retriable itself (leader moves, timeouts); what reaches here
+    // is not (a changelog deleted, no authorisation) and stops the app, saying which tasks.
+    std::string restoring;
+    for (const auto& [id, t] : tasks_) {
+      if (reader_.restoring(id.to_string())) restoring += (restoring.empty() ? "" : ", ") + id.to_string();
+    }
+    throw std::runtime_error("pipeline '" + topology_.name + "': restoring the stores of task(s) " + restoring +
+                             " from their changelogs failed: " + e.what());
+  }
   for (const auto& done : finished) {
     for (auto& [id, t] : tasks_) {
       if (id.to_string() != done.owner) continue;

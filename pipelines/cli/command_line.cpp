@@ -413,6 +413,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   }
   if (command == "run") {
     run_args a;
+    std::int32_t replication = -1;
     own.add_options()("state-dir", po::value(&a.state_dir)->value_name("DIR"),
                       "where the tasks' RocksDB state lives (default /tmp/sluice-state)")(
         "instance-id", po::value(&a.instance_id)->value_name("ID"),
@@ -432,10 +433,14 @@ command_line parse_command_line(const std::vector<std::string>& args) {
         "a stop (SIGTERM) keeps this static member's partitions for it until the session "
         "timeout, for a restart without rebalance (default: hand them over at once)")(
         "memory-mb", po::value(&a.memory_mb)->value_name("MB"),
-        "RocksDB memory for the whole process: block cache and memtables (default 512)");
+        "RocksDB memory for the whole process: block cache and memtables (default 512)")(
+        "replication-factor", po::value(&replication)->value_name("N"),
+        "replicas per partition of the topics the pipeline creates (internal, sink, dead-letter; "
+        "default: the broker's default.replication.factor)");
     auto p = parse_options(command, rest, own, flags);
     if (!finish(p)) return result;
     require_file();
+    if (replication != -1) a.replication_factor = to_replication_factor(replication);
     if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
     if (a.session_timeout_ms < 0)
       throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));

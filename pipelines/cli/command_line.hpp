@@ -109,6 +109,7 @@ struct run_args {
   std::int64_t session_timeout_ms = 0;  // 0: the consumer's default (45 s)
   bool stay_in_group_on_stop = false;  // a static member keeps its partitions over a clean stop
   std::int64_t memory_mb = 512;    // RocksDB: one block cache + memtables for the whole process
+  std::int16_t replication_factor = -1;  // of the topics the pipeline creates; -1: broker default
 };
 
 struct reset_args {

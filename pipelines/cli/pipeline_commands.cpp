@@ -70,6 +70,7 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   config.on_error = to_error_policy(args.on_error);
   if (!args.instance_id.empty()) config.instance_id = args.instance_id;
   config.static_membership = !args.dynamic_membership;
+  config.replication_factor = args.replication_factor;
   if (args.session_timeout_ms > 0) config.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
   config.leave_group_on_stop = !args.stay_in_group_on_stop;
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;

@@ -1150,6 +1150,7 @@ def summary_table(reports: list[dict]) -> str:
                ("dup", lambda r: r["check"]["problems"]["duplicated"]),
                ("over", lambda r: r["check"]["problems"]["overcounted"]),
                ("bad final", lambda r: r["check"]["problems"]["final_mismatch"]),
+               ("final over", lambda r: r["check"]["problems"].get("final_overcount", 0)),
                ("groups ok", lambda r: f"{r['check']['groups_ok']}/{r['check']['groups']}"),
                ("kill9", lambda r: r["faults"]["kill9"]),
                ("term", lambda r: r["faults"]["sigterm"]),

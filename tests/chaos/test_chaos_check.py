@@ -134,9 +134,15 @@ class at_least_once(unittest.TestCase):
         r = self.run_check(results("k1", 0, [(1, 5), (3, 23)]))
         self.assertFalse(r["passed"])
 
-    def test_an_overcount_in_the_final_state_fails(self):
+    def test_an_overcount_in_the_final_state_is_reported_not_failed(self):
         r = self.run_check(results("k1", 0, [(1, 5), (2, 12), (3, 23), (4, 34)]))
+        self.assertTrue(r["passed"], r)
+        self.assertEqual(r["problems"]["final_overcount"], 1)
+
+    def test_a_final_state_below_n_fails(self):
+        r = self.run_check(results("k1", 0, [(1, 5), (2, 12), (3, 23), (1, 5), (2, 12)]))
         self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["final_mismatch"], 1)
 
 
 class hopping(unittest.TestCase):

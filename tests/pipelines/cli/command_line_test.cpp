@@ -56,6 +56,28 @@ TEST(command_line, defaults_leave_partitions_to_the_broker) {
   EXPECT_FALSE(command.connection.json);
 }
 
+TEST(command_line, run_is_a_static_member_by_default_and_takes_membership_flags) {
+  auto defaults = parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092"});
+  const auto& plain = std::get<run_args>(defaults.args);
+  EXPECT_FALSE(plain.dynamic_membership);
+  EXPECT_FALSE(plain.stay_in_group_on_stop);
+  EXPECT_EQ(plain.session_timeout_ms, 0);
+  EXPECT_EQ(plain.replication_factor, -1);
+
+  auto command = parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--dynamic-membership",
+                        "--session-timeout-ms", "10000", "--stay-in-group-on-stop", "--replication-factor", "3"});
+  const auto& args = std::get<run_args>(command.args);
+  EXPECT_TRUE(args.dynamic_membership);
+  EXPECT_TRUE(args.stay_in_group_on_stop);
+  EXPECT_EQ(args.session_timeout_ms, 10'000);
+  EXPECT_EQ(args.replication_factor, 3);
+  // Kept for scripts written when static membership was opt-in.
+  EXPECT_NO_THROW(parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--static-membership"}));
+  EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--session-timeout-ms", "-5"})
+                .find("--session-timeout-ms"),
+            std::string::npos);
+}
+
 TEST(command_line, every_command_has_help) {
   for (auto words : std::vector<std::vector<std::string>>{{"cluster"},
                                                           {"topics", "create"},
