@@ -3,6 +3,9 @@
 #include "kafka/protocol/error_code.hpp"
 #include "runtime/stream_app.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace sluice::runtime {
@@ -187,7 +190,24 @@ asio::awaitable<void> checkpoint::rewind() {
   for (auto& input : inputs) {
     if (assignment.contains(input)) still_ours.push_back(std::move(input));
   }
-  if (!still_ours.empty()) co_await consumer_.seek_to_committed(still_ours);
+  if (still_ours.empty()) co_return;
+  // The rewind must happen before anything is processed again; a broker down for a while only
+  // delays it (the lookup goes to the group coordinator, which moves with its broker).
+  constexpr int attempts = 60;
+  constexpr std::chrono::milliseconds backoff{500};
+  for (int attempt = 1;; ++attempt) {
+    std::string retry_reason;
+    try {
+      co_await consumer_.seek_to_committed(still_ours);
+    } catch (const kafka::kafka_error& e) {
+      if (!e.retriable() || attempt == attempts) throw;
+      retry_reason = e.what();
+    }
+    if (retry_reason.empty()) co_return;
+    spdlog::warn("{}: rewinding to the committed offsets failed, retrying: {}", topology_.name, retry_reason);
+    asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
+    co_await pause.async_wait(asio::use_awaitable);
+  }
 }
 
 asio::awaitable<void> checkpoint::abandon() {

@@ -2,6 +2,8 @@
 
 #include "runtime/runtime_metrics.hpp"
 
+#include "kafka/protocol/error_code.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace sluice::runtime {
@@ -64,33 +66,62 @@ asio::awaitable<void> task_manager::open(std::vector<kafka::topic_partition> ass
     }
     // No record of the task's partitions reaches it before its stores have caught up.
     consumer_.pause(inputs);
-    // The committed offsets first: the lookup waits until a previous owner's open transaction is
-    // decided (require_stable), so the changelog end offsets the reader looks up next include
-    // every change those offsets cover.
-    co_await consumer_.committed(inputs);
-    std::vector<restore_target> targets;
-    for (auto& entry : t->stores()) targets.push_back({&entry.store->store(), entry.changelog});
-    co_await reader_.add(id.to_string(), std::move(targets));
     tasks_.emplace(id, std::move(t));
+    unprepared_.insert(id);
   }
+  co_await prepare_restores();
   update_gauge();
 }
 
+asio::awaitable<void> task_manager::prepare_restores() {
+  for (auto it = unprepared_.begin(); it != unprepared_.end();) {
+    const auto id = *it;
+    auto& t = *tasks_.at(id);
+    std::vector<kafka::topic_partition> inputs = inputs_of(id);
+    std::vector<restore_target> targets;
+    for (auto& entry : t.stores()) targets.push_back({&entry.store->store(), entry.changelog});
+    std::string retry_reason;
+    try {
+      // The committed offsets first: the lookup waits until a previous owner's open transaction
+      // is decided (require_stable), so the changelog end offsets the reader looks up next
+      // include every change those offsets cover.
+      co_await consumer_.committed(inputs);
+      co_await reader_.add(id.to_string(), std::move(targets));
+    } catch (const kafka::kafka_error& e) {
+      if (!e.retriable()) throw;
+      retry_reason = e.what();  // a broker down or moving: try again on a later loop turn
+    }
+    if (!retry_reason.empty()) {
+      spdlog::warn("{}: task {}: looking up where to restore from failed, retrying: {}", topology_.name,
+                   id.to_string(), retry_reason);
+      ++it;
+      continue;
+    }
+    it = unprepared_.erase(it);
+  }
+}
+
 asio::awaitable<void> task_manager::restore(std::chrono::milliseconds timeout) {
+  if (!unprepared_.empty() && std::chrono::steady_clock::now() >= next_prepare_) {
+    co_await prepare_restores();
+    next_prepare_ = std::chrono::steady_clock::now() + prepare_retry_backoff;
+  }
   if (reader_.idle()) co_return;
   std::vector<changelog_reader::finished> finished;
+  std::string retry_reason;
   try {
     finished = co_await reader_.poll(timeout);
+  } catch (const kafka::kafka_error& e) {
+    if (!e.retriable()) throw_restore_failure(e);
+    retry_reason = e.what();  // what was applied stays applied; the next turn reads on
   } catch (const std::exception& e) {
-    // The consumer retries what is retriable itself (leader moves, timeouts); what reaches here
-    // is not (a changelog deleted, no authorisation) and stops the app, saying which tasks.
-    std::string restoring;
-    for (const auto& [id, t] : tasks_) {
-      if (reader_.restoring(id.to_string())) restoring += (restoring.empty() ? "" : ", ") + id.to_string();
-    }
-    throw std::runtime_error("pipeline '" + topology_.name + "': restoring the stores of task(s) " + restoring +
-                             " from their changelogs failed: " + e.what());
+    throw_restore_failure(e);
   }
+  if (!retry_reason.empty()) {
+    spdlog::warn("{}: restoring failed, retrying: {}", topology_.name, retry_reason);
+    co_return;
+  }
+
   for (const auto& done : finished) {
     for (auto& [id, t] : tasks_) {
       if (id.to_string() != done.owner) continue;
@@ -114,11 +145,22 @@ asio::awaitable<void> task_manager::restore(std::chrono::milliseconds timeout) {
   update_gauge();
 }
 
+void task_manager::throw_restore_failure(const std::exception& e) const {
+  // Not retriable (a changelog deleted, no authorisation): the app stops, saying which tasks.
+  std::string restoring;
+  for (const auto& [id, t] : tasks_) {
+    if (reader_.restoring(id.to_string())) restoring += (restoring.empty() ? "" : ", ") + id.to_string();
+  }
+  throw std::runtime_error("pipeline '" + topology_.name + "': restoring the stores of task(s) " + restoring +
+                           " from their changelogs failed: " + e.what());
+}
+
 void task_manager::close(const std::set<task_id>& ids, bool clean) {
   for (const auto& id : ids) {
     auto it = tasks_.find(id);
     if (it == tasks_.end()) continue;
     reader_.remove(id.to_string());
+    unprepared_.erase(id);
     if (clean) {
       it->second->flush();
     } else {

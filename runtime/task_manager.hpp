@@ -27,6 +27,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -62,7 +63,7 @@ class task_manager {
   asio::awaitable<void> open(std::vector<kafka::topic_partition> assigned);
   // Reads and applies restore data for up to `timeout`; tasks that caught up start running.
   asio::awaitable<void> restore(std::chrono::milliseconds timeout);
-  bool restoring() const { return !reader_.idle(); }
+  bool restoring() const { return !reader_.idle() || !unprepared_.empty(); }
 
   // Closes the tasks. Clean: their state is flushed. Not clean: their uncommitted writes are
   // dropped first.
@@ -80,7 +81,13 @@ class task_manager {
   std::vector<kafka::topic_partition> abort_all();
 
  private:
+  static constexpr std::chrono::milliseconds prepare_retry_backoff{500};
+
   std::vector<kafka::topic_partition> inputs_of(const task_id& id) const;
+  // Resolves the committed offsets and registers the stores of the tasks not registered yet;
+  // a retriable failure (a broker down) leaves a task for the next try.
+  asio::awaitable<void> prepare_restores();
+  [[noreturn]] void throw_restore_failure(const std::exception& e) const;
   void update_gauge();
 
   const operators::topology& topology_;
@@ -93,6 +100,8 @@ class task_manager {
   std::map<std::string, int, std::less<>> sub_topology_of_;  // input topic -> sub-topology
   changelog_reader reader_;
   std::map<task_id, std::unique_ptr<task>> tasks_;
+  std::set<task_id> unprepared_;  // restoring, but not registered with the reader yet
+  std::chrono::steady_clock::time_point next_prepare_{};
 };
 
 }  // namespace sluice::runtime
