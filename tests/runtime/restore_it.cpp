@@ -4,7 +4,9 @@
 // moving between two processes of one application (the new owner restores, the old one keeps its
 // state on disk and later restores only what the other wrote), and damaged or foreign state
 // directories (wiped with a log line saying why, then restored fully).
+#include "kafka/protocol/messages/api_key.hpp"
 #include "tests/runtime/app_test_support.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <numeric>
 
 namespace sluice::runtime {
 namespace {
@@ -253,6 +256,69 @@ TEST(runtime_restore, partitions_moving_between_processes_restore_from_the_chang
   a.stop();
   f.expect_totals(sum(0, 6), sum(100, 6));
   f.expect_stores_match_changelogs(f.config.state_dir);
+}
+
+// Every output of the topic in log order per key: the counts each key emitted.
+std::map<std::string, std::vector<std::int64_t>> emitted_counts(const std::string& topic) {
+  std::vector<kafka::topic_partition> all;
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
+  std::map<std::string, std::vector<std::int64_t>> counts;
+  run_coroutine([&](asio::any_io_executor executor) {
+    return read_to_end(executor, all, isolation_level::read_committed, [&](const kafka::consumer_record& r) {
+      counts[std::string(r.key_string())].push_back(json::parse(r.value_string()).as_object().at("count").as_int64());
+    });
+  });
+  return counts;
+}
+
+// The collision the chaos runs first showed: a member joins while the other is committing. Here the
+// commits are slowed down on purpose (the proxy holds EndTxn and TxnOffsetCommit responses), so
+// every rebalance meets a commit in flight; the loop must still finish the commit before it hands
+// partitions over, and every count must be emitted exactly once.
+TEST(runtime_restore, rebalances_meeting_slow_commits_keep_every_count_exactly_once) {
+  fixture f;
+  test::tcp_proxy proxy(test::bootstrap_servers());
+  proxy.delay_responses(static_cast<std::int16_t>(kafka::protocol::api_key::end_txn), std::chrono::milliseconds(300));
+  proxy.delay_responses(static_cast<std::int16_t>(kafka::protocol::api_key::txn_offset_commit),
+                        std::chrono::milliseconds(300));
+  auto config_a = f.config;
+  config_a.client.bootstrap_servers = kafka::parse_bootstrap_servers(proxy.bootstrap_servers());
+  auto config_b = f.config;
+  config_b.state_dir = f.state_dir("-b");
+  fs::remove_all(config_b.state_dir);
+
+  int produced = 0;
+  f.produce(0, 0, 10);
+  produced += 10;
+  running_app a(f.topology, config_a);
+  a.start();
+  ASSERT_TRUE(wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
+  for (int round = 0; round < 3; ++round) {
+    running_app b(f.topology, config_b);
+    b.start();
+    f.produce(produced, produced, 5);  // arrives while the group rebalances
+    produced += 5;
+    ASSERT_TRUE(eventually([&] {
+      return a.metrics().assigned_tasks.load() == 1 && b.metrics().assigned_tasks.load() == 1;
+    }, std::chrono::seconds(90))) << "round " << round;
+    f.produce(produced, produced, 5);
+    produced += 5;
+    b.stop();  // leaves: its task moves back to A, committing on the way
+    ASSERT_TRUE(eventually([&] { return a.metrics().assigned_tasks.load() == 2; }, std::chrono::seconds(90)))
+        << "round " << round;
+  }
+  ASSERT_TRUE(wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
+  a.stop();
+
+  const auto counts = emitted_counts(f.output);
+  std::vector<std::int64_t> exact(static_cast<std::size_t>(produced));
+  std::iota(exact.begin(), exact.end(), 1);
+  for (const auto* key : {"user-a", "user-b"}) {
+    ASSERT_TRUE(counts.contains(key)) << key;
+    EXPECT_EQ(counts.at(key), exact) << key << ": every count 1.." << produced << " once, in order";
+  }
+  f.expect_totals(sum(0, produced), sum(100, produced));
+  EXPECT_GT(proxy.rewritten_responses(), 0u) << "A's traffic did not go through the proxy";
 }
 
 // Captures the default logger's lines while alive.

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdint>
@@ -126,6 +127,7 @@ struct tcp_proxy::impl {
   std::vector<std::uint16_t> bootstrap_ports;
   std::set<std::shared_ptr<session>> sessions;
   std::array<cut_rule, 2> rules;
+  std::map<std::int16_t, std::chrono::milliseconds> response_delays;  // by api key
   std::map<std::string, std::size_t> bytes_by_upstream;
   bool stopping = false;
   std::atomic<std::size_t> cut_count{0};
@@ -257,13 +259,20 @@ struct tcp_proxy::impl {
     protocol::bytes frame;
     while (!s->closed && co_await read_frame(s->broker, frame)) {
       bytes_by_upstream[upstream] += frame.size();
+      std::chrono::milliseconds delay{0};
       if (frame.size() >= 8) {
         auto it = s->pending.find(read_int32(frame.data() + 4));
         if (it != s->pending.end()) {
           const auto [key, version] = it->second;
           s->pending.erase(it);
           rewrite(frame, key, version);
+          if (auto d = response_delays.find(key); d != response_delays.end()) delay = d->second;
         }
+      }
+      if (delay.count() > 0) {
+        // Holds this connection's later responses too, as a slow broker would.
+        asio::steady_timer wait(s->client.get_executor(), delay);
+        co_await wait.async_wait(use_tuple);
       }
       if (!co_await forward(s, s->client, frame, direction::to_client)) break;
     }
@@ -371,6 +380,16 @@ void tcp_proxy::cut_all() {
 void tcp_proxy::cut_every(direction where, std::size_t bytes) {
   impl_->run_on_proxy([this, where, bytes] {
     impl_->rules[where == direction::to_broker ? 0 : 1] = cut_rule{bytes, true, 0};
+  });
+}
+
+void tcp_proxy::delay_responses(std::int16_t api_key, std::chrono::milliseconds delay) {
+  impl_->run_on_proxy([this, api_key, delay] {
+    if (delay.count() > 0) {
+      impl_->response_delays[api_key] = delay;
+    } else {
+      impl_->response_delays.erase(api_key);
+    }
   });
 }
 

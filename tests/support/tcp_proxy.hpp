@@ -17,6 +17,8 @@
 // Threading: the proxy runs on its own io_context and thread, started by the constructor and
 // joined by the destructor; every public member may be called from any thread.
 
+#include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -43,6 +45,10 @@ class tcp_proxy {
   void cut_every(direction where, std::size_t bytes);
   // The same, once.
   void cut_after(direction where, std::size_t bytes);
+  // Holds every response to requests of this API key (and the responses queued behind it on its
+  // connection) for `delay` before passing it on: a slow broker, to widen a race window. 0 ms
+  // turns it off.
+  void delay_responses(std::int16_t api_key, std::chrono::milliseconds delay);
 
   // How often connections were cut, how many the proxy accepted, and how many Metadata and
   // FindCoordinator responses it rewrote (proof that the client's traffic went through it).
