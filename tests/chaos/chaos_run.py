@@ -302,6 +302,19 @@ class incarnation:
 # left running (they run in sessions of their own, so a Ctrl-C does not reach them).
 ALL_INSTANCES: list["instance"] = []
 CLUSTERS: list["cluster"] = []  # and no broker node it killed is left down
+PROXIES: list[subprocess.Popen] = []  # sluice_test_proxy processes, stopped at exit
+
+
+def start_slow_proxy(proxy: str, bootstrap: str, delay_ms: int, run_dir: Path) -> str:
+    """Starts sluice_test_proxy in front of the cluster; returns its bootstrap address."""
+    log_file = open(run_dir / "proxy.log", "w")  # noqa: SIM115 - lives as long as the process
+    process = subprocess.Popen([proxy, "--bootstrap", bootstrap, "--delay-ms", str(delay_ms)],
+                               stdout=subprocess.PIPE, stderr=log_file, text=True)
+    PROXIES.append(process)
+    line = process.stdout.readline().strip()
+    if not line:
+        raise RuntimeError(f"{proxy} printed no bootstrap address (see {run_dir / 'proxy.log'})")
+    return line
 
 
 class instance:
@@ -600,6 +613,9 @@ class settings:
     drain_deadline_s: float
     min_broker_kills: int
     inject_defects: bool = False
+    # Instance 1 talks to the cluster through sluice_test_proxy, which holds EndTxn and
+    # TxnOffsetCommit responses this long: its commits are slow, so rebalances meet them in flight.
+    slow_bootstrap: Optional[str] = None
 
 
 class scenario_run:
@@ -651,7 +667,8 @@ class scenario_run:
         return path
 
     def instance_command(self, yaml_path: Path, number: int) -> list[str]:
-        cmd = [self.st.sluice, "run", str(yaml_path), "--bootstrap-server", self.cl.bootstrap]
+        bootstrap = self.st.slow_bootstrap if number == 1 and self.st.slow_bootstrap else self.cl.bootstrap
+        cmd = [self.st.sluice, "run", str(yaml_path), "--bootstrap-server", bootstrap]
         if "--instance-id" in self.st.run_flags:
             cmd += ["--instance-id", f"chaos-{number}"]
         if "--static-membership" in self.st.run_flags:
@@ -1209,6 +1226,10 @@ def main() -> int:
     parser.add_argument("--instances", type=int, choices=(2, 3), default=2)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--rate", type=float, default=1500.0)
+    parser.add_argument("--proxy", help="sluice_test_proxy binary, for --slow-commits-ms")
+    parser.add_argument("--slow-commits-ms", type=int, default=0,
+                        help="route instance 1 through the proxy, which holds its EndTxn and TxnOffsetCommit "
+                             "responses this long, so that rebalances meet its commits in flight")
     parser.add_argument("--inject-defects", action="store_true",
                         help="harness self-test: drop one result and repeat another before the check, "
                              "which must then fail")
@@ -1235,6 +1256,14 @@ def main() -> int:
 
     cl = cluster(args.bootstrap, args.brokers, args.kafka_state if args.brokers == 3 else None, args.kafka_script)
     CLUSTERS.append(cl)
+    slow_bootstrap = None
+    if args.slow_commits_ms > 0:
+        if not args.proxy:
+            print("chaos: --slow-commits-ms needs --proxy (build/<preset>/tests/sluice_test_proxy)", file=sys.stderr)
+            return 2
+        slow_bootstrap = start_slow_proxy(args.proxy, cl.bootstrap, args.slow_commits_ms, run_dir)
+        log(f"instance 1 goes through the proxy at {slow_bootstrap}: EndTxn and TxnOffsetCommit responses held "
+            f"{args.slow_commits_ms} ms")
     per_scenario_s = args.minutes * 60 / len(names)
     # Set-up, the wait for the first output, drain and the check take about 35 s of each share
     # (a 2-minute pass of 2 scenarios: 25 s of faults each; 9 minutes of all 6: 55 s each).
@@ -1245,7 +1274,7 @@ def main() -> int:
                   # At least one broker kill in a short pass, three in a longer one (--minutes
                   # above 2.5), spread over the scenarios (each gets at least one).
                   min_broker_kills=-(-(1 if args.minutes <= 2.5 else 3) // len(names)),
-                  inject_defects=args.inject_defects)
+                  inject_defects=args.inject_defects, slow_bootstrap=slow_bootstrap)
     log(f"seed {seed} (--seed {seed} repeats the random draws: fault kinds, targets, delays; what they "
         f"hit also depends on timing); run dir {run_dir}")
     log(f"cluster {cl.bootstrap}: {cl.brokers} node(s), broker kills {'on' if cl.can_kill else 'off'}; "
@@ -1274,7 +1303,7 @@ def main() -> int:
         log(f"[{n}] {'PASS' if report['passed'] else 'FAIL'}: " + ("; ".join(report["failures"]) or "every check held"))
     summary = {"seed": seed, "command": " ".join(sys.argv), "cluster": {"bootstrap": cl.bootstrap, "brokers": cl.brokers,
                "broker_kills": cl.can_kill}, "instances": args.instances, "minutes": args.minutes,
-               "rate": args.rate, "sluice": str(sluice), "sluice_source": str(Path(args.sluice).resolve()),
+               "rate": args.rate, "slow_commits_ms": args.slow_commits_ms, "sluice": str(sluice), "sluice_source": str(Path(args.sluice).resolve()),
                "sluice_binary": identity,
                "passed": status == 0, "scenarios": reports}
     (run_dir / "report.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -1302,6 +1331,10 @@ def main() -> int:
 
 
 def kill_leftovers() -> None:
+    for process in PROXIES:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
     for inst in ALL_INSTANCES:
         inst.restart_at = None
         if inst.running:
