@@ -15,9 +15,9 @@ namespace {
 // topic, an authorisation error): the app stops with it instead of reprocessing forever.
 constexpr int max_failures_in_a_row = 5;
 
-bool fatal_for_the_producer(const kafka::kafka_error& e) {
+// The producer's epoch is gone: a new session (InitProducerId) can go on.
+bool producer_fenced(const kafka::kafka_error& e) {
   return e.kafka_code() == kafka::error_code::producer_fenced ||
-         e.kafka_code() == kafka::error_code::transactional_id_authorization_failed ||
          e.kafka_code() == kafka::error_code::invalid_producer_epoch;
 }
 
@@ -127,7 +127,9 @@ asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {
   try {
     std::rethrow_exception(failure);
   } catch (const kafka::kafka_error& e) {
-    fenced = fatal_for_the_producer(e);
+    // Not allowed to use the transactional id: no retry helps.
+    if (e.kafka_code() == kafka::error_code::transactional_id_authorization_failed) throw;
+    fenced = producer_fenced(e);
     reason = e.what();
   } catch (const std::exception& e) {
     reason = e.what();

@@ -5,7 +5,7 @@
 // operators' processor, and it tracks the input offsets it has processed.
 //
 // Life of a task: opened when the consumer group assigns its partition; its stores are restored
-// from their changelogs (stream_app does that, only the gap since each store's recorded offset)
+// from their changelogs (task_manager and its changelog_reader do that, only the gap since each store's recorded offset)
 // before `start_processing()` builds the processor, because the windowed aggregation reads its
 // stream time from its meta store when it is built. Closed when the partition is revoked or lost;
 // the database stays on disk, so a task that comes back restores nothing or little.
