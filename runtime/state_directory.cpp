@@ -22,6 +22,19 @@ std::string random_instance_id() {
   return id;
 }
 
+std::optional<std::string> read_line(const std::filesystem::path& file) {
+  std::string line;
+  if (std::ifstream in(file); in && std::getline(in, line) && !line.empty()) return line;
+  return std::nullopt;
+}
+
+void write_line(const std::filesystem::path& file, const std::string& line) {
+  auto temporary = file;
+  temporary += ".tmp";
+  std::ofstream(temporary) << line << '\n';
+  std::filesystem::rename(temporary, file);  // a crash leaves the old file or the new, never half
+}
+
 }  // namespace
 
 state_directory::state_directory(std::filesystem::path app_dir) : path_(std::move(app_dir)) {
@@ -50,14 +63,18 @@ state_directory::~state_directory() {
 }
 
 std::string state_directory::instance_id() {
-  const auto file = path_ / "instance-id";
-  std::string id;
-  if (std::ifstream in(file); in && std::getline(in, id) && !id.empty()) return id;
-  id = random_instance_id();
-  const auto temporary = path_ / "instance-id.tmp";
-  std::ofstream(temporary) << id << '\n';
-  std::filesystem::rename(temporary, file);  // a crash leaves the old file or the new, never half
+  if (auto id = read_line(path_ / "instance-id")) return *id;
+  auto id = random_instance_id();
+  write_line(path_ / "instance-id", id);
   return id;
+}
+
+std::optional<std::string> state_directory::member_id() const { return read_line(path_ / "member-id"); }
+
+void state_directory::keep_member_id(const std::string& id) {
+  if (id.empty() || id == kept_member_id_) return;
+  write_line(path_ / "member-id", id);
+  kept_member_id_ = id;
 }
 
 }  // namespace sluice::runtime

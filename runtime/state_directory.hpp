@@ -11,9 +11,14 @@
 // the kernel when the process dies, kill -9 included): a second process on the same state
 // directory is refused with a clear error.
 //
+// It also keeps the group member id of the last process (KIP-848): a successor of a process
+// killed with kill -9 releases that member on its behalf, so its partitions come back at once
+// instead of after the session timeout (kafka::consumer_config::previous_member_id).
+//
 // Lifetime: the lock is held from construction until destruction.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace sluice::runtime {
@@ -29,10 +34,15 @@ class state_directory {
   const std::filesystem::path& path() const { return path_; }
   // The instance id kept in the folder (made on first use).
   std::string instance_id();
+  // The member id the previous process kept (empty: none).
+  std::optional<std::string> member_id() const;
+  // Keeps this process's member id for the next one; writes only when it changed.
+  void keep_member_id(const std::string& id);
 
  private:
   std::filesystem::path path_;
   int lock_fd_ = -1;
+  std::string kept_member_id_;
 };
 
 }  // namespace sluice::runtime

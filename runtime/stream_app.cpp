@@ -4,6 +4,7 @@
 #include "operators/topology_validation.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
+#include "runtime/group_settings.hpp"
 #include "runtime/internal_topics.hpp"
 #include "runtime/rebalance_handoff.hpp"
 #include "runtime/record_collector.hpp"
@@ -76,6 +77,7 @@ struct stream_app::impl {
   const operators::function_registry& registry;
   operators::topology_plan plan;
   std::filesystem::path app_dir;
+  state_directory* directory = nullptr;  // run()'s, locked while it runs
 
   std::unique_ptr<kafka::cluster> admin_cluster;
   std::unique_ptr<kafka::consumer> consumer;
@@ -104,8 +106,9 @@ asio::awaitable<void> stream_app::run() { co_await impl_->run(); }
 
 asio::awaitable<void> stream_app::impl::run() {
   started = clock::now();
-  state_directory directory(app_dir);  // locked until run() returns
-  const auto instance_id = config.instance_id ? *config.instance_id : directory.instance_id();
+  state_directory locked_directory(app_dir);  // locked until run() returns
+  directory = &locked_directory;
+  const auto instance_id = config.instance_id ? *config.instance_id : directory->instance_id();
   co_await start_clients(instance_id);
   spdlog::info("{}: running ({} sub-topologies, delivery {}, instance {}, {} membership)", topology.name,
                plan.sub_topologies.size(), operators::to_string(topology.delivery), instance_id,
@@ -133,7 +136,16 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   consumer_config.group_id = topology.name;
   if (config.static_membership) consumer_config.group_instance_id = topology.name + "-" + instance_id;
   consumer_config.leave_group_on_close = config.leave_group_on_stop;
-  if (config.session_timeout) consumer_config.session_timeout = *config.session_timeout;
+  consumer_config.group_protocol = config.group_protocol;
+  if (config.group_protocol == kafka::group_protocol_type::consumer) {
+    if (config.static_membership) consumer_config.previous_member_id = directory->member_id();
+    // Range gives partition N of every input topic to one member: a task's inputs stay together.
+    consumer_config.group_remote_assignor = std::string("range");
+    if (config.session_timeout)
+      co_await apply_group_session_timeout(*admin_cluster, topology.name, *config.session_timeout);
+  } else if (config.session_timeout) {
+    consumer_config.session_timeout = *config.session_timeout;
+  }
   consumer_config.enable_auto_commit = false;
   consumer_config.offset_reset = kafka::auto_offset_reset::earliest;
   if (exactly_once()) consumer_config.isolation = kafka::isolation_level::read_committed;
@@ -195,6 +207,7 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
         // no transaction of ours may stay open meanwhile, or it would time out too.
         co_await commits->commit();
         co_await tasks->open(std::move(event->partitions));
+        directory->keep_member_id(consumer->group_metadata().member_id);
         break;
       case rebalance_kind::lost: {
         auto lost = tasks->task_ids_of(event->partitions);

@@ -37,6 +37,7 @@
 // request_stop() (or a fatal error, rethrown) once it has committed and left the group.
 
 #include "kafka/client/client_config.hpp"
+#include "kafka/consumer/consumer_config.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/topology.hpp"
 #include "runtime/runtime_metrics.hpp"
@@ -92,7 +93,15 @@ struct runtime_config {
   // A clean stop leaves the group even as a static member, so its partitions move at once; false
   // keeps them for this member until the session timeout (a restart without a rebalance).
   bool leave_group_on_stop = true;
-  std::optional<std::chrono::milliseconds> session_timeout;  // default: the consumer's (45 s)
+  // The group protocol. `consumer` (KIP-848, the default) has no group-wide barrier: a member
+  // that restarts gets its partitions back while others come and go, and a move revokes only the
+  // partitions that move. `classic` (JoinGroup/SyncGroup, eager range assignor) is for brokers
+  // before 4.0; there, a restart that meets a rebalance waits for every member to rejoin.
+  kafka::group_protocol_type group_protocol = kafka::group_protocol_type::consumer;
+  // How long the group waits for a silent member. Classic: the member's session timeout (default
+  // 45 s). Consumer protocol: set as the group's config consumer.session.timeout.ms (default the
+  // broker's group.consumer.session.timeout.ms, 45 s).
+  std::optional<std::chrono::milliseconds> session_timeout;
   std::chrono::milliseconds poll_timeout{100};
   // Replication factor of the topics the application creates (-1: the broker's default).
   std::int16_t replication_factor = -1;

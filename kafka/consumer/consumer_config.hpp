@@ -83,6 +83,12 @@ struct consumer_config : client_config {
   // sets the heartbeat interval and session timeout (broker or group configs
   // group.consumer.heartbeat.interval.ms / group.consumer.session.timeout.ms).
   group_protocol_type group_protocol = group_protocol_type::classic;
+  // The member id the previous process with this group_instance_id had (`consumer` protocol; an
+  // application keeps consumer::group_metadata().member_id on disk). A process killed with
+  // kill -9 never sent its static leave, so the coordinator refuses its successor's instance id
+  // (UNRELEASED_INSTANCE_ID) until the session timeout. With this set, the consumer then sends
+  // that leave itself (epoch -2, as a clean stop would have): its partitions come back at once.
+  std::optional<std::string> previous_member_id;
   // group.remote.assignor: the server-side assignor a `consumer` protocol member asks for
   // ("uniform" or "range" on Apache Kafka); unset: the coordinator's default.
   std::optional<std::string> group_remote_assignor;

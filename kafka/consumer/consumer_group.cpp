@@ -190,7 +190,8 @@ void reset_member(group_state& g) {
 asio::awaitable<void> send_leave_group(consumer::impl& self, std::string reason, bool closing) {
   auto& g = *self.group;
   if (self.config.group_protocol == group_protocol_type::consumer) {
-    co_await member_leave(self, std::move(reason));
+    const bool release = closing && self.config.leave_group_on_close.value_or(false);
+    co_await member_leave(self, std::move(reason), release);
     co_return;
   }
   // Static members do not leave (KIP-345): their partitions wait for them for a session. On close

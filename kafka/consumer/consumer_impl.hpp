@@ -156,6 +156,7 @@ struct group_state {
   bool heartbeat_now = false;  // heartbeat without waiting for the interval (join, acknowledge)
   bool send_full = true;       // next heartbeat carries every field (join, after an error)
   bool leaving = false;        // stop() / unsubscribe() are leaving the group
+  bool predecessor_released = false;  // consumer_config::previous_member_id was let go
   std::uint64_t membership = 0;  // bumped on every fence and leave: older responses are void
 
   // The classic protocol's assignors, in preference order (built lazily from the config).

@@ -61,7 +61,8 @@ inline void note_rebalance_end(group_state& g) {
 // consumer is subscribed.
 asio::awaitable<void> member_loop(consumer::impl* self);
 // Leaves the group: a heartbeat with epoch -1, or -2 for a static member (KIP-848), whose
-// partitions then wait for its instance id to come back until the session timeout.
-asio::awaitable<void> member_leave(consumer::impl& self, std::string reason);
+// partitions then wait for its instance id to come back until the session timeout. `release`
+// makes a static member leave with -1 too (leave_group_on_close), handing its partitions over.
+asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, bool release = false);
 
 }  // namespace sluice::kafka::group_detail

@@ -196,6 +196,32 @@ void start_reconciliation(consumer::impl* self_ptr) {
   self_ptr->spawn("reconcile assignment", reconcile(self_ptr));
 }
 
+// The static leave (epoch -2) a crashed predecessor never sent, on its behalf: the coordinator
+// keeps its assignment for our instance id, and our next join takes it over. A wrong member id
+// (not the instance id's holder) is refused and changes nothing.
+asio::awaitable<void> release_predecessor(consumer::impl& self) {
+  protocol::consumer_group_heartbeat_request request;
+  request.group_id = self.config.group_id;
+  request.member_id = *self.config.previous_member_id;
+  request.member_epoch = static_leave_epoch;
+  request.instance_id = self.config.group_instance_id;
+  try {
+    auto conn = co_await coordinator(self, false);
+    auto response = co_await conn->send(std::move(request));
+    auto code = static_cast<error_code>(response.error_code);
+    if (code == error_code::none) {
+      spdlog::info("consumer: {}: released member {} of instance id '{}', left by a previous process",
+                   group_text(self), *self.config.previous_member_id, self.config.group_instance_id.value_or(""));
+    } else {
+      spdlog::warn("consumer: {}: releasing member {}, left by a previous process: {}", group_text(self),
+                   *self.config.previous_member_id, error_name(code));
+    }
+  } catch (const kafka_error& e) {
+    spdlog::warn("consumer: {}: releasing member {}, left by a previous process: {}", group_text(self),
+                 *self.config.previous_member_id, e.what());
+  }
+}
+
 // Drops the partitions of a lost membership (on_partitions_lost) before rejoining.
 asio::awaitable<void> give_up_partitions(consumer::impl& self) {
   auto& g = *self.group;
@@ -207,7 +233,7 @@ asio::awaitable<void> give_up_partitions(consumer::impl& self) {
 
 }  // namespace
 
-asio::awaitable<void> member_leave(consumer::impl& self, std::string reason) {
+asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, bool release) {
   auto& g = *self.group;
   ++g.membership;
   // -1: never sent a join, nothing to leave. 0: a join may be in flight, the coordinator may know
@@ -222,7 +248,7 @@ asio::awaitable<void> member_leave(consumer::impl& self, std::string reason) {
   protocol::consumer_group_heartbeat_request request;
   request.group_id = self.config.group_id;
   request.member_id = g.member_id;
-  request.member_epoch = self.config.group_instance_id ? static_leave_epoch : leave_epoch;
+  request.member_epoch = self.config.group_instance_id && !release ? static_leave_epoch : leave_epoch;
   request.instance_id = self.config.group_instance_id;
   spdlog::info("consumer: leaving {} as {} (epoch {}): {}", group_text(self), g.member_id,
                request.member_epoch, reason);
@@ -379,10 +405,16 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
         break;
       case error_code::unreleased_instance_id:
         // The previous member with our instance id has not left yet (it crashed, or its -2 leave
-        // is on its way); it goes at its session timeout.
+        // is on its way); it goes at its session timeout, or at once when we know its member id.
+        g.generation = -1;
+        if (self.config.previous_member_id && !g.predecessor_released) {
+          g.predecessor_released = true;
+          co_await release_predecessor(self);
+          next_heartbeat = {};
+          break;
+        }
         spdlog::warn("consumer: {}: group instance id '{}' still held by another member; retrying",
                      group_text(self), self.config.group_instance_id.value_or(""));
-        g.generation = -1;
         next_heartbeat = clock::now() + std::max(interval, std::chrono::milliseconds(1000));
         break;
       default:

@@ -426,9 +426,13 @@ command_line parse_command_line(const std::vector<std::string>& args) {
         "dynamic-membership", po::bool_switch(&a.dynamic_membership),
         "join as a dynamic member: a restart after a crash then waits for the dead member's "
         "session timeout")(
+        "group-protocol", po::value(&a.group_protocol)->value_name("PROTOCOL"),
+        "consumer (KIP-848, the default: a restart is not held up by other members' rebalances) "
+        "or classic (JoinGroup; for brokers before 4.0)")(
         "session-timeout-ms", po::value(&a.session_timeout_ms)->value_name("MS"),
         "how long the group waits for a silent member before it hands its partitions on "
-        "(default 45000)")(
+        "(default 45000; with the consumer protocol it is set as the group's "
+        "consumer.session.timeout.ms, within the broker's bounds)")(
         "stay-in-group-on-stop", po::bool_switch(&a.stay_in_group_on_stop),
         "a stop (SIGTERM) keeps this static member's partitions for it until the session "
         "timeout, for a restart without rebalance (default: hand them over at once)")(
@@ -444,6 +448,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
     if (a.session_timeout_ms < 0)
       throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));
+    if (!kafka::parse_group_protocol(a.group_protocol))
+      throw usage_error("--group-protocol: '" + a.group_protocol + "' is not consumer or classic");
     if (a.on_error != "stop" && a.on_error != "skip" && a.on_error != "dead-letter")
       throw usage_error("--on-error: '" + a.on_error + "' is not stop, skip or dead-letter");
     a.file = pipeline_file;

@@ -107,6 +107,7 @@ struct run_args {
   std::string on_error = "stop";   // stop | skip | dead-letter
   bool dynamic_membership = false;  // default static (KIP-345): a restart keeps its partitions
   std::int64_t session_timeout_ms = 0;  // 0: the consumer's default (45 s)
+  std::string group_protocol = "consumer";  // consumer (KIP-848) or classic
   bool stay_in_group_on_stop = false;  // a static member keeps its partitions over a clean stop
   std::int64_t memory_mb = 512;    // RocksDB: one block cache + memtables for the whole process
   std::int16_t replication_factor = -1;  // of the topics the pipeline creates; -1: broker default

@@ -61,6 +61,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 PARTITIONS = 4
 KEYS = 200
+RESTART_BOUND_S = 2.0  # a restarted instance processes again within this (the runtime issue)
 GROUPS = 50          # the repartitioned key: value.group, one of 50, independent of the input key
 COMMIT_INTERVAL = "200ms"
 
@@ -1145,6 +1146,9 @@ class scenario_run:
                          "max_to_first_record_s": max((s["to_first_record_s"] for s in restarts
                                                        if s["to_first_record_s"] is not None), default=None),
                          "median_to_first_record_s": med(s["to_first_record_s"] for s in restarts),
+                         # The runtime issue's bound: a restarted instance processes within 2 s.
+                         "over_2s_to_first_record": sum(1 for s in restarts if s["to_first_record_s"] is not None
+                                                        and s["to_first_record_s"] > RESTART_BOUND_S),
                          "first_record_logged": any(s["to_first_record_s"] is not None for s in starts)},
             "internal_topics": internal,
             "process_starts": starts,
@@ -1176,6 +1180,8 @@ def summary_table(reports: list[dict]) -> str:
                ("restored/restart", lambda r: _per_restart(r)),
                ("to task started", lambda r: _fmt_s(r["restarts"]["median_to_first_task_started_s"])),
                ("to 1st record", lambda r: _fmt_s(r["restarts"]["median_to_first_record_s"])),
+               ("max", lambda r: _fmt_s(r["restarts"]["max_to_first_record_s"])),
+               (">2s", lambda r: r["restarts"].get("over_2s_to_first_record", 0)),
                ("max stall", lambda r: _fmt_s(r["timings"]["output_stall_during_faults"]["one_partition_s"])),
                ("result", lambda r: "PASS" if r["passed"] else "FAIL")]
     rows = [[name for name, _ in columns]] + [[str(f(r)) for _, f in columns] for r in reports]

@@ -31,6 +31,21 @@ TEST(state_directory, the_instance_id_is_made_once_and_kept) {
   fs::remove_all(path);
 }
 
+TEST(state_directory, the_member_id_is_kept_for_the_next_process) {
+  const auto path = fresh_directory("member");
+  {
+    state_directory directory(path);
+    EXPECT_EQ(directory.member_id(), std::nullopt) << "a first start has no predecessor";
+    directory.keep_member_id("");
+    EXPECT_EQ(directory.member_id(), std::nullopt) << "an empty id (not joined yet) is not kept";
+    directory.keep_member_id("first-member-id");
+    directory.keep_member_id("second-member-id");
+  }
+  state_directory next(path);
+  EXPECT_EQ(next.member_id(), "second-member-id");
+  fs::remove_all(path);
+}
+
 TEST(state_directory, a_second_holder_is_refused_with_a_clear_error_until_the_first_lets_go) {
   const auto path = fresh_directory("lock");
   {

@@ -224,6 +224,65 @@ TEST(consumer_group_protocol, static_member_rejoins_with_its_partitions) {
                 std::chrono::seconds(180));
 }
 
+// A static member destroyed without stop() (kill -9) sends no leave, so the coordinator refuses
+// its instance id to a successor until the session timeout (UNRELEASED_INSTANCE_ID). A successor
+// that knows the dead member's id releases it (epoch -2) and takes its partitions straight over:
+// the other member's assignment never changes, as it would if the dead one had been dropped.
+asio::awaitable<void> successor_releases_crashed_member(asio::any_io_executor ex) {
+  cluster admin(ex, client_settings());
+  co_await admin.start();
+  auto topic = test::unique_topic("kip848");
+  auto group = test::unique_topic("group");
+  co_await create_topic(admin, topic, 4);
+  auto crashed_config = member_settings(group);
+  crashed_config.group_instance_id = "instance-a";
+  auto stays_config = member_settings(group);
+  stays_config.group_instance_id = "instance-b";
+  auto stays_listener = std::make_shared<recording_listener>();
+  consumer stays(ex, stays_config);
+  co_await stays.start();
+  std::vector<std::string> topics(1, topic);
+  stays.subscribe(topics, stays_listener);
+  std::set<topic_partition> crashed_had;
+  std::string crashed_member;
+  {
+    consumer crashed(ex, crashed_config);
+    co_await crashed.start();
+    std::vector<consumer*> both{&crashed, &stays};
+    crashed.subscribe(topics);
+    EXPECT_TRUE(co_await poll_until(both, [&] {
+      return crashed.assignment().size() == 2 && stays.assignment().size() == 2 && disjoint(crashed, stays);
+    }));
+    crashed_had = crashed.assignment();
+    crashed_member = crashed.group_metadata().member_id;
+  }  // no stop(): no leave heartbeat, as after kill -9
+  const auto stays_had = stays.assignment();
+  const auto events = stays_listener->events;
+
+  auto successor_config = crashed_config;
+  successor_config.previous_member_id = crashed_member;
+  consumer successor(ex, successor_config);
+  co_await successor.start();
+  std::vector<consumer*> successor_stays{&successor, &stays};
+  successor.subscribe(topics);
+  EXPECT_TRUE(co_await poll_until(successor_stays, [&] { return successor.assignment() == crashed_had; }))
+      << "the successor has " << successor.assignment().size() << " partitions";
+  EXPECT_NE(successor.group_metadata().member_id, crashed_member);
+  // Past the dead member's session timeout (10 s on the test broker): nothing moved meanwhile.
+  co_await poll_until(successor_stays, [] { return false; }, nullptr, std::chrono::seconds(12));
+  EXPECT_EQ(successor.assignment(), crashed_had);
+  EXPECT_EQ(stays.assignment(), stays_had);
+  EXPECT_EQ(stays_listener->events, events) << "the other member saw the dead one dropped";
+  co_await successor.stop();
+  co_await stays.stop();
+  admin.close();
+}
+
+TEST(consumer_group_protocol, a_successor_releases_a_crashed_static_member) {
+  run_coroutine([](asio::any_io_executor ex) { return successor_releases_crashed_member(ex); },
+                std::chrono::seconds(180));
+}
+
 // A member destroyed without stop() sends no leave; the coordinator drops it at the session
 // timeout (10 s on the test broker) and the survivor takes its partitions.
 asio::awaitable<void> killed_member_is_dropped(asio::any_io_executor ex) {

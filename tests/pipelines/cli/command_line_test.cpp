@@ -63,14 +63,20 @@ TEST(command_line, run_is_a_static_member_by_default_and_takes_membership_flags)
   EXPECT_FALSE(plain.stay_in_group_on_stop);
   EXPECT_EQ(plain.session_timeout_ms, 0);
   EXPECT_EQ(plain.replication_factor, -1);
+  EXPECT_EQ(plain.group_protocol, "consumer");
 
   auto command = parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--dynamic-membership",
-                        "--session-timeout-ms", "10000", "--stay-in-group-on-stop", "--replication-factor", "3"});
+                        "--session-timeout-ms", "10000", "--stay-in-group-on-stop", "--replication-factor", "3",
+                        "--group-protocol", "classic"});
   const auto& args = std::get<run_args>(command.args);
   EXPECT_TRUE(args.dynamic_membership);
   EXPECT_TRUE(args.stay_in_group_on_stop);
   EXPECT_EQ(args.session_timeout_ms, 10'000);
   EXPECT_EQ(args.replication_factor, 3);
+  EXPECT_EQ(args.group_protocol, "classic");
+  EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--group-protocol", "eager"})
+                .find("--group-protocol: 'eager'"),
+            std::string::npos);
   // Kept for scripts written when static membership was opt-in.
   EXPECT_NO_THROW(parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--static-membership"}));
   EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--session-timeout-ms", "-5"})
