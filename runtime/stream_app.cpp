@@ -1,6 +1,7 @@
 #include "runtime/stream_app.hpp"
 
 #include "kafka/consumer/consumer.hpp"
+#include "kafka/properties/client_properties.hpp"
 #include "operators/topology_validation.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
@@ -12,6 +13,8 @@
 #include "runtime/task_manager.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <set>
 
 namespace sluice::runtime {
 namespace {
@@ -54,9 +57,50 @@ struct stream_app::impl {
       for (const auto& problem : problems) message += "\n  " + problem.path + ": " + problem.message;
       throw std::invalid_argument(message);
     }
+    take_client_properties();
     plan = operators::plan_topology(this->topology);
     if (this->config.dead_letter_topic.empty()) this->config.dead_letter_topic = this->topology.name + "-dead-letter";
     app_dir = this->config.state_dir / this->topology.name;
+  }
+
+  // Checks config.properties and moves the two settings the runtime itself acts on into config.
+  void take_client_properties() {
+    static const std::set<std::string> owned = {"group.id", "group.instance.id", "enable.auto.commit",
+                                                "isolation.level", "transactional.id"};
+    auto& p = config.properties;
+    for (const auto* part : {&p.all, &p.consumer, &p.producer, &p.admin}) {
+      for (const auto& [name, value] : *part) {
+        if (owned.contains(name)) {
+          throw std::invalid_argument("client property '" + name +
+                                      "' is set by the runtime (the group is the pipeline's name; the "
+                                      "instance id and the delivery guarantee decide the rest); remove it");
+        }
+        kafka::check_property_name(name);
+      }
+    }
+    kafka::consumer_config probe;
+    for (auto* part : {&p.all, &p.consumer}) {
+      for (const auto* name : {"group.protocol", "session.timeout.ms"}) {
+        auto it = part->find(name);
+        if (it == part->end()) continue;
+        kafka::apply_property({.consumer = &probe}, it->first, it->second);
+        if (it->first == "group.protocol") config.group_protocol = probe.group_protocol;
+        if (it->first == "session.timeout.ms") config.session_timeout = probe.session_timeout;
+        part->erase(it);
+      }
+    }
+  }
+
+  // The user's settings over the runtime's defaults; one that no client of its part uses is logged.
+  void apply_client_properties(kafka::consumer_config& consumer_config, kafka::producer_config& producer_config) {
+    const auto& p = config.properties;
+    for (const auto& [name, value] : p.consumer) kafka::apply_property({.consumer = &consumer_config}, name, value);
+    for (const auto& [name, value] : p.producer) kafka::apply_property({.producer = &producer_config}, name, value);
+    for (const auto& [name, value] : p.all) {  // last: the command line wins over the pipeline file
+      const bool consumer_took = kafka::apply_property({.consumer = &consumer_config}, name, value);
+      const bool producer_took = kafka::apply_property({.producer = &producer_config}, name, value);
+      if (!consumer_took && !producer_took) spdlog::warn("{}: client property '{}' is not used; ignored", topology.name, name);
+    }
   }
 
   bool exactly_once() const { return topology.delivery == operators::delivery_guarantee::exactly_once; }
@@ -125,7 +169,11 @@ asio::awaitable<void> stream_app::impl::run() {
 
 asio::awaitable<void> stream_app::impl::start_clients(const std::string& instance_id) {
   auto memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
-  admin_cluster = std::make_unique<kafka::cluster>(executor, config.client);
+  auto admin_config = config.client;
+  for (const auto* part : {&config.properties.admin, &config.properties.all}) {
+    for (const auto& [name, value] : *part) kafka::apply_property({.client = &admin_config}, name, value);
+  }
+  admin_cluster = std::make_unique<kafka::cluster>(executor, admin_config);
   co_await admin_cluster->start();
   internal_topic_options topic_options{config.replication_factor,
                                        config.on_error == error_policy::dead_letter ? config.dead_letter_topic : ""};
@@ -138,7 +186,12 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   consumer_config.leave_group_on_close = config.leave_group_on_stop;
   consumer_config.group_protocol = config.group_protocol;
   if (config.group_protocol == kafka::group_protocol_type::consumer) {
-    if (config.static_membership) consumer_config.previous_member_id = directory->member_id();
+    if (config.static_membership) {
+      // The id goes to disk before the join: whenever this process dies, its successor knows it.
+      consumer_config.previous_member_id = directory->member_id();
+      consumer_config.member_id = kafka::new_group_member_id();
+      directory->keep_member_id(*consumer_config.member_id);
+    }
     // Range gives partition N of every input topic to one member: a task's inputs stay together.
     consumer_config.group_remote_assignor = std::string("range");
     if (config.session_timeout)
@@ -149,7 +202,6 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   consumer_config.enable_auto_commit = false;
   consumer_config.offset_reset = kafka::auto_offset_reset::earliest;
   if (exactly_once()) consumer_config.isolation = kafka::isolation_level::read_committed;
-  consumer = std::make_unique<kafka::consumer>(executor, consumer_config);
   restore_consumer = std::make_unique<kafka::consumer>(executor, restore_consumer_config(config.client));
 
   kafka::producer_config producer_config;
@@ -158,6 +210,8 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
     producer_config.transactional_id = topology.name + "-" + instance_id;
     producer_config.transaction_timeout = eos_transaction_timeout;
   }
+  apply_client_properties(consumer_config, producer_config);
+  consumer = std::make_unique<kafka::consumer>(executor, consumer_config);
   producer = std::make_unique<kafka_producer_port>(executor, producer_config);
 
   co_await producer->start();
@@ -207,7 +261,6 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
         // no transaction of ours may stay open meanwhile, or it would time out too.
         co_await commits->commit();
         co_await tasks->open(std::move(event->partitions));
-        directory->keep_member_id(consumer->group_metadata().member_id);
         break;
       case rebalance_kind::lost: {
         auto lost = tasks->task_ids_of(event->partitions);

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,13 +106,22 @@ struct runtime_config {
   std::chrono::milliseconds poll_timeout{100};
   // Replication factor of the topics the application creates (-1: the broker's default).
   std::int16_t replication_factor = -1;
+  // Client settings by their Java names (kafka/properties: -X, a properties file, the pipeline's
+  // `kafka:` section), applied over the runtime's defaults: the per-client parts first, then
+  // `all` (the command line's, which wins) to every client. group.protocol and session.timeout.ms
+  // set the fields above. The names the runtime owns (group.id, group.instance.id,
+  // enable.auto.commit, isolation.level, transactional.id) are refused by the constructor.
+  struct client_properties {
+    std::map<std::string, std::string> all, consumer, producer, admin;
+  } properties;
   commit_hooks hooks;  // tests only
 };
 
 
 class stream_app {
  public:
-  // Throws std::invalid_argument for a topology that validate_topology rejects.
+  // Throws std::invalid_argument for a topology that validate_topology rejects, and for a client
+  // property that is unknown, malformed or owned by the runtime.
   stream_app(asio::any_io_executor executor, operators::topology topology, runtime_config config,
              const operators::function_registry& registry);
   ~stream_app();

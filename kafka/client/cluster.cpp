@@ -111,9 +111,24 @@ asio::awaitable<const cluster_metadata*> cluster::refresh_metadata(
     auto& requested = request.topics.emplace();
     for (auto& name : *topics) requested.push_back({.name = std::move(name)});
   }
-  auto response = co_await send_to_any(std::move(request));
-  merge(metadata_, response, all_topics);
-  co_return &metadata_;
+  // Metadata is safe to repeat: a broker that dies under the request (connection closed) costs a
+  // retry on another one, not the caller's start-up. Every known broker and bootstrap server gets
+  // its chance; the failed connection is closed, so any_connection() moves on.
+  const std::size_t attempts = 2 + metadata_.brokers.size() + config_.bootstrap_servers.size();
+  for (std::size_t attempt = 1;; ++attempt) {
+    std::optional<kafka_error> failure;
+    try {
+      auto response = co_await send_to_any(request);
+      merge(metadata_, response, all_topics);
+      co_return &metadata_;
+    } catch (const kafka_error& e) {
+      if (!e.retriable() || closed_ || attempt >= attempts) throw;
+      failure = e;
+    }
+    spdlog::debug("cluster: Metadata failed ({}); trying another broker", failure->what());
+    asio::steady_timer pause(executor_, config_.retry_backoff);
+    co_await pause.async_wait(asio::use_awaitable);
+  }
 }
 
 asio::awaitable<void> cluster::refresh_brokers() {

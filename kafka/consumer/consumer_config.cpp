@@ -1,6 +1,9 @@
 #include "kafka/consumer/consumer_config.hpp"
 
 #include <algorithm>
+#include <random>
+#include <chrono>
+#include <array>
 #include <cctype>
 
 #include "kafka/consumer/assignor.hpp"
@@ -151,6 +154,31 @@ void consumer_config::validate() const {
       }
     }
   }
+}
+
+// Java's Uuid.randomUuid().toString(): 16 random bytes, URL-safe base64 without padding.
+std::string new_group_member_id() {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device seed;
+  std::mt19937_64 random(
+      (static_cast<std::uint64_t>(seed()) << 32U) ^ static_cast<std::uint64_t>(seed()) ^
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::array<std::uint8_t, 16> bytes{};
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (auto b : bytes) {
+    buffer = (buffer << 8U) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(alphabet[(buffer >> static_cast<unsigned>(bits)) & 0x3FU]);
+    }
+  }
+  if (bits > 0) out.push_back(alphabet[(buffer << static_cast<unsigned>(6 - bits)) & 0x3FU]);
+  return out;
 }
 
 }  // namespace sluice::kafka

@@ -37,6 +37,9 @@ inline constexpr std::string_view sticky_assignor_name = "sticky";
 
 class partition_assignor;  // kafka/consumer/assignor.hpp
 
+// A new `consumer` protocol member id: 16 random bytes, URL-safe base64 (Java's Uuid.toString()).
+std::string new_group_member_id();
+
 // group.protocol: `classic` (JoinGroup / SyncGroup, client-side assignors) or `consumer`
 // (KIP-848: ConsumerGroupHeartbeat, the coordinator assigns). Classic is the default, as in the
 // Java client.
@@ -83,6 +86,10 @@ struct consumer_config : client_config {
   // sets the heartbeat interval and session timeout (broker or group configs
   // group.consumer.heartbeat.interval.ms / group.consumer.session.timeout.ms).
   group_protocol_type group_protocol = group_protocol_type::classic;
+  // The member id to join with (`consumer` protocol; KIP-1082 lets the client choose it), kept
+  // across rejoins. Default: a random one per consumer. An application that writes it to disk
+  // before it joins always knows the id a crashed process had (previous_member_id below).
+  std::optional<std::string> member_id;
   // The member id the previous process with this group_instance_id had (`consumer` protocol; an
   // application keeps consumer::group_metadata().member_id on disk). A process killed with
   // kill -9 never sent its static leave, so the coordinator refuses its successor's instance id

@@ -40,30 +40,6 @@ constexpr std::int32_t join_epoch = 0;
 constexpr std::int32_t leave_epoch = -1;
 constexpr std::int32_t static_leave_epoch = -2;
 
-// Java's Uuid.randomUuid().toString(): 16 random bytes, URL-safe base64 without padding.
-std::string new_member_id() {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::random_device seed;
-  std::mt19937_64 random(
-      (static_cast<std::uint64_t>(seed()) << 32U) ^ static_cast<std::uint64_t>(seed()) ^
-      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::array<std::uint8_t, 16> bytes{};
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (auto b : bytes) {
-    buffer = (buffer << 8U) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(buffer >> static_cast<unsigned>(bits)) & 0x3FU]);
-    }
-  }
-  if (bits > 0) out.push_back(alphabet[(buffer << static_cast<unsigned>(6 - bits)) & 0x3FU]);
-  return out;
-}
 
 const topic_info* topic_by_id(const cluster_metadata& metadata, const protocol::uuid& id) {
   for (const auto& [name, topic] : metadata.topics) {
@@ -233,6 +209,7 @@ asio::awaitable<void> give_up_partitions(consumer::impl& self) {
 
 }  // namespace
 
+
 asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, bool release) {
   auto& g = *self.group;
   ++g.membership;
@@ -301,7 +278,7 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
     }
     g.heartbeat_now = false;
 
-    if (g.member_id.empty()) g.member_id = new_member_id();
+    if (g.member_id.empty()) g.member_id = self.config.member_id ? *self.config.member_id : new_group_member_id();
     const bool joining = g.generation <= join_epoch;
     if (joining) {
       g.generation = join_epoch;

@@ -1,4 +1,5 @@
 #include "pipelines/cli/command_line.hpp"
+#include "pipelines/cli/properties.hpp"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -24,6 +25,8 @@ constexpr std::int64_t default_timeout_ms = 15'000;
 struct connection_flags {
   std::string bootstrap;
   std::string command_config;
+  std::vector<std::string> properties;  // -X key=value
+  logging_settings logging;
   std::string security_protocol;
   std::string sasl_mechanism;
   std::string sasl_username;
@@ -51,7 +54,11 @@ po::options_description connection_options(connection_flags& flags) {
                             "ssl.truststore.type=PEM (or ssl.ca.location), "
                             "ssl.keystore.* / ssl.certificate.location / ssl.key.location, "
                             "ssl.endpoint.identification.algorithm, "
-                            "client.id, request.timeout.ms. The flags below override it.")(
+                            "client.id, request.timeout.ms, and any client setting by its Java "
+                            "name. The flags below override it.")(
+      ",X", po::value(&flags.properties)->composing()->value_name("KEY=VALUE"),
+      "a client setting by its Java name (kcat's flag; repeatable; applied last): "
+      "-X partition.assignment.strategy=roundrobin, -X linger.ms=20, -X fetch.max.bytes=1048576")(
       "security-protocol", po::value(&flags.security_protocol)->value_name("P"),
       "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")(
       "sasl-mechanism", po::value(&flags.sasl_mechanism)->value_name("M"),
@@ -74,21 +81,42 @@ po::options_description connection_options(connection_flags& flags) {
       "timeout-ms",
       po::value(&flags.timeout_ms)->default_value(default_timeout_ms)->value_name("MS"),
       "give up after this long, retries included (also when the cluster cannot be reached)")(
-      "json", po::bool_switch(&flags.json), "print JSON instead of tables")("help,h",
+      "json", po::bool_switch(&flags.json), "print JSON instead of tables")(
+      "log-level", po::value(&flags.logging.level)->value_name("LEVEL"),
+      "trace, debug, info (default), warn, error, critical or off")(
+      "log-format", po::value(&flags.logging.format)->value_name("FORMAT"),
+      "text (default) or json: one object per line, {time, level, message}")("help,h",
                                                                             "show this help");
   return options;
+}
+
+// -X KEY=VALUE, checked against the table of Java names.
+std::map<std::string, std::string> parse_x_flags(const std::vector<std::string>& flags) {
+  std::map<std::string, std::string> out;
+  for (const auto& flag : flags) {
+    const auto equals = flag.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw usage_error("-X " + flag + ": expected KEY=VALUE (e.g. -X linger.ms=20)");
+    auto name = flag.substr(0, equals);
+    try {
+      kafka::check_property_name(name);
+    } catch (const kafka::property_error& e) {
+      throw usage_error(std::string("-X: ") + e.what());
+    }
+    out[name] = flag.substr(equals + 1);
+  }
+  return out;
 }
 
 connection_settings make_connection(const connection_flags& flags) {
   connection_settings settings;
   auto& config = settings.client;
   config.client_id = "sluice-cli";
-  if (!flags.command_config.empty()) {
-    const auto properties = load_properties_file(flags.command_config);
-    for (const auto& key : apply_properties(properties, config, flags.command_config)) {
-      settings.warnings.push_back(flags.command_config + ": '" + key +
-                                  "' is not used by sluice; ignored");
-    }
+  if (!flags.command_config.empty()) settings.properties = load_properties_file(flags.command_config);
+  for (auto& [name, value] : parse_x_flags(flags.properties)) settings.properties[name] = value;
+  if (!settings.properties.empty()) {
+    const auto source = flags.command_config.empty() ? std::string("-X") : flags.command_config + " / -X";
+    apply_properties(settings.properties, config, source);  // the connection settings; the rest later
   }
   if (!flags.bootstrap.empty()) {
     try {
@@ -144,6 +172,8 @@ connection_settings make_connection(const connection_flags& flags) {
   config.connect_timeout = std::min(config.connect_timeout, settings.timeout);
   config.request_timeout = std::min(config.request_timeout, settings.timeout);
   settings.json = flags.json;
+  check_logging(flags.logging);
+  settings.logging = flags.logging;
   return settings;
 }
 

@@ -16,6 +16,7 @@
 #include "kafka/admin/admin_types.hpp"
 #include "kafka/client/client_config.hpp"
 #include "kafka/records/record.hpp"
+#include "pipelines/cli/logging.hpp"
 #include "pipelines/cli/properties.hpp"
 
 namespace sluice::cli {
@@ -27,6 +28,11 @@ struct connection_settings {
   std::chrono::milliseconds timeout{15'000};
   bool json = false;
   std::vector<std::string> warnings;  // e.g. properties the tool does not use
+  // Every client setting by its Java name, from --command-config and -X (-X wins); the connection
+  // ones are in `client` already, each command applies the rest to the clients it makes
+  // (apply_command_properties).
+  std::map<std::string, std::string> properties;
+  logging_settings logging;
 };
 
 struct cluster_args {

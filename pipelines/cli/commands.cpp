@@ -1,4 +1,6 @@
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/cli/logging.hpp"
+#include "pipelines/cli/properties.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -45,13 +47,6 @@ asio::awaitable<int> dispatch(kafka::admin_client* admin, command_line command, 
   if (command.command.starts_with("topics "))
     co_return co_await run_topics(admin, command.args, print);
   co_return co_await run_groups(admin, command.args, print);
-}
-
-void log_to_stderr() {
-  constexpr const char* name = "sluice-stderr";
-  auto logger = spdlog::get(name);
-  if (!logger) logger = spdlog::stderr_color_mt(name);
-  spdlog::set_default_logger(logger);
 }
 
 }  // namespace
@@ -150,6 +145,10 @@ asio::awaitable<int> run_cluster(kafka::admin_client* admin, cluster_args args, 
 
 int execute(const command_line& command, std::ostream& out, std::ostream& err) {
   for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
+  auto admin_settings = command.connection.client;
+  for (const auto& warning : apply_command_properties(command.connection.properties, {.client = &admin_settings},
+                                                      command.command))
+    err << "warning: " << warning << '\n';
   asio::io_context context;
   kafka::cluster cluster(context.get_executor(), command.connection.client);
   kafka::admin_client admin(cluster, {command.connection.timeout});
@@ -208,11 +207,10 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     if (std::holds_alternative<pipeline_file_args>(command.args)) {
       return run_offline_pipeline_command(command, out, err);
     }
-    if (std::holds_alternative<produce_args>(command.args) ||
-        std::holds_alternative<consume_args>(command.args)) {
-      // The clients' log lines (group joins, retries) must not mix with the records on stdout.
-      log_to_stderr();
-    }
+    // The clients' log lines (group joins, retries) must not mix with the records on stdout.
+    const bool records_on_stdout = std::holds_alternative<produce_args>(command.args) ||
+                                   std::holds_alternative<consume_args>(command.args);
+    configure_logging(command.connection.logging, records_on_stdout);
     if (std::holds_alternative<produce_args>(command.args)) {
       for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
       return run_produce(command, in, err);

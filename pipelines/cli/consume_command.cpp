@@ -15,6 +15,7 @@
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/protocol/error_code.hpp"
 #include "pipelines/cli/commands.hpp"
+#include "pipelines/cli/properties.hpp"
 #include "pipelines/cli/console_commands.hpp"
 #include "pipelines/cli/console_format.hpp"
 
@@ -189,6 +190,8 @@ int run_consume(const command_line& command, std::ostream& out, std::ostream& er
                             : kafka::auto_offset_reset::latest;
   config.isolation = *kafka::parse_isolation_level(args.isolation_level);
   config.enable_auto_commit = !args.group.empty();
+  for (const auto& warning : apply_command_properties(command.connection.properties, {.consumer = &config}, "consume"))
+    err << "warning: " << warning << '\n';
 
   asio::io_context context;
   std::optional<kafka::consumer> consumer;

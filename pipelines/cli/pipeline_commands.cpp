@@ -74,6 +74,10 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   if (args.session_timeout_ms > 0) config.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
   config.leave_group_on_stop = !args.stay_in_group_on_stop;
   config.group_protocol = *kafka::parse_group_protocol(args.group_protocol);
+  config.properties.all = command.connection.properties;
+  config.properties.consumer = definition->kafka.consumer;
+  config.properties.producer = definition->kafka.producer;
+  config.properties.admin = definition->kafka.admin;
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
   config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
   // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it

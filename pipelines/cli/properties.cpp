@@ -14,12 +14,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\f';
 }
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
 // Appends the UTF-8 encoding of a code point (from a \uXXXX escape).
 void append_utf8(std::string& out, std::uint32_t code) {
   if (code < 0x80) {
@@ -149,149 +143,36 @@ std::map<std::string, std::string> load_properties_file(const std::string& path)
 }
 
 jaas_credentials parse_jaas_config(std::string_view text, const std::string& source) {
-  jaas_credentials result;
-  std::size_t i = 0;
-  auto skip_blanks = [&] {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  };
-  auto word = [&] {
-    skip_blanks();
-    const auto start = i;
-    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) &&
-           text[i] != '=' && text[i] != ';') {
-      ++i;
-    }
-    return std::string(text.substr(start, i - start));
-  };
-  result.login_module = word();
-  const auto flag = lower(word());
-  if (result.login_module.empty() ||
-      (flag != "required" && flag != "requisite" && flag != "sufficient" && flag != "optional")) {
-    throw usage_error(
-        source +
-        ": sasl.jaas.config must read '<LoginModule> required username=\"...\" password=\"...\";'");
+  try {
+    return kafka::parse_jaas_config(text, source);
+  } catch (const kafka::property_error& e) {
+    throw usage_error(e.what());
   }
-  for (;;) {
-    skip_blanks();
-    if (i >= text.size() || text[i] == ';') break;
-    const auto name = word();
-    skip_blanks();
-    if (i >= text.size() || text[i] != '=') {
-      throw usage_error(source + ": sasl.jaas.config: option '" + name + "' has no value");
-    }
-    ++i;
-    skip_blanks();
-    std::string value;
-    if (i < text.size() && text[i] == '"') {
-      ++i;
-      while (i < text.size() && text[i] != '"') {
-        if (text[i] == '\\' && i + 1 < text.size()) ++i;
-        value += text[i++];
-      }
-      if (i >= text.size())
-        throw usage_error(source + ": sasl.jaas.config: unterminated quote in option '" + name +
-                          "'");
-      ++i;
-    } else {
-      value = word();
-    }
-    if (name == "username") result.username = value;
-    if (name == "password") result.password = value;
-  }
-  return result;
 }
 
 std::vector<std::string> apply_properties(const std::map<std::string, std::string>& properties,
                                           kafka::client_config& config, const std::string& source) {
-  std::vector<std::string> ignored;
-  auto where = [&](const std::string& key) { return source + ": " + key; };
-  auto milliseconds = [&](const std::string& key, const std::string& value) {
-    std::int64_t ms = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-    if (ec != std::errc() || ptr != value.data() + value.size() || ms <= 0) {
-      throw usage_error(where(key) + ": '" + value + "' is not a positive number of milliseconds");
-    }
-    return std::chrono::milliseconds(ms);
-  };
-  auto& security = config.security;
-  std::string truststore_type = "JKS";
-  std::string keystore_type = "JKS";
-  if (auto it = properties.find("ssl.truststore.type"); it != properties.end())
-    truststore_type = it->second;
-  if (auto it = properties.find("ssl.keystore.type"); it != properties.end())
-    keystore_type = it->second;
-  for (const auto& [key, value] : properties) {
-    if (key == "security.protocol") {
-      auto parsed = kafka::parse_security_protocol(value);
-      if (!parsed) {
-        throw usage_error(where(key) + ": '" + value +
-                          "' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
-      }
-      security.protocol = *parsed;
-    } else if (key == "sasl.mechanism" || key == "sasl.mechanisms") {
-      auto parsed = kafka::parse_sasl_mechanism(value);
-      if (!parsed) {
-        throw usage_error(
-            where(key) + ": '" + value +
-            "' is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER)");
-      }
-      security.sasl.mechanism = *parsed;
-    } else if (key == "sasl.jaas.config") {
-      auto credentials = parse_jaas_config(value, where(key));
-      if (credentials.login_module.find("OAuthBearerLoginModule") == std::string::npos) {
-        security.sasl.username = credentials.username;
-        security.sasl.password = credentials.password;
-      }
-    } else if (key == "sasl.username") {
-      security.sasl.username = value;
-    } else if (key == "sasl.password") {
-      security.sasl.password = value;
-    } else if (key == "sasl.oauthbearer.token") {
-      security.sasl.oauth_token = value;
-    } else if (key == "ssl.ca.location") {
-      security.tls.ca_file = value;
-    } else if (key == "ssl.truststore.location") {
-      // Kafka reads PEM truststores since KIP-651; Sluice uses OpenSSL, which has no JKS/PKCS12
-      // reader.
-      if (lower(truststore_type) != "pem") {
-        throw usage_error(
-            where(key) + ": a " + truststore_type +
-            " truststore cannot be read; convert it to PEM and set ssl.truststore.type=PEM "
-            "(or use ssl.ca.location)");
-      }
-      security.tls.ca_file = value;
-    } else if (key == "ssl.keystore.location") {
-      if (lower(keystore_type) != "pem") {
-        throw usage_error(
-            where(key) + ": a " + keystore_type +
-            " keystore cannot be read; convert it to PEM (certificate and key in one file) and set "
-            "ssl.keystore.type=PEM (or use ssl.certificate.location and ssl.key.location)");
-      }
-      security.tls.cert_file = value;
-      security.tls.key_file = value;
-    } else if (key == "ssl.certificate.location") {
-      security.tls.cert_file = value;
-    } else if (key == "ssl.key.location") {
-      security.tls.key_file = value;
-    } else if (key == "ssl.key.password" || key == "ssl.keystore.password") {
-      security.tls.key_password = value;
-    } else if (key == "ssl.endpoint.identification.algorithm") {
-      // Kafka: "https" verifies the host name, an empty value turns the check off.
-      security.tls.verify_hostname = !value.empty();
-    } else if (key == "client.id") {
-      config.client_id = value;
-    } else if (key == "request.timeout.ms") {
-      config.request_timeout = milliseconds(key, value);
-    } else if (key == "bootstrap.servers") {
-      config.bootstrap_servers = kafka::parse_bootstrap_servers(value);
-    } else if (key == "ssl.truststore.type" || key == "ssl.keystore.type" ||
-               key == "ssl.truststore.password") {
-      // Read above (types), or meaningless for PEM files (the truststore password).
-    } else {
-      ignored.push_back(key);
-    }
+  try {
+    return kafka::apply_properties({.client = &config}, properties);
+  } catch (const kafka::property_error& e) {
+    throw usage_error(source + ": " + e.what());
   }
-  return ignored;
+}
+
+std::vector<std::string> apply_command_properties(const std::map<std::string, std::string>& properties,
+                                                  const kafka::property_targets& targets,
+                                                  const std::string& command) {
+  std::vector<std::string> warnings;
+  for (const auto& [name, value] : properties) {
+    bool applied = false;
+    try {
+      applied = kafka::apply_property(targets, name, value);
+    } catch (const kafka::property_error& e) {
+      throw usage_error(e.what());
+    }
+    if (!applied) warnings.push_back("'" + name + "' is not used by sluice " + command + "; ignored");
+  }
+  return warnings;
 }
 
 }  // namespace sluice::cli

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "kafka/client/client_config.hpp"
+#include "kafka/properties/client_properties.hpp"
+#include "kafka/properties/jaas_config.hpp"
 
 namespace sluice::cli {
 
@@ -31,16 +33,21 @@ std::map<std::string, std::string> parse_properties(std::string_view text,
                                                     const std::string& source);
 std::map<std::string, std::string> load_properties_file(const std::string& path);
 
-struct jaas_credentials {
-  std::string login_module;  // e.g. org.apache.kafka.common.security.plain.PlainLoginModule
-  std::string username;
-  std::string password;
-};
+using kafka::jaas_credentials;
 // Parses sasl.jaas.config: `<LoginModule> required username="u" password="p";`.
 jaas_credentials parse_jaas_config(std::string_view text, const std::string& source);
 
-// Applies the properties to `config` and returns the keys it ignored.
+// Applies the properties to `config` (kafka::apply_properties, the one table of Java names) and
+// returns the known keys that concern no connection setting (a consumer's or producer's, or
+// Java-only ones); an unknown key is an error with a suggestion.
 std::vector<std::string> apply_properties(const std::map<std::string, std::string>& properties,
                                           kafka::client_config& config, const std::string& source);
+
+// Applies a command's client settings (connection_settings::properties) to the clients it makes
+// and returns a warning for each that concerns none of them (`linger.ms` for `sluice consume`)
+// or that Sluice does not use (`key.serializer`). Throws usage_error for a bad value.
+std::vector<std::string> apply_command_properties(const std::map<std::string, std::string>& properties,
+                                                  const kafka::property_targets& targets,
+                                                  const std::string& command);
 
 }  // namespace sluice::cli

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,16 @@ struct pipeline_test {
   int line = 0;
 };
 
+// The pipeline's `kafka:` section: client settings by their Java names (kafka/properties), per
+// client. -X flags and --command-config apply to every client, under these.
+struct kafka_client_settings {
+  std::map<std::string, std::string> consumer, producer, admin;
+};
+
 struct pipeline_definition {
   std::string file;
   operators::topology topology;
+  kafka_client_settings kafka;
   std::vector<pipeline_test> tests;
 };
 

@@ -1,5 +1,7 @@
 #include "pipelines/spec/yaml_loader.hpp"
 
+#include "kafka/properties/client_properties.hpp"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -419,7 +421,7 @@ class loader {
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
                  {"name", "description", "delivery", "commit_interval", "sources", "steps",
-                  "window", "after", "sink", "tests"})) {
+                  "window", "after", "sink", "tests", "kafka"})) {
       return;
     }
     auto& t = def.topology;
@@ -464,6 +466,52 @@ class loader {
     }
     if (auto n = root["tests"]) {
       read_tests(n, def);
+    }
+    if (auto n = root["kafka"]) {
+      read_kafka(n, def.kafka);
+    }
+  }
+
+  // kafka: {consumer: {...}, producer: {...}, admin: {...}}, each a map of Java client settings
+  // (max.poll.records: 1000). Names and values are checked here, against the same table as -X.
+  void read_kafka(const YAML::Node& node, kafka_client_settings& out) {
+    if (!mapping(node, "kafka", {"consumer", "producer", "admin"})) return;
+    struct part {
+      const char* name;
+      std::map<std::string, std::string>* settings;
+    };
+    for (const auto& [name, settings] : {part{"consumer", &out.consumer}, part{"producer", &out.producer},
+                                         part{"admin", &out.admin}}) {
+      const auto n = node[name];
+      if (!n) continue;
+      const auto path = join("kafka", name);
+      if (!n.IsMap()) {
+        error_at(n.Mark(), path, "expected a mapping of client settings by their Java names (linger.ms: 20)");
+        continue;
+      }
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        const auto key = it->first.Scalar();
+        if (!it->second.IsScalar()) {
+          error_at(it->second.Mark(), join(path, key), "expected a single value");
+          continue;
+        }
+        const auto value = it->second.Scalar();
+        kafka::consumer_config consumer;
+        kafka::producer_config producer;
+        const auto targets = std::string_view(name) == "consumer" ? kafka::property_targets{.consumer = &consumer}
+                             : std::string_view(name) == "producer" ? kafka::property_targets{.producer = &producer}
+                                                                    : kafka::property_targets{.client = &consumer};
+        try {
+          if (!kafka::apply_property(targets, key, value)) {
+            error_at(it->first.Mark(), join(path, key), fmt::format("'{}' is not {} setting", key, std::string_view(name) == "admin" ? "an admin" : std::string("a ") + name));
+            continue;
+          }
+        } catch (const kafka::property_error& e) {
+          error_at(it->first.Mark(), join(path, key), e.what());
+          continue;
+        }
+        (*settings)[key] = value;
+      }
     }
   }
 

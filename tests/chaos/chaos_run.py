@@ -533,7 +533,7 @@ def parse_time(text: str) -> Optional[float]:
 def analyse_log(inc: incarnation) -> dict:
     """What one process start's log says: restores, when it ran, problems."""
     info = {"incarnation": inc.number, "cause": inc.cause, "end": inc.end, "returncode": inc.returncode,
-            "log": str(inc.log_file), "restored_records": 0, "restored_offsets": 0,
+            "log": str(inc.log_file), "restored_records": 0, "restored_offsets": 0, "restored_at_start": 0,
             "restores": 0, "restores_from_offset_0": 0, "restore_seconds": 0.0, "tasks_started": 0,
             "to_running_s": None, "to_first_task_started_s": None, "to_last_task_started_s": None,
             "to_first_record_s": None, "first_record_after_start_by_runtime_s": None, "wiped": 0, "aborted_transactions": 0, "warnings": 0,
@@ -559,6 +559,10 @@ def analyse_log(inc: incarnation) -> dict:
         if r := RESTORED.search(message):
             info["restores"] += 1
             info["restored_records"] += int(r.group(2))
+            # Before the first record: the tasks the start came back to (later restores are
+            # tasks that moved to this process while it ran).
+            if info["to_first_record_s"] is None:
+                info["restored_at_start"] += int(r.group(2))
             info["restored_offsets"] += int(r.group(3))
             info["restore_seconds"] = round(info["restore_seconds"] + float(r.group(4)), 3)
         elif r := RESTORING.search(message):
@@ -1138,6 +1142,7 @@ class scenario_run:
             "restarts": {"count": len(restarts),
                          "restored_records_total": sum(s["restored_records"] for s in restarts),
                          "restored_records_per_restart": [s["restored_records"] for s in restarts],
+                         "restored_at_start_per_restart": [s["restored_at_start"] for s in restarts],
                          "restores_from_offset_0": sum(s["restores_from_offset_0"] for s in restarts),
                          "median_to_running_s": med(s["to_running_s"] for s in restarts),
                          "median_to_first_task_started_s": med(s["to_first_task_started_s"] for s in restarts),

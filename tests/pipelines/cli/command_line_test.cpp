@@ -1,6 +1,9 @@
 #include "pipelines/cli/command_line.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
 
 #include <sstream>
 
@@ -54,6 +57,21 @@ TEST(command_line, defaults_leave_partitions_to_the_broker) {
   EXPECT_EQ(args.replication_factor, -1);
   EXPECT_EQ(command.connection.timeout, std::chrono::milliseconds(15'000));
   EXPECT_FALSE(command.connection.json);
+}
+
+TEST(command_line, x_flags_carry_java_settings_over_the_command_config) {
+  const auto file = ::testing::TempDir() + "/x-flags-" + std::to_string(::getpid()) + ".properties";
+  std::ofstream(file) << "linger.ms=5\nclient.id=from-file\nmax.poll.records=10\n";
+  auto command = parse({"produce", "--topic", "t", "--bootstrap-server", "k:9092", "--command-config", file, "-X",
+                        "linger.ms=20", "-Xclient.id=from-x"});
+  const auto& properties = command.connection.properties;
+  EXPECT_EQ(properties.at("linger.ms"), "20") << "-X wins over the file";
+  EXPECT_EQ(properties.at("max.poll.records"), "10");
+  EXPECT_EQ(command.connection.client.client_id, "from-x") << "connection settings apply at once";
+  EXPECT_NE(usage_message({"topics", "list", "--bootstrap-server", "k:9092", "-X", "lingerms=1"})
+                .find("did you mean 'linger.ms'?"),
+            std::string::npos);
+  std::filesystem::remove(file);
 }
 
 TEST(command_line, run_is_a_static_member_by_default_and_takes_membership_flags) {

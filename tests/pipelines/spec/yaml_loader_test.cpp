@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <map>
+
 namespace sluice::pipelines {
 namespace {
 
@@ -73,6 +75,49 @@ sink:
   EXPECT_EQ(messages(r)[1],
             "pipeline.yaml:10:9: window.size: expected a duration like 10s, 5m, 250ms (units ms, "
             "s, m, h, d)");
+}
+
+TEST(yaml_loader, the_kafka_section_takes_client_settings_by_their_java_names) {
+  std::string text(minimal);
+  text += R"(kafka:
+  consumer:
+    max.poll.records: 1000
+    partition.assignment.strategy: roundrobin
+  producer:
+    linger.ms: 20
+    compression.type: zstd
+  admin:
+    request.timeout.ms: 60000
+)";
+  auto r = load_pipeline(text, "p.yaml", no_functions);
+  ASSERT_TRUE(r.errors.empty()) << joined(r);
+  const auto& kafka = r.pipeline->kafka;
+  EXPECT_EQ(kafka.consumer, (std::map<std::string, std::string>{{"max.poll.records", "1000"},
+                                                                {"partition.assignment.strategy", "roundrobin"}}));
+  EXPECT_EQ(kafka.producer,
+            (std::map<std::string, std::string>{{"compression.type", "zstd"}, {"linger.ms", "20"}}));
+  EXPECT_EQ(kafka.admin, (std::map<std::string, std::string>{{"request.timeout.ms", "60000"}}));
+}
+
+TEST(yaml_loader, kafka_settings_are_checked_where_they_stand) {
+  std::string text(minimal);
+  text += R"(kafka:
+  consumer:
+    max.pol.records: 1000
+    linger.ms: 5
+  producer:
+    acks: most
+  brokers: {}
+)";
+  auto r = load_pipeline(text, "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("p.yaml:8:5: kafka.consumer.max.pol.records: unknown client property 'max.pol.records'; did "
+                     "you mean 'max.poll.records'?"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("kafka.consumer.linger.ms: 'linger.ms' is not a consumer setting"), std::string::npos) << all;
+  EXPECT_NE(all.find("kafka.producer.acks: acks: 'most' is not 0, 1, all or -1"), std::string::npos) << all;
+  EXPECT_NE(all.find("kafka.brokers: unknown key 'brokers'"), std::string::npos) << all;
 }
 
 TEST(yaml_loader, unknown_keys_are_rejected_with_a_suggestion) {
