@@ -72,9 +72,7 @@ std::string state_directory::instance_id() {
 std::optional<std::string> state_directory::member_id() const { return read_line(path_ / "member-id"); }
 
 void state_directory::keep_member_id(const std::string& id) {
-  if (id.empty() || id == kept_member_id_) return;
-  write_line(path_ / "member-id", id);
-  kept_member_id_ = id;
+  if (!id.empty()) write_line(path_ / "member-id", id);
 }
 
 }  // namespace sluice::runtime

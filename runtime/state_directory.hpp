@@ -36,13 +36,12 @@ class state_directory {
   std::string instance_id();
   // The member id the previous process kept (empty: none).
   std::optional<std::string> member_id() const;
-  // Keeps this process's member id for the next one; writes only when it changed.
+  // Keeps this process's member id for the next one.
   void keep_member_id(const std::string& id);
 
  private:
   std::filesystem::path path_;
   int lock_fd_ = -1;
-  std::string kept_member_id_;
 };
 
 }  // namespace sluice::runtime

@@ -27,7 +27,6 @@ struct connection_settings {
   // Bounds each admin call, retries included, and connecting to an unreachable cluster.
   std::chrono::milliseconds timeout{15'000};
   bool json = false;
-  std::vector<std::string> warnings;  // e.g. properties the tool does not use
   // Every client setting by its Java name, from --command-config and -X (-X wins); the connection
   // ones are in `client` already, each command applies the rest to the clients it makes
   // (apply_command_properties).

@@ -144,13 +144,12 @@ asio::awaitable<int> run_cluster(kafka::admin_client* admin, cluster_args args, 
 }
 
 int execute(const command_line& command, std::ostream& out, std::ostream& err) {
-  for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
   auto admin_settings = command.connection.client;
   for (const auto& warning : apply_command_properties(command.connection.properties, {.client = &admin_settings},
                                                       command.command))
     err << "warning: " << warning << '\n';
   asio::io_context context;
-  kafka::cluster cluster(context.get_executor(), command.connection.client);
+  kafka::cluster cluster(context.get_executor(), admin_settings);
   kafka::admin_client admin(cluster, {command.connection.timeout});
   printer print{&out, &err, command.connection.json};
   auto result = asio::co_spawn(context, dispatch(&admin, command, print), asio::use_future);
@@ -212,22 +211,19 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
                                    std::holds_alternative<consume_args>(command.args);
     configure_logging(command.connection.logging, records_on_stdout);
     if (std::holds_alternative<produce_args>(command.args)) {
-      for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
       return run_produce(command, in, err);
     }
     if (std::holds_alternative<consume_args>(command.args)) {
-      for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
       return run_consume(command, out, err);
     }
     if (std::holds_alternative<run_args>(command.args)) {
-      for (const auto& warning : command.connection.warnings) err << "warning: " << warning << '\n';
       return run_pipeline(command, out, err);
     }
+    return execute(command, out, err);
   } catch (const usage_error& e) {
     err << "error: " << e.what() << '\n';
     return static_cast<int>(exit_status::usage);
   }
-  return execute(command, out, err);
 }
 
 }  // namespace sluice::cli
