@@ -2,6 +2,7 @@
 #include "pipelines/cli/properties.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <ctime>
@@ -108,53 +109,59 @@ std::map<std::string, std::string> parse_x_flags(const std::vector<std::string>&
   return out;
 }
 
+// The dedicated flags as the Java names they stand for, so that one ordered set of properties
+// (file, then -X, then these) describes the connection: every client a command or pipeline makes
+// applies it, and a flag wins over the file wherever it is applied. A flag also drops the
+// synonyms it overrides (ssl.truststore.location for --ca-file, ...), which would otherwise be
+// applied after it in name order.
+void put_flag_properties(const connection_flags& flags, std::map<std::string, std::string>& properties) {
+  auto put = [&](const std::string& value, const char* name, std::initializer_list<const char*> synonyms = {}) {
+    if (value.empty()) return;
+    for (const auto* synonym : synonyms) properties.erase(synonym);
+    properties[name] = value;
+  };
+  if (!flags.security_protocol.empty() && !kafka::parse_security_protocol(flags.security_protocol)) {
+    throw usage_error("--security-protocol: '" + flags.security_protocol +
+                      "' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
+  }
+  if (!flags.sasl_mechanism.empty() && !kafka::parse_sasl_mechanism(flags.sasl_mechanism)) {
+    throw usage_error("--sasl-mechanism: '" + flags.sasl_mechanism +
+                      "' is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER");
+  }
+  put(flags.security_protocol, "security.protocol");
+  put(flags.sasl_mechanism, "sasl.mechanism", {"sasl.mechanisms"});
+  put(flags.sasl_username, "sasl.username");
+  put(flags.sasl_password, "sasl.password");
+  put(flags.sasl_oauth_token, "sasl.oauthbearer.token");
+  put(flags.ca_file, "ssl.ca.location", {"ssl.truststore.location", "ssl.truststore.type"});
+  put(flags.cert_file, "ssl.certificate.location");
+  put(flags.key_file, "ssl.key.location");
+  put(flags.key_password, "ssl.key.password", {"ssl.keystore.password"});
+  if (flags.no_hostname_verification) properties["ssl.endpoint.identification.algorithm"] = "";
+  put(flags.client_id, "client.id");
+}
+
 connection_settings make_connection(const connection_flags& flags) {
   connection_settings settings;
   auto& config = settings.client;
   config.client_id = "sluice-cli";
   if (!flags.command_config.empty()) settings.properties = load_properties_file(flags.command_config);
   for (auto& [name, value] : parse_x_flags(flags.properties)) settings.properties[name] = value;
-  if (!settings.properties.empty()) {
-    const auto source = flags.command_config.empty() ? std::string("-X") : flags.command_config + " / -X";
-    apply_properties(settings.properties, config, source);  // the connection settings; the rest later
-  }
+  const auto source = flags.command_config.empty() ? std::string("-X") : flags.command_config + " / -X";
+  put_flag_properties(flags, settings.properties);
   if (!flags.bootstrap.empty()) {
     try {
-      config.bootstrap_servers = kafka::parse_bootstrap_servers(flags.bootstrap);
+      kafka::parse_bootstrap_servers(flags.bootstrap);
     } catch (const std::exception& e) {
       throw usage_error(std::string("--bootstrap-server: ") + e.what());
     }
+    settings.properties["bootstrap.servers"] = flags.bootstrap;
   }
+  apply_properties(settings.properties, config, source);  // the connection settings; the rest later
   if (config.bootstrap_servers.empty()) {
     throw usage_error("--bootstrap-server is required (e.g. --bootstrap-server localhost:9092)");
   }
-  if (!flags.security_protocol.empty()) {
-    auto parsed = kafka::parse_security_protocol(flags.security_protocol);
-    if (!parsed) {
-      throw usage_error("--security-protocol: '" + flags.security_protocol +
-                        "' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
-    }
-    config.security.protocol = *parsed;
-  }
-  if (!flags.sasl_mechanism.empty()) {
-    auto parsed = kafka::parse_sasl_mechanism(flags.sasl_mechanism);
-    if (!parsed) {
-      throw usage_error("--sasl-mechanism: '" + flags.sasl_mechanism +
-                        "' is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER");
-    }
-    config.security.sasl.mechanism = *parsed;
-  }
-  auto& sasl = config.security.sasl;
-  auto& tls = config.security.tls;
-  if (!flags.sasl_username.empty()) sasl.username = flags.sasl_username;
-  if (!flags.sasl_password.empty()) sasl.password = flags.sasl_password;
-  if (!flags.sasl_oauth_token.empty()) sasl.oauth_token = flags.sasl_oauth_token;
-  if (!flags.ca_file.empty()) tls.ca_file = flags.ca_file;
-  if (!flags.cert_file.empty()) tls.cert_file = flags.cert_file;
-  if (!flags.key_file.empty()) tls.key_file = flags.key_file;
-  if (!flags.key_password.empty()) tls.key_password = flags.key_password;
-  if (flags.no_hostname_verification) tls.verify_hostname = false;
-  if (!flags.client_id.empty()) config.client_id = flags.client_id;
+  const auto& sasl = config.security.sasl;
   if (config.security.uses_sasl()) {
     if (sasl.mechanism == kafka::sasl_mechanism::oauthbearer) {
       if (sasl.oauth_token.empty())

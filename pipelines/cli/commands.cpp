@@ -144,12 +144,10 @@ asio::awaitable<int> run_cluster(kafka::admin_client* admin, cluster_args args, 
 }
 
 int execute(const command_line& command, std::ostream& out, std::ostream& err) {
-  auto admin_settings = command.connection.client;
-  for (const auto& warning : apply_command_properties(command.connection.properties, {.client = &admin_settings},
-                                                      command.command))
+  for (const auto& warning : apply_command_properties(command.connection.properties, {}, command.command))
     err << "warning: " << warning << '\n';
   asio::io_context context;
-  kafka::cluster cluster(context.get_executor(), admin_settings);
+  kafka::cluster cluster(context.get_executor(), command.connection.client);
   kafka::admin_client admin(cluster, {command.connection.timeout});
   printer print{&out, &err, command.connection.json};
   auto result = asio::co_spawn(context, dispatch(&admin, command, print), asio::use_future);

@@ -181,9 +181,12 @@ int run_consume(const command_line& command, std::ostream& out, std::ostream& er
   const auto& args = std::get<consume_args>(command.args);
   kafka::consumer_config config;
   static_cast<kafka::client_config&>(config) = command.connection.client;
-  // --timeout-ms is the idle timeout here; requests keep the client's own bounds.
-  config.request_timeout = kafka::client_config{}.request_timeout;
-  config.connect_timeout = kafka::client_config{}.connect_timeout;
+  // --timeout-ms is the idle timeout here; requests keep the client's own bounds (the defaults,
+  // or request.timeout.ms / socket.connection.setup.timeout.ms of the properties).
+  kafka::client_config own_bounds;
+  apply_properties(command.connection.properties, own_bounds, "consume");
+  config.request_timeout = own_bounds.request_timeout;
+  config.connect_timeout = own_bounds.connect_timeout;
   config.group_id = args.group;
   config.offset_reset = args.start.what == start_position::kind::earliest
                             ? kafka::auto_offset_reset::earliest

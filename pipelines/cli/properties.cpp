@@ -162,11 +162,16 @@ std::vector<std::string> apply_properties(const std::map<std::string, std::strin
 std::vector<std::string> apply_command_properties(const std::map<std::string, std::string>& properties,
                                                   const kafka::property_targets& targets,
                                                   const std::string& command) {
+  // The connection settings are in connection_settings::client already, with the flags over
+  // them and the command's own bounds after them: here they only count as used.
+  kafka::client_config connection_already_applied;
+  auto command_targets = targets;
+  command_targets.client = &connection_already_applied;
   std::vector<std::string> warnings;
   for (const auto& [name, value] : properties) {
     bool applied = false;
     try {
-      applied = kafka::apply_property(targets, name, value);
+      applied = kafka::apply_property(command_targets, name, value);
     } catch (const kafka::property_error& e) {
       throw usage_error(e.what());
     }

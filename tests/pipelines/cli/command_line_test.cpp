@@ -185,6 +185,26 @@ TEST(command_line, explicit_security_flags_apply) {
   EXPECT_EQ(client.client_id, "ops");
 }
 
+// A dedicated flag wins over the file wherever the properties are applied again: every command
+// and the runtime apply connection_settings::properties to the clients they make.
+TEST(command_line, dedicated_flags_win_over_the_command_config) {
+  const auto file = ::testing::TempDir() + "/flags-over-file-" + std::to_string(::getpid()) + ".properties";
+  std::ofstream(file) << "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+                      << "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                         "username=\"file-user\" password=\"file-password\";\n"
+                      << "ssl.truststore.type=PEM\nssl.truststore.location=/file-ca.pem\n";
+  auto command = parse({"topics", "list", "--bootstrap-server", "k:9093", "--command-config", file,
+                        "--sasl-password", "flag-password", "--tls-ca-file", "/flag-ca.pem"});
+  for (const auto* properties_applied : {"at parse", "again"}) {
+    kafka::client_config client = command.connection.client;
+    if (std::string(properties_applied) == "again") apply_properties(command.connection.properties, client, "test");
+    EXPECT_EQ(client.security.sasl.username, "file-user") << properties_applied;
+    EXPECT_EQ(client.security.sasl.password, "flag-password") << properties_applied;
+    EXPECT_EQ(client.security.tls.ca_file, "/flag-ca.pem") << properties_applied;
+  }
+  std::filesystem::remove(file);
+}
+
 TEST(command_line, topics_alter_needs_a_change) {
   EXPECT_NE(usage_message({"topics", "alter", "--bootstrap-server", "k:1", "--topic", "t"})
                 .find("nothing to change"),
