@@ -18,6 +18,16 @@ struct operator_metrics_snapshot {
   std::uint64_t errors = 0;           // records that returned a processing_error
   std::uint64_t windows_emitted = 0;  // window results emitted (every update or on close)
   bool operator==(const operator_metrics_snapshot&) const = default;
+  operator_metrics_snapshot& operator+=(const operator_metrics_snapshot& other) {
+    records_in += other.records_in;
+    records_out += other.records_out;
+    filtered += other.filtered;
+    late_dropped += other.late_dropped;
+    late_to_side += other.late_to_side;
+    errors += other.errors;
+    windows_emitted += other.windows_emitted;
+    return *this;
+  }
 };
 
 class operator_metrics {

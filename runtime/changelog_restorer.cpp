@@ -88,6 +88,17 @@ void changelog_reader::reassign() {
   consumer_.assign(active);  // partitions kept keep their position
 }
 
+std::vector<changelog_reader::store_progress_view> changelog_reader::progress() const {
+  std::vector<store_progress_view> out;
+  for (const auto& [owner, progress] : owners_) {
+    for (const auto& store : progress.stores) {
+      out.push_back({owner, store.target.store->name(), store.target.changelog, store.position, store.outcome.to,
+                     store.outcome.records});
+    }
+  }
+  return out;
+}
+
 std::int64_t changelog_reader::remaining() const {
   std::int64_t left = 0;
   for (const auto& [owner, progress] : owners_) {

@@ -82,6 +82,15 @@ class changelog_reader {
   bool restoring(const owner_id& owner) const { return owners_.contains(owner); }
   // Changelog records still to read, over every store being restored.
   std::int64_t remaining() const;
+  struct store_progress_view {
+    owner_id owner;
+    std::string store;
+    kafka::topic_partition changelog;
+    std::int64_t position = 0;  // the next changelog offset to read
+    std::int64_t end = 0;       // the end offset to reach
+    std::uint64_t records = 0;  // applied so far
+  };
+  std::vector<store_progress_view> progress() const;
 
  private:
   struct store_progress {

@@ -53,6 +53,7 @@ void checkpoint::begin_record() {
 
 asio::awaitable<void> checkpoint::commit() {
   if (!dirty_) co_return;
+  const scoped_timer commit_timing(metrics_.commit_time);
   std::vector<store_commit> store_commits;
   const auto offsets = tasks_.consumed_offsets();
   std::exception_ptr failure;

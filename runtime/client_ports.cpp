@@ -48,7 +48,14 @@ asio::awaitable<void> kafka_producer_port::restart() {
   constexpr std::chrono::milliseconds no_wait{0};
   auto old = std::exchange(producer_, std::make_unique<kafka::producer>(executor_, config_));
   co_await old->stop(no_wait);
+  earlier_sessions_ += old->statistics();
   co_await producer_->start();
+}
+
+kafka::producer_statistics kafka_producer_port::statistics() const {
+  auto total = earlier_sessions_;
+  total += producer_->statistics();
+  return total;
 }
 
 std::optional<kafka::delivery> kafka_producer_port::try_send(std::string_view topic,

@@ -11,6 +11,7 @@
 #include "kafka/client/consumer_group_metadata.hpp"
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/delivery.hpp"
+#include "kafka/producer/producer.hpp"
 #include "kafka/producer/producer_config.hpp"
 #include "kafka/protocol/wire.hpp"
 #include "kafka/records/record.hpp"
@@ -99,11 +100,14 @@ class kafka_producer_port final : public output_port {
   asio::awaitable<void> commit_transaction() override;
   asio::awaitable<void> abort_transaction() override;
   asio::awaitable<void> restart() override;
+  // Over every session since the port was made (restart() keeps the counts).
+  kafka::producer_statistics statistics() const;
 
  private:
   asio::any_io_executor executor_;
   kafka::producer_config config_;
   std::unique_ptr<kafka::producer> producer_;
+  kafka::producer_statistics earlier_sessions_;
 };
 
 std::unique_ptr<input_port> make_input_port(kafka::consumer& consumer);

@@ -6,7 +6,9 @@
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
 #include "runtime/group_settings.hpp"
+#include "runtime/http/http_endpoint.hpp"
 #include "runtime/internal_topics.hpp"
+#include "runtime/metrics_exposition.hpp"
 #include "runtime/rebalance_handoff.hpp"
 #include "runtime/record_collector.hpp"
 #include "runtime/state_directory.hpp"
@@ -113,6 +115,9 @@ struct stream_app::impl {
   asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
   asio::awaitable<void> shut_down(bool clean);
+  void open_endpoint();
+  bool ready() const;
+  http::response health() const;
 
   stream_app& owner;
   asio::any_io_executor executor;
@@ -132,8 +137,25 @@ struct stream_app::impl {
   std::unique_ptr<task_manager> tasks;
   std::unique_ptr<record_collector> collector;
   std::unique_ptr<checkpoint> commits;
+  std::shared_ptr<state::rocksdb::memory_budget> memory;
+  std::unique_ptr<http::endpoint> endpoint;
+  clock::time_point last_turn = clock::now();  // of the loop, for /health
+  bool stopping = false;
 
   std::vector<operators::output_record> outputs;  // reused per record
+  // The per-partition and per-topic counters of the last record and output: most follow one another.
+  std::string counted_topic;
+  std::int32_t counted_partition = -1;
+  std::uint64_t* records_in_of_partition = nullptr;
+  std::string last_output_topic;
+  std::uint64_t* records_out_to_topic = nullptr;
+  void count_output(const std::string& topic) {
+    if (records_out_to_topic == nullptr || topic != last_output_topic) {
+      last_output_topic = topic;
+      records_out_to_topic = &owner.metrics_.records_out_to(topic);
+    }
+    ++*records_out_to_topic;
+  }
   clock::time_point started = clock::now();
   bool processed_any = false;
 };
@@ -150,8 +172,10 @@ asio::awaitable<void> stream_app::run() { co_await impl_->run(); }
 
 asio::awaitable<void> stream_app::impl::run() {
   started = clock::now();
+  last_turn = started;
   state_directory locked_directory(app_dir);  // locked until run() returns
   directory = &locked_directory;
+  if (config.endpoint) open_endpoint();
   const auto instance_id = config.instance_id ? *config.instance_id : directory->instance_id();
   co_await start_clients(instance_id);
   spdlog::info("{}: running ({} sub-topologies, delivery {}, instance {}, {} membership)", topology.name,
@@ -167,8 +191,49 @@ asio::awaitable<void> stream_app::impl::run() {
   if (failure) std::rethrow_exception(failure);
 }
 
+void stream_app::impl::open_endpoint() {
+  const auto& settings = *config.endpoint;
+  std::map<std::string, http::handler> routes;
+  routes["/metrics"] = [this] {
+    metrics_sources sources{topology.name, &owner.metrics_, tasks.get(), consumer.get(), exactly_once(),
+                            producer.get(), memory.get(), ready()};
+    return http::response{200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(sources)};
+  };
+  routes["/health"] = [this] { return health(); };
+  routes["/ready"] = [this] {
+    if (ready()) return http::response{200, "text/plain; charset=utf-8", "ready\n"};
+    std::string why = stopping                       ? "stopping"
+                      : !consumer                    ? "starting: connecting to the cluster"
+                      : tasks && tasks->restoring()  ? "restoring state"
+                                                     : "joining the group";
+    return http::response{503, "text/plain; charset=utf-8", "not ready: " + why + "\n"};
+  };
+  endpoint = std::make_unique<http::endpoint>(executor, http::endpoint_config{settings.address, settings.port},
+                                              std::move(routes));
+  endpoint->start();
+  owner.endpoint_port_ = endpoint->port();
+  spdlog::info("{}: serving /metrics, /health and /ready on {}:{}", topology.name, settings.address,
+               endpoint->port());
+}
+
+bool stream_app::impl::ready() const {
+  if (stopping || !consumer || !tasks || !rebalance) return false;
+  const auto group = consumer->group_stats();
+  return group.generation > 0 && !group.in_rebalance && !rebalance->pending() && !tasks->restoring();
+}
+
+http::response stream_app::impl::health() const {
+  const auto quiet = clock::now() - last_turn;
+  if (quiet > config.endpoint->stalled_after) {
+    return {503, "text/plain; charset=utf-8",
+            "stalled: the loop has not turned for " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(quiet).count()) + " s\n"};
+  }
+  return {200, "text/plain; charset=utf-8", "ok\n"};
+}
+
 asio::awaitable<void> stream_app::impl::start_clients(const std::string& instance_id) {
-  auto memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
+  memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
   auto admin_config = config.client;
   for (const auto* part : {&config.properties.admin, &config.properties.all}) {
     for (const auto& [name, value] : *part) kafka::apply_property({.client = &admin_config}, name, value);
@@ -218,7 +283,7 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   co_await restore_consumer->start();
   co_await consumer->start();
   input = make_input_port(*consumer);
-  tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, std::move(memory), *input,
+  tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, memory, *input,
                                          *restore_consumer, owner.metrics_);
   collector = std::make_unique<record_collector>(*producer);
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer, config.hooks,
@@ -230,14 +295,20 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
 asio::awaitable<void> stream_app::impl::loop() {
   auto next_commit = clock::now() + topology.effective_commit_interval();
   while (!owner.stop_requested_) {
+    last_turn = clock::now();
     co_await handle_rebalance_events();
     if (tasks->restoring()) co_await tasks->restore(restore_slice);
     const auto wait = tasks->restoring() ? std::chrono::milliseconds(0) : config.poll_timeout;
+    const auto poll_began = clock::now();
     auto batch = co_await consumer->getmany(wait);
+    if (!batch.empty()) owner.metrics_.poll_time.observe(clock::now() - poll_began);
     // Events that arrived while polling go first: a revoked task's records are then skipped.
     co_await handle_rebalance_events();
     if (topology.delivery == operators::delivery_guarantee::at_most_once) co_await commit_at_most_once(batch);
-    co_await process(std::move(batch));
+    if (!batch.empty()) {
+      const scoped_timer processing(owner.metrics_.processing_time);
+      co_await process(std::move(batch));
+    }
     if (clock::now() >= next_commit || collector->failed()) {
       co_await commits->commit();
       next_commit = clock::now() + topology.effective_commit_interval();
@@ -250,6 +321,7 @@ asio::awaitable<void> stream_app::impl::loop() {
 asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
   while (auto event = rebalance->next()) {
     owner.metrics_.rebalance_events.fetch_add(1, std::memory_order_relaxed);
+    const scoped_timer handling(owner.metrics_.rebalance_time);
     switch (event->kind) {
       case rebalance_kind::revoked:
         // Commit what was processed while the partitions are still ours, then close their tasks.
@@ -279,9 +351,18 @@ asio::awaitable<void> stream_app::impl::process(std::vector<kafka::consumer_reco
     if (t == nullptr) continue;  // revoked since it was fetched
     commits->begin_record();
     owner.metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
+    if (in.partition != counted_partition || in.topic != counted_topic) {
+      counted_topic = in.topic;
+      counted_partition = in.partition;
+      records_in_of_partition = &owner.metrics_.records_in_of({std::string(in.topic), in.partition});
+    }
+    ++*records_in_of_partition;
     outputs.clear();
     if (auto error = t->processor().process(to_raw_record(in), outputs)) co_await handle_error(*error, in);
-    for (const auto& out : outputs) co_await collector->send(out);
+    for (const auto& out : outputs) {
+      co_await collector->send(out);
+      count_output(out.topic);
+    }
     owner.metrics_.records_out.fetch_add(outputs.size(), std::memory_order_relaxed);
     t->mark_consumed({std::string(in.topic), in.partition}, in.offset + 1);
     commits->record_done();
@@ -331,6 +412,7 @@ asio::awaitable<void> stream_app::impl::commit_at_most_once(const std::vector<ka
 }
 
 asio::awaitable<void> stream_app::impl::shut_down(bool clean) {
+  stopping = true;
   // Nothing of a failed interval may be committed: its transaction is aborted, and its tasks
   // close with their uncommitted writes dropped.
   if (!clean && commits) co_await commits->abandon();
@@ -341,6 +423,7 @@ asio::awaitable<void> stream_app::impl::shut_down(bool clean) {
   if (restore_consumer) co_await restore_consumer->stop();
   if (producer) co_await producer->stop();
   if (admin_cluster) admin_cluster->close();
+  if (endpoint) endpoint->close();
   spdlog::info("{}: stopped", topology.name);
 }
 

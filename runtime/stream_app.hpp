@@ -114,6 +114,16 @@ struct runtime_config {
   struct client_properties {
     std::map<std::string, std::string> all, consumer, producer, admin;
   } properties;
+  // An HTTP endpoint on the app's executor: /metrics (Prometheus text, docs/operations.md lists
+  // every metric), /health (200 while the loop turns; 503 once it has not for `stalled_after`)
+  // and /ready (200 once joined and every assigned task restored, so an orchestrator can wait for
+  // restores). nullopt: none.
+  struct http_endpoint_config {
+    std::string address = "0.0.0.0";
+    std::uint16_t port = 0;  // 0: any free port (stream_app::endpoint_port says which)
+    std::chrono::seconds stalled_after{60};
+  };
+  std::optional<http_endpoint_config> endpoint;
   commit_hooks hooks;  // tests only
 };
 
@@ -136,12 +146,16 @@ class stream_app {
   void request_stop() { stop_requested_ = true; }
 
   const runtime_metrics& metrics() const { return metrics_; }
+  // The port the HTTP endpoint listens on, once run() has opened it (0 before, or with none).
+  // Thread-safe.
+  std::uint16_t endpoint_port() const { return endpoint_port_.load(); }
   const operators::topology& topology() const;
 
   struct impl;
 
  private:
   std::atomic<bool> stop_requested_{false};
+  std::atomic<std::uint16_t> endpoint_port_{0};
   runtime_metrics metrics_;
   std::unique_ptr<impl> impl_;
 };

@@ -62,6 +62,7 @@ class task {
   void start_processing();
   bool processing() const { return processor_ != nullptr; }
   operators::sub_topology_processor& processor() { return *processor_; }
+  const operators::sub_topology_processor& processor() const { return *processor_; }
 
   // Input offsets processed since the task started: the next offset to read per input partition.
   const std::map<kafka::topic_partition, std::int64_t>& consumed() const { return consumed_; }

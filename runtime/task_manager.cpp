@@ -161,6 +161,7 @@ void task_manager::close(const std::set<task_id>& ids, bool clean) {
     if (it == tasks_.end()) continue;
     reader_.remove(id.to_string());
     unprepared_.erase(id);
+    keep_operator_counts(*it->second);
     if (clean) {
       it->second->flush();
     } else {
@@ -200,10 +201,15 @@ std::vector<kafka::topic_partition> task_manager::abort_all() {
     // Every input, not only those with processed records: fetched records not processed yet
     // moved the consumer's position too.
     for (auto& input : inputs_of(id)) inputs.push_back(std::move(input));
+    keep_operator_counts(*t);
     t->abort_stores();
     t->start_processing();
   }
   return inputs;
+}
+
+void task_manager::keep_operator_counts(task& t) {
+  if (t.processing()) metrics_.dropped_processors += t.processor().metrics().snapshot();
 }
 
 void task_manager::update_gauge() {

@@ -74,11 +74,14 @@ class task_manager {
   task* running_task_for(std::string_view topic, std::int32_t partition);
   // Every task, in task id order.
   std::map<task_id, std::unique_ptr<task>>& tasks() { return tasks_; }
+  const std::map<task_id, std::unique_ptr<task>>& tasks() const { return tasks_; }
   // Next offset to read per input partition, over the running tasks' processed records.
   std::map<kafka::topic_partition, std::int64_t> consumed_offsets() const;
   // After an aborted commit: every running task drops its uncommitted store writes and its
   // processor; returns its input partitions, which must be rewound to their committed offsets.
   std::vector<kafka::topic_partition> abort_all();
+  // The restore progress of every store still restoring.
+  std::vector<changelog_reader::store_progress_view> restore_progress() const { return reader_.progress(); }
 
  private:
   static constexpr std::chrono::milliseconds prepare_retry_backoff{500};
@@ -89,6 +92,8 @@ class task_manager {
   asio::awaitable<void> prepare_restores();
   [[noreturn]] void throw_restore_failure(const std::exception& e) const;
   void update_gauge();
+  // Before a task's processor goes: its counts join the metrics' totals of dropped processors.
+  void keep_operator_counts(task& t);
 
   const operators::topology& topology_;
   const operators::topology_plan& plan_;

@@ -133,6 +133,8 @@ struct producer::impl : std::enable_shared_from_this<impl> {
     abortable_error
   };
 
+  producer_statistics statistics;
+
   struct sink {
     std::shared_ptr<connection> conn;
     bool connecting = false;
@@ -643,6 +645,7 @@ struct producer::impl : std::enable_shared_from_this<impl> {
       }
     }
     if (transactional) enter_abortable(failure);
+    ++statistics.failed_batches;
     batch->state->fail(std::move(failure));
   }
 
@@ -662,6 +665,7 @@ struct producer::impl : std::enable_shared_from_this<impl> {
                               "the transaction of the " + txn_name() + " was aborted"));
       return;
     }
+    ++statistics.retried_batches;
     auto& queue = *batch->queue;
     spdlog::debug("producer: retrying {} records for {} (attempt {}, sequence {}): {}",
                   batch->builder.record_count(), where(*batch->topic, queue.partition),
@@ -786,6 +790,12 @@ struct producer::impl : std::enable_shared_from_this<impl> {
       for (std::size_t i = 0; i < batches.size(); ++i) {
         auto& records = request.topic_data[slots[i].first].partition_data[slots[i].second].records;
         batches[i]->built = std::move(*records);
+      }
+      ++statistics.requests;  // a retry counts again: these are what went on the wire
+      for (const auto& batch : batches) {
+        ++statistics.batches;
+        statistics.records += static_cast<std::uint64_t>(batch->builder.record_count());
+        statistics.batch_bytes += batch->built.size();
       }
       reply = co_await conn->round_trip(api_key::produce, version, std::move(body),
                                         config.acks != acks::none);
@@ -1349,6 +1359,8 @@ producer::~producer() {
 const producer_config& producer::config() const {
   return impl_->config;
 }
+producer_statistics producer::statistics() const { return impl_->statistics; }
+
 std::int64_t producer::producer_id() const {
   return impl_->producer_id;
 }

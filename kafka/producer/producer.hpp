@@ -64,6 +64,28 @@
 
 namespace sluice::kafka {
 
+// What the producer has sent, for metrics: Produce requests written (retries count again), the
+// batches and records in them and the batches' encoded bytes; batches sent again after a
+// retriable error, and batches failed for good.
+struct producer_statistics {
+  std::uint64_t requests = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t records = 0;
+  std::uint64_t batch_bytes = 0;
+  std::uint64_t retried_batches = 0;
+  std::uint64_t failed_batches = 0;
+
+  producer_statistics& operator+=(const producer_statistics& other) {
+    requests += other.requests;
+    batches += other.batches;
+    records += other.records;
+    batch_bytes += other.batch_bytes;
+    retried_batches += other.retried_batches;
+    failed_batches += other.failed_batches;
+    return *this;
+  }
+};
+
 class producer {
  public:
   // Throws kafka_error(bad_configuration) for a configuration validate() rejects.
@@ -150,6 +172,7 @@ class producer {
   asio::awaitable<void> run_in_transaction(Body body);
 
   const producer_config& config() const;
+  producer_statistics statistics() const;
   // The idempotent producer's id and epoch (-1 before start, or when not idempotent).
   std::int64_t producer_id() const;
   std::int16_t producer_epoch() const;

@@ -477,11 +477,18 @@ command_line parse_command_line(const std::vector<std::string>& args) {
         "RocksDB memory for the whole process: block cache and memtables (default 512)")(
         "replication-factor", po::value(&replication)->value_name("N"),
         "replicas per partition of the topics the pipeline creates (internal, sink, dead-letter; "
-        "default: the broker's default.replication.factor)");
+        "default: the broker's default.replication.factor)")(
+        "metrics-port", po::value(&a.metrics_port)->value_name("PORT"),
+        "serve /metrics (Prometheus), /health and /ready over HTTP on this port (0: any free "
+        "port, logged; default: no endpoint)")(
+        "metrics-address", po::value(&a.metrics_address)->value_name("ADDRESS"),
+        "the address the endpoint listens on (default 0.0.0.0; 127.0.0.1 keeps it local)");
     auto p = parse_options(command, rest, own, flags);
     if (!finish(p)) return result;
     require_file();
     if (replication != -1) a.replication_factor = to_replication_factor(replication);
+    if (a.metrics_port < -1 || a.metrics_port > 65535)
+      throw usage_error("--metrics-port must be from 0 to 65535, not " + std::to_string(a.metrics_port));
     if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
     if (a.session_timeout_ms < 0)
       throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));

@@ -116,6 +116,8 @@ struct run_args {
   bool stay_in_group_on_stop = false;  // a static member keeps its partitions over a clean stop
   std::int64_t memory_mb = 512;    // RocksDB: one block cache + memtables for the whole process
   std::int16_t replication_factor = -1;  // of the topics the pipeline creates; -1: broker default
+  std::int32_t metrics_port = -1;        // -1: no HTTP endpoint; 0: any free port
+  std::string metrics_address = "0.0.0.0";
 };
 
 struct reset_args {

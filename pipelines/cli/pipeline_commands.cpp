@@ -78,6 +78,10 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   config.properties.consumer = definition->kafka.consumer;
   config.properties.producer = definition->kafka.producer;
   config.properties.admin = definition->kafka.admin;
+  if (args.metrics_port >= 0) {
+    config.endpoint = runtime::runtime_config::http_endpoint_config{
+        .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
+  }
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
   config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
   // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it

@@ -244,6 +244,7 @@ class running_app {
     runner_ = std::thread([this] { context_.run(); });
   }
   const runtime_metrics& metrics() const { return app_.metrics(); }
+  const stream_app& app() const { return app_; }
   bool finished() const { return finished_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
 
   // Waits for run() to return on its own (a failure) and rethrows what stopped it.

@@ -102,6 +102,18 @@ TEST(command_line, run_is_a_static_member_by_default_and_takes_membership_flags)
             std::string::npos);
 }
 
+TEST(command_line, run_serves_metrics_only_when_asked) {
+  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).metrics_port, -1);
+  auto command = parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "9464", "--metrics-address",
+                        "127.0.0.1"});
+  const auto& args = std::get<run_args>(command.args);
+  EXPECT_EQ(args.metrics_port, 9464);
+  EXPECT_EQ(args.metrics_address, "127.0.0.1");
+  EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "70000"})
+                .find("--metrics-port must be from 0 to 65535"),
+            std::string::npos);
+}
+
 TEST(command_line, every_command_has_help) {
   for (auto words : std::vector<std::vector<std::string>>{{"cluster"},
                                                           {"topics", "create"},

@@ -1,0 +1,38 @@
+#pragma once
+
+// The Prometheus text of one running application (docs/operations.md lists every metric): the
+// counters and histograms of runtime_metrics, and gauges read from the tasks and the clients when
+// scraped (consumer lag, tasks running and restoring, restore progress per store, RocksDB memory
+// against its budget). Every metric carries the `pipeline` label. Called on the app's thread.
+
+#include "runtime/runtime_metrics.hpp"
+
+#include <string>
+
+namespace sluice::kafka {
+class consumer;
+}
+namespace sluice::state::rocksdb {
+class memory_budget;
+}
+
+namespace sluice::runtime {
+
+class task_manager;
+class kafka_producer_port;
+
+// What a scrape reads; the pointers are null until the app has made them.
+struct metrics_sources {
+  std::string pipeline;
+  const runtime_metrics* metrics = nullptr;
+  const task_manager* tasks = nullptr;
+  const kafka::consumer* consumer = nullptr;
+  bool read_committed = false;  // lag against the last stable offset instead of the high watermark
+  const kafka_producer_port* producer = nullptr;
+  const state::rocksdb::memory_budget* memory = nullptr;
+  bool ready = false;
+};
+
+std::string prometheus_text(const metrics_sources& sources);
+
+}  // namespace sluice::runtime
