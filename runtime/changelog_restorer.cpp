@@ -2,6 +2,7 @@
 
 #include "kafka/consumer/consumer.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -92,8 +93,8 @@ std::vector<changelog_reader::store_progress_view> changelog_reader::progress() 
   std::vector<store_progress_view> out;
   for (const auto& [owner, progress] : owners_) {
     for (const auto& store : progress.stores) {
-      out.push_back({owner, store.target.store->name(), store.target.changelog, store.position, store.outcome.to,
-                     store.outcome.records});
+      out.push_back({owner, store.target.store->name(), store.target.changelog, store.outcome.from, store.position,
+                     store.outcome.to, store.outcome.records, clock::now() - progress.started});
     }
   }
   return out;
@@ -150,7 +151,9 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
     }
   }
   if (clock::now() - last_report_ > report_every && !owners_.empty()) {
-    spdlog::info("{}: restoring, {} changelog records to go", label_, remaining());
+    for (const auto& store : progress()) {
+      if (store.remaining() > 0) spdlog::info("{}: restoring {}", label_, describe_progress(store));
+    }
     last_report_ = clock::now();
   }
   for (auto it = owners_.begin(); it != owners_.end();) {
@@ -167,6 +170,13 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   }
   if (assignment_changed) reassign();
   co_return out;
+}
+
+std::string describe_progress(const changelog_reader::store_progress_view& store) {
+  const auto rate = store.rate();
+  std::string left = rate > 0 ? fmt::format(", about {:.0f} s left", static_cast<double>(store.remaining()) / rate) : "";
+  return fmt::format("task {}: store {} {}/{} offsets ({} records), {:.0f}/s{}", store.owner, store.store,
+                     store.position - store.from, store.end - store.from, store.records, rate, left);
 }
 
 void changelog_reader::log_done(const owner_id& owner, const store_progress& store) const {

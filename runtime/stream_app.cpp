@@ -168,6 +168,10 @@ stream_app::~stream_app() = default;
 
 const operators::topology& stream_app::topology() const { return impl_->topology; }
 
+std::vector<changelog_reader::store_progress_view> stream_app::restore_progress() const {
+  return impl_->tasks ? impl_->tasks->restore_progress() : std::vector<changelog_reader::store_progress_view>{};
+}
+
 asio::awaitable<void> stream_app::run() { co_await impl_->run(); }
 
 asio::awaitable<void> stream_app::impl::run() {

@@ -40,6 +40,7 @@
 #include "kafka/consumer/consumer_config.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/topology.hpp"
+#include "runtime/changelog_restorer.hpp"
 #include "runtime/runtime_metrics.hpp"
 #include "state/rocksdb/memory_budget.hpp"
 
@@ -150,6 +151,8 @@ class stream_app {
   // Thread-safe.
   std::uint16_t endpoint_port() const { return endpoint_port_.load(); }
   const operators::topology& topology() const;
+  // Every store still restoring, with its progress. On the app's executor only (a timer there).
+  std::vector<changelog_reader::store_progress_view> restore_progress() const;
 
   struct impl;
 

@@ -11,7 +11,10 @@
 #include <boost/asio/use_future.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <iostream>
 #include <filesystem>
 
 namespace sluice::cli {
@@ -59,6 +62,39 @@ int run_offline_pipeline_command(const command_line& command, std::ostream& out,
   return status(result.ok);
 }
 
+// A person at a terminal watches a restore on one line of stderr, redrawn every second: the
+// stores left, offsets to go, rate and time left. The log lines say the same every 5 s otherwise.
+class restore_progress_line {
+ public:
+  explicit restore_progress_line(bool enabled) : enabled_(enabled) {}
+
+  void update(const runtime::stream_app& app, std::ostream& err, bool last = false) {
+    if (!enabled_ || (!last && std::chrono::steady_clock::now() < next_)) return;
+    next_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    const auto stores = app.restore_progress();
+    std::int64_t left = 0;
+    double rate = 0;
+    for (const auto& store : stores) {
+      left += store.remaining();
+      rate += store.rate();
+    }
+    if (stores.empty() || last) {
+      if (shown_) err << "\r\033[K" << std::flush;
+      shown_ = false;
+      return;
+    }
+    err << "\r\033[Krestoring " << stores.size() << " store(s): " << left << " changelog offsets to go";
+    if (rate > 0) err << ", " << static_cast<std::int64_t>(rate) << "/s, about " << static_cast<std::int64_t>(left / rate) << " s left";
+    err << std::flush;
+    shown_ = true;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point next_{};
+};
+
 int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
   const auto& args = std::get<run_args>(command.args);
   auto definition = load_or_report(args.file, err);
@@ -102,10 +138,14 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   out << "sluice: running pipeline '" << definition->topology.name << "' from " << args.file
       << " (Ctrl-C or SIGTERM stops it after a final commit)" << std::endl;
   auto finished = asio::co_spawn(context, app.run(), asio::use_future);
+  restore_progress_line progress(&err == &std::cerr && ::isatty(STDERR_FILENO) == 1 &&
+                                 command.connection.logging.format == "text");
   // run() returns after the final commit; what the clients leave behind must not keep us waiting.
   while (finished.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
     context.run_one_for(std::chrono::milliseconds(100));
+    progress.update(app, err);  // between handlers: the app's state is ours to read
   }
+  progress.update(app, err, true);
   signals.cancel();
   try {
     finished.get();
