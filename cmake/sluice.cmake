@@ -6,8 +6,11 @@
 # creates target sluice_<name> with alias sluice::<name>.
 # GCC 12 at -O1 (the asan preset) reports coroutine frames as mismatched new/delete: a false
 # positive on every coroutine-heavy file, so it is off for GCC.
+# -Werror is SLUICE_WERROR's (the presets turn it on): a packager with another compiler gets
+# warnings, not a failed build.
 function(sluice_apply_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+  target_compile_options(${target} PRIVATE -Wall -Wextra $<$<BOOL:${SLUICE_WERROR}>:-Werror>
+                                            -Wno-missing-field-initializers)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${target} PRIVATE -Wno-mismatched-new-delete)
     # Under the sanitizers GCC's flow analysis sees uninitialised members inside std::regex and
@@ -26,6 +29,9 @@ endfunction()
 function(sluice_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   set(target sluice_${name})
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "sluice_add_library(${name}): no sources (a folder renamed or emptied?)")
+  endif()
   add_library(${target} STATIC ${ARG_SOURCES})
   add_library(sluice::${name} ALIAS ${target})
   target_compile_features(${target} PUBLIC cxx_std_20)
