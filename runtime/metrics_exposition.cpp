@@ -9,6 +9,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <initializer_list>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -20,13 +21,16 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 using labels = std::vector<std::pair<std::string, std::string>>;
 
+// The families of one exposition: several apps' samples of one metric go into one family (the
+// text format wants each family once), told apart by their `pipeline` label.
 class families {
  public:
-  explicit families(std::string pipeline) : pipeline_(std::move(pipeline)) {}
+  void set_pipeline(std::string pipeline) { pipeline_ = std::move(pipeline); }
 
   MetricFamily& family(const char* name, const char* help, MetricType type) {
-    out_.push_back({name, help, type, {}});
-    return out_.back();
+    auto [found, added] = index_.emplace(name, out_.size());
+    if (added) out_.push_back({name, help, type, {}});
+    return out_[found->second];
   }
   ClientMetric& sample(MetricFamily& family, const labels& extra = {}) {
     auto& metric = family.metric.emplace_back();
@@ -50,6 +54,7 @@ class families {
  private:
   std::string pipeline_;
   std::vector<MetricFamily> out_;
+  std::map<std::string, std::size_t> index_;
 };
 
 double value(const std::atomic<std::uint64_t>& counter) {
@@ -144,10 +149,8 @@ void add_memory(families& out, const state::rocksdb::memory_budget& memory) {
             static_cast<double>(memory.config().total_bytes));
 }
 
-}  // namespace
-
-std::string prometheus_text(const metrics_sources& sources) {
-  families out(sources.pipeline);
+void add_app(families& out, const metrics_sources& sources) {
+  out.set_pipeline(sources.pipeline);
   const auto& m = *sources.metrics;
   out.gauge("sluice_ready", "1 when joined and every assigned task restored", sources.ready ? 1 : 0);
   out.gauge("sluice_uptime_seconds", "Seconds since run() started",
@@ -167,6 +170,13 @@ std::string prometheus_text(const metrics_sources& sources) {
   }
   if (sources.producer != nullptr) add_producer(out, sources.producer->statistics());
   if (sources.memory != nullptr) add_memory(out, *sources.memory);
+}
+
+}  // namespace
+
+std::string prometheus_text(const std::vector<metrics_sources>& apps) {
+  families out;
+  for (const auto& sources : apps) add_app(out, sources);
   return out.text();
 }
 

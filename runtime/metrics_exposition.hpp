@@ -3,11 +3,12 @@
 // The Prometheus text of one running application (docs/operations.md lists every metric): the
 // counters and histograms of runtime_metrics, and gauges read from the tasks and the clients when
 // scraped (consumer lag, tasks running and restoring, restore progress per store, RocksDB memory
-// against its budget). Every metric carries the `pipeline` label. Called on the app's thread.
+// against its budget). Every metric carries the `pipeline` label. Called on the apps' thread.
 
 #include "runtime/runtime_metrics.hpp"
 
 #include <string>
+#include <vector>
 
 namespace sluice::kafka {
 class consumer;
@@ -33,6 +34,7 @@ struct metrics_sources {
   bool ready = false;
 };
 
-std::string prometheus_text(const metrics_sources& sources);
+// One exposition for one or several apps (one `sluice run` of several pipelines).
+std::string prometheus_text(const std::vector<metrics_sources>& apps);
 
 }  // namespace sluice::runtime

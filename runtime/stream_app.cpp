@@ -6,7 +6,7 @@
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
 #include "runtime/group_settings.hpp"
-#include "runtime/http/http_endpoint.hpp"
+#include "runtime/app_endpoint.hpp"
 #include "runtime/internal_topics.hpp"
 #include "runtime/metrics_exposition.hpp"
 #include "runtime/rebalance_handoff.hpp"
@@ -116,8 +116,7 @@ struct stream_app::impl {
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
   asio::awaitable<void> shut_down(bool clean);
   void open_endpoint();
-  bool ready() const;
-  http::response health() const;
+  std::optional<std::string> not_ready_reason() const;
 
   stream_app& owner;
   asio::any_io_executor executor;
@@ -138,7 +137,7 @@ struct stream_app::impl {
   std::unique_ptr<record_collector> collector;
   std::unique_ptr<checkpoint> commits;
   std::shared_ptr<state::rocksdb::memory_budget> memory;
-  std::unique_ptr<http::endpoint> endpoint;
+  std::unique_ptr<app_endpoint> endpoint;
   clock::time_point last_turn = clock::now();  // of the loop, for /health
   bool stopping = false;
 
@@ -167,6 +166,18 @@ stream_app::stream_app(asio::any_io_executor executor, operators::topology topol
 stream_app::~stream_app() = default;
 
 const operators::topology& stream_app::topology() const { return impl_->topology; }
+
+metrics_sources stream_app::scrape_sources() const {
+  const auto& i = *impl_;
+  return {i.topology.name, &metrics_,   i.tasks.get(),  i.consumer.get(), i.exactly_once(),
+          i.producer.get(), i.memory.get(), !i.not_ready_reason()};
+}
+
+std::optional<std::string> stream_app::not_ready_reason() const { return impl_->not_ready_reason(); }
+
+std::chrono::steady_clock::duration stream_app::time_since_loop_turned() const {
+  return clock::now() - impl_->last_turn;
+}
 
 std::vector<changelog_reader::store_progress_view> stream_app::restore_progress() const {
   return impl_->tasks ? impl_->tasks->restore_progress() : std::vector<changelog_reader::store_progress_view>{};
@@ -197,47 +208,23 @@ asio::awaitable<void> stream_app::impl::run() {
 
 void stream_app::impl::open_endpoint() {
   const auto& settings = *config.endpoint;
-  std::map<std::string, http::handler> routes;
-  routes["/metrics"] = [this] {
-    metrics_sources sources{topology.name, &owner.metrics_, tasks.get(), consumer.get(), exactly_once(),
-                            producer.get(), memory.get(), ready()};
-    return http::response{200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(sources)};
-  };
-  routes["/health"] = [this] { return health(); };
-  routes["/ready"] = [this] {
-    if (ready()) return http::response{200, "text/plain; charset=utf-8", "ready\n"};
-    std::string why = stopping                       ? "stopping"
-                      : !consumer                    ? "starting: connecting to the cluster"
-                      : tasks && tasks->restoring()  ? "restoring state"
-                                                     : "joining the group";
-    return http::response{503, "text/plain; charset=utf-8", "not ready: " + why + "\n"};
-  };
-  endpoint = std::make_unique<http::endpoint>(executor, http::endpoint_config{settings.address, settings.port},
-                                              std::move(routes));
-  endpoint->start();
+  endpoint = std::make_unique<app_endpoint>(executor, settings, std::vector<const stream_app*>{&owner});
   owner.endpoint_port_ = endpoint->port();
   spdlog::info("{}: serving /metrics, /health and /ready on {}:{}", topology.name, settings.address,
                endpoint->port());
 }
 
-bool stream_app::impl::ready() const {
-  if (stopping || !consumer || !tasks || !rebalance) return false;
+std::optional<std::string> stream_app::impl::not_ready_reason() const {
+  if (stopping) return "stopping";
+  if (!consumer || !tasks || !rebalance) return "starting: connecting to the cluster";
+  if (tasks->restoring()) return "restoring state";
   const auto group = consumer->group_stats();
-  return group.generation > 0 && !group.in_rebalance && !rebalance->pending() && !tasks->restoring();
-}
-
-http::response stream_app::impl::health() const {
-  const auto quiet = clock::now() - last_turn;
-  if (quiet > config.endpoint->stalled_after) {
-    return {503, "text/plain; charset=utf-8",
-            "stalled: the loop has not turned for " +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(quiet).count()) + " s\n"};
-  }
-  return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (group.generation <= 0 || group.in_rebalance || rebalance->pending()) return "joining the group";
+  return std::nullopt;
 }
 
 asio::awaitable<void> stream_app::impl::start_clients(const std::string& instance_id) {
-  memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
+  memory = config.shared_memory ? config.shared_memory : std::make_shared<state::rocksdb::memory_budget>(config.memory);
   auto admin_config = config.client;
   for (const auto* part : {&config.properties.admin, &config.properties.all}) {
     for (const auto& [name, value] : *part) kafka::apply_property({.client = &admin_config}, name, value);

@@ -41,6 +41,7 @@
 #include "operators/function_registry.hpp"
 #include "operators/topology.hpp"
 #include "runtime/changelog_restorer.hpp"
+#include "runtime/metrics_exposition.hpp"
 #include "runtime/runtime_metrics.hpp"
 #include "state/rocksdb/memory_budget.hpp"
 
@@ -125,6 +126,9 @@ struct runtime_config {
     std::chrono::seconds stalled_after{60};
   };
   std::optional<http_endpoint_config> endpoint;
+  // The RocksDB memory budget to share with other apps of the process (several pipelines in one
+  // `sluice run`); null: one of `memory`'s size for this app alone.
+  std::shared_ptr<state::rocksdb::memory_budget> shared_memory;
   commit_hooks hooks;  // tests only
 };
 
@@ -151,6 +155,14 @@ class stream_app {
   // Thread-safe.
   std::uint16_t endpoint_port() const { return endpoint_port_.load(); }
   const operators::topology& topology() const;
+  // ---- on the app's executor only (an HTTP handler or a timer there) --------------------------
+  // What a Prometheus scrape reads (metrics_exposition.hpp).
+  metrics_sources scrape_sources() const;
+  // Why the app is not ready (starting, joining the group, restoring state, stopping); nullopt
+  // once joined with every assigned task restored.
+  std::optional<std::string> not_ready_reason() const;
+  // Since the loop last began a turn (or run() started): a stalled app stops answering /health.
+  std::chrono::steady_clock::duration time_since_loop_turned() const;
   // Every store still restoring, with its progress. On the app's executor only (a timer there).
   std::vector<changelog_reader::store_progress_view> restore_progress() const;
 

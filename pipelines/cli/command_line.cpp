@@ -286,7 +286,7 @@ std::string usage() {
          "  describe FILE              sub-topologies, steps, stores, internal and changelog "
          "topics\n"
          "  test FILE                  run the file's tests: offline, no broker\n"
-         "  run FILE                   run the pipeline until SIGINT/SIGTERM (more processes "
+         "  run FILE...                run the pipelines until SIGINT/SIGTERM (more processes "
          "share the work)\n"
          "  reset FILE                 delete its group, internal topics and local state (dry run "
          "unless --execute)\n"
@@ -431,6 +431,12 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     pipeline_file = rest[0];
     rest.erase(rest.begin());
   }
+  // `sluice run a.yaml b.yaml`: every pipeline file before the first option.
+  std::vector<std::string> more_files;
+  while (command == "run" && !rest.empty() && !rest[0].starts_with("-")) {
+    more_files.push_back(rest[0]);
+    rest.erase(rest.begin());
+  }
   auto require_file = [&] {
     if (pipeline_file.empty())
       throw usage_error("sluice " + command + ": the pipeline file is missing (sluice " + command +
@@ -496,7 +502,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       throw usage_error("--group-protocol: '" + a.group_protocol + "' is not consumer or classic");
     if (a.on_error != "stop" && a.on_error != "skip" && a.on_error != "dead-letter")
       throw usage_error("--on-error: '" + a.on_error + "' is not stop, skip or dead-letter");
-    a.file = pipeline_file;
+    a.files.push_back(pipeline_file);
+    a.files.insert(a.files.end(), more_files.begin(), more_files.end());
     result.args = a;
     return result;
   }

@@ -106,7 +106,7 @@ struct pipeline_file_args {
 };
 
 struct run_args {
-  std::string file;
+  std::vector<std::string> files;  // one or more pipelines, run together in this process
   std::string state_dir = "/tmp/sluice-state";
   std::string instance_id;         // empty: a random id kept in the state directory
   std::string on_error = "stop";   // stop | skip | dead-letter

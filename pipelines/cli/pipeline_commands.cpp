@@ -3,7 +3,9 @@
 #include "kafka/admin/admin_client.hpp"
 #include "pipelines/spec/commands.hpp"
 #include "pipelines/spec/yaml_loader.hpp"
+#include "runtime/app_endpoint.hpp"
 #include "runtime/stream_app.hpp"
+#include "state/rocksdb/memory_budget.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,7 +15,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <set>
 #include <iostream>
 #include <filesystem>
 
@@ -68,10 +72,14 @@ class restore_progress_line {
  public:
   explicit restore_progress_line(bool enabled) : enabled_(enabled) {}
 
-  void update(const runtime::stream_app& app, std::ostream& err, bool last = false) {
+  void update(const std::vector<std::unique_ptr<runtime::stream_app>>& apps, std::ostream& err, bool last = false) {
     if (!enabled_ || (!last && std::chrono::steady_clock::now() < next_)) return;
     next_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    const auto stores = app.restore_progress();
+    std::vector<runtime::changelog_reader::store_progress_view> stores;
+    for (const auto& app : apps) {
+      auto of_app = app->restore_progress();
+      stores.insert(stores.end(), of_app.begin(), of_app.end());
+    }
     std::int64_t left = 0;
     double rate = 0;
     for (const auto& store : stores) {
@@ -95,11 +103,10 @@ class restore_progress_line {
   std::chrono::steady_clock::time_point next_{};
 };
 
-int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
-  const auto& args = std::get<run_args>(command.args);
-  auto definition = load_or_report(args.file, err);
-  if (!definition) return static_cast<int>(exit_status::usage);
+namespace {
 
+runtime::runtime_config runtime_config_of(const command_line& command, const pipelines::pipeline_definition& definition) {
+  const auto& args = std::get<run_args>(command.args);
   runtime::runtime_config config;
   config.client = command.connection.client;
   config.state_dir = args.state_dir;
@@ -111,53 +118,111 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   config.leave_group_on_stop = !args.stay_in_group_on_stop;
   config.group_protocol = *kafka::parse_group_protocol(args.group_protocol);
   config.properties.all = command.connection.properties;
-  config.properties.consumer = definition->kafka.consumer;
-  config.properties.producer = definition->kafka.producer;
-  config.properties.admin = definition->kafka.admin;
-  if (args.metrics_port >= 0) {
-    config.endpoint = runtime::runtime_config::http_endpoint_config{
-        .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
-  }
+  config.properties.consumer = definition.kafka.consumer;
+  config.properties.producer = definition.kafka.producer;
+  config.properties.admin = definition.kafka.admin;
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
   config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
   // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it
   // is stopped, with the clients' own defaults.
   config.client.request_timeout = kafka::client_config{}.request_timeout;
   config.client.connect_timeout = kafka::client_config{}.connect_timeout;
+  return config;
+}
+
+}  // namespace
+
+// Several files run as several apps on one thread (one io_context), with one RocksDB budget and
+// one HTTP endpoint; each is its own consumer group (its name). A failure of one stops them all.
+int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
+  const auto& args = std::get<run_args>(command.args);
+  std::vector<pipelines::pipeline_definition> definitions;
+  std::set<std::string> names;
+  for (const auto& file : args.files) {
+    auto definition = load_or_report(file, err);
+    if (!definition) return static_cast<int>(exit_status::usage);
+    if (!names.insert(definition->topology.name).second) {
+      err << "sluice run: " << file << ": a second pipeline named '" << definition->topology.name
+          << "': each pipeline of a process needs its own name (its consumer group and state)\n";
+      return static_cast<int>(exit_status::usage);
+    }
+    definitions.push_back(std::move(*definition));
+  }
 
   operators::function_registry registry;
   asio::io_context context;
-  runtime::stream_app app(context.get_executor(), definition->topology, config, registry);
+  std::vector<std::unique_ptr<runtime::stream_app>> apps;
+  std::shared_ptr<state::rocksdb::memory_budget> memory;
+  for (const auto& definition : definitions) {
+    auto config = runtime_config_of(command, definition);
+    if (!memory) memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
+    config.shared_memory = memory;
+    if (args.metrics_port >= 0 && definitions.size() == 1) {
+      config.endpoint = runtime::runtime_config::http_endpoint_config{
+          .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
+    }
+    apps.push_back(std::make_unique<runtime::stream_app>(context.get_executor(), definition.topology, config, registry));
+  }
+  auto stop_all = [&apps] {
+    for (auto& app : apps) app->request_stop();
+  };
+  std::optional<runtime::app_endpoint> endpoint;
+  if (args.metrics_port >= 0 && apps.size() > 1) {
+    std::vector<const runtime::stream_app*> served;
+    for (const auto& app : apps) served.push_back(app.get());
+    try {
+      endpoint.emplace(context.get_executor(),
+                       runtime::runtime_config::http_endpoint_config{
+                           .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)},
+                       std::move(served));
+    } catch (const std::exception& e) {
+      err << "sluice run: " << e.what() << '\n';
+      return static_cast<int>(exit_status::failed);
+    }
+    spdlog::info("serving /metrics, /health and /ready of {} pipelines on {}:{}", apps.size(), args.metrics_address,
+                 endpoint->port());
+  }
   // SIGINT / SIGTERM: a graceful stop (final commit, leave the group), as Kafka Streams' close().
   asio::signal_set signals(context, SIGINT, SIGTERM);
-  signals.async_wait([&app](const boost::system::error_code& error, int signal) {
+  signals.async_wait([&stop_all](const boost::system::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {} received: committing and stopping", signal);
-    app.request_stop();
+    stop_all();
   });
-  out << "sluice: running pipeline '" << definition->topology.name << "' from " << args.file
-      << " (Ctrl-C or SIGTERM stops it after a final commit)" << std::endl;
-  auto finished = asio::co_spawn(context, app.run(), asio::use_future);
+  std::vector<std::future<void>> finished;
+  for (std::size_t i = 0; i < apps.size(); ++i) {
+    out << "sluice: running pipeline '" << definitions[i].topology.name << "' from " << args.files[i]
+        << " (Ctrl-C or SIGTERM stops it after a final commit)" << std::endl;
+    finished.push_back(asio::co_spawn(context, apps[i]->run(), asio::use_future));
+  }
   restore_progress_line progress(&err == &std::cerr && ::isatty(STDERR_FILENO) == 1 &&
                                  command.connection.logging.format == "text");
+  auto done = [](std::future<void>& f) { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
   // run() returns after the final commit; what the clients leave behind must not keep us waiting.
-  while (finished.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+  while (!std::all_of(finished.begin(), finished.end(), done)) {
     context.run_one_for(std::chrono::milliseconds(100));
-    progress.update(app, err);  // between handlers: the app's state is ours to read
+    progress.update(apps, err);  // between handlers: the apps' state is ours to read
+    if (std::any_of(finished.begin(), finished.end(), done)) stop_all();  // one stopped: all stop
   }
-  progress.update(app, err, true);
+  progress.update(apps, err, true);
   signals.cancel();
-  try {
-    finished.get();
-  } catch (const std::exception& e) {
-    err << "sluice run: " << e.what() << '\n';
-    return static_cast<int>(exit_status::failed);
+  if (endpoint) endpoint->close();
+  int status = static_cast<int>(exit_status::ok);
+  for (std::size_t i = 0; i < apps.size(); ++i) {
+    try {
+      finished[i].get();
+    } catch (const std::exception& e) {
+      err << "sluice run: " << e.what() << '\n';
+      status = static_cast<int>(exit_status::failed);
+      continue;
+    }
+    const auto& metrics = apps[i]->metrics();
+    out << "sluice: stopped " << definitions[i].topology.name << "; " << metrics.records_in.load() << " records in, "
+        << metrics.records_out.load() << " out, " << metrics.commits.load() << " commits, "
+        << metrics.processing_errors.load() << " errors, " << metrics.restored_records.load() << " records restored"
+        << std::endl;
   }
-  const auto& metrics = app.metrics();
-  out << "sluice: stopped; " << metrics.records_in.load() << " records in, " << metrics.records_out.load()
-      << " out, " << metrics.commits.load() << " commits, " << metrics.processing_errors.load()
-      << " errors, " << metrics.restored_records.load() << " records restored" << std::endl;
-  return static_cast<int>(exit_status::ok);
+  return status;
 }
 
 asio::awaitable<int> run_reset(kafka::admin_client* admin, reset_args args, printer print) {

@@ -102,6 +102,13 @@ TEST(command_line, run_is_a_static_member_by_default_and_takes_membership_flags)
             std::string::npos);
 }
 
+TEST(command_line, run_takes_several_pipeline_files) {
+  auto command = parse({"run", "a.yaml", "b.yaml", "--bootstrap-server", "k:9092", "--memory-mb", "64"});
+  EXPECT_EQ(std::get<run_args>(command.args).files, (std::vector<std::string>{"a.yaml", "b.yaml"}));
+  EXPECT_EQ(std::get<run_args>(parse({"run", "a.yaml", "--bootstrap-server", "k:9092"}).args).files,
+            std::vector<std::string>{"a.yaml"});
+}
+
 TEST(command_line, run_serves_metrics_only_when_asked) {
   EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).metrics_port, -1);
   auto command = parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "9464", "--metrics-address",

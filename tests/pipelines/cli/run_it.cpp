@@ -1,0 +1,178 @@
+// `sluice run` as a process: two pipelines in one process, one exactly-once and one windowed
+// at-least-once, each its own consumer group and state, one /metrics endpoint for both, a SIGTERM
+// stopping both with a final commit. The outputs are read back from the topics.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "pipelines/cli/commands.hpp"
+#include "tests/runtime/http_client.hpp"
+#include "tests/support/test_cluster.hpp"
+
+namespace sluice::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using runtime::test_support::http_request;
+using runtime::test_support::metric_value;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+int in_process(std::vector<std::string> args, const std::string& input = "", std::string* out_text = nullptr) {
+  args.push_back("--bootstrap-server");
+  args.push_back(test::bootstrap_servers());
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  const int status = run(args, in, out, err);
+  if (out_text != nullptr) *out_text = out.str();
+  EXPECT_EQ(status, 0) << err.str();
+  return status;
+}
+
+// `sluice run ARGS` as a child process, its stdout and stderr in files.
+class sluice_process {
+ public:
+  sluice_process(const std::vector<std::string>& args, const fs::path& log) : log_(log) {
+    const auto binary = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "sluice").string();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const auto file = log.string();
+      std::freopen(file.c_str(), "w", stdout);
+      std::freopen(file.c_str(), "a", stderr);
+      std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      std::_Exit(127);
+    }
+  }
+  ~sluice_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string log() const { return read_file(log_); }
+  // SIGTERM, then the exit status.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+};
+
+TEST(sluice_run, two_pipelines_share_one_process_and_one_endpoint) {
+  const auto dir = fs::temp_directory_path() / ("sluice-run-it-" + test::unique_topic("two"));
+  fs::create_directories(dir);
+  const auto orders = test::unique_topic("two-orders");
+  const auto clicks = test::unique_topic("two-clicks");
+  const auto cleaned = orders + "-clean";
+  const auto counted = clicks + "-counts";
+  const auto cleaner = test::unique_topic("two-cleaner");
+  const auto counter = test::unique_topic("two-counter");
+  for (const auto& topic : {orders, clicks}) in_process({"topics", "create", "--topic", topic, "--partitions", "2"});
+  std::ofstream(dir / "cleaner.yaml") << "name: " << cleaner << "\ndelivery: exactly_once\ncommit_interval: 100ms\n"
+                                      << "sources:\n  - topic: " << orders << "\n    value_format: json\n"
+                                      << "steps:\n  - filter: value.amount > 0\n"
+                                      << "sink:\n  topic: " << cleaned << "\n  value_format: json\n";
+  std::ofstream(dir / "counter.yaml") << "name: " << counter << "\ndelivery: at_least_once\ncommit_interval: 100ms\n"
+                                      << "sources:\n  - topic: " << clicks << "\n    key_format: string\n"
+                                      << "    value_format: json\n"
+                                      << "window:\n  name: per-hour\n  type: tumbling\n  size: 1h\n"
+                                      << "  emit: every_update\n  aggregate:\n    - { name: clicks, function: count }\n"
+                                      << "sink:\n  topic: " << counted << "\n  key_format: string\n"
+                                      << "  value_format: json\n";
+
+  sluice_process sluice({"run", (dir / "cleaner.yaml").string(), (dir / "counter.yaml").string(), "--bootstrap-server",
+                         test::bootstrap_servers(), "--state-dir", (dir / "state").string(), "--metrics-port", "0",
+                         "--metrics-address", "127.0.0.1", "--memory-mb", "64"},
+                        dir / "sluice.log");
+  std::uint16_t port = 0;
+  const std::regex serving("of 2 pipelines on 127\\.0\\.0\\.1:([0-9]+)");
+  for (int i = 0; i < 300 && port == 0; ++i) {
+    std::smatch match;
+    const auto log = sluice.log();
+    if (std::regex_search(log, match, serving)) port = static_cast<std::uint16_t>(std::stoi(match[1]));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(port, 0) << sluice.log();
+
+  std::string order_lines, click_lines;
+  for (int i = 0; i < 40; ++i) order_lines += "{\"amount\": " + std::to_string(i % 4) + "}\n";  // 10 of 40 are 0
+  for (int i = 0; i < 30; ++i) click_lines += "user-" + std::to_string(i % 3) + "\t{\"page\": \"/\"}\n";
+  in_process({"produce", "--topic", orders}, order_lines);
+  in_process({"produce", "--topic", clicks, "--key-separator", "\t"}, click_lines);
+
+  std::string text;
+  auto total_in = [&](const std::string& pipeline) {
+    return metric_value(text, "sluice_records_in_total", {"pipeline=\"" + pipeline + "\"", "partition=\"0\""})
+               .value_or(0) +
+           metric_value(text, "sluice_records_in_total", {"pipeline=\"" + pipeline + "\"", "partition=\"1\""})
+               .value_or(0);
+  };
+  bool processed = false;
+  for (int i = 0; i < 600 && !processed; ++i) {
+    text = http_request(port, "/metrics").body;
+    processed = total_in(cleaner) == 40 && total_in(counter) == 30 && http_request(port, "/ready").status == 200;
+    if (!processed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(processed) << text << sluice.log();
+  EXPECT_EQ(metric_value(text, "sluice_records_filtered_total", {"pipeline=\"" + cleaner + "\""}), 10) << text;
+  EXPECT_EQ(http_request(port, "/health").status, 200u);
+  EXPECT_EQ(sluice.stop(), 0) << sluice.log();
+  const auto log = sluice.log();
+  EXPECT_NE(log.find("stopped " + cleaner + "; 40 records in, 30 out"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped " + counter + "; 30 records in, 30 out"), std::string::npos) << log;
+
+  // Each output, committed: 30 cleaned orders; 30 count updates, the last of each user 10.
+  std::string out;
+  in_process({"consume", "--topic", cleaned, "--from-beginning", "--isolation-level", "read_committed",
+              "--timeout-ms", "3000"},
+             "", &out);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 30) << out;
+  in_process({"consume", "--topic", counted, "--from-beginning", "--timeout-ms", "3000", "--format", "%k %v"}, "",
+             &out);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 30) << out;
+  std::size_t tenth_clicks = 0;
+  for (std::size_t at = out.find("\"clicks\":10"); at != std::string::npos; at = out.find("\"clicks\":10", at + 1))
+    ++tenth_clicks;
+  EXPECT_EQ(tenth_clicks, 3u) << "each user's last update counts 10: " << out;
+  fs::remove_all(dir);
+}
+
+TEST(sluice_run, two_files_with_one_name_are_refused) {
+  const auto dir = fs::temp_directory_path() / ("sluice-run-it-" + test::unique_topic("same"));
+  fs::create_directories(dir);
+  for (const auto* file : {"a.yaml", "b.yaml"}) {
+    std::ofstream(dir / file) << "name: same\nsources:\n  - topic: in\nsink:\n  topic: out\n";
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(run({"run", (dir / "a.yaml").string(), (dir / "b.yaml").string(), "--bootstrap-server",
+                 test::bootstrap_servers()},
+                out, err),
+            2);
+  EXPECT_NE(err.str().find("b.yaml: a second pipeline named 'same'"), std::string::npos) << err.str();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sluice::cli
