@@ -112,7 +112,7 @@ consumer::impl::impl(const asio::any_io_executor& executor_, consumer_config con
     : executor(executor_),
       config(std::move(config_)),
       cluster(executor_, config),
-      tasks(executor_),
+      tasks(executor_, "consumer"),
       data_ready(executor_),
       fetch_wanted(executor_),
       decoder(protocol::bytes_view{},

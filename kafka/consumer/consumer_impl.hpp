@@ -17,8 +17,8 @@
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/consumer/consumer_error.hpp"
-#include "kafka/consumer/task_group.hpp"
-#include "kafka/consumer/wakeup.hpp"
+#include "kafka/client/task_group.hpp"
+#include "kafka/client/wakeup.hpp"
 #include "kafka/protocol/messages/fetch.hpp"
 #include "kafka/records/record_batch_decoder.hpp"
 

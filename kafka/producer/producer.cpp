@@ -1,6 +1,8 @@
 #include "kafka/producer/producer.hpp"
 
 #include "kafka/client/cluster.hpp"
+#include "kafka/client/task_group.hpp"
+#include "kafka/client/wakeup.hpp"
 #include "kafka/producer/batch_state.hpp"
 #include "kafka/producer/partitioner.hpp"
 #include "kafka/producer/record_accumulator.hpp"
@@ -155,7 +157,8 @@ struct producer::impl : std::enable_shared_from_this<impl> {
                                             ? config.max_request_size - request_overhead
                                             : config.max_request_size}),
         wake_timer(executor_),
-        tasks_idle(executor_) {}
+        progress(executor_),
+        tasks(executor_, "producer") {}
 
   asio::any_io_executor executor;
   producer_config config;
@@ -197,11 +200,10 @@ struct producer::impl : std::enable_shared_from_this<impl> {
   std::size_t drain_rotation = 0;
   // Woken whenever a batch finishes: send() waiting for buffer memory, stop() and
   // abort_transaction() waiting for in-flight batches.
-  std::vector<asio::steady_timer*> progress_waiters;
+  wakeup progress;
 
   // Background coroutines, counted so that stop() can wait for them.
-  int tasks = 0;
-  asio::steady_timer tasks_idle;
+  task_group tasks;
 
   // Transactions.
   txn_state txn = txn_state::ready;
@@ -219,14 +221,14 @@ struct producer::impl : std::enable_shared_from_this<impl> {
 
   // --- background tasks -------------------------------------------------------------------
 
+  // The frame of a spawned task: `owner` lives as long as the task runs.
+  static asio::awaitable<void> owned_task(std::shared_ptr<impl> owner, asio::awaitable<void> task) {
+    co_await std::move(task);
+    (void)owner;
+  }
+
   void spawn(const char* name, asio::awaitable<void> task) {
-    ++tasks;
-    asio::co_spawn(executor, std::move(task),
-                   [self = shared_from_this(), name](const std::exception_ptr& failure) {
-                     if (failure)
-                       spdlog::error("producer: task '{}' failed: {}", name, describe(failure));
-                     if (--self->tasks == 0) self->tasks_idle.cancel();
-                   });
+    tasks.spawn(name, owned_task(shared_from_this(), std::move(task)));
   }
 
   void wake() {
@@ -239,18 +241,10 @@ struct producer::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  void notify_progress() {
-    for (auto* waiter : progress_waiters) waiter->cancel();
-  }
+  void notify_progress() { progress.notify_all(); }
 
-  // Waits until the next progress notification or the deadline. Each waiter has its own timer,
-  // so that waiters with different deadlines do not cancel each other.
-  asio::awaitable<void> wait_progress(clock::time_point deadline) {
-    asio::steady_timer timer(executor, deadline);
-    progress_waiters.push_back(&timer);
-    co_await timer.async_wait(use_tuple);
-    progress_waiters.erase(std::find(progress_waiters.begin(), progress_waiters.end(), &timer));
-  }
+  // Waits until the next progress notification or the deadline.
+  asio::awaitable<void> wait_progress(clock::time_point deadline) { co_await progress.wait(deadline); }
 
   // --- checks -------------------------------------------------------------------------------
 
@@ -1448,12 +1442,8 @@ asio::awaitable<void> producer::stop(std::chrono::milliseconds timeout) {
     if (target.conn) target.conn->close();
   }
   const auto drain_deadline = clock::now() + std::chrono::seconds(5);
-  while (self->tasks > 0 && clock::now() < drain_deadline) {
-    self->tasks_idle.expires_at(drain_deadline);
-    co_await self->tasks_idle.async_wait(use_tuple);
-  }
-  if (self->tasks > 0)
-    spdlog::warn("producer: {} background tasks still running after stop", self->tasks);
+  if (!co_await self->tasks.wait_idle(drain_deadline))
+    spdlog::warn("producer: {} background tasks still running after stop", self->tasks.running());
 }
 
 asio::awaitable<delivery> producer::send(std::string topic, std::optional<protocol::bytes> value,

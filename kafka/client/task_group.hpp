@@ -1,7 +1,7 @@
 #pragma once
 
-// The background coroutines one consumer owns (fetch scheduler, per-broker fetches, heartbeat,
-// auto commit). Every spawned coroutine is counted; a failure is logged with the task's name, never
+// The background coroutines one client owns (the consumer's fetch scheduler, per-broker fetches,
+// heartbeat and auto commit; the producer's sender, per-broker requests and housekeeping). Every spawned coroutine is counted; a failure is logged with the task's name, never
 // lost; `wait_idle` lets shutdown drain them with a deadline (the two-phase shutdown of
 // docs/architecture.md: the owner first stops new work and wakes its loops, drains, then closes
 // the connections so whatever still waits on a broker fails fast, and drains again).
@@ -21,7 +21,8 @@ namespace asio = boost::asio;
 
 class task_group {
  public:
-  explicit task_group(const asio::any_io_executor& executor);
+  // `owner` ("consumer", "producer") starts the log line of a task that failed.
+  task_group(const asio::any_io_executor& executor, std::string owner);
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
 
@@ -41,6 +42,7 @@ class task_group {
     int running = 0;
   };
   asio::any_io_executor executor_;
+  std::string owner_;
   std::shared_ptr<state> state_;
 };
 

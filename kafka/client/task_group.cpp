@@ -1,4 +1,4 @@
-#include "kafka/consumer/task_group.hpp"
+#include "kafka/client/task_group.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,21 +9,20 @@
 
 namespace sluice::kafka {
 
-task_group::task_group(const asio::any_io_executor& executor)
-    : executor_(executor), state_(std::make_shared<state>(executor)) {}
+task_group::task_group(const asio::any_io_executor& executor, std::string owner)
+    : executor_(executor), owner_(std::move(owner)), state_(std::make_shared<state>(executor)) {}
 
 void task_group::spawn(std::string name, asio::awaitable<void> task) {
   ++state_->running;
   asio::co_spawn(executor_, std::move(task),
-                 [shared = state_, name = std::move(name)](const std::exception_ptr& failure) {
+                 [shared = state_, owner = owner_, name = std::move(name)](const std::exception_ptr& failure) {
                    if (failure) {
                      try {
                        std::rethrow_exception(failure);
                      } catch (const std::exception& e) {
-                       spdlog::error("consumer task '{}' failed: {}", name, e.what());
+                       spdlog::error("{} task '{}' failed: {}", owner, name, e.what());
                      } catch (...) {
-                       spdlog::error("consumer task '{}' failed with a non-standard exception",
-                                     name);
+                       spdlog::error("{} task '{}' failed with a non-standard exception", owner, name);
                      }
                    }
                    if (--shared->running == 0) shared->idle.cancel();

@@ -1,4 +1,4 @@
-#include "kafka/consumer/wakeup.hpp"
+#include "kafka/client/wakeup.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
