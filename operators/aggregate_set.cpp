@@ -373,4 +373,14 @@ std::int64_t aggregate_set::max_timestamp(const json::value& state) {
   return state.as_object().at(state_time).as_int64();
 }
 
+record aggregate_set::result_record(const json::value& key, json::object value,
+                                   const json::value& state, const record& trigger) {
+  record r;
+  r.key = key;
+  r.value = std::move(value);
+  r.timestamp = max_timestamp(state);
+  r.origin = trigger.origin;
+  return r;
+}
+
 }  // namespace sluice::operators

@@ -53,6 +53,11 @@ class aggregate_set {
 
   static std::int64_t max_timestamp(const boost::json::value& state);
 
+  // The record an aggregation emits for `key`: `value` (results() filled it), the state's
+  // largest timestamp, the triggering record's origin.
+  static record result_record(const boost::json::value& key, boost::json::object value,
+                              const boost::json::value& state, const record& trigger);
+
  private:
   struct entry {
     aggregation_spec spec;

@@ -17,6 +17,7 @@ struct operator_metrics_snapshot {
   std::uint64_t late_to_side = 0;     // late records written to the side topic
   std::uint64_t errors = 0;           // records that returned a processing_error
   std::uint64_t windows_emitted = 0;  // window results emitted (every update or on close)
+  std::uint64_t table_updates = 0;    // table aggregation results emitted (one per update)
   bool operator==(const operator_metrics_snapshot&) const = default;
   operator_metrics_snapshot& operator+=(const operator_metrics_snapshot& other) {
     records_in += other.records_in;
@@ -26,6 +27,7 @@ struct operator_metrics_snapshot {
     late_to_side += other.late_to_side;
     errors += other.errors;
     windows_emitted += other.windows_emitted;
+    table_updates += other.table_updates;
     return *this;
   }
 };
@@ -39,6 +41,7 @@ class operator_metrics {
   std::atomic<std::uint64_t> late_to_side{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> windows_emitted{0};
+  std::atomic<std::uint64_t> table_updates{0};
 
   static void increment(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
     counter.fetch_add(by, std::memory_order_relaxed);
@@ -49,7 +52,8 @@ class operator_metrics {
       return c.load(std::memory_order_relaxed);
     };
     return {load(records_in),   load(records_out), load(filtered),       load(late_dropped),
-            load(late_to_side), load(errors),      load(windows_emitted)};
+            load(late_to_side), load(errors),      load(windows_emitted),
+            load(table_updates)};
   }
 };
 

@@ -19,6 +19,10 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
     aggregator_ = std::make_unique<windowed_aggregator>(*plan_.aggregation, plan_.stores, stores,
                                                         registry, metrics_);
   }
+  if (plan_.table) {
+    table_ = std::make_unique<table_aggregator>(*plan_.table, plan_.stores, stores, registry,
+                                                metrics_);
+  }
 }
 
 std::int64_t sub_topology_processor::stream_time() const {
@@ -74,6 +78,33 @@ std::optional<processing_error> sub_topology_processor::encode_all(
   return std::nullopt;
 }
 
+// The aggregators check each record fully before writing, so a failure of the n-th record fanned
+// out by flat_map leaves the state of records 1..n-1 updated; the runtime's transaction (or a
+// skip) decides what becomes of them, as for any partial output.
+std::optional<processing_error> sub_topology_processor::aggregate(
+    const std::vector<record>& records, std::vector<record>& results,
+    std::vector<output_record>& produced) {
+  if (table_) {
+    for (const auto& r : records) {
+      if (auto e = table_->process(r, results)) {
+        return e;
+      }
+    }
+    return std::nullopt;
+  }
+  std::vector<record> late;
+  for (const auto& r : records) {
+    if (auto e = aggregator_->process(r, results, late)) {
+      return e;
+    }
+  }
+  if (late.empty()) {
+    return std::nullopt;
+  }
+  return encode_all(late, plan_.aggregation->late_topic, plan_.sink.key_format, data_format::json,
+                    produced);
+}
+
 std::optional<processing_error> sub_topology_processor::process(const raw_record& in,
                                                                 std::vector<output_record>& out) {
   operator_metrics::increment(metrics_.records_in);
@@ -104,22 +135,10 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
   }
 
   std::vector<output_record> produced;
-  if (aggregator_) {
-    // The aggregator checks each record fully before writing, so a failure of the n-th record
-    // fanned out by flat_map leaves the windows of records 1..n-1 updated; the runtime's
-    // transaction (or a skip) decides what becomes of them, as for any partial output.
+  if (aggregator_ || table_) {
     std::vector<record> results;
-    std::vector<record> late;
-    for (const auto& r : records) {
-      if (auto e = aggregator_->process(r, results, late)) {
-        return fail(*e);
-      }
-    }
-    if (!late.empty()) {
-      if (auto e = encode_all(late, plan_.aggregation->late_topic, plan_.sink.key_format,
-                              data_format::json, produced)) {
-        return fail(*e);
-      }
+    if (auto e = aggregate(records, results, produced)) {
+      return fail(*e);
     }
     records = std::move(results);
     if (auto e = run_steps(after_, records)) {

@@ -2,7 +2,7 @@
 
 // sub_topology_processor: everything one task does to one input record of a sub-topology, without
 // the runtime: decode the key and value with the source's formats, run the steps, the windowed
-// aggregation and the steps after it, and encode the results for the sink (or the repartition
+// or table aggregation and the steps after it, and encode the results for the sink (or the repartition
 // topic), plus late records for the side topic. The runtime feeds it records of one input
 // partition and writes what it returns; tests and `sluice test` do the same in memory.
 //
@@ -23,6 +23,7 @@
 #include "operators/operator_metrics.hpp"
 #include "operators/step_processor.hpp"
 #include "operators/store_provider.hpp"
+#include "operators/table_aggregator.hpp"
 #include "operators/topology.hpp"
 #include "operators/windowed_aggregator.hpp"
 
@@ -54,7 +55,12 @@ class sub_topology_processor {
   sub_topology plan_;
   std::vector<step_processor> steps_;
   std::vector<step_processor> after_;
+  std::optional<processing_error> aggregate(const std::vector<record>& records,
+                                            std::vector<record>& results,
+                                            std::vector<output_record>& produced);
+
   std::unique_ptr<windowed_aggregator> aggregator_;
+  std::unique_ptr<table_aggregator> table_;
   operator_metrics metrics_;
 };
 

@@ -155,7 +155,7 @@ topology_plan plan_topology(const topology& t) {
 
   // The last step before the aggregation that may change the key decides the split.
   std::optional<std::size_t> last_rekey;
-  if (t.aggregation) {
+  if (t.aggregates()) {
     for (std::size_t i = 0; i < t.steps.size(); ++i) {
       if (changes_key(t.steps[i])) {
         last_rekey = i;
@@ -175,6 +175,10 @@ topology_plan plan_topology(const topology& t) {
     stores.push_back(store_plan{agg.meta_store_name(), store_kind::key_value,
                                 t.name + "-" + agg.meta_store_name() + "-changelog", duration{0}});
   }
+  if (t.table) {
+    stores.push_back(store_plan{t.table->store_name(), store_kind::key_value,
+                                t.name + "-" + t.table->store_name() + "-changelog", duration{0}});
+  }
 
   if (!last_rekey) {
     sub_topology only;
@@ -182,6 +186,7 @@ topology_plan plan_topology(const topology& t) {
     only.sources = t.sources;
     only.steps = t.steps;
     only.aggregation = t.aggregation;
+    only.table = t.table;
     only.after = t.after;
     only.sink = t.sink;
     only.stores = stores;
@@ -202,6 +207,7 @@ topology_plan plan_topology(const topology& t) {
     second.sources = {source_spec{{topic}, data_format::json, data_format::json}};
     second.reads_internal = true;
     second.aggregation = t.aggregation;
+    second.table = t.table;
     second.after = t.after;
     second.sink = t.sink;
     second.stores = stores;

@@ -7,7 +7,10 @@
 //
 // Shape (one linear pipeline, like a Kafka Streams DSL chain):
 //
-//   sources ──steps──▶ [windowed aggregation ──after steps──▶] sink
+//   sources ──steps──▶ [windowed or table aggregation ──after steps──▶] sink
+//
+// A table aggregation groups by key with no window (Kafka Streams' groupByKey().aggregate()):
+// one running result per key, kept in a key-value store, a KTable whose every update is emitted.
 //
 // plan_topology() splits it into sub-topologies: when a step before the aggregation may change
 // the key (select_key, flat_map with a key, a user function declaring changes_key), records must
@@ -125,6 +128,16 @@ struct windowed_aggregation_spec {
   std::string meta_store_name() const { return name + "-meta"; }
 };
 
+// Group by key, no window: one state per key in the key-value store "<name>-store", emitted as
+// {<aggregates>} after every record that updated it; the timestamp is the largest one folded in.
+struct table_aggregation_spec {
+  std::string name = "table";
+  std::vector<aggregation_spec> aggregations;
+  bool operator==(const table_aggregation_spec&) const = default;
+
+  std::string store_name() const { return name + "-store"; }
+};
+
 struct topology {
   std::string name;  // the application id: consumer group, transactional id prefix, topic names
   delivery_guarantee delivery = delivery_guarantee::at_least_once;
@@ -132,9 +145,12 @@ struct topology {
   std::vector<source_spec> sources;
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
+  std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
   std::vector<step> after;  // steps after the aggregation
   sink_spec sink;
   bool operator==(const topology&) const = default;
+
+  bool aggregates() const { return aggregation || table; }
 
   duration effective_commit_interval() const;
 };
@@ -161,6 +177,7 @@ struct sub_topology {
   bool reads_internal = false;  // sources are the repartition topic
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
+  std::optional<table_aggregation_spec> table;
   std::vector<step> after;
   sink_spec sink;
   bool writes_internal = false;  // sink is the repartition topic (JSON key and value)

@@ -23,8 +23,11 @@ class validator {
     if (t_.aggregation) {
       check_aggregation(*t_.aggregation);
     }
-    if (!t_.aggregation && !t_.after.empty()) {
-      add("after", "steps after a window need a window");
+    if (t_.table) {
+      check_table(*t_.table);
+    }
+    if (!t_.aggregates() && !t_.after.empty()) {
+      add("after", "steps after an aggregation need a window or a table");
     }
     check_steps("after", t_.after);
     check_sink();
@@ -145,13 +148,70 @@ class validator {
     }
   }
 
+  void check_store_name(const std::string& path, const std::string& name) {
+    if (name.empty() || !valid_topic_name(name)) {
+      add(path, fmt::format("'{}' cannot be part of a store or topic name: use a-z, A-Z, 0-9, "
+                            "'.', '_', '-'",
+                            name));
+    }
+  }
+
+  // `reserved`: output names the aggregation's own members take.
+  void check_aggregate_list(const std::string& path, const std::vector<aggregation_spec>& list,
+                            std::set<std::string> reserved) {
+    if (list.empty()) {
+      add(path, "expected at least one aggregation");
+    }
+    std::string reserved_names;
+    for (const auto& name : reserved) {
+      reserved_names += (reserved_names.empty() ? "" : " and ") + name;
+    }
+    auto outputs = std::move(reserved);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto& g = list[i];
+      const std::string base = fmt::format("{}[{}]", path, i);
+      if (g.output.empty()) {
+        add(base + ".name", "expected the output name");
+      } else if (!outputs.insert(g.output).second) {
+        add(base + ".name",
+            reserved_names.empty()
+                ? fmt::format("output '{}' is used twice", g.output)
+                : fmt::format("output '{}' is used twice ({} are reserved)", g.output,
+                              reserved_names));
+      }
+      const bool needs_input =
+          g.function != aggregate_function::count && g.function != aggregate_function::user;
+      if (needs_input && g.expression.empty()) {
+        add(base + ".expression",
+            fmt::format("{} needs an expression to aggregate", to_string(g.function)));
+      } else if (!g.expression.empty()) {
+        check_expression(base + ".expression", g.expression);
+      }
+      if (g.function == aggregate_function::user) {
+        if (g.user_function.empty()) {
+          add(base + ".user", "expected the name of a registered user aggregate");
+        } else if (registry_.find_aggregate(g.user_function) == nullptr) {
+          add(base + ".user",
+              fmt::format("no user aggregate '{}' is registered (function_registry::add_aggregate)",
+                          g.user_function));
+        }
+      } else if (!g.user_function.empty()) {
+        add(base + ".user", "only function 'user' names a user aggregate");
+      }
+    }
+  }
+
+  void check_table(const table_aggregation_spec& a) {
+    check_store_name("table.name", a.name);
+    if (t_.aggregation) {
+      add("table", "a pipeline aggregates once: a window or a table, not both");
+    }
+    check_aggregate_list("table.aggregate", a.aggregations, {});
+  }
+
   void check_aggregation(const windowed_aggregation_spec& a) {
     const auto& w = a.window;
-    if (a.name.empty() || !valid_topic_name(a.name)) {
-      add("window.name", fmt::format("'{}' cannot be part of a store or topic name: use a-z, A-Z, "
-                                     "0-9, '.', '_', '-'",
-                                     a.name));
-    }
+    check_store_name("window.name", a.name);
     switch (w.kind) {
       case window_kind::tumbling:
       case window_kind::hopping:
@@ -193,40 +253,7 @@ class validator {
     if (!a.time_expression.empty()) {
       check_expression("window.time", a.time_expression);
     }
-    if (a.aggregations.empty()) {
-      add("window.aggregate", "expected at least one aggregation");
-    }
-    std::set<std::string> outputs{"window_start", "window_end"};
-    for (std::size_t i = 0; i < a.aggregations.size(); ++i) {
-      const auto& g = a.aggregations[i];
-      const std::string base = fmt::format("window.aggregate[{}]", i);
-      if (g.output.empty()) {
-        add(base + ".name", "expected the output name");
-      } else if (!outputs.insert(g.output).second) {
-        add(base + ".name", fmt::format("output '{}' is used twice (window_start and window_end "
-                                        "are reserved)",
-                                        g.output));
-      }
-      const bool needs_input =
-          g.function != aggregate_function::count && g.function != aggregate_function::user;
-      if (needs_input && g.expression.empty()) {
-        add(base + ".expression",
-            fmt::format("{} needs an expression to aggregate", to_string(g.function)));
-      } else if (!g.expression.empty()) {
-        check_expression(base + ".expression", g.expression);
-      }
-      if (g.function == aggregate_function::user) {
-        if (g.user_function.empty()) {
-          add(base + ".user", "expected the name of a registered user aggregate");
-        } else if (registry_.find_aggregate(g.user_function) == nullptr) {
-          add(base + ".user",
-              fmt::format("no user aggregate '{}' is registered (function_registry::add_aggregate)",
-                          g.user_function));
-        }
-      } else if (!g.user_function.empty()) {
-        add(base + ".user", "only function 'user' names a user aggregate");
-      }
-    }
+    check_aggregate_list("window.aggregate", a.aggregations, {"window_start", "window_end"});
     if (a.late == late_policy::side_topic) {
       check_topic("window.late_topic", a.late_topic);
       if (is_source(a.late_topic)) {

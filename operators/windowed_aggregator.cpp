@@ -159,12 +159,7 @@ std::optional<processing_error> windowed_aggregator::make_result(
   if (auto e = aggregates_.results(state, value, trigger)) {
     return e;
   }
-  record r;
-  r.key = key;
-  r.value = std::move(value);
-  r.timestamp = aggregate_set::max_timestamp(state);
-  r.origin = trigger.origin;
-  out.push_back(std::move(r));
+  out.push_back(aggregate_set::result_record(key, std::move(value), state, trigger));
   operator_metrics::increment(metrics_.windows_emitted);
   return std::nullopt;
 }

@@ -95,6 +95,7 @@ void add_operator_counts(families& out, const runtime_metrics& m, const task_man
   out.counter("sluice_late_records_to_side_total", "Records too late for their window, sent to the late topic",
               static_cast<double>(counts.late_to_side));
   out.counter("sluice_windows_emitted_total", "Window results emitted", static_cast<double>(counts.windows_emitted));
+  out.counter("sluice_table_updates_total", "Table aggregation results emitted", static_cast<double>(counts.table_updates));
 }
 
 void add_task_gauges(families& out, const task_manager& tasks) {

@@ -61,6 +61,27 @@ std::string window_text(const ops::windowed_aggregation_spec& a) {
       a.late == ops::late_policy::drop ? "dropped (counted)" : "to topic " + a.late_topic);
 }
 
+// One line per aggregation, then the output's shape; `members` are the ones before the aggregates.
+std::string aggregations_text(const std::vector<ops::aggregation_spec>& aggregations,
+                              std::string_view members) {
+  std::string out;
+  for (const auto& g : aggregations) {
+    std::string input = g.expression.empty()
+                            ? (g.function == ops::aggregate_function::count ? "records" : "")
+                            : g.expression;
+    const std::string fn = g.function == ops::aggregate_function::user
+                               ? "user " + g.user_function
+                               : std::string(ops::to_string(g.function));
+    out += fmt::format("            {} = {}({})\n", g.output, fn, input);
+  }
+  out += fmt::format("            output {{{}", members);
+  for (std::size_t i = 0; i < aggregations.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + aggregations[i].output;
+  }
+  out += "} keyed by the group key\n";
+  return out;
+}
+
 }  // namespace
 
 std::string describe_topology(const ops::topology& t) {
@@ -83,27 +104,18 @@ std::string describe_topology(const ops::topology& t) {
     if (sub.aggregation) {
       const auto& a = *sub.aggregation;
       out += fmt::format("  window  {}: {}\n", a.name, window_text(a));
-      for (const auto& g : a.aggregations) {
-        std::string input = g.expression.empty()
-                                ? (g.function == ops::aggregate_function::count ? "records" : "")
-                                : g.expression;
-        const std::string fn = g.function == ops::aggregate_function::user
-                                   ? "user " + g.user_function
-                                   : std::string(ops::to_string(g.function));
-        out += fmt::format("            {} = {}({})\n", g.output, fn, input);
-      }
-      out += "            output {window_start, window_end, ";
-      for (std::size_t i = 0; i < a.aggregations.size(); ++i) {
-        out += (i == 0 ? "" : ", ") + a.aggregations[i].output;
-      }
-      out += "} keyed by the group key\n";
-      for (const auto& store : sub.stores) {
-        out += fmt::format(
-            "  store   {}  ({}{}), changelog {}\n", store.name, ops::to_string(store.kind),
-            store.retention.count() > 0 ? ", retention " + format_duration(store.retention)
-                                        : std::string(),
-            store.changelog_topic);
-      }
+      out += aggregations_text(a.aggregations, "window_start, window_end, ");
+    }
+    if (sub.table) {
+      out += fmt::format("  table   {}: group by key, every update emitted\n", sub.table->name);
+      out += aggregations_text(sub.table->aggregations, "");
+    }
+    for (const auto& store : sub.stores) {
+      out += fmt::format(
+          "  store   {}  ({}{}), changelog {}\n", store.name, ops::to_string(store.kind),
+          store.retention.count() > 0 ? ", retention " + format_duration(store.retention)
+                                      : std::string(),
+          store.changelog_topic);
     }
     for (const auto& s : sub.after) {
       out += fmt::format("  step    {}: {}\n", s.name, step_text(s));

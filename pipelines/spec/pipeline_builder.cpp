@@ -84,8 +84,8 @@ pipeline_builder& pipeline_builder::source(std::vector<std::string> topics,
 
 pipeline_builder& pipeline_builder::add(ops::step s, std::string name) {
   // Steps after the window go to `after`; default names match the YAML loader's.
-  auto& list = topology_.aggregation ? topology_.after : topology_.steps;
-  const std::string_view prefix = topology_.aggregation ? "after-" : "";
+  auto& list = topology_.aggregates() ? topology_.after : topology_.steps;
+  const std::string_view prefix = topology_.aggregates() ? "after-" : "";
   s.name = name.empty() ? fmt::format("{}{}-{}", prefix, ops::to_string(s.kind), list.size())
                         : std::move(name);
   list.push_back(std::move(s));
@@ -149,26 +149,35 @@ pipeline_builder& pipeline_builder::window(window_builder w) {
   return *this;
 }
 
+pipeline_builder& pipeline_builder::table(std::string name) {
+  topology_.table = ops::table_aggregation_spec{std::move(name), {}};
+  return *this;
+}
+
+std::vector<ops::aggregation_spec>& pipeline_builder::aggregations(const char* caller) {
+  if (topology_.table) {
+    return topology_.table->aggregations;
+  }
+  if (topology_.aggregation) {
+    return topology_.aggregation->aggregations;
+  }
+  throw pipeline_error({ops::topology_error{
+      "window.aggregate", fmt::format("call window() or table() before {}()", caller),
+      std::nullopt}});
+}
+
 pipeline_builder& pipeline_builder::aggregate(std::string output, ops::aggregate_function function,
                                               std::string expression) {
-  if (!topology_.aggregation) {
-    throw pipeline_error({ops::topology_error{"window.aggregate",
-                                              "call window() before aggregate()", std::nullopt}});
-  }
-  topology_.aggregation->aggregations.push_back(
-      ops::aggregation_spec{std::move(output), function, std::move(expression), {}});
+  aggregations("aggregate")
+      .push_back(ops::aggregation_spec{std::move(output), function, std::move(expression), {}});
   return *this;
 }
 
 pipeline_builder& pipeline_builder::aggregate_user(std::string output, std::string function,
                                                    std::string expression) {
-  if (!topology_.aggregation) {
-    throw pipeline_error({ops::topology_error{
-        "window.aggregate", "call window() before aggregate_user()", std::nullopt}});
-  }
-  topology_.aggregation->aggregations.push_back(
-      ops::aggregation_spec{std::move(output), ops::aggregate_function::user, std::move(expression),
-                            std::move(function)});
+  aggregations("aggregate_user")
+      .push_back(ops::aggregation_spec{std::move(output), ops::aggregate_function::user,
+                                       std::move(expression), std::move(function)});
   return *this;
 }
 

@@ -3,7 +3,8 @@
 // pipeline_builder: the C++ way to write a pipeline. It builds the same operators::topology the
 // YAML loader builds from the equivalent file (same default step names "<kind>-<n>", same
 // defaults), and build() runs the same validate_topology, so a graph is accepted or rejected
-// identically whichever way it was written. Steps added after window() go after the aggregation.
+// identically whichever way it was written. Steps added after window() or table() go after the
+// aggregation; aggregate() adds to whichever of the two was called.
 //
 //   auto t = pipeline_builder("page-views")
 //                .delivery(delivery_guarantee::exactly_once)
@@ -14,6 +15,13 @@
 //                .aggregate("views", aggregate_function::count)
 //                .to("view-counts")
 //                .build();
+//
+//   auto counts = pipeline_builder("visit-counter")        // a count per key, no window
+//                     .source({"visits"})
+//                     .table("visits")
+//                     .aggregate("visits", aggregate_function::count)
+//                     .to("visit-counts")
+//                     .build();
 
 #include <stdexcept>
 #include <string>
@@ -77,6 +85,8 @@ class pipeline_builder {
   pipeline_builder& user(std::string function, bool changes_key = false, std::string name = {});
 
   pipeline_builder& window(window_builder w);
+  // Group by key with no window; `name` names the store ("<name>-store").
+  pipeline_builder& table(std::string name = "table");
   pipeline_builder& aggregate(std::string output, operators::aggregate_function function,
                               std::string expression = {});
   pipeline_builder& aggregate_user(std::string output, std::string function,
@@ -93,6 +103,7 @@ class pipeline_builder {
 
  private:
   pipeline_builder& add(operators::step s, std::string name);
+  std::vector<operators::aggregation_spec>& aggregations(const char* caller);
 
   operators::topology topology_;
 };

@@ -421,7 +421,7 @@ class loader {
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
                  {"name", "description", "delivery", "commit_interval", "sources", "steps",
-                  "window", "after", "sink", "tests", "kafka"})) {
+                  "window", "table", "after", "sink", "tests", "kafka"})) {
       return;
     }
     auto& t = def.topology;
@@ -455,6 +455,9 @@ class loader {
     }
     if (auto n = root["window"]) {
       read_window(n, t);
+    }
+    if (auto n = root["table"]) {
+      read_table(n, t);
     }
     if (auto n = root["after"]) {
       read_steps(n, "after", "after-", t.after);
@@ -766,16 +769,35 @@ class loader {
         a.late_topic = *s;
       }
     }
-    if (auto v = n["aggregate"]) {
-      read_aggregations(v, a);
-    } else {
-      missing(path, "aggregate", "a list of {name, function, expression}");
-    }
+    read_aggregations(n, path, a.aggregations);
     t.aggregation = std::move(a);
   }
 
-  void read_aggregations(const YAML::Node& node, ops::windowed_aggregation_spec& a) {
-    const std::string list_path = "window.aggregate";
+  // table: {name, aggregate: [...]}: group by key with no window.
+  void read_table(const YAML::Node& n, ops::topology& t) {
+    const std::string path = "table";
+    if (!mapping(n, path, {"name", "aggregate"})) {
+      return;
+    }
+    ops::table_aggregation_spec a;
+    if (auto v = n["name"]) {
+      if (auto s = string(v, "table.name", "a name")) {
+        a.name = *s;
+      }
+    }
+    read_aggregations(n, path, a.aggregations);
+    t.table = std::move(a);
+  }
+
+  // The `aggregate:` list of a window or table section.
+  void read_aggregations(const YAML::Node& section, const std::string& path,
+                         std::vector<ops::aggregation_spec>& into) {
+    const auto node = section["aggregate"];
+    if (!node) {
+      missing(path, "aggregate", "a list of {name, function, expression}");
+      return;
+    }
+    const std::string list_path = join(path, "aggregate");
     if (!sequence(node, list_path, "aggregations ({name, function, expression})")) {
       return;
     }
@@ -813,7 +835,7 @@ class loader {
           g.user_function = *s;
         }
       }
-      a.aggregations.push_back(std::move(g));
+      into.push_back(std::move(g));
     }
   }
 

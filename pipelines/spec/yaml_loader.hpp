@@ -34,7 +34,10 @@
 //     aggregate:
 //       - { name: views, function: count }
 //       - { name: bytes, function: sum, expression: value.bytes }
-//   after:                           # steps on the window results
+//   table:                           # instead of window: group by key, no window
+//     name: per-key                  # the store: per-key-store (default name: table)
+//     aggregate: [ { name: n, function: count } ]   # every record emits its key's new result
+//   after:                           # steps on the window (or table) results
 //     - filter: value.views > 10
 //   sink: { topic: view-counts, key_format: string, value_format: json }
 //   tests:

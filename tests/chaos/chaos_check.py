@@ -29,6 +29,9 @@ Streams' at-least-once does the same), so duplicates, replays, their totals and 
 above (n, sum) are reported, not failed; a lost count, a final count below n, a final count of n
 with the wrong sum, or an unexpected group fail it.
 
+Table aggregations (group by key, no window): one group per key, counts 1..n as above; results
+carry no window_start.
+
 Session windows: the harness picks an inactivity gap longer than the whole run, so every key has
 one session, which grows with each record (the aggregator merges the record into the open
 session and emits [first event time, last event time]). Checked per key: counts 1..n as above,
@@ -48,8 +51,8 @@ EXAMPLES_PER_PROBLEM = 8
 
 @dataclass(frozen=True)
 class window_spec:
-    """type: tumbling | hopping | session; size/advance in milliseconds (advance = size for
-    tumbling; both unused for session)."""
+    """type: tumbling | hopping | session | table; size/advance in milliseconds (advance = size
+    for tumbling; both unused for session and table)."""
 
     type: str
     size_ms: int = 0
@@ -58,8 +61,8 @@ class window_spec:
     def starts(self, t: int) -> list[Optional[int]]:
         """The window starts a record of event time t falls in, ascending (the aggregator's own
         rule: start = t - t % advance, then back by advance while start > t - size, start >= 0).
-        None for a session window: its group is the key alone."""
-        if self.type == "session":
+        None for a session window or a table: the group is the key alone."""
+        if self.type in ("session", "table"):
             return [None]
         advance = self.advance_ms if self.type == "hopping" else self.size_ms
         starts = []
@@ -166,9 +169,9 @@ AT_LEAST_ONCE_FAILURES = ("lost", "final_mismatch", "missing_groups", "unexpecte
 
 
 def check(expected: dict[tuple, expected_group], outputs: Iterable[output_record], *,
-          delivery: str, ordered: bool, session: bool) -> dict:
+          delivery: str, ordered: bool, session: bool, table: bool = False) -> dict:
     """Compares the results with the expected groups. ordered: the input order of every group is
-    fixed, so the total of each count can be checked too. Returns a JSON-ready report with a
+    fixed, so the total of each count can be checked too. session, table: groups are keys alone. Returns a JSON-ready report with a
     count per problem, examples, `failures` (the problems that fail under `delivery`) and
     `passed`."""
     problems = {p: 0 for p in PROBLEMS}
@@ -181,16 +184,17 @@ def check(expected: dict[tuple, expected_group], outputs: Iterable[output_record
         if len(examples[problem]) < EXAMPLES_PER_PROBLEM:
             examples[problem].append(example)
 
+    by_key = session or table
     by_group: dict[tuple, list[output_record]] = {}
     outputs_total = 0
     for o in outputs:
         outputs_total += 1
         count = _as_count(o.count)
-        if o.key is None or count is None or o.total is None or (not session and o.window_start is None):
+        if o.key is None or count is None or o.total is None or (not by_key and o.window_start is None):
             note("malformed", 1, {"partition": o.partition, "offset": o.offset, "key": o.key,
                                   "count": o.count, "total": o.total})
             continue
-        by_group.setdefault((o.key, None if session else o.window_start), []).append(o)
+        by_group.setdefault((o.key, None if by_key else o.window_start), []).append(o)
 
     groups_ok = 0
     for gkey, want in expected.items():

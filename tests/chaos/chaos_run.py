@@ -65,14 +65,15 @@ RESTART_BOUND_S = 2.0  # a restarted instance processes again within this (the r
 GROUPS = 50          # the repartitioned key: value.group, one of 50, independent of the input key
 COMMIT_INTERVAL = "200ms"
 
-SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once")
-DEFAULT_SCENARIOS = ("tumbling", "repartition")
+SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once", "table",
+                  "table_repartition")
+DEFAULT_SCENARIOS = ("tumbling", "repartition", "table")
 
 
 @dataclass
 class scenario:
     name: str
-    window: str                      # tumbling | hopping | session
+    window: str                      # tumbling | hopping | session | table (group by key, no window)
     delivery: str = "exactly_once"
     repartition: bool = False        # select_key value.group before the window
     time_offset_ms: int = 0          # event time = wall clock + this
@@ -99,6 +100,10 @@ def make_scenario(name: str, run_ms: int) -> scenario:
         return scenario(name, "tumbling", delivery="at_least_once")
     if name == "repartition":
         return scenario(name, "tumbling", repartition=True)
+    if name == "table":
+        return scenario(name, "table")
+    if name == "table_repartition":
+        return scenario(name, "table", repartition=True)
     if name == "hopping":
         # 30-minute windows every 10 minutes: each record counts in 3 windows.
         return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
@@ -137,16 +142,18 @@ def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str) 
     ]
     if sc.repartition:
         lines += ["steps:", "  - name: by-group", "    select_key: value.group"]
-    lines += ["window:", "  name: w", f"  type: {sc.window}"]
-    if sc.window == "session":
-        lines.append(f"  gap: {duration_text(sc.gap_ms)}")
+    if sc.window == "table":
+        lines += ["table:", "  name: t"]
     else:
-        lines.append(f"  size: {duration_text(sc.size_ms)}")
-        if sc.window == "hopping":
-            lines.append(f"  advance: {duration_text(sc.advance_ms)}")
+        lines += ["window:", "  name: w", f"  type: {sc.window}"]
+        if sc.window == "session":
+            lines.append(f"  gap: {duration_text(sc.gap_ms)}")
+        else:
+            lines.append(f"  size: {duration_text(sc.size_ms)}")
+            if sc.window == "hopping":
+                lines.append(f"  advance: {duration_text(sc.advance_ms)}")
+        lines += [f"  grace: {duration_text(sc.grace_ms)}", "  emit: every_update"]
     lines += [
-        f"  grace: {duration_text(sc.grace_ms)}",
-        "  emit: every_update",
         "  aggregate:",
         "    - { name: records, function: count }",
         "    - { name: total, function: sum, expression: value.amount }",
@@ -1081,7 +1088,7 @@ class scenario_run:
                        repeated=f"{again.key}@{again.window_start}#{again.count}")
         expected = chaos_check.expected_groups(inputs, self.sc.spec())
         result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
-                                   session=self.sc.window == "session")
+                                   session=self.sc.window == "session", table=self.sc.window == "table")
         if not drain.get("drained"):
             self.problems.append(f"not drained within {self.st.drain_deadline_s:.0f}s: {drain}")
         if self.faults.unexpected_exits:

@@ -181,6 +181,34 @@ class session(unittest.TestCase):
         self.assertGreaterEqual(r["problems"]["session_mismatch"], 2)
 
 
+class table(unittest.TestCase):
+    """Group by key, no window: results carry no window start."""
+
+    def setUp(self):
+        self.expected = expected_groups(inputs(t0=5 * DAY) + inputs(key="k2", t0=9 * DAY, amounts=(1,)),
+                                        window_spec("table"))
+
+    def run_check(self, outs):
+        return check(self.expected, outs, delivery="exactly_once", ordered=True, session=False, table=True)
+
+    def test_one_group_per_key_across_days(self):
+        outs = [output_record(0, i, "k1", None, None, i + 1, t) for i, t in enumerate((5, 12, 23))]
+        outs.append(output_record(1, 0, "k2", None, None, 1, 1))
+        self.assertTrue(self.run_check(outs)["passed"])
+
+    def test_a_count_emitted_twice_is_a_duplicate(self):
+        outs = [output_record(0, i, "k1", None, None, c, t) for i, (c, t) in enumerate(((1, 5), (2, 12), (2, 12), (3, 23)))]
+        outs.append(output_record(1, 0, "k2", None, None, 1, 1))
+        r = self.run_check(outs)
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["duplicated"], 1)
+
+    def test_windowed_results_are_not_table_results(self):
+        r = check(self.expected, [output_record(0, 0, "k1", None, None, 1, 5)], delivery="exactly_once",
+                  ordered=True, session=False)
+        self.assertEqual(r["problems"]["malformed"], 1)
+
+
 class reconciling_the_input(unittest.TestCase):
     def test_an_acknowledged_record_missing_from_the_topic(self):
         r = reconcile({(0, 0): 1, (0, 1): 2}, {(0, 0): 1}, set())

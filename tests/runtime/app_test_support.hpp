@@ -73,6 +73,19 @@ inline operators::topology counting_pipeline(const std::string& app, const std::
   return t;
 }
 
+// The same count and sum per key as a table aggregation (no window): one key-value store.
+inline operators::topology table_counting_pipeline(const std::string& app, const std::string& input,
+                                                   const std::string& output,
+                                                   operators::delivery_guarantee delivery) {
+  auto t = counting_pipeline(app, input, output, delivery);
+  operators::table_aggregation_spec table;
+  table.name = "per-user";
+  table.aggregations = t.aggregation->aggregations;
+  t.aggregation.reset();
+  t.table = table;
+  return t;
+}
+
 inline asio::awaitable<void> create_topic(asio::any_io_executor executor, std::string name, std::int32_t partitions) {
   kafka::cluster cluster(executor, client());
   co_await cluster.start();

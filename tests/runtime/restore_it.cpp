@@ -40,8 +40,10 @@ struct fixture {
   operators::topology topology;
   runtime_config config;
 
-  explicit fixture(operators::delivery_guarantee delivery = operators::delivery_guarantee::exactly_once)
-      : topology(counting_pipeline(app, input, output, delivery)) {
+  explicit fixture(operators::delivery_guarantee delivery = operators::delivery_guarantee::exactly_once,
+                   bool table = false)
+      : topology(table ? table_counting_pipeline(app, input, output, delivery)
+                       : counting_pipeline(app, input, output, delivery)) {
     run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
     config.client = client();
     config.state_dir = state_dir("");
@@ -203,8 +205,21 @@ TEST(runtime_restore, an_aborted_transaction_leaves_no_trace) {
   f.expect_stores_match_changelogs(f.config.state_dir);
 }
 
-TEST(runtime_restore, partitions_moving_between_processes_restore_from_the_changelog) {
-  fixture f;
+std::map<std::string, std::vector<std::int64_t>> emitted_counts(const std::string& topic);
+
+void expect_counts_once_in_order(const std::string& topic, int produced) {
+  const auto counts = emitted_counts(topic);
+  std::vector<std::int64_t> exact(static_cast<std::size_t>(produced));
+  std::iota(exact.begin(), exact.end(), 1);
+  for (const auto* key : {"user-a", "user-b"}) {
+    ASSERT_TRUE(counts.contains(key)) << key;
+    EXPECT_EQ(counts.at(key), exact) << key << ": every count 1.." << produced << " once, in order";
+  }
+}
+
+// A joins alone, B joins (one task moves and is restored there), B leaves (it moves back and A
+// restores only what B wrote); every count is emitted once and the stores end as their changelogs.
+void move_between_processes(fixture& f) {
   auto config_b = f.config;
   config_b.state_dir = f.state_dir("-b");
   fs::remove_all(config_b.state_dir);
@@ -256,6 +271,19 @@ TEST(runtime_restore, partitions_moving_between_processes_restore_from_the_chang
   a.stop();
   f.expect_totals(sum(0, 6), sum(100, 6));
   f.expect_stores_match_changelogs(f.config.state_dir);
+  expect_counts_once_in_order(f.output, 6);
+}
+
+TEST(runtime_restore, partitions_moving_between_processes_restore_from_the_changelog) {
+  fixture f;
+  move_between_processes(f);
+}
+
+TEST(runtime_restore, a_table_aggregation_moves_between_processes_with_its_state) {
+  fixture f(operators::delivery_guarantee::exactly_once, true);
+  ASSERT_EQ(operators::plan_topology(f.topology).changelog_topics,
+            std::vector<std::string>{f.app + "-per-user-store-changelog"});
+  move_between_processes(f);
 }
 
 // Every output of the topic in log order per key: the counts each key emitted.
@@ -310,13 +338,7 @@ TEST(runtime_restore, rebalances_meeting_slow_commits_keep_every_count_exactly_o
   ASSERT_TRUE(wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
   a.stop();
 
-  const auto counts = emitted_counts(f.output);
-  std::vector<std::int64_t> exact(static_cast<std::size_t>(produced));
-  std::iota(exact.begin(), exact.end(), 1);
-  for (const auto* key : {"user-a", "user-b"}) {
-    ASSERT_TRUE(counts.contains(key)) << key;
-    EXPECT_EQ(counts.at(key), exact) << key << ": every count 1.." << produced << " once, in order";
-  }
+  expect_counts_once_in_order(f.output, produced);
   f.expect_totals(sum(0, produced), sum(100, produced));
   EXPECT_GT(proxy.rewritten_responses(), 0u) << "A's traffic did not go through the proxy";
 }

@@ -100,6 +100,45 @@ sink: { topic: out }
   EXPECT_EQ(hopping_built, hopping_yaml.pipeline->topology);
 }
 
+TEST(pipeline_builder, a_table_aggregation_matches_yaml) {
+  auto yaml = load_pipeline(R"(name: t
+sources: [{ topic: in }]
+steps:
+  - select_key: value.user
+table:
+  name: per-user
+  aggregate:
+    - { name: n, function: count }
+    - { name: spent, function: sum, expression: value.amount }
+after:
+  - filter: value.n > 1
+sink: { topic: out }
+)",
+                            "t.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  auto built = pipeline_builder("t")
+                   .source({"in"})
+                   .select_key("value.user")
+                   .table("per-user")
+                   .aggregate("n", ops::aggregate_function::count)
+                   .aggregate("spent", ops::aggregate_function::sum, "value.amount")
+                   .filter("value.n > 1")
+                   .to("out")
+                   .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  const auto described = describe_topology(built);
+  EXPECT_EQ(described, describe_topology(yaml.pipeline->topology));
+  EXPECT_NE(described.find("table   per-user: group by key, every update emitted"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("store   per-user-store  (key_value), changelog t-per-user-store-changelog"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("internal    t-select_key-0-repartition  (repartition)"),
+            std::string::npos)
+      << described;
+}
+
 TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_paths) {
   try {
     (void)pipeline_builder("app")
@@ -121,9 +160,10 @@ TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_
   }
 }
 
-TEST(pipeline_builder, aggregate_before_window_is_an_error) {
+TEST(pipeline_builder, aggregate_before_window_or_table_is_an_error) {
   pipeline_builder b("app");
   EXPECT_THROW(b.aggregate("n", ops::aggregate_function::count), pipeline_error);
+  EXPECT_NO_THROW(b.table().aggregate("n", ops::aggregate_function::count));
 }
 
 TEST(pipeline_builder, user_functions_must_be_registered_to_build) {

@@ -155,6 +155,22 @@ sources:
       << all;
 }
 
+TEST(yaml_loader, a_table_section_is_checked_where_it_stands) {
+  constexpr std::string_view text = R"(name: t
+sources: [{ topic: in }]
+table:
+  nme: per-user
+window: { type: tumbling, size: 1m, aggregate: [{ name: n, function: count }] }
+sink: { topic: out }
+)";
+  auto r = load_pipeline(text, "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("p.yaml:4:3: table.nme: unknown key 'nme'"), std::string::npos) << all;
+  EXPECT_NE(all.find("did you mean 'name'"), std::string::npos) << all;
+  EXPECT_NE(all.find("table.aggregate: missing: a list of {name, function, expression}"), std::string::npos)
+      << all;
+}
+
 TEST(yaml_loader, invalid_yaml_is_reported_with_its_position) {
   auto r = load_pipeline("name: [unclosed\n", "p.yaml", no_functions);
   ASSERT_EQ(r.errors.size(), 1U);

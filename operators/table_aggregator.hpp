@@ -1,0 +1,40 @@
+#pragma once
+
+// table_aggregator: groups records by key with no window and folds the aggregations over one
+// JSON state per key (aggregate_set.hpp's layout) in a key-value store: a table whose every
+// update is emitted, like Kafka Streams' groupByKey().aggregate() with the record cache off.
+//
+// Output: key = the group key; value = {<aggregates>}; timestamp = the largest record timestamp
+// folded into the key's state, so a replay of old data emits old timestamps.
+//
+// A record is checked fully before anything is written: on error the store and the output are
+// untouched. One task's thread; the provider's owner commits or aborts the store.
+
+#include <optional>
+#include <vector>
+
+#include "operators/aggregate_set.hpp"
+#include "operators/operator_metrics.hpp"
+#include "operators/store_provider.hpp"
+#include "operators/topology.hpp"
+
+namespace sluice::operators {
+
+class table_aggregator {
+ public:
+  // `stores` must name the spec's store (plan_topology's sub_topology::stores). Throws
+  // std::invalid_argument for an invalid spec.
+  table_aggregator(const table_aggregation_spec& spec, const std::vector<store_plan>& stores,
+                   store_provider& provider, const function_registry& registry,
+                   operator_metrics& metrics);
+
+  // Folds the record into its key's state and appends the key's new result to `out`.
+  std::optional<processing_error> process(const record& in, std::vector<record>& out);
+
+ private:
+  aggregate_set aggregates_;
+  state::kv_store& store_;
+  operator_metrics& metrics_;
+};
+
+}  // namespace sluice::operators
