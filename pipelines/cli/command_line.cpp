@@ -285,6 +285,8 @@ std::string usage() {
          "the field\n"
          "  describe FILE              sub-topologies, steps, stores, internal and changelog "
          "topics\n"
+         "                             (--format dot|mermaid|json: the graph for Graphviz, "
+         "Mermaid or tools)\n"
          "  test FILE                  run the file's tests: offline, no broker\n"
          "  run FILE...                run the pipelines until SIGINT/SIGTERM (more processes "
          "share the work)\n"
@@ -445,13 +447,22 @@ command_line parse_command_line(const std::vector<std::string>& args) {
 
   if (command == "validate" || command == "describe" || command == "test") {
     // Offline: the connection options are accepted (and ignored) so that one alias fits all.
+    std::string format = "text";
+    if (command == "describe") {
+      own.add_options()("format", po::value(&format)->value_name("FORMAT"),
+                        "text (default), dot (Graphviz), mermaid, or json (for tools; also --json)");
+    }
     auto p = parse_options(command, rest, own, flags);
     if (p.help) {
-      result.help = "Usage: sluice " + command + " FILE\n";
+      result.help = command == "describe" ? p.help_text : "Usage: sluice " + command + " FILE\n";
       return result;
     }
     require_file();
-    result.args = pipeline_file_args{pipeline_file};
+    auto parsed = pipelines::parse_describe_format(flags.json ? "json" : format);
+    if (!parsed)
+      throw usage_error("sluice describe: --format " + format +
+                        ": unknown format (text, dot, mermaid or json)");
+    result.args = pipeline_file_args{pipeline_file, *parsed};
     return result;
   }
   if (command == "run") {

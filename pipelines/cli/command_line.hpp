@@ -18,6 +18,7 @@
 #include "kafka/records/record.hpp"
 #include "pipelines/cli/logging.hpp"
 #include "pipelines/cli/properties.hpp"
+#include "pipelines/spec/describe_graph.hpp"
 
 namespace sluice::cli {
 
@@ -103,6 +104,7 @@ struct groups_reset_offsets_args {
 // validate | describe | test FILE: offline, no connection.
 struct pipeline_file_args {
   std::string file;
+  pipelines::describe_format format = pipelines::describe_format::text;  // describe only
 };
 
 struct run_args {

@@ -50,14 +50,15 @@ runtime::error_policy to_error_policy(const std::string& name) {
 }  // namespace
 
 int run_offline_pipeline_command(const command_line& command, std::ostream& out, std::ostream& err) {
-  const auto& file = std::get<pipeline_file_args>(command.args).file;
+  const auto& args = std::get<pipeline_file_args>(command.args);
+  const auto& file = args.file;
   if (command.command == "validate") {
     auto result = pipelines::validate_pipeline_file(file);
     (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
     return status(result.ok);
   }
   if (command.command == "describe") {
-    auto result = pipelines::describe_pipeline(file);
+    auto result = pipelines::describe_pipeline(file, {}, args.format);
     (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
     return status(result.ok);
   }

@@ -35,12 +35,13 @@ validation_result validate_pipeline_file(const std::string& path,
 }
 
 describe_result describe_pipeline(const std::string& path,
-                                  const operators::function_registry& registry) {
+                                  const operators::function_registry& registry,
+                                  describe_format format) {
   auto loaded = load_pipeline_file(path, registry);
   if (!loaded.errors.empty()) {
     return describe_result{false, error_lines(loaded.errors)};
   }
-  return describe_result{true, describe_topology(loaded.pipeline->topology)};
+  return describe_result{true, describe_as(loaded.pipeline->topology, format)};
 }
 
 test_run_result run_pipeline_tests(const std::string& path,

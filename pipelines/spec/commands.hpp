@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "operators/function_registry.hpp"
+#include "pipelines/spec/describe_graph.hpp"
 #include "pipelines/spec/pipeline_definition.hpp"
 #include "pipelines/spec/test_runner.hpp"
 
@@ -20,7 +21,7 @@ struct validation_result {
 
 struct describe_result {
   bool ok = false;
-  std::string text;  // describe_topology(), or the errors
+  std::string text;  // describe_as(), or the errors
 };
 
 struct test_run_result {
@@ -33,7 +34,8 @@ struct test_run_result {
 validation_result validate_pipeline_file(const std::string& path,
                                          const operators::function_registry& registry = {});
 describe_result describe_pipeline(const std::string& path,
-                                  const operators::function_registry& registry = {});
+                                  const operators::function_registry& registry = {},
+                                  describe_format format = describe_format::text);
 test_run_result run_pipeline_tests(const std::string& path,
                                    const operators::function_registry& registry = {});
 

@@ -109,6 +109,18 @@ TEST(command_line, run_takes_several_pipeline_files) {
             std::vector<std::string>{"a.yaml"});
 }
 
+TEST(command_line, describe_draws_the_graph_in_the_format_asked) {
+  using pipelines::describe_format;
+  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml"}).args).format, describe_format::text);
+  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml", "--format", "dot"}).args).format,
+            describe_format::dot);
+  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml", "--json"}).args).format, describe_format::json);
+  EXPECT_NE(usage_message({"describe", "p.yaml", "--format", "svg"}).find("--format svg: unknown format"),
+            std::string::npos);
+  EXPECT_NE(usage_message({"validate", "p.yaml", "--format", "dot"}).find("unrecognised option '--format'"),
+            std::string::npos);
+}
+
 TEST(command_line, run_serves_metrics_only_when_asked) {
   EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).metrics_port, -1);
   auto command = parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "9464", "--metrics-address",

@@ -1,0 +1,253 @@
+#include "pipelines/spec/describe_graph.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "pipelines/spec/describe.hpp"
+
+namespace sluice::pipelines {
+
+namespace ops = sluice::operators;
+namespace json = boost::json;
+
+std::optional<describe_format> parse_describe_format(std::string_view name) {
+  if (name == "text") return describe_format::text;
+  if (name == "dot") return describe_format::dot;
+  if (name == "mermaid") return describe_format::mermaid;
+  if (name == "json") return describe_format::json;
+  return std::nullopt;
+}
+
+namespace {
+
+class graph_builder {
+ public:
+  explicit graph_builder(const ops::topology& t) : t_(t), plan_(ops::plan_topology(t)) {}
+
+  topology_graph build() {
+    for (const auto& topic : plan_.repartition_topics) roles_[topic] = "repartition";
+    for (const auto& topic : plan_.changelog_topics) roles_[topic] = "changelog";
+    if (t_.aggregation && t_.aggregation->late == ops::late_policy::side_topic) {
+      roles_[t_.aggregation->late_topic] = "late";
+    }
+    for (const auto& sub : plan_.sub_topologies) add_sub_topology(sub);
+    return std::move(graph_);
+  }
+
+ private:
+  void add_sub_topology(const ops::sub_topology& sub) {
+    std::vector<std::string> current;
+    for (const auto& source : sub.sources) {
+      for (const auto& topic : source.topics) current.push_back(topic_node(topic, "input"));
+    }
+    auto step_nodes = [&](const std::vector<ops::step>& steps) {
+      for (const auto& s : steps) {
+        current = {add_node(sub, "step", fmt::format("{}: {}", s.name, ops::to_string(s.kind)),
+                            current)};
+      }
+    };
+    step_nodes(sub.steps);
+    std::string aggregation;
+    if (sub.aggregation) {
+      aggregation = add_node(sub, "window",
+                             fmt::format("{}: {} window", sub.aggregation->name,
+                                         ops::to_string(sub.aggregation->window.kind)),
+                             current);
+      if (sub.aggregation->late == ops::late_policy::side_topic) {
+        edge(aggregation, topic_node(sub.aggregation->late_topic, "late"));
+      }
+    } else if (sub.table) {
+      aggregation = add_node(sub, "table", fmt::format("{}: table", sub.table->name), current);
+    }
+    if (!aggregation.empty()) {
+      current = {aggregation};
+      for (const auto& store : sub.stores) {
+        auto id = add_node(sub, "store",
+                           fmt::format("{} ({})", store.name, ops::to_string(store.kind)), {});
+        edge(aggregation, id);
+        edge(id, topic_node(store.changelog_topic, "changelog"));
+      }
+    }
+    step_nodes(sub.after);
+    const auto sink = topic_node(sub.sink.topic, "output");
+    for (const auto& from : current) edge(from, sink);
+  }
+
+  std::string add_node(const ops::sub_topology& sub, std::string kind, std::string label,
+                       const std::vector<std::string>& from) {
+    auto id = fmt::format("s{}_{}_{}", sub.id, kind, counts_[fmt::format("{}{}", sub.id, kind)]++);
+    graph_.nodes.push_back(graph_node{id, std::move(kind), "", std::move(label), sub.id});
+    for (const auto& f : from) edge(f, id);
+    return id;
+  }
+
+  // A topic has one node whichever sub-topology reads or writes it; internal topics keep their
+  // role although one sub-topology writes them as its sink and the next reads them.
+  std::string topic_node(const std::string& topic, std::string role) {
+    if (auto found = topics_.find(topic); found != topics_.end()) return found->second;
+    if (auto known = roles_.find(topic); known != roles_.end()) role = known->second;
+    auto id = fmt::format("topic_{}", topics_.size());
+    topics_[topic] = id;
+    graph_.nodes.push_back(graph_node{id, "topic", std::move(role), topic, -1});
+    return id;
+  }
+
+  void edge(const std::string& from, const std::string& to) {
+    graph_.edges.push_back(graph_edge{from, to});
+  }
+
+  const ops::topology& t_;
+  ops::topology_plan plan_;
+  std::map<std::string, std::string> roles_;
+  std::map<std::string, std::string> topics_;
+  std::map<std::string, int> counts_;
+  topology_graph graph_;
+};
+
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Nodes grouped by sub-topology (topics first, outside every group), in insertion order.
+std::map<int, std::vector<const graph_node*>> by_sub_topology(const topology_graph& g) {
+  std::map<int, std::vector<const graph_node*>> groups;
+  for (const auto& n : g.nodes) groups[n.sub_topology].push_back(&n);
+  return groups;
+}
+
+}  // namespace
+
+topology_graph graph_of(const ops::topology& t) { return graph_builder(t).build(); }
+
+std::string to_dot(const ops::topology& t) {
+  const auto g = graph_of(t);
+  std::string out = fmt::format("digraph {} {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n",
+                                quoted(t.name));
+  for (const auto& [sub, nodes] : by_sub_topology(g)) {
+    const std::string indent = sub < 0 ? "  " : "    ";
+    if (sub >= 0) {
+      out += fmt::format("  subgraph cluster_{} {{\n    label=\"sub-topology {}\";\n", sub, sub);
+    }
+    for (const auto* n : nodes) {
+      const char* shape = n->kind == "topic"   ? "box, style=rounded"
+                          : n->kind == "store" ? "cylinder"
+                                               : "ellipse";
+      const auto label = n->role.empty() ? n->label : fmt::format("{}\\n({})", n->label, n->role);
+      out += fmt::format("{}{} [label=\"{}\", shape={}];\n", indent, n->id, label, shape);
+    }
+    if (sub >= 0) out += "  }\n";
+  }
+  for (const auto& e : g.edges) out += fmt::format("  {} -> {};\n", e.from, e.to);
+  return out + "}\n";
+}
+
+std::string to_mermaid(const ops::topology& t) {
+  const auto g = graph_of(t);
+  std::string out = "flowchart LR\n";
+  for (const auto& [sub, nodes] : by_sub_topology(g)) {
+    const std::string indent = sub < 0 ? "  " : "    ";
+    if (sub >= 0) out += fmt::format("  subgraph sub{}[\"sub-topology {}\"]\n", sub, sub);
+    for (const auto* n : nodes) {
+      // Mermaid's quoted labels take no double quotes: #quot; is its escape.
+      std::string label;
+      for (char c : n->role.empty() ? n->label : fmt::format("{} ({})", n->label, n->role)) {
+        label += c == '"' ? std::string("#quot;") : std::string(1, c);
+      }
+      if (n->kind == "topic") {
+        out += fmt::format("{}{}([\"{}\"])\n", indent, n->id, label);
+      } else if (n->kind == "store") {
+        out += fmt::format("{}{}[(\"{}\")]\n", indent, n->id, label);
+      } else {
+        out += fmt::format("{}{}[\"{}\"]\n", indent, n->id, label);
+      }
+    }
+    if (sub >= 0) out += "  end\n";
+  }
+  for (const auto& e : g.edges) out += fmt::format("  {} --> {}\n", e.from, e.to);
+  return out;
+}
+
+std::string to_json(const ops::topology& t) {
+  const auto plan = ops::plan_topology(t);
+  json::object root;
+  root["name"] = t.name;
+  root["delivery"] = ops::to_string(t.delivery);
+  root["commit_interval_ms"] = t.effective_commit_interval().count();
+  json::array subs;
+  for (const auto& sub : plan.sub_topologies) {
+    json::object s;
+    s["id"] = sub.id;
+    json::array sources;
+    for (const auto& source : sub.sources) {
+      for (const auto& topic : source.topics) sources.push_back(json::string(topic));
+    }
+    s["sources"] = std::move(sources);
+    json::array steps;
+    for (const auto& step : sub.steps) {
+      steps.push_back(json::object{{"name", step.name}, {"kind", ops::to_string(step.kind)}});
+    }
+    s["steps"] = std::move(steps);
+    if (sub.aggregation) {
+      s["aggregation"] = json::object{{"kind", "window"},
+                                      {"name", sub.aggregation->name},
+                                      {"window", ops::to_string(sub.aggregation->window.kind)}};
+    } else if (sub.table) {
+      s["aggregation"] = json::object{{"kind", "table"}, {"name", sub.table->name}};
+    }
+    json::array stores;
+    for (const auto& store : sub.stores) {
+      stores.push_back(json::object{{"name", store.name},
+                                    {"kind", ops::to_string(store.kind)},
+                                    {"changelog", store.changelog_topic},
+                                    {"retention_ms", store.retention.count()}});
+    }
+    s["stores"] = std::move(stores);
+    s["sink"] = sub.sink.topic;
+    subs.push_back(std::move(s));
+  }
+  root["sub_topologies"] = std::move(subs);
+
+  const auto g = graph_of(t);
+  json::object topics;
+  for (const auto& n : g.nodes) {
+    if (n.kind != "topic") continue;
+    auto& list = topics[n.role];
+    if (!list.is_array()) list = json::array();
+    list.as_array().push_back(json::string(n.label));
+  }
+  root["topics"] = std::move(topics);
+  json::array nodes;
+  for (const auto& n : g.nodes) {
+    json::object node{{"id", n.id}, {"kind", n.kind}, {"label", n.label}};
+    if (!n.role.empty()) node["role"] = n.role;
+    if (n.sub_topology >= 0) node["sub_topology"] = n.sub_topology;
+    nodes.push_back(std::move(node));
+  }
+  json::array edges;
+  for (const auto& e : g.edges) edges.push_back(json::object{{"from", e.from}, {"to", e.to}});
+  root["graph"] = json::object{{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
+  return json::serialize(root) + "\n";
+}
+
+std::string describe_as(const ops::topology& t, describe_format format) {
+  switch (format) {
+    case describe_format::dot:
+      return to_dot(t);
+    case describe_format::mermaid:
+      return to_mermaid(t);
+    case describe_format::json:
+      return to_json(t);
+    case describe_format::text:
+      break;
+  }
+  return describe_topology(t);
+}
+
+}  // namespace sluice::pipelines
