@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "state/json_serde.hpp"
+
 namespace sluice::operators {
 
 namespace json = boost::json;
@@ -30,8 +32,16 @@ std::string brief(const json::value& v) {
 
 }  // namespace
 
-step_processor::step_processor(const step& s, const function_registry& registry) : step_(s) {
+step_processor::step_processor(const step& s, const function_registry& registry,
+                               const state::kv_store* table)
+    : step_(s), table_(table) {
   const std::string what = fmt::format("step '{}'", s.name);
+  if (s.kind == step_kind::join) {
+    if (table_ == nullptr) {
+      throw std::invalid_argument(fmt::format("{}: no store for table '{}'", what, s.table));
+    }
+    return;
+  }
   if (s.kind == step_kind::user) {
     function_ = registry.find_step(s.function);
     if (function_ == nullptr) {
@@ -154,6 +164,22 @@ std::optional<processing_error> step_processor::process(const record& in,
       for (auto& r : produced) {
         out.push_back(std::move(r));
       }
+      return std::nullopt;
+    }
+    case step_kind::join: {
+      auto found = table_->get(state::json_serde::serialize(in.key));
+      if (!found && step_.join == join_kind::inner) {
+        return std::nullopt;
+      }
+      if (!in.value.is_object()) {
+        return error(in, fmt::format("join with table '{}' adds member '{}' to the value, which "
+                                     "must be an object, got {}",
+                                     step_.table, step_.into, brief(in.value)));
+      }
+      record next = in;
+      next.value.get_object()[step_.into] =
+          found ? state::json_serde::deserialize(*found) : json::value(nullptr);
+      out.push_back(std::move(next));
       return std::nullopt;
     }
     case step_kind::user: {

@@ -10,7 +10,9 @@
 // expression must give an array: one record per element, with the element as the value and,
 // when a key expression is given, the key it computes with `value` bound to the element. A user
 // function that changes the key of a step not declaring `changes_key` is an error (the planner
-// could not have repartitioned for it).
+// could not have repartitioned for it). A join looks the record's key up in its table's store:
+// the value (an object) gets the table's value as member `into` (null for a left join's miss);
+// an inner join drops a record whose key the table lacks.
 
 #include <optional>
 #include <vector>
@@ -18,13 +20,16 @@
 #include "operators/bound_expression.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/topology.hpp"
+#include "state/kv_store.hpp"
 
 namespace sluice::operators {
 
 class step_processor {
  public:
-  // Throws std::invalid_argument for a step that does not pass validate_topology.
-  step_processor(const step& s, const function_registry& registry);
+  // Throws std::invalid_argument for a step that does not pass validate_topology, or a join
+  // without its table's store. The store is read only, and must outlive the processor.
+  step_processor(const step& s, const function_registry& registry,
+                 const state::kv_store* table = nullptr);
 
   // Appends what the step produces for `in` to `out` (nothing when filtered out). On error `out`
   // is unchanged.
@@ -41,6 +46,7 @@ class step_processor {
   std::optional<bound_expression> key_expression_;
   std::vector<std::pair<std::string, bound_expression>> fields_;
   const step_function* function_ = nullptr;
+  const state::kv_store* table_ = nullptr;
 };
 
 }  // namespace sluice::operators

@@ -3,14 +3,30 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "state/json_serde.hpp"
 
 namespace sluice::operators {
 
 sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_provider& stores,
                                                const function_registry& registry)
     : plan_(plan) {
+  std::map<std::string, state::kv_store*> tables_by_name;
+  for (const auto& table : plan_.tables) {
+    const auto name = table.store_name();
+    auto store = std::find_if(plan_.stores.begin(), plan_.stores.end(),
+                              [&](const store_plan& p) { return p.name == name; });
+    if (store == plan_.stores.end()) {
+      throw std::invalid_argument(fmt::format("table '{}': no store '{}' in the plan", table.name, name));
+    }
+    auto* kv = &stores.kv_store(*store);
+    tables_by_name[table.name] = kv;
+    tables_by_topic_[table.topic] = kv;
+  }
   for (const auto& s : plan_.steps) {
-    steps_.emplace_back(s, registry);
+    auto table = s.kind == step_kind::join ? tables_by_name.find(s.table) : tables_by_name.end();
+    steps_.emplace_back(s, registry, table == tables_by_name.end() ? nullptr : table->second);
   }
   for (const auto& s : plan_.after) {
     after_.emplace_back(s, registry);
@@ -36,6 +52,19 @@ const source_spec* sub_topology_processor::source_for(const std::string& topic) 
     }
   }
   return nullptr;
+}
+
+void sub_topology_processor::update_table(state::kv_store& table, const record& r) {
+  if (r.key.is_null()) {
+    return;  // a table has no row without a key (Kafka Streams drops these too)
+  }
+  const auto key = state::json_serde::serialize(r.key);
+  if (r.value.is_null()) {
+    table.remove(key);
+  } else {
+    table.put(key, state::json_serde::serialize(r.value));
+  }
+  operator_metrics::increment(metrics_.table_records);
 }
 
 std::optional<processing_error> sub_topology_processor::run_steps(
@@ -130,6 +159,10 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
   std::vector<record> records;
   records.push_back(record{std::move(key).value(), std::move(value).value(), in.timestamp,
                            in.headers, in.origin});
+  if (auto table = tables_by_topic_.find(in.origin.topic); table != tables_by_topic_.end()) {
+    update_table(*table->second, records.front());
+    return std::nullopt;
+  }
   if (auto e = run_steps(steps_, records)) {
     return fail(*e);
   }

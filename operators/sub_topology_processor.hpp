@@ -12,9 +12,13 @@
 // stay updated in the uncommitted stores, which the runtime's commit or abort settles.
 // Late records on the side topic are keyed with the sink's key format and carry JSON values.
 //
+// A record of a table's topic (plan.tables) updates that table's store (put, or remove for a
+// null value; a record without a key is ignored) and emits nothing; join steps read the store.
+//
 // One task's thread. Holds references to the topology's parts, the provider and the registry:
 // they must outlive it.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -45,6 +49,7 @@ class sub_topology_processor {
 
  private:
   const source_spec* source_for(const std::string& topic) const;
+  void update_table(state::kv_store& table, const record& r);
   std::optional<processing_error> run_steps(const std::vector<step_processor>& steps,
                                             std::vector<record>& records);
   std::optional<processing_error> encode_all(const std::vector<record>& records,
@@ -61,6 +66,7 @@ class sub_topology_processor {
 
   std::unique_ptr<windowed_aggregator> aggregator_;
   std::unique_ptr<table_aggregator> table_;
+  std::map<std::string, state::kv_store*> tables_by_topic_;
   operator_metrics metrics_;
 };
 

@@ -54,8 +54,16 @@ std::string_view to_string(step_kind kind) {
       return "set_timestamp";
     case step_kind::user:
       return "user";
+    case step_kind::join:
+      return "join";
   }
   return "unknown";
+}
+
+std::string_view to_string(join_kind kind) { return kind == join_kind::inner ? "inner" : "left"; }
+
+std::optional<join_kind> parse_join_kind(std::string_view name) {
+  return parse_enum(name, std::array{join_kind::inner, join_kind::left});
 }
 
 bool changes_key(const step& s) {
@@ -150,19 +158,9 @@ duration store_retention(const windowed_aggregation_spec& aggregation) {
   return open + w.grace;
 }
 
-topology_plan plan_topology(const topology& t) {
-  topology_plan plan;
+namespace {
 
-  // The last step before the aggregation that may change the key decides the split.
-  std::optional<std::size_t> last_rekey;
-  if (t.aggregates()) {
-    for (std::size_t i = 0; i < t.steps.size(); ++i) {
-      if (changes_key(t.steps[i])) {
-        last_rekey = i;
-      }
-    }
-  }
-
+std::vector<store_plan> aggregation_stores(const topology& t) {
   std::vector<store_plan> stores;
   if (t.aggregation) {
     const auto& agg = *t.aggregation;
@@ -179,44 +177,78 @@ topology_plan plan_topology(const topology& t) {
     stores.push_back(store_plan{t.table->store_name(), store_kind::key_value,
                                 t.name + "-" + t.table->store_name() + "-changelog", duration{0}});
   }
+  return stores;
+}
 
-  if (!last_rekey) {
-    sub_topology only;
-    only.id = 0;
-    only.sources = t.sources;
-    only.steps = t.steps;
-    only.aggregation = t.aggregation;
-    only.table = t.table;
-    only.after = t.after;
-    only.sink = t.sink;
-    only.stores = stores;
-    plan.sub_topologies.push_back(std::move(only));
-  } else {
+const table_source_spec* find_table(const topology& t, const std::string& name) {
+  for (const auto& table : t.tables) {
+    if (table.name == name) return &table;
+  }
+  return nullptr;
+}
+
+// A join step reads its table in the sub-topology it runs in: the table's topic becomes one of
+// that sub-topology's sources and its store one of its stores.
+void add_table(const topology& t, const step& join, sub_topology& sub) {
+  const auto* table = find_table(t, join.table);
+  if (table == nullptr) return;  // validate_topology reports it
+  sub.sources.push_back(source_spec{{table->topic}, table->key_format, table->value_format});
+  sub.tables.push_back(*table);
+  sub.stores.push_back(store_plan{table->store_name(), store_kind::key_value,
+                                  t.name + "-" + table->store_name() + "-changelog", duration{0}});
+}
+
+}  // namespace
+
+topology_plan plan_topology(const topology& t) {
+  topology_plan plan;
+
+  // Where the key matters: each join step, and the aggregation (after the last step). A key
+  // change since the current sub-topology began cuts it there.
+  std::vector<std::size_t> key_dependent;
+  for (std::size_t i = 0; i < t.steps.size(); ++i) {
+    if (t.steps[i].kind == step_kind::join) key_dependent.push_back(i);
+  }
+  if (t.aggregates()) key_dependent.push_back(t.steps.size());
+
+  sub_topology current;
+  current.sources = t.sources;
+  std::size_t begin = 0;
+  auto add_steps = [&](std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      current.steps.push_back(t.steps[i]);
+      if (t.steps[i].kind == step_kind::join) add_table(t, t.steps[i], current);
+    }
+    begin = end;
+  };
+  for (const auto point : key_dependent) {
+    std::optional<std::size_t> last_rekey;
+    for (std::size_t i = begin; i < point; ++i) {
+      if (changes_key(t.steps[i])) last_rekey = i;
+    }
+    if (!last_rekey) continue;
     const std::string topic = t.name + "-" + t.steps[*last_rekey].name + "-repartition";
     plan.repartition_topics.push_back(topic);
-
-    sub_topology first;
-    first.id = 0;
-    first.sources = t.sources;
-    first.steps = t.steps;  // all steps before the aggregation run before the repartition
-    first.sink = sink_spec{topic, data_format::json, data_format::json};
-    first.writes_internal = true;
-
-    sub_topology second;
-    second.id = 1;
-    second.sources = {source_spec{{topic}, data_format::json, data_format::json}};
-    second.reads_internal = true;
-    second.aggregation = t.aggregation;
-    second.table = t.table;
-    second.after = t.after;
-    second.sink = t.sink;
-    second.stores = stores;
-
-    plan.sub_topologies.push_back(std::move(first));
-    plan.sub_topologies.push_back(std::move(second));
+    add_steps(point);
+    current.id = static_cast<int>(plan.sub_topologies.size());
+    current.sink = sink_spec{topic, data_format::json, data_format::json};
+    current.writes_internal = true;
+    plan.sub_topologies.push_back(std::move(current));
+    current = sub_topology{};
+    current.sources = {source_spec{{topic}, data_format::json, data_format::json}};
+    current.reads_internal = true;
   }
-  for (const auto& store : stores) {
-    plan.changelog_topics.push_back(store.changelog_topic);
+  add_steps(t.steps.size());
+  current.id = static_cast<int>(plan.sub_topologies.size());
+  current.aggregation = t.aggregation;
+  current.table = t.table;
+  current.after = t.after;
+  current.sink = t.sink;
+  for (auto& store : aggregation_stores(t)) current.stores.push_back(std::move(store));
+  plan.sub_topologies.push_back(std::move(current));
+
+  for (const auto& sub : plan.sub_topologies) {
+    for (const auto& store : sub.stores) plan.changelog_topics.push_back(store.changelog_topic);
   }
   return plan;
 }

@@ -12,11 +12,12 @@
 // A table aggregation groups by key with no window (Kafka Streams' groupByKey().aggregate()):
 // one running result per key, kept in a key-value store, a KTable whose every update is emitted.
 //
-// plan_topology() splits it into sub-topologies: when a step before the aggregation may change
-// the key (select_key, flat_map with a key, a user function declaring changes_key), records must
-// be regrouped by the new key before they are aggregated, so the first sub-topology writes to the
-// internal topic `<app>-<step>-repartition` (named after the last step that changed the key) and
-// the second reads it, as Kafka Streams does. Aggregate state lives in stores whose changelog
+// plan_topology() splits it into sub-topologies: when a step before a key-dependent node (a join
+// step, the aggregation) may change the key (select_key, flat_map with a key, a user function
+// declaring changes_key), records must be regrouped by the new key first, so the sub-topology
+// before it writes to the internal topic `<app>-<step>-repartition` (named after the last step
+// that changed the key) and the next one reads it, as Kafka Streams does; a pipeline that
+// re-keys before a join and again before its aggregation has three sub-topologies. Aggregate state lives in stores whose changelog
 // topics are `<app>-<store>-changelog`.
 
 #include <chrono>
@@ -42,6 +43,19 @@ struct source_spec {
   bool operator==(const source_spec&) const = default;
 };
 
+// A topic read as a table: the latest value per key (a null value deletes the key), kept in the
+// key-value store "<name>-table" and looked up by `join` steps. The stream and the table must be
+// co-partitioned (the same partition count, keys partitioned alike), which the runtime checks.
+struct table_source_spec {
+  std::string name;  // what join steps refer to
+  std::string topic;
+  data_format key_format = data_format::string;
+  data_format value_format = data_format::json;
+  bool operator==(const table_source_spec&) const = default;
+
+  std::string store_name() const { return name + "-table"; }
+};
+
 struct sink_spec {
   std::string topic;
   data_format key_format = data_format::string;
@@ -49,8 +63,13 @@ struct sink_spec {
   bool operator==(const sink_spec&) const = default;
 };
 
-enum class step_kind : std::uint8_t { filter, map, select_key, flat_map, set_timestamp, user };
+enum class step_kind : std::uint8_t { filter, map, select_key, flat_map, set_timestamp, user, join };
 std::string_view to_string(step_kind kind);
+
+// A stream-table join: inner drops a record whose key the table lacks, left keeps it with null.
+enum class join_kind : std::uint8_t { inner, left };
+std::string_view to_string(join_kind kind);
+std::optional<join_kind> parse_join_kind(std::string_view name);
 
 // `map` builds the new value either from one expression or, when `fields` is not empty, as an
 // object with one member per field.
@@ -69,6 +88,10 @@ struct step {
   std::string key_expression;            // flat_map only: the key of each element (re-keys)
   std::string function;                  // user only: name in the function_registry
   bool changes_key = false;              // user only: the function may change the key
+  std::string table;                     // join only: the table_source_spec's name
+  join_kind join = join_kind::inner;     // join only
+  std::string into;                      // join only: the value's member that gets the table's
+                                         // value (default: the table's name)
   bool operator==(const step&) const = default;
 };
 
@@ -143,6 +166,7 @@ struct topology {
   delivery_guarantee delivery = delivery_guarantee::at_least_once;
   std::optional<duration> commit_interval;  // nullopt: default_commit_interval(delivery)
   std::vector<source_spec> sources;
+  std::vector<table_source_spec> tables;  // topics read as tables, for join steps
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
@@ -173,7 +197,8 @@ struct store_plan {
 
 struct sub_topology {
   int id = 0;
-  std::vector<source_spec> sources;
+  std::vector<source_spec> sources;       // the tables' topics too
+  std::vector<table_source_spec> tables;  // read by this sub-topology's join steps
   bool reads_internal = false;  // sources are the repartition topic
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;

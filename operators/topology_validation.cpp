@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "operators/bound_expression.hpp"
@@ -19,6 +20,7 @@ class validator {
   std::vector<topology_error> run() {
     check_name();
     check_sources();
+    check_tables();
     check_steps("steps", t_.steps);
     if (t_.aggregation) {
       check_aggregation(*t_.aggregation);
@@ -131,6 +133,9 @@ class validator {
           if (!s.key_expression.empty()) {
             check_expression(fmt::format("{}[{}].flat_map.key", list, i), s.key_expression);
           }
+          break;
+        case step_kind::join:
+          check_join(list, path, s);
           break;
         case step_kind::user:
           if (s.function.empty()) {
@@ -264,6 +269,58 @@ class validator {
       }
     } else if (!a.late_topic.empty()) {
       add("window.late_topic", "late records are dropped (late: drop); set late: side_topic");
+    }
+  }
+
+  void check_tables() {
+    std::set<std::string> names;
+    std::set<std::string> topics;
+    for (std::size_t i = 0; i < t_.tables.size(); ++i) {
+      const auto& table = t_.tables[i];
+      const std::string path = fmt::format("tables[{}]", i);
+      check_store_name(path + ".name", table.name);
+      if (!names.insert(table.name).second) {
+        add(path + ".name", fmt::format("table '{}' is declared twice", table.name));
+      }
+      check_topic(path + ".topic", table.topic);
+      if (is_source(table.topic)) {
+        add(path + ".topic", fmt::format("topic '{}' is also a stream source", table.topic));
+      } else if (!topics.insert(table.topic).second) {
+        add(path + ".topic", fmt::format("topic '{}' is read as two tables", table.topic));
+      }
+      if (table.topic == t_.sink.topic) {
+        add(path + ".topic", fmt::format("topic '{}' is also the sink", table.topic));
+      }
+      const auto joins = std::count_if(t_.steps.begin(), t_.steps.end(), [&](const step& s) {
+        return s.kind == step_kind::join && s.table == table.name;
+      });
+      if (joins == 0) {
+        add(path, fmt::format("table '{}' is not joined by any step (add a join step or remove it)",
+                              table.name));
+      } else if (joins > 1) {
+        add(path, fmt::format("table '{}' is joined by {} steps; a table is joined once (declare "
+                              "the topic again under another name)",
+                              table.name, joins));
+      }
+    }
+  }
+
+  void check_join(std::string_view list, const std::string& path, const step& s) {
+    if (list != "steps") {
+      add(path, "a join runs before the aggregation (in steps:, not after:)");
+    }
+    const bool declared = std::any_of(t_.tables.begin(), t_.tables.end(),
+                                      [&](const table_source_spec& t) { return t.name == s.table; });
+    if (s.table.empty()) {
+      add(path + ".table", "expected the name of a table from tables:");
+    } else if (!declared) {
+      std::string known;
+      for (const auto& t : t_.tables) known += (known.empty() ? "" : ", ") + t.name;
+      add(path + ".table", fmt::format("no table '{}' in tables: ({})", s.table,
+                                       known.empty() ? "none declared" : known));
+    }
+    if (s.into.empty() && !s.table.empty()) {
+      add(path + ".into", "expected the member that receives the table's value");
     }
   }
 

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -14,14 +15,17 @@ boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, co
   kafka::admin_client admin(cluster);
   std::vector<std::string> sources;
   for (const auto& source : topology.sources) sources.insert(sources.end(), source.topics.begin(), source.topics.end());
+  for (const auto& table : topology.tables) sources.push_back(table.topic);
   auto described = co_await admin.describe_topics(sources);
   std::int32_t partitions = 0;
   std::vector<std::string> missing;
+  std::map<std::string, std::int32_t> partitions_of;
   for (const auto& topic : described) {
     if (!topic.error.ok()) {
       missing.push_back(topic.name + " (" + topic.error.message + ")");
       continue;
     }
+    partitions_of[topic.name] = static_cast<std::int32_t>(topic.partitions.size());
     partitions = std::max<std::int32_t>(partitions, static_cast<std::int32_t>(topic.partitions.size()));
   }
   if (!missing.empty()) {
@@ -29,6 +33,19 @@ boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, co
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     throw std::runtime_error("pipeline '" + topology.name + "': source topic(s) missing: " + list +
                              "; create them first (sluice topics create)");
+  }
+
+  // A join reads partition N of the stream and of the table in one task: both must have the same
+  // partition count, or keys would meet the wrong table partition (co-partitioning).
+  for (const auto& table : topology.tables) {
+    for (const auto& [topic, count] : partitions_of) {
+      if (topic == table.topic || count == partitions_of[table.topic]) continue;
+      throw std::runtime_error("pipeline '" + topology.name + "': table '" + table.name + "' (topic '" + table.topic +
+                               "', " + std::to_string(partitions_of[table.topic]) + " partitions) is joined with topic '" +
+                               topic + "' (" + std::to_string(count) +
+                               " partitions): a join needs both topics to have the same number of partitions, "
+                               "keyed alike (co-partitioned); repartition one of them first");
+    }
   }
 
   // Internal topics get the source's partition count: task N of every sub-topology reads

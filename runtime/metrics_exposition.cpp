@@ -96,6 +96,8 @@ void add_operator_counts(families& out, const runtime_metrics& m, const task_man
               static_cast<double>(counts.late_to_side));
   out.counter("sluice_windows_emitted_total", "Window results emitted", static_cast<double>(counts.windows_emitted));
   out.counter("sluice_table_updates_total", "Table aggregation results emitted", static_cast<double>(counts.table_updates));
+  out.counter("sluice_table_records_total", "Records of joined tables' topics applied to their stores",
+              static_cast<double>(counts.table_records));
 }
 
 void add_task_gauges(families& out, const task_manager& tasks) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "pipelines/spec/yaml_loader.hpp"
 
 namespace sluice::pipelines {
@@ -35,6 +37,9 @@ std::string step_text(const ops::step& s) {
                          s.changes_key ? "  (changes the key)" : "");
     case ops::step_kind::select_key:
       return "select_key " + s.expression + "  (changes the key)";
+    case ops::step_kind::join:
+      return fmt::format("{} join with table {}, its value as {}", ops::to_string(s.join), s.table,
+                         s.into);
     default:
       return fmt::format("{} {}", ops::to_string(s.kind), s.expression);
   }
@@ -94,8 +99,12 @@ std::string describe_topology(const ops::topology& t) {
     out += fmt::format("\nsub-topology {}\n", sub.id);
     for (const auto& s : sub.sources) {
       for (const auto& topic : s.topics) {
+        auto table = std::find_if(sub.tables.begin(), sub.tables.end(),
+                                  [&](const ops::table_source_spec& t) { return t.topic == topic; });
         out += fmt::format("  source  {}  ({}{})\n", topic, formats(s.key_format, s.value_format),
-                           sub.reads_internal ? ", internal repartition topic" : "");
+                           table != sub.tables.end() ? ", read as table " + table->name
+                           : sub.reads_internal      ? ", internal repartition topic"
+                                                     : "");
       }
     }
     for (const auto& s : sub.steps) {
@@ -133,6 +142,9 @@ std::string describe_topology(const ops::topology& t) {
     for (const auto& topic : s.topics) {
       out += fmt::format("  input       {}\n", topic);
     }
+  }
+  for (const auto& table : t.tables) {
+    out += fmt::format("  input       {}  (table {})\n", table.topic, table.name);
   }
   out += fmt::format("  output      {}\n", t.sink.topic);
   if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic) {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "pipelines/spec/describe.hpp"
 
@@ -29,6 +31,7 @@ class graph_builder {
   topology_graph build() {
     for (const auto& topic : plan_.repartition_topics) roles_[topic] = "repartition";
     for (const auto& topic : plan_.changelog_topics) roles_[topic] = "changelog";
+    for (const auto& table : t_.tables) roles_[table.topic] = "table";
     if (t_.aggregation && t_.aggregation->late == ops::late_policy::side_topic) {
       roles_[t_.aggregation->late_topic] = "late";
     }
@@ -38,14 +41,30 @@ class graph_builder {
 
  private:
   void add_sub_topology(const ops::sub_topology& sub) {
+    // A joined table: its topic fills its store, which the join step reads.
+    std::map<std::string, std::string> table_stores;
+    std::set<std::string> table_topics;
+    for (const auto& table : sub.tables) {
+      table_topics.insert(table.topic);
+      const auto store = add_node(sub, "store", fmt::format("{} (key_value)", table.store_name()),
+                                  {topic_node(table.topic, "table")});
+      table_stores[table.name] = store;
+      edge(store, topic_node(changelog_of(sub, table.store_name()), "changelog"));
+    }
     std::vector<std::string> current;
     for (const auto& source : sub.sources) {
-      for (const auto& topic : source.topics) current.push_back(topic_node(topic, "input"));
+      for (const auto& topic : source.topics) {
+        if (!table_topics.contains(topic)) current.push_back(topic_node(topic, "input"));
+      }
     }
     auto step_nodes = [&](const std::vector<ops::step>& steps) {
       for (const auto& s : steps) {
         current = {add_node(sub, "step", fmt::format("{}: {}", s.name, ops::to_string(s.kind)),
                             current)};
+        if (auto table = table_stores.find(s.table); s.kind == ops::step_kind::join &&
+                                                     table != table_stores.end()) {
+          edge(table->second, current.front());
+        }
       }
     };
     step_nodes(sub.steps);
@@ -64,6 +83,10 @@ class graph_builder {
     if (!aggregation.empty()) {
       current = {aggregation};
       for (const auto& store : sub.stores) {
+        if (std::any_of(sub.tables.begin(), sub.tables.end(),
+                        [&](const ops::table_source_spec& t) { return t.store_name() == store.name; })) {
+          continue;
+        }
         auto id = add_node(sub, "store",
                            fmt::format("{} ({})", store.name, ops::to_string(store.kind)), {});
         edge(aggregation, id);
@@ -73,6 +96,13 @@ class graph_builder {
     step_nodes(sub.after);
     const auto sink = topic_node(sub.sink.topic, "output");
     for (const auto& from : current) edge(from, sink);
+  }
+
+  static std::string changelog_of(const ops::sub_topology& sub, const std::string& store) {
+    for (const auto& s : sub.stores) {
+      if (s.name == store) return s.changelog_topic;
+    }
+    return store + "-changelog";
   }
 
   std::string add_node(const ops::sub_topology& sub, std::string kind, std::string label,

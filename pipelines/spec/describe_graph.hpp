@@ -1,9 +1,10 @@
 #pragma once
 
 // The pipeline as a graph for people and tools: `sluice describe --format dot|mermaid|json`.
-// Nodes are topics (input, output, repartition, changelog, late), steps, the aggregation (window
-// or table) and its stores; edges follow the records, from each sub-topology's sources through its
-// steps and aggregation to its sink, and from each store to its changelog topic. Built from the
+// Nodes are topics (input, table, output, repartition, changelog, late), steps, the aggregation
+// (window or table) and the stores; edges follow the records, from each sub-topology's sources
+// through its steps and aggregation to its sink, from a joined table's topic through its store
+// to the join step, and from each store to its changelog topic. Built from the
 // plan (plan_topology), so it shows what the runtime runs, internal topics included.
 
 #include <optional>
@@ -21,7 +22,7 @@ std::optional<describe_format> parse_describe_format(std::string_view name);
 struct graph_node {
   std::string id;     // unique, [a-z0-9_]: "topic_3", "s0_step_1", ...
   std::string kind;   // topic | step | window | table | store
-  std::string role;   // topics: input | output | repartition | changelog | late; else empty
+  std::string role;   // topics: input | table | output | repartition | changelog | late
   std::string label;  // what a person reads: the topic or node name and what it does
   int sub_topology = -1;  // -1 for topics, which sub-topologies share
   bool operator==(const graph_node&) const = default;

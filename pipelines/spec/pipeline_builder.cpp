@@ -139,6 +139,24 @@ pipeline_builder& pipeline_builder::user(std::string function, bool changes_key,
   return add(std::move(s), std::move(name));
 }
 
+pipeline_builder& pipeline_builder::join(std::string table, ops::join_kind kind, std::string into,
+                                         std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::join;
+  s.into = into.empty() ? table : std::move(into);
+  s.table = std::move(table);
+  s.join = kind;
+  return add(std::move(s), std::move(name));
+}
+
+pipeline_builder& pipeline_builder::table_source(std::string name, std::string topic,
+                                                 ops::data_format key_format,
+                                                 ops::data_format value_format) {
+  topology_.tables.push_back(
+      ops::table_source_spec{std::move(name), std::move(topic), key_format, value_format});
+  return *this;
+}
+
 pipeline_builder& pipeline_builder::window(window_builder w) {
   auto aggregations = topology_.aggregation ? std::move(topology_.aggregation->aggregations)
                                             : std::vector<ops::aggregation_spec>{};

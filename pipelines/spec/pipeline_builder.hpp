@@ -83,6 +83,14 @@ class pipeline_builder {
   pipeline_builder& flat_map(std::string values, std::string key = {}, std::string name = {});
   pipeline_builder& set_timestamp(std::string expression, std::string name = {});
   pipeline_builder& user(std::string function, bool changes_key = false, std::string name = {});
+  // A stream-table join with a table from table_source(); `into` empty: the table's name.
+  pipeline_builder& join(std::string table, operators::join_kind kind = operators::join_kind::inner,
+                         std::string into = {}, std::string name = {});
+
+  // A topic read as a table (the latest value per key), for join(); `name` is what join() uses.
+  pipeline_builder& table_source(std::string name, std::string topic,
+                                 operators::data_format key_format = operators::data_format::string,
+                                 operators::data_format value_format = operators::data_format::json);
 
   pipeline_builder& window(window_builder w);
   // Group by key with no window; `name` names the store ("<name>-store").

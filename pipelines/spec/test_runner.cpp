@@ -126,13 +126,16 @@ class test_run {
       }
       topic = sources[0].topics[0];
     }
-    const ops::source_spec* source = nullptr;
+    std::optional<ops::source_spec> source;
     for (const auto& s : sources) {
       if (std::find(s.topics.begin(), s.topics.end(), topic) != s.topics.end()) {
-        source = &s;
+        source = s;
       }
     }
-    if (source == nullptr) {
+    for (const auto& table : pipeline_.topology.tables) {
+      if (table.topic == topic) source = ops::source_spec{{topic}, table.key_format, table.value_format};
+    }
+    if (!source) {
       return fmt::format("{}: topic '{}' is not a source of the pipeline", where(input), topic);
     }
     ops::record_origin origin{topic, 0, next_offset_[topic]++};

@@ -420,8 +420,8 @@ class loader {
 
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
-                 {"name", "description", "delivery", "commit_interval", "sources", "steps",
-                  "window", "table", "after", "sink", "tests", "kafka"})) {
+                 {"name", "description", "delivery", "commit_interval", "sources", "tables",
+                  "steps", "window", "table", "after", "sink", "tests", "kafka"})) {
       return;
     }
     auto& t = def.topology;
@@ -449,6 +449,9 @@ class loader {
       read_sources(n, t);
     } else {
       missing("", "sources", "the source topics");
+    }
+    if (auto n = root["tables"]) {
+      read_tables(n, t);
     }
     if (auto n = root["steps"]) {
       read_steps(n, "steps", "", t.steps);
@@ -552,18 +555,7 @@ class loader {
       } else {
         missing(path, "topic", "topic or topics");
       }
-      if (auto f = n["key_format"]) {
-        if (auto v =
-                choice<ops::data_format>(f, join(path, "key_format"), parse_format, format_names)) {
-          source.key_format = *v;
-        }
-      }
-      if (auto f = n["value_format"]) {
-        if (auto v = choice<ops::data_format>(f, join(path, "value_format"), parse_format,
-                                              format_names)) {
-          source.value_format = *v;
-        }
-      }
+      read_formats(n, path, source.key_format, source.value_format);
       t.sources.push_back(std::move(source));
     }
   }
@@ -571,23 +563,24 @@ class loader {
   void read_steps(const YAML::Node& node, const std::string& list_path, std::string_view prefix,
                   std::vector<ops::step>& out) {
     if (!sequence(node, list_path,
-                  "steps (filter, map, select_key, flat_map, set_timestamp, user)")) {
+                  "steps (filter, map, select_key, flat_map, set_timestamp, user, join)")) {
       return;
     }
     static const std::initializer_list<std::string_view> kinds = {
-        "filter", "map", "select_key", "flat_map", "set_timestamp", "user"};
+        "filter", "map", "select_key", "flat_map", "set_timestamp", "user", "join"};
     for (std::size_t i = 0; i < node.size(); ++i) {
       const auto path = index(list_path, i);
       const auto& n = node[i];
       if (!mapping(n, path,
-                   {"name", "filter", "map", "select_key", "flat_map", "set_timestamp", "user"})) {
+                   {"name", "filter", "map", "select_key", "flat_map", "set_timestamp", "user",
+                    "join"})) {
         continue;
       }
       ops::step s;
       int found = 0;
-      for (auto kind :
-           {ops::step_kind::filter, ops::step_kind::map, ops::step_kind::select_key,
-            ops::step_kind::flat_map, ops::step_kind::set_timestamp, ops::step_kind::user}) {
+      for (auto kind : {ops::step_kind::filter, ops::step_kind::map, ops::step_kind::select_key,
+                        ops::step_kind::flat_map, ops::step_kind::set_timestamp,
+                        ops::step_kind::user, ops::step_kind::join}) {
         if (n[std::string(ops::to_string(kind))]) {
           s.kind = kind;
           ++found;
@@ -665,6 +658,9 @@ class loader {
           } else if (auto v = string(body, body_path, "the name of a registered function")) {
             s.function = *v;
           }
+          break;
+        case ops::step_kind::join:
+          read_join(body, body_path, s);
           break;
         default:
           if (auto e = string(body, body_path, "an expression")) {
@@ -850,15 +846,84 @@ class loader {
     } else {
       missing("sink", "topic", "a topic name");
     }
+    read_formats(n, "sink", t.sink.key_format, t.sink.value_format);
+  }
+
+  // key_format and value_format of a source, table or sink at `path`.
+  void read_formats(const YAML::Node& n, const std::string& path, ops::data_format& key,
+                    ops::data_format& value) {
     if (auto f = n["key_format"]) {
-      if (auto v = choice<ops::data_format>(f, "sink.key_format", parse_format, format_names)) {
-        t.sink.key_format = *v;
+      if (auto v = choice<ops::data_format>(f, join(path, "key_format"), parse_format, format_names)) {
+        key = *v;
       }
     }
     if (auto f = n["value_format"]) {
-      if (auto v = choice<ops::data_format>(f, "sink.value_format", parse_format, format_names)) {
-        t.sink.value_format = *v;
+      if (auto v =
+              choice<ops::data_format>(f, join(path, "value_format"), parse_format, format_names)) {
+        value = *v;
       }
+    }
+  }
+
+  // tables: [{name, topic, key_format, value_format}]: topics read as tables for join steps.
+  void read_tables(const YAML::Node& node, ops::topology& t) {
+    if (!sequence(node, "tables", "tables ({name, topic, key_format, value_format})")) {
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto path = index("tables", i);
+      const auto& n = node[i];
+      if (!mapping(n, path, {"name", "topic", "key_format", "value_format"})) {
+        continue;
+      }
+      ops::table_source_spec table;
+      if (auto v = n["topic"]) {
+        if (auto topic = string(v, join(path, "topic"), "a topic name")) {
+          table.topic = *topic;
+        }
+      } else {
+        missing(path, "topic", "the topic read as a table");
+      }
+      table.name = table.topic;
+      if (auto v = n["name"]) {
+        if (auto name = string(v, join(path, "name"), "the name join steps use")) {
+          table.name = *name;
+        }
+      }
+      read_formats(n, path, table.key_format, table.value_format);
+      t.tables.push_back(std::move(table));
+    }
+  }
+
+  // join: TABLE, or {table, type: inner|left, into: MEMBER}.
+  void read_join(const YAML::Node& body, const std::string& path, ops::step& s) {
+    if (body.IsMap()) {
+      if (!mapping(body, path, {"table", "type", "into"})) {
+        return;
+      }
+      if (auto v = body["table"]) {
+        if (auto table = string(v, join(path, "table"), "a table name")) {
+          s.table = *table;
+        }
+      } else {
+        missing(path, "table", "the name of a table from tables:");
+      }
+      if (auto v = body["type"]) {
+        if (auto kind = choice<ops::join_kind>(v, join(path, "type"), ops::parse_join_kind,
+                                               {"inner", "left"})) {
+          s.join = *kind;
+        }
+      }
+      if (auto v = body["into"]) {
+        if (auto into = string(v, join(path, "into"), "a member name")) {
+          s.into = *into;
+        }
+      }
+    } else if (auto table = string(body, path, "a table name or {table, type, into}")) {
+      s.table = *table;
+    }
+    if (s.into.empty()) {
+      s.into = s.table;
     }
   }
 

@@ -15,6 +15,8 @@
 //     - topics: [views]              # or topic: views
 //       key_format: string           # json | string (default) | bytes | int64 | double
 //       value_format: json           # default json
+//   tables:                          # topics read as tables (latest value per key), for joins
+//     - { name: pages, topic: page-info, key_format: string, value_format: json }
 //   steps:                           # each: one of the kinds below, and an optional name
 //     - filter: value.status == "ok"
 //     - map: '{ page: value.page, n: len(value.items) }'  # one expression (quoted: it is YAML)
@@ -23,6 +25,9 @@
 //     - flat_map: value.items        # or { values: value.items, key: value.sku }
 //     - set_timestamp: value.ts
 //     - user: my_function            # or { function: my_function, changes_key: true }
+//     - join: pages                  # or { table: pages, type: left, into: page }: adds the
+//                                    # table's value for the key as member `into` (default: the
+//                                    # table's name); inner (default) drops keys it lacks
 //   window:
 //     type: tumbling                 # tumbling (size) | hopping (size, advance) | session (gap)
 //     size: 1m

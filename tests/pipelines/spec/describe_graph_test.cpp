@@ -76,6 +76,23 @@ TEST(describe_graph, a_window_with_a_late_topic) {
   EXPECT_TRUE(has_edge(g, "window: tumbling window", "window-meta (key_value)"));
 }
 
+TEST(describe_graph, a_joined_table_fills_its_store_which_the_join_reads) {
+  const auto t = pipeline_builder("e")
+                     .source({"orders"})
+                     .table_source("customers", "customer-topic")
+                     .join("customers", ops::join_kind::left)
+                     .to("out")
+                     .build();
+  const auto g = graph_of(t);
+  EXPECT_EQ(node(g, "customer-topic").role, "table");
+  EXPECT_TRUE(has_edge(g, "customer-topic", "customers-table (key_value)"));
+  EXPECT_TRUE(has_edge(g, "customers-table (key_value)", "join-0: join"));
+  EXPECT_TRUE(has_edge(g, "customers-table (key_value)", "e-customers-table-changelog"));
+  EXPECT_TRUE(has_edge(g, "orders", "join-0: join"));
+  EXPECT_TRUE(has_edge(g, "join-0: join", "out"));
+  EXPECT_EQ(g.edges.size(), 5U);
+}
+
 TEST(describe_graph, dot_groups_each_sub_topology) {
   const auto dot = to_dot(repartitioned_table());
   EXPECT_EQ(dot.rfind("digraph \"app\" {", 0), 0U) << dot;

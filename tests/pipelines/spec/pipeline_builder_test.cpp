@@ -139,6 +139,39 @@ sink: { topic: out }
       << described;
 }
 
+TEST(pipeline_builder, a_stream_table_join_matches_yaml) {
+  auto yaml = load_pipeline(R"(name: j
+sources: [{ topic: orders }]
+tables:
+  - { name: customers, topic: customer-records, value_format: json }
+  - { topic: regions }
+steps:
+  - join: { table: customers, type: left, into: customer }
+  - join: regions
+sink: { topic: out }
+)",
+                            "j.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  auto built = pipeline_builder("j")
+                   .source({"orders"})
+                   .table_source("customers", "customer-records")
+                   .table_source("regions", "regions")
+                   .join("customers", ops::join_kind::left, "customer")
+                   .join("regions")
+                   .to("out")
+                   .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  EXPECT_EQ(built.steps[1].into, "regions");
+  EXPECT_EQ(built.steps[1].join, ops::join_kind::inner);
+  const auto described = describe_topology(built);
+  EXPECT_NE(described.find("step    join-0: left join with table customers, its value as customer"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("source  customer-records  (key string, value json, read as table customers)"),
+            std::string::npos)
+      << described;
+}
+
 TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_paths) {
   try {
     (void)pipeline_builder("app")

@@ -171,6 +171,27 @@ sink: { topic: out }
       << all;
 }
 
+TEST(yaml_loader, tables_and_joins_are_checked_where_they_stand) {
+  constexpr std::string_view text = R"(name: j
+sources: [{ topic: orders }]
+tables:
+  - { name: customers, topik: c }
+steps:
+  - join: { table: customers, type: outer }
+  - join: { tabel: customers }
+sink: { topic: out }
+)";
+  auto r = load_pipeline(text, "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("p.yaml:4:24: tables[0].topik: unknown key 'topik' (did you mean 'topic'?)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("tables[0].topic: missing: the topic read as a table"), std::string::npos) << all;
+  EXPECT_NE(all.find("p.yaml:6:37: steps[0].join.type: unknown value 'outer'"), std::string::npos) << all;
+  EXPECT_NE(all.find("steps[1].join.tabel: unknown key 'tabel' (did you mean 'table'?)"), std::string::npos)
+      << all;
+}
+
 TEST(yaml_loader, invalid_yaml_is_reported_with_its_position) {
   auto r = load_pipeline("name: [unclosed\n", "p.yaml", no_functions);
   ASSERT_EQ(r.errors.size(), 1U);

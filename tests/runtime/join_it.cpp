@@ -1,0 +1,183 @@
+// Stream-table joins against the real broker, exactly once: orders enriched with the latest
+// customer record from a topic read as a table; a second process with an empty state directory
+// restores the table from its changelog and joins on; a table whose topic has another partition
+// count than the stream is refused with both topics named.
+#include "tests/runtime/app_test_support.hpp"
+
+#include <set>
+
+namespace sluice::runtime {
+namespace {
+
+using namespace test_support;
+namespace fs = std::filesystem;
+
+constexpr std::int32_t partitions = 2;
+
+operators::topology enrichment(const std::string& app, const std::string& orders, const std::string& customers,
+                               const std::string& output) {
+  operators::topology t;
+  t.name = app;
+  t.delivery = operators::delivery_guarantee::exactly_once;
+  t.commit_interval = std::chrono::milliseconds(100);
+  t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
+  t.tables.push_back({"customers", customers, operators::data_format::string, operators::data_format::json});
+  operators::step join;
+  join.kind = operators::step_kind::join;
+  join.name = "with-customer";
+  join.table = "customers";
+  join.join = operators::join_kind::left;
+  join.into = "customer";
+  t.steps.push_back(join);
+  t.sink = {output, operators::data_format::string, operators::data_format::json};
+  return t;
+}
+
+asio::awaitable<void> produce_json(asio::any_io_executor executor, std::string topic, std::int32_t partition,
+                                   std::vector<std::pair<std::string, std::optional<std::string>>> records) {
+  kafka::producer_config config;
+  static_cast<kafka::client_config&>(config) = client();
+  kafka::producer producer(executor, config);
+  co_await producer.start();
+  for (const auto& [key, value] : records) {
+    std::optional<kafka::protocol::bytes> bytes;
+    if (value) bytes = kafka::protocol::to_bytes(*value);
+    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key), partition, base_time());
+  }
+  co_await producer.flush();
+  co_await producer.stop();
+}
+
+// order id -> the customer name it was joined with ("" for null), every output read_committed.
+std::multimap<std::int64_t, std::string> joined(const std::string& output) {
+  std::vector<kafka::topic_partition> all;
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
+  std::multimap<std::int64_t, std::string> out;
+  run_coroutine([&](asio::any_io_executor executor) {
+    return read_to_end(executor, all, kafka::isolation_level::read_committed, [&](const kafka::consumer_record& r) {
+      const auto value = json::parse(r.value_string()).as_object();
+      const auto& customer = value.at("customer");
+      out.emplace(value.at("id").as_int64(),
+                  customer.is_null() ? std::string() : std::string(customer.at("name").as_string()));
+    });
+  });
+  return out;
+}
+
+bool wait_for_outputs(const running_app& app, const std::string& output, std::size_t count) {
+  for (int attempt = 0; attempt < 90; ++attempt) {
+    if (app.finished()) return false;
+    try {
+      if (joined(output).size() >= count) return true;
+    } catch (const std::exception&) {
+      // the output topic is created by the app when it starts
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+// Until the group's committed offsets of `topic` reach its end: the table records are applied.
+bool wait_until_committed(const std::string& group, const std::string& topic, std::int64_t end_per_partition) {
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    std::map<kafka::topic_partition, kafka::committed_offset> committed;
+    run_coroutine([&](asio::any_io_executor executor) -> asio::awaitable<void> {
+      kafka::cluster cluster(executor, client());
+      co_await cluster.start();
+      kafka::admin_client admin(cluster);
+      committed = co_await admin.list_group_offsets(group, std::nullopt);
+      cluster.close();
+    });
+    bool reached = true;
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      auto found = committed.find({topic, p});
+      reached = reached && found != committed.end() && found->second.offset >= end_per_partition;
+    }
+    if (reached) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+std::string order(int id) { return json::serialize(json::object{{"id", id}}); }
+std::string customer(const char* name) { return json::serialize(json::object{{"name", name}}); }
+
+struct fixture {
+  std::string orders = test::unique_topic("orders");
+  std::string customers = test::unique_topic("customers");
+  std::string output = test::unique_topic("enriched");
+  std::string app = test::unique_topic("join-app");
+  runtime_config config;
+
+  explicit fixture(std::int32_t customer_partitions = partitions) {
+    run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, orders, partitions); });
+    run_coroutine([&](asio::any_io_executor executor) {
+      return create_topic(executor, customers, customer_partitions);
+    });
+    config.client = client();
+    config.state_dir = state_dir("");
+  }
+  ~fixture() {
+    for (const auto* suffix : {"", "-b"}) fs::remove_all(state_dir(suffix));
+  }
+  fs::path state_dir(const std::string& suffix) const {
+    return fs::temp_directory_path() / ("sluice-it-" + app + suffix);
+  }
+  void produce(const std::string& topic, std::int32_t partition,
+               std::vector<std::pair<std::string, std::optional<std::string>>> records) const {
+    run_coroutine([&](asio::any_io_executor executor) { return produce_json(executor, topic, partition, records); });
+  }
+};
+
+TEST(runtime_join, orders_take_the_latest_customer_exactly_once_and_the_table_is_restored) {
+  fixture f;
+  const auto topology = enrichment(f.app, f.orders, f.customers, f.output);
+  // c1 lives in partition 0 of both topics, c2 in partition 1: co-partitioned by hand.
+  f.produce(f.customers, 0, {{"c1", customer("Ann")}});
+  f.produce(f.customers, 1, {{"c2", customer("Bo")}});
+  {
+    running_app a(topology, f.config);
+    a.start();
+    ASSERT_TRUE(wait_until_committed(f.app, f.customers, 1));
+    f.produce(f.orders, 0, {{"c1", order(1)}, {"c3", order(2)}});
+    f.produce(f.orders, 1, {{"c2", order(3)}});
+    ASSERT_TRUE(wait_for_outputs(a, f.output, 3));
+    a.stop();
+  }
+  // Ann is renamed and Bo deleted while nobody runs; a second process with no state takes over.
+  f.produce(f.customers, 0, {{"c1", customer("Anna")}});
+  f.produce(f.customers, 1, {{"c2", std::nullopt}});
+  auto config_b = f.config;
+  config_b.state_dir = f.state_dir("-b");
+  running_app b(topology, config_b);
+  b.start();
+  ASSERT_TRUE(wait_until_committed(f.app, f.customers, 2));
+  EXPECT_GT(b.metrics().restored_records.load(), 0u) << "the table came back from its changelog";
+  f.produce(f.orders, 0, {{"c1", order(4)}});
+  f.produce(f.orders, 1, {{"c2", order(5)}});
+  ASSERT_TRUE(wait_for_outputs(b, f.output, 5));
+  b.stop();
+
+  const std::multimap<std::int64_t, std::string> expected{
+      {1, "Ann"}, {2, ""}, {3, "Bo"}, {4, "Anna"}, {5, ""}};
+  EXPECT_EQ(joined(f.output), expected) << "each order once, with the customer record of its time";
+}
+
+TEST(runtime_join, a_table_with_another_partition_count_is_refused) {
+  fixture f(partitions + 1);
+  running_app a(enrichment(f.app, f.orders, f.customers, f.output), f.config);
+  a.start();
+  try {
+    a.join();
+    FAIL() << "expected the app to refuse the join";
+  } catch (const std::exception& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("table 'customers' (topic '" + f.customers + "', 3 partitions)"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("topic '" + f.orders + "' (2 partitions)"), std::string::npos) << message;
+    EXPECT_NE(message.find("co-partitioned"), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace sluice::runtime
