@@ -112,6 +112,9 @@ struct stream_app::impl {
   asio::awaitable<void> loop();
   asio::awaitable<void> handle_rebalance_events();
   asio::awaitable<void> process(std::vector<kafka::consumer_record> batch);
+  asio::awaitable<void> process_record(task& t, const kafka::consumer_record& in);
+  asio::awaitable<void> process_ordered_inputs();
+  asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(std::vector<kafka::topic_partition> empty);
   asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
   asio::awaitable<void> shut_down(bool clean);
@@ -299,6 +302,8 @@ asio::awaitable<void> stream_app::impl::loop() {
     if (!batch.empty()) {
       const scoped_timer processing(owner.metrics_.processing_time);
       co_await process(std::move(batch));
+    } else {
+      co_await process_ordered_inputs();  // a task held back by an empty partition may go on now
     }
     if (clock::now() >= next_commit || collector->failed()) {
       co_await commits->commit();
@@ -337,31 +342,67 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
 }
 
 asio::awaitable<void> stream_app::impl::process(std::vector<kafka::consumer_record> batch) {
-  for (const auto& in : batch) {
+  for (auto& in : batch) {
     task* t = tasks->running_task_for(in.topic, in.partition);
     if (t == nullptr) continue;  // revoked since it was fetched
-    commits->begin_record();
-    owner.metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
-    if (in.partition != counted_partition || in.topic != counted_topic) {
-      counted_topic = in.topic;
-      counted_partition = in.partition;
-      records_in_of_partition = &owner.metrics_.records_in_of({std::string(in.topic), in.partition});
+    if (t->orders_input()) {
+      t->input().add(std::move(in));
+      continue;
     }
-    ++*records_in_of_partition;
-    outputs.clear();
-    if (auto error = t->processor().process(to_raw_record(in), outputs)) co_await handle_error(*error, in);
-    for (const auto& out : outputs) {
-      co_await collector->send(out);
-      count_output(out.topic);
+    co_await process_record(*t, in);
+  }
+  co_await process_ordered_inputs();
+}
+
+asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
+  for (auto& [id, t] : tasks->tasks()) {
+    if (!t->processing() || !t->orders_input() || t->input().empty()) continue;
+    auto empty = t->input().empty_partitions();
+    auto lagging = co_await not_caught_up(empty);
+    while (auto next = t->input().next(lagging, clock::now(), config.max_task_idle)) {
+      co_await process_record(*t, *next);
+      if (!t->processing()) break;  // an abort rewound the task (its buffers are gone)
+      if (auto now_empty = t->input().empty_partitions(); now_empty != empty) {
+        empty = std::move(now_empty);
+        lagging = co_await not_caught_up(empty);
+      }
     }
-    owner.metrics_.records_out.fetch_add(outputs.size(), std::memory_order_relaxed);
-    t->mark_consumed({std::string(in.topic), in.partition}, in.offset + 1);
-    commits->record_done();
-    if (!processed_any) {
-      processed_any = true;
-      const std::chrono::duration<double> since_start = clock::now() - started;
-      spdlog::info("{}: first record processed, {:.3f} s after start", topology.name, since_start.count());
-    }
+  }
+}
+
+// The empty partitions that still have records on the broker past the consumer's position.
+asio::awaitable<std::vector<kafka::topic_partition>> stream_app::impl::not_caught_up(
+    std::vector<kafka::topic_partition> empty) {
+  std::vector<kafka::topic_partition> lagging;
+  for (auto& tp : empty) {
+    const auto end = exactly_once() ? consumer->last_stable_offset(tp) : consumer->highwater(tp);
+    if (!end || co_await consumer->position(tp) < *end) lagging.push_back(std::move(tp));
+  }
+  co_return lagging;
+}
+
+asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::consumer_record& in) {
+  commits->begin_record();
+  owner.metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
+  if (in.partition != counted_partition || in.topic != counted_topic) {
+    counted_topic = in.topic;
+    counted_partition = in.partition;
+    records_in_of_partition = &owner.metrics_.records_in_of({std::string(in.topic), in.partition});
+  }
+  ++*records_in_of_partition;
+  outputs.clear();
+  if (auto error = t.processor().process(to_raw_record(in), outputs)) co_await handle_error(*error, in);
+  for (const auto& out : outputs) {
+    co_await collector->send(out);
+    count_output(out.topic);
+  }
+  owner.metrics_.records_out.fetch_add(outputs.size(), std::memory_order_relaxed);
+  t.mark_consumed({std::string(in.topic), in.partition}, in.offset + 1);
+  commits->record_done();
+  if (!processed_any) {
+    processed_any = true;
+    const std::chrono::duration<double> since_start = clock::now() - started;
+    spdlog::info("{}: first record processed, {:.3f} s after start", topology.name, since_start.count());
   }
 }
 

@@ -106,6 +106,10 @@ struct runtime_config {
   // broker's group.consumer.session.timeout.ms, 45 s).
   std::optional<std::chrono::milliseconds> session_timeout;
   std::chrono::milliseconds poll_timeout{100};
+  // A task reading several partitions (a stream and a joined table) takes their records in
+  // timestamp order; a partition with nothing fetched but records on the broker holds it back
+  // at most this long (Kafka Streams' max.task.idle.ms).
+  std::chrono::milliseconds max_task_idle{2000};
   // Replication factor of the topics the application creates (-1: the broker's default).
   std::int16_t replication_factor = -1;
   // Client settings by their Java names (kafka/properties: -X, a properties file, the pipeline's

@@ -35,10 +35,23 @@ class task::provider final : public operators::store_provider {
   }
 };
 
+namespace {
+
+std::vector<kafka::topic_partition> inputs_of(const operators::sub_topology& plan, std::int32_t partition) {
+  std::vector<kafka::topic_partition> inputs;
+  for (const auto& source : plan.sources) {
+    for (const auto& topic : source.topics) inputs.push_back({topic, partition});
+  }
+  return inputs;
+}
+
+}  // namespace
+
 task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task_database database,
            const operators::function_registry& registry)
     : id_(id), plan_(plan), registry_(registry), database_(std::move(database)),
-      provider_(std::make_unique<provider>()) {
+      provider_(std::make_unique<provider>()), input_(inputs_of(plan, id.partition)),
+      orders_input_(inputs_of(plan, id.partition).size() > 1) {
   for (const auto& store_plan : plan_.stores) {
     std::unique_ptr<changelogged_store> store;
     switch (store_plan.kind) {
@@ -68,6 +81,7 @@ void task::start_processing() {
 void task::abort_stores() {
   processor_.reset();
   consumed_.clear();  // the rewind reprocesses from the committed offsets
+  input_.clear();
   for (auto& entry : stores_) entry.store->store().abort();
 }
 

@@ -18,6 +18,7 @@
 #include "operators/sub_topology_processor.hpp"
 #include "operators/topology.hpp"
 #include "runtime/changelogged_stores.hpp"
+#include "runtime/task_input.hpp"
 #include "state/rocksdb/task_database.hpp"
 
 #include <compare>
@@ -64,6 +65,11 @@ class task {
   operators::sub_topology_processor& processor() { return *processor_; }
   const operators::sub_topology_processor& processor() const { return *processor_; }
 
+  // Several input partitions (a joined table, several source topics): records wait in input()
+  // and go to the processor in timestamp order. One: they go straight to the processor.
+  bool orders_input() const { return orders_input_; }
+  task_input& input() { return input_; }
+
   // Input offsets processed since the task started: the next offset to read per input partition.
   const std::map<kafka::topic_partition, std::int64_t>& consumed() const { return consumed_; }
   void mark_consumed(const kafka::topic_partition& input, std::int64_t next_offset) {
@@ -71,7 +77,8 @@ class task {
   }
 
   // Drops the open transaction's store writes and captured changes (after an abort), the
-  // processed offsets (the input is rewound to the committed ones), and the processor, which may
+  // processed offsets and buffered input (the input is rewound to the committed ones), and the
+  // processor, which may
   // have cached state from them; start_processing() builds it again.
   void abort_stores();
   // Persists what the stores committed, so that a clean restart restores nothing.
@@ -88,6 +95,8 @@ class task {
   std::vector<task_store> stores_;
   std::unique_ptr<operators::sub_topology_processor> processor_;
   std::map<kafka::topic_partition, std::int64_t> consumed_;
+  task_input input_;
+  bool orders_input_ = false;
 };
 
 }  // namespace sluice::runtime

@@ -66,8 +66,8 @@ GROUPS = 50          # the repartitioned key: value.group, one of 50, independen
 COMMIT_INTERVAL = "200ms"
 
 SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once", "table",
-                  "table_repartition")
-DEFAULT_SCENARIOS = ("tumbling", "repartition", "table")
+                  "table_repartition", "join")
+DEFAULT_SCENARIOS = ("tumbling", "repartition", "table", "join")
 
 
 @dataclass
@@ -82,6 +82,7 @@ class scenario:
     gap_ms: int = 0
     grace_ms: int = HOUR_MS
     fast_segment_roll: bool = False  # old_events: internal topics roll segments every 10 s
+    join: bool = False               # an inner join with a table of every key (factor 1) first
 
     def spec(self) -> window_spec:
         return window_spec(self.window, self.size_ms, self.advance_ms)
@@ -104,6 +105,11 @@ def make_scenario(name: str, run_ms: int) -> scenario:
         return scenario(name, "table")
     if name == "table_repartition":
         return scenario(name, "table", repartition=True)
+    if name == "join":
+        # Every key's row in a co-partitioned table topic, rewritten (unchanged) every few seconds
+        # during the faults: an input whose row was lost in a restore is dropped by the inner join
+        # and shows as lost.
+        return scenario(name, "table", join=True)
     if name == "hopping":
         # 30-minute windows every 10 minutes: each record counts in 3 windows.
         return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
@@ -129,7 +135,8 @@ def duration_text(ms: int) -> str:
     return f"{ms}ms"
 
 
-def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str) -> str:
+def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str,
+                  table_topic: Optional[str] = None) -> str:
     lines = [
         f"# Written by tests/chaos/chaos_run.py for scenario '{sc.name}'.",
         f"name: {name}",
@@ -140,8 +147,13 @@ def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str) 
         "    key_format: string",
         "    value_format: json",
     ]
+    total = "value.amount"
+    if sc.join:
+        lines += ["tables:", f"  - {{ name: keys, topic: {table_topic} }}",
+                  "steps:", "  - join: { table: keys, type: inner, into: row }"]
+        total = "value.amount * value.row.factor"
     if sc.repartition:
-        lines += ["steps:", "  - name: by-group", "    select_key: value.group"]
+        lines += ([] if sc.join else ["steps:"]) + ["  - name: by-group", "    select_key: value.group"]
     if sc.window == "table":
         lines += ["table:", "  name: t"]
     else:
@@ -156,7 +168,7 @@ def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str) 
     lines += [
         "  aggregate:",
         "    - { name: records, function: count }",
-        "    - { name: total, function: sum, expression: value.amount }",
+        f"    - {{ name: total, function: sum, expression: {total} }}",
         "    - { name: max_seq, function: max, expression: value.seq }",
         "sink:",
         f"  topic: {output_topic}",
@@ -637,6 +649,8 @@ class scenario_run:
         self.name = f"chaos-{sc.name.replace('_', '-')}-{suffix}"
         self.input_topic = f"chaos-in-{sc.name.replace('_', '-')}-{suffix}"
         self.output_topic = f"chaos-out-{sc.name.replace('_', '-')}-{suffix}"
+        self.table_topic = f"chaos-tab-{sc.name.replace('_', '-')}-{suffix}" if sc.join else None
+        self.table_writes = 0
         self.directory = st.run_dir / sc.name
         self.directory.mkdir(parents=True, exist_ok=True)
         self.faults = fault_counts()
@@ -664,15 +678,34 @@ class scenario_run:
             configs["min.insync.replicas"] = "2"
         admin = self.admin()
         try:
+            topics = [self.input_topic, self.output_topic] + ([self.table_topic] if self.table_topic else [])
             admin.create_topics([NewTopic(t, PARTITIONS, self.cl.replication, topic_configs=dict(configs))
-                                 for t in (self.input_topic, self.output_topic)], timeout_ms=30000)
-            admin.wait_for_topics([self.input_topic, self.output_topic], timeout_ms=30000)
+                                 for t in topics], timeout_ms=30000)
+            admin.wait_for_topics(topics, timeout_ms=30000)
         finally:
             admin.close()
 
+    def write_table(self, stop: Optional[threading.Event] = None, every_s: float = 3.0) -> None:
+        """Writes every key's row (factor 1) to the table topic; with `stop`, again every few
+        seconds until it is set. The same key partitioner as the input's producer (kafka-python's
+        murmur2, Java's), so a key's row and records meet in one task."""
+        producer = KafkaProducer(bootstrap_servers=self.cl.bootstrap, acks="all", enable_idempotence=True,
+                                 max_block_ms=30000, delivery_timeout_ms=120000, client_id="chaos-table")
+        try:
+            while True:
+                for key in range(KEYS):
+                    producer.send(self.table_topic, key=f"k{key:03d}".encode(),
+                                  value=json.dumps({"factor": 1, "key": f"k{key:03d}"}).encode())
+                producer.flush(timeout=120)
+                self.table_writes += 1
+                if stop is None or stop.wait(every_s):
+                    return
+        finally:
+            producer.close(timeout=30)
+
     def write_pipeline(self) -> Path:
         path = self.directory / "pipeline.yaml"
-        path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic))
+        path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic, self.table_topic))
         check = subprocess.run([self.st.sluice, "validate", str(path)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"sluice validate {path} failed:\n{check.stdout}{check.stderr}")
@@ -999,8 +1032,15 @@ class scenario_run:
         producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
                                    self.sc.time_offset_ms)
         monitor = output_monitor(self.cl.bootstrap, self.output_topic)
+        table_stop = threading.Event()
+        table_writer = None
+        if self.table_topic:
+            self.write_table()  # every row is there before the first input record
+            table_writer = threading.Thread(target=self.write_table, args=(table_stop,), daemon=True)
         producer.start()
         monitor.start()
+        if table_writer:
+            table_writer.start()
         time.sleep(2.0)  # records wait in the input before the first instance starts
         for inst in self.instances:
             inst.start("initial")
@@ -1017,6 +1057,10 @@ class scenario_run:
         self.fault_phase()
         fault_end = time.time()
         producer.stop_event.set()
+        table_stop.set()
+        if table_writer:
+            table_writer.join(timeout=200)
+            self.event("table_writes", rounds=self.table_writes, rows=self.table_writes * KEYS)
         producer.join(timeout=200)
         self.event("producer_stopped", sent=len(producer.records), acked=producer.acked_count(),
                    failed=len(producer.failed))
