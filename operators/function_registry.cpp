@@ -19,6 +19,19 @@ void function_registry::add_aggregate(std::string name, user_aggregate aggregate
   aggregates_.insert_or_assign(std::move(name), std::move(aggregate));
 }
 
+void function_registry::add_processor(std::string name, processor_factory factory,
+                                      std::vector<std::string> stores) {
+  if (!factory) {
+    throw std::invalid_argument("processor '" + name + "': empty factory");
+  }
+  processors_.insert_or_assign(std::move(name), registered_processor{std::move(factory), std::move(stores)});
+}
+
+const registered_processor* function_registry::find_processor(const std::string& name) const {
+  auto it = processors_.find(name);
+  return it == processors_.end() ? nullptr : &it->second;
+}
+
 const step_function* function_registry::find_step(const std::string& name) const {
   auto it = steps_.find(name);
   return it == steps_.end() ? nullptr : &it->second;

@@ -8,7 +8,8 @@
 // re-key or fan out). If it changes the key, the step must declare `changes_key` so the planner
 // repartitions before an aggregation; the processor checks this and reports an error otherwise.
 // A user aggregation is a fold over JSON state: init, add one input, merge two states (session
-// windows merge), and result (the output member).
+// windows merge), and result (the output member). A processor (processor.hpp) is a class with
+// state in stores, one instance per task.
 //
 // Registered once before the pipeline starts, then read only (any thread may read it).
 
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "operators/processor.hpp"
 #include "operators/record.hpp"
 
 namespace sluice::operators {
@@ -37,13 +39,17 @@ class function_registry {
   void add_step(std::string name, step_function function);
   // Throws std::invalid_argument when a member function is empty.
   void add_aggregate(std::string name, user_aggregate aggregate);
+  // `stores`: what the processor asks its context for; a step placing it must declare them.
+  void add_processor(std::string name, processor_factory factory, std::vector<std::string> stores = {});
 
   const step_function* find_step(const std::string& name) const;
   const user_aggregate* find_aggregate(const std::string& name) const;
+  const registered_processor* find_processor(const std::string& name) const;
 
  private:
   std::map<std::string, step_function, std::less<>> steps_;
   std::map<std::string, user_aggregate, std::less<>> aggregates_;
+  std::map<std::string, registered_processor, std::less<>> processors_;
 };
 
 }  // namespace sluice::operators

@@ -32,14 +32,67 @@ std::string brief(const json::value& v) {
 
 }  // namespace
 
-step_processor::step_processor(const step& s, const function_registry& registry,
-                               const state::kv_store* table)
-    : step_(s), table_(table) {
+namespace {
+
+// What a processor sees of its step: forwarded records go to the step's output, stores are the
+// declared ones.
+class step_context final : public processor_context {
+ public:
+  step_context(const step& s, const step_processor::step_stores& stores, std::vector<record>* out)
+      : step_(s), stores_(stores), out_(out) {}
+
+  void forward(record r) override {
+    if (out_ == nullptr) {
+      throw std::logic_error(fmt::format("processor '{}': forward() called from init()", step_.function));
+    }
+    out_->push_back(std::move(r));
+  }
+
+  state::kv_store& store(std::string_view name) override {
+    auto found = stores_.find(name);
+    if (found == stores_.end()) {
+      std::string declared;
+      for (const auto& [n, store] : stores_) declared += (declared.empty() ? "" : ", ") + n;
+      throw std::invalid_argument(fmt::format("processor '{}' asked for store '{}', but step '{}' declares {}",
+                                              step_.function, name, step_.name,
+                                              declared.empty() ? "no stores" : "stores: " + declared));
+    }
+    return *found->second;
+  }
+
+ private:
+  const step& step_;
+  const step_processor::step_stores& stores_;
+  std::vector<record>* out_;
+};
+
+}  // namespace
+
+step_processor::step_processor(const step& s, const function_registry& registry, step_stores stores)
+    : step_(s), stores_(std::move(stores)) {
   const std::string what = fmt::format("step '{}'", s.name);
   if (s.kind == step_kind::join) {
-    if (table_ == nullptr) {
+    if (!stores_.contains(s.table)) {
       throw std::invalid_argument(fmt::format("{}: no store for table '{}'", what, s.table));
     }
+    return;
+  }
+  if (s.kind == step_kind::processor) {
+    const auto* registered = registry.find_processor(s.function);
+    if (registered == nullptr) {
+      throw std::invalid_argument(fmt::format("{}: no processor '{}'", what, s.function));
+    }
+    for (const auto& store : s.stores) {
+      if (!stores_.contains(store)) {
+        throw std::invalid_argument(fmt::format("{}: no store '{}'", what, store));
+      }
+    }
+    processor_ = registered->factory();
+    if (!processor_) {
+      throw std::invalid_argument(fmt::format("{}: processor '{}' factory gave nothing", what, s.function));
+    }
+    step_context context(step_, stores_, nullptr);
+    processor_->init(context);
     return;
   }
   if (s.kind == step_kind::user) {
@@ -59,6 +112,48 @@ step_processor::step_processor(const step& s, const function_registry& registry,
   if (s.kind == step_kind::flat_map && !s.key_expression.empty()) {
     key_expression_ = compile_or_throw(s.key_expression, what + " key");
   }
+}
+
+step_processor::~step_processor() {
+  if (processor_) processor_->close();
+}
+
+step_processor::step_processor(step_processor&& other) noexcept
+    : step_(std::move(other.step_)),
+      expression_(std::move(other.expression_)),
+      key_expression_(std::move(other.key_expression_)),
+      fields_(std::move(other.fields_)),
+      function_(other.function_),
+      stores_(std::move(other.stores_)),
+      processor_(std::move(other.processor_)) {}
+
+std::optional<processing_error> step_processor::check_key_kept(const record& in,
+                                                               const std::vector<record>& produced,
+                                                               std::string_view what) const {
+  if (step_.changes_key) return std::nullopt;
+  for (const auto& r : produced) {
+    if (r.key != in.key) {
+      return error(in,
+                   fmt::format("{} '{}' changed the key from {} to {}, but the step does not declare "
+                               "changes_key (needed to repartition before an aggregation)",
+                               what, step_.function, brief(in.key), brief(r.key)),
+                   error_kind::user_function);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<processing_error> step_processor::run_processor(const record& in, std::vector<record>& out) const {
+  std::vector<record> produced;
+  step_context context(step_, stores_, &produced);
+  try {
+    processor_->process(in, context);
+  } catch (const std::exception& e) {
+    return error(in, fmt::format("processor '{}' threw: {}", step_.function, e.what()), error_kind::user_function);
+  }
+  if (auto e = check_key_kept(in, produced, "processor")) return e;
+  for (auto& r : produced) out.push_back(std::move(r));
+  return std::nullopt;
 }
 
 processing_error step_processor::error(const record& r, std::string message,
@@ -166,8 +261,10 @@ std::optional<processing_error> step_processor::process(const record& in,
       }
       return std::nullopt;
     }
+    case step_kind::processor:
+      return run_processor(in, out);
     case step_kind::join: {
-      auto found = table_->get(state::json_serde::serialize(in.key));
+      auto found = stores_.find(step_.table)->second->get(state::json_serde::serialize(in.key));
       if (!found && step_.join == join_kind::inner) {
         return std::nullopt;
       }
@@ -190,17 +287,8 @@ std::optional<processing_error> step_processor::process(const record& in,
         return error(in, fmt::format("user function '{}' threw: {}", step_.function, e.what()),
                      error_kind::user_function);
       }
-      if (!step_.changes_key) {
-        for (const auto& r : produced) {
-          if (r.key != in.key) {
-            return error(in,
-                         fmt::format("user function '{}' changed the key from {} to {}, but the "
-                                     "step does not declare changes_key (needed to repartition "
-                                     "before an aggregation)",
-                                     step_.function, brief(in.key), brief(r.key)),
-                         error_kind::user_function);
-          }
-        }
+      if (auto e = check_key_kept(in, produced, "user function")) {
+        return e;
       }
       for (auto& r : produced) {
         out.push_back(std::move(r));

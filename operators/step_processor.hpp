@@ -12,13 +12,17 @@
 // function that changes the key of a step not declaring `changes_key` is an error (the planner
 // could not have repartitioned for it). A join looks the record's key up in its table's store:
 // the value (an object) gets the table's value as member `into` (null for a left join's miss);
-// an inner join drops a record whose key the table lacks.
+// an inner join drops a record whose key the table lacks. A processor step runs the user
+// processor (processor.hpp) registered under its function name, with the stores it declares.
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "operators/bound_expression.hpp"
 #include "operators/function_registry.hpp"
+#include "operators/processor.hpp"
 #include "operators/topology.hpp"
 #include "state/kv_store.hpp"
 
@@ -26,10 +30,16 @@ namespace sluice::operators {
 
 class step_processor {
  public:
-  // Throws std::invalid_argument for a step that does not pass validate_topology, or a join
-  // without its table's store. The store is read only, and must outlive the processor.
-  step_processor(const step& s, const function_registry& registry,
-                 const state::kv_store* table = nullptr);
+  // The stores a step uses, by the name the step knows them by (a join: its table's name; a
+  // processor: each declared store). They must outlive the step_processor.
+  using step_stores = std::map<std::string, state::kv_store*, std::less<>>;
+
+  // Throws std::invalid_argument for a step that does not pass validate_topology, or a join or
+  // processor without its stores.
+  step_processor(const step& s, const function_registry& registry, step_stores stores = {});
+  ~step_processor();
+  step_processor(step_processor&&) noexcept;
+  step_processor& operator=(step_processor&&) = delete;
 
   // Appends what the step produces for `in` to `out` (nothing when filtered out). On error `out`
   // is unchanged.
@@ -45,8 +55,13 @@ class step_processor {
   std::optional<bound_expression> expression_;
   std::optional<bound_expression> key_expression_;
   std::vector<std::pair<std::string, bound_expression>> fields_;
+  std::optional<processing_error> run_processor(const record& in, std::vector<record>& out) const;
+  std::optional<processing_error> check_key_kept(const record& in, const std::vector<record>& produced,
+                                                 std::string_view what) const;
+
   const step_function* function_ = nullptr;
-  const state::kv_store* table_ = nullptr;
+  step_stores stores_;
+  std::unique_ptr<processor> processor_;
 };
 
 }  // namespace sluice::operators

@@ -12,21 +12,29 @@ namespace sluice::operators {
 sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_provider& stores,
                                                const function_registry& registry)
     : plan_(plan) {
-  std::map<std::string, state::kv_store*> tables_by_name;
-  for (const auto& table : plan_.tables) {
-    const auto name = table.store_name();
+  auto open_kv = [&](const std::string& name, const std::string& what) -> state::kv_store& {
     auto store = std::find_if(plan_.stores.begin(), plan_.stores.end(),
                               [&](const store_plan& p) { return p.name == name; });
     if (store == plan_.stores.end()) {
-      throw std::invalid_argument(fmt::format("table '{}': no store '{}' in the plan", table.name, name));
+      throw std::invalid_argument(fmt::format("{}: no store '{}' in the plan", what, name));
     }
-    auto* kv = &stores.kv_store(*store);
+    return stores.kv_store(*store);
+  };
+  std::map<std::string, state::kv_store*> tables_by_name;
+  for (const auto& table : plan_.tables) {
+    auto* kv = &open_kv(table.store_name(), "table '" + table.name + "'");
     tables_by_name[table.name] = kv;
     tables_by_topic_[table.topic] = kv;
   }
   for (const auto& s : plan_.steps) {
-    auto table = s.kind == step_kind::join ? tables_by_name.find(s.table) : tables_by_name.end();
-    steps_.emplace_back(s, registry, table == tables_by_name.end() ? nullptr : table->second);
+    step_processor::step_stores step_stores;
+    if (s.kind == step_kind::join && tables_by_name.contains(s.table)) {
+      step_stores.emplace(s.table, tables_by_name.at(s.table));
+    }
+    for (const auto& store : s.stores) {
+      step_stores.emplace(store, &open_kv(step_store_name(s, store), "step '" + s.name + "'"));
+    }
+    steps_.emplace_back(s, registry, std::move(step_stores));
   }
   for (const auto& s : plan_.after) {
     after_.emplace_back(s, registry);

@@ -56,9 +56,13 @@ std::string_view to_string(step_kind kind) {
       return "user";
     case step_kind::join:
       return "join";
+    case step_kind::processor:
+      return "processor";
   }
   return "unknown";
 }
+
+std::string step_store_name(const step& s, const std::string& store) { return s.name + "-" + store; }
 
 std::string_view to_string(join_kind kind) { return kind == join_kind::inner ? "inner" : "left"; }
 
@@ -73,6 +77,7 @@ bool changes_key(const step& s) {
     case step_kind::flat_map:
       return !s.key_expression.empty();
     case step_kind::user:
+    case step_kind::processor:
       return s.changes_key;
     default:
       return false;
@@ -203,11 +208,14 @@ void add_table(const topology& t, const step& join, sub_topology& sub) {
 topology_plan plan_topology(const topology& t) {
   topology_plan plan;
 
-  // Where the key matters: each join step, and the aggregation (after the last step). A key
-  // change since the current sub-topology began cuts it there.
+  // Where the key matters: each join step, each processor with stores, and the aggregation
+  // (after the last step). A key change since the current sub-topology began cuts it there.
   std::vector<std::size_t> key_dependent;
   for (std::size_t i = 0; i < t.steps.size(); ++i) {
-    if (t.steps[i].kind == step_kind::join) key_dependent.push_back(i);
+    const auto& s = t.steps[i];
+    if (s.kind == step_kind::join || (s.kind == step_kind::processor && !s.stores.empty())) {
+      key_dependent.push_back(i);
+    }
   }
   if (t.aggregates()) key_dependent.push_back(t.steps.size());
 
@@ -218,6 +226,11 @@ topology_plan plan_topology(const topology& t) {
     for (std::size_t i = begin; i < end; ++i) {
       current.steps.push_back(t.steps[i]);
       if (t.steps[i].kind == step_kind::join) add_table(t, t.steps[i], current);
+      for (const auto& store : t.steps[i].stores) {
+        const auto name = step_store_name(t.steps[i], store);
+        current.stores.push_back(
+            store_plan{name, store_kind::key_value, t.name + "-" + name + "-changelog", duration{0}});
+      }
     }
     begin = end;
   };

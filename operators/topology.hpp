@@ -63,7 +63,16 @@ struct sink_spec {
   bool operator==(const sink_spec&) const = default;
 };
 
-enum class step_kind : std::uint8_t { filter, map, select_key, flat_map, set_timestamp, user, join };
+enum class step_kind : std::uint8_t {
+  filter,
+  map,
+  select_key,
+  flat_map,
+  set_timestamp,
+  user,
+  join,
+  processor
+};
 std::string_view to_string(step_kind kind);
 
 // A stream-table join: inner drops a record whose key the table lacks, left keeps it with null.
@@ -86,8 +95,10 @@ struct step {
                            // flat_map: an array, one record per element; set_timestamp: millis
   std::vector<field_expression> fields;  // map only
   std::string key_expression;            // flat_map only: the key of each element (re-keys)
-  std::string function;                  // user only: name in the function_registry
-  bool changes_key = false;              // user only: the function may change the key
+  std::string function;                  // user, processor: name in the function_registry
+  bool changes_key = false;              // user, processor: it may change the key
+  std::vector<std::string> stores;       // processor only: its key-value stores, each planned as
+                                         // "<step>-<store>" with a changelog
   std::string table;                     // join only: the table_source_spec's name
   join_kind join = join_kind::inner;     // join only
   std::string into;                      // join only: the value's member that gets the table's
@@ -97,6 +108,8 @@ struct step {
 
 // True when the step may give a record a different key (so a later aggregation must repartition).
 bool changes_key(const step& s);
+// The store plan name of a processor step's store.
+std::string step_store_name(const step& s, const std::string& store);
 
 enum class window_kind : std::uint8_t { tumbling, hopping, session };
 std::string_view to_string(window_kind kind);

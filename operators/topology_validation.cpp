@@ -137,6 +137,9 @@ class validator {
         case step_kind::join:
           check_join(list, path, s);
           break;
+        case step_kind::processor:
+          check_processor(list, path, s);
+          break;
         case step_kind::user:
           if (s.function.empty()) {
             add(path, "expected the name of a registered user function");
@@ -301,6 +304,35 @@ class validator {
         add(path, fmt::format("table '{}' is joined by {} steps; a table is joined once (declare "
                               "the topic again under another name)",
                               table.name, joins));
+      }
+    }
+  }
+
+  void check_processor(std::string_view list, const std::string& path, const step& s) {
+    const auto* registered = s.function.empty() ? nullptr : registry_.find_processor(s.function);
+    if (s.function.empty()) {
+      add(path + ".function", "expected the name of a registered processor");
+    } else if (registered == nullptr) {
+      add(path + ".function",
+          fmt::format("no processor '{}' is registered (function_registry::add_processor)", s.function));
+    }
+    std::set<std::string> declared;
+    for (std::size_t i = 0; i < s.stores.size(); ++i) {
+      const auto store_path = fmt::format("{}.stores[{}]", path, i);
+      check_store_name(store_path, s.stores[i]);
+      if (!declared.insert(s.stores[i]).second) {
+        add(store_path, fmt::format("store '{}' is declared twice", s.stores[i]));
+      }
+    }
+    if (!s.stores.empty() && list != "steps") {
+      add(path + ".stores", "a processor with stores runs before the aggregation (in steps:, not after:)");
+    }
+    if (registered != nullptr) {
+      for (const auto& needed : registered->stores) {
+        if (!declared.contains(needed)) {
+          add(path + ".stores", fmt::format("processor '{}' uses store '{}': declare it (stores: [{}])",
+                                            s.function, needed, needed));
+        }
       }
     }
   }

@@ -40,6 +40,12 @@ std::string step_text(const ops::step& s) {
     case ops::step_kind::join:
       return fmt::format("{} join with table {}, its value as {}", ops::to_string(s.join), s.table,
                          s.into);
+    case ops::step_kind::processor: {
+      std::string stores;
+      for (const auto& store : s.stores) stores += (stores.empty() ? "" : ", ") + store;
+      return fmt::format("processor {}{}{}", s.function, stores.empty() ? "" : " with stores " + stores,
+                         s.changes_key ? "  (changes the key)" : "");
+    }
     default:
       return fmt::format("{} {}", ops::to_string(s.kind), s.expression);
   }

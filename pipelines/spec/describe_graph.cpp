@@ -65,6 +65,11 @@ class graph_builder {
                                                      table != table_stores.end()) {
           edge(table->second, current.front());
         }
+        for (const auto& store : s.stores) {
+          const auto name = ops::step_store_name(s, store);
+          const auto id = add_node(sub, "store", fmt::format("{} (key_value)", name), {current.front()});
+          edge(id, topic_node(changelog_of(sub, name), "changelog"));
+        }
       }
     };
     step_nodes(sub.steps);
@@ -83,10 +88,7 @@ class graph_builder {
     if (!aggregation.empty()) {
       current = {aggregation};
       for (const auto& store : sub.stores) {
-        if (std::any_of(sub.tables.begin(), sub.tables.end(),
-                        [&](const ops::table_source_spec& t) { return t.store_name() == store.name; })) {
-          continue;
-        }
+        if (!owned_by_aggregation(sub, store.name)) continue;
         auto id = add_node(sub, "store",
                            fmt::format("{} ({})", store.name, ops::to_string(store.kind)), {});
         edge(aggregation, id);
@@ -96,6 +98,19 @@ class graph_builder {
     step_nodes(sub.after);
     const auto sink = topic_node(sub.sink.topic, "output");
     for (const auto& from : current) edge(from, sink);
+  }
+
+  // The aggregation's stores, not a joined table's nor a processor step's.
+  static bool owned_by_aggregation(const ops::sub_topology& sub, const std::string& store) {
+    for (const auto& table : sub.tables) {
+      if (table.store_name() == store) return false;
+    }
+    for (const auto& s : sub.steps) {
+      for (const auto& name : s.stores) {
+        if (ops::step_store_name(s, name) == store) return false;
+      }
+    }
+    return true;
   }
 
   static std::string changelog_of(const ops::sub_topology& sub, const std::string& store) {

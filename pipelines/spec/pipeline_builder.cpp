@@ -139,6 +139,16 @@ pipeline_builder& pipeline_builder::user(std::string function, bool changes_key,
   return add(std::move(s), std::move(name));
 }
 
+pipeline_builder& pipeline_builder::process(std::string processor, std::vector<std::string> stores,
+                                            bool changes_key, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::processor;
+  s.function = std::move(processor);
+  s.stores = std::move(stores);
+  s.changes_key = changes_key;
+  return add(std::move(s), std::move(name));
+}
+
 pipeline_builder& pipeline_builder::join(std::string table, ops::join_kind kind, std::string into,
                                          std::string name) {
   ops::step s;

@@ -83,6 +83,9 @@ class pipeline_builder {
   pipeline_builder& flat_map(std::string values, std::string key = {}, std::string name = {});
   pipeline_builder& set_timestamp(std::string expression, std::string name = {});
   pipeline_builder& user(std::string function, bool changes_key = false, std::string name = {});
+  // A user processor (operators/processor.hpp) registered as `processor`, with its stores.
+  pipeline_builder& process(std::string processor, std::vector<std::string> stores = {},
+                            bool changes_key = false, std::string name = {});
   // A stream-table join with a table from table_source(); `into` empty: the table's name.
   pipeline_builder& join(std::string table, operators::join_kind kind = operators::join_kind::inner,
                          std::string into = {}, std::string name = {});

@@ -563,24 +563,24 @@ class loader {
   void read_steps(const YAML::Node& node, const std::string& list_path, std::string_view prefix,
                   std::vector<ops::step>& out) {
     if (!sequence(node, list_path,
-                  "steps (filter, map, select_key, flat_map, set_timestamp, user, join)")) {
+                  "steps (filter, map, select_key, flat_map, set_timestamp, user, join, processor)")) {
       return;
     }
     static const std::initializer_list<std::string_view> kinds = {
-        "filter", "map", "select_key", "flat_map", "set_timestamp", "user", "join"};
+        "filter", "map", "select_key", "flat_map", "set_timestamp", "user", "join", "processor"};
     for (std::size_t i = 0; i < node.size(); ++i) {
       const auto path = index(list_path, i);
       const auto& n = node[i];
       if (!mapping(n, path,
                    {"name", "filter", "map", "select_key", "flat_map", "set_timestamp", "user",
-                    "join"})) {
+                    "join", "processor"})) {
         continue;
       }
       ops::step s;
       int found = 0;
       for (auto kind : {ops::step_kind::filter, ops::step_kind::map, ops::step_kind::select_key,
                         ops::step_kind::flat_map, ops::step_kind::set_timestamp,
-                        ops::step_kind::user, ops::step_kind::join}) {
+                        ops::step_kind::user, ops::step_kind::join, ops::step_kind::processor}) {
         if (n[std::string(ops::to_string(kind))]) {
           s.kind = kind;
           ++found;
@@ -639,25 +639,8 @@ class loader {
           }
           break;
         case ops::step_kind::user:
-          if (body.IsMap()) {
-            if (!mapping(body, body_path, {"function", "changes_key"})) {
-              break;
-            }
-            if (auto f = body["function"]) {
-              if (auto v = string(f, join(body_path, "function"), "a function name")) {
-                s.function = *v;
-              }
-            } else {
-              missing(body_path, "function", "the name of a registered function");
-            }
-            if (auto c = body["changes_key"]) {
-              if (auto v = boolean(c, join(body_path, "changes_key"))) {
-                s.changes_key = *v;
-              }
-            }
-          } else if (auto v = string(body, body_path, "the name of a registered function")) {
-            s.function = *v;
-          }
+        case ops::step_kind::processor:
+          read_function_step(body, body_path, s);
           break;
         case ops::step_kind::join:
           read_join(body, body_path, s);
@@ -892,6 +875,44 @@ class loader {
       }
       read_formats(n, path, table.key_format, table.value_format);
       t.tables.push_back(std::move(table));
+    }
+  }
+
+  // user: FUNCTION, or {function, changes_key}; processor: the same, and stores: [NAME, ...].
+  void read_function_step(const YAML::Node& body, const std::string& path, ops::step& s) {
+    const bool processor = s.kind == ops::step_kind::processor;
+    const char* what = processor ? "the name of a registered processor" : "the name of a registered function";
+    if (!body.IsMap()) {
+      if (auto v = string(body, path, what)) {
+        s.function = *v;
+      }
+      return;
+    }
+    if (!(processor ? mapping(body, path, {"function", "changes_key", "stores"})
+                    : mapping(body, path, {"function", "changes_key"}))) {
+      return;
+    }
+    if (auto f = body["function"]) {
+      if (auto v = string(f, join(path, "function"), "a function name")) {
+        s.function = *v;
+      }
+    } else {
+      missing(path, "function", what);
+    }
+    if (auto c = body["changes_key"]) {
+      if (auto v = boolean(c, join(path, "changes_key"))) {
+        s.changes_key = *v;
+      }
+    }
+    if (auto stores = body["stores"]) {
+      const auto stores_path = join(path, "stores");
+      if (sequence(stores, stores_path, "store names")) {
+        for (std::size_t i = 0; i < stores.size(); ++i) {
+          if (auto v = string(stores[i], index(stores_path, i), "a store name")) {
+            s.stores.push_back(*v);
+          }
+        }
+      }
     }
   }
 

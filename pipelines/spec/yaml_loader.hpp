@@ -25,6 +25,8 @@
 //     - flat_map: value.items        # or { values: value.items, key: value.sku }
 //     - set_timestamp: value.ts
 //     - user: my_function            # or { function: my_function, changes_key: true }
+//     - processor: { function: dedup, stores: [seen] }   # a registered C++ processor with its
+//                                    # RocksDB stores (operators/processor.hpp)
 //     - join: pages                  # or { table: pages, type: left, into: page }: adds the
 //                                    # table's value for the key as member `into` (default: the
 //                                    # table's name); inner (default) drops keys it lacks

@@ -240,8 +240,9 @@ inline bool eventually(const std::function<bool()>& condition,
 // A stream_app running on its own thread (its own io_context), as one process of the application.
 class running_app {
  public:
-  running_app(operators::topology topology, runtime_config config)
-      : app_(context_.get_executor(), std::move(topology), std::move(config), registry_) {}
+  running_app(operators::topology topology, runtime_config config, operators::function_registry registry = {})
+      : registry_(std::move(registry)),
+        app_(context_.get_executor(), std::move(topology), std::move(config), registry_) {}
   ~running_app() {
     if (!runner_.joinable()) return;
     app_.request_stop();
@@ -286,6 +287,20 @@ class running_app {
   std::future<void> finished_;
   std::thread runner_;
 };
+
+// Polls `reached` every 500 ms for up to 45 s; false early when the app stopped. A read that
+// throws counts as not reached (the app creates its output topic when it starts).
+inline bool wait_until(const running_app& app, const std::function<bool()>& reached) {
+  for (int attempt = 0; attempt < 90; ++attempt) {
+    if (app.finished()) return false;
+    try {
+      if (reached()) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
 
 // Waits until the output shows `expected` counts per key (fails early when the app stopped).
 inline bool wait_for_counts(const running_app& app, const std::string& output, std::int32_t partitions,

@@ -65,16 +65,7 @@ std::multimap<std::int64_t, std::string> joined(const std::string& output) {
 }
 
 bool wait_for_outputs(const running_app& app, const std::string& output, std::size_t count) {
-  for (int attempt = 0; attempt < 90; ++attempt) {
-    if (app.finished()) return false;
-    try {
-      if (joined(output).size() >= count) return true;
-    } catch (const std::exception&) {
-      // the output topic is created by the app when it starts
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return false;
+  return wait_until(app, [&] { return joined(output).size() >= count; });
 }
 
 // Until the group's committed offsets of `topic` reach its end: the table records are applied.

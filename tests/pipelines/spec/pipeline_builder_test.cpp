@@ -172,6 +172,39 @@ sink: { topic: out }
       << described;
 }
 
+TEST(pipeline_builder, a_processor_step_matches_yaml) {
+  ops::function_registry registry;
+  registry.add_processor("dedup", [] { return std::unique_ptr<ops::processor>(); }, {"seen"});
+  auto yaml = load_pipeline(R"(name: p
+sources: [{ topic: in }]
+steps:
+  - processor: { function: dedup, stores: [seen, stats] }
+  - name: rekey
+    processor: { function: dedup, stores: [seen], changes_key: true }
+sink: { topic: out }
+)",
+                            "p.yaml", registry);
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  auto built = pipeline_builder("p")
+                   .source({"in"})
+                   .process("dedup", {"seen", "stats"})
+                   .process("dedup", {"seen"}, true, "rekey")
+                   .to("out")
+                   .build(registry);
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  const auto described = describe_topology(built);
+  EXPECT_NE(described.find("step    processor-0: processor dedup with stores seen, stats"), std::string::npos)
+      << described;
+  EXPECT_NE(described.find("store   processor-0-stats  (key_value), changelog p-processor-0-stats-changelog"),
+            std::string::npos)
+      << described;
+  auto missing = load_pipeline("name: p\nsources: [{ topic: in }]\nsteps:\n  - processor: dedup\nsink: { topic: out }\n",
+                               "m.yaml", registry);
+  ASSERT_EQ(missing.errors.size(), 1U);
+  EXPECT_EQ(missing.errors[0].to_string(),
+            "m.yaml:4:16: steps[0].processor.stores: processor 'dedup' uses store 'seen': declare it (stores: [seen])");
+}
+
 TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_paths) {
   try {
     (void)pipeline_builder("app")
