@@ -39,6 +39,18 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
   for (const auto& s : plan_.after) {
     after_.emplace_back(s, registry);
   }
+  for (const auto& sink : plan_.sinks) {
+    auto& runtime = sinks_.emplace_back();
+    runtime.spec = &sink;
+    if (!sink.when.empty()) {
+      auto compiled = bound_expression::compile(sink.when);
+      if (!compiled) {
+        throw std::invalid_argument(fmt::format("sink {}: when: {}", sink.topic, compiled.error().message));
+      }
+      runtime.when = std::move(compiled).value();
+    }
+    for (const auto& s : sink.steps) runtime.steps.emplace_back(s, registry);
+  }
   if (plan_.aggregation) {
     aggregator_ = std::make_unique<windowed_aggregator>(*plan_.aggregation, plan_.stores, stores,
                                                         registry, metrics_);
@@ -115,6 +127,34 @@ std::optional<processing_error> sub_topology_processor::encode_all(
   return std::nullopt;
 }
 
+std::optional<processing_error> sub_topology_processor::write_sinks(const std::vector<record>& results,
+                                                                    std::vector<output_record>& produced) {
+  for (auto& sink : sinks_) {
+    std::vector<record> records;
+    for (const auto& r : results) {
+      if (!sink.when) {
+        records.push_back(r);
+        continue;
+      }
+      auto keep = sink.when->evaluate_predicate(r, "when of sink " + sink.spec->topic);
+      if (!keep) {
+        return keep.error();
+      }
+      if (*keep) {
+        records.push_back(r);
+      }
+    }
+    if (auto e = run_steps(sink.steps, records)) {
+      return e;
+    }
+    const auto& spec = *sink.spec;
+    if (auto e = encode_all(records, spec.topic, spec.key_format, spec.value_format, produced)) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
 // The aggregators check each record fully before writing, so a failure of the n-th record fanned
 // out by flat_map leaves the state of records 1..n-1 updated; the runtime's transaction (or a
 // skip) decides what becomes of them, as for any partial output.
@@ -138,7 +178,7 @@ std::optional<processing_error> sub_topology_processor::aggregate(
   if (late.empty()) {
     return std::nullopt;
   }
-  return encode_all(late, plan_.aggregation->late_topic, plan_.sink.key_format, data_format::json,
+  return encode_all(late, plan_.aggregation->late_topic, plan_.sinks.front().key_format, data_format::json,
                     produced);
 }
 
@@ -186,8 +226,7 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
       return fail(*e);
     }
   }
-  if (auto e = encode_all(records, plan_.sink.topic, plan_.sink.key_format, plan_.sink.value_format,
-                          produced)) {
+  if (auto e = write_sinks(records, produced)) {
     return fail(*e);
   }
   operator_metrics::increment(metrics_.records_out, produced.size());

@@ -2,15 +2,16 @@
 
 // sub_topology_processor: everything one task does to one input record of a sub-topology, without
 // the runtime: decode the key and value with the source's formats, run the steps, the windowed
-// or table aggregation and the steps after it, and encode the results for the sink (or the repartition
-// topic), plus late records for the side topic. The runtime feeds it records of one input
+// or table aggregation and the steps after it, and encode the results for each sink whose `when`
+// holds, after that sink's own steps (or for the repartition topic), plus late records for the
+// side topic. The runtime feeds it records of one input
 // partition and writes what it returns; tests and `sluice test` do the same in memory.
 //
 // A record either succeeds as a whole or returns a processing_error with nothing emitted (the
 // runtime's error policy decides to skip it or stop). The stores are untouched too, except when
 // a flat_map fanned the record out and a later element failed: the earlier elements' windows
 // stay updated in the uncommitted stores, which the runtime's commit or abort settles.
-// Late records on the side topic are keyed with the sink's key format and carry JSON values.
+// Late records on the side topic are keyed with the first sink's key format and carry JSON values.
 //
 // A record of a table's topic (plan.tables) updates that table's store (put, or remove for a
 // null value; a record without a key is ignored) and emits nothing; join steps read the store.
@@ -60,10 +61,20 @@ class sub_topology_processor {
   sub_topology plan_;
   std::vector<step_processor> steps_;
   std::vector<step_processor> after_;
+  // Each result to every sink whose `when` holds, through the sink's steps.
+  std::optional<processing_error> write_sinks(const std::vector<record>& results,
+                                              std::vector<output_record>& produced);
   std::optional<processing_error> aggregate(const std::vector<record>& records,
                                             std::vector<record>& results,
                                             std::vector<output_record>& produced);
 
+  struct sink_runtime {
+    const sink_spec* spec = nullptr;
+    std::optional<bound_expression> when;
+    std::vector<step_processor> steps;
+  };
+
+  std::vector<sink_runtime> sinks_;
   std::unique_ptr<windowed_aggregator> aggregator_;
   std::unique_ptr<table_aggregator> table_;
   std::map<std::string, state::kv_store*> tables_by_topic_;

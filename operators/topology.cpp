@@ -244,7 +244,7 @@ topology_plan plan_topology(const topology& t) {
     plan.repartition_topics.push_back(topic);
     add_steps(point);
     current.id = static_cast<int>(plan.sub_topologies.size());
-    current.sink = sink_spec{topic, data_format::json, data_format::json};
+    current.sinks = {sink_spec{topic, data_format::json, data_format::json, {}, {}}};
     current.writes_internal = true;
     plan.sub_topologies.push_back(std::move(current));
     current = sub_topology{};
@@ -256,7 +256,7 @@ topology_plan plan_topology(const topology& t) {
   current.aggregation = t.aggregation;
   current.table = t.table;
   current.after = t.after;
-  current.sink = t.sink;
+  current.sinks = t.sinks;
   for (auto& store : aggregation_stores(t)) current.stores.push_back(std::move(store));
   plan.sub_topologies.push_back(std::move(current));
 

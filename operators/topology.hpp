@@ -7,7 +7,7 @@
 //
 // Shape (one linear pipeline, like a Kafka Streams DSL chain):
 //
-//   sources ──steps──▶ [windowed or table aggregation ──after steps──▶] sink
+//   sources ──steps──▶ [windowed or table aggregation ──after steps──▶] sinks (each: when ▶ steps)
 //
 // A table aggregation groups by key with no window (Kafka Streams' groupByKey().aggregate()):
 // one running result per key, kept in a key-value store, a KTable whose every update is emitted.
@@ -54,13 +54,6 @@ struct table_source_spec {
   bool operator==(const table_source_spec&) const = default;
 
   std::string store_name() const { return name + "-table"; }
-};
-
-struct sink_spec {
-  std::string topic;
-  data_format key_format = data_format::string;
-  data_format value_format = data_format::json;
-  bool operator==(const sink_spec&) const = default;
 };
 
 enum class step_kind : std::uint8_t {
@@ -110,6 +103,18 @@ struct step {
 bool changes_key(const step& s);
 // The store plan name of a processor step's store.
 std::string step_store_name(const step& s, const std::string& store);
+
+// Where results go. A pipeline has one or more sinks (branches): each result goes to every sink
+// whose `when` predicate holds (no predicate: every result), through the sink's own stateless
+// steps, encoded with the sink's formats.
+struct sink_spec {
+  std::string topic;
+  data_format key_format = data_format::string;
+  data_format value_format = data_format::json;
+  std::string when;         // a predicate on the result; empty: always
+  std::vector<step> steps;  // stateless steps of this sink only (their default names: "<topic>-<kind>-<n>")
+  bool operator==(const sink_spec&) const = default;
+};
 
 enum class window_kind : std::uint8_t { tumbling, hopping, session };
 std::string_view to_string(window_kind kind);
@@ -184,7 +189,7 @@ struct topology {
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
   std::vector<step> after;  // steps after the aggregation
-  sink_spec sink;
+  std::vector<sink_spec> sinks;
   bool operator==(const topology&) const = default;
 
   bool aggregates() const { return aggregation || table; }
@@ -217,8 +222,8 @@ struct sub_topology {
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;
   std::vector<step> after;
-  sink_spec sink;
-  bool writes_internal = false;  // sink is the repartition topic (JSON key and value)
+  std::vector<sink_spec> sinks;  // the pipeline's, or the one repartition topic
+  bool writes_internal = false;  // the sink is the repartition topic (JSON key and value)
   std::vector<store_plan> stores;
   bool operator==(const sub_topology&) const = default;
 };

@@ -32,7 +32,7 @@ class validator {
       add("after", "steps after an aggregation need a window or a table");
     }
     check_steps("after", t_.after);
-    check_sink();
+    check_sinks();
     if (t_.commit_interval && t_.commit_interval->count() <= 0) {
       add("commit_interval", "must be positive");
     }
@@ -267,7 +267,7 @@ class validator {
       if (is_source(a.late_topic)) {
         add("window.late_topic", fmt::format("topic '{}' is also a source", a.late_topic));
       }
-      if (a.late_topic == t_.sink.topic) {
+      if (is_sink(a.late_topic)) {
         add("window.late_topic", "the late topic must differ from the sink topic");
       }
     } else if (!a.late_topic.empty()) {
@@ -291,7 +291,7 @@ class validator {
       } else if (!topics.insert(table.topic).second) {
         add(path + ".topic", fmt::format("topic '{}' is read as two tables", table.topic));
       }
-      if (table.topic == t_.sink.topic) {
+      if (is_sink(table.topic)) {
         add(path + ".topic", fmt::format("topic '{}' is also the sink", table.topic));
       }
       const auto joins = std::count_if(t_.steps.begin(), t_.steps.end(), [&](const step& s) {
@@ -325,7 +325,7 @@ class validator {
       }
     }
     if (!s.stores.empty() && list != "steps") {
-      add(path + ".stores", "a processor with stores runs before the aggregation (in steps:, not after:)");
+      add(path + ".stores", "a processor with stores runs in steps: (not after an aggregation nor in a sink)");
     }
     if (registered != nullptr) {
       for (const auto& needed : registered->stores) {
@@ -339,7 +339,7 @@ class validator {
 
   void check_join(std::string_view list, const std::string& path, const step& s) {
     if (list != "steps") {
-      add(path, "a join runs before the aggregation (in steps:, not after:)");
+      add(path, "a join runs in steps: (not after an aggregation nor in a sink)");
     }
     const bool declared = std::any_of(t_.tables.begin(), t_.tables.end(),
                                       [&](const table_source_spec& t) { return t.name == s.table; });
@@ -356,13 +356,36 @@ class validator {
     }
   }
 
-  void check_sink() {
-    check_topic("sink.topic", t_.sink.topic);
-    if (is_source(t_.sink.topic)) {
-      add("sink.topic", fmt::format("topic '{}' is also a source: the pipeline would read its "
-                                    "own output",
-                                    t_.sink.topic));
+  // "sink" for a pipeline with one sink, "sinks[i]" with several (the YAML loader's paths).
+  std::string sink_path(std::size_t i) const {
+    return t_.sinks.size() == 1 ? std::string("sink") : fmt::format("sinks[{}]", i);
+  }
+
+  void check_sinks() {
+    if (t_.sinks.empty()) {
+      add("sink", "expected the sink topic");
     }
+    std::set<std::string> topics;
+    for (std::size_t i = 0; i < t_.sinks.size(); ++i) {
+      const auto& sink = t_.sinks[i];
+      const auto path = sink_path(i);
+      check_topic(path + ".topic", sink.topic);
+      if (is_source(sink.topic)) {
+        add(path + ".topic", fmt::format("topic '{}' is also a source: the pipeline would read its "
+                                         "own output",
+                                         sink.topic));
+      } else if (!sink.topic.empty() && !topics.insert(sink.topic).second) {
+        add(path + ".topic", fmt::format("topic '{}' is written by two sinks", sink.topic));
+      }
+      if (!sink.when.empty()) {
+        check_expression(path + ".when", sink.when);
+      }
+      check_steps(path + ".steps", sink.steps);  // joins and stateful processors are refused there
+    }
+  }
+
+  bool is_sink(const std::string& topic) const {
+    return std::any_of(t_.sinks.begin(), t_.sinks.end(), [&](const sink_spec& s) { return s.topic == topic; });
   }
 
   bool is_source(const std::string& topic) const {

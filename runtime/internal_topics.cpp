@@ -69,7 +69,8 @@ boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, co
     }
   }
   // Output topics are created when missing, like the internal ones, with the input's partitions.
-  std::set<std::string> outputs{topology.sink.topic};
+  std::set<std::string> outputs;
+  for (const auto& sink : topology.sinks) outputs.insert(sink.topic);
   if (topology.aggregation && topology.aggregation->late == operators::late_policy::side_topic) {
     outputs.insert(topology.aggregation->late_topic);
   }

@@ -135,12 +135,17 @@ std::string describe_topology(const ops::topology& t) {
     for (const auto& s : sub.after) {
       out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
     }
-    out += fmt::format("  sink    {}  ({}{})\n", sub.sink.topic,
-                       formats(sub.sink.key_format, sub.sink.value_format),
-                       sub.writes_internal ? ", internal repartition topic" : "");
+    for (const auto& sink : sub.sinks) {
+      out += fmt::format("  sink    {}  ({}{}){}\n", sink.topic, formats(sink.key_format, sink.value_format),
+                         sub.writes_internal ? ", internal repartition topic" : "",
+                         sink.when.empty() ? "" : "  when " + sink.when);
+      for (const auto& s : sink.steps) {
+        out += fmt::format("            step {}: {}\n", s.name, step_text(s));
+      }
+    }
     if (sub.aggregation && sub.aggregation->late == ops::late_policy::side_topic) {
       out += fmt::format("  late    {}  (key {}, value json)\n", sub.aggregation->late_topic,
-                         ops::to_string(sub.sink.key_format));
+                         ops::to_string(sub.sinks.front().key_format));
     }
   }
   out += "\ntopics\n";
@@ -152,7 +157,7 @@ std::string describe_topology(const ops::topology& t) {
   for (const auto& table : t.tables) {
     out += fmt::format("  input       {}  (table {})\n", table.topic, table.name);
   }
-  out += fmt::format("  output      {}\n", t.sink.topic);
+  for (const auto& sink : t.sinks) out += fmt::format("  output      {}\n", sink.topic);
   if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic) {
     out += fmt::format("  output      {}  (late records)\n", t.aggregation->late_topic);
   }

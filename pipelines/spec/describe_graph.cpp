@@ -96,8 +96,13 @@ class graph_builder {
       }
     }
     step_nodes(sub.after);
-    const auto sink = topic_node(sub.sink.topic, "output");
-    for (const auto& from : current) edge(from, sink);
+    const auto results = current;
+    for (const auto& sink : sub.sinks) {
+      current = results;
+      step_nodes(sink.steps);
+      const auto topic = topic_node(sink.topic, "output");
+      for (const auto& from : current) edge(from, topic);
+    }
   }
 
   // The aggregation's stores, not a joined table's nor a processor step's.
@@ -254,7 +259,13 @@ std::string to_json(const ops::topology& t) {
                                     {"retention_ms", store.retention.count()}});
     }
     s["stores"] = std::move(stores);
-    s["sink"] = sub.sink.topic;
+    json::array sinks;
+    for (const auto& sink : sub.sinks) {
+      json::object entry{{"topic", sink.topic}};
+      if (!sink.when.empty()) entry["when"] = sink.when;
+      sinks.push_back(std::move(entry));
+    }
+    s["sinks"] = std::move(sinks);
     subs.push_back(std::move(s));
   }
   root["sub_topologies"] = std::move(subs);

@@ -211,16 +211,28 @@ pipeline_builder& pipeline_builder::aggregate_user(std::string output, std::stri
 
 pipeline_builder& pipeline_builder::to(std::string topic, ops::data_format key_format,
                                        ops::data_format value_format) {
-  topology_.sink = ops::sink_spec{std::move(topic), key_format, value_format};
+  return to(ops::sink_spec{std::move(topic), key_format, value_format, {}, {}});
+}
+
+pipeline_builder& pipeline_builder::to(ops::sink_spec sink) {
+  topology_.sinks.push_back(std::move(sink));
   return *this;
 }
 
 ops::topology pipeline_builder::build(const ops::function_registry& registry) const {
-  auto errors = ops::validate_topology(topology_, registry);
+  auto t = topology_;
+  for (std::size_t i = 0; i < t.sinks.size(); ++i) {
+    const auto prefix = t.sinks.size() == 1 ? std::string("sink-") : fmt::format("sink{}-", i);
+    auto& steps = t.sinks[i].steps;
+    for (std::size_t j = 0; j < steps.size(); ++j) {
+      if (steps[j].name.empty()) steps[j].name = fmt::format("{}{}-{}", prefix, ops::to_string(steps[j].kind), j);
+    }
+  }
+  auto errors = ops::validate_topology(t, registry);
   if (!errors.empty()) {
     throw pipeline_error(std::move(errors));
   }
-  return topology_;
+  return t;
 }
 
 }  // namespace sluice::pipelines

@@ -103,9 +103,13 @@ class pipeline_builder {
   pipeline_builder& aggregate_user(std::string output, std::string function,
                                    std::string expression = {});
 
+  // A sink; call again for several (branches). With `when`, only results the predicate holds for
+  // go there; `steps` are that sink's own stateless steps (their names default like the YAML
+  // loader's: "sink-<kind>-<n>" with one sink, "sink<i>-<kind>-<n>" with several).
   pipeline_builder& to(std::string topic,
                        operators::data_format key_format = operators::data_format::string,
                        operators::data_format value_format = operators::data_format::json);
+  pipeline_builder& to(operators::sink_spec sink);
 
   // Validates; throws pipeline_error listing every problem.
   operators::topology build(const operators::function_registry& registry = {}) const;

@@ -183,9 +183,12 @@ class test_run {
     const auto& t = pipeline_.topology;
     if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic &&
         topic == t.aggregation->late_topic) {
-      return {t.sink.key_format, ops::data_format::json};
+      return {t.sinks.front().key_format, ops::data_format::json};
     }
-    return {t.sink.key_format, t.sink.value_format};
+    for (const auto& sink : t.sinks) {
+      if (sink.topic == topic) return {sink.key_format, sink.value_format};
+    }
+    return {t.sinks.front().key_format, t.sinks.front().value_format};
   }
 
   ops::processing_result<decoded_output> decode_output(const ops::output_record& o) const {
@@ -205,7 +208,7 @@ class test_run {
   // Expected values go through the same serdes as actual ones, so an int64 sink compares 5 with
   // 5 and a string key "42" written as 42 in YAML still matches.
   std::optional<std::string> normalize(const test_record& r, decoded_output& out) const {
-    out.topic = r.topic.empty() ? pipeline_.topology.sink.topic : r.topic;
+    out.topic = r.topic.empty() ? pipeline_.topology.sinks.front().topic : r.topic;
     const auto [key_format, value_format] = formats_of(out.topic);
     ops::record_origin origin{out.topic, 0, -1};
     auto key = ops::encode(key_format, r.key, ops::record_part::key, origin);

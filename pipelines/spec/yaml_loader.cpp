@@ -421,7 +421,7 @@ class loader {
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
                  {"name", "description", "delivery", "commit_interval", "sources", "tables",
-                  "steps", "window", "table", "after", "sink", "tests", "kafka"})) {
+                  "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka"})) {
       return;
     }
     auto& t = def.topology;
@@ -465,11 +465,7 @@ class loader {
     if (auto n = root["after"]) {
       read_steps(n, "after", "after-", t.after);
     }
-    if (auto n = root["sink"]) {
-      read_sink(n, t);
-    } else {
-      missing("", "sink", "the sink topic");
-    }
+    read_sinks(root, t);
     if (auto n = root["tests"]) {
       read_tests(n, def);
     }
@@ -818,18 +814,55 @@ class loader {
     }
   }
 
-  void read_sink(const YAML::Node& n, ops::topology& t) {
-    if (!mapping(n, "sink", {"topic", "key_format", "value_format"})) {
+  // One sink at `path` ("sink", or "sinks[i]" when there are several); `prefix` starts the
+  // default names of its steps.
+  void read_sink(const YAML::Node& n, const std::string& path, const std::string& prefix,
+                 ops::sink_spec& sink) {
+    if (!mapping(n, path, {"topic", "key_format", "value_format", "when", "steps"})) {
       return;
     }
     if (auto v = n["topic"]) {
-      if (auto s = string(v, "sink.topic", "a topic name")) {
-        t.sink.topic = *s;
+      if (auto s = string(v, join(path, "topic"), "a topic name")) {
+        sink.topic = *s;
       }
     } else {
-      missing("sink", "topic", "a topic name");
+      missing(path, "topic", "a topic name");
     }
-    read_formats(n, "sink", t.sink.key_format, t.sink.value_format);
+    read_formats(n, path, sink.key_format, sink.value_format);
+    if (auto v = n["when"]) {
+      if (auto s = string(v, join(path, "when"), "a predicate on the result")) {
+        sink.when = *s;
+      }
+    }
+    if (auto v = n["steps"]) {
+      read_steps(v, join(path, "steps"), prefix, sink.steps);
+    }
+  }
+
+  // sink: {...} (one), or sinks: [{...}, ...] (branches, each with `when` and `steps`).
+  void read_sinks(const YAML::Node& root, ops::topology& t) {
+    const auto one = root["sink"];
+    const auto several = root["sinks"];
+    if (one && several) {
+      error("sinks", "give sink (one) or sinks (a list), not both");
+    }
+    if (one) {
+      read_sink(one, "sink", "sink-", t.sinks.emplace_back());
+      return;
+    }
+    if (!several) {
+      missing("", "sink", "the sink topic (or sinks: a list of them)");
+      return;
+    }
+    if (!sequence(several, "sinks", "sinks ({topic, key_format, value_format, when, steps})")) {
+      return;
+    }
+    for (std::size_t i = 0; i < several.size(); ++i) {
+      // A list of one reads as `sink:`, so that its errors name the same paths.
+      const bool single = several.size() == 1;
+      read_sink(several[i], single ? "sink" : index("sinks", i),
+                single ? "sink-" : fmt::format("sink{}-", i), t.sinks.emplace_back());
+    }
   }
 
   // key_format and value_format of a source, table or sink at `path`.

@@ -47,6 +47,12 @@
 //   after:                           # steps on the window (or table) results
 //     - filter: value.views > 10
 //   sink: { topic: view-counts, key_format: string, value_format: json }
+//   sinks:                           # instead of sink: several, each result to every sink whose
+//     - { topic: busy, when: value.views > 100 }      # `when` holds (none: every result)
+//     - topic: quiet
+//       when: value.views <= 100
+//       value_format: string
+//       steps: [ { map: string(value.views) } ]       # stateless steps of this sink only
 //   tests:
 //     - name: counts per minute
 //       inputs:  [ { topic: views, key: a, value: {...}, timestamp: 1000, headers: {h: v} } ]

@@ -64,7 +64,7 @@ topology pipeline(std::vector<step> steps) {
   t.name = "app";
   t.sources = {source_spec{{"in"}, data_format::string, data_format::json}};
   t.steps = std::move(steps);
-  t.sink = sink_spec{"out", data_format::string, data_format::json};
+  t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return t;
 }
 

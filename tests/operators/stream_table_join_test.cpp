@@ -30,7 +30,7 @@ topology enrichment(std::vector<step> steps) {
   t.sources = {source_spec{{"orders"}, data_format::string, data_format::json}};
   t.tables = {table_source_spec{"customers", "customer-topic", data_format::string, data_format::json}};
   t.steps = std::move(steps);
-  t.sink = sink_spec{"out", data_format::string, data_format::json};
+  t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return t;
 }
 
@@ -61,14 +61,14 @@ TEST(stream_table_join_plan, a_key_change_before_the_join_and_again_before_the_t
   const auto& third = plan.sub_topologies[2];
   EXPECT_EQ(first.steps.size(), 1U);
   EXPECT_TRUE(first.tables.empty());
-  EXPECT_EQ(first.sink.topic, "app-by-customer-repartition");
+  EXPECT_EQ(first.sinks.at(0).topic, "app-by-customer-repartition");
   EXPECT_EQ(second.sources.size(), 2U);  // the repartition topic and the table's topic
   EXPECT_EQ(second.steps.size(), 2U);    // the join and the second key change
   EXPECT_EQ(second.tables.size(), 1U);
-  EXPECT_EQ(second.sink.topic, "app-by-country-repartition");
+  EXPECT_EQ(second.sinks.at(0).topic, "app-by-country-repartition");
   EXPECT_TRUE(third.steps.empty());
   EXPECT_TRUE(third.table);
-  EXPECT_EQ(third.sink.topic, "out");
+  EXPECT_EQ(third.sinks.at(0).topic, "out");
   EXPECT_EQ(plan.changelog_topics, (std::vector<std::string>{"app-customers-table-changelog",
                                                              "app-per-country-store-changelog"}));
 }
@@ -94,7 +94,7 @@ TEST(stream_table_join_validation, every_mistake_names_its_field) {
   EXPECT_TRUE(contains(all, "tables[0]: table 'customers' is joined by 2 steps"));
   EXPECT_TRUE(contains(all, "tables[1]: table 'unused' is not joined by any step"));
   EXPECT_TRUE(contains(all, "tables[1].topic: topic 'orders' is also a stream source"));
-  EXPECT_TRUE(contains(all, "after[0].join: a join runs before the aggregation"));
+  EXPECT_TRUE(contains(all, "after[0].join: a join runs in steps: (not after an aggregation nor in a sink)"));
 }
 
 TEST(stream_table_join_validation, a_valid_join_passes) {

@@ -22,7 +22,7 @@ sub_topology stateless(std::vector<step> steps) {
   sub_topology s;
   s.sources = {source_spec{{"in"}, data_format::string, data_format::json}};
   s.steps = std::move(steps);
-  s.sink = sink_spec{"out", data_format::string, data_format::json};
+  s.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return s;
 }
 
@@ -59,7 +59,7 @@ TEST(sub_topology_processor, bad_input_is_an_error_naming_topic_partition_offset
 TEST(sub_topology_processor, an_output_the_sink_format_cannot_hold_is_an_error) {
   in_memory_store_provider stores;
   auto plan = stateless({make_step(step_kind::map, "value.n", "m")});
-  plan.sink.value_format = data_format::int64;
+  plan.sinks.at(0).value_format = data_format::int64;
   sub_topology_processor p(plan, stores, {});
   std::vector<output_record> out;
   EXPECT_FALSE(p.process(raw("in", "k", R"({"n":5})"), out));
@@ -95,7 +95,7 @@ TEST(sub_topology_processor, windowed_results_and_late_records_are_encoded) {
   a.late_topic = "late";
   t.aggregation = a;
   t.after = {make_step(step_kind::map, "value.total", "only-total")};
-  t.sink = sink_spec{"out", data_format::string, data_format::int64};
+  t.sinks = {sink_spec{"out", data_format::string, data_format::int64}};
   auto plan = plan_topology(t);
   ASSERT_EQ(plan.sub_topologies.size(), 1U);
 

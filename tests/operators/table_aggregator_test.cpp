@@ -128,7 +128,7 @@ topology table_pipeline(std::vector<step> steps) {
   t.sources = {source_spec{{"in"}, data_format::string, data_format::json}};
   t.steps = std::move(steps);
   t.table = count_and_sum();
-  t.sink = sink_spec{"out", data_format::string, data_format::json};
+  t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return t;
 }
 

@@ -22,7 +22,7 @@ topology counting(std::vector<step> steps) {
   a.window.grace = 10s;
   a.aggregations = {aggregation_spec{"n", aggregate_function::count, "", ""}};
   t.aggregation = a;
-  t.sink = sink_spec{"out", data_format::string, data_format::json};
+  t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return t;
 }
 
@@ -34,7 +34,7 @@ TEST(topology_planner, a_stateless_pipeline_is_one_sub_topology_without_stores) 
   EXPECT_TRUE(plan.sub_topologies[0].stores.empty());
   EXPECT_TRUE(plan.repartition_topics.empty());
   EXPECT_TRUE(plan.changelog_topics.empty());
-  EXPECT_EQ(plan.sub_topologies[0].sink.topic, "out");
+  EXPECT_EQ(plan.sub_topologies[0].sinks.at(0).topic, "out");
 }
 
 TEST(topology_planner, aggregation_without_a_key_change_needs_no_repartition) {
@@ -63,7 +63,7 @@ TEST(topology_planner, select_key_before_an_aggregation_splits_at_a_repartition_
   EXPECT_FALSE(first.aggregation);
   EXPECT_TRUE(first.stores.empty());
   EXPECT_TRUE(first.writes_internal);
-  EXPECT_EQ(first.sink,
+  EXPECT_EQ(first.sinks.at(0),
             (sink_spec{"app-by-user-repartition", data_format::json, data_format::json}));
   EXPECT_TRUE(second.reads_internal);
   ASSERT_EQ(second.sources.size(), 1U);
@@ -71,7 +71,7 @@ TEST(topology_planner, select_key_before_an_aggregation_splits_at_a_repartition_
   EXPECT_TRUE(second.steps.empty());
   EXPECT_TRUE(second.aggregation);
   EXPECT_EQ(second.stores.size(), 2U);
-  EXPECT_EQ(second.sink.topic, "out");
+  EXPECT_EQ(second.sinks.at(0).topic, "out");
 }
 
 TEST(topology_planner, the_last_key_change_names_the_repartition_topic) {
@@ -141,7 +141,7 @@ TEST(topology_validation, every_error_names_its_field) {
   t.sources[0].topics.push_back("in");
   t.aggregation->window.size = 0ms;
   t.aggregation->aggregations.push_back({"n", aggregate_function::sum, "", ""});
-  t.sink.topic = "in";
+  t.sinks.at(0).topic = "in";
   auto errors = validate_topology(t, {});
   EXPECT_EQ(paths(errors),
             (std::vector<std::string>{"name", "sources[0].topics[1]", "steps[0].filter",

@@ -69,7 +69,7 @@ inline operators::topology counting_pipeline(const std::string& app, const std::
   aggregation.aggregations.push_back({"count", operators::aggregate_function::count, "", ""});
   aggregation.aggregations.push_back({"total", operators::aggregate_function::sum, "value.amount", ""});
   t.aggregation = aggregation;
-  t.sink = {output, operators::data_format::string, operators::data_format::json};
+  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
 }
 

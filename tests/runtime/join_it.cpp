@@ -29,7 +29,7 @@ operators::topology enrichment(const std::string& app, const std::string& orders
   join.join = operators::join_kind::left;
   join.into = "customer";
   t.steps.push_back(join);
-  t.sink = {output, operators::data_format::string, operators::data_format::json};
+  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
 }
 

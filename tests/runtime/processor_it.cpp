@@ -44,7 +44,7 @@ operators::topology dedup_pipeline(const std::string& app, const std::string& in
   s.function = "dedup";
   s.stores = {"seen"};
   t.steps.push_back(s);
-  t.sink = {output, operators::data_format::string, operators::data_format::json};
+  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
 }
 

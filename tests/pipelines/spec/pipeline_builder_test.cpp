@@ -205,6 +205,39 @@ sink: { topic: out }
             "m.yaml:4:16: steps[0].processor.stores: processor 'dedup' uses store 'seen': declare it (stores: [seen])");
 }
 
+TEST(pipeline_builder, several_sinks_match_yaml) {
+  const std::string text = R"(name: s
+sources: [{ topic: in }]
+sinks:
+  - { topic: big, when: value.n > 10 }
+  - topic: rest
+    value_format: string
+    steps:
+      - map: string(value.n)
+)";
+  auto typo = load_pipeline(text + "sink_typo: 1\n", "s.yaml", {});
+  ASSERT_EQ(typo.errors.size(), 1U);
+  EXPECT_NE(typo.errors[0].to_string().find("sink_typo: unknown key"), std::string::npos);
+  auto yaml = load_pipeline(text, "s.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  ops::sink_spec rest{"rest", ops::data_format::string, ops::data_format::string, "", {}};
+  ops::step to_text;
+  to_text.kind = ops::step_kind::map;
+  to_text.expression = "string(value.n)";
+  rest.steps.push_back(to_text);
+  auto built = pipeline_builder("s")
+                   .source({"in"})
+                   .to(ops::sink_spec{"big", ops::data_format::string, ops::data_format::json, "value.n > 10", {}})
+                   .to(rest)
+                   .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  EXPECT_EQ(built.sinks[1].steps[0].name, "sink1-map-0");
+  auto both = load_pipeline("name: s\nsources: [{ topic: in }]\nsink: { topic: a }\nsinks: [{ topic: b }]\n",
+                            "b.yaml", {});
+  ASSERT_FALSE(both.errors.empty());
+  EXPECT_NE(both.errors[0].to_string().find("give sink (one) or sinks (a list), not both"), std::string::npos);
+}
+
 TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_paths) {
   try {
     (void)pipeline_builder("app")

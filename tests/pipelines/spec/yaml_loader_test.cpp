@@ -43,7 +43,7 @@ TEST(yaml_loader, a_minimal_file_gives_the_defaults) {
   ASSERT_EQ(t.sources.size(), 1U);
   EXPECT_EQ(t.sources[0],
             (ops::source_spec{{"in"}, ops::data_format::string, ops::data_format::json}));
-  EXPECT_EQ(t.sink, (ops::sink_spec{"out", ops::data_format::string, ops::data_format::json}));
+  EXPECT_EQ(t.sinks, (std::vector<ops::sink_spec>{{"out", ops::data_format::string, ops::data_format::json, {}, {}}}));
   EXPECT_FALSE(t.aggregation);
   EXPECT_TRUE(r.pipeline->tests.empty());
 }
