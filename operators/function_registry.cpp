@@ -20,11 +20,13 @@ void function_registry::add_aggregate(std::string name, user_aggregate aggregate
 }
 
 void function_registry::add_processor(std::string name, processor_factory factory,
-                                      std::vector<std::string> stores) {
+                                      std::vector<std::string> stores,
+                                      std::chrono::milliseconds punctuate_every) {
   if (!factory) {
     throw std::invalid_argument("processor '" + name + "': empty factory");
   }
-  processors_.insert_or_assign(std::move(name), registered_processor{std::move(factory), std::move(stores)});
+  processors_.insert_or_assign(std::move(name),
+                               registered_processor{std::move(factory), std::move(stores), punctuate_every});
 }
 
 const registered_processor* function_registry::find_processor(const std::string& name) const {

@@ -40,7 +40,9 @@ class function_registry {
   // Throws std::invalid_argument when a member function is empty.
   void add_aggregate(std::string name, user_aggregate aggregate);
   // `stores`: what the processor asks its context for; a step placing it must declare them.
-  void add_processor(std::string name, processor_factory factory, std::vector<std::string> stores = {});
+  // `punctuate_every` > 0: processor::punctuate runs at that wall-clock interval.
+  void add_processor(std::string name, processor_factory factory, std::vector<std::string> stores = {},
+                     std::chrono::milliseconds punctuate_every = std::chrono::milliseconds(0));
 
   const step_function* find_step(const std::string& name) const;
   const user_aggregate* find_aggregate(const std::string& name) const;

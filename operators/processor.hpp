@@ -3,7 +3,8 @@
 // The processor interface for user C++ operators with state (Kafka Streams' Processor API): a
 // `processor` step in a pipeline (YAML `processor: {function: NAME, stores: [...]}` or the
 // builder's process()) runs an instance of a class the embedding program registers by name
-// (function_registry::add_processor), one instance per task. It sees every record, forwards any
+// (function_registry::add_processor), one instance per task. It sees every record (and, if it
+// asks, a wall-clock punctuation at a fixed interval, for timers and periodic output), forwards any
 // number of records to the next step, and keeps what it needs in the key-value stores the step
 // declares: RocksDB stores with changelog topics, committed with the task's transaction under
 // exactly-once and restored after a crash or a rebalance like the built-in operators' stores.
@@ -27,6 +28,8 @@
 // forwarded before throwing are dropped, store writes it made stay in the open transaction, which
 // the commit or abort settles. One task's thread; state::typed_stores.hpp gives typed views.
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,6 +57,12 @@ class processor {
   // called here.
   virtual void init(processor_context& context) { (void)context; }
   virtual void process(const record& in, processor_context& context) = 0;
+  // Every `punctuate_every` of wall-clock time (the registration's; never when 0), between
+  // records: what it forwards goes through the rest of the pipeline like process()'s output.
+  virtual void punctuate(std::int64_t wall_clock_ms, processor_context& context) {
+    (void)wall_clock_ms;
+    (void)context;
+  }
   // When the task closes (a rebalance, a stop, an abort that rebuilds the processors).
   virtual void close() {}
 };
@@ -63,6 +72,7 @@ using processor_factory = std::function<std::unique_ptr<processor>()>;
 struct registered_processor {
   processor_factory factory;
   std::vector<std::string> stores;  // the stores the step must declare
+  std::chrono::milliseconds punctuate_every{0};
 };
 
 }  // namespace sluice::operators

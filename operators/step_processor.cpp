@@ -88,6 +88,7 @@ step_processor::step_processor(const step& s, const function_registry& registry,
       }
     }
     processor_ = registered->factory();
+    punctuate_every_ = registered->punctuate_every;
     if (!processor_) {
       throw std::invalid_argument(fmt::format("{}: processor '{}' factory gave nothing", what, s.function));
     }
@@ -125,7 +126,8 @@ step_processor::step_processor(step_processor&& other) noexcept
       fields_(std::move(other.fields_)),
       function_(other.function_),
       stores_(std::move(other.stores_)),
-      processor_(std::move(other.processor_)) {}
+      processor_(std::move(other.processor_)),
+      punctuate_every_(other.punctuate_every_) {}
 
 std::optional<processing_error> step_processor::check_key_kept(const record& in,
                                                                const std::vector<record>& produced,
@@ -140,6 +142,22 @@ std::optional<processing_error> step_processor::check_key_kept(const record& in,
                    error_kind::user_function);
     }
   }
+  return std::nullopt;
+}
+
+std::optional<processing_error> step_processor::punctuate(std::int64_t wall_clock_ms,
+                                                          std::vector<record>& out) const {
+  if (!processor_) return std::nullopt;
+  std::vector<record> produced;
+  step_context context(step_, stores_, &produced);
+  try {
+    processor_->punctuate(wall_clock_ms, context);
+  } catch (const std::exception& e) {
+    return processing_error{error_kind::user_function,
+                            fmt::format("processor '{}' punctuate threw: {}", step_.function, e.what()),
+                            record_origin{}, step_.name};
+  }
+  for (auto& r : produced) out.push_back(std::move(r));
   return std::nullopt;
 }
 

@@ -15,6 +15,7 @@
 // an inner join drops a record whose key the table lacks. A processor step runs the user
 // processor (processor.hpp) registered under its function name, with the stores it declares.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,10 @@ class step_processor {
 
   const step& spec() const { return step_; }
 
+  // A processor step's punctuation interval (0: none), and the punctuation itself.
+  std::chrono::milliseconds punctuate_every() const { return punctuate_every_; }
+  std::optional<processing_error> punctuate(std::int64_t wall_clock_ms, std::vector<record>& out) const;
+
  private:
   processing_error error(const record& r, std::string message,
                          error_kind kind = error_kind::evaluation) const;
@@ -62,6 +67,7 @@ class step_processor {
   const step_function* function_ = nullptr;
   step_stores stores_;
   std::unique_ptr<processor> processor_;
+  std::chrono::milliseconds punctuate_every_{0};
 };
 
 }  // namespace sluice::operators

@@ -39,6 +39,7 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
   for (const auto& s : plan_.after) {
     after_.emplace_back(s, registry);
   }
+  step_due_.assign(steps_.size(), -1);
   for (const auto& sink : plan_.sinks) {
     auto& runtime = sinks_.emplace_back();
     runtime.spec = &sink;
@@ -88,8 +89,9 @@ void sub_topology_processor::update_table(state::kv_store& table, const record& 
 }
 
 std::optional<processing_error> sub_topology_processor::run_steps(
-    const std::vector<step_processor>& steps, std::vector<record>& records) {
-  for (const auto& step : steps) {
+    const std::vector<step_processor>& steps, std::vector<record>& records, std::size_t first) {
+  for (std::size_t i = first; i < steps.size(); ++i) {
+    const auto& step = steps[i];
     std::vector<record> next;
     next.reserve(records.size());
     for (const auto& r : records) {
@@ -155,6 +157,82 @@ std::optional<processing_error> sub_topology_processor::write_sinks(const std::v
   return std::nullopt;
 }
 
+std::optional<processing_error> sub_topology_processor::continue_from(std::size_t first_step,
+                                                                      std::vector<record> records,
+                                                                      std::vector<output_record>& produced) {
+  if (auto e = run_steps(steps_, records, first_step)) {
+    return e;
+  }
+  if (!aggregator_ && !table_) {
+    return write_sinks(records, produced);
+  }
+  std::vector<record> results;
+  if (auto e = aggregate(records, results, produced)) {
+    return e;
+  }
+  return emit(std::move(results), produced);
+}
+
+std::optional<processing_error> sub_topology_processor::emit(std::vector<record> results,
+                                                             std::vector<output_record>& produced) {
+  if (auto e = run_steps(after_, results)) {
+    return e;
+  }
+  return write_sinks(results, produced);
+}
+
+bool sub_topology_processor::interval_over(std::int64_t& due, std::int64_t now, std::chrono::milliseconds every) {
+  if (every.count() <= 0) return false;
+  if (due < 0) {
+    due = now + every.count();
+    return false;
+  }
+  if (now < due) return false;
+  due = now + every.count();
+  return true;
+}
+
+bool sub_topology_processor::punctuation_due(std::int64_t wall_clock_ms) {
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const auto every = steps_[i].punctuate_every().count();
+    if (every <= 0) continue;
+    if (step_due_[i] < 0) step_due_[i] = wall_clock_ms + every;
+    if (wall_clock_ms >= step_due_[i]) return true;
+  }
+  if (table_ && table_->emit_every().count() > 0) {
+    if (table_due_ < 0) table_due_ = wall_clock_ms + table_->emit_every().count();
+    if (wall_clock_ms >= table_due_) return true;
+  }
+  return false;
+}
+
+std::optional<processing_error> sub_topology_processor::punctuate(std::int64_t wall_clock_ms,
+                                                                  std::vector<output_record>& out) {
+  std::vector<output_record> produced;
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    if (!interval_over(step_due_[i], wall_clock_ms, steps_[i].punctuate_every())) continue;
+    std::vector<record> forwarded;
+    if (auto e = steps_[i].punctuate(wall_clock_ms, forwarded)) {
+      return e;
+    }
+    if (auto e = continue_from(i + 1, std::move(forwarded), produced)) {
+      return e;
+    }
+  }
+  if (table_ && interval_over(table_due_, wall_clock_ms, table_->emit_every())) {
+    std::vector<record> results;
+    if (auto e = table_->emit_pending(results)) {
+      return e;
+    }
+    if (auto e = emit(std::move(results), produced)) {
+      return e;
+    }
+  }
+  operator_metrics::increment(metrics_.records_out, produced.size());
+  for (auto& r : produced) out.push_back(std::move(r));
+  return std::nullopt;
+}
+
 // The aggregators check each record fully before writing, so a failure of the n-th record fanned
 // out by flat_map leaves the state of records 1..n-1 updated; the runtime's transaction (or a
 // skip) decides what becomes of them, as for any partial output.
@@ -211,22 +289,8 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
     update_table(*table->second, records.front());
     return std::nullopt;
   }
-  if (auto e = run_steps(steps_, records)) {
-    return fail(*e);
-  }
-
   std::vector<output_record> produced;
-  if (aggregator_ || table_) {
-    std::vector<record> results;
-    if (auto e = aggregate(records, results, produced)) {
-      return fail(*e);
-    }
-    records = std::move(results);
-    if (auto e = run_steps(after_, records)) {
-      return fail(*e);
-    }
-  }
-  if (auto e = write_sinks(records, produced)) {
+  if (auto e = continue_from(0, std::move(records), produced)) {
     return fail(*e);
   }
   operator_metrics::increment(metrics_.records_out, produced.size());

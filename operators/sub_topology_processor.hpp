@@ -19,6 +19,7 @@
 // One task's thread. Holds references to the topology's parts, the provider and the registry:
 // they must outlive it.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +44,12 @@ class sub_topology_processor {
   // Appends the records to write to `out` (only when the record succeeded as a whole).
   std::optional<processing_error> process(const raw_record& in, std::vector<output_record>& out);
 
+  // Whether a punctuation is due at `wall_clock_ms` (a table's emit_every, a processor's
+  // punctuate_every; the first one an interval after the first call).
+  bool punctuation_due(std::int64_t wall_clock_ms);
+  // Runs what is due; what it emits goes through the rest of the pipeline into `out`.
+  std::optional<processing_error> punctuate(std::int64_t wall_clock_ms, std::vector<output_record>& out);
+
   const sub_topology& plan() const { return plan_; }
   const operator_metrics& metrics() const { return metrics_; }
   // Stream time of the windowed aggregation, -1 without one or before the first record.
@@ -52,7 +59,14 @@ class sub_topology_processor {
   const source_spec* source_for(const std::string& topic) const;
   void update_table(state::kv_store& table, const record& r);
   std::optional<processing_error> run_steps(const std::vector<step_processor>& steps,
-                                            std::vector<record>& records);
+                                            std::vector<record>& records, std::size_t first = 0);
+  // Steps from `first_step` on, the aggregation, then emit().
+  std::optional<processing_error> continue_from(std::size_t first_step, std::vector<record> records,
+                                                std::vector<output_record>& produced);
+  // The steps after the aggregation, then the sinks.
+  std::optional<processing_error> emit(std::vector<record> results, std::vector<output_record>& produced);
+  // Whether the interval that ends at `due` (-1: not started) is over; starts or restarts it.
+  static bool interval_over(std::int64_t& due, std::int64_t now, std::chrono::milliseconds every);
   std::optional<processing_error> encode_all(const std::vector<record>& records,
                                              const std::string& topic, data_format key_format,
                                              data_format value_format,
@@ -78,6 +92,8 @@ class sub_topology_processor {
   std::unique_ptr<windowed_aggregator> aggregator_;
   std::unique_ptr<table_aggregator> table_;
   std::map<std::string, state::kv_store*> tables_by_topic_;
+  std::vector<std::int64_t> step_due_;  // per step: when its punctuation is next due (-1: not yet started)
+  std::int64_t table_due_ = -1;
   operator_metrics metrics_;
 };
 

@@ -7,6 +7,10 @@
 // Output: key = the group key; value = {<aggregates>}; timestamp = the largest record timestamp
 // folded into the key's state, so a replay of old data emits old timestamps.
 //
+// With emit_every, process() only marks the key in the pending store; emit_pending() (the
+// task's punctuation, once per interval) emits every marked key's latest result and clears the
+// marks, in the same transaction as the outputs.
+//
 // A record is checked fully before anything is written: on error the store and the output are
 // untouched. One task's thread; the provider's owner commits or aborts the store.
 
@@ -28,12 +32,21 @@ class table_aggregator {
                    store_provider& provider, const function_registry& registry,
                    operator_metrics& metrics);
 
-  // Folds the record into its key's state and appends the key's new result to `out`.
+  // Folds the record into its key's state and appends the key's new result to `out` (with
+  // emit_every: marks the key instead).
   std::optional<processing_error> process(const record& in, std::vector<record>& out);
+  // The latest result of every key marked since the last call; nothing without emit_every.
+  std::optional<processing_error> emit_pending(std::vector<record>& out);
+  duration emit_every() const { return emit_every_; }
 
  private:
+  processing_result<record> result_of(const boost::json::value& key, const boost::json::value& state,
+                                      const record& trigger) const;
+
   aggregate_set aggregates_;
+  duration emit_every_;
   state::kv_store& store_;
+  state::kv_store* pending_ = nullptr;
   operator_metrics& metrics_;
 };
 

@@ -181,6 +181,10 @@ std::vector<store_plan> aggregation_stores(const topology& t) {
   if (t.table) {
     stores.push_back(store_plan{t.table->store_name(), store_kind::key_value,
                                 t.name + "-" + t.table->store_name() + "-changelog", duration{0}});
+    if (t.table->emit_every.count() > 0) {
+      stores.push_back(store_plan{t.table->pending_store_name(), store_kind::key_value,
+                                  t.name + "-" + t.table->pending_store_name() + "-changelog", duration{0}});
+    }
   }
   return stores;
 }

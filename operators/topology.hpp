@@ -171,12 +171,18 @@ struct windowed_aggregation_spec {
 
 // Group by key, no window: one state per key in the key-value store "<name>-store", emitted as
 // {<aggregates>} after every record that updated it; the timestamp is the largest one folded in.
+//
+// With emit_every > 0 a key's result goes out at most once per interval (Kafka Streams'
+// suppress): updated keys wait in the key-value store "<name>-pending" (changelogged, so a crash
+// loses none of them) and each interval's punctuation emits their latest results.
 struct table_aggregation_spec {
   std::string name = "table";
   std::vector<aggregation_spec> aggregations;
+  duration emit_every{0};  // 0: every update
   bool operator==(const table_aggregation_spec&) const = default;
 
   std::string store_name() const { return name + "-store"; }
+  std::string pending_store_name() const { return name + "-pending"; }
 };
 
 struct topology {

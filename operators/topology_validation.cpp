@@ -215,6 +215,9 @@ class validator {
       add("table", "a pipeline aggregates once: a window or a table, not both");
     }
     check_aggregate_list("table.aggregate", a.aggregations, {});
+    if (a.emit_every.count() < 0) {
+      add("table.emit_every", "must not be negative (0: every update)");
+    }
   }
 
   void check_aggregation(const windowed_aggregation_spec& a) {

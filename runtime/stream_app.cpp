@@ -114,6 +114,7 @@ struct stream_app::impl {
   asio::awaitable<void> process(std::vector<kafka::consumer_record> batch);
   asio::awaitable<void> process_record(task& t, const kafka::consumer_record& in);
   asio::awaitable<void> process_ordered_inputs();
+  asio::awaitable<void> punctuate();
   asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(std::vector<kafka::topic_partition> empty);
   asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
@@ -305,6 +306,7 @@ asio::awaitable<void> stream_app::impl::loop() {
     } else {
       co_await process_ordered_inputs();  // a task held back by an empty partition may go on now
     }
+    co_await punctuate();
     if (clock::now() >= next_commit || collector->failed()) {
       co_await commits->commit();
       next_commit = clock::now() + topology.effective_commit_interval();
@@ -367,6 +369,35 @@ asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
         lagging = co_await not_caught_up(empty);
       }
     }
+  }
+}
+
+// Wall-clock punctuations that are due (a table's emit_every, a processor's punctuate_every),
+// between records like a record: their outputs join the interval's transaction.
+asio::awaitable<void> stream_app::impl::punctuate() {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (auto& [id, t] : tasks->tasks()) {
+    if (!t->processing() || !t->processor().punctuation_due(now)) continue;
+    commits->begin_record();
+    outputs.clear();
+    if (auto error = t->processor().punctuate(now, outputs)) {
+      owner.metrics_.processing_errors.fetch_add(1, std::memory_order_relaxed);
+      if (config.on_error == error_policy::stop) {
+        throw processing_failure("pipeline '" + topology.name + "' stopped: task " + id.to_string() +
+                                 ": punctuation failed: " + error->describe() + " (on_error: stop)");
+      }
+      spdlog::warn("{}: task {}: punctuation failed, its outputs dropped: {}", topology.name, id.to_string(),
+                   error->describe());
+      outputs.clear();
+    }
+    for (const auto& out : outputs) {
+      co_await collector->send(out);
+      count_output(out.topic);
+    }
+    owner.metrics_.records_out.fetch_add(outputs.size(), std::memory_order_relaxed);
+    commits->record_done();
   }
 }
 

@@ -122,7 +122,10 @@ std::string describe_topology(const ops::topology& t) {
       out += aggregations_text(a.aggregations, "window_start, window_end, ");
     }
     if (sub.table) {
-      out += fmt::format("  table   {}: group by key, every update emitted\n", sub.table->name);
+      out += fmt::format("  table   {}: group by key, {}\n", sub.table->name,
+                         sub.table->emit_every.count() > 0
+                             ? "at most one result per key every " + format_duration(sub.table->emit_every)
+                             : std::string("every update emitted"));
       out += aggregations_text(sub.table->aggregations, "");
     }
     for (const auto& store : sub.stores) {

@@ -177,8 +177,8 @@ pipeline_builder& pipeline_builder::window(window_builder w) {
   return *this;
 }
 
-pipeline_builder& pipeline_builder::table(std::string name) {
-  topology_.table = ops::table_aggregation_spec{std::move(name), {}};
+pipeline_builder& pipeline_builder::table(std::string name, ops::duration emit_every) {
+  topology_.table = ops::table_aggregation_spec{std::move(name), {}, emit_every};
   return *this;
 }
 

@@ -96,8 +96,9 @@ class pipeline_builder {
                                  operators::data_format value_format = operators::data_format::json);
 
   pipeline_builder& window(window_builder w);
-  // Group by key with no window; `name` names the store ("<name>-store").
-  pipeline_builder& table(std::string name = "table");
+  // Group by key with no window; `name` names the store ("<name>-store"); `emit_every` > 0: at
+  // most one result per key per interval.
+  pipeline_builder& table(std::string name = "table", operators::duration emit_every = operators::duration{0});
   pipeline_builder& aggregate(std::string output, operators::aggregate_function function,
                               std::string expression = {});
   pipeline_builder& aggregate_user(std::string output, std::string function,

@@ -748,16 +748,21 @@ class loader {
     t.aggregation = std::move(a);
   }
 
-  // table: {name, aggregate: [...]}: group by key with no window.
+  // table: {name, emit_every, aggregate: [...]}: group by key with no window.
   void read_table(const YAML::Node& n, ops::topology& t) {
     const std::string path = "table";
-    if (!mapping(n, path, {"name", "aggregate"})) {
+    if (!mapping(n, path, {"name", "emit_every", "aggregate"})) {
       return;
     }
     ops::table_aggregation_spec a;
     if (auto v = n["name"]) {
       if (auto s = string(v, "table.name", "a name")) {
         a.name = *s;
+      }
+    }
+    if (auto v = n["emit_every"]) {
+      if (auto d = duration(v, "table.emit_every")) {
+        a.emit_every = *d;
       }
     }
     read_aggregations(n, path, a.aggregations);

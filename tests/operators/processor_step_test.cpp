@@ -152,3 +152,50 @@ TEST(processor_step, validation_checks_the_registration_and_the_stores) {
 
 }  // namespace
 }  // namespace sluice::operators
+
+namespace sluice::operators {
+namespace {
+
+// Counts what it saw and, at each punctuation, forwards the count and starts over.
+class ticker final : public processor {
+ public:
+  void process(const record&, processor_context& context) override {
+    auto& counts = context.store("seen");
+    const auto now = counts.get("n");
+    counts.put("n", std::to_string(now ? std::stoi(*now) + 1 : 1));
+  }
+  void punctuate(std::int64_t wall_clock_ms, processor_context& context) override {
+    auto& counts = context.store("seen");
+    record out;
+    out.key = "tick";
+    out.value = boost::json::object{{"at", wall_clock_ms}, {"n", std::stoi(counts.get("n").value_or("0"))}};
+    counts.remove("n");
+    context.forward(std::move(out));
+  }
+};
+
+TEST(processor_step, a_punctuation_forwards_through_the_rest_of_the_pipeline) {
+  function_registry registry;
+  registry.add_processor("ticker", [] { return std::make_unique<ticker>(); }, {"seen"}, 1000ms);
+  auto t = pipeline({processor_step(), make_step(step_kind::map, "{ at: value.at, n: value.n * 10 }", "m")});
+  t.steps[0].function = "ticker";
+  const auto plan = plan_topology(t).sub_topologies.at(0);
+  in_memory_store_provider stores;
+  sub_topology_processor p(plan, stores, registry);
+  std::vector<output_record> out;
+  EXPECT_FALSE(p.punctuation_due(10'000));  // the first interval starts now
+  EXPECT_FALSE(p.process(raw(R"({"id":1})", 0), out));
+  EXPECT_FALSE(p.process(raw(R"({"id":2})", 1), out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(p.punctuation_due(10'999));
+  ASSERT_TRUE(p.punctuation_due(11'000));
+  EXPECT_FALSE(p.punctuate(11'000, out));
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].key, "tick");
+  EXPECT_EQ(out[0].value, R"({"at":11000,"n":20})");  // through the map step after it
+  EXPECT_FALSE(p.punctuation_due(11'500));
+  EXPECT_TRUE(p.punctuation_due(12'000));
+}
+
+}  // namespace
+}  // namespace sluice::operators

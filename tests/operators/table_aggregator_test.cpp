@@ -27,6 +27,7 @@ class harness {
  public:
   explicit harness(table_aggregation_spec spec) : spec_(std::move(spec)) {
     plans_ = {store_plan{spec_.store_name(), store_kind::key_value, "", 0ms}};
+    if (spec_.emit_every.count() > 0) plans_.push_back(store_plan{spec_.pending_store_name(), store_kind::key_value, "", 0ms});
     open();
   }
 
@@ -42,6 +43,16 @@ class harness {
     auto e = aggregator_->process(testing::make_record(key, value, 0, offset_++), out);
     EXPECT_TRUE(out.empty());
     return e;
+  }
+
+  // What the interval's punctuation emits: "key=value" per result.
+  std::vector<std::string> emit_pending() {
+    std::vector<record> out;
+    auto e = aggregator_->emit_pending(out);
+    EXPECT_FALSE(e) << (e ? e->describe() : "");
+    std::vector<std::string> got;
+    for (const auto& r : out) got.push_back(boost::json::serialize(r.key) + "=" + boost::json::serialize(r.value));
+    return got;
   }
 
   // Commits the store and builds a new aggregator over it, as after a restart.
@@ -113,6 +124,24 @@ TEST(table_aggregator, a_bad_record_changes_nothing) {
   EXPECT_EQ(value_of(h.feed(R"("a")", R"({"amount":1})", 2)), R"({"n":2,"total":2})");
 }
 
+TEST(table_aggregator, with_emit_every_a_key_emits_its_latest_result_once_per_interval) {
+  auto spec = count_and_sum();
+  spec.emit_every = 1000ms;
+  harness h(spec);
+  EXPECT_TRUE(h.feed(R"("a")", R"({"amount":1})", 1).empty());
+  EXPECT_TRUE(h.feed(R"("a")", R"({"amount":2})", 2).empty());
+  EXPECT_TRUE(h.feed(R"("b")", R"({"amount":5})", 3).empty());
+  EXPECT_EQ(h.emit_pending(),
+            (std::vector<std::string>{R"("a"={"n":2,"total":3})", R"("b"={"n":1,"total":5})"}));
+  EXPECT_TRUE(h.emit_pending().empty()) << "nothing changed since";
+  h.feed(R"("b")", R"({"amount":1})", 4);
+  h.restart();  // the mark is committed with the state: a crash does not lose the result
+  EXPECT_EQ(h.emit_pending(), std::vector<std::string>{R"("b"={"n":2,"total":6})"});
+  h.abort();  // the emission was not committed: the mark is back
+  EXPECT_EQ(h.emit_pending(), std::vector<std::string>{R"("b"={"n":2,"total":6})"});
+  EXPECT_EQ(h.metrics.table_updates.load(), 4U);
+}
+
 TEST(table_aggregator, keys_of_any_json_type_are_kept_apart) {
   harness h(count_and_sum());
   h.feed("1", R"({"amount":1})", 1);
@@ -142,6 +171,18 @@ TEST(table_aggregation_plan, one_key_value_store_with_a_compacted_changelog) {
   EXPECT_EQ(sub.stores[0], (store_plan{"per-key-store", store_kind::key_value,
                                        "app-per-key-store-changelog", 0ms}));
   EXPECT_EQ(plan.changelog_topics, std::vector<std::string>{"app-per-key-store-changelog"});
+}
+
+TEST(table_aggregation_plan, emit_every_adds_the_pending_store) {
+  auto t = table_pipeline({});
+  t.table->emit_every = 5s;
+  auto plan = plan_topology(t);
+  EXPECT_EQ(plan.changelog_topics, (std::vector<std::string>{"app-per-key-store-changelog",
+                                                             "app-per-key-pending-changelog"}));
+  t.table->emit_every = -1ms;
+  auto errors = validate_topology(t, {});
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_EQ(errors[0].path, "table.emit_every");
 }
 
 TEST(table_aggregation_plan, a_key_change_before_the_table_repartitions) {
