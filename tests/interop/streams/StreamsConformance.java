@@ -1,0 +1,81 @@
+// The Kafka Streams side of the conformance check (run.py): the same two jobs as Sluice's
+// pipelines, written with the Kafka Streams DSL on the pinned Kafka's jars, exactly-once v2, the
+// record cache off so that every update is emitted, as Sluice does:
+//   1. a table aggregation: orders grouped by key, count and sum of "amount";
+//   2. a stream-table left join: each order gets its customer's current record as "customer".
+// Values are JSON text handled as strings (no JSON library on the classpath): the amount is read
+// with a pattern, the outputs are written the way Sluice writes them.
+//   java StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT
+// Runs until SIGTERM, then closes cleanly (a final commit).
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.KTable;
+import org.apache.kafka.streams.kstream.Materialized;
+
+public final class StreamsConformance {
+  private static final Pattern AMOUNT = Pattern.compile("\"amount\":(-?\\d+)");
+
+  private static long amount(String order) {
+    Matcher m = AMOUNT.matcher(order);
+    if (!m.find()) throw new IllegalArgumentException("no amount in " + order);
+    return Long.parseLong(m.group(1));
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 7) {
+      System.err.println("usage: StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT");
+      System.exit(2);
+    }
+    Properties p = new Properties();
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, args[1]);
+    p.put(StreamsConfig.STATE_DIR_CONFIG, args[2]);
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+    p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+
+    StreamsBuilder builder = new StreamsBuilder();
+    KStream<String, String> orders = builder.stream(args[3]);
+    KTable<String, String> customers = builder.table(args[4]);
+    orders
+        .groupByKey()
+        .aggregate(
+            () -> "0,0",
+            (key, order, agg) -> {
+              String[] parts = agg.split(",");
+              return (Long.parseLong(parts[0]) + 1) + "," + (Long.parseLong(parts[1]) + amount(order));
+            },
+            Materialized.with(Serdes.String(), Serdes.String()))
+        .toStream()
+        .mapValues(agg -> {
+          String[] parts = agg.split(",");
+          return "{\"count\":" + parts[0] + ",\"total\":" + parts[1] + "}";
+        })
+        .to(args[5]);
+    orders
+        .leftJoin(customers, (order, customer) -> order.substring(0, order.lastIndexOf('}')) + ",\"customer\":"
+            + (customer == null ? "null" : customer) + "}")
+        .to(args[6]);
+
+    KafkaStreams streams = new KafkaStreams(builder.build(), p);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      streams.close(Duration.ofSeconds(30));
+      stopped.countDown();
+    }));
+    streams.start();
+    stopped.await();
+  }
+}
