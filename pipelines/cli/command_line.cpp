@@ -499,7 +499,10 @@ command_line parse_command_line(const std::vector<std::string>& args) {
         "serve /metrics (Prometheus), /health and /ready over HTTP on this port (0: any free "
         "port, logged; default: no endpoint)")(
         "metrics-address", po::value(&a.metrics_address)->value_name("ADDRESS"),
-        "the address the endpoint listens on (default 0.0.0.0; 127.0.0.1 keeps it local)");
+        "the address the endpoint listens on (default 0.0.0.0; 127.0.0.1 keeps it local)")(
+        "threads", po::value(&a.threads)->value_name("N"),
+        "stream threads per pipeline (default 1), each its own consumer, producer and tasks in the "
+        "pipeline's group, all in one memory budget (Kafka Streams' num.stream.threads)");
     auto p = parse_options(command, rest, own, flags);
     if (!finish(p)) return result;
     require_file();
@@ -507,6 +510,11 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     if (a.metrics_port < -1 || a.metrics_port > 65535)
       throw usage_error("--metrics-port must be from 0 to 65535, not " + std::to_string(a.metrics_port));
     if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
+    if (a.threads < 1 || a.threads > 256)
+      throw usage_error("--threads must be from 1 to 256, not " + std::to_string(a.threads));
+    if (a.threads > 1 && a.metrics_port >= 0)
+      throw usage_error("--metrics-port with --threads above 1 is not built yet: run one thread per process to "
+                        "scrape it");
     if (a.session_timeout_ms < 0)
       throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));
     if (!kafka::parse_group_protocol(a.group_protocol))

@@ -120,6 +120,7 @@ struct run_args {
   std::int16_t replication_factor = -1;  // of the topics the pipeline creates; -1: broker default
   std::int32_t metrics_port = -1;        // -1: no HTTP endpoint; 0: any free port
   std::string metrics_address = "0.0.0.0";
+  int threads = 1;  // stream threads per pipeline, each its own group member (num.stream.threads)
 };
 
 struct reset_args {

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <thread>
 #include <set>
 #include <iostream>
 #include <filesystem>
@@ -73,7 +74,7 @@ class restore_progress_line {
  public:
   explicit restore_progress_line(bool enabled) : enabled_(enabled) {}
 
-  void update(const std::vector<std::unique_ptr<runtime::stream_app>>& apps, std::ostream& err, bool last = false) {
+  void update(const std::vector<const runtime::stream_app*>& apps, std::ostream& err, bool last = false) {
     if (!enabled_ || (!last && std::chrono::steady_clock::now() < next_)) return;
     next_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     std::vector<runtime::changelog_reader::store_progress_view> stores;
@@ -134,7 +135,8 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
 }  // namespace
 
 // Several files run as several apps on one thread (one io_context), with one RocksDB budget and
-// one HTTP endpoint; each is its own consumer group (its name). A failure of one stops them all.
+// one HTTP endpoint; each is its own consumer group (its name). With --threads N every pipeline
+// runs N apps, one per thread, each a member of the pipeline's group. A failure of one stops all.
 int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
   const auto& args = std::get<run_args>(command.args);
   std::vector<pipelines::pipeline_definition> definitions;
@@ -151,26 +153,48 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   }
 
   operators::function_registry registry;
-  asio::io_context context;
-  std::vector<std::unique_ptr<runtime::stream_app>> apps;
+  // One io_context per stream thread: thread 0 is this one (signals, the endpoint, the progress
+  // line); the others run on their own std::threads. Every pipeline gets one app per thread.
+  const auto threads = static_cast<std::size_t>(args.threads);
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (std::size_t t = 0; t < threads; ++t) contexts.push_back(std::make_unique<asio::io_context>());
+  auto& context = *contexts.front();
+  struct running {
+    std::size_t definition;
+    std::size_t thread;
+    std::unique_ptr<runtime::stream_app> app;
+    std::future<void> finished;
+  };
+  std::vector<running> apps;
   std::shared_ptr<state::rocksdb::memory_budget> memory;
-  for (const auto& definition : definitions) {
-    auto config = runtime_config_of(command, definition);
-    if (!memory) memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
-    config.shared_memory = memory;
-    if (args.metrics_port >= 0 && definitions.size() == 1) {
-      config.endpoint = runtime::runtime_config::http_endpoint_config{
-          .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
+  for (std::size_t d = 0; d < definitions.size(); ++d) {
+    for (std::size_t t = 0; t < threads; ++t) {
+      auto config = runtime_config_of(command, definitions[d]);
+      if (!memory) memory = std::make_shared<state::rocksdb::memory_budget>(config.memory);
+      config.shared_memory = memory;
+      if (threads > 1) {
+        // Each thread is its own member of the group: its own state directory (and so its own
+        // static instance id), or the id given with a thread suffix.
+        config.state_dir = config.state_dir / ("thread-" + std::to_string(t));
+        if (config.instance_id) *config.instance_id += "-" + std::to_string(t);
+      }
+      if (args.metrics_port >= 0 && definitions.size() == 1) {
+        config.endpoint = runtime::runtime_config::http_endpoint_config{
+            .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
+      }
+      apps.push_back({d, t,
+                      std::make_unique<runtime::stream_app>(contexts[t]->get_executor(), definitions[d].topology,
+                                                            config, registry),
+                      {}});
     }
-    apps.push_back(std::make_unique<runtime::stream_app>(context.get_executor(), definition.topology, config, registry));
   }
   auto stop_all = [&apps] {
-    for (auto& app : apps) app->request_stop();
+    for (auto& r : apps) r.app->request_stop();  // thread-safe
   };
   std::optional<runtime::app_endpoint> endpoint;
   if (args.metrics_port >= 0 && apps.size() > 1) {
     std::vector<const runtime::stream_app*> served;
-    for (const auto& app : apps) served.push_back(app.get());
+    for (const auto& r : apps) served.push_back(r.app.get());
     try {
       endpoint.emplace(context.get_executor(),
                        runtime::runtime_config::http_endpoint_config{
@@ -190,35 +214,54 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
     spdlog::info("signal {} received: committing and stopping", signal);
     stop_all();
   });
-  std::vector<std::future<void>> finished;
-  for (std::size_t i = 0; i < apps.size(); ++i) {
-    out << "sluice: running pipeline '" << definitions[i].topology.name << "' from " << args.files[i]
-        << " (Ctrl-C or SIGTERM stops it after a final commit)" << std::endl;
-    finished.push_back(asio::co_spawn(context, apps[i]->run(), asio::use_future));
+  for (auto& r : apps) {
+    if (r.thread == 0) {
+      out << "sluice: running pipeline '" << definitions[r.definition].topology.name << "' from "
+          << args.files[r.definition]
+          << (threads > 1 ? " on " + std::to_string(threads) + " threads" : std::string())
+          << " (Ctrl-C or SIGTERM stops it after a final commit)" << std::endl;
+    }
+    r.finished = asio::co_spawn(*contexts[r.thread], r.app->run(), asio::use_future);
   }
-  restore_progress_line progress(&err == &std::cerr && ::isatty(STDERR_FILENO) == 1 &&
+  auto done = [](const running& r) { return r.finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+  auto all_done = [&](std::size_t thread) {
+    return std::all_of(apps.begin(), apps.end(), [&](const running& r) { return r.thread != thread || done(r); });
+  };
+  std::vector<std::thread> workers;
+  for (std::size_t t = 1; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      while (!all_done(t)) contexts[t]->run_one_for(std::chrono::milliseconds(100));
+    });
+  }
+  restore_progress_line progress(threads == 1 && &err == &std::cerr && ::isatty(STDERR_FILENO) == 1 &&
                                  command.connection.logging.format == "text");
-  auto done = [](std::future<void>& f) { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
-  // run() returns after the final commit; what the clients leave behind must not keep us waiting.
-  while (!std::all_of(finished.begin(), finished.end(), done)) {
-    context.run_one_for(std::chrono::milliseconds(100));
-    progress.update(apps, err);  // between handlers: the apps' state is ours to read
-    if (std::any_of(finished.begin(), finished.end(), done)) stop_all();  // one stopped: all stop
+  std::vector<const runtime::stream_app*> shown;
+  for (const auto& r : apps) {
+    if (r.thread == 0) shown.push_back(r.app.get());
   }
-  progress.update(apps, err, true);
+  // run() returns after the final commit; what the clients leave behind must not keep us waiting.
+  while (!std::all_of(apps.begin(), apps.end(), done)) {
+    context.run_one_for(std::chrono::milliseconds(100));
+    progress.update(shown, err);  // between handlers: thread 0's apps are ours to read
+    if (std::any_of(apps.begin(), apps.end(), done)) stop_all();  // one stopped: all stop
+  }
+  progress.update(shown, err, true);
+  for (auto& w : workers) w.join();
   signals.cancel();
   if (endpoint) endpoint->close();
   int status = static_cast<int>(exit_status::ok);
-  for (std::size_t i = 0; i < apps.size(); ++i) {
+  for (auto& r : apps) {
+    const auto& name = definitions[r.definition].topology.name;
+    const auto thread = threads > 1 ? " (thread " + std::to_string(r.thread) + ")" : std::string();
     try {
-      finished[i].get();
+      r.finished.get();
     } catch (const std::exception& e) {
       err << "sluice run: " << e.what() << '\n';
       status = static_cast<int>(exit_status::failed);
       continue;
     }
-    const auto& metrics = apps[i]->metrics();
-    out << "sluice: stopped " << definitions[i].topology.name << "; " << metrics.records_in.load() << " records in, "
+    const auto& metrics = r.app->metrics();
+    out << "sluice: stopped " << name << thread << "; " << metrics.records_in.load() << " records in, "
         << metrics.records_out.load() << " out, " << metrics.commits.load() << " commits, "
         << metrics.processing_errors.load() << " errors, " << metrics.restored_records.load() << " records restored"
         << std::endl;

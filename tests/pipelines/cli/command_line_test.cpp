@@ -121,6 +121,18 @@ TEST(command_line, describe_draws_the_graph_in_the_format_asked) {
             std::string::npos);
 }
 
+TEST(command_line, run_takes_a_number_of_stream_threads) {
+  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).threads, 1);
+  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "4"}).args).threads,
+            4);
+  EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "0"})
+                .find("--threads must be from 1 to 256, not 0"),
+            std::string::npos);
+  EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "2", "--metrics-port", "9"})
+                .find("--metrics-port with --threads above 1 is not built yet"),
+            std::string::npos);
+}
+
 TEST(command_line, run_serves_metrics_only_when_asked) {
   EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).metrics_port, -1);
   auto command = parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "9464", "--metrics-address",

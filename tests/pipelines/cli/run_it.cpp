@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -171,6 +172,66 @@ TEST(sluice_run, two_files_with_one_name_are_refused) {
                 out, err),
             2);
   EXPECT_NE(err.str().find("b.yaml: a second pipeline named 'same'"), std::string::npos) << err.str();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sluice::cli
+
+namespace sluice::cli {
+namespace {
+
+// --threads 2: two members of the pipeline's group in one process, each with tasks; exactly-once
+// counts per key come out exactly as with one thread (every count 1..n once, read_committed).
+TEST(sluice_run, two_stream_threads_share_the_partitions_of_one_pipeline) {
+  const auto dir = fs::temp_directory_path() / ("sluice-run-it-" + test::unique_topic("threads"));
+  fs::create_directories(dir);
+  const auto clicks = test::unique_topic("threads-clicks");
+  const auto counted = clicks + "-counts";
+  const auto app = test::unique_topic("threads-counter");
+  in_process({"topics", "create", "--topic", clicks, "--partitions", "4"});
+  std::ofstream(dir / "counter.yaml") << "name: " << app << "\ndelivery: exactly_once\ncommit_interval: 100ms\n"
+                                      << "sources:\n  - topic: " << clicks << "\n    value_format: json\n"
+                                      << "table:\n  name: per-user\n  aggregate:\n    - { name: n, function: count }\n"
+                                      << "sink:\n  topic: " << counted << "\n";
+  sluice_process sluice({"run", (dir / "counter.yaml").string(), "--threads", "2", "--bootstrap-server",
+                         test::bootstrap_servers(), "--state-dir", (dir / "state").string(), "--memory-mb", "64"},
+                        dir / "sluice.log");
+  // In waves while the two members join and split the partitions: the later waves go to both.
+  for (int wave = 0; wave < 10; ++wave) {
+    std::string lines;
+    for (int i = 0; i < 8; ++i) lines += "user-" + std::to_string(i) + "\t{}\n";
+    in_process({"produce", "--topic", clicks, "--key-separator", "\t"}, lines);
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  }
+  std::string out;
+  for (int i = 0; i < 120 && std::count(out.begin(), out.end(), '\n') < 80; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    in_process({"consume", "--topic", counted, "--from-beginning", "--isolation-level", "read_committed",
+                "--timeout-ms", "1000", "--format", "%k %v"},
+               "", &out);
+  }
+  EXPECT_EQ(sluice.stop(), 0) << sluice.log();
+  const auto log = sluice.log();
+  EXPECT_NE(log.find("on 2 threads"), std::string::npos) << log;
+  const std::regex stopped("stopped " + app + " \\(thread ([01])\\); ([0-9]+) records in");
+  int threads_that_worked = 0;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), stopped); it != std::sregex_iterator(); ++it) {
+    if (std::stoi((*it)[2]) > 0) ++threads_that_worked;
+  }
+  EXPECT_EQ(threads_that_worked, 2) << "both threads own partitions: " << log;
+  EXPECT_TRUE(fs::exists(dir / "state" / "thread-1" / app)) << "each thread has its own state directory";
+  // Every user's counts 1..10, each once.
+  std::map<std::string, std::vector<int>> counts;
+  std::istringstream rows(out);
+  for (std::string key, value; rows >> key >> value;) {
+    counts[key].push_back(std::stoi(value.substr(value.find(':') + 1)));
+  }
+  ASSERT_EQ(counts.size(), 8u) << out;
+  for (auto& [key, seen] : counts) {
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})) << key;
+  }
   fs::remove_all(dir);
 }
 
