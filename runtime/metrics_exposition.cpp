@@ -21,11 +21,16 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 using labels = std::vector<std::pair<std::string, std::string>>;
 
+}  // namespace
+
 // The families of one exposition: several apps' samples of one metric go into one family (the
-// text format wants each family once), told apart by their `pipeline` label.
-class families {
+// text format wants each family once), told apart by their `pipeline` (and `thread`) labels.
+class exposition::families {
  public:
-  void set_pipeline(std::string pipeline) { pipeline_ = std::move(pipeline); }
+  void set_app(std::string pipeline, std::string thread) {
+    pipeline_ = std::move(pipeline);
+    thread_ = std::move(thread);
+  }
 
   MetricFamily& family(const char* name, const char* help, MetricType type) {
     auto [found, added] = index_.emplace(name, out_.size());
@@ -35,6 +40,7 @@ class families {
   ClientMetric& sample(MetricFamily& family, const labels& extra = {}) {
     auto& metric = family.metric.emplace_back();
     metric.label.push_back({"pipeline", pipeline_});
+    if (!thread_.empty()) metric.label.push_back({"thread", thread_});
     for (const auto& [name, value] : extra) metric.label.push_back({name, value});
     return metric;
   }
@@ -46,6 +52,7 @@ class families {
   }
   void histogram(const char* name, const char* help, const latency_histogram& histogram) {
     auto metric = histogram.collect();
+    if (!thread_.empty()) metric.label.insert(metric.label.begin(), {"thread", thread_});
     metric.label.insert(metric.label.begin(), {"pipeline", pipeline_});
     family(name, help, MetricType::Histogram).metric.push_back(std::move(metric));
   }
@@ -53,9 +60,14 @@ class families {
 
  private:
   std::string pipeline_;
+  std::string thread_;
   std::vector<MetricFamily> out_;
   std::map<std::string, std::size_t> index_;
 };
+
+namespace {
+
+using families = exposition::families;
 
 double value(const std::atomic<std::uint64_t>& counter) {
   return static_cast<double>(counter.load(std::memory_order_relaxed));
@@ -153,7 +165,7 @@ void add_memory(families& out, const state::rocksdb::memory_budget& memory) {
 }
 
 void add_app(families& out, const metrics_sources& sources) {
-  out.set_pipeline(sources.pipeline);
+  out.set_app(sources.pipeline, sources.thread);
   const auto& m = *sources.metrics;
   out.gauge("sluice_ready", "1 when joined and every assigned task restored", sources.ready ? 1 : 0);
   out.gauge("sluice_uptime_seconds", "Seconds since run() started",
@@ -177,9 +189,14 @@ void add_app(families& out, const metrics_sources& sources) {
 
 }  // namespace
 
+exposition::exposition() : families_(std::make_unique<families>()) {}
+exposition::~exposition() = default;
+void exposition::add(const metrics_sources& app) { add_app(*families_, app); }
+std::string exposition::text() const { return families_->text(); }
+
 std::string prometheus_text(const std::vector<metrics_sources>& apps) {
-  families out;
-  for (const auto& sources : apps) add_app(out, sources);
+  exposition out;
+  for (const auto& sources : apps) out.add(sources);
   return out.text();
 }
 

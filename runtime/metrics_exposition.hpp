@@ -7,6 +7,7 @@
 
 #include "runtime/runtime_metrics.hpp"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ class kafka_producer_port;
 // What a scrape reads; the pointers are null until the app has made them.
 struct metrics_sources {
   std::string pipeline;
+  std::string thread;  // the `thread` label (a pipeline on several stream threads); empty: none
   const runtime_metrics* metrics = nullptr;
   const task_manager* tasks = nullptr;
   const kafka::consumer* consumer = nullptr;
@@ -34,7 +36,23 @@ struct metrics_sources {
   bool ready = false;
 };
 
-// One exposition for one or several apps (one `sluice run` of several pipelines).
+// One exposition for one or several apps (one `sluice run` of several pipelines or threads),
+// built app by app: add() runs on each app's thread in turn (the caller orders them), text() once.
+class exposition {
+ public:
+  exposition();
+  ~exposition();
+  exposition(const exposition&) = delete;
+  exposition& operator=(const exposition&) = delete;
+  void add(const metrics_sources& app);
+  std::string text() const;
+  class families;  // metrics_exposition.cpp's
+
+ private:
+  std::unique_ptr<families> families_;
+};
+
+// All apps on the calling thread.
 std::string prometheus_text(const std::vector<metrics_sources>& apps);
 
 }  // namespace sluice::runtime

@@ -173,9 +173,11 @@ const operators::topology& stream_app::topology() const { return impl_->topology
 
 metrics_sources stream_app::scrape_sources() const {
   const auto& i = *impl_;
-  return {i.topology.name, &metrics_,   i.tasks.get(),  i.consumer.get(), i.exactly_once(),
-          i.producer.get(), i.memory.get(), !i.not_ready_reason()};
+  return {i.topology.name, i.config.thread_label, &metrics_,     i.tasks.get(),         i.consumer.get(),
+          i.exactly_once(),  i.producer.get(),      i.memory.get(), !i.not_ready_reason()};
 }
+
+const asio::any_io_executor& stream_app::executor() const { return impl_->executor; }
 
 std::optional<std::string> stream_app::not_ready_reason() const { return impl_->not_ready_reason(); }
 

@@ -133,6 +133,9 @@ struct runtime_config {
   // The RocksDB memory budget to share with other apps of the process (several pipelines in one
   // `sluice run`); null: one of `memory`'s size for this app alone.
   std::shared_ptr<state::rocksdb::memory_budget> shared_memory;
+  // The `thread` label of this app's metrics when a process runs a pipeline on several stream
+  // threads (sluice run --threads); empty: no such label.
+  std::string thread_label;
   commit_hooks hooks;  // tests only
 };
 
@@ -162,6 +165,8 @@ class stream_app {
   // ---- on the app's executor only (an HTTP handler or a timer there) --------------------------
   // What a Prometheus scrape reads (metrics_exposition.hpp).
   metrics_sources scrape_sources() const;
+  // The executor the app runs on (an endpoint serving apps of several threads reads each there).
+  const asio::any_io_executor& executor() const;
   // Why the app is not ready (starting, joining the group, restoring state, stopping); nullopt
   // once joined with every assigned task restored.
   std::optional<std::string> not_ready_reason() const;

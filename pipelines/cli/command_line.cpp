@@ -512,9 +512,6 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
     if (a.threads < 1 || a.threads > 256)
       throw usage_error("--threads must be from 1 to 256, not " + std::to_string(a.threads));
-    if (a.threads > 1 && a.metrics_port >= 0)
-      throw usage_error("--metrics-port with --threads above 1 is not built yet: run one thread per process to "
-                        "scrape it");
     if (a.session_timeout_ms < 0)
       throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));
     if (!kafka::parse_group_protocol(a.group_protocol))

@@ -177,8 +177,9 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
         // static instance id), or the id given with a thread suffix.
         config.state_dir = config.state_dir / ("thread-" + std::to_string(t));
         if (config.instance_id) *config.instance_id += "-" + std::to_string(t);
+        config.thread_label = std::to_string(t);
       }
-      if (args.metrics_port >= 0 && definitions.size() == 1) {
+      if (args.metrics_port >= 0 && definitions.size() == 1 && threads == 1) {
         config.endpoint = runtime::runtime_config::http_endpoint_config{
             .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
       }
@@ -204,8 +205,8 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
       err << "sluice run: " << e.what() << '\n';
       return static_cast<int>(exit_status::failed);
     }
-    spdlog::info("serving /metrics, /health and /ready of {} pipelines on {}:{}", apps.size(), args.metrics_address,
-                 endpoint->port());
+    spdlog::info("serving /metrics, /health and /ready of {} pipeline{} on {}:{}", definitions.size(),
+                 definitions.size() == 1 ? "" : "s", args.metrics_address, endpoint->port());
   }
   // SIGINT / SIGTERM: a graceful stop (final commit, leave the group), as Kafka Streams' close().
   asio::signal_set signals(context, SIGINT, SIGTERM);

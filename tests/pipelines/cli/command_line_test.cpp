@@ -128,9 +128,6 @@ TEST(command_line, run_takes_a_number_of_stream_threads) {
   EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "0"})
                 .find("--threads must be from 1 to 256, not 0"),
             std::string::npos);
-  EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "2", "--metrics-port", "9"})
-                .find("--metrics-port with --threads above 1 is not built yet"),
-            std::string::npos);
 }
 
 TEST(command_line, run_serves_metrics_only_when_asked) {

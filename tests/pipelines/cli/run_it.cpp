@@ -81,6 +81,18 @@ class sluice_process {
   pid_t pid_ = -1;
 };
 
+// The port the endpoint logged ("serving ... <what> on 127.0.0.1:PORT"), 0 when it never did.
+std::uint16_t endpoint_port(const sluice_process& sluice, const std::string& what) {
+  const std::regex serving(what + " on 127\\.0\\.0\\.1:([0-9]+)");
+  for (int i = 0; i < 300; ++i) {
+    std::smatch match;
+    const auto log = sluice.log();
+    if (std::regex_search(log, match, serving)) return static_cast<std::uint16_t>(std::stoi(match[1]));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return 0;
+}
+
 TEST(sluice_run, two_pipelines_share_one_process_and_one_endpoint) {
   const auto dir = fs::temp_directory_path() / ("sluice-run-it-" + test::unique_topic("two"));
   fs::create_directories(dir);
@@ -107,14 +119,7 @@ TEST(sluice_run, two_pipelines_share_one_process_and_one_endpoint) {
                          test::bootstrap_servers(), "--state-dir", (dir / "state").string(), "--metrics-port", "0",
                          "--metrics-address", "127.0.0.1", "--memory-mb", "64"},
                         dir / "sluice.log");
-  std::uint16_t port = 0;
-  const std::regex serving("of 2 pipelines on 127\\.0\\.0\\.1:([0-9]+)");
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::smatch match;
-    const auto log = sluice.log();
-    if (std::regex_search(log, match, serving)) port = static_cast<std::uint16_t>(std::stoi(match[1]));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const auto port = endpoint_port(sluice, "of 2 pipelines");
   ASSERT_NE(port, 0) << sluice.log();
 
   std::string order_lines, click_lines;
@@ -195,8 +200,11 @@ TEST(sluice_run, two_stream_threads_share_the_partitions_of_one_pipeline) {
                                       << "table:\n  name: per-user\n  aggregate:\n    - { name: n, function: count }\n"
                                       << "sink:\n  topic: " << counted << "\n";
   sluice_process sluice({"run", (dir / "counter.yaml").string(), "--threads", "2", "--bootstrap-server",
-                         test::bootstrap_servers(), "--state-dir", (dir / "state").string(), "--memory-mb", "64"},
+                         test::bootstrap_servers(), "--state-dir", (dir / "state").string(), "--memory-mb", "64",
+                         "--metrics-port", "0", "--metrics-address", "127.0.0.1"},
                         dir / "sluice.log");
+  const auto port = endpoint_port(sluice, "of 1 pipeline");
+  ASSERT_NE(port, 0) << sluice.log();
   // In waves while the two members join and split the partitions: the later waves go to both.
   for (int wave = 0; wave < 10; ++wave) {
     std::string lines;
@@ -211,6 +219,17 @@ TEST(sluice_run, two_stream_threads_share_the_partitions_of_one_pipeline) {
                 "--timeout-ms", "1000", "--format", "%k %v"},
                "", &out);
   }
+  // One exposition for both threads, told apart by their `thread` label.
+  const auto metrics = http_request(port, "/metrics").body;
+  double in_total = 0;
+  for (const auto* thread : {"thread=\"0\"", "thread=\"1\""}) {
+    for (int p = 0; p < 4; ++p) {
+      in_total += metric_value(metrics, "sluice_records_in_total", {thread, "partition=\"" + std::to_string(p) + "\""})
+                      .value_or(0);
+    }
+  }
+  EXPECT_EQ(in_total, 80) << metrics;
+  EXPECT_EQ(http_request(port, "/ready").status, 200u);
   EXPECT_EQ(sluice.stop(), 0) << sluice.log();
   const auto log = sluice.log();
   EXPECT_NE(log.find("on 2 threads"), std::string::npos) << log;
