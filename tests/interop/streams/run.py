@@ -23,6 +23,7 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import KafkaError
 
 PARTITIONS = 2
 CUSTOMERS = 6  # c0..c5; orders also go to c6, which never exists: a left join gives null
@@ -67,7 +68,12 @@ def wait_committed(bootstrap: str, groups: dict[str, list[str]], deadline_s: flo
         while time.time() < deadline:
             done = True
             for group, want in ends.items():
-                committed = admin.list_group_offsets({group: None}).get(group, {})
+                try:
+                    committed = admin.list_group_offsets({group: None}).get(group, {})
+                except KafkaError as e:  # a fresh broker's coordinators move in first (NotCoordinator)
+                    if not getattr(e, "retriable", False):
+                        raise
+                    committed = {}
                 for tp, end in want.items():
                     c = committed.get(tp)
                     done = done and c is not None and c.offset >= end
@@ -180,15 +186,17 @@ def main() -> int:
     groups = {streams_app: [topics["orders"], topics["customers"]],
               f"conformance-sluice-table-{suffix}": [topics["orders"]],
               f"conformance-sluice-join-{suffix}": [topics["orders"], topics["customers"]]}
-    caught_up = wait_committed(args.bootstrap, groups, 180)
-    for p in processes.values():
-        p.send_signal(signal.SIGTERM)
-    for name, p in processes.items():
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            print(f"conformance: {name} did not stop within 60 s after SIGTERM")
+    try:
+        caught_up = wait_committed(args.bootstrap, groups, 180)
+    finally:  # whatever happened, no engine outlives the check
+        for p in processes.values():
+            p.send_signal(signal.SIGTERM)
+        for name, p in processes.items():
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                print(f"conformance: {name} did not stop within 60 s after SIGTERM")
     if not caught_up:
         print("FAIL not every group committed the end of its input within 180 s; logs in", scratch)
         return 1
