@@ -72,9 +72,11 @@ step_processor::step_processor(const step& s, const function_registry& registry,
     : step_(s), stores_(std::move(stores)) {
   const std::string what = fmt::format("step '{}'", s.name);
   if (s.kind == step_kind::join) {
-    if (!stores_.contains(s.table)) {
+    auto table = stores_.find(s.table);
+    if (table == stores_.end()) {
       throw std::invalid_argument(fmt::format("{}: no store for table '{}'", what, s.table));
     }
+    table_ = table->second;
     return;
   }
   if (s.kind == step_kind::processor) {
@@ -126,6 +128,7 @@ step_processor::step_processor(step_processor&& other) noexcept
       fields_(std::move(other.fields_)),
       function_(other.function_),
       stores_(std::move(other.stores_)),
+      table_(other.table_),
       processor_(std::move(other.processor_)),
       punctuate_every_(other.punctuate_every_) {}
 
@@ -282,7 +285,7 @@ std::optional<processing_error> step_processor::process(const record& in,
     case step_kind::processor:
       return run_processor(in, out);
     case step_kind::join: {
-      auto found = stores_.find(step_.table)->second->get(state::json_serde::serialize(in.key));
+      auto found = table_->get(state::json_serde::serialize(in.key));
       if (!found && step_.join == join_kind::inner) {
         return std::nullopt;
       }

@@ -66,6 +66,7 @@ class step_processor {
 
   const step_function* function_ = nullptr;
   step_stores stores_;
+  const state::kv_store* table_ = nullptr;  // a join's, from stores_
   std::unique_ptr<processor> processor_;
   std::chrono::milliseconds punctuate_every_{0};
 };

@@ -49,6 +49,7 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
         throw std::invalid_argument(fmt::format("sink {}: when: {}", sink.topic, compiled.error().message));
       }
       runtime.when = std::move(compiled).value();
+      runtime.when_label = "when of sink " + sink.topic;
     }
     for (const auto& s : sink.steps) runtime.steps.emplace_back(s, registry);
   }
@@ -132,24 +133,30 @@ std::optional<processing_error> sub_topology_processor::encode_all(
 std::optional<processing_error> sub_topology_processor::write_sinks(const std::vector<record>& results,
                                                                     std::vector<output_record>& produced) {
   for (auto& sink : sinks_) {
+    const auto& spec = *sink.spec;
+    if (!sink.when && sink.steps.empty()) {
+      // The common case, one sink taking every result: encoded as they are, no copy.
+      if (auto e = encode_all(results, spec.topic, spec.key_format, spec.value_format, produced)) {
+        return e;
+      }
+      continue;
+    }
     std::vector<record> records;
     for (const auto& r : results) {
-      if (!sink.when) {
-        records.push_back(r);
-        continue;
+      if (sink.when) {
+        auto keep = sink.when->evaluate_predicate(r, sink.when_label);
+        if (!keep) {
+          return keep.error();
+        }
+        if (!*keep) {
+          continue;
+        }
       }
-      auto keep = sink.when->evaluate_predicate(r, "when of sink " + sink.spec->topic);
-      if (!keep) {
-        return keep.error();
-      }
-      if (*keep) {
-        records.push_back(r);
-      }
+      records.push_back(r);
     }
     if (auto e = run_steps(sink.steps, records)) {
       return e;
     }
-    const auto& spec = *sink.spec;
     if (auto e = encode_all(records, spec.topic, spec.key_format, spec.value_format, produced)) {
       return e;
     }

@@ -85,6 +85,7 @@ class sub_topology_processor {
   struct sink_runtime {
     const sink_spec* spec = nullptr;
     std::optional<bound_expression> when;
+    std::string when_label;  // names the predicate in its errors
     std::vector<step_processor> steps;
   };
 

@@ -361,15 +361,12 @@ asio::awaitable<void> stream_app::impl::process(std::vector<kafka::consumer_reco
 asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
   for (auto& [id, t] : tasks->tasks()) {
     if (!t->processing() || !t->orders_input() || t->input().empty()) continue;
-    auto empty = t->input().empty_partitions();
-    auto lagging = co_await not_caught_up(empty);
+    auto lagging = co_await not_caught_up(t->input().empty_partitions());
     while (auto next = t->input().next(lagging, clock::now(), config.max_task_idle)) {
+      const bool emptied = t->input().emptied_a_partition();
       co_await process_record(*t, *next);
       if (!t->processing()) break;  // an abort rewound the task (its buffers are gone)
-      if (auto now_empty = t->input().empty_partitions(); now_empty != empty) {
-        empty = std::move(now_empty);
-        lagging = co_await not_caught_up(empty);
-      }
+      if (emptied) lagging = co_await not_caught_up(t->input().empty_partitions());
     }
   }
 }

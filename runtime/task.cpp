@@ -50,8 +50,7 @@ std::vector<kafka::topic_partition> inputs_of(const operators::sub_topology& pla
 task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task_database database,
            const operators::function_registry& registry)
     : id_(id), plan_(plan), registry_(registry), database_(std::move(database)),
-      provider_(std::make_unique<provider>()), input_(inputs_of(plan, id.partition)),
-      orders_input_(inputs_of(plan, id.partition).size() > 1) {
+      provider_(std::make_unique<provider>()), input_(inputs_of(plan, id.partition)) {
   for (const auto& store_plan : plan_.stores) {
     std::unique_ptr<changelogged_store> store;
     switch (store_plan.kind) {

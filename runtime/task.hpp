@@ -67,7 +67,7 @@ class task {
 
   // Several input partitions (a joined table, several source topics): records wait in input()
   // and go to the processor in timestamp order. One: they go straight to the processor.
-  bool orders_input() const { return orders_input_; }
+  bool orders_input() const { return input_.partitions() > 1; }
   task_input& input() { return input_; }
 
   // Input offsets processed since the task started: the next offset to read per input partition.
@@ -96,7 +96,6 @@ class task {
   std::unique_ptr<operators::sub_topology_processor> processor_;
   std::map<kafka::topic_partition, std::int64_t> consumed_;
   task_input input_;
-  bool orders_input_ = false;
 };
 
 }  // namespace sluice::runtime

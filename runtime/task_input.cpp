@@ -3,14 +3,18 @@
 namespace sluice::runtime {
 
 task_input::task_input(std::vector<kafka::topic_partition> partitions) {
-  for (auto& p : partitions) buffers_[std::move(p)];
+  for (auto& p : partitions) buffers_.emplace_back(std::move(p), std::deque<kafka::consumer_record>{});
 }
 
 void task_input::add(kafka::consumer_record record) {
-  auto found = buffers_.find(kafka::topic_partition{std::string(record.topic), record.partition});
-  if (found == buffers_.end()) return;  // not an input of this task
-  found->second.push_back(std::move(record));
-  ++buffered_;
+  for (auto& [partition, records] : buffers_) {
+    if (partition.partition == record.partition && partition.topic == record.topic) {
+      records.push_back(std::move(record));
+      ++buffered_;
+      return;
+    }
+  }
+  // not an input of this task
 }
 
 std::vector<kafka::topic_partition> task_input::empty_partitions() const {
@@ -23,6 +27,7 @@ std::vector<kafka::topic_partition> task_input::empty_partitions() const {
 
 std::optional<kafka::consumer_record> task_input::next(const std::vector<kafka::topic_partition>& not_caught_up,
                                                        clock::time_point now, clock::duration max_idle) {
+  emptied_ = false;
   if (buffered_ == 0) {
     waiting_since_.reset();
     return std::nullopt;
@@ -42,6 +47,7 @@ std::optional<kafka::consumer_record> task_input::next(const std::vector<kafka::
   auto record = std::move(oldest->front());
   oldest->pop_front();
   --buffered_;
+  emptied_ = oldest->empty();
   return record;
 }
 

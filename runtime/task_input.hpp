@@ -20,7 +20,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <map>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -34,6 +34,7 @@ class task_input {
 
   void add(kafka::consumer_record record);
   bool empty() const { return buffered_ == 0; }
+  std::size_t partitions() const { return buffers_.size(); }
   std::size_t buffered() const { return buffered_; }
   // Input partitions with nothing buffered: the caller says which of them are caught up.
   std::vector<kafka::topic_partition> empty_partitions() const;
@@ -43,12 +44,17 @@ class task_input {
   std::optional<kafka::consumer_record> next(const std::vector<kafka::topic_partition>& not_caught_up,
                                              clock::time_point now, clock::duration max_idle);
 
+  // Whether the last next() took a partition's last buffered record (its lag needs a new look).
+  bool emptied_a_partition() const { return emptied_; }
+
   // After a rewind to the committed offsets: the buffered records come again.
   void clear();
 
  private:
-  std::map<kafka::topic_partition, std::deque<kafka::consumer_record>> buffers_;
+  // A handful of partitions: a vector searched by topic view, no key built per record.
+  std::vector<std::pair<kafka::topic_partition, std::deque<kafka::consumer_record>>> buffers_;
   std::size_t buffered_ = 0;
+  bool emptied_ = false;
   std::optional<clock::time_point> waiting_since_;
 };
 

@@ -34,8 +34,10 @@ TEST(task_input, the_smallest_timestamp_goes_first_across_partitions) {
   input.add(record(customers, 1, 350));
   EXPECT_EQ(input.buffered(), 4U);
   EXPECT_EQ(next_of(input), "customers@0");
+  EXPECT_FALSE(input.emptied_a_partition());
   EXPECT_EQ(next_of(input), "orders@0");
   EXPECT_EQ(next_of(input), "customers@1");
+  EXPECT_TRUE(input.emptied_a_partition());
   EXPECT_EQ(next_of(input), "orders@1");
   EXPECT_EQ(next_of(input), "none");
   EXPECT_TRUE(input.empty());
