@@ -953,10 +953,12 @@ starts its own broker (stopped at exit), runs everything and rewrites this file 
 `--output DIR`, writes it and the JSON into DIR instead).
 """
     head, rest = text.split("## Published figures", 1)
-    runtime_figures = Path(__file__).resolve().parent / "runtime_figures.md"
-    if runtime_figures.is_file():
-        # Hand-written figures of the runtime (WAL cost, faults survived), kept across runs.
-        rest += "\n" + runtime_figures.read_text().strip() + "\n"
+    # The pipeline benchmark's last figures (bench/pipeline/run.py writes them) and hand-written
+    # figures of the runtime (WAL cost, faults survived), kept across runs.
+    for name in ("pipeline_figures.md", "runtime_figures.md"):
+        figures = Path(__file__).resolve().parent / name
+        if figures.is_file():
+            rest += "\n" + figures.read_text().strip() + "\n"
     return wrap_bullets(head) + "\n## Published figures" + rest
 
 

@@ -1,0 +1,129 @@
+"""End-to-end latency of the windowed count at a fixed input rate (bench/pipeline/README.md).
+
+A writer sends records at a steady rate, each stamped with the wall clock when it is sent; a
+reader reads the output `read_committed` as it appears. An output's count and window name the
+input that caused it (exactly-once: one update per input), so its latency is the time the reader
+saw it minus that input's timestamp. The first `WARMUP_S` seconds are not measured (joins, JIT).
+"""
+import json
+import subprocess
+import threading
+import time
+from collections import defaultdict
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+import jobs
+import systems
+
+WARMUP_S = 10
+KEYS = 10_000
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
+class measurement:
+    def __init__(self, kafka, input_topic, output_topic, rate, seconds):
+        self.kafka, self.input_topic, self.output_topic = kafka, input_topic, output_topic
+        self.rate, self.seconds = rate, seconds
+        self.sent = {}            # (key, window start, n) -> send time (ms), measured records only
+        self.latencies = []
+        self.stop_reading = threading.Event()
+        self.writer_behind_ms = 0
+
+    def write(self):
+        producer = Producer({"bootstrap.servers": self.kafka.bootstrap, "acks": "all", "linger.ms": 1,
+                             "enable.idempotence": True})
+        counts = defaultdict(int)
+        started = time.time()
+        total = self.rate * (WARMUP_S + self.seconds)
+        measured_from = self.rate * WARMUP_S
+        for i in range(total):
+            due = started + i / self.rate
+            now = time.time()
+            if due > now:
+                time.sleep(due - now)
+            else:
+                self.writer_behind_ms = max(self.writer_behind_ms, (now - due) * 1000)
+            ts = int(time.time() * 1000)
+            key = jobs.key_of(i, KEYS)
+            window = jobs.window_start(ts)
+            counts[(key, window)] += 1
+            if i >= measured_from:
+                self.sent[(key, window, counts[(key, window)])] = ts
+            value = json.dumps(jobs.value_of(i, KEYS), separators=(",", ":"))
+            while True:
+                try:
+                    producer.produce(self.input_topic, key=key, value=value, timestamp=ts)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+            producer.poll(0)
+        producer.flush(60)
+
+    def read(self):
+        consumer = Consumer({"bootstrap.servers": self.kafka.bootstrap, "group.id": "sluice-bench-latency",
+                             "enable.auto.commit": False, "isolation.level": "read_committed",
+                             "fetch.wait.max.ms": 5})
+        consumer.assign([TopicPartition(self.output_topic, p, 0) for p in self.kafka.partitions(self.output_topic)])
+        seen = []
+        while not self.stop_reading.is_set():
+            for msg in consumer.consume(1000, 0.05):
+                if msg.error() or msg.value() is None:
+                    continue
+                now = time.time() * 1000
+                value = json.loads(msg.value())
+                seen.append((msg.key().decode(), value["window_start"], value["count"], now))
+        consumer.close()
+        for key, window, count, at in seen:
+            sent = self.sent.get((key, window, count))
+            if sent is not None:
+                self.latencies.append(at - sent)
+
+
+def run_all(kafka, args, sluice_bin, java_classes, scratch, log_dir, progress, stop):
+    job = jobs.job("window", "exactly_once", "")
+    result = {"job": "latency", "title": f"End-to-end latency at {args.latency_rate:,} records/s "
+              "(tumbling window, count and sum, exactly-once, commit interval 100 ms)", "latency_rows": []}
+    for name in ("Sluice", "Kafka Streams 4.3.1"):
+        input_topic = f"bench-latency-in-{time.time_ns()}"
+        output_topic = f"bench-latency-out-{time.time_ns()}"
+        kafka.create_topic(input_topic, 4)
+        kafka.create_topic(output_topic, 4)
+        app = f"bench-latency-{name.split()[0].lower()}-{time.time_ns() % 10**8}"
+        if name == "Sluice":
+            launch = systems.sluice(sluice_bin, job, app, kafka.bootstrap, input_topic, output_topic, "", scratch)
+        else:
+            launch = systems.kafka_streams(java_classes, args.kafka_libs, args.java_log_config, job, app,
+                                           kafka.bootstrap, input_topic, output_topic, "", scratch)
+        progress(f"latency: {name} at {args.latency_rate:,} records/s for {WARMUP_S} + {args.latency_seconds} s")
+        m = measurement(kafka, input_topic, output_topic, args.latency_rate, args.latency_seconds)
+        with open(log_dir / f"latency-{name.split()[0].lower()}.log", "w") as log:
+            process = subprocess.Popen(launch.argv, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                reader = threading.Thread(target=m.read)
+                reader.start()
+                m.write()
+                time.sleep(5)  # the last inputs' outputs
+                m.stop_reading.set()
+                reader.join()
+                exited = process.poll()
+            finally:
+                stop(process, log)
+        values = sorted(m.latencies)
+        row = {"system": name, "rate": args.latency_rate, "measured": len(m.sent), "seen": len(values),
+               "p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99),
+               "p999_ms": percentile(values, 99.9), "max_ms": values[-1] if values else None,
+               "writer_behind_ms": round(m.writer_behind_ms, 1), "status": "ok"}
+        if exited is not None:
+            row["status"] = f"failed: exited with {exited}"
+        elif len(values) != len(m.sent):
+            row["status"] = f"failed: {len(m.sent) - len(values)} of {len(m.sent)} measured inputs had no output"
+        progress(f"  → p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, p99.9 {row['p999_ms']} ms ({row['status']})")
+        result["latency_rows"].append(row)
+    return result
