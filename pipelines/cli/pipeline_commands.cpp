@@ -125,6 +125,7 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
   config.properties.admin = definition.kafka.admin;
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
   config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
+  config.memory.store_cache_bytes = config.memory.total_bytes / 8;
   // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it
   // is stopped, with the clients' own defaults.
   config.client.request_timeout = kafka::client_config{}.request_timeout;

@@ -15,17 +15,19 @@ memory_budget::memory_budget(memory_budget_config config) : config_(config) {
         "memory budget: total_bytes, memtable_bytes and memtable_bytes_per_store "
         "must be positive");
   }
-  if (config_.memtable_bytes > config_.total_bytes) {
+  if (config_.memtable_bytes + config_.store_cache_bytes > config_.total_bytes) {
     throw store_error(fmt::format(
-        "memory budget: memtable_bytes ({}) exceeds total_bytes ({}); memtables are charged to "
-        "the block cache, so they must fit in it",
-        config_.memtable_bytes, config_.total_bytes));
+        "memory budget: memtable_bytes ({}) and store_cache_bytes ({}) exceed total_bytes ({}); "
+        "memtables are charged to the block cache, which gets what the store caches leave, so "
+        "they must fit in it",
+        config_.memtable_bytes, config_.store_cache_bytes, config_.total_bytes));
   }
   if (!(config_.index_and_filter_ratio >= 0.0 && config_.index_and_filter_ratio <= 1.0)) {
     throw store_error(fmt::format("memory budget: index_and_filter_ratio {} is outside [0, 1]",
                                   config_.index_and_filter_ratio));
   }
-  cache_ = ::rocksdb::NewLRUCache(config_.total_bytes, -1, config_.strict_capacity_limit,
+  store_cache_ = std::make_shared<store_cache_budget>(config_.store_cache_bytes);
+  cache_ = ::rocksdb::NewLRUCache(config_.total_bytes - config_.store_cache_bytes, -1, config_.strict_capacity_limit,
                                   config_.index_and_filter_ratio);
   // Charging memtables to the cache is what makes total_bytes the whole budget (RocksDB wiki,
   // "Write Buffer Manager": cost memory to block cache).
@@ -36,7 +38,7 @@ memory_budget::memory_budget(memory_budget_config config) : config_(config) {
 memory_budget::~memory_budget() = default;
 
 std::size_t memory_budget::usage() const {
-  return cache_->GetUsage();
+  return cache_->GetUsage() + store_cache_->usage();
 }
 
 std::size_t memory_budget::memtable_usage() const {

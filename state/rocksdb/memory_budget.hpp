@@ -10,11 +10,16 @@
 //   write buffers    one WriteBufferManager limited to `memtable_bytes`, whose memtable memory
 //                    is CHARGED TO THE SAME CACHE, so total_bytes bounds memtables + blocks
 //
+//   store caches     the stores' caches of committed values (state/cached_table.hpp), at most
+//                    `store_cache_bytes`, taken from total_bytes: the block cache gets the rest
+//
 // Create one at start-up, pass it (shared_ptr) to every task_database; it must outlive them,
 // which the shared_ptr ensures. Thread-safe (RocksDB's cache and write buffer manager are).
 
 #include <cstddef>
 #include <memory>
+
+#include "state/cached_table.hpp"
 
 namespace rocksdb {
 class Cache;
@@ -24,8 +29,10 @@ class WriteBufferManager;
 namespace sluice::state::rocksdb {
 
 struct memory_budget_config {
-  // Block cache capacity; memtables are charged inside it.
+  // All of it: the stores' caches, and the block cache with the memtables charged inside it.
   std::size_t total_bytes = std::size_t{512} << 20;
+  // The stores' caches of committed values, out of total_bytes (0: no such caches).
+  std::size_t store_cache_bytes = std::size_t{64} << 20;
   // Limit of all memtables together (a flush starts when reached); at most total_bytes.
   std::size_t memtable_bytes = std::size_t{128} << 20;
   // Memtable size of one store (column family) before it is flushed.
@@ -46,12 +53,13 @@ class memory_budget {
   memory_budget& operator=(const memory_budget&) = delete;
 
   const memory_budget_config& config() const { return config_; }
-  // Bytes in use in the cache, memtable reservations included.
+  // Bytes in use: the block cache (memtable reservations included) and the store caches.
   std::size_t usage() const;
   // Bytes of memtables across all databases using this budget.
   std::size_t memtable_usage() const;
 
   const std::shared_ptr<::rocksdb::Cache>& cache() const { return cache_; }
+  const std::shared_ptr<store_cache_budget>& store_cache() const { return store_cache_; }
   const std::shared_ptr<::rocksdb::WriteBufferManager>& write_buffer_manager() const {
     return write_buffer_manager_;
   }
@@ -60,6 +68,7 @@ class memory_budget {
   memory_budget_config config_;
   std::shared_ptr<::rocksdb::Cache> cache_;
   std::shared_ptr<::rocksdb::WriteBufferManager> write_buffer_manager_;
+  std::shared_ptr<store_cache_budget> store_cache_;
 };
 
 }  // namespace sluice::state::rocksdb

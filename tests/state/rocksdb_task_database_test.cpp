@@ -355,6 +355,9 @@ TEST(rocksdb_memory_budget, validates_its_config) {
   config = {};
   config.index_and_filter_ratio = 1.5;
   EXPECT_THROW(rocksdb::memory_budget{config}, store_error);
+  config = {};
+  config.store_cache_bytes = config.total_bytes - config.memtable_bytes + 1;
+  EXPECT_THROW(rocksdb::memory_budget{config}, store_error);
 }
 
 TEST(rocksdb_memory_budget, one_budget_is_charged_by_every_database) {

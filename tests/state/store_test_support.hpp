@@ -44,6 +44,7 @@ inline std::shared_ptr<rocksdb::memory_budget> small_budget() {
   config.total_bytes = std::size_t{32} << 20;
   config.memtable_bytes = std::size_t{8} << 20;
   config.memtable_bytes_per_store = std::size_t{1} << 20;
+  config.store_cache_bytes = std::size_t{4} << 20;
   return std::make_shared<rocksdb::memory_budget>(config);
 }
 
