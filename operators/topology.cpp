@@ -157,6 +157,11 @@ duration topology::effective_commit_interval() const {
   return commit_interval.value_or(default_commit_interval(delivery));
 }
 
+const std::string& topology::home_cluster() const {
+  static const std::string default_cluster;
+  return sources.empty() ? default_cluster : sources.front().cluster;
+}
+
 duration store_retention(const windowed_aggregation_spec& aggregation) {
   const auto& w = aggregation.window;
   const duration open = w.kind == window_kind::session ? w.gap : w.size;
@@ -201,7 +206,7 @@ const table_source_spec* find_table(const topology& t, const std::string& name) 
 void add_table(const topology& t, const step& join, sub_topology& sub) {
   const auto* table = find_table(t, join.table);
   if (table == nullptr) return;  // validate_topology reports it
-  sub.sources.push_back(source_spec{{table->topic}, table->key_format, table->value_format});
+  sub.sources.push_back(source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
   sub.tables.push_back(*table);
   sub.stores.push_back(store_plan{table->store_name(), store_kind::key_value,
                                   t.name + "-" + table->store_name() + "-changelog", duration{0}});
@@ -248,11 +253,12 @@ topology_plan plan_topology(const topology& t) {
     plan.repartition_topics.push_back(topic);
     add_steps(point);
     current.id = static_cast<int>(plan.sub_topologies.size());
-    current.sinks = {sink_spec{topic, data_format::json, data_format::json, {}, {}}};
+    // Repartition topics live with the group, on the home cluster.
+    current.sinks = {sink_spec{topic, data_format::json, data_format::json, {}, {}, t.home_cluster()}};
     current.writes_internal = true;
     plan.sub_topologies.push_back(std::move(current));
     current = sub_topology{};
-    current.sources = {source_spec{{topic}, data_format::json, data_format::json}};
+    current.sources = {source_spec{{topic}, data_format::json, data_format::json, t.home_cluster()}};
     current.reads_internal = true;
   }
   add_steps(t.steps.size());

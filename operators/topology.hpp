@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct source_spec {
   std::vector<std::string> topics;
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
+  std::string cluster;  // a name from topology::clusters; empty: the default cluster
   bool operator==(const source_spec&) const = default;
 };
 
@@ -51,6 +53,7 @@ struct table_source_spec {
   std::string topic;
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
+  std::string cluster;  // like source_spec::cluster: every source and table is on one cluster
   bool operator==(const table_source_spec&) const = default;
 
   std::string store_name() const { return name + "-table"; }
@@ -113,6 +116,10 @@ struct sink_spec {
   data_format value_format = data_format::json;
   std::string when;         // a predicate on the result; empty: always
   std::vector<step> steps;  // stateless steps of this sink only (their default names: "<topic>-<kind>-<n>")
+  // A name from topology::clusters; empty: the default cluster. A sink off the sources' cluster
+  // (its "home") is written by a producer of its own, outside any transaction: refused under
+  // exactly_once, whose transaction covers one cluster only.
+  std::string cluster;
   bool operator==(const sink_spec&) const = default;
 };
 
@@ -185,6 +192,12 @@ struct table_aggregation_spec {
   std::string pending_store_name() const { return name + "-pending"; }
 };
 
+// Several clusters: sources, tables and sinks may name a cluster (`cluster`), one of the names
+// the topology declares in `clusters`; an empty name is the default cluster (the command line's).
+// The topology holds only the names: where each cluster is and how to reach it is the runtime's
+// configuration (runtime_config::clusters), filled from the pipeline file's `clusters:` section.
+// The consumer group, its offsets and the internal topics (repartition, changelogs) live on the
+// home cluster, the one every source and table is on.
 struct topology {
   std::string name;  // the application id: consumer group, transactional id prefix, topic names
   delivery_guarantee delivery = delivery_guarantee::at_least_once;
@@ -196,9 +209,12 @@ struct topology {
   std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
   std::vector<step> after;  // steps after the aggregation
   std::vector<sink_spec> sinks;
+  std::set<std::string> clusters;  // the named clusters sources, tables and sinks may refer to
   bool operator==(const topology&) const = default;
 
   bool aggregates() const { return aggregation || table; }
+  // The cluster of the sources (empty: the default one), where the group and internal topics live.
+  const std::string& home_cluster() const;
 
   duration effective_commit_interval() const;
 };

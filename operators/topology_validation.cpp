@@ -6,6 +6,7 @@
 #include <set>
 
 #include "operators/bound_expression.hpp"
+#include "operators/expression/closest_name.hpp"
 
 namespace sluice::operators {
 
@@ -33,6 +34,7 @@ class validator {
     }
     check_steps("after", t_.after);
     check_sinks();
+    check_clusters();
     if (t_.commit_interval && t_.commit_interval->count() <= 0) {
       add("commit_interval", "must be positive");
     }
@@ -267,10 +269,11 @@ class validator {
     check_aggregate_list("window.aggregate", a.aggregations, {"window_start", "window_end"});
     if (a.late == late_policy::side_topic) {
       check_topic("window.late_topic", a.late_topic);
-      if (is_source(a.late_topic)) {
+      if (is_source(a.late_topic, t_.home_cluster())) {
         add("window.late_topic", fmt::format("topic '{}' is also a source", a.late_topic));
       }
-      if (is_sink(a.late_topic)) {
+      // Any sink's, whatever its cluster: outputs find their producer by topic name.
+      if (std::any_of(t_.sinks.begin(), t_.sinks.end(), [&](const sink_spec& s) { return s.topic == a.late_topic; })) {
         add("window.late_topic", "the late topic must differ from the sink topic");
       }
     } else if (!a.late_topic.empty()) {
@@ -289,12 +292,12 @@ class validator {
         add(path + ".name", fmt::format("table '{}' is declared twice", table.name));
       }
       check_topic(path + ".topic", table.topic);
-      if (is_source(table.topic)) {
+      if (is_source(table.topic, table.cluster)) {
         add(path + ".topic", fmt::format("topic '{}' is also a stream source", table.topic));
       } else if (!topics.insert(table.topic).second) {
         add(path + ".topic", fmt::format("topic '{}' is read as two tables", table.topic));
       }
-      if (is_sink(table.topic)) {
+      if (is_sink(table.topic, table.cluster)) {
         add(path + ".topic", fmt::format("topic '{}' is also the sink", table.topic));
       }
       const auto joins = std::count_if(t_.steps.begin(), t_.steps.end(), [&](const step& s) {
@@ -373,7 +376,7 @@ class validator {
       const auto& sink = t_.sinks[i];
       const auto path = sink_path(i);
       check_topic(path + ".topic", sink.topic);
-      if (is_source(sink.topic)) {
+      if (is_source(sink.topic, sink.cluster)) {
         add(path + ".topic", fmt::format("topic '{}' is also a source: the pipeline would read its "
                                          "own output",
                                          sink.topic));
@@ -387,12 +390,78 @@ class validator {
     }
   }
 
-  bool is_sink(const std::string& topic) const {
-    return std::any_of(t_.sinks.begin(), t_.sinks.end(), [&](const sink_spec& s) { return s.topic == topic; });
+  // Where a source, table or sink is, for messages.
+  static std::string on_cluster(const std::string& cluster) {
+    return cluster.empty() ? std::string("on the default cluster") : fmt::format("on cluster '{}'", cluster);
   }
 
-  bool is_source(const std::string& topic) const {
+  // A reference to a cluster must name one of `clusters`; all sources and tables share one (the
+  // group reads them together); under exactly-once every sink is on it too (one transaction,
+  // one cluster).
+  void check_clusters() {
+    struct reader {
+      std::string path;
+      const std::string* cluster;
+    };
+    std::vector<reader> readers;
+    for (std::size_t i = 0; i < t_.sources.size(); ++i) {
+      readers.push_back({fmt::format("sources[{}]", i), &t_.sources[i].cluster});
+    }
+    for (std::size_t i = 0; i < t_.tables.size(); ++i) {
+      readers.push_back({fmt::format("tables[{}]", i), &t_.tables[i].cluster});
+    }
+    for (const auto& r : readers) {
+      check_cluster_name(r.path + ".cluster", *r.cluster);
+    }
+    for (const auto& r : readers) {
+      if (*r.cluster != *readers.front().cluster) {
+        add(r.path + ".cluster",
+            fmt::format("every source and table must be on one cluster (the consumer group reads them together; "
+                        "its offsets and the internal topics live there): {} is {}, {} is {}",
+                        readers.front().path, on_cluster(*readers.front().cluster), r.path, on_cluster(*r.cluster)));
+        break;
+      }
+    }
+    for (std::size_t i = 0; i < t_.sinks.size(); ++i) {
+      const auto& sink = t_.sinks[i];
+      const auto path = sink_path(i) + ".cluster";
+      check_cluster_name(path, sink.cluster);
+      if (t_.delivery == delivery_guarantee::exactly_once && !readers.empty() &&
+          sink.cluster != *readers.front().cluster) {
+        add(path, fmt::format("exactly_once holds only within one cluster: this sink is {} and the sources are {} "
+                              "(one transaction cannot span two clusters); write to the sources' cluster, or use "
+                              "delivery: at_least_once",
+                              on_cluster(sink.cluster), on_cluster(*readers.front().cluster)));
+      }
+    }
+  }
+
+  void check_cluster_name(const std::string& path, const std::string& cluster) {
+    if (cluster.empty() || t_.clusters.contains(cluster)) {
+      return;
+    }
+    std::string known;
+    for (const auto& name : t_.clusters) {
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    const auto close = expr::closest_name(cluster, t_.clusters);
+    add(path, fmt::format("unknown cluster '{}'{}; clusters: declares {}", cluster,
+                          close.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", close),
+                          known.empty() ? "none" : known));
+  }
+
+  bool is_sink(const std::string& topic, const std::string& cluster) const {
+    return std::any_of(t_.sinks.begin(), t_.sinks.end(),
+                       [&](const sink_spec& s) { return s.topic == topic && s.cluster == cluster; });
+  }
+
+  // A topic of the same name on another cluster is another topic (a migration reads `orders`
+  // on one cluster and writes `orders` on another).
+  bool is_source(const std::string& topic, const std::string& cluster) const {
     for (const auto& s : t_.sources) {
+      if (s.cluster != cluster) {
+        continue;
+      }
       for (const auto& t : s.topics) {
         if (t == topic) {
           return true;

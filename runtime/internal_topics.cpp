@@ -9,9 +9,56 @@
 #include <stdexcept>
 
 namespace sluice::runtime {
+namespace {
 
-boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, const operators::topology& topology,
-                                                     const operators::topology_plan& plan, internal_topic_options options) {
+// With three replicas or more, an acknowledged write must be on two of them (Kafka Streams'
+// advice for exactly-once): with the broker's default of one, a leader that dies right after
+// its followers fell behind takes records the app already built on with it. With the broker's
+// default replication factor it is left alone: that may be 1, where 2 could never be met.
+void require_two_in_sync(std::vector<kafka::new_topic>& topics, std::int16_t replication_factor) {
+  if (replication_factor < 3) return;
+  for (auto& topic : topics) topic.configs.emplace("min.insync.replicas", "2");
+}
+
+// Every topic to create has the input's partition count.
+boost::asio::awaitable<void> create_topics(kafka::admin_client& admin, const operators::topology& topology,
+                                           std::vector<kafka::new_topic> to_create, std::int32_t partitions) {
+  if (to_create.empty()) co_return;
+  auto created = co_await admin.create_topics(to_create);
+  for (const auto& result : created) {
+    if (!result.error.ok() && result.error.code != kafka::error_code::topic_already_exists) {
+      throw std::runtime_error("pipeline '" + topology.name + "': creating topic '" + result.name +
+                               "' failed: " + result.error.message);
+    }
+    spdlog::info("{}: created topic {} ({} partitions)", topology.name, result.name, partitions);
+  }
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster, const operators::topology& topology,
+                                                 std::string cluster_name, std::int32_t partitions,
+                                                 std::int16_t replication_factor) {
+  kafka::admin_client admin(cluster);
+  std::vector<kafka::new_topic> wanted;
+  for (const auto& sink : topology.sinks) {
+    if (sink.cluster == cluster_name) wanted.push_back({sink.topic, partitions, replication_factor, {}, {}});
+  }
+  require_two_in_sync(wanted, replication_factor);
+  std::vector<std::string> names;
+  for (const auto& t : wanted) names.push_back(t.name);
+  auto existing = co_await admin.describe_topics(names);
+  std::vector<kafka::new_topic> to_create;
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (!existing[i].error.ok()) to_create.push_back(wanted[i]);
+  }
+  co_await create_topics(admin, topology, std::move(to_create), partitions);
+}
+
+boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& cluster,
+                                                             const operators::topology& topology,
+                                                             const operators::topology_plan& plan,
+                                                             internal_topic_options options) {
   kafka::admin_client admin(cluster);
   std::vector<std::string> sources;
   for (const auto& source : topology.sources) sources.insert(sources.end(), source.topics.begin(), source.topics.end());
@@ -68,22 +115,19 @@ boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, co
       wanted.push_back({store.changelog_topic, partitions, options.replication_factor, configs, {}});
     }
   }
-  // Output topics are created when missing, like the internal ones, with the input's partitions.
+  // Output topics are created when missing, like the internal ones, with the input's partitions
+  // (sinks on other clusters by prepare_sink_topics).
   std::set<std::string> outputs;
-  for (const auto& sink : topology.sinks) outputs.insert(sink.topic);
+  for (const auto& sink : topology.sinks) {
+    if (sink.cluster == topology.home_cluster()) outputs.insert(sink.topic);
+  }
   if (topology.aggregation && topology.aggregation->late == operators::late_policy::side_topic) {
     outputs.insert(topology.aggregation->late_topic);
   }
   if (!options.dead_letter_topic.empty()) outputs.insert(options.dead_letter_topic);
   for (const auto& topic : outputs) wanted.push_back({topic, partitions, options.replication_factor, {}, {}});
 
-  // With three replicas or more, an acknowledged write must be on two of them (Kafka Streams'
-  // advice for exactly-once): with the broker's default of one, a leader that dies right after
-  // its followers fell behind takes records the app already built on with it. With the broker's
-  // default replication factor it is left alone: that may be 1, where 2 could never be met.
-  if (options.replication_factor >= 3) {
-    for (auto& topic : wanted) topic.configs.emplace("min.insync.replicas", "2");
-  }
+  require_two_in_sync(wanted, options.replication_factor);
   std::vector<std::string> names;
   for (const auto& t : wanted) names.push_back(t.name);
   auto existing = co_await admin.describe_topics(names);
@@ -102,15 +146,8 @@ boost::asio::awaitable<void> prepare_internal_topics(kafka::cluster& cluster, co
                                "; delete it (sluice reset) or give the input the same partition count");
     }
   }
-  if (to_create.empty()) co_return;
-  auto created = co_await admin.create_topics(to_create);
-  for (const auto& result : created) {
-    if (!result.error.ok() && result.error.code != kafka::error_code::topic_already_exists) {
-      throw std::runtime_error("pipeline '" + topology.name + "': creating topic '" + result.name +
-                               "' failed: " + result.error.message);
-    }
-    spdlog::info("{}: created topic {} ({} partitions)", topology.name, result.name, partitions);
-  }
+  co_await create_topics(admin, topology, std::move(to_create), partitions);
+  co_return partitions;
 }
 
 }  // namespace sluice::runtime

@@ -183,7 +183,11 @@ void add_app(families& out, const metrics_sources& sources) {
   if (sources.tasks != nullptr && sources.consumer != nullptr) {
     add_lag(out, *sources.tasks, *sources.consumer, sources.read_committed);
   }
-  if (sources.producer != nullptr) add_producer(out, sources.producer->statistics());
+  if (sources.producer != nullptr) {
+    auto statistics = sources.producer->statistics();
+    for (const auto* other : sources.other_producers) statistics += other->statistics();
+    add_producer(out, statistics);
+  }
   if (sources.memory != nullptr) add_memory(out, *sources.memory);
 }
 

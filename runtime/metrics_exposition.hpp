@@ -34,6 +34,8 @@ struct metrics_sources {
   const kafka_producer_port* producer = nullptr;
   const state::rocksdb::memory_budget* memory = nullptr;
   bool ready = false;
+  // The producers of sinks on other clusters; the producer metrics count them with `producer`.
+  std::vector<const kafka_producer_port*> other_producers;
 };
 
 // One exposition for one or several apps (one `sluice run` of several pipelines or threads),

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace sluice::runtime {
 namespace {
 
@@ -27,16 +29,23 @@ std::vector<kafka::records::record_header> to_kafka_headers(const std::vector<op
 
 }  // namespace
 
+output_port& record_collector::producer_for(std::string_view topic) {
+  if (other_clusters_.empty()) return producer_;  // one cluster: no lookup per record
+  const auto route = other_clusters_.find(topic);
+  return route == other_clusters_.end() ? producer_ : *route->second;
+}
+
 asio::awaitable<void> record_collector::send(const operators::output_record& record) {
   try {
+    auto& producer = producer_for(record.topic);
     if (record.headers.empty()) {
-      if (auto queued = producer_.try_send(record.topic, view_of(record.value), view_of(record.key), std::nullopt,
+      if (auto queued = producer.try_send(record.topic, view_of(record.value), view_of(record.key), std::nullopt,
                                            record.timestamp)) {
         track(std::move(*queued));
         co_return;
       }
     }
-    auto delivery = co_await producer_.send(record.topic, to_kafka_bytes(record.value), to_kafka_bytes(record.key),
+    auto delivery = co_await producer.send(record.topic, to_kafka_bytes(record.value), to_kafka_bytes(record.key),
                                             std::nullopt, record.timestamp, to_kafka_headers(record.headers));
     track(std::move(delivery));
   } catch (const std::exception&) {
@@ -100,6 +109,9 @@ void record_collector::check() {
 
 asio::awaitable<void> record_collector::confirm() {
   co_await producer_.flush();
+  std::set<output_port*> others;  // several topics may share a cluster's producer
+  for (const auto& [topic, producer] : other_clusters_) others.insert(producer);
+  for (auto* producer : others) co_await producer->flush();
   // flush() returns when every record queued before it has its outcome; a handle still open
   // here means a record the producer lost track of, which must fail the commit, not pass it.
   for (const auto& delivery : in_flight_) {

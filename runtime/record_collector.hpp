@@ -13,7 +13,12 @@
 // Delivered handles are dropped as they complete (checked on the way), so memory holds only the
 // records still in flight, not the whole interval.
 //
-// One thread: the app's. The producer outlives it.
+// Sinks on another cluster than the sources' (several clusters) have producers of their own,
+// idempotent and outside any transaction (validation refuses them under exactly-once): an output
+// whose topic is routed to one goes there, and confirm() flushes every producer and waits for
+// every one of their deliveries before an at-least-once commit.
+//
+// One thread: the app's. The producers outlive it.
 
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/delivery.hpp"
@@ -25,6 +30,8 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -34,7 +41,11 @@ namespace asio = boost::asio;
 
 class record_collector {
  public:
-  explicit record_collector(output_port& producer) : producer_(producer) {}
+  // Output topic -> the producer of its cluster, for sinks off the home cluster.
+  using routes = std::map<std::string, output_port*, std::less<>>;
+
+  explicit record_collector(output_port& producer, routes other_clusters = {})
+      : producer_(producer), other_clusters_(std::move(other_clusters)) {}
 
   // An output or dead-letter record, partitioned by its key.
   asio::awaitable<void> send(const operators::output_record& record);
@@ -44,7 +55,7 @@ class record_collector {
 
   // Throws the interval's first failure, if any.
   void check();
-  // Flushes the producer, waits for every delivery of the interval, then check().
+  // Flushes every producer, waits for every delivery of the interval, then check().
   asio::awaitable<void> confirm();
   // Forgets the interval (after a commit or an abort).
   void reset();
@@ -57,8 +68,10 @@ class record_collector {
   void track(kafka::delivery delivery);
   void note(const kafka::delivery& done);
   void note_failure(std::exception_ptr failure);
+  output_port& producer_for(std::string_view topic);
 
   output_port& producer_;
+  routes other_clusters_;
   std::deque<kafka::delivery> in_flight_;
   std::exception_ptr first_failure_;
 };

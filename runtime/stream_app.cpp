@@ -59,17 +59,43 @@ struct stream_app::impl {
       for (const auto& problem : problems) message += "\n  " + problem.path + ": " + problem.message;
       throw std::invalid_argument(message);
     }
-    take_client_properties();
+    check_clusters();
+    take_client_properties(connection_of(this->topology.home_cluster()).properties);
     plan = operators::plan_topology(this->topology);
     if (this->config.dead_letter_topic.empty()) this->config.dead_letter_topic = this->topology.name + "-dead-letter";
     app_dir = this->config.state_dir / this->topology.name;
   }
 
-  // Checks config.properties and moves the two settings the runtime itself acts on into config.
-  void take_client_properties() {
+  // The connection of a cluster the topology names; "" is the default one (config.client).
+  runtime_config::cluster_connection& connection_of(const std::string& cluster) {
+    if (cluster.empty()) {
+      if (!default_connection) default_connection = runtime_config::cluster_connection{config.client, config.properties};
+      return *default_connection;
+    }
+    return config.clusters.at(cluster);
+  }
+
+  // Every cluster the sources, tables and sinks name has a connection, whose settings are checked.
+  void check_clusters() {
+    std::set<std::string> named;
+    for (const auto& source : topology.sources) named.insert(source.cluster);
+    for (const auto& table : topology.tables) named.insert(table.cluster);
+    for (const auto& sink : topology.sinks) named.insert(sink.cluster);
+    named.erase("");
+    for (const auto& name : named) {
+      auto found = config.clusters.find(name);
+      if (found == config.clusters.end()) {
+        throw std::invalid_argument("pipeline '" + topology.name + "': cluster '" + name +
+                                    "' has no connection settings (runtime_config::clusters)");
+      }
+      check_client_properties(found->second.properties);
+    }
+    check_client_properties(config.properties);
+  }
+
+  static void check_client_properties(const runtime_config::client_properties& p) {
     static const std::set<std::string> owned = {"group.id", "group.instance.id", "enable.auto.commit",
                                                 "isolation.level", "transactional.id"};
-    auto& p = config.properties;
     for (const auto* part : {&p.all, &p.consumer, &p.producer, &p.admin}) {
       for (const auto& [name, value] : *part) {
         if (owned.contains(name)) {
@@ -80,6 +106,10 @@ struct stream_app::impl {
         kafka::check_property_name(name);
       }
     }
+  }
+
+  // Moves the two settings the runtime itself acts on from the home cluster's properties into config.
+  void take_client_properties(runtime_config::client_properties& p) {
     kafka::consumer_config probe;
     for (auto* part : {&p.all, &p.consumer}) {
       for (const auto* name : {"group.protocol", "session.timeout.ms"}) {
@@ -94,8 +124,8 @@ struct stream_app::impl {
   }
 
   // The user's settings over the runtime's defaults; one that no client of its part uses is logged.
-  void apply_client_properties(kafka::consumer_config& consumer_config, kafka::producer_config& producer_config) {
-    const auto& p = config.properties;
+  void apply_client_properties(const runtime_config::client_properties& p, kafka::consumer_config& consumer_config,
+                               kafka::producer_config& producer_config) {
     for (const auto& [name, value] : p.consumer) kafka::apply_property({.consumer = &consumer_config}, name, value);
     for (const auto& [name, value] : p.producer) kafka::apply_property({.producer = &producer_config}, name, value);
     for (const auto& [name, value] : p.all) {  // last: the command line wins over the pipeline file
@@ -109,6 +139,8 @@ struct stream_app::impl {
 
   asio::awaitable<void> run();
   asio::awaitable<void> start_clients(const std::string& instance_id);
+  asio::awaitable<record_collector::routes> start_other_cluster_producers(std::int32_t partitions);
+  kafka::client_config admin_config_of(const runtime_config::cluster_connection& connection) const;
   asio::awaitable<void> loop();
   asio::awaitable<void> handle_rebalance_events();
   asio::awaitable<void> process(std::vector<kafka::consumer_record> batch);
@@ -135,6 +167,9 @@ struct stream_app::impl {
   std::unique_ptr<kafka::consumer> consumer;
   std::unique_ptr<kafka::consumer> restore_consumer;
   std::unique_ptr<kafka_producer_port> producer;  // owns the producer, which a fence replaces
+  // Cluster name -> the producer of the sinks on that cluster, when it is not the home cluster.
+  std::map<std::string, std::unique_ptr<kafka_producer_port>> other_cluster_producers;
+  std::optional<runtime_config::cluster_connection> default_connection;  // connection_of("")
   std::unique_ptr<input_port> input;             // the consumer, as the commit path sees it
   std::shared_ptr<rebalance_handoff> rebalance;
   std::unique_ptr<task_manager> tasks;
@@ -173,8 +208,10 @@ const operators::topology& stream_app::topology() const { return impl_->topology
 
 metrics_sources stream_app::scrape_sources() const {
   const auto& i = *impl_;
-  return {i.topology.name, i.config.thread_label, &metrics_,     i.tasks.get(),         i.consumer.get(),
-          i.exactly_once(),  i.producer.get(),      i.memory.get(), !i.not_ready_reason()};
+  metrics_sources sources{i.topology.name, i.config.thread_label, &metrics_,     i.tasks.get(),         i.consumer.get(),
+                          i.exactly_once(),  i.producer.get(),      i.memory.get(), !i.not_ready_reason()};
+  for (const auto& [cluster, producer] : i.other_cluster_producers) sources.other_producers.push_back(producer.get());
+  return sources;
 }
 
 const asio::any_io_executor& stream_app::executor() const { return impl_->executor; }
@@ -231,18 +268,17 @@ std::optional<std::string> stream_app::impl::not_ready_reason() const {
 
 asio::awaitable<void> stream_app::impl::start_clients(const std::string& instance_id) {
   memory = config.shared_memory ? config.shared_memory : std::make_shared<state::rocksdb::memory_budget>(config.memory);
-  auto admin_config = config.client;
-  for (const auto* part : {&config.properties.admin, &config.properties.all}) {
-    for (const auto& [name, value] : *part) kafka::apply_property({.client = &admin_config}, name, value);
-  }
-  admin_cluster = std::make_unique<kafka::cluster>(executor, admin_config);
+  // The group, its offsets, the internal topics and the transactional producer: the home cluster.
+  const auto& home = connection_of(topology.home_cluster());
+  admin_cluster = std::make_unique<kafka::cluster>(executor, admin_config_of(home));
   co_await admin_cluster->start();
   internal_topic_options topic_options{config.replication_factor,
                                        config.on_error == error_policy::dead_letter ? config.dead_letter_topic : ""};
-  co_await prepare_internal_topics(*admin_cluster, topology, plan, std::move(topic_options));
+  const auto partitions = co_await prepare_internal_topics(*admin_cluster, topology, plan, std::move(topic_options));
+  auto routes = co_await start_other_cluster_producers(partitions);
 
   kafka::consumer_config consumer_config;
-  static_cast<kafka::client_config&>(consumer_config) = config.client;
+  static_cast<kafka::client_config&>(consumer_config) = home.client;
   consumer_config.group_id = topology.name;
   if (config.static_membership) consumer_config.group_instance_id = topology.name + "-" + instance_id;
   consumer_config.leave_group_on_close = config.leave_group_on_stop;
@@ -264,15 +300,15 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   consumer_config.enable_auto_commit = false;
   consumer_config.offset_reset = kafka::auto_offset_reset::earliest;
   if (exactly_once()) consumer_config.isolation = kafka::isolation_level::read_committed;
-  restore_consumer = std::make_unique<kafka::consumer>(executor, restore_consumer_config(config.client));
+  restore_consumer = std::make_unique<kafka::consumer>(executor, restore_consumer_config(home.client));
 
   kafka::producer_config producer_config;
-  static_cast<kafka::client_config&>(producer_config) = config.client;
+  static_cast<kafka::client_config&>(producer_config) = home.client;
   if (exactly_once()) {
     producer_config.transactional_id = topology.name + "-" + instance_id;
     producer_config.transaction_timeout = eos_transaction_timeout;
   }
-  apply_client_properties(consumer_config, producer_config);
+  apply_client_properties(home.properties, consumer_config, producer_config);
   consumer = std::make_unique<kafka::consumer>(executor, consumer_config);
   producer = std::make_unique<kafka_producer_port>(executor, producer_config);
 
@@ -282,11 +318,52 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   input = make_input_port(*consumer);
   tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, memory, *input,
                                          *restore_consumer, owner.metrics_);
-  collector = std::make_unique<record_collector>(*producer);
+  collector = std::make_unique<record_collector>(*producer, std::move(routes));
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer, config.hooks,
                                          owner.metrics_);
   rebalance = std::make_shared<rebalance_handoff>(executor);
   consumer->subscribe(tasks->input_topics(), rebalance);
+}
+
+kafka::client_config stream_app::impl::admin_config_of(const runtime_config::cluster_connection& connection) const {
+  auto admin_config = connection.client;
+  for (const auto* part : {&connection.properties.admin, &connection.properties.all}) {
+    for (const auto& [name, value] : *part) kafka::apply_property({.client = &admin_config}, name, value);
+  }
+  return admin_config;
+}
+
+// Each cluster other than the home one that a sink is on: its sink topics created there (with
+// the input's partition count), and a producer of its own, idempotent (the Java default) and
+// outside any transaction; validation refused such sinks under exactly-once.
+asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_producers(std::int32_t partitions) {
+  record_collector::routes routes;
+  for (const auto& sink : topology.sinks) {
+    if (sink.cluster == topology.home_cluster()) continue;
+    auto& producer_of_cluster = other_cluster_producers[sink.cluster];
+    if (!producer_of_cluster) {
+      const auto& connection = connection_of(sink.cluster);
+      kafka::cluster admin(executor, admin_config_of(connection));
+      co_await admin.start();
+      std::exception_ptr failure;
+      try {
+        co_await prepare_sink_topics(admin, topology, sink.cluster, partitions, config.replication_factor);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      admin.close();
+      if (failure) std::rethrow_exception(failure);
+      kafka::producer_config producer_config;
+      static_cast<kafka::client_config&>(producer_config) = connection.client;
+      kafka::consumer_config unused;
+      apply_client_properties(connection.properties, unused, producer_config);
+      producer_of_cluster = std::make_unique<kafka_producer_port>(executor, producer_config);
+      co_await producer_of_cluster->start();
+      spdlog::info("{}: sinks on cluster '{}' have a producer of their own", topology.name, sink.cluster);
+    }
+    routes[sink.topic] = producer_of_cluster.get();
+  }
+  co_return routes;
 }
 
 asio::awaitable<void> stream_app::impl::loop() {
@@ -484,6 +561,9 @@ asio::awaitable<void> stream_app::impl::shut_down(bool clean) {
   if (consumer) co_await consumer->stop();
   if (restore_consumer) co_await restore_consumer->stop();
   if (producer) co_await producer->stop();
+  for (auto& [cluster, other] : other_cluster_producers) {
+    if (other) co_await other->stop();
+  }
   if (admin_cluster) admin_cluster->close();
   if (endpoint) endpoint->close();
   spdlog::info("{}: stopped", topology.name);

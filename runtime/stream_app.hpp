@@ -120,6 +120,17 @@ struct runtime_config {
   struct client_properties {
     std::map<std::string, std::string> all, consumer, producer, admin;
   } properties;
+  // Several clusters: the topology's named clusters (topology::clusters), each with its own
+  // connection (bootstrap servers, security, client id) and client settings, applied like
+  // `properties` (which, with `client`, is the default cluster's only). Every name the topology's
+  // sources, tables and sinks use must be here. The consumer group, its offsets, the internal
+  // topics, the restore consumer and the (transactional) producer are on the home cluster, the
+  // sources'; each other cluster a sink is on gets an idempotent producer of its own.
+  struct cluster_connection {
+    kafka::client_config client;
+    client_properties properties;
+  };
+  std::map<std::string, cluster_connection> clusters;
   // An HTTP endpoint on the app's executor: /metrics (Prometheus text, docs/operations.md lists
   // every metric), /health (200 while the loop turns; 503 once it has not for `stalled_after`)
   // and /ready (200 once joined and every assigned task restored, so an orchestrator can wait for

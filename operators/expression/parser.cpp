@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "operators/expression/closest_name.hpp"
 #include "operators/expression/compile_failure.hpp"
 #include "operators/expression/functions.hpp"
 #include "operators/expression/lexer.hpp"
@@ -22,46 +23,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view int64_min_magnitude = "9223372036854775808";
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions), for
-// "did you mean": a swapped pair of letters is one typo, not two.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) {
-    d[i][0] = i;
-  }
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    d[0][j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-template <class Names>
-std::string_view closest(std::string_view name, const Names& candidates) {
-  std::string_view best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (std::string_view candidate : candidates) {
-    const std::size_t d = edit_distance(name, candidate);
-    if (d < best_distance) {
-      best = candidate;
-      best_distance = d;
-    }
-  }
-  // Close enough to be a typo: at most 2 edits, and fewer than half the name.
-  if (best_distance <= 2 && best_distance * 2 < std::max(name.size(), best.size())) {
-    return best;
-  }
-  return {};
-}
 
 constexpr std::string_view root_names[] = {"key",       "value",  "timestamp", "topic",
                                            "partition", "offset", "headers"};
@@ -594,7 +555,7 @@ class parser {
     if (find_function(name) != nullptr) {
       message +=
           " ('" + std::string(name) + "' is a function; call it as " + std::string(name) + "(...))";
-    } else if (const auto suggestion = closest(name, root_names); !suggestion.empty()) {
+    } else if (const auto suggestion = closest_name(name, root_names); !suggestion.empty()) {
       message += " (did you mean '" + std::string(suggestion) + "'?)";
     } else {
       message += " (a field of the record value is written value." + std::string(name) +
@@ -613,7 +574,7 @@ class parser {
         message += " (pipelines are deterministic: use timestamp, the record's time)";
       } else if (context_root_from_name(name)) {
         message = "'" + std::string(name) + "' is not a function";
-      } else if (const auto suggestion = closest(name, function_names()); !suggestion.empty()) {
+      } else if (const auto suggestion = closest_name(name, function_names()); !suggestion.empty()) {
         message += " (did you mean '" + std::string(suggestion) + "'?)";
       }
       throw compile_failure(name_token.position, message);

@@ -130,6 +130,22 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
   // is stopped, with the clients' own defaults.
   config.client.request_timeout = kafka::client_config{}.request_timeout;
   config.client.connect_timeout = kafka::client_config{}.connect_timeout;
+  // Named clusters: their own connection from the file; the pipeline's kafka: section applies to
+  // their clients too, the cluster's own kafka: over it. The command line's settings (-X,
+  // --command-config, the connection flags) are the default cluster's only.
+  for (const auto& [name, cluster] : definition.clusters) {
+    runtime::runtime_config::cluster_connection connection;
+    connection.client.client_id = config.client.client_id;
+    apply_properties(cluster.connection, connection.client, definition.file + ": clusters." + name);
+    auto merged = [](std::map<std::string, std::string> pipeline, const std::map<std::string, std::string>& own) {
+      for (const auto& [key, value] : own) pipeline.insert_or_assign(key, value);
+      return pipeline;
+    };
+    connection.properties.consumer = merged(definition.kafka.consumer, cluster.kafka.consumer);
+    connection.properties.producer = merged(definition.kafka.producer, cluster.kafka.producer);
+    connection.properties.admin = merged(definition.kafka.admin, cluster.kafka.admin);
+    config.clusters.emplace(name, std::move(connection));
+  }
   return config;
 }
 

@@ -12,6 +12,11 @@ namespace ops = sluice::operators;
 
 namespace {
 
+// ", cluster old" for a topic on a named cluster; nothing on the default one.
+std::string on_cluster(const std::string& cluster) {
+  return cluster.empty() ? std::string() : ", cluster " + cluster;
+}
+
 std::string formats(ops::data_format key, ops::data_format value) {
   return fmt::format("key {}, value {}", ops::to_string(key), ops::to_string(value));
 }
@@ -107,10 +112,11 @@ std::string describe_topology(const ops::topology& t) {
       for (const auto& topic : s.topics) {
         auto table = std::find_if(sub.tables.begin(), sub.tables.end(),
                                   [&](const ops::table_source_spec& t) { return t.topic == topic; });
-        out += fmt::format("  source  {}  ({}{})\n", topic, formats(s.key_format, s.value_format),
+        out += fmt::format("  source  {}  ({}{}{})\n", topic, formats(s.key_format, s.value_format),
                            table != sub.tables.end() ? ", read as table " + table->name
                            : sub.reads_internal      ? ", internal repartition topic"
-                                                     : "");
+                                                     : "",
+                           on_cluster(s.cluster));
       }
     }
     for (const auto& s : sub.steps) {
@@ -139,8 +145,8 @@ std::string describe_topology(const ops::topology& t) {
       out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
     }
     for (const auto& sink : sub.sinks) {
-      out += fmt::format("  sink    {}  ({}{}){}\n", sink.topic, formats(sink.key_format, sink.value_format),
-                         sub.writes_internal ? ", internal repartition topic" : "",
+      out += fmt::format("  sink    {}  ({}{}{}){}\n", sink.topic, formats(sink.key_format, sink.value_format),
+                         sub.writes_internal ? ", internal repartition topic" : "", on_cluster(sink.cluster),
                          sink.when.empty() ? "" : "  when " + sink.when);
       for (const auto& s : sink.steps) {
         out += fmt::format("            step {}: {}\n", s.name, step_text(s));

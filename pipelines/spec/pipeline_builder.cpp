@@ -78,7 +78,16 @@ pipeline_builder& pipeline_builder::commit_interval(ops::duration interval) {
 pipeline_builder& pipeline_builder::source(std::vector<std::string> topics,
                                            ops::data_format key_format,
                                            ops::data_format value_format) {
-  topology_.sources.push_back(ops::source_spec{std::move(topics), key_format, value_format});
+  return source(ops::source_spec{std::move(topics), key_format, value_format});
+}
+
+pipeline_builder& pipeline_builder::source(ops::source_spec source) {
+  topology_.sources.push_back(std::move(source));
+  return *this;
+}
+
+pipeline_builder& pipeline_builder::cluster(std::string name) {
+  topology_.clusters.insert(std::move(name));
   return *this;
 }
 
@@ -162,8 +171,11 @@ pipeline_builder& pipeline_builder::join(std::string table, ops::join_kind kind,
 pipeline_builder& pipeline_builder::table_source(std::string name, std::string topic,
                                                  ops::data_format key_format,
                                                  ops::data_format value_format) {
-  topology_.tables.push_back(
-      ops::table_source_spec{std::move(name), std::move(topic), key_format, value_format});
+  return table_source(ops::table_source_spec{std::move(name), std::move(topic), key_format, value_format});
+}
+
+pipeline_builder& pipeline_builder::table_source(ops::table_source_spec table) {
+  topology_.tables.push_back(std::move(table));
   return *this;
 }
 

@@ -22,6 +22,13 @@
 //                     .aggregate("visits", aggregate_function::count)
 //                     .to("visit-counts")
 //                     .build();
+//
+//   auto migration = pipeline_builder("orders-migration")  // from one cluster to another
+//                        .cluster("old")
+//                        .cluster("new")
+//                        .source(source_spec{.topics = {"orders"}, .cluster = "old"})
+//                        .to(sink_spec{.topic = "orders", .cluster = "new"})
+//                        .build();
 
 #include <stdexcept>
 #include <string>
@@ -73,6 +80,12 @@ class pipeline_builder {
   pipeline_builder& source(std::vector<std::string> topics,
                            operators::data_format key_format = operators::data_format::string,
                            operators::data_format value_format = operators::data_format::json);
+  // A source with every field, e.g. on a named cluster:
+  // source(source_spec{.topics = {"orders"}, .cluster = "old"}).
+  pipeline_builder& source(operators::source_spec source);
+  // Declares a named cluster that sources, tables and sinks may name (the YAML file's `clusters:`
+  // keys). Where it is and how to reach it goes to the runtime (runtime_config::clusters).
+  pipeline_builder& cluster(std::string name);
 
   // Steps; `name` empty means the default "<kind>-<n>" ("after-<kind>-<n>" after the window).
   pipeline_builder& filter(std::string predicate, std::string name = {});
@@ -94,6 +107,7 @@ class pipeline_builder {
   pipeline_builder& table_source(std::string name, std::string topic,
                                  operators::data_format key_format = operators::data_format::string,
                                  operators::data_format value_format = operators::data_format::json);
+  pipeline_builder& table_source(operators::table_source_spec table);
 
   pipeline_builder& window(window_builder w);
   // Group by key with no window; `name` names the store ("<name>-store"); `emit_every` > 0: at

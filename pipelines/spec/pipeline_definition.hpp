@@ -54,10 +54,20 @@ struct kafka_client_settings {
   std::map<std::string, std::string> consumer, producer, admin;
 };
 
+// One entry of the file's `clusters:` section: how to reach a named cluster. `connection` holds
+// its bootstrap servers and security settings by their Java names (bootstrap.servers,
+// security.protocol, sasl.mechanism, sasl.username, ssl.ca.location, ...: what the command line's
+// connection flags stand for), `kafka` its own client settings like the top-level `kafka:`.
+struct cluster_definition {
+  std::map<std::string, std::string> connection;
+  kafka_client_settings kafka;
+};
+
 struct pipeline_definition {
   std::string file;
   operators::topology topology;
   kafka_client_settings kafka;
+  std::map<std::string, cluster_definition> clusters;  // the names are topology.clusters
   std::vector<pipeline_test> tests;
 };
 

@@ -421,7 +421,8 @@ class loader {
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
                  {"name", "description", "delivery", "commit_interval", "sources", "tables",
-                  "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka"})) {
+                  "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka",
+                  "clusters"})) {
       return;
     }
     auto& t = def.topology;
@@ -470,14 +471,88 @@ class loader {
       read_tests(n, def);
     }
     if (auto n = root["kafka"]) {
-      read_kafka(n, def.kafka);
+      read_kafka(n, "kafka", def.kafka);
+    }
+    if (auto n = root["clusters"]) {
+      read_clusters(n, def);
+    }
+  }
+
+  // clusters: {NAME: {bootstrap_servers, <security>, kafka}}: the named clusters sources, tables
+  // and sinks refer to. The connection keys are the command line's connection flags, each kept
+  // as the Java property it stands for and checked against the same table as -X.
+  void read_clusters(const YAML::Node& node, pipeline_definition& def) {
+    if (!node.IsMap()) {
+      error_at(node.Mark(), "clusters", "expected a mapping of cluster names to their settings "
+                                        "(old: {bootstrap_servers: HOST:PORT})");
+      return;
+    }
+    struct connection_key {
+      std::string_view key;
+      std::string_view property;
+    };
+    static constexpr connection_key connection_keys[] = {
+        {"bootstrap_servers", "bootstrap.servers"},     {"security_protocol", "security.protocol"},
+        {"sasl_mechanism", "sasl.mechanism"},           {"sasl_username", "sasl.username"},
+        {"sasl_password", "sasl.password"},             {"sasl_oauth_token", "sasl.oauthbearer.token"},
+        {"tls_ca_file", "ssl.ca.location"},             {"tls_cert_file", "ssl.certificate.location"},
+        {"tls_key_file", "ssl.key.location"},           {"tls_key_password", "ssl.key.password"},
+        {"client_id", "client.id"}};
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+        error_at(it->first.Mark(), "clusters", "cluster names must be plain names");
+        continue;
+      }
+      const auto name = it->first.Scalar();
+      const auto path = join("clusters", name);
+      marks_[path] = it->first.Mark();  // a missing key points at the cluster's name
+      if (!def.topology.clusters.insert(name).second) {
+        error_at(it->first.Mark(), path, fmt::format("cluster '{}' is declared twice", name));
+        continue;
+      }
+      if (!mapping(it->second, path,
+                   {"bootstrap_servers", "security_protocol", "sasl_mechanism", "sasl_username", "sasl_password",
+                    "sasl_oauth_token", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_key_password",
+                    "no_hostname_verification", "client_id", "kafka"})) {
+        continue;
+      }
+      auto& cluster = def.clusters[name];
+      kafka::client_config probe;  // the values are checked here, where a bad one has a line
+      for (const auto& [key, property] : connection_keys) {
+        const auto v = it->second[std::string(key)];
+        if (!v) continue;
+        const auto key_path = join(path, key);
+        auto value = string(v, key_path, "a single value");
+        if (!value) continue;
+        try {
+          kafka::apply_property({.client = &probe}, property, *value);
+          cluster.connection[std::string(property)] = *value;
+        } catch (const kafka::property_error& e) {
+          error(key_path, e.what());
+        }
+      }
+      if (auto v = it->second["no_hostname_verification"]) {
+        if (auto off = boolean(v, join(path, "no_hostname_verification")); off && *off) {
+          cluster.connection["ssl.endpoint.identification.algorithm"] = "";
+        }
+      }
+      if (!it->second["bootstrap_servers"]) {
+        missing(path, "bootstrap_servers", "the cluster's brokers (HOST:PORT[,...])");
+      }
+      if (probe.security.uses_sasl() && probe.security.sasl.mechanism != kafka::sasl_mechanism::oauthbearer &&
+          probe.security.sasl.username.empty()) {
+        missing(path, "sasl_username", "the SASL user name (SASL needs one)");
+      }
+      if (auto v = it->second["kafka"]) {
+        read_kafka(v, join(path, "kafka"), cluster.kafka);
+      }
     }
   }
 
   // kafka: {consumer: {...}, producer: {...}, admin: {...}}, each a map of Java client settings
   // (max.poll.records: 1000). Names and values are checked here, against the same table as -X.
-  void read_kafka(const YAML::Node& node, kafka_client_settings& out) {
-    if (!mapping(node, "kafka", {"consumer", "producer", "admin"})) return;
+  void read_kafka(const YAML::Node& node, const std::string& kafka_path, kafka_client_settings& out) {
+    if (!mapping(node, kafka_path, {"consumer", "producer", "admin"})) return;
     struct part {
       const char* name;
       std::map<std::string, std::string>* settings;
@@ -486,7 +561,7 @@ class loader {
                                          part{"admin", &out.admin}}) {
       const auto n = node[name];
       if (!n) continue;
-      const auto path = join("kafka", name);
+      const auto path = join(kafka_path, name);
       if (!n.IsMap()) {
         error_at(n.Mark(), path, "expected a mapping of client settings by their Java names (linger.ms: 20)");
         continue;
@@ -524,7 +599,7 @@ class loader {
     for (std::size_t i = 0; i < node.size(); ++i) {
       const auto path = index("sources", i);
       const auto& n = node[i];
-      if (!mapping(n, path, {"topic", "topics", "key_format", "value_format"})) {
+      if (!mapping(n, path, {"topic", "topics", "key_format", "value_format", "cluster"})) {
         continue;
       }
       ops::source_spec source;
@@ -552,6 +627,7 @@ class loader {
         missing(path, "topic", "topic or topics");
       }
       read_formats(n, path, source.key_format, source.value_format);
+      read_cluster_name(n, path, source.cluster);
       t.sources.push_back(std::move(source));
     }
   }
@@ -823,7 +899,7 @@ class loader {
   // default names of its steps.
   void read_sink(const YAML::Node& n, const std::string& path, const std::string& prefix,
                  ops::sink_spec& sink) {
-    if (!mapping(n, path, {"topic", "key_format", "value_format", "when", "steps"})) {
+    if (!mapping(n, path, {"topic", "key_format", "value_format", "when", "steps", "cluster"})) {
       return;
     }
     if (auto v = n["topic"]) {
@@ -834,6 +910,7 @@ class loader {
       missing(path, "topic", "a topic name");
     }
     read_formats(n, path, sink.key_format, sink.value_format);
+    read_cluster_name(n, path, sink.cluster);
     if (auto v = n["when"]) {
       if (auto s = string(v, join(path, "when"), "a predicate on the result")) {
         sink.when = *s;
@@ -886,6 +963,15 @@ class loader {
     }
   }
 
+  // cluster: NAME of a source, table or sink at `path` (validate_topology checks the name).
+  void read_cluster_name(const YAML::Node& n, const std::string& path, std::string& cluster) {
+    if (auto v = n["cluster"]) {
+      if (auto name = string(v, join(path, "cluster"), "the name of a cluster from clusters:")) {
+        cluster = *name;
+      }
+    }
+  }
+
   // tables: [{name, topic, key_format, value_format}]: topics read as tables for join steps.
   void read_tables(const YAML::Node& node, ops::topology& t) {
     if (!sequence(node, "tables", "tables ({name, topic, key_format, value_format})")) {
@@ -894,7 +980,7 @@ class loader {
     for (std::size_t i = 0; i < node.size(); ++i) {
       const auto path = index("tables", i);
       const auto& n = node[i];
-      if (!mapping(n, path, {"name", "topic", "key_format", "value_format"})) {
+      if (!mapping(n, path, {"name", "topic", "key_format", "value_format", "cluster"})) {
         continue;
       }
       ops::table_source_spec table;
@@ -912,6 +998,7 @@ class loader {
         }
       }
       read_formats(n, path, table.key_format, table.value_format);
+      read_cluster_name(n, path, table.cluster);
       t.tables.push_back(std::move(table));
     }
   }

@@ -11,10 +11,21 @@
 //   name: page-views                 # application id
 //   delivery: exactly_once           # at_most_once | at_least_once (default) | exactly_once
 //   commit_interval: 100ms           # default 100ms under exactly_once, else 30s
+//   clusters:                        # named clusters (default: only the command line's one)
+//     old:
+//       bootstrap_servers: old-kafka:9092
+//       security_protocol: SASL_SSL   # and the other connection flags of the command line:
+//       sasl_mechanism: SCRAM-SHA-512 # sasl_username, sasl_password, sasl_oauth_token,
+//       sasl_username: migrator       # tls_ca_file, tls_cert_file, tls_key_file,
+//       sasl_password: secret         # tls_key_password, no_hostname_verification, client_id
+//       kafka: { producer: { linger.ms: 20 } }   # its clients' settings, like kafka: below
 //   sources:
 //     - topics: [views]              # or topic: views
 //       key_format: string           # json | string (default) | bytes | int64 | double
 //       value_format: json           # default json
+//       cluster: old                 # tables and sinks too; default: the default cluster.
+//                                    # Sources and tables share one cluster (the group's);
+//                                    # exactly_once refuses a sink on another one
 //   tables:                          # topics read as tables (latest value per key), for joins
 //     - { name: pages, topic: page-info, key_format: string, value_format: json }
 //   steps:                           # each: one of the kinds below, and an optional name

@@ -70,22 +70,23 @@ class fake_output final : public output_port {
 
   bool fail_deliveries = false;
   std::function<void()> on_commit_transaction;  // may throw
+  std::string name;  // prefixes its sends and flushes in the log ("other: flush")
 
   std::optional<kafka::delivery> try_send(std::string_view topic, std::optional<kafka::protocol::bytes_view>,
                                           std::optional<kafka::protocol::bytes_view>, std::optional<std::int32_t>,
                                           std::optional<std::int64_t>) override {
-    log_.calls.push_back("send " + std::string(topic));
+    log_.calls.push_back(name + "send " + std::string(topic));
     return queue(std::string(topic));
   }
   asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes>,
                                         std::optional<kafka::protocol::bytes>, std::optional<std::int32_t>,
                                         std::optional<std::int64_t>,
                                         std::vector<kafka::records::record_header>) override {
-    log_.calls.push_back("send " + topic);
+    log_.calls.push_back(name + "send " + topic);
     co_return queue(topic);
   }
   asio::awaitable<void> flush() override {
-    log_.calls.push_back("flush");
+    log_.calls.push_back(name + "flush");
     for (auto& batch : pending_) {
       if (fail_deliveries) {
         batch->fail(std::make_exception_ptr(
@@ -136,16 +137,19 @@ class fake_output final : public output_port {
 int fixtures = 0;  // each fixture gets its own state directory
 
 struct fixture {
-  explicit fixture(operators::delivery_guarantee delivery)
+  // sink_on_other_cluster: the sink topic "out" has a producer of its own (another cluster's).
+  explicit fixture(operators::delivery_guarantee delivery, bool sink_on_other_cluster = false)
       : topology(test_support::counting_pipeline("checkpoint-test", input.topic, "out", delivery)),
         plan(operators::plan_topology(topology)),
         state_dir(fs::temp_directory_path() /
                   ("sluice-checkpoint-test-" + std::to_string(::getpid()) + "-" + std::to_string(++fixtures))),
         memory(std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{})),
         restore_consumer(context.get_executor(), restore_consumer_config(unstarted_client())),
-        in(log), out(context.get_executor(), log),
-        tasks(topology, plan, registry, state_dir, memory, in, restore_consumer, metrics), collector(out),
+        in(log), out(context.get_executor(), log), other(context.get_executor(), log),
+        tasks(topology, plan, registry, state_dir, memory, in, restore_consumer, metrics),
+        collector(out, sink_on_other_cluster ? record_collector::routes{{"out", &other}} : record_collector::routes{}),
         commits(topology, tasks, collector, in, out, hooks, metrics) {
+    other.name = "other: ";
     fs::remove_all(state_dir);
     const task_id id{0, 0};
     auto database = state::rocksdb::task_database::open({state_dir / id.to_string(), topology.name, id.to_string(), memory});
@@ -195,6 +199,7 @@ struct fixture {
   call_log log;
   fake_input in;
   fake_output out;
+  fake_output other;  // the producer of another cluster
   runtime_metrics metrics;
   commit_hooks hooks;
   task_manager tasks;
@@ -300,6 +305,26 @@ TEST(checkpoint, at_least_once_commits_the_offsets_last_and_only_after_every_del
   failing.run(failing.process("user-a", 0));
   failing.run(failing.commits.commit());
   EXPECT_FALSE(failing.log.has("commit offsets 1")) << "offsets were committed over an undelivered record";
+  EXPECT_TRUE(failing.log.has("seek_to_committed 1"));
+  EXPECT_FALSE(failing.window_store().committed_offset());
+}
+
+TEST(checkpoint, at_least_once_waits_for_the_deliveries_of_a_sink_on_another_cluster) {
+  fixture f(operators::delivery_guarantee::at_least_once, true);
+  f.run(f.process("user-a", 0));
+  f.run(f.commits.commit());
+  EXPECT_TRUE(f.log.has("other: send out")) << "the output went to the sink cluster's producer";
+  EXPECT_FALSE(f.log.has("send out")) << "the home producer wrote the other cluster's sink";
+  ASSERT_TRUE(f.log.has("other: flush"));
+  ASSERT_TRUE(f.log.has("commit offsets 1"));
+  EXPECT_LT(f.log.index("other: flush"), f.log.index("commit offsets 1"));
+  EXPECT_TRUE(f.window_store().committed_offset());
+
+  fixture failing(operators::delivery_guarantee::at_least_once, true);
+  failing.other.fail_deliveries = true;
+  failing.run(failing.process("user-a", 0));
+  failing.run(failing.commits.commit());
+  EXPECT_FALSE(failing.log.has("commit offsets 1")) << "offsets were committed over a record lost on the other cluster";
   EXPECT_TRUE(failing.log.has("seek_to_committed 1"));
   EXPECT_FALSE(failing.window_store().committed_offset());
 }

@@ -23,6 +23,8 @@ std::string required_env(const char* name) {
 
 std::string bootstrap_servers() { return required_env("SLUICE_BOOTSTRAP"); }
 
+std::string second_bootstrap_servers() { return required_env("SLUICE_BOOTSTRAP_2"); }
+
 std::string python() {
   const char* value = std::getenv("SLUICE_PYTHON");
   return value != nullptr && *value != '\0' ? value : "python3";

@@ -11,6 +11,10 @@ namespace sluice::test {
 // SLUICE_BOOTSTRAP: host:port of the PLAINTEXT listener.
 std::string bootstrap_servers();
 
+// SLUICE_BOOTSTRAP_2: a second, independent cluster (its own scripts/kafka --state-dir), for the
+// tests that run one pipeline across two clusters. scripts/test starts it.
+std::string second_bootstrap_servers();
+
 // Any SLUICE_* variable scripts/kafka exported (e.g. SLUICE_SASL_SSL_BOOTSTRAP, SLUICE_CA_FILE).
 // Fails the current test when it is missing.
 std::string required_env(const char* name);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "pipelines/cli/commands.hpp"
+#include "tests/pipelines/cli/sluice_process.hpp"
 #include "tests/runtime/http_client.hpp"
 #include "tests/support/test_cluster.hpp"
 
@@ -24,62 +25,11 @@ namespace {
 namespace fs = std::filesystem;
 using runtime::test_support::http_request;
 using runtime::test_support::metric_value;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using test_support::sluice_process;
 
 int in_process(std::vector<std::string> args, const std::string& input = "", std::string* out_text = nullptr) {
-  args.push_back("--bootstrap-server");
-  args.push_back(test::bootstrap_servers());
-  std::istringstream in(input);
-  std::ostringstream out, err;
-  const int status = run(args, in, out, err);
-  if (out_text != nullptr) *out_text = out.str();
-  EXPECT_EQ(status, 0) << err.str();
-  return status;
+  return test_support::run_on_cluster(test::bootstrap_servers(), std::move(args), input, out_text);
 }
-
-// `sluice run ARGS` as a child process, its stdout and stderr in files.
-class sluice_process {
- public:
-  sluice_process(const std::vector<std::string>& args, const fs::path& log) : log_(log) {
-    const auto binary = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "sluice").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const auto file = log.string();
-      std::freopen(file.c_str(), "w", stdout);
-      std::freopen(file.c_str(), "a", stderr);
-      std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
-      std::_Exit(127);
-    }
-  }
-  ~sluice_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::string log() const { return read_file(log_); }
-  // SIGTERM, then the exit status.
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-};
 
 // The port the endpoint logged ("serving ... <what> on 127.0.0.1:PORT"), 0 when it never did.
 std::uint16_t endpoint_port(const sluice_process& sluice, const std::string& what) {

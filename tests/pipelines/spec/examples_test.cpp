@@ -52,6 +52,10 @@ TEST(pipeline_examples, branches_to_two_sinks_pass_their_tests) {
   expect_tests_pass("order_routing.yaml", 1);
 }
 
+TEST(pipeline_examples, a_migration_between_two_clusters_passes_its_tests) {
+  expect_tests_pass("orders_migration.yaml", 1);
+}
+
 TEST(pipeline_examples, describe_names_internal_and_changelog_topics) {
   const auto described = describe_pipeline(example("page_view_stats.yaml"));
   ASSERT_TRUE(described.ok) << described.text;

@@ -133,7 +133,7 @@ sink:
   ASSERT_EQ(r.errors.size(), 2U) << joined(r);
   EXPECT_EQ(messages(r)[0],
             "p.yaml:4:5: sources[0].key_formt: unknown key 'key_formt' (did you mean "
-            "'key_format'?); expected one of: topic, topics, key_format, value_format");
+            "'key_format'?); expected one of: topic, topics, key_format, value_format, cluster");
   EXPECT_EQ(r.errors[1].line, 7);
   EXPECT_EQ(r.errors[1].path, "sink.partitons");
 }
