@@ -10,6 +10,11 @@ prints a markdown table, and rewrites docs/benchmarks.md (method, tables, Sluice
 A client that cannot run (not built, not installed) gets rows "not measured: <reason>"; a run
 that fails or whose topic does not end up holding exactly the records sent is marked failed.
 Figures are only ever what a run printed.
+
+Why one file of ~1450 lines: it is the one entry point scripts/bench runs, and its parts (the
+scenario list, the per-client command lines, the CPU-time measuring, the report writer) are read
+together whenever a figure is questioned; nothing imports it. Splitting it into a package along
+those four jobs is the next step if it grows.
 """
 import argparse
 import datetime

@@ -6,6 +6,7 @@
 // out the join times and pauses from them. Both members call getmany() all the time, as an
 // application would. Everything but the assignor is the consumer's default.
 #include "bench/driver_common.hpp"
+#include "kafka/client/clock.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/consumer/rebalance_listener.hpp"
 #include "kafka/net/broker_address.hpp"
@@ -89,18 +90,13 @@ asio::awaitable<void> poll_loop(kafka::consumer* consumer, std::shared_ptr<group
   --log->loops_running;
 }
 
-asio::awaitable<void> sleep_for(asio::any_io_executor executor, std::chrono::milliseconds duration) {
-  asio::steady_timer timer(executor, duration);
-  co_await timer.async_wait(asio::use_awaitable);
-}
-
 // Waits (checking every millisecond) until `done()` holds; false after settle_timeout.
 template <typename Done>
 asio::awaitable<bool> wait_until(asio::any_io_executor executor, Done done) {
   const auto deadline = std::chrono::steady_clock::now() + settle_timeout;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) co_return false;
-    co_await sleep_for(executor, std::chrono::milliseconds(1));
+    co_await kafka::sleep_for(executor, std::chrono::milliseconds(1));
   }
   co_return true;
 }
@@ -128,7 +124,7 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
   asio::co_spawn(executor, poll_loop(&a, log), [](std::exception_ptr) {});
   bool settled = co_await wait_until(executor, [&] { return !log->owned[0].empty(); });
   if (settled) {
-    co_await sleep_for(executor, std::chrono::milliseconds(1000));
+    co_await kafka::sleep_for(executor, std::chrono::milliseconds(1000));
     log->events.push_back({'B', "subscribe", bench::monotonic_seconds(), {}});
     b.subscribe(std::vector<std::string>{args.topic}, std::make_shared<listener>(log, 'B'));
     asio::co_spawn(executor, poll_loop(&b, log), [](std::exception_ptr) {});

@@ -117,6 +117,22 @@ processing_error aggregate_set::error(const record& r, const entry& e, std::stri
       r.origin, step_};
 }
 
+std::optional<processing_error> aggregate_set::keep_extreme(json::value& acc,
+                                                            const json::value& candidate,
+                                                            const record& r,
+                                                            const entry& e) const {
+  const auto c = compare(candidate, acc);
+  if (!c) {
+    return error(r, e,
+                 fmt::format("cannot compare {} with {}", kind_name(candidate), kind_name(acc)));
+  }
+  if ((e.spec.function == aggregate_function::min && *c < 0) ||
+      (e.spec.function == aggregate_function::max && *c > 0)) {
+    acc = candidate;
+  }
+  return std::nullopt;
+}
+
 json::value aggregate_set::initial_state() const {
   json::array values;
   for (const auto& e : entries_) {
@@ -205,15 +221,7 @@ std::optional<processing_error> aggregate_set::add(json::value& state,
           acc = in;
           break;
         }
-        auto c = compare(in, acc);
-        if (!c) {
-          return error(r, e,
-                       fmt::format("cannot compare {} with {}", kind_name(in), kind_name(acc)));
-        }
-        if ((e.spec.function == aggregate_function::min && *c < 0) ||
-            (e.spec.function == aggregate_function::max && *c > 0)) {
-          acc = in;
-        }
+        if (auto failed = keep_extreme(acc, in, r, e)) return failed;
         break;
       }
       case aggregate_function::first:
@@ -279,15 +287,7 @@ processing_result<json::value> aggregate_set::merge(const json::value& a, const 
       }
       case aggregate_function::min:
       case aggregate_function::max: {
-        auto c = compare(in, acc);
-        if (!c) {
-          return error(r, e,
-                       fmt::format("cannot compare {} with {}", kind_name(in), kind_name(acc)));
-        }
-        if ((e.spec.function == aggregate_function::min && *c < 0) ||
-            (e.spec.function == aggregate_function::max && *c > 0)) {
-          acc = in;
-        }
+        if (auto failed = keep_extreme(acc, in, r, e)) return std::move(*failed);
         break;
       }
       case aggregate_function::first:

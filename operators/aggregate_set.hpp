@@ -66,6 +66,11 @@ class aggregate_set {
   };
   processing_error error(const record& r, const entry& e, std::string message,
                          error_kind kind = error_kind::evaluation) const;
+  // min/max (e's function): `acc` becomes `candidate` when that is smaller/larger. Adding a record
+  // and merging two sessions both come here; values that cannot be ordered are an error.
+  std::optional<processing_error> keep_extreme(boost::json::value& acc,
+                                               const boost::json::value& candidate,
+                                               const record& r, const entry& e) const;
 
   std::vector<entry> entries_;
   std::string step_;

@@ -7,6 +7,7 @@
 
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,21 @@ struct raw_record {
   std::int64_t timestamp = 0;  // milliseconds since the epoch
   std::vector<header> headers;
 };
+
+// An expression's result as a record time: milliseconds since the epoch, a non-negative number
+// (an int, or a double, truncated). nullopt for anything else; set_timestamp and a window's time
+// expression turn that into an invalid_timestamp error.
+inline std::optional<std::int64_t> epoch_millis(const boost::json::value& v) {
+  if (v.is_int64() && v.get_int64() >= 0) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  // 9.2e18 stays below INT64_MAX (9.22e18), so the conversion cannot overflow.
+  if (v.is_double() && v.get_double() >= 0 && v.get_double() < 9.2e18) {
+    return static_cast<std::int64_t>(v.get_double());
+  }
+  return std::nullopt;
+}
 
 // A decoded record flowing through the steps of a sub-topology.
 struct record {

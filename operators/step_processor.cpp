@@ -233,16 +233,7 @@ std::optional<processing_error> step_processor::process(const record& in,
         return ts.error();
       }
       const json::value& v = *ts;
-      std::optional<std::int64_t> millis;
-      if (v.is_int64() && v.get_int64() >= 0) {
-        millis = v.get_int64();
-      }
-      if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        millis = static_cast<std::int64_t>(v.get_uint64());
-      }
-      if (v.is_double() && v.get_double() >= 0 && v.get_double() < 9.2e18) {
-        millis = static_cast<std::int64_t>(v.get_double());
-      }
+      const auto millis = epoch_millis(v);
       if (!millis) {
         return error(in,
                      fmt::format("set_timestamp must give milliseconds since the epoch (a "

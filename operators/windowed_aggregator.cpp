@@ -120,15 +120,7 @@ processing_result<std::int64_t> windowed_aggregator::event_time(const record& in
   if (!v) {
     return v.error();
   }
-  if (v->is_int64() && v->get_int64() >= 0) {
-    return v->get_int64();
-  }
-  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  if (v->is_double() && v->get_double() >= 0 && v->get_double() < 9.2e18) {
-    return static_cast<std::int64_t>(v->get_double());
-  }
+  if (const auto millis = epoch_millis(*v)) return *millis;
   return processing_error{error_kind::invalid_timestamp,
                           fmt::format("window time '{}' must give milliseconds since the epoch "
                                       "(a non-negative number), got {}",

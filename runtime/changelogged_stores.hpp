@@ -1,6 +1,6 @@
 #pragma once
 
-// Changelogging decorators: a store layer (STYLE.md: typed/metrics → cache → changelog → RocksDB)
+// Changelogging decorators: a store layer (docs/style.md, docs/architecture.md "State")
 // that passes every call to the store it wraps and remembers, per changelog key, the latest change
 // of the open transaction. At a commit point the task drains these changes, writes them to the
 // store's changelog partition (inside the Kafka transaction under exactly-once), and only then

@@ -1,5 +1,6 @@
 #include "runtime/stream_app.hpp"
 
+#include "kafka/client/clock.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/properties/client_properties.hpp"
 #include "operators/topology_validation.hpp"
@@ -451,9 +452,7 @@ asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
 // Wall-clock punctuations that are due (a table's emit_every, a processor's punctuate_every),
 // between records like a record: their outputs join the interval's transaction.
 asio::awaitable<void> stream_app::impl::punctuate() {
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = kafka::wall_clock_ms();
   for (auto& [id, t] : tasks->tasks()) {
     if (!t->processing() || !t->processor().punctuation_due(now)) continue;
     commits->begin_record();

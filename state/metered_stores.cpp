@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
 namespace sluice::state {
 namespace {
 
@@ -28,29 +30,42 @@ std::unique_ptr<Store> require(std::unique_ptr<Store> inner) {
 
 }  // namespace
 
-// ---- key-value
-
-metered_kv_store::metered_kv_store(std::unique_ptr<kv_store> inner)
+template <typename Store>
+metered_store<Store>::metered_store(std::unique_ptr<Store> inner)
     : inner_(require(std::move(inner))) {}
 
-store_metrics_snapshot metered_kv_store::metrics() const {
+template <typename Store>
+store_metrics_snapshot metered_store<Store>::metrics() const {
   auto out = metrics_.snapshot();
   out.pending_writes = inner_->pending_writes();
+  if constexpr (!std::is_same_v<Store, kv_store>) out.expired_drops = inner_->expired_drops();
   return out;
 }
 
-void metered_kv_store::commit(changelog_offset next_offset) {
+template <typename Store>
+void metered_store<Store>::commit(changelog_offset next_offset) {
   timed t(metrics_, store_operation::commit);
   inner_->commit(next_offset);
 }
-void metered_kv_store::abort() {
+
+template <typename Store>
+void metered_store<Store>::abort() {
   timed t(metrics_, store_operation::abort);
   inner_->abort();
 }
-void metered_kv_store::apply(std::span<const change> changes, changelog_offset next_offset) {
+
+template <typename Store>
+void metered_store<Store>::apply(std::span<const change> changes, changelog_offset next_offset) {
   timed t(metrics_, store_operation::apply);
   inner_->apply(changes, next_offset);
 }
+
+template class metered_store<kv_store>;
+template class metered_store<window_store>;
+template class metered_store<session_store>;
+
+// ---- key-value
+
 std::optional<bytes> metered_kv_store::get(bytes_view key) const {
   timed t(metrics_, store_operation::get);
   return inner_->get(key);
@@ -78,28 +93,6 @@ void metered_kv_store::all(const kv_visitor& visit) const {
 
 // ---- window
 
-metered_window_store::metered_window_store(std::unique_ptr<window_store> inner)
-    : inner_(require(std::move(inner))) {}
-
-store_metrics_snapshot metered_window_store::metrics() const {
-  auto out = metrics_.snapshot();
-  out.pending_writes = inner_->pending_writes();
-  out.expired_drops = inner_->expired_drops();
-  return out;
-}
-
-void metered_window_store::commit(changelog_offset next_offset) {
-  timed t(metrics_, store_operation::commit);
-  inner_->commit(next_offset);
-}
-void metered_window_store::abort() {
-  timed t(metrics_, store_operation::abort);
-  inner_->abort();
-}
-void metered_window_store::apply(std::span<const change> changes, changelog_offset next_offset) {
-  timed t(metrics_, store_operation::apply);
-  inner_->apply(changes, next_offset);
-}
 bool metered_window_store::put(bytes_view key, std::int64_t window_start, bytes_view value) {
   timed t(metrics_, store_operation::put);
   return inner_->put(key, window_start, value);
@@ -129,28 +122,6 @@ void metered_window_store::all(const window_visitor& visit) const {
 
 // ---- session
 
-metered_session_store::metered_session_store(std::unique_ptr<session_store> inner)
-    : inner_(require(std::move(inner))) {}
-
-store_metrics_snapshot metered_session_store::metrics() const {
-  auto out = metrics_.snapshot();
-  out.pending_writes = inner_->pending_writes();
-  out.expired_drops = inner_->expired_drops();
-  return out;
-}
-
-void metered_session_store::commit(changelog_offset next_offset) {
-  timed t(metrics_, store_operation::commit);
-  inner_->commit(next_offset);
-}
-void metered_session_store::abort() {
-  timed t(metrics_, store_operation::abort);
-  inner_->abort();
-}
-void metered_session_store::apply(std::span<const change> changes, changelog_offset next_offset) {
-  timed t(metrics_, store_operation::apply);
-  inner_->apply(changes, next_offset);
-}
 bool metered_session_store::put(bytes_view key, std::int64_t start, std::int64_t end,
                                 bytes_view value) {
   timed t(metrics_, store_operation::put);

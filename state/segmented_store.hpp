@@ -17,10 +17,12 @@
 // committed one on commit. The stream time is stored next to the offset, so a reopened store
 // expires exactly where it left off. One task's thread; not thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 
 #include "state/bytes_table.hpp"
 #include "state/kv_store.hpp"
@@ -79,6 +81,35 @@ class segmented_store {
   std::optional<std::int64_t> stream_time_;  // including buffered writes
   std::int64_t dropped_below_segment_ = 0;   // segments below this are deleted in the table
   std::uint64_t expired_drops_ = 0;
+};
+
+// What the window and session stores built on a segmented_store share: the state_store calls and
+// the time queries go to the segmented_store unchanged. Store is window_store or session_store.
+template <typename Store>
+class segmented_store_base : public Store {
+ public:
+  const std::string& name() const override { return store_.name(); }
+  std::size_t pending_writes() const override { return store_.pending_writes(); }
+  void commit(changelog_offset next_offset) override { store_.commit(next_offset); }
+  void abort() override { store_.abort(); }
+  std::optional<changelog_offset> committed_offset() const override {
+    return store_.committed_offset();
+  }
+  void apply(std::span<const change> changes, changelog_offset next_offset) override {
+    store_.apply(changes, next_offset);
+  }
+  std::chrono::milliseconds retention() const override {
+    return std::chrono::milliseconds(store_.retention_ms());
+  }
+  std::optional<std::int64_t> observed_stream_time() const override {
+    return store_.observed_stream_time();
+  }
+  std::uint64_t expired_drops() const override { return store_.expired_drops(); }
+
+ protected:
+  explicit segmented_store_base(segmented_store store) : store_(std::move(store)) {}
+
+  segmented_store store_;
 };
 
 // Upper bound on retention / segment interval (+1): a fetch seeks once per live segment.

@@ -1,7 +1,8 @@
 #pragma once
 
-// Typed views over byte stores: the top layer of the stack (typed -> metrics -> cache ->
-// changelog -> backend). They serialize keys and values with serdes and forward to the byte
+// Typed views over byte stores: the top layer of the stack (docs/architecture.md "State"), which
+// user processors put over the stores their context hands out (the runtime hands out the
+// changelogged byte stores). They serialize keys and values with serdes and forward to the byte
 // store below; transactions (commit, abort, apply) stay on the byte store, which the task owns.
 // A typed view holds a reference: it must not outlive its store. One task's thread.
 //

@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "kafka/client/clock.hpp"
 #include "kafka/admin/retry_policy.hpp"
 #include "kafka/protocol/messages/create_partitions.hpp"
 #include "kafka/protocol/messages/create_topics.hpp"
@@ -94,8 +95,7 @@ asio::awaitable<void> admin_client::recover(std::exception_ptr failure, int atte
                                                 std::to_string(options_.api_timeout.count()) +
                                                 " ms of retries)");
   }
-  asio::steady_timer timer(cluster_.executor(), pause);
-  co_await timer.async_wait(asio::use_awaitable);
+  co_await sleep_for(cluster_.executor(), pause);
   // (Not before the cluster ever started: there is no metadata to refresh, only the bootstrap
   // servers that the next attempt tries anyway.)
   if (handling == admin_retry::handling::refresh_metadata && !cluster_.metadata().brokers.empty()) {
@@ -113,8 +113,7 @@ asio::awaitable<bool> admin_client::pause_before_retry(int attempt, clock::time_
   const auto pause =
       admin_retry::backoff(cluster_.config().retry_backoff, options_.retry_backoff_max, attempt);
   if (clock::now() + pause >= until) co_return false;
-  asio::steady_timer timer(cluster_.executor(), pause);
-  co_await timer.async_wait(asio::use_awaitable);
+  co_await sleep_for(cluster_.executor(), pause);
   if (refresh_metadata) {
     try {
       co_await cluster_.refresh_metadata(std::move(topics));
@@ -466,6 +465,18 @@ asio::awaitable<std::vector<topic_description>> admin_client::describe_topics(
 
 // ---- configs ---------------------------------------------------------------------------------
 
+namespace {
+
+// "topic 'a', broker 1": the resources of one request, for errors.
+std::string describe_resources(const std::vector<config_resource>& resources) {
+  std::string what;
+  for (const auto& resource : resources)
+    what += (what.empty() ? "" : ", ") + describe_resource(resource);
+  return what;
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<config_description>> admin_client::describe_configs(
     std::vector<config_resource> resources) {
   std::map<std::optional<std::int32_t>, std::vector<config_resource>> by_target;
@@ -473,38 +484,9 @@ asio::awaitable<std::vector<config_description>> admin_client::describe_configs(
   const auto until = deadline();
   std::map<config_resource, config_description> done;
   for (auto& [node, group] : by_target) {
-    std::string what;
-    for (const auto& resource : group)
-      what += (what.empty() ? "" : ", ") + describe_resource(resource);
-    for (int attempt = 0;; ++attempt) {
-      std::exception_ptr failure;
-      try {
-        protocol::describe_configs_request request;
-        for (const auto& resource : group) {
-          request.resources.push_back({.resource_type = static_cast<std::int8_t>(resource.type),
-                                       .resource_name = resource.name,
-                                       .configuration_keys = std::nullopt});
-        }
-        auto target = co_await connection_for(node);
-        auto response = co_await target->send(std::move(request));
-        for (auto& answer : response.results) {
-          config_description description;
-          description.resource = {static_cast<config_resource_type>(answer.resource_type),
-                                  answer.resource_name};
-          description.error = make_item_error(answer.error_code, answer.error_message);
-          for (auto& config : answer.configs) {
-            description.entries.push_back({std::move(config.name), std::move(config.value),
-                                           static_cast<config_source>(config.config_source),
-                                           config.read_only, config.is_sensitive});
-          }
-          done[description.resource] = std::move(description);
-        }
-        break;
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      co_await recover(failure, attempt, until, "describe the configs of " + what, {});
-    }
+    auto answers = co_await retrying(until, "describe the configs of " + describe_resources(group),
+                                     &admin_client::describe_configs_attempt, node, group);
+    for (auto& description : answers) done[description.resource] = std::move(description);
   }
   std::vector<config_description> results;
   for (const auto& resource : resources) {
@@ -518,47 +500,47 @@ asio::awaitable<std::vector<config_description>> admin_client::describe_configs(
   co_return results;
 }
 
+asio::awaitable<std::vector<config_description>> admin_client::describe_configs_attempt(
+    std::optional<std::int32_t> node, std::vector<config_resource> resources) {
+  protocol::describe_configs_request request;
+  for (const auto& resource : resources) {
+    request.resources.push_back({.resource_type = static_cast<std::int8_t>(resource.type),
+                                 .resource_name = resource.name,
+                                 .configuration_keys = std::nullopt});
+  }
+  auto target = co_await connection_for(node);
+  auto response = co_await target->send(std::move(request));
+  std::vector<config_description> answers;
+  for (auto& answer : response.results) {
+    config_description description;
+    description.resource = {static_cast<config_resource_type>(answer.resource_type),
+                            answer.resource_name};
+    description.error = make_item_error(answer.error_code, answer.error_message);
+    for (auto& config : answer.configs) {
+      description.entries.push_back({std::move(config.name), std::move(config.value),
+                                     static_cast<config_source>(config.config_source),
+                                     config.read_only, config.is_sensitive});
+    }
+    answers.push_back(std::move(description));
+  }
+  co_return answers;
+}
+
 asio::awaitable<std::vector<alter_configs_result>> admin_client::incremental_alter_configs(
     std::map<config_resource, std::vector<config_alteration>> changes, bool validate_only) {
-  std::map<std::optional<std::int32_t>, std::vector<config_resource>> by_target;
+  std::map<std::optional<std::int32_t>, std::map<config_resource, std::vector<config_alteration>>>
+      by_target;
   for (const auto& [resource, alterations] : changes)
-    by_target[config_target(resource)].push_back(resource);
+    by_target[config_target(resource)][resource] = alterations;
   const auto until = deadline();
   std::map<config_resource, alter_configs_result> done;
   for (auto& [node, group] : by_target) {
-    std::string what;
-    for (const auto& resource : group)
-      what += (what.empty() ? "" : ", ") + describe_resource(resource);
-    for (int attempt = 0;; ++attempt) {
-      std::exception_ptr failure;
-      try {
-        protocol::incremental_alter_configs_request request;
-        request.validate_only = validate_only;
-        for (const auto& resource : group) {
-          auto& entry = request.resources.emplace_back();
-          entry.resource_type = static_cast<std::int8_t>(resource.type);
-          entry.resource_name = resource.name;
-          for (const auto& alteration : changes.at(resource)) {
-            entry.configs.push_back({.name = alteration.name,
-                                     .config_operation = static_cast<std::int8_t>(alteration.op),
-                                     .value = alteration.op == alter_config_op::remove
-                                                  ? std::nullopt
-                                                  : alteration.value});
-          }
-        }
-        auto target = co_await connection_for(node);
-        auto response = co_await target->send(std::move(request));
-        for (auto& answer : response.responses) {
-          config_resource resource{static_cast<config_resource_type>(answer.resource_type),
-                                   answer.resource_name};
-          done[resource] = {resource, make_item_error(answer.error_code, answer.error_message)};
-        }
-        break;
-      } catch (...) {
-        failure = std::current_exception();
-      }
-      co_await recover(failure, attempt, until, "alter the configs of " + what, {});
-    }
+    std::vector<config_resource> resources;
+    for (const auto& [resource, alterations] : group) resources.push_back(resource);
+    auto answers = co_await retrying(until, "alter the configs of " + describe_resources(resources),
+                                     &admin_client::alter_configs_attempt, node, group,
+                                     validate_only);
+    for (auto& answer : answers) done[answer.resource] = std::move(answer);
   }
   std::vector<alter_configs_result> results;
   for (const auto& [resource, alterations] : changes) {
@@ -569,6 +551,34 @@ asio::awaitable<std::vector<alter_configs_result>> admin_client::incremental_alt
             : it->second);
   }
   co_return results;
+}
+
+asio::awaitable<std::vector<alter_configs_result>> admin_client::alter_configs_attempt(
+    std::optional<std::int32_t> node,
+    std::map<config_resource, std::vector<config_alteration>> changes, bool validate_only) {
+  protocol::incremental_alter_configs_request request;
+  request.validate_only = validate_only;
+  for (const auto& [resource, alterations] : changes) {
+    auto& entry = request.resources.emplace_back();
+    entry.resource_type = static_cast<std::int8_t>(resource.type);
+    entry.resource_name = resource.name;
+    for (const auto& alteration : alterations) {
+      entry.configs.push_back({.name = alteration.name,
+                               .config_operation = static_cast<std::int8_t>(alteration.op),
+                               .value = alteration.op == alter_config_op::remove
+                                            ? std::nullopt
+                                            : alteration.value});
+    }
+  }
+  auto target = co_await connection_for(node);
+  auto response = co_await target->send(std::move(request));
+  std::vector<alter_configs_result> answers;
+  for (auto& answer : response.responses) {
+    config_resource resource{static_cast<config_resource_type>(answer.resource_type),
+                             answer.resource_name};
+    answers.push_back({resource, make_item_error(answer.error_code, answer.error_message)});
+  }
+  co_return answers;
 }
 
 }  // namespace sluice::kafka

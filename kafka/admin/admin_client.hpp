@@ -129,14 +129,32 @@ class admin_client {
       co_await recover(failure, attempt_number, until, what, {});
     }
   }
-  // Backs off before retrying items that failed with a retriable error; false when the deadline
-  // does not leave room for another attempt.
   // KRaft brokers learn of a new topic from the metadata log a moment after CreateTopics answers;
   // waits (until the deadline at most) until the topics and their leaders are visible, so that a
   // describe or produce right after create_topics finds them.
   asio::awaitable<void> wait_until_visible(std::vector<std::string> names, clock::time_point until);
+  // Backs off before retrying items that failed with a retriable error; false when the deadline
+  // does not leave room for another attempt.
   asio::awaitable<bool> pause_before_retry(int attempt, clock::time_point deadline,
                                            bool refresh_metadata, std::vector<std::string> topics);
+
+  // The loop of the partition-level calls (ListOffsets, DeleteRecords): routes the partitions to
+  // their leaders, calls `ask(leader, its partitions, broker timeout ms)` once per leader (a plain
+  // callable returning an awaitable map of that leader's answers), keeps every answer, and asks
+  // again, after a metadata refresh, for the partitions without a leader or with a retriable
+  // error, until the deadline. `what` + the pending partitions name the call in errors. Answer has
+  // an `error` (item_error). Defined in admin_client_offsets.cpp, its only user.
+  template <typename Answer, typename Ask>
+  asio::awaitable<std::map<topic_partition, Answer>> ask_leaders(
+      std::vector<topic_partition> partitions, std::string what, Ask ask);
+  // One leader's part of list_offsets / delete_records (the maps live in the public call's frame).
+  asio::awaitable<std::map<topic_partition, listed_offset>> list_offsets_at(
+      std::int32_t leader, std::vector<topic_partition> partitions,
+      const std::map<topic_partition, offset_spec>* specs, isolation_level isolation,
+      std::int32_t timeout_ms);
+  asio::awaitable<std::map<topic_partition, deleted_records>> delete_records_at(
+      std::int32_t leader, std::vector<topic_partition> partitions,
+      const std::map<topic_partition, std::int64_t>* before_offsets, std::int32_t timeout_ms);
 
   // A connection to the given broker, or to any broker.
   asio::awaitable<std::shared_ptr<connection>> connection_for(std::optional<std::int32_t> node_id);
@@ -150,6 +168,12 @@ class admin_client {
 
   // One attempt of the public call of the same name, which retries it (see retrying()).
   asio::awaitable<void> start_attempt();
+  // DescribeConfigs / IncrementalAlterConfigs of the resources one node (or any broker) owns.
+  asio::awaitable<std::vector<config_description>> describe_configs_attempt(
+      std::optional<std::int32_t> node, std::vector<config_resource> resources);
+  asio::awaitable<std::vector<alter_configs_result>> alter_configs_attempt(
+      std::optional<std::int32_t> node,
+      std::map<config_resource, std::vector<config_alteration>> changes, bool validate_only);
   asio::awaitable<cluster_description> describe_cluster_attempt();
   asio::awaitable<broker_api_versions> api_versions_attempt(std::optional<std::int32_t> node_id);
   asio::awaitable<std::vector<topic_listing>> list_topics_attempt(bool include_internal);

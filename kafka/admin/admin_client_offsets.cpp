@@ -69,14 +69,23 @@ asio::awaitable<routing> route_to_leaders(cluster& cluster,
   co_return result;
 }
 
+// The entry of `topic` in a request's topic list, added when missing.
+template <typename Topics>
+auto& topic_entry(Topics& topics, const std::string& topic) {
+  auto it = std::find_if(topics.begin(), topics.end(),
+                         [&](const auto& t) { return t.name == topic; });
+  if (it != topics.end()) return *it;
+  topics.push_back({.name = topic});
+  return topics.back();
+}
+
 }  // namespace
 
-asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_offsets(
-    std::map<topic_partition, offset_spec> specs, isolation_level isolation) {
+template <typename Answer, typename Ask>
+asio::awaitable<std::map<topic_partition, Answer>> admin_client::ask_leaders(
+    std::vector<topic_partition> pending, std::string what, Ask ask) {
   const auto until = deadline();
-  std::map<topic_partition, listed_offset> done;
-  std::vector<topic_partition> pending;
-  for (const auto& [tp, spec] : specs) pending.push_back(tp);
+  std::map<topic_partition, Answer> done;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::exception_ptr failure;
     try {
@@ -88,47 +97,16 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
       }
       for (auto& [tp, error] : routes.unknown) done[tp].error = error;
       for (const auto& [leader, partitions] : routes.by_leader) {
-        auto target = co_await cluster_.connection_to(leader);
-        const auto version = target->required_version(api_key::list_offsets);
-        protocol::list_offsets_request request;
-        request.replica_id = consumer_replica_id;
-        request.isolation_level = static_cast<std::int8_t>(isolation);
-        request.timeout_ms = remaining_ms(until);
+        auto answers = co_await ask(leader, partitions, remaining_ms(until));
         for (const auto& tp : partitions) {
-          const auto& spec = specs.at(tp);
-          if (spec.what == offset_spec::kind::max_timestamp &&
-              version < first_version_with_max_timestamp) {
-            done[tp].error = {
-                error_code::unsupported_version,
-                "broker " + std::to_string(leader) + " does not support the max-timestamp query"};
-            continue;
-          }
-          auto it = std::find_if(request.topics.begin(), request.topics.end(),
-                                 [&](const auto& t) { return t.name == tp.topic; });
-          if (it == request.topics.end()) {
-            request.topics.push_back({.name = tp.topic});
-            it = std::prev(request.topics.end());
-          }
-          it->partitions.push_back(
-              {.partition_index = tp.partition, .timestamp = spec.wire_timestamp()});
-        }
-        if (request.topics.empty()) continue;
-        auto response = co_await target->send(std::move(request), version);
-        for (const auto& topic : response.topics) {
-          for (const auto& partition : topic.partitions) {
-            topic_partition tp{topic.name, partition.partition_index};
-            if (!specs.contains(tp)) continue;
-            listed_offset answer{partition.offset, partition.timestamp, partition.leader_epoch,
-                                 make_item_error(partition.error_code)};
-            if (admin_retry::retry_item(answer.error.code, true)) retry.push_back(tp);
-            done[tp] = std::move(answer);
-          }
-        }
-        for (const auto& tp : partitions) {
-          if (!done.contains(tp)) {
+          auto answer = answers.find(tp);
+          if (answer == answers.end()) {
             done[tp].error = {error_code::unknown_server_error,
                               "the broker's response left out " + tp.to_string()};
+            continue;
           }
+          if (admin_retry::retry_item(answer->second.error.code, true)) retry.push_back(tp);
+          done[tp] = std::move(answer->second);
         }
       }
       pending = std::move(retry);
@@ -139,70 +117,91 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
     } catch (...) {
       failure = std::current_exception();
     }
-    co_await recover(failure, attempt, until, "list offsets of " + partition_list(pending),
-                     topics_of(pending));
+    co_await recover(failure, attempt, until, what + partition_list(pending), topics_of(pending));
   }
   co_return done;
 }
 
+asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_offsets(
+    std::map<topic_partition, offset_spec> specs, isolation_level isolation) {
+  std::vector<topic_partition> partitions;
+  for (const auto& [tp, spec] : specs) partitions.push_back(tp);
+  const auto* specs_ptr = &specs;  // lives in this frame until ask_leaders returns
+  co_return co_await ask_leaders<listed_offset>(
+      std::move(partitions), "list offsets of ",
+      [this, specs_ptr, isolation](std::int32_t leader, std::vector<topic_partition> at_leader,
+                                   std::int32_t timeout_ms) {
+        return list_offsets_at(leader, std::move(at_leader), specs_ptr, isolation, timeout_ms);
+      });
+}
+
+asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_offsets_at(
+    std::int32_t leader, std::vector<topic_partition> partitions,
+    const std::map<topic_partition, offset_spec>* specs, isolation_level isolation,
+    std::int32_t timeout_ms) {
+  std::map<topic_partition, listed_offset> answers;
+  auto target = co_await cluster_.connection_to(leader);
+  const auto version = target->required_version(api_key::list_offsets);
+  protocol::list_offsets_request request;
+  request.replica_id = consumer_replica_id;
+  request.isolation_level = static_cast<std::int8_t>(isolation);
+  request.timeout_ms = timeout_ms;
+  for (const auto& tp : partitions) {
+    const auto& spec = specs->at(tp);
+    if (spec.what == offset_spec::kind::max_timestamp &&
+        version < first_version_with_max_timestamp) {
+      answers[tp].error = {
+          error_code::unsupported_version,
+          "broker " + std::to_string(leader) + " does not support the max-timestamp query"};
+      continue;
+    }
+    topic_entry(request.topics, tp.topic)
+        .partitions.push_back(
+            {.partition_index = tp.partition, .timestamp = spec.wire_timestamp()});
+  }
+  if (request.topics.empty()) co_return answers;
+  auto response = co_await target->send(std::move(request), version);
+  for (const auto& topic : response.topics) {
+    for (const auto& partition : topic.partitions) {
+      answers[{topic.name, partition.partition_index}] = {
+          partition.offset, partition.timestamp, partition.leader_epoch,
+          make_item_error(partition.error_code)};
+    }
+  }
+  co_return answers;
+}
+
 asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records(
     std::map<topic_partition, std::int64_t> before_offsets) {
-  const auto until = deadline();
-  std::map<topic_partition, deleted_records> done;
-  std::vector<topic_partition> pending;
-  for (const auto& [tp, offset] : before_offsets) pending.push_back(tp);
-  for (int attempt = 0; !pending.empty(); ++attempt) {
-    std::exception_ptr failure;
-    try {
-      auto routes = co_await route_to_leaders(cluster_, pending);
-      std::vector<topic_partition> retry = routes.leaderless;
-      for (const auto& tp : routes.leaderless) {
-        done[tp].error = {error_code::leader_not_available,
-                          "partition " + tp.to_string() + " has no leader"};
-      }
-      for (auto& [tp, error] : routes.unknown) done[tp].error = error;
-      for (const auto& [leader, partitions] : routes.by_leader) {
-        protocol::delete_records_request request;
-        request.timeout_ms = remaining_ms(until);
-        for (const auto& tp : partitions) {
-          auto it = std::find_if(request.topics.begin(), request.topics.end(),
-                                 [&](const auto& t) { return t.name == tp.topic; });
-          if (it == request.topics.end()) {
-            request.topics.push_back({.name = tp.topic});
-            it = std::prev(request.topics.end());
-          }
-          it->partitions.push_back(
-              {.partition_index = tp.partition, .offset = before_offsets.at(tp)});
-        }
-        auto response = co_await cluster_.send_to(leader, std::move(request));
-        for (const auto& topic : response.topics) {
-          for (const auto& partition : topic.partitions) {
-            topic_partition tp{topic.name, partition.partition_index};
-            if (!before_offsets.contains(tp)) continue;
-            deleted_records answer{partition.low_watermark, make_item_error(partition.error_code)};
-            if (admin_retry::retry_item(answer.error.code, true)) retry.push_back(tp);
-            done[tp] = std::move(answer);
-          }
-        }
-        for (const auto& tp : partitions) {
-          if (!done.contains(tp)) {
-            done[tp].error = {error_code::unknown_server_error,
-                              "the broker's response left out " + tp.to_string()};
-          }
-        }
-      }
-      pending = std::move(retry);
-      if (!pending.empty() &&
-          !co_await pause_before_retry(attempt, until, true, topics_of(pending)))
-        break;
-      continue;
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    co_await recover(failure, attempt, until, "delete records of " + partition_list(pending),
-                     topics_of(pending));
+  std::vector<topic_partition> partitions;
+  for (const auto& [tp, offset] : before_offsets) partitions.push_back(tp);
+  const auto* offsets_ptr = &before_offsets;  // lives in this frame until ask_leaders returns
+  co_return co_await ask_leaders<deleted_records>(
+      std::move(partitions), "delete records of ",
+      [this, offsets_ptr](std::int32_t leader, std::vector<topic_partition> at_leader,
+                          std::int32_t timeout_ms) {
+        return delete_records_at(leader, std::move(at_leader), offsets_ptr, timeout_ms);
+      });
+}
+
+asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records_at(
+    std::int32_t leader, std::vector<topic_partition> partitions,
+    const std::map<topic_partition, std::int64_t>* before_offsets, std::int32_t timeout_ms) {
+  protocol::delete_records_request request;
+  request.timeout_ms = timeout_ms;
+  for (const auto& tp : partitions) {
+    topic_entry(request.topics, tp.topic)
+        .partitions.push_back({.partition_index = tp.partition, .offset = before_offsets->at(tp)});
   }
-  co_return done;
+  auto response = co_await cluster_.send_to(leader, std::move(request));
+  std::map<topic_partition, deleted_records> answers;
+  for (const auto& topic : response.topics) {
+    for (const auto& partition : topic.partitions) {
+      answers[{topic.name, partition.partition_index}] = {partition.low_watermark,
+                                                          make_item_error(partition.error_code)};
+    }
+  }
+  co_return answers;
 }
 
 }  // namespace sluice::kafka

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "kafka/client/clock.hpp"
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/consumer/consumer_impl.hpp"
 #include "kafka/consumer/group_internal.hpp"
@@ -44,12 +45,6 @@ constexpr std::int16_t assignment_version = 3;
 
 kafka_error illegal_state(const std::string& what) {
   return kafka_error(make_error_code(consumer_error::illegal_state), what, false);
-}
-
-asio::awaitable<void> sleep_for(asio::any_io_executor executor,
-                                std::chrono::milliseconds duration) {
-  asio::steady_timer timer(executor, duration);
-  co_await timer.async_wait(asio::use_awaitable);
 }
 
 bool coordinator_moved(error_code code) {

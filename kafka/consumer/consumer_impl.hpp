@@ -1,7 +1,8 @@
 #pragma once
 
 // The consumer's private state, shared by its translation units (consumer.cpp: assignment,
-// positions and fetching; consumer_group.cpp: group membership and commits). Not a public header.
+// positions and the public API; consumer_fetch.cpp: fetching; consumer_group.cpp and
+// group_member.cpp: group membership and commits). Not a public header.
 
 #include <chrono>
 #include <deque>
@@ -23,6 +24,11 @@
 #include "kafka/records/record_batch_decoder.hpp"
 
 namespace sluice::kafka {
+
+namespace consumer_detail {
+// Errors after which a partition's leader is looked up again before the next fetch or lookup.
+bool needs_metadata(error_code code);
+}  // namespace consumer_detail
 
 // The records of one partition from one fetch response, decoded and filtered (records before the
 // fetch offset, control batches and aborted transactions are gone). Records point into `data`

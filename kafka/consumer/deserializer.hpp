@@ -20,18 +20,12 @@
 //
 // Threading: the built-ins are stateless and may be shared by any threads.
 
-#include <bit>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 #include <concepts>
-#include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <type_traits>
 
+#include "kafka/client/builtin_serdes.hpp"
 #include "kafka/consumer/consumer_record.hpp"
 #include "kafka/protocol/wire.hpp"
 
@@ -44,98 +38,9 @@ concept deserializer_for = requires(const D& deserializer, std::string_view topi
   { deserializer(topic, data) } -> std::convertible_to<T>;
 };
 
-// What a deserializer throws (what is wrong with the bytes), and what deserialize() rethrows with
-// the record's place added.
-class deserialization_error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-struct string_deserializer {
-  std::string operator()(std::string_view /*topic*/, protocol::bytes_view data) const {
-    return std::string(protocol::as_string_view(data));
-  }
-};
-
-struct bytes_deserializer {
-  protocol::bytes operator()(std::string_view /*topic*/, protocol::bytes_view data) const {
-    return protocol::bytes(data.begin(), data.end());
-  }
-};
-
-// A fixed-width integer, big-endian (Java's DataInput order).
-template <std::integral Int>
-struct big_endian_deserializer {
-  Int operator()(std::string_view /*topic*/, protocol::bytes_view data) const {
-    if (data.size() != sizeof(Int)) {
-      throw deserialization_error("expected " + std::to_string(sizeof(Int)) +
-                                  " bytes of a big-endian integer, got " +
-                                  std::to_string(data.size()));
-    }
-    using unsigned_type = std::make_unsigned_t<Int>;
-    unsigned_type bits = 0;
-    for (auto byte : data) {
-      bits = static_cast<unsigned_type>((bits << 8U) | static_cast<unsigned_type>(byte));
-    }
-    return static_cast<Int>(bits);
-  }
-};
-using int16_deserializer = big_endian_deserializer<std::int16_t>;
-using int32_deserializer = big_endian_deserializer<std::int32_t>;
-using int64_deserializer = big_endian_deserializer<std::int64_t>;
-
-struct double_deserializer {
-  double operator()(std::string_view topic, protocol::bytes_view data) const {
-    return std::bit_cast<double>(int64_deserializer{}(topic, data));
-  }
-};
-
-struct json_deserializer {
-  boost::json::value operator()(std::string_view /*topic*/, protocol::bytes_view data) const {
-    std::error_code failure;
-    auto parsed = boost::json::parse(protocol::as_string_view(data), failure);
-    if (failure) throw deserialization_error("not JSON: " + failure.message());
-    return parsed;
-  }
-};
-
-// The deserializer deserialize() uses for a type when none is given.
+// The deserializer deserialize() uses for a type when none is given (builtin_serdes.hpp).
 template <typename T>
-struct default_deserializer {
-  static_assert(
-      sizeof(T) == 0,
-      "no default deserializer for this type: pass one (e.g. json_deserializer) explicitly");
-};
-template <>
-struct default_deserializer<std::string> {
-  using type = string_deserializer;
-};
-template <>
-struct default_deserializer<protocol::bytes> {
-  using type = bytes_deserializer;
-};
-template <>
-struct default_deserializer<std::int16_t> {
-  using type = int16_deserializer;
-};
-template <>
-struct default_deserializer<std::int32_t> {
-  using type = int32_deserializer;
-};
-template <>
-struct default_deserializer<std::int64_t> {
-  using type = int64_deserializer;
-};
-template <>
-struct default_deserializer<double> {
-  using type = double_deserializer;
-};
-template <>
-struct default_deserializer<boost::json::value> {
-  using type = json_deserializer;
-};
-template <typename T>
-using default_deserializer_t = typename default_deserializer<T>::type;
+using default_deserializer_t = typename builtin_serde<T>::deserializer;
 
 // A record with its key and value deserialized; `record` keeps the rest (place, timestamp,
 // headers) and the fetched buffer alive.

@@ -18,7 +18,6 @@ namespace sluice::kafka::group_detail {
 using clock = std::chrono::steady_clock;
 
 kafka_error illegal_state(const std::string& what);
-asio::awaitable<void> sleep_for(asio::any_io_executor executor, std::chrono::milliseconds duration);
 // NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS: find it again.
 bool coordinator_moved(error_code code);
 std::vector<topic_partition> sorted(const std::set<topic_partition>& partitions);

@@ -1,5 +1,6 @@
 #include "kafka/producer/batch_builder.hpp"
 
+#include "kafka/client/clock.hpp"
 #include "kafka/producer/record_accumulator.hpp"
 
 #include <chrono>
@@ -17,10 +18,7 @@ std::optional<batch_record_metadata> batch_builder::append(
   if (sent_) throw std::logic_error("batch_builder::append: the batch was already sent");
   const auto size = record_accumulator::estimated_size(key, value, headers);
   if (!builder_.empty() && builder_.estimated_size() + size > batch_size_) return std::nullopt;
-  const auto at = timestamp ? *timestamp
-                            : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const auto at = timestamp ? *timestamp : wall_clock_ms();
   const auto index = builder_.record_count();
   builder_.append(at, key, value, headers);
   timestamps_.push_back(at);

@@ -1,5 +1,6 @@
 #include "kafka/producer/producer.hpp"
 
+#include "kafka/client/clock.hpp"
 #include "kafka/client/cluster.hpp"
 #include "kafka/client/task_group.hpp"
 #include "kafka/client/wakeup.hpp"
@@ -84,12 +85,6 @@ constexpr std::chrono::milliseconds concurrent_transactions_backoff{20};
 // entries) when keeping a request under max.request.size.
 constexpr std::size_t request_overhead = 512;
 constexpr std::size_t per_batch_overhead = 64;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string where(const topic_queue& topic, std::int32_t partition) {
   return *topic.name + "-" + std::to_string(partition);
@@ -326,7 +321,7 @@ struct producer::impl : std::enable_shared_from_this<impl> {
                   std::span<const records::header_view> headers, std::size_t size) {
     const auto chosen = choose_partition(topic, partition, key, value, size);
     auto& queue = topic.partitions[static_cast<std::size_t>(chosen)];
-    auto result = accumulator.append(topic, queue, timestamp ? *timestamp : now_ms(), key, value,
+    auto result = accumulator.append(topic, queue, timestamp ? *timestamp : wall_clock_ms(), key, value,
                                      headers, size);
     if (!join_transaction(queue) &&
         (result.batch_full || buffer_waiters > 0 ||

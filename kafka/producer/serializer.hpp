@@ -19,18 +19,11 @@
 //
 // Threading: the built-ins are stateless and may be shared by any threads.
 
-#include "kafka/protocol/wire.hpp"
-
-#include <boost/json/serialize.hpp>
-#include <boost/json/value_from.hpp>
-
-#include <bit>
 #include <concepts>
-#include <cstdint>
-#include <stdexcept>
-#include <string>
 #include <string_view>
-#include <type_traits>
+
+#include "kafka/client/builtin_serdes.hpp"
+#include "kafka/protocol/wire.hpp"
 
 namespace sluice::kafka {
 
@@ -40,92 +33,8 @@ concept serializer_for = requires(const S& serializer, std::string_view topic, c
   { serializer(topic, data) } -> std::convertible_to<protocol::bytes>;
 };
 
-// What a serializer throws, or what serializing_producer wraps a serializer's failure in: which
-// topic, key or value, and why.
-class serialization_error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-struct string_serializer {
-  protocol::bytes operator()(std::string_view /*topic*/, std::string_view data) const {
-    return protocol::to_bytes(data);
-  }
-};
-
-struct bytes_serializer {
-  protocol::bytes operator()(std::string_view /*topic*/, protocol::bytes_view data) const {
-    return protocol::bytes(data.begin(), data.end());
-  }
-};
-
-// A fixed-width integer, big-endian (Java's DataOutput order).
-template <std::integral Int>
-struct big_endian_serializer {
-  protocol::bytes operator()(std::string_view /*topic*/, Int data) const {
-    using unsigned_type = std::make_unsigned_t<Int>;
-    auto bits = static_cast<unsigned_type>(data);
-    protocol::bytes out(sizeof(Int));
-    for (std::size_t i = sizeof(Int); i-- > 0;) {
-      out[i] = static_cast<std::byte>(bits & 0xffU);
-      bits = static_cast<unsigned_type>(bits >> 8U);
-    }
-    return out;
-  }
-};
-using int16_serializer = big_endian_serializer<std::int16_t>;
-using int32_serializer = big_endian_serializer<std::int32_t>;
-using int64_serializer = big_endian_serializer<std::int64_t>;
-
-struct double_serializer {
-  protocol::bytes operator()(std::string_view topic, double data) const {
-    return int64_serializer{}(topic, std::bit_cast<std::int64_t>(data));
-  }
-};
-
-struct json_serializer {
-  template <typename T>
-  protocol::bytes operator()(std::string_view /*topic*/, const T& data) const {
-    return protocol::to_bytes(boost::json::serialize(boost::json::value_from(data)));
-  }
-};
-
-// The serializer serializing_producer uses for a type when none is given.
+// The serializer serializing_producer uses for a type when none is given (builtin_serdes.hpp).
 template <typename T>
-struct default_serializer {
-  // Types without a built-in serializer need one passed explicitly (or json_serializer).
-  static_assert(sizeof(T) == 0,
-                "no default serializer for this type: pass one (e.g. json_serializer) explicitly");
-};
-template <>
-struct default_serializer<std::string> {
-  using type = string_serializer;
-};
-template <>
-struct default_serializer<protocol::bytes> {
-  using type = bytes_serializer;
-};
-template <>
-struct default_serializer<std::int16_t> {
-  using type = int16_serializer;
-};
-template <>
-struct default_serializer<std::int32_t> {
-  using type = int32_serializer;
-};
-template <>
-struct default_serializer<std::int64_t> {
-  using type = int64_serializer;
-};
-template <>
-struct default_serializer<double> {
-  using type = double_serializer;
-};
-template <>
-struct default_serializer<boost::json::value> {
-  using type = json_serializer;
-};
-template <typename T>
-using default_serializer_t = typename default_serializer<T>::type;
+using default_serializer_t = typename builtin_serde<T>::serializer;
 
 }  // namespace sluice::kafka

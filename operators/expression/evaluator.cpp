@@ -20,37 +20,6 @@ namespace {
 const json::value null_value;
 const json::object empty_object;
 
-std::string_view op_name(node_kind kind) {
-  switch (kind) {
-    case node_kind::add:
-      return "+";
-    case node_kind::subtract:
-      return "-";
-    case node_kind::multiply:
-      return "*";
-    case node_kind::divide:
-      return "/";
-    case node_kind::remainder:
-      return "%";
-    case node_kind::less:
-      return "<";
-    case node_kind::less_equal:
-      return "<=";
-    case node_kind::greater:
-      return ">";
-    case node_kind::greater_equal:
-      return ">=";
-    case node_kind::in:
-      return "in";
-    case node_kind::logical_and:
-      return "&&";
-    case node_kind::logical_or:
-      return "||";
-    default:
-      return "?";
-  }
-}
-
 std::string int_text(std::int64_t i) {
   return std::to_string(i);
 }
@@ -198,7 +167,7 @@ bool evaluate_path(const node& n, frame& f, operand& out) {
 
 bool type_error(frame& f, const node& n, const operand& l, const operand& r,
                 std::string_view verb) {
-  std::string message = "operator '" + std::string(op_name(n.kind)) + "' cannot " +
+  std::string message = "operator '" + std::string(operator_symbol(n.kind)) + "' cannot " +
                         std::string(verb) + " " + describe_operand(*n.children[0], l.get()) +
                         " and " + describe_operand(*n.children[1], r.get());
   if (n.kind == node_kind::add && (l.get().is_string() || r.get().is_string())) {
@@ -211,7 +180,7 @@ bool type_error(frame& f, const node& n, const operand& l, const operand& r,
 
 bool overflow(frame& f, const node& n, std::int64_t a, std::int64_t b) {
   return f.fail(n.position, "integer overflow in " + int_text(a) + " " +
-                                std::string(op_name(n.kind)) + " " + int_text(b));
+                                std::string(operator_symbol(n.kind)) + " " + int_text(b));
 }
 
 bool arithmetic(const node& n, frame& f, operand& out) {
@@ -301,7 +270,7 @@ bool arithmetic(const node& n, frame& f, operand& out) {
       break;
   }
   if (!std::isfinite(result)) {
-    return f.fail(n.position, "numeric overflow in '" + std::string(op_name(n.kind)) +
+    return f.fail(n.position, "numeric overflow in '" + std::string(operator_symbol(n.kind)) +
                                   "' (the result is not a finite double)");
   }
   out.set_double(result);

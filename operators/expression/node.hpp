@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operators/expression/context_root.hpp"
@@ -58,6 +59,10 @@ struct path_step {
   std::int64_t index = 0;
   std::unique_ptr<node> expression;
 };
+
+// The source text of an operator node ("+", "<=", "??"; "?" for a kind that is no operator): the
+// printer writes it back, the evaluator names it in errors.
+std::string_view operator_symbol(node_kind kind);
 
 struct node {
   node_kind kind = node_kind::constant;

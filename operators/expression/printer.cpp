@@ -12,43 +12,6 @@ namespace sluice::operators::expr {
 
 namespace {
 
-std::string_view operator_text(node_kind kind) {
-  switch (kind) {
-    case node_kind::add:
-      return "+";
-    case node_kind::subtract:
-      return "-";
-    case node_kind::multiply:
-      return "*";
-    case node_kind::divide:
-      return "/";
-    case node_kind::remainder:
-      return "%";
-    case node_kind::equal:
-      return "==";
-    case node_kind::not_equal:
-      return "!=";
-    case node_kind::less:
-      return "<";
-    case node_kind::less_equal:
-      return "<=";
-    case node_kind::greater:
-      return ">";
-    case node_kind::greater_equal:
-      return ">=";
-    case node_kind::in:
-      return "in";
-    case node_kind::logical_and:
-      return "&&";
-    case node_kind::logical_or:
-      return "||";
-    case node_kind::null_coalesce:
-      return "??";
-    default:
-      return "?";
-  }
-}
-
 bool is_keyword(std::string_view name) {
   return name == "true" || name == "false" || name == "null" || name == "and" || name == "or" ||
          name == "not" || name == "in";
@@ -239,7 +202,7 @@ void print(std::string& out, const node& n, bool nested) {
       }
       print(out, *n.children[0], true);
       out.push_back(' ');
-      out += operator_text(n.kind);
+      out += operator_symbol(n.kind);
       out.push_back(' ');
       print(out, *n.children[1], true);
       if (nested) {

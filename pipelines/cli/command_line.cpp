@@ -6,13 +6,12 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <ctime>
-#include <regex>
 #include <sstream>
 
 #include "kafka/consumer/consumer_config.hpp"
 #include "kafka/net/security_config.hpp"
 #include "kafka/producer/producer_config.hpp"
-#include "pipelines/cli/console_format.hpp"
+#include "pipelines/cli/command_table.hpp"
 
 namespace sluice::cli {
 
@@ -184,114 +183,67 @@ connection_settings make_connection(const connection_flags& flags) {
   return settings;
 }
 
-std::int16_t to_replication_factor(std::int32_t value) {
-  if (value != -1 && (value < 1 || value > 32767)) {
-    throw usage_error("--replication-factor must be at least 1, not " + std::to_string(value));
+bool is_help(const std::string& word) { return word == "--help" || word == "-h"; }
+
+// What a command takes before its options, as usage and help show it.
+std::string arguments_text(file_arguments files) {
+  switch (files) {
+    case file_arguments::none:
+      return "";
+    case file_arguments::one:
+      return " FILE";
+    case file_arguments::many:
+      return " FILE...";
   }
-  return static_cast<std::int16_t>(value);
+  return "";
 }
 
-std::map<std::string, std::string> parse_configs(const std::vector<std::string>& assignments) {
-  std::map<std::string, std::string> configs;
-  for (const auto& text : assignments) {
-    auto [key, value] = parse_config_assignment(text, "--config");
-    configs[key] = value;
-  }
-  return configs;
-}
-
-// One (sub)command: its options, and how to turn the parsed values into its args.
-struct parsed {
-  po::variables_map values;
-  bool help = false;
-  std::string help_text;
-};
-
-parsed parse_options(const std::string& command, const std::vector<std::string>& args,
-                     const po::options_description& own, connection_flags& flags) {
-  po::options_description all("Usage: sluice " + command + " [options]");
-  all.add(own).add(connection_options(flags));
-  parsed result;
-  try {
-    po::store(po::command_line_parser(args).options(all).run(), result.values);
-    result.help = result.values.count("help") > 0;
-    if (!result.help) po::notify(result.values);
-  } catch (const po::error& e) {
-    throw usage_error("sluice " + command + ": " + e.what() + " (see sluice " + command +
-                      " --help)");
-  }
+// `sluice <command> --help`: the synopsis, the summary, the command's own options and (for
+// commands that connect) the connection options.
+std::string help_text(const command_spec& spec, const po::options_description& own,
+                      const po::options_description& connection) {
   std::ostringstream text;
-  text << all;
-  result.help_text = text.str();
-  return result;
-}
-
-void require(const parsed& p, const std::string& command, const char* option) {
-  if (!p.values.count(option)) {
-    throw usage_error("sluice " + command + ": --" + std::string(option) +
-                      " is required (see sluice " + command + " --help)");
+  std::string summary(spec.summary);
+  std::replace(summary.begin(), summary.end(), '\n', ' ');
+  text << "Usage: sluice " << spec.name << arguments_text(spec.files) << " [options]\n"
+       << summary << "\n\n";
+  if (!own.options().empty()) text << own << '\n';
+  if (spec.connects) {
+    text << connection;
+  } else {
+    text << "Offline: no connection (the connection options are accepted and ignored).\n";
   }
-}
-
-void exclusive(const parsed& p, const std::string& command, const std::vector<const char*>& options,
-               bool one_required) {
-  std::vector<std::string> given;
-  for (const auto* option : options) {
-    auto it = p.values.find(option);
-    if (it == p.values.end() || it->second.defaulted()) continue;
-    // A bool_switch is always stored; only a true one counts.
-    if (const auto* flag = boost::any_cast<bool>(&it->second.value()); flag != nullptr && !*flag)
-      continue;
-    given.push_back(std::string("--") + option);
-  }
-  std::string names;
-  for (const auto* option : options) names += (names.empty() ? "--" : ", --") + std::string(option);
-  if (given.size() > 1) {
-    throw usage_error("sluice " + command + ": " + given[0] + " and " + given[1] +
-                      " cannot be used together");
-  }
-  if (one_required && given.empty())
-    throw usage_error("sluice " + command + ": one of " + names + " is required");
+  return text.str();
 }
 
 }  // namespace
 
 std::string usage() {
+  // The name column is this wide; a summary's second line starts under its first.
+  constexpr std::size_t name_width = 27;
+  const auto section = [](command_section which) {
+    std::string text;
+    for (const auto& spec : command_table()) {
+      if (spec.section != which) continue;
+      auto name = "  " + std::string(spec.name) + arguments_text(spec.files);
+      name.resize(std::max(name.size() + 1, name_width + 2), ' ');
+      std::string_view summary = spec.summary;
+      for (auto newline = summary.find('\n'); newline != std::string_view::npos;
+           newline = summary.find('\n')) {
+        name += std::string(summary.substr(0, newline)) + "\n" + std::string(name_width + 2, ' ');
+        summary.remove_prefix(newline + 1);
+      }
+      text += name + std::string(summary) + "\n";
+    }
+    return text;
+  };
   return "Usage: sluice <command> [options]   (every command takes --help)\n"
          "\n"
-         "Commands:\n"
-         "  cluster                    cluster id, controller, brokers, API versions offered and "
-         "negotiated\n"
-         "  topics create              create a topic (--topic, --partitions, "
-         "--replication-factor, --config)\n"
-         "  topics list                list topic names\n"
-         "  topics describe            partitions, leaders, replicas, in-sync replicas and "
-         "configs\n"
-         "  topics alter               add partitions and/or set or delete configs\n"
-         "  topics delete              delete topics\n"
-         "  groups list                list consumer groups\n"
-         "  groups describe            members, assignments, committed offsets and lag\n"
-         "  groups delete              delete (empty) consumer groups\n"
-         "  groups reset-offsets       move a group's committed offsets (dry run unless "
-         "--execute)\n"
-         "  produce                    stdin lines to a topic, one record per line "
-         "(--key-separator, --header)\n"
-         "  consume                    records to stdout, one per line (--format '%k %v', "
-         "--group, --from-beginning;\n"
-         "                             --timeout-ms: exit after that long without a record)\n"
+         "Commands:\n" +
+         section(command_section::cluster) +
          "\n"
-         "Pipelines (a YAML file, see examples/pipelines/):\n"
-         "  validate FILE              check a pipeline file; errors name file:line:column and "
-         "the field\n"
-         "  describe FILE              sub-topologies, steps, stores, internal and changelog "
-         "topics\n"
-         "                             (--format dot|mermaid|json: the graph for Graphviz, "
-         "Mermaid or tools)\n"
-         "  test FILE                  run the file's tests: offline, no broker\n"
-         "  run FILE...                run the pipelines until SIGINT/SIGTERM (more processes "
-         "share the work)\n"
-         "  reset FILE                 delete its group, internal topics and local state (dry run "
-         "unless --execute)\n"
+         "Pipelines (a YAML file, see examples/pipelines/):\n" +
+         section(command_section::pipelines) +
          "\n"
          "Every cluster command needs --bootstrap-server HOST:PORT (or a --command-config file with\n"
          "bootstrap.servers). Exit status: 0 success, 1 the cluster refused or could not be "
@@ -391,439 +343,60 @@ std::pair<std::string, std::string> parse_config_assignment(const std::string& t
 
 command_line parse_command_line(const std::vector<std::string>& args) {
   command_line result;
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  if (args.empty() || is_help(args[0]) || args[0] == "help") {
     result.help = usage();
     return result;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  const std::string& group = args[0];
-  if (group == "topics" || group == "groups") {
-    if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
+  std::string name = args[0];
+  if (is_command_group(name)) {
+    if (rest.empty() || is_help(rest[0])) {
       result.help = usage();
       return result;
     }
-    result.command = group + " " + rest[0];
+    name += " " + rest[0];
     rest.erase(rest.begin());
-  } else if (group == "produce" || group == "consume" || group == "cluster" ||
-             group == "validate" || group == "describe" || group == "test" ||
-             group == "run" || group == "reset") {
-    result.command = group;
-  } else {
-    throw usage_error("sluice: unknown command '" + group + "'\n\n" + usage());
   }
-  const auto& command = result.command;
+  const command_spec* spec = find_command(name);
+  if (spec == nullptr) throw usage_error("sluice: unknown command '" + name + "'\n\n" + usage());
+  result.command = name;
+
+  parsed_options parsed;
+  parsed.command = name;
+  // Pipeline files come before the options: `sluice run a.yaml b.yaml --bootstrap-server ...`.
+  while (spec->files != file_arguments::none && !rest.empty() && !rest[0].starts_with("-")) {
+    parsed.files.push_back(rest[0]);
+    rest.erase(rest.begin());
+    if (spec->files == file_arguments::one) break;
+  }
+
+  po::options_description own("Options of sluice " + name);
+  spec->options(own);
   connection_flags flags;
-  po::options_description own("Options of sluice " + command);
-
-  // Every branch declares its options, parses, then fills its args.
-  auto finish = [&](parsed& p) -> bool {
-    if (p.help) {
-      result.help = p.help_text;
-      return false;
-    }
-    result.connection = make_connection(flags);
-    return true;
-  };
-
-  // Pipeline commands take the file as their first argument.
-  const bool pipeline_command = command == "validate" || command == "describe" || command == "test" ||
-                                command == "run" || command == "reset";
-  std::string pipeline_file;
-  if (pipeline_command && !rest.empty() && !rest[0].starts_with("-")) {
-    pipeline_file = rest[0];
-    rest.erase(rest.begin());
-  }
-  // `sluice run a.yaml b.yaml`: every pipeline file before the first option.
-  std::vector<std::string> more_files;
-  while (command == "run" && !rest.empty() && !rest[0].starts_with("-")) {
-    more_files.push_back(rest[0]);
-    rest.erase(rest.begin());
-  }
-  auto require_file = [&] {
-    if (pipeline_file.empty())
-      throw usage_error("sluice " + command + ": the pipeline file is missing (sluice " + command +
-                        " FILE)");
-  };
-
-  if (command == "validate" || command == "describe" || command == "test") {
-    // Offline: the connection options are accepted (and ignored) so that one alias fits all.
-    std::string format = "text";
-    if (command == "describe") {
-      own.add_options()("format", po::value(&format)->value_name("FORMAT"),
-                        "text (default), dot (Graphviz), mermaid, or json (for tools; also --json)");
-    }
-    auto p = parse_options(command, rest, own, flags);
-    if (p.help) {
-      result.help = command == "describe" ? p.help_text : "Usage: sluice " + command + " FILE\n";
+  const auto connection = connection_options(flags);
+  po::options_description all;
+  all.add(own).add(connection);
+  try {
+    po::store(po::command_line_parser(rest).options(all).run(), parsed.values);
+    if (parsed.values.count("help") > 0) {
+      result.help = help_text(*spec, own, connection);
       return result;
     }
-    require_file();
-    auto parsed = pipelines::parse_describe_format(flags.json ? "json" : format);
-    if (!parsed)
-      throw usage_error("sluice describe: --format " + format +
-                        ": unknown format (text, dot, mermaid or json)");
-    result.args = pipeline_file_args{pipeline_file, *parsed};
-    return result;
+    po::notify(parsed.values);
+  } catch (const po::error& e) {
+    throw usage_error("sluice " + name + ": " + e.what() + " (see sluice " + name + " --help)");
   }
-  if (command == "run") {
-    run_args a;
-    std::int32_t replication = -1;
-    own.add_options()("state-dir", po::value(&a.state_dir)->value_name("DIR"),
-                      "where the tasks' RocksDB state lives (default /tmp/sluice-state)")(
-        "instance-id", po::value(&a.instance_id)->value_name("ID"),
-        "this process among the pipeline's instances (transactional id suffix, static member "
-        "id); default: a random id kept in the state directory")(
-        "on-error", po::value(&a.on_error)->value_name("POLICY"),
-        "a record that cannot be processed: stop (default), skip, or dead-letter (to "
-        "<name>-dead-letter)")("static-membership", po::bool_switch(),
-                               "join the group as a static member (KIP-345; the default)")(
-        "dynamic-membership", po::bool_switch(&a.dynamic_membership),
-        "join as a dynamic member: a restart after a crash then waits for the dead member's "
-        "session timeout")(
-        "group-protocol", po::value(&a.group_protocol)->value_name("PROTOCOL"),
-        "consumer (KIP-848, the default: a restart is not held up by other members' rebalances) "
-        "or classic (JoinGroup; for brokers before 4.0)")(
-        "session-timeout-ms", po::value(&a.session_timeout_ms)->value_name("MS"),
-        "how long the group waits for a silent member before it hands its partitions on "
-        "(default 45000; with the consumer protocol it is set as the group's "
-        "consumer.session.timeout.ms, within the broker's bounds)")(
-        "stay-in-group-on-stop", po::bool_switch(&a.stay_in_group_on_stop),
-        "a stop (SIGTERM) keeps this static member's partitions for it until the session "
-        "timeout, for a restart without rebalance (default: hand them over at once)")(
-        "memory-mb", po::value(&a.memory_mb)->value_name("MB"),
-        "RocksDB memory for the whole process: block cache and memtables (default 512)")(
-        "replication-factor", po::value(&replication)->value_name("N"),
-        "replicas per partition of the topics the pipeline creates (internal, sink, dead-letter; "
-        "default: the broker's default.replication.factor)")(
-        "metrics-port", po::value(&a.metrics_port)->value_name("PORT"),
-        "serve /metrics (Prometheus), /health and /ready over HTTP on this port (0: any free "
-        "port, logged; default: no endpoint)")(
-        "metrics-address", po::value(&a.metrics_address)->value_name("ADDRESS"),
-        "the address the endpoint listens on (default 0.0.0.0; 127.0.0.1 keeps it local)")(
-        "threads", po::value(&a.threads)->value_name("N"),
-        "stream threads per pipeline (default 1), each its own consumer, producer and tasks in the "
-        "pipeline's group, all in one memory budget (Kafka Streams' num.stream.threads)");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require_file();
-    if (replication != -1) a.replication_factor = to_replication_factor(replication);
-    if (a.metrics_port < -1 || a.metrics_port > 65535)
-      throw usage_error("--metrics-port must be from 0 to 65535, not " + std::to_string(a.metrics_port));
-    if (a.memory_mb < 16) throw usage_error("--memory-mb must be at least 16, not " + std::to_string(a.memory_mb));
-    if (a.threads < 1 || a.threads > 256)
-      throw usage_error("--threads must be from 1 to 256, not " + std::to_string(a.threads));
-    if (a.session_timeout_ms < 0)
-      throw usage_error("--session-timeout-ms must be positive, not " + std::to_string(a.session_timeout_ms));
-    if (!kafka::parse_group_protocol(a.group_protocol))
-      throw usage_error("--group-protocol: '" + a.group_protocol + "' is not consumer or classic");
-    if (a.on_error != "stop" && a.on_error != "skip" && a.on_error != "dead-letter")
-      throw usage_error("--on-error: '" + a.on_error + "' is not stop, skip or dead-letter");
-    a.files.push_back(pipeline_file);
-    a.files.insert(a.files.end(), more_files.begin(), more_files.end());
-    result.args = a;
-    return result;
-  }
-  if (command == "reset") {
-    reset_args a;
-    own.add_options()("state-dir", po::value(&a.state_dir)->value_name("DIR"),
-                      "the state directory `sluice run` used (default /tmp/sluice-state)")(
-        "execute", po::bool_switch(&a.execute), "delete (default: print what would be deleted)");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require_file();
-    a.file = pipeline_file;
-    result.args = a;
-    return result;
-  }
-
-  if (command == "produce") {
-    produce_args a;
-    std::int32_t partition = -1;
-    std::string transactional_id;
-    std::vector<std::string> headers;
-    own.add_options()("topic", po::value(&a.topic)->value_name("NAME"),
-                      "the topic to write to (required)")(
-        "key-separator", po::value(&a.key_separator)->value_name("S"),
-        "each line is KEY<S>VALUE, split at the first S; a line without S is an error")(
-        "partition", po::value(&partition)->value_name("N"),
-        "write every record to partition N (default: by key, or spread)")(
-        "header", po::value(&headers)->composing()->value_name("KEY=VALUE"),
-        "a header on every record; repeatable (KEY alone: a null value)")(
-        "acks", po::value(&a.acks)->value_name("0|1|all"), "acknowledgements to wait for (default all)")(
-        "compression", po::value(&a.compression)->value_name("CODEC"),
-        "none (default), gzip, snappy, lz4 or zstd")(
-        "transactional-id", po::value(&transactional_id)->value_name("ID"),
-        "write all of stdin in one transaction, committed at the end (aborted on any error)")(
-        "verbose,v", po::bool_switch(&a.verbose), "print the number of records written to stderr");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require(p, command, "topic");
-    if (p.values.count("key-separator") && a.key_separator.empty())
-      throw usage_error("--key-separator must not be empty");
-    if (p.values.count("partition")) {
-      if (partition < 0)
-        throw usage_error("--partition must not be negative, not " + std::to_string(partition));
-      a.partition = partition;
-    }
-    if (p.values.count("transactional-id")) {
-      if (transactional_id.empty()) throw usage_error("--transactional-id must not be empty");
-      a.transactional_id = transactional_id;
-    }
-    for (const auto& header : headers) a.headers.push_back(parse_header(header));
-    if (!kafka::parse_acks(a.acks))
-      throw usage_error("--acks: '" + a.acks + "' is not 0, 1 or all");
-    if (!kafka::parse_compression(a.compression)) {
-      throw usage_error("--compression: '" + a.compression +
-                        "' is not none, gzip, snappy, lz4 or zstd");
-    }
-    if (a.transactional_id && *kafka::parse_acks(a.acks) != kafka::acks::all)
-      throw usage_error("--transactional-id needs --acks all (transactions are idempotent)");
-    result.args = a;
-  } else if (command == "consume") {
-    consume_args a;
-    std::int32_t partition = -1;
-    std::string offset;
-    std::int64_t from_timestamp = 0;
-    std::int64_t max_messages = 0;
-    bool from_beginning = false;
-    own.add_options()("topic", po::value(&a.topics)->composing()->value_name("NAME"),
-                      "a topic to read; repeatable")(
-        "pattern", po::value(&a.pattern)->value_name("REGEX"),
-        "read every topic whose whole name matches")(
-        "group", po::value(&a.group)->value_name("ID"),
-        "consume in this consumer group and commit its offsets (default: no group, every "
-        "partition)")("partition", po::value(&partition)->value_name("N"),
-                      "read only partition N (one --topic, no --group)")(
-        "from-beginning", po::bool_switch(&from_beginning),
-        "start at the earliest offset (in a group: where nothing is committed)")(
-        "offset", po::value(&offset)->value_name("N|earliest|latest"),
-        "start at this offset in each partition (no --group)")(
-        "from-timestamp", po::value(&from_timestamp)->value_name("MS"),
-        "start at the first record at or after this time, ms since the epoch (no --group)")(
-        "max-messages", po::value(&max_messages)->value_name("N"), "exit after N records")(
-        "isolation-level", po::value(&a.isolation_level)->value_name("LEVEL"),
-        "read_uncommitted (default) or read_committed")(
-        "format", po::value(&a.format)->value_name("FORMAT"),
-        "how to print each record: %t topic, %p partition, %o offset, %k key, %v value, "
-        "%h headers (k=v,...), %T timestamp, %% percent; \\n \\t escapes (default %v)")(
-        "verbose,v", po::bool_switch(&a.verbose), "print the number of records read to stderr");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    exclusive(p, command, {"topic", "pattern"}, true);
-    exclusive(p, command, {"from-beginning", "offset", "from-timestamp"}, false);
-    if (p.values.count("pattern")) {
-      try {
-        std::regex check(a.pattern);
-      } catch (const std::regex_error& e) {
-        throw usage_error("--pattern: '" + a.pattern + "' is not a regular expression: " +
-                          e.what());
-      }
-    }
-    if (p.values.count("partition")) {
-      if (partition < 0)
-        throw usage_error("--partition must not be negative, not " + std::to_string(partition));
-      if (a.topics.size() != 1)
-        throw usage_error("sluice consume: --partition needs exactly one --topic");
-      a.partition = partition;
-    }
-    if (!a.group.empty()) {
-      for (const char* option : {"partition", "offset", "from-timestamp"}) {
-        if (p.values.count(option)) {
-          throw usage_error(std::string("sluice consume: --") + option +
-                            " cannot be used with --group (the group decides the partitions and "
-                            "starts at its committed offsets)");
-        }
-      }
-    }
-    if (from_beginning) a.start = {start_position::kind::earliest, 0};
-    if (p.values.count("offset")) {
-      if (offset == "earliest") {
-        a.start = {start_position::kind::earliest, 0};
-      } else if (offset == "latest") {
-        a.start = {start_position::kind::latest, 0};
-      } else {
-        std::int64_t value = -1;
-        auto [ptr, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), value);
-        if (ec != std::errc() || ptr != offset.data() + offset.size() || value < 0) {
-          throw usage_error("--offset: '" + offset +
-                            "' is not an offset (a number >= 0), earliest or latest");
-        }
-        a.start = {start_position::kind::offset, value};
-      }
-    }
-    if (p.values.count("from-timestamp")) {
-      if (from_timestamp < 0) {
-        throw usage_error("--from-timestamp must not be negative, not " +
-                          std::to_string(from_timestamp));
-      }
-      a.start = {start_position::kind::timestamp, from_timestamp};
-    }
-    if (p.values.count("max-messages")) {
-      if (max_messages < 1) {
-        throw usage_error("--max-messages must be at least 1, not " +
-                          std::to_string(max_messages));
-      }
-      a.max_messages = max_messages;
-    }
-    // For consume --timeout-ms is the idle timeout of Kafka's console consumer; unset, it runs
-    // until stopped (the default still bounds connecting).
-    if (!p.values["timeout-ms"].defaulted()) a.idle_timeout = result.connection.timeout;
-    if (!kafka::parse_isolation_level(a.isolation_level)) {
-      throw usage_error("--isolation-level: '" + a.isolation_level +
-                        "' is not read_uncommitted or read_committed");
-    }
-    parse_record_format(a.format);  // bad directives are usage errors now, not after connecting
-    result.args = a;
-  } else if (command == "cluster") {
-    std::int32_t broker = -1;
-    own.add_options()("broker", po::value(&broker)->value_name("ID"),
-                      "API versions of this broker only");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    cluster_args a;
-    if (p.values.count("broker")) a.broker = broker;
-    result.args = a;
-  } else if (command == "topics create") {
-    topics_create_args a;
-    std::int32_t replication = -1;
-    std::vector<std::string> configs;
-    own.add_options()("topic", po::value(&a.topic)->value_name("NAME"),
-                      "the topic to create (required)")(
-        "partitions", po::value(&a.partitions)->value_name("N"),
-        "partition count (default: the broker's num.partitions)")(
-        "replication-factor", po::value(&replication)->value_name("N"),
-        "replicas per partition (default: the broker's default.replication.factor)")(
-        "config", po::value(&configs)->composing()->value_name("KEY=VALUE"),
-        "a topic config; repeatable")("validate-only", po::bool_switch(&a.validate_only),
-                                      "check that the broker would create it, create nothing")(
-        "if-not-exists", po::bool_switch(&a.if_not_exists),
-        "succeed when the topic exists already");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require(p, command, "topic");
-    if (p.values.count("partitions") && a.partitions < 1) {
-      throw usage_error("--partitions must be at least 1, not " + std::to_string(a.partitions));
-    }
-    a.replication_factor = to_replication_factor(replication);
-    a.configs = parse_configs(configs);
-    result.args = a;
-  } else if (command == "topics list") {
-    topics_list_args a;
-    own.add_options()("exclude-internal", po::bool_switch(&a.exclude_internal),
-                      "leave out internal topics");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    result.args = a;
-  } else if (command == "topics describe") {
-    topics_describe_args a;
-    own.add_options()("topic", po::value(&a.topics)->composing()->value_name("NAME"),
-                      "a topic to describe; repeatable (default: all)")(
-        "exclude-internal", po::bool_switch(&a.exclude_internal), "leave out internal topics");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    result.args = a;
-  } else if (command == "topics delete") {
-    topics_delete_args a;
-    own.add_options()("topic", po::value(&a.topics)->composing()->value_name("NAME"),
-                      "a topic to delete; repeatable (required)")(
-        "if-exists", po::bool_switch(&a.if_exists), "succeed when the topic does not exist");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require(p, command, "topic");
-    result.args = a;
-  } else if (command == "topics alter") {
-    topics_alter_args a;
-    std::int32_t partitions = 0;
-    std::vector<std::string> configs;
-    own.add_options()("topic", po::value(&a.topic)->value_name("NAME"),
-                      "the topic to alter (required)")(
-        "partitions", po::value(&partitions)->value_name("N"), "grow the topic to N partitions")(
-        "config", po::value(&configs)->composing()->value_name("KEY=VALUE"),
-        "set a topic config; repeatable")(
-        "delete-config", po::value(&a.delete_configs)->composing()->value_name("KEY"),
-        "remove a topic config (back to the broker default); repeatable")(
-        "validate-only", po::bool_switch(&a.validate_only), "check the change, apply nothing");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require(p, command, "topic");
-    if (p.values.count("partitions")) {
-      if (partitions < 1)
-        throw usage_error("--partitions must be at least 1, not " + std::to_string(partitions));
-      a.partitions = partitions;
-    }
-    a.set_configs = parse_configs(configs);
-    for (const auto& key : a.delete_configs) {
-      if (a.set_configs.contains(key)) {
-        throw usage_error("sluice topics alter: '" + key +
-                          "' is both set (--config) and deleted (--delete-config)");
-      }
-    }
-    if (!a.partitions && a.set_configs.empty() && a.delete_configs.empty()) {
-      throw usage_error(
-          "sluice topics alter: nothing to change; give --partitions, --config or --delete-config");
-    }
-    result.args = a;
-  } else if (command == "groups list") {
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    result.args = groups_list_args{};
-  } else if (command == "groups describe" || command == "groups delete") {
-    std::vector<std::string> groups;
-    own.add_options()("group", po::value(&groups)->composing()->value_name("ID"),
-                      "a consumer group; repeatable (required)");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require(p, command, "group");
-    if (command == "groups describe") {
-      result.args = groups_describe_args{groups};
-    } else {
-      result.args = groups_delete_args{groups};
-    }
-  } else if (command == "groups reset-offsets") {
-    groups_reset_offsets_args a;
-    std::vector<std::string> topics;
-    std::int64_t to_offset = 0;
-    std::int64_t shift_by = 0;
-    std::string datetime;
-    bool earliest = false, latest = false, dry_run = false;
-    own.add_options()("group", po::value(&a.group)->value_name("ID"),
-                      "the consumer group (required; it must have no members)")(
-        "topic", po::value(&topics)->composing()->value_name("TOPIC[:P,P]"),
-        "reset this topic's partitions (all, or the listed ones); repeatable")(
-        "all-topics", po::bool_switch(&a.all_topics),
-        "reset every topic the group has committed offsets for")(
-        "to-earliest", po::bool_switch(&earliest), "to each partition's earliest offset")(
-        "to-latest", po::bool_switch(&latest), "to each partition's latest offset (the end)")(
-        "to-offset", po::value(&to_offset)->value_name("N"),
-        "to offset N (kept within earliest..latest)")(
-        "to-datetime", po::value(&datetime)->value_name("YYYY-MM-DDTHH:MM:SS[.sss][Z|+HH:MM]"),
-        "to the first offset with a timestamp at or after this time (no zone: UTC)")(
-        "shift-by", po::value(&shift_by)->value_name("N"),
-        "move the committed offsets by N (may be negative)")("execute", po::bool_switch(&a.execute),
-                                                             "commit the new offsets")(
-        "dry-run", po::bool_switch(&dry_run), "only print the new offsets (the default)");
-    auto p = parse_options(command, rest, own, flags);
-    if (!finish(p)) return result;
-    require(p, command, "group");
-    exclusive(p, command, {"to-earliest", "to-latest", "to-offset", "to-datetime", "shift-by"},
-              true);
-    exclusive(p, command, {"execute", "dry-run"}, false);
-    exclusive(p, command, {"topic", "all-topics"}, true);
-    for (const auto& topic : topics) a.topics.push_back(parse_topic_selection(topic));
-    if (earliest) a.target = {reset_target::kind::earliest, 0};
-    if (latest) a.target = {reset_target::kind::latest, 0};
-    if (p.values.count("to-offset")) {
-      if (to_offset < 0)
-        throw usage_error("--to-offset must not be negative, not " + std::to_string(to_offset));
-      a.target = {reset_target::kind::offset, to_offset};
-    }
-    if (p.values.count("to-datetime"))
-      a.target = {reset_target::kind::datetime, parse_datetime(datetime)};
-    if (p.values.count("shift-by")) a.target = {reset_target::kind::shift_by, shift_by};
-    result.args = a;
+  if (spec->connects) {
+    parsed.connection = make_connection(flags);
   } else {
-    throw usage_error("sluice: unknown command '" + command + "'\n\n" + usage());
+    parsed.connection.json = flags.json;  // describe --json
   }
+  if (spec->files != file_arguments::none && parsed.files.empty()) {
+    throw usage_error("sluice " + name + ": the pipeline file is missing (sluice " + name +
+                      arguments_text(spec->files) + ")");
+  }
+  result.args = spec->validate(parsed);
+  result.connection = std::move(parsed.connection);
   return result;
 }
 

@@ -13,8 +13,7 @@
 
 #include "kafka/admin/admin_client.hpp"
 #include "pipelines/cli/command_runners.hpp"
-#include "pipelines/cli/console_commands.hpp"
-#include "pipelines/cli/pipeline_commands.hpp"
+#include "pipelines/cli/command_table.hpp"
 #include "pipelines/cli/table.hpp"
 
 namespace sluice::cli {
@@ -36,17 +35,10 @@ std::string version_range(std::int16_t min, std::int16_t max) {
   return min == max ? std::to_string(min) : std::to_string(min) + "-" + std::to_string(max);
 }
 
-asio::awaitable<int> dispatch(kafka::admin_client* admin, command_line command, printer print) {
+asio::awaitable<int> start_and_run(kafka::admin_client* admin, admin_command what,
+                                   command_args args, printer print) {
   co_await admin->start();
-  if (std::holds_alternative<cluster_args>(command.args)) {
-    co_return co_await run_cluster(admin, std::get<cluster_args>(command.args), print);
-  }
-  if (std::holds_alternative<reset_args>(command.args)) {
-    co_return co_await run_reset(admin, std::get<reset_args>(command.args), print);
-  }
-  if (command.command.starts_with("topics "))
-    co_return co_await run_topics(admin, command.args, print);
-  co_return co_await run_groups(admin, command.args, print);
+  co_return co_await what(admin, std::move(args), print);
 }
 
 }  // namespace
@@ -143,14 +135,15 @@ asio::awaitable<int> run_cluster(kafka::admin_client* admin, cluster_args args, 
   co_return 0;
 }
 
-int execute(const command_line& command, std::ostream& out, std::ostream& err) {
+int execute_on_cluster(const command_line& command, admin_command what, std::ostream& out,
+                       std::ostream& err) {
   for (const auto& warning : apply_command_properties(command.connection.properties, {}, command.command))
     err << "warning: " << warning << '\n';
   asio::io_context context;
   kafka::cluster cluster(context.get_executor(), command.connection.client);
   kafka::admin_client admin(cluster, {command.connection.timeout});
   printer print{&out, &err, command.connection.json};
-  auto result = asio::co_spawn(context, dispatch(&admin, command, print), asio::use_future);
+  auto result = asio::co_spawn(context, start_and_run(&admin, what, command.args, print), asio::use_future);
   // Run until the command is done (the connections' read loops keep the context busy for ever, so
   // not until it runs out of work), or until the deadline.
   const auto deadline = std::chrono::steady_clock::now() + command.connection.timeout + grace;
@@ -201,23 +194,7 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     return static_cast<int>(exit_status::ok);
   }
   try {
-    if (std::holds_alternative<pipeline_file_args>(command.args)) {
-      return run_offline_pipeline_command(command, out, err);
-    }
-    // The clients' log lines (group joins, retries) must not mix with the records on stdout.
-    const bool records_on_stdout = std::holds_alternative<produce_args>(command.args) ||
-                                   std::holds_alternative<consume_args>(command.args);
-    configure_logging(command.connection.logging, records_on_stdout);
-    if (std::holds_alternative<produce_args>(command.args)) {
-      return run_produce(command, in, err);
-    }
-    if (std::holds_alternative<consume_args>(command.args)) {
-      return run_consume(command, out, err);
-    }
-    if (std::holds_alternative<run_args>(command.args)) {
-      return run_pipeline(command, out, err);
-    }
-    return execute(command, out, err);
+    return find_command(command.command)->run(command, in, out, err);
   } catch (const usage_error& e) {
     err << "error: " << e.what() << '\n';
     return static_cast<int>(exit_status::usage);

@@ -1,7 +1,8 @@
 #pragma once
 
 // The `sluice` commands as functions: parse, connect, run, print. main() only forwards argv, so
-// every command is testable in-process (tests/pipelines/cli) as well as through the binary.
+// every command is testable in-process (tests/pipelines/cli) as well as through the binary. Which
+// commands there are, and what runs each, is the command table (command_table.hpp).
 
 #include <istream>
 #include <ostream>
@@ -21,10 +22,6 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 // The same, reading `sluice produce`'s input from `in` instead of std::cin.
 int run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
         std::ostream& err);
-
-// Runs a parsed command line against the cluster. Never takes longer than the command's timeout
-// plus a short grace period, even when the cluster does not answer.
-int execute(const command_line& command, std::ostream& out, std::ostream& err);
 
 // Kafka's text form of a topic id: URL-safe base64 without padding (Uuid.toString()).
 std::string format_uuid(const kafka::protocol::uuid& id);

@@ -18,11 +18,6 @@ namespace {
 constexpr int ok = static_cast<int>(exit_status::ok);
 constexpr int failed = static_cast<int>(exit_status::failed);
 
-void report(const printer& print, const std::string& what, const kafka::item_error& error) {
-  *print.err << "error: " << what << ": " << kafka::error_name(error.code) << ": " << error.message
-             << '\n';
-}
-
 // (Built outside the coroutines: GCC 12 mishandles braced lists of string literals in a coroutine.)
 json::object partition_json(const kafka::topic_partition& tp) {
   return json::object{{"topic", tp.topic}, {"partition", tp.partition}};
@@ -35,31 +30,6 @@ std::string or_dash(std::int64_t value) {
   return value < 0 ? "-" : std::to_string(value);
 }
 
-asio::awaitable<int> list(kafka::admin_client* admin, printer print) {
-  auto groups = co_await admin->list_groups();
-  if (print.json) {
-    json::array out;
-    for (const auto& group : groups) {
-      json::object o;
-      o["group"] = group.group_id;
-      o["state"] = group.state;
-      o["type"] = group.type;
-      o["protocol_type"] = group.protocol_type;
-      out.push_back(std::move(o));
-    }
-    *print.out << json::serialize(out) << '\n';
-    co_return ok;
-  }
-  table rows({"GROUP", "STATE", "TYPE", "PROTOCOL-TYPE"});
-  for (const auto& group : groups) {
-    rows.add({group.group_id, group.state.empty() ? "-" : group.state,
-              group.type.empty() ? "-" : group.type,
-              group.protocol_type.empty() ? "-" : group.protocol_type});
-  }
-  rows.print(*print.out);
-  co_return ok;
-}
-
 // One row of kafka-consumer-groups --describe: a partition the group has an offset for or a
 // member is assigned.
 struct partition_row {
@@ -69,20 +39,42 @@ struct partition_row {
   const kafka::group_member* member = nullptr;
 };
 
-asio::awaitable<int> describe(kafka::admin_client* admin, groups_describe_args args,
-                              printer print) {
+}  // namespace
+
+asio::awaitable<int> run_groups_list(kafka::admin_client* admin, groups_list_args /*args*/,
+                                     printer print) {
+  auto groups = co_await admin->list_groups();
+  item_results results(print);
+  table rows({"GROUP", "STATE", "TYPE", "PROTOCOL-TYPE"});
+  for (const auto& group : groups) {
+    if (!results.json()) {
+      rows.add({group.group_id, group.state.empty() ? "-" : group.state,
+                group.type.empty() ? "-" : group.type,
+                group.protocol_type.empty() ? "-" : group.protocol_type});
+      continue;
+    }
+    json::object o;
+    o["group"] = group.group_id;
+    o["state"] = group.state;
+    o["type"] = group.type;
+    o["protocol_type"] = group.protocol_type;
+    results.add(std::move(o));
+  }
+  if (!results.json()) rows.print(results.text());
+  co_return results.finish();
+}
+
+asio::awaitable<int> run_groups_describe(kafka::admin_client* admin, groups_describe_args args,
+                                         printer print) {
   auto descriptions = co_await admin->describe_groups(args.groups);
-  int status = ok;
-  json::array out;
+  item_results results(print);
   for (const auto& group : descriptions) {
     if (!group.error.ok()) {
-      report(print, "describe group '" + group.group_id + "'", group.error);
-      status = failed;
+      results.failed("describe group '" + group.group_id + "'", group.error);
       continue;
     }
     if (group.state == "Dead") {
-      *print.err << "error: describe group '" << group.group_id << "': the group does not exist\n";
-      status = failed;
+      results.failed("describe group '" + group.group_id + "': the group does not exist");
       continue;
     }
     auto offsets = co_await admin->list_group_offsets(group.group_id, std::nullopt);
@@ -104,7 +96,7 @@ asio::awaitable<int> describe(kafka::admin_client* admin, groups_describe_args a
       if (auto it = ends.find(tp); it != ends.end() && it->second.error.ok())
         row.log_end = it->second.offset;
     }
-    if (print.json) {
+    if (results.json()) {
       json::object o;
       o["group"] = group.group_id;
       o["state"] = group.state;
@@ -145,12 +137,13 @@ asio::awaitable<int> describe(kafka::admin_client* admin, groups_describe_args a
         partitions.push_back(std::move(p));
       }
       o["partitions"] = std::move(partitions);
-      out.push_back(std::move(o));
+      results.add(std::move(o));
       continue;
     }
-    *print.out << "Group " << group.group_id << " (" << group.type << "): state " << group.state
-               << ", " << group.members.size() << " member(s), coordinator " << group.coordinator_id
-               << (group.protocol.empty() ? "" : ", assignor " + group.protocol) << '\n';
+    auto& out = results.text();
+    out << "Group " << group.group_id << " (" << group.type << "): state " << group.state
+        << ", " << group.members.size() << " member(s), coordinator " << group.coordinator_id
+        << (group.protocol.empty() ? "" : ", assignor " + group.protocol) << '\n';
     table partitions({"TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
                       "CONSUMER-ID", "HOST", "CLIENT-ID"});
     for (const auto& [tp, row] : rows) {
@@ -162,40 +155,35 @@ asio::awaitable<int> describe(kafka::admin_client* admin, groups_describe_args a
                       row.member ? row.member->client_host : "-",
                       row.member ? row.member->client_id : "-"});
     }
-    partitions.print(*print.out);
-    *print.out << '\n';
+    partitions.print(out);
+    out << '\n';
   }
-  if (print.json) *print.out << json::serialize(out) << '\n';
-  co_return status;
+  co_return results.finish();
 }
 
-asio::awaitable<int> remove(kafka::admin_client* admin, groups_delete_args args, printer print) {
-  auto results = co_await admin->delete_groups(args.groups);
-  int status = ok;
-  json::array out;
-  for (const auto& result : results) {
+asio::awaitable<int> run_groups_delete(kafka::admin_client* admin, groups_delete_args args,
+                                       printer print) {
+  auto deleted = co_await admin->delete_groups(args.groups);
+  item_results results(print);
+  for (const auto& result : deleted) {
     if (!result.error.ok()) {
-      report(print, "delete group '" + result.group_id + "'", result.error);
-      status = failed;
-      continue;
-    }
-    if (print.json) {
-      out.push_back(deleted_json(result.group_id));
+      results.failed("delete group '" + result.group_id + "'", result.error);
+    } else if (results.json()) {
+      results.add(deleted_json(result.group_id));
     } else {
-      *print.out << "Deleted group " << result.group_id << ".\n";
+      results.text() << "Deleted group " << result.group_id << ".\n";
     }
   }
-  if (print.json) *print.out << json::serialize(out) << '\n';
-  co_return status;
+  co_return results.finish();
 }
 
-asio::awaitable<int> reset_offsets(kafka::admin_client* admin, groups_reset_offsets_args args,
-                                   printer print) {
+asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
+                                              groups_reset_offsets_args args, printer print) {
   std::vector<std::string> ids(1, args.group);
   auto descriptions = co_await admin->describe_groups(ids);
   const auto& group = descriptions.at(0);
   if (!group.error.ok() && group.error.code != kafka::error_code::group_id_not_found) {
-    report(print, "describe group '" + args.group + "'", group.error);
+    print.report("describe group '" + args.group + "'", group.error);
     co_return failed;
   }
   // As kafka-consumer-groups: offsets of a group with live members would be overwritten by their
@@ -224,7 +212,7 @@ asio::awaitable<int> reset_offsets(kafka::admin_client* admin, groups_reset_offs
       auto topics = co_await admin->describe_topics(whole);
       for (const auto& topic : topics) {
         if (!topic.error.ok()) {
-          report(print, "describe topic '" + topic.name + "'", topic.error);
+          print.report("describe topic '" + topic.name + "'", topic.error);
           co_return failed;
         }
         for (const auto& p : topic.partitions) partitions.insert({topic.name, p.partition});
@@ -254,7 +242,7 @@ asio::awaitable<int> reset_offsets(kafka::admin_client* admin, groups_reset_offs
     const auto& first = earliest.at(tp).error;
     const auto& last = latest.at(tp).error;
     if (!first.ok() || !last.ok()) {
-      report(print, "list offsets of " + tp.to_string(), first.ok() ? last : first);
+      print.report("list offsets of " + tp.to_string(), first.ok() ? last : first);
       co_return failed;
     }
     partition_position position;
@@ -265,7 +253,7 @@ asio::awaitable<int> reset_offsets(kafka::admin_client* admin, groups_reset_offs
     }
     if (auto it = at_time.find(tp); it != at_time.end()) {
       if (!it->second.error.ok()) {
-        report(print, "find the offset by time of " + tp.to_string(), it->second.error);
+        print.report("find the offset by time of " + tp.to_string(), it->second.error);
         co_return failed;
       }
       if (it->second.offset >= 0) position.at_time = it->second.offset;
@@ -279,7 +267,7 @@ asio::awaitable<int> reset_offsets(kafka::admin_client* admin, groups_reset_offs
     outcome = co_await admin->alter_group_offsets(args.group, plan);
     for (const auto& [tp, error] : outcome) {
       if (!error.ok()) {
-        report(print, "commit the offset of " + tp.to_string() + " for group '" + args.group + "'",
+        print.report("commit the offset of " + tp.to_string() + " for group '" + args.group + "'",
                error);
         status = failed;
       }
@@ -317,18 +305,6 @@ asio::awaitable<int> reset_offsets(kafka::admin_client* admin, groups_reset_offs
       *print.out << "(dry run: nothing was committed; add --execute to commit these offsets)\n";
   }
   co_return status;
-}
-
-}  // namespace
-
-asio::awaitable<int> run_groups(kafka::admin_client* admin, command_args args, printer print) {
-  if (std::holds_alternative<groups_list_args>(args)) co_return co_await list(admin, print);
-  if (auto* a = std::get_if<groups_describe_args>(&args))
-    co_return co_await describe(admin, *a, print);
-  if (auto* a = std::get_if<groups_delete_args>(&args)) co_return co_await remove(admin, *a, print);
-  if (auto* a = std::get_if<groups_reset_offsets_args>(&args))
-    co_return co_await reset_offsets(admin, *a, print);
-  throw usage_error("not a groups command");
 }
 
 }  // namespace sluice::cli

@@ -48,24 +48,28 @@ runtime::error_policy to_error_policy(const std::string& name) {
   throw usage_error("--on-error: '" + name + "' is not stop, skip or dead-letter");
 }
 
-}  // namespace
-
-int run_offline_pipeline_command(const command_line& command, std::ostream& out, std::ostream& err) {
-  const auto& args = std::get<pipeline_file_args>(command.args);
-  const auto& file = args.file;
-  if (command.command == "validate") {
-    auto result = pipelines::validate_pipeline_file(file);
-    (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
-    return status(result.ok);
-  }
-  if (command.command == "describe") {
-    auto result = pipelines::describe_pipeline(file, {}, args.format);
-    (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
-    return status(result.ok);
-  }
-  auto result = pipelines::run_pipeline_tests(file);
+// An offline command's result: its text to stdout when it passed, to stderr when not.
+template <typename Result>
+int print_result(const Result& result, std::ostream& out, std::ostream& err) {
   (result.ok ? out : err) << result.text << (result.text.ends_with('\n') ? "" : "\n");
   return status(result.ok);
+}
+
+}  // namespace
+
+int run_validate_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
+  const auto& args = std::get<pipeline_file_args>(command.args);
+  return print_result(pipelines::validate_pipeline_file(args.file), out, err);
+}
+
+int run_describe_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
+  const auto& args = std::get<pipeline_file_args>(command.args);
+  return print_result(pipelines::describe_pipeline(args.file, {}, args.format), out, err);
+}
+
+int run_pipeline_file_tests(const command_line& command, std::ostream& out, std::ostream& err) {
+  const auto& args = std::get<pipeline_file_args>(command.args);
+  return print_result(pipelines::run_pipeline_tests(args.file), out, err);
 }
 
 // A person at a terminal watches a restore on one line of stderr, redrawn every second: the

@@ -18,8 +18,10 @@ class admin_client;
 
 namespace sluice::cli {
 
-// validate | describe | test FILE: prints the result, returns the exit status.
-int run_offline_pipeline_command(const command_line& command, std::ostream& out, std::ostream& err);
+// validate | describe | test FILE, offline: each prints its result and returns the exit status.
+int run_validate_pipeline(const command_line& command, std::ostream& out, std::ostream& err);
+int run_describe_pipeline(const command_line& command, std::ostream& out, std::ostream& err);
+int run_pipeline_file_tests(const command_line& command, std::ostream& out, std::ostream& err);
 // run FILE: blocks until the pipeline stops (a signal, or a fatal error: status 1).
 int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err);
 // reset FILE: prints what it deletes; deletes only with --execute.

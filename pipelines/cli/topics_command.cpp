@@ -28,12 +28,10 @@ json::array to_json(const std::vector<std::int32_t>& values) {
   return out;
 }
 
-void report(const printer& print, const std::string& what, const kafka::item_error& error) {
-  *print.err << "error: " << what << ": " << kafka::error_name(error.code) << ": " << error.message
-             << '\n';
-}
+}  // namespace
 
-asio::awaitable<int> create(kafka::admin_client* admin, topics_create_args args, printer print) {
+asio::awaitable<int> run_topics_create(kafka::admin_client* admin, topics_create_args args,
+                                       printer print) {
   std::vector<kafka::new_topic> topics(1);
   topics[0].name = args.topic;
   topics[0].partitions = args.partitions;
@@ -43,7 +41,7 @@ asio::awaitable<int> create(kafka::admin_client* admin, topics_create_args args,
   const auto& result = results.at(0);
   const bool exists = result.error.code == kafka::error_code::topic_already_exists;
   if (!result.error.ok() && !(exists && args.if_not_exists)) {
-    report(print, "create topic '" + args.topic + "'", result.error);
+    print.report("create topic '" + args.topic + "'", result.error);
     co_return failed;
   }
   if (print.json) {
@@ -71,27 +69,27 @@ asio::awaitable<int> create(kafka::admin_client* admin, topics_create_args args,
   co_return ok;
 }
 
-asio::awaitable<int> list(kafka::admin_client* admin, topics_list_args args, printer print) {
+asio::awaitable<int> run_topics_list(kafka::admin_client* admin, topics_list_args args,
+                                     printer print) {
   auto topics = co_await admin->list_topics(!args.exclude_internal);
-  if (print.json) {
-    json::array out;
-    for (const auto& topic : topics) {
-      json::object o;
-      o["name"] = topic.name;
-      o["id"] = format_uuid(topic.id);
-      o["partitions"] = topic.partitions;
-      o["internal"] = topic.internal;
-      out.push_back(std::move(o));
+  item_results results(print);
+  for (const auto& topic : topics) {
+    if (!results.json()) {
+      results.text() << topic.name << '\n';
+      continue;
     }
-    *print.out << json::serialize(out) << '\n';
-  } else {
-    for (const auto& topic : topics) *print.out << topic.name << '\n';
+    json::object o;
+    o["name"] = topic.name;
+    o["id"] = format_uuid(topic.id);
+    o["partitions"] = topic.partitions;
+    o["internal"] = topic.internal;
+    results.add(std::move(o));
   }
-  co_return ok;
+  co_return results.finish();
 }
 
-asio::awaitable<int> describe(kafka::admin_client* admin, topics_describe_args args,
-                              printer print) {
+asio::awaitable<int> run_topics_describe(kafka::admin_client* admin, topics_describe_args args,
+                                         printer print) {
   auto names = args.topics;
   if (names.empty()) {
     auto listed = co_await admin->list_topics(!args.exclude_internal);
@@ -116,17 +114,15 @@ asio::awaitable<int> describe(kafka::admin_client* admin, topics_describe_args a
     }
     return set;
   };
-  int status = ok;
-  json::array out;
+  item_results results(print);
   for (const auto& topic : topics) {
     if (!topic.error.ok()) {
-      report(print, "describe topic '" + topic.name + "'", topic.error);
-      status = failed;
+      results.failed("describe topic '" + topic.name + "'", topic.error);
       continue;
     }
     const auto replication =
         topic.partitions.empty() ? 0 : topic.partitions.front().replicas.size();
-    if (print.json) {
+    if (results.json()) {
       json::object o;
       o["name"] = topic.name;
       o["id"] = format_uuid(topic.id);
@@ -147,55 +143,52 @@ asio::awaitable<int> describe(kafka::admin_client* admin, topics_describe_args a
       json::object set;
       for (const auto& [key, value] : overrides(topic.name)) set[key] = value;
       o["configs"] = std::move(set);
-      out.push_back(std::move(o));
+      results.add(std::move(o));
       continue;
     }
     std::string set;
     for (const auto& [key, value] : overrides(topic.name))
       set += (set.empty() ? "" : ",") + key + "=" + value;
-    *print.out << "Topic: " << topic.name << "\tTopicId: " << format_uuid(topic.id)
-               << "\tPartitionCount: " << topic.partitions.size()
-               << "\tReplicationFactor: " << replication << "\tConfigs: " << set << '\n';
+    auto& out = results.text();
+    out << "Topic: " << topic.name << "\tTopicId: " << format_uuid(topic.id)
+        << "\tPartitionCount: " << topic.partitions.size()
+        << "\tReplicationFactor: " << replication << "\tConfigs: " << set << '\n';
     table partitions({"PARTITION", "LEADER", "REPLICAS", "ISR", "OFFLINE"});
     for (const auto& p : topic.partitions) {
       partitions.add({std::to_string(p.partition), p.leader < 0 ? "none" : std::to_string(p.leader),
                       join(p.replicas), join(p.in_sync_replicas),
                       p.offline_replicas.empty() ? "-" : join(p.offline_replicas)});
     }
-    partitions.print(*print.out);
-    *print.out << '\n';
+    partitions.print(out);
+    out << '\n';
   }
-  if (print.json) *print.out << json::serialize(out) << '\n';
-  co_return status;
+  co_return results.finish();
 }
 
-asio::awaitable<int> remove(kafka::admin_client* admin, topics_delete_args args, printer print) {
-  auto results = co_await admin->delete_topics(args.topics);
-  int status = ok;
-  json::array out;
-  for (const auto& result : results) {
+asio::awaitable<int> run_topics_delete(kafka::admin_client* admin, topics_delete_args args,
+                                       printer print) {
+  auto deleted = co_await admin->delete_topics(args.topics);
+  item_results results(print);
+  for (const auto& result : deleted) {
     const bool missing = result.error.code == kafka::error_code::unknown_topic_or_partition;
     if (!result.error.ok() && !(missing && args.if_exists)) {
-      report(print, "delete topic '" + result.name + "'", result.error);
-      status = failed;
-      continue;
-    }
-    if (print.json) {
+      results.failed("delete topic '" + result.name + "'", result.error);
+    } else if (results.json()) {
       json::object o;
       o["topic"] = result.name;
       o["deleted"] = result.error.ok();
-      out.push_back(std::move(o));
+      results.add(std::move(o));
     } else if (missing) {
-      *print.out << "Topic " << result.name << " does not exist.\n";
+      results.text() << "Topic " << result.name << " does not exist.\n";
     } else {
-      *print.out << "Deleted topic " << result.name << ".\n";
+      results.text() << "Deleted topic " << result.name << ".\n";
     }
   }
-  if (print.json) *print.out << json::serialize(out) << '\n';
-  co_return status;
+  co_return results.finish();
 }
 
-asio::awaitable<int> alter(kafka::admin_client* admin, topics_alter_args args, printer print) {
+asio::awaitable<int> run_topics_alter(kafka::admin_client* admin, topics_alter_args args,
+                                      printer print) {
   int status = ok;
   json::object out;
   out["topic"] = args.topic;
@@ -206,7 +199,7 @@ asio::awaitable<int> alter(kafka::admin_client* admin, topics_alter_args args, p
     auto results = co_await admin->create_partitions(std::move(counts), args.validate_only);
     const auto& result = results.at(0);
     if (!result.error.ok()) {
-      report(print, "add partitions to topic '" + args.topic + "'", result.error);
+      print.report("add partitions to topic '" + args.topic + "'", result.error);
       status = failed;
     } else if (print.json) {
       out["partitions"] = *args.partitions;
@@ -230,7 +223,7 @@ asio::awaitable<int> alter(kafka::admin_client* admin, topics_alter_args args, p
         co_await admin->incremental_alter_configs(std::move(changes), args.validate_only);
     const auto& result = results.at(0);
     if (!result.error.ok()) {
-      report(print, "alter the configs of topic '" + args.topic + "'", result.error);
+      print.report("alter the configs of topic '" + args.topic + "'", result.error);
       status = failed;
     } else if (print.json) {
       json::object set;
@@ -247,18 +240,6 @@ asio::awaitable<int> alter(kafka::admin_client* admin, topics_alter_args args, p
   }
   if (print.json && status == ok) *print.out << json::serialize(out) << '\n';
   co_return status;
-}
-
-}  // namespace
-
-asio::awaitable<int> run_topics(kafka::admin_client* admin, command_args args, printer print) {
-  if (auto* a = std::get_if<topics_create_args>(&args)) co_return co_await create(admin, *a, print);
-  if (auto* a = std::get_if<topics_list_args>(&args)) co_return co_await list(admin, *a, print);
-  if (auto* a = std::get_if<topics_describe_args>(&args))
-    co_return co_await describe(admin, *a, print);
-  if (auto* a = std::get_if<topics_delete_args>(&args)) co_return co_await remove(admin, *a, print);
-  if (auto* a = std::get_if<topics_alter_args>(&args)) co_return co_await alter(admin, *a, print);
-  throw usage_error("not a topics command");
 }
 
 }  // namespace sluice::cli

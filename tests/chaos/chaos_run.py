@@ -22,6 +22,10 @@ One scenario, start to end:
 
 Prints a summary table and writes report.json into the run dir. Exit status 1 when any check of
 any scenario failed, 2 on a harness error.
+
+Why one file of ~1400 lines: the six steps above share one scenario's state (processes, logs,
+offsets, the fault schedule) and are read top to bottom when a chaos run fails; the independent
+check lives apart on purpose (chaos_check.py), so the verdict does not share code with the driver.
 """
 
 from __future__ import annotations

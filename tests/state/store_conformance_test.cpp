@@ -1,4 +1,4 @@
-// One conformance suite for every store implementation (STYLE.md: "one abstract conformance
+// One conformance suite for every store implementation (docs/style.md: "one conformance
 // suite runs against every store implementation"): in memory, in memory behind the metrics
 // layer, and RocksDB. A new backend joins by adding its type to `backends`.
 

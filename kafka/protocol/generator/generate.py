@@ -14,6 +14,10 @@ classic vs compact (flexible, KIP-482) encodings per version, tagged fields in a
 (merged with the unknown ones a decoder kept) and omitted at their default, nullable structs with an
 int8 presence marker, fields outside a version skipped.
 
+Why one file of ~870 lines: the encoder, decoder, size and sample emitters each walk the same field
+tree with the same version and flexibility rules, side by side, so that a rule changed for one is
+seen changing for the others; it is a build tool that runs once per Kafka version, not library code.
+
 Where we differ from the Java classes on purpose: encoding never fails. A value set in a field the
 version lacks is dropped (Java throws UnsupportedVersionException unless the field is "ignorable"),
 and null where the version has no null is written as empty. The caller picks the version from
