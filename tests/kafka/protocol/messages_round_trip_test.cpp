@@ -2,8 +2,6 @@
 // field that version has (and once more with every nullable field null where the version allows),
 // encoded, decoded, compared; and every truncation of it must decode to an error, never a crash
 // (ASan/UBSan builds check the "never").
-#include "tests/kafka/protocol/generated/message_samples.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +11,8 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+
+#include "tests/kafka/protocol/generated/message_samples.hpp"
 
 namespace sluice::kafka::protocol {
 namespace {
@@ -35,12 +35,14 @@ struct round_trip_checker {
       for (auto [seed, mode] : {std::pair{0, samples::fill_mode::every_field},
                                 std::pair{1, samples::fill_mode::every_field},
                                 std::pair{0, samples::fill_mode::nulls_where_allowed}}) {
-        SCOPED_TRACE("seed " + std::to_string(seed) + (mode == samples::fill_mode::every_field ? "" : ", nulls"));
+        SCOPED_TRACE("seed " + std::to_string(seed) +
+                     (mode == samples::fill_mode::every_field ? "" : ", nulls"));
         Message original;
         samples::fill(original, version, seed, mode);
         auto encoded = encode(original, version);
         // Every field the version has holds a non-default value, so the sample differs from the
-        // default message unless the version has no fields at all (ApiVersions v0-2, ListGroups v0-2).
+        // default message unless the version has no fields at all (ApiVersions v0-2, ListGroups
+        // v0-2).
         if (mode == samples::fill_mode::every_field) {
           EXPECT_TRUE(!(original == Message{}) || encoded.empty());
         }
@@ -78,7 +80,8 @@ struct truncation_checker {
   }
 
   template <typename Message>
-  static void expect_every_prefix_fails(const char* name, std::int16_t version, const bytes& encoded) {
+  static void expect_every_prefix_fails(const char* name, std::int16_t version,
+                                        const bytes& encoded) {
     for (std::size_t length = 0; length < encoded.size(); ++length) {
       Message decoded;
       reader in(bytes_view(encoded).first(length));
@@ -135,7 +138,8 @@ TEST(protocol_messages, traits_come_from_the_definitions) {
   static_assert(std::is_same_v<metadata_response::request_type, metadata_request>);
   static_assert(metadata_request::first_flexible_version == 9);
   // SaslHandshake never became flexible ("flexibleVersions": "none"): one past its newest version.
-  static_assert(sasl_handshake_request::first_flexible_version == sasl_handshake_request::max_version + 1);
+  static_assert(sasl_handshake_request::first_flexible_version ==
+                sasl_handshake_request::max_version + 1);
   // FindCoordinator's pre-KIP-699 `Key` field cannot be named like the `key` trait.
   find_coordinator_request request;
   request.key_ = "group";
@@ -153,13 +157,14 @@ TEST(protocol_messages, unstable_latest_versions_are_not_negotiated) {
 
 TEST(protocol_messages, tagged_fields_are_omitted_at_their_default_and_merged_in_tag_order) {
   api_versions_response response;
-  EXPECT_EQ(encode(response, 3), (bytes{std::byte{0}, std::byte{0}, std::byte{1}, std::byte{0}, std::byte{0},
-                                        std::byte{0}, std::byte{0}, std::byte{0}}));
+  EXPECT_EQ(encode(response, 3), (bytes{std::byte{0}, std::byte{0}, std::byte{1}, std::byte{0},
+                                        std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}}));
   // Known tag 3 (ZkMigrationReady) and an unknown tag 2 go out as tag 2, then tag 3.
   response.zk_migration_ready = true;
   response.unknown_tags.push_back({2, bytes{std::byte{1}}});
   auto encoded = encode(response, 3);
-  const bytes tags{std::byte{2}, std::byte{2}, std::byte{1}, std::byte{1}, std::byte{3}, std::byte{1}, std::byte{1}};
+  const bytes tags{std::byte{2}, std::byte{2}, std::byte{1}, std::byte{1},
+                   std::byte{3}, std::byte{1}, std::byte{1}};
   ASSERT_EQ(encoded.size(), 7 + tags.size());
   EXPECT_TRUE(std::equal(tags.begin(), tags.end(), encoded.begin() + 7));
 }
