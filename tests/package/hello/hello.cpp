@@ -13,6 +13,7 @@
 #include <sluice/kafka/consumer/consumer.hpp>
 #include <sluice/kafka/producer/producer.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -58,7 +59,11 @@ asio::awaitable<std::vector<std::string>> consume(asio::any_io_executor executor
 asio::awaitable<void> create_topic(cluster* admin_cluster, std::string topic) {
   admin_client admin(*admin_cluster);
   co_await admin.start();
-  auto created = co_await admin.create_topics({new_topic{.name = topic, .partitions = 1}});
+  // Built before the co_await: GCC 12 rejects a braced list of aggregates inside one.
+  std::vector<new_topic> topics(1);
+  topics[0].name = topic;
+  topics[0].partitions = 1;
+  auto created = co_await admin.create_topics(std::move(topics));
   created.at(0).error.throw_if_failed("creating topic " + topic);
 }
 
