@@ -6,11 +6,7 @@ find_package(ZLIB REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
-find_library(SNAPPY_LIBRARY snappy REQUIRED)
-find_path(SNAPPY_INCLUDE_DIR snappy.h REQUIRED)
-add_library(sluice_snappy INTERFACE)
-target_link_libraries(sluice_snappy INTERFACE ${SNAPPY_LIBRARY})
-target_include_directories(sluice_snappy INTERFACE ${SNAPPY_INCLUDE_DIR})
+find_package(Snappy REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(RocksDB REQUIRED)
@@ -21,8 +17,10 @@ if(SLUICE_BUILD_TESTS)
   include(GoogleTest)
 endif()
 
-# Asio is compiled once (kafka/net/asio_impl.cpp) instead of in every translation unit.
+# Asio is compiled once (kafka/net/asio_impl.cpp) instead of in every translation unit. Installed
+# and exported (Sluice::asio) with the Kafka libraries: code using them must see the same macros.
 add_library(sluice_asio INTERFACE)
+set_target_properties(sluice_asio PROPERTIES EXPORT_NAME asio)
 target_compile_definitions(sluice_asio INTERFACE
   BOOST_ASIO_SEPARATE_COMPILATION BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE)
 target_link_libraries(sluice_asio INTERFACE Boost::boost Threads::Threads OpenSSL::SSL OpenSSL::Crypto)

@@ -3,7 +3,8 @@
 #
 #   sluice_add_library(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 #
-# creates target sluice_<name> with alias sluice::<name>.
+# creates target sluice_<name> with aliases sluice::<name> and Sluice::<name> (the name an installed
+# copy exports it under, cmake/install.cmake, so that add_subdirectory users can write the same).
 # GCC 12 at -O1 (the asan preset) reports coroutine frames as mismatched new/delete: a false
 # positive on every coroutine-heavy file, so it is off for GCC.
 # -Werror is SLUICE_WERROR's (the presets turn it on): a packager with another compiler gets
@@ -34,8 +35,10 @@ function(sluice_add_library name)
   endif()
   add_library(${target} STATIC ${ARG_SOURCES})
   add_library(sluice::${name} ALIAS ${target})
+  add_library(Sluice::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})
   target_compile_features(${target} PUBLIC cxx_std_20)
-  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
   target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   sluice_apply_warnings(${target})
 endfunction()

@@ -308,10 +308,40 @@ def declare_struct(struct, message, lines, indent, traits=None):
     lines.append("")
     lines.append(f"{pad}  void encode(writer& out_, std::int16_t version_) const;")
     lines.append(f"{pad}  void decode(reader& in_, std::int16_t version_);")
-    lines.append(wrap_signature(f"{pad}  bool operator==(", f"const {name}&) const = default;"))
+    if compares_float_bits(struct):
+        # Defined in the .cpp (define_equality): float64 members compare by bit pattern.
+        lines.append(wrap_signature(f"{pad}  bool operator==(", f"const {name}& other_) const;"))
+    else:
+        lines.append(wrap_signature(f"{pad}  bool operator==(", f"const {name}&) const = default;"))
     lines.append(f"{pad}}};")
     if struct is not message.root:
         lines.append("")
+
+
+def compares_float_bits(struct):
+    """Whether the struct's operator== is written out because it holds a float64. A defaulted one
+    would compare doubles with ==, so a decoded NaN would differ from itself (and -0.0 equal 0.0):
+    equality of messages means equality of what goes on the wire, so float64s compare bit patterns."""
+    for field in struct.fields:
+        if field.is_array and not field.is_struct and field.element == "float64":
+            raise NotImplementedError(f"{struct.name}.{field.name}: arrays of float64 need an operator==")
+    return any(f.type == "float64" and not f.is_array for f in struct.fields)
+
+
+def define_equality(struct, qualified, lines):
+    terms = []
+    for field in struct.fields:
+        if field.type == "float64" and not field.is_array:
+            terms.append(f"std::bit_cast<std::uint64_t>({field.name}) == "
+                         f"std::bit_cast<std::uint64_t>(other_.{field.name})")
+        else:
+            terms.append(f"{field.name} == other_.{field.name}")
+    terms.append("unknown_tags == other_.unknown_tags")
+    name = qualified.split("::")[-1]
+    lines.append(wrap_signature(f"bool {qualified}::operator==(", f"const {name}& other_) const {{"))
+    lines.append(f"  return {terms[0]}" + "".join(f" &&\n         {t}" for t in terms[1:]) + ";")
+    lines.append("}")
+    lines.append("")
 
 
 def flexible_expr(field, message):
@@ -625,12 +655,18 @@ def render_source(group, kafka_version, header_name):
     messages = group["messages"]
     lines = [banner(kafka_version, [m.source for m in messages]), "",
              f'#include "kafka/protocol/messages/{header_name}"', "",
-             '#include "kafka/protocol/codec_support.hpp"', "",
-             "namespace sluice::kafka::protocol {", ""]
+             '#include "kafka/protocol/codec_support.hpp"', ""]
+    if any(compares_float_bits(s) for m in messages for s in [m.root, *m.structs.values()]):
+        lines += ["#include <bit>", ""]
+    lines += ["namespace sluice::kafka::protocol {", ""]
     for m in messages:
         for child in m.structs.values():
             define_struct(child, m, m.real_name(child), lines)
+            if compares_float_bits(child):
+                define_equality(child, m.real_name(child), lines)
         define_struct(m.root, m, m.name, lines)
+        if compares_float_bits(m.root):
+            define_equality(m.root, m.name, lines)
     lines.append("}  // namespace sluice::kafka::protocol")
     return "\n".join(lines) + "\n"
 

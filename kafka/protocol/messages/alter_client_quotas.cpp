@@ -5,6 +5,8 @@
 
 #include "kafka/protocol/codec_support.hpp"
 
+#include <bit>
+
 namespace sluice::kafka::protocol {
 
 void nested::alter_client_quotas_request_entity_data::encode(
@@ -61,6 +63,14 @@ void nested::alter_client_quotas_request_op_data::decode(
     reader tag_in_(in_.take(in_.unsigned_varint()));
     unknown_tags.push_back({tag_, bytes(tag_in_.rest().begin(), tag_in_.rest().end())});
   }
+}
+
+bool nested::alter_client_quotas_request_op_data::operator==(
+    const alter_client_quotas_request_op_data& other_) const {
+  return key == other_.key &&
+         std::bit_cast<std::uint64_t>(value) == std::bit_cast<std::uint64_t>(other_.value) &&
+         remove == other_.remove &&
+         unknown_tags == other_.unknown_tags;
 }
 
 void nested::alter_client_quotas_request_entry_data::encode(

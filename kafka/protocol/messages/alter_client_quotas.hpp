@@ -34,7 +34,7 @@ struct alter_client_quotas_request_op_data {
 
   void encode(writer& out_, std::int16_t version_) const;
   void decode(reader& in_, std::int16_t version_);
-  bool operator==(const alter_client_quotas_request_op_data&) const = default;
+  bool operator==(const alter_client_quotas_request_op_data& other_) const;
 };
 
 struct alter_client_quotas_request_entry_data {

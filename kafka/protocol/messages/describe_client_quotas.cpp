@@ -5,6 +5,8 @@
 
 #include "kafka/protocol/codec_support.hpp"
 
+#include <bit>
+
 namespace sluice::kafka::protocol {
 
 void nested::describe_client_quotas_request_component_data::encode(
@@ -120,6 +122,13 @@ void nested::describe_client_quotas_response_value_data::decode(
     reader tag_in_(in_.take(in_.unsigned_varint()));
     unknown_tags.push_back({tag_, bytes(tag_in_.rest().begin(), tag_in_.rest().end())});
   }
+}
+
+bool nested::describe_client_quotas_response_value_data::operator==(
+    const describe_client_quotas_response_value_data& other_) const {
+  return key == other_.key &&
+         std::bit_cast<std::uint64_t>(value) == std::bit_cast<std::uint64_t>(other_.value) &&
+         unknown_tags == other_.unknown_tags;
 }
 
 void nested::describe_client_quotas_response_entry_data::encode(

@@ -67,7 +67,7 @@ struct describe_client_quotas_response_value_data {
 
   void encode(writer& out_, std::int16_t version_) const;
   void decode(reader& in_, std::int16_t version_);
-  bool operator==(const describe_client_quotas_response_value_data&) const = default;
+  bool operator==(const describe_client_quotas_response_value_data& other_) const;
 };
 
 struct describe_client_quotas_response_entry_data {
