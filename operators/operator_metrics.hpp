@@ -19,6 +19,7 @@ struct operator_metrics_snapshot {
   std::uint64_t windows_emitted = 0;  // window results emitted (every update or on close)
   std::uint64_t table_updates = 0;    // table aggregation results emitted (one per update)
   std::uint64_t table_records = 0;    // records of a joined table's topic applied to its store
+  std::uint64_t join_dropped = 0;     // records a stream join dropped (no key or no value)
   bool operator==(const operator_metrics_snapshot&) const = default;
   operator_metrics_snapshot& operator+=(const operator_metrics_snapshot& other) {
     records_in += other.records_in;
@@ -30,6 +31,7 @@ struct operator_metrics_snapshot {
     windows_emitted += other.windows_emitted;
     table_updates += other.table_updates;
     table_records += other.table_records;
+    join_dropped += other.join_dropped;
     return *this;
   }
 };
@@ -45,6 +47,7 @@ class operator_metrics {
   std::atomic<std::uint64_t> windows_emitted{0};
   std::atomic<std::uint64_t> table_updates{0};
   std::atomic<std::uint64_t> table_records{0};
+  std::atomic<std::uint64_t> join_dropped{0};
 
   static void increment(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
     counter.fetch_add(by, std::memory_order_relaxed);
@@ -56,7 +59,7 @@ class operator_metrics {
     };
     return {load(records_in),   load(records_out), load(filtered),       load(late_dropped),
             load(late_to_side), load(errors),      load(windows_emitted),
-            load(table_updates), load(table_records)};
+            load(table_updates), load(table_records), load(join_dropped)};
   }
 };
 

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "operators/join_value.hpp"
 #include "state/json_serde.hpp"
 
 namespace sluice::operators {
@@ -19,15 +20,6 @@ bound_expression compile_or_throw(const std::string& source, const std::string& 
     throw std::invalid_argument(fmt::format("{}: {}", what, compiled.error().message));
   }
   return std::move(compiled).value();
-}
-
-std::string brief(const json::value& v) {
-  constexpr std::size_t limit = 80;
-  std::string text = json::serialize(v);
-  if (text.size() > limit) {
-    text = text.substr(0, limit) + "...";
-  }
-  return text;
 }
 
 }  // namespace
@@ -68,9 +60,16 @@ class step_context final : public processor_context {
 
 }  // namespace
 
-step_processor::step_processor(const step& s, const function_registry& registry, step_stores stores)
-    : step_(s), stores_(std::move(stores)) {
+step_processor::step_processor(const step& s, const function_registry& registry, step_stores stores,
+                               std::unique_ptr<stream_join> join)
+    : step_(s), stores_(std::move(stores)), stream_join_(std::move(join)) {
   const std::string what = fmt::format("step '{}'", s.name);
+  if (s.joins_stream()) {
+    if (!stream_join_) {
+      throw std::invalid_argument(fmt::format("{}: no join state for stream '{}'", what, s.stream));
+    }
+    return;
+  }
   if (s.kind == step_kind::join) {
     auto table = stores_.find(s.table);
     if (table == stores_.end()) {
@@ -129,6 +128,7 @@ step_processor::step_processor(step_processor&& other) noexcept
       function_(other.function_),
       stores_(std::move(other.stores_)),
       table_(other.table_),
+      stream_join_(std::move(other.stream_join_)),
       processor_(std::move(other.processor_)),
       punctuate_every_(other.punctuate_every_) {}
 
@@ -276,18 +276,18 @@ std::optional<processing_error> step_processor::process(const record& in,
     case step_kind::processor:
       return run_processor(in, out);
     case step_kind::join: {
+      if (stream_join_) {
+        return stream_join_->process(join_side::left, in, out);
+      }
       auto found = table_->get(state::json_serde::serialize(in.key));
       if (!found && step_.join == join_kind::inner) {
         return std::nullopt;
       }
-      if (!in.value.is_object()) {
-        return error(in, fmt::format("join with table '{}' adds member '{}' to the value, which "
-                                     "must be an object, got {}",
-                                     step_.table, step_.into, brief(in.value)));
-      }
       record next = in;
-      next.value.get_object()[step_.into] =
-          found ? state::json_serde::deserialize(*found) : json::value(nullptr);
+      if (auto why = add_joined_member(next.value, step_.into,
+                                       found ? state::json_serde::deserialize(*found) : json::value(nullptr))) {
+        return error(in, fmt::format("join with table '{}' {}", step_.table, *why));
+      }
       out.push_back(std::move(next));
       return std::nullopt;
     }
@@ -309,6 +309,14 @@ std::optional<processing_error> step_processor::process(const record& in,
     }
   }
   return error(in, "unknown step kind");
+}
+
+std::optional<processing_error> step_processor::process_other(const record& in,
+                                                              std::vector<record>& out) const {
+  if (!stream_join_) {
+    return error(in, "records of a joined stream reach only a stream join step");
+  }
+  return stream_join_->process(join_side::right, in, out);
 }
 
 }  // namespace sluice::operators

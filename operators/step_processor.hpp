@@ -12,7 +12,9 @@
 // function that changes the key of a step not declaring `changes_key` is an error (the planner
 // could not have repartitioned for it). A join looks the record's key up in its table's store:
 // the value (an object) gets the table's value as member `into` (null for a left join's miss);
-// an inner join drops a record whose key the table lacks. A processor step runs the user
+// an inner join drops a record whose key the table lacks. A join with a stream runs its
+// stream_join: process() takes the records of the step's own stream (the left side),
+// process_other() those of the joined stream (the right side). A processor step runs the user
 // processor (processor.hpp) registered under its function name, with the stores it declares.
 
 #include <chrono>
@@ -24,6 +26,7 @@
 #include "operators/bound_expression.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/processor.hpp"
+#include "operators/stream_join.hpp"
 #include "operators/topology.hpp"
 #include "state/kv_store.hpp"
 
@@ -36,8 +39,9 @@ class step_processor {
   using step_stores = std::map<std::string, state::kv_store*, std::less<>>;
 
   // Throws std::invalid_argument for a step that does not pass validate_topology, or a join or
-  // processor without its stores.
-  step_processor(const step& s, const function_registry& registry, step_stores stores = {});
+  // processor without its stores (a stream join: without `join`).
+  step_processor(const step& s, const function_registry& registry, step_stores stores = {},
+                 std::unique_ptr<stream_join> join = nullptr);
   ~step_processor();
   step_processor(step_processor&&) noexcept;
   step_processor& operator=(step_processor&&) = delete;
@@ -45,6 +49,8 @@ class step_processor {
   // Appends what the step produces for `in` to `out` (nothing when filtered out). On error `out`
   // is unchanged.
   std::optional<processing_error> process(const record& in, std::vector<record>& out) const;
+  // A stream join's record of the joined (right) stream; what it emits continues after this step.
+  std::optional<processing_error> process_other(const record& in, std::vector<record>& out) const;
 
   const step& spec() const { return step_; }
 
@@ -67,6 +73,7 @@ class step_processor {
   const step_function* function_ = nullptr;
   step_stores stores_;
   const state::kv_store* table_ = nullptr;  // a join's, from stores_
+  std::unique_ptr<stream_join> stream_join_;  // a join with a stream
   std::unique_ptr<processor> processor_;
   std::chrono::milliseconds punctuate_every_{0};
 };

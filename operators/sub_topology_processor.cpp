@@ -26,7 +26,29 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
     tables_by_name[table.name] = kv;
     tables_by_topic_[table.topic] = kv;
   }
+  auto open_window = [&](const std::string& name) -> state::window_store& {
+    auto store = std::find_if(plan_.stores.begin(), plan_.stores.end(),
+                              [&](const store_plan& p) { return p.name == name; });
+    if (store == plan_.stores.end()) {
+      throw std::invalid_argument(fmt::format("stream join: no store '{}' in the plan", name));
+    }
+    return stores.window_store(*store);
+  };
   for (const auto& s : plan_.steps) {
+    if (s.joins_stream()) {
+      const auto names = stream_join_store_names(s);
+      stream_join::stores join_stores{&open_window(names.left), &open_window(names.right), nullptr, nullptr};
+      if (!names.pending.empty()) {
+        join_stores.pending = &open_kv(names.pending, "step '" + s.name + "'");
+        join_stores.time = &open_kv(names.time, "step '" + s.name + "'");
+      }
+      for (const auto& stream : plan_.streams) {
+        if (stream.name == s.stream) streams_by_topic_[stream.topic] = steps_.size();
+      }
+      steps_.emplace_back(s, registry, step_processor::step_stores{},
+                          std::make_unique<stream_join>(s, join_stores, metrics_.join_dropped));
+      continue;
+    }
     step_processor::step_stores step_stores;
     if (s.kind == step_kind::join && tables_by_name.contains(s.table)) {
       step_stores.emplace(s.table, tables_by_name.at(s.table));
@@ -297,7 +319,16 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
     return std::nullopt;
   }
   std::vector<output_record> produced;
-  if (auto e = continue_from(0, std::move(records), produced)) {
+  if (auto joined = streams_by_topic_.find(in.origin.topic); joined != streams_by_topic_.end()) {
+    // The joined stream enters at its join step; what the join emits goes on after it.
+    std::vector<record> results;
+    if (auto e = steps_[joined->second].process_other(records.front(), results)) {
+      return fail(*e);
+    }
+    if (auto e = continue_from(joined->second + 1, std::move(results), produced)) {
+      return fail(*e);
+    }
+  } else if (auto e = continue_from(0, std::move(records), produced)) {
     return fail(*e);
   }
   operator_metrics::increment(metrics_.records_out, produced.size());

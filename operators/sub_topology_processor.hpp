@@ -15,6 +15,8 @@
 //
 // A record of a table's topic (plan.tables) updates that table's store (put, or remove for a
 // null value; a record without a key is ignored) and emits nothing; join steps read the store.
+// A record of a joined stream's topic (plan.streams) enters at its stream join step (the join's
+// right side); what the join emits goes through the steps after it.
 //
 // One task's thread. Holds references to the topology's parts, the provider and the registry:
 // they must outlive it.
@@ -93,6 +95,7 @@ class sub_topology_processor {
   std::unique_ptr<windowed_aggregator> aggregator_;
   std::unique_ptr<table_aggregator> table_;
   std::map<std::string, state::kv_store*> tables_by_topic_;
+  std::map<std::string, std::size_t> streams_by_topic_;  // a joined stream's topic: its join step
   std::vector<std::int64_t> step_due_;  // per step: when its punctuation is next due (-1: not yet started)
   std::int64_t table_due_ = -1;
   operator_metrics metrics_;

@@ -64,11 +64,33 @@ std::string_view to_string(step_kind kind) {
 
 std::string step_store_name(const step& s, const std::string& store) { return s.name + "-" + store; }
 
-std::string_view to_string(join_kind kind) { return kind == join_kind::inner ? "inner" : "left"; }
+std::string_view to_string(join_kind kind) {
+  switch (kind) {
+    case join_kind::inner:
+      return "inner";
+    case join_kind::left:
+      return "left";
+    case join_kind::outer:
+      return "outer";
+  }
+  return "unknown";
+}
 
 std::optional<join_kind> parse_join_kind(std::string_view name) {
-  return parse_enum(name, std::array{join_kind::inner, join_kind::left});
+  return parse_enum(name, std::array{join_kind::inner, join_kind::left, join_kind::outer});
 }
+
+stream_join_stores stream_join_store_names(const step& s) {
+  stream_join_stores names{s.name + "-left", s.name + "-right", {}, {}};
+  if (s.join != join_kind::inner) {
+    names.pending = s.name + "-pending";
+    names.time = s.name + "-time";
+  }
+  return names;
+}
+
+// Kafka Streams' JoinWindows: size = before + after, retention = size + grace.
+duration stream_join_retention(const step& s) { return 2 * s.within + s.grace; }
 
 bool changes_key(const step& s) {
   switch (s.kind) {
@@ -194,9 +216,11 @@ std::vector<store_plan> aggregation_stores(const topology& t) {
   return stores;
 }
 
-const table_source_spec* find_table(const topology& t, const std::string& name) {
-  for (const auto& table : t.tables) {
-    if (table.name == name) return &table;
+// A table or joined stream by the name join steps use.
+template <class Spec>
+const Spec* find_named(const std::vector<Spec>& specs, const std::string& name) {
+  for (const auto& spec : specs) {
+    if (spec.name == name) return &spec;
   }
   return nullptr;
 }
@@ -204,12 +228,29 @@ const table_source_spec* find_table(const topology& t, const std::string& name) 
 // A join step reads its table in the sub-topology it runs in: the table's topic becomes one of
 // that sub-topology's sources and its store one of its stores.
 void add_table(const topology& t, const step& join, sub_topology& sub) {
-  const auto* table = find_table(t, join.table);
+  const auto* table = find_named(t.tables, join.table);
   if (table == nullptr) return;  // validate_topology reports it
   sub.sources.push_back(source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
   sub.tables.push_back(*table);
   sub.stores.push_back(store_plan{table->store_name(), store_kind::key_value,
                                   t.name + "-" + table->store_name() + "-changelog", duration{0}});
+}
+
+// A stream join step reads the other stream in the sub-topology it runs in, like a table, and
+// keeps its stores there.
+void add_stream(const topology& t, const step& join, sub_topology& sub) {
+  const auto* stream = find_named(t.streams, join.stream);
+  if (stream == nullptr) return;  // validate_topology reports it
+  sub.sources.push_back(source_spec{{stream->topic}, stream->key_format, stream->value_format});
+  sub.streams.push_back(*stream);
+  const auto names = stream_join_store_names(join);
+  const auto changelog = [&](const std::string& store) { return t.name + "-" + store + "-changelog"; };
+  const auto retention = stream_join_retention(join);
+  sub.stores.push_back(store_plan{names.left, store_kind::window, changelog(names.left), retention});
+  sub.stores.push_back(store_plan{names.right, store_kind::window, changelog(names.right), retention});
+  for (const auto* kv : {&names.pending, &names.time}) {
+    if (!kv->empty()) sub.stores.push_back(store_plan{*kv, store_kind::key_value, changelog(*kv), duration{0}});
+  }
 }
 
 }  // namespace
@@ -234,7 +275,11 @@ topology_plan plan_topology(const topology& t) {
   auto add_steps = [&](std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
       current.steps.push_back(t.steps[i]);
-      if (t.steps[i].kind == step_kind::join) add_table(t, t.steps[i], current);
+      if (t.steps[i].joins_stream()) {
+        add_stream(t, t.steps[i], current);
+      } else if (t.steps[i].kind == step_kind::join) {
+        add_table(t, t.steps[i], current);
+      }
       for (const auto& store : t.steps[i].stores) {
         const auto name = step_store_name(t.steps[i], store);
         current.stores.push_back(

@@ -59,6 +59,18 @@ struct table_source_spec {
   std::string store_name() const { return name + "-table"; }
 };
 
+// A second stream, joined by a stream-stream join step (`join: {stream, within}`): its records
+// go straight into that join (no steps before it) and what the join emits continues with the
+// steps after it. Co-partitioned with the main stream, like a table.
+struct stream_source_spec {
+  std::string name;  // what the join step refers to
+  std::string topic;
+  data_format key_format = data_format::string;
+  data_format value_format = data_format::json;
+  std::string cluster;  // like source_spec::cluster: every source, table and stream on one cluster
+  bool operator==(const stream_source_spec&) const = default;
+};
+
 enum class step_kind : std::uint8_t {
   filter,
   map,
@@ -72,7 +84,8 @@ enum class step_kind : std::uint8_t {
 std::string_view to_string(step_kind kind);
 
 // A stream-table join: inner drops a record whose key the table lacks, left keeps it with null.
-enum class join_kind : std::uint8_t { inner, left };
+// A stream-stream join also has outer (both sides kept, each with null for a missing other).
+enum class join_kind : std::uint8_t { inner, left, outer };
 std::string_view to_string(join_kind kind);
 std::optional<join_kind> parse_join_kind(std::string_view name);
 
@@ -96,16 +109,35 @@ struct step {
   std::vector<std::string> stores;       // processor only: its key-value stores, each planned as
                                          // "<step>-<store>" with a changelog
   std::string table;                     // join only: the table_source_spec's name
+  std::string stream;                    // join only: the stream_source_spec's name (instead of
+                                         // a table: a stream-stream join)
+  duration within{0};                    // stream join: how far apart the two timestamps may be
+  duration grace{0};                     // stream join: how late a record may still join
   join_kind join = join_kind::inner;     // join only
   std::string into;                      // join only: the value's member that gets the table's
-                                         // value (default: the table's name)
+                                         // (or the other stream's) value (default: its name)
   bool operator==(const step&) const = default;
+
+  bool joins_stream() const { return kind == step_kind::join && !stream.empty(); }
 };
 
 // True when the step may give a record a different key (so a later aggregation must repartition).
 bool changes_key(const step& s);
 // The store plan name of a processor step's store.
 std::string step_store_name(const step& s, const std::string& store);
+
+// The stores of a stream-stream join step: each side's records buffered in a window store
+// (retention 2 * within + grace: a record must stay visible to every record of the other side
+// that may still join it), and for left and outer joins the records still without a partner
+// ("<step>-pending", key-value) plus the join's stream time ("<step>-time").
+struct stream_join_stores {
+  std::string left;
+  std::string right;
+  std::string pending;  // empty for an inner join
+  std::string time;     // empty for an inner join
+};
+stream_join_stores stream_join_store_names(const step& s);
+duration stream_join_retention(const step& s);
 
 // Where results go. A pipeline has one or more sinks (branches): each result goes to every sink
 // whose `when` predicate holds (no predicate: every result), through the sink's own stateless
@@ -204,6 +236,7 @@ struct topology {
   std::optional<duration> commit_interval;  // nullopt: default_commit_interval(delivery)
   std::vector<source_spec> sources;
   std::vector<table_source_spec> tables;  // topics read as tables, for join steps
+  std::vector<stream_source_spec> streams;  // second streams, for stream-stream join steps
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
@@ -239,6 +272,7 @@ struct sub_topology {
   int id = 0;
   std::vector<source_spec> sources;       // the tables' topics too
   std::vector<table_source_spec> tables;  // read by this sub-topology's join steps
+  std::vector<stream_source_spec> streams;  // joined by this sub-topology's stream join steps
   bool reads_internal = false;  // sources are the repartition topic
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;

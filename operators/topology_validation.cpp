@@ -282,34 +282,49 @@ class validator {
   }
 
   void check_tables() {
+    check_joined_topics("tables", "table", t_.tables, &step::table);
+    check_joined_topics("streams", "stream", t_.streams, &step::stream);
+    for (const auto& stream : t_.streams) {
+      for (const auto& table : t_.tables) {
+        if (table.topic == stream.topic) {
+          add("streams", fmt::format("topic '{}' is read as a table and as a stream", stream.topic));
+        }
+      }
+    }
+  }
+
+  // tables: or streams:, each joined by exactly one join step (`member` names it there).
+  template <class Spec>
+  void check_joined_topics(std::string_view list, std::string_view what, const std::vector<Spec>& specs,
+                           std::string step::*member) {
     std::set<std::string> names;
     std::set<std::string> topics;
-    for (std::size_t i = 0; i < t_.tables.size(); ++i) {
-      const auto& table = t_.tables[i];
-      const std::string path = fmt::format("tables[{}]", i);
-      check_store_name(path + ".name", table.name);
-      if (!names.insert(table.name).second) {
-        add(path + ".name", fmt::format("table '{}' is declared twice", table.name));
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const auto& spec = specs[i];
+      const std::string path = fmt::format("{}[{}]", list, i);
+      check_store_name(path + ".name", spec.name);
+      if (!names.insert(spec.name).second) {
+        add(path + ".name", fmt::format("{} '{}' is declared twice", what, spec.name));
       }
-      check_topic(path + ".topic", table.topic);
-      if (is_source(table.topic, table.cluster)) {
-        add(path + ".topic", fmt::format("topic '{}' is also a stream source", table.topic));
-      } else if (!topics.insert(table.topic).second) {
-        add(path + ".topic", fmt::format("topic '{}' is read as two tables", table.topic));
+      check_topic(path + ".topic", spec.topic);
+      if (is_source(spec.topic, spec.cluster)) {
+        add(path + ".topic", fmt::format("topic '{}' is also a stream source", spec.topic));
+      } else if (!topics.insert(spec.topic).second) {
+        add(path + ".topic", fmt::format("topic '{}' is read as two {}", spec.topic, list));
       }
-      if (is_sink(table.topic, table.cluster)) {
-        add(path + ".topic", fmt::format("topic '{}' is also the sink", table.topic));
+      if (is_sink(spec.topic, spec.cluster)) {
+        add(path + ".topic", fmt::format("topic '{}' is also the sink", spec.topic));
       }
       const auto joins = std::count_if(t_.steps.begin(), t_.steps.end(), [&](const step& s) {
-        return s.kind == step_kind::join && s.table == table.name;
+        return s.kind == step_kind::join && s.*member == spec.name;
       });
       if (joins == 0) {
-        add(path, fmt::format("table '{}' is not joined by any step (add a join step or remove it)",
-                              table.name));
+        add(path, fmt::format("{} '{}' is not joined by any step (add a join step or remove it)", what,
+                              spec.name));
       } else if (joins > 1) {
-        add(path, fmt::format("table '{}' is joined by {} steps; a table is joined once (declare "
+        add(path, fmt::format("{} '{}' is joined by {} steps; a {} is joined once (declare "
                               "the topic again under another name)",
-                              table.name, joins));
+                              what, spec.name, joins, what));
       }
     }
   }
@@ -347,18 +362,48 @@ class validator {
     if (list != "steps") {
       add(path, "a join runs in steps: (not after an aggregation nor in a sink)");
     }
+    if (!s.stream.empty()) {
+      check_stream_join(path, s);
+      return;
+    }
     const bool declared = std::any_of(t_.tables.begin(), t_.tables.end(),
                                       [&](const table_source_spec& t) { return t.name == s.table; });
     if (s.table.empty()) {
-      add(path + ".table", "expected the name of a table from tables:");
+      add(path + ".table", "expected the name of a table from tables: (or a stream from streams:)");
     } else if (!declared) {
       std::string known;
       for (const auto& t : t_.tables) known += (known.empty() ? "" : ", ") + t.name;
       add(path + ".table", fmt::format("no table '{}' in tables: ({})", s.table,
                                        known.empty() ? "none declared" : known));
     }
+    if (s.join == join_kind::outer) {
+      add(path + ".type", "a join with a table is inner or left (outer joins two streams)");
+    }
     if (s.into.empty() && !s.table.empty()) {
       add(path + ".into", "expected the member that receives the table's value");
+    }
+  }
+
+  void check_stream_join(const std::string& path, const step& s) {
+    if (!s.table.empty()) {
+      add(path, "a join has a table or a stream, not both");
+    }
+    const bool declared = std::any_of(t_.streams.begin(), t_.streams.end(),
+                                      [&](const stream_source_spec& t) { return t.name == s.stream; });
+    if (!declared) {
+      std::string known;
+      for (const auto& t : t_.streams) known += (known.empty() ? "" : ", ") + t.name;
+      add(path + ".stream", fmt::format("no stream '{}' in streams: ({})", s.stream,
+                                        known.empty() ? "none declared" : known));
+    }
+    if (s.within.count() <= 0) {
+      add(path + ".within", "expected how far apart the two records' timestamps may be (e.g. 5m)");
+    }
+    if (s.grace.count() < 0) {
+      add(path + ".grace", "must not be negative");
+    }
+    if (s.into.empty()) {
+      add(path + ".into", "expected the member that receives the other stream's value");
     }
   }
 
@@ -410,13 +455,16 @@ class validator {
     for (std::size_t i = 0; i < t_.tables.size(); ++i) {
       readers.push_back({fmt::format("tables[{}]", i), &t_.tables[i].cluster});
     }
+    for (std::size_t i = 0; i < t_.streams.size(); ++i) {
+      readers.push_back({fmt::format("streams[{}]", i), &t_.streams[i].cluster});
+    }
     for (const auto& r : readers) {
       check_cluster_name(r.path + ".cluster", *r.cluster);
     }
     for (const auto& r : readers) {
       if (*r.cluster != *readers.front().cluster) {
         add(r.path + ".cluster",
-            fmt::format("every source and table must be on one cluster (the consumer group reads them together; "
+            fmt::format("every source, table and stream must be on one cluster (the consumer group reads them together; "
                         "its offsets and the internal topics live there): {} is {}, {} is {}",
                         readers.front().path, on_cluster(*readers.front().cluster), r.path, on_cluster(*r.cluster)));
         break;

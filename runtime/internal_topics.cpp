@@ -63,6 +63,7 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
   std::vector<std::string> sources;
   for (const auto& source : topology.sources) sources.insert(sources.end(), source.topics.begin(), source.topics.end());
   for (const auto& table : topology.tables) sources.push_back(table.topic);
+  for (const auto& stream : topology.streams) sources.push_back(stream.topic);
   auto described = co_await admin.describe_topics(sources);
   std::int32_t partitions = 0;
   std::vector<std::string> missing;
@@ -82,18 +83,21 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
                              "; create them first (sluice topics create)");
   }
 
-  // A join reads partition N of the stream and of the table in one task: both must have the same
-  // partition count, or keys would meet the wrong table partition (co-partitioning).
-  for (const auto& table : topology.tables) {
+  // A join reads partition N of the stream and of the table (or the other stream) in one task:
+  // both must have the same partition count, or keys would meet the wrong partition
+  // (co-partitioning).
+  auto check_co_partitioned = [&](const std::string& what, const std::string& joined) {
     for (const auto& [topic, count] : partitions_of) {
-      if (topic == table.topic || count == partitions_of[table.topic]) continue;
-      throw std::runtime_error("pipeline '" + topology.name + "': table '" + table.name + "' (topic '" + table.topic +
-                               "', " + std::to_string(partitions_of[table.topic]) + " partitions) is joined with topic '" +
+      if (topic == joined || count == partitions_of[joined]) continue;
+      throw std::runtime_error("pipeline '" + topology.name + "': " + what + " (topic '" + joined + "', " +
+                               std::to_string(partitions_of[joined]) + " partitions) is joined with topic '" +
                                topic + "' (" + std::to_string(count) +
                                " partitions): a join needs both topics to have the same number of partitions, "
                                "keyed alike (co-partitioned); repartition one of them first");
     }
-  }
+  };
+  for (const auto& table : topology.tables) check_co_partitioned("table '" + table.name + "'", table.topic);
+  for (const auto& stream : topology.streams) check_co_partitioned("stream '" + stream.name + "'", stream.topic);
 
   // Internal topics get the source's partition count: task N of every sub-topology reads
   // partition N of its input and writes partition N of its changelogs.

@@ -110,6 +110,8 @@ void add_operator_counts(families& out, const runtime_metrics& m, const task_man
   out.counter("sluice_table_updates_total", "Table aggregation results emitted", static_cast<double>(counts.table_updates));
   out.counter("sluice_table_records_total", "Records of joined tables' topics applied to their stores",
               static_cast<double>(counts.table_records));
+  out.counter("sluice_join_dropped_records_total", "Records a stream-stream join dropped for a null key or value",
+              static_cast<double>(counts.join_dropped));
 }
 
 void add_task_gauges(families& out, const task_manager& tasks) {

@@ -43,6 +43,13 @@ std::string step_text(const ops::step& s) {
     case ops::step_kind::select_key:
       return "select_key " + s.expression + "  (changes the key)";
     case ops::step_kind::join:
+      if (s.joins_stream()) {
+        return fmt::format("{} join with stream {} within {} (grace {}), its value as {}{}", ops::to_string(s.join),
+                           s.stream, format_duration(s.within), format_duration(s.grace), s.into,
+                           s.join == ops::join_kind::inner ? ""
+                                                           : "; unmatched records emitted with null once "
+                                                             "within + grace has passed");
+      }
       return fmt::format("{} join with table {}, its value as {}", ops::to_string(s.join), s.table,
                          s.into);
     case ops::step_kind::processor: {
@@ -112,10 +119,13 @@ std::string describe_topology(const ops::topology& t) {
       for (const auto& topic : s.topics) {
         auto table = std::find_if(sub.tables.begin(), sub.tables.end(),
                                   [&](const ops::table_source_spec& t) { return t.topic == topic; });
+        auto stream = std::find_if(sub.streams.begin(), sub.streams.end(),
+                                   [&](const ops::stream_source_spec& t) { return t.topic == topic; });
         out += fmt::format("  source  {}  ({}{}{})\n", topic, formats(s.key_format, s.value_format),
-                           table != sub.tables.end() ? ", read as table " + table->name
-                           : sub.reads_internal      ? ", internal repartition topic"
-                                                     : "",
+                           table != sub.tables.end()     ? ", read as table " + table->name
+                           : stream != sub.streams.end() ? ", joined stream " + stream->name
+                           : sub.reads_internal          ? ", internal repartition topic"
+                                                         : "",
                            on_cluster(s.cluster));
       }
     }
@@ -165,6 +175,9 @@ std::string describe_topology(const ops::topology& t) {
   }
   for (const auto& table : t.tables) {
     out += fmt::format("  input       {}  (table {})\n", table.topic, table.name);
+  }
+  for (const auto& stream : t.streams) {
+    out += fmt::format("  input       {}  (joined stream {})\n", stream.topic, stream.name);
   }
   for (const auto& sink : t.sinks) out += fmt::format("  output      {}\n", sink.topic);
   if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic) {

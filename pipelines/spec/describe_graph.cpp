@@ -32,6 +32,7 @@ class graph_builder {
     for (const auto& topic : plan_.repartition_topics) roles_[topic] = "repartition";
     for (const auto& topic : plan_.changelog_topics) roles_[topic] = "changelog";
     for (const auto& table : t_.tables) roles_[table.topic] = "table";
+    for (const auto& stream : t_.streams) roles_[stream.topic] = "joined stream";
     if (t_.aggregation && t_.aggregation->late == ops::late_policy::side_topic) {
       roles_[t_.aggregation->late_topic] = "late";
     }
@@ -51,6 +52,7 @@ class graph_builder {
       table_stores[table.name] = store;
       edge(store, topic_node(changelog_of(sub, table.store_name()), "changelog"));
     }
+    for (const auto& stream : sub.streams) table_topics.insert(stream.topic);  // enter at their join
     std::vector<std::string> current;
     for (const auto& source : sub.sources) {
       for (const auto& topic : source.topics) {
@@ -65,6 +67,7 @@ class graph_builder {
                                                      table != table_stores.end()) {
           edge(table->second, current.front());
         }
+        if (s.joins_stream()) add_stream_join(sub, s, current.front());
         for (const auto& store : s.stores) {
           const auto name = ops::step_store_name(s, store);
           const auto id = add_node(sub, "store", fmt::format("{} (key_value)", name), {current.front()});
@@ -105,12 +108,30 @@ class graph_builder {
     }
   }
 
-  // The aggregation's stores, not a joined table's nor a processor step's.
+  // A stream join: the other stream's topic feeds the join step, which keeps its stores.
+  void add_stream_join(const ops::sub_topology& sub, const ops::step& s, const std::string& join) {
+    for (const auto& stream : sub.streams) {
+      if (stream.name == s.stream) edge(topic_node(stream.topic, "joined stream"), join);
+    }
+    const auto names = ops::stream_join_store_names(s);
+    for (const auto* store : {&names.left, &names.right, &names.pending, &names.time}) {
+      if (store->empty()) continue;
+      const bool window = store == &names.left || store == &names.right;
+      const auto id = add_node(sub, "store", fmt::format("{} ({})", *store, window ? "window" : "key_value"), {join});
+      edge(id, topic_node(changelog_of(sub, *store), "changelog"));
+    }
+  }
+
+  // The aggregation's stores, not a joined table's nor a step's.
   static bool owned_by_aggregation(const ops::sub_topology& sub, const std::string& store) {
     for (const auto& table : sub.tables) {
       if (table.store_name() == store) return false;
     }
     for (const auto& s : sub.steps) {
+      if (s.joins_stream()) {
+        const auto names = ops::stream_join_store_names(s);
+        if (store == names.left || store == names.right || store == names.pending || store == names.time) return false;
+      }
       for (const auto& name : s.stores) {
         if (ops::step_store_name(s, name) == store) return false;
       }

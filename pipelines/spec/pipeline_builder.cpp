@@ -168,6 +168,27 @@ pipeline_builder& pipeline_builder::join(std::string table, ops::join_kind kind,
   return add(std::move(s), std::move(name));
 }
 
+pipeline_builder& pipeline_builder::join_stream(std::string stream, ops::duration within,
+                                                ops::join_kind kind, std::string into,
+                                                ops::duration grace, std::string name) {
+  ops::step s;
+  s.kind = ops::step_kind::join;
+  s.into = into.empty() ? stream : std::move(into);
+  s.stream = std::move(stream);
+  s.within = within;
+  s.grace = grace;
+  s.join = kind;
+  return add(std::move(s), std::move(name));
+}
+
+pipeline_builder& pipeline_builder::stream_source(std::string name, std::string topic,
+                                                  ops::data_format key_format,
+                                                  ops::data_format value_format) {
+  topology_.streams.push_back(
+      ops::stream_source_spec{std::move(name), std::move(topic), key_format, value_format});
+  return *this;
+}
+
 pipeline_builder& pipeline_builder::table_source(std::string name, std::string topic,
                                                  ops::data_format key_format,
                                                  ops::data_format value_format) {

@@ -103,6 +103,18 @@ class pipeline_builder {
   pipeline_builder& join(std::string table, operators::join_kind kind = operators::join_kind::inner,
                          std::string into = {}, std::string name = {});
 
+  // A stream-stream join with a stream from stream_source(): records of both with the same key
+  // whose timestamps are at most `within` apart, accepted up to `grace` late; `into` empty: the
+  // stream's name.
+  pipeline_builder& join_stream(std::string stream, operators::duration within,
+                                operators::join_kind kind = operators::join_kind::inner,
+                                std::string into = {}, operators::duration grace = operators::duration{0},
+                                std::string name = {});
+  // A second stream, for join_stream(); `name` is what join_stream() uses.
+  pipeline_builder& stream_source(std::string name, std::string topic,
+                                  operators::data_format key_format = operators::data_format::string,
+                                  operators::data_format value_format = operators::data_format::json);
+
   // A topic read as a table (the latest value per key), for join(); `name` is what join() uses.
   pipeline_builder& table_source(std::string name, std::string topic,
                                  operators::data_format key_format = operators::data_format::string,

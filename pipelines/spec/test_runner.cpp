@@ -135,6 +135,9 @@ class test_run {
     for (const auto& table : pipeline_.topology.tables) {
       if (table.topic == topic) source = ops::source_spec{{topic}, table.key_format, table.value_format};
     }
+    for (const auto& stream : pipeline_.topology.streams) {
+      if (stream.topic == topic) source = ops::source_spec{{topic}, stream.key_format, stream.value_format};
+    }
     if (!source) {
       return fmt::format("{}: topic '{}' is not a source of the pipeline", where(input), topic);
     }

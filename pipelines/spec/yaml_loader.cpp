@@ -420,9 +420,8 @@ class loader {
 
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
-                 {"name", "description", "delivery", "commit_interval", "sources", "tables",
-                  "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka",
-                  "clusters"})) {
+                 {"name", "description", "delivery", "commit_interval", "sources", "tables", "streams",
+                  "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka", "clusters"})) {
       return;
     }
     auto& t = def.topology;
@@ -452,7 +451,10 @@ class loader {
       missing("", "sources", "the source topics");
     }
     if (auto n = root["tables"]) {
-      read_tables(n, t);
+      read_joined_topics(n, "tables", "the topic read as a table", t.tables);
+    }
+    if (auto n = root["streams"]) {
+      read_joined_topics(n, "streams", "the topic of the joined stream", t.streams);
     }
     if (auto n = root["steps"]) {
       read_steps(n, "steps", "", t.steps);
@@ -972,34 +974,37 @@ class loader {
     }
   }
 
-  // tables: [{name, topic, key_format, value_format}]: topics read as tables for join steps.
-  void read_tables(const YAML::Node& node, ops::topology& t) {
-    if (!sequence(node, "tables", "tables ({name, topic, key_format, value_format})")) {
+  // tables: or streams: [{name, topic, key_format, value_format}]: topics read as tables or as
+  // second streams, for join steps.
+  template <class Spec>
+  void read_joined_topics(const YAML::Node& node, const std::string& list, const char* what,
+                          std::vector<Spec>& out) {
+    if (!sequence(node, list, list + " ({name, topic, key_format, value_format})")) {
       return;
     }
     for (std::size_t i = 0; i < node.size(); ++i) {
-      const auto path = index("tables", i);
+      const auto path = index(list, i);
       const auto& n = node[i];
       if (!mapping(n, path, {"name", "topic", "key_format", "value_format", "cluster"})) {
         continue;
       }
-      ops::table_source_spec table;
+      Spec spec;
       if (auto v = n["topic"]) {
         if (auto topic = string(v, join(path, "topic"), "a topic name")) {
-          table.topic = *topic;
+          spec.topic = *topic;
         }
       } else {
-        missing(path, "topic", "the topic read as a table");
+        missing(path, "topic", what);
       }
-      table.name = table.topic;
+      spec.name = spec.topic;
       if (auto v = n["name"]) {
         if (auto name = string(v, join(path, "name"), "the name join steps use")) {
-          table.name = *name;
+          spec.name = *name;
         }
       }
-      read_formats(n, path, table.key_format, table.value_format);
-      read_cluster_name(n, path, table.cluster);
-      t.tables.push_back(std::move(table));
+      read_formats(n, path, spec.key_format, spec.value_format);
+      read_cluster_name(n, path, spec.cluster);
+      out.push_back(std::move(spec));
     }
   }
 
@@ -1041,22 +1046,36 @@ class loader {
     }
   }
 
-  // join: TABLE, or {table, type: inner|left, into: MEMBER}.
+  // join: TABLE, or {table, type: inner|left, into: MEMBER}, or
+  // {stream, within, grace, type: inner|left|outer, into: MEMBER}.
   void read_join(const YAML::Node& body, const std::string& path, ops::step& s) {
     if (body.IsMap()) {
-      if (!mapping(body, path, {"table", "type", "into"})) {
+      if (!mapping(body, path, {"table", "stream", "within", "grace", "type", "into"})) {
         return;
+      }
+      if (auto v = body["stream"]) {
+        if (auto stream = string(v, join(path, "stream"), "a stream name")) {
+          s.stream = *stream;
+        }
+        if (auto w = body["within"]) {
+          s.within = duration(w, join(path, "within")).value_or(ops::duration{0});
+        } else {
+          missing(path, "within", "how far apart the joined records' timestamps may be");
+        }
+        if (auto g = body["grace"]) {
+          s.grace = duration(g, join(path, "grace")).value_or(ops::duration{0});
+        }
       }
       if (auto v = body["table"]) {
         if (auto table = string(v, join(path, "table"), "a table name")) {
           s.table = *table;
         }
-      } else {
-        missing(path, "table", "the name of a table from tables:");
+      } else if (s.stream.empty()) {
+        missing(path, "table", "the name of a table from tables: (or stream: from streams:)");
       }
       if (auto v = body["type"]) {
         if (auto kind = choice<ops::join_kind>(v, join(path, "type"), ops::parse_join_kind,
-                                               {"inner", "left"})) {
+                                               {"inner", "left", "outer"})) {
           s.join = *kind;
         }
       }
@@ -1069,7 +1088,7 @@ class loader {
       s.table = *table;
     }
     if (s.into.empty()) {
-      s.into = s.table;
+      s.into = s.stream.empty() ? s.table : s.stream;
     }
   }
 

@@ -28,6 +28,8 @@
 //                                    # exactly_once refuses a sink on another one
 //   tables:                          # topics read as tables (latest value per key), for joins
 //     - { name: pages, topic: page-info, key_format: string, value_format: json }
+//   streams:                         # second streams, for stream-stream joins (same fields)
+//     - { name: clicks, topic: clicks }
 //   steps:                           # each: one of the kinds below, and an optional name
 //     - filter: value.status == "ok"
 //     - map: '{ page: value.page, n: len(value.items) }'  # one expression (quoted: it is YAML)
@@ -41,6 +43,10 @@
 //     - join: pages                  # or { table: pages, type: left, into: page }: adds the
 //                                    # table's value for the key as member `into` (default: the
 //                                    # table's name); inner (default) drops keys it lacks
+//     - join: { stream: clicks, within: 5m, grace: 1m, type: outer, into: click }
+//                                    # stream-stream: records of both streams with the same key
+//                                    # and timestamps at most `within` apart; left and outer emit
+//                                    # the unmatched with null once within + grace has passed
 //   window:
 //     type: tumbling                 # tumbling (size) | hopping (size, advance) | session (gap)
 //     size: 1m

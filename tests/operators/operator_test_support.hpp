@@ -2,11 +2,15 @@
 
 // Helpers for operator unit tests: records from JSON text, steps from expressions.
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "operators/record.hpp"
 #include "operators/topology.hpp"
+#include "operators/topology_validation.hpp"
 
 namespace sluice::operators::testing {
 
@@ -30,6 +34,17 @@ inline step make_step(step_kind kind, std::string expression, std::string name =
   s.name = std::move(name);
   s.expression = std::move(expression);
   return s;
+}
+
+// Every validation error of `t` as "path: message".
+inline std::vector<std::string> problems(const topology& t) {
+  std::vector<std::string> out;
+  for (const auto& e : validate_topology(t, {})) out.push_back(e.path + ": " + e.message);
+  return out;
+}
+
+inline bool contains(const std::vector<std::string>& all, std::string_view text) {
+  return std::any_of(all.begin(), all.end(), [&](const std::string& p) { return p.find(text) != p.npos; });
 }
 
 }  // namespace sluice::operators::testing

@@ -11,7 +11,9 @@
 namespace sluice::operators {
 namespace {
 
+using testing::contains;
 using testing::make_step;
+using testing::problems;
 using namespace std::chrono_literals;
 
 step join_step(std::string table, join_kind kind = join_kind::inner, std::string name = "j") {
@@ -71,16 +73,6 @@ TEST(stream_table_join_plan, a_key_change_before_the_join_and_again_before_the_t
   EXPECT_EQ(third.sinks.at(0).topic, "out");
   EXPECT_EQ(plan.changelog_topics, (std::vector<std::string>{"app-customers-table-changelog",
                                                              "app-per-country-store-changelog"}));
-}
-
-std::vector<std::string> problems(const topology& t) {
-  std::vector<std::string> out;
-  for (const auto& e : validate_topology(t, {})) out.push_back(e.path + ": " + e.message);
-  return out;
-}
-
-bool contains(const std::vector<std::string>& all, std::string_view text) {
-  return std::any_of(all.begin(), all.end(), [&](const std::string& p) { return p.find(text) != p.npos; });
 }
 
 TEST(stream_table_join_validation, every_mistake_names_its_field) {

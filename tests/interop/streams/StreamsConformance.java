@@ -2,10 +2,15 @@
 // pipelines, written with the Kafka Streams DSL on the pinned Kafka's jars, exactly-once v2, the
 // record cache off so that every update is emitted, as Sluice does:
 //   1. a table aggregation: orders grouped by key, count and sum of "amount";
-//   2. a stream-table left join: each order gets its customer's current record as "customer".
+//   2. a stream-table left join: each order gets its customer's current record as "customer";
+//   3. stream-stream joins of orders and payments (same key, timestamps at most WINDOW_MS apart,
+//      GRACE_MS of grace), inner, left and outer, the payment as "payment" (an outer join's payment
+//      without an order: {"payment": ...}). The wall-clock throttle of unmatched results is off
+//      (emit interval 0), so they go out at the first record that may emit them, as in Sluice.
 // Values are JSON text handled as strings (no JSON library on the classpath): the amount is read
 // with a pattern, the outputs are written the way Sluice writes them.
 //   java StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT
+//        PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT
 // Runs until SIGTERM, then closes cleanly (a final commit).
 import java.time.Duration;
 import java.util.Properties;
@@ -17,9 +22,11 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.ValueJoiner;
 
 public final class StreamsConformance {
   private static final Pattern AMOUNT = Pattern.compile("\"amount\":(-?\\d+)");
@@ -31,8 +38,9 @@ public final class StreamsConformance {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 7) {
-      System.err.println("usage: StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT");
+    if (args.length != 13) {
+      System.err.println("usage: StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT"
+          + " PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT");
       System.exit(2);
     }
     Properties p = new Properties();
@@ -45,6 +53,7 @@ public final class StreamsConformance {
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    p.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_OUTER_JOIN_SPURIOUS_RESULTS_FIX, 0L);
 
     StreamsBuilder builder = new StreamsBuilder();
     KStream<String, String> orders = builder.stream(args[3]);
@@ -68,6 +77,16 @@ public final class StreamsConformance {
         .leftJoin(customers, (order, customer) -> order.substring(0, order.lastIndexOf('}')) + ",\"customer\":"
             + (customer == null ? "null" : customer) + "}")
         .to(args[6]);
+
+    KStream<String, String> payments = builder.stream(args[7]);
+    JoinWindows window = JoinWindows.ofTimeDifferenceAndGrace(
+        Duration.ofMillis(Long.parseLong(args[8])), Duration.ofMillis(Long.parseLong(args[9])));
+    ValueJoiner<String, String, String> withPayment = (order, payment) ->
+        (order == null ? "{" : order.substring(0, order.lastIndexOf('}')) + ",")
+            + "\"payment\":" + (payment == null ? "null" : payment) + "}";
+    orders.join(payments, withPayment, window).to(args[10]);
+    orders.leftJoin(payments, withPayment, window).to(args[11]);
+    orders.outerJoin(payments, withPayment, window).to(args[12]);
 
     KafkaStreams streams = new KafkaStreams(builder.build(), p);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -1,13 +1,17 @@
-"""Conformance with Kafka Streams: the same table aggregation and the same stream-table left join,
-run by Kafka Streams (StreamsConformance.java, exactly_once_v2, cache off) and by Sluice (two
-pipelines in one `sluice run`, exactly_once) on the same input topics of one broker, must write
-the same results: per key, the same sequence of table updates and the same sequence of joined
-orders (read back with kafka-python, read_committed).
+"""Conformance with Kafka Streams: the same table aggregation, the same stream-table left join and
+the same stream-stream joins (inner, left, outer) run by Kafka Streams (StreamsConformance.java,
+exactly_once_v2, cache off) and by Sluice (five pipelines in one `sluice run`, exactly_once) on the
+same input topics of one broker, must write the same results: per key, the same sequence of table
+updates, of joined orders and of stream-stream join results (read back with kafka-python,
+read_committed).
 
 The input makes the join depend on time: customers are written first, then orders, then a
 customer is renamed and another deleted (a tombstone), then more orders; every record has an
 explicit timestamp, later ones larger, and both engines take a task's records in timestamp order.
-
+Payments (the joined stream) interleave with the orders (never at an order's timestamp), some for
+keys without orders, then a run of out-of-order payments (late: partly behind the stores'
+retention, emitted at once by left and outer joins), then more, and a last one far ahead that
+closes every window still waiting.
     run.py --sluice PATH --bootstrap HOST:PORT --kafka-libs DIR --scratch DIR
 Exit 0 when both agree and the results are the expected ones, 1 otherwise.
 """
@@ -27,17 +31,21 @@ from kafka.errors import KafkaError
 
 PARTITIONS = 2
 CUSTOMERS = 6  # c0..c5; orders also go to c6, which never exists: a left join gives null
+WINDOW_MS = 100  # the stream-stream joins' time difference
+GRACE_MS = 50
+JOIN_KINDS = ("inner", "left", "outer")
 
 
-def produce(bootstrap: str, orders: str, customers: str) -> dict:
+def produce(bootstrap: str, orders: str, customers: str, payments: str) -> dict:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     t0 = int(time.time() * 1000) - 60_000
-    sent = {"orders": 0, "customers": 0}
+    sent = {"orders": 0, "customers": 0, "payments": 0}
+    names = {orders: "orders", customers: "customers", payments: "payments"}
 
     def send(topic: str, key: str, value, ts: int) -> None:
         producer.send(topic, key=key.encode(), value=None if value is None else json.dumps(value, separators=(",", ":")).encode(),
                       timestamp_ms=ts)
-        sent["orders" if topic == orders else "customers"] += 1
+        sent[names[topic]] += 1
 
     for c in range(CUSTOMERS):
         send(customers, f"c{c}", {"name": f"customer {c}"}, t0 + c)
@@ -47,6 +55,16 @@ def produce(bootstrap: str, orders: str, customers: str) -> dict:
     send(customers, "c2", None, t0 + 5001)
     for i in range(60, 120):
         send(orders, f"c{i % 7}", {"id": i, "amount": i}, t0 + 6000 + i * 10)
+    # Orders are at t0 + a multiple of 10 ms, payments at t0 + 5 + a multiple of 10 ms: no ties.
+    # Keys c7 and c8 have no orders (an outer join's payment-only results).
+    for j in range(40):
+        send(payments, f"c{j % 9}", {"payment": j}, t0 + 1005 + j * 20)
+    for j in range(40, 50):  # out of order: up to 480 ms behind the payments before them
+        send(payments, f"c{j % 9}", {"payment": j}, t0 + 1305 + (j - 40) * 20)
+    for j in range(50, 80):
+        send(payments, f"c{j % 9}", {"payment": j}, t0 + 6605 + (j - 50) * 20)
+    for k in range(4):  # far ahead, on both partitions whatever the keys hash to
+        send(payments, f"flush{k}", {"payment": "flush"}, t0 + 20_000 + k)
     producer.flush()
     producer.close()
     return sent
@@ -85,7 +103,7 @@ def wait_committed(bootstrap: str, groups: dict[str, list[str]], deadline_s: flo
         admin.close()
 
 
-def read_all(bootstrap: str, topic: str) -> dict[str, list]:
+def read_all(bootstrap: str, topic: str, with_timestamps: bool = False) -> dict[str, list]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
                              auto_offset_reset="earliest", enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
@@ -99,7 +117,8 @@ def read_all(bootstrap: str, topic: str) -> dict[str, list]:
         idle = 0 if batch else idle + 1
         for records in batch.values():
             for r in records:
-                by_key.setdefault(r.key.decode(), []).append(json.loads(r.value))
+                value = json.loads(r.value)
+                by_key.setdefault(r.key.decode(), []).append([value, r.timestamp] if with_timestamps else value)
     consumer.close()
     return by_key
 
@@ -125,7 +144,19 @@ steps:
   - join: {{ table: customer, type: left }}
 sink: {{ topic: {topics['sluice_join']} }}
 """)
-    return [table, join]
+    files = [table, join]
+    for kind in JOIN_KINDS:
+        stream_join = scratch / f"stream-join-{kind}.yaml"
+        stream_join.write_text(f"""name: conformance-sluice-{kind}-{suffix}
+delivery: exactly_once
+sources: [{{ topic: {topics['orders']} }}]
+streams: [{{ name: payment, topic: {topics['payments']} }}]
+steps:
+  - join: {{ stream: payment, within: {WINDOW_MS}ms, grace: {GRACE_MS}ms, type: {kind} }}
+sink: {{ topic: {topics['sluice_' + kind]} }}
+""")
+        files.append(stream_join)
+    return files
 
 
 def expected(sent_orders: int) -> tuple[dict, dict]:
@@ -148,6 +179,27 @@ def expected(sent_orders: int) -> tuple[dict, dict]:
     return totals, names
 
 
+def stream_join_coverage(results: dict) -> list[str]:
+    """The input must exercise what the comparison is about: joined pairs in every kind, unmatched
+    orders in left and outer, unmatched payments in outer only."""
+    def count(kind: str, test) -> int:
+        return sum(1 for values in results[f"sluice_{kind}"].values() for v, _ in values if test(v))
+
+    def paired(v) -> bool:
+        return "id" in v and v["payment"] is not None
+
+    def order_only(v) -> bool:
+        return "id" in v and v["payment"] is None
+
+    def payment_only(v) -> bool:
+        return "id" not in v
+    checks = [("inner", paired, True), ("inner", order_only, False), ("inner", payment_only, False),
+              ("left", paired, True), ("left", order_only, True), ("left", payment_only, False),
+              ("outer", paired, True), ("outer", order_only, True), ("outer", payment_only, True)]
+    return [f"the {kind} join has {'no' if want else 'some'} {test.__name__} results"
+            for kind, test, want in checks if (count(kind, test) > 0) != want]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sluice", required=True)
@@ -165,28 +217,31 @@ def main() -> int:
 
     suffix = f"{os.getpid()}-{int(time.time()) % 100000}"
     topics = {name: f"conformance-{name.replace('_', '-')}-{suffix}"
-              for name in ("orders", "customers", "streams_table", "streams_join", "sluice_table", "sluice_join")}
+              for name in ("orders", "customers", "payments", "streams_table", "streams_join", "sluice_table",
+                           "sluice_join", *(f"{engine}_{kind}" for engine in ("streams", "sluice") for kind in JOIN_KINDS))}
     admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
     admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics.values()])
     admin.close()
-    sent = produce(args.bootstrap, topics["orders"], topics["customers"])
+    sent = produce(args.bootstrap, topics["orders"], topics["customers"], topics["payments"])
 
     streams_app = f"conformance-streams-{suffix}"
     files = pipeline_files(scratch, suffix, topics)
     logs = {name: open(scratch / f"{name}.log", "w") for name in ("streams", "sluice")}
-    processes = {
-        "streams": subprocess.Popen(["java", "-cp", classpath, "StreamsConformance", args.bootstrap, streams_app,
-                                     str(scratch / "streams-state"), topics["orders"], topics["customers"],
-                                     topics["streams_table"], topics["streams_join"]],
-                                    stdout=logs["streams"], stderr=subprocess.STDOUT),
-        "sluice": subprocess.Popen([args.sluice, "run", *map(str, files), "--bootstrap-server", args.bootstrap,
-                                    "--state-dir", str(scratch / "sluice-state")],
-                                   stdout=logs["sluice"], stderr=subprocess.STDOUT),
-    }
-    groups = {streams_app: [topics["orders"], topics["customers"]],
+    groups = {streams_app: [topics["orders"], topics["customers"], topics["payments"]],
               f"conformance-sluice-table-{suffix}": [topics["orders"]],
-              f"conformance-sluice-join-{suffix}": [topics["orders"], topics["customers"]]}
-    try:
+              f"conformance-sluice-join-{suffix}": [topics["orders"], topics["customers"]],
+              **{f"conformance-sluice-{k}-{suffix}": [topics["orders"], topics["payments"]] for k in JOIN_KINDS}}
+    processes: dict[str, subprocess.Popen] = {}
+    try:  # started inside: an engine that fails to start leaves none running
+        processes["streams"] = subprocess.Popen(
+            ["java", "-cp", classpath, "StreamsConformance", args.bootstrap, streams_app,
+             str(scratch / "streams-state"), topics["orders"], topics["customers"], topics["streams_table"],
+             topics["streams_join"], topics["payments"], str(WINDOW_MS), str(GRACE_MS),
+             *(topics[f"streams_{k}"] for k in JOIN_KINDS)],
+            stdout=logs["streams"], stderr=subprocess.STDOUT)
+        processes["sluice"] = subprocess.Popen([args.sluice, "run", *map(str, files), "--bootstrap-server",
+                                                args.bootstrap, "--state-dir", str(scratch / "sluice-state")],
+                                               stdout=logs["sluice"], stderr=subprocess.STDOUT)
         caught_up = wait_committed(args.bootstrap, groups, 180)
     finally:  # whatever happened, no engine outlives the check
         for p in processes.values():
@@ -203,16 +258,22 @@ def main() -> int:
 
     results = {name: read_all(args.bootstrap, topics[name])
                for name in ("streams_table", "streams_join", "sluice_table", "sluice_join")}
+    # Stream-stream join results carry their timestamps too (the later of a pair, an unmatched
+    # record's own): both must agree on them.
+    results.update({f"{engine}_{kind}": read_all(args.bootstrap, topics[f"{engine}_{kind}"], with_timestamps=True)
+                    for engine in ("streams", "sluice") for kind in JOIN_KINDS})
     totals, names = expected(sent["orders"])
     failures = []
     if results["streams_table"] != results["sluice_table"]:
         failures.append("the table aggregation differs:\n  streams " + json.dumps(results["streams_table"])[:600]
                         + "\n  sluice  " + json.dumps(results["sluice_table"])[:600])
-    if results["streams_join"] != results["sluice_join"]:
-        for key in sorted(set(results["streams_join"]) | set(results["sluice_join"])):
-            if results["streams_join"].get(key) != results["sluice_join"].get(key):
-                failures.append(f"the join differs for {key}:\n  streams {results['streams_join'].get(key)}"
-                                f"\n  sluice  {results['sluice_join'].get(key)}"[:800])
+    for join in ("join", *JOIN_KINDS):
+        theirs, ours = results[f"streams_{join}"], results[f"sluice_{join}"]
+        for key in sorted(set(theirs) | set(ours)):
+            if theirs.get(key) != ours.get(key):
+                failures.append(f"the {join} join differs for {key}:\n  streams {theirs.get(key)}"
+                                f"\n  sluice  {ours.get(key)}"[:1200])
+    failures += stream_join_coverage(results)
     final = {k: v[-1] for k, v in results["sluice_table"].items()}
     if final != totals:
         failures.append(f"final totals {final} != expected {totals}")
@@ -226,8 +287,10 @@ def main() -> int:
         print("logs in", scratch)
         return 1
     updates = sum(len(v) for v in results["sluice_table"].values())
-    print(f"conformance: Kafka Streams and Sluice agree: {updates} table updates over {len(totals)} keys and "
-          f"{sent['orders']} joined orders ({sent['customers']} customer records, one renamed, one deleted)")
+    stream_joins = ", ".join(f"{sum(len(v) for v in results['sluice_' + k].values())} {k}" for k in JOIN_KINDS)
+    print(f"conformance: Kafka Streams and Sluice agree: {updates} table updates over {len(totals)} keys, "
+          f"{sent['orders']} joined orders ({sent['customers']} customer records, one renamed, one deleted), "
+          f"and stream-stream join results of {sent['orders']} orders and {sent['payments']} payments: {stream_joins}")
     return 0
 
 

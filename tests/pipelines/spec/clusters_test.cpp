@@ -115,7 +115,7 @@ sink: { topic: out, cluster: old }
   EXPECT_EQ(r.errors[0].line, 7);
   EXPECT_EQ(r.errors[0].path, "tables[0].cluster");
   EXPECT_EQ(r.errors[0].message,
-            "every source and table must be on one cluster (the consumer group reads them "
+            "every source, table and stream must be on one cluster (the consumer group reads them "
             "together; its offsets "
             "and the internal topics live there): sources[0] is on cluster 'old', tables[0] is on "
             "cluster 'new'");

@@ -93,6 +93,27 @@ TEST(describe_graph, a_joined_table_fills_its_store_which_the_join_reads) {
   EXPECT_EQ(g.edges.size(), 5U);
 }
 
+TEST(describe_graph, a_joined_stream_feeds_the_join_which_keeps_its_stores) {
+  using namespace std::chrono_literals;
+  const auto t = pipeline_builder("e")
+                     .source({"orders"})
+                     .stream_source("payments", "payment-topic")
+                     .join_stream("payments", 5min, ops::join_kind::left)
+                     .to("out")
+                     .build();
+  const auto g = graph_of(t);
+  EXPECT_EQ(node(g, "payment-topic").role, "joined stream");
+  EXPECT_TRUE(has_edge(g, "orders", "join-0: join"));
+  EXPECT_TRUE(has_edge(g, "payment-topic", "join-0: join"));
+  for (const auto* store : {"join-0-left (window)", "join-0-right (window)", "join-0-pending (key_value)",
+                            "join-0-time (key_value)"}) {
+    EXPECT_TRUE(has_edge(g, "join-0: join", store)) << store;
+  }
+  EXPECT_TRUE(has_edge(g, "join-0-pending (key_value)", "e-join-0-pending-changelog"));
+  EXPECT_TRUE(has_edge(g, "join-0: join", "out"));
+  EXPECT_EQ(g.edges.size(), 11U);
+}
+
 TEST(describe_graph, dot_groups_each_sub_topology) {
   const auto dot = to_dot(repartitioned_table());
   EXPECT_EQ(dot.rfind("digraph \"app\" {", 0), 0U) << dot;

@@ -48,6 +48,10 @@ TEST(pipeline_examples, the_enrichment_join_passes_its_tests) {
   expect_tests_pass("order_enrichment.yaml", 2);
 }
 
+TEST(pipeline_examples, the_stream_stream_join_passes_its_tests) {
+  expect_tests_pass("order_payments.yaml", 2);
+}
+
 TEST(pipeline_examples, branches_to_two_sinks_pass_their_tests) {
   expect_tests_pass("order_routing.yaml", 1);
 }

@@ -172,6 +172,47 @@ sink: { topic: out }
       << described;
 }
 
+TEST(pipeline_builder, a_stream_stream_join_matches_yaml) {
+  auto yaml = load_pipeline(R"(name: j
+sources: [{ topic: orders }]
+streams:
+  - { name: payments, topic: payment-events, value_format: json }
+  - { topic: refunds }
+steps:
+  - join: { stream: payments, within: 5m, grace: 30s, type: outer, into: payment }
+  - join: { stream: refunds, within: 1h }
+sink: { topic: out }
+)",
+                            "j.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  using namespace std::chrono_literals;
+  auto built = pipeline_builder("j")
+                   .source({"orders"})
+                   .stream_source("payments", "payment-events")
+                   .stream_source("refunds", "refunds")
+                   .join_stream("payments", 5min, ops::join_kind::outer, "payment", 30s)
+                   .join_stream("refunds", 1h)
+                   .to("out")
+                   .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  EXPECT_EQ(built.steps[1].into, "refunds");
+  EXPECT_EQ(built.steps[1].join, ops::join_kind::inner);
+  const auto described = describe_topology(built);
+  EXPECT_NE(described.find("step    join-0: outer join with stream payments within 5m (grace 30s), its value as "
+                           "payment; unmatched records emitted with null once within + grace has passed"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("source  payment-events  (key string, value json, joined stream payments)"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("store   join-0-left  (window, retention 10m30s), changelog j-join-0-left-changelog"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("store   join-0-pending  (key_value), changelog j-join-0-pending-changelog"),
+            std::string::npos)
+      << described;
+}
+
 TEST(pipeline_builder, a_processor_step_matches_yaml) {
   ops::function_registry registry;
   registry.add_processor("dedup", [] { return std::unique_ptr<ops::processor>(); }, {"seen"});

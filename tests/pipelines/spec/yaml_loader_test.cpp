@@ -177,7 +177,7 @@ sources: [{ topic: orders }]
 tables:
   - { name: customers, topik: c }
 steps:
-  - join: { table: customers, type: outer }
+  - join: { table: customers, type: full }
   - join: { tabel: customers }
 sink: { topic: out }
 )";
@@ -187,8 +187,41 @@ sink: { topic: out }
             std::string::npos)
       << all;
   EXPECT_NE(all.find("tables[0].topic: missing: the topic read as a table"), std::string::npos) << all;
-  EXPECT_NE(all.find("p.yaml:6:37: steps[0].join.type: unknown value 'outer'"), std::string::npos) << all;
+  EXPECT_NE(all.find("p.yaml:6:37: steps[0].join.type: unknown value 'full'"), std::string::npos) << all;
   EXPECT_NE(all.find("steps[1].join.tabel: unknown key 'tabel' (did you mean 'table'?)"), std::string::npos)
+      << all;
+}
+
+TEST(yaml_loader, stream_joins_are_checked_where_they_stand) {
+  constexpr std::string_view text = R"(name: j
+sources: [{ topic: orders }]
+streams:
+  - { name: payments, topic: payments }
+steps:
+  - join: { stream: payments, type: outer, grace: soon }
+  - join: { table: customers, stream: payments, within: 1m }
+sink: { topic: out }
+)";
+  auto r = load_pipeline(text, "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("steps[0].join.within: missing: how far apart the joined records' timestamps may be"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("p.yaml:6:51: steps[0].join.grace:"), std::string::npos) << all;
+}
+
+TEST(yaml_loader, a_join_with_a_table_is_not_outer) {
+  auto r = load_pipeline(R"(name: j
+sources: [{ topic: orders }]
+tables: [{ name: customers, topic: customers }]
+steps:
+  - join: { table: customers, type: outer }
+sink: { topic: out }
+)",
+                         "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("steps[0].join.type: a join with a table is inner or left (outer joins two streams)"),
+            std::string::npos)
       << all;
 }
 

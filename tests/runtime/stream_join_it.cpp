@@ -1,0 +1,139 @@
+// Stream-stream joins against the real broker, under each delivery guarantee: orders left-joined
+// with payments within 10 s (grace 1 s). A first process joins some pairs and keeps two orders
+// waiting; a second process with an empty state directory joins the group while the first runs
+// (a rebalance moves a partition to it) and then takes everything over when the first stops, so
+// it must restore both window stores, the pending orders and the stream time from their
+// changelogs: a late payment still finds its order, a waiting order is emitted unmatched once
+// stream time passes it, an order that got its payment is not. Every result exactly once.
+#include "tests/runtime/app_test_support.hpp"
+
+#include <set>
+
+namespace sluice::runtime {
+namespace {
+
+using namespace test_support;
+namespace fs = std::filesystem;
+
+constexpr std::int32_t partitions = 2;
+constexpr std::int64_t second = 1000;
+
+operators::topology matching(const std::string& app, const std::string& orders, const std::string& payments,
+                             const std::string& output, operators::delivery_guarantee delivery) {
+  operators::topology t;
+  t.name = app;
+  t.delivery = delivery;
+  t.commit_interval = std::chrono::milliseconds(100);
+  t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
+  t.streams.push_back({"payments", payments, operators::data_format::string, operators::data_format::json});
+  operators::step join;
+  join.kind = operators::step_kind::join;
+  join.name = "with-payment";
+  join.stream = "payments";
+  join.within = std::chrono::seconds(10);
+  join.grace = std::chrono::seconds(1);
+  join.join = operators::join_kind::left;
+  join.into = "payment";
+  t.steps.push_back(join);
+  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
+  return t;
+}
+
+struct timed {
+  std::string key;
+  std::string value;
+  std::int64_t at = 0;  // milliseconds after base_time()
+};
+
+asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::string topic, std::int32_t partition,
+                                    std::vector<timed> records) {
+  kafka::producer_config config;
+  static_cast<kafka::client_config&>(config) = client();
+  kafka::producer producer(executor, config);
+  co_await producer.start();
+  for (const auto& r : records) {
+    co_await producer.send(topic, kafka::protocol::to_bytes(r.value), kafka::protocol::to_bytes(r.key), partition,
+                           base_time() + r.at);
+  }
+  co_await producer.flush();
+  co_await producer.stop();
+}
+
+timed order(const char* id, std::int64_t at) { return {id, json::serialize(json::object{{"id", id}}), at}; }
+timed payment(const char* order, const char* id, std::int64_t at) {
+  return {order, json::serialize(json::object{{"p", id}}), at};
+}
+
+// "order+payment" per result ("order+" for an unmatched order), read_committed, sorted.
+std::multiset<std::string> results(const std::string& output) {
+  std::vector<kafka::topic_partition> all;
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
+  std::multiset<std::string> out;
+  run_coroutine([&](asio::any_io_executor executor) {
+    return read_to_end(executor, all, kafka::isolation_level::read_committed, [&](const kafka::consumer_record& r) {
+      const auto value = json::parse(r.value_string()).as_object();
+      const auto& paid = value.at("payment");
+      out.insert(std::string(value.at("id").as_string()) + "+" +
+                 (paid.is_null() ? std::string() : std::string(paid.at("p").as_string())));
+    });
+  });
+  return out;
+}
+
+class stream_join_it : public ::testing::TestWithParam<operators::delivery_guarantee> {};
+
+TEST_P(stream_join_it, a_second_process_takes_over_the_waiting_records_and_every_result_is_written_once) {
+  const std::string orders = test::unique_topic("orders");
+  const std::string payments = test::unique_topic("payments");
+  const std::string output = test::unique_topic("order-status");
+  const std::string app = test::unique_topic("stream-join-app");
+  for (const auto& topic : {orders, payments}) {
+    run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, topic, partitions); });
+  }
+  runtime_config config;
+  config.client = client();
+  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
+  auto config_b = config;
+  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
+  const auto topology = matching(app, orders, payments, output, GetParam());
+  auto produce = [&](const std::string& topic, std::int32_t partition, std::vector<timed> records) {
+    run_coroutine([&](asio::any_io_executor executor) { return produce_timed(executor, topic, partition, records); });
+  };
+  auto wait_for = [&](const running_app& running, std::size_t count) {
+    return wait_until(running, [&] { return results(output).size() >= count; });
+  };
+
+  // Each partition on its own: partition N of both topics is one task.
+  produce(orders, 0, {order("o1", 0), order("o2", 5 * second), order("o5", 6 * second)});
+  produce(payments, 0, {payment("o1", "p1", 2 * second)});
+  produce(orders, 1, {order("o3", 0)});
+  produce(payments, 1, {payment("o3", "p3a", 1 * second)});
+  running_app a(topology, config);
+  a.start();
+  ASSERT_TRUE(wait_for(a, 2));  // o1+p1, o3+p3a; o2 and o5 wait for a payment
+  {
+    running_app b(topology, config_b);
+    b.start();  // a rebalance: one partition moves to b, whose state directory is empty
+    produce(payments, 1, {payment("o3", "p3b", 3 * second)});
+    ASSERT_TRUE(wait_for(b, 3));
+    a.stop();  // b takes over the other partition too
+    produce(payments, 0, {payment("o2", "p2", 8 * second)});  // o2 waited in a's stores
+    produce(orders, 0, {order("o9", 30 * second)});            // stream time passes o5's window
+    produce(orders, 1, {order("o4", 40 * second)});
+    ASSERT_TRUE(wait_for(b, 5));
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // anything doubled would show now
+    b.stop();
+    EXPECT_GT(b.metrics().restored_records.load(), 0u) << "b restored the join's stores from their changelogs";
+  }
+  EXPECT_EQ(results(output), (std::multiset<std::string>{"o1+p1", "o2+p2", "o3+p3a", "o3+p3b", "o5+"}));
+  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(delivery, stream_join_it,
+                         ::testing::Values(operators::delivery_guarantee::at_most_once,
+                                           operators::delivery_guarantee::at_least_once,
+                                           operators::delivery_guarantee::exactly_once),
+                         [](const auto& info) { return std::string(operators::to_string(info.param)); });
+
+}  // namespace
+}  // namespace sluice::runtime
