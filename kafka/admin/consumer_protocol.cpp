@@ -5,43 +5,32 @@
 #include "kafka/net/net_error.hpp"
 #include "kafka/protocol/messages/consumer_protocol_assignment.hpp"
 #include "kafka/protocol/messages/consumer_protocol_subscription.hpp"
+#include "kafka/protocol/versioned_message.hpp"
 
 namespace sluice::kafka::consumer_protocol {
 
 namespace {
 
 template <typename Message>
-Message decode_versioned(protocol::bytes_view data, const char* what) {
-  protocol::reader in(data);
-  const auto version = in.int16();
-  Message message;
-  if (in.ok() && version >= 0) {
-    message.decode(in, std::min<std::int16_t>(version, Message::max_version));
-  }
-  if (!in.ok() || version < 0) {
+Message decode_or_throw(protocol::bytes_view data, const char* what) {
+  auto message = protocol::decode_versioned<Message>(data);
+  if (!message) {
+    protocol::reader in(data);
+    const auto version = in.int16();
     throw kafka_error(make_error_code(net_error::protocol_violation),
                       std::string("decode the consumer protocol ") + what + " (" +
                           std::to_string(data.size()) + " bytes, version " +
                           std::to_string(version) + ")",
                       false);
   }
-  return message;
-}
-
-template <typename Message>
-protocol::bytes encode_versioned(const Message& message, std::int16_t version) {
-  protocol::bytes out;
-  protocol::writer writer(out);
-  writer.int16(version);
-  message.encode(writer, version);
-  return out;
+  return std::move(*message);
 }
 
 }  // namespace
 
 subscription decode_subscription(protocol::bytes_view metadata) {
   auto message =
-      decode_versioned<protocol::consumer_protocol_subscription>(metadata, "subscription");
+      decode_or_throw<protocol::consumer_protocol_subscription>(metadata, "subscription");
   subscription result;
   result.topics = std::move(message.topics);
   for (auto& owned : message.owned_partitions) {
@@ -54,7 +43,7 @@ subscription decode_subscription(protocol::bytes_view metadata) {
 std::vector<topic_partition> decode_assignment(protocol::bytes_view assignment) {
   // A member that has not been assigned yet (or a rebalance in progress) has empty bytes.
   if (assignment.empty()) return {};
-  auto message = decode_versioned<protocol::consumer_protocol_assignment>(assignment, "assignment");
+  auto message = decode_or_throw<protocol::consumer_protocol_assignment>(assignment, "assignment");
   std::vector<topic_partition> result;
   for (auto& topic : message.assigned_partitions) {
     for (auto partition : topic.partitions) result.push_back({topic.topic, partition});
@@ -75,13 +64,13 @@ protocol::bytes encode_assignment(const std::vector<topic_partition>& partitions
     }
     it->partitions.push_back(tp.partition);
   }
-  return encode_versioned(message, version);
+  return protocol::encode_versioned(message, version);
 }
 
 protocol::bytes encode_subscription(const std::vector<std::string>& topics, std::int16_t version) {
   protocol::consumer_protocol_subscription message;
   message.topics = topics;
-  return encode_versioned(message, version);
+  return protocol::encode_versioned(message, version);
 }
 
 }  // namespace sluice::kafka::consumer_protocol

@@ -30,6 +30,7 @@
 #include "kafka/protocol/messages/offset_commit.hpp"
 #include "kafka/protocol/messages/offset_fetch.hpp"
 #include "kafka/protocol/messages/sync_group.hpp"
+#include "kafka/protocol/versioned_message.hpp"
 
 namespace sluice::kafka {
 
@@ -50,27 +51,6 @@ kafka_error illegal_state(const std::string& what) {
 bool coordinator_moved(error_code code) {
   return code == error_code::not_coordinator || code == error_code::coordinator_not_available ||
          code == error_code::coordinator_load_in_progress;
-}
-
-template <typename Message>
-protocol::bytes encode_versioned(const Message& message, std::int16_t version) {
-  protocol::bytes out;
-  protocol::writer writer(out);
-  writer.int16(version);
-  message.encode(writer, version);
-  return out;
-}
-
-// A newer version than we know is read with our newest schema: later versions only append fields.
-template <typename Message>
-std::optional<Message> decode_versioned(protocol::bytes_view data) {
-  protocol::reader reader(data);
-  auto version = reader.int16();
-  if (!reader.ok() || version < 0) return std::nullopt;
-  Message message;
-  message.decode(reader, std::min<std::int16_t>(version, Message::max_version));
-  if (!reader.ok()) return std::nullopt;
-  return message;
 }
 
 std::vector<topic_partition> sorted(const std::set<topic_partition>& partitions) {
@@ -364,7 +344,8 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
   std::vector<member_subscription> subscriptions;
   std::set<std::string> all_topics;
   for (const auto& m : members) {
-    auto decoded = decode_versioned<protocol::consumer_protocol_subscription>(m.metadata);
+    auto decoded =
+        protocol::decode_versioned<protocol::consumer_protocol_subscription>(m.metadata);
     if (!decoded) {
       throw kafka_error(make_error_code(consumer_error::group_error),
                         "group '" + self.config.group_id + "': member " + m.member_id +
@@ -439,7 +420,8 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
       message.assigned_partitions.back().partitions.push_back(tp.partition);
     }
     out.push_back(
-        {.member_id = member_id, .assignment = encode_versioned(message, assignment_version)});
+        {.member_id = member_id,
+         .assignment = protocol::encode_versioned(message, assignment_version)});
   }
   co_return out;
 }
@@ -507,7 +489,7 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
     }
     join.protocols.push_back(
         {.name = assignor->name(),
-         .metadata = encode_versioned(subscription, subscription_version)});
+         .metadata = protocol::encode_versioned(subscription, subscription_version)});
   }
 
   g.state = member_state::joining;
@@ -582,7 +564,8 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
 
   std::set<topic_partition> next;
   if (!synced.assignment.empty()) {
-    auto decoded = decode_versioned<protocol::consumer_protocol_assignment>(synced.assignment);
+    auto decoded =
+        protocol::decode_versioned<protocol::consumer_protocol_assignment>(synced.assignment);
     if (!decoded) {
       throw kafka_error(
           make_error_code(consumer_error::group_error),
