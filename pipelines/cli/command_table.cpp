@@ -442,7 +442,7 @@ void run_options(po::options_description& o) {
       "a stop (SIGTERM) keeps this static member's partitions for it until the session "
       "timeout, for a restart without rebalance (default: hand them over at once)")(
       "memory-mb", po::value<std::int64_t>()->value_name("MB"),
-      "RocksDB memory for the whole process: block cache and memtables (default 512)")(
+      "state memory for the whole process: RocksDB block cache and memtables, and an eighth for the stores' caches (default 512)")(
       "replication-factor", po::value<std::int32_t>()->value_name("N"),
       "replicas per partition of the topics the pipeline creates (internal, sink, dead-letter; "
       "default: the broker's default.replication.factor)")(
