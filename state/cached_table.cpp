@@ -13,7 +13,8 @@ std::size_t entry_size(bytes_view key, const std::optional<bytes>& value) {
 
 }  // namespace
 
-cached_table::cached_table(std::unique_ptr<bytes_table> inner, std::shared_ptr<store_cache_budget> budget)
+cached_table::cached_table(std::unique_ptr<bytes_table> inner,
+                           std::shared_ptr<store_cache_budget> budget)
     : inner_(std::move(inner)), budget_(std::move(budget)) {
   if (budget_ && budget_->total_bytes() == 0) budget_.reset();
   if (budget_) ++budget_->tables_;

@@ -17,11 +17,10 @@
 // One task's thread; not thread-safe (the budget is).
 
 #include <atomic>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <memory>
 #include <optional>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "state/bytes_table.hpp"
 
@@ -55,7 +54,9 @@ class cached_table final : public bytes_table {
   std::unique_ptr<table_cursor> scan(bytes_view from, std::optional<bytes_view> to) const override {
     return inner_->scan(from, to);
   }
-  std::optional<bytes> metadata(std::string_view name) const override { return inner_->metadata(name); }
+  std::optional<bytes> metadata(std::string_view name) const override {
+    return inner_->metadata(name);
+  }
   void write(const table_write& batch) override;
 
   std::uint64_t hits() const { return hits_; }
@@ -72,7 +73,8 @@ class cached_table final : public bytes_table {
     bool operator()(bytes_view a, bytes_view b) const { return a == b; }
   };
   struct generation {
-    boost::unordered_flat_map<bytes, std::optional<bytes>, transparent_hash, transparent_equal> entries;
+    boost::unordered_flat_map<bytes, std::optional<bytes>, transparent_hash, transparent_equal>
+        entries;
     std::size_t size = 0;  // bytes held, overhead included
   };
 

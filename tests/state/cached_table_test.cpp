@@ -20,7 +20,9 @@ class counting_table final : public bytes_table {
   std::unique_ptr<table_cursor> scan(bytes_view from, std::optional<bytes_view> to) const override {
     return inner.scan(from, to);
   }
-  std::optional<bytes> metadata(std::string_view name) const override { return inner.metadata(name); }
+  std::optional<bytes> metadata(std::string_view name) const override {
+    return inner.metadata(name);
+  }
   void write(const table_write& batch) override { inner.write(batch); }
 
   memory_table inner;
@@ -86,11 +88,14 @@ TEST(cached_table, a_failed_write_leaves_the_cache_as_the_table) {
   class failing_table final : public bytes_table {
    public:
     std::optional<bytes> get(bytes_view) const override { return "old"; }
-    std::unique_ptr<table_cursor> scan(bytes_view, std::optional<bytes_view>) const override { return nullptr; }
+    std::unique_ptr<table_cursor> scan(bytes_view, std::optional<bytes_view>) const override {
+      return nullptr;
+    }
     std::optional<bytes> metadata(std::string_view) const override { return std::nullopt; }
     void write(const table_write&) override { throw store_error("disk full"); }
   };
-  cached_table table(std::make_unique<failing_table>(), std::make_shared<store_cache_budget>(1 << 20));
+  cached_table table(std::make_unique<failing_table>(),
+                     std::make_shared<store_cache_budget>(1 << 20));
   ASSERT_EQ(table.get("k"), "old");
   table_write batch;
   std::string value = "new";
@@ -153,9 +158,12 @@ TEST(cached_table, reads_match_the_table_below_under_random_operations) {
       batch.delete_ranges.emplace_back(std::min(a, b), std::max(a, b));
     } else {
       for (int i = 0; i < 3; ++i) {
-        owned.emplace_back(key(), random() % 4 == 0 ? std::nullopt : std::optional<std::string>(std::to_string(step)));
+        owned.emplace_back(key(), random() % 4 == 0
+                                      ? std::nullopt
+                                      : std::optional<std::string>(std::to_string(step)));
       }
-      for (auto& [k, v] : owned) batch.entries.push_back({k, v ? std::optional<bytes_view>(*v) : std::nullopt});
+      for (auto& [k, v] : owned)
+        batch.entries.push_back({k, v ? std::optional<bytes_view>(*v) : std::nullopt});
     }
     c.table->write(batch);
     model.write(batch);
