@@ -33,8 +33,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proc_stats import cpu_seconds, peak_rss_mb
+
 MB = 1024 * 1024  # MB/s as Kafka's perf tools print it (MiB)
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PYTHON_SHARE = 10  # the Python clients get 1/PYTHON_SHARE of the records (they are 10-50x slower)
 
 
@@ -361,14 +362,7 @@ class admin:
         return sum(self.consumer.end_offsets(tps).values())
 
 
-def broker_cpu_seconds(pid):
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-    except (OSError, IndexError, ValueError):
-        return None
+broker_cpu_seconds = cpu_seconds
 
 
 def stored_batches(data_dir, topic, partitions):
@@ -400,18 +394,6 @@ def stored_batches(data_dir, topic, partitions):
 
 
 # --- running one driver ------------------------------------------------------------------------
-
-def peak_rss_mb(pid):
-    """VmHWM: the peak resident memory of the process's current image. (wait4's ru_maxrss is no
-    use here: Linux carries the forking harness's own peak across exec into it.)"""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
 
 def run_driver(argv, timeout_s, log_dir, label, cwd):
     """Runs argv as a child, returns (exit code or None on timeout, stdout, rusage, wall seconds,

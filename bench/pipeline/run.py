@@ -24,35 +24,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # proc_stats
 
 import jobs  # noqa: E402
 import latency  # noqa: E402
 import report  # noqa: E402
 import systems  # noqa: E402
 from kafka_io import cluster  # noqa: E402
+from proc_stats import cpu_seconds, peak_rss_mb  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PARTITIONS = 4
 RECORDS_PER_KEY = 100
 QUIX_SHARE = 5  # Quix Streams gets 1/QUIX_SHARE of the records: it is 10-20x slower
-
-
-def cpu_seconds(pid):
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def peak_rss_mb(pid):
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def unique(prefix):
