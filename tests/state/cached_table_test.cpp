@@ -105,7 +105,7 @@ TEST(cached_table, a_failed_write_leaves_the_cache_as_the_table) {
 }
 
 TEST(cached_table, holds_about_its_share_of_the_budget_and_keeps_what_is_in_use) {
-  cached c(64 * 1024);
+  cached c(std::size_t{64} * 1024);
   cached other(0);  // a budget of 0: no cache at all
   const std::string value(100, 'v');
   for (int i = 0; i < 5000; ++i) c.put("key-" + std::to_string(i), value);
@@ -141,7 +141,7 @@ TEST(cached_table, the_budget_is_shared_by_the_open_tables_and_given_back) {
 // Any sequence of writes, range deletions and reads gives what the table alone gives.
 TEST(cached_table, reads_match_the_table_below_under_random_operations) {
   std::mt19937 random(7);
-  cached c(16 * 1024);  // small: evictions and rotations happen often
+  cached c(std::size_t{16} * 1024);  // small: evictions and rotations happen often
   memory_table model;
   auto key = [&] { return "k" + std::to_string(random() % 300); };
   for (int step = 0; step < 20000; ++step) {
