@@ -933,11 +933,12 @@ used less CPU per record.
 
 ## Running it
 
-`scripts/bench [--records N] [--quick] [--only producer|consumer|restore] [--partitions P] [--repeat R] [--batch-size B] [--output DIR]`: installs the
+`scripts/bench [--records N] [--quick] [--only producer|consumer|restore|pipeline] [--partitions P] [--repeat R] [--batch-size B] [--output DIR]`: installs the
 Python clients into `~/.cache/sluice/bench-venv`, fetches the pinned Kafka jars, builds the
 drivers (release preset, `build/release`; librdkafka drivers in `build/release/bench-peers`),
 starts its own broker (stopped at exit), runs everything and rewrites this file (with
-`--output DIR`, writes it and the JSON into DIR instead).
+`--output DIR`, writes it and the JSON into DIR instead). `--only pipeline` runs the pipeline
+benchmark alone (`bench/pipeline/README.md`; it also runs after the client suites by default).
 """
     head, rest = text.split("## Published figures", 1)
     # The pipeline benchmark's last figures (bench/pipeline/run.py writes them) and hand-written
