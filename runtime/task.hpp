@@ -18,10 +18,10 @@
 #include "operators/sub_topology_processor.hpp"
 #include "operators/topology.hpp"
 #include "runtime/changelogged_stores.hpp"
+#include "runtime/task_id.hpp"
 #include "runtime/task_input.hpp"
 #include "state/rocksdb/task_database.hpp"
 
-#include <compare>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,14 +29,6 @@
 #include <vector>
 
 namespace sluice::runtime {
-
-struct task_id {
-  int sub_topology = 0;
-  std::int32_t partition = 0;
-  auto operator<=>(const task_id&) const = default;
-  // "0_3", Kafka Streams' notation, used for directories and logs.
-  std::string to_string() const;
-};
 
 // A store of the task, as the restore and commit paths see it.
 struct task_store {

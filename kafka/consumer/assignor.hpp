@@ -103,11 +103,24 @@ class partition_assignor {
   // The leader's part: an entry per member, each partition to at most one member.
   virtual group_assignment assign(const partition_counts& topics,
                                   const std::vector<member_subscription>& members) = 0;
-  // This member's new partitions and the group generation, after each rebalance.
+  // The leader's bytes for one member's assignment (ConsumerProtocolAssignment.UserData), asked
+  // for each member right after assign(): what the partitions alone cannot say (Kafka Streams
+  // sends standby tasks this way).
+  virtual std::optional<std::string> assignment_user_data(const std::string& member_id) {
+    (void)member_id;
+    return std::nullopt;
+  }
+  // This member's new partitions, the group generation and the leader's user data for it, after
+  // each rebalance.
   virtual void on_assignment(const std::vector<topic_partition>& assigned,
                              std::int32_t generation) {
     (void)assigned;
     (void)generation;
+  }
+  virtual void on_assignment(const std::vector<topic_partition>& assigned, std::int32_t generation,
+                             const std::optional<std::string>& user_data) {
+    (void)user_data;
+    on_assignment(assigned, generation);
   }
 };
 

@@ -107,6 +107,11 @@ class consumer {
                  std::shared_ptr<rebalance_listener> listener = nullptr);
   // Leaves the group (after revoking through the listener) and drops the assignment.
   asio::awaitable<void> unsubscribe();
+  // Classic protocol: rejoins at the next poll, so the leader assigns again with this member's
+  // new subscription user data (Java's enforceRebalance; a warmed-up standby asks for its task
+  // this way). Partitions kept are not revoked under a cooperative assignor. The `consumer`
+  // protocol's coordinator assigns by itself: nothing to do there.
+  void request_rejoin();
   std::set<std::string> subscription() const;
   // The group's current generation, for a transactional producer (KIP-447). Throws illegal_state
   // without a group id.

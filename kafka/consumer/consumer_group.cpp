@@ -419,6 +419,10 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
       }
       message.assigned_partitions.back().partitions.push_back(tp.partition);
     }
+    if (auto data = assignor->assignment_user_data(member_id)) {
+      const auto* begin = reinterpret_cast<const std::byte*>(data->data());
+      message.user_data = protocol::bytes(begin, begin + data->size());
+    }
     out.push_back(
         {.member_id = member_id,
          .assignment = protocol::encode_versioned(message, assignment_version)});
@@ -563,6 +567,7 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
   if (code != error_code::none) throw kafka_error(code, "sync group '" + config.group_id + "'");
 
   std::set<topic_partition> next;
+  std::optional<std::string> assignment_user_data;
   if (!synced.assignment.empty()) {
     auto decoded =
         protocol::decode_versioned<protocol::consumer_protocol_assignment>(synced.assignment);
@@ -575,6 +580,10 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
     for (const auto& t : decoded->assigned_partitions) {
       for (auto p : t.partitions) next.insert({t.topic, p});
     }
+    if (decoded->user_data) {
+      assignment_user_data = std::string(reinterpret_cast<const char*>(decoded->user_data->data()),
+                                         decoded->user_data->size());
+    }
   }
   g.rejoin_needed = false;
   g.state = member_state::stable;
@@ -585,7 +594,8 @@ asio::awaitable<bool> join_once(consumer::impl* self_ptr) {
     }
   }
   if (auto* assignor = assignor_named(self, g.protocol_name)) {
-    assignor->on_assignment(std::vector<topic_partition>(next.begin(), next.end()), g.generation);
+    assignor->on_assignment(std::vector<topic_partition>(next.begin(), next.end()), g.generation,
+                            assignment_user_data);
   }
   co_await apply_assignment(self, std::move(next));
   note_rebalance_end(g);
@@ -1105,6 +1115,12 @@ void consumer::subscribe(subscription_pattern pattern,
   impl_->group->pattern.reset();
   impl_->group->server_regex = std::move(pattern.regex);
   impl_->group->topics.clear();
+}
+
+void consumer::request_rejoin() {
+  if (!impl_->group || impl_->config.group_protocol == group_protocol_type::consumer) return;
+  impl_->group->rejoin_needed = true;
+  impl_->fetch_wanted.notify_all();
 }
 
 asio::awaitable<void> consumer::unsubscribe() {
