@@ -33,16 +33,19 @@ kafka::consumer_config restore_consumer_config(const kafka::client_config& clien
 }
 
 changelog_reader::changelog_reader(kafka::consumer& consumer, std::string label,
-                                   std::function<void(std::size_t)> on_batch)
-    : consumer_(consumer), label_(std::move(label)), on_batch_(std::move(on_batch)), last_report_(clock::now()) {}
+                                   std::function<void(std::size_t)> on_batch, reading_mode mode)
+    : consumer_(consumer), label_(std::move(label)), on_batch_(std::move(on_batch)), mode_(mode),
+      last_report_(clock::now()) {}
 
 asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_target> targets) {
   owner_progress progress;
   progress.started = clock::now();
   std::vector<kafka::topic_partition> changelogs;
   for (const auto& target : targets) changelogs.push_back(target.changelog);
+  const bool follows = mode_ == reading_mode::follow;
   if (!changelogs.empty()) {
-    auto ends = co_await consumer_.end_offsets(changelogs);
+    std::map<kafka::topic_partition, std::int64_t> ends;
+    if (!follows) ends = co_await consumer_.end_offsets(changelogs);
     std::map<kafka::topic_partition, std::int64_t> beginnings;
     for (const auto& target : targets) {
       if (target.store->committed_offset()) continue;
@@ -53,15 +56,15 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
       beginnings.insert(found.begin(), found.end());
     }
     for (const auto& target : targets) {
-      store_progress store{target, {}, 0};
-      store.outcome.to = ends.at(target.changelog);
+      store_progress store{target, {}, 0, follows};
+      if (!follows) store.outcome.to = ends.at(target.changelog);
       if (auto committed = target.store->committed_offset()) {
         store.outcome.from = committed->value;
       } else {
         store.outcome.from = beginnings.at(target.changelog);
       }
       store.position = store.outcome.from;
-      if (!store.done()) {
+      if (!follows && !store.done()) {
         spdlog::info("{}: task {}: restoring store {} from {} offsets {}..{}", label_, owner, target.store->name(),
                      target.changelog.to_string(), store.outcome.from, store.outcome.to);
       }
@@ -108,6 +111,19 @@ std::int64_t changelog_reader::remaining() const {
   return left;
 }
 
+std::optional<std::int64_t> changelog_reader::lag(const owner_id& owner) const {
+  auto found = owners_.find(owner);
+  if (found == owners_.end()) return std::nullopt;
+  std::int64_t behind = 0;
+  for (const auto& store : found->second.stores) {
+    // The last stable offset: a read_committed reader never gets past an open transaction.
+    auto end = consumer_.last_stable_offset(store.target.changelog);
+    if (!end) return std::nullopt;
+    behind += std::max<std::int64_t>(0, *end - store.position);
+  }
+  return behind;
+}
+
 asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(std::chrono::milliseconds timeout) {
   std::vector<finished> out;
   bool any_active = false;
@@ -150,7 +166,7 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
       }
     }
   }
-  if (clock::now() - last_report_ > report_every && !owners_.empty()) {
+  if (mode_ == reading_mode::restore && clock::now() - last_report_ > report_every && !owners_.empty()) {
     for (const auto& store : progress()) {
       if (store.remaining() > 0) spdlog::info("{}: restoring {}", label_, describe_progress(store));
     }

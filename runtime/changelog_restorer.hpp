@@ -15,6 +15,10 @@
 // require_stable, as the consumer's lookups do): only then are the previous owner's transactions
 // decided, and the end offset read here includes every changelog record those offsets cover.
 //
+// A reader in `follow` mode keeps its stores up to date instead (standby tasks, Kafka Streams'
+// standby updates): no end offset, nobody ever finishes, and lag() says how far each owner is
+// behind the changelogs' last stable offsets.
+//
 // restore_store() restores one store to the end at once (the benchmark's entry point; the same
 // code path).
 //
@@ -33,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,8 +75,11 @@ class changelog_reader {
     std::vector<restore_outcome> stores;
   };
 
+  enum class reading_mode : std::uint8_t { restore, follow };
+
   // `label` starts the log lines ("app"); `on_batch` (optional) gets each applied batch's size.
-  changelog_reader(kafka::consumer& consumer, std::string label, std::function<void(std::size_t)> on_batch = {});
+  changelog_reader(kafka::consumer& consumer, std::string label, std::function<void(std::size_t)> on_batch = {},
+                   reading_mode mode = reading_mode::restore);
 
   // Registers the owner's stores; an owner with nothing to restore is finished at the next poll().
   asio::awaitable<void> add(owner_id owner, std::vector<restore_target> targets);
@@ -83,6 +91,9 @@ class changelog_reader {
   bool restoring(const owner_id& owner) const { return owners_.contains(owner); }
   // Changelog records still to read, over every store being restored.
   std::int64_t remaining() const;
+  // Follow mode: offsets the owner's stores are behind their changelogs' ends, as of the last
+  // fetch; nullopt before every store's end is known (nothing fetched yet).
+  std::optional<std::int64_t> lag(const owner_id& owner) const;
   struct store_progress_view {
     owner_id owner;
     std::string store;
@@ -104,7 +115,8 @@ class changelog_reader {
     restore_target target;
     restore_outcome outcome;
     std::int64_t position = 0;
-    bool done() const { return position >= outcome.to; }
+    bool follows = false;
+    bool done() const { return !follows && position >= outcome.to; }
   };
   struct owner_progress {
     std::vector<store_progress> stores;
@@ -117,6 +129,7 @@ class changelog_reader {
   kafka::consumer& consumer_;
   std::string label_;
   std::function<void(std::size_t)> on_batch_;
+  reading_mode mode_;
   std::map<owner_id, owner_progress> owners_;
   std::chrono::steady_clock::time_point last_report_;
 };

@@ -13,11 +13,15 @@
 #include "runtime/rebalance_handoff.hpp"
 #include "runtime/record_collector.hpp"
 #include "runtime/state_directory.hpp"
+#include "runtime/task_assignor.hpp"
 #include "runtime/task_manager.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <set>
+
+#include <unistd.h>
 
 namespace sluice::runtime {
 namespace {
@@ -31,6 +35,13 @@ constexpr std::chrono::milliseconds restore_slice{20};
 // Kafka Streams' transaction.timeout.ms under exactly-once: a crashed instance's open transaction
 // blocks the partitions it wrote (read_committed) at most this long if it does not come back.
 constexpr std::chrono::milliseconds eos_transaction_timeout{10'000};
+
+// The assignor's process name: one per process, shared by its stream threads.
+std::string default_process_id() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return std::string(host.data()) + ":" + std::to_string(::getpid());
+}
 
 operators::raw_record to_raw_record(const kafka::consumer_record& in) {
   operators::raw_record raw;
@@ -62,6 +73,7 @@ struct stream_app::impl {
     }
     check_clusters();
     take_client_properties(connection_of(this->topology.home_cluster()).properties);
+    choose_group_protocol();
     plan = operators::plan_topology(this->topology);
     if (this->config.dead_letter_topic.empty()) this->config.dead_letter_topic = this->topology.name + "-dead-letter";
     app_dir = this->config.state_dir / this->topology.name;
@@ -109,6 +121,20 @@ struct stream_app::impl {
     }
   }
 
+  // Standbys need the runtime's task assignor, which only the classic protocol lets a client run.
+  void choose_group_protocol() {
+    if (config.standby_replicas < 0) {
+      throw std::invalid_argument("pipeline '" + topology.name + "': standby replicas must be 0 or more, not " +
+                                  std::to_string(config.standby_replicas));
+    }
+    if (config.standby_replicas > 0 && config.group_protocol == kafka::group_protocol_type::consumer) {
+      spdlog::info("{}: {} standby replica(s): using the classic group protocol, whose assignment the runtime's "
+                   "task assignor decides (the consumer protocol's coordinator assigns by itself)",
+                   topology.name, config.standby_replicas);
+      config.group_protocol = kafka::group_protocol_type::classic;
+    }
+  }
+
   // Moves the two settings the runtime itself acts on from the home cluster's properties into config.
   void take_client_properties(runtime_config::client_properties& p) {
     kafka::consumer_config probe;
@@ -148,6 +174,9 @@ struct stream_app::impl {
   asio::awaitable<void> process_record(task& t, const kafka::consumer_record& in);
   asio::awaitable<void> process_ordered_inputs();
   asio::awaitable<void> punctuate();
+  void use_task_assignor(kafka::consumer_config& consumer_config, const kafka::client_config& client,
+                         const std::string& instance_id);
+  asio::awaitable<void> follow_assignor_orders();
   asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(std::vector<kafka::topic_partition> empty);
   asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
@@ -167,6 +196,11 @@ struct stream_app::impl {
   std::unique_ptr<kafka::cluster> admin_cluster;
   std::unique_ptr<kafka::consumer> consumer;
   std::unique_ptr<kafka::consumer> restore_consumer;
+  std::unique_ptr<kafka::consumer> standby_consumer;  // with the task assignor only
+  std::shared_ptr<task_assignor> assignor;            // the classic protocol's
+  std::uint64_t applied_assignment = 0;               // assignor->assignments() whose orders hold
+  bool warmup_rejoin_asked = false;
+  clock::time_point next_probe{};
   std::unique_ptr<kafka_producer_port> producer;  // owns the producer, which a fence replaces
   // Cluster name -> the producer of the sinks on that cluster, when it is not the home cluster.
   std::map<std::string, std::unique_ptr<kafka_producer_port>> other_cluster_producers;
@@ -295,8 +329,8 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
     consumer_config.group_remote_assignor = std::string("range");
     if (config.session_timeout)
       co_await apply_group_session_timeout(*admin_cluster, topology.name, *config.session_timeout);
-  } else if (config.session_timeout) {
-    consumer_config.session_timeout = *config.session_timeout;
+  } else {
+    use_task_assignor(consumer_config, home.client, instance_id);
   }
   consumer_config.enable_auto_commit = false;
   consumer_config.offset_reset = kafka::auto_offset_reset::earliest;
@@ -315,15 +349,70 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
 
   co_await producer->start();
   co_await restore_consumer->start();
+  if (standby_consumer) co_await standby_consumer->start();
   co_await consumer->start();
   input = make_input_port(*consumer);
   tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, memory, *input,
                                          *restore_consumer, owner.metrics_);
+  if (standby_consumer) tasks->enable_standbys(*standby_consumer);
   collector = std::make_unique<record_collector>(*producer, std::move(routes));
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer, config.hooks,
                                          owner.metrics_);
   rebalance = std::make_shared<rebalance_handoff>(executor);
   consumer->subscribe(tasks->input_topics(), rebalance);
+}
+
+// The classic protocol: the runtime's cooperative task assignor, which needs a consumer of its
+// own for standby and warm-up tasks, and the member's detection settings.
+void stream_app::impl::use_task_assignor(kafka::consumer_config& consumer_config, const kafka::client_config& client,
+                                         const std::string& instance_id) {
+  if (config.session_timeout) consumer_config.session_timeout = *config.session_timeout;
+  consumer_config.heartbeat_interval =
+      config.heartbeat_interval
+          ? *config.heartbeat_interval
+          : std::min<std::chrono::milliseconds>(std::chrono::seconds(3), consumer_config.session_timeout / 5);
+  auto standby_config = restore_consumer_config(client);
+  standby_config.client_id = client.client_id + "-standby";
+  standby_consumer = std::make_unique<kafka::consumer>(executor, standby_config);
+  task_assignment_settings settings{config.standby_replicas, config.acceptable_recovery_lag};
+  std::string process = config.process_id.empty() ? default_process_id() : config.process_id;
+  assignor = std::make_shared<task_assignor>(task_manager::sub_topologies_by_topic(plan), settings,
+                                             [this, process] { return tasks->standbys()->report(process, tasks->tasks()); });
+  consumer_config.assignment_strategies = {std::string(task_assignor_name)};
+  consumer_config.custom_assignors = {assignor};
+  spdlog::info("{}: classic group protocol with the task assignor ({} standby replicas, process {}, instance {}, "
+               "session timeout {} ms, heartbeat {} ms)",
+               topology.name, config.standby_replicas, process, instance_id, consumer_config.session_timeout.count(),
+               consumer_config.heartbeat_interval.count());
+}
+
+// Standby orders of the last assignment, once its partitions are handled; warm-ups that have
+// caught up ask for the rebalance that moves their tasks here.
+asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
+  if (!assignor) co_return;
+  auto& standbys = *tasks->standbys();
+  if (assignor->assignments() != applied_assignment && !rebalance->pending()) {
+    applied_assignment = assignor->assignments();
+    std::set<task_id> active;
+    for (const auto& [id, t] : tasks->tasks()) active.insert(id);
+    co_await standbys.keep(assignor->orders().standbys, active);
+    warmup_rejoin_asked = false;
+    next_probe = clock::now() + config.probing_rebalance_interval;
+  }
+  co_await standbys.update();
+  const auto& warmups = assignor->orders().warmups;
+  if (warmups.empty() || warmup_rejoin_asked || applied_assignment != assignor->assignments()) co_return;
+  bool caught_up = true;
+  for (const auto& id : warmups) {
+    const auto lag = standbys.lag(id);
+    caught_up = caught_up && lag && *lag <= config.acceptable_recovery_lag;
+  }
+  if (caught_up || clock::now() >= next_probe) {
+    spdlog::info("{}: {} warm-up task(s) {}: asking for a rebalance", topology.name, warmups.size(),
+                 caught_up ? "caught up" : "still behind after the probing interval");
+    warmup_rejoin_asked = true;
+    consumer->request_rejoin();
+  }
 }
 
 kafka::client_config stream_app::impl::admin_config_of(const runtime_config::cluster_connection& connection) const {
@@ -372,6 +461,7 @@ asio::awaitable<void> stream_app::impl::loop() {
   while (!owner.stop_requested_) {
     last_turn = clock::now();
     co_await handle_rebalance_events();
+    co_await follow_assignor_orders();
     if (tasks->restoring()) co_await tasks->restore(restore_slice);
     const auto wait = tasks->restoring() ? std::chrono::milliseconds(0) : config.poll_timeout;
     const auto poll_began = clock::now();
@@ -556,9 +646,11 @@ asio::awaitable<void> stream_app::impl::shut_down(bool clean) {
   if (!clean && commits) co_await commits->abandon();
   // Tasks close before the group is left; the callbacks leaving causes find no loop to wait for.
   if (tasks) tasks->close_all(clean);
+  if (tasks && tasks->standbys()) tasks->standbys()->close_all();
   if (rebalance) rebalance->close();
   if (consumer) co_await consumer->stop();
   if (restore_consumer) co_await restore_consumer->stop();
+  if (standby_consumer) co_await standby_consumer->stop();
   if (producer) co_await producer->stop();
   for (auto& [cluster, other] : other_cluster_producers) {
     if (other) co_await other->stop();

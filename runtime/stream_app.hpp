@@ -98,13 +98,34 @@ struct runtime_config {
   bool leave_group_on_stop = true;
   // The group protocol. `consumer` (KIP-848, the default) has no group-wide barrier: a member
   // that restarts gets its partitions back while others come and go, and a move revokes only the
-  // partitions that move. `classic` (JoinGroup/SyncGroup, eager range assignor) is for brokers
-  // before 4.0; there, a restart that meets a rebalance waits for every member to rejoin.
+  // partitions that move; the coordinator assigns (range), knowing nothing of local state.
+  // `classic` (JoinGroup/SyncGroup) uses the runtime's own cooperative task assignor: tasks stay
+  // where their state is, standbys and warm-ups; a restart that meets a rebalance waits for
+  // every member to rejoin.
   kafka::group_protocol_type group_protocol = kafka::group_protocol_type::consumer;
   // How long the group waits for a silent member. Classic: the member's session timeout (default
   // 45 s). Consumer protocol: set as the group's config consumer.session.timeout.ms (default the
   // broker's group.consumer.session.timeout.ms, 45 s).
   std::optional<std::chrono::milliseconds> session_timeout;
+  // Classic protocol only: how often the member tells the coordinator it is alive. Default a
+  // fifth of the session timeout, at most 3 s, so that survivors hear of a dead member's
+  // rebalance soon after the session timeout found it.
+  std::optional<std::chrono::milliseconds> heartbeat_interval;
+  // Standby replicas of every stateful task on other instances (Kafka Streams'
+  // num.standby.replicas): kept up to date from the changelogs, so a task whose instance dies
+  // moves to an up-to-date standby and restores only the last changes. Standbys, warm-ups and
+  // state-aware placement are decided by the runtime's task assignor (task_assignment.hpp),
+  // which works with the classic protocol: more than 0 selects it.
+  int standby_replicas = 0;
+  // A copy of a task at most this many changelog offsets behind the freshest counts as caught
+  // up: the task may move there (Kafka Streams' acceptable.recovery.lag).
+  std::int64_t acceptable_recovery_lag = 10'000;
+  // How often a member with warm-up tasks that have not caught up asks for a rebalance anyway
+  // (Kafka Streams' probing.rebalance.interval.ms); it asks at once when they have.
+  std::chrono::milliseconds probing_rebalance_interval{std::chrono::minutes(5)};
+  // Names the process to the assignor (standbys go to another process than the active's):
+  // empty is host name and process id; the stream threads of one process share it.
+  std::string process_id;
   std::chrono::milliseconds poll_timeout{100};
   // A task reading several partitions (a stream and a joined table) takes their records in
   // timestamp order; a partition with nothing fetched but records on the broker holds it back

@@ -1,5 +1,7 @@
 #include "runtime/task.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 namespace sluice::runtime {
@@ -46,6 +48,27 @@ std::vector<kafka::topic_partition> inputs_of(const operators::sub_topology& pla
 }
 
 }  // namespace
+
+std::unique_ptr<task> open_task(task_id id, const operators::sub_topology& plan, const std::filesystem::path& app_dir,
+                                const std::string& application,
+                                std::shared_ptr<state::rocksdb::memory_budget> memory,
+                                const operators::function_registry& registry) {
+  auto database =
+      state::rocksdb::task_database::open({app_dir / id.to_string(), application, id.to_string(), std::move(memory)});
+  if (database.result().outcome == state::rocksdb::open_outcome::wiped) {
+    spdlog::warn("{}: task {}: state directory was wiped ({}); restoring it fully from the changelogs", application,
+                 id.to_string(), database.result().reason);
+  }
+  return std::make_unique<task>(id, plan, std::move(database), registry);
+}
+
+std::int64_t task::offset_sum() const {
+  std::int64_t sum = 0;
+  for (const auto& entry : stores_) {
+    if (auto committed = entry.store->store().committed_offset()) sum += committed->value;
+  }
+  return sum;
+}
 
 task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task_database database,
            const operators::function_registry& registry)

@@ -22,6 +22,7 @@
 #include "runtime/task_input.hpp"
 #include "state/rocksdb/task_database.hpp"
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,9 @@ class task {
   void abort_stores();
   // Persists what the stores committed, so that a clean restart restores nothing.
   void flush() { database_.flush(); }
+  // The sum over the stores of the changelog offset each has committed (0: no state): what the
+  // assignor compares between members holding a copy of this task (task_assignment.hpp).
+  std::int64_t offset_sum() const;
 
  private:
   class provider;
@@ -89,5 +93,12 @@ class task {
   std::map<kafka::topic_partition, std::int64_t> consumed_;
   task_input input_;
 };
+
+// Opens the task's RocksDB database under `app_dir` (saying so when it had to wipe a foreign or
+// corrupt one) and its stores.
+std::unique_ptr<task> open_task(task_id id, const operators::sub_topology& plan, const std::filesystem::path& app_dir,
+                                const std::string& application,
+                                std::shared_ptr<state::rocksdb::memory_budget> memory,
+                                const operators::function_registry& registry);
 
 }  // namespace sluice::runtime

@@ -17,14 +17,27 @@ task_manager::task_manager(const operators::topology& topology, const operators:
       reader_(restore_consumer, topology.name, [&metrics](std::size_t records) {
         metrics.restored_records.fetch_add(records, std::memory_order_relaxed);
       }) {
-  for (const auto& sub : plan_.sub_topologies) {
+  sub_topology_of_ = sub_topologies_by_topic(plan_);
+}
+
+std::map<std::string, int, std::less<>> task_manager::sub_topologies_by_topic(const operators::topology_plan& plan) {
+  std::map<std::string, int, std::less<>> by_topic;
+  for (const auto& sub : plan.sub_topologies) {
     for (const auto& source : sub.sources) {
-      for (const auto& topic : source.topics) sub_topology_of_[topic] = sub.id;
+      for (const auto& topic : source.topics) by_topic[topic] = sub.id;
     }
   }
+  return by_topic;
 }
 
 task_manager::~task_manager() = default;
+
+void task_manager::enable_standbys(kafka::consumer& standby_consumer) {
+  standbys_ = std::make_unique<standby_tasks>(topology_, plan_, registry_, app_dir_, memory_, standby_consumer);
+  std::set<task_id> open;
+  for (const auto& [id, t] : tasks_) open.insert(id);
+  standbys_->scan_local_state(open);
+}
 
 std::vector<std::string> task_manager::input_topics() const {
   std::vector<std::string> topics;
@@ -53,13 +66,12 @@ asio::awaitable<void> task_manager::open(std::vector<kafka::topic_partition> ass
   const auto assignment = consumer_.assignment();
   for (const auto& id : task_ids_of(assigned)) {
     if (tasks_.contains(id)) continue;
-    const auto& sub = plan_.sub_topologies.at(static_cast<std::size_t>(id.sub_topology));
-    auto database = state::rocksdb::task_database::open({app_dir_ / id.to_string(), topology_.name, id.to_string(), memory_});
-    if (database.result().outcome == state::rocksdb::open_outcome::wiped) {
-      spdlog::warn("{}: task {}: state directory was wiped ({}); restoring it fully from the changelogs",
-                   topology_.name, id.to_string(), database.result().reason);
+    // A standby of it has its stores open and nearly current: only the gap is restored.
+    auto t = standbys_ ? standbys_->take(id) : nullptr;
+    if (!t) {
+      const auto& sub = plan_.sub_topologies.at(static_cast<std::size_t>(id.sub_topology));
+      t = open_task(id, sub, app_dir_, topology_.name, memory_, registry_);
     }
-    auto t = std::make_unique<task>(id, sub, std::move(database), registry_);
     std::vector<kafka::topic_partition> inputs;
     for (const auto& input : inputs_of(id)) {
       if (assignment.contains(input)) inputs.push_back(input);
@@ -167,6 +179,7 @@ void task_manager::close(const std::set<task_id>& ids, bool clean) {
     } else {
       it->second->abort_stores();
     }
+    if (standbys_) standbys_->remember_on_disk(id, it->second->offset_sum());
     tasks_.erase(it);
     spdlog::info("{}: task {} closed{}", topology_.name, id.to_string(),
                  clean ? "" : " (lost: uncommitted work dropped)");

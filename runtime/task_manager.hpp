@@ -21,6 +21,7 @@
 #include "operators/topology.hpp"
 #include "runtime/changelog_restorer.hpp"
 #include "runtime/client_ports.hpp"
+#include "runtime/standby_tasks.hpp"
 #include "runtime/task.hpp"
 #include "state/rocksdb/memory_budget.hpp"
 
@@ -51,10 +52,18 @@ class task_manager {
                const operators::function_registry& registry, std::filesystem::path app_dir,
                std::shared_ptr<state::rocksdb::memory_budget> memory, input_port& consumer,
                kafka::consumer& restore_consumer, runtime_metrics& metrics);
+  // Standby and warm-up tasks read their changelogs with `standby_consumer` (the runtime's task
+  // assignor is in use); before the first join, so that the first report holds them, the
+  // application's directory is scanned for local state.
+  void enable_standbys(kafka::consumer& standby_consumer);
+  standby_tasks* standbys() { return standbys_.get(); }
+  const standby_tasks* standbys() const { return standbys_.get(); }
   ~task_manager();
   task_manager(const task_manager&) = delete;
   task_manager& operator=(const task_manager&) = delete;
 
+  // Input topic -> the sub-topology reading it.
+  static std::map<std::string, int, std::less<>> sub_topologies_by_topic(const operators::topology_plan& plan);
   // The input topics, one per sub-topology source.
   std::vector<std::string> input_topics() const;
   std::set<task_id> task_ids_of(const std::vector<kafka::topic_partition>& partitions) const;
@@ -104,6 +113,7 @@ class task_manager {
   runtime_metrics& metrics_;
   std::map<std::string, int, std::less<>> sub_topology_of_;  // input topic -> sub-topology
   changelog_reader reader_;
+  std::unique_ptr<standby_tasks> standbys_;
   std::map<task_id, std::unique_ptr<task>> tasks_;
   std::set<task_id> unprepared_;  // restoring, but not registered with the reader yet
   std::chrono::steady_clock::time_point next_prepare_{};

@@ -114,6 +114,9 @@ struct run_args {
   std::string on_error = "stop";   // stop | skip | dead-letter
   bool dynamic_membership = false;  // default static (KIP-345): a restart keeps its partitions
   std::int64_t session_timeout_ms = 0;  // 0: the consumer's default (45 s)
+  std::int64_t heartbeat_interval_ms = 0;  // 0: a fifth of the session timeout, at most 3 s
+  int standby_replicas = -1;               // -1: the pipeline file's (default 0)
+  std::int64_t acceptable_recovery_lag = 10'000;  // a copy this close to the freshest is caught up
   std::string group_protocol = "consumer";  // consumer (KIP-848) or classic
   bool stay_in_group_on_stop = false;  // a static member keeps its partitions over a clean stop
   std::int64_t memory_mb = 512;    // RocksDB: one block cache + memtables for the whole process

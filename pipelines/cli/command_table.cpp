@@ -438,6 +438,17 @@ void run_options(po::options_description& o) {
       "how long the group waits for a silent member before it hands its partitions on "
       "(default 45000; with the consumer protocol it is set as the group's "
       "consumer.session.timeout.ms, within the broker's bounds)")(
+      "heartbeat-interval-ms", po::value<std::int64_t>()->value_name("MS"),
+      "classic protocol: how often a member tells the group it is alive (default a fifth of "
+      "the session timeout, at most 3000)")(
+      "standby-replicas", po::value<int>()->value_name("N"),
+      "keep N up-to-date copies of each stateful task on other instances, so that a task whose "
+      "instance dies moves to one and restores only the last changes (default the pipeline's "
+      "standby_replicas, else 0; more than 0 uses the classic group protocol)")(
+      "acceptable-recovery-lag", po::value<std::int64_t>()->value_name("N"),
+      "classic protocol: a copy of a task at most N changelog offsets behind the freshest counts "
+      "as caught up, so the task may move there at once; a farther one warms up first as a "
+      "standby (default 10000, Kafka Streams' acceptable.recovery.lag)")(
       "stay-in-group-on-stop", po::bool_switch(),
       "a stop (SIGTERM) keeps this static member's partitions for it until the session "
       "timeout, for a restart without rebalance (default: hand them over at once)")(
@@ -465,6 +476,15 @@ command_args run_validate(const parsed_options& p) {
   a.dynamic_membership = p.given("dynamic-membership");
   a.group_protocol = p.get<std::string>("group-protocol", a.group_protocol);
   a.session_timeout_ms = p.get<std::int64_t>("session-timeout-ms", a.session_timeout_ms);
+  a.heartbeat_interval_ms = p.get<std::int64_t>("heartbeat-interval-ms", a.heartbeat_interval_ms);
+  a.standby_replicas = p.get<int>("standby-replicas", a.standby_replicas);
+  a.acceptable_recovery_lag = p.get<std::int64_t>("acceptable-recovery-lag", a.acceptable_recovery_lag);
+  if (a.acceptable_recovery_lag < 0)
+    throw usage_error("--acceptable-recovery-lag must be 0 or more, not " + std::to_string(a.acceptable_recovery_lag));
+  if (p.given("standby-replicas") && (a.standby_replicas < 0 || a.standby_replicas > 16))
+    throw usage_error("--standby-replicas must be from 0 to 16, not " + std::to_string(a.standby_replicas));
+  if (a.heartbeat_interval_ms < 0)
+    throw usage_error("--heartbeat-interval-ms must be positive, not " + std::to_string(a.heartbeat_interval_ms));
   a.stay_in_group_on_stop = p.given("stay-in-group-on-stop");
   a.memory_mb = p.get<std::int64_t>("memory-mb", a.memory_mb);
   if (p.given("replication-factor"))

@@ -121,6 +121,9 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
   config.static_membership = !args.dynamic_membership;
   config.replication_factor = args.replication_factor;
   if (args.session_timeout_ms > 0) config.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
+  if (args.heartbeat_interval_ms > 0) config.heartbeat_interval = std::chrono::milliseconds(args.heartbeat_interval_ms);
+  config.acceptable_recovery_lag = args.acceptable_recovery_lag;
+  config.standby_replicas = args.standby_replicas >= 0 ? args.standby_replicas : definition.standby_replicas.value_or(0);
   config.leave_group_on_stop = !args.stay_in_group_on_stop;
   config.group_protocol = *kafka::parse_group_protocol(args.group_protocol);
   config.properties.all = command.connection.properties;

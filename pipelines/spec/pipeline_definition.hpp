@@ -68,6 +68,9 @@ struct pipeline_definition {
   operators::topology topology;
   kafka_client_settings kafka;
   std::map<std::string, cluster_definition> clusters;  // the names are topology.clusters
+  // Standby replicas of each stateful task (runtime_config::standby_replicas); the command
+  // line's --standby-replicas wins.
+  std::optional<int> standby_replicas;
   std::vector<pipeline_test> tests;
 };
 

@@ -327,6 +327,17 @@ class loader {
     return parsed;
   }
 
+  std::optional<int> small_count(const YAML::Node& node, const std::string& path, int min, int max) {
+    int value = 0;
+    if (node.IsScalar()) {
+      const auto& text = node.Scalar();
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec == std::errc() && end == text.data() + text.size() && value >= min && value <= max) return value;
+    }
+    error(path, fmt::format("expected a whole number from {} to {}", min, max));
+    return std::nullopt;
+  }
+
   std::optional<bool> boolean(const YAML::Node& node, const std::string& path) {
     if (node.IsScalar()) {
       const auto& s = node.Scalar();
@@ -420,8 +431,8 @@ class loader {
 
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
-                 {"name", "description", "delivery", "commit_interval", "sources", "tables", "streams",
-                  "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka", "clusters"})) {
+                 {"name", "description", "delivery", "commit_interval", "standby_replicas", "sources", "tables",
+                  "streams", "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka", "clusters"})) {
       return;
     }
     auto& t = def.topology;
@@ -444,6 +455,9 @@ class loader {
     }
     if (auto n = root["commit_interval"]) {
       t.commit_interval = duration(n, "commit_interval");
+    }
+    if (auto n = root["standby_replicas"]) {
+      def.standby_replicas = small_count(n, "standby_replicas", 0, 16);
     }
     if (auto n = root["sources"]) {
       read_sources(n, t);

@@ -645,6 +645,7 @@ class settings:
     # TxnOffsetCommit responses this long: its commits are slow, so rebalances meet them in flight.
     slow_bootstrap: Optional[str] = None
     threads: int = 1  # `sluice run --threads N`: each instance is N members of the group
+    extra_run_args: tuple[str, ...] = ()  # --run-arg: more `sluice run` flags for every instance
 
 
 class scenario_run:
@@ -727,7 +728,7 @@ class scenario_run:
             cmd += ["--replication-factor", str(self.cl.replication)]
         if self.st.threads > 1:
             cmd += ["--threads", str(self.st.threads)]
-        return cmd
+        return cmd + list(self.st.extra_run_args)
 
     # -- the fault phase
 
@@ -1294,6 +1295,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=2.0, help="the whole pass, split over the scenarios")
     parser.add_argument("--instances", type=int, choices=(2, 3), default=2)
     parser.add_argument("--threads", type=int, default=1, help="sluice run --threads N for every instance")
+    parser.add_argument("--run-arg", action="append", default=[],
+                        help="one more `sluice run` flag for every instance, e.g. --run-arg=--standby-replicas=1 "
+                             "(repeat for several)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--rate", type=float, default=1500.0)
     parser.add_argument("--proxy", help="sluice_test_proxy binary, for --slow-commits-ms")
@@ -1344,7 +1348,8 @@ def main() -> int:
                   # At least one broker kill in a short pass, three in a longer one (--minutes
                   # above 2.5), spread over the scenarios (each gets at least one).
                   min_broker_kills=-(-(1 if args.minutes <= 2.5 else 3) // len(names)),
-                  inject_defects=args.inject_defects, slow_bootstrap=slow_bootstrap, threads=args.threads)
+                  inject_defects=args.inject_defects, slow_bootstrap=slow_bootstrap, threads=args.threads,
+                  extra_run_args=tuple(args.run_arg))
     log(f"seed {seed} (--seed {seed} repeats the random draws: fault kinds, targets, delays; what they "
         f"hit also depends on timing); run dir {run_dir}")
     log(f"cluster {cl.bootstrap}: {cl.brokers} node(s), broker kills {'on' if cl.can_kill else 'off'}; "

@@ -1,0 +1,90 @@
+#pragma once
+
+// standby_tasks: copies of other members' tasks kept up to date from their changelogs (Kafka
+// Streams' standby tasks), so that a task moving here after its owner died restores only the
+// last few changes instead of its whole state.
+//
+// A standby is a task that never processes: its RocksDB database and stores are opened as for an
+// active task, and a changelog_reader in follow mode applies every committed changelog batch
+// with the offset it reached, in one atomic write as a restore does. So when the task becomes
+// active here (task_manager::open takes it over), its stores' committed offsets are where the
+// standby got to and the restore reads only the rest. It reads with its own read_committed
+// consumer, so that standby traffic never delays an active task's restore.
+//
+// The same class knows which tasks have state in this application's directory without being
+// open (left by an earlier process or an earlier assignment): the assignor is told their offset
+// sums, so that a task goes back to where its state is.
+//
+// One thread: the stream loop's (the assignor reads report() from the consumer's coroutines,
+// which run on the same executor).
+
+#include <boost/asio/awaitable.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+#include "runtime/changelog_restorer.hpp"
+#include "runtime/task.hpp"
+#include "runtime/task_assignment.hpp"
+#include "state/rocksdb/memory_budget.hpp"
+
+namespace sluice::kafka {
+class consumer;
+}
+
+namespace sluice::runtime {
+
+class standby_tasks {
+ public:
+  // `changelog_consumer`: a group-less read_committed consumer of its own
+  // (restore_consumer_config).
+  standby_tasks(const operators::topology& topology, const operators::topology_plan& plan,
+                const operators::function_registry& registry, std::filesystem::path app_dir,
+                std::shared_ptr<state::rocksdb::memory_budget> memory,
+                kafka::consumer& changelog_consumer);
+  ~standby_tasks();
+  standby_tasks(const standby_tasks&) = delete;
+  standby_tasks& operator=(const standby_tasks&) = delete;
+
+  // Holds exactly the `wanted` standbys that are not in `active`: opens the new ones (reading
+  // their changelogs from where their local state is) and closes the others, flushed.
+  asio::awaitable<void> keep(std::set<task_id> wanted, const std::set<task_id>& active);
+  // Applies what the changelogs brought since the last call, without waiting for more. A broker
+  // that is away is retried on the next call.
+  asio::awaitable<void> update();
+  // Hands a standby over to become active (nullptr: not held here).
+  std::unique_ptr<task> take(const task_id& id);
+  // Offsets the standby is behind its changelogs (nullopt: not held, or not known yet).
+  std::optional<std::int64_t> lag(const task_id& id) const;
+  const std::map<task_id, std::unique_ptr<task>>& tasks() const { return tasks_; }
+  void close_all();
+
+  // Scans the application's directory for task databases not open now and remembers their offset
+  // sums (the start of a process; cheap: RocksDB opens and closes each once).
+  void scan_local_state(const std::set<task_id>& open);
+  // A task closed here left its state on disk at this offset sum.
+  void remember_on_disk(const task_id& id, std::int64_t offset_sum);
+  // What this member reports to the assignor: standbys held, and the offset sum of every task
+  // with local state (active ones from `active`).
+  member_task_report report(std::string process,
+                            const std::map<task_id, std::unique_ptr<task>>& active) const;
+
+ private:
+  void close(const task_id& id);
+
+  const operators::topology& topology_;
+  const operators::topology_plan& plan_;
+  const operators::function_registry& registry_;
+  std::filesystem::path app_dir_;
+  std::shared_ptr<state::rocksdb::memory_budget> memory_;
+  changelog_reader reader_;
+  std::map<task_id, std::unique_ptr<task>> tasks_;
+  std::map<task_id, std::int64_t> on_disk_;  // offset sums of tasks with state but not open
+};
+
+}  // namespace sluice::runtime
