@@ -121,6 +121,14 @@ void add_task_gauges(families& out, const task_manager& tasks) {
   auto& count = out.family("sluice_tasks", "Tasks assigned to this instance, by state", MetricType::Gauge);
   out.sample(count, {{"state", "running"}}).gauge.value = static_cast<double>(running);
   out.sample(count, {{"state", "restoring"}}).gauge.value = static_cast<double>(restoring);
+  if (const auto* standbys = tasks.standbys()) {
+    out.sample(count, {{"state", "standby"}}).gauge.value = static_cast<double>(standbys->tasks().size());
+    auto& behind = out.family("sluice_standby_lag_records",
+                              "Changelog offsets a standby task is behind its changelogs' ends", MetricType::Gauge);
+    for (const auto& [id, t] : standbys->tasks()) {
+      if (auto lag = standbys->lag(id)) out.sample(behind, {{"task", id.to_string()}}).gauge.value = static_cast<double>(*lag);
+    }
+  }
   auto& remaining = out.family("sluice_restore_remaining_records",
                                "Changelog offsets still to restore, per store being restored", MetricType::Gauge);
   auto& restored = out.family("sluice_restore_applied_records",

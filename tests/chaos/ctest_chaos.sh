@@ -5,7 +5,8 @@
 # With the proxy, instance 1's commits are slowed down (scripts/chaos --slow-commits-ms).
 # Environment: SLUICE_BOOTSTRAP (required), SLUICE_KAFKA_BROKERS and SLUICE_KAFKA_STATE_DIR (from
 # scripts/kafka's env file), SLUICE_CHAOS_MINUTES (default 2), SLUICE_CHAOS_SCENARIOS (default
-# tumbling,repartition,table,join), SLUICE_CHAOS_SEED (default: random, printed).
+# tumbling,repartition,table,join), SLUICE_CHAOS_SEED (default: random, printed). Arguments after
+# the proxy go to every `sluice run` (scripts/chaos --run-arg), e.g. --standby-replicas=1.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 sluice=${1:?usage: ctest_chaos.sh <sluice binary> <run dir>}
@@ -21,6 +22,7 @@ args=(--bootstrap "$SLUICE_BOOTSTRAP" --sluice "$sluice" --run-dir "$run_dir"
       --minutes "${SLUICE_CHAOS_MINUTES:-2}" --instances 2
       --scenario "${SLUICE_CHAOS_SCENARIOS:-tumbling,repartition,table,join}")
 if [[ -n ${3:-} ]]; then args+=(--proxy "$3"); else args+=(--slow-commits-ms 0); fi
+for run_arg in "${@:4}"; do args+=(--run-arg "$run_arg"); done
 if [[ ${SLUICE_KAFKA_BROKERS:-1} == 3 && -n ${SLUICE_KAFKA_STATE_DIR:-} ]]; then
   args+=(--kafka-state "$SLUICE_KAFKA_STATE_DIR")
 else
