@@ -1,5 +1,6 @@
 #include "operators/sub_topology_processor.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -68,10 +69,18 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
     if (!sink.when.empty()) {
       auto compiled = bound_expression::compile(sink.when);
       if (!compiled) {
-        throw std::invalid_argument(fmt::format("sink {}: when: {}", sink.topic, compiled.error().message));
+        throw std::invalid_argument(fmt::format("sink {}: when: {}", sink.label(), compiled.error().message));
       }
       runtime.when = std::move(compiled).value();
-      runtime.when_label = "when of sink " + sink.topic;
+      runtime.when_label = "when of sink " + sink.label();
+    }
+    if (!sink.topic_from.empty()) {
+      auto compiled = bound_expression::compile(sink.topic_from);
+      if (!compiled) {
+        throw std::invalid_argument(fmt::format("sink topic_from: {}", compiled.error().message));
+      }
+      runtime.topic_from = std::move(compiled).value();
+      runtime.topic_from_label = "sink " + sink.label();
     }
     for (const auto& s : sink.steps) runtime.steps.emplace_back(s, registry);
   }
@@ -156,7 +165,7 @@ std::optional<processing_error> sub_topology_processor::write_sinks(const std::v
                                                                     std::vector<output_record>& produced) {
   for (auto& sink : sinks_) {
     const auto& spec = *sink.spec;
-    if (!sink.when && sink.steps.empty()) {
+    if (!sink.when && sink.steps.empty() && !sink.topic_from) {
       // The common case, one sink taking every result: encoded as they are, no copy.
       if (auto e = encode_all(results, spec.topic, spec.key_format, spec.value_format, produced)) {
         return e;
@@ -179,7 +188,36 @@ std::optional<processing_error> sub_topology_processor::write_sinks(const std::v
     if (auto e = run_steps(sink.steps, records)) {
       return e;
     }
-    if (auto e = encode_all(records, spec.topic, spec.key_format, spec.value_format, produced)) {
+    if (sink.topic_from) {
+      if (auto e = encode_routed(sink, records, produced)) {
+        return e;
+      }
+    } else if (auto e = encode_all(records, spec.topic, spec.key_format, spec.value_format, produced)) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<processing_error> sub_topology_processor::encode_routed(const sink_runtime& sink,
+                                                                      const std::vector<record>& records,
+                                                                      std::vector<output_record>& produced) const {
+  const auto& spec = *sink.spec;
+  for (const auto& r : records) {
+    auto topic = sink.topic_from->evaluate(r, sink.topic_from_label);
+    if (!topic) {
+      return topic.error();
+    }
+    const auto* name = topic->if_string();
+    if (name == nullptr || std::find(spec.topics.begin(), spec.topics.end(), std::string_view(*name)) == spec.topics.end()) {
+      std::string declared;
+      for (const auto& t : spec.topics) declared += (declared.empty() ? "" : ", ") + t;
+      return processing_error{error_kind::evaluation,
+                              fmt::format("topic_from gave {}, which is not one of the sink's topics ({})",
+                                          boost::json::serialize(*topic), declared),
+                              r.origin, sink.topic_from_label};
+    }
+    if (auto e = encode_all({r}, std::string(*name), spec.key_format, spec.value_format, produced)) {
       return e;
     }
   }

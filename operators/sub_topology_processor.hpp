@@ -88,8 +88,14 @@ class sub_topology_processor {
     const sink_spec* spec = nullptr;
     std::optional<bound_expression> when;
     std::string when_label;  // names the predicate in its errors
+    std::optional<bound_expression> topic_from;
+    std::string topic_from_label;
     std::vector<step_processor> steps;
   };
+
+  // Each record to the topic the sink's topic_from gives for it.
+  std::optional<processing_error> encode_routed(const sink_runtime& sink, const std::vector<record>& records,
+                                                std::vector<output_record>& produced) const;
 
   std::vector<sink_runtime> sinks_;
   std::unique_ptr<windowed_aggregator> aggregator_;

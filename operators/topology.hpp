@@ -143,7 +143,7 @@ duration stream_join_retention(const step& s);
 // whose `when` predicate holds (no predicate: every result), through the sink's own stateless
 // steps, encoded with the sink's formats.
 struct sink_spec {
-  std::string topic;
+  std::string topic;  // empty when the topic comes from topic_from
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
   std::string when;         // a predicate on the result; empty: always
@@ -152,7 +152,19 @@ struct sink_spec {
   // (its "home") is written by a producer of its own, outside any transaction: refused under
   // exactly_once, whose transaction covers one cluster only.
   std::string cluster;
+  // The topic per record: an expression over the result (e.g. concat('orders-', value.region))
+  // that must give one of `topics`, which are created at start like a fixed sink's. A record
+  // whose expression gives anything else is a processing error (on_error decides), never a
+  // write to a topic nobody declared.
+  std::string topic_from;
+  std::vector<std::string> topics;
   bool operator==(const sink_spec&) const = default;
+  // Every topic this sink may write: `topic`, or `topics` under topic_from.
+  std::vector<std::string> written_topics() const {
+    return topic_from.empty() ? std::vector<std::string>{topic} : topics;
+  }
+  // How messages name the sink: its topic, or its expression.
+  std::string label() const { return topic_from.empty() ? topic : "topic_from " + topic_from; }
 };
 
 enum class window_kind : std::uint8_t { tumbling, hopping, session };

@@ -273,7 +273,7 @@ class validator {
         add("window.late_topic", fmt::format("topic '{}' is also a source", a.late_topic));
       }
       // Any sink's, whatever its cluster: outputs find their producer by topic name.
-      if (std::any_of(t_.sinks.begin(), t_.sinks.end(), [&](const sink_spec& s) { return s.topic == a.late_topic; })) {
+      if (is_sink(a.late_topic, t_.home_cluster())) {
         add("window.late_topic", "the late topic must differ from the sink topic");
       }
     } else if (!a.late_topic.empty()) {
@@ -420,18 +420,38 @@ class validator {
     for (std::size_t i = 0; i < t_.sinks.size(); ++i) {
       const auto& sink = t_.sinks[i];
       const auto path = sink_path(i);
-      check_topic(path + ".topic", sink.topic);
-      if (is_source(sink.topic, sink.cluster)) {
-        add(path + ".topic", fmt::format("topic '{}' is also a source: the pipeline would read its "
-                                         "own output",
-                                         sink.topic));
-      } else if (!sink.topic.empty() && !topics.insert(sink.topic).second) {
-        add(path + ".topic", fmt::format("topic '{}' is written by two sinks", sink.topic));
+      std::string topic_path = path + ".topic";
+      if (!sink.topic_from.empty()) {
+        check_topic_from(path, sink);
+        topic_path = path + ".topics";
+      }
+      const auto written = sink.written_topics();
+      for (std::size_t j = 0; j < written.size(); ++j) {
+        const auto& topic = written[j];
+        const auto where = sink.topic_from.empty() ? topic_path : fmt::format("{}[{}]", topic_path, j);
+        check_topic(where, topic);
+        if (is_source(topic, sink.cluster)) {
+          add(where, fmt::format("topic '{}' is also a source: the pipeline would read its own output", topic));
+        } else if (!topic.empty() && !topics.insert(topic).second) {
+          add(where, fmt::format("topic '{}' is written by two sinks", topic));
+        }
       }
       if (!sink.when.empty()) {
         check_expression(path + ".when", sink.when);
       }
       check_steps(path + ".steps", sink.steps);  // joins and stateful processors are refused there
+    }
+  }
+
+  // A sink whose topic comes from the record: the expression, and the topics it may give.
+  void check_topic_from(const std::string& path, const sink_spec& sink) {
+    if (!sink.topic.empty()) {
+      add(path + ".topic_from", "give topic or topic_from, not both");
+    }
+    check_expression(path + ".topic_from", sink.topic_from);
+    if (sink.topics.empty()) {
+      add(path + ".topics", "expected the topics topic_from may give (they are created at start; a record whose "
+                            "expression gives another one is an error)");
     }
   }
 
@@ -500,7 +520,10 @@ class validator {
 
   bool is_sink(const std::string& topic, const std::string& cluster) const {
     return std::any_of(t_.sinks.begin(), t_.sinks.end(),
-                       [&](const sink_spec& s) { return s.topic == topic && s.cluster == cluster; });
+                       [&](const sink_spec& s) {
+                         const auto written = s.written_topics();
+                         return s.cluster == cluster && std::find(written.begin(), written.end(), topic) != written.end();
+                       });
   }
 
   // A topic of the same name on another cluster is another topic (a migration reads `orders`

@@ -42,7 +42,8 @@ boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster, const 
   kafka::admin_client admin(cluster);
   std::vector<kafka::new_topic> wanted;
   for (const auto& sink : topology.sinks) {
-    if (sink.cluster == cluster_name) wanted.push_back({sink.topic, partitions, replication_factor, {}, {}});
+    if (sink.cluster != cluster_name) continue;
+    for (const auto& topic : sink.written_topics()) wanted.push_back({topic, partitions, replication_factor, {}, {}});
   }
   require_two_in_sync(wanted, replication_factor);
   std::vector<std::string> names;
@@ -123,7 +124,8 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
   // (sinks on other clusters by prepare_sink_topics).
   std::set<std::string> outputs;
   for (const auto& sink : topology.sinks) {
-    if (sink.cluster == topology.home_cluster()) outputs.insert(sink.topic);
+    if (sink.cluster != topology.home_cluster()) continue;
+    for (const auto& topic : sink.written_topics()) outputs.insert(topic);
   }
   if (topology.aggregation && topology.aggregation->late == operators::late_policy::side_topic) {
     outputs.insert(topology.aggregation->late_topic);

@@ -35,6 +35,8 @@ constexpr std::chrono::milliseconds restore_slice{20};
 // Kafka Streams' transaction.timeout.ms under exactly-once: a crashed instance's open transaction
 // blocks the partitions it wrote (read_committed) at most this long if it does not come back.
 constexpr std::chrono::milliseconds eos_transaction_timeout{10'000};
+// A member whose warm-ups caught up asks for a rebalance at most this often.
+constexpr std::chrono::seconds warmup_ask_pause{10};
 
 // The assignor's process name: one per process, shared by its stream threads.
 std::string default_process_id() {
@@ -201,6 +203,7 @@ struct stream_app::impl {
   std::uint64_t applied_assignment = 0;               // assignor->assignments() whose orders hold
   bool warmup_rejoin_asked = false;
   clock::time_point next_probe{};
+  clock::time_point next_warmup_ask{};
   std::unique_ptr<kafka_producer_port> producer;  // owns the producer, which a fence replaces
   // Cluster name -> the producer of the sinks on that cluster, when it is not the home cluster.
   std::map<std::string, std::unique_ptr<kafka_producer_port>> other_cluster_producers;
@@ -397,7 +400,7 @@ asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
     for (const auto& [id, t] : tasks->tasks()) active.insert(id);
     co_await standbys.keep(assignor->orders().standbys, active);
     warmup_rejoin_asked = false;
-    next_probe = clock::now() + config.probing_rebalance_interval;
+    next_probe = std::max(clock::now() + config.probing_rebalance_interval, next_probe);
   }
   co_await standbys.update();
   const auto& warmups = assignor->orders().warmups;
@@ -407,10 +410,15 @@ asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
     const auto lag = standbys.lag(id);
     caught_up = caught_up && lag && *lag <= config.acceptable_recovery_lag;
   }
-  if (caught_up || clock::now() >= next_probe) {
+  // At most one ask per warm-up pause: should the leader see the copy as behind after all (the
+  // active moved on meanwhile), the same warm-up comes back and is asked for again later, never
+  // in a rebalance storm.
+  if ((caught_up && clock::now() >= next_warmup_ask) || clock::now() >= next_probe) {
     spdlog::info("{}: {} warm-up task(s) {}: asking for a rebalance", topology.name, warmups.size(),
                  caught_up ? "caught up" : "still behind after the probing interval");
     warmup_rejoin_asked = true;
+    next_warmup_ask = clock::now() + warmup_ask_pause;
+    next_probe = clock::now() + config.probing_rebalance_interval;
     consumer->request_rejoin();
   }
 }
@@ -451,7 +459,7 @@ asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_
       co_await producer_of_cluster->start();
       spdlog::info("{}: sinks on cluster '{}' have a producer of their own", topology.name, sink.cluster);
     }
-    routes[sink.topic] = producer_of_cluster.get();
+    for (const auto& topic : sink.written_topics()) routes[topic] = producer_of_cluster.get();
   }
   co_return routes;
 }

@@ -1,6 +1,7 @@
 #include "pipelines/spec/describe.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -155,7 +156,10 @@ std::string describe_topology(const ops::topology& t) {
       out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
     }
     for (const auto& sink : sub.sinks) {
-      out += fmt::format("  sink    {}  ({}{}{}){}\n", sink.topic, formats(sink.key_format, sink.value_format),
+      const auto target = sink.topic_from.empty()
+                              ? sink.topic
+                              : fmt::format("{} -> one of {}", sink.topic_from, fmt::join(sink.topics, ", "));
+      out += fmt::format("  sink    {}  ({}{}{}){}\n", target, formats(sink.key_format, sink.value_format),
                          sub.writes_internal ? ", internal repartition topic" : "", on_cluster(sink.cluster),
                          sink.when.empty() ? "" : "  when " + sink.when);
       for (const auto& s : sink.steps) {
@@ -179,7 +183,9 @@ std::string describe_topology(const ops::topology& t) {
   for (const auto& stream : t.streams) {
     out += fmt::format("  input       {}  (joined stream {})\n", stream.topic, stream.name);
   }
-  for (const auto& sink : t.sinks) out += fmt::format("  output      {}\n", sink.topic);
+  for (const auto& sink : t.sinks) {
+    for (const auto& topic : sink.written_topics()) out += fmt::format("  output      {}\n", topic);
+  }
   if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic) {
     out += fmt::format("  output      {}  (late records)\n", t.aggregation->late_topic);
   }

@@ -103,8 +103,10 @@ class graph_builder {
     for (const auto& sink : sub.sinks) {
       current = results;
       step_nodes(sink.steps);
-      const auto topic = topic_node(sink.topic, "output");
-      for (const auto& from : current) edge(from, topic);
+      for (const auto& name : sink.written_topics()) {
+        const auto topic = topic_node(name, "output");
+        for (const auto& from : current) edge(from, topic);
+      }
     }
   }
 
@@ -282,7 +284,15 @@ std::string to_json(const ops::topology& t) {
     s["stores"] = std::move(stores);
     json::array sinks;
     for (const auto& sink : sub.sinks) {
-      json::object entry{{"topic", sink.topic}};
+      json::object entry;
+      if (sink.topic_from.empty()) {
+        entry["topic"] = sink.topic;
+      } else {
+        entry["topic_from"] = sink.topic_from;
+        json::array topics;
+        for (const auto& topic : sink.topics) topics.emplace_back(topic);
+        entry["topics"] = std::move(topics);
+      }
       if (!sink.when.empty()) entry["when"] = sink.when;
       sinks.push_back(std::move(entry));
     }

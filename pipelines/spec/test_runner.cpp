@@ -192,7 +192,8 @@ class test_run {
       return {t.sinks.front().key_format, ops::data_format::json};
     }
     for (const auto& sink : t.sinks) {
-      if (sink.topic == topic) return {sink.key_format, sink.value_format};
+      const auto written = sink.written_topics();
+      if (std::find(written.begin(), written.end(), topic) != written.end()) return {sink.key_format, sink.value_format};
     }
     return {t.sinks.front().key_format, t.sinks.front().value_format};
   }

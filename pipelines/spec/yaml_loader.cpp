@@ -915,15 +915,28 @@ class loader {
   // default names of its steps.
   void read_sink(const YAML::Node& n, const std::string& path, const std::string& prefix,
                  ops::sink_spec& sink) {
-    if (!mapping(n, path, {"topic", "key_format", "value_format", "when", "steps", "cluster"})) {
+    if (!mapping(n, path, {"topic", "topic_from", "topics", "key_format", "value_format", "when", "steps", "cluster"})) {
       return;
     }
     if (auto v = n["topic"]) {
       if (auto s = string(v, join(path, "topic"), "a topic name")) {
         sink.topic = *s;
       }
-    } else {
-      missing(path, "topic", "a topic name");
+    } else if (!n["topic_from"]) {
+      missing(path, "topic", "a topic name (or topic_from: an expression, with topics: the ones it may give)");
+    }
+    if (auto v = n["topic_from"]) {
+      if (auto s = string(v, join(path, "topic_from"), "an expression giving the topic of each record")) {
+        sink.topic_from = *s;
+      }
+    }
+    if (auto v = n["topics"]) {
+      const auto topics_path = join(path, "topics");
+      if (sequence(v, topics_path, "topic names")) {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (auto s = string(v[i], index(topics_path, i), "a topic name")) sink.topics.push_back(*s);
+        }
+      }
     }
     read_formats(n, path, sink.key_format, sink.value_format);
     read_cluster_name(n, path, sink.cluster);

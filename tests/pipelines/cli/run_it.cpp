@@ -204,5 +204,55 @@ TEST(sluice_run, two_stream_threads_share_the_partitions_of_one_pipeline) {
   fs::remove_all(dir);
 }
 
+
+// A sink that picks its topic per record (topic_from): every declared topic is created at start
+// and gets its records, and a record whose expression gives an undeclared topic goes to the
+// dead-letter topic with the reason instead of anywhere else.
+TEST(sluice_run, a_topic_per_record_sink_routes_each_record_and_dead_letters_an_undeclared_topic) {
+  const auto dir = fs::temp_directory_path() / ("sluice-run-it-" + test::unique_topic("routed"));
+  fs::create_directories(dir);
+  const auto orders = test::unique_topic("routed-orders");
+  const auto app = test::unique_topic("routed-app");
+  in_process({"topics", "create", "--topic", orders, "--partitions", "2"});
+  std::ofstream(dir / "routed.yaml") << "name: " << app << "\ndelivery: exactly_once\ncommit_interval: 100ms\n"
+                                     << "sources:\n  - topic: " << orders << "\n    value_format: json\n"
+                                     << "sink:\n  topic_from: concat(\"" << orders << "-\", value.region)\n"
+                                     << "  topics: [" << orders << "-eu, " << orders << "-us]\n";
+  sluice_process sluice({"run", (dir / "routed.yaml").string(), "--bootstrap-server", test::bootstrap_servers(),
+                         "--state-dir", (dir / "state").string(), "--memory-mb", "64", "--on-error", "dead-letter"},
+                        dir / "sluice.log");
+  // The sink's topics exist once the app runs (it creates them before it joins the group).
+  for (int i = 0; i < 300 && sluice.log().find(": running (") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(sluice.log().find(": running ("), std::string::npos) << sluice.log();
+  in_process({"produce", "--topic", orders, "--key-separator", "\t"},
+             "o1\t{\"region\":\"eu\"}\no2\t{\"region\":\"us\"}\no3\t{\"region\":\"apac\"}\n"
+             "o4\t{\"region\":\"eu\"}\n");
+  auto read = [&](const std::string& topic, std::size_t want) {
+    std::string out;
+    for (int i = 0; i < 60 && static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) < want; ++i) {
+      out.clear();
+      in_process({"consume", "--topic", topic, "--from-beginning", "--isolation-level", "read_committed",
+                  "--timeout-ms", "1000", "--format", "%k %v %h"},
+                 "", &out);
+    }
+    std::vector<std::string> keys;
+    std::istringstream rows(out);
+    for (std::string line; std::getline(rows, line);) keys.push_back(line.substr(0, line.find(' ')));
+    std::sort(keys.begin(), keys.end());
+    return std::make_pair(keys, out);
+  };
+  const auto eu = read(orders + "-eu", 2);
+  const auto us = read(orders + "-us", 1);
+  const auto dead = read(app + "-dead-letter", 1);
+  EXPECT_EQ(eu.first, (std::vector<std::string>{"o1", "o4"})) << eu.second << sluice.log();
+  EXPECT_EQ(us.first, (std::vector<std::string>{"o2"})) << us.second;
+  EXPECT_EQ(dead.first, (std::vector<std::string>{"o3"})) << dead.second;
+  EXPECT_NE(dead.second.find("which is not one of the sink's topics"), std::string::npos) << dead.second;
+  EXPECT_EQ(sluice.stop(), 0) << sluice.log();
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sluice::cli
