@@ -55,6 +55,7 @@ asio::awaitable<void> standby_tasks::keep(std::set<task_id> wanted,
     const auto& sub = plan_.sub_topologies.at(static_cast<std::size_t>(id.sub_topology));
     if (sub.stores.empty()) continue;  // nothing to keep warm
     on_disk_.erase(id);
+    unused_since_.erase(id);
     auto t = open_task(id, sub, app_dir_, topology_.name, memory_, registry_);
     std::vector<restore_target> targets;
     for (auto& entry : t->stores()) targets.push_back({&entry.store->store(), entry.changelog});
@@ -99,6 +100,7 @@ void standby_tasks::close(const task_id& id) {
   reader_.remove(id.to_string());
   found->second->flush();
   on_disk_[id] = found->second->offset_sum();
+  unused_since_[id] = std::chrono::steady_clock::now();
   tasks_.erase(found);
   spdlog::info("{}: task {}: standby closed", topology_.name, id.to_string());
 }
@@ -119,6 +121,7 @@ void standby_tasks::scan_local_state(const std::set<task_id>& open) {
     try {
       auto t = open_task(*id, sub, app_dir_, topology_.name, memory_, registry_);
       if (const auto sum = t->offset_sum(); sum > 0) on_disk_[*id] = sum;
+      unused_since_[*id] = std::chrono::steady_clock::now();
     } catch (const std::exception& e) {
       // Not fatal: the task is then reported as having no state, and restores fully if it comes.
       spdlog::warn("{}: task {}: its local state could not be read ({}); reported as none",
@@ -129,6 +132,38 @@ void standby_tasks::scan_local_state(const std::set<task_id>& open) {
 
 void standby_tasks::remember_on_disk(const task_id& id, std::int64_t offset_sum) {
   if (offset_sum > 0) on_disk_[id] = offset_sum;
+  unused_since_[id] = std::chrono::steady_clock::now();
+}
+
+std::size_t standby_tasks::delete_unused_state(std::chrono::steady_clock::duration unused_for,
+                                               const std::set<task_id>& open) {
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t deleted = 0;
+  for (auto it = unused_since_.begin(); it != unused_since_.end();) {
+    const auto id = it->first;
+    if (open.contains(id) || tasks_.contains(id)) {
+      it = unused_since_.erase(it);  // in use again
+      continue;
+    }
+    if (now - it->second < unused_for) {
+      ++it;
+      continue;
+    }
+    std::error_code error;
+    std::filesystem::remove_all(app_dir_ / id.to_string(), error);
+    if (error) {
+      spdlog::warn("{}: task {}: deleting its unused local state failed: {}", topology_.name,
+                   id.to_string(), error.message());
+    } else {
+      spdlog::info("{}: task {}: local state deleted, unused here for {} s", topology_.name,
+                   id.to_string(),
+                   std::chrono::duration_cast<std::chrono::seconds>(unused_for).count());
+      ++deleted;
+    }
+    on_disk_.erase(id);
+    it = unused_since_.erase(it);
+  }
+  return deleted;
 }
 
 member_task_report standby_tasks::report(

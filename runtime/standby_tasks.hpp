@@ -19,6 +19,7 @@
 // which run on the same executor).
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -69,6 +70,12 @@ class standby_tasks {
   void scan_local_state(const std::set<task_id>& open);
   // A task closed here left its state on disk at this offset sum.
   void remember_on_disk(const task_id& id, std::int64_t offset_sum);
+  // Deletes the directories of tasks that have been neither active nor standby here for
+  // `unused_for` (Kafka Streams' state.cleanup.delay.ms): a task that moved away for good does not
+  // keep its disk forever; one that comes back sooner still finds its state. `open` are the
+  // active tasks (never touched). Returns how many it deleted.
+  std::size_t delete_unused_state(std::chrono::steady_clock::duration unused_for,
+                                  const std::set<task_id>& open);
   // What this member reports to the assignor: standbys held, and the offset sum of every task
   // with local state (active ones from `active`).
   member_task_report report(std::string process,
@@ -85,6 +92,7 @@ class standby_tasks {
   changelog_reader reader_;
   std::map<task_id, std::unique_ptr<task>> tasks_;
   std::map<task_id, std::int64_t> on_disk_;  // offset sums of tasks with state but not open
+  std::map<task_id, std::chrono::steady_clock::time_point> unused_since_;  // of the on_disk_ ones
 };
 
 }  // namespace sluice::runtime

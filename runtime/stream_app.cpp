@@ -179,6 +179,7 @@ struct stream_app::impl {
   void use_task_assignor(kafka::consumer_config& consumer_config, const kafka::client_config& client,
                          const std::string& instance_id);
   asio::awaitable<void> follow_assignor_orders();
+  asio::awaitable<void> fence_vanished_owners();
   asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(std::vector<kafka::topic_partition> empty);
   asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
@@ -204,6 +205,9 @@ struct stream_app::impl {
   bool warmup_rejoin_asked = false;
   clock::time_point next_probe{};
   clock::time_point next_warmup_ask{};
+  clock::time_point next_state_cleanup{};
+  std::optional<kafka::producer_config> fencing_config;  // exactly-once with the task assignor
+  std::uint64_t fenced_for = 0;                           // assignor->assignments() fenced for
   std::unique_ptr<kafka_producer_port> producer;  // owns the producer, which a fence replaces
   // Cluster name -> the producer of the sinks on that cluster, when it is not the home cluster.
   std::map<std::string, std::unique_ptr<kafka_producer_port>> other_cluster_producers;
@@ -347,6 +351,7 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
     producer_config.transaction_timeout = eos_transaction_timeout;
   }
   apply_client_properties(home.properties, consumer_config, producer_config);
+  if (assignor && exactly_once()) fencing_config = producer_config;
   consumer = std::make_unique<kafka::consumer>(executor, consumer_config);
   producer = std::make_unique<kafka_producer_port>(executor, producer_config);
 
@@ -379,14 +384,50 @@ void stream_app::impl::use_task_assignor(kafka::consumer_config& consumer_config
   standby_consumer = std::make_unique<kafka::consumer>(executor, standby_config);
   task_assignment_settings settings{config.standby_replicas, config.acceptable_recovery_lag};
   std::string process = config.process_id.empty() ? default_process_id() : config.process_id;
+  std::string transactional_id = exactly_once() ? topology.name + "-" + instance_id : std::string();
   assignor = std::make_shared<task_assignor>(task_manager::sub_topologies_by_topic(plan), settings,
-                                             [this, process] { return tasks->standbys()->report(process, tasks->tasks()); });
+                                             [this, process, transactional_id] {
+                                               auto report = tasks->standbys()->report(process, tasks->tasks());
+                                               report.transactional_id = transactional_id;
+                                               return report;
+                                             });
   consumer_config.assignment_strategies = {std::string(task_assignor_name)};
   consumer_config.custom_assignors = {assignor};
   spdlog::info("{}: classic group protocol with the task assignor ({} standby replicas, process {}, instance {}, "
                "session timeout {} ms, heartbeat {} ms)",
                topology.name, config.standby_replicas, process, instance_id, consumer_config.session_timeout.count(),
                consumer_config.heartbeat_interval.count());
+}
+
+// A task taken over from an instance that vanished (kill -9, a machine gone) may have that
+// instance's transaction still open: read_committed readers of every partition it wrote, and our
+// lookup of the task's committed offsets, would wait for the broker to time it out (the
+// transaction timeout, and up to as long again for the broker's scan). InitProducerId with the
+// vanished instance's transactional id aborts it at once and fences the instance, should it be a
+// zombie. Best effort: a failure leaves the wait to the broker.
+asio::awaitable<void> stream_app::impl::fence_vanished_owners() {
+  if (!assignor || !fencing_config || fenced_for == assignor->assignments()) co_return;
+  fenced_for = assignor->assignments();
+  for (const auto& transactional_id : assignor->orders().fence) {
+    auto fencing = *fencing_config;
+    fencing.transactional_id = transactional_id;
+    fencing.client_id = fencing_config->client_id + "-fencing";
+    kafka::producer fencer(executor, fencing);
+    std::string failure;
+    try {
+      co_await fencer.start();
+      co_await fencer.stop();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (failure.empty()) {
+      spdlog::info("{}: fenced vanished instance {} (its open transaction, if any, is aborted)", topology.name,
+                   transactional_id);
+    } else {
+      spdlog::warn("{}: fencing vanished instance {} failed, the broker will time its transaction out: {}",
+                   topology.name, transactional_id, failure);
+    }
+  }
 }
 
 // Standby orders of the last assignment, once its partitions are handled; warm-ups that have
@@ -403,6 +444,12 @@ asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
     next_probe = std::max(clock::now() + config.probing_rebalance_interval, next_probe);
   }
   co_await standbys.update();
+  if (clock::now() >= next_state_cleanup) {
+    next_state_cleanup = clock::now() + std::chrono::seconds(30);
+    std::set<task_id> active;
+    for (const auto& [id, t] : tasks->tasks()) active.insert(id);
+    standbys.delete_unused_state(config.state_cleanup_delay, active);
+  }
   const auto& warmups = assignor->orders().warmups;
   if (warmups.empty() || warmup_rejoin_asked || applied_assignment != assignor->assignments()) co_return;
   bool caught_up = true;
@@ -508,6 +555,7 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
         // Opening may wait for a previous owner's transaction to be decided (up to its timeout):
         // no transaction of ours may stay open meanwhile, or it would time out too.
         co_await commits->commit();
+        co_await fence_vanished_owners();
         co_await tasks->open(std::move(event->partitions));
         break;
       case rebalance_kind::lost: {

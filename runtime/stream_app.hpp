@@ -123,6 +123,10 @@ struct runtime_config {
   // How often a member with warm-up tasks that have not caught up asks for a rebalance anyway
   // (Kafka Streams' probing.rebalance.interval.ms); it asks at once when they have.
   std::chrono::milliseconds probing_rebalance_interval{std::chrono::minutes(5)};
+  // With the task assignor: the local state of a task neither active nor standby here for this
+  // long is deleted (Kafka Streams' state.cleanup.delay.ms); until then a task that comes back
+  // restores only what changed.
+  std::chrono::milliseconds state_cleanup_delay{std::chrono::minutes(10)};
   // Names the process to the assignor (standbys go to another process than the active's):
   // empty is host name and process id; the stream threads of one process share it.
   std::string process_id;

@@ -14,10 +14,12 @@ namespace wire = kafka::protocol;
 // ---- Encodings -----------------------------------------------------------------------------
 //
 // report: 'R' version(1) process(int32 length, bytes) offset_sums(int32 n, n * (task, int64))
-//         standbys(int32 n, n * task)
+//         standbys(int32 n, n * task) transactional_id(int32 length, bytes)
 // orders: 'O' version(1) standbys(int32 n, n * task) warmups(int32 n, n * task)
+//         owners(int32 n, n * (task, int32 length, bytes)) fence(int32 n, n * (int32 length, bytes))
 // task:   sub_topology(int32) partition(int32)
-// Integers are big-endian (the wire primitives of the Kafka protocol). A first byte per kind keeps
+// Integers are big-endian (the wire primitives of the Kafka protocol). Lists are in ascending
+// order without repeats (as the encoders write them): one value has one encoding. A first byte per kind keeps
 // a report from being read as orders; a member of a newer version sends a version this build
 // rejects, and the leader then treats it as reporting nothing.
 
@@ -64,7 +66,9 @@ std::set<task_id> read_tasks(wire::reader& in) {
   const auto count = in.array_length(encoded_task_size);
   if (!count) in.fail(wire::decode_error::invalid_value);
   for (std::size_t i = 0; in.ok() && i < count.value_or(0); ++i) {
-    if (!tasks.insert(read_task(in)).second) in.fail(wire::decode_error::invalid_value);
+    const auto task = read_task(in);
+    if (!tasks.empty() && !(*tasks.rbegin() < task)) in.fail(wire::decode_error::invalid_value);
+    tasks.insert(task);
   }
   return tasks;
 }
@@ -84,13 +88,52 @@ std::map<task_id, std::int64_t> read_offset_sums(wire::reader& in) {
   for (std::size_t i = 0; in.ok() && i < count.value_or(0); ++i) {
     const auto task = read_task(in);
     const auto sum = in.int64();
-    if (!sums.emplace(task, sum).second) in.fail(wire::decode_error::invalid_value);
+    if (!sums.empty() && !(sums.rbegin()->first < task)) in.fail(wire::decode_error::invalid_value);
+    sums.emplace(task, sum);
   }
   return sums;
 }
 
 std::string to_string(const wire::bytes& bytes) {
   return std::string(wire::as_string_view(bytes));
+}
+
+void write_owners(wire::writer& out, const std::map<task_id, std::string>& owners) {
+  out.int32(static_cast<std::int32_t>(owners.size()));
+  for (const auto& [task, owner] : owners) {
+    write_task(out, task);
+    out.bytes(wire::as_bytes_view(owner));
+  }
+}
+
+std::map<task_id, std::string> read_owners(wire::reader& in) {
+  std::map<task_id, std::string> owners;
+  const auto count = in.array_length(encoded_task_size + 4);
+  if (!count) in.fail(wire::decode_error::invalid_value);
+  for (std::size_t i = 0; in.ok() && i < count.value_or(0); ++i) {
+    const auto task = read_task(in);
+    auto owner = to_string(in.bytes());
+    if (!owners.empty() && !(owners.rbegin()->first < task)) in.fail(wire::decode_error::invalid_value);
+    owners.emplace(task, std::move(owner));
+  }
+  return owners;
+}
+
+void write_names(wire::writer& out, const std::set<std::string>& names) {
+  out.int32(static_cast<std::int32_t>(names.size()));
+  for (const auto& name : names) out.bytes(wire::as_bytes_view(name));
+}
+
+std::set<std::string> read_names(wire::reader& in) {
+  std::set<std::string> names;
+  const auto count = in.array_length(4);
+  if (!count) in.fail(wire::decode_error::invalid_value);
+  for (std::size_t i = 0; in.ok() && i < count.value_or(0); ++i) {
+    auto name = to_string(in.bytes());
+    if (!names.empty() && !(*names.rbegin() < name)) in.fail(wire::decode_error::invalid_value);
+    names.insert(std::move(name));
+  }
+  return names;
 }
 
 // The frame both kinds share: kind and version, then the body.
@@ -121,6 +164,7 @@ std::string encode_report(const member_task_report& report) {
     out.bytes(wire::as_bytes_view(report.process));
     write_offset_sums(out, report.offset_sums);
     write_tasks(out, report.standbys);
+    out.bytes(wire::as_bytes_view(report.transactional_id));
   });
 }
 
@@ -130,6 +174,7 @@ std::optional<member_task_report> decode_report(std::string_view bytes) {
     report.process = to_string(in.bytes());
     report.offset_sums = read_offset_sums(in);
     report.standbys = read_tasks(in);
+    report.transactional_id = to_string(in.bytes());
     return report;
   });
 }
@@ -138,6 +183,8 @@ std::string encode_orders(const member_task_orders& orders) {
   return encode(orders_kind, [&](wire::writer& out) {
     write_tasks(out, orders.standbys);
     write_tasks(out, orders.warmups);
+    write_owners(out, orders.owners);
+    write_names(out, orders.fence);
   });
 }
 
@@ -146,6 +193,8 @@ std::optional<member_task_orders> decode_orders(std::string_view bytes) {
     member_task_orders orders;
     orders.standbys = read_tasks(in);
     orders.warmups = read_tasks(in);
+    orders.owners = read_owners(in);
+    orders.fence = read_names(in);
     return orders;
   });
 }

@@ -45,6 +45,10 @@ struct member_task_report {
   std::map<task_id, std::int64_t> offset_sums;
   // The standby (and warm-up) tasks it holds now.
   std::set<task_id> standbys;
+  // Its transactional id under exactly-once (empty otherwise): when it vanishes, the member that
+  // takes its tasks over fences it, so that its open transaction is aborted at once instead of
+  // blocking read_committed readers until the transaction timeout.
+  std::string transactional_id;
   auto operator<=>(const member_task_report&) const = default;
 };
 
@@ -52,6 +56,11 @@ struct member_task_report {
 struct member_task_orders {
   std::set<task_id> standbys;  // keep these stores up to date from their changelogs
   std::set<task_id> warmups;   // standbys meant to become active here: rejoin once caught up
+  // The transactional id of every task's owner as of this assignment (every member gets the whole
+  // map, so whichever member leads next knows who owned what), and the transactional ids of
+  // vanished owners this member must fence before it opens the tasks it takes from them.
+  std::map<task_id, std::string> owners;
+  std::set<std::string> fence;
   auto operator<=>(const member_task_orders&) const = default;
 };
 

@@ -48,6 +48,7 @@ kafka::group_assignment task_assignor::assign(
     inputs.push_back(std::move(input));
   }
   auto decided = assign_tasks(tasks, inputs, settings_);
+  add_owners_and_fences(inputs, decided);
 
   kafka::group_assignment out;
   for (const auto& [member, active] : decided.active) {
@@ -71,6 +72,34 @@ kafka::group_assignment task_assignor::assign(
   return out;
 }
 
+void task_assignor::add_owners_and_fences(const std::vector<assignor_member>& members,
+                                          task_assignment& decided) const {
+  std::map<std::string, std::string> transactional_id_of;
+  std::set<std::string> live;
+  // Who owned each task before: the last assignment's map, then what live members claim now.
+  auto previous = known_owners_;
+  for (const auto& m : members) {
+    transactional_id_of[m.member_id] = m.report.transactional_id;
+    if (!m.report.transactional_id.empty()) live.insert(m.report.transactional_id);
+    for (const auto& id : m.active) previous[id] = m.report.transactional_id;
+  }
+  std::map<task_id, std::string> owners;
+  for (const auto& [member, active] : decided.active) {
+    for (const auto& id : active) {
+      const auto& owner = owners[id] = transactional_id_of[member];
+      auto before = previous.find(id);
+      if (before != previous.end() && !before->second.empty() && before->second != owner &&
+          !live.contains(before->second)) {
+        decided.orders[member].fence.insert(before->second);
+      }
+    }
+  }
+  for (const auto& id : decided.withheld) {
+    if (auto before = previous.find(id); before != previous.end()) owners[id] = before->second;
+  }
+  for (auto& [member, orders] : decided.orders) orders.owners = owners;
+}
+
 std::optional<std::string> task_assignor::assignment_user_data(const std::string& member_id) {
   auto found = planned_orders_.find(member_id);
   return encode_orders(found == planned_orders_.end() ? member_task_orders{} : found->second);
@@ -84,6 +113,7 @@ void task_assignor::on_assignment(const std::vector<kafka::topic_partition>& ass
   std::optional<member_task_orders> decoded;
   if (user_data) decoded = decode_orders(*user_data);
   orders_ = decoded ? std::move(*decoded) : member_task_orders{};
+  known_owners_ = orders_.owners;
   ++assignments_;
 }
 

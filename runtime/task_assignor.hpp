@@ -50,7 +50,13 @@ class task_assignor final : public kafka::partition_assignor {
   std::map<std::string, int, std::less<>> sub_topology_of_;
   task_assignment_settings settings_;
   std::function<member_task_report()> report_;
+  // Each task's owner by transactional id (rule: see member_task_orders::owners), and which
+  // vanished owners the new owners must fence.
+  void add_owners_and_fences(const std::vector<assignor_member>& members,
+                             task_assignment& decided) const;
+
   std::map<std::string, member_task_orders> planned_orders_;  // the leader's, per member
+  std::map<task_id, std::string> known_owners_;               // from the last assignment's orders
   member_task_orders orders_;
   std::uint64_t assignments_ = 0;
 };

@@ -520,6 +520,7 @@ TEST(task_assignment_encoding, a_report_round_trips) {
   report.process = "host-7:a3f9";
   report.offset_sums = {{task(0), 0}, {task(3, 2), 1'234'567'890'123}, {task(5, 1), -2}};
   report.standbys = {task(3, 2), task(9, 4)};
+  report.transactional_id = "app-instance-7";
   EXPECT_EQ(decode_report(encode_report(report)), report);
   EXPECT_EQ(decode_report(encode_report({})), member_task_report{});
 }
@@ -528,6 +529,8 @@ TEST(task_assignment_encoding, orders_round_trip) {
   member_task_orders orders;
   orders.standbys = {task(0), task(1, 1), task(2'000'000, 70)};
   orders.warmups = {task(1, 1)};
+  orders.owners = {{task(0), "app-a"}, {task(1, 1), ""}, {task(2'000'000, 70), "app-b"}};
+  orders.fence = {"app-c", "app-d"};
   EXPECT_EQ(decode_orders(encode_orders(orders)), orders);
   EXPECT_EQ(decode_orders(encode_orders({})), member_task_orders{});
 }
@@ -539,8 +542,10 @@ TEST(task_assignment_encoding, orders_are_a_kind_byte_a_version_and_big_endian_i
       "O\x01"
       "\x00\x00\x00\x01"
       "\x00\x00\x00\x01\x00\x00\x01\x02"
+      "\x00\x00\x00\x00"
+      "\x00\x00\x00\x00"
       "\x00\x00\x00\x00",
-      18);
+      26);
   EXPECT_EQ(encode_orders(orders), expected);
 }
 
@@ -557,6 +562,8 @@ TEST(task_assignment_encoding, every_truncation_and_trailing_bytes_are_rejected)
   member_task_orders orders;
   orders.standbys = {task(1), task(2)};
   orders.warmups = {task(2)};
+  orders.owners = {{task(1), "x"}};
+  orders.fence = {"y"};
   const auto encoded_orders = encode_orders(orders);
   for (std::size_t size = 0; size < report.size(); ++size) {
     EXPECT_FALSE(decode_report(std::string_view(report).substr(0, size))) << size;
