@@ -431,6 +431,13 @@ class assignment_planner {
     for (const auto& [task, owner] : planned_owner_) {
       if (withheld(task)) {
         out.withheld.insert(task);
+        // Its new owner keeps (or opens) a standby of it meanwhile: the warm-up it caught up
+        // goes on following the changelogs and is taken over in the next rebalance, instead of
+        // being closed for one rebalance and reopened from disk with the gap to restore. Not
+        // counted among the task's standby replicas (it becomes the active), only in the
+        // member's load of standbys.
+        out.orders[members_[owner]->member_id].standbys.insert(task);
+        ++standby_count_[owner];
       } else {
         out.active[members_[owner]->member_id].insert(task);
       }
@@ -445,8 +452,9 @@ class assignment_planner {
     return out;
   }
 
-  // Rule 5. The planned owner is left out: it runs the task, or (withheld) is about to. The
-  // current owner of a withheld task is a good standby: it holds the freshest state.
+  // Rule 5. The planned owner is left out: it runs the task, or (withheld) is about to and holds
+  // a standby of it for the handoff (result()). The current owner of a withheld task is a good
+  // standby: it holds the freshest state.
   void place_standbys(const task_id& task, task_assignment& out) {
     std::set<member_index> holders;
     if (const auto warmup = warmups_.find(task); warmup != warmups_.end()) {

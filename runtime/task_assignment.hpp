@@ -20,6 +20,8 @@
 //   5. Standbys: each task gets up to standby_replicas standbys, never on the member running it
 //      (nor on the one it is moving to), preferring another process than the active's, then
 //      members holding the freshest copy, then the fewest standbys. A warm-up counts as one.
+//      A withheld task's new owner holds one more, uncounted, for the handoff: its caught-up
+//      copy keeps following the changelogs until the task is taken over from it.
 //
 // "Offset sum": the sum, over a task's stores, of the changelog offset each store's local state
 // has reached. Members read the same changelog partitions, so the sums of one task compare.

@@ -126,5 +126,45 @@ TEST(command_table, run_through_the_table_reports_usage_errors_with_status_2) {
   EXPECT_NE(help_out.str().find("--from-beginning"), std::string::npos);
 }
 
+// The flags of issue 15: standby replicas (default: the pipeline file's), failure detection and
+// the lag under which a copy of a task counts as caught up.
+TEST(command_table, run_takes_standby_replicas_and_failure_detection_flags) {
+  const std::vector<std::string> run_pipeline{"run", "p.yaml", "--bootstrap-server", "k:9092"};
+  const auto defaults = std::get<run_args>(parse_command_line(run_pipeline).args);
+  EXPECT_EQ(defaults.standby_replicas, -1) << "unset: the pipeline file decides";
+  EXPECT_EQ(defaults.heartbeat_interval_ms, 0);
+  EXPECT_EQ(defaults.acceptable_recovery_lag, 10'000);
+
+  auto given = run_pipeline;
+  given.insert(given.end(), {"--standby-replicas", "2", "--heartbeat-interval-ms", "500",
+                             "--acceptable-recovery-lag", "0", "--session-timeout-ms", "6000"});
+  const auto args = std::get<run_args>(parse_command_line(given).args);
+  EXPECT_EQ(args.standby_replicas, 2);
+  EXPECT_EQ(args.heartbeat_interval_ms, 500);
+  EXPECT_EQ(args.acceptable_recovery_lag, 0);
+  EXPECT_EQ(args.session_timeout_ms, 6000);
+  auto zero_standbys = run_pipeline;
+  zero_standbys.insert(zero_standbys.end(), {"--standby-replicas", "0"});
+  EXPECT_EQ(std::get<run_args>(parse_command_line(zero_standbys).args).standby_replicas, 0)
+      << "0 given overrides a file's standby_replicas";
+}
+
+TEST(command_table, run_refuses_bad_standby_and_failure_detection_values) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused{
+      {{"--standby-replicas", "-1"}, "--standby-replicas must be from 0 to 16, not -1"},
+      {{"--standby-replicas", "17"}, "--standby-replicas must be from 0 to 16, not 17"},
+      {{"--standby-replicas", "one"}, "--standby-replicas"},
+      {{"--acceptable-recovery-lag", "-1"}, "--acceptable-recovery-lag must be 0 or more, not -1"},
+      {{"--acceptable-recovery-lag", "lots"}, "--acceptable-recovery-lag"},
+      {{"--heartbeat-interval-ms", "-100"}, "--heartbeat-interval-ms must be positive, not -100"},
+  };
+  for (const auto& [flag, message] : refused) {
+    std::vector<std::string> args{"run", "p.yaml", "--bootstrap-server", "k:9092"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    const auto error = usage_message(args);
+    EXPECT_NE(error.find(message), std::string::npos) << flag[0] << " " << flag[1] << ": " << error;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::cli

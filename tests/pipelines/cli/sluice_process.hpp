@@ -62,6 +62,12 @@ class sluice_process {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  // SIGKILL, as a machine dying: nothing of the process runs after it.
+  void kill() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
 
  private:
   fs::path log_;

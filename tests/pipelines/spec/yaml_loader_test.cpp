@@ -363,6 +363,28 @@ TEST(yaml_loader, durations) {
   EXPECT_EQ(format_duration(0ms), "0");
 }
 
+TEST(yaml_loader, standby_replicas_is_a_small_whole_number) {
+  EXPECT_FALSE(load_pipeline(minimal, "p.yaml", no_functions).pipeline->standby_replicas)
+      << "unset: the command line or 0";
+  for (const auto* replicas : {"0", "1", "16"}) {
+    auto r = load_pipeline(std::string(minimal) + "standby_replicas: " + replicas + "\n", "p.yaml",
+                           no_functions);
+    ASSERT_TRUE(r.errors.empty()) << joined(r);
+    EXPECT_EQ(r.pipeline->standby_replicas, std::stoi(replicas));
+  }
+}
+
+TEST(yaml_loader, a_bad_standby_replicas_is_reported_where_it_stands) {
+  for (const auto* replicas : {"-1", "17", "one", "1.5", "[1]", "\"\""}) {
+    auto r = load_pipeline(std::string("name: app\nstandby_replicas: ") + replicas +
+                               "\nsources:\n  - topic: in\nsink:\n  topic: out\n",
+                           "p.yaml", no_functions);
+    ASSERT_EQ(r.errors.size(), 1U) << replicas << ": " << joined(r);
+    EXPECT_EQ(messages(r)[0], "p.yaml:2:19: standby_replicas: expected a whole number from 0 to 16")
+        << replicas;
+  }
+}
+
 TEST(yaml_loader, a_missing_file_is_an_error) {
   auto r = load_pipeline_file("/nonexistent/pipeline.yaml", no_functions);
   ASSERT_EQ(r.errors.size(), 1U);
