@@ -35,8 +35,8 @@ constexpr std::chrono::milliseconds restore_slice{20};
 // Kafka Streams' transaction.timeout.ms under exactly-once: a crashed instance's open transaction
 // blocks the partitions it wrote (read_committed) at most this long if it does not come back.
 constexpr std::chrono::milliseconds eos_transaction_timeout{10'000};
-// A member whose warm-ups caught up asks for a rebalance at most this often.
-constexpr std::chrono::seconds warmup_ask_pause{10};
+// The first pause between two asks for a rebalance by a member whose warm-ups caught up.
+constexpr std::chrono::seconds first_warmup_pause{10};
 
 // The assignor's process name: one per process, shared by its stream threads.
 std::string default_process_id() {
@@ -180,6 +180,7 @@ struct stream_app::impl {
                          const std::string& instance_id);
   asio::awaitable<void> follow_assignor_orders();
   asio::awaitable<void> fence_vanished_owners();
+  void ask_for_warmed_up_tasks();
   asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(std::vector<kafka::topic_partition> empty);
   asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
@@ -205,6 +206,8 @@ struct stream_app::impl {
   bool warmup_rejoin_asked = false;
   clock::time_point next_probe{};
   clock::time_point next_warmup_ask{};
+  clock::duration warmup_pause{first_warmup_pause};
+  std::set<task_id> warmups_asked_for;  // at the last ask
   clock::time_point next_state_cleanup{};
   std::optional<kafka::producer_config> fencing_config;  // exactly-once with the task assignor
   std::uint64_t fenced_for = 0;                           // assignor->assignments() fenced for
@@ -450,24 +453,35 @@ asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
     for (const auto& [id, t] : tasks->tasks()) active.insert(id);
     standbys.delete_unused_state(config.state_cleanup_delay, active);
   }
+  ask_for_warmed_up_tasks();
+}
+
+// A member whose warm-ups have caught up asks for the rebalance that moves their tasks here. It
+// asks with a margin (half the acceptable lag: the active moves on while the group rebalances),
+// at most once per pause, and when the same warm-ups come back (the leader still saw them behind:
+// the active writes faster than the copy follows) the pause doubles up to the probing interval,
+// so a busy active never meets a storm of rebalances.
+void stream_app::impl::ask_for_warmed_up_tasks() {
   const auto& warmups = assignor->orders().warmups;
-  if (warmups.empty() || warmup_rejoin_asked || applied_assignment != assignor->assignments()) co_return;
+  if (warmups.empty() || warmup_rejoin_asked || applied_assignment != assignor->assignments()) return;
+  auto& standbys = *tasks->standbys();
   bool caught_up = true;
   for (const auto& id : warmups) {
     const auto lag = standbys.lag(id);
-    caught_up = caught_up && lag && *lag <= config.acceptable_recovery_lag;
+    caught_up = caught_up && lag && *lag <= config.acceptable_recovery_lag / 2;
   }
-  // At most one ask per warm-up pause: should the leader see the copy as behind after all (the
-  // active moved on meanwhile), the same warm-up comes back and is asked for again later, never
-  // in a rebalance storm.
-  if ((caught_up && clock::now() >= next_warmup_ask) || clock::now() >= next_probe) {
-    spdlog::info("{}: {} warm-up task(s) {}: asking for a rebalance", topology.name, warmups.size(),
-                 caught_up ? "caught up" : "still behind after the probing interval");
-    warmup_rejoin_asked = true;
-    next_warmup_ask = clock::now() + warmup_ask_pause;
-    next_probe = clock::now() + config.probing_rebalance_interval;
-    consumer->request_rejoin();
-  }
+  const auto now = clock::now();
+  if (!(caught_up && now >= next_warmup_ask) && now < next_probe) return;
+  warmup_pause = warmups == warmups_asked_for
+                     ? std::min<clock::duration>(warmup_pause * 2, config.probing_rebalance_interval)
+                     : clock::duration(first_warmup_pause);
+  warmups_asked_for = warmups;
+  spdlog::info("{}: {} warm-up task(s) {}: asking for a rebalance", topology.name, warmups.size(),
+               caught_up ? "caught up" : "still behind after the probing interval");
+  warmup_rejoin_asked = true;
+  next_warmup_ask = now + warmup_pause;
+  next_probe = now + config.probing_rebalance_interval;
+  consumer->request_rejoin();
 }
 
 kafka::client_config stream_app::impl::admin_config_of(const runtime_config::cluster_connection& connection) const {
