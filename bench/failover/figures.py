@@ -118,7 +118,7 @@ def markdown(run):
              "- **A new instance**: one instance holds all tasks; a second starts. *Tasks moved*: the tasks "
              "that started running on it; *warm-up requests*: its `warm-up task(s) caught up: asking for a "
              "rebalance` lines; the output gaps are the longest time between consecutive outputs of a "
-             "partition from the start of the second instance until 10 s after the tasks are balanced.",
+             "partition from the start of the second instance until 5 s after the tasks are balanced.",
              "- **Exactness**: after each run the whole output is read back read_committed (confluent-kafka) "
              "and every key's count and sum checked against what was written, every count once.",
              "",

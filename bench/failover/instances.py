@@ -36,6 +36,7 @@ class instance:
     name: str
     argv: list
     log_path: Path
+    state_dir: Path
     process: subprocess.Popen = None
     started_at: float = 0.0
     killed_at: float = None
@@ -107,7 +108,11 @@ class instance:
 def own_state_dir(argv, scratch, app, name):
     """The pipeline benchmark's command line with a state directory of this instance's own."""
     shared = str(scratch / f"{app}-state")
-    return [str(scratch / f"{app}-state-{name}") if a == shared else a for a in argv]
+    return [str(state_dir_of(scratch, app, name)) if a == shared else a for a in argv]
+
+
+def state_dir_of(scratch, app, name):
+    return scratch / f"{app}-state-{name}"
 
 
 def sluice_instance(sluice_bin, app, bootstrap, input_topic, output_topic, scratch, name, standbys,
@@ -119,7 +124,7 @@ def sluice_instance(sluice_bin, app, bootstrap, input_topic, output_topic, scrat
     argv = own_state_dir(launch.argv, scratch, app, name) + [
         "--instance-id", name, "--group-protocol", "classic", "--session-timeout-ms", str(session_timeout_ms),
         "--standby-replicas", str(standbys)]
-    return instance(name, argv, scratch / f"{app}-{name}.log")
+    return instance(name, argv, scratch / f"{app}-{name}.log", state_dir_of(scratch, app, name))
 
 
 def streams_instance(java_classes, kafka_libs, log_config, app, bootstrap, input_topic, output_topic, scratch, name,
@@ -130,4 +135,4 @@ def streams_instance(java_classes, kafka_libs, log_config, app, bootstrap, input
                                    output_topic, "", scratch)
     argv = own_state_dir(launch.argv, scratch, app, name) + [
         "--standby-replicas", str(standbys), "--session-timeout-ms", str(session_timeout_ms)]
-    return instance(name, argv, scratch / f"{app}-{name}.log")
+    return instance(name, argv, scratch / f"{app}-{name}.log", state_dir_of(scratch, app, name))
