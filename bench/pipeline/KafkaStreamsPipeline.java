@@ -16,7 +16,12 @@
 //
 //   java -cp <kafka libs>/*:<classes> KafkaStreamsPipeline --bootstrap B --application-id A
 //        --state-dir D --scenario S --guarantee exactly_once|at_least_once --input T --output O
-//        [--table T] [--commit-interval-ms 100]
+//        [--table T] [--commit-interval-ms 100] [--standby-replicas N] [--session-timeout-ms MS]
+//
+// The last two are for the failover benchmark (bench/failover/), which runs several instances of
+// the table job: num.standby.replicas and the consumer's session timeout (heartbeat a fifth of
+// it, as Sluice's default). Each restore that ends prints "<epoch ms> restored <store> <partition>
+// <records>" on stdout, which that benchmark reads.
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -24,6 +29,7 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KafkaStreams;
@@ -39,6 +45,7 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.SessionStore;
 import org.apache.kafka.streams.state.WindowStore;
@@ -174,6 +181,13 @@ public final class KafkaStreamsPipeline {
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, Integer.parseInt(option(args, "--standby-replicas", "0")));
+    final String sessionTimeoutMs = option(args, "--session-timeout-ms", "");
+    if (!sessionTimeoutMs.isEmpty()) {
+      final int timeout = Integer.parseInt(sessionTimeoutMs);
+      p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), timeout);
+      p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), Math.min(timeout / 5, 3000));
+    }
 
     StreamsBuilder builder = new StreamsBuilder();
     build(builder, scenario, option(args, "--input", null), option(args, "--output", null),
@@ -184,6 +198,19 @@ public final class KafkaStreamsPipeline {
       streams.close(Duration.ofSeconds(30));
       stopped.countDown();
     }));
+    streams.setGlobalStateRestoreListener(new StateRestoreListener() {
+      @Override
+      public void onRestoreStart(TopicPartition changelog, String store, long start, long end) {}
+
+      @Override
+      public void onBatchRestored(TopicPartition changelog, String store, long batchEnd, long records) {}
+
+      @Override
+      public void onRestoreEnd(TopicPartition changelog, String store, long totalRestored) {
+        System.out.println(System.currentTimeMillis() + " restored " + store + " " + changelog.partition() + " "
+            + totalRestored);
+      }
+    });
     streams.setUncaughtExceptionHandler(e -> {
       e.printStackTrace();
       return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
