@@ -6,7 +6,7 @@
 // the record would push the last one past batch.size. Records are encoded straight into the
 // batch's buffer (record_batch_builder), so a send costs one hash lookup of the topic and a
 // memcpy of key and value: no allocation per record beyond the batch buffer, no timer per record.
-// The sender takes batches from the front of the queues (see producer.cpp); a batch that must be
+// The sender takes batches from the front of the queues (see sender.hpp); a batch that must be
 // retried goes back to the front, in its original order, so a partition's records stay in order.
 //
 // Buffer memory: every record's estimated size is counted from append until its batch is done;
