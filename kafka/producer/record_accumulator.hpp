@@ -16,14 +16,7 @@
 // stable addresses (topics are heap nodes, partitions a deque that only grows), so batches and
 // in-flight requests point at them.
 
-#include "kafka/client/cluster_metadata.hpp"
-#include "kafka/producer/batch_state.hpp"
-#include "kafka/producer/delivery.hpp"
-#include "kafka/producer/partitioner.hpp"
-#include "kafka/records/record_batch_builder.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +28,12 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "kafka/client/cluster_metadata.hpp"
+#include "kafka/producer/batch_state.hpp"
+#include "kafka/producer/delivery.hpp"
+#include "kafka/producer/partitioner.hpp"
+#include "kafka/records/record_batch_builder.hpp"
 
 namespace sluice::kafka {
 
