@@ -9,25 +9,17 @@
 #include <climits>
 #include <limits>
 
+#include "tests/kafka/producer/topic_test_support.hpp"
+
 namespace sluice::kafka {
 namespace {
-
-topic_info one_partition_topic() {
-  topic_info topic;
-  topic.name = "orders";
-  partition_info partition;
-  partition.partition = 0;
-  partition.leader = 1;
-  topic.partitions.push_back(partition);
-  return topic;
-}
 
 // A partition with `batches` batches queued, each of a few records (a small batch_size fills
 // them).
 struct fixture {
   boost::asio::io_context context;
   record_accumulator accumulator{context.get_executor(), accumulator_options{200, 100'000}};
-  topic_queue& topic = accumulator.update(one_partition_topic());
+  topic_queue& topic = accumulator.update(orders_topic());
   partition_queue& queue = topic.partitions.front();
 
   explicit fixture(std::size_t batches) {
