@@ -6,7 +6,7 @@
 // the record would push the last one past batch.size. Records are encoded straight into the
 // batch's buffer (record_batch_builder), so a send costs one hash lookup of the topic and a
 // memcpy of key and value: no allocation per record beyond the batch buffer, no timer per record.
-// The sender takes batches from the front of the queues (see producer.cpp); a batch that must be
+// The sender takes batches from the front of the queues (see sender.hpp); a batch that must be
 // retried goes back to the front, in its original order, so a partition's records stay in order.
 //
 // Buffer memory: every record's estimated size is counted from append until its batch is done;
@@ -16,14 +16,7 @@
 // stable addresses (topics are heap nodes, partitions a deque that only grows), so batches and
 // in-flight requests point at them.
 
-#include "kafka/client/cluster_metadata.hpp"
-#include "kafka/producer/batch_state.hpp"
-#include "kafka/producer/delivery.hpp"
-#include "kafka/producer/partitioner.hpp"
-#include "kafka/records/record_batch_builder.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +28,12 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "kafka/client/cluster_metadata.hpp"
+#include "kafka/producer/batch_state.hpp"
+#include "kafka/producer/delivery.hpp"
+#include "kafka/producer/partitioner.hpp"
+#include "kafka/records/record_batch_builder.hpp"
 
 namespace sluice::kafka {
 

@@ -2,25 +2,16 @@
 // buffer memory is counted per record and given back per batch; retried batches go back to the
 // front in their original order; what it builds decodes to the records appended.
 #include "kafka/producer/record_accumulator.hpp"
-#include "kafka/records/record_batch_decoder.hpp"
+
+#include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
+
+#include "kafka/records/record_batch_decoder.hpp"
+#include "tests/kafka/producer/topic_test_support.hpp"
 
 namespace sluice::kafka {
 namespace {
-
-topic_info topic_with(int partitions) {
-  topic_info topic;
-  topic.name = "orders";
-  for (int i = 0; i < partitions; ++i) {
-    partition_info partition;
-    partition.partition = i;
-    partition.leader = 1;
-    topic.partitions.push_back(partition);
-  }
-  return topic;
-}
 
 struct fixture {
   boost::asio::io_context context;
@@ -37,7 +28,7 @@ struct fixture {
 
 TEST(record_accumulator, fills_a_batch_up_to_batch_size_then_opens_another) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(2));
+  auto& topic = f.accumulator.update(orders_topic(2));
   ASSERT_EQ(topic.partitions.size(), 2u);
   const std::string value(100, 'x');
   auto first = f.add(topic, 0, value);
@@ -63,7 +54,7 @@ TEST(record_accumulator, fills_a_batch_up_to_batch_size_then_opens_another) {
 
 TEST(record_accumulator, counts_buffer_memory_per_record_and_releases_per_batch) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(1));
+  auto& topic = f.accumulator.update(orders_topic(1));
   const std::string value(100, 'x');
   const auto size =
       record_accumulator::estimated_size(std::nullopt, protocol::as_bytes_view(value), {});
@@ -79,7 +70,7 @@ TEST(record_accumulator, counts_buffer_memory_per_record_and_releases_per_batch)
 
 TEST(record_accumulator, deliveries_point_at_their_record_in_the_batch) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(1));
+  auto& topic = f.accumulator.update(orders_topic(1));
   auto a = f.add(topic, 0, "a");
   auto b = f.add(topic, 0, "b");
   auto& batch = *topic.partitions[0].batches.front();
@@ -94,7 +85,7 @@ TEST(record_accumulator, deliveries_point_at_their_record_in_the_batch) {
 
 TEST(record_accumulator, requeue_restores_the_original_order) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(1));
+  auto& topic = f.accumulator.update(orders_topic(1));
   auto& queue = topic.partitions[0];
   const std::string value(400, 'x');
   for (int i = 0; i < 6; ++i) f.add(topic, 0, value);
@@ -114,7 +105,7 @@ TEST(record_accumulator, requeue_restores_the_original_order) {
 
 TEST(record_accumulator, a_batch_that_was_sent_takes_no_more_records) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(1));
+  auto& topic = f.accumulator.update(orders_topic(1));
   auto& queue = topic.partitions[0];
   f.add(topic, 0, "first");
   auto sent = std::move(queue.batches.front());
@@ -131,7 +122,7 @@ TEST(record_accumulator, a_batch_that_was_sent_takes_no_more_records) {
 
 TEST(record_accumulator, builds_batches_that_decode_to_the_records) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(1));
+  auto& topic = f.accumulator.update(orders_topic(1));
   f.add(topic, 0, "one");
   f.add(topic, 0, "two");
   auto& batch = *topic.partitions[0].batches.front();
@@ -150,10 +141,10 @@ TEST(record_accumulator, builds_batches_that_decode_to_the_records) {
 
 TEST(record_accumulator, topic_updates_grow_partitions_and_keep_queues) {
   fixture f;
-  auto& topic = f.accumulator.update(topic_with(2));
+  auto& topic = f.accumulator.update(orders_topic(2));
   f.add(topic, 1, "x");
   auto* queue = &topic.partitions[1];
-  auto& again = f.accumulator.update(topic_with(5));
+  auto& again = f.accumulator.update(orders_topic(5));
   EXPECT_EQ(&again, &topic);
   EXPECT_EQ(again.partitions.size(), 5u);
   EXPECT_EQ(&again.partitions[1], queue);
@@ -180,7 +171,7 @@ TEST(record_accumulator, compressed_batches_count_the_estimated_compressed_size)
   options.codec = records::compression::lz4;
   options.max_uncompressed_batch = 3000;
   record_accumulator accumulator(context.get_executor(), options);
-  auto& topic = accumulator.update(topic_with(1));
+  auto& topic = accumulator.update(orders_topic(1));
   EXPECT_FLOAT_EQ(topic.compression_ratio, 1.0F);
 
   constexpr auto header = records::batch_layout::header_size;
@@ -192,7 +183,8 @@ TEST(record_accumulator, compressed_batches_count_the_estimated_compressed_size)
   EXPECT_NEAR(topic.compression_ratio, 0.3F, 1e-3);
   accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.25F));
   EXPECT_NEAR(topic.compression_ratio, 0.295F, 1e-3);
-  for (int i = 0; i < 20; ++i) accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.25F));
+  for (int i = 0; i < 20; ++i)
+    accumulator.observe_compression(topic, 1000, compressed_to(1000, 0.25F));
   EXPECT_NEAR(topic.compression_ratio, 0.25F, 1e-3);
 
   // 100 B values: about 130 B per record uncompressed; at a ratio of 0.25 (and 5% slack) a
@@ -223,7 +215,7 @@ TEST(record_accumulator, the_first_full_compressed_batch_teaches_the_ratio) {
   options.buffer_memory = 1'000'000;
   options.codec = records::compression::lz4;
   record_accumulator accumulator(context.get_executor(), options);
-  auto& topic = accumulator.update(topic_with(1));
+  auto& topic = accumulator.update(orders_topic(1));
   auto& queue = topic.partitions[0];
   // Very compressible records: the first batch closes at about batch.size uncompressed, and is
   // sampled; the second takes many more records.
@@ -240,7 +232,7 @@ TEST(record_accumulator, the_first_full_compressed_batch_teaches_the_ratio) {
 TEST(record_accumulator, uncompressed_batches_ignore_the_ratio) {
   boost::asio::io_context context;
   record_accumulator accumulator(context.get_executor(), accumulator_options{1000, 100'000});
-  auto& topic = accumulator.update(topic_with(1));
+  auto& topic = accumulator.update(orders_topic(1));
   accumulator.observe_compression(topic, 1000, 300);
   EXPECT_FLOAT_EQ(topic.compression_ratio, 1.0F);
   EXPECT_EQ(accumulator.estimated_record_bytes(topic, 130), 130u);
