@@ -131,16 +131,23 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
     for (const auto& store : progress.stores) any_active = any_active || !store.done();
   }
   std::map<kafka::topic_partition, std::vector<state::change>> changes;
+  // Where each store is: a record below it was applied already (the consumer went back, below).
+  std::map<kafka::topic_partition, std::int64_t> applied_up_to;
+  for (const auto& [owner, progress] : owners_) {
+    for (const auto& store : progress.stores) applied_up_to[store.target.changelog] = store.position;
+  }
   if (any_active) {
     // A short poll: the rest of a range may hold no record at all (an exactly-once store records
     // the offset after its last record, where the transaction's commit marker sits), and the
     // position passes it without getmany returning anything before its timeout.
     auto batch = co_await consumer_.getmany(timeout);
     for (const auto& record : batch) {
+      const kafka::topic_partition changelog{std::string(record.topic), record.partition};
+      if (auto at = applied_up_to.find(changelog); at != applied_up_to.end() && record.offset < at->second) continue;
       state::change change;
       if (record.key) change.key = std::string(kafka::protocol::as_string_view(*record.key));
       if (record.value) change.value = std::string(kafka::protocol::as_string_view(*record.value));
-      changes[{std::string(record.topic), record.partition}].push_back(std::move(change));
+      changes[changelog].push_back(std::move(change));
     }
   }
   bool assignment_changed = false;
@@ -149,6 +156,16 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
       if (store.done()) continue;
       // The position, not the last record's offset: transaction markers take offsets too.
       const auto position = co_await consumer_.position(store.target.changelog);
+      if (position < store.position) {
+        // The consumer went back below what the store holds: a reset after a leader change
+        // it took for a log truncation (KIP-320) at the tail, past the last committed record.
+        // What the store applied is committed data, which acks=all keeps; read on from there.
+        spdlog::warn("{}: task {}: store {}: the consumer went back to {} on {}, below the {} the store holds; "
+                     "reading on from there",
+                     label_, owner, target_name(store), position, store.target.changelog.to_string(), store.position);
+        consumer_.seek(store.target.changelog, store.position);
+        continue;
+      }
       auto found = changes.find(store.target.changelog);
       if (found == changes.end() && position == store.position) continue;
       static const std::vector<state::change> none;
@@ -194,6 +211,8 @@ std::string describe_progress(const changelog_reader::store_progress_view& store
   return fmt::format("task {}: store {} {}/{} offsets ({} records), {:.0f}/s{}", store.owner, store.store,
                      store.position - store.from, store.end - store.from, store.records, rate, left);
 }
+
+std::string changelog_reader::target_name(const store_progress& store) { return store.target.store->name(); }
 
 void changelog_reader::log_done(const owner_id& owner, const store_progress& store) const {
   spdlog::info("{}: task {}: store {} restored {} records ({} offsets) in {:.2f} s ({:.2f} s writing)", label_, owner,
