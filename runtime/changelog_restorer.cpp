@@ -1,11 +1,11 @@
 #include "runtime/changelog_restorer.hpp"
 
-#include "kafka/consumer/consumer.hpp"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <set>
+
+#include "kafka/consumer/consumer.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -34,13 +34,17 @@ kafka::consumer_config restore_consumer_config(const kafka::client_config& clien
 
 changelog_reader::changelog_reader(kafka::consumer& consumer, std::string label,
                                    std::function<void(std::size_t)> on_batch, reading_mode mode)
-    : consumer_(consumer), label_(std::move(label)), on_batch_(std::move(on_batch)), mode_(mode),
+    : consumer_(consumer),
+      label_(std::move(label)),
+      on_batch_(std::move(on_batch)),
+      mode_(mode),
       last_report_(clock::now()) {}
 
 asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_target> targets) {
   owner_progress progress;
   progress.started = clock::now();
   std::vector<kafka::topic_partition> changelogs;
+  changelogs.reserve(targets.size());
   for (const auto& target : targets) changelogs.push_back(target.changelog);
   const bool follows = mode_ == reading_mode::follow;
   if (!changelogs.empty()) {
@@ -65,8 +69,9 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
       }
       store.position = store.outcome.from;
       if (!follows && !store.done()) {
-        spdlog::info("{}: task {}: restoring store {} from {} offsets {}..{}", label_, owner, target.store->name(),
-                     target.changelog.to_string(), store.outcome.from, store.outcome.to);
+        spdlog::info("{}: task {}: restoring store {} from {} offsets {}..{}", label_, owner,
+                     target.store->name(), target.changelog.to_string(), store.outcome.from,
+                     store.outcome.to);
       }
       progress.stores.push_back(std::move(store));
     }
@@ -96,8 +101,9 @@ std::vector<changelog_reader::store_progress_view> changelog_reader::progress() 
   std::vector<store_progress_view> out;
   for (const auto& [owner, progress] : owners_) {
     for (const auto& store : progress.stores) {
-      out.push_back({owner, store.target.store->name(), store.target.changelog, store.outcome.from, store.position,
-                     store.outcome.to, store.outcome.records, clock::now() - progress.started});
+      out.push_back({owner, store.target.store->name(), store.target.changelog, store.outcome.from,
+                     store.position, store.outcome.to, store.outcome.records,
+                     clock::now() - progress.started});
     }
   }
   return out;
@@ -106,7 +112,8 @@ std::vector<changelog_reader::store_progress_view> changelog_reader::progress() 
 std::int64_t changelog_reader::remaining() const {
   std::int64_t left = 0;
   for (const auto& [owner, progress] : owners_) {
-    for (const auto& store : progress.stores) left += std::max<std::int64_t>(0, store.outcome.to - store.position);
+    for (const auto& store : progress.stores)
+      left += std::max<std::int64_t>(0, store.outcome.to - store.position);
   }
   return left;
 }
@@ -124,7 +131,8 @@ std::optional<std::int64_t> changelog_reader::lag(const owner_id& owner) const {
   return behind;
 }
 
-asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(std::chrono::milliseconds timeout) {
+asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
+    std::chrono::milliseconds timeout) {
   std::vector<finished> out;
   bool any_active = false;
   for (const auto& [owner, progress] : owners_) {
@@ -134,7 +142,8 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   // Where each store is: a record below it was applied already (the consumer went back, below).
   std::map<kafka::topic_partition, std::int64_t> applied_up_to;
   for (const auto& [owner, progress] : owners_) {
-    for (const auto& store : progress.stores) applied_up_to[store.target.changelog] = store.position;
+    for (const auto& store : progress.stores)
+      applied_up_to[store.target.changelog] = store.position;
   }
   if (any_active) {
     // A short poll: the rest of a range may hold no record at all (an exactly-once store records
@@ -143,7 +152,9 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
     auto batch = co_await consumer_.getmany(timeout);
     for (const auto& record : batch) {
       const kafka::topic_partition changelog{std::string(record.topic), record.partition};
-      if (auto at = applied_up_to.find(changelog); at != applied_up_to.end() && record.offset < at->second) continue;
+      if (auto at = applied_up_to.find(changelog);
+          at != applied_up_to.end() && record.offset < at->second)
+        continue;
       state::change change;
       if (record.key) change.key = std::string(kafka::protocol::as_string_view(*record.key));
       if (record.value) change.value = std::string(kafka::protocol::as_string_view(*record.value));
@@ -160,9 +171,12 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
         // The consumer went back below what the store holds: a reset after a leader change
         // it took for a log truncation (KIP-320) at the tail, past the last committed record.
         // What the store applied is committed data, which acks=all keeps; read on from there.
-        spdlog::warn("{}: task {}: store {}: the consumer went back to {} on {}, below the {} the store holds; "
-                     "reading on from there",
-                     label_, owner, target_name(store), position, store.target.changelog.to_string(), store.position);
+        spdlog::warn(
+            "{}: task {}: store {}: the consumer went back to {} on {}, below the {} the store "
+            "holds; "
+            "reading on from there",
+            label_, owner, target_name(store), position, store.target.changelog.to_string(),
+            store.position);
         consumer_.seek(store.target.changelog, store.position);
         continue;
       }
@@ -183,7 +197,8 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
       }
     }
   }
-  if (mode_ == reading_mode::restore && clock::now() - last_report_ > report_every && !owners_.empty()) {
+  if (mode_ == reading_mode::restore && clock::now() - last_report_ > report_every &&
+      !owners_.empty()) {
     for (const auto& store : progress()) {
       if (store.remaining() > 0) spdlog::info("{}: restoring {}", label_, describe_progress(store));
     }
@@ -207,17 +222,24 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
 
 std::string describe_progress(const changelog_reader::store_progress_view& store) {
   const auto rate = store.rate();
-  std::string left = rate > 0 ? fmt::format(", about {:.0f} s left", static_cast<double>(store.remaining()) / rate) : "";
-  return fmt::format("task {}: store {} {}/{} offsets ({} records), {:.0f}/s{}", store.owner, store.store,
-                     store.position - store.from, store.end - store.from, store.records, rate, left);
+  std::string left =
+      rate > 0 ? fmt::format(", about {:.0f} s left", static_cast<double>(store.remaining()) / rate)
+               : "";
+  return fmt::format("task {}: store {} {}/{} offsets ({} records), {:.0f}/s{}", store.owner,
+                     store.store, store.position - store.from, store.end - store.from,
+                     store.records, rate, left);
 }
 
-std::string changelog_reader::target_name(const store_progress& store) { return store.target.store->name(); }
+std::string changelog_reader::target_name(const store_progress& store) {
+  return store.target.store->name();
+}
 
 void changelog_reader::log_done(const owner_id& owner, const store_progress& store) const {
-  spdlog::info("{}: task {}: store {} restored {} records ({} offsets) in {:.2f} s ({:.2f} s writing)", label_, owner,
-               store.target.store->name(), store.outcome.records, store.outcome.to - store.outcome.from,
-               store.outcome.elapsed.count(), store.outcome.applying.count());
+  spdlog::info(
+      "{}: task {}: store {} restored {} records ({} offsets) in {:.2f} s ({:.2f} s writing)",
+      label_, owner, store.target.store->name(), store.outcome.records,
+      store.outcome.to - store.outcome.from, store.outcome.elapsed.count(),
+      store.outcome.applying.count());
 }
 
 asio::awaitable<restore_outcome> restore_store(kafka::consumer& consumer, state::state_store& store,

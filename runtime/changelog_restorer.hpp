@@ -25,14 +25,8 @@
 // Runs on the consumer's executor; the consumer must not be used for anything else (its
 // assignment is the set of changelog partitions still restoring).
 
-#include "kafka/client/client_config.hpp"
-#include "kafka/client/topic_partition.hpp"
-#include "kafka/consumer/consumer_config.hpp"
-#include "state/state_store.hpp"
-
-#include <boost/asio/awaitable.hpp>
-
 #include <algorithm>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +34,11 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kafka/client/client_config.hpp"
+#include "kafka/client/topic_partition.hpp"
+#include "kafka/consumer/consumer_config.hpp"
+#include "state/state_store.hpp"
 
 namespace sluice::kafka {
 class consumer;
@@ -78,7 +77,8 @@ class changelog_reader {
   enum class reading_mode : std::uint8_t { restore, follow };
 
   // `label` starts the log lines ("app"); `on_batch` (optional) gets each applied batch's size.
-  changelog_reader(kafka::consumer& consumer, std::string label, std::function<void(std::size_t)> on_batch = {},
+  changelog_reader(kafka::consumer& consumer, std::string label,
+                   std::function<void(std::size_t)> on_batch = {},
                    reading_mode mode = reading_mode::restore);
 
   // Registers the owner's stores; an owner with nothing to restore is finished at the next poll().
@@ -98,15 +98,17 @@ class changelog_reader {
     owner_id owner;
     std::string store;
     kafka::topic_partition changelog;
-    std::int64_t from = 0;      // the first changelog offset to read
-    std::int64_t position = 0;  // the next changelog offset to read
-    std::int64_t end = 0;       // the end offset to reach
-    std::uint64_t records = 0;  // applied so far
+    std::int64_t from = 0;                     // the first changelog offset to read
+    std::int64_t position = 0;                 // the next changelog offset to read
+    std::int64_t end = 0;                      // the end offset to reach
+    std::uint64_t records = 0;                 // applied so far
     std::chrono::duration<double> elapsed{0};  // since the owner's restore began
 
     std::int64_t remaining() const { return std::max<std::int64_t>(0, end - position); }
     // Offsets per second so far; 0 before any progress.
-    double rate() const { return elapsed.count() > 0 ? static_cast<double>(position - from) / elapsed.count() : 0; }
+    double rate() const {
+      return elapsed.count() > 0 ? static_cast<double>(position - from) / elapsed.count() : 0;
+    }
   };
   std::vector<store_progress_view> progress() const;
 
