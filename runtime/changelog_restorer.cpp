@@ -175,7 +175,7 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
             "{}: task {}: store {}: the consumer went back to {} on {}, below the {} the store "
             "holds; "
             "reading on from there",
-            label_, owner, target_name(store), position, store.target.changelog.to_string(),
+            label_, owner, store.target.store->name(), position, store.target.changelog.to_string(),
             store.position);
         consumer_.seek(store.target.changelog, store.position);
         continue;
@@ -228,10 +228,6 @@ std::string describe_progress(const changelog_reader::store_progress_view& store
   return fmt::format("task {}: store {} {}/{} offsets ({} records), {:.0f}/s{}", store.owner,
                      store.store, store.position - store.from, store.end - store.from,
                      store.records, rate, left);
-}
-
-std::string changelog_reader::target_name(const store_progress& store) {
-  return store.target.store->name();
 }
 
 void changelog_reader::log_done(const owner_id& owner, const store_progress& store) const {

@@ -127,7 +127,6 @@ class changelog_reader {
 
   void reassign();
   void log_done(const owner_id& owner, const store_progress& store) const;
-  static std::string target_name(const store_progress& store);
 
   kafka::consumer& consumer_;
   std::string label_;
