@@ -21,17 +21,18 @@ struct driver_args {
   std::string bootstrap;
   std::string topic;
   std::int64_t records = 0;
-  std::size_t size = 100;                   // produce: bytes per record value
-  std::string acks = "all";                 // produce: "1" or "all"
-  std::string compression = "none";         // produce: "none" or "lz4"
-  bool idempotence = true;                  // produce
-  std::size_t batch_size = 0;               // produce: batch.size in bytes; 0 = the default
-  std::int32_t partitions = 1;              // consume: partitions 0..partitions-1 are assigned
+  std::size_t size = 100;                      // produce: bytes per record value
+  std::string acks = "all";                    // produce: "1" or "all"
+  std::string compression = "none";            // produce: "none" or "lz4"
+  bool idempotence = true;                     // produce
+  std::size_t batch_size = 0;                  // produce: batch.size in bytes; 0 = the default
+  std::int32_t partitions = 1;                 // consume: partitions 0..partitions-1 are assigned
   std::string isolation = "read_uncommitted";  // consume
-  std::int64_t rate = 0;                    // produce: records/s at a fixed rate, per-record latency; 0 = flat out
-  std::int64_t transaction_ms = 0;          // produce: transactional, commit every this many ms; 0 = no transactions
-  std::string group;                        // group: the group id
-  std::string assignor = "range";           // group: "range" (eager) or "cooperative-sticky"
+  std::int64_t rate = 0;  // produce: records/s at a fixed rate, per-record latency; 0 = flat out
+  std::int64_t transaction_ms =
+      0;              // produce: transactional, commit every this many ms; 0 = no transactions
+  std::string group;  // group: the group id
+  std::string assignor = "range";  // group: "range" (eager) or "cooperative-sticky"
 };
 
 inline std::int64_t parse_count(std::string_view option, const std::string& text) {
@@ -50,28 +51,44 @@ inline std::int64_t parse_count(std::string_view option, const std::string& text
 
 // --bootstrap B --topic T --records N [--size S --acks 1|all --compression none|lz4
 // --idempotence true|false --batch-size BYTES --rate R --transaction-ms M]
-// [--partitions P --isolation read_uncommitted|read_committed] [--group G --assignor range|cooperative-sticky]
+// [--partitions P --isolation read_uncommitted|read_committed] [--group G --assignor
+// range|cooperative-sticky]
 inline driver_args parse_args(int argc, char** argv) {
   driver_args args;
   for (int i = 1; i < argc; i += 2) {
     const std::string_view option = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument(std::string(option) + " needs a value");
     const std::string value = argv[i + 1];
-    if (option == "--bootstrap") args.bootstrap = value;
-    else if (option == "--topic") args.topic = value;
-    else if (option == "--records") args.records = parse_count(option, value);
-    else if (option == "--size") args.size = static_cast<std::size_t>(parse_count(option, value));
-    else if (option == "--acks") args.acks = value;
-    else if (option == "--compression") args.compression = value;
-    else if (option == "--idempotence") args.idempotence = value == "true";
-    else if (option == "--batch-size") args.batch_size = static_cast<std::size_t>(parse_count(option, value));
-    else if (option == "--partitions") args.partitions = static_cast<std::int32_t>(parse_count(option, value));
-    else if (option == "--isolation") args.isolation = value;
-    else if (option == "--rate") args.rate = parse_count(option, value);
-    else if (option == "--transaction-ms") args.transaction_ms = parse_count(option, value);
-    else if (option == "--group") args.group = value;
-    else if (option == "--assignor") args.assignor = value;
-    else throw std::invalid_argument("unknown option '" + std::string(option) + "'");
+    if (option == "--bootstrap")
+      args.bootstrap = value;
+    else if (option == "--topic")
+      args.topic = value;
+    else if (option == "--records")
+      args.records = parse_count(option, value);
+    else if (option == "--size")
+      args.size = static_cast<std::size_t>(parse_count(option, value));
+    else if (option == "--acks")
+      args.acks = value;
+    else if (option == "--compression")
+      args.compression = value;
+    else if (option == "--idempotence")
+      args.idempotence = value == "true";
+    else if (option == "--batch-size")
+      args.batch_size = static_cast<std::size_t>(parse_count(option, value));
+    else if (option == "--partitions")
+      args.partitions = static_cast<std::int32_t>(parse_count(option, value));
+    else if (option == "--isolation")
+      args.isolation = value;
+    else if (option == "--rate")
+      args.rate = parse_count(option, value);
+    else if (option == "--transaction-ms")
+      args.transaction_ms = parse_count(option, value);
+    else if (option == "--group")
+      args.group = value;
+    else if (option == "--assignor")
+      args.assignor = value;
+    else
+      throw std::invalid_argument("unknown option '" + std::string(option) + "'");
   }
   if (args.bootstrap.empty() || args.topic.empty() || args.records == 0) {
     throw std::invalid_argument("--bootstrap, --topic and --records are required");
@@ -98,7 +115,8 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
 
 inline void report(std::int64_t records, std::int64_t bytes, double seconds, std::int64_t errors) {
   std::printf("{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %lld}\n",
-              static_cast<long long>(records), static_cast<long long>(bytes), seconds, static_cast<long long>(errors));
+              static_cast<long long>(records), static_cast<long long>(bytes), seconds,
+              static_cast<long long>(errors));
   std::fflush(stdout);
 }
 
@@ -110,14 +128,17 @@ inline double percentile(const std::vector<double>& sorted, double q) {
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
-inline void report_latency(std::int64_t records, std::int64_t bytes, double seconds, std::int64_t errors,
-                           std::vector<double> latencies_ms) {
+inline void report_latency(std::int64_t records, std::int64_t bytes, double seconds,
+                           std::int64_t errors, std::vector<double> latencies_ms) {
   std::sort(latencies_ms.begin(), latencies_ms.end());
-  std::printf("{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %lld, "
-              "\"latency_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, \"count\": %zu}}\n",
-              static_cast<long long>(records), static_cast<long long>(bytes), seconds, static_cast<long long>(errors),
-              percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99), percentile(latencies_ms, 0.999),
-              latencies_ms.empty() ? 0.0 : latencies_ms.back(), latencies_ms.size());
+  std::printf(
+      "{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %lld, "
+      "\"latency_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, \"count\": "
+      "%zu}}\n",
+      static_cast<long long>(records), static_cast<long long>(bytes), seconds,
+      static_cast<long long>(errors), percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99),
+      percentile(latencies_ms, 0.999), latencies_ms.empty() ? 0.0 : latencies_ms.back(),
+      latencies_ms.size());
   std::fflush(stdout);
 }
 

@@ -3,18 +3,17 @@
 // The clock runs from assign() to the last record. CRC checks are off, as in every consumer of
 // the benchmark (Kafka's ConsumerPerformance turns them off and cannot be told otherwise);
 // everything else but isolation is the consumer's default.
-#include "bench/driver_common.hpp"
-#include "kafka/consumer/consumer.hpp"
-#include "kafka/net/broker_address.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <vector>
+
+#include "bench/driver_common.hpp"
+#include "kafka/consumer/consumer.hpp"
+#include "kafka/net/broker_address.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice;
@@ -49,14 +48,15 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
     const std::vector<kafka::consumer_record> batch = co_await consumer.getmany(poll_timeout);
     if (batch.empty()) {
       if (std::chrono::steady_clock::now() - last_progress > give_up_after) {
-        std::fprintf(stderr, "sluice_consume: no record for 60 s after %lld of %lld\n", static_cast<long long>(records),
-                     static_cast<long long>(args.records));
+        std::fprintf(stderr, "sluice_consume: no record for 60 s after %lld of %lld\n",
+                     static_cast<long long>(records), static_cast<long long>(args.records));
         break;
       }
       continue;
     }
     records += static_cast<std::int64_t>(batch.size());
-    for (const auto& record : batch) bytes += record.value ? static_cast<std::int64_t>(record.value->size()) : 0;
+    for (const auto& record : batch)
+      bytes += record.value ? static_cast<std::int64_t>(record.value->size()) : 0;
     last_progress = std::chrono::steady_clock::now();
   }
   const double seconds = bench::seconds_since(start);

@@ -5,18 +5,11 @@
 // B owning some. Every listener call is printed with its CLOCK_MONOTONIC time; bench/run.py works
 // out the join times and pauses from them. Both members call getmany() all the time, as an
 // application would. Everything but the assignor is the consumer's default.
-#include "bench/driver_common.hpp"
-#include "kafka/client/clock.hpp"
-#include "kafka/consumer/consumer.hpp"
-#include "kafka/consumer/rebalance_listener.hpp"
-#include "kafka/net/broker_address.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -24,6 +17,12 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "bench/driver_common.hpp"
+#include "kafka/client/clock.hpp"
+#include "kafka/consumer/consumer.hpp"
+#include "kafka/consumer/rebalance_listener.hpp"
+#include "kafka/net/broker_address.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice;
@@ -50,11 +49,13 @@ class listener final : public kafka::rebalance_listener {
  public:
   listener(std::shared_ptr<group_log> log, char member) : log_(std::move(log)), member_(member) {}
 
-  asio::awaitable<void> on_partitions_revoked(std::vector<kafka::topic_partition> revoked) override {
+  asio::awaitable<void> on_partitions_revoked(
+      std::vector<kafka::topic_partition> revoked) override {
     note("revoked", revoked);
     co_return;
   }
-  asio::awaitable<void> on_partitions_assigned(std::vector<kafka::topic_partition> assigned) override {
+  asio::awaitable<void> on_partitions_assigned(
+      std::vector<kafka::topic_partition> assigned) override {
     note("assigned", assigned);
     co_return;
   }
@@ -69,8 +70,10 @@ class listener final : public kafka::rebalance_listener {
     auto& owned = log_->owned[member_ - 'A'];
     for (const auto& tp : partitions) {
       e.partitions.push_back(tp.partition);
-      if (e.kind == "assigned") owned.insert(tp.partition);
-      else owned.erase(tp.partition);
+      if (e.kind == "assigned")
+        owned.insert(tp.partition);
+      else
+        owned.erase(tp.partition);
     }
     log_->events.push_back(std::move(e));
   }
@@ -129,8 +132,8 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
     b.subscribe(std::vector<std::string>{args.topic}, std::make_shared<listener>(log, 'B'));
     asio::co_spawn(executor, poll_loop(&b, log), [](std::exception_ptr) {});
     settled = co_await wait_until(executor, [&] {
-      return !log->owned[1].empty() &&
-             log->owned[0].size() + log->owned[1].size() == static_cast<std::size_t>(args.partitions);
+      return !log->owned[1].empty() && log->owned[0].size() + log->owned[1].size() ==
+                                           static_cast<std::size_t>(args.partitions);
     });
   }
   if (!settled) std::fprintf(stderr, "sluice_group: the group did not settle within 90 s\n");
@@ -144,9 +147,10 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
   std::printf("{\"errors\": %d, \"events\": [", settled ? 0 : 1);
   for (std::size_t i = 0; i < recorded.size(); ++i) {
     const event& e = recorded[i];
-    std::printf("%s{\"member\": \"%c\", \"event\": \"%s\", \"t\": %.6f, \"partitions\": [", i ? ", " : "", e.member,
-                e.kind.c_str(), e.t);
-    for (std::size_t j = 0; j < e.partitions.size(); ++j) std::printf("%s%d", j ? ", " : "", e.partitions[j]);
+    std::printf("%s{\"member\": \"%c\", \"event\": \"%s\", \"t\": %.6f, \"partitions\": [",
+                i ? ", " : "", e.member, e.kind.c_str(), e.t);
+    for (std::size_t j = 0; j < e.partitions.size(); ++j)
+      std::printf("%s%d", j ? ", " : "", e.partitions[j]);
     std::printf("]}");
   }
   std::printf("]}\n");
@@ -161,7 +165,8 @@ int main(int argc, char** argv) {
     const bench::driver_args args = bench::parse_args(argc, argv);
     if (args.group.empty()) throw std::invalid_argument("--group is required");
     if (args.assignor != "range" && args.assignor != "cooperative-sticky") {
-      throw std::invalid_argument("--assignor must be range or cooperative-sticky, not '" + args.assignor + "'");
+      throw std::invalid_argument("--assignor must be range or cooperative-sticky, not '" +
+                                  args.assignor + "'");
     }
     asio::io_context context(1);
     auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);

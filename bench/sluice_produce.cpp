@@ -3,21 +3,20 @@
 // record is delivered. The clock runs from the first send to the end of flush(). Everything but
 // the scenario's settings (acks, compression, idempotence, and batch size if given) is the
 // producer's default.
-#include "bench/driver_common.hpp"
-#include "kafka/net/broker_address.hpp"
-#include "kafka/producer/producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <vector>
+
+#include "bench/driver_common.hpp"
+#include "kafka/net/broker_address.hpp"
+#include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice;
@@ -43,7 +42,8 @@ asio::awaitable<void> note_delivery(kafka::delivery delivery, clock_type::time_p
                                     std::shared_ptr<latency_log> log) {
   try {
     co_await delivery.get();
-    log->latencies_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
+    log->latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
   } catch (const std::exception& e) {
     if (log->failed++ == 0) std::fprintf(stderr, "sluice_produce: delivery failed: %s\n", e.what());
   }
@@ -59,7 +59,8 @@ asio::awaitable<int> run_at_rate(asio::any_io_executor executor, kafka::producer
   asio::steady_timer timer(executor);
   // One record sent and acknowledged before the clock starts, as ProducerPerformance's
   // --warmup-records 1: connections and metadata are ready for the first measured record.
-  kafka::delivery warmup = co_await producer.send(args.topic, kafka::protocol::bytes(value.begin(), value.end()));
+  kafka::delivery warmup =
+      co_await producer.send(args.topic, kafka::protocol::bytes(value.begin(), value.end()));
   co_await warmup.get();
   const auto start = clock_type::now();
   const auto due = [&](std::int64_t i) {
@@ -76,8 +77,11 @@ asio::awaitable<int> run_at_rate(asio::any_io_executor executor, kafka::producer
     for (; i < args.records && due(i) <= now; ++i) {
       const auto sent = clock_type::now();
       std::optional<kafka::delivery> delivery = producer.try_send(args.topic, value_view);
-      if (!delivery) delivery = co_await producer.send(args.topic, kafka::protocol::bytes(value.begin(), value.end()));
-      asio::co_spawn(executor, note_delivery(std::move(*delivery), sent, log), [](std::exception_ptr) {});
+      if (!delivery)
+        delivery =
+            co_await producer.send(args.topic, kafka::protocol::bytes(value.begin(), value.end()));
+      asio::co_spawn(executor, note_delivery(std::move(*delivery), sent, log),
+                     [](std::exception_ptr) {});
     }
   }
   co_await producer.flush();
@@ -89,8 +93,8 @@ asio::awaitable<int> run_at_rate(asio::any_io_executor executor, kafka::producer
   const double seconds = bench::seconds_since(start);
   co_await producer.stop();
   const std::int64_t delivered = args.records - log->failed;
-  bench::report_latency(delivered, delivered * static_cast<std::int64_t>(args.size), seconds, log->failed,
-                        std::move(log->latencies_ms));
+  bench::report_latency(delivered, delivered * static_cast<std::int64_t>(args.size), seconds,
+                        log->failed, std::move(log->latencies_ms));
   co_return log->failed == 0 ? 0 : 1;
 }
 
@@ -100,7 +104,8 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
   config.client_id = "sluice-bench";
   config.acks = args.acks == "all" ? kafka::acks::all : kafka::acks::leader;
   config.enable_idempotence = args.idempotence;
-  config.compression = args.compression == "lz4" ? kafka::records::compression::lz4 : kafka::records::compression::none;
+  config.compression = args.compression == "lz4" ? kafka::records::compression::lz4
+                                                 : kafka::records::compression::none;
   if (args.batch_size != 0) config.batch_size = args.batch_size;
   if (args.transaction_ms != 0) config.transactional_id = "sluice-bench-" + args.topic;
   kafka::producer producer(executor, config);
@@ -118,13 +123,16 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
   if (config.transactional()) producer.begin_transaction();
   for (std::int64_t i = 0; i < args.records; ++i) {
     // The clock is read once every 64 records: often enough for a 100 ms transaction.
-    if (config.transactional() && i % 64 == 0 && clock_type::now() - transaction_start >= transaction_length) {
+    if (config.transactional() && i % 64 == 0 &&
+        clock_type::now() - transaction_start >= transaction_length) {
       co_await producer.commit_transaction();
       producer.begin_transaction();
       transaction_start = clock_type::now();
     }
     std::optional<kafka::delivery> delivery = producer.try_send(args.topic, value_view);
-    if (!delivery) delivery = co_await producer.send(args.topic, kafka::protocol::bytes(value.begin(), value.end()));
+    if (!delivery)
+      delivery =
+          co_await producer.send(args.topic, kafka::protocol::bytes(value.begin(), value.end()));
     if (i % checked_every == 0 || i + 1 == args.records) checked.push_back(std::move(*delivery));
   }
   if (config.transactional()) {
@@ -139,14 +147,16 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
     try {
       delivery.result();
     } catch (const std::exception& e) {
-      if (failed_checks++ == 0) std::fprintf(stderr, "sluice_produce: delivery failed: %s\n", e.what());
+      if (failed_checks++ == 0)
+        std::fprintf(stderr, "sluice_produce: delivery failed: %s\n", e.what());
     }
   }
   co_await producer.stop();
   // A failed checked record stands for its whole batch, whose size is not known here: report
   // the failure without guessing how many records it cost.
   const std::int64_t delivered = failed_checks == 0 ? args.records : 0;
-  bench::report(delivered, delivered * static_cast<std::int64_t>(args.size), seconds, failed_checks);
+  bench::report(delivered, delivered * static_cast<std::int64_t>(args.size), seconds,
+                failed_checks);
   co_return failed_checks == 0 ? 0 : 1;
 }
 

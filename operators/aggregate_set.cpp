@@ -119,8 +119,7 @@ processing_error aggregate_set::error(const record& r, const entry& e, std::stri
 
 std::optional<processing_error> aggregate_set::keep_extreme(json::value& acc,
                                                             const json::value& candidate,
-                                                            const record& r,
-                                                            const entry& e) const {
+                                                            const record& r, const entry& e) const {
   const auto c = compare(candidate, acc);
   if (!c) {
     return error(r, e,
@@ -374,7 +373,7 @@ std::int64_t aggregate_set::max_timestamp(const json::value& state) {
 }
 
 record aggregate_set::result_record(const json::value& key, json::object value,
-                                   const json::value& state, const record& trigger) {
+                                    const json::value& state, const record& trigger) {
   record r;
   r.key = key;
   r.value = std::move(value);

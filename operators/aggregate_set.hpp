@@ -69,8 +69,8 @@ class aggregate_set {
   // min/max (e's function): `acc` becomes `candidate` when that is smaller/larger. Adding a record
   // and merging two sessions both come here; values that cannot be ordered are an error.
   std::optional<processing_error> keep_extreme(boost::json::value& acc,
-                                               const boost::json::value& candidate,
-                                               const record& r, const entry& e) const;
+                                               const boost::json::value& candidate, const record& r,
+                                               const entry& e) const;
 
   std::vector<entry> entries_;
   std::string step_;

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <bit>
-#include <charconv>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -103,7 +103,6 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
   }
   return std::nullopt;
 }
-
 
 // Boost.JSON 1.81 writes doubles in scientific form ("4.5E0"); people read what pipelines write, so
 // doubles get their shortest round-trip decimal form instead ("4.5", "12.0", "1e+21").

@@ -25,8 +25,9 @@ void function_registry::add_processor(std::string name, processor_factory factor
   if (!factory) {
     throw std::invalid_argument("processor '" + name + "': empty factory");
   }
-  processors_.insert_or_assign(std::move(name),
-                               registered_processor{std::move(factory), std::move(stores), punctuate_every});
+  processors_.insert_or_assign(
+      std::move(name),
+      registered_processor{std::move(factory), std::move(stores), punctuate_every});
 }
 
 const registered_processor* function_registry::find_processor(const std::string& name) const {

@@ -41,7 +41,8 @@ class function_registry {
   void add_aggregate(std::string name, user_aggregate aggregate);
   // `stores`: what the processor asks its context for; a step placing it must declare them.
   // `punctuate_every` > 0: processor::punctuate runs at that wall-clock interval.
-  void add_processor(std::string name, processor_factory factory, std::vector<std::string> stores = {},
+  void add_processor(std::string name, processor_factory factory,
+                     std::vector<std::string> stores = {},
                      std::chrono::milliseconds punctuate_every = std::chrono::milliseconds(0));
 
   const step_function* find_step(const std::string& name) const;

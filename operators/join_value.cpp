@@ -18,7 +18,8 @@ std::string brief(const boost::json::value& v) {
 std::optional<std::string> add_joined_member(boost::json::value& value, const std::string& into,
                                              boost::json::value other) {
   if (!value.is_object()) {
-    return fmt::format("adds member '{}' to the value, which must be an object, got {}", into, brief(value));
+    return fmt::format("adds member '{}' to the value, which must be an object, got {}", into,
+                       brief(value));
   }
   value.get_object()[into] = std::move(other);
   return std::nullopt;

@@ -57,9 +57,9 @@ class operator_metrics {
     auto load = [](const std::atomic<std::uint64_t>& c) {
       return c.load(std::memory_order_relaxed);
     };
-    return {load(records_in),   load(records_out), load(filtered),       load(late_dropped),
-            load(late_to_side), load(errors),      load(windows_emitted),
-            load(table_updates), load(table_records), load(join_dropped)};
+    return {load(records_in),    load(records_out), load(filtered),        load(late_dropped),
+            load(late_to_side),  load(errors),      load(windows_emitted), load(table_updates),
+            load(table_records), load(join_dropped)};
   }
 };
 

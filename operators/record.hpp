@@ -43,7 +43,8 @@ struct raw_record {
 // expression turn that into an invalid_timestamp error.
 inline std::optional<std::int64_t> epoch_millis(const boost::json::value& v) {
   if (v.is_int64() && v.get_int64() >= 0) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+  if (v.is_uint64() &&
+      v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return static_cast<std::int64_t>(v.get_uint64());
   }
   // 9.2e18 stays below INT64_MAX (9.22e18), so the conversion cannot overflow.

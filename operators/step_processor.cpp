@@ -35,7 +35,8 @@ class step_context final : public processor_context {
 
   void forward(record r) override {
     if (out_ == nullptr) {
-      throw std::logic_error(fmt::format("processor '{}': forward() called from init()", step_.function));
+      throw std::logic_error(
+          fmt::format("processor '{}': forward() called from init()", step_.function));
     }
     out_->push_back(std::move(r));
   }
@@ -45,9 +46,9 @@ class step_context final : public processor_context {
     if (found == stores_.end()) {
       std::string declared;
       for (const auto& [n, store] : stores_) declared += (declared.empty() ? "" : ", ") + n;
-      throw std::invalid_argument(fmt::format("processor '{}' asked for store '{}', but step '{}' declares {}",
-                                              step_.function, name, step_.name,
-                                              declared.empty() ? "no stores" : "stores: " + declared));
+      throw std::invalid_argument(fmt::format(
+          "processor '{}' asked for store '{}', but step '{}' declares {}", step_.function, name,
+          step_.name, declared.empty() ? "no stores" : "stores: " + declared));
     }
     return *found->second;
   }
@@ -91,7 +92,8 @@ step_processor::step_processor(const step& s, const function_registry& registry,
     processor_ = registered->factory();
     punctuate_every_ = registered->punctuate_every;
     if (!processor_) {
-      throw std::invalid_argument(fmt::format("{}: processor '{}' factory gave nothing", what, s.function));
+      throw std::invalid_argument(
+          fmt::format("{}: processor '{}' factory gave nothing", what, s.function));
     }
     step_context context(step_, stores_, nullptr);
     processor_->init(context);
@@ -138,11 +140,12 @@ std::optional<processing_error> step_processor::check_key_kept(const record& in,
   if (step_.changes_key) return std::nullopt;
   for (const auto& r : produced) {
     if (r.key != in.key) {
-      return error(in,
-                   fmt::format("{} '{}' changed the key from {} to {}, but the step does not declare "
-                               "changes_key (needed to repartition before an aggregation)",
-                               what, step_.function, brief(in.key), brief(r.key)),
-                   error_kind::user_function);
+      return error(
+          in,
+          fmt::format("{} '{}' changed the key from {} to {}, but the step does not declare "
+                      "changes_key (needed to repartition before an aggregation)",
+                      what, step_.function, brief(in.key), brief(r.key)),
+          error_kind::user_function);
     }
   }
   return std::nullopt;
@@ -156,21 +159,24 @@ std::optional<processing_error> step_processor::punctuate(std::int64_t wall_cloc
   try {
     processor_->punctuate(wall_clock_ms, context);
   } catch (const std::exception& e) {
-    return processing_error{error_kind::user_function,
-                            fmt::format("processor '{}' punctuate threw: {}", step_.function, e.what()),
-                            record_origin{}, step_.name};
+    return processing_error{
+        error_kind::user_function,
+        fmt::format("processor '{}' punctuate threw: {}", step_.function, e.what()),
+        record_origin{}, step_.name};
   }
   for (auto& r : produced) out.push_back(std::move(r));
   return std::nullopt;
 }
 
-std::optional<processing_error> step_processor::run_processor(const record& in, std::vector<record>& out) const {
+std::optional<processing_error> step_processor::run_processor(const record& in,
+                                                              std::vector<record>& out) const {
   std::vector<record> produced;
   step_context context(step_, stores_, &produced);
   try {
     processor_->process(in, context);
   } catch (const std::exception& e) {
-    return error(in, fmt::format("processor '{}' threw: {}", step_.function, e.what()), error_kind::user_function);
+    return error(in, fmt::format("processor '{}' threw: {}", step_.function, e.what()),
+                 error_kind::user_function);
   }
   if (auto e = check_key_kept(in, produced, "processor")) return e;
   for (auto& r : produced) out.push_back(std::move(r));
@@ -284,8 +290,9 @@ std::optional<processing_error> step_processor::process(const record& in,
         return std::nullopt;
       }
       record next = in;
-      if (auto why = add_joined_member(next.value, step_.into,
-                                       found ? state::json_serde::deserialize(*found) : json::value(nullptr))) {
+      if (auto why = add_joined_member(
+              next.value, step_.into,
+              found ? state::json_serde::deserialize(*found) : json::value(nullptr))) {
         return error(in, fmt::format("join with table '{}' {}", step_.table, *why));
       }
       out.push_back(std::move(next));

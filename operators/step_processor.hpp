@@ -56,7 +56,8 @@ class step_processor {
 
   // A processor step's punctuation interval (0: none), and the punctuation itself.
   std::chrono::milliseconds punctuate_every() const { return punctuate_every_; }
-  std::optional<processing_error> punctuate(std::int64_t wall_clock_ms, std::vector<record>& out) const;
+  std::optional<processing_error> punctuate(std::int64_t wall_clock_ms,
+                                            std::vector<record>& out) const;
 
  private:
   processing_error error(const record& r, std::string message,
@@ -67,12 +68,13 @@ class step_processor {
   std::optional<bound_expression> key_expression_;
   std::vector<std::pair<std::string, bound_expression>> fields_;
   std::optional<processing_error> run_processor(const record& in, std::vector<record>& out) const;
-  std::optional<processing_error> check_key_kept(const record& in, const std::vector<record>& produced,
+  std::optional<processing_error> check_key_kept(const record& in,
+                                                 const std::vector<record>& produced,
                                                  std::string_view what) const;
 
   const step_function* function_ = nullptr;
   step_stores stores_;
-  const state::kv_store* table_ = nullptr;  // a join's, from stores_
+  const state::kv_store* table_ = nullptr;    // a join's, from stores_
   std::unique_ptr<stream_join> stream_join_;  // a join with a stream
   std::unique_ptr<processor> processor_;
   std::chrono::milliseconds punctuate_every_{0};

@@ -27,7 +27,8 @@ constexpr std::size_t time_bytes = 8;
 state::bytes pending_key(join_side side, const json::value& key, std::int64_t timestamp) {
   state::bytes out(time_bytes, '\0');
   for (std::size_t i = 0; i < time_bytes; ++i) {
-    out[time_bytes - 1 - i] = static_cast<char>((static_cast<std::uint64_t>(timestamp) >> (8 * i)) & 0xffU);
+    out[time_bytes - 1 - i] =
+        static_cast<char>((static_cast<std::uint64_t>(timestamp) >> (8 * i)) & 0xffU);
   }
   out.push_back(side == join_side::left ? '\1' : '\0');
   if (key.is_string()) {
@@ -40,7 +41,8 @@ state::bytes pending_key(join_side side, const json::value& key, std::int64_t ti
 
 std::int64_t pending_time(state::bytes_view key) {
   std::uint64_t time = 0;
-  for (std::size_t i = 0; i < time_bytes; ++i) time = (time << 8U) | static_cast<unsigned char>(key[i]);
+  for (std::size_t i = 0; i < time_bytes; ++i)
+    time = (time << 8U) | static_cast<unsigned char>(key[i]);
   return static_cast<std::int64_t>(time);
 }
 
@@ -60,7 +62,9 @@ std::int64_t load_time(const state::kv_store* store, std::string_view key, std::
   return stored ? state::json_serde::deserialize(*stored).to_number<std::int64_t>() : otherwise;
 }
 
-join_side other(join_side side) { return side == join_side::left ? join_side::right : join_side::left; }
+join_side other(join_side side) {
+  return side == join_side::left ? join_side::right : join_side::left;
+}
 
 }  // namespace
 
@@ -73,14 +77,17 @@ stream_join::stream_join(const step& s, stores stores, std::atomic<std::uint64_t
       min_time_(load_time(stores.time, min_time_key, no_min_time)),
       dropped_(dropped) {
   const bool outer = s.join != join_kind::inner;
-  if (stores_.left == nullptr || stores_.right == nullptr || (outer && (stores_.pending == nullptr || stores_.time == nullptr))) {
-    throw std::invalid_argument(fmt::format("step '{}': a {} join with stream '{}' lacks one of its stores",
-                                            s.name, to_string(s.join), s.stream));
+  if (stores_.left == nullptr || stores_.right == nullptr ||
+      (outer && (stores_.pending == nullptr || stores_.time == nullptr))) {
+    throw std::invalid_argument(
+        fmt::format("step '{}': a {} join with stream '{}' lacks one of its stores", s.name,
+                    to_string(s.join), s.stream));
   }
 }
 
 bool stream_join::keeps_unmatched(join_side side) const {
-  return step_.join == join_kind::outer || (step_.join == join_kind::left && side == join_side::left);
+  return step_.join == join_kind::outer ||
+         (step_.join == join_kind::left && side == join_side::left);
 }
 
 state::window_store& stream_join::store_of(join_side side) const {
@@ -88,22 +95,29 @@ state::window_store& stream_join::store_of(join_side side) const {
 }
 
 std::optional<processing_error> stream_join::append_joined(const record& in, const json::value& key,
-                                                           const json::value* left, const json::value* right,
-                                                           std::int64_t timestamp, std::vector<record>& out) const {
-  record joined{key, left != nullptr ? *left : json::value(json::object()), timestamp, in.headers, in.origin};
-  if (auto why = add_joined_member(joined.value, step_.into, right != nullptr ? *right : json::value(nullptr))) {
+                                                           const json::value* left,
+                                                           const json::value* right,
+                                                           std::int64_t timestamp,
+                                                           std::vector<record>& out) const {
+  record joined{key, left != nullptr ? *left : json::value(json::object()), timestamp, in.headers,
+                in.origin};
+  if (auto why = add_joined_member(joined.value, step_.into,
+                                   right != nullptr ? *right : json::value(nullptr))) {
     return processing_error{error_kind::evaluation,
-                            fmt::format("join with stream '{}' {}", step_.stream, *why), in.origin, step_.name};
+                            fmt::format("join with stream '{}' {}", step_.stream, *why), in.origin,
+                            step_.name};
   }
   out.push_back(std::move(joined));
   return std::nullopt;
 }
 
-std::optional<processing_error> stream_join::process(join_side side, const record& in, std::vector<record>& out) {
+std::optional<processing_error> stream_join::process(join_side side, const record& in,
+                                                     std::vector<record>& out) {
   if (in.timestamp < 0) {
-    return processing_error{error_kind::invalid_timestamp,
-                            fmt::format("a stream join needs a non-negative timestamp, got {}", in.timestamp),
-                            in.origin, step_.name};
+    return processing_error{
+        error_kind::invalid_timestamp,
+        fmt::format("a stream join needs a non-negative timestamp, got {}", in.timestamp),
+        in.origin, step_.name};
   }
   const bool tracks_time = stores_.pending != nullptr;
   const auto previous_stream_time = stream_time_;
@@ -136,16 +150,17 @@ std::optional<processing_error> stream_join::process(join_side side, const recor
     const auto to = std::max<std::int64_t>(0, in.timestamp + within_ms_);
     std::optional<processing_error> error;
     bool matched = false;
-    store_of(other(side)).fetch(key, from, to, [&](state::bytes_view, std::int64_t time, state::bytes_view stored) {
-      matched = true;
-      if (tracks_time) forget_pending(other(side), in.key, time);
-      const auto values = state::json_serde::deserialize(stored);
-      for (const auto& value : values.as_array()) {
-        error = joined(this_value, &value, std::max(in.timestamp, time));
-        if (error) return false;
-      }
-      return true;
-    });
+    store_of(other(side))
+        .fetch(key, from, to, [&](state::bytes_view, std::int64_t time, state::bytes_view stored) {
+          matched = true;
+          if (tracks_time) forget_pending(other(side), in.key, time);
+          const auto values = state::json_serde::deserialize(stored);
+          for (const auto& value : values.as_array()) {
+            error = joined(this_value, &value, std::max(in.timestamp, time));
+            if (error) return false;
+          }
+          return true;
+        });
     if (error) return fail(*error);
     if (!matched && keeps_unmatched(side)) {
       // Kafka Streams: a record whose window is already past stream time cannot be joined by a
@@ -169,8 +184,10 @@ std::optional<processing_error> stream_join::process(join_side side, const recor
 // [timestamp][side][key] order that emits pending records whose window and grace have passed,
 // skips those still open, and stops once both sides have an open one; min_time_ ends at the
 // timestamp of the last entry looked at.
-std::optional<processing_error> stream_join::emit_closed(const record& in, std::vector<record>& out) {
-  if (min_time_ != no_min_time && min_time_ + within_ms_ + grace_ms_ >= stream_time_) return std::nullopt;
+std::optional<processing_error> stream_join::emit_closed(const record& in,
+                                                         std::vector<record>& out) {
+  if (min_time_ != no_min_time && min_time_ + within_ms_ + grace_ms_ >= stream_time_)
+    return std::nullopt;
   min_time_ = no_min_time;
   bool left_open = false;
   bool right_open = false;
@@ -199,7 +216,8 @@ std::optional<processing_error> stream_join::emit_closed(const record& in, std::
   return std::nullopt;
 }
 
-void stream_join::buffer(join_side side, const std::string& key, std::int64_t timestamp, const json::value& value) {
+void stream_join::buffer(join_side side, const std::string& key, std::int64_t timestamp,
+                         const json::value& value) {
   auto& store = store_of(side);
   auto values = load_list(store.fetch(key, timestamp));
   values.push_back(value);

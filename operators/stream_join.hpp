@@ -61,17 +61,21 @@ class stream_join {
   // Joins a record arriving on `side`; appends the results (joined, or with null for the other
   // side) to `out`. On error nothing is appended, but the stores may have been written (the
   // runtime's abort or skip settles it, as for any partial output).
-  std::optional<processing_error> process(join_side side, const record& in, std::vector<record>& out);
+  std::optional<processing_error> process(join_side side, const record& in,
+                                          std::vector<record>& out);
 
  private:
   bool keeps_unmatched(join_side side) const;
   state::window_store& store_of(join_side side) const;
   // The joined value: the left value (an object, or none) with `into` = the right value.
   std::optional<processing_error> append_joined(const record& in, const boost::json::value& key,
-                                                const boost::json::value* left, const boost::json::value* right,
-                                                std::int64_t timestamp, std::vector<record>& out) const;
+                                                const boost::json::value* left,
+                                                const boost::json::value* right,
+                                                std::int64_t timestamp,
+                                                std::vector<record>& out) const;
   std::optional<processing_error> emit_closed(const record& in, std::vector<record>& out);
-  void buffer(join_side side, const std::string& key, std::int64_t timestamp, const boost::json::value& value);
+  void buffer(join_side side, const std::string& key, std::int64_t timestamp,
+              const boost::json::value& value);
   void add_pending(join_side side, const boost::json::value& key, std::int64_t timestamp,
                    const boost::json::value& value);
   void forget_pending(join_side side, const boost::json::value& key, std::int64_t timestamp);

@@ -1,9 +1,9 @@
 #include "operators/sub_topology_processor.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <stdexcept>
 
 #include "state/json_serde.hpp"
@@ -38,7 +38,8 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
   for (const auto& s : plan_.steps) {
     if (s.joins_stream()) {
       const auto names = stream_join_store_names(s);
-      stream_join::stores join_stores{&open_window(names.left), &open_window(names.right), nullptr, nullptr};
+      stream_join::stores join_stores{&open_window(names.left), &open_window(names.right), nullptr,
+                                      nullptr};
       if (!names.pending.empty()) {
         join_stores.pending = &open_kv(names.pending, "step '" + s.name + "'");
         join_stores.time = &open_kv(names.time, "step '" + s.name + "'");
@@ -69,7 +70,8 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
     if (!sink.when.empty()) {
       auto compiled = bound_expression::compile(sink.when);
       if (!compiled) {
-        throw std::invalid_argument(fmt::format("sink {}: when: {}", sink.label(), compiled.error().message));
+        throw std::invalid_argument(
+            fmt::format("sink {}: when: {}", sink.label(), compiled.error().message));
       }
       runtime.when = std::move(compiled).value();
       runtime.when_label = "when of sink " + sink.label();
@@ -89,8 +91,8 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
                                                         registry, metrics_);
   }
   if (plan_.table) {
-    table_ = std::make_unique<table_aggregator>(*plan_.table, plan_.stores, stores, registry,
-                                                metrics_);
+    table_ =
+        std::make_unique<table_aggregator>(*plan_.table, plan_.stores, stores, registry, metrics_);
   }
 }
 
@@ -161,8 +163,8 @@ std::optional<processing_error> sub_topology_processor::encode_all(
   return std::nullopt;
 }
 
-std::optional<processing_error> sub_topology_processor::write_sinks(const std::vector<record>& results,
-                                                                    std::vector<output_record>& produced) {
+std::optional<processing_error> sub_topology_processor::write_sinks(
+    const std::vector<record>& results, std::vector<output_record>& produced) {
   for (auto& sink : sinks_) {
     const auto& spec = *sink.spec;
     if (!sink.when && sink.steps.empty() && !sink.topic_from) {
@@ -192,16 +194,17 @@ std::optional<processing_error> sub_topology_processor::write_sinks(const std::v
       if (auto e = encode_routed(sink, records, produced)) {
         return e;
       }
-    } else if (auto e = encode_all(records, spec.topic, spec.key_format, spec.value_format, produced)) {
+    } else if (auto e =
+                   encode_all(records, spec.topic, spec.key_format, spec.value_format, produced)) {
       return e;
     }
   }
   return std::nullopt;
 }
 
-std::optional<processing_error> sub_topology_processor::encode_routed(const sink_runtime& sink,
-                                                                      const std::vector<record>& records,
-                                                                      std::vector<output_record>& produced) const {
+std::optional<processing_error> sub_topology_processor::encode_routed(
+    const sink_runtime& sink, const std::vector<record>& records,
+    std::vector<output_record>& produced) const {
   const auto& spec = *sink.spec;
   for (const auto& r : records) {
     auto topic = sink.topic_from->evaluate(r, sink.topic_from_label);
@@ -209,24 +212,26 @@ std::optional<processing_error> sub_topology_processor::encode_routed(const sink
       return topic.error();
     }
     const auto* name = topic->if_string();
-    if (name == nullptr || std::find(spec.topics.begin(), spec.topics.end(), std::string_view(*name)) == spec.topics.end()) {
+    if (name == nullptr || std::find(spec.topics.begin(), spec.topics.end(),
+                                     std::string_view(*name)) == spec.topics.end()) {
       std::string declared;
       for (const auto& t : spec.topics) declared += (declared.empty() ? "" : ", ") + t;
-      return processing_error{error_kind::evaluation,
-                              fmt::format("topic_from gave {}, which is not one of the sink's topics ({})",
-                                          boost::json::serialize(*topic), declared),
-                              r.origin, sink.topic_from_label};
+      return processing_error{
+          error_kind::evaluation,
+          fmt::format("topic_from gave {}, which is not one of the sink's topics ({})",
+                      boost::json::serialize(*topic), declared),
+          r.origin, sink.topic_from_label};
     }
-    if (auto e = encode_all({r}, std::string(*name), spec.key_format, spec.value_format, produced)) {
+    if (auto e =
+            encode_all({r}, std::string(*name), spec.key_format, spec.value_format, produced)) {
       return e;
     }
   }
   return std::nullopt;
 }
 
-std::optional<processing_error> sub_topology_processor::continue_from(std::size_t first_step,
-                                                                      std::vector<record> records,
-                                                                      std::vector<output_record>& produced) {
+std::optional<processing_error> sub_topology_processor::continue_from(
+    std::size_t first_step, std::vector<record> records, std::vector<output_record>& produced) {
   if (auto e = run_steps(steps_, records, first_step)) {
     return e;
   }
@@ -248,7 +253,8 @@ std::optional<processing_error> sub_topology_processor::emit(std::vector<record>
   return write_sinks(results, produced);
 }
 
-bool sub_topology_processor::interval_over(std::int64_t& due, std::int64_t now, std::chrono::milliseconds every) {
+bool sub_topology_processor::interval_over(std::int64_t& due, std::int64_t now,
+                                           std::chrono::milliseconds every) {
   if (every.count() <= 0) return false;
   if (due < 0) {
     due = now + every.count();
@@ -323,8 +329,8 @@ std::optional<processing_error> sub_topology_processor::aggregate(
   if (late.empty()) {
     return std::nullopt;
   }
-  return encode_all(late, plan_.aggregation->late_topic, plan_.sinks.front().key_format, data_format::json,
-                    produced);
+  return encode_all(late, plan_.aggregation->late_topic, plan_.sinks.front().key_format,
+                    data_format::json, produced);
 }
 
 std::optional<processing_error> sub_topology_processor::process(const raw_record& in,

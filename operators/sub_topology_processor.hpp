@@ -50,7 +50,8 @@ class sub_topology_processor {
   // punctuate_every; the first one an interval after the first call).
   bool punctuation_due(std::int64_t wall_clock_ms);
   // Runs what is due; what it emits goes through the rest of the pipeline into `out`.
-  std::optional<processing_error> punctuate(std::int64_t wall_clock_ms, std::vector<output_record>& out);
+  std::optional<processing_error> punctuate(std::int64_t wall_clock_ms,
+                                            std::vector<output_record>& out);
 
   const sub_topology& plan() const { return plan_; }
   const operator_metrics& metrics() const { return metrics_; }
@@ -66,7 +67,8 @@ class sub_topology_processor {
   std::optional<processing_error> continue_from(std::size_t first_step, std::vector<record> records,
                                                 std::vector<output_record>& produced);
   // The steps after the aggregation, then the sinks.
-  std::optional<processing_error> emit(std::vector<record> results, std::vector<output_record>& produced);
+  std::optional<processing_error> emit(std::vector<record> results,
+                                       std::vector<output_record>& produced);
   // Whether the interval that ends at `due` (-1: not started) is over; starts or restarts it.
   static bool interval_over(std::int64_t& due, std::int64_t now, std::chrono::milliseconds every);
   std::optional<processing_error> encode_all(const std::vector<record>& records,
@@ -94,7 +96,8 @@ class sub_topology_processor {
   };
 
   // Each record to the topic the sink's topic_from gives for it.
-  std::optional<processing_error> encode_routed(const sink_runtime& sink, const std::vector<record>& records,
+  std::optional<processing_error> encode_routed(const sink_runtime& sink,
+                                                const std::vector<record>& records,
                                                 std::vector<output_record>& produced) const;
 
   std::vector<sink_runtime> sinks_;
@@ -102,7 +105,8 @@ class sub_topology_processor {
   std::unique_ptr<table_aggregator> table_;
   std::map<std::string, state::kv_store*> tables_by_topic_;
   std::map<std::string, std::size_t> streams_by_topic_;  // a joined stream's topic: its join step
-  std::vector<std::int64_t> step_due_;  // per step: when its punctuation is next due (-1: not yet started)
+  std::vector<std::int64_t>
+      step_due_;  // per step: when its punctuation is next due (-1: not yet started)
   std::int64_t table_due_ = -1;
   operator_metrics metrics_;
 };

@@ -19,8 +19,8 @@ state::kv_store& open_store(const table_aggregation_spec& spec, const std::strin
   auto found = std::find_if(stores.begin(), stores.end(),
                             [&](const store_plan& s) { return s.name == name; });
   if (found == stores.end() || found->kind != store_kind::key_value) {
-    throw std::invalid_argument(
-        fmt::format("table aggregation '{}': no key-value store '{}' in the plan", spec.name, name));
+    throw std::invalid_argument(fmt::format(
+        "table aggregation '{}': no key-value store '{}' in the plan", spec.name, name));
   }
   return provider.kv_store(*found);
 }
@@ -34,10 +34,12 @@ table_aggregator::table_aggregator(const table_aggregation_spec& spec,
       emit_every_(spec.emit_every),
       store_(open_store(spec, spec.store_name(), stores, provider)),
       metrics_(metrics) {
-  if (emit_every_.count() > 0) pending_ = &open_store(spec, spec.pending_store_name(), stores, provider);
+  if (emit_every_.count() > 0)
+    pending_ = &open_store(spec, spec.pending_store_name(), stores, provider);
 }
 
-processing_result<record> table_aggregator::result_of(const json::value& key, const json::value& state,
+processing_result<record> table_aggregator::result_of(const json::value& key,
+                                                      const json::value& state,
                                                       const record& trigger) const {
   json::object value;
   if (auto e = aggregates_.results(state, value, trigger)) {
@@ -77,7 +79,8 @@ std::optional<processing_error> table_aggregator::process(const record& in,
   }
   const std::string key_bytes = state::json_serde::serialize(in.key);
   auto stored = store_.get(key_bytes);
-  json::value state = stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
+  json::value state =
+      stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
   if (auto e = aggregates_.add(state, *inputs, in.timestamp, in)) {
     return e;
   }

@@ -40,8 +40,8 @@ class table_aggregator {
   duration emit_every() const { return emit_every_; }
 
  private:
-  processing_result<record> result_of(const boost::json::value& key, const boost::json::value& state,
-                                      const record& trigger) const;
+  processing_result<record> result_of(const boost::json::value& key,
+                                      const boost::json::value& state, const record& trigger) const;
 
   aggregate_set aggregates_;
   duration emit_every_;

@@ -62,7 +62,9 @@ std::string_view to_string(step_kind kind) {
   return "unknown";
 }
 
-std::string step_store_name(const step& s, const std::string& store) { return s.name + "-" + store; }
+std::string step_store_name(const step& s, const std::string& store) {
+  return s.name + "-" + store;
+}
 
 std::string_view to_string(join_kind kind) {
   switch (kind) {
@@ -90,7 +92,9 @@ stream_join_stores stream_join_store_names(const step& s) {
 }
 
 // Kafka Streams' JoinWindows: size = before + after, retention = size + grace.
-duration stream_join_retention(const step& s) { return 2 * s.within + s.grace; }
+duration stream_join_retention(const step& s) {
+  return 2 * s.within + s.grace;
+}
 
 bool changes_key(const step& s) {
   switch (s.kind) {
@@ -210,7 +214,8 @@ std::vector<store_plan> aggregation_stores(const topology& t) {
                                 t.name + "-" + t.table->store_name() + "-changelog", duration{0}});
     if (t.table->emit_every.count() > 0) {
       stores.push_back(store_plan{t.table->pending_store_name(), store_kind::key_value,
-                                  t.name + "-" + t.table->pending_store_name() + "-changelog", duration{0}});
+                                  t.name + "-" + t.table->pending_store_name() + "-changelog",
+                                  duration{0}});
     }
   }
   return stores;
@@ -230,7 +235,8 @@ const Spec* find_named(const std::vector<Spec>& specs, const std::string& name) 
 void add_table(const topology& t, const step& join, sub_topology& sub) {
   const auto* table = find_named(t.tables, join.table);
   if (table == nullptr) return;  // validate_topology reports it
-  sub.sources.push_back(source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
+  sub.sources.push_back(
+      source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
   sub.tables.push_back(*table);
   sub.stores.push_back(store_plan{table->store_name(), store_kind::key_value,
                                   t.name + "-" + table->store_name() + "-changelog", duration{0}});
@@ -244,12 +250,17 @@ void add_stream(const topology& t, const step& join, sub_topology& sub) {
   sub.sources.push_back(source_spec{{stream->topic}, stream->key_format, stream->value_format});
   sub.streams.push_back(*stream);
   const auto names = stream_join_store_names(join);
-  const auto changelog = [&](const std::string& store) { return t.name + "-" + store + "-changelog"; };
+  const auto changelog = [&](const std::string& store) {
+    return t.name + "-" + store + "-changelog";
+  };
   const auto retention = stream_join_retention(join);
-  sub.stores.push_back(store_plan{names.left, store_kind::window, changelog(names.left), retention});
-  sub.stores.push_back(store_plan{names.right, store_kind::window, changelog(names.right), retention});
+  sub.stores.push_back(
+      store_plan{names.left, store_kind::window, changelog(names.left), retention});
+  sub.stores.push_back(
+      store_plan{names.right, store_kind::window, changelog(names.right), retention});
   for (const auto* kv : {&names.pending, &names.time}) {
-    if (!kv->empty()) sub.stores.push_back(store_plan{*kv, store_kind::key_value, changelog(*kv), duration{0}});
+    if (!kv->empty())
+      sub.stores.push_back(store_plan{*kv, store_kind::key_value, changelog(*kv), duration{0}});
   }
 }
 
@@ -282,8 +293,8 @@ topology_plan plan_topology(const topology& t) {
       }
       for (const auto& store : t.steps[i].stores) {
         const auto name = step_store_name(t.steps[i], store);
-        current.stores.push_back(
-            store_plan{name, store_kind::key_value, t.name + "-" + name + "-changelog", duration{0}});
+        current.stores.push_back(store_plan{name, store_kind::key_value,
+                                            t.name + "-" + name + "-changelog", duration{0}});
       }
     }
     begin = end;
@@ -299,11 +310,13 @@ topology_plan plan_topology(const topology& t) {
     add_steps(point);
     current.id = static_cast<int>(plan.sub_topologies.size());
     // Repartition topics live with the group, on the home cluster.
-    current.sinks = {sink_spec{topic, data_format::json, data_format::json, {}, {}, t.home_cluster()}};
+    current.sinks = {
+        sink_spec{topic, data_format::json, data_format::json, {}, {}, t.home_cluster()}};
     current.writes_internal = true;
     plan.sub_topologies.push_back(std::move(current));
     current = sub_topology{};
-    current.sources = {source_spec{{topic}, data_format::json, data_format::json, t.home_cluster()}};
+    current.sources = {
+        source_spec{{topic}, data_format::json, data_format::json, t.home_cluster()}};
     current.reads_internal = true;
   }
   add_steps(t.steps.size());

@@ -17,8 +17,8 @@
 // declaring changes_key), records must be regrouped by the new key first, so the sub-topology
 // before it writes to the internal topic `<app>-<step>-repartition` (named after the last step
 // that changed the key) and the next one reads it, as Kafka Streams does; a pipeline that
-// re-keys before a join and again before its aggregation has three sub-topologies. Aggregate state lives in stores whose changelog
-// topics are `<app>-<store>-changelog`.
+// re-keys before a join and again before its aggregation has three sub-topologies. Aggregate state
+// lives in stores whose changelog topics are `<app>-<store>-changelog`.
 
 #include <chrono>
 #include <cstdint>
@@ -146,8 +146,9 @@ struct sink_spec {
   std::string topic;  // empty when the topic comes from topic_from
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
-  std::string when;         // a predicate on the result; empty: always
-  std::vector<step> steps;  // stateless steps of this sink only (their default names: "<topic>-<kind>-<n>")
+  std::string when;  // a predicate on the result; empty: always
+  std::vector<step>
+      steps;  // stateless steps of this sink only (their default names: "<topic>-<kind>-<n>")
   // A name from topology::clusters; empty: the default cluster. A sink off the sources' cluster
   // (its "home") is written by a producer of its own, outside any transaction: refused under
   // exactly_once, whose transaction covers one cluster only.
@@ -247,12 +248,12 @@ struct topology {
   delivery_guarantee delivery = delivery_guarantee::at_least_once;
   std::optional<duration> commit_interval;  // nullopt: default_commit_interval(delivery)
   std::vector<source_spec> sources;
-  std::vector<table_source_spec> tables;  // topics read as tables, for join steps
+  std::vector<table_source_spec> tables;    // topics read as tables, for join steps
   std::vector<stream_source_spec> streams;  // second streams, for stream-stream join steps
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
-  std::vector<step> after;  // steps after the aggregation
+  std::vector<step> after;                      // steps after the aggregation
   std::vector<sink_spec> sinks;
   std::set<std::string> clusters;  // the named clusters sources, tables and sinks may refer to
   bool operator==(const topology&) const = default;
@@ -282,10 +283,10 @@ struct store_plan {
 
 struct sub_topology {
   int id = 0;
-  std::vector<source_spec> sources;       // the tables' topics too
-  std::vector<table_source_spec> tables;  // read by this sub-topology's join steps
+  std::vector<source_spec> sources;         // the tables' topics too
+  std::vector<table_source_spec> tables;    // read by this sub-topology's join steps
   std::vector<stream_source_spec> streams;  // joined by this sub-topology's stream join steps
-  bool reads_internal = false;  // sources are the repartition topic
+  bool reads_internal = false;              // sources are the repartition topic
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;

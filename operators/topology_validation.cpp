@@ -183,11 +183,10 @@ class validator {
       if (g.output.empty()) {
         add(base + ".name", "expected the output name");
       } else if (!outputs.insert(g.output).second) {
-        add(base + ".name",
-            reserved_names.empty()
-                ? fmt::format("output '{}' is used twice", g.output)
-                : fmt::format("output '{}' is used twice ({} are reserved)", g.output,
-                              reserved_names));
+        add(base + ".name", reserved_names.empty()
+                                ? fmt::format("output '{}' is used twice", g.output)
+                                : fmt::format("output '{}' is used twice ({} are reserved)",
+                                              g.output, reserved_names));
       }
       const bool needs_input =
           g.function != aggregate_function::count && g.function != aggregate_function::user;
@@ -287,7 +286,8 @@ class validator {
     for (const auto& stream : t_.streams) {
       for (const auto& table : t_.tables) {
         if (table.topic == stream.topic) {
-          add("streams", fmt::format("topic '{}' is read as a table and as a stream", stream.topic));
+          add("streams",
+              fmt::format("topic '{}' is read as a table and as a stream", stream.topic));
         }
       }
     }
@@ -295,8 +295,8 @@ class validator {
 
   // tables: or streams:, each joined by exactly one join step (`member` names it there).
   template <class Spec>
-  void check_joined_topics(std::string_view list, std::string_view what, const std::vector<Spec>& specs,
-                           std::string step::*member) {
+  void check_joined_topics(std::string_view list, std::string_view what,
+                           const std::vector<Spec>& specs, std::string step::*member) {
     std::set<std::string> names;
     std::set<std::string> topics;
     for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -319,8 +319,8 @@ class validator {
         return s.kind == step_kind::join && s.*member == spec.name;
       });
       if (joins == 0) {
-        add(path, fmt::format("{} '{}' is not joined by any step (add a join step or remove it)", what,
-                              spec.name));
+        add(path, fmt::format("{} '{}' is not joined by any step (add a join step or remove it)",
+                              what, spec.name));
       } else if (joins > 1) {
         add(path, fmt::format("{} '{}' is joined by {} steps; a {} is joined once (declare "
                               "the topic again under another name)",
@@ -335,7 +335,8 @@ class validator {
       add(path + ".function", "expected the name of a registered processor");
     } else if (registered == nullptr) {
       add(path + ".function",
-          fmt::format("no processor '{}' is registered (function_registry::add_processor)", s.function));
+          fmt::format("no processor '{}' is registered (function_registry::add_processor)",
+                      s.function));
     }
     std::set<std::string> declared;
     for (std::size_t i = 0; i < s.stores.size(); ++i) {
@@ -346,13 +347,15 @@ class validator {
       }
     }
     if (!s.stores.empty() && list != "steps") {
-      add(path + ".stores", "a processor with stores runs in steps: (not after an aggregation nor in a sink)");
+      add(path + ".stores",
+          "a processor with stores runs in steps: (not after an aggregation nor in a sink)");
     }
     if (registered != nullptr) {
       for (const auto& needed : registered->stores) {
         if (!declared.contains(needed)) {
-          add(path + ".stores", fmt::format("processor '{}' uses store '{}': declare it (stores: [{}])",
-                                            s.function, needed, needed));
+          add(path + ".stores",
+              fmt::format("processor '{}' uses store '{}': declare it (stores: [{}])", s.function,
+                          needed, needed));
         }
       }
     }
@@ -366,8 +369,9 @@ class validator {
       check_stream_join(path, s);
       return;
     }
-    const bool declared = std::any_of(t_.tables.begin(), t_.tables.end(),
-                                      [&](const table_source_spec& t) { return t.name == s.table; });
+    const bool declared =
+        std::any_of(t_.tables.begin(), t_.tables.end(),
+                    [&](const table_source_spec& t) { return t.name == s.table; });
     if (s.table.empty()) {
       add(path + ".table", "expected the name of a table from tables: (or a stream from streams:)");
     } else if (!declared) {
@@ -388,8 +392,9 @@ class validator {
     if (!s.table.empty()) {
       add(path, "a join has a table or a stream, not both");
     }
-    const bool declared = std::any_of(t_.streams.begin(), t_.streams.end(),
-                                      [&](const stream_source_spec& t) { return t.name == s.stream; });
+    const bool declared =
+        std::any_of(t_.streams.begin(), t_.streams.end(),
+                    [&](const stream_source_spec& t) { return t.name == s.stream; });
     if (!declared) {
       std::string known;
       for (const auto& t : t_.streams) known += (known.empty() ? "" : ", ") + t.name;
@@ -428,10 +433,13 @@ class validator {
       const auto written = sink.written_topics();
       for (std::size_t j = 0; j < written.size(); ++j) {
         const auto& topic = written[j];
-        const auto where = sink.topic_from.empty() ? topic_path : fmt::format("{}[{}]", topic_path, j);
+        const auto where =
+            sink.topic_from.empty() ? topic_path : fmt::format("{}[{}]", topic_path, j);
         check_topic(where, topic);
         if (is_source(topic, sink.cluster)) {
-          add(where, fmt::format("topic '{}' is also a source: the pipeline would read its own output", topic));
+          add(where,
+              fmt::format("topic '{}' is also a source: the pipeline would read its own output",
+                          topic));
         } else if (!topic.empty() && !topics.insert(topic).second) {
           add(where, fmt::format("topic '{}' is written by two sinks", topic));
         }
@@ -450,14 +458,16 @@ class validator {
     }
     check_expression(path + ".topic_from", sink.topic_from);
     if (sink.topics.empty()) {
-      add(path + ".topics", "expected the topics topic_from may give (they are created at start; a record whose "
-                            "expression gives another one is an error)");
+      add(path + ".topics",
+          "expected the topics topic_from may give (they are created at start; a record whose "
+          "expression gives another one is an error)");
     }
   }
 
   // Where a source, table or sink is, for messages.
   static std::string on_cluster(const std::string& cluster) {
-    return cluster.empty() ? std::string("on the default cluster") : fmt::format("on cluster '{}'", cluster);
+    return cluster.empty() ? std::string("on the default cluster")
+                           : fmt::format("on cluster '{}'", cluster);
   }
 
   // A reference to a cluster must name one of `clusters`; all sources and tables share one (the
@@ -484,9 +494,11 @@ class validator {
     for (const auto& r : readers) {
       if (*r.cluster != *readers.front().cluster) {
         add(r.path + ".cluster",
-            fmt::format("every source, table and stream must be on one cluster (the consumer group reads them together; "
+            fmt::format("every source, table and stream must be on one cluster (the consumer group "
+                        "reads them together; "
                         "its offsets and the internal topics live there): {} is {}, {} is {}",
-                        readers.front().path, on_cluster(*readers.front().cluster), r.path, on_cluster(*r.cluster)));
+                        readers.front().path, on_cluster(*readers.front().cluster), r.path,
+                        on_cluster(*r.cluster)));
         break;
       }
     }
@@ -496,10 +508,13 @@ class validator {
       check_cluster_name(path, sink.cluster);
       if (t_.delivery == delivery_guarantee::exactly_once && !readers.empty() &&
           sink.cluster != *readers.front().cluster) {
-        add(path, fmt::format("exactly_once holds only within one cluster: this sink is {} and the sources are {} "
-                              "(one transaction cannot span two clusters); write to the sources' cluster, or use "
-                              "delivery: at_least_once",
-                              on_cluster(sink.cluster), on_cluster(*readers.front().cluster)));
+        add(path,
+            fmt::format(
+                "exactly_once holds only within one cluster: this sink is {} and the sources are "
+                "{} "
+                "(one transaction cannot span two clusters); write to the sources' cluster, or use "
+                "delivery: at_least_once",
+                on_cluster(sink.cluster), on_cluster(*readers.front().cluster)));
       }
     }
   }
@@ -513,17 +528,18 @@ class validator {
       known += (known.empty() ? "" : ", ") + name;
     }
     const auto close = expr::closest_name(cluster, t_.clusters);
-    add(path, fmt::format("unknown cluster '{}'{}; clusters: declares {}", cluster,
-                          close.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", close),
-                          known.empty() ? "none" : known));
+    add(path,
+        fmt::format("unknown cluster '{}'{}; clusters: declares {}", cluster,
+                    close.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", close),
+                    known.empty() ? "none" : known));
   }
 
   bool is_sink(const std::string& topic, const std::string& cluster) const {
-    return std::any_of(t_.sinks.begin(), t_.sinks.end(),
-                       [&](const sink_spec& s) {
-                         const auto written = s.written_topics();
-                         return s.cluster == cluster && std::find(written.begin(), written.end(), topic) != written.end();
-                       });
+    return std::any_of(t_.sinks.begin(), t_.sinks.end(), [&](const sink_spec& s) {
+      const auto written = s.written_topics();
+      return s.cluster == cluster &&
+             std::find(written.begin(), written.end(), topic) != written.end();
+    });
   }
 
   // A topic of the same name on another cluster is another topic (a migration reads `orders`

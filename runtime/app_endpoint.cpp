@@ -1,10 +1,9 @@
 #include "runtime/app_endpoint.hpp"
 
-#include "runtime/metrics_exposition.hpp"
-
 #include <boost/asio/post.hpp>
-
 #include <future>
+
+#include "runtime/metrics_exposition.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -13,7 +12,8 @@ constexpr const char* plain_text = "text/plain; charset=utf-8";
 
 }  // namespace
 
-app_endpoint::app_endpoint(asio::any_io_executor executor, const runtime_config::http_endpoint_config& config,
+app_endpoint::app_endpoint(asio::any_io_executor executor,
+                           const runtime_config::http_endpoint_config& config,
                            std::vector<const stream_app*> apps)
     : executor_(executor),
       apps_(std::move(apps)),
@@ -59,13 +59,16 @@ http::response app_endpoint::health() const {
   std::string stalled;
   for (const auto* app : apps_) {
     std::chrono::steady_clock::duration quiet{};
-    if (!on_app(*app, [&] { quiet = app->time_since_loop_turned(); })) quiet = std::chrono::steady_clock::duration::max();
+    if (!on_app(*app, [&] { quiet = app->time_since_loop_turned(); }))
+      quiet = std::chrono::steady_clock::duration::max();
     if (quiet > stalled_after_) {
-      stalled += app->topology().name + ": stalled: the loop has not turned for " +
-                 (quiet == std::chrono::steady_clock::duration::max()
-                      ? std::string("long: it does not answer")
-                      : std::to_string(std::chrono::duration_cast<std::chrono::seconds>(quiet).count()) + " s") +
-                 "\n";
+      stalled +=
+          app->topology().name + ": stalled: the loop has not turned for " +
+          (quiet == std::chrono::steady_clock::duration::max()
+               ? std::string("long: it does not answer")
+               : std::to_string(std::chrono::duration_cast<std::chrono::seconds>(quiet).count()) +
+                     " s") +
+          "\n";
     }
   }
   if (stalled.empty()) return {200, plain_text, "ok\n"};

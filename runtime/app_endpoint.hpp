@@ -8,12 +8,12 @@
 // through a task posted to the others' (waiting at most `app_timeout`; an app that does not
 // answer counts as not ready and is left out of /metrics).
 
-#include "runtime/http/http_endpoint.hpp"
-#include "runtime/stream_app.hpp"
-
 #include <functional>
 #include <memory>
 #include <vector>
+
+#include "runtime/http/http_endpoint.hpp"
+#include "runtime/stream_app.hpp"
 
 namespace sluice::runtime {
 

@@ -26,7 +26,8 @@ void changelogged_kv_store::remove(state::bytes_view key) {
   changes_.record(state::bytes(key), std::nullopt);
 }
 
-bool changelogged_window_store::put(state::bytes_view key, std::int64_t window_start, state::bytes_view value) {
+bool changelogged_window_store::put(state::bytes_view key, std::int64_t window_start,
+                                    state::bytes_view value) {
   // An expired window is dropped (and counted) by the store; nothing to log then.
   if (!inner_->put(key, window_start, value)) return false;
   changes_.record(state::key_layout::window_key(key, window_start), value);
@@ -45,7 +46,8 @@ bool changelogged_session_store::put(state::bytes_view key, std::int64_t start, 
   return true;
 }
 
-void changelogged_session_store::remove(state::bytes_view key, std::int64_t start, std::int64_t end) {
+void changelogged_session_store::remove(state::bytes_view key, std::int64_t start,
+                                        std::int64_t end) {
   inner_->remove(key, start, end);
   changes_.record(state::key_layout::session_key(key, start, end), std::nullopt);
 }

@@ -13,13 +13,13 @@
 //
 // One task's thread, like the stores they wrap; they own the wrapped store.
 
-#include "state/kv_store.hpp"
-#include "state/session_store.hpp"
-#include "state/window_store.hpp"
-
 #include <map>
 #include <memory>
 #include <optional>
+
+#include "state/kv_store.hpp"
+#include "state/session_store.hpp"
+#include "state/window_store.hpp"
 
 namespace sluice::runtime {
 
@@ -61,7 +61,9 @@ class changelogging_layer : public Store, public changelogged_store {
     inner_->abort();
     changes_.clear();
   }
-  std::optional<state::changelog_offset> committed_offset() const override { return inner_->committed_offset(); }
+  std::optional<state::changelog_offset> committed_offset() const override {
+    return inner_->committed_offset();
+  }
   void apply(std::span<const state::change> changes, state::changelog_offset next_offset) override {
     inner_->apply(changes, next_offset);
   }
@@ -81,14 +83,14 @@ class changelogged_kv_store final : public changelogging_layer<state::kv_store> 
   std::optional<state::bytes> get(state::bytes_view key) const override { return inner_->get(key); }
   void put(state::bytes_view key, state::bytes_view value) override;
   void remove(state::bytes_view key) override;
-  void range(state::bytes_view from, state::bytes_view to, const state::kv_visitor& visit) const override {
+  void range(state::bytes_view from, state::bytes_view to,
+             const state::kv_visitor& visit) const override {
     inner_->range(from, to, visit);
   }
   void prefix_scan(state::bytes_view prefix, const state::kv_visitor& visit) const override {
     inner_->prefix_scan(prefix, visit);
   }
   void all(const state::kv_visitor& visit) const override { inner_->all(visit); }
-
 };
 
 class changelogged_window_store final : public changelogging_layer<state::window_store> {
@@ -97,28 +99,32 @@ class changelogged_window_store final : public changelogging_layer<state::window
 
   bool put(state::bytes_view key, std::int64_t window_start, state::bytes_view value) override;
   void remove(state::bytes_view key, std::int64_t window_start) override;
-  std::optional<state::bytes> fetch(state::bytes_view key, std::int64_t window_start) const override {
+  std::optional<state::bytes> fetch(state::bytes_view key,
+                                    std::int64_t window_start) const override {
     return inner_->fetch(key, window_start);
   }
   void fetch(state::bytes_view key, std::int64_t time_from, std::int64_t time_to,
              const state::window_visitor& visit) const override {
     inner_->fetch(key, time_from, time_to, visit);
   }
-  void fetch_all(std::int64_t time_from, std::int64_t time_to, const state::window_visitor& visit) const override {
+  void fetch_all(std::int64_t time_from, std::int64_t time_to,
+                 const state::window_visitor& visit) const override {
     inner_->fetch_all(time_from, time_to, visit);
   }
   void all(const state::window_visitor& visit) const override { inner_->all(visit); }
   std::chrono::milliseconds retention() const override { return inner_->retention(); }
-  std::optional<std::int64_t> observed_stream_time() const override { return inner_->observed_stream_time(); }
+  std::optional<std::int64_t> observed_stream_time() const override {
+    return inner_->observed_stream_time();
+  }
   std::uint64_t expired_drops() const override { return inner_->expired_drops(); }
-
 };
 
 class changelogged_session_store final : public changelogging_layer<state::session_store> {
  public:
   using changelogging_layer::changelogging_layer;
 
-  bool put(state::bytes_view key, std::int64_t start, std::int64_t end, state::bytes_view value) override;
+  bool put(state::bytes_view key, std::int64_t start, std::int64_t end,
+           state::bytes_view value) override;
   void remove(state::bytes_view key, std::int64_t start, std::int64_t end) override;
   std::optional<state::bytes> fetch_session(state::bytes_view key, std::int64_t start,
                                             std::int64_t end) const override {
@@ -130,9 +136,10 @@ class changelogged_session_store final : public changelogging_layer<state::sessi
   }
   void all(const state::session_visitor& visit) const override { inner_->all(visit); }
   std::chrono::milliseconds retention() const override { return inner_->retention(); }
-  std::optional<std::int64_t> observed_stream_time() const override { return inner_->observed_stream_time(); }
+  std::optional<std::int64_t> observed_stream_time() const override {
+    return inner_->observed_stream_time();
+  }
   std::uint64_t expired_drops() const override { return inner_->expired_drops(); }
-
 };
 
 }  // namespace sluice::runtime

@@ -1,12 +1,13 @@
 #include "runtime/checkpoint.hpp"
 
-#include "kafka/protocol/error_code.hpp"
-#include "runtime/stream_app.hpp"
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+
+#include "kafka/protocol/error_code.hpp"
+#include "runtime/stream_app.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -30,11 +31,16 @@ std::map<kafka::topic_partition, kafka::offset_and_metadata> to_commit(
 
 }  // namespace
 
-checkpoint::checkpoint(const operators::topology& topology, task_manager& tasks, record_collector& collector,
-                       input_port& consumer, output_port& producer, const commit_hooks& hooks,
-                       runtime_metrics& metrics)
-    : topology_(topology), tasks_(tasks), collector_(collector), consumer_(consumer), producer_(producer),
-      hooks_(hooks), metrics_(metrics) {}
+checkpoint::checkpoint(const operators::topology& topology, task_manager& tasks,
+                       record_collector& collector, input_port& consumer, output_port& producer,
+                       const commit_hooks& hooks, runtime_metrics& metrics)
+    : topology_(topology),
+      tasks_(tasks),
+      collector_(collector),
+      consumer_(consumer),
+      producer_(producer),
+      hooks_(hooks),
+      metrics_(metrics) {}
 
 bool checkpoint::exactly_once() const {
   return topology_.delivery == operators::delivery_guarantee::exactly_once;
@@ -81,8 +87,9 @@ asio::awaitable<void> checkpoint::commit() {
       auto group_offsets = to_commit(offsets);
       co_await consumer_.commit(std::move(group_offsets));
     } catch (const kafka::kafka_error& e) {
-      spdlog::warn("{}: committing the input offsets failed; their records will be processed again: {}",
-                   topology_.name, e.what());
+      spdlog::warn(
+          "{}: committing the input offsets failed; their records will be processed again: {}",
+          topology_.name, e.what());
     }
   }
 }
@@ -97,7 +104,8 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
       auto changes = entry.store->changes().drain();
       if (changes.empty()) continue;
       kafka::delivery last;
-      for (auto& [key, value] : changes) last = co_await collector_.send_changelog(entry.changelog, key, value);
+      for (auto& [key, value] : changes)
+        last = co_await collector_.send_changelog(entry.changelog, key, value);
       metrics_.changelog_records.fetch_add(changes.size(), std::memory_order_relaxed);
       store_commits.push_back({&entry.store->store(), std::move(last)});
     }
@@ -110,7 +118,8 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
     }
     auto transaction_offsets = to_commit(offsets);
     auto group = consumer_.group_metadata();
-    co_await producer_.send_offsets_to_transaction(std::move(transaction_offsets), std::move(group));
+    co_await producer_.send_offsets_to_transaction(std::move(transaction_offsets),
+                                                   std::move(group));
     if (hooks_.before_transaction_commit) hooks_.before_transaction_commit();
     co_await collector_.confirm();
     co_await producer_.commit_transaction();
@@ -136,7 +145,8 @@ asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {
     reason = e.what();
   }
   if (++failures_in_a_row_ >= max_failures_in_a_row) {
-    spdlog::error("{}: the commit failed {} times in a row; stopping", topology_.name, failures_in_a_row_);
+    spdlog::error("{}: the commit failed {} times in a row; stopping", topology_.name,
+                  failures_in_a_row_);
     std::rethrow_exception(failure);
   }
   if (fenced) {
@@ -144,17 +154,20 @@ asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {
     // e.g. while a broker was down) and bumped the epoch; or another process took the
     // transactional id, which the state directory's lock rules out for the default instance id.
     // Kafka Streams treats it as "task migrated": a new producer session, and the work redone.
-    spdlog::warn("{}: the producer was fenced; starting a new producer session and reprocessing from the committed "
-                 "offsets: {}",
-                 topology_.name, reason);
+    spdlog::warn(
+        "{}: the producer was fenced; starting a new producer session and reprocessing from the "
+        "committed "
+        "offsets: {}",
+        topology_.name, reason);
     in_transaction_ = false;
     metrics_.aborted_transactions.fetch_add(1, std::memory_order_relaxed);
     co_await producer_.restart();
     co_await rewind();
     co_return;
   }
-  spdlog::warn("{}: commit failed, dropping the interval and reprocessing from the committed offsets: {}",
-               topology_.name, reason);
+  spdlog::warn(
+      "{}: commit failed, dropping the interval and reprocessing from the committed offsets: {}",
+      topology_.name, reason);
   co_await abort_open_transaction();
   co_await rewind();
 }
@@ -169,8 +182,8 @@ asio::awaitable<void> checkpoint::abort_open_transaction() {
   } catch (const kafka::kafka_error& e) {
     // Fenced, or the abort's outcome unknown: a new session's InitProducerId aborts whatever the
     // transactional id still has open, so it is the safe way out of either.
-    spdlog::warn("{}: aborting the transaction failed, starting a new producer session: {}", topology_.name,
-                 e.what());
+    spdlog::warn("{}: aborting the transaction failed, starting a new producer session: {}",
+                 topology_.name, e.what());
     failed = true;
   }
   if (failed) co_await producer_.restart();
@@ -207,7 +220,8 @@ asio::awaitable<void> checkpoint::rewind() {
       retry_reason = e.what();
     }
     if (retry_reason.empty()) co_return;
-    spdlog::warn("{}: rewinding to the committed offsets failed, retrying: {}", topology_.name, retry_reason);
+    spdlog::warn("{}: rewinding to the committed offsets failed, retrying: {}", topology_.name,
+                 retry_reason);
     asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
     co_await pause.async_wait(asio::use_awaitable);
   }

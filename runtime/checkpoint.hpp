@@ -21,17 +21,16 @@
 //
 // One thread: the stream loop's.
 
+#include <boost/asio/awaitable.hpp>
+#include <exception>
+#include <functional>
+#include <string>
+
 #include "operators/topology.hpp"
 #include "runtime/client_ports.hpp"
 #include "runtime/record_collector.hpp"
 #include "runtime/runtime_metrics.hpp"
 #include "runtime/task_manager.hpp"
-
-#include <boost/asio/awaitable.hpp>
-
-#include <exception>
-#include <functional>
-#include <string>
 
 namespace sluice::runtime {
 
@@ -68,7 +67,8 @@ class checkpoint {
   bool exactly_once() const;
   // Steps 1-3: what can still be undone (aborted) when it fails.
   // Returns each store's last changelog delivery, for step 4.
-  asio::awaitable<std::vector<store_commit>> commit_to_kafka(std::map<kafka::topic_partition, std::int64_t> offsets);
+  asio::awaitable<std::vector<store_commit>> commit_to_kafka(
+      std::map<kafka::topic_partition, std::int64_t> offsets);
   asio::awaitable<void> abort_and_rewind(std::exception_ptr failure);
   asio::awaitable<void> rewind();
   // Aborts the open transaction, or replaces the producer session when that fails.

@@ -8,6 +8,15 @@
 //
 // One thread: the app's, like the clients behind them.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "kafka/client/consumer_group_metadata.hpp"
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/delivery.hpp"
@@ -15,16 +24,6 @@
 #include "kafka/producer/producer_config.hpp"
 #include "kafka/protocol/wire.hpp"
 #include "kafka/records/record.hpp"
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
-#include <map>
-#include <memory>
-#include <optional>
-#include <set>
-#include <string>
-#include <vector>
 
 namespace sluice::kafka {
 class consumer;
@@ -45,10 +44,12 @@ class input_port {
   virtual void pause(const std::vector<kafka::topic_partition>& partitions) = 0;
   virtual void resume(const std::vector<kafka::topic_partition>& partitions) = 0;
   // Waits until no transaction that commits offsets for them is open (require_stable).
-  virtual asio::awaitable<std::map<kafka::topic_partition, std::optional<kafka::offset_and_metadata>>> committed(
-      std::vector<kafka::topic_partition> partitions) = 0;
+  virtual asio::awaitable<
+      std::map<kafka::topic_partition, std::optional<kafka::offset_and_metadata>>>
+  committed(std::vector<kafka::topic_partition> partitions) = 0;
   virtual asio::awaitable<void> commit(offset_map offsets) = 0;
-  virtual asio::awaitable<void> seek_to_committed(std::vector<kafka::topic_partition> partitions) = 0;
+  virtual asio::awaitable<void> seek_to_committed(
+      std::vector<kafka::topic_partition> partitions) = 0;
 };
 
 // The producer, as the record collector and the checkpoint use it.
@@ -61,15 +62,15 @@ class output_port {
                                                   std::optional<kafka::protocol::bytes_view> key,
                                                   std::optional<std::int32_t> partition,
                                                   std::optional<std::int64_t> timestamp) = 0;
-  virtual asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes> value,
-                                                std::optional<kafka::protocol::bytes> key,
-                                                std::optional<std::int32_t> partition,
-                                                std::optional<std::int64_t> timestamp,
-                                                std::vector<kafka::records::record_header> headers) = 0;
+  virtual asio::awaitable<kafka::delivery> send(
+      std::string topic, std::optional<kafka::protocol::bytes> value,
+      std::optional<kafka::protocol::bytes> key, std::optional<std::int32_t> partition,
+      std::optional<std::int64_t> timestamp,
+      std::vector<kafka::records::record_header> headers) = 0;
   virtual asio::awaitable<void> flush() = 0;
   virtual void begin_transaction() = 0;
-  virtual asio::awaitable<void> send_offsets_to_transaction(offset_map offsets,
-                                                            kafka::consumer_group_metadata group) = 0;
+  virtual asio::awaitable<void> send_offsets_to_transaction(
+      offset_map offsets, kafka::consumer_group_metadata group) = 0;
   virtual asio::awaitable<void> commit_transaction() = 0;
   virtual asio::awaitable<void> abort_transaction() = 0;
   // Replaces a producer that was fenced (its transaction timed out, or its epoch was bumped) with
@@ -86,17 +87,20 @@ class kafka_producer_port final : public output_port {
   asio::awaitable<void> start();
   asio::awaitable<void> stop();
 
-  std::optional<kafka::delivery> try_send(std::string_view topic, std::optional<kafka::protocol::bytes_view> value,
+  std::optional<kafka::delivery> try_send(std::string_view topic,
+                                          std::optional<kafka::protocol::bytes_view> value,
                                           std::optional<kafka::protocol::bytes_view> key,
                                           std::optional<std::int32_t> partition,
                                           std::optional<std::int64_t> timestamp) override;
-  asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes> value,
-                                        std::optional<kafka::protocol::bytes> key,
-                                        std::optional<std::int32_t> partition, std::optional<std::int64_t> timestamp,
-                                        std::vector<kafka::records::record_header> headers) override;
+  asio::awaitable<kafka::delivery> send(
+      std::string topic, std::optional<kafka::protocol::bytes> value,
+      std::optional<kafka::protocol::bytes> key, std::optional<std::int32_t> partition,
+      std::optional<std::int64_t> timestamp,
+      std::vector<kafka::records::record_header> headers) override;
   asio::awaitable<void> flush() override;
   void begin_transaction() override;
-  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets, kafka::consumer_group_metadata group) override;
+  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets,
+                                                    kafka::consumer_group_metadata group) override;
   asio::awaitable<void> commit_transaction() override;
   asio::awaitable<void> abort_transaction() override;
   asio::awaitable<void> restart() override;

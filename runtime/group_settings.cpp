@@ -1,15 +1,16 @@
 #include "runtime/group_settings.hpp"
 
-#include "kafka/admin/admin_client.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <vector>
 
+#include "kafka/admin/admin_client.hpp"
+
 namespace sluice::runtime {
 
-boost::asio::awaitable<void> apply_group_session_timeout(kafka::cluster& cluster, std::string group_id,
+boost::asio::awaitable<void> apply_group_session_timeout(kafka::cluster& cluster,
+                                                         std::string group_id,
                                                          std::chrono::milliseconds timeout) {
   kafka::admin_client admin(cluster);
   kafka::config_resource group{kafka::config_resource_type::group, group_id};
@@ -22,8 +23,8 @@ boost::asio::awaitable<void> apply_group_session_timeout(kafka::cluster& cluster
     result.error.throw_if_failed("group " + group_id + ": setting consumer.session.timeout.ms to " +
                                  std::to_string(timeout.count()));
   }
-  spdlog::info("group {}: session timeout {} ms (group config consumer.session.timeout.ms)", group_id,
-               timeout.count());
+  spdlog::info("group {}: session timeout {} ms (group config consumer.session.timeout.ms)",
+               group_id, timeout.count());
 }
 
 }  // namespace sluice::runtime

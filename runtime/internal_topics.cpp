@@ -1,12 +1,12 @@
 #include "runtime/internal_topics.hpp"
 
-#include "kafka/admin/admin_client.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <set>
 #include <stdexcept>
+
+#include "kafka/admin/admin_client.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -21,8 +21,10 @@ void require_two_in_sync(std::vector<kafka::new_topic>& topics, std::int16_t rep
 }
 
 // Every topic to create has the input's partition count.
-boost::asio::awaitable<void> create_topics(kafka::admin_client& admin, const operators::topology& topology,
-                                           std::vector<kafka::new_topic> to_create, std::int32_t partitions) {
+boost::asio::awaitable<void> create_topics(kafka::admin_client& admin,
+                                           const operators::topology& topology,
+                                           std::vector<kafka::new_topic> to_create,
+                                           std::int32_t partitions) {
   if (to_create.empty()) co_return;
   auto created = co_await admin.create_topics(to_create);
   for (const auto& result : created) {
@@ -36,14 +38,16 @@ boost::asio::awaitable<void> create_topics(kafka::admin_client& admin, const ope
 
 }  // namespace
 
-boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster, const operators::topology& topology,
+boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster,
+                                                 const operators::topology& topology,
                                                  std::string cluster_name, std::int32_t partitions,
                                                  std::int16_t replication_factor) {
   kafka::admin_client admin(cluster);
   std::vector<kafka::new_topic> wanted;
   for (const auto& sink : topology.sinks) {
     if (sink.cluster != cluster_name) continue;
-    for (const auto& topic : sink.written_topics()) wanted.push_back({topic, partitions, replication_factor, {}, {}});
+    for (const auto& topic : sink.written_topics())
+      wanted.push_back({topic, partitions, replication_factor, {}, {}});
   }
   require_two_in_sync(wanted, replication_factor);
   std::vector<std::string> names;
@@ -62,7 +66,8 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
                                                              internal_topic_options options) {
   kafka::admin_client admin(cluster);
   std::vector<std::string> sources;
-  for (const auto& source : topology.sources) sources.insert(sources.end(), source.topics.begin(), source.topics.end());
+  for (const auto& source : topology.sources)
+    sources.insert(sources.end(), source.topics.begin(), source.topics.end());
   for (const auto& table : topology.tables) sources.push_back(table.topic);
   for (const auto& stream : topology.streams) sources.push_back(stream.topic);
   auto described = co_await admin.describe_topics(sources);
@@ -75,7 +80,8 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
       continue;
     }
     partitions_of[topic.name] = static_cast<std::int32_t>(topic.partitions.size());
-    partitions = std::max<std::int32_t>(partitions, static_cast<std::int32_t>(topic.partitions.size()));
+    partitions =
+        std::max<std::int32_t>(partitions, static_cast<std::int32_t>(topic.partitions.size()));
   }
   if (!missing.empty()) {
     std::string list;
@@ -90,15 +96,18 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
   auto check_co_partitioned = [&](const std::string& what, const std::string& joined) {
     for (const auto& [topic, count] : partitions_of) {
       if (topic == joined || count == partitions_of[joined]) continue;
-      throw std::runtime_error("pipeline '" + topology.name + "': " + what + " (topic '" + joined + "', " +
-                               std::to_string(partitions_of[joined]) + " partitions) is joined with topic '" +
-                               topic + "' (" + std::to_string(count) +
-                               " partitions): a join needs both topics to have the same number of partitions, "
-                               "keyed alike (co-partitioned); repartition one of them first");
+      throw std::runtime_error(
+          "pipeline '" + topology.name + "': " + what + " (topic '" + joined + "', " +
+          std::to_string(partitions_of[joined]) + " partitions) is joined with topic '" + topic +
+          "' (" + std::to_string(count) +
+          " partitions): a join needs both topics to have the same number of partitions, "
+          "keyed alike (co-partitioned); repartition one of them first");
     }
   };
-  for (const auto& table : topology.tables) check_co_partitioned("table '" + table.name + "'", table.topic);
-  for (const auto& stream : topology.streams) check_co_partitioned("stream '" + stream.name + "'", stream.topic);
+  for (const auto& table : topology.tables)
+    check_co_partitioned("table '" + table.name + "'", table.topic);
+  for (const auto& stream : topology.streams)
+    check_co_partitioned("stream '" + stream.name + "'", stream.topic);
 
   // Internal topics get the source's partition count: task N of every sub-topology reads
   // partition N of its input and writes partition N of its changelogs.
@@ -115,9 +124,11 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
       if (store.kind != operators::store_kind::key_value) {
         // Windows older than the retention are useless after a restore; delete them with it.
         configs["cleanup.policy"] = "compact,delete";
-        configs["retention.ms"] = std::to_string((store.retention + std::chrono::hours(24)).count());
+        configs["retention.ms"] =
+            std::to_string((store.retention + std::chrono::hours(24)).count());
       }
-      wanted.push_back({store.changelog_topic, partitions, options.replication_factor, configs, {}});
+      wanted.push_back(
+          {store.changelog_topic, partitions, options.replication_factor, configs, {}});
     }
   }
   // Output topics are created when missing, like the internal ones, with the input's partitions
@@ -131,7 +142,8 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
     outputs.insert(topology.aggregation->late_topic);
   }
   if (!options.dead_letter_topic.empty()) outputs.insert(options.dead_letter_topic);
-  for (const auto& topic : outputs) wanted.push_back({topic, partitions, options.replication_factor, {}, {}});
+  for (const auto& topic : outputs)
+    wanted.push_back({topic, partitions, options.replication_factor, {}, {}});
 
   require_two_in_sync(wanted, options.replication_factor);
   std::vector<std::string> names;
@@ -146,10 +158,11 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
     }
     const bool internal = i < wanted.size() - outputs.size();
     if (internal && static_cast<std::int32_t>(found.partitions.size()) != partitions) {
-      throw std::runtime_error("pipeline '" + topology.name + "': internal topic '" + found.name + "' has " +
-                               std::to_string(found.partitions.size()) + " partitions but the input has " +
-                               std::to_string(partitions) +
-                               "; delete it (sluice reset) or give the input the same partition count");
+      throw std::runtime_error(
+          "pipeline '" + topology.name + "': internal topic '" + found.name + "' has " +
+          std::to_string(found.partitions.size()) + " partitions but the input has " +
+          std::to_string(partitions) +
+          "; delete it (sluice reset) or give the input the same partition count");
     }
   }
   co_await create_topics(admin, topology, std::move(to_create), partitions);

@@ -10,13 +10,12 @@
 // Several clusters: all of this happens on the home cluster (the sources'), except the sinks on
 // other clusters, which prepare_sink_topics creates on theirs, with the same partition count.
 
-#include "kafka/client/cluster.hpp"
-#include "operators/topology.hpp"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <cstdint>
 #include <string>
+
+#include "kafka/client/cluster.hpp"
+#include "operators/topology.hpp"
 
 namespace sluice::runtime {
 
@@ -34,7 +33,8 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
 
 // Creates the sink topics on the cluster named `cluster_name` that `cluster` (a client of it)
 // lacks, with `partitions` partitions.
-boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster, const operators::topology& topology,
+boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster,
+                                                 const operators::topology& topology,
                                                  std::string cluster_name, std::int32_t partitions,
                                                  std::int16_t replication_factor);
 

@@ -5,11 +5,11 @@
 // scraped (consumer lag, tasks running and restoring, restore progress per store, RocksDB memory
 // against its budget). Every metric carries the `pipeline` label. Called on the apps' thread.
 
-#include "runtime/runtime_metrics.hpp"
-
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "runtime/runtime_metrics.hpp"
 
 namespace sluice::kafka {
 class consumer;

@@ -7,17 +7,20 @@ namespace sluice::runtime {
 
 // Named events, not braced temporaries, in co_await expressions: GCC 12 destroys such temporaries
 // twice when they live across a suspension point.
-asio::awaitable<void> rebalance_handoff::on_partitions_revoked(std::vector<kafka::topic_partition> revoked) {
+asio::awaitable<void> rebalance_handoff::on_partitions_revoked(
+    std::vector<kafka::topic_partition> revoked) {
   rebalance_event event{rebalance_kind::revoked, std::move(revoked)};
   co_await hand_over(std::move(event));
 }
 
-asio::awaitable<void> rebalance_handoff::on_partitions_assigned(std::vector<kafka::topic_partition> assigned) {
+asio::awaitable<void> rebalance_handoff::on_partitions_assigned(
+    std::vector<kafka::topic_partition> assigned) {
   rebalance_event event{rebalance_kind::assigned, std::move(assigned)};
   co_await hand_over(std::move(event));
 }
 
-asio::awaitable<void> rebalance_handoff::on_partitions_lost(std::vector<kafka::topic_partition> lost) {
+asio::awaitable<void> rebalance_handoff::on_partitions_lost(
+    std::vector<kafka::topic_partition> lost) {
   rebalance_event event{rebalance_kind::lost, std::move(lost)};
   co_await hand_over(std::move(event));
 }

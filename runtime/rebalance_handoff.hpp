@@ -17,15 +17,14 @@
 //
 // One executor: the app's, which the consumer's group coroutine and the loop share.
 
-#include "kafka/consumer/rebalance_listener.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <vector>
+
+#include "kafka/consumer/rebalance_listener.hpp"
 
 namespace sluice::runtime {
 
@@ -50,7 +49,8 @@ class rebalance_handoff final : public kafka::rebalance_listener {
       : wake_(std::move(executor), asio::steady_timer::time_point::max()) {}
 
   asio::awaitable<void> on_partitions_revoked(std::vector<kafka::topic_partition> revoked) override;
-  asio::awaitable<void> on_partitions_assigned(std::vector<kafka::topic_partition> assigned) override;
+  asio::awaitable<void> on_partitions_assigned(
+      std::vector<kafka::topic_partition> assigned) override;
   asio::awaitable<void> on_partitions_lost(std::vector<kafka::topic_partition> lost) override;
 
   // ---- the loop's side ----

@@ -20,7 +20,8 @@ std::optional<kafka::protocol::bytes_view> view_of(const std::optional<std::stri
   return kafka::protocol::as_bytes_view(*text);
 }
 
-std::vector<kafka::records::record_header> to_kafka_headers(const std::vector<operators::header>& headers) {
+std::vector<kafka::records::record_header> to_kafka_headers(
+    const std::vector<operators::header>& headers) {
   std::vector<kafka::records::record_header> out;
   out.reserve(headers.size());
   for (const auto& h : headers) out.push_back({h.key, to_kafka_bytes(h.value)});
@@ -39,31 +40,34 @@ asio::awaitable<void> record_collector::send(const operators::output_record& rec
   try {
     auto& producer = producer_for(record.topic);
     if (record.headers.empty()) {
-      if (auto queued = producer.try_send(record.topic, view_of(record.value), view_of(record.key), std::nullopt,
-                                           record.timestamp)) {
+      if (auto queued = producer.try_send(record.topic, view_of(record.value), view_of(record.key),
+                                          std::nullopt, record.timestamp)) {
         track(std::move(*queued));
         co_return;
       }
     }
-    auto delivery = co_await producer.send(record.topic, to_kafka_bytes(record.value), to_kafka_bytes(record.key),
-                                            std::nullopt, record.timestamp, to_kafka_headers(record.headers));
+    auto delivery = co_await producer.send(record.topic, to_kafka_bytes(record.value),
+                                           to_kafka_bytes(record.key), std::nullopt,
+                                           record.timestamp, to_kafka_headers(record.headers));
     track(std::move(delivery));
   } catch (const std::exception&) {
     note_failure(std::current_exception());
   }
 }
 
-asio::awaitable<kafka::delivery> record_collector::send_changelog(const kafka::topic_partition& changelog,
-                                                                  std::string_view key,
-                                                                  const std::optional<std::string>& value) {
+asio::awaitable<kafka::delivery> record_collector::send_changelog(
+    const kafka::topic_partition& changelog, std::string_view key,
+    const std::optional<std::string>& value) {
   kafka::delivery delivery;
   try {
     auto key_view = kafka::protocol::as_bytes_view(key);
-    if (auto queued = producer_.try_send(changelog.topic, view_of(value), key_view, changelog.partition, std::nullopt)) {
+    if (auto queued = producer_.try_send(changelog.topic, view_of(value), key_view,
+                                         changelog.partition, std::nullopt)) {
       delivery = std::move(*queued);
     } else {
-      delivery = co_await producer_.send(changelog.topic, to_kafka_bytes(value), kafka::protocol::to_bytes(key),
-                                         changelog.partition, std::nullopt, {});
+      delivery = co_await producer_.send(changelog.topic, to_kafka_bytes(value),
+                                         kafka::protocol::to_bytes(key), changelog.partition,
+                                         std::nullopt, {});
     }
     track(delivery);
   } catch (const std::exception&) {
@@ -116,7 +120,8 @@ asio::awaitable<void> record_collector::confirm() {
   // here means a record the producer lost track of, which must fail the commit, not pass it.
   for (const auto& delivery : in_flight_) {
     if (!delivery.done()) {
-      note_failure(std::make_exception_ptr(std::logic_error("a record's delivery is still unknown after flush()")));
+      note_failure(std::make_exception_ptr(
+          std::logic_error("a record's delivery is still unknown after flush()")));
     }
   }
   check();

@@ -20,13 +20,7 @@
 //
 // One thread: the app's. The producers outlive it.
 
-#include "kafka/client/topic_partition.hpp"
-#include "kafka/producer/delivery.hpp"
-#include "operators/record.hpp"
-#include "runtime/client_ports.hpp"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -34,6 +28,11 @@
 #include <map>
 #include <optional>
 #include <string>
+
+#include "kafka/client/topic_partition.hpp"
+#include "kafka/producer/delivery.hpp"
+#include "operators/record.hpp"
+#include "runtime/client_ports.hpp"
 
 namespace sluice::runtime {
 
@@ -50,7 +49,8 @@ class record_collector {
   // An output or dead-letter record, partitioned by its key.
   asio::awaitable<void> send(const operators::output_record& record);
   // A changelog record to the store's partition; the handle tells the offset the store reached.
-  asio::awaitable<kafka::delivery> send_changelog(const kafka::topic_partition& changelog, std::string_view key,
+  asio::awaitable<kafka::delivery> send_changelog(const kafka::topic_partition& changelog,
+                                                  std::string_view key,
                                                   const std::optional<std::string>& value);
 
   // Throws the interval's first failure, if any.

@@ -5,9 +5,6 @@
 // scraped). The totals are relaxed atomics, readable from any thread; the per-partition and
 // per-topic counts and the histograms are the app's thread's (the endpoint serves on it too).
 
-#include "kafka/client/topic_partition.hpp"
-#include "operators/operator_metrics.hpp"
-
 #include <prometheus/histogram.h>
 
 #include <atomic>
@@ -18,12 +15,16 @@
 #include <string>
 #include <string_view>
 
+#include "kafka/client/topic_partition.hpp"
+#include "operators/operator_metrics.hpp"
+
 namespace sluice::runtime {
 
 // A latency distribution in seconds, 1 ms to 30 s.
 class latency_histogram {
  public:
-  latency_histogram() : histogram_({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}) {}
+  latency_histogram()
+      : histogram_({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}) {}
   void observe(std::chrono::steady_clock::duration elapsed) {
     histogram_.Observe(std::chrono::duration<double>(elapsed).count());
   }
@@ -65,16 +66,19 @@ struct runtime_metrics {
   // The operators' counts of processors since dropped (closed tasks, aborted intervals), so that
   // the totals over live and dropped ones never go down.
   operators::operator_metrics_snapshot dropped_processors;
-  latency_histogram poll_time;              // one getmany
-  latency_histogram processing_time;        // the records of one poll
-  latency_histogram commit_time;            // one commit: changelogs, outputs, offsets, transaction
-  latency_histogram rebalance_time;         // handling one assignment or revocation
+  latency_histogram poll_time;        // one getmany
+  latency_histogram processing_time;  // the records of one poll
+  latency_histogram commit_time;      // one commit: changelogs, outputs, offsets, transaction
+  latency_histogram rebalance_time;   // handling one assignment or revocation
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  std::uint64_t& records_in_of(const kafka::topic_partition& partition) { return records_in_by_partition[partition]; }
+  std::uint64_t& records_in_of(const kafka::topic_partition& partition) {
+    return records_in_by_partition[partition];
+  }
   std::uint64_t& records_out_to(std::string_view topic) {
     auto found = records_out_by_topic.find(topic);
-    if (found == records_out_by_topic.end()) found = records_out_by_topic.emplace(std::string(topic), 0).first;
+    if (found == records_out_by_topic.end())
+      found = records_out_by_topic.emplace(std::string(topic), 0).first;
     return found->second;
   }
 };

@@ -42,19 +42,21 @@ state_directory::state_directory(std::filesystem::path app_dir) : path_(std::mov
   const auto lock_file = path_ / ".lock";
   lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) {
-    throw std::runtime_error("state directory " + path_.string() + ": cannot open " + lock_file.string() + ": " +
-                             std::strerror(errno));
+    throw std::runtime_error("state directory " + path_.string() + ": cannot open " +
+                             lock_file.string() + ": " + std::strerror(errno));
   }
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     ::close(lock_fd_);
     lock_fd_ = -1;
     if (error == EWOULDBLOCK) {
-      throw std::runtime_error("state directory " + path_.string() +
-                               " is in use by another process of this application; give each instance its "
-                               "own --state-dir");
+      throw std::runtime_error(
+          "state directory " + path_.string() +
+          " is in use by another process of this application; give each instance its "
+          "own --state-dir");
     }
-    throw std::runtime_error("state directory " + path_.string() + ": cannot lock it: " + std::strerror(error));
+    throw std::runtime_error("state directory " + path_.string() +
+                             ": cannot lock it: " + std::strerror(error));
   }
 }
 
@@ -69,7 +71,9 @@ std::string state_directory::instance_id() {
   return id;
 }
 
-std::optional<std::string> state_directory::member_id() const { return read_line(path_ / "member-id"); }
+std::optional<std::string> state_directory::member_id() const {
+  return read_line(path_ / "member-id");
+}
 
 void state_directory::keep_member_id(const std::string& id) {
   if (!id.empty()) write_line(path_ / "member-id", id);

@@ -1,13 +1,19 @@
 #include "runtime/stream_app.hpp"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <array>
+#include <set>
+
 #include "kafka/client/clock.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/properties/client_properties.hpp"
 #include "operators/topology_validation.hpp"
+#include "runtime/app_endpoint.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
 #include "runtime/group_settings.hpp"
-#include "runtime/app_endpoint.hpp"
 #include "runtime/internal_topics.hpp"
 #include "runtime/metrics_exposition.hpp"
 #include "runtime/rebalance_handoff.hpp"
@@ -15,13 +21,6 @@
 #include "runtime/state_directory.hpp"
 #include "runtime/task_assignor.hpp"
 #include "runtime/task_manager.hpp"
-
-#include <spdlog/spdlog.h>
-
-#include <array>
-#include <set>
-
-#include <unistd.h>
 
 namespace sluice::runtime {
 namespace {
@@ -63,28 +62,34 @@ operators::raw_record to_raw_record(const kafka::consumer_record& in) {
 }  // namespace
 
 struct stream_app::impl {
-  impl(stream_app& owner, asio::any_io_executor executor, operators::topology topology, runtime_config config,
-       const operators::function_registry& registry)
-      : owner(owner), executor(executor), topology(std::move(topology)), config(std::move(config)),
+  impl(stream_app& owner, asio::any_io_executor executor, operators::topology topology,
+       runtime_config config, const operators::function_registry& registry)
+      : owner(owner),
+        executor(executor),
+        topology(std::move(topology)),
+        config(std::move(config)),
         registry(registry) {
     auto problems = operators::validate_topology(this->topology, registry);
     if (!problems.empty()) {
       std::string message = "pipeline '" + this->topology.name + "' is not valid:";
-      for (const auto& problem : problems) message += "\n  " + problem.path + ": " + problem.message;
+      for (const auto& problem : problems)
+        message += "\n  " + problem.path + ": " + problem.message;
       throw std::invalid_argument(message);
     }
     check_clusters();
     take_client_properties(connection_of(this->topology.home_cluster()).properties);
     choose_group_protocol();
     plan = operators::plan_topology(this->topology);
-    if (this->config.dead_letter_topic.empty()) this->config.dead_letter_topic = this->topology.name + "-dead-letter";
+    if (this->config.dead_letter_topic.empty())
+      this->config.dead_letter_topic = this->topology.name + "-dead-letter";
     app_dir = this->config.state_dir / this->topology.name;
   }
 
   // The connection of a cluster the topology names; "" is the default one (config.client).
   runtime_config::cluster_connection& connection_of(const std::string& cluster) {
     if (cluster.empty()) {
-      if (!default_connection) default_connection = runtime_config::cluster_connection{config.client, config.properties};
+      if (!default_connection)
+        default_connection = runtime_config::cluster_connection{config.client, config.properties};
       return *default_connection;
     }
     return config.clusters.at(cluster);
@@ -109,14 +114,16 @@ struct stream_app::impl {
   }
 
   static void check_client_properties(const runtime_config::client_properties& p) {
-    static const std::set<std::string> owned = {"group.id", "group.instance.id", "enable.auto.commit",
-                                                "isolation.level", "transactional.id"};
+    static const std::set<std::string> owned = {"group.id", "group.instance.id",
+                                                "enable.auto.commit", "isolation.level",
+                                                "transactional.id"};
     for (const auto* part : {&p.all, &p.consumer, &p.producer, &p.admin}) {
       for (const auto& [name, value] : *part) {
         if (owned.contains(name)) {
-          throw std::invalid_argument("client property '" + name +
-                                      "' is set by the runtime (the group is the pipeline's name; the "
-                                      "instance id and the delivery guarantee decide the rest); remove it");
+          throw std::invalid_argument(
+              "client property '" + name +
+              "' is set by the runtime (the group is the pipeline's name; the "
+              "instance id and the delivery guarantee decide the rest); remove it");
         }
         kafka::check_property_name(name);
       }
@@ -126,18 +133,23 @@ struct stream_app::impl {
   // Standbys need the runtime's task assignor, which only the classic protocol lets a client run.
   void choose_group_protocol() {
     if (config.standby_replicas < 0) {
-      throw std::invalid_argument("pipeline '" + topology.name + "': standby replicas must be 0 or more, not " +
+      throw std::invalid_argument("pipeline '" + topology.name +
+                                  "': standby replicas must be 0 or more, not " +
                                   std::to_string(config.standby_replicas));
     }
-    if (config.standby_replicas > 0 && config.group_protocol == kafka::group_protocol_type::consumer) {
-      spdlog::info("{}: {} standby replica(s): using the classic group protocol, whose assignment the runtime's "
-                   "task assignor decides (the consumer protocol's coordinator assigns by itself)",
-                   topology.name, config.standby_replicas);
+    if (config.standby_replicas > 0 &&
+        config.group_protocol == kafka::group_protocol_type::consumer) {
+      spdlog::info(
+          "{}: {} standby replica(s): using the classic group protocol, whose assignment the "
+          "runtime's "
+          "task assignor decides (the consumer protocol's coordinator assigns by itself)",
+          topology.name, config.standby_replicas);
       config.group_protocol = kafka::group_protocol_type::classic;
     }
   }
 
-  // Moves the two settings the runtime itself acts on from the home cluster's properties into config.
+  // Moves the two settings the runtime itself acts on from the home cluster's properties into
+  // config.
   void take_client_properties(runtime_config::client_properties& p) {
     kafka::consumer_config probe;
     for (auto* part : {&p.all, &p.consumer}) {
@@ -153,18 +165,24 @@ struct stream_app::impl {
   }
 
   // The user's settings over the runtime's defaults; one that no client of its part uses is logged.
-  void apply_client_properties(const runtime_config::client_properties& p, kafka::consumer_config& consumer_config,
+  void apply_client_properties(const runtime_config::client_properties& p,
+                               kafka::consumer_config& consumer_config,
                                kafka::producer_config& producer_config) {
-    for (const auto& [name, value] : p.consumer) kafka::apply_property({.consumer = &consumer_config}, name, value);
-    for (const auto& [name, value] : p.producer) kafka::apply_property({.producer = &producer_config}, name, value);
+    for (const auto& [name, value] : p.consumer)
+      kafka::apply_property({.consumer = &consumer_config}, name, value);
+    for (const auto& [name, value] : p.producer)
+      kafka::apply_property({.producer = &producer_config}, name, value);
     for (const auto& [name, value] : p.all) {  // last: the command line wins over the pipeline file
       const bool consumer_took = kafka::apply_property({.consumer = &consumer_config}, name, value);
       const bool producer_took = kafka::apply_property({.producer = &producer_config}, name, value);
-      if (!consumer_took && !producer_took) spdlog::warn("{}: client property '{}' is not used; ignored", topology.name, name);
+      if (!consumer_took && !producer_took)
+        spdlog::warn("{}: client property '{}' is not used; ignored", topology.name, name);
     }
   }
 
-  bool exactly_once() const { return topology.delivery == operators::delivery_guarantee::exactly_once; }
+  bool exactly_once() const {
+    return topology.delivery == operators::delivery_guarantee::exactly_once;
+  }
 
   asio::awaitable<void> run();
   asio::awaitable<void> start_clients(const std::string& instance_id);
@@ -176,13 +194,15 @@ struct stream_app::impl {
   asio::awaitable<void> process_record(task& t, const kafka::consumer_record& in);
   asio::awaitable<void> process_ordered_inputs();
   asio::awaitable<void> punctuate();
-  void use_task_assignor(kafka::consumer_config& consumer_config, const kafka::client_config& client,
-                         const std::string& instance_id);
+  void use_task_assignor(kafka::consumer_config& consumer_config,
+                         const kafka::client_config& client, const std::string& instance_id);
   asio::awaitable<void> follow_assignor_orders();
   asio::awaitable<void> fence_vanished_owners();
   void ask_for_warmed_up_tasks();
-  asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(std::vector<kafka::topic_partition> empty);
-  asio::awaitable<void> handle_error(const operators::processing_error& error, const kafka::consumer_record& in);
+  asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(
+      std::vector<kafka::topic_partition> empty);
+  asio::awaitable<void> handle_error(const operators::processing_error& error,
+                                     const kafka::consumer_record& in);
   asio::awaitable<void> commit_at_most_once(const std::vector<kafka::consumer_record>& batch);
   asio::awaitable<void> shut_down(bool clean);
   void open_endpoint();
@@ -210,12 +230,12 @@ struct stream_app::impl {
   std::set<task_id> warmups_asked_for;  // at the last ask
   clock::time_point next_state_cleanup{};
   std::optional<kafka::producer_config> fencing_config;  // exactly-once with the task assignor
-  std::uint64_t fenced_for = 0;                           // assignor->assignments() fenced for
+  std::uint64_t fenced_for = 0;                          // assignor->assignments() fenced for
   std::unique_ptr<kafka_producer_port> producer;  // owns the producer, which a fence replaces
   // Cluster name -> the producer of the sinks on that cluster, when it is not the home cluster.
   std::map<std::string, std::unique_ptr<kafka_producer_port>> other_cluster_producers;
   std::optional<runtime_config::cluster_connection> default_connection;  // connection_of("")
-  std::unique_ptr<input_port> input;             // the consumer, as the commit path sees it
+  std::unique_ptr<input_port> input;  // the consumer, as the commit path sees it
   std::shared_ptr<rebalance_handoff> rebalance;
   std::unique_ptr<task_manager> tasks;
   std::unique_ptr<record_collector> collector;
@@ -226,7 +246,8 @@ struct stream_app::impl {
   bool stopping = false;
 
   std::vector<operators::output_record> outputs;  // reused per record
-  // The per-partition and per-topic counters of the last record and output: most follow one another.
+  // The per-partition and per-topic counters of the last record and output: most follow one
+  // another.
   std::string counted_topic;
   std::int32_t counted_partition = -1;
   std::uint64_t* records_in_of_partition = nullptr;
@@ -243,35 +264,47 @@ struct stream_app::impl {
   bool processed_any = false;
 };
 
-stream_app::stream_app(asio::any_io_executor executor, operators::topology topology, runtime_config config,
-                       const operators::function_registry& registry)
-    : impl_(std::make_unique<impl>(*this, executor, std::move(topology), std::move(config), registry)) {}
+stream_app::stream_app(asio::any_io_executor executor, operators::topology topology,
+                       runtime_config config, const operators::function_registry& registry)
+    : impl_(std::make_unique<impl>(*this, executor, std::move(topology), std::move(config),
+                                   registry)) {}
 
 stream_app::~stream_app() = default;
 
-const operators::topology& stream_app::topology() const { return impl_->topology; }
+const operators::topology& stream_app::topology() const {
+  return impl_->topology;
+}
 
 metrics_sources stream_app::scrape_sources() const {
   const auto& i = *impl_;
-  metrics_sources sources{i.topology.name, i.config.thread_label, &metrics_,     i.tasks.get(),         i.consumer.get(),
-                          i.exactly_once(),  i.producer.get(),      i.memory.get(), !i.not_ready_reason()};
-  for (const auto& [cluster, producer] : i.other_cluster_producers) sources.other_producers.push_back(producer.get());
+  metrics_sources sources{i.topology.name,  i.config.thread_label, &metrics_,
+                          i.tasks.get(),    i.consumer.get(),      i.exactly_once(),
+                          i.producer.get(), i.memory.get(),        !i.not_ready_reason()};
+  for (const auto& [cluster, producer] : i.other_cluster_producers)
+    sources.other_producers.push_back(producer.get());
   return sources;
 }
 
-const asio::any_io_executor& stream_app::executor() const { return impl_->executor; }
+const asio::any_io_executor& stream_app::executor() const {
+  return impl_->executor;
+}
 
-std::optional<std::string> stream_app::not_ready_reason() const { return impl_->not_ready_reason(); }
+std::optional<std::string> stream_app::not_ready_reason() const {
+  return impl_->not_ready_reason();
+}
 
 std::chrono::steady_clock::duration stream_app::time_since_loop_turned() const {
   return clock::now() - impl_->last_turn;
 }
 
 std::vector<changelog_reader::store_progress_view> stream_app::restore_progress() const {
-  return impl_->tasks ? impl_->tasks->restore_progress() : std::vector<changelog_reader::store_progress_view>{};
+  return impl_->tasks ? impl_->tasks->restore_progress()
+                      : std::vector<changelog_reader::store_progress_view>{};
 }
 
-asio::awaitable<void> stream_app::run() { co_await impl_->run(); }
+asio::awaitable<void> stream_app::run() {
+  co_await impl_->run();
+}
 
 asio::awaitable<void> stream_app::impl::run() {
   started = clock::now();
@@ -281,9 +314,9 @@ asio::awaitable<void> stream_app::impl::run() {
   if (config.endpoint) open_endpoint();
   const auto instance_id = config.instance_id ? *config.instance_id : directory->instance_id();
   co_await start_clients(instance_id);
-  spdlog::info("{}: running ({} sub-topologies, delivery {}, instance {}, {} membership)", topology.name,
-               plan.sub_topologies.size(), operators::to_string(topology.delivery), instance_id,
-               config.static_membership ? "static" : "dynamic");
+  spdlog::info("{}: running ({} sub-topologies, delivery {}, instance {}, {} membership)",
+               topology.name, plan.sub_topologies.size(), operators::to_string(topology.delivery),
+               instance_id, config.static_membership ? "static" : "dynamic");
   std::exception_ptr failure;
   try {
     co_await loop();
@@ -296,7 +329,8 @@ asio::awaitable<void> stream_app::impl::run() {
 
 void stream_app::impl::open_endpoint() {
   const auto& settings = *config.endpoint;
-  endpoint = std::make_unique<app_endpoint>(executor, settings, std::vector<const stream_app*>{&owner});
+  endpoint =
+      std::make_unique<app_endpoint>(executor, settings, std::vector<const stream_app*>{&owner});
   owner.endpoint_port_ = endpoint->port();
   spdlog::info("{}: serving /metrics, /health and /ready on {}:{}", topology.name, settings.address,
                endpoint->port());
@@ -307,25 +341,30 @@ std::optional<std::string> stream_app::impl::not_ready_reason() const {
   if (!consumer || !tasks || !rebalance) return "starting: connecting to the cluster";
   if (tasks->restoring()) return "restoring state";
   const auto group = consumer->group_stats();
-  if (group.generation <= 0 || group.in_rebalance || rebalance->pending()) return "joining the group";
+  if (group.generation <= 0 || group.in_rebalance || rebalance->pending())
+    return "joining the group";
   return std::nullopt;
 }
 
 asio::awaitable<void> stream_app::impl::start_clients(const std::string& instance_id) {
-  memory = config.shared_memory ? config.shared_memory : std::make_shared<state::rocksdb::memory_budget>(config.memory);
+  memory = config.shared_memory ? config.shared_memory
+                                : std::make_shared<state::rocksdb::memory_budget>(config.memory);
   // The group, its offsets, the internal topics and the transactional producer: the home cluster.
   const auto& home = connection_of(topology.home_cluster());
   admin_cluster = std::make_unique<kafka::cluster>(executor, admin_config_of(home));
   co_await admin_cluster->start();
-  internal_topic_options topic_options{config.replication_factor,
-                                       config.on_error == error_policy::dead_letter ? config.dead_letter_topic : ""};
-  const auto partitions = co_await prepare_internal_topics(*admin_cluster, topology, plan, std::move(topic_options));
+  internal_topic_options topic_options{
+      config.replication_factor,
+      config.on_error == error_policy::dead_letter ? config.dead_letter_topic : ""};
+  const auto partitions =
+      co_await prepare_internal_topics(*admin_cluster, topology, plan, std::move(topic_options));
   auto routes = co_await start_other_cluster_producers(partitions);
 
   kafka::consumer_config consumer_config;
   static_cast<kafka::client_config&>(consumer_config) = home.client;
   consumer_config.group_id = topology.name;
-  if (config.static_membership) consumer_config.group_instance_id = topology.name + "-" + instance_id;
+  if (config.static_membership)
+    consumer_config.group_instance_id = topology.name + "-" + instance_id;
   consumer_config.leave_group_on_close = config.leave_group_on_stop;
   consumer_config.group_protocol = config.group_protocol;
   if (config.group_protocol == kafka::group_protocol_type::consumer) {
@@ -345,7 +384,8 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   consumer_config.enable_auto_commit = false;
   consumer_config.offset_reset = kafka::auto_offset_reset::earliest;
   if (exactly_once()) consumer_config.isolation = kafka::isolation_level::read_committed;
-  restore_consumer = std::make_unique<kafka::consumer>(executor, restore_consumer_config(home.client));
+  restore_consumer =
+      std::make_unique<kafka::consumer>(executor, restore_consumer_config(home.client));
 
   kafka::producer_config producer_config;
   static_cast<kafka::client_config&>(producer_config) = home.client;
@@ -367,39 +407,42 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
                                          *restore_consumer, owner.metrics_);
   if (standby_consumer) tasks->enable_standbys(*standby_consumer);
   collector = std::make_unique<record_collector>(*producer, std::move(routes));
-  commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer, config.hooks,
-                                         owner.metrics_);
+  commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer,
+                                         config.hooks, owner.metrics_);
   rebalance = std::make_shared<rebalance_handoff>(executor);
   consumer->subscribe(tasks->input_topics(), rebalance);
 }
 
 // The classic protocol: the runtime's cooperative task assignor, which needs a consumer of its
 // own for standby and warm-up tasks, and the member's detection settings.
-void stream_app::impl::use_task_assignor(kafka::consumer_config& consumer_config, const kafka::client_config& client,
+void stream_app::impl::use_task_assignor(kafka::consumer_config& consumer_config,
+                                         const kafka::client_config& client,
                                          const std::string& instance_id) {
   if (config.session_timeout) consumer_config.session_timeout = *config.session_timeout;
   consumer_config.heartbeat_interval =
-      config.heartbeat_interval
-          ? *config.heartbeat_interval
-          : std::min<std::chrono::milliseconds>(std::chrono::seconds(3), consumer_config.session_timeout / 5);
+      config.heartbeat_interval ? *config.heartbeat_interval
+                                : std::min<std::chrono::milliseconds>(
+                                      std::chrono::seconds(3), consumer_config.session_timeout / 5);
   auto standby_config = restore_consumer_config(client);
   standby_config.client_id = client.client_id + "-standby";
   standby_consumer = std::make_unique<kafka::consumer>(executor, standby_config);
   task_assignment_settings settings{config.standby_replicas, config.acceptable_recovery_lag};
   std::string process = config.process_id.empty() ? default_process_id() : config.process_id;
   std::string transactional_id = exactly_once() ? topology.name + "-" + instance_id : std::string();
-  assignor = std::make_shared<task_assignor>(task_manager::sub_topologies_by_topic(plan), settings,
-                                             [this, process, transactional_id] {
-                                               auto report = tasks->standbys()->report(process, tasks->tasks());
-                                               report.transactional_id = transactional_id;
-                                               return report;
-                                             });
+  assignor = std::make_shared<task_assignor>(
+      task_manager::sub_topologies_by_topic(plan), settings, [this, process, transactional_id] {
+        auto report = tasks->standbys()->report(process, tasks->tasks());
+        report.transactional_id = transactional_id;
+        return report;
+      });
   consumer_config.assignment_strategies = {std::string(task_assignor_name)};
   consumer_config.custom_assignors = {assignor};
-  spdlog::info("{}: classic group protocol with the task assignor ({} standby replicas, process {}, instance {}, "
-               "session timeout {} ms, heartbeat {} ms)",
-               topology.name, config.standby_replicas, process, instance_id, consumer_config.session_timeout.count(),
-               consumer_config.heartbeat_interval.count());
+  spdlog::info(
+      "{}: classic group protocol with the task assignor ({} standby replicas, process {}, "
+      "instance {}, "
+      "session timeout {} ms, heartbeat {} ms)",
+      topology.name, config.standby_replicas, process, instance_id,
+      consumer_config.session_timeout.count(), consumer_config.heartbeat_interval.count());
 }
 
 // A task taken over from an instance that vanished (kill -9, a machine gone) may have that
@@ -424,11 +467,12 @@ asio::awaitable<void> stream_app::impl::fence_vanished_owners() {
       failure = e.what();
     }
     if (failure.empty()) {
-      spdlog::info("{}: fenced vanished instance {} (its open transaction, if any, is aborted)", topology.name,
-                   transactional_id);
+      spdlog::info("{}: fenced vanished instance {} (its open transaction, if any, is aborted)",
+                   topology.name, transactional_id);
     } else {
-      spdlog::warn("{}: fencing vanished instance {} failed, the broker will time its transaction out: {}",
-                   topology.name, transactional_id, failure);
+      spdlog::warn(
+          "{}: fencing vanished instance {} failed, the broker will time its transaction out: {}",
+          topology.name, transactional_id, failure);
     }
   }
 }
@@ -463,7 +507,8 @@ asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
 // so a busy active never meets a storm of rebalances.
 void stream_app::impl::ask_for_warmed_up_tasks() {
   const auto& warmups = assignor->orders().warmups;
-  if (warmups.empty() || warmup_rejoin_asked || applied_assignment != assignor->assignments()) return;
+  if (warmups.empty() || warmup_rejoin_asked || applied_assignment != assignor->assignments())
+    return;
   auto& standbys = *tasks->standbys();
   bool caught_up = true;
   for (const auto& id : warmups) {
@@ -472,9 +517,10 @@ void stream_app::impl::ask_for_warmed_up_tasks() {
   }
   const auto now = clock::now();
   if (!(caught_up && now >= next_warmup_ask) && now < next_probe) return;
-  warmup_pause = warmups == warmups_asked_for
-                     ? std::min<clock::duration>(warmup_pause * 2, config.probing_rebalance_interval)
-                     : clock::duration(first_warmup_pause);
+  warmup_pause =
+      warmups == warmups_asked_for
+          ? std::min<clock::duration>(warmup_pause * 2, config.probing_rebalance_interval)
+          : clock::duration(first_warmup_pause);
   warmups_asked_for = warmups;
   spdlog::info("{}: {} warm-up task(s) {}: asking for a rebalance", topology.name, warmups.size(),
                caught_up ? "caught up" : "still behind after the probing interval");
@@ -484,10 +530,12 @@ void stream_app::impl::ask_for_warmed_up_tasks() {
   consumer->request_rejoin();
 }
 
-kafka::client_config stream_app::impl::admin_config_of(const runtime_config::cluster_connection& connection) const {
+kafka::client_config stream_app::impl::admin_config_of(
+    const runtime_config::cluster_connection& connection) const {
   auto admin_config = connection.client;
   for (const auto* part : {&connection.properties.admin, &connection.properties.all}) {
-    for (const auto& [name, value] : *part) kafka::apply_property({.client = &admin_config}, name, value);
+    for (const auto& [name, value] : *part)
+      kafka::apply_property({.client = &admin_config}, name, value);
   }
   return admin_config;
 }
@@ -495,7 +543,8 @@ kafka::client_config stream_app::impl::admin_config_of(const runtime_config::clu
 // Each cluster other than the home one that a sink is on: its sink topics created there (with
 // the input's partition count), and a producer of its own, idempotent (the Java default) and
 // outside any transaction; validation refused such sinks under exactly-once.
-asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_producers(std::int32_t partitions) {
+asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_producers(
+    std::int32_t partitions) {
   record_collector::routes routes;
   for (const auto& sink : topology.sinks) {
     if (sink.cluster == topology.home_cluster()) continue;
@@ -506,7 +555,8 @@ asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_
       co_await admin.start();
       std::exception_ptr failure;
       try {
-        co_await prepare_sink_topics(admin, topology, sink.cluster, partitions, config.replication_factor);
+        co_await prepare_sink_topics(admin, topology, sink.cluster, partitions,
+                                     config.replication_factor);
       } catch (...) {
         failure = std::current_exception();
       }
@@ -518,7 +568,8 @@ asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_
       apply_client_properties(connection.properties, unused, producer_config);
       producer_of_cluster = std::make_unique<kafka_producer_port>(executor, producer_config);
       co_await producer_of_cluster->start();
-      spdlog::info("{}: sinks on cluster '{}' have a producer of their own", topology.name, sink.cluster);
+      spdlog::info("{}: sinks on cluster '{}' have a producer of their own", topology.name,
+                   sink.cluster);
     }
     for (const auto& topic : sink.written_topics()) routes[topic] = producer_of_cluster.get();
   }
@@ -538,7 +589,8 @@ asio::awaitable<void> stream_app::impl::loop() {
     if (!batch.empty()) owner.metrics_.poll_time.observe(clock::now() - poll_began);
     // Events that arrived while polling go first: a revoked task's records are then skipped.
     co_await handle_rebalance_events();
-    if (topology.delivery == operators::delivery_guarantee::at_most_once) co_await commit_at_most_once(batch);
+    if (topology.delivery == operators::delivery_guarantee::at_most_once)
+      co_await commit_at_most_once(batch);
     if (!batch.empty()) {
       const scoped_timer processing(owner.metrics_.processing_time);
       co_await process(std::move(batch));
@@ -620,11 +672,12 @@ asio::awaitable<void> stream_app::impl::punctuate() {
     if (auto error = t->processor().punctuate(now, outputs)) {
       owner.metrics_.processing_errors.fetch_add(1, std::memory_order_relaxed);
       if (config.on_error == error_policy::stop) {
-        throw processing_failure("pipeline '" + topology.name + "' stopped: task " + id.to_string() +
-                                 ": punctuation failed: " + error->describe() + " (on_error: stop)");
+        throw processing_failure("pipeline '" + topology.name + "' stopped: task " +
+                                 id.to_string() + ": punctuation failed: " + error->describe() +
+                                 " (on_error: stop)");
       }
-      spdlog::warn("{}: task {}: punctuation failed, its outputs dropped: {}", topology.name, id.to_string(),
-                   error->describe());
+      spdlog::warn("{}: task {}: punctuation failed, its outputs dropped: {}", topology.name,
+                   id.to_string(), error->describe());
       outputs.clear();
     }
     for (const auto& out : outputs) {
@@ -657,7 +710,8 @@ asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::con
   }
   ++*records_in_of_partition;
   outputs.clear();
-  if (auto error = t.processor().process(to_raw_record(in), outputs)) co_await handle_error(*error, in);
+  if (auto error = t.processor().process(to_raw_record(in), outputs))
+    co_await handle_error(*error, in);
   for (const auto& out : outputs) {
     co_await collector->send(out);
     count_output(out.topic);
@@ -668,12 +722,13 @@ asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::con
   if (!processed_any) {
     processed_any = true;
     const std::chrono::duration<double> since_start = clock::now() - started;
-    spdlog::info("{}: first record processed, {:.3f} s after start", topology.name, since_start.count());
+    spdlog::info("{}: first record processed, {:.3f} s after start", topology.name,
+                 since_start.count());
   }
 }
 
 asio::awaitable<void> stream_app::impl::handle_error(const operators::processing_error& error,
-                                                    const kafka::consumer_record& in) {
+                                                     const kafka::consumer_record& in) {
   owner.metrics_.processing_errors.fetch_add(1, std::memory_order_relaxed);
   switch (config.on_error) {
     case error_policy::stop:
@@ -692,7 +747,8 @@ asio::awaitable<void> stream_app::impl::handle_error(const operators::processing
       dead.headers = raw.headers;
       dead.headers.push_back({"sluice.error", error.describe()});
       dead.headers.push_back({"sluice.error.kind", std::string(operators::to_string(error.kind))});
-      dead.headers.push_back({"sluice.source", raw.origin.topic + "/" + std::to_string(raw.origin.partition) + "/" +
+      dead.headers.push_back({"sluice.source", raw.origin.topic + "/" +
+                                                   std::to_string(raw.origin.partition) + "/" +
                                                    std::to_string(raw.origin.offset)});
       co_await collector->send(dead);
       owner.metrics_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
@@ -701,10 +757,12 @@ asio::awaitable<void> stream_app::impl::handle_error(const operators::processing
   }
 }
 
-asio::awaitable<void> stream_app::impl::commit_at_most_once(const std::vector<kafka::consumer_record>& batch) {
+asio::awaitable<void> stream_app::impl::commit_at_most_once(
+    const std::vector<kafka::consumer_record>& batch) {
   std::map<topic_partition, kafka::offset_and_metadata> offsets;
   for (const auto& in : batch) {
-    if (tasks->running_task_for(in.topic, in.partition)) offsets[{std::string(in.topic), in.partition}].offset = in.offset + 1;
+    if (tasks->running_task_for(in.topic, in.partition))
+      offsets[{std::string(in.topic), in.partition}].offset = in.offset + 1;
   }
   if (!offsets.empty()) co_await consumer->commit(std::move(offsets));
 }

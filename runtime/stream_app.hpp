@@ -36,19 +36,9 @@
 // consumer, the producer and the stores share it, so no locks). Lifetime: run() returns after
 // request_stop() (or a fatal error, rethrown) once it has committed and left the group.
 
-#include "kafka/client/client_config.hpp"
-#include "kafka/consumer/consumer_config.hpp"
-#include "operators/function_registry.hpp"
-#include "operators/topology.hpp"
-#include "runtime/changelog_restorer.hpp"
-#include "runtime/metrics_exposition.hpp"
-#include "runtime/runtime_metrics.hpp"
-#include "state/rocksdb/memory_budget.hpp"
-
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -58,6 +48,15 @@
 #include <optional>
 #include <string>
 
+#include "kafka/client/client_config.hpp"
+#include "kafka/consumer/consumer_config.hpp"
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+#include "runtime/changelog_restorer.hpp"
+#include "runtime/metrics_exposition.hpp"
+#include "runtime/runtime_metrics.hpp"
+#include "state/rocksdb/memory_budget.hpp"
+
 namespace sluice::runtime {
 
 namespace asio = boost::asio;
@@ -66,7 +65,8 @@ namespace asio = boost::asio;
 enum class error_policy : std::uint8_t {
   stop,         // stop the application with the error (nothing is committed past the record)
   skip,         // log it, count it, go on
-  dead_letter,  // write the input record unchanged to the dead-letter topic, with headers saying why
+  dead_letter,  // write the input record unchanged to the dead-letter topic, with headers saying
+                // why
 };
 
 // Failure injection for tests: called on the app's thread at points of the commit path where a
@@ -174,7 +174,6 @@ struct runtime_config {
   std::string thread_label;
   commit_hooks hooks;  // tests only
 };
-
 
 class stream_app {
  public:

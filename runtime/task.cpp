@@ -14,7 +14,9 @@ std::string task_id::to_string() const {
 // restored before the processor reads them) and hands out the changelogged ones.
 class task::provider final : public operators::store_provider {
  public:
-  state::kv_store& kv_store(const operators::store_plan& plan) override { return find<state::kv_store>(plan); }
+  state::kv_store& kv_store(const operators::store_plan& plan) override {
+    return find<state::kv_store>(plan);
+  }
   state::window_store& window_store(const operators::store_plan& plan) override {
     return find<state::window_store>(plan);
   }
@@ -31,7 +33,8 @@ class task::provider final : public operators::store_provider {
     auto* typed = it == stores.end() ? nullptr : dynamic_cast<Store*>(it->second.get());
     if (!typed) {
       throw std::logic_error("task: the operators asked for store '" + plan.name + "' of kind " +
-                             std::string(operators::to_string(plan.kind)) + ", which the plan does not have");
+                             std::string(operators::to_string(plan.kind)) +
+                             ", which the plan does not have");
     }
     return *typed;
   }
@@ -39,7 +42,8 @@ class task::provider final : public operators::store_provider {
 
 namespace {
 
-std::vector<kafka::topic_partition> inputs_of(const operators::sub_topology& plan, std::int32_t partition) {
+std::vector<kafka::topic_partition> inputs_of(const operators::sub_topology& plan,
+                                              std::int32_t partition) {
   std::vector<kafka::topic_partition> inputs;
   for (const auto& source : plan.sources) {
     for (const auto& topic : source.topics) inputs.push_back({topic, partition});
@@ -49,15 +53,17 @@ std::vector<kafka::topic_partition> inputs_of(const operators::sub_topology& pla
 
 }  // namespace
 
-std::unique_ptr<task> open_task(task_id id, const operators::sub_topology& plan, const std::filesystem::path& app_dir,
+std::unique_ptr<task> open_task(task_id id, const operators::sub_topology& plan,
+                                const std::filesystem::path& app_dir,
                                 const std::string& application,
                                 std::shared_ptr<state::rocksdb::memory_budget> memory,
                                 const operators::function_registry& registry) {
-  auto database =
-      state::rocksdb::task_database::open({app_dir / id.to_string(), application, id.to_string(), std::move(memory)});
+  auto database = state::rocksdb::task_database::open(
+      {app_dir / id.to_string(), application, id.to_string(), std::move(memory)});
   if (database.result().outcome == state::rocksdb::open_outcome::wiped) {
-    spdlog::warn("{}: task {}: state directory was wiped ({}); restoring it fully from the changelogs", application,
-                 id.to_string(), database.result().reason);
+    spdlog::warn(
+        "{}: task {}: state directory was wiped ({}); restoring it fully from the changelogs",
+        application, id.to_string(), database.result().reason);
   }
   return std::make_unique<task>(id, plan, std::move(database), registry);
 }
@@ -72,8 +78,12 @@ std::int64_t task::offset_sum() const {
 
 task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task_database database,
            const operators::function_registry& registry)
-    : id_(id), plan_(plan), registry_(registry), database_(std::move(database)),
-      provider_(std::make_unique<provider>()), input_(inputs_of(plan, id.partition)) {
+    : id_(id),
+      plan_(plan),
+      registry_(registry),
+      database_(std::move(database)),
+      provider_(std::make_unique<provider>()),
+      input_(inputs_of(plan, id.partition)) {
   for (const auto& store_plan : plan_.stores) {
     std::unique_ptr<changelogged_store> store;
     switch (store_plan.kind) {
@@ -81,12 +91,12 @@ task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task
         store = std::make_unique<changelogged_kv_store>(database_.open_kv_store(store_plan.name));
         break;
       case operators::store_kind::window:
-        store = std::make_unique<changelogged_window_store>(
-            database_.open_window_store(store_plan.name, state::window_store_options{store_plan.retention}));
+        store = std::make_unique<changelogged_window_store>(database_.open_window_store(
+            store_plan.name, state::window_store_options{store_plan.retention}));
         break;
       case operators::store_kind::session:
-        store = std::make_unique<changelogged_session_store>(
-            database_.open_session_store(store_plan.name, state::session_store_options{store_plan.retention}));
+        store = std::make_unique<changelogged_session_store>(database_.open_session_store(
+            store_plan.name, state::session_store_options{store_plan.retention}));
         break;
     }
     stores_.push_back({store_plan, store.get(), {store_plan.changelog_topic, id_.partition}});

@@ -5,12 +5,20 @@
 // operators' processor, and it tracks the input offsets it has processed.
 //
 // Life of a task: opened when the consumer group assigns its partition; its stores are restored
-// from their changelogs (task_manager and its changelog_reader do that, only the gap since each store's recorded offset)
-// before `start_processing()` builds the processor, because the windowed aggregation reads its
-// stream time from its meta store when it is built. Closed when the partition is revoked or lost;
-// the database stays on disk, so a task that comes back restores nothing or little.
+// from their changelogs (task_manager and its changelog_reader do that, only the gap since each
+// store's recorded offset) before `start_processing()` builds the processor, because the windowed
+// aggregation reads its stream time from its meta store when it is built. Closed when the partition
+// is revoked or lost; the database stays on disk, so a task that comes back restores nothing or
+// little.
 //
 // One thread: the stream_app's.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "kafka/client/topic_partition.hpp"
 #include "operators/function_registry.hpp"
@@ -21,13 +29,6 @@
 #include "runtime/task_id.hpp"
 #include "runtime/task_input.hpp"
 #include "state/rocksdb/task_database.hpp"
-
-#include <filesystem>
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace sluice::runtime {
 
@@ -96,7 +97,8 @@ class task {
 
 // Opens the task's RocksDB database under `app_dir` (saying so when it had to wipe a foreign or
 // corrupt one) and its stores.
-std::unique_ptr<task> open_task(task_id id, const operators::sub_topology& plan, const std::filesystem::path& app_dir,
+std::unique_ptr<task> open_task(task_id id, const operators::sub_topology& plan,
+                                const std::filesystem::path& app_dir,
                                 const std::string& application,
                                 std::shared_ptr<state::rocksdb::memory_budget> memory,
                                 const operators::function_registry& registry);

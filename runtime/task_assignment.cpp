@@ -16,12 +16,13 @@ namespace wire = kafka::protocol;
 // report: 'R' version(1) process(int32 length, bytes) offset_sums(int32 n, n * (task, int64))
 //         standbys(int32 n, n * task) transactional_id(int32 length, bytes)
 // orders: 'O' version(1) standbys(int32 n, n * task) warmups(int32 n, n * task)
-//         owners(int32 n, n * (task, int32 length, bytes)) fence(int32 n, n * (int32 length, bytes))
+//         owners(int32 n, n * (task, int32 length, bytes)) fence(int32 n, n * (int32 length,
+//         bytes))
 // task:   sub_topology(int32) partition(int32)
 // Integers are big-endian (the wire primitives of the Kafka protocol). Lists are in ascending
-// order without repeats (as the encoders write them): one value has one encoding. A first byte per kind keeps
-// a report from being read as orders; a member of a newer version sends a version this build
-// rejects, and the leader then treats it as reporting nothing.
+// order without repeats (as the encoders write them): one value has one encoding. A first byte per
+// kind keeps a report from being read as orders; a member of a newer version sends a version this
+// build rejects, and the leader then treats it as reporting nothing.
 
 constexpr std::int8_t report_kind = 'R';
 constexpr std::int8_t orders_kind = 'O';
@@ -113,7 +114,8 @@ std::map<task_id, std::string> read_owners(wire::reader& in) {
   for (std::size_t i = 0; in.ok() && i < count.value_or(0); ++i) {
     const auto task = read_task(in);
     auto owner = to_string(in.bytes());
-    if (!owners.empty() && !(owners.rbegin()->first < task)) in.fail(wire::decode_error::invalid_value);
+    if (!owners.empty() && !(owners.rbegin()->first < task))
+      in.fail(wire::decode_error::invalid_value);
     owners.emplace(task, std::move(owner));
   }
   return owners;

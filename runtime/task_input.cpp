@@ -3,7 +3,8 @@
 namespace sluice::runtime {
 
 task_input::task_input(std::vector<kafka::topic_partition> partitions) {
-  for (auto& p : partitions) buffers_.emplace_back(std::move(p), std::deque<kafka::consumer_record>{});
+  for (auto& p : partitions)
+    buffers_.emplace_back(std::move(p), std::deque<kafka::consumer_record>{});
 }
 
 void task_input::add(kafka::consumer_record record) {
@@ -25,8 +26,9 @@ std::vector<kafka::topic_partition> task_input::empty_partitions() const {
   return out;
 }
 
-std::optional<kafka::consumer_record> task_input::next(const std::vector<kafka::topic_partition>& not_caught_up,
-                                                       clock::time_point now, clock::duration max_idle) {
+std::optional<kafka::consumer_record> task_input::next(
+    const std::vector<kafka::topic_partition>& not_caught_up, clock::time_point now,
+    clock::duration max_idle) {
   emptied_ = false;
   if (buffered_ == 0) {
     waiting_since_.reset();
@@ -40,7 +42,8 @@ std::optional<kafka::consumer_record> task_input::next(const std::vector<kafka::
   }
   std::deque<kafka::consumer_record>* oldest = nullptr;
   for (auto& [partition, records] : buffers_) {
-    if (!records.empty() && (oldest == nullptr || records.front().timestamp < oldest->front().timestamp)) {
+    if (!records.empty() &&
+        (oldest == nullptr || records.front().timestamp < oldest->front().timestamp)) {
       oldest = &records;
     }
   }

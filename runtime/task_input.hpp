@@ -14,15 +14,15 @@
 //
 // One thread: the stream_app's. The records keep their fetch buffers alive.
 
-#include "kafka/client/topic_partition.hpp"
-#include "kafka/consumer/consumer_record.hpp"
-
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <utility>
 #include <optional>
+#include <utility>
 #include <vector>
+
+#include "kafka/client/topic_partition.hpp"
+#include "kafka/consumer/consumer_record.hpp"
 
 namespace sluice::runtime {
 
@@ -41,8 +41,9 @@ class task_input {
 
   // The next record to process, or nullopt: nothing buffered, or waiting for a partition in
   // `not_caught_up` (the empty ones that still have records on the broker) for less than max_idle.
-  std::optional<kafka::consumer_record> next(const std::vector<kafka::topic_partition>& not_caught_up,
-                                             clock::time_point now, clock::duration max_idle);
+  std::optional<kafka::consumer_record> next(
+      const std::vector<kafka::topic_partition>& not_caught_up, clock::time_point now,
+      clock::duration max_idle);
 
   // Whether the last next() took a partition's last buffered record (its lag needs a new look).
   bool emptied_a_partition() const { return emptied_; }

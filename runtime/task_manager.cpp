@@ -1,26 +1,34 @@
 #include "runtime/task_manager.hpp"
 
-#include "runtime/runtime_metrics.hpp"
+#include <spdlog/spdlog.h>
 
 #include "kafka/protocol/error_code.hpp"
-
-#include <spdlog/spdlog.h>
+#include "runtime/runtime_metrics.hpp"
 
 namespace sluice::runtime {
 
-task_manager::task_manager(const operators::topology& topology, const operators::topology_plan& plan,
-                           const operators::function_registry& registry, std::filesystem::path app_dir,
-                           std::shared_ptr<state::rocksdb::memory_budget> memory, input_port& consumer,
-                           kafka::consumer& restore_consumer, runtime_metrics& metrics)
-    : topology_(topology), plan_(plan), registry_(registry), app_dir_(std::move(app_dir)), memory_(std::move(memory)),
-      consumer_(consumer), metrics_(metrics),
+task_manager::task_manager(const operators::topology& topology,
+                           const operators::topology_plan& plan,
+                           const operators::function_registry& registry,
+                           std::filesystem::path app_dir,
+                           std::shared_ptr<state::rocksdb::memory_budget> memory,
+                           input_port& consumer, kafka::consumer& restore_consumer,
+                           runtime_metrics& metrics)
+    : topology_(topology),
+      plan_(plan),
+      registry_(registry),
+      app_dir_(std::move(app_dir)),
+      memory_(std::move(memory)),
+      consumer_(consumer),
+      metrics_(metrics),
       reader_(restore_consumer, topology.name, [&metrics](std::size_t records) {
         metrics.restored_records.fetch_add(records, std::memory_order_relaxed);
       }) {
   sub_topology_of_ = sub_topologies_by_topic(plan_);
 }
 
-std::map<std::string, int, std::less<>> task_manager::sub_topologies_by_topic(const operators::topology_plan& plan) {
+std::map<std::string, int, std::less<>> task_manager::sub_topologies_by_topic(
+    const operators::topology_plan& plan) {
   std::map<std::string, int, std::less<>> by_topic;
   for (const auto& sub : plan.sub_topologies) {
     for (const auto& source : sub.sources) {
@@ -33,7 +41,8 @@ std::map<std::string, int, std::less<>> task_manager::sub_topologies_by_topic(co
 task_manager::~task_manager() = default;
 
 void task_manager::enable_standbys(kafka::consumer& standby_consumer) {
-  standbys_ = std::make_unique<standby_tasks>(topology_, plan_, registry_, app_dir_, memory_, standby_consumer);
+  standbys_ = std::make_unique<standby_tasks>(topology_, plan_, registry_, app_dir_, memory_,
+                                              standby_consumer);
   std::set<task_id> open;
   for (const auto& [id, t] : tasks_) open.insert(id);
   standbys_->scan_local_state(open);
@@ -45,7 +54,8 @@ std::vector<std::string> task_manager::input_topics() const {
   return topics;
 }
 
-std::set<task_id> task_manager::task_ids_of(const std::vector<kafka::topic_partition>& partitions) const {
+std::set<task_id> task_manager::task_ids_of(
+    const std::vector<kafka::topic_partition>& partitions) const {
   std::set<task_id> ids;
   for (const auto& input : partitions) {
     auto sub = sub_topology_of_.find(input.topic);
@@ -104,8 +114,8 @@ asio::awaitable<void> task_manager::prepare_restores() {
       retry_reason = e.what();  // a broker down or moving: try again on a later loop turn
     }
     if (!retry_reason.empty()) {
-      spdlog::warn("{}: task {}: looking up where to restore from failed, retrying: {}", topology_.name,
-                   id.to_string(), retry_reason);
+      spdlog::warn("{}: task {}: looking up where to restore from failed, retrying: {}",
+                   topology_.name, id.to_string(), retry_reason);
       ++it;
       continue;
     }
@@ -150,8 +160,8 @@ asio::awaitable<void> task_manager::restore(std::chrono::milliseconds timeout) {
         if (assignment.contains(input)) inputs.push_back(input);
       }
       consumer_.resume(inputs);
-      spdlog::info("{}: task {} running (restored {} records in {:.2f} s)", topology_.name, id.to_string(), records,
-                   seconds);
+      spdlog::info("{}: task {} running (restored {} records in {:.2f} s)", topology_.name,
+                   id.to_string(), records, seconds);
     }
   }
   update_gauge();
@@ -161,10 +171,11 @@ void task_manager::throw_restore_failure(const std::exception& e) const {
   // Not retriable (a changelog deleted, no authorisation): the app stops, saying which tasks.
   std::string restoring;
   for (const auto& [id, t] : tasks_) {
-    if (reader_.restoring(id.to_string())) restoring += (restoring.empty() ? "" : ", ") + id.to_string();
+    if (reader_.restoring(id.to_string()))
+      restoring += (restoring.empty() ? "" : ", ") + id.to_string();
   }
-  throw std::runtime_error("pipeline '" + topology_.name + "': restoring the stores of task(s) " + restoring +
-                           " from their changelogs failed: " + e.what());
+  throw std::runtime_error("pipeline '" + topology_.name + "': restoring the stores of task(s) " +
+                           restoring + " from their changelogs failed: " + e.what());
 }
 
 void task_manager::close(const std::set<task_id>& ids, bool clean) {

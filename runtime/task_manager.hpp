@@ -17,17 +17,8 @@
 // One thread: the stream loop's. Every method is called from the loop only, never from a
 // consumer callback (rebalance_handoff turns those into events the loop handles).
 
-#include "operators/function_registry.hpp"
-#include "operators/topology.hpp"
-#include "runtime/changelog_restorer.hpp"
-#include "runtime/client_ports.hpp"
-#include "runtime/standby_tasks.hpp"
-#include "runtime/task.hpp"
-#include "state/rocksdb/memory_budget.hpp"
-
-#include <boost/asio/awaitable.hpp>
-
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -35,6 +26,14 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "operators/function_registry.hpp"
+#include "operators/topology.hpp"
+#include "runtime/changelog_restorer.hpp"
+#include "runtime/client_ports.hpp"
+#include "runtime/standby_tasks.hpp"
+#include "runtime/task.hpp"
+#include "state/rocksdb/memory_budget.hpp"
 
 namespace sluice::kafka {
 class consumer;
@@ -63,7 +62,8 @@ class task_manager {
   task_manager& operator=(const task_manager&) = delete;
 
   // Input topic -> the sub-topology reading it.
-  static std::map<std::string, int, std::less<>> sub_topologies_by_topic(const operators::topology_plan& plan);
+  static std::map<std::string, int, std::less<>> sub_topologies_by_topic(
+      const operators::topology_plan& plan);
   // The input topics, one per sub-topology source.
   std::vector<std::string> input_topics() const;
   std::set<task_id> task_ids_of(const std::vector<kafka::topic_partition>& partitions) const;
@@ -90,7 +90,9 @@ class task_manager {
   // processor; returns its input partitions, which must be rewound to their committed offsets.
   std::vector<kafka::topic_partition> abort_all();
   // The restore progress of every store still restoring.
-  std::vector<changelog_reader::store_progress_view> restore_progress() const { return reader_.progress(); }
+  std::vector<changelog_reader::store_progress_view> restore_progress() const {
+    return reader_.progress();
+  }
 
  private:
   static constexpr std::chrono::milliseconds prepare_retry_backoff{500};

@@ -1,8 +1,8 @@
 #pragma once
 
 // bytes_table: what a backend gives one store, the bottom layer of the store stack
-// (docs/architecture.md "State": changelogged -> [buffered store -> bytes_table]). It is an ordered map
-// of COMMITTED bytes plus a few named metadata values, changed only by write(), which applies
+// (docs/architecture.md "State": changelogged -> [buffered store -> bytes_table]). It is an ordered
+// map of COMMITTED bytes plus a few named metadata values, changed only by write(), which applies
 // deletions, entries and metadata atomically: all or nothing, also across a crash. The store
 // layer above it (buffered_kv_store, segmented_store) owns transactions, read-your-writes, key
 // layouts and retention, so every backend gets them identically:

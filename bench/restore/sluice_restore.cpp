@@ -17,24 +17,23 @@
 // (opening the database) and "close_s" (flushing and closing it).
 // --records is what a full restore must bring: the driver exits 1 when a restore from an empty
 // directory applied fewer.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+
 #include "bench/driver_common.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/net/broker_address.hpp"
 #include "kafka/producer/producer.hpp"
 #include "runtime/changelog_restorer.hpp"
 #include "state/rocksdb/task_database.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-
-#include <spdlog/spdlog.h>
-
-#include <chrono>
-#include <cstdio>
-#include <exception>
-#include <filesystem>
-#include <string>
 
 namespace asio = boost::asio;
 using namespace sluice;
@@ -51,7 +50,9 @@ struct options {
 };
 
 options parse(int argc, char** argv) {
-  if (argc < 2) throw std::invalid_argument("usage: bench_sluice_restore fill|restore --bootstrap B --topic T ...");
+  if (argc < 2)
+    throw std::invalid_argument(
+        "usage: bench_sluice_restore fill|restore --bootstrap B --topic T ...");
   options o;
   o.mode = argv[1];
   if (o.mode != "fill" && o.mode != "restore") {
@@ -61,17 +62,24 @@ options parse(int argc, char** argv) {
     const std::string option = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument(option + " needs a value");
     const std::string value = argv[i + 1];
-    if (option == "--bootstrap") o.bootstrap = value;
-    else if (option == "--topic") o.topic = value;
-    else if (option == "--records") o.records = bench::parse_count(option, value);
-    else if (option == "--size") o.size = static_cast<std::size_t>(bench::parse_count(option, value));
-    else if (option == "--state-dir") o.state_dir = value;
-    else throw std::invalid_argument("unknown option '" + option + "'");
+    if (option == "--bootstrap")
+      o.bootstrap = value;
+    else if (option == "--topic")
+      o.topic = value;
+    else if (option == "--records")
+      o.records = bench::parse_count(option, value);
+    else if (option == "--size")
+      o.size = static_cast<std::size_t>(bench::parse_count(option, value));
+    else if (option == "--state-dir")
+      o.state_dir = value;
+    else
+      throw std::invalid_argument("unknown option '" + option + "'");
   }
   if (o.bootstrap.empty() || o.topic.empty() || o.records == 0) {
     throw std::invalid_argument("--bootstrap, --topic and --records are required");
   }
-  if (o.mode == "restore" && o.state_dir.empty()) throw std::invalid_argument("restore needs --state-dir");
+  if (o.mode == "restore" && o.state_dir.empty())
+    throw std::invalid_argument("restore needs --state-dir");
   return o;
 }
 
@@ -110,15 +118,18 @@ asio::awaitable<int> fill(asio::any_io_executor executor, options o) {
   co_await producer.flush();
   last.result();  // throws when the last record failed; the harness checks the topic's end offset
   co_await producer.stop();
-  bench::report(o.records, o.records * static_cast<std::int64_t>(o.size), bench::seconds_since(start), 0);
+  bench::report(o.records, o.records * static_cast<std::int64_t>(o.size),
+                bench::seconds_since(start), 0);
   co_return 0;
 }
 
 asio::awaitable<int> restore(asio::any_io_executor executor, options o) {
   const bool fresh = !std::filesystem::exists(o.state_dir / "0_0");
   auto open_started = std::chrono::steady_clock::now();
-  auto memory = std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{});
-  auto database = state::rocksdb::task_database::open({o.state_dir / "0_0", "bench-restore", "0_0", memory});
+  auto memory =
+      std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{});
+  auto database =
+      state::rocksdb::task_database::open({o.state_dir / "0_0", "bench-restore", "0_0", memory});
   auto store = database.open_kv_store("store");
   const double open_s = bench::seconds_since(open_started);
 
@@ -144,11 +155,13 @@ asio::awaitable<int> restore(asio::any_io_executor executor, options o) {
     std::fprintf(stderr, "sluice_restore: a full restore applied %lld of %lld records\n",
                  static_cast<long long>(records), static_cast<long long>(o.records));
   }
-  std::printf("{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %d, \"offsets\": %lld, "
-              "\"apply_s\": %.6f, \"open_s\": %.6f, \"close_s\": %.6f}\n",
-              static_cast<long long>(records), static_cast<long long>(records * static_cast<std::int64_t>(o.size)),
-              outcome.elapsed.count(), errors, static_cast<long long>(outcome.to - outcome.from),
-              outcome.applying.count(), open_s, close_s);
+  std::printf(
+      "{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %d, \"offsets\": %lld, "
+      "\"apply_s\": %.6f, \"open_s\": %.6f, \"close_s\": %.6f}\n",
+      static_cast<long long>(records),
+      static_cast<long long>(records * static_cast<std::int64_t>(o.size)), outcome.elapsed.count(),
+      errors, static_cast<long long>(outcome.to - outcome.from), outcome.applying.count(), open_s,
+      close_s);
   std::fflush(stdout);
   co_return errors;
 }
@@ -160,9 +173,10 @@ int main(int argc, char** argv) {
     const auto o = parse(argc, argv);
     spdlog::set_level(spdlog::level::warn);
     asio::io_context context(1);
-    auto done = asio::co_spawn(context, o.mode == "fill" ? fill(context.get_executor(), o)
-                                                         : restore(context.get_executor(), o),
-                               asio::use_future);
+    auto done = asio::co_spawn(
+        context,
+        o.mode == "fill" ? fill(context.get_executor(), o) : restore(context.get_executor(), o),
+        asio::use_future);
     context.run();
     return done.get();
   } catch (const std::exception& e) {

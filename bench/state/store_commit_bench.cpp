@@ -8,13 +8,13 @@
 //
 // Method and figures: docs/benchmarks.md, "State that survives kill -9".
 
-#include "state/rocksdb/task_database.hpp"
-
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
+
+#include "state/rocksdb/task_database.hpp"
 
 namespace {
 
@@ -25,7 +25,8 @@ void store_commit(benchmark::State& state) {
   const bool wal = state.range(0) != 0;
   const auto records_per_commit = state.range(1);
   const auto directory =
-      fs::temp_directory_path() / ("sluice-bench-store-commit-" + std::to_string(::getpid()) + (wal ? "-wal" : "-nowal"));
+      fs::temp_directory_path() /
+      ("sluice-bench-store-commit-" + std::to_string(::getpid()) + (wal ? "-wal" : "-nowal"));
   fs::remove_all(directory);
   auto memory = std::make_shared<store::memory_budget>(store::memory_budget_config{});
   {

@@ -3,14 +3,13 @@
 // path; it declines when it would have to wait, and the awaitable send() takes over.
 //
 //   batch_producer BOOTSTRAP TOPIC COUNT
-#include "kafka/producer/producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <chrono>
 #include <iostream>
+
+#include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice::kafka;

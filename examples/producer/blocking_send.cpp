@@ -2,9 +2,9 @@
 // over TLS with SASL/SCRAM when the environment provides the settings.
 //
 //   blocking_send BOOTSTRAP TOPIC [CA_FILE USER PASSWORD]
-#include "kafka/producer/blocking_producer.hpp"
-
 #include <iostream>
+
+#include "kafka/producer/blocking_producer.hpp"
 
 using namespace sluice::kafka;
 

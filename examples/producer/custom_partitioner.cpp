@@ -2,14 +2,13 @@
 // spread by the Java-compatible murmur2 hash over the other partitions.
 //
 //   custom_partitioner BOOTSTRAP TOPIC
-#include "kafka/producer/partitioner.hpp"
-#include "kafka/producer/producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <iostream>
+
+#include "kafka/producer/partitioner.hpp"
+#include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice::kafka;

@@ -1,13 +1,12 @@
 // Sends a few records and waits for each delivery (aiokafka's "send_and_wait" example).
 //
 //   simple_send BOOTSTRAP TOPIC
-#include "kafka/producer/producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <iostream>
+
+#include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice::kafka;

@@ -8,13 +8,12 @@
 // certificates (ssl.client.auth=required); KEY_PASSWORD decrypts an encrypted key. The broker's
 // certificate must name the host in BOOTSTRAP (Kafka's default
 // ssl.endpoint.identification.algorithm=https).
-#include "kafka/producer/producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <iostream>
+
+#include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice::kafka;
@@ -23,7 +22,8 @@ asio::awaitable<void> run(asio::any_io_executor executor, producer_config config
                           std::string topic) {
   producer p(executor, std::move(config));
   co_await p.start();
-  auto where = co_await p.send_and_wait(topic, protocol::to_bytes("Super Message"), std::nullopt, 0);
+  auto where =
+      co_await p.send_and_wait(topic, protocol::to_bytes("Super Message"), std::nullopt, 0);
   std::cout << "delivered to " << where.topic << "-" << where.partition << " at offset "
             << where.offset << "\n";
   co_await p.stop();

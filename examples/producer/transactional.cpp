@@ -4,13 +4,12 @@
 // throws.
 //
 //   transactional BOOTSTRAP TOPIC TRANSACTIONAL_ID
-#include "kafka/producer/producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <iostream>
+
+#include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice::kafka;

@@ -3,14 +3,13 @@
 // them with LongDeserializer and a JSON deserializer.
 //
 //   typed_send BOOTSTRAP TOPIC
-#include "kafka/producer/serializing_producer.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/value.hpp>
-
 #include <iostream>
+
+#include "kafka/producer/serializing_producer.hpp"
 
 namespace asio = boost::asio;
 using namespace sluice::kafka;

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
     sluice::runtime::runtime_config config;
     config.client.bootstrap_servers = sluice::kafka::parse_bootstrap_servers(argv[1]);
     asio::io_context context;
-    sluice::runtime::stream_app stream(context.get_executor(), std::move(topology), config, registry);
+    sluice::runtime::stream_app stream(context.get_executor(), std::move(topology), config,
+                                       registry);
     asio::signal_set signals(context, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int) {
       if (!error) stream.request_stop();

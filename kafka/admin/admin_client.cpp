@@ -9,8 +9,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "kafka/client/clock.hpp"
 #include "kafka/admin/retry_policy.hpp"
+#include "kafka/client/clock.hpp"
 #include "kafka/protocol/messages/create_partitions.hpp"
 #include "kafka/protocol/messages/create_topics.hpp"
 #include "kafka/protocol/messages/delete_topics.hpp"
@@ -537,9 +537,9 @@ asio::awaitable<std::vector<alter_configs_result>> admin_client::incremental_alt
   for (auto& [node, group] : by_target) {
     std::vector<config_resource> resources;
     for (const auto& [resource, alterations] : group) resources.push_back(resource);
-    auto answers = co_await retrying(until, "alter the configs of " + describe_resources(resources),
-                                     &admin_client::alter_configs_attempt, node, group,
-                                     validate_only);
+    auto answers =
+        co_await retrying(until, "alter the configs of " + describe_resources(resources),
+                          &admin_client::alter_configs_attempt, node, group, validate_only);
     for (auto& answer : answers) done[answer.resource] = std::move(answer);
   }
   std::vector<alter_configs_result> results;
@@ -563,11 +563,10 @@ asio::awaitable<std::vector<alter_configs_result>> admin_client::alter_configs_a
     entry.resource_type = static_cast<std::int8_t>(resource.type);
     entry.resource_name = resource.name;
     for (const auto& alteration : alterations) {
-      entry.configs.push_back({.name = alteration.name,
-                               .config_operation = static_cast<std::int8_t>(alteration.op),
-                               .value = alteration.op == alter_config_op::remove
-                                            ? std::nullopt
-                                            : alteration.value});
+      entry.configs.push_back(
+          {.name = alteration.name,
+           .config_operation = static_cast<std::int8_t>(alteration.op),
+           .value = alteration.op == alter_config_op::remove ? std::nullopt : alteration.value});
     }
   }
   auto target = co_await connection_for(node);

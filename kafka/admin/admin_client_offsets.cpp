@@ -72,8 +72,8 @@ asio::awaitable<routing> route_to_leaders(cluster& cluster,
 // The entry of `topic` in a request's topic list, added when missing.
 template <typename Topics>
 auto& topic_entry(Topics& topics, const std::string& topic) {
-  auto it = std::find_if(topics.begin(), topics.end(),
-                         [&](const auto& t) { return t.name == topic; });
+  auto it =
+      std::find_if(topics.begin(), topics.end(), [&](const auto& t) { return t.name == topic; });
   if (it != topics.end()) return *it;
   topics.push_back({.name = topic});
   return topics.back();
@@ -163,9 +163,9 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
   auto response = co_await target->send(std::move(request), version);
   for (const auto& topic : response.topics) {
     for (const auto& partition : topic.partitions) {
-      answers[{topic.name, partition.partition_index}] = {
-          partition.offset, partition.timestamp, partition.leader_epoch,
-          make_item_error(partition.error_code)};
+      answers[{topic.name, partition.partition_index}] = {partition.offset, partition.timestamp,
+                                                          partition.leader_epoch,
+                                                          make_item_error(partition.error_code)};
     }
   }
   co_return answers;

@@ -1,12 +1,12 @@
 #pragma once
 
-#include "kafka/net/broker_address.hpp"
-#include "kafka/net/connection.hpp"
-#include "kafka/net/security_config.hpp"
-
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "kafka/net/broker_address.hpp"
+#include "kafka/net/connection.hpp"
+#include "kafka/net/security_config.hpp"
 
 namespace sluice::kafka {
 

@@ -1,14 +1,14 @@
 #pragma once
 
-#include "kafka/protocol/error_code.hpp"
-#include "kafka/protocol/wire.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kafka/protocol/error_code.hpp"
+#include "kafka/protocol/wire.hpp"
 
 namespace sluice::kafka {
 

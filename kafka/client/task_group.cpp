@@ -14,19 +14,20 @@ task_group::task_group(const asio::any_io_executor& executor, std::string owner)
 
 void task_group::spawn(std::string name, asio::awaitable<void> task) {
   ++state_->running;
-  asio::co_spawn(executor_, std::move(task),
-                 [shared = state_, owner = owner_, name = std::move(name)](const std::exception_ptr& failure) {
-                   if (failure) {
-                     try {
-                       std::rethrow_exception(failure);
-                     } catch (const std::exception& e) {
-                       spdlog::error("{} task '{}' failed: {}", owner, name, e.what());
-                     } catch (...) {
-                       spdlog::error("{} task '{}' failed with a non-standard exception", owner, name);
-                     }
-                   }
-                   if (--shared->running == 0) shared->idle.cancel();
-                 });
+  asio::co_spawn(
+      executor_, std::move(task),
+      [shared = state_, owner = owner_, name = std::move(name)](const std::exception_ptr& failure) {
+        if (failure) {
+          try {
+            std::rethrow_exception(failure);
+          } catch (const std::exception& e) {
+            spdlog::error("{} task '{}' failed: {}", owner, name, e.what());
+          } catch (...) {
+            spdlog::error("{} task '{}' failed with a non-standard exception", owner, name);
+          }
+        }
+        if (--shared->running == 0) shared->idle.cancel();
+      });
 }
 
 asio::awaitable<bool> task_group::wait_idle(std::chrono::steady_clock::time_point deadline) {

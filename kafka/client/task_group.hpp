@@ -1,10 +1,11 @@
 #pragma once
 
 // The background coroutines one client owns (the consumer's fetch scheduler, per-broker fetches,
-// heartbeat and auto commit; the producer's sender, per-broker requests and housekeeping). Every spawned coroutine is counted; a failure is logged with the task's name, never
-// lost; `wait_idle` lets shutdown drain them with a deadline (the two-phase shutdown of
-// docs/architecture.md: the owner first stops new work and wakes its loops, drains, then closes
-// the connections so whatever still waits on a broker fails fast, and drains again).
+// heartbeat and auto commit; the producer's sender, per-broker requests and housekeeping). Every
+// spawned coroutine is counted; a failure is logged with the task's name, never lost; `wait_idle`
+// lets shutdown drain them with a deadline (the two-phase shutdown of docs/architecture.md: the
+// owner first stops new work and wakes its loops, drains, then closes the connections so whatever
+// still waits on a broker fails fast, and drains again).
 //
 // Threading: spawn and wait on the single-threaded executor given to the constructor.
 

@@ -205,8 +205,8 @@ asio::awaitable<void> consumer::impl::refresh_metadata_if_needed() {
   const bool aged = clock::now() - last_metadata_refresh > config.metadata_max_age;
   if (!(metadata_stale || missing || aged)) co_return;
   // A topic that does not exist (yet) is asked for again with a growing backoff, not every round.
-  const auto interval = missing ? std::max(missing_backoff, config.retry_backoff)
-                                : config.retry_backoff;
+  const auto interval =
+      missing ? std::max(missing_backoff, config.retry_backoff) : config.retry_backoff;
   if (clock::now() - last_metadata_refresh < interval) co_return;
   last_metadata_refresh = clock::now();
   metadata_stale = false;
@@ -398,8 +398,7 @@ asio::awaitable<void> consumer::impl::resolve_positions(std::vector<topic_partit
   }
   if (!waiting.empty() && clock::now() - last_missing_warning > missing_warning_interval) {
     last_missing_warning = clock::now();
-    spdlog::warn("consumer: no leader for {}; looking the position up once there is one",
-                 waiting);
+    spdlog::warn("consumer: no leader for {}; looking the position up once there is one", waiting);
   }
   // Phase 1: committed offsets (group members).
   std::vector<topic_partition> committed;

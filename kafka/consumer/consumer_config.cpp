@@ -1,10 +1,10 @@
 #include "kafka/consumer/consumer_config.hpp"
 
 #include <algorithm>
-#include <random>
-#include <chrono>
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <random>
 
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/net/net_error.hpp"

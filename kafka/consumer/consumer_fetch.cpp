@@ -345,8 +345,8 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
 void consumer::impl::on_diverging_epoch(const topic_partition& tp, partition_state& state,
                                         std::int64_t fetch_offset, std::int32_t epoch,
                                         std::int64_t end_offset, const char* source) {
-  const auto decision =
-      decide_on_diverging_epoch(fetch_offset, state.position, epoch, end_offset, config.offset_reset);
+  const auto decision = decide_on_diverging_epoch(fetch_offset, state.position, epoch, end_offset,
+                                                  config.offset_reset);
   const auto where = tp.to_string() + " at offset " + std::to_string(fetch_offset) +
                      " (last fetched epoch " + std::to_string(state.fetched_epoch) +
                      "; the leader's epoch " + std::to_string(epoch) + " ends at " +
@@ -363,9 +363,10 @@ void consumer::impl::on_diverging_epoch(const topic_partition& tp, partition_sta
       seek_to(state, decision.offset);
       break;
     case action::reset_by_policy:
-      spdlog::warn("consumer: log truncation detected for {} (KIP-320); no common epoch, "
-                   "resetting by auto_offset_reset {}",
-                   where, to_string(config.offset_reset));
+      spdlog::warn(
+          "consumer: log truncation detected for {} (KIP-320); no common epoch, "
+          "resetting by auto_offset_reset {}",
+          where, to_string(config.offset_reset));
       request_lookup(state, position_lookup::policy);
       break;
     case action::fail:
@@ -444,9 +445,9 @@ asio::awaitable<void> consumer::impl::validate_positions(
           continue;
         const auto code = static_cast<error_code>(p.error_code);
         if (code == error_code::none) {
-          const auto decision = decide_on_diverging_epoch(s->second.fetch_offset, state.position,
-                                                          p.leader_epoch, p.end_offset,
-                                                          config.offset_reset);
+          const auto decision =
+              decide_on_diverging_epoch(s->second.fetch_offset, state.position, p.leader_epoch,
+                                        p.end_offset, config.offset_reset);
           if (decision.what == truncation_decision::action::keep_fetching) {
             state.validated_leader_epoch = s->second.leader_epoch;
             state.awaiting_validation = false;

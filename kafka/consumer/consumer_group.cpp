@@ -36,8 +36,6 @@ namespace sluice::kafka {
 
 namespace group_detail {
 
-
-
 constexpr std::string_view consumer_protocol_type = "consumer";
 // The subscription version we write: v3 carries owned partitions (KIP-429), the generation and
 // the rack (KIP-881).
@@ -127,7 +125,6 @@ namespace group_detail {
 void coordinator_lost(group_state& g) {
   close_group_connections(g);
 }
-
 
 // While it runs, getmany hands out nothing and no fetch starts: the application sees records of
 // the new assignment only after on_partitions_assigned returned (e.g. after restoring state).
@@ -344,8 +341,7 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
   std::vector<member_subscription> subscriptions;
   std::set<std::string> all_topics;
   for (const auto& m : members) {
-    auto decoded =
-        protocol::decode_versioned<protocol::consumer_protocol_subscription>(m.metadata);
+    auto decoded = protocol::decode_versioned<protocol::consumer_protocol_subscription>(m.metadata);
     if (!decoded) {
       throw kafka_error(make_error_code(consumer_error::group_error),
                         "group '" + self.config.group_id + "': member " + m.member_id +
@@ -423,9 +419,8 @@ asio::awaitable<std::vector<protocol::sync_group_request::sync_group_request_ass
       const auto* begin = reinterpret_cast<const std::byte*>(data->data());
       message.user_data = protocol::bytes(begin, begin + data->size());
     }
-    out.push_back(
-        {.member_id = member_id,
-         .assignment = protocol::encode_versioned(message, assignment_version)});
+    out.push_back({.member_id = member_id,
+                   .assignment = protocol::encode_versioned(message, assignment_version)});
   }
   co_return out;
 }

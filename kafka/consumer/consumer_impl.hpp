@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "kafka/client/task_group.hpp"
+#include "kafka/client/wakeup.hpp"
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/consumer/consumer_error.hpp"
-#include "kafka/client/task_group.hpp"
-#include "kafka/client/wakeup.hpp"
 #include "kafka/protocol/messages/fetch.hpp"
 #include "kafka/records/record_batch_decoder.hpp"
 
@@ -163,7 +163,7 @@ struct group_state {
   bool send_full = true;       // next heartbeat carries every field (join, after an error)
   bool leaving = false;        // stop() / unsubscribe() are leaving the group
   bool predecessor_released = false;  // consumer_config::previous_member_id was let go
-  std::uint64_t membership = 0;  // bumped on every fence and leave: older responses are void
+  std::uint64_t membership = 0;       // bumped on every fence and leave: older responses are void
 
   // The classic protocol's assignors, in preference order (built lazily from the config).
   std::vector<std::shared_ptr<partition_assignor>> assignors;

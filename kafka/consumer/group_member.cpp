@@ -40,7 +40,6 @@ constexpr std::int32_t join_epoch = 0;
 constexpr std::int32_t leave_epoch = -1;
 constexpr std::int32_t static_leave_epoch = -2;
 
-
 const topic_info* topic_by_id(const cluster_metadata& metadata, const protocol::uuid& id) {
   for (const auto& [name, topic] : metadata.topics) {
     if (topic.id == id) return &topic;
@@ -186,15 +185,17 @@ asio::awaitable<void> release_predecessor(consumer::impl& self) {
     auto response = co_await conn->send(std::move(request));
     auto code = static_cast<error_code>(response.error_code);
     if (code == error_code::none) {
-      spdlog::info("consumer: {}: released member {} of instance id '{}', left by a previous process",
-                   group_text(self), *self.config.previous_member_id, self.config.group_instance_id.value_or(""));
+      spdlog::info(
+          "consumer: {}: released member {} of instance id '{}', left by a previous process",
+          group_text(self), *self.config.previous_member_id,
+          self.config.group_instance_id.value_or(""));
     } else {
-      spdlog::warn("consumer: {}: releasing member {}, left by a previous process: {}", group_text(self),
-                   *self.config.previous_member_id, error_name(code));
+      spdlog::warn("consumer: {}: releasing member {}, left by a previous process: {}",
+                   group_text(self), *self.config.previous_member_id, error_name(code));
     }
   } catch (const kafka_error& e) {
-    spdlog::warn("consumer: {}: releasing member {}, left by a previous process: {}", group_text(self),
-                 *self.config.previous_member_id, e.what());
+    spdlog::warn("consumer: {}: releasing member {}, left by a previous process: {}",
+                 group_text(self), *self.config.previous_member_id, e.what());
   }
 }
 
@@ -208,7 +209,6 @@ asio::awaitable<void> give_up_partitions(consumer::impl& self) {
 }
 
 }  // namespace
-
 
 asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, bool release) {
   auto& g = *self.group;
@@ -225,7 +225,8 @@ asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, boo
   protocol::consumer_group_heartbeat_request request;
   request.group_id = self.config.group_id;
   request.member_id = g.member_id;
-  request.member_epoch = self.config.group_instance_id && !release ? static_leave_epoch : leave_epoch;
+  request.member_epoch =
+      self.config.group_instance_id && !release ? static_leave_epoch : leave_epoch;
   request.instance_id = self.config.group_instance_id;
   spdlog::info("consumer: leaving {} as {} (epoch {}): {}", group_text(self), g.member_id,
                request.member_epoch, reason);
@@ -278,7 +279,8 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
     }
     g.heartbeat_now = false;
 
-    if (g.member_id.empty()) g.member_id = self.config.member_id ? *self.config.member_id : new_group_member_id();
+    if (g.member_id.empty())
+      g.member_id = self.config.member_id ? *self.config.member_id : new_group_member_id();
     const bool joining = g.generation <= join_epoch;
     if (joining) {
       g.generation = join_epoch;
@@ -406,9 +408,9 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
         } else {
           // UNSUPPORTED_ASSIGNOR, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION,
           // GROUP_MAX_SIZE_REACHED, authorization: the application must act; getmany raises it.
-          g.fatal = {make_error_code(code), group_text(self) + ": ConsumerGroupHeartbeat failed: " +
-                                                error_name(code) +
-                                                (message.empty() ? "" : " (" + message + ")")};
+          g.fatal = {make_error_code(code),
+                     group_text(self) + ": ConsumerGroupHeartbeat failed: " + error_name(code) +
+                         (message.empty() ? "" : " (" + message + ")")};
           g.state = member_state::unjoined;
           self.data_ready.notify_all();
         }

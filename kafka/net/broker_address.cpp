@@ -1,9 +1,9 @@
 #include "kafka/net/broker_address.hpp"
 
+#include <charconv>
+
 #include "kafka/net/net_error.hpp"
 #include "kafka/protocol/error_code.hpp"
-
-#include <charconv>
 
 namespace sluice::kafka {
 
@@ -27,7 +27,8 @@ std::optional<broker_address> parse_broker_address(std::string_view text) {
   auto port_text = text.substr(colon + 1);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
     return std::nullopt;
   }
   return broker_address{std::string(host), static_cast<std::uint16_t>(port), -1};
@@ -50,7 +51,8 @@ std::vector<broker_address> parse_bootstrap_servers(std::string_view text) {
     text.remove_prefix(comma + 1);
   }
   if (addresses.empty()) {
-    throw kafka_error(make_error_code(net_error::bad_configuration), "no bootstrap servers given", false);
+    throw kafka_error(make_error_code(net_error::bad_configuration), "no bootstrap servers given",
+                      false);
   }
   return addresses;
 }

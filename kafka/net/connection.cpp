@@ -1,11 +1,6 @@
 #include "kafka/net/connection.hpp"
 
-#include "kafka/net/sasl_authenticator.hpp"
-#include "kafka/protocol/messages/api_versions.hpp"
-#include "kafka/protocol/messages/request_header.hpp"
-#include "kafka/protocol/messages/response_header.hpp"
-#include "kafka/protocol/messages/sasl_authenticate.hpp"
-#include "kafka/protocol/messages/sasl_handshake.hpp"
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,9 +14,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
-
 #include <deque>
+
+#include "kafka/net/sasl_authenticator.hpp"
+#include "kafka/protocol/messages/api_versions.hpp"
+#include "kafka/protocol/messages/request_header.hpp"
+#include "kafka/protocol/messages/response_header.hpp"
+#include "kafka/protocol/messages/sasl_authenticate.hpp"
+#include "kafka/protocol/messages/sasl_handshake.hpp"
 
 namespace sluice::kafka {
 
@@ -33,7 +33,8 @@ using protocol::api_key;
 using protocol::bytes;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-// A frame larger than this is a corrupt stream, not a response (fetch.max.bytes tops out far lower).
+// A frame larger than this is a corrupt stream, not a response (fetch.max.bytes tops out far
+// lower).
 constexpr std::int32_t max_frame_size = 512 * 1024 * 1024;
 constexpr const char* client_software_name = "sluice";
 constexpr const char* client_software_version = "0.1.0";
@@ -58,7 +59,8 @@ std::int16_t response_header_version(api_key api, std::int16_t version) {
 }  // namespace
 
 struct connection::state {
-  using reply_channel = asio::experimental::channel<void(boost::system::error_code, std::error_code, raw_reply)>;
+  using reply_channel =
+      asio::experimental::channel<void(boost::system::error_code, std::error_code, raw_reply)>;
 
   struct in_flight {
     std::int32_t correlation_id;
@@ -79,7 +81,8 @@ struct connection::state {
   std::int32_t next_correlation_id = 1;
 
   template <typename Buffers>
-  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write(const Buffers& buffers) {
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write(
+      const Buffers& buffers) {
     if (tls) co_return co_await asio::async_write(*tls, buffers, use_tuple);
     co_return co_await asio::async_write(socket, buffers, use_tuple);
   }
@@ -90,8 +93,11 @@ struct connection::state {
   }
 };
 
-connection::connection(asio::any_io_executor executor, broker_address address, connection_options options)
-    : address_(std::move(address)), options_(std::move(options)), state_(std::make_unique<state>(executor)) {}
+connection::connection(asio::any_io_executor executor, broker_address address,
+                       connection_options options)
+    : address_(std::move(address)),
+      options_(std::move(options)),
+      state_(std::make_unique<state>(executor)) {}
 
 connection::~connection() {
   boost::system::error_code ignored;
@@ -101,17 +107,19 @@ connection::~connection() {
 asio::awaitable<std::shared_ptr<connection>> connection::open(asio::any_io_executor executor,
                                                               broker_address address,
                                                               connection_options options) {
-  std::shared_ptr<connection> self(new connection(executor, std::move(address), std::move(options)));
+  std::shared_ptr<connection> self(
+      new connection(executor, std::move(address), std::move(options)));
   co_await self->connect();
   // The read loop owns a reference so that the connection lives while responses can arrive.
-  asio::co_spawn(executor, self->read_loop(self), [address = self->address_](std::exception_ptr failure) {
-    if (!failure) return;
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      spdlog::error("connection to {}: read loop failed: {}", address.to_string(), e.what());
-    }
-  });
+  asio::co_spawn(
+      executor, self->read_loop(self), [address = self->address_](std::exception_ptr failure) {
+        if (!failure) return;
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          spdlog::error("connection to {}: read loop failed: {}", address.to_string(), e.what());
+        }
+      });
   try {
     co_await self->negotiate_versions();
     if (self->options_.security.uses_sasl()) co_await self->authenticate();
@@ -119,7 +127,8 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(asio::any_io_execu
     self->close();
     throw;
   }
-  spdlog::debug("connected to {} ({})", self->address_.to_string(), self->options_.security.describe());
+  spdlog::debug("connected to {} ({})", self->address_.to_string(),
+                self->options_.security.describe());
   co_return self;
 }
 
@@ -130,20 +139,26 @@ asio::awaitable<void> connection::connect() {
   deadline.expires_after(options_.connect_timeout);
 
   tcp::resolver resolver(s.executor);
-  auto resolved = co_await (resolver.async_resolve(address_.host, std::to_string(address_.port), use_tuple) ||
-                            deadline.async_wait(use_tuple));
-  if (resolved.index() == 1) throw net_failure(net_error::connect_failed, "resolve " + where + ": timed out");
+  auto resolved =
+      co_await (resolver.async_resolve(address_.host, std::to_string(address_.port), use_tuple) ||
+                deadline.async_wait(use_tuple));
+  if (resolved.index() == 1)
+    throw net_failure(net_error::connect_failed, "resolve " + where + ": timed out");
   auto [resolve_error, endpoints] = std::get<0>(resolved);
-  if (resolve_error) throw net_failure(net_error::connect_failed, "resolve " + where + ": " + resolve_error.message());
+  if (resolve_error)
+    throw net_failure(net_error::connect_failed,
+                      "resolve " + where + ": " + resolve_error.message());
 
-  auto connected = co_await (asio::async_connect(s.socket, endpoints, use_tuple) || deadline.async_wait(use_tuple));
+  auto connected = co_await (asio::async_connect(s.socket, endpoints, use_tuple) ||
+                             deadline.async_wait(use_tuple));
   if (connected.index() == 1) {
     throw net_failure(net_error::connect_failed,
                       "connect to " + where + ": timed out after " +
                           std::to_string(options_.connect_timeout.count()) + " ms");
   }
   if (auto [connect_error, endpoint] = std::get<0>(connected); connect_error) {
-    throw net_failure(net_error::connect_failed, "connect to " + where + ": " + connect_error.message());
+    throw net_failure(net_error::connect_failed,
+                      "connect to " + where + ": " + connect_error.message());
   }
   s.socket.set_option(tcp::no_delay(true));
 
@@ -157,26 +172,35 @@ asio::awaitable<void> connection::connect() {
   } else {
     context.load_verify_file(tls.ca_file, ec);
   }
-  if (ec) throw net_failure(net_error::bad_configuration, "TLS CA file '" + tls.ca_file + "': " + ec.message());
+  if (ec)
+    throw net_failure(net_error::bad_configuration,
+                      "TLS CA file '" + tls.ca_file + "': " + ec.message());
   if (!tls.cert_file.empty()) {
     if (!tls.key_password.empty()) {
       context.set_password_callback(
-          [password = tls.key_password](std::size_t, asio::ssl::context::password_purpose) { return password; });
+          [password = tls.key_password](std::size_t, asio::ssl::context::password_purpose) {
+            return password;
+          });
     }
     context.use_certificate_chain_file(tls.cert_file, ec);
     if (!ec) context.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
-    if (ec) throw net_failure(net_error::bad_configuration, "TLS client certificate/key: " + ec.message());
+    if (ec)
+      throw net_failure(net_error::bad_configuration,
+                        "TLS client certificate/key: " + ec.message());
   }
   context.set_verify_mode(asio::ssl::verify_peer);
   s.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(s.socket, context);
-  if (tls.verify_hostname) s.tls->set_verify_callback(asio::ssl::host_name_verification(address_.host));
+  if (tls.verify_hostname)
+    s.tls->set_verify_callback(asio::ssl::host_name_verification(address_.host));
   // SNI, so brokers behind a TLS-routing proxy see which host we want.
   SSL_set_tlsext_host_name(s.tls->native_handle(), address_.host.c_str());
   auto handshake = co_await (s.tls->async_handshake(asio::ssl::stream_base::client, use_tuple) ||
                              deadline.async_wait(use_tuple));
-  if (handshake.index() == 1) throw net_failure(net_error::connect_failed, "TLS handshake with " + where + ": timed out");
+  if (handshake.index() == 1)
+    throw net_failure(net_error::connect_failed, "TLS handshake with " + where + ": timed out");
   if (auto [handshake_error] = std::get<0>(handshake); handshake_error) {
-    throw net_failure(net_error::connect_failed, "TLS handshake with " + where + ": " + handshake_error.message());
+    throw net_failure(net_error::connect_failed,
+                      "TLS handshake with " + where + ": " + handshake_error.message());
   }
 }
 
@@ -189,25 +213,30 @@ asio::awaitable<void> connection::negotiate_versions() {
   // A broker that does not know our ApiVersions version answers UNSUPPORTED_VERSION in v0 with
   // the versions it does support; we retry once at its maximum (KIP-511).
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto reply = co_await round_trip(api_key::api_versions, version, encode(request, version), true);
+    auto reply =
+        co_await round_trip(api_key::api_versions, version, encode(request, version), true);
     auto body = protocol::bytes_view(reply.frame).subspan(reply.body_offset);
     protocol::reader in(body);
     response.decode(in, version);
-    if (!in.ok() || response.error_code == static_cast<std::int16_t>(error_code::unsupported_version)) {
+    if (!in.ok() ||
+        response.error_code == static_cast<std::int16_t>(error_code::unsupported_version)) {
       protocol::reader fallback(body);
       response.decode(fallback, 0);
       if (!fallback.ok()) throw_decode_failure(api_key::api_versions, version, in);
-      auto it = std::find_if(response.api_keys.begin(), response.api_keys.end(), [](const auto& entry) {
-        return entry.api_key == static_cast<std::int16_t>(api_key::api_versions);
-      });
+      auto it =
+          std::find_if(response.api_keys.begin(), response.api_keys.end(), [](const auto& entry) {
+            return entry.api_key == static_cast<std::int16_t>(api_key::api_versions);
+          });
       if (it == response.api_keys.end() || attempt == 1) break;
-      version = std::min<std::int16_t>(it->max_version, protocol::api_versions_request::max_version);
+      version =
+          std::min<std::int16_t>(it->max_version, protocol::api_versions_request::max_version);
       continue;
     }
     break;
   }
   if (response.error_code != 0) {
-    throw kafka_error(static_cast<error_code>(response.error_code), "ApiVersions with " + address_.to_string());
+    throw kafka_error(static_cast<error_code>(response.error_code),
+                      "ApiVersions with " + address_.to_string());
   }
   for (const auto& entry : response.api_keys) {
     broker_versions_[entry.api_key] = {entry.min_version, entry.max_version};
@@ -222,7 +251,8 @@ asio::awaitable<void> connection::authenticate() {
   auto handshake_response = co_await send(handshake);
   if (handshake_response.error_code != 0) {
     std::string enabled;
-    for (const auto& mechanism : handshake_response.mechanisms) enabled += (enabled.empty() ? "" : ", ") + mechanism;
+    for (const auto& mechanism : handshake_response.mechanisms)
+      enabled += (enabled.empty() ? "" : ", ") + mechanism;
     throw net_failure(net_error::authentication_failed,
                       "SASL with " + where + ": the broker does not enable " + handshake.mechanism +
                           " (it enables: " + enabled + ")");
@@ -234,20 +264,22 @@ asio::awaitable<void> connection::authenticate() {
     auto response = co_await send(std::move(request));
     if (response.error_code != 0) {
       throw net_failure(net_error::authentication_failed,
-                        "SASL " + std::string(authenticator->mechanism_name()) + " with " + where + " as '" +
-                            options_.security.sasl.username + "': " +
-                            response.error_message.value_or(error_name(static_cast<error_code>(response.error_code))));
+                        "SASL " + std::string(authenticator->mechanism_name()) + " with " + where +
+                            " as '" + options_.security.sasl.username + "': " +
+                            response.error_message.value_or(
+                                error_name(static_cast<error_code>(response.error_code))));
     }
     message = authenticator->respond(protocol::as_string_view(response.auth_bytes));
   }
 }
 
-asio::awaitable<connection::raw_reply> connection::round_trip(api_key api, std::int16_t version, bytes body,
-                                                              bool expects_response) {
+asio::awaitable<connection::raw_reply> connection::round_trip(api_key api, std::int16_t version,
+                                                              bytes body, bool expects_response) {
   auto& s = *state_;
   if (s.closed) {
-    throw net_failure(net_error::connection_closed,
-                      std::string(protocol::to_string(api)) + " to " + address_.to_string() + ": connection is closed");
+    throw net_failure(net_error::connection_closed, std::string(protocol::to_string(api)) + " to " +
+                                                        address_.to_string() +
+                                                        ": connection is closed");
   }
   const auto correlation_id = s.next_correlation_id++;
   protocol::request_header header;
@@ -271,22 +303,28 @@ asio::awaitable<connection::raw_reply> connection::round_trip(api_key api, std::
   s.outbox.push_back(std::move(frame));
   if (!s.writing) co_await write_pending();
   if (!expects_response) {
-    if (s.closed) throw net_failure(net_error::connection_closed, "write to " + address_.to_string() + " failed");
+    if (s.closed)
+      throw net_failure(net_error::connection_closed,
+                        "write to " + address_.to_string() + " failed");
     co_return raw_reply{};
   }
 
   asio::steady_timer timeout(s.executor);
   timeout.expires_after(options_.request_timeout);
   auto outcome = co_await (channel->async_receive(use_tuple) || timeout.async_wait(use_tuple));
-  const auto what = std::string(protocol::to_string(api)) + " v" + std::to_string(version) + " to " + address_.to_string();
+  const auto what = std::string(protocol::to_string(api)) + " v" + std::to_string(version) +
+                    " to " + address_.to_string();
   if (outcome.index() == 1) {
     close();
-    throw net_failure(net_error::request_timed_out,
-                      what + ": no response within " + std::to_string(options_.request_timeout.count()) + " ms");
+    throw net_failure(
+        net_error::request_timed_out,
+        what + ": no response within " + std::to_string(options_.request_timeout.count()) + " ms");
   }
   auto [channel_error, failure, reply] = std::get<0>(std::move(outcome));
-  if (channel_error) throw net_failure(net_error::connection_closed, what + ": " + channel_error.message());
-  if (failure) throw kafka_error(failure, what, is_retriable(static_cast<net_error>(failure.value())));
+  if (channel_error)
+    throw net_failure(net_error::connection_closed, what + ": " + channel_error.message());
+  if (failure)
+    throw kafka_error(failure, what, is_retriable(static_cast<net_error>(failure.value())));
   co_return std::move(reply);
 }
 
@@ -317,7 +355,8 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
     protocol::reader size_reader(size_bytes);
     const auto size = size_reader.int32();
     if (size < 4 || size > max_frame_size) {
-      spdlog::error("connection to {}: frame size {} is not a Kafka response", address_.to_string(), size);
+      spdlog::error("connection to {}: frame size {} is not a Kafka response", address_.to_string(),
+                    size);
       reason = net_error::protocol_violation;
       break;
     }
@@ -326,7 +365,8 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
     auto [body_error, body_read] = co_await s.read(asio::buffer(reply.frame));
     if (body_error || s.closed) break;
     if (s.waiting.empty()) {
-      spdlog::error("connection to {}: a response arrived that nobody asked for", address_.to_string());
+      spdlog::error("connection to {}: a response arrived that nobody asked for",
+                    address_.to_string());
       reason = net_error::protocol_violation;
       break;
     }
@@ -358,7 +398,9 @@ void connection::fail_in_flight(net_error reason) {
   }
 }
 
-bool connection::is_open() const { return !state_->closed; }
+bool connection::is_open() const {
+  return !state_->closed;
+}
 
 void connection::close() {
   auto& s = *state_;
@@ -386,18 +428,21 @@ std::int16_t connection::required_version(api_key api) const {
   const auto* ours = protocol::find_api(static_cast<std::int16_t>(api));
   std::string detail = theirs == broker_versions_.end()
                            ? "the broker does not support it"
-                           : "broker supports v" + std::to_string(theirs->second.min_version) + "-v" +
-                                 std::to_string(theirs->second.max_version) + ", Sluice v" +
-                                 std::to_string(ours->min_version) + "-v" + std::to_string(ours->max_version);
-  throw net_failure(net_error::no_common_version,
-                    std::string(protocol::to_string(api)) + " with " + address_.to_string() + ": " + detail);
+                           : "broker supports v" + std::to_string(theirs->second.min_version) +
+                                 "-v" + std::to_string(theirs->second.max_version) + ", Sluice v" +
+                                 std::to_string(ours->min_version) + "-v" +
+                                 std::to_string(ours->max_version);
+  throw net_failure(net_error::no_common_version, std::string(protocol::to_string(api)) + " with " +
+                                                      address_.to_string() + ": " + detail);
 }
 
-void connection::throw_decode_failure(api_key api, std::int16_t version, const protocol::reader& in) const {
+void connection::throw_decode_failure(api_key api, std::int16_t version,
+                                      const protocol::reader& in) const {
   throw net_failure(net_error::protocol_violation,
-                    "decode " + std::string(protocol::to_string(api)) + " v" + std::to_string(version) +
-                        " response from " + address_.to_string() + ": " + protocol::to_string(in.error()) +
-                        " at byte " + std::to_string(in.position()));
+                    "decode " + std::string(protocol::to_string(api)) + " v" +
+                        std::to_string(version) + " response from " + address_.to_string() + ": " +
+                        protocol::to_string(in.error()) + " at byte " +
+                        std::to_string(in.position()));
 }
 
 }  // namespace sluice::kafka

@@ -1,20 +1,19 @@
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
 #include "kafka/net/broker_address.hpp"
 #include "kafka/net/net_error.hpp"
 #include "kafka/net/security_config.hpp"
 #include "kafka/protocol/error_code.hpp"
 #include "kafka/protocol/messages/api_key.hpp"
 #include "kafka/protocol/wire.hpp"
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
-#include <chrono>
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
 
 namespace sluice::kafka {
 
@@ -82,8 +81,8 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t body_offset = 0;
   };
   // Sends an encoded request body; `expects_response = false` returns as soon as it is written.
-  asio::awaitable<raw_reply> round_trip(protocol::api_key api, std::int16_t version, protocol::bytes body,
-                                        bool expects_response);
+  asio::awaitable<raw_reply> round_trip(protocol::api_key api, std::int16_t version,
+                                        protocol::bytes body, bool expects_response);
 
   // min(our max, the broker's max) for an API, or nullopt when the broker lacks it or the ranges
   // do not overlap.

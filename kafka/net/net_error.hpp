@@ -18,7 +18,9 @@ enum class net_error : std::uint8_t {
 };
 
 const std::error_category& net_category() noexcept;
-inline std::error_code make_error_code(net_error e) noexcept { return {static_cast<int>(e), net_category()}; }
+inline std::error_code make_error_code(net_error e) noexcept {
+  return {static_cast<int>(e), net_category()};
+}
 
 // Whether another attempt (possibly on a new connection) may succeed.
 constexpr bool is_retriable(net_error e) noexcept {

@@ -1,14 +1,14 @@
 #include "kafka/net/sasl_authenticator.hpp"
 
-#include "kafka/net/net_error.hpp"
-#include "kafka/protocol/error_code.hpp"
-
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstring>
 #include <vector>
+
+#include "kafka/net/net_error.hpp"
+#include "kafka/protocol/error_code.hpp"
 
 namespace sluice::kafka {
 
@@ -34,7 +34,8 @@ std::string base64_decode(std::string_view text) {
                                  reinterpret_cast<const unsigned char*>(text.data()),
                                  static_cast<int>(text.size()));
   if (written < 0) fail("bad base64 in the server's SCRAM message");
-  auto padding = text.empty() ? 0 : (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
+  auto padding =
+      text.empty() ? 0 : (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
   out.resize(static_cast<std::size_t>(written) - static_cast<std::size_t>(padding));
   return out;
 }
@@ -61,7 +62,11 @@ class oauthbearer_authenticator final : public sasl_authenticator {
  public:
   explicit oauthbearer_authenticator(std::string token) : token_(std::move(token)) {}
   const char* mechanism_name() const override { return "OAUTHBEARER"; }
-  std::string initial_message() override { return "n,,\x01" "auth=Bearer " + token_ + "\x01\x01"; }
+  std::string initial_message() override {
+    return "n,,\x01"
+           "auth=Bearer " +
+           token_ + "\x01\x01";
+  }
   std::optional<std::string> respond(std::string_view challenge) override {
     // A non-empty answer is the broker's error JSON (RFC 7628 section 3.2.2).
     if (!challenge.empty()) fail("OAUTHBEARER rejected: " + std::string(challenge));
@@ -74,7 +79,8 @@ class oauthbearer_authenticator final : public sasl_authenticator {
 
 class scram_authenticator final : public sasl_authenticator {
  public:
-  scram_authenticator(sasl_mechanism mechanism, std::string username, std::string password, std::string nonce)
+  scram_authenticator(sasl_mechanism mechanism, std::string username, std::string password,
+                      std::string nonce)
       : mechanism_(mechanism),
         digest_(mechanism == sasl_mechanism::scram_sha_256 ? EVP_sha256() : EVP_sha512()),
         username_(std::move(username)),
@@ -106,9 +112,12 @@ class scram_authenticator final : public sasl_authenticator {
   static std::string escape(std::string_view name) {
     std::string out;
     for (char c : name) {
-      if (c == '=') out += "=3D";
-      else if (c == ',') out += "=2C";
-      else out.push_back(c);
+      if (c == '=')
+        out += "=3D";
+      else if (c == ',')
+        out += "=2C";
+      else
+        out.push_back(c);
     }
     return out;
   }
@@ -128,8 +137,8 @@ class scram_authenticator final : public sasl_authenticator {
   std::string hmac(std::string_view key, std::string_view data) const {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    HMAC(digest_, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), out, &length);
+    HMAC(digest_, key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
     return {reinterpret_cast<char*>(out), length};
   }
 
@@ -141,12 +150,14 @@ class scram_authenticator final : public sasl_authenticator {
   }
 
   std::string client_final(std::string_view server_first) {
-    if (auto error = attribute(server_first, 'e')) fail("server rejected SCRAM: " + std::string(*error));
+    if (auto error = attribute(server_first, 'e'))
+      fail("server rejected SCRAM: " + std::string(*error));
     auto nonce = attribute(server_first, 'r');
     auto salt = attribute(server_first, 's');
     auto iterations_text = attribute(server_first, 'i');
     if (!nonce || !salt || !iterations_text) fail("malformed SCRAM server-first message");
-    if (nonce->substr(0, client_nonce_.size()) != client_nonce_) fail("SCRAM server nonce does not extend ours");
+    if (nonce->substr(0, client_nonce_.size()) != client_nonce_)
+      fail("SCRAM server nonce does not extend ours");
     int iterations = 0;
     try {
       iterations = std::stoi(std::string(*iterations_text));
@@ -158,8 +169,9 @@ class scram_authenticator final : public sasl_authenticator {
     auto salt_bytes = base64_decode(*salt);
     std::string salted(static_cast<std::size_t>(EVP_MD_get_size(digest_)), '\0');
     PKCS5_PBKDF2_HMAC(password_.data(), static_cast<int>(password_.size()),
-                      reinterpret_cast<const unsigned char*>(salt_bytes.data()), static_cast<int>(salt_bytes.size()),
-                      iterations, digest_, static_cast<int>(salted.size()),
+                      reinterpret_cast<const unsigned char*>(salt_bytes.data()),
+                      static_cast<int>(salt_bytes.size()), iterations, digest_,
+                      static_cast<int>(salted.size()),
                       reinterpret_cast<unsigned char*>(salted.data()));
     auto client_key = hmac(salted, "Client Key");
     auto stored_key = hash(client_key);
@@ -167,14 +179,16 @@ class scram_authenticator final : public sasl_authenticator {
     auth_message_ = client_first_bare_ + "," + std::string(server_first) + "," + without_proof;
     auto signature = hmac(stored_key, auth_message_);
     std::string proof = client_key;
-    for (std::size_t i = 0; i < proof.size(); ++i) proof[i] = static_cast<char>(proof[i] ^ signature[i]);
+    for (std::size_t i = 0; i < proof.size(); ++i)
+      proof[i] = static_cast<char>(proof[i] ^ signature[i]);
     server_key_ = hmac(salted, "Server Key");
     state_ = state::awaiting_server_final;
     return without_proof + ",p=" + base64_encode(proof);
   }
 
   void verify_server_final(std::string_view server_final) const {
-    if (auto error = attribute(server_final, 'e')) fail("server rejected SCRAM: " + std::string(*error));
+    if (auto error = attribute(server_final, 'e'))
+      fail("server rejected SCRAM: " + std::string(*error));
     auto verifier = attribute(server_final, 'v');
     if (!verifier) fail("malformed SCRAM server-final message");
     if (base64_decode(*verifier) != hmac(server_key_, auth_message_)) {
@@ -204,8 +218,10 @@ std::string random_nonce() {
 
 }  // namespace
 
-std::unique_ptr<sasl_authenticator> make_scram_authenticator(sasl_mechanism mechanism, std::string username,
-                                                             std::string password, std::string client_nonce) {
+std::unique_ptr<sasl_authenticator> make_scram_authenticator(sasl_mechanism mechanism,
+                                                             std::string username,
+                                                             std::string password,
+                                                             std::string client_nonce) {
   return std::make_unique<scram_authenticator>(mechanism, std::move(username), std::move(password),
                                                std::move(client_nonce));
 }
@@ -216,7 +232,8 @@ std::unique_ptr<sasl_authenticator> make_sasl_authenticator(const sasl_config& c
       return std::make_unique<plain_authenticator>(config);
     case sasl_mechanism::scram_sha_256:
     case sasl_mechanism::scram_sha_512:
-      return make_scram_authenticator(config.mechanism, config.username, config.password, random_nonce());
+      return make_scram_authenticator(config.mechanism, config.username, config.password,
+                                      random_nonce());
     case sasl_mechanism::oauthbearer:
       if (config.oauth_token.empty()) {
         throw kafka_error(make_error_code(net_error::bad_configuration),

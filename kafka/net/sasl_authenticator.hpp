@@ -8,12 +8,12 @@
 //                cannot pass itself off as the real one.
 //   OAUTHBEARER  RFC 7628: one message with the user-supplied bearer token (KIP-255).
 
-#include "kafka/net/security_config.hpp"
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "kafka/net/security_config.hpp"
 
 namespace sluice::kafka {
 

@@ -10,18 +10,19 @@ namespace sluice::kafka {
 
 namespace {
 
-constexpr std::array protocols{
-    std::pair{security_protocol::plaintext, "PLAINTEXT"}, std::pair{security_protocol::ssl, "SSL"},
-    std::pair{security_protocol::sasl_plaintext, "SASL_PLAINTEXT"},
-    std::pair{security_protocol::sasl_ssl, "SASL_SSL"}};
-constexpr std::array mechanisms{
-    std::pair{sasl_mechanism::plain, "PLAIN"}, std::pair{sasl_mechanism::scram_sha_256, "SCRAM-SHA-256"},
-    std::pair{sasl_mechanism::scram_sha_512, "SCRAM-SHA-512"},
-    std::pair{sasl_mechanism::oauthbearer, "OAUTHBEARER"}};
+constexpr std::array protocols{std::pair{security_protocol::plaintext, "PLAINTEXT"},
+                               std::pair{security_protocol::ssl, "SSL"},
+                               std::pair{security_protocol::sasl_plaintext, "SASL_PLAINTEXT"},
+                               std::pair{security_protocol::sasl_ssl, "SASL_SSL"}};
+constexpr std::array mechanisms{std::pair{sasl_mechanism::plain, "PLAIN"},
+                                std::pair{sasl_mechanism::scram_sha_256, "SCRAM-SHA-256"},
+                                std::pair{sasl_mechanism::scram_sha_512, "SCRAM-SHA-512"},
+                                std::pair{sasl_mechanism::oauthbearer, "OAUTHBEARER"}};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
          });
 }
 
@@ -42,10 +43,18 @@ auto parse(const Table& table, std::string_view text)
 
 }  // namespace
 
-const char* to_string(security_protocol protocol) noexcept { return name_of(protocols, protocol); }
-const char* to_string(sasl_mechanism mechanism) noexcept { return name_of(mechanisms, mechanism); }
-std::optional<security_protocol> parse_security_protocol(std::string_view text) { return parse(protocols, text); }
-std::optional<sasl_mechanism> parse_sasl_mechanism(std::string_view text) { return parse(mechanisms, text); }
+const char* to_string(security_protocol protocol) noexcept {
+  return name_of(protocols, protocol);
+}
+const char* to_string(sasl_mechanism mechanism) noexcept {
+  return name_of(mechanisms, mechanism);
+}
+std::optional<security_protocol> parse_security_protocol(std::string_view text) {
+  return parse(protocols, text);
+}
+std::optional<sasl_mechanism> parse_sasl_mechanism(std::string_view text) {
+  return parse(mechanisms, text);
+}
 
 std::string security_config::describe() const {
   std::string text = to_string(protocol);

@@ -12,18 +12,18 @@ enum class security_protocol : std::uint8_t { plaintext, ssl, sasl_plaintext, sa
 enum class sasl_mechanism : std::uint8_t { plain, scram_sha_256, scram_sha_512, oauthbearer };
 
 struct tls_config {
-  std::string ca_file;         // PEM CA bundle; empty = the system's default paths
-  std::string cert_file;       // client certificate (PEM), for mutual TLS
-  std::string key_file;        // client private key (PEM)
-  std::string key_password;    // redacted
-  bool verify_hostname = true; // checks the broker's certificate against its host name
+  std::string ca_file;          // PEM CA bundle; empty = the system's default paths
+  std::string cert_file;        // client certificate (PEM), for mutual TLS
+  std::string key_file;         // client private key (PEM)
+  std::string key_password;     // redacted
+  bool verify_hostname = true;  // checks the broker's certificate against its host name
 };
 
 struct sasl_config {
   sasl_mechanism mechanism = sasl_mechanism::plain;
   std::string username;
-  std::string password;      // redacted
-  std::string oauth_token;   // OAUTHBEARER: a token the user supplies; redacted
+  std::string password;     // redacted
+  std::string oauth_token;  // OAUTHBEARER: a token the user supplies; redacted
 };
 
 struct security_config {
@@ -31,7 +31,9 @@ struct security_config {
   tls_config tls;
   sasl_config sasl;
 
-  bool uses_tls() const { return protocol == security_protocol::ssl || protocol == security_protocol::sasl_ssl; }
+  bool uses_tls() const {
+    return protocol == security_protocol::ssl || protocol == security_protocol::sasl_ssl;
+  }
   bool uses_sasl() const {
     return protocol == security_protocol::sasl_plaintext || protocol == security_protocol::sasl_ssl;
   }

@@ -1,15 +1,14 @@
 #include "kafka/producer/batch_builder.hpp"
 
-#include "kafka/client/clock.hpp"
-#include "kafka/producer/record_accumulator.hpp"
-
 #include <chrono>
 #include <stdexcept>
 
+#include "kafka/client/clock.hpp"
+#include "kafka/producer/record_accumulator.hpp"
+
 namespace sluice::kafka {
 
-batch_builder::batch_builder(records::record_batch_builder_options options,
-                             std::size_t batch_size)
+batch_builder::batch_builder(records::record_batch_builder_options options, std::size_t batch_size)
     : builder_(options), batch_size_(batch_size) {}
 
 std::optional<batch_record_metadata> batch_builder::append(

@@ -16,15 +16,15 @@
 //
 // Lifetime: a plain value, owned by the caller until send_batch() takes it. Not thread-safe.
 
-#include "kafka/protocol/wire.hpp"
-#include "kafka/records/record.hpp"
-#include "kafka/records/record_batch_builder.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "kafka/protocol/wire.hpp"
+#include "kafka/records/record.hpp"
+#include "kafka/records/record_batch_builder.hpp"
 
 namespace sluice::kafka {
 

@@ -5,14 +5,13 @@
 //
 // Threading: completed and awaited on the producer's strand only.
 
-#include "kafka/producer/delivery.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <exception>
 #include <optional>
 #include <vector>
+
+#include "kafka/producer/delivery.hpp"
 
 namespace sluice::kafka::detail {
 

@@ -1,14 +1,13 @@
 #include "kafka/producer/blocking_producer.hpp"
 
-#include "kafka/producer/producer.hpp"
-#include "kafka/protocol/error_code.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <thread>
+
+#include "kafka/producer/producer.hpp"
+#include "kafka/protocol/error_code.hpp"
 
 namespace sluice::kafka {
 
@@ -64,7 +63,8 @@ asio::awaitable<void> stop_producer(producer* p, std::chrono::milliseconds timeo
 asio::awaitable<std::vector<std::int32_t>> partitions(producer* p, std::string topic) {
   co_return co_await p->partitions_for(std::move(topic));
 }
-asio::awaitable<void> send_offsets(producer* p, std::map<topic_partition, offset_and_metadata> offsets,
+asio::awaitable<void> send_offsets(producer* p,
+                                   std::map<topic_partition, offset_and_metadata> offsets,
                                    consumer_group_metadata group) {
   co_await p->send_offsets_to_transaction(std::move(offsets), std::move(group));
 }
@@ -139,8 +139,8 @@ void blocking_producer::abort_transaction() {
   state_->run(abort(state_->producer.get()));
 }
 
-void blocking_producer::send_offsets_to_transaction(std::map<topic_partition, offset_and_metadata> offsets,
-                                                    consumer_group_metadata group) {
+void blocking_producer::send_offsets_to_transaction(
+    std::map<topic_partition, offset_and_metadata> offsets, consumer_group_metadata group) {
   state_->run(send_offsets(state_->producer.get(), std::move(offsets), std::move(group)));
 }
 

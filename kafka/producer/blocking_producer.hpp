@@ -13,12 +13,6 @@
 // Lifetime: close() (or the destructor) stops the producer, bounded by its timeout, and joins the
 // thread.
 
-#include "kafka/client/consumer_group_metadata.hpp"
-#include "kafka/client/topic_partition.hpp"
-#include "kafka/producer/delivery.hpp"
-#include "kafka/producer/producer_config.hpp"
-#include "kafka/records/record.hpp"
-
 #include <chrono>
 #include <future>
 #include <map>
@@ -26,6 +20,12 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/topic_partition.hpp"
+#include "kafka/producer/delivery.hpp"
+#include "kafka/producer/producer_config.hpp"
+#include "kafka/records/record.hpp"
 
 namespace sluice::kafka {
 

@@ -1,11 +1,10 @@
 #include "kafka/producer/delivery.hpp"
 
-#include "kafka/producer/batch_state.hpp"
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <stdexcept>
+
+#include "kafka/producer/batch_state.hpp"
 
 namespace sluice::kafka {
 

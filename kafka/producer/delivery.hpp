@@ -7,7 +7,6 @@
 // everyone waiting on its records.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -14,15 +14,15 @@
 // User partitioners implement `partitioner`; the producer calls them on its own strand, one call
 // per record, so they need no locking but must be quick.
 
-#include "kafka/client/cluster_metadata.hpp"
-#include "kafka/protocol/wire.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "kafka/client/cluster_metadata.hpp"
+#include "kafka/protocol/wire.hpp"
 
 namespace sluice::kafka {
 

@@ -41,16 +41,8 @@
 // other threads. Lifetime: stop() flushes and closes, bounded by its timeout; destroying a
 // producer that was not stopped fails what it still holds and closes its connections.
 
-#include "kafka/client/consumer_group_metadata.hpp"
-#include "kafka/client/topic_partition.hpp"
-#include "kafka/producer/batch_builder.hpp"
-#include "kafka/producer/delivery.hpp"
-#include "kafka/producer/producer_config.hpp"
-#include "kafka/records/record.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -61,6 +53,13 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/topic_partition.hpp"
+#include "kafka/producer/batch_builder.hpp"
+#include "kafka/producer/delivery.hpp"
+#include "kafka/producer/producer_config.hpp"
+#include "kafka/records/record.hpp"
 
 namespace sluice::kafka {
 
@@ -147,10 +146,10 @@ class producer {
   asio::awaitable<std::vector<std::int32_t>> partitions_for(std::string topic);
 
   // create_batch()/send_batch() (aiokafka's) hand the producer a whole batch built by the caller
-// for one partition; see batch_builder.hpp. Typed keys and values (serializers):
-// serializing_producer.hpp.
-//
-// Transactions (transactional_id set). Every call is bounded by max_block.
+  // for one partition; see batch_builder.hpp. Typed keys and values (serializers):
+  // serializing_producer.hpp.
+  //
+  // Transactions (transactional_id set). Every call is bounded by max_block.
   void begin_transaction();
   // Flushes, then commits. Throws kafka_error: abortable (retriable() false, the transaction
   // must be aborted: call abort_transaction() and start over) or fatal (fenced).

@@ -1,10 +1,10 @@
 #include "kafka/producer/producer_config.hpp"
 
-#include "kafka/net/net_error.hpp"
-#include "kafka/protocol/error_code.hpp"
-
 #include <algorithm>
 #include <cctype>
+
+#include "kafka/net/net_error.hpp"
+#include "kafka/protocol/error_code.hpp"
 
 namespace sluice::kafka {
 

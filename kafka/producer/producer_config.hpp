@@ -4,9 +4,6 @@
 // spelled in snake_case: `linger` is `linger.ms`, `batch_size` is `batch.size`. `validate()`
 // rejects wrong combinations before anything connects, with a message naming the settings.
 
-#include "kafka/client/client_config.hpp"
-#include "kafka/records/compression.hpp"
-
 #include <chrono>
 #include <climits>
 #include <cstddef>
@@ -15,6 +12,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "kafka/client/client_config.hpp"
+#include "kafka/records/compression.hpp"
 
 namespace sluice::kafka {
 

@@ -105,11 +105,12 @@ record_accumulator::append_result record_accumulator::append(
   append_result result;
   producer_batch* batch = queue.batches.empty() ? nullptr : queue.batches.back().get();
   // A batch that was sent once is closed: a retry must send the same records again.
-  if (batch != nullptr && (batch->attempts > 0 || batch->closed ||
-                           (!batch->builder.empty() &&
-                            (estimated_batch_bytes(*batch) + record_size > options_.batch_size ||
-                             batch->builder.estimated_size() + record_size >
-                                 std::max(options_.batch_size, options_.max_uncompressed_batch))))) {
+  if (batch != nullptr &&
+      (batch->attempts > 0 || batch->closed ||
+       (!batch->builder.empty() &&
+        (estimated_batch_bytes(*batch) + record_size > options_.batch_size ||
+         batch->builder.estimated_size() + record_size >
+             std::max(options_.batch_size, options_.max_uncompressed_batch))))) {
     batch = nullptr;
   }
   if (batch == nullptr) {

@@ -18,15 +18,15 @@
 // blocking_producer.hpp); base() reaches it for transactions, flush(), partitions_for() and
 // create_batch()/send_batch().
 
-#include "kafka/producer/blocking_producer.hpp"
-#include "kafka/producer/producer.hpp"
-#include "kafka/producer/serializer.hpp"
-
 #include <exception>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "kafka/producer/blocking_producer.hpp"
+#include "kafka/producer/producer.hpp"
+#include "kafka/producer/serializer.hpp"
 
 namespace sluice::kafka {
 
@@ -39,14 +39,15 @@ std::optional<protocol::bytes> serialize(const Serializer& serializer, const std
   try {
     return protocol::bytes(serializer(topic, *data));
   } catch (const std::exception& e) {
-    throw serialization_error("send to '" + topic + "': serializing the " + what + " failed: " +
-                              e.what());
+    throw serialization_error("send to '" + topic + "': serializing the " + what +
+                              " failed: " + e.what());
   }
 }
 
 }  // namespace detail
 
-template <typename Key, typename Value, serializer_for<Key> KeySerializer = default_serializer_t<Key>,
+template <typename Key, typename Value,
+          serializer_for<Key> KeySerializer = default_serializer_t<Key>,
           serializer_for<Value> ValueSerializer = default_serializer_t<Value>>
 class serializing_producer {
  public:
@@ -57,7 +58,8 @@ class serializing_producer {
         value_serializer_(std::move(value_serializer)) {}
 
   asio::awaitable<void> start() { return producer_.start(); }
-  asio::awaitable<void> stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000)) {
+  asio::awaitable<void> stop(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000)) {
     return producer_.stop(timeout);
   }
   asio::awaitable<void> flush() { return producer_.flush(); }
@@ -70,8 +72,8 @@ class serializing_producer {
                                  std::vector<records::record_header> headers = {}) {
     auto value_bytes = detail::serialize(value_serializer_, topic, value, "value");
     auto key_bytes = detail::serialize(key_serializer_, topic, key, "key");
-    return producer_.send(std::move(topic), std::move(value_bytes), std::move(key_bytes),
-                          partition, timestamp, std::move(headers));
+    return producer_.send(std::move(topic), std::move(value_bytes), std::move(key_bytes), partition,
+                          timestamp, std::move(headers));
   }
   asio::awaitable<record_metadata> send_and_wait(
       std::string topic, std::optional<Value> value, std::optional<Key> key = std::nullopt,
@@ -94,7 +96,8 @@ class serializing_producer {
   ValueSerializer value_serializer_;
 };
 
-template <typename Key, typename Value, serializer_for<Key> KeySerializer = default_serializer_t<Key>,
+template <typename Key, typename Value,
+          serializer_for<Key> KeySerializer = default_serializer_t<Key>,
           serializer_for<Value> ValueSerializer = default_serializer_t<Value>>
 class serializing_blocking_producer {
  public:
@@ -112,8 +115,8 @@ class serializing_blocking_producer {
                                  std::vector<records::record_header> headers = {}) {
     auto value_bytes = detail::serialize(value_serializer_, topic, value, "value");
     auto key_bytes = detail::serialize(key_serializer_, topic, key, "key");
-    return producer_.send(std::move(topic), std::move(value_bytes), std::move(key_bytes),
-                          partition, timestamp, std::move(headers));
+    return producer_.send(std::move(topic), std::move(value_bytes), std::move(key_bytes), partition,
+                          timestamp, std::move(headers));
   }
   void flush() { producer_.flush(); }
   void close(std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000)) {

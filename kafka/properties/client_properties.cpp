@@ -12,16 +12,24 @@
 namespace sluice::kafka {
 namespace {
 
-enum scope : unsigned { client_scope = 1, consumer_scope = 2, producer_scope = 4, unused_scope = 8 };
+enum scope : unsigned {
+  client_scope = 1,
+  consumer_scope = 2,
+  producer_scope = 4,
+  unused_scope = 8
+};
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
-[[noreturn]] void bad_value(std::string_view name, std::string_view value, std::string_view expected) {
-  throw property_error(std::string(name) + ": '" + std::string(value) + "' is not " + std::string(expected));
+[[noreturn]] void bad_value(std::string_view name, std::string_view value,
+                            std::string_view expected) {
+  throw property_error(std::string(name) + ": '" + std::string(value) + "' is not " +
+                       std::string(expected));
 }
 
 std::int64_t number(std::string_view name, std::string_view value, std::int64_t min,
@@ -29,12 +37,14 @@ std::int64_t number(std::string_view name, std::string_view value, std::int64_t 
   std::int64_t parsed = 0;
   auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
   if (error != std::errc() || end != value.data() + value.size() || parsed < min || parsed > max) {
-    bad_value(name, value, "a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+    bad_value(name, value,
+              "a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return parsed;
 }
 
-std::chrono::milliseconds millis(std::string_view name, std::string_view value, std::int64_t min = 1) {
+std::chrono::milliseconds millis(std::string_view name, std::string_view value,
+                                 std::int64_t min = 1) {
   return std::chrono::milliseconds(number(name, value, min));
 }
 
@@ -49,7 +59,8 @@ bool boolean(std::string_view name, std::string_view value) {
   bad_value(name, value, "true or false");
 }
 
-// partition.assignment.strategy: the Java class names, or the short names librdkafka and Python use.
+// partition.assignment.strategy: the Java class names, or the short names librdkafka and Python
+// use.
 std::vector<std::string> assignors(std::string_view name, std::string_view value) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -57,10 +68,13 @@ std::vector<std::string> assignors(std::string_view name, std::string_view value
     auto comma = value.find(',', start);
     if (comma == std::string_view::npos) comma = value.size();
     auto item = value.substr(start, comma - start);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())))
+      item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())))
+      item.remove_suffix(1);
     if (!item.empty()) {
-      const auto text = lower(item.substr(item.rfind('.') == std::string_view::npos ? 0 : item.rfind('.') + 1));
+      const auto text =
+          lower(item.substr(item.rfind('.') == std::string_view::npos ? 0 : item.rfind('.') + 1));
       if (text == "range" || text == "rangeassignor") {
         out.emplace_back(range_assignor_name);
       } else if (text == "roundrobin" || text == "roundrobinassignor") {
@@ -70,7 +84,8 @@ std::vector<std::string> assignors(std::string_view name, std::string_view value
       } else if (text == "cooperative-sticky" || text == "cooperativestickyassignor") {
         out.emplace_back(cooperative_sticky_assignor_name);
       } else {
-        bad_value(name, item, "range, roundrobin, sticky or cooperative-sticky (or their Java class names)");
+        bad_value(name, item,
+                  "range, roundrobin, sticky or cooperative-sticky (or their Java class names)");
       }
     }
     start = comma + 1;
@@ -93,12 +108,27 @@ struct property {
   setter set;
 };
 
-#define CLIENT(field_expr) [](const property_targets& t, std::string_view n, std::string_view v) { \
-    [[maybe_unused]] auto& c = *t.client; (void)n; (void)v; field_expr; }
-#define CONSUMER(field_expr) [](const property_targets& t, std::string_view n, std::string_view v) { \
-    [[maybe_unused]] auto& c = *t.consumer; (void)n; (void)v; field_expr; }
-#define PRODUCER(field_expr) [](const property_targets& t, std::string_view n, std::string_view v) { \
-    [[maybe_unused]] auto& c = *t.producer; (void)n; (void)v; field_expr; }
+#define CLIENT(field_expr)                                                \
+  [](const property_targets& t, std::string_view n, std::string_view v) { \
+    [[maybe_unused]] auto& c = *t.client;                                 \
+    (void)n;                                                              \
+    (void)v;                                                              \
+    field_expr;                                                           \
+  }
+#define CONSUMER(field_expr)                                              \
+  [](const property_targets& t, std::string_view n, std::string_view v) { \
+    [[maybe_unused]] auto& c = *t.consumer;                               \
+    (void)n;                                                              \
+    (void)v;                                                              \
+    field_expr;                                                           \
+  }
+#define PRODUCER(field_expr)                                              \
+  [](const property_targets& t, std::string_view n, std::string_view v) { \
+    [[maybe_unused]] auto& c = *t.producer;                               \
+    (void)n;                                                              \
+    (void)v;                                                              \
+    field_expr;                                                           \
+  }
 #define UNUSED [](const property_targets&, std::string_view, std::string_view) {}
 
 // In name order: property_descriptions() and the binary search rely on it.
@@ -113,14 +143,17 @@ const property table[] = {
     {"batch.size", producer_scope, "bytes per partition batch",
      PRODUCER(c.batch_size = static_cast<std::size_t>(number(n, v, 1)))},
     {"bootstrap.servers", client_scope, "HOST:PORT[,...]",
-     CLIENT(try { c.bootstrap_servers = parse_bootstrap_servers(v); } catch (const std::exception& e) {
-       throw property_error(std::string(n) + ": " + e.what());
-     })},
+     CLIENT(
+         try { c.bootstrap_servers = parse_bootstrap_servers(v); } catch (const std::exception& e) {
+           throw property_error(std::string(n) + ": " + e.what());
+         })},
     {"buffer.memory", producer_scope, "bytes of records waiting to be sent",
      PRODUCER(c.buffer_memory = static_cast<std::size_t>(number(n, v, 1)))},
-    {"check.crcs", consumer_scope, "verify record batch CRCs", CONSUMER(c.check_crcs = boolean(n, v))},
+    {"check.crcs", consumer_scope, "verify record batch CRCs",
+     CONSUMER(c.check_crcs = boolean(n, v))},
     {"client.dns.lookup", client_scope | unused_scope, "(Java only; not used)", UNUSED},
-    {"client.id", client_scope, "client id sent to the brokers", CLIENT(c.client_id = std::string(v))},
+    {"client.id", client_scope, "client id sent to the brokers",
+     CLIENT(c.client_id = std::string(v))},
     {"client.rack", consumer_scope, "rack for follower fetching (KIP-392)",
      CONSUMER(c.client_rack = std::string(v))},
     {"compression.gzip.level", producer_scope, "gzip level (KIP-390)",
@@ -145,17 +178,20 @@ const property table[] = {
      PRODUCER(c.enable_idempotence = boolean(n, v))},
     {"exclude.internal.topics", consumer_scope, "patterns never match internal topics",
      CONSUMER(c.exclude_internal_topics = boolean(n, v))},
-    {"fetch.max.bytes", consumer_scope, "bytes per fetch response", CONSUMER(c.fetch_max_bytes = int32(n, v))},
+    {"fetch.max.bytes", consumer_scope, "bytes per fetch response",
+     CONSUMER(c.fetch_max_bytes = int32(n, v))},
     {"fetch.max.wait.ms", consumer_scope, "how long the broker may hold a fetch",
      CONSUMER(c.fetch_max_wait = millis(n, v, 0))},
-    {"fetch.min.bytes", consumer_scope, "bytes the broker waits for", CONSUMER(c.fetch_min_bytes = int32(n, v))},
+    {"fetch.min.bytes", consumer_scope, "bytes the broker waits for",
+     CONSUMER(c.fetch_min_bytes = int32(n, v))},
     {"group.id", consumer_scope, "the consumer group", CONSUMER(c.group_id = std::string(v))},
     {"group.instance.id", consumer_scope, "static membership id (KIP-345)",
      CONSUMER(c.group_instance_id = std::string(v))},
     {"group.protocol", consumer_scope, "classic or consumer (KIP-848)",
      CONSUMER(if (auto p = parse_group_protocol(v)) c.group_protocol = *p;
               else bad_value(n, v, "classic or consumer"))},
-    {"group.remote.assignor", consumer_scope, "server-side assignor (consumer protocol): uniform or range",
+    {"group.remote.assignor", consumer_scope,
+     "server-side assignor (consumer protocol): uniform or range",
      CONSUMER(c.group_remote_assignor = std::string(v))},
     {"heartbeat.interval.ms", consumer_scope, "classic protocol heartbeat interval",
      CONSUMER(c.heartbeat_interval = millis(n, v))},
@@ -167,30 +203,39 @@ const property table[] = {
               else bad_value(n, v, "read_uncommitted or read_committed"))},
     {"key.deserializer", consumer_scope | unused_scope, "(Java only; not used)", UNUSED},
     {"key.serializer", producer_scope | unused_scope, "(Java only; not used)", UNUSED},
-    {"linger.ms", producer_scope, "how long a batch waits for more records", PRODUCER(c.linger = millis(n, v, 0))},
-    {"max.block.ms", producer_scope, "how long send() waits for buffer space", PRODUCER(c.max_block = millis(n, v, 0))},
-    {"max.in.flight.requests.per.connection", producer_scope, "produce requests in flight per broker",
+    {"linger.ms", producer_scope, "how long a batch waits for more records",
+     PRODUCER(c.linger = millis(n, v, 0))},
+    {"max.block.ms", producer_scope, "how long send() waits for buffer space",
+     PRODUCER(c.max_block = millis(n, v, 0))},
+    {"max.in.flight.requests.per.connection", producer_scope,
+     "produce requests in flight per broker",
      PRODUCER(c.max_in_flight_requests_per_connection = int32(n, v))},
     {"max.partition.fetch.bytes", consumer_scope, "bytes per partition per fetch",
      CONSUMER(c.max_partition_fetch_bytes = int32(n, v))},
     {"max.poll.interval.ms", consumer_scope, "longest gap between polls before the member leaves",
      CONSUMER(c.max_poll_interval = millis(n, v))},
-    {"max.poll.records", consumer_scope, "records per poll", CONSUMER(c.max_poll_records = int32(n, v))},
+    {"max.poll.records", consumer_scope, "records per poll",
+     CONSUMER(c.max_poll_records = int32(n, v))},
     {"max.request.size", producer_scope, "bytes per produce request",
      PRODUCER(c.max_request_size = static_cast<std::size_t>(number(n, v, 1)))},
-    {"metadata.max.age.ms", client_scope, "metadata refresh interval", CLIENT(c.metadata_max_age = millis(n, v))},
+    {"metadata.max.age.ms", client_scope, "metadata refresh interval",
+     CLIENT(c.metadata_max_age = millis(n, v))},
     {"metric.reporters", client_scope | unused_scope, "(Java only; not used)", UNUSED},
-    {"partition.assignment.strategy", consumer_scope, "classic protocol assignors, in preference order",
+    {"partition.assignment.strategy", consumer_scope,
+     "classic protocol assignors, in preference order",
      CONSUMER(c.assignment_strategies = assignors(n, v))},
     {"partitioner.ignore.keys", producer_scope, "spread keyed records like unkeyed ones",
      PRODUCER(c.partitioner_ignore_keys = boolean(n, v))},
     {"receive.buffer.bytes", client_scope | unused_scope, "(Java only; not used)", UNUSED},
     {"reconnect.backoff.max.ms", client_scope, "longest wait before reconnecting",
      CLIENT(c.reconnect_backoff_max = millis(n, v))},
-    {"reconnect.backoff.ms", client_scope, "first wait before reconnecting", CLIENT(c.reconnect_backoff = millis(n, v))},
-    {"request.timeout.ms", client_scope, "how long one request may take", CLIENT(c.request_timeout = millis(n, v))},
+    {"reconnect.backoff.ms", client_scope, "first wait before reconnecting",
+     CLIENT(c.reconnect_backoff = millis(n, v))},
+    {"request.timeout.ms", client_scope, "how long one request may take",
+     CLIENT(c.request_timeout = millis(n, v))},
     {"retries", producer_scope, "produce retries", PRODUCER(c.retries = int32(n, v, 0))},
-    {"retry.backoff.ms", client_scope, "wait between retries", CLIENT(c.retry_backoff = millis(n, v))},
+    {"retry.backoff.ms", client_scope, "wait between retries",
+     CLIENT(c.retry_backoff = millis(n, v))},
     {"sasl.jaas.config", client_scope, "<LoginModule> required username=\"...\" password=\"...\";",
      CLIENT(auto credentials = parse_jaas_config(v, std::string(n));
             if (credentials.login_module.find("OAuthBearerLoginModule") == std::string::npos) {
@@ -199,36 +244,52 @@ const property table[] = {
             })},
     {"sasl.mechanism", client_scope, "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER",
      CLIENT(c.security.sasl.mechanism = mechanism(n, v))},
-    {"sasl.mechanisms", client_scope, "librdkafka's sasl.mechanism", CLIENT(c.security.sasl.mechanism = mechanism(n, v))},
-    {"sasl.oauthbearer.token", client_scope, "OAUTHBEARER token", CLIENT(c.security.sasl.oauth_token = std::string(v))},
-    {"sasl.password", client_scope, "SASL password (librdkafka)", CLIENT(c.security.sasl.password = std::string(v))},
-    {"sasl.username", client_scope, "SASL user name (librdkafka)", CLIENT(c.security.sasl.username = std::string(v))},
+    {"sasl.mechanisms", client_scope, "librdkafka's sasl.mechanism",
+     CLIENT(c.security.sasl.mechanism = mechanism(n, v))},
+    {"sasl.oauthbearer.token", client_scope, "OAUTHBEARER token",
+     CLIENT(c.security.sasl.oauth_token = std::string(v))},
+    {"sasl.password", client_scope, "SASL password (librdkafka)",
+     CLIENT(c.security.sasl.password = std::string(v))},
+    {"sasl.username", client_scope, "SASL user name (librdkafka)",
+     CLIENT(c.security.sasl.username = std::string(v))},
     {"security.protocol", client_scope, "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
      CLIENT(if (auto p = parse_security_protocol(v)) c.security.protocol = *p;
             else bad_value(n, v, "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"))},
     {"send.buffer.bytes", client_scope | unused_scope, "(Java only; not used)", UNUSED},
     {"session.timeout.ms", consumer_scope, "classic protocol session timeout",
      CONSUMER(c.session_timeout = millis(n, v))},
-    {"socket.connection.setup.timeout.ms", client_scope, "connect timeout", CLIENT(c.connect_timeout = millis(n, v))},
-    {"ssl.ca.location", client_scope, "CA certificates (PEM; librdkafka)", CLIENT(c.security.tls.ca_file = std::string(v))},
+    {"socket.connection.setup.timeout.ms", client_scope, "connect timeout",
+     CLIENT(c.connect_timeout = millis(n, v))},
+    {"ssl.ca.location", client_scope, "CA certificates (PEM; librdkafka)",
+     CLIENT(c.security.tls.ca_file = std::string(v))},
     {"ssl.certificate.location", client_scope, "client certificate (PEM; librdkafka)",
      CLIENT(c.security.tls.cert_file = std::string(v))},
-    {"ssl.endpoint.identification.algorithm", client_scope, "https checks the host name; empty turns it off",
+    {"ssl.endpoint.identification.algorithm", client_scope,
+     "https checks the host name; empty turns it off",
      CLIENT(c.security.tls.verify_hostname = !v.empty())},
-    {"ssl.key.location", client_scope, "client key (PEM; librdkafka)", CLIENT(c.security.tls.key_file = std::string(v))},
-    {"ssl.key.password", client_scope, "password of the client key", CLIENT(c.security.tls.key_password = std::string(v))},
-    {"ssl.keystore.location", client_scope, "certificate and key in one PEM file (ssl.keystore.type=PEM)",
+    {"ssl.key.location", client_scope, "client key (PEM; librdkafka)",
+     CLIENT(c.security.tls.key_file = std::string(v))},
+    {"ssl.key.password", client_scope, "password of the client key",
+     CLIENT(c.security.tls.key_password = std::string(v))},
+    {"ssl.keystore.location", client_scope,
+     "certificate and key in one PEM file (ssl.keystore.type=PEM)",
      CLIENT(c.security.tls.cert_file = std::string(v); c.security.tls.key_file = std::string(v))},
-    {"ssl.keystore.password", client_scope, "password of the client key", CLIENT(c.security.tls.key_password = std::string(v))},
+    {"ssl.keystore.password", client_scope, "password of the client key",
+     CLIENT(c.security.tls.key_password = std::string(v))},
     {"ssl.keystore.type", client_scope, "PEM (JKS and PKCS12 cannot be read)",
-     CLIENT(if (lower(v) != "pem") bad_value(n, v, "PEM: convert the keystore to PEM, or use ssl.certificate.location "
-                                                 "and ssl.key.location"))},
+     CLIENT(if (lower(v) != "pem")
+                bad_value(n, v,
+                          "PEM: convert the keystore to PEM, or use ssl.certificate.location "
+                          "and ssl.key.location"))},
     {"ssl.truststore.location", client_scope, "CA certificates (PEM file, ssl.truststore.type=PEM)",
      CLIENT(c.security.tls.ca_file = std::string(v))},
-    {"ssl.truststore.password", client_scope | unused_scope, "(meaningless for PEM; not used)", UNUSED},
+    {"ssl.truststore.password", client_scope | unused_scope, "(meaningless for PEM; not used)",
+     UNUSED},
     {"ssl.truststore.type", client_scope, "PEM (JKS and PKCS12 cannot be read)",
-     CLIENT(if (lower(v) != "pem") bad_value(n, v, "PEM: convert the truststore to PEM, or use ssl.ca.location"))},
-    {"transaction.timeout.ms", producer_scope, "the coordinator aborts a transaction open this long",
+     CLIENT(if (lower(v) != "pem")
+                bad_value(n, v, "PEM: convert the truststore to PEM, or use ssl.ca.location"))},
+    {"transaction.timeout.ms", producer_scope,
+     "the coordinator aborts a transaction open this long",
      PRODUCER(c.transaction_timeout = millis(n, v))},
     {"transactional.id", producer_scope, "makes the producer transactional",
      PRODUCER(c.transactional_id = std::string(v))},
@@ -264,7 +325,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-bool is_known_property(std::string_view name) { return find(name) != nullptr; }
+bool is_known_property(std::string_view name) {
+  return find(name) != nullptr;
+}
 
 std::optional<std::string> closest_property_name(std::string_view name) {
   const property* best = nullptr;
@@ -277,14 +340,16 @@ std::optional<std::string> closest_property_name(std::string_view name) {
     }
   }
   // A misspelling, not a different word: at most a third of the name changed.
-  if (best == nullptr || best_distance > std::max<std::size_t>(2, name.size() / 3)) return std::nullopt;
+  if (best == nullptr || best_distance > std::max<std::size_t>(2, name.size() / 3))
+    return std::nullopt;
   return std::string(best->name);
 }
 
 void check_property_name(std::string_view name) {
   if (is_known_property(name)) return;
   std::string message = "unknown client property '" + std::string(name) + "'";
-  if (auto suggestion = closest_property_name(name)) message += "; did you mean '" + *suggestion + "'?";
+  if (auto suggestion = closest_property_name(name))
+    message += "; did you mean '" + *suggestion + "'?";
   throw property_error(message);
 }
 
@@ -293,7 +358,8 @@ bool apply_property(const property_targets& given, std::string_view name, std::s
   const auto& p = *find(name);
   auto targets = given;
   if (targets.client == nullptr) {
-    targets.client = targets.consumer != nullptr ? static_cast<client_config*>(targets.consumer) : targets.producer;
+    targets.client = targets.consumer != nullptr ? static_cast<client_config*>(targets.consumer)
+                                                 : targets.producer;
   }
   if ((p.scopes & unused_scope) != 0) return false;
   const bool concerned = ((p.scopes & client_scope) != 0 && targets.client != nullptr) ||
@@ -310,8 +376,10 @@ std::vector<std::string> apply_properties(const property_targets& targets,
     const std::string location = std::string(store) + ".location";
     const std::string type = std::string(store) + ".type";
     if (properties.contains(location) && !properties.contains(type)) {
-      throw property_error(location + ": a JKS " + (store == std::string("ssl.truststore") ? "truststore" : "keystore") +
-                           " (Java's default type) cannot be read; convert it to PEM and set " + type + "=PEM");
+      throw property_error(location + ": a JKS " +
+                           (store == std::string("ssl.truststore") ? "truststore" : "keystore") +
+                           " (Java's default type) cannot be read; convert it to PEM and set " +
+                           type + "=PEM");
     }
   }
   std::vector<std::string> unused;

@@ -9,7 +9,8 @@ namespace sluice::kafka {
 namespace {
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return text;
 }
 
@@ -57,7 +58,7 @@ jaas_credentials parse_jaas_config(std::string_view text, const std::string& sou
       }
       if (i >= text.size())
         throw property_error(source + ": sasl.jaas.config: unterminated quote in option '" + name +
-                          "'");
+                             "'");
       ++i;
     } else {
       value = word();

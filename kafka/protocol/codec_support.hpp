@@ -5,11 +5,11 @@
 // Nullability is per version: a member that is nullable in any version is std::optional, and
 // `nullable` says whether the version being encoded or decoded allows null.
 
-#include "kafka/protocol/wire.hpp"
-
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "kafka/protocol/wire.hpp"
 
 namespace sluice::kafka::protocol::codec {
 
@@ -21,7 +21,8 @@ inline void write_string(writer& out, std::string_view value, bool flexible) {
 // non-nullable field would be.
 inline void write_string(writer& out, const std::optional<std::string>& value, bool flexible,
                          bool nullable) {
-  if (!nullable) return write_string(out, value ? std::string_view(*value) : std::string_view(), flexible);
+  if (!nullable)
+    return write_string(out, value ? std::string_view(*value) : std::string_view(), flexible);
   flexible ? out.compact_nullable_string(value) : out.nullable_string(value);
 }
 
@@ -38,7 +39,8 @@ inline void write_bytes(writer& out, bytes_view value, bool flexible) {
   flexible ? out.compact_bytes(value) : out.bytes(value);
 }
 
-inline void write_bytes(writer& out, const std::optional<bytes>& value, bool flexible, bool nullable) {
+inline void write_bytes(writer& out, const std::optional<bytes>& value, bool flexible,
+                        bool nullable) {
   if (!nullable) return write_bytes(out, value ? bytes_view(*value) : bytes_view(), flexible);
   flexible ? out.compact_nullable_bytes(value) : out.nullable_bytes(value);
 }
@@ -65,8 +67,9 @@ inline void write_null_array(writer& out, bool flexible) {
 // The element count, or nullopt for a null array. Null where the version does not allow it is a
 // decode error; a count larger than the remaining input allows is one too.
 inline std::optional<std::size_t> read_array_length(reader& in, bool flexible, bool nullable,
-                                                     std::size_t min_element_size) {
-  auto length = flexible ? in.compact_array_length(min_element_size) : in.array_length(min_element_size);
+                                                    std::size_t min_element_size) {
+  auto length =
+      flexible ? in.compact_array_length(min_element_size) : in.array_length(min_element_size);
   if (!length && !nullable) in.fail(decode_error::negative_length);
   return length;
 }

@@ -58,7 +58,9 @@ bool is_retriable(error_code code) noexcept {
   return info != nullptr && info->retriable;
 }
 
-bool is_known(std::int16_t code) noexcept { return find(static_cast<error_code>(code)) != nullptr; }
+bool is_known(std::int16_t code) noexcept {
+  return find(static_cast<error_code>(code)) != nullptr;
+}
 
 const std::error_category& kafka_category() noexcept {
   static const category instance;
@@ -108,12 +110,18 @@ error_action classify(error_code code) noexcept {
 
 const char* to_string(error_action action) noexcept {
   switch (action) {
-    case error_action::none: return "none";
-    case error_action::retry: return "retry";
-    case error_action::refresh_metadata_and_retry: return "refresh metadata and retry";
-    case error_action::find_coordinator_and_retry: return "find coordinator and retry";
-    case error_action::abortable: return "abort the transaction";
-    case error_action::fatal: return "fatal";
+    case error_action::none:
+      return "none";
+    case error_action::retry:
+      return "retry";
+    case error_action::refresh_metadata_and_retry:
+      return "refresh metadata and retry";
+    case error_action::find_coordinator_and_retry:
+      return "find coordinator and retry";
+    case error_action::abortable:
+      return "abort the transaction";
+    case error_action::fatal:
+      return "fatal";
   }
   return "unknown";
 }
@@ -121,9 +129,12 @@ const char* to_string(error_action action) noexcept {
 kafka_error::kafka_error(error_code code, const std::string& what_failed)
     : std::system_error(make_error_code(code), what_failed),
       kafka_code_(code),
-      retriable_(classify(code) != error_action::fatal && classify(code) != error_action::abortable) {}
+      retriable_(classify(code) != error_action::fatal &&
+                 classify(code) != error_action::abortable) {}
 
 kafka_error::kafka_error(std::error_code code, const std::string& what_failed, bool retriable)
-    : std::system_error(code, what_failed), kafka_code_(error_code::unknown_server_error), retriable_(retriable) {}
+    : std::system_error(code, what_failed),
+      kafka_code_(error_code::unknown_server_error),
+      retriable_(retriable) {}
 
 }  // namespace sluice::kafka

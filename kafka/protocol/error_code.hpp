@@ -33,12 +33,12 @@ inline std::error_code make_error_code(error_code code) noexcept {
 // What a client does about an error. The classifier is the one place that decides; see
 // docs/architecture.md ("Errors").
 enum class error_action : std::uint8_t {
-  none,                       // success
-  retry,                      // transient: back off and send again
-  refresh_metadata_and_retry, // the leader or the topic moved: refresh metadata first
-  find_coordinator_and_retry, // the group/transaction coordinator moved or is loading
-  abortable,                  // transactional: abort the transaction, then the caller may retry
-  fatal,                      // the client or the request cannot go on (auth, fencing, bad input)
+  none,                        // success
+  retry,                       // transient: back off and send again
+  refresh_metadata_and_retry,  // the leader or the topic moved: refresh metadata first
+  find_coordinator_and_retry,  // the group/transaction coordinator moved or is loading
+  abortable,                   // transactional: abort the transaction, then the caller may retry
+  fatal,                       // the client or the request cannot go on (auth, fencing, bad input)
 };
 
 error_action classify(error_code code) noexcept;

@@ -41,11 +41,11 @@ using tagged_fields = std::vector<tagged_field>;
 // Why a decode failed; the first failure wins.
 enum class decode_error : std::uint8_t {
   none = 0,
-  truncated,          // the input ended before the field did
-  negative_length,    // a non-nullable length was negative
-  varint_too_long,    // more than 5 (varint) or 10 (varlong) bytes
-  length_too_large,   // a length larger than the bytes that remain
-  invalid_value,      // a value outside what the schema allows
+  truncated,         // the input ended before the field did
+  negative_length,   // a non-nullable length was negative
+  varint_too_long,   // more than 5 (varint) or 10 (varlong) bytes
+  length_too_large,  // a length larger than the bytes that remain
+  invalid_value,     // a value outside what the schema allows
 };
 
 const char* to_string(decode_error error) noexcept;
@@ -91,10 +91,12 @@ class writer {
     out_.push_back(static_cast<std::byte>(value));
   }
   void varint(std::int32_t value) {
-    unsigned_varint((static_cast<std::uint32_t>(value) << 1) ^ static_cast<std::uint32_t>(value >> 31));
+    unsigned_varint((static_cast<std::uint32_t>(value) << 1) ^
+                    static_cast<std::uint32_t>(value >> 31));
   }
   void varlong(std::int64_t value) {
-    unsigned_varlong((static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63));
+    unsigned_varlong((static_cast<std::uint64_t>(value) << 1) ^
+                     static_cast<std::uint64_t>(value >> 63));
   }
 
   void string(std::string_view value) {
@@ -137,7 +139,9 @@ class writer {
     out_.resize(at + 4);
     return at;
   }
-  void patch_int32(std::size_t at, std::int32_t value) { patch_uint32(at, static_cast<std::uint32_t>(value)); }
+  void patch_int32(std::size_t at, std::int32_t value) {
+    patch_uint32(at, static_cast<std::uint32_t>(value));
+  }
   void patch_uint32(std::size_t at, std::uint32_t value) {
     for (int i = 3; i >= 0; --i) {
       out_[at + static_cast<std::size_t>(i)] = static_cast<std::byte>(value & 0xff);
@@ -193,7 +197,9 @@ class reader {
     return value;
   }
 
-  std::uint32_t unsigned_varint() { return static_cast<std::uint32_t>(unsigned_varlong_bounded(5)); }
+  std::uint32_t unsigned_varint() {
+    return static_cast<std::uint32_t>(unsigned_varlong_bounded(5));
+  }
   std::uint64_t unsigned_varlong() { return unsigned_varlong_bounded(10); }
   std::int32_t varint() {
     auto value = unsigned_varint();
@@ -290,7 +296,8 @@ class reader {
     auto data = take(sizeof(Unsigned));
     if (data.empty()) return 0;
     Unsigned value = 0;
-    for (auto byte : data) value = static_cast<Unsigned>((value << 8) | static_cast<std::uint8_t>(byte));
+    for (auto byte : data)
+      value = static_cast<Unsigned>((value << 8) | static_cast<std::uint8_t>(byte));
     return value;
   }
 

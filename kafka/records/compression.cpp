@@ -1,7 +1,5 @@
 #include "kafka/records/compression.hpp"
 
-#include "kafka/records/records_error.hpp"
-
 #include <lz4frame.h>
 #include <snappy.h>
 #include <zlib.h>
@@ -11,20 +9,22 @@
 #include <array>
 #include <memory>
 
+#include "kafka/records/records_error.hpp"
+
 namespace sluice::kafka::records {
 namespace {
 
 using protocol::bytes;
 using protocol::bytes_view;
 
-constexpr int gzip_default_level = 6;   // zlib's Z_DEFAULT_COMPRESSION, as java.util.zip uses
+constexpr int gzip_default_level = 6;  // zlib's Z_DEFAULT_COMPRESSION, as java.util.zip uses
 // Kafka's CompressionType.LZ4 default level is 9 (KIP-390), yet the Java client's
 // Lz4BlockOutputStream compresses at that level with lz4's fast compressor "for backward
 // compatibility" and uses LZ4HC only for another level set explicitly. We do the same: HC at 9
 // costs 1.6x the CPU per record (1 KB records of bench/run.py) for the same stored size.
 constexpr int java_lz4_default_level = 9;
 constexpr int lz4_fast_mode = 1;  // lz4frame: levels below 3 are the fast mode (acceleration 1)
-constexpr int zstd_default_level = 3;   // ZSTD_CLEVEL_DEFAULT
+constexpr int zstd_default_level = 3;      // ZSTD_CLEVEL_DEFAULT
 constexpr int gzip_window_bits = 15 + 16;  // +16: gzip wrapper instead of zlib's
 constexpr int gzip_mem_level = 8;
 constexpr std::size_t initial_output_guess = 4096;
@@ -36,7 +36,9 @@ constexpr std::int32_t xerial_version = 1;
 constexpr std::size_t xerial_header_size = xerial_magic.size() + 8;
 constexpr std::size_t xerial_block_size = 32 * 1024;
 
-std::error_code error(records_errc code) { return make_error_code(code); }
+std::error_code error(records_errc code) {
+  return make_error_code(code);
+}
 
 int effective_level(compression codec, int level) {
   if (codec == compression::lz4 &&
@@ -45,9 +47,12 @@ int effective_level(compression codec, int level) {
   }
   if (level != default_compression_level) return level;
   switch (codec) {
-    case compression::gzip: return gzip_default_level;
-    case compression::zstd: return zstd_default_level;
-    default: return 0;
+    case compression::gzip:
+      return gzip_default_level;
+    case compression::zstd:
+      return zstd_default_level;
+    default:
+      return 0;
   }
 }
 
@@ -370,7 +375,8 @@ std::error_code zstd_decompress(bytes_view input, std::size_t max_output, bytes&
   if (!context || input.empty()) return error(records_errc::decompression_failed);
   ZSTD_DCtx_reset(context.get(), ZSTD_reset_session_only);
   auto declared = ZSTD_getFrameContentSize(input.data(), input.size());
-  std::size_t expected = declared < max_output ? static_cast<std::size_t>(declared) : input.size() * 4;
+  std::size_t expected =
+      declared < max_output ? static_cast<std::size_t>(declared) : input.size() * 4;
   bounded_output output(out, max_output, expected);
   ZSTD_inBuffer in{input.data(), input.size(), 0};
   for (;;) {
@@ -400,11 +406,16 @@ std::error_code zstd_decompress(bytes_view input, std::size_t max_output, bytes&
 
 const char* to_string(compression codec) noexcept {
   switch (codec) {
-    case compression::none: return "none";
-    case compression::gzip: return "gzip";
-    case compression::snappy: return "snappy";
-    case compression::lz4: return "lz4";
-    case compression::zstd: return "zstd";
+    case compression::none:
+      return "none";
+    case compression::gzip:
+      return "gzip";
+    case compression::snappy:
+      return "snappy";
+    case compression::lz4:
+      return "lz4";
+    case compression::zstd:
+      return "zstd";
   }
   return "unknown";
 }
@@ -412,11 +423,15 @@ const char* to_string(compression codec) noexcept {
 bool valid_compression_level(compression codec, int level) noexcept {
   if (level == default_compression_level) return true;
   switch (codec) {
-    case compression::gzip: return level >= 1 && level <= 9;
-    case compression::lz4: return level >= 1 && level <= 17;
-    case compression::zstd: return level >= ZSTD_minCLevel() && level <= ZSTD_maxCLevel();
+    case compression::gzip:
+      return level >= 1 && level <= 9;
+    case compression::lz4:
+      return level >= 1 && level <= 17;
+    case compression::zstd:
+      return level >= ZSTD_minCLevel() && level <= ZSTD_maxCLevel();
     case compression::none:
-    case compression::snappy: return true;  // no levels: ignored
+    case compression::snappy:
+      return true;  // no levels: ignored
   }
   return false;
 }
@@ -426,11 +441,17 @@ std::error_code compress_to(compression codec, protocol::bytes_view input, int l
   if (!valid_compression_level(codec, level)) return error(records_errc::invalid_compression_level);
   level = effective_level(codec, level);
   switch (codec) {
-    case compression::none: protocol::writer(out).raw(input); return {};
-    case compression::gzip: return gzip_compress(input, level, out);
-    case compression::snappy: return snappy_compress(input, out);
-    case compression::lz4: return lz4_compress(input, level, out);
-    case compression::zstd: return zstd_compress(input, level, out);
+    case compression::none:
+      protocol::writer(out).raw(input);
+      return {};
+    case compression::gzip:
+      return gzip_compress(input, level, out);
+    case compression::snappy:
+      return snappy_compress(input, out);
+    case compression::lz4:
+      return lz4_compress(input, level, out);
+    case compression::zstd:
+      return zstd_compress(input, level, out);
   }
   return error(records_errc::unsupported_compression);
 }
@@ -442,10 +463,14 @@ std::error_code decompress_to(compression codec, protocol::bytes_view input, std
       if (input.size() > max_output) return error(records_errc::decompressed_too_large);
       protocol::writer(out).raw(input);
       return {};
-    case compression::gzip: return gzip_decompress(input, max_output, out);
-    case compression::snappy: return snappy_decompress(input, max_output, out);
-    case compression::lz4: return lz4_decompress(input, max_output, out);
-    case compression::zstd: return zstd_decompress(input, max_output, out);
+    case compression::gzip:
+      return gzip_decompress(input, max_output, out);
+    case compression::snappy:
+      return snappy_decompress(input, max_output, out);
+    case compression::lz4:
+      return lz4_decompress(input, max_output, out);
+    case compression::zstd:
+      return zstd_decompress(input, max_output, out);
   }
   return error(records_errc::unsupported_compression);
 }

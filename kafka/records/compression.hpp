@@ -14,20 +14,19 @@
 // Decompression takes an output limit so a small hostile batch cannot expand into gigabytes.
 // The `_to` forms append to a caller's buffer so the hot path reuses one allocation.
 
-#include "kafka/protocol/wire.hpp"
-
 #include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <system_error>
 
+#include "kafka/protocol/wire.hpp"
+
 namespace sluice::kafka::records {
 
 enum class compression : std::int8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 
-inline constexpr compression all_compressions[] = {compression::none, compression::gzip,
-                                                   compression::snappy, compression::lz4,
-                                                   compression::zstd};
+inline constexpr compression all_compressions[] = {
+    compression::none, compression::gzip, compression::snappy, compression::lz4, compression::zstd};
 
 // "none", "gzip", ... (Kafka's compression.type names); "unknown" otherwise.
 const char* to_string(compression codec) noexcept;

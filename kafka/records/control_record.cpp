@@ -19,7 +19,8 @@ protocol::bytes encode_control_record_key(control_record_type type) {
   return key;
 }
 
-std::optional<control_record_key> parse_control_record_key(std::optional<protocol::bytes_view> key) {
+std::optional<control_record_key> parse_control_record_key(
+    std::optional<protocol::bytes_view> key) {
   if (!key || key->size() < control_key_size) return std::nullopt;
   protocol::reader in(*key);
   control_record_key parsed;
@@ -40,7 +41,8 @@ protocol::bytes encode_end_txn_marker_value(std::int32_t coordinator_epoch) {
 
 std::optional<end_txn_marker> parse_end_txn_marker(const record_view& record) {
   auto key = parse_control_record_key(record.key);
-  if (!key || (key->type != control_record_type::abort && key->type != control_record_type::commit)) {
+  if (!key ||
+      (key->type != control_record_type::abort && key->type != control_record_type::commit)) {
     return std::nullopt;
   }
   if (!record.value || record.value->size() < end_txn_marker_value_size) return std::nullopt;

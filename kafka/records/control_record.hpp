@@ -5,12 +5,12 @@
 // is [version int16][coordinatorEpoch int32] (EndTxnMarker.json). A read_committed consumer uses
 // them to drop records of aborted transactions and to skip the markers themselves.
 
+#include <cstdint>
+#include <optional>
+
 #include "kafka/protocol/wire.hpp"
 #include "kafka/records/record.hpp"
 #include "kafka/records/record_batch.hpp"
-
-#include <cstdint>
-#include <optional>
 
 namespace sluice::kafka::records {
 

@@ -48,8 +48,8 @@ std::uint64_t load_little_endian_64(const unsigned char* p) {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t hardware_crc(std::uint32_t crc,
-                                                              const unsigned char* p,
-                                                              std::size_t size) noexcept {
+                                                             const unsigned char* p,
+                                                             std::size_t size) noexcept {
   std::uint64_t state = crc;
   for (; size >= 8; p += 8, size -= 8) {
     std::uint64_t word = 0;
@@ -68,7 +68,9 @@ bool detect_hardware() noexcept {
   return __builtin_cpu_supports("sse4.2");
 }
 #else
-bool detect_hardware() noexcept { return false; }
+bool detect_hardware() noexcept {
+  return false;
+}
 #endif
 
 const bool has_hardware = detect_hardware();
@@ -81,9 +83,10 @@ std::uint32_t crc32c_extend_portable(std::uint32_t crc, protocol::bytes_view dat
   std::uint32_t state = ~crc;
   for (; size >= 8; p += 8, size -= 8) {
     auto word = load_little_endian_64(p) ^ state;
-    state = tables[7][word & 0xff] ^ tables[6][(word >> 8) & 0xff] ^ tables[5][(word >> 16) & 0xff] ^
-            tables[4][(word >> 24) & 0xff] ^ tables[3][(word >> 32) & 0xff] ^
-            tables[2][(word >> 40) & 0xff] ^ tables[1][(word >> 48) & 0xff] ^ tables[0][word >> 56];
+    state = tables[7][word & 0xff] ^ tables[6][(word >> 8) & 0xff] ^
+            tables[5][(word >> 16) & 0xff] ^ tables[4][(word >> 24) & 0xff] ^
+            tables[3][(word >> 32) & 0xff] ^ tables[2][(word >> 40) & 0xff] ^
+            tables[1][(word >> 48) & 0xff] ^ tables[0][word >> 56];
   }
   for (; size > 0; ++p, --size) state = (state >> 8) ^ tables[0][(state ^ *p) & 0xff];
   return ~state;
@@ -98,12 +101,16 @@ std::uint32_t crc32c_extend_hardware(std::uint32_t crc, protocol::bytes_view dat
   return crc32c_extend_portable(crc, data);
 }
 
-bool crc32c_hardware_available() noexcept { return has_hardware; }
+bool crc32c_hardware_available() noexcept {
+  return has_hardware;
+}
 
 std::uint32_t crc32c_extend(std::uint32_t crc, protocol::bytes_view data) noexcept {
   return crc32c_extend_hardware(crc, data);
 }
 
-std::uint32_t crc32c(protocol::bytes_view data) noexcept { return crc32c_extend(0, data); }
+std::uint32_t crc32c(protocol::bytes_view data) noexcept {
+  return crc32c_extend(0, data);
+}
 
 }  // namespace sluice::kafka::records

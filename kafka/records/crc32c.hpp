@@ -5,9 +5,9 @@
 // fetched batch, so the x86-64 SSE4.2 `crc32` instruction is used when the CPU has it (chosen
 // once at run time, so the build needs no -msse4.2) and slicing-by-8 tables otherwise.
 
-#include "kafka/protocol/wire.hpp"
-
 #include <cstdint>
+
+#include "kafka/protocol/wire.hpp"
 
 namespace sluice::kafka::records {
 

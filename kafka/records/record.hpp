@@ -7,14 +7,14 @@
 //                it came from is (see record_batch_decoder).
 // Keys, values and header values are nullable; a null value is a tombstone for compaction.
 
-#include "kafka/protocol/wire.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "kafka/protocol/wire.hpp"
 
 namespace sluice::kafka::records {
 
@@ -53,7 +53,8 @@ struct record_view {
     };
     record owned{offset, timestamp, copy(key), copy(value), {}};
     owned.headers.reserve(headers.size());
-    for (const auto& header : headers) owned.headers.push_back({std::string(header.key), copy(header.value)});
+    for (const auto& header : headers)
+      owned.headers.push_back({std::string(header.key), copy(header.value)});
     return owned;
   }
 };

@@ -11,12 +11,12 @@
 // broker can rewrite baseOffset and partitionLeaderEpoch without recomputing it.
 // record_batch_builder writes batches, record_batch_decoder reads them.
 
-#include "kafka/protocol/wire.hpp"
-#include "kafka/records/compression.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+
+#include "kafka/protocol/wire.hpp"
+#include "kafka/records/compression.hpp"
 
 namespace sluice::kafka::records {
 
@@ -42,7 +42,8 @@ inline constexpr std::int8_t magic_v2 = 2;
 // Offsets and timestamps of a batch are base + delta. Corrupt input can make that overflow, so
 // it wraps (two's complement) instead of being undefined behaviour.
 inline std::int64_t wrapping_add(std::int64_t base, std::int64_t delta) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(delta));
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(base) +
+                                   static_cast<std::uint64_t>(delta));
 }
 inline constexpr std::int64_t no_producer_id = -1;
 inline constexpr std::int16_t no_producer_epoch = -1;
@@ -75,14 +76,19 @@ struct record_batch_header {
   std::int32_t record_count = 0;
 
   // Compression bits as stored; may be outside the enum for corrupt input (check supported).
-  compression codec() const { return static_cast<compression>(attributes & batch_attributes::compression_mask); }
+  compression codec() const {
+    return static_cast<compression>(attributes & batch_attributes::compression_mask);
+  }
   timestamp_type timestamps() const {
-    return (attributes & batch_attributes::timestamp_type_bit) != 0 ? timestamp_type::log_append_time
-                                                                    : timestamp_type::create_time;
+    return (attributes & batch_attributes::timestamp_type_bit) != 0
+               ? timestamp_type::log_append_time
+               : timestamp_type::create_time;
   }
   bool is_transactional() const { return (attributes & batch_attributes::transactional_bit) != 0; }
   bool is_control() const { return (attributes & batch_attributes::control_bit) != 0; }
-  bool has_delete_horizon() const { return (attributes & batch_attributes::delete_horizon_bit) != 0; }
+  bool has_delete_horizon() const {
+    return (attributes & batch_attributes::delete_horizon_bit) != 0;
+  }
   std::optional<std::int64_t> delete_horizon() const {
     if (!has_delete_horizon()) return std::nullopt;
     return base_timestamp;

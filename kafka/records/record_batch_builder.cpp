@@ -1,10 +1,10 @@
 #include "kafka/records/record_batch_builder.hpp"
 
-#include "kafka/records/crc32c.hpp"
-
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+
+#include "kafka/records/crc32c.hpp"
 
 namespace sluice::kafka::records {
 namespace {
@@ -23,7 +23,9 @@ std::size_t varlong_size(std::int64_t value) {
   return size;
 }
 
-std::int32_t length_of(std::size_t size) { return static_cast<std::int32_t>(size); }
+std::int32_t length_of(std::size_t size) {
+  return static_cast<std::int32_t>(size);
+}
 
 // A nullable field as written in a record: varint length (-1 for null), then the bytes.
 std::size_t nullable_size(std::optional<protocol::bytes_view> data) {
@@ -46,7 +48,8 @@ std::optional<protocol::bytes_view> view_of(const std::optional<protocol::bytes_
 
 std::int16_t attributes_of(const record_batch_builder_options& options) {
   auto attributes = static_cast<std::int16_t>(options.codec);
-  if (options.timestamps == timestamp_type::log_append_time) attributes |= batch_attributes::timestamp_type_bit;
+  if (options.timestamps == timestamp_type::log_append_time)
+    attributes |= batch_attributes::timestamp_type_bit;
   if (options.transactional) attributes |= batch_attributes::transactional_bit;
   if (options.control) attributes |= batch_attributes::control_bit;
   return attributes;
@@ -54,7 +57,8 @@ std::int16_t attributes_of(const record_batch_builder_options& options) {
 
 }  // namespace
 
-record_batch_builder::record_batch_builder(record_batch_builder_options options) : options_(options) {
+record_batch_builder::record_batch_builder(record_batch_builder_options options)
+    : options_(options) {
   if (!valid_compression_level(options_.codec, options_.level)) {
     throw std::invalid_argument(std::string("compression level ") + std::to_string(options_.level) +
                                 " is out of range for " + to_string(options_.codec));
@@ -154,7 +158,8 @@ std::error_code record_batch_builder::build_to(protocol::bytes& out) const {
 protocol::bytes record_batch_builder::build() const {
   protocol::bytes out;
   if (auto failed = build_to(out)) {
-    throw std::system_error(failed, std::string("building a ") + to_string(options_.codec) + " record batch");
+    throw std::system_error(
+        failed, std::string("building a ") + to_string(options_.codec) + " record batch");
   }
   return out;
 }

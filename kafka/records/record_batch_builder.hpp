@@ -9,16 +9,16 @@
 //
 // Not thread-safe; owned by whoever fills the batch (one producer partition queue).
 
-#include "kafka/protocol/wire.hpp"
-#include "kafka/records/compression.hpp"
-#include "kafka/records/record.hpp"
-#include "kafka/records/record_batch.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <system_error>
+
+#include "kafka/protocol/wire.hpp"
+#include "kafka/records/compression.hpp"
+#include "kafka/records/record.hpp"
+#include "kafka/records/record_batch.hpp"
 
 namespace sluice::kafka::records {
 

@@ -22,10 +22,14 @@ constexpr std::int32_t null_length = -1;
 
 std::error_code from_reader(const protocol::reader& in) {
   switch (in.error()) {
-    case decode_error::none: return {};
-    case decode_error::varint_too_long: return make_error_code(records_errc::bad_varint);
-    case decode_error::truncated: return make_error_code(records_errc::truncated_record);
-    default: return make_error_code(records_errc::invalid_record);
+    case decode_error::none:
+      return {};
+    case decode_error::varint_too_long:
+      return make_error_code(records_errc::bad_varint);
+    case decode_error::truncated:
+      return make_error_code(records_errc::truncated_record);
+    default:
+      return make_error_code(records_errc::invalid_record);
   }
 }
 
@@ -128,7 +132,8 @@ std::error_code record_batch_decoder::decode_records(bytes_view payload) {
   auto data = payload;
   if (header_.codec() != compression::none) {
     decompressed_.clear();
-    if (auto failed = decompress_to(header_.codec(), payload, options_.max_decompressed_size, decompressed_)) {
+    if (auto failed = decompress_to(header_.codec(), payload, options_.max_decompressed_size,
+                                    decompressed_)) {
       return failed;
     }
     data = decompressed_;
@@ -167,14 +172,16 @@ std::error_code record_batch_decoder::decode_records(bytes_view payload) {
     // The fields must fill the declared length exactly (DefaultRecord.readFrom does the same).
     if (!body.at_end()) return records_errc::invalid_record;
     record.offset = wrapping_add(header_.base_offset, offset_delta);
-    record.timestamp = log_append ? header_.max_timestamp : wrapping_add(header_.base_timestamp, timestamp_delta);
+    record.timestamp =
+        log_append ? header_.max_timestamp : wrapping_add(header_.base_timestamp, timestamp_delta);
   }
   if (!in.at_end()) return records_errc::record_count_mismatch;
 
   // Header spans are set last: headers_ may reallocate while records are read.
   for (std::size_t i = 0; i < records_.size(); ++i) {
     auto end = i + 1 < records_.size() ? header_starts_[i + 1] : headers_.size();
-    records_[i].headers = std::span<const header_view>(headers_).subspan(header_starts_[i], end - header_starts_[i]);
+    records_[i].headers =
+        std::span<const header_view>(headers_).subspan(header_starts_[i], end - header_starts_[i]);
   }
   return {};
 }

@@ -23,15 +23,15 @@
 //
 // Not thread-safe; one decoder per fetch-handling strand.
 
-#include "kafka/protocol/wire.hpp"
-#include "kafka/records/record.hpp"
-#include "kafka/records/record_batch.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <system_error>
 #include <vector>
+
+#include "kafka/protocol/wire.hpp"
+#include "kafka/records/record.hpp"
+#include "kafka/records/record_batch.hpp"
 
 namespace sluice::kafka::records {
 
@@ -43,7 +43,8 @@ struct record_batch_decoder_options {
 
 class record_batch_decoder {
  public:
-  explicit record_batch_decoder(protocol::bytes_view input, record_batch_decoder_options options = {});
+  explicit record_batch_decoder(protocol::bytes_view input,
+                                record_batch_decoder_options options = {});
 
   // Starts over on new input, keeping the scratch buffers.
   void reset(protocol::bytes_view input);

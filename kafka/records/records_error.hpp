@@ -10,19 +10,19 @@
 namespace sluice::kafka::records {
 
 enum class records_errc : std::uint8_t {
-  bad_crc = 1,               // the stored CRC does not match the batch contents
-  bad_magic,                 // a magic byte this decoder does not read
-  batch_too_small,           // a batch length smaller than the fixed batch header
-  truncated_record,          // a record (or its length) runs past the end of its batch
-  bad_varint,                // a varint longer than its type allows
-  invalid_record,            // a negative length where none is allowed, or a size mismatch
-  record_count_mismatch,     // the batch's record count disagrees with the records it holds
-  unsupported_compression,   // compression bits outside none/gzip/snappy/lz4/zstd
-  decompression_failed,      // the codec rejected the compressed data
-  decompressed_too_large,    // decompressing would exceed the caller's output limit
-  compression_failed,        // the codec failed to compress (out of memory, bad level)
-  invalid_compression_level, // a level outside the codec's range (KIP-390)
-  invalid_control_record,    // a control batch whose record key is not a control key
+  bad_crc = 1,                // the stored CRC does not match the batch contents
+  bad_magic,                  // a magic byte this decoder does not read
+  batch_too_small,            // a batch length smaller than the fixed batch header
+  truncated_record,           // a record (or its length) runs past the end of its batch
+  bad_varint,                 // a varint longer than its type allows
+  invalid_record,             // a negative length where none is allowed, or a size mismatch
+  record_count_mismatch,      // the batch's record count disagrees with the records it holds
+  unsupported_compression,    // compression bits outside none/gzip/snappy/lz4/zstd
+  decompression_failed,       // the codec rejected the compressed data
+  decompressed_too_large,     // decompressing would exceed the caller's output limit
+  compression_failed,         // the codec failed to compress (out of memory, bad level)
+  invalid_compression_level,  // a level outside the codec's range (KIP-390)
+  invalid_control_record,     // a control batch whose record key is not a control key
 };
 
 const std::error_category& records_category() noexcept;

@@ -574,7 +574,8 @@ class parser {
         message += " (pipelines are deterministic: use timestamp, the record's time)";
       } else if (context_root_from_name(name)) {
         message = "'" + std::string(name) + "' is not a function";
-      } else if (const auto suggestion = closest_name(name, function_names()); !suggestion.empty()) {
+      } else if (const auto suggestion = closest_name(name, function_names());
+                 !suggestion.empty()) {
         message += " (did you mean '" + std::string(suggestion) + "'?)";
       }
       throw compile_failure(name_token.position, message);

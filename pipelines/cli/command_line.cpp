@@ -1,17 +1,17 @@
 #include "pipelines/cli/command_line.hpp"
-#include "pipelines/cli/properties.hpp"
 
 #include <algorithm>
-#include <initializer_list>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <ctime>
+#include <initializer_list>
 #include <sstream>
 
 #include "kafka/consumer/consumer_config.hpp"
 #include "kafka/net/security_config.hpp"
 #include "kafka/producer/producer_config.hpp"
 #include "pipelines/cli/command_table.hpp"
+#include "pipelines/cli/properties.hpp"
 
 namespace sluice::cli {
 
@@ -86,7 +86,7 @@ po::options_description connection_options(connection_flags& flags) {
       "trace, debug, info (default), warn, error, critical or off")(
       "log-format", po::value(&flags.logging.format)->value_name("FORMAT"),
       "text (default) or json: one object per line, {time, level, message}")("help,h",
-                                                                            "show this help");
+                                                                             "show this help");
   return options;
 }
 
@@ -113,13 +113,16 @@ std::map<std::string, std::string> parse_x_flags(const std::vector<std::string>&
 // applies it, and a flag wins over the file wherever it is applied. A flag also drops the
 // synonyms it overrides (ssl.truststore.location for --ca-file, ...), which would otherwise be
 // applied after it in name order.
-void put_flag_properties(const connection_flags& flags, std::map<std::string, std::string>& properties) {
-  auto put = [&](const std::string& value, const char* name, std::initializer_list<const char*> synonyms = {}) {
+void put_flag_properties(const connection_flags& flags,
+                         std::map<std::string, std::string>& properties) {
+  auto put = [&](const std::string& value, const char* name,
+                 std::initializer_list<const char*> synonyms = {}) {
     if (value.empty()) return;
     for (const auto* synonym : synonyms) properties.erase(synonym);
     properties[name] = value;
   };
-  if (!flags.security_protocol.empty() && !kafka::parse_security_protocol(flags.security_protocol)) {
+  if (!flags.security_protocol.empty() &&
+      !kafka::parse_security_protocol(flags.security_protocol)) {
     throw usage_error("--security-protocol: '" + flags.security_protocol +
                       "' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
   }
@@ -144,9 +147,11 @@ connection_settings make_connection(const connection_flags& flags) {
   connection_settings settings;
   auto& config = settings.client;
   config.client_id = "sluice-cli";
-  if (!flags.command_config.empty()) settings.properties = load_properties_file(flags.command_config);
+  if (!flags.command_config.empty())
+    settings.properties = load_properties_file(flags.command_config);
   for (auto& [name, value] : parse_x_flags(flags.properties)) settings.properties[name] = value;
-  const auto source = flags.command_config.empty() ? std::string("-X") : flags.command_config + " / -X";
+  const auto source =
+      flags.command_config.empty() ? std::string("-X") : flags.command_config + " / -X";
   put_flag_properties(flags, settings.properties);
   if (!flags.bootstrap.empty()) {
     try {
@@ -183,7 +188,9 @@ connection_settings make_connection(const connection_flags& flags) {
   return settings;
 }
 
-bool is_help(const std::string& word) { return word == "--help" || word == "-h"; }
+bool is_help(const std::string& word) {
+  return word == "--help" || word == "-h";
+}
 
 // What a command takes before its options, as usage and help show it.
 std::string arguments_text(file_arguments files) {
@@ -245,7 +252,8 @@ std::string usage() {
          "Pipelines (a YAML file, see examples/pipelines/):\n" +
          section(command_section::pipelines) +
          "\n"
-         "Every cluster command needs --bootstrap-server HOST:PORT (or a --command-config file with\n"
+         "Every cluster command needs --bootstrap-server HOST:PORT (or a --command-config file "
+         "with\n"
          "bootstrap.servers). Exit status: 0 success, 1 the cluster refused or could not be "
          "reached,\n"
          "2 bad arguments.\n";

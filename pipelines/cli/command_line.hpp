@@ -110,16 +110,16 @@ struct pipeline_file_args {
 struct run_args {
   std::vector<std::string> files;  // one or more pipelines, run together in this process
   std::string state_dir = "/tmp/sluice-state";
-  std::string instance_id;         // empty: a random id kept in the state directory
-  std::string on_error = "stop";   // stop | skip | dead-letter
-  bool dynamic_membership = false;  // default static (KIP-345): a restart keeps its partitions
+  std::string instance_id;              // empty: a random id kept in the state directory
+  std::string on_error = "stop";        // stop | skip | dead-letter
+  bool dynamic_membership = false;      // default static (KIP-345): a restart keeps its partitions
   std::int64_t session_timeout_ms = 0;  // 0: the consumer's default (45 s)
-  std::int64_t heartbeat_interval_ms = 0;  // 0: a fifth of the session timeout, at most 3 s
-  int standby_replicas = -1;               // -1: the pipeline file's (default 0)
+  std::int64_t heartbeat_interval_ms = 0;         // 0: a fifth of the session timeout, at most 3 s
+  int standby_replicas = -1;                      // -1: the pipeline file's (default 0)
   std::int64_t acceptable_recovery_lag = 10'000;  // a copy this close to the freshest is caught up
-  std::string group_protocol = "consumer";  // consumer (KIP-848) or classic
+  std::string group_protocol = "consumer";        // consumer (KIP-848) or classic
   bool stay_in_group_on_stop = false;  // a static member keeps its partitions over a clean stop
-  std::int64_t memory_mb = 512;    // RocksDB: one block cache + memtables for the whole process
+  std::int64_t memory_mb = 512;        // RocksDB: one block cache + memtables for the whole process
   std::int16_t replication_factor = -1;  // of the topics the pipeline creates; -1: broker default
   std::int32_t metrics_port = -1;        // -1: no HTTP endpoint; 0: any free port
   std::string metrics_address = "0.0.0.0";

@@ -36,12 +36,11 @@ boost::asio::awaitable<int> run_groups_describe(kafka::admin_client* admin,
 boost::asio::awaitable<int> run_groups_delete(kafka::admin_client* admin, groups_delete_args args,
                                               printer print);
 boost::asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
-                                                     groups_reset_offsets_args args,
-                                                     printer print);
+                                                     groups_reset_offsets_args args, printer print);
 
 // A cluster command's coroutine, given the parsed args.
-using admin_command = boost::asio::awaitable<int> (*)(kafka::admin_client* admin,
-                                                      command_args args, printer print);
+using admin_command = boost::asio::awaitable<int> (*)(kafka::admin_client* admin, command_args args,
+                                                      printer print);
 
 // Connects (the command's settings and properties) and runs `what` against the cluster. Never
 // takes longer than the command's timeout plus a short grace period, even when the cluster does

@@ -45,7 +45,8 @@ void parsed_options::exclusive(const std::vector<const char*>& options, bool one
   }
   if (one_required && named.empty()) {
     std::string names;
-    for (const auto* option : options) names += (names.empty() ? "--" : ", --") + std::string(option);
+    for (const auto* option : options)
+      names += (names.empty() ? "--" : ", --") + std::string(option);
     throw usage_error("sluice " + command + ": one of " + names + " is required");
   }
 }
@@ -196,7 +197,9 @@ command_args topics_alter_validate(const parsed_options& p) {
 
 void no_options(po::options_description& /*options*/) {}
 
-command_args groups_list_validate(const parsed_options& /*parsed*/) { return groups_list_args{}; }
+command_args groups_list_validate(const parsed_options& /*parsed*/) {
+  return groups_list_args{};
+}
 
 void group_ids_options(po::options_description& o) {
   o.add_options()("group", po::value<strings>()->composing()->value_name("ID"),
@@ -271,9 +274,9 @@ void produce_options(po::options_description& o) {
       "header", po::value<strings>()->composing()->value_name("KEY=VALUE"),
       "a header on every record; repeatable (KEY alone: a null value)")(
       "acks", po::value<std::string>()->value_name("0|1|all"),
-      "acknowledgements to wait for (default all)")(
-      "compression", po::value<std::string>()->value_name("CODEC"),
-      "none (default), gzip, snappy, lz4 or zstd")(
+      "acknowledgements to wait for (default all)")("compression",
+                                                    po::value<std::string>()->value_name("CODEC"),
+                                                    "none (default), gzip, snappy, lz4 or zstd")(
       "transactional-id", po::value<std::string>()->value_name("ID"),
       "write all of stdin in one transaction, committed at the end (aborted on any error)")(
       "verbose,v", po::bool_switch(), "print the number of records written to stderr");
@@ -453,7 +456,8 @@ void run_options(po::options_description& o) {
       "a stop (SIGTERM) keeps this static member's partitions for it until the session "
       "timeout, for a restart without rebalance (default: hand them over at once)")(
       "memory-mb", po::value<std::int64_t>()->value_name("MB"),
-      "state memory for the whole process: RocksDB block cache and memtables, and an eighth for the stores' caches (default 512)")(
+      "state memory for the whole process: RocksDB block cache and memtables, and an eighth for "
+      "the stores' caches (default 512)")(
       "replication-factor", po::value<std::int32_t>()->value_name("N"),
       "replicas per partition of the topics the pipeline creates (internal, sink, dead-letter; "
       "default: the broker's default.replication.factor)")(
@@ -478,13 +482,17 @@ command_args run_validate(const parsed_options& p) {
   a.session_timeout_ms = p.get<std::int64_t>("session-timeout-ms", a.session_timeout_ms);
   a.heartbeat_interval_ms = p.get<std::int64_t>("heartbeat-interval-ms", a.heartbeat_interval_ms);
   a.standby_replicas = p.get<int>("standby-replicas", a.standby_replicas);
-  a.acceptable_recovery_lag = p.get<std::int64_t>("acceptable-recovery-lag", a.acceptable_recovery_lag);
+  a.acceptable_recovery_lag =
+      p.get<std::int64_t>("acceptable-recovery-lag", a.acceptable_recovery_lag);
   if (a.acceptable_recovery_lag < 0)
-    throw usage_error("--acceptable-recovery-lag must be 0 or more, not " + std::to_string(a.acceptable_recovery_lag));
+    throw usage_error("--acceptable-recovery-lag must be 0 or more, not " +
+                      std::to_string(a.acceptable_recovery_lag));
   if (p.given("standby-replicas") && (a.standby_replicas < 0 || a.standby_replicas > 16))
-    throw usage_error("--standby-replicas must be from 0 to 16, not " + std::to_string(a.standby_replicas));
+    throw usage_error("--standby-replicas must be from 0 to 16, not " +
+                      std::to_string(a.standby_replicas));
   if (a.heartbeat_interval_ms < 0)
-    throw usage_error("--heartbeat-interval-ms must be positive, not " + std::to_string(a.heartbeat_interval_ms));
+    throw usage_error("--heartbeat-interval-ms must be positive, not " +
+                      std::to_string(a.heartbeat_interval_ms));
   a.stay_in_group_on_stop = p.given("stay-in-group-on-stop");
   a.memory_mb = p.get<std::int64_t>("memory-mb", a.memory_mb);
   if (p.given("replication-factor"))
@@ -542,36 +550,37 @@ int on_cluster(const command_line& command, std::istream& /*in*/, std::ostream& 
 }
 
 int produce_command(const command_line& command, std::istream& in, std::ostream& /*out*/,
-            std::ostream& err) {
+                    std::ostream& err) {
   // The clients' log lines (retries) must not mix with records on a pipe.
   configure_logging(command.connection.logging, true);
   return run_produce(command, in, err);
 }
 
 int consume_command(const command_line& command, std::istream& /*in*/, std::ostream& out,
-            std::ostream& err) {
+                    std::ostream& err) {
   // The clients' log lines (group joins, retries) must not mix with the records on stdout.
   configure_logging(command.connection.logging, true);
   return run_consume(command, out, err);
 }
 
-int run_command(const command_line& command, std::istream& /*in*/, std::ostream& out, std::ostream& err) {
+int run_command(const command_line& command, std::istream& /*in*/, std::ostream& out,
+                std::ostream& err) {
   configure_logging(command.connection.logging, false);
   return run_pipeline(command, out, err);
 }
 
 int validate_command(const command_line& command, std::istream& /*in*/, std::ostream& out,
-             std::ostream& err) {
+                     std::ostream& err) {
   return run_validate_pipeline(command, out, err);
 }
 
 int describe_command(const command_line& command, std::istream& /*in*/, std::ostream& out,
-             std::ostream& err) {
+                     std::ostream& err) {
   return run_describe_pipeline(command, out, err);
 }
 
 int test_command(const command_line& command, std::istream& /*in*/, std::ostream& out,
-         std::ostream& err) {
+                 std::ostream& err) {
   return run_pipeline_file_tests(command, out, err);
 }
 
@@ -641,7 +650,9 @@ const command_spec commands[] = {
 
 }  // namespace
 
-std::span<const command_spec> command_table() { return commands; }
+std::span<const command_spec> command_table() {
+  return commands;
+}
 
 const command_spec* find_command(std::string_view name) {
   auto it = std::find_if(std::begin(commands), std::end(commands),

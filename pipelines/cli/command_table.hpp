@@ -54,7 +54,7 @@ struct parsed_options {
 };
 
 struct command_spec {
-  std::string_view name;     // one word, or a group and a word: "topics create"
+  std::string_view name;  // one word, or a group and a word: "topics create"
   file_arguments files;
   std::string_view summary;  // for usage(); a second line may follow a '\n'
   command_section section;

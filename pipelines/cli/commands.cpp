@@ -1,19 +1,20 @@
 #include "pipelines/cli/commands.hpp"
-#include "pipelines/cli/logging.hpp"
-#include "pipelines/cli/properties.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <future>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <iostream>
 
 #include "kafka/admin/admin_client.hpp"
 #include "pipelines/cli/command_runners.hpp"
 #include "pipelines/cli/command_table.hpp"
+#include "pipelines/cli/logging.hpp"
+#include "pipelines/cli/properties.hpp"
 #include "pipelines/cli/table.hpp"
 
 namespace sluice::cli {
@@ -137,13 +138,15 @@ asio::awaitable<int> run_cluster(kafka::admin_client* admin, cluster_args args, 
 
 int execute_on_cluster(const command_line& command, admin_command what, std::ostream& out,
                        std::ostream& err) {
-  for (const auto& warning : apply_command_properties(command.connection.properties, {}, command.command))
+  for (const auto& warning :
+       apply_command_properties(command.connection.properties, {}, command.command))
     err << "warning: " << warning << '\n';
   asio::io_context context;
   kafka::cluster cluster(context.get_executor(), command.connection.client);
   kafka::admin_client admin(cluster, {command.connection.timeout});
   printer print{&out, &err, command.connection.json};
-  auto result = asio::co_spawn(context, start_and_run(&admin, what, command.args, print), asio::use_future);
+  auto result =
+      asio::co_spawn(context, start_and_run(&admin, what, command.args, print), asio::use_future);
   // Run until the command is done (the connections' read loops keep the context busy for ever, so
   // not until it runs out of work), or until the deadline.
   const auto deadline = std::chrono::steady_clock::now() + command.connection.timeout + grace;

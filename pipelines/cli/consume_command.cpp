@@ -15,9 +15,9 @@
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/protocol/error_code.hpp"
 #include "pipelines/cli/commands.hpp"
-#include "pipelines/cli/properties.hpp"
 #include "pipelines/cli/console_commands.hpp"
 #include "pipelines/cli/console_format.hpp"
+#include "pipelines/cli/properties.hpp"
 
 namespace sluice::cli {
 
@@ -193,7 +193,8 @@ int run_consume(const command_line& command, std::ostream& out, std::ostream& er
                             : kafka::auto_offset_reset::latest;
   config.isolation = *kafka::parse_isolation_level(args.isolation_level);
   config.enable_auto_commit = !args.group.empty();
-  for (const auto& warning : apply_command_properties(command.connection.properties, {.consumer = &config}, "consume"))
+  for (const auto& warning :
+       apply_command_properties(command.connection.properties, {.consumer = &config}, "consume"))
     err << "warning: " << warning << '\n';
 
   asio::io_context context;

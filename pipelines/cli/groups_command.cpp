@@ -141,8 +141,8 @@ asio::awaitable<int> run_groups_describe(kafka::admin_client* admin, groups_desc
       continue;
     }
     auto& out = results.text();
-    out << "Group " << group.group_id << " (" << group.type << "): state " << group.state
-        << ", " << group.members.size() << " member(s), coordinator " << group.coordinator_id
+    out << "Group " << group.group_id << " (" << group.type << "): state " << group.state << ", "
+        << group.members.size() << " member(s), coordinator " << group.coordinator_id
         << (group.protocol.empty() ? "" : ", assignor " + group.protocol) << '\n';
     table partitions({"TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
                       "CONSUMER-ID", "HOST", "CLIENT-ID"});
@@ -268,7 +268,7 @@ asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
     for (const auto& [tp, error] : outcome) {
       if (!error.ok()) {
         print.report("commit the offset of " + tp.to_string() + " for group '" + args.group + "'",
-               error);
+                     error);
         status = failed;
       }
     }

@@ -1,5 +1,19 @@
 #include "pipelines/cli/pipeline_commands.hpp"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <thread>
+
 #include "kafka/admin/admin_client.hpp"
 #include "pipelines/spec/commands.hpp"
 #include "pipelines/spec/yaml_loader.hpp"
@@ -7,31 +21,19 @@
 #include "runtime/stream_app.hpp"
 #include "state/rocksdb/memory_budget.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_future.hpp>
-#include <spdlog/spdlog.h>
-
-#include <unistd.h>
-
-#include <algorithm>
-#include <csignal>
-#include <thread>
-#include <set>
-#include <iostream>
-#include <filesystem>
-
 namespace sluice::cli {
 
 namespace asio = boost::asio;
 
 namespace {
 
-int status(bool ok) { return static_cast<int>(ok ? exit_status::ok : exit_status::failed); }
+int status(bool ok) {
+  return static_cast<int>(ok ? exit_status::ok : exit_status::failed);
+}
 
 // Loads and validates the file; prints the errors (file:line:column) and returns nullopt if bad.
-std::optional<pipelines::pipeline_definition> load_or_report(const std::string& file, std::ostream& err) {
+std::optional<pipelines::pipeline_definition> load_or_report(const std::string& file,
+                                                             std::ostream& err) {
   operators::function_registry registry;
   auto loaded = pipelines::load_pipeline_file(file, registry);
   if (!loaded.pipeline) {
@@ -78,7 +80,8 @@ class restore_progress_line {
  public:
   explicit restore_progress_line(bool enabled) : enabled_(enabled) {}
 
-  void update(const std::vector<const runtime::stream_app*>& apps, std::ostream& err, bool last = false) {
+  void update(const std::vector<const runtime::stream_app*>& apps, std::ostream& err,
+              bool last = false) {
     if (!enabled_ || (!last && std::chrono::steady_clock::now() < next_)) return;
     next_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     std::vector<runtime::changelog_reader::store_progress_view> stores;
@@ -97,8 +100,11 @@ class restore_progress_line {
       shown_ = false;
       return;
     }
-    err << "\r\033[Krestoring " << stores.size() << " store(s): " << left << " changelog offsets to go";
-    if (rate > 0) err << ", " << static_cast<std::int64_t>(rate) << "/s, about " << static_cast<std::int64_t>(left / rate) << " s left";
+    err << "\r\033[Krestoring " << stores.size() << " store(s): " << left
+        << " changelog offsets to go";
+    if (rate > 0)
+      err << ", " << static_cast<std::int64_t>(rate) << "/s, about "
+          << static_cast<std::int64_t>(left / rate) << " s left";
     err << std::flush;
     shown_ = true;
   }
@@ -111,7 +117,8 @@ class restore_progress_line {
 
 namespace {
 
-runtime::runtime_config runtime_config_of(const command_line& command, const pipelines::pipeline_definition& definition) {
+runtime::runtime_config runtime_config_of(const command_line& command,
+                                          const pipelines::pipeline_definition& definition) {
   const auto& args = std::get<run_args>(command.args);
   runtime::runtime_config config;
   config.client = command.connection.client;
@@ -120,10 +127,13 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
   if (!args.instance_id.empty()) config.instance_id = args.instance_id;
   config.static_membership = !args.dynamic_membership;
   config.replication_factor = args.replication_factor;
-  if (args.session_timeout_ms > 0) config.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
-  if (args.heartbeat_interval_ms > 0) config.heartbeat_interval = std::chrono::milliseconds(args.heartbeat_interval_ms);
+  if (args.session_timeout_ms > 0)
+    config.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
+  if (args.heartbeat_interval_ms > 0)
+    config.heartbeat_interval = std::chrono::milliseconds(args.heartbeat_interval_ms);
   config.acceptable_recovery_lag = args.acceptable_recovery_lag;
-  config.standby_replicas = args.standby_replicas >= 0 ? args.standby_replicas : definition.standby_replicas.value_or(0);
+  config.standby_replicas =
+      args.standby_replicas >= 0 ? args.standby_replicas : definition.standby_replicas.value_or(0);
   config.leave_group_on_stop = !args.stay_in_group_on_stop;
   config.group_protocol = *kafka::parse_group_protocol(args.group_protocol);
   config.properties.all = command.connection.properties;
@@ -131,7 +141,8 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
   config.properties.producer = definition.kafka.producer;
   config.properties.admin = definition.kafka.admin;
   config.memory.total_bytes = static_cast<std::size_t>(args.memory_mb) << 20;
-  config.memory.memtable_bytes = std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
+  config.memory.memtable_bytes =
+      std::min(config.memory.memtable_bytes, config.memory.total_bytes / 2);
   config.memory.store_cache_bytes = config.memory.total_bytes / 8;
   // The command's --timeout-ms bounds admin calls of one-shot commands; a pipeline runs until it
   // is stopped, with the clients' own defaults.
@@ -144,7 +155,8 @@ runtime::runtime_config runtime_config_of(const command_line& command, const pip
     runtime::runtime_config::cluster_connection connection;
     connection.client.client_id = config.client.client_id;
     apply_properties(cluster.connection, connection.client, definition.file + ": clusters." + name);
-    auto merged = [](std::map<std::string, std::string> pipeline, const std::map<std::string, std::string>& own) {
+    auto merged = [](std::map<std::string, std::string> pipeline,
+                     const std::map<std::string, std::string>& own) {
       for (const auto& [key, value] : own) pipeline.insert_or_assign(key, value);
       return pipeline;
     };
@@ -181,7 +193,8 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   // line); the others run on their own std::threads. Every pipeline gets one app per thread.
   const auto threads = static_cast<std::size_t>(args.threads);
   std::vector<std::unique_ptr<asio::io_context>> contexts;
-  for (std::size_t t = 0; t < threads; ++t) contexts.push_back(std::make_unique<asio::io_context>());
+  for (std::size_t t = 0; t < threads; ++t)
+    contexts.push_back(std::make_unique<asio::io_context>());
   auto& context = *contexts.front();
   struct running {
     std::size_t definition;
@@ -207,9 +220,10 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
         config.endpoint = runtime::runtime_config::http_endpoint_config{
             .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)};
       }
-      apps.push_back({d, t,
-                      std::make_unique<runtime::stream_app>(contexts[t]->get_executor(), definitions[d].topology,
-                                                            config, registry),
+      apps.push_back({d,
+                      t,
+                      std::make_unique<runtime::stream_app>(
+                          contexts[t]->get_executor(), definitions[d].topology, config, registry),
                       {}});
     }
   }
@@ -223,14 +237,16 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
     try {
       endpoint.emplace(context.get_executor(),
                        runtime::runtime_config::http_endpoint_config{
-                           .address = args.metrics_address, .port = static_cast<std::uint16_t>(args.metrics_port)},
+                           .address = args.metrics_address,
+                           .port = static_cast<std::uint16_t>(args.metrics_port)},
                        std::move(served));
     } catch (const std::exception& e) {
       err << "sluice run: " << e.what() << '\n';
       return static_cast<int>(exit_status::failed);
     }
-    spdlog::info("serving /metrics, /health and /ready of {} pipeline{} on {}:{}", definitions.size(),
-                 definitions.size() == 1 ? "" : "s", args.metrics_address, endpoint->port());
+    spdlog::info("serving /metrics, /health and /ready of {} pipeline{} on {}:{}",
+                 definitions.size(), definitions.size() == 1 ? "" : "s", args.metrics_address,
+                 endpoint->port());
   }
   // SIGINT / SIGTERM: a graceful stop (final commit, leave the group), as Kafka Streams' close().
   asio::signal_set signals(context, SIGINT, SIGTERM);
@@ -248,9 +264,12 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
     }
     r.finished = asio::co_spawn(*contexts[r.thread], r.app->run(), asio::use_future);
   }
-  auto done = [](const running& r) { return r.finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+  auto done = [](const running& r) {
+    return r.finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  };
   auto all_done = [&](std::size_t thread) {
-    return std::all_of(apps.begin(), apps.end(), [&](const running& r) { return r.thread != thread || done(r); });
+    return std::all_of(apps.begin(), apps.end(),
+                       [&](const running& r) { return r.thread != thread || done(r); });
   };
   std::vector<std::thread> workers;
   for (std::size_t t = 1; t < threads; ++t) {
@@ -258,7 +277,8 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
       while (!all_done(t)) contexts[t]->run_one_for(std::chrono::milliseconds(100));
     });
   }
-  restore_progress_line progress(threads == 1 && &err == &std::cerr && ::isatty(STDERR_FILENO) == 1 &&
+  restore_progress_line progress(threads == 1 && &err == &std::cerr &&
+                                 ::isatty(STDERR_FILENO) == 1 &&
                                  command.connection.logging.format == "text");
   std::vector<const runtime::stream_app*> shown;
   for (const auto& r : apps) {
@@ -286,10 +306,10 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
       continue;
     }
     const auto& metrics = r.app->metrics();
-    out << "sluice: stopped " << name << thread << "; " << metrics.records_in.load() << " records in, "
-        << metrics.records_out.load() << " out, " << metrics.commits.load() << " commits, "
-        << metrics.processing_errors.load() << " errors, " << metrics.restored_records.load() << " records restored"
-        << std::endl;
+    out << "sluice: stopped " << name << thread << "; " << metrics.records_in.load()
+        << " records in, " << metrics.records_out.load() << " out, " << metrics.commits.load()
+        << " commits, " << metrics.processing_errors.load() << " errors, "
+        << metrics.restored_records.load() << " records restored" << std::endl;
   }
   return status;
 }
@@ -306,7 +326,8 @@ asio::awaitable<int> run_reset(kafka::admin_client* admin, reset_args args, prin
   auto& out = *print.out;
   out << (args.execute ? "Resetting" : "Would reset (dry run; --execute to do it)") << " pipeline '"
       << topology.name << "':\n";
-  out << "  consumer group " << topology.name << ": deleted (inputs are read again from the beginning)\n";
+  out << "  consumer group " << topology.name
+      << ": deleted (inputs are read again from the beginning)\n";
   for (const auto& topic : internal) out << "  internal topic " << topic << ": deleted\n";
   out << "  local state " << state_dir.string() << ": removed\n";
   if (!args.execute) co_return static_cast<int>(exit_status::ok);
@@ -325,7 +346,8 @@ asio::awaitable<int> run_reset(kafka::admin_client* admin, reset_args args, prin
   }
   if (result != 0) co_return result;
   for (const auto& deleted : co_await admin->delete_topics(internal)) {
-    if (!deleted.error.ok() && deleted.error.code != kafka::error_code::unknown_topic_or_partition) {
+    if (!deleted.error.ok() &&
+        deleted.error.code != kafka::error_code::unknown_topic_or_partition) {
       *print.err << "error: topic " << deleted.name << ": " << deleted.error.message << '\n';
       result = static_cast<int>(exit_status::failed);
     }

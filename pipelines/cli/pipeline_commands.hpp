@@ -4,13 +4,12 @@
 // pipeline against the cluster until SIGINT/SIGTERM) and reset (drop a pipeline's group, internal
 // topics and local state, so that it starts over).
 
+#include <boost/asio/awaitable.hpp>
+#include <ostream>
+
 #include "pipelines/cli/command_line.hpp"
 #include "pipelines/cli/command_runners.hpp"
 #include "pipelines/cli/commands.hpp"
-
-#include <boost/asio/awaitable.hpp>
-
-#include <ostream>
 
 namespace sluice::kafka {
 class admin_client;

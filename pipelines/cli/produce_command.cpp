@@ -33,9 +33,9 @@
 #include "kafka/producer/producer.hpp"
 #include "kafka/protocol/error_code.hpp"
 #include "pipelines/cli/commands.hpp"
-#include "pipelines/cli/properties.hpp"
 #include "pipelines/cli/console_commands.hpp"
 #include "pipelines/cli/console_format.hpp"
+#include "pipelines/cli/properties.hpp"
 
 namespace sluice::cli {
 
@@ -365,7 +365,8 @@ int run_produce(const command_line& command, std::istream& in, std::ostream& err
       std::max(config.delivery_timeout, config.linger + config.request_timeout);
   // Larger batches than the default 16 KiB: the console producer is mostly fed files and pipes.
   config.batch_size = 256 * 1024;
-  for (const auto& warning : apply_command_properties(command.connection.properties, {.producer = &config}, "produce"))
+  for (const auto& warning :
+       apply_command_properties(command.connection.properties, {.producer = &config}, "produce"))
     err << "warning: " << warning << '\n';
 
   asio::io_context context;

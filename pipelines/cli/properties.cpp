@@ -159,9 +159,9 @@ std::vector<std::string> apply_properties(const std::map<std::string, std::strin
   }
 }
 
-std::vector<std::string> apply_command_properties(const std::map<std::string, std::string>& properties,
-                                                  const kafka::property_targets& targets,
-                                                  const std::string& command) {
+std::vector<std::string> apply_command_properties(
+    const std::map<std::string, std::string>& properties, const kafka::property_targets& targets,
+    const std::string& command) {
   // The connection settings are in connection_settings::client already, with the flags over
   // them and the command's own bounds after them: here they only count as used.
   kafka::client_config connection_already_applied;
@@ -175,7 +175,8 @@ std::vector<std::string> apply_command_properties(const std::map<std::string, st
     } catch (const kafka::property_error& e) {
       throw usage_error(e.what());
     }
-    if (!applied) warnings.push_back("'" + name + "' is not used by sluice " + command + "; ignored");
+    if (!applied)
+      warnings.push_back("'" + name + "' is not used by sluice " + command + "; ignored");
   }
   return warnings;
 }

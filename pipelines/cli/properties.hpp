@@ -45,10 +45,11 @@ std::vector<std::string> apply_properties(const std::map<std::string, std::strin
 
 // Applies a command's client settings (connection_settings::properties) to the clients it makes,
 // all but the connection settings (targets.client is ignored: those are in
-// connection_settings::client, with the dedicated flags over them), and returns a warning for each that concerns none of them (`linger.ms` for `sluice consume`)
-// or that Sluice does not use (`key.serializer`). Throws usage_error for a bad value.
-std::vector<std::string> apply_command_properties(const std::map<std::string, std::string>& properties,
-                                                  const kafka::property_targets& targets,
-                                                  const std::string& command);
+// connection_settings::client, with the dedicated flags over them), and returns a warning for each
+// that concerns none of them (`linger.ms` for `sluice consume`) or that Sluice does not use
+// (`key.serializer`). Throws usage_error for a bad value.
+std::vector<std::string> apply_command_properties(
+    const std::map<std::string, std::string>& properties, const kafka::property_targets& targets,
+    const std::string& command);
 
 }  // namespace sluice::cli

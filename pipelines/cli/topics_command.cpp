@@ -151,8 +151,8 @@ asio::awaitable<int> run_topics_describe(kafka::admin_client* admin, topics_desc
       set += (set.empty() ? "" : ",") + key + "=" + value;
     auto& out = results.text();
     out << "Topic: " << topic.name << "\tTopicId: " << format_uuid(topic.id)
-        << "\tPartitionCount: " << topic.partitions.size()
-        << "\tReplicationFactor: " << replication << "\tConfigs: " << set << '\n';
+        << "\tPartitionCount: " << topic.partitions.size() << "\tReplicationFactor: " << replication
+        << "\tConfigs: " << set << '\n';
     table partitions({"PARTITION", "LEADER", "REPLICAS", "ISR", "OFFLINE"});
     for (const auto& p : topic.partitions) {
       partitions.add({std::to_string(p.partition), p.leader < 0 ? "none" : std::to_string(p.leader),

@@ -45,18 +45,21 @@ std::string step_text(const ops::step& s) {
       return "select_key " + s.expression + "  (changes the key)";
     case ops::step_kind::join:
       if (s.joins_stream()) {
-        return fmt::format("{} join with stream {} within {} (grace {}), its value as {}{}", ops::to_string(s.join),
-                           s.stream, format_duration(s.within), format_duration(s.grace), s.into,
-                           s.join == ops::join_kind::inner ? ""
-                                                           : "; unmatched records emitted with null once "
-                                                             "within + grace has passed");
+        return fmt::format("{} join with stream {} within {} (grace {}), its value as {}{}",
+                           ops::to_string(s.join), s.stream, format_duration(s.within),
+                           format_duration(s.grace), s.into,
+                           s.join == ops::join_kind::inner
+                               ? ""
+                               : "; unmatched records emitted with null once "
+                                 "within + grace has passed");
       }
       return fmt::format("{} join with table {}, its value as {}", ops::to_string(s.join), s.table,
                          s.into);
     case ops::step_kind::processor: {
       std::string stores;
       for (const auto& store : s.stores) stores += (stores.empty() ? "" : ", ") + store;
-      return fmt::format("processor {}{}{}", s.function, stores.empty() ? "" : " with stores " + stores,
+      return fmt::format("processor {}{}{}", s.function,
+                         stores.empty() ? "" : " with stores " + stores,
                          s.changes_key ? "  (changes the key)" : "");
     }
     default:
@@ -118,10 +121,12 @@ std::string describe_topology(const ops::topology& t) {
     out += fmt::format("\nsub-topology {}\n", sub.id);
     for (const auto& s : sub.sources) {
       for (const auto& topic : s.topics) {
-        auto table = std::find_if(sub.tables.begin(), sub.tables.end(),
-                                  [&](const ops::table_source_spec& t) { return t.topic == topic; });
-        auto stream = std::find_if(sub.streams.begin(), sub.streams.end(),
-                                   [&](const ops::stream_source_spec& t) { return t.topic == topic; });
+        auto table =
+            std::find_if(sub.tables.begin(), sub.tables.end(),
+                         [&](const ops::table_source_spec& t) { return t.topic == topic; });
+        auto stream =
+            std::find_if(sub.streams.begin(), sub.streams.end(),
+                         [&](const ops::stream_source_spec& t) { return t.topic == topic; });
         out += fmt::format("  source  {}  ({}{}{})\n", topic, formats(s.key_format, s.value_format),
                            table != sub.tables.end()     ? ", read as table " + table->name
                            : stream != sub.streams.end() ? ", joined stream " + stream->name
@@ -139,10 +144,11 @@ std::string describe_topology(const ops::topology& t) {
       out += aggregations_text(a.aggregations, "window_start, window_end, ");
     }
     if (sub.table) {
-      out += fmt::format("  table   {}: group by key, {}\n", sub.table->name,
-                         sub.table->emit_every.count() > 0
-                             ? "at most one result per key every " + format_duration(sub.table->emit_every)
-                             : std::string("every update emitted"));
+      out += fmt::format(
+          "  table   {}: group by key, {}\n", sub.table->name,
+          sub.table->emit_every.count() > 0
+              ? "at most one result per key every " + format_duration(sub.table->emit_every)
+              : std::string("every update emitted"));
       out += aggregations_text(sub.table->aggregations, "");
     }
     for (const auto& store : sub.stores) {
@@ -156,12 +162,13 @@ std::string describe_topology(const ops::topology& t) {
       out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
     }
     for (const auto& sink : sub.sinks) {
-      const auto target = sink.topic_from.empty()
-                              ? sink.topic
-                              : fmt::format("{} -> one of {}", sink.topic_from, fmt::join(sink.topics, ", "));
-      out += fmt::format("  sink    {}  ({}{}{}){}\n", target, formats(sink.key_format, sink.value_format),
-                         sub.writes_internal ? ", internal repartition topic" : "", on_cluster(sink.cluster),
-                         sink.when.empty() ? "" : "  when " + sink.when);
+      const auto target = sink.topic_from.empty() ? sink.topic
+                                                  : fmt::format("{} -> one of {}", sink.topic_from,
+                                                                fmt::join(sink.topics, ", "));
+      out += fmt::format("  sink    {}  ({}{}{}){}\n", target,
+                         formats(sink.key_format, sink.value_format),
+                         sub.writes_internal ? ", internal repartition topic" : "",
+                         on_cluster(sink.cluster), sink.when.empty() ? "" : "  when " + sink.when);
       for (const auto& s : sink.steps) {
         out += fmt::format("            step {}: {}\n", s.name, step_text(s));
       }

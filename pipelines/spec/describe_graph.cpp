@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 #include <set>
 
@@ -52,7 +52,8 @@ class graph_builder {
       table_stores[table.name] = store;
       edge(store, topic_node(changelog_of(sub, table.store_name()), "changelog"));
     }
-    for (const auto& stream : sub.streams) table_topics.insert(stream.topic);  // enter at their join
+    for (const auto& stream : sub.streams)
+      table_topics.insert(stream.topic);  // enter at their join
     std::vector<std::string> current;
     for (const auto& source : sub.sources) {
       for (const auto& topic : source.topics) {
@@ -61,16 +62,17 @@ class graph_builder {
     }
     auto step_nodes = [&](const std::vector<ops::step>& steps) {
       for (const auto& s : steps) {
-        current = {add_node(sub, "step", fmt::format("{}: {}", s.name, ops::to_string(s.kind)),
-                            current)};
-        if (auto table = table_stores.find(s.table); s.kind == ops::step_kind::join &&
-                                                     table != table_stores.end()) {
+        current = {
+            add_node(sub, "step", fmt::format("{}: {}", s.name, ops::to_string(s.kind)), current)};
+        if (auto table = table_stores.find(s.table);
+            s.kind == ops::step_kind::join && table != table_stores.end()) {
           edge(table->second, current.front());
         }
         if (s.joins_stream()) add_stream_join(sub, s, current.front());
         for (const auto& store : s.stores) {
           const auto name = ops::step_store_name(s, store);
-          const auto id = add_node(sub, "store", fmt::format("{} (key_value)", name), {current.front()});
+          const auto id =
+              add_node(sub, "store", fmt::format("{} (key_value)", name), {current.front()});
           edge(id, topic_node(changelog_of(sub, name), "changelog"));
         }
       }
@@ -119,7 +121,8 @@ class graph_builder {
     for (const auto* store : {&names.left, &names.right, &names.pending, &names.time}) {
       if (store->empty()) continue;
       const bool window = store == &names.left || store == &names.right;
-      const auto id = add_node(sub, "store", fmt::format("{} ({})", *store, window ? "window" : "key_value"), {join});
+      const auto id = add_node(
+          sub, "store", fmt::format("{} ({})", *store, window ? "window" : "key_value"), {join});
       edge(id, topic_node(changelog_of(sub, *store), "changelog"));
     }
   }
@@ -132,7 +135,9 @@ class graph_builder {
     for (const auto& s : sub.steps) {
       if (s.joins_stream()) {
         const auto names = ops::stream_join_store_names(s);
-        if (store == names.left || store == names.right || store == names.pending || store == names.time) return false;
+        if (store == names.left || store == names.right || store == names.pending ||
+            store == names.time)
+          return false;
       }
       for (const auto& name : s.stores) {
         if (ops::step_store_name(s, name) == store) return false;
@@ -197,7 +202,9 @@ std::map<int, std::vector<const graph_node*>> by_sub_topology(const topology_gra
 
 }  // namespace
 
-topology_graph graph_of(const ops::topology& t) { return graph_builder(t).build(); }
+topology_graph graph_of(const ops::topology& t) {
+  return graph_builder(t).build();
+}
 
 std::string to_dot(const ops::topology& t) {
   const auto g = graph_of(t);

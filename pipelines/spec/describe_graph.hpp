@@ -20,10 +20,10 @@ enum class describe_format { text, dot, mermaid, json };
 std::optional<describe_format> parse_describe_format(std::string_view name);
 
 struct graph_node {
-  std::string id;     // unique, [a-z0-9_]: "topic_3", "s0_step_1", ...
-  std::string kind;   // topic | step | window | table | store
-  std::string role;   // topics: input | table | output | repartition | changelog | late
-  std::string label;  // what a person reads: the topic or node name and what it does
+  std::string id;         // unique, [a-z0-9_]: "topic_3", "s0_step_1", ...
+  std::string kind;       // topic | step | window | table | store
+  std::string role;       // topics: input | table | output | repartition | changelog | late
+  std::string label;      // what a person reads: the topic or node name and what it does
   int sub_topology = -1;  // -1 for topics, which sub-topologies share
   bool operator==(const graph_node&) const = default;
 };

@@ -192,7 +192,8 @@ pipeline_builder& pipeline_builder::stream_source(std::string name, std::string 
 pipeline_builder& pipeline_builder::table_source(std::string name, std::string topic,
                                                  ops::data_format key_format,
                                                  ops::data_format value_format) {
-  return table_source(ops::table_source_spec{std::move(name), std::move(topic), key_format, value_format});
+  return table_source(
+      ops::table_source_spec{std::move(name), std::move(topic), key_format, value_format});
 }
 
 pipeline_builder& pipeline_builder::table_source(ops::table_source_spec table) {
@@ -258,7 +259,8 @@ ops::topology pipeline_builder::build(const ops::function_registry& registry) co
     const auto prefix = t.sinks.size() == 1 ? std::string("sink-") : fmt::format("sink{}-", i);
     auto& steps = t.sinks[i].steps;
     for (std::size_t j = 0; j < steps.size(); ++j) {
-      if (steps[j].name.empty()) steps[j].name = fmt::format("{}{}-{}", prefix, ops::to_string(steps[j].kind), j);
+      if (steps[j].name.empty())
+        steps[j].name = fmt::format("{}{}-{}", prefix, ops::to_string(steps[j].kind), j);
     }
   }
   auto errors = ops::validate_topology(t, registry);

@@ -108,23 +108,27 @@ class pipeline_builder {
   // stream's name.
   pipeline_builder& join_stream(std::string stream, operators::duration within,
                                 operators::join_kind kind = operators::join_kind::inner,
-                                std::string into = {}, operators::duration grace = operators::duration{0},
+                                std::string into = {},
+                                operators::duration grace = operators::duration{0},
                                 std::string name = {});
   // A second stream, for join_stream(); `name` is what join_stream() uses.
-  pipeline_builder& stream_source(std::string name, std::string topic,
-                                  operators::data_format key_format = operators::data_format::string,
-                                  operators::data_format value_format = operators::data_format::json);
+  pipeline_builder& stream_source(
+      std::string name, std::string topic,
+      operators::data_format key_format = operators::data_format::string,
+      operators::data_format value_format = operators::data_format::json);
 
   // A topic read as a table (the latest value per key), for join(); `name` is what join() uses.
-  pipeline_builder& table_source(std::string name, std::string topic,
-                                 operators::data_format key_format = operators::data_format::string,
-                                 operators::data_format value_format = operators::data_format::json);
+  pipeline_builder& table_source(
+      std::string name, std::string topic,
+      operators::data_format key_format = operators::data_format::string,
+      operators::data_format value_format = operators::data_format::json);
   pipeline_builder& table_source(operators::table_source_spec table);
 
   pipeline_builder& window(window_builder w);
   // Group by key with no window; `name` names the store ("<name>-store"); `emit_every` > 0: at
   // most one result per key per interval.
-  pipeline_builder& table(std::string name = "table", operators::duration emit_every = operators::duration{0});
+  pipeline_builder& table(std::string name = "table",
+                          operators::duration emit_every = operators::duration{0});
   pipeline_builder& aggregate(std::string output, operators::aggregate_function function,
                               std::string expression = {});
   pipeline_builder& aggregate_user(std::string output, std::string function,

@@ -6,8 +6,8 @@
 
 #include <boost/json/value.hpp>
 #include <cstdint>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -133,10 +133,12 @@ class test_run {
       }
     }
     for (const auto& table : pipeline_.topology.tables) {
-      if (table.topic == topic) source = ops::source_spec{{topic}, table.key_format, table.value_format};
+      if (table.topic == topic)
+        source = ops::source_spec{{topic}, table.key_format, table.value_format};
     }
     for (const auto& stream : pipeline_.topology.streams) {
-      if (stream.topic == topic) source = ops::source_spec{{topic}, stream.key_format, stream.value_format};
+      if (stream.topic == topic)
+        source = ops::source_spec{{topic}, stream.key_format, stream.value_format};
     }
     if (!source) {
       return fmt::format("{}: topic '{}' is not a source of the pipeline", where(input), topic);
@@ -193,7 +195,8 @@ class test_run {
     }
     for (const auto& sink : t.sinks) {
       const auto written = sink.written_topics();
-      if (std::find(written.begin(), written.end(), topic) != written.end()) return {sink.key_format, sink.value_format};
+      if (std::find(written.begin(), written.end(), topic) != written.end())
+        return {sink.key_format, sink.value_format};
     }
     return {t.sinks.front().key_format, t.sinks.front().value_format};
   }

@@ -1,7 +1,5 @@
 #include "pipelines/spec/yaml_loader.hpp"
 
-#include "kafka/properties/client_properties.hpp"
-
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "kafka/properties/client_properties.hpp"
 #include "operators/topology_validation.hpp"
 
 namespace sluice::pipelines {
@@ -327,12 +326,14 @@ class loader {
     return parsed;
   }
 
-  std::optional<int> small_count(const YAML::Node& node, const std::string& path, int min, int max) {
+  std::optional<int> small_count(const YAML::Node& node, const std::string& path, int min,
+                                 int max) {
     int value = 0;
     if (node.IsScalar()) {
       const auto& text = node.Scalar();
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (ec == std::errc() && end == text.data() + text.size() && value >= min && value <= max) return value;
+      if (ec == std::errc() && end == text.data() + text.size() && value >= min && value <= max)
+        return value;
     }
     error(path, fmt::format("expected a whole number from {} to {}", min, max));
     return std::nullopt;
@@ -431,8 +432,9 @@ class loader {
 
   void read_root(const YAML::Node& root, pipeline_definition& def) {
     if (!mapping(root, "",
-                 {"name", "description", "delivery", "commit_interval", "standby_replicas", "sources", "tables",
-                  "streams", "steps", "window", "table", "after", "sink", "sinks", "tests", "kafka", "clusters"})) {
+                 {"name", "description", "delivery", "commit_interval", "standby_replicas",
+                  "sources", "tables", "streams", "steps", "window", "table", "after", "sink",
+                  "sinks", "tests", "kafka", "clusters"})) {
       return;
     }
     auto& t = def.topology;
@@ -499,8 +501,9 @@ class loader {
   // as the Java property it stands for and checked against the same table as -X.
   void read_clusters(const YAML::Node& node, pipeline_definition& def) {
     if (!node.IsMap()) {
-      error_at(node.Mark(), "clusters", "expected a mapping of cluster names to their settings "
-                                        "(old: {bootstrap_servers: HOST:PORT})");
+      error_at(node.Mark(), "clusters",
+               "expected a mapping of cluster names to their settings "
+               "(old: {bootstrap_servers: HOST:PORT})");
       return;
     }
     struct connection_key {
@@ -508,11 +511,16 @@ class loader {
       std::string_view property;
     };
     static constexpr connection_key connection_keys[] = {
-        {"bootstrap_servers", "bootstrap.servers"},     {"security_protocol", "security.protocol"},
-        {"sasl_mechanism", "sasl.mechanism"},           {"sasl_username", "sasl.username"},
-        {"sasl_password", "sasl.password"},             {"sasl_oauth_token", "sasl.oauthbearer.token"},
-        {"tls_ca_file", "ssl.ca.location"},             {"tls_cert_file", "ssl.certificate.location"},
-        {"tls_key_file", "ssl.key.location"},           {"tls_key_password", "ssl.key.password"},
+        {"bootstrap_servers", "bootstrap.servers"},
+        {"security_protocol", "security.protocol"},
+        {"sasl_mechanism", "sasl.mechanism"},
+        {"sasl_username", "sasl.username"},
+        {"sasl_password", "sasl.password"},
+        {"sasl_oauth_token", "sasl.oauthbearer.token"},
+        {"tls_ca_file", "ssl.ca.location"},
+        {"tls_cert_file", "ssl.certificate.location"},
+        {"tls_key_file", "ssl.key.location"},
+        {"tls_key_password", "ssl.key.password"},
         {"client_id", "client.id"}};
     for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar() || it->first.Scalar().empty()) {
@@ -526,10 +534,11 @@ class loader {
         error_at(it->first.Mark(), path, fmt::format("cluster '{}' is declared twice", name));
         continue;
       }
-      if (!mapping(it->second, path,
-                   {"bootstrap_servers", "security_protocol", "sasl_mechanism", "sasl_username", "sasl_password",
-                    "sasl_oauth_token", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_key_password",
-                    "no_hostname_verification", "client_id", "kafka"})) {
+      if (!mapping(
+              it->second, path,
+              {"bootstrap_servers", "security_protocol", "sasl_mechanism", "sasl_username",
+               "sasl_password", "sasl_oauth_token", "tls_ca_file", "tls_cert_file", "tls_key_file",
+               "tls_key_password", "no_hostname_verification", "client_id", "kafka"})) {
         continue;
       }
       auto& cluster = def.clusters[name];
@@ -555,7 +564,8 @@ class loader {
       if (!it->second["bootstrap_servers"]) {
         missing(path, "bootstrap_servers", "the cluster's brokers (HOST:PORT[,...])");
       }
-      if (probe.security.uses_sasl() && probe.security.sasl.mechanism != kafka::sasl_mechanism::oauthbearer &&
+      if (probe.security.uses_sasl() &&
+          probe.security.sasl.mechanism != kafka::sasl_mechanism::oauthbearer &&
           probe.security.sasl.username.empty()) {
         missing(path, "sasl_username", "the SASL user name (SASL needs one)");
       }
@@ -567,19 +577,22 @@ class loader {
 
   // kafka: {consumer: {...}, producer: {...}, admin: {...}}, each a map of Java client settings
   // (max.poll.records: 1000). Names and values are checked here, against the same table as -X.
-  void read_kafka(const YAML::Node& node, const std::string& kafka_path, kafka_client_settings& out) {
+  void read_kafka(const YAML::Node& node, const std::string& kafka_path,
+                  kafka_client_settings& out) {
     if (!mapping(node, kafka_path, {"consumer", "producer", "admin"})) return;
     struct part {
       const char* name;
       std::map<std::string, std::string>* settings;
     };
-    for (const auto& [name, settings] : {part{"consumer", &out.consumer}, part{"producer", &out.producer},
-                                         part{"admin", &out.admin}}) {
+    for (const auto& [name, settings] :
+         {part{"consumer", &out.consumer}, part{"producer", &out.producer},
+          part{"admin", &out.admin}}) {
       const auto n = node[name];
       if (!n) continue;
       const auto path = join(kafka_path, name);
       if (!n.IsMap()) {
-        error_at(n.Mark(), path, "expected a mapping of client settings by their Java names (linger.ms: 20)");
+        error_at(n.Mark(), path,
+                 "expected a mapping of client settings by their Java names (linger.ms: 20)");
         continue;
       }
       for (auto it = n.begin(); it != n.end(); ++it) {
@@ -591,12 +604,16 @@ class loader {
         const auto value = it->second.Scalar();
         kafka::consumer_config consumer;
         kafka::producer_config producer;
-        const auto targets = std::string_view(name) == "consumer" ? kafka::property_targets{.consumer = &consumer}
-                             : std::string_view(name) == "producer" ? kafka::property_targets{.producer = &producer}
-                                                                    : kafka::property_targets{.client = &consumer};
+        const auto targets =
+            std::string_view(name) == "consumer"   ? kafka::property_targets{.consumer = &consumer}
+            : std::string_view(name) == "producer" ? kafka::property_targets{.producer = &producer}
+                                                   : kafka::property_targets{.client = &consumer};
         try {
           if (!kafka::apply_property(targets, key, value)) {
-            error_at(it->first.Mark(), join(path, key), fmt::format("'{}' is not {} setting", key, std::string_view(name) == "admin" ? "an admin" : std::string("a ") + name));
+            error_at(it->first.Mark(), join(path, key),
+                     fmt::format("'{}' is not {} setting", key,
+                                 std::string_view(name) == "admin" ? "an admin"
+                                                                   : std::string("a ") + name));
             continue;
           }
         } catch (const kafka::property_error& e) {
@@ -650,8 +667,9 @@ class loader {
 
   void read_steps(const YAML::Node& node, const std::string& list_path, std::string_view prefix,
                   std::vector<ops::step>& out) {
-    if (!sequence(node, list_path,
-                  "steps (filter, map, select_key, flat_map, set_timestamp, user, join, processor)")) {
+    if (!sequence(
+            node, list_path,
+            "steps (filter, map, select_key, flat_map, set_timestamp, user, join, processor)")) {
       return;
     }
     static const std::initializer_list<std::string_view> kinds = {
@@ -915,7 +933,9 @@ class loader {
   // default names of its steps.
   void read_sink(const YAML::Node& n, const std::string& path, const std::string& prefix,
                  ops::sink_spec& sink) {
-    if (!mapping(n, path, {"topic", "topic_from", "topics", "key_format", "value_format", "when", "steps", "cluster"})) {
+    if (!mapping(n, path,
+                 {"topic", "topic_from", "topics", "key_format", "value_format", "when", "steps",
+                  "cluster"})) {
       return;
     }
     if (auto v = n["topic"]) {
@@ -923,10 +943,12 @@ class loader {
         sink.topic = *s;
       }
     } else if (!n["topic_from"]) {
-      missing(path, "topic", "a topic name (or topic_from: an expression, with topics: the ones it may give)");
+      missing(path, "topic",
+              "a topic name (or topic_from: an expression, with topics: the ones it may give)");
     }
     if (auto v = n["topic_from"]) {
-      if (auto s = string(v, join(path, "topic_from"), "an expression giving the topic of each record")) {
+      if (auto s = string(v, join(path, "topic_from"),
+                          "an expression giving the topic of each record")) {
         sink.topic_from = *s;
       }
     }
@@ -934,7 +956,8 @@ class loader {
       const auto topics_path = join(path, "topics");
       if (sequence(v, topics_path, "topic names")) {
         for (std::size_t i = 0; i < v.size(); ++i) {
-          if (auto s = string(v[i], index(topics_path, i), "a topic name")) sink.topics.push_back(*s);
+          if (auto s = string(v[i], index(topics_path, i), "a topic name"))
+            sink.topics.push_back(*s);
         }
       }
     }
@@ -980,7 +1003,8 @@ class loader {
   void read_formats(const YAML::Node& n, const std::string& path, ops::data_format& key,
                     ops::data_format& value) {
     if (auto f = n["key_format"]) {
-      if (auto v = choice<ops::data_format>(f, join(path, "key_format"), parse_format, format_names)) {
+      if (auto v =
+              choice<ops::data_format>(f, join(path, "key_format"), parse_format, format_names)) {
         key = *v;
       }
     }
@@ -1038,7 +1062,8 @@ class loader {
   // user: FUNCTION, or {function, changes_key}; processor: the same, and stores: [NAME, ...].
   void read_function_step(const YAML::Node& body, const std::string& path, ops::step& s) {
     const bool processor = s.kind == ops::step_kind::processor;
-    const char* what = processor ? "the name of a registered processor" : "the name of a registered function";
+    const char* what =
+        processor ? "the name of a registered processor" : "the name of a registered function";
     if (!body.IsMap()) {
       if (auto v = string(body, path, what)) {
         s.function = *v;

@@ -60,8 +60,9 @@
 //       - { name: bytes, function: sum, expression: value.bytes }
 //   table:                           # instead of window: group by key, no window
 //     name: per-key                  # the store: per-key-store (default name: table)
-//     emit_every: 1s                 # at most one result per key per second (default: every update)
-//     aggregate: [ { name: n, function: count } ]   # every record emits its key's new result
+//     emit_every: 1s                 # at most one result per key per second (default: every
+//     update) aggregate: [ { name: n, function: count } ]   # every record emits its key's new
+//     result
 //   after:                           # steps on the window (or table) results
 //     - filter: value.views > 10
 //   sink: { topic: view-counts, key_format: string, value_format: json }

@@ -1,5 +1,7 @@
 #include "runtime/http/http_endpoint.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,8 +9,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
-
 #include <list>
 #include <stdexcept>
 
@@ -19,7 +19,8 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 struct endpoint::state {
-  state(asio::any_io_executor executor, endpoint_config config, std::map<std::string, handler> routes)
+  state(asio::any_io_executor executor, endpoint_config config,
+        std::map<std::string, handler> routes)
       : config(std::move(config)), routes(std::move(routes)), acceptor(executor) {}
 
   endpoint_config config;
@@ -29,7 +30,8 @@ struct endpoint::state {
   std::uint16_t port = 0;
   bool closed = false;
 
-  bhttp::response<bhttp::string_body> answer(const bhttp::request<bhttp::string_body>& request) const {
+  bhttp::response<bhttp::string_body> answer(
+      const bhttp::request<bhttp::string_body>& request) const {
     response result;
     const std::string target(request.target());
     const auto path = target.substr(0, target.find('?'));
@@ -46,7 +48,8 @@ struct endpoint::state {
         result = {500, "text/plain; charset=utf-8", std::string(e.what()) + "\n"};
       }
     }
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(result.status), request.version()};
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(result.status),
+                                            request.version()};
     out.set(bhttp::field::server, "sluice");
     out.set(bhttp::field::content_type, result.content_type);
     out.keep_alive(request.keep_alive());
@@ -59,7 +62,8 @@ struct endpoint::state {
 
 namespace {
 
-asio::awaitable<void> serve(std::shared_ptr<endpoint::state> self, std::shared_ptr<beast::tcp_stream> stream) {
+asio::awaitable<void> serve(std::shared_ptr<endpoint::state> self,
+                            std::shared_ptr<beast::tcp_stream> stream) {
   beast::flat_buffer buffer;
   for (;;) {
     bhttp::request<bhttp::string_body> request;
@@ -69,7 +73,8 @@ asio::awaitable<void> serve(std::shared_ptr<endpoint::state> self, std::shared_p
     if (read_error || self->closed) break;
     auto out = self->answer(request);
     const bool keep_alive = out.keep_alive();
-    auto [write_error, written] = co_await bhttp::async_write(*stream, out, asio::as_tuple(asio::use_awaitable));
+    auto [write_error, written] =
+        co_await bhttp::async_write(*stream, out, asio::as_tuple(asio::use_awaitable));
     if (write_error || !keep_alive) break;
   }
   beast::error_code ignored;
@@ -79,7 +84,8 @@ asio::awaitable<void> serve(std::shared_ptr<endpoint::state> self, std::shared_p
 
 asio::awaitable<void> accept(std::shared_ptr<endpoint::state> self) {
   while (!self->closed) {
-    auto [error, socket] = co_await self->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [error, socket] =
+        co_await self->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (self->closed) break;
     if (error) {
       // A peer that hung up before the accept completed, or out of descriptors for a moment.
@@ -95,27 +101,37 @@ asio::awaitable<void> accept(std::shared_ptr<endpoint::state> self) {
 
 }  // namespace
 
-endpoint::endpoint(asio::any_io_executor executor, endpoint_config config, std::map<std::string, handler> routes)
+endpoint::endpoint(asio::any_io_executor executor, endpoint_config config,
+                   std::map<std::string, handler> routes)
     : state_(std::make_shared<state>(std::move(executor), std::move(config), std::move(routes))) {
   const auto where = state_->config.address + ":" + std::to_string(state_->config.port);
   beast::error_code error;
   const auto address = asio::ip::make_address(state_->config.address, error);
-  if (error) throw std::runtime_error("http endpoint: '" + state_->config.address + "' is not an IP address");
+  if (error)
+    throw std::runtime_error("http endpoint: '" + state_->config.address +
+                             "' is not an IP address");
   const tcp::endpoint local(address, state_->config.port);
   auto& acceptor = state_->acceptor;
   acceptor.open(local.protocol(), error);
   if (!error) acceptor.set_option(tcp::acceptor::reuse_address(true), error);
   if (!error) acceptor.bind(local, error);
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) throw std::runtime_error("http endpoint: cannot listen on " + where + ": " + error.message());
+  if (error)
+    throw std::runtime_error("http endpoint: cannot listen on " + where + ": " + error.message());
   state_->port = acceptor.local_endpoint().port();
 }
 
-endpoint::~endpoint() { close(); }
+endpoint::~endpoint() {
+  close();
+}
 
-std::uint16_t endpoint::port() const { return state_->port; }
+std::uint16_t endpoint::port() const {
+  return state_->port;
+}
 
-void endpoint::start() { asio::co_spawn(state_->acceptor.get_executor(), accept(state_), asio::detached); }
+void endpoint::start() {
+  asio::co_spawn(state_->acceptor.get_executor(), accept(state_), asio::detached);
+}
 
 void endpoint::close() {
   if (state_->closed) return;

@@ -7,7 +7,6 @@
 // waits at most for the step the loop is in.
 
 #include <boost/asio/any_io_executor.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -37,7 +36,8 @@ class endpoint {
  public:
   // Binds and listens at once; throws std::runtime_error naming the address when it cannot (the
   // port taken, an address not of this host). Serves once start() is called.
-  endpoint(asio::any_io_executor executor, endpoint_config config, std::map<std::string, handler> routes);
+  endpoint(asio::any_io_executor executor, endpoint_config config,
+           std::map<std::string, handler> routes);
   ~endpoint();  // close()
   endpoint(const endpoint&) = delete;
   endpoint& operator=(const endpoint&) = delete;

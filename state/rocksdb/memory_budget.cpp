@@ -27,8 +27,8 @@ memory_budget::memory_budget(memory_budget_config config) : config_(config) {
                                   config_.index_and_filter_ratio));
   }
   store_cache_ = std::make_shared<store_cache_budget>(config_.store_cache_bytes);
-  cache_ = ::rocksdb::NewLRUCache(config_.total_bytes - config_.store_cache_bytes, -1, config_.strict_capacity_limit,
-                                  config_.index_and_filter_ratio);
+  cache_ = ::rocksdb::NewLRUCache(config_.total_bytes - config_.store_cache_bytes, -1,
+                                  config_.strict_capacity_limit, config_.index_and_filter_ratio);
   // Charging memtables to the cache is what makes total_bytes the whole budget (RocksDB wiki,
   // "Write Buffer Manager": cost memory to block cache).
   write_buffer_manager_ =

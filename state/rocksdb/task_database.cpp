@@ -501,7 +501,8 @@ std::unique_ptr<bytes_table> open_table(const std::shared_ptr<task_database::imp
     if (!status.ok()) fail(db->directory, fmt::format("record store '{}'", name), status);
   }
   db->open_stores.insert(name);
-  return std::make_unique<cached_table>(std::make_unique<rocksdb_table>(db, name), db->memory->store_cache());
+  return std::make_unique<cached_table>(std::make_unique<rocksdb_table>(db, name),
+                                        db->memory->store_cache());
 }
 
 std::int64_t effective_interval(std::chrono::milliseconds retention,

@@ -7,13 +7,13 @@
 // It runs twice: with the Fetch version the brokers offer (v12+: the diverging epoch in the Fetch
 // response), and capped at Fetch v11, without diverging epochs, as against brokers before 2.7:
 // then the leader change makes the consumer check its position with OffsetForLeaderEpoch first.
+#include <gtest/gtest.h>
+
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/producer/producer.hpp"
 #include "kafka/protocol/messages/elect_leaders.hpp"
 #include "tests/failover/failover_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <gtest/gtest.h>
 
 namespace sluice::kafka::failover {
 namespace {
@@ -51,7 +51,8 @@ asio::awaitable<bool> wait_for_partition(cluster& admin, std::string topic, Done
   co_return false;
 }
 
-asio::awaitable<void> read_until(consumer& c, std::vector<std::pair<std::int64_t, std::string>>& out,
+asio::awaitable<void> read_until(consumer& c,
+                                 std::vector<std::pair<std::int64_t, std::string>>& out,
                                  std::size_t count) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
@@ -83,9 +84,10 @@ asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nod
     EXPECT_EQ(response.topics.at(0).error_code, 0)
         << response.topics.at(0).error_message.value_or("");
   }
-  EXPECT_TRUE(co_await wait_for_partition(admin, topic, [&](const partition_info& p) {
-    return p.leader == a && p.in_sync_replicas.size() == 2;
-  })) << "node " << a << " did not lead with both replicas in sync";
+  EXPECT_TRUE(co_await wait_for_partition(
+      admin, topic,
+      [&](const partition_info& p) { return p.leader == a && p.in_sync_replicas.size() == 2; }))
+      << "node " << a << " did not lead with both replicas in sync";
 
   co_await produce_values(executor, topic, "old", 0, 100);  // on A and B
 
@@ -104,9 +106,10 @@ asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nod
   // B goes; once A's ISR is A alone, A takes 50 records B never sees, and the consumer reads them.
   guard.killed(b);
   EXPECT_TRUE(co_await node_command_async(executor, nodes, "kill-node", b));
-  EXPECT_TRUE(co_await wait_for_partition(admin, topic, [&](const partition_info& p) {
-    return p.in_sync_replicas == std::vector<std::int32_t>{a};
-  })) << "node " << b << " did not leave the ISR";
+  EXPECT_TRUE(co_await wait_for_partition(
+      admin, topic,
+      [&](const partition_info& p) { return p.in_sync_replicas == std::vector<std::int32_t>{a}; }))
+      << "node " << b << " did not leave the ISR";
   co_await produce_values(executor, topic, "lost", 100, 150);
   co_await read_until(c, seen, 150);
   EXPECT_EQ(seen.size(), 150u);
@@ -130,9 +133,8 @@ asio::awaitable<void> truncation(asio::any_io_executor executor, three_nodes nod
     } catch (const std::exception&) {
       // the broker asked may be down
     }
-    if (co_await wait_for_partition(admin, topic, [&](const partition_info& p) {
-          return p.leader == b;
-        }))
+    if (co_await wait_for_partition(admin, topic,
+                                    [&](const partition_info& p) { return p.leader == b; }))
       break;
   }
   EXPECT_TRUE(co_await wait_for_partition(admin, topic,

@@ -2,11 +2,11 @@
 // version). Input byte 0 picks the message type, byte 1 the version; the rest is the body.
 // Properties: decoding never crashes or reads out of bounds (ASan), and whatever decodes
 // re-encodes to bytes that decode to the same message.
-#include "tests/kafka/protocol/generated/message_samples.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+
+#include "tests/kafka/protocol/generated/message_samples.hpp"
 
 namespace {
 

@@ -1,14 +1,14 @@
 // libFuzzer target: arbitrary bytes as the `records` of a fetch response, and as compressed
 // payloads of every codec. Nothing may crash, read out of bounds or hit undefined behaviour;
 // every outcome must be a batch, a clean end, a partial tail or an error value.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
 #include "kafka/records/compression.hpp"
 #include "kafka/records/crc32c.hpp"
 #include "kafka/records/record_batch_builder.hpp"
 #include "kafka/records/record_batch_decoder.hpp"
-
-#include <cstddef>
-#include <cstdint>
-#include <cstdlib>
 
 namespace {
 
@@ -39,14 +39,16 @@ std::size_t touch(std::span<const record_view> records) {
 }
 
 std::size_t decode_all(bytes_view input, bool verify_crc) {
-  record_batch_decoder decoder(input, {.verify_crc = verify_crc, .max_decompressed_size = max_output});
+  record_batch_decoder decoder(input,
+                               {.verify_crc = verify_crc, .max_decompressed_size = max_output});
   std::size_t sum = 0;
   while (const auto* header = decoder.next()) {
     sum += static_cast<std::size_t>(header->next_offset()) + decoder.batch_bytes().size();
     sum += touch(decoder.records());
   }
   if (decoder.error() && decoder.partial_tail()) std::abort();  // exactly one way to stop
-  if (!decoder.error() && !decoder.partial_tail() && decoder.position() != input.size()) std::abort();
+  if (!decoder.error() && !decoder.partial_tail() && decoder.position() != input.size())
+    std::abort();
   return sum;
 }
 
@@ -60,7 +62,8 @@ bytes as_batch_payload(compression codec, std::int32_t record_count, bytes_view 
   header.record_count = record_count;
   write_record_batch_header(out, header);
   out.raw(payload);
-  out.patch_int32(batch_layout::batch_length, static_cast<std::int32_t>(batch.size() - batch_layout::log_overhead));
+  out.patch_int32(batch_layout::batch_length,
+                  static_cast<std::int32_t>(batch.size() - batch_layout::log_overhead));
   out.patch_uint32(batch_layout::crc, crc32c(bytes_view(batch).subspan(batch_layout::attributes)));
   return batch;
 }

@@ -4,13 +4,13 @@
 // decoded as the response and as the request of that API.
 // Properties: decoding never crashes or reads out of bounds (ASan/UBSan); whatever decodes
 // re-encodes deterministically, and those bytes decode back to an equal message consuming them all.
-#include "kafka/protocol/messages/all.hpp"
-#include "tests/kafka/protocol/generated/message_samples.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <type_traits>
+
+#include "kafka/protocol/messages/all.hpp"
+#include "tests/kafka/protocol/generated/message_samples.hpp"
 
 namespace {
 
@@ -62,9 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < selector_size) return 0;
   const auto apis = supported_apis();
   const auto wanted = static_cast<std::size_t>((data[0] << 8) | data[1]);
-  const decode_api visitor{apis[wanted % apis.size()].key, data[2],
-                           bytes_view(reinterpret_cast<const std::byte*>(data + selector_size),
-                                      size - selector_size)};
+  const decode_api visitor{
+      apis[wanted % apis.size()].key, data[2],
+      bytes_view(reinterpret_cast<const std::byte*>(data + selector_size), size - selector_size)};
   samples::for_each_message_type(visitor);
   return 0;
 }

@@ -2,9 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-
 #include <boost/json/parse.hpp>
+#include <cmath>
 
 namespace sluice::operators {
 namespace {

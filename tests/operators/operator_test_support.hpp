@@ -44,7 +44,8 @@ inline std::vector<std::string> problems(const topology& t) {
 }
 
 inline bool contains(const std::vector<std::string>& all, std::string_view text) {
-  return std::any_of(all.begin(), all.end(), [&](const std::string& p) { return p.find(text) != p.npos; });
+  return std::any_of(all.begin(), all.end(),
+                     [&](const std::string& p) { return p.find(text) != p.npos; });
 }
 
 }  // namespace sluice::operators::testing

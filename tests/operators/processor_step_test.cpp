@@ -106,21 +106,25 @@ TEST(processor_step, its_failures_are_processing_errors_naming_the_processor) {
   auto thrown = p.process(raw(R"({"id":1,"boom":true})", 0), out);
   ASSERT_TRUE(thrown);
   EXPECT_EQ(thrown->kind, error_kind::user_function);
-  EXPECT_NE(thrown->describe().find("processor 'dedup' threw: boom"), std::string::npos) << thrown->describe();
+  EXPECT_NE(thrown->describe().find("processor 'dedup' threw: boom"), std::string::npos)
+      << thrown->describe();
   auto undeclared = p.process(raw(R"({"id":1,"peek":true})", 1), out);
   ASSERT_TRUE(undeclared);
-  EXPECT_NE(undeclared->describe().find("processor 'dedup' asked for store 'elsewhere', but step 'dd' declares "
-                                        "stores: seen"),
+  EXPECT_NE(undeclared->describe().find(
+                "processor 'dedup' asked for store 'elsewhere', but step 'dd' declares "
+                "stores: seen"),
             std::string::npos)
       << undeclared->describe();
   auto rekeyed = p.process(raw(R"({"id":9,"rekey":true})", 2), out);
   ASSERT_TRUE(rekeyed);
-  EXPECT_NE(rekeyed->describe().find("processor 'dedup' changed the key"), std::string::npos) << rekeyed->describe();
+  EXPECT_NE(rekeyed->describe().find("processor 'dedup' changed the key"), std::string::npos)
+      << rekeyed->describe();
   EXPECT_TRUE(out.empty());
 }
 
 TEST(processor_step, its_stores_are_planned_and_a_key_change_before_it_repartitions) {
-  auto plan = plan_topology(pipeline({make_step(step_kind::select_key, "value.user", "by-user"), processor_step()}));
+  auto plan = plan_topology(
+      pipeline({make_step(step_kind::select_key, "value.user", "by-user"), processor_step()}));
   ASSERT_EQ(plan.sub_topologies.size(), 2U);
   EXPECT_TRUE(plan.sub_topologies[0].stores.empty());
   ASSERT_EQ(plan.sub_topologies[1].stores.size(), 1U);
@@ -128,7 +132,8 @@ TEST(processor_step, its_stores_are_planned_and_a_key_change_before_it_repartiti
             (store_plan{"dd-seen", store_kind::key_value, "app-dd-seen-changelog", 0ms}));
   EXPECT_EQ(plan.repartition_topics, std::vector<std::string>{"app-by-user-repartition"});
   // Without stores a processor is stateless: no cut.
-  EXPECT_EQ(plan_topology(pipeline({make_step(step_kind::select_key, "value.user", "by-user"), processor_step({})}))
+  EXPECT_EQ(plan_topology(pipeline({make_step(step_kind::select_key, "value.user", "by-user"),
+                                    processor_step({})}))
                 .sub_topologies.size(),
             1U);
 }
@@ -136,17 +141,19 @@ TEST(processor_step, its_stores_are_planned_and_a_key_change_before_it_repartiti
 TEST(processor_step, validation_checks_the_registration_and_the_stores) {
   const auto registry = registry_with_dedup();
   std::vector<std::string> got;
-  for (const auto& e : validate_topology(pipeline({processor_step({"seen", "seen"}, "a"), processor_step({}, "b")}),
-                                         registry)) {
+  for (const auto& e : validate_topology(
+           pipeline({processor_step({"seen", "seen"}, "a"), processor_step({}, "b")}), registry)) {
     got.push_back(e.path + ": " + e.message);
   }
   auto unregistered = pipeline({processor_step()});
   unregistered.steps[0].function = "dedupe";
-  for (const auto& e : validate_topology(unregistered, registry)) got.push_back(e.path + ": " + e.message);
+  for (const auto& e : validate_topology(unregistered, registry))
+    got.push_back(e.path + ": " + e.message);
   const std::vector<std::string> expected{
       "steps[0].processor.stores[1]: store 'seen' is declared twice",
       "steps[1].processor.stores: processor 'dedup' uses store 'seen': declare it (stores: [seen])",
-      "steps[0].processor.function: no processor 'dedupe' is registered (function_registry::add_processor)"};
+      "steps[0].processor.function: no processor 'dedupe' is registered "
+      "(function_registry::add_processor)"};
   EXPECT_EQ(got, expected);
 }
 
@@ -168,7 +175,8 @@ class ticker final : public processor {
     auto& counts = context.store("seen");
     record out;
     out.key = "tick";
-    out.value = boost::json::object{{"at", wall_clock_ms}, {"n", std::stoi(counts.get("n").value_or("0"))}};
+    out.value =
+        boost::json::object{{"at", wall_clock_ms}, {"n", std::stoi(counts.get("n").value_or("0"))}};
     counts.remove("n");
     context.forward(std::move(out));
   }
@@ -176,8 +184,10 @@ class ticker final : public processor {
 
 TEST(processor_step, a_punctuation_forwards_through_the_rest_of_the_pipeline) {
   function_registry registry;
-  registry.add_processor("ticker", [] { return std::make_unique<ticker>(); }, {"seen"}, 1000ms);
-  auto t = pipeline({processor_step(), make_step(step_kind::map, "{ at: value.at, n: value.n * 10 }", "m")});
+  registry.add_processor(
+      "ticker", [] { return std::make_unique<ticker>(); }, {"seen"}, 1000ms);
+  auto t = pipeline(
+      {processor_step(), make_step(step_kind::map, "{ at: value.at, n: value.n * 10 }", "m")});
   t.steps[0].function = "ticker";
   const auto plan = plan_topology(t).sub_topologies.at(0);
   in_memory_store_provider stores;

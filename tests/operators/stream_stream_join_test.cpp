@@ -15,7 +15,8 @@ using testing::make_step;
 using testing::problems;
 using namespace std::chrono_literals;
 
-step stream_join_step(join_kind kind, duration within = 10ms, duration grace = 5ms, std::string name = "j") {
+step stream_join_step(join_kind kind, duration within = 10ms, duration grace = 5ms,
+                      std::string name = "j") {
   step s;
   s.kind = step_kind::join;
   s.name = std::move(name);
@@ -31,18 +32,21 @@ topology matching(std::vector<step> steps) {
   topology t;
   t.name = "app";
   t.sources = {source_spec{{"orders"}, data_format::string, data_format::json}};
-  t.streams = {stream_source_spec{"payments", "payment-topic", data_format::string, data_format::json}};
+  t.streams = {
+      stream_source_spec{"payments", "payment-topic", data_format::string, data_format::json}};
   t.steps = std::move(steps);
   t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return t;
 }
 
-TEST(stream_stream_join_plan, the_join_reads_the_other_stream_and_keeps_both_sides_in_window_stores) {
+TEST(stream_stream_join_plan,
+     the_join_reads_the_other_stream_and_keeps_both_sides_in_window_stores) {
   auto plan = plan_topology(matching({stream_join_step(join_kind::left)}));
   ASSERT_EQ(plan.sub_topologies.size(), 1U);
   const auto& sub = plan.sub_topologies[0];
   ASSERT_EQ(sub.sources.size(), 2U);
-  EXPECT_EQ(sub.sources[1], (source_spec{{"payment-topic"}, data_format::string, data_format::json}));
+  EXPECT_EQ(sub.sources[1],
+            (source_spec{{"payment-topic"}, data_format::string, data_format::json}));
   ASSERT_EQ(sub.streams.size(), 1U);
   EXPECT_EQ(sub.stores, (std::vector<store_plan>{
                             {"j-left", store_kind::window, "app-j-left-changelog", 25ms},
@@ -50,12 +54,15 @@ TEST(stream_stream_join_plan, the_join_reads_the_other_stream_and_keeps_both_sid
                             {"j-pending", store_kind::key_value, "app-j-pending-changelog", 0ms},
                             {"j-time", store_kind::key_value, "app-j-time-changelog", 0ms}}));
   // An inner join never emits unmatched records: no pending store.
-  EXPECT_EQ(plan_topology(matching({stream_join_step(join_kind::inner)})).sub_topologies[0].stores.size(), 2U);
+  EXPECT_EQ(
+      plan_topology(matching({stream_join_step(join_kind::inner)})).sub_topologies[0].stores.size(),
+      2U);
 }
 
 TEST(stream_stream_join_plan, a_key_change_before_the_join_repartitions_the_main_stream_only) {
-  auto plan = plan_topology(
-      matching({make_step(step_kind::select_key, "value.customer", "by-customer"), stream_join_step(join_kind::inner)}));
+  auto plan =
+      plan_topology(matching({make_step(step_kind::select_key, "value.customer", "by-customer"),
+                              stream_join_step(join_kind::inner)}));
   ASSERT_EQ(plan.sub_topologies.size(), 2U);
   EXPECT_TRUE(plan.sub_topologies[0].streams.empty());
   EXPECT_EQ(plan.sub_topologies[1].sources.size(), 2U);  // the repartition topic and the payments
@@ -66,15 +73,18 @@ TEST(stream_stream_join_validation, every_mistake_names_its_field) {
   auto bad = stream_join_step(join_kind::outer, 0ms, -1ms, "a");
   bad.stream = "paymnts";
   auto t = matching({bad});
-  t.streams.push_back(stream_source_spec{"again", "orders", data_format::string, data_format::json});
+  t.streams.push_back(
+      stream_source_spec{"again", "orders", data_format::string, data_format::json});
   auto table_outer = make_step(step_kind::join, "", "b");
   table_outer.table = "customers";
   table_outer.into = "c";
   table_outer.join = join_kind::outer;
-  t.tables = {table_source_spec{"customers", "customer-topic", data_format::string, data_format::json}};
+  t.tables = {
+      table_source_spec{"customers", "customer-topic", data_format::string, data_format::json}};
   t.steps.push_back(table_outer);
   const auto all = problems(t);
-  EXPECT_TRUE(contains(all, "steps[0].join.stream: no stream 'paymnts' in streams: (payments, again)"))
+  EXPECT_TRUE(
+      contains(all, "steps[0].join.stream: no stream 'paymnts' in streams: (payments, again)"))
       << ::testing::PrintToString(all);
   EXPECT_TRUE(contains(all, "steps[0].join.within: expected how far apart"));
   EXPECT_TRUE(contains(all, "steps[0].join.grace: must not be negative"));
@@ -94,7 +104,8 @@ class join_harness {
       : plan_(plan_topology(matching({stream_join_step(kind)})).sub_topologies.at(0)),
         processor_(std::make_unique<sub_topology_processor>(plan_, stores_, registry_)) {}
 
-  std::vector<std::string> order(std::optional<std::string> key, std::string value, std::int64_t timestamp) {
+  std::vector<std::string> order(std::optional<std::string> key, std::string value,
+                                 std::int64_t timestamp) {
     return feed("orders", std::move(key), std::move(value), timestamp);
   }
   std::vector<std::string> payment(std::optional<std::string> key, std::optional<std::string> value,
@@ -109,16 +120,20 @@ class join_harness {
   }
 
  private:
-  std::vector<std::string> feed(std::string topic, std::optional<std::string> key, std::optional<std::string> value,
-                                std::int64_t timestamp) {
+  std::vector<std::string> feed(std::string topic, std::optional<std::string> key,
+                                std::optional<std::string> value, std::int64_t timestamp) {
     std::vector<output_record> out;
-    auto e = processor_->process(
-        raw_record{record_origin{std::move(topic), 0, offset_++}, std::move(key), std::move(value), timestamp, {}},
-        out);
+    auto e = processor_->process(raw_record{record_origin{std::move(topic), 0, offset_++},
+                                            std::move(key),
+                                            std::move(value),
+                                            timestamp,
+                                            {}},
+                                 out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> results;
     for (const auto& o : out) {
-      results.push_back(o.key.value_or("<null>") + " " + o.value.value_or("<null>") + " @" + std::to_string(o.timestamp));
+      results.push_back(o.key.value_or("<null>") + " " + o.value.value_or("<null>") + " @" +
+                        std::to_string(o.timestamp));
     }
     return results;
   }
@@ -135,15 +150,17 @@ using strings = std::vector<std::string>;
 TEST(stream_stream_join, an_inner_join_pairs_every_record_within_the_window_in_time_order) {
   join_harness h(join_kind::inner);
   EXPECT_EQ(h.order("k1", R"({"o":"a"})", 100), strings{});
-  EXPECT_EQ(h.payment("k1", R"({"p":"b"})", 105), (strings{R"(k1 {"o":"a","paid":{"p":"b"}} @105)"}));
+  EXPECT_EQ(h.payment("k1", R"({"p":"b"})", 105),
+            (strings{R"(k1 {"o":"a","paid":{"p":"b"}} @105)"}));
   EXPECT_EQ(h.payment("k1", R"({"p":"c"})", 120), strings{});  // 20 ms from the order
   EXPECT_EQ(h.payment("k2", R"({"p":"x"})", 106), strings{});  // another key
   // Both bounds are inclusive; the result's timestamp is the later of the two.
-  EXPECT_EQ(h.order("k1", R"({"o":"d"})", 110),
-            (strings{R"(k1 {"o":"d","paid":{"p":"b"}} @110)", R"(k1 {"o":"d","paid":{"p":"c"}} @120)"}));
+  EXPECT_EQ(h.order("k1", R"({"o":"d"})", 110), (strings{R"(k1 {"o":"d","paid":{"p":"b"}} @110)",
+                                                         R"(k1 {"o":"d","paid":{"p":"c"}} @120)"}));
   // A second payment at the same time joins too: both sides keep duplicates, in arrival order.
-  EXPECT_EQ(h.payment("k1", R"({"p":"e"})", 105),
-            (strings{R"(k1 {"o":"a","paid":{"p":"e"}} @105)", R"(k1 {"o":"d","paid":{"p":"e"}} @110)"}));
+  EXPECT_EQ(
+      h.payment("k1", R"({"p":"e"})", 105),
+      (strings{R"(k1 {"o":"a","paid":{"p":"e"}} @105)", R"(k1 {"o":"d","paid":{"p":"e"}} @110)"}));
 }
 
 TEST(stream_stream_join, records_older_than_their_stores_retention_are_not_seen) {
@@ -152,24 +169,29 @@ TEST(stream_stream_join, records_older_than_their_stores_retention_are_not_seen)
   h.order("k2", R"({"o":"z"})", 126);  // the order store now keeps 102..126 (retention 2*10+5)
   EXPECT_EQ(h.payment("k1", R"({"p":"b"})", 105), strings{});
   h.order("k1", R"({"o":"late"})", 103);  // late by stream time, but its store still keeps it
-  EXPECT_EQ(h.payment("k1", R"({"p":"c"})", 104), (strings{R"(k1 {"o":"late","paid":{"p":"c"}} @104)"}));
+  EXPECT_EQ(h.payment("k1", R"({"p":"c"})", 104),
+            (strings{R"(k1 {"o":"late","paid":{"p":"c"}} @104)"}));
 }
 
-TEST(stream_stream_join, a_left_join_emits_an_unmatched_order_once_its_window_and_grace_have_passed) {
+TEST(stream_stream_join,
+     a_left_join_emits_an_unmatched_order_once_its_window_and_grace_have_passed) {
   join_harness h(join_kind::left);
   EXPECT_EQ(h.order("k1", R"({"o":"a"})", 100), strings{});  // waits: a payment may still come
   EXPECT_EQ(h.order("k2", R"({"o":"x"})", 115), strings{});  // 100 + 10 + 5 is not past 115
   EXPECT_EQ(h.order("k3", R"({"o":"y"})", 116), (strings{R"(k1 {"o":"a","paid":null} @100)"}));
   // A payment matches a waiting order: joined, and the order no longer waits.
-  EXPECT_EQ(h.payment("k2", R"({"p":"b"})", 112), (strings{R"(k2 {"o":"x","paid":{"p":"b"}} @115)"}));
+  EXPECT_EQ(h.payment("k2", R"({"p":"b"})", 112),
+            (strings{R"(k2 {"o":"x","paid":{"p":"b"}} @115)"}));
   // Unmatched payments are never emitted by a left join.
   EXPECT_EQ(h.payment("k9", R"({"p":"lost"})", 116), strings{});
   EXPECT_EQ(h.order("k4", R"({"o":"w"})", 200), (strings{R"(k3 {"o":"y","paid":null} @116)"}));
   // An order whose window is already behind stream time goes out at once.
-  EXPECT_EQ(h.order("k5", R"({"o":"late"})", 150), (strings{R"(k5 {"o":"late","paid":null} @150)"}));
+  EXPECT_EQ(h.order("k5", R"({"o":"late"})", 150),
+            (strings{R"(k5 {"o":"late","paid":null} @150)"}));
 }
 
-TEST(stream_stream_join, an_outer_join_emits_unmatched_records_of_both_sides_in_time_then_side_order) {
+TEST(stream_stream_join,
+     an_outer_join_emits_unmatched_records_of_both_sides_in_time_then_side_order) {
   join_harness h(join_kind::outer);
   h.order("k2", R"({"o":"a"})", 100);
   h.payment("k1", R"({"p":"b"})", 100);
@@ -178,12 +200,15 @@ TEST(stream_stream_join, an_outer_join_emits_unmatched_records_of_both_sides_in_
   EXPECT_EQ(h.order("k4", R"({"o":"d"})", 130),
             (strings{R"(k1 {"paid":{"p":"b"}} @100)", R"(k2 {"o":"a","paid":null} @100)",
                      R"(k3 {"paid":{"p":"c"}} @101)"}));
-  EXPECT_EQ(h.payment("k4", R"({"p":"e"})", 125), (strings{R"(k4 {"o":"d","paid":{"p":"e"}} @130)"}));
+  EXPECT_EQ(h.payment("k4", R"({"p":"e"})", 125),
+            (strings{R"(k4 {"o":"d","paid":{"p":"e"}} @130)"}));
 }
 
-TEST(stream_stream_join, keyless_and_valueless_records_are_dropped_except_a_keyless_record_of_an_outer_side) {
+TEST(stream_stream_join,
+     keyless_and_valueless_records_are_dropped_except_a_keyless_record_of_an_outer_side) {
   join_harness h(join_kind::left);
-  EXPECT_EQ(h.order(std::nullopt, R"({"o":"a"})", 100), (strings{R"(<null> {"o":"a","paid":null} @100)"}));
+  EXPECT_EQ(h.order(std::nullopt, R"({"o":"a"})", 100),
+            (strings{R"(<null> {"o":"a","paid":null} @100)"}));
   EXPECT_EQ(h.payment(std::nullopt, R"({"p":"b"})", 100), strings{});
   EXPECT_EQ(h.payment("k1", std::nullopt, 100), strings{});
   EXPECT_EQ(h.order("k1", R"({"o":"c"})", 100), strings{});  // waits: the null payment was not kept
@@ -197,7 +222,8 @@ TEST(stream_stream_join, waiting_records_and_stream_time_survive_a_restart) {
   h.restart();
   // Stream time 114 was kept: an order at 102, whose window ends at 112, goes out at once (after a
   // restart from stream time 102 it would wait), and the waiting order still goes out at 116.
-  EXPECT_EQ(h.order("k3", R"({"o":"early"})", 102), (strings{R"(k3 {"o":"early","paid":null} @102)"}));
+  EXPECT_EQ(h.order("k3", R"({"o":"early"})", 102),
+            (strings{R"(k3 {"o":"early","paid":null} @102)"}));
   EXPECT_EQ(h.order("k4", R"({"o":"y"})", 116), (strings{R"(k1 {"o":"a","paid":null} @100)"}));
 }
 

@@ -30,7 +30,8 @@ topology enrichment(std::vector<step> steps) {
   topology t;
   t.name = "app";
   t.sources = {source_spec{{"orders"}, data_format::string, data_format::json}};
-  t.tables = {table_source_spec{"customers", "customer-topic", data_format::string, data_format::json}};
+  t.tables = {
+      table_source_spec{"customers", "customer-topic", data_format::string, data_format::json}};
   t.steps = std::move(steps);
   t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
   return t;
@@ -41,7 +42,8 @@ TEST(stream_table_join_plan, the_sub_topology_with_the_join_reads_the_table_topi
   ASSERT_EQ(plan.sub_topologies.size(), 1U);
   const auto& sub = plan.sub_topologies[0];
   ASSERT_EQ(sub.sources.size(), 2U);
-  EXPECT_EQ(sub.sources[1], (source_spec{{"customer-topic"}, data_format::string, data_format::json}));
+  EXPECT_EQ(sub.sources[1],
+            (source_spec{{"customer-topic"}, data_format::string, data_format::json}));
   ASSERT_EQ(sub.tables.size(), 1U);
   EXPECT_EQ(sub.tables[0].name, "customers");
   ASSERT_EQ(sub.stores.size(), 1U);
@@ -53,11 +55,12 @@ TEST(stream_table_join_plan, a_key_change_before_the_join_and_again_before_the_t
   auto t = enrichment({make_step(step_kind::select_key, "value.customer", "by-customer"),
                        join_step("customers"),
                        make_step(step_kind::select_key, "value.customers.country", "by-country")});
-  t.table = table_aggregation_spec{"per-country", {aggregation_spec{"n", aggregate_function::count, "", ""}}};
+  t.table = table_aggregation_spec{"per-country",
+                                   {aggregation_spec{"n", aggregate_function::count, "", ""}}};
   auto plan = plan_topology(t);
   ASSERT_EQ(plan.sub_topologies.size(), 3U);
-  EXPECT_EQ(plan.repartition_topics,
-            (std::vector<std::string>{"app-by-customer-repartition", "app-by-country-repartition"}));
+  EXPECT_EQ(plan.repartition_topics, (std::vector<std::string>{"app-by-customer-repartition",
+                                                               "app-by-country-repartition"}));
   const auto& first = plan.sub_topologies[0];
   const auto& second = plan.sub_topologies[1];
   const auto& third = plan.sub_topologies[2];
@@ -76,17 +79,20 @@ TEST(stream_table_join_plan, a_key_change_before_the_join_and_again_before_the_t
 }
 
 TEST(stream_table_join_validation, every_mistake_names_its_field) {
-  auto t = enrichment({join_step("customrs", join_kind::inner, "a"), join_step("customers", join_kind::inner, "b"),
+  auto t = enrichment({join_step("customrs", join_kind::inner, "a"),
+                       join_step("customers", join_kind::inner, "b"),
                        join_step("customers", join_kind::left, "c")});
   t.tables.push_back(table_source_spec{"unused", "orders", data_format::string, data_format::json});
   t.after.push_back(join_step("customers", join_kind::inner, "d"));
   const auto all = problems(t);
-  EXPECT_TRUE(contains(all, "steps[0].join.table: no table 'customrs' in tables: (customers, unused)"))
+  EXPECT_TRUE(
+      contains(all, "steps[0].join.table: no table 'customrs' in tables: (customers, unused)"))
       << ::testing::PrintToString(all);
   EXPECT_TRUE(contains(all, "tables[0]: table 'customers' is joined by 2 steps"));
   EXPECT_TRUE(contains(all, "tables[1]: table 'unused' is not joined by any step"));
   EXPECT_TRUE(contains(all, "tables[1].topic: topic 'orders' is also a stream source"));
-  EXPECT_TRUE(contains(all, "after[0].join: a join runs in steps: (not after an aggregation nor in a sink)"));
+  EXPECT_TRUE(contains(
+      all, "after[0].join: a join runs in steps: (not after an aggregation nor in a sink)"));
 }
 
 TEST(stream_table_join_validation, a_valid_join_passes) {
@@ -95,7 +101,8 @@ TEST(stream_table_join_validation, a_valid_join_passes) {
 
 raw_record raw(std::string topic, std::optional<std::string> key, std::optional<std::string> value,
                std::int64_t offset) {
-  return raw_record{record_origin{std::move(topic), 0, offset}, std::move(key), std::move(value), 7, {}};
+  return raw_record{
+      record_origin{std::move(topic), 0, offset}, std::move(key), std::move(value), 7, {}};
 }
 
 class join_harness {
@@ -108,15 +115,18 @@ class join_harness {
   std::vector<std::string> feed(std::string topic, std::optional<std::string> key,
                                 std::optional<std::string> value) {
     std::vector<output_record> out;
-    auto e = processor_.process(raw(std::move(topic), std::move(key), std::move(value), offset_++), out);
+    auto e =
+        processor_.process(raw(std::move(topic), std::move(key), std::move(value), offset_++), out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> values;
     for (const auto& o : out) values.push_back(o.value.value_or("<null>"));
     return values;
   }
-  std::optional<processing_error> feed_error(std::string topic, std::string key, std::string value) {
+  std::optional<processing_error> feed_error(std::string topic, std::string key,
+                                             std::string value) {
     std::vector<output_record> out;
-    auto e = processor_.process(raw(std::move(topic), std::move(key), std::move(value), offset_++), out);
+    auto e =
+        processor_.process(raw(std::move(topic), std::move(key), std::move(value), offset_++), out);
     EXPECT_TRUE(out.empty());
     return e;
   }
@@ -136,9 +146,11 @@ TEST(stream_table_join, a_left_join_adds_the_latest_table_value_or_null) {
   join_harness h(join_kind::left);
   EXPECT_EQ(h.feed("orders", "c1", R"({"id":1})"), (strings{R"({"id":1,"customers":null})"}));
   EXPECT_EQ(h.feed("customer-topic", "c1", R"({"name":"Ann"})"), strings{});  // no output
-  EXPECT_EQ(h.feed("orders", "c1", R"({"id":2})"), (strings{R"({"id":2,"customers":{"name":"Ann"}})"}));
+  EXPECT_EQ(h.feed("orders", "c1", R"({"id":2})"),
+            (strings{R"({"id":2,"customers":{"name":"Ann"}})"}));
   h.feed("customer-topic", "c1", R"({"name":"Anna"})");
-  EXPECT_EQ(h.feed("orders", "c1", R"({"id":3})"), (strings{R"({"id":3,"customers":{"name":"Anna"}})"}));
+  EXPECT_EQ(h.feed("orders", "c1", R"({"id":3})"),
+            (strings{R"({"id":3,"customers":{"name":"Anna"}})"}));
   h.feed("customer-topic", "c1", std::nullopt);  // a tombstone deletes the customer
   EXPECT_EQ(h.feed("orders", "c1", R"({"id":4})"), (strings{R"({"id":4,"customers":null})"}));
   EXPECT_EQ(h.processor().metrics().snapshot().table_records, 3U);
@@ -149,7 +161,8 @@ TEST(stream_table_join, an_inner_join_drops_keys_the_table_lacks) {
   h.feed("customer-topic", "c1", R"({"name":"Ann"})");
   h.feed("customer-topic", std::nullopt, R"({"name":"nobody"})");  // no key: ignored
   EXPECT_EQ(h.feed("orders", "c2", R"({"id":1})"), strings{});
-  EXPECT_EQ(h.feed("orders", "c1", R"({"id":2})"), (strings{R"({"id":2,"customers":{"name":"Ann"}})"}));
+  EXPECT_EQ(h.feed("orders", "c1", R"({"id":2})"),
+            (strings{R"({"id":2,"customers":{"name":"Ann"}})"}));
   EXPECT_EQ(h.processor().metrics().snapshot().table_records, 1U);
 }
 
@@ -157,8 +170,9 @@ TEST(stream_table_join, a_value_that_is_not_an_object_is_an_error_naming_the_tab
   join_harness h(join_kind::left);
   auto e = h.feed_error("orders", "c1", "[1,2]");
   ASSERT_TRUE(e);
-  EXPECT_NE(e->describe().find("join with table 'customers' adds member 'customers' to the value, which must be "
-                               "an object, got [1,2]"),
+  EXPECT_NE(e->describe().find(
+                "join with table 'customers' adds member 'customers' to the value, which must be "
+                "an object, got [1,2]"),
             std::string::npos)
       << e->describe();
 }

@@ -27,7 +27,8 @@ class harness {
  public:
   explicit harness(table_aggregation_spec spec) : spec_(std::move(spec)) {
     plans_ = {store_plan{spec_.store_name(), store_kind::key_value, "", 0ms}};
-    if (spec_.emit_every.count() > 0) plans_.push_back(store_plan{spec_.pending_store_name(), store_kind::key_value, "", 0ms});
+    if (spec_.emit_every.count() > 0)
+      plans_.push_back(store_plan{spec_.pending_store_name(), store_kind::key_value, "", 0ms});
     open();
   }
 
@@ -51,7 +52,8 @@ class harness {
     auto e = aggregator_->emit_pending(out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> got;
-    for (const auto& r : out) got.push_back(boost::json::serialize(r.key) + "=" + boost::json::serialize(r.value));
+    for (const auto& r : out)
+      got.push_back(boost::json::serialize(r.key) + "=" + boost::json::serialize(r.value));
     return got;
   }
 
@@ -186,8 +188,8 @@ TEST(table_aggregation_plan, emit_every_adds_the_pending_store) {
 }
 
 TEST(table_aggregation_plan, a_key_change_before_the_table_repartitions) {
-  auto plan = plan_topology(table_pipeline({testing::make_step(step_kind::select_key,
-                                                               "value.user", "by-user")}));
+  auto plan = plan_topology(
+      table_pipeline({testing::make_step(step_kind::select_key, "value.user", "by-user")}));
   ASSERT_EQ(plan.sub_topologies.size(), 2U);
   EXPECT_EQ(plan.repartition_topics, std::vector<std::string>{"app-by-user-repartition"});
   EXPECT_FALSE(plan.sub_topologies[0].table);
@@ -210,7 +212,8 @@ TEST(table_aggregation_validation, names_what_is_wrong_and_where) {
     return std::any_of(got.begin(), got.end(),
                        [&](const std::string& g) { return g.find(text) != std::string::npos; });
   };
-  EXPECT_TRUE(has("table.name: 'bad name' cannot be part of a store or topic name")) << ::testing::PrintToString(got);
+  EXPECT_TRUE(has("table.name: 'bad name' cannot be part of a store or topic name"))
+      << ::testing::PrintToString(got);
   EXPECT_TRUE(has("table: a pipeline aggregates once: a window or a table, not both"));
   EXPECT_TRUE(has("table.aggregate[2].name: output 'n' is used twice"));
   EXPECT_TRUE(has("table.aggregate[2].expression: max needs an expression to aggregate"));

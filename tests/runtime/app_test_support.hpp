@@ -4,21 +4,12 @@
 // records to chosen partitions, reading the output and the changelogs back, reading a task's
 // stores from its state directory, and a stream_app running on its own thread.
 
-#include "kafka/admin/admin_client.hpp"
-#include "kafka/consumer/consumer.hpp"
-#include "kafka/producer/producer.hpp"
-#include "runtime/stream_app.hpp"
-#include "state/key_layout.hpp"
-#include "state/rocksdb/task_database.hpp"
-#include "tests/support/run_coroutine.hpp"
-#include "tests/support/test_cluster.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -27,6 +18,15 @@
 #include <optional>
 #include <string>
 #include <thread>
+
+#include "kafka/admin/admin_client.hpp"
+#include "kafka/consumer/consumer.hpp"
+#include "kafka/producer/producer.hpp"
+#include "runtime/stream_app.hpp"
+#include "state/key_layout.hpp"
+#include "state/rocksdb/task_database.hpp"
+#include "tests/support/run_coroutine.hpp"
+#include "tests/support/test_cluster.hpp"
 
 namespace sluice::runtime::test_support {
 
@@ -40,8 +40,8 @@ inline constexpr std::int64_t minute = 60'000;
 // the start of a minute, so that every record of a test falls into one window.
 inline std::int64_t base_time() {
   static const std::int64_t value = [] {
-    auto now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
     return now.count() - now.count() % minute;
   }();
   return value;
@@ -56,7 +56,8 @@ inline kafka::client_config client() {
 // Counts and sums `amount` per key in one-minute tumbling windows: one sub-topology, a window store
 // and its meta store, each with a changelog.
 inline operators::topology counting_pipeline(const std::string& app, const std::string& input,
-                                             const std::string& output, operators::delivery_guarantee delivery) {
+                                             const std::string& output,
+                                             operators::delivery_guarantee delivery) {
   operators::topology t;
   t.name = app;
   t.delivery = delivery;
@@ -67,7 +68,8 @@ inline operators::topology counting_pipeline(const std::string& app, const std::
   aggregation.window.kind = operators::window_kind::tumbling;
   aggregation.window.size = std::chrono::minutes(1);
   aggregation.aggregations.push_back({"count", operators::aggregate_function::count, "", ""});
-  aggregation.aggregations.push_back({"total", operators::aggregate_function::sum, "value.amount", ""});
+  aggregation.aggregations.push_back(
+      {"total", operators::aggregate_function::sum, "value.amount", ""});
   t.aggregation = aggregation;
   t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
@@ -86,7 +88,8 @@ inline operators::topology table_counting_pipeline(const std::string& app, const
   return t;
 }
 
-inline asio::awaitable<void> create_topic(asio::any_io_executor executor, std::string name, std::int32_t partitions) {
+inline asio::awaitable<void> create_topic(asio::any_io_executor executor, std::string name,
+                                          std::int32_t partitions) {
   kafka::cluster cluster(executor, client());
   co_await cluster.start();
   kafka::admin_client admin(cluster);
@@ -100,16 +103,17 @@ inline asio::awaitable<void> create_topic(asio::any_io_executor executor, std::s
 }
 
 // `count` records with key `key` to `partition`, amount = index, timestamps in the first minute.
-inline asio::awaitable<void> produce_orders(asio::any_io_executor executor, std::string topic, std::int32_t partition,
-                                            std::string key, int first, int count) {
+inline asio::awaitable<void> produce_orders(asio::any_io_executor executor, std::string topic,
+                                            std::int32_t partition, std::string key, int first,
+                                            int count) {
   kafka::producer_config config;
   static_cast<kafka::client_config&>(config) = client();
   kafka::producer producer(executor, config);
   co_await producer.start();
   for (int i = first; i < first + count; ++i) {
     std::string value = json::serialize(json::object{{"amount", i}});
-    co_await producer.send(topic, kafka::protocol::to_bytes(value), kafka::protocol::to_bytes(key), partition,
-                           base_time() + i);
+    co_await producer.send(topic, kafka::protocol::to_bytes(value), kafka::protocol::to_bytes(key),
+                           partition, base_time() + i);
   }
   co_await producer.flush();
   co_await producer.stop();
@@ -117,7 +121,8 @@ inline asio::awaitable<void> produce_orders(asio::any_io_executor executor, std:
 
 // Every record of the partitions from the beginning to the end (the last stable offset under
 // read_committed), handed to `visit`.
-inline asio::awaitable<void> read_to_end(asio::any_io_executor executor, std::vector<kafka::topic_partition> all,
+inline asio::awaitable<void> read_to_end(asio::any_io_executor executor,
+                                         std::vector<kafka::topic_partition> all,
                                          kafka::isolation_level isolation,
                                          std::function<void(const kafka::consumer_record&)> visit) {
   kafka::consumer_config config;
@@ -141,14 +146,17 @@ inline asio::awaitable<void> read_to_end(asio::any_io_executor executor, std::ve
 }
 
 // The latest output value per key, reading the whole topic (read_committed).
-inline std::map<std::string, json::object> latest_outputs(const std::string& topic, std::int32_t partitions) {
+inline std::map<std::string, json::object> latest_outputs(const std::string& topic,
+                                                          std::int32_t partitions) {
   std::vector<kafka::topic_partition> all;
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
   std::map<std::string, json::object> latest;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed, [&](const kafka::consumer_record& r) {
-      latest[std::string(r.key_string())] = json::parse(r.value_string()).as_object();
-    });
+    return read_to_end(executor, all, kafka::isolation_level::read_committed,
+                       [&](const kafka::consumer_record& r) {
+                         latest[std::string(r.key_string())] =
+                             json::parse(r.value_string()).as_object();
+                       });
   });
   return latest;
 }
@@ -161,7 +169,8 @@ struct changelog_read {
   std::size_t records = 0;  // data records seen (transaction markers are not records)
 };
 
-inline changelog_read read_changelog(const kafka::topic_partition& changelog, kafka::isolation_level isolation) {
+inline changelog_read read_changelog(const kafka::topic_partition& changelog,
+                                     kafka::isolation_level isolation) {
   changelog_read result;
   const std::vector<kafka::topic_partition> only(1, changelog);
   run_coroutine([&](asio::any_io_executor executor) {
@@ -185,12 +194,14 @@ struct store_snapshot {
 
 // Opens task `task` of the app's state directory (the app must not be running) and reads every
 // store of the plan, in changelog layout, with the changelog offset it recorded.
-inline std::map<std::string, store_snapshot> read_task_stores(const std::filesystem::path& state_dir,
-                                                              const operators::topology& topology,
-                                                              const std::string& task) {
+inline std::map<std::string, store_snapshot> read_task_stores(
+    const std::filesystem::path& state_dir, const operators::topology& topology,
+    const std::string& task) {
   auto plan = operators::plan_topology(topology);
-  auto memory = std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{});
-  auto database = state::rocksdb::task_database::open({state_dir / topology.name / task, topology.name, task, memory});
+  auto memory =
+      std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{});
+  auto database = state::rocksdb::task_database::open(
+      {state_dir / topology.name / task, topology.name, task, memory});
   std::map<std::string, store_snapshot> stores;
   for (const auto& store : plan.sub_topologies.at(0).stores) {
     store_snapshot snapshot;
@@ -202,7 +213,8 @@ inline std::map<std::string, store_snapshot> read_task_stores(const std::filesys
       });
       if (auto offset = kv->committed_offset()) snapshot.committed_offset = offset->value;
     } else if (store.kind == operators::store_kind::window) {
-      auto windows = database.open_window_store(store.name, state::window_store_options{store.retention});
+      auto windows =
+          database.open_window_store(store.name, state::window_store_options{store.retention});
       windows->all([&](state::bytes_view key, std::int64_t start, state::bytes_view value) {
         snapshot.content[state::key_layout::window_key(key, start)] = std::string(value);
         return true;
@@ -240,7 +252,8 @@ inline bool eventually(const std::function<bool()>& condition,
 // A stream_app running on its own thread (its own io_context), as one process of the application.
 class running_app {
  public:
-  running_app(operators::topology topology, runtime_config config, operators::function_registry registry = {})
+  running_app(operators::topology topology, runtime_config config,
+              operators::function_registry registry = {})
       : registry_(std::move(registry)),
         app_(context_.get_executor(), std::move(topology), std::move(config), registry_) {}
   ~running_app() {
@@ -259,7 +272,9 @@ class running_app {
   }
   const runtime_metrics& metrics() const { return app_.metrics(); }
   const stream_app& app() const { return app_; }
-  bool finished() const { return finished_.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
+  bool finished() const {
+    return finished_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
 
   // Waits for run() to return on its own (a failure) and rethrows what stopped it.
   void join() {
@@ -303,7 +318,8 @@ inline bool wait_until(const running_app& app, const std::function<bool()>& reac
 }
 
 // Waits until the output shows `expected` counts per key (fails early when the app stopped).
-inline bool wait_for_counts(const running_app& app, const std::string& output, std::int32_t partitions,
+inline bool wait_for_counts(const running_app& app, const std::string& output,
+                            std::int32_t partitions,
                             const std::map<std::string, std::int64_t>& expected) {
   for (int attempt = 0; attempt < 90; ++attempt) {
     if (app.finished()) return false;

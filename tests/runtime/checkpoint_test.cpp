@@ -3,18 +3,19 @@
 // The real-broker tests (restore_it, stream_app_it) and the chaos runs prove the guarantee; these
 // pin the order of the steps and what a failure at each one leaves behind.
 
-#include "kafka/producer/batch_state.hpp"
 #include "runtime/checkpoint.hpp"
-#include "runtime/stream_app.hpp"
-#include "tests/runtime/app_test_support.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
+
+#include "kafka/producer/batch_state.hpp"
+#include "runtime/stream_app.hpp"
+#include "tests/runtime/app_test_support.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -33,7 +34,9 @@ kafka::client_config unstarted_client() {
 
 struct call_log {
   std::vector<std::string> calls;
-  bool has(const std::string& name) const { return std::find(calls.begin(), calls.end(), name) != calls.end(); }
+  bool has(const std::string& name) const {
+    return std::find(calls.begin(), calls.end(), name) != calls.end();
+  }
   std::ptrdiff_t index(const std::string& name) const {
     return std::find(calls.begin(), calls.end(), name) - calls.begin();
   }
@@ -43,7 +46,9 @@ class fake_input final : public input_port {
  public:
   explicit fake_input(call_log& log) : log_(log) {}
   std::set<topic_partition> assignment() const override { return {input}; }
-  kafka::consumer_group_metadata group_metadata() const override { return {"app", 7, "member", std::nullopt}; }
+  kafka::consumer_group_metadata group_metadata() const override {
+    return {"app", 7, "member", std::nullopt};
+  }
   void pause(const std::vector<topic_partition>&) override { log_.calls.push_back("pause"); }
   void resume(const std::vector<topic_partition>&) override { log_.calls.push_back("resume"); }
   asio::awaitable<std::map<topic_partition, std::optional<kafka::offset_and_metadata>>> committed(
@@ -66,21 +71,24 @@ class fake_input final : public input_port {
 // Deliveries complete on flush(), in order, or all fail when `fail_deliveries` is set.
 class fake_output final : public output_port {
  public:
-  fake_output(asio::any_io_executor executor, call_log& log) : executor_(std::move(executor)), log_(log) {}
+  fake_output(asio::any_io_executor executor, call_log& log)
+      : executor_(std::move(executor)), log_(log) {}
 
   bool fail_deliveries = false;
   std::function<void()> on_commit_transaction;  // may throw
   std::string name;  // prefixes its sends and flushes in the log ("other: flush")
 
-  std::optional<kafka::delivery> try_send(std::string_view topic, std::optional<kafka::protocol::bytes_view>,
-                                          std::optional<kafka::protocol::bytes_view>, std::optional<std::int32_t>,
+  std::optional<kafka::delivery> try_send(std::string_view topic,
+                                          std::optional<kafka::protocol::bytes_view>,
+                                          std::optional<kafka::protocol::bytes_view>,
+                                          std::optional<std::int32_t>,
                                           std::optional<std::int64_t>) override {
     log_.calls.push_back(name + "send " + std::string(topic));
     return queue(std::string(topic));
   }
   asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes>,
-                                        std::optional<kafka::protocol::bytes>, std::optional<std::int32_t>,
-                                        std::optional<std::int64_t>,
+                                        std::optional<kafka::protocol::bytes>,
+                                        std::optional<std::int32_t>, std::optional<std::int64_t>,
                                         std::vector<kafka::records::record_header>) override {
     log_.calls.push_back(name + "send " + topic);
     co_return queue(topic);
@@ -99,9 +107,10 @@ class fake_output final : public output_port {
     co_return;
   }
   void begin_transaction() override { log_.calls.push_back("begin_transaction"); }
-  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets, kafka::consumer_group_metadata group) override {
-    log_.calls.push_back("send_offsets_to_transaction " + std::to_string(offsets.at(input).offset) + " generation " +
-                         std::to_string(group.generation_id));
+  asio::awaitable<void> send_offsets_to_transaction(offset_map offsets,
+                                                    kafka::consumer_group_metadata group) override {
+    log_.calls.push_back("send_offsets_to_transaction " + std::to_string(offsets.at(input).offset) +
+                         " generation " + std::to_string(group.generation_id));
     co_return;
   }
   asio::awaitable<void> commit_transaction() override {
@@ -122,7 +131,8 @@ class fake_output final : public output_port {
 
  private:
   kafka::delivery queue(std::string topic) {
-    auto batch = std::make_shared<kafka::detail::batch_state>(executor_, std::make_shared<const std::string>(topic), 0);
+    auto batch = std::make_shared<kafka::detail::batch_state>(
+        executor_, std::make_shared<const std::string>(topic), 0);
     batch->timestamps.push_back(0);
     pending_.push_back(batch);
     return {batch, 0};
@@ -142,17 +152,23 @@ struct fixture {
       : topology(test_support::counting_pipeline("checkpoint-test", input.topic, "out", delivery)),
         plan(operators::plan_topology(topology)),
         state_dir(fs::temp_directory_path() /
-                  ("sluice-checkpoint-test-" + std::to_string(::getpid()) + "-" + std::to_string(++fixtures))),
-        memory(std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{})),
+                  ("sluice-checkpoint-test-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(++fixtures))),
+        memory(std::make_shared<state::rocksdb::memory_budget>(
+            state::rocksdb::memory_budget_config{})),
         restore_consumer(context.get_executor(), restore_consumer_config(unstarted_client())),
-        in(log), out(context.get_executor(), log), other(context.get_executor(), log),
+        in(log),
+        out(context.get_executor(), log),
+        other(context.get_executor(), log),
         tasks(topology, plan, registry, state_dir, memory, in, restore_consumer, metrics),
-        collector(out, sink_on_other_cluster ? record_collector::routes{{"out", &other}} : record_collector::routes{}),
+        collector(out, sink_on_other_cluster ? record_collector::routes{{"out", &other}}
+                                             : record_collector::routes{}),
         commits(topology, tasks, collector, in, out, hooks, metrics) {
     other.name = "other: ";
     fs::remove_all(state_dir);
     const task_id id{0, 0};
-    auto database = state::rocksdb::task_database::open({state_dir / id.to_string(), topology.name, id.to_string(), memory});
+    auto database = state::rocksdb::task_database::open(
+        {state_dir / id.to_string(), topology.name, id.to_string(), memory});
     auto t = std::make_unique<task>(id, plan.sub_topologies.at(0), std::move(database), registry);
     t->start_processing();
     the_task = t.get();
@@ -208,7 +224,8 @@ struct fixture {
   task* the_task = nullptr;
 };
 
-TEST(checkpoint, exactly_once_sends_changelogs_and_offsets_then_confirms_then_commits_then_applies) {
+TEST(checkpoint,
+     exactly_once_sends_changelogs_and_offsets_then_confirms_then_commits_then_applies) {
   fixture f(operators::delivery_guarantee::exactly_once);
   f.run(f.process("user-a", 0));
   f.run(f.process("user-a", 1));
@@ -227,7 +244,8 @@ TEST(checkpoint, exactly_once_sends_changelogs_and_offsets_then_confirms_then_co
   // Every changelog record went out before the offsets joined the transaction.
   const auto offsets_at = log.index("send_offsets_to_transaction 2 generation 7");
   for (std::ptrdiff_t i = offsets_at; i < static_cast<std::ptrdiff_t>(log.calls.size()); ++i) {
-    EXPECT_EQ(log.calls[static_cast<std::size_t>(i)].rfind("send ", 0), std::string::npos) << log.calls[i];
+    EXPECT_EQ(log.calls[static_cast<std::size_t>(i)].rfind("send ", 0), std::string::npos)
+        << log.calls[i];
   }
   EXPECT_FALSE(log.has("abort_transaction"));
   EXPECT_TRUE(f.window_store().committed_offset()) << "the store did not apply after the commit";
@@ -241,13 +259,16 @@ TEST(checkpoint, a_failed_delivery_aborts_the_transaction_drops_the_store_writes
   f.run(f.process("user-a", 0));
   f.run(f.commits.commit());
 
-  EXPECT_FALSE(f.log.has("commit_transaction")) << "a transaction with an undelivered record was committed";
+  EXPECT_FALSE(f.log.has("commit_transaction"))
+      << "a transaction with an undelivered record was committed";
   EXPECT_TRUE(f.log.has("abort_transaction"));
   EXPECT_TRUE(f.log.has("seek_to_committed 1"));
   EXPECT_LT(f.log.index("abort_transaction"), f.log.index("seek_to_committed 1"));
   EXPECT_FALSE(f.window_store().committed_offset());
-  EXPECT_EQ(f.window_store().pending_writes(), 0u) << "the aborted interval's writes are still buffered";
-  EXPECT_TRUE(f.the_task->consumed().empty()) << "the aborted interval's offsets would be committed next";
+  EXPECT_EQ(f.window_store().pending_writes(), 0u)
+      << "the aborted interval's writes are still buffered";
+  EXPECT_TRUE(f.the_task->consumed().empty())
+      << "the aborted interval's offsets would be committed next";
   EXPECT_FALSE(f.commits.dirty());
   EXPECT_EQ(f.metrics.aborted_transactions.load(), 1u);
 
@@ -262,12 +283,14 @@ TEST(checkpoint, a_failed_delivery_aborts_the_transaction_drops_the_store_writes
 TEST(checkpoint, a_fenced_producer_is_replaced_by_a_new_session_and_the_interval_redone) {
   fixture f(operators::delivery_guarantee::exactly_once);
   f.out.on_commit_transaction = [] {
-    throw kafka::kafka_error(kafka::error_code::invalid_producer_epoch, "injected: the transaction timed out");
+    throw kafka::kafka_error(kafka::error_code::invalid_producer_epoch,
+                             "injected: the transaction timed out");
   };
   f.run(f.process("user-a", 0));
   EXPECT_NO_THROW(f.run(f.commits.commit()));
   ASSERT_TRUE(f.log.has("restart"));
-  EXPECT_FALSE(f.log.has("abort_transaction")) << "a fenced producer cannot abort; the new session does";
+  EXPECT_FALSE(f.log.has("abort_transaction"))
+      << "a fenced producer cannot abort; the new session does";
   EXPECT_LT(f.log.index("restart"), f.log.index("seek_to_committed 1"));
   EXPECT_FALSE(f.window_store().committed_offset());
   EXPECT_TRUE(f.the_task->consumed().empty());
@@ -281,7 +304,8 @@ TEST(checkpoint, a_fenced_producer_is_replaced_by_a_new_session_and_the_interval
 TEST(checkpoint, the_same_failure_five_commits_in_a_row_stops_the_app) {
   fixture f(operators::delivery_guarantee::exactly_once);
   f.out.on_commit_transaction = [] {
-    throw kafka::kafka_error(kafka::error_code::coordinator_not_available, "injected: not available");
+    throw kafka::kafka_error(kafka::error_code::coordinator_not_available,
+                             "injected: not available");
   };
   for (int i = 0; i < 4; ++i) {
     f.run(f.process("user-a", 0));
@@ -304,7 +328,8 @@ TEST(checkpoint, at_least_once_commits_the_offsets_last_and_only_after_every_del
   failing.out.fail_deliveries = true;
   failing.run(failing.process("user-a", 0));
   failing.run(failing.commits.commit());
-  EXPECT_FALSE(failing.log.has("commit offsets 1")) << "offsets were committed over an undelivered record";
+  EXPECT_FALSE(failing.log.has("commit offsets 1"))
+      << "offsets were committed over an undelivered record";
   EXPECT_TRUE(failing.log.has("seek_to_committed 1"));
   EXPECT_FALSE(failing.window_store().committed_offset());
 }
@@ -324,7 +349,8 @@ TEST(checkpoint, at_least_once_waits_for_the_deliveries_of_a_sink_on_another_clu
   failing.other.fail_deliveries = true;
   failing.run(failing.process("user-a", 0));
   failing.run(failing.commits.commit());
-  EXPECT_FALSE(failing.log.has("commit offsets 1")) << "offsets were committed over a record lost on the other cluster";
+  EXPECT_FALSE(failing.log.has("commit offsets 1"))
+      << "offsets were committed over a record lost on the other cluster";
   EXPECT_TRUE(failing.log.has("seek_to_committed 1"));
   EXPECT_FALSE(failing.window_store().committed_offset());
 }

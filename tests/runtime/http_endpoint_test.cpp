@@ -1,12 +1,12 @@
 #include "runtime/http/http_endpoint.hpp"
 
-#include "tests/runtime/http_client.hpp"
-
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <stdexcept>
 #include <thread>
+
+#include "tests/runtime/http_client.hpp"
 
 namespace sluice::runtime::http {
 namespace {
@@ -41,8 +41,14 @@ class served {
 
 TEST(http_endpoint, serves_each_path_with_its_handler) {
   int calls = 0;
-  served server({{"/metrics", [&] { return response{200, "text/plain; version=0.0.4", "m " + std::to_string(++calls)}; }},
-                 {"/ready", [] { return response{503, "text/plain", "not ready: restoring state\n"}; }}});
+  served server(
+      {{"/metrics",
+        [&] {
+          return response{200, "text/plain; version=0.0.4", "m " + std::to_string(++calls)};
+        }},
+       {"/ready", [] {
+          return response{503, "text/plain", "not ready: restoring state\n"};
+        }}});
   ASSERT_NE(server.port(), 0);
   auto metrics = http_request(server.port(), "/metrics");
   EXPECT_EQ(metrics.status, 200u);
@@ -55,7 +61,10 @@ TEST(http_endpoint, serves_each_path_with_its_handler) {
 }
 
 TEST(http_endpoint, answers_unknown_paths_methods_and_failing_handlers_clearly) {
-  served server({{"/health", [] { return response{200, "text/plain", "ok\n"}; }},
+  served server({{"/health",
+                  [] {
+                    return response{200, "text/plain", "ok\n"};
+                  }},
                  {"/boom", []() -> response { throw std::runtime_error("the handler failed"); }}});
   auto missing = http_request(server.port(), "/nope");
   EXPECT_EQ(missing.status, 404u);
@@ -76,7 +85,9 @@ TEST(http_endpoint, a_taken_port_is_an_error_naming_it) {
     endpoint second(context.get_executor(), {"127.0.0.1", first.port()}, {});
     FAIL() << "bound a taken port";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(first.port())), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(first.port())),
+              std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(endpoint(context.get_executor(), {"not-an-address", 0}, {}), std::runtime_error);
 }

@@ -2,9 +2,9 @@
 // customer record from a topic read as a table; a second process with an empty state directory
 // restores the table from its changelog and joins on; a table whose topic has another partition
 // count than the stream is refused with both topics named.
-#include "tests/runtime/app_test_support.hpp"
-
 #include <set>
+
+#include "tests/runtime/app_test_support.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -14,14 +14,15 @@ namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 
-operators::topology enrichment(const std::string& app, const std::string& orders, const std::string& customers,
-                               const std::string& output) {
+operators::topology enrichment(const std::string& app, const std::string& orders,
+                               const std::string& customers, const std::string& output) {
   operators::topology t;
   t.name = app;
   t.delivery = operators::delivery_guarantee::exactly_once;
   t.commit_interval = std::chrono::milliseconds(100);
   t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
-  t.tables.push_back({"customers", customers, operators::data_format::string, operators::data_format::json});
+  t.tables.push_back(
+      {"customers", customers, operators::data_format::string, operators::data_format::json});
   operators::step join;
   join.kind = operators::step_kind::join;
   join.name = "with-customer";
@@ -33,8 +34,9 @@ operators::topology enrichment(const std::string& app, const std::string& orders
   return t;
 }
 
-asio::awaitable<void> produce_json(asio::any_io_executor executor, std::string topic, std::int32_t partition,
-                                   std::vector<std::pair<std::string, std::optional<std::string>>> records) {
+asio::awaitable<void> produce_json(
+    asio::any_io_executor executor, std::string topic, std::int32_t partition,
+    std::vector<std::pair<std::string, std::optional<std::string>>> records) {
   kafka::producer_config config;
   static_cast<kafka::client_config&>(config) = client();
   kafka::producer producer(executor, config);
@@ -42,7 +44,8 @@ asio::awaitable<void> produce_json(asio::any_io_executor executor, std::string t
   for (const auto& [key, value] : records) {
     std::optional<kafka::protocol::bytes> bytes;
     if (value) bytes = kafka::protocol::to_bytes(*value);
-    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key), partition, base_time());
+    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key), partition,
+                           base_time());
   }
   co_await producer.flush();
   co_await producer.stop();
@@ -54,12 +57,15 @@ std::multimap<std::int64_t, std::string> joined(const std::string& output) {
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::multimap<std::int64_t, std::string> out;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed, [&](const kafka::consumer_record& r) {
-      const auto value = json::parse(r.value_string()).as_object();
-      const auto& customer = value.at("customer");
-      out.emplace(value.at("id").as_int64(),
-                  customer.is_null() ? std::string() : std::string(customer.at("name").as_string()));
-    });
+    return read_to_end(executor, all, kafka::isolation_level::read_committed,
+                       [&](const kafka::consumer_record& r) {
+                         const auto value = json::parse(r.value_string()).as_object();
+                         const auto& customer = value.at("customer");
+                         out.emplace(value.at("id").as_int64(),
+                                     customer.is_null()
+                                         ? std::string()
+                                         : std::string(customer.at("name").as_string()));
+                       });
   });
   return out;
 }
@@ -69,7 +75,8 @@ bool wait_for_outputs(const running_app& app, const std::string& output, std::si
 }
 
 // Until the group's committed offsets of `topic` reach its end: the table records are applied.
-bool wait_until_committed(const std::string& group, const std::string& topic, std::int64_t end_per_partition) {
+bool wait_until_committed(const std::string& group, const std::string& topic,
+                          std::int64_t end_per_partition) {
   for (int attempt = 0; attempt < 60; ++attempt) {
     std::map<kafka::topic_partition, kafka::committed_offset> committed;
     run_coroutine([&](asio::any_io_executor executor) -> asio::awaitable<void> {
@@ -90,8 +97,12 @@ bool wait_until_committed(const std::string& group, const std::string& topic, st
   return false;
 }
 
-std::string order(int id) { return json::serialize(json::object{{"id", id}}); }
-std::string customer(const char* name) { return json::serialize(json::object{{"name", name}}); }
+std::string order(int id) {
+  return json::serialize(json::object{{"id", id}});
+}
+std::string customer(const char* name) {
+  return json::serialize(json::object{{"name", name}});
+}
 
 struct fixture {
   std::string orders = test::unique_topic("orders");
@@ -101,7 +112,8 @@ struct fixture {
   runtime_config config;
 
   explicit fixture(std::int32_t customer_partitions = partitions) {
-    run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, orders, partitions); });
+    run_coroutine(
+        [&](asio::any_io_executor executor) { return create_topic(executor, orders, partitions); });
     run_coroutine([&](asio::any_io_executor executor) {
       return create_topic(executor, customers, customer_partitions);
     });
@@ -116,7 +128,9 @@ struct fixture {
   }
   void produce(const std::string& topic, std::int32_t partition,
                std::vector<std::pair<std::string, std::optional<std::string>>> records) const {
-    run_coroutine([&](asio::any_io_executor executor) { return produce_json(executor, topic, partition, records); });
+    run_coroutine([&](asio::any_io_executor executor) {
+      return produce_json(executor, topic, partition, records);
+    });
   }
 };
 
@@ -163,9 +177,11 @@ TEST(runtime_join, a_table_with_another_partition_count_is_refused) {
     FAIL() << "expected the app to refuse the join";
   } catch (const std::exception& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("table 'customers' (topic '" + f.customers + "', 3 partitions)"), std::string::npos)
+    EXPECT_NE(message.find("table 'customers' (topic '" + f.customers + "', 3 partitions)"),
+              std::string::npos)
         << message;
-    EXPECT_NE(message.find("topic '" + f.orders + "' (2 partitions)"), std::string::npos) << message;
+    EXPECT_NE(message.find("topic '" + f.orders + "' (2 partitions)"), std::string::npos)
+        << message;
     EXPECT_NE(message.find("co-partitioned"), std::string::npos) << message;
   }
 }

@@ -2,10 +2,10 @@
 // turns 200 once joined and restored, /health answers throughout. Checked against the topics
 // themselves, not against the app's own counters.
 
+#include <filesystem>
+
 #include "tests/runtime/app_test_support.hpp"
 #include "tests/runtime/http_client.hpp"
-
-#include <filesystem>
 
 namespace sluice::runtime {
 namespace {
@@ -20,18 +20,22 @@ struct endpoint_fixture {
   std::string input = test::unique_topic("metered-orders");
   std::string output = test::unique_topic("metered-counts");
   std::string app = test::unique_topic("metered-app");
-  operators::topology topology = counting_pipeline(app, input, output, operators::delivery_guarantee::exactly_once);
+  operators::topology topology =
+      counting_pipeline(app, input, output, operators::delivery_guarantee::exactly_once);
   runtime_config config;
 
   endpoint_fixture() {
-    run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
+    run_coroutine(
+        [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
     config.client = client();
     config.endpoint = runtime_config::http_endpoint_config{.address = "127.0.0.1", .port = 0};
   }
   ~endpoint_fixture() {
     for (const auto* suffix : {"-a", "-b"}) fs::remove_all(state_dir(suffix));
   }
-  fs::path state_dir(const std::string& suffix) const { return fs::temp_directory_path() / ("sluice-it-" + app + suffix); }
+  fs::path state_dir(const std::string& suffix) const {
+    return fs::temp_directory_path() / ("sluice-it-" + app + suffix);
+  }
 
   void produce(std::int32_t partition, const std::string& key, int first, int count) const {
     run_coroutine([&](asio::any_io_executor executor) {
@@ -39,10 +43,12 @@ struct endpoint_fixture {
     });
   }
 
-  std::size_t records_in(const std::string& topic, std::int32_t partition, isolation_level isolation) const {
+  std::size_t records_in(const std::string& topic, std::int32_t partition,
+                         isolation_level isolation) const {
     std::size_t count = 0;
     run_coroutine([&](asio::any_io_executor executor) {
-      return read_to_end(executor, {{topic, partition}}, isolation, [&](const kafka::consumer_record&) { ++count; });
+      return read_to_end(executor, {{topic, partition}}, isolation,
+                         [&](const kafka::consumer_record&) { ++count; });
     });
     return count;
   }
@@ -50,7 +56,8 @@ struct endpoint_fixture {
   std::size_t changelog_records() const {
     std::size_t total = 0;
     for (const auto& [store, topic] : changelog_topics(topology)) {
-      for (std::int32_t p = 0; p < partitions; ++p) total += records_in(topic, p, isolation_level::read_committed);
+      for (std::int32_t p = 0; p < partitions; ++p)
+        total += records_in(topic, p, isolation_level::read_committed);
     }
     return total;
   }
@@ -61,7 +68,9 @@ std::uint16_t endpoint_port(const running_app& running) {
   return running.app().endpoint_port();
 }
 
-std::string partition_label(std::int32_t partition) { return "partition=\"" + std::to_string(partition) + "\""; }
+std::string partition_label(std::int32_t partition) {
+  return "partition=\"" + std::to_string(partition) + "\"";
+}
 
 TEST(metrics_endpoint, scrapes_follow_records_and_restores_in_a_real_run) {
   endpoint_fixture f;
@@ -93,7 +102,8 @@ TEST(metrics_endpoint, scrapes_follow_records_and_restores_in_a_real_run) {
     EXPECT_EQ(metric_value(text, "sluice_ready"), 1);
     EXPECT_EQ(metric_value(text, "sluice_tasks", {"state=\"running\""}), 2);
     EXPECT_EQ(metric_value(text, "sluice_tasks", {"state=\"restoring\""}), 0);
-    EXPECT_EQ(metric_value(text, "sluice_state_memory_budget_bytes"), static_cast<double>(f.config.memory.total_bytes));
+    EXPECT_EQ(metric_value(text, "sluice_state_memory_budget_bytes"),
+              static_cast<double>(f.config.memory.total_bytes));
     commits_seen = metric_value(text, "sluice_commit_seconds_count").value_or(0);
     EXPECT_GT(metric_value(text, "sluice_poll_seconds_count").value_or(0), 0) << text;
     EXPECT_GE(metric_value(text, "sluice_producer_records_total").value_or(0), 50) << text;
@@ -104,8 +114,10 @@ TEST(metrics_endpoint, scrapes_follow_records_and_restores_in_a_real_run) {
     first.stop();
     // What the app says it sent is what the output topic holds, committed.
     std::size_t outputs = 0;
-    for (std::int32_t p = 0; p < partitions; ++p) outputs += f.records_in(f.output, p, isolation_level::read_committed);
-    EXPECT_EQ(metric_value(text, "sluice_records_out_total", {"topic=\"" + f.output + "\""}), static_cast<double>(outputs))
+    for (std::int32_t p = 0; p < partitions; ++p)
+      outputs += f.records_in(f.output, p, isolation_level::read_committed);
+    EXPECT_EQ(metric_value(text, "sluice_records_out_total", {"topic=\"" + f.output + "\""}),
+              static_cast<double>(outputs))
         << text;
   }
 
@@ -123,9 +135,11 @@ TEST(metrics_endpoint, scrapes_follow_records_and_restores_in_a_real_run) {
     text = http_request(port, "/metrics").body;
     return metric_value(text, "sluice_tasks", {"state=\"running\""}) == 2;
   })) << text;
-  EXPECT_EQ(metric_value(text, "sluice_restored_records_total"), static_cast<double>(changelog)) << text;
+  EXPECT_EQ(metric_value(text, "sluice_restored_records_total"), static_cast<double>(changelog))
+      << text;
   EXPECT_EQ(metric_value(text, "sluice_tasks", {"state=\"restoring\""}), 0);
-  EXPECT_EQ(metric_value(text, "sluice_restore_remaining_records"), std::nullopt) << "no store left restoring";
+  EXPECT_EQ(metric_value(text, "sluice_restore_remaining_records"), std::nullopt)
+      << "no store left restoring";
   second.stop();
 }
 

@@ -2,10 +2,9 @@
 // once: a de-duplicator that remembers the ids it has seen in its store forwards each id once,
 // also across a second process that starts with no state and restores the store from its
 // changelog, and the committed output holds every id exactly once.
-#include "tests/runtime/app_test_support.hpp"
-
 #include "state/json_serde.hpp"
 #include "state/typed_stores.hpp"
+#include "tests/runtime/app_test_support.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -32,7 +31,8 @@ operators::function_registry registry() {
   return r;
 }
 
-operators::topology dedup_pipeline(const std::string& app, const std::string& input, const std::string& output) {
+operators::topology dedup_pipeline(const std::string& app, const std::string& input,
+                                   const std::string& output) {
   operators::topology t;
   t.name = app;
   t.delivery = operators::delivery_guarantee::exactly_once;
@@ -54,9 +54,11 @@ std::vector<std::int64_t> amounts(const std::string& output) {
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::vector<std::int64_t> out;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed, [&](const kafka::consumer_record& r) {
-      out.push_back(json::parse(r.value_string()).as_object().at("amount").as_int64());
-    });
+    return read_to_end(
+        executor, all, kafka::isolation_level::read_committed,
+        [&](const kafka::consumer_record& r) {
+          out.push_back(json::parse(r.value_string()).as_object().at("amount").as_int64());
+        });
   });
   std::sort(out.begin(), out.end());
   return out;
@@ -70,7 +72,8 @@ TEST(runtime_processor, a_deduplicating_processor_keeps_its_store_across_process
   const std::string input = test::unique_topic("ids");
   const std::string output = test::unique_topic("unique-ids");
   const std::string app = test::unique_topic("dedup-app");
-  run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
+  run_coroutine(
+      [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
   runtime_config config;
   config.client = client();
   config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
@@ -80,7 +83,9 @@ TEST(runtime_processor, a_deduplicating_processor_keeps_its_store_across_process
 
   // Ids 0..4 twice on partition 0, ids 100..104 twice on partition 1.
   auto produce = [&](int first, int count) {
-    run_coroutine([&](asio::any_io_executor executor) { return produce_orders(executor, input, 0, "a", first, count); });
+    run_coroutine([&](asio::any_io_executor executor) {
+      return produce_orders(executor, input, 0, "a", first, count);
+    });
     run_coroutine([&](asio::any_io_executor executor) {
       return produce_orders(executor, input, 1, "b", 100 + first, count);
     });
@@ -98,10 +103,12 @@ TEST(runtime_processor, a_deduplicating_processor_keeps_its_store_across_process
   running_app b(topology, config_b, registry());
   b.start();
   ASSERT_TRUE(wait_for_amounts(b, output, 12));
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // anything wrongly forwarded would show now
+  std::this_thread::sleep_for(
+      std::chrono::seconds(1));  // anything wrongly forwarded would show now
   b.stop();
   EXPECT_GT(b.metrics().restored_records.load(), 0u);
-  EXPECT_EQ(amounts(output), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105}));
+  EXPECT_EQ(amounts(output),
+            (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105}));
   for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
 }
 

@@ -1,9 +1,10 @@
 #include "runtime/rebalance_handoff.hpp"
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace sluice::runtime {
 namespace {
@@ -59,7 +60,8 @@ TEST(rebalance_handoff, a_callback_returns_only_after_the_loop_handled_its_event
   EXPECT_EQ(event->kind, rebalance_kind::revoked);
   EXPECT_EQ(event->partitions, partitions);
   f.settle();
-  EXPECT_TRUE(f.returned.empty()) << "the callback returned while the loop was still handling its event";
+  EXPECT_TRUE(f.returned.empty())
+      << "the callback returned while the loop was still handling its event";
 
   f.handoff.handled();
   f.settle();

@@ -4,10 +4,6 @@
 // moving between two processes of one application (the new owner restores, the old one keeps its
 // state on disk and later restores only what the other wrote), and damaged or foreign state
 // directories (wiped with a log line saying why, then restored fully).
-#include "kafka/protocol/messages/api_key.hpp"
-#include "tests/runtime/app_test_support.hpp"
-#include "tests/support/tcp_proxy.hpp"
-
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +11,10 @@
 #include <atomic>
 #include <fstream>
 #include <numeric>
+
+#include "kafka/protocol/messages/api_key.hpp"
+#include "tests/runtime/app_test_support.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -40,11 +40,13 @@ struct fixture {
   operators::topology topology;
   runtime_config config;
 
-  explicit fixture(operators::delivery_guarantee delivery = operators::delivery_guarantee::exactly_once,
-                   bool table = false)
+  explicit fixture(
+      operators::delivery_guarantee delivery = operators::delivery_guarantee::exactly_once,
+      bool table = false)
       : topology(table ? table_counting_pipeline(app, input, output, delivery)
                        : counting_pipeline(app, input, output, delivery)) {
-    run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
+    run_coroutine(
+        [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
     config.client = client();
     config.state_dir = state_dir("");
     fs::remove_all(config.state_dir);
@@ -68,7 +70,8 @@ struct fixture {
   }
 
   // What the changelogs of task `partition` hold, per store.
-  std::map<std::string, changelog_read> changelogs(std::int32_t partition, isolation_level isolation) const {
+  std::map<std::string, changelog_read> changelogs(std::int32_t partition,
+                                                   isolation_level isolation) const {
     std::map<std::string, changelog_read> reads;
     for (const auto& [store, topic] : changelog_topics(topology)) {
       reads[store] = read_changelog({topic, partition}, isolation);
@@ -103,7 +106,9 @@ struct fixture {
 };
 
 // Sum of first..first+count-1.
-double sum(int first, int count) { return count * (2.0 * first + count - 1) / 2; }
+double sum(int first, int count) {
+  return count * (2.0 * first + count - 1) / 2;
+}
 
 TEST(runtime_restore, a_crash_after_the_kafka_commit_restores_only_the_gap) {
   fixture f;
@@ -125,7 +130,9 @@ TEST(runtime_restore, a_crash_after_the_kafka_commit_restores_only_the_gap) {
   std::uint64_t processed = 0;
   {
     auto crashing = f.config;
-    crashing.hooks.after_kafka_commit = [] { throw injected_crash("injected: crash after the Kafka commit"); };
+    crashing.hooks.after_kafka_commit = [] {
+      throw injected_crash("injected: crash after the Kafka commit");
+    };
     running_app second(f.topology, crashing);
     second.start();
     ASSERT_TRUE(eventually([&] { return second.finished(); }, std::chrono::seconds(90)));
@@ -178,7 +185,8 @@ TEST(runtime_restore, an_aborted_transaction_leaves_no_trace) {
   config.hooks.before_transaction_commit = [&p] {
     if (p.calls++ != 0) return;
     p.aborted_changelog_records = p.metrics.load()->changelog_records.load();
-    throw kafka::kafka_error(std::make_error_code(std::errc::timed_out), "injected: commit failed", true);
+    throw kafka::kafka_error(std::make_error_code(std::errc::timed_out), "injected: commit failed",
+                             true);
   };
   std::uint64_t written = 0;
   {
@@ -188,7 +196,8 @@ TEST(runtime_restore, an_aborted_transaction_leaves_no_trace) {
     ASSERT_TRUE(wait_for_counts(app, f.output, partitions, {{"user-a", 5}, {"user-b", 5}}));
     app.stop();
     EXPECT_EQ(app.metrics().aborted_transactions.load(), 1u);
-    EXPECT_GT(app.metrics().records_in.load(), 10u);  // some records twice: before and after the abort
+    EXPECT_GT(app.metrics().records_in.load(),
+              10u);  // some records twice: before and after the abort
     written = app.metrics().changelog_records.load();
   }
   ASSERT_GT(p.aborted_changelog_records.load(), 0u);
@@ -237,16 +246,19 @@ void move_between_processes(fixture& f) {
   {
     running_app b(f.topology, config_b);
     b.start();
-    ASSERT_TRUE(eventually([&] {
-      return a.metrics().assigned_tasks.load() == 1 && b.metrics().assigned_tasks.load() == 1;
-    }, std::chrono::seconds(90)));
+    ASSERT_TRUE(eventually(
+        [&] {
+          return a.metrics().assigned_tasks.load() == 1 && b.metrics().assigned_tasks.load() == 1;
+        },
+        std::chrono::seconds(90)));
     for (const auto& id : task_ids) {
       if (fs::exists(config_b.state_dir / f.app / id)) moved = id;
     }
     ASSERT_FALSE(moved.empty()) << "B opened no task directory";
     const std::int32_t moved_partition = moved == "0_0" ? 0 : 1;
     std::size_t moved_records = 0;
-    for (const auto& [store, read] : f.changelogs(moved_partition, isolation_level::read_committed)) {
+    for (const auto& [store, read] :
+         f.changelogs(moved_partition, isolation_level::read_committed)) {
       moved_records += read.records;
     }
     EXPECT_GT(moved_records, 0u);
@@ -264,7 +276,8 @@ void move_between_processes(fixture& f) {
   ASSERT_GT(written_by_b, 0u);
 
   // 3. B left: its task moves back to A, which restores only what B wrote to the changelogs.
-  ASSERT_TRUE(eventually([&] { return a.metrics().assigned_tasks.load() == 2; }, std::chrono::seconds(90)));
+  ASSERT_TRUE(
+      eventually([&] { return a.metrics().assigned_tasks.load() == 2; }, std::chrono::seconds(90)));
   EXPECT_EQ(a.metrics().restored_records.load(), written_by_b);
   f.produce(5, 5, 1);
   ASSERT_TRUE(wait_for_counts(a, f.output, partitions, {{"user-a", 6}, {"user-b", 6}}));
@@ -292,9 +305,11 @@ std::map<std::string, std::vector<std::int64_t>> emitted_counts(const std::strin
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
   std::map<std::string, std::vector<std::int64_t>> counts;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, isolation_level::read_committed, [&](const kafka::consumer_record& r) {
-      counts[std::string(r.key_string())].push_back(json::parse(r.value_string()).as_object().at("count").as_int64());
-    });
+    return read_to_end(executor, all, isolation_level::read_committed,
+                       [&](const kafka::consumer_record& r) {
+                         counts[std::string(r.key_string())].push_back(
+                             json::parse(r.value_string()).as_object().at("count").as_int64());
+                       });
   });
   return counts;
 }
@@ -306,7 +321,8 @@ std::map<std::string, std::vector<std::int64_t>> emitted_counts(const std::strin
 TEST(runtime_restore, rebalances_meeting_slow_commits_keep_every_count_exactly_once) {
   fixture f;
   test::tcp_proxy proxy(test::bootstrap_servers());
-  proxy.delay_responses(static_cast<std::int16_t>(kafka::protocol::api_key::end_txn), std::chrono::milliseconds(300));
+  proxy.delay_responses(static_cast<std::int16_t>(kafka::protocol::api_key::end_txn),
+                        std::chrono::milliseconds(300));
   proxy.delay_responses(static_cast<std::int16_t>(kafka::protocol::api_key::txn_offset_commit),
                         std::chrono::milliseconds(300));
   auto config_a = f.config;
@@ -320,22 +336,28 @@ TEST(runtime_restore, rebalances_meeting_slow_commits_keep_every_count_exactly_o
   produced += 10;
   running_app a(f.topology, config_a);
   a.start();
-  ASSERT_TRUE(wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
+  ASSERT_TRUE(
+      wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
   for (int round = 0; round < 3; ++round) {
     running_app b(f.topology, config_b);
     b.start();
     f.produce(produced, produced, 5);  // arrives while the group rebalances
     produced += 5;
-    ASSERT_TRUE(eventually([&] {
-      return a.metrics().assigned_tasks.load() == 1 && b.metrics().assigned_tasks.load() == 1;
-    }, std::chrono::seconds(90))) << "round " << round;
+    ASSERT_TRUE(eventually(
+        [&] {
+          return a.metrics().assigned_tasks.load() == 1 && b.metrics().assigned_tasks.load() == 1;
+        },
+        std::chrono::seconds(90)))
+        << "round " << round;
     f.produce(produced, produced, 5);
     produced += 5;
     b.stop();  // leaves: its task moves back to A, committing on the way
-    ASSERT_TRUE(eventually([&] { return a.metrics().assigned_tasks.load() == 2; }, std::chrono::seconds(90)))
+    ASSERT_TRUE(eventually([&] { return a.metrics().assigned_tasks.load() == 2; },
+                           std::chrono::seconds(90)))
         << "round " << round;
   }
-  ASSERT_TRUE(wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
+  ASSERT_TRUE(
+      wait_for_counts(a, f.output, partitions, {{"user-a", produced}, {"user-b", produced}}));
   a.stop();
 
   expect_counts_once_in_order(f.output, produced);
@@ -358,7 +380,8 @@ class log_capture {
 
   bool contains(const std::vector<std::string>& parts) const {
     for (const auto& line : sink_->last_formatted()) {
-      if (std::all_of(parts.begin(), parts.end(), [&](const auto& part) { return line.find(part) != line.npos; })) {
+      if (std::all_of(parts.begin(), parts.end(),
+                      [&](const auto& part) { return line.find(part) != line.npos; })) {
         return true;
       }
     }
@@ -405,7 +428,8 @@ TEST(runtime_restore, damaged_or_foreign_state_is_wiped_and_restored_fully) {
     EXPECT_EQ(second.metrics().records_in.load(), 2u);
   }
   EXPECT_TRUE(logs.contains({"0_0", "wiped", "RocksDB"})) << "no log line says why 0_0 was wiped";
-  EXPECT_TRUE(logs.contains({"0_1", "wiped", "foreign state"})) << "no log line says why 0_1 was wiped";
+  EXPECT_TRUE(logs.contains({"0_1", "wiped", "foreign state"}))
+      << "no log line says why 0_1 was wiped";
   f.expect_totals(sum(0, 5), sum(100, 5));
   f.expect_stores_match_changelogs(f.config.state_dir);
 }

@@ -11,10 +11,11 @@ namespace fs = std::filesystem;
 std::vector<std::int64_t> amounts_in(const std::string& topic) {
   std::vector<std::int64_t> out;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, {{topic, 0}}, kafka::isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         out.push_back(json::parse(r.value_string()).as_object().at("amount").as_int64());
-                       });
+    return read_to_end(
+        executor, {{topic, 0}}, kafka::isolation_level::read_committed,
+        [&](const kafka::consumer_record& r) {
+          out.push_back(json::parse(r.value_string()).as_object().at("amount").as_int64());
+        });
   });
   return out;
 }
@@ -29,13 +30,20 @@ TEST(runtime_sinks, results_go_to_the_sink_their_predicate_picks_exactly_once) {
   t.name = app;
   t.delivery = operators::delivery_guarantee::exactly_once;
   t.sources.push_back({{input}, operators::data_format::string, operators::data_format::json});
-  t.sinks = {{low, operators::data_format::string, operators::data_format::json, "value.amount < 5", {}},
-             {high, operators::data_format::string, operators::data_format::json, "value.amount >= 5", {}}};
+  t.sinks = {
+      {low, operators::data_format::string, operators::data_format::json, "value.amount < 5", {}},
+      {high,
+       operators::data_format::string,
+       operators::data_format::json,
+       "value.amount >= 5",
+       {}}};
   runtime_config config;
   config.client = client();
   config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
 
-  run_coroutine([&](asio::any_io_executor executor) { return produce_orders(executor, input, 0, "k", 0, 6); });
+  run_coroutine([&](asio::any_io_executor executor) {
+    return produce_orders(executor, input, 0, "k", 0, 6);
+  });
   {
     running_app a(t, config);
     a.start();
@@ -43,7 +51,9 @@ TEST(runtime_sinks, results_go_to_the_sink_their_predicate_picks_exactly_once) {
     a.stop();
   }
   // A second process goes on from the committed offsets.
-  run_coroutine([&](asio::any_io_executor executor) { return produce_orders(executor, input, 0, "k", 6, 4); });
+  run_coroutine([&](asio::any_io_executor executor) {
+    return produce_orders(executor, input, 0, "k", 6, 4);
+  });
   running_app b(t, config);
   b.start();
   ASSERT_TRUE(wait_until(b, [&] { return amounts_in(high).size() == 5; }));

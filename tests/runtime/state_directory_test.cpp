@@ -12,7 +12,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_directory(const std::string& name) {
-  auto path = fs::temp_directory_path() / ("sluice-state-directory-test-" + name + "-" + std::to_string(::getpid()));
+  auto path = fs::temp_directory_path() /
+              ("sluice-state-directory-test-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(path);
   return path;
 }
@@ -54,7 +55,8 @@ TEST(state_directory, a_second_holder_is_refused_with_a_clear_error_until_the_fi
       state_directory second(path);
       FAIL() << "a second holder got the state directory";
     } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find("in use by another process"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("in use by another process"), std::string::npos)
+          << e.what();
       EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
     }
   }

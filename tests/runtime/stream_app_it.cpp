@@ -17,7 +17,8 @@ struct app_run {
 
 // Runs the app on its own thread until the output shows `expected_counts` per key (or a
 // deadline), then stops it (rethrowing what stopped it, if anything did) and returns its metrics.
-app_run run_app_until(const operators::topology& topology, const runtime_config& config, const std::string& output,
+app_run run_app_until(const operators::topology& topology, const runtime_config& config,
+                      const std::string& output,
                       const std::map<std::string, std::int64_t>& expected_counts) {
   running_app app(topology, config);
   app.start();
@@ -27,8 +28,8 @@ app_run run_app_until(const operators::topology& topology, const runtime_config&
   return {app.metrics().restored_records.load(), app.metrics().records_in.load()};
 }
 
-// `count` orders per user: user-a's amounts from `first` on partition 0, user-b's from 100 + `first`
-// on partition 1.
+// `count` orders per user: user-a's amounts from `first` on partition 0, user-b's from 100 +
+// `first` on partition 1.
 void produce_for_both_users(const std::string& input, int first, int count) {
   run_coroutine([&](asio::any_io_executor executor) {
     return produce_orders(executor, input, 0, "user-a", first, count);
@@ -44,7 +45,8 @@ TEST_P(stream_app_it, windowed_counts_survive_restarts_and_a_lost_state_director
   const auto input = test::unique_topic("orders");
   const auto output = test::unique_topic("order-counts");
   const auto app = test::unique_topic("counter-app");
-  run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
+  run_coroutine(
+      [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
 
   runtime_config config;
   config.client = client();
@@ -82,7 +84,9 @@ TEST_P(stream_app_it, windowed_counts_survive_restarts_and_a_lost_state_director
 INSTANTIATE_TEST_SUITE_P(delivery, stream_app_it,
                          ::testing::Values(operators::delivery_guarantee::at_least_once,
                                            operators::delivery_guarantee::exactly_once),
-                         [](const auto& info) { return std::string(operators::to_string(info.param)); });
+                         [](const auto& info) {
+                           return std::string(operators::to_string(info.param));
+                         });
 
 }  // namespace
 }  // namespace sluice::runtime

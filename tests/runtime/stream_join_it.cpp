@@ -5,9 +5,9 @@
 // it must restore both window stores, the pending orders and the stream time from their
 // changelogs: a late payment still finds its order, a waiting order is emitted unmatched once
 // stream time passes it, an order that got its payment is not. Every result exactly once.
-#include "tests/runtime/app_test_support.hpp"
-
 #include <set>
+
+#include "tests/runtime/app_test_support.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -18,14 +18,16 @@ namespace fs = std::filesystem;
 constexpr std::int32_t partitions = 2;
 constexpr std::int64_t second = 1000;
 
-operators::topology matching(const std::string& app, const std::string& orders, const std::string& payments,
-                             const std::string& output, operators::delivery_guarantee delivery) {
+operators::topology matching(const std::string& app, const std::string& orders,
+                             const std::string& payments, const std::string& output,
+                             operators::delivery_guarantee delivery) {
   operators::topology t;
   t.name = app;
   t.delivery = delivery;
   t.commit_interval = std::chrono::milliseconds(100);
   t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
-  t.streams.push_back({"payments", payments, operators::data_format::string, operators::data_format::json});
+  t.streams.push_back(
+      {"payments", payments, operators::data_format::string, operators::data_format::json});
   operators::step join;
   join.kind = operators::step_kind::join;
   join.name = "with-payment";
@@ -45,21 +47,23 @@ struct timed {
   std::int64_t at = 0;  // milliseconds after base_time()
 };
 
-asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::string topic, std::int32_t partition,
-                                    std::vector<timed> records) {
+asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::string topic,
+                                    std::int32_t partition, std::vector<timed> records) {
   kafka::producer_config config;
   static_cast<kafka::client_config&>(config) = client();
   kafka::producer producer(executor, config);
   co_await producer.start();
   for (const auto& r : records) {
-    co_await producer.send(topic, kafka::protocol::to_bytes(r.value), kafka::protocol::to_bytes(r.key), partition,
-                           base_time() + r.at);
+    co_await producer.send(topic, kafka::protocol::to_bytes(r.value),
+                           kafka::protocol::to_bytes(r.key), partition, base_time() + r.at);
   }
   co_await producer.flush();
   co_await producer.stop();
 }
 
-timed order(const char* id, std::int64_t at) { return {id, json::serialize(json::object{{"id", id}}), at}; }
+timed order(const char* id, std::int64_t at) {
+  return {id, json::serialize(json::object{{"id", id}}), at};
+}
 timed payment(const char* order, const char* id, std::int64_t at) {
   return {order, json::serialize(json::object{{"p", id}}), at};
 }
@@ -70,25 +74,29 @@ std::multiset<std::string> results(const std::string& output) {
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::multiset<std::string> out;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed, [&](const kafka::consumer_record& r) {
-      const auto value = json::parse(r.value_string()).as_object();
-      const auto& paid = value.at("payment");
-      out.insert(std::string(value.at("id").as_string()) + "+" +
-                 (paid.is_null() ? std::string() : std::string(paid.at("p").as_string())));
-    });
+    return read_to_end(
+        executor, all, kafka::isolation_level::read_committed,
+        [&](const kafka::consumer_record& r) {
+          const auto value = json::parse(r.value_string()).as_object();
+          const auto& paid = value.at("payment");
+          out.insert(std::string(value.at("id").as_string()) + "+" +
+                     (paid.is_null() ? std::string() : std::string(paid.at("p").as_string())));
+        });
   });
   return out;
 }
 
 class stream_join_it : public ::testing::TestWithParam<operators::delivery_guarantee> {};
 
-TEST_P(stream_join_it, a_second_process_takes_over_the_waiting_records_and_every_result_is_written_once) {
+TEST_P(stream_join_it,
+       a_second_process_takes_over_the_waiting_records_and_every_result_is_written_once) {
   const std::string orders = test::unique_topic("orders");
   const std::string payments = test::unique_topic("payments");
   const std::string output = test::unique_topic("order-status");
   const std::string app = test::unique_topic("stream-join-app");
   for (const auto& topic : {orders, payments}) {
-    run_coroutine([&](asio::any_io_executor executor) { return create_topic(executor, topic, partitions); });
+    run_coroutine(
+        [&](asio::any_io_executor executor) { return create_topic(executor, topic, partitions); });
   }
   runtime_config config;
   config.client = client();
@@ -97,7 +105,9 @@ TEST_P(stream_join_it, a_second_process_takes_over_the_waiting_records_and_every
   config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
   const auto topology = matching(app, orders, payments, output, GetParam());
   auto produce = [&](const std::string& topic, std::int32_t partition, std::vector<timed> records) {
-    run_coroutine([&](asio::any_io_executor executor) { return produce_timed(executor, topic, partition, records); });
+    run_coroutine([&](asio::any_io_executor executor) {
+      return produce_timed(executor, topic, partition, records);
+    });
   };
   auto wait_for = [&](const running_app& running, std::size_t count) {
     return wait_until(running, [&] { return results(output).size() >= count; });
@@ -118,14 +128,16 @@ TEST_P(stream_join_it, a_second_process_takes_over_the_waiting_records_and_every
     ASSERT_TRUE(wait_for(b, 3));
     a.stop();  // b takes over the other partition too
     produce(payments, 0, {payment("o2", "p2", 8 * second)});  // o2 waited in a's stores
-    produce(orders, 0, {order("o9", 30 * second)});            // stream time passes o5's window
+    produce(orders, 0, {order("o9", 30 * second)});           // stream time passes o5's window
     produce(orders, 1, {order("o4", 40 * second)});
     ASSERT_TRUE(wait_for(b, 5));
     std::this_thread::sleep_for(std::chrono::seconds(1));  // anything doubled would show now
     b.stop();
-    EXPECT_GT(b.metrics().restored_records.load(), 0u) << "b restored the join's stores from their changelogs";
+    EXPECT_GT(b.metrics().restored_records.load(), 0u)
+        << "b restored the join's stores from their changelogs";
   }
-  EXPECT_EQ(results(output), (std::multiset<std::string>{"o1+p1", "o2+p2", "o3+p3a", "o3+p3b", "o5+"}));
+  EXPECT_EQ(results(output),
+            (std::multiset<std::string>{"o1+p1", "o2+p2", "o3+p3a", "o3+p3b", "o5+"}));
   for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
 }
 
@@ -133,7 +145,9 @@ INSTANTIATE_TEST_SUITE_P(delivery, stream_join_it,
                          ::testing::Values(operators::delivery_guarantee::at_most_once,
                                            operators::delivery_guarantee::at_least_once,
                                            operators::delivery_guarantee::exactly_once),
-                         [](const auto& info) { return std::string(operators::to_string(info.param)); });
+                         [](const auto& info) {
+                           return std::string(operators::to_string(info.param));
+                         });
 
 }  // namespace
 }  // namespace sluice::runtime

@@ -49,11 +49,11 @@ TEST(task_assignor, a_task_is_all_its_partitions_and_the_report_travels_in_the_s
                                           {member("a", "app-a", {})});
   // Task by task (0_0, 0_1, 1_0, 1_1), each with partition N of every topic of its sub-topology.
   EXPECT_EQ(assignment.at("a"), (std::vector<topic_partition>{{"in", 0},
-                                                               {"in2", 0},
-                                                               {"in", 1},
-                                                               {"in2", 1},
-                                                               {"app-rekey-repartition", 0},
-                                                               {"app-rekey-repartition", 1}}));
+                                                              {"in2", 0},
+                                                              {"in", 1},
+                                                              {"in2", 1},
+                                                              {"app-rekey-repartition", 0},
+                                                              {"app-rekey-repartition", 1}}));
 }
 
 TEST(task_assignor, a_task_taken_from_a_vanished_owner_comes_with_the_order_to_fence_it) {

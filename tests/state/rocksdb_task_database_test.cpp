@@ -159,7 +159,8 @@ TEST_F(rocksdb_task_database, a_process_crash_loses_no_commit_with_the_wal) {
   EXPECT_EQ(all_rows(*windows), (window_rows{{"k", 200, "w200"}}));
 }
 
-TEST_F(rocksdb_task_database, without_the_wal_a_crash_loses_only_unflushed_commits_and_data_matches_offset) {
+TEST_F(rocksdb_task_database,
+       without_the_wal_a_crash_loses_only_unflushed_commits_and_data_matches_offset) {
   auto executable = fs::read_symlink("/proc/self/exe");
   auto command = std::string(crash_child_variable) + "='" + path().string() + "' " +
                  crash_child_wal_variable + "=0 '" + executable.string() + "'";

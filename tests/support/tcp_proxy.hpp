@@ -18,8 +18,8 @@
 // joined by the destructor; every public member may be called from any thread.
 
 #include <chrono>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 

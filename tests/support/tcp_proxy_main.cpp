@@ -8,8 +8,7 @@
 // or SIGINT. --api names the API keys whose responses are held (default: EndTxn 26 and
 // TxnOffsetCommit 28).
 
-#include "kafka/protocol/messages/api_key.hpp"
-#include "tests/support/tcp_proxy.hpp"
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -17,18 +16,22 @@
 #include <iostream>
 #include <string>
 #include <string_view>
-#include <unistd.h>
-
 #include <vector>
+
+#include "kafka/protocol/messages/api_key.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 namespace {
 
 volatile std::sig_atomic_t stop_requested = 0;
-void request_stop(int) { stop_requested = 1; }
+void request_stop(int) {
+  stop_requested = 1;
+}
 
 [[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "sluice_test_proxy: " << problem
-            << "\nusage: sluice_test_proxy --bootstrap HOST:PORT[,...] [--delay-ms MS] [--api KEY]...\n";
+  std::cerr
+      << "sluice_test_proxy: " << problem
+      << "\nusage: sluice_test_proxy --bootstrap HOST:PORT[,...] [--delay-ms MS] [--api KEY]...\n";
   std::exit(2);
 }
 
@@ -65,10 +68,11 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, request_stop);
   std::signal(SIGINT, request_stop);
   sluice::test::tcp_proxy proxy(bootstrap);
-  for (int api : apis) proxy.delay_responses(static_cast<std::int16_t>(api), std::chrono::milliseconds(delay_ms));
+  for (int api : apis)
+    proxy.delay_responses(static_cast<std::int16_t>(api), std::chrono::milliseconds(delay_ms));
   std::cout << proxy.bootstrap_servers() << std::endl;
   while (!stop_requested) ::pause();
-  std::cerr << "sluice_test_proxy: stopping after " << proxy.connections_accepted() << " connections, "
-            << proxy.rewritten_responses() << " rewritten responses\n";
+  std::cerr << "sluice_test_proxy: stopping after " << proxy.connections_accepted()
+            << " connections, " << proxy.rewritten_responses() << " rewritten responses\n";
   return 0;
 }

@@ -1,12 +1,12 @@
 #include "tests/support/test_cluster.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace sluice::test {
 
@@ -21,9 +21,13 @@ std::string required_env(const char* name) {
   return value;
 }
 
-std::string bootstrap_servers() { return required_env("SLUICE_BOOTSTRAP"); }
+std::string bootstrap_servers() {
+  return required_env("SLUICE_BOOTSTRAP");
+}
 
-std::string second_bootstrap_servers() { return required_env("SLUICE_BOOTSTRAP_2"); }
+std::string second_bootstrap_servers() {
+  return required_env("SLUICE_BOOTSTRAP_2");
+}
 
 std::string python() {
   const char* value = std::getenv("SLUICE_PYTHON");

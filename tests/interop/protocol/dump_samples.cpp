@@ -1,13 +1,11 @@
 // The C++ half of the Java cross-check (MessageRoundTrip.java), both directions:
 //   protocol_dump_samples             writes every generated message sample (non-default values
 //                                     everywhere, then nulls wherever the version allows), every
-//                                     version, as "<JsonName> <version> <hex>" lines, for Kafka's own
-//                                     classes to decode and re-encode;
+//                                     version, as "<JsonName> <version> <hex>" lines, for Kafka's
+//                                     own classes to decode and re-encode;
 //   protocol_dump_samples --reencode  reads such lines written by Java, decodes each with our
 //                                     message, re-encodes it and requires the same bytes, all input
 //                                     consumed. Exits non-zero on any mismatch.
-#include "tests/kafka/protocol/generated/message_samples.hpp"
-
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -15,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "tests/kafka/protocol/generated/message_samples.hpp"
 
 namespace {
 
@@ -89,7 +89,8 @@ struct reencoder {
     reader in(input);
     message.decode(in, version);
     if (!in.ok()) {
-      failure = std::string("decode failed: ") + to_string(in.error()) + " at byte " + std::to_string(in.position());
+      failure = std::string("decode failed: ") + to_string(in.error()) + " at byte " +
+                std::to_string(in.position());
     } else if (!in.at_end()) {
       failure = std::to_string(in.remaining()) + " bytes not consumed";
     } else if (auto ours = encode(message, version); ours != input) {

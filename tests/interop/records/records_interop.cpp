@@ -1,10 +1,6 @@
 // The Sluice side of the records interop check (see RecordsInterop.java and run.sh):
 //   records_interop write <dir>   writes sluice-<codec>.bin and sluice-markers.bin
 //   records_interop dump <file>   decodes every batch and prints the canonical text
-#include "kafka/records/control_record.hpp"
-#include "kafka/records/record_batch_builder.hpp"
-#include "kafka/records/record_batch_decoder.hpp"
-
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -12,6 +8,10 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "kafka/records/control_record.hpp"
+#include "kafka/records/record_batch_builder.hpp"
+#include "kafka/records/record_batch_decoder.hpp"
 
 namespace {
 
@@ -24,11 +24,17 @@ constexpr std::int64_t base_timestamp = 1700000000000;
 constexpr int filler_records = 50;
 constexpr std::size_t big_value_size = 100000;
 
-bytes text(const std::string& value) { return sluice::kafka::protocol::to_bytes(value); }
+bytes text(const std::string& value) {
+  return sluice::kafka::protocol::to_bytes(value);
+}
 
 std::vector<record> sample_records() {
   std::vector<record> records;
-  records.push_back({0, base_timestamp, text("key-0"), text("value-0"), {{"trace", text("abc")}, {"empty", std::nullopt}}});
+  records.push_back({0,
+                     base_timestamp,
+                     text("key-0"),
+                     text("value-0"),
+                     {{"trace", text("abc")}, {"empty", std::nullopt}}});
   records.push_back({0, base_timestamp + 5, std::nullopt, text("no key"), {}});
   records.push_back({0, base_timestamp - 10, text("tombstone"), std::nullopt, {}});
   records.push_back({0, base_timestamp + 100, text(""), text(""), {{"", text("")}}});
@@ -37,7 +43,11 @@ std::vector<record> sample_records() {
   records.push_back({0, base_timestamp + 50, text("big"), big, {}});
   for (int i = 0; i < filler_records; ++i) {
     auto n = std::to_string(i);
-    records.push_back({0, base_timestamp + i, text("k" + n), text("filler value " + n + " filler value filler value"), {}});
+    records.push_back({0,
+                       base_timestamp + i,
+                       text("k" + n),
+                       text("filler value " + n + " filler value filler value"),
+                       {}});
   }
   return records;
 }
@@ -67,8 +77,10 @@ void write(const std::string& dir) {
                        .transactional = true});
     save(dir + "/sluice-" + to_string(codec) + ".bin", out);
   }
-  auto markers = build_end_txn_marker_batch(1234, 5, {control_record_type::commit, 17}, base_timestamp, 200);
-  auto abort = build_end_txn_marker_batch(1234, 5, {control_record_type::abort, 18}, base_timestamp, 201);
+  auto markers =
+      build_end_txn_marker_batch(1234, 5, {control_record_type::commit, 17}, base_timestamp, 200);
+  auto abort =
+      build_end_txn_marker_batch(1234, 5, {control_record_type::abort, 18}, base_timestamp, 201);
   markers.insert(markers.end(), abort.begin(), abort.end());
   save(dir + "/sluice-markers.bin", markers);
 }
@@ -94,22 +106,26 @@ int dump(const std::string& path) {
   int batches = 0;
   while (const auto* h = decoder.next()) {
     auto horizon = h->delete_horizon();
-    std::printf("batch base_offset=%" PRId64 " leader_epoch=%d magic=%d codec=%d timestamp_type=%d"
+    std::printf("batch base_offset=%" PRId64
+                " leader_epoch=%d magic=%d codec=%d timestamp_type=%d"
                 " transactional=%s control=%s last_offset_delta=%d base_timestamp=%" PRId64
-                " max_timestamp=%" PRId64 " producer_id=%" PRId64 " producer_epoch=%d base_sequence=%d"
+                " max_timestamp=%" PRId64 " producer_id=%" PRId64
+                " producer_epoch=%d base_sequence=%d"
                 " count=%d delete_horizon=%s\n",
                 h->base_offset, h->partition_leader_epoch, h->magic, static_cast<int>(h->codec()),
                 static_cast<int>(h->timestamps()), h->is_transactional() ? "true" : "false",
                 h->is_control() ? "true" : "false", h->last_offset_delta, h->base_timestamp,
-                h->max_timestamp, h->producer_id, h->producer_epoch, h->base_sequence, h->record_count,
-                horizon ? std::to_string(*horizon).c_str() : "none");
+                h->max_timestamp, h->producer_id, h->producer_epoch, h->base_sequence,
+                h->record_count, horizon ? std::to_string(*horizon).c_str() : "none");
     std::printf("raw size=%zu crc=%08x\n", h->size_in_bytes(), h->crc);
     for (const auto& r : decoder.records()) {
-      std::printf("record offset=%" PRId64 " timestamp=%" PRId64 " key=%s value=%s headers=%zu\n", r.offset,
-                  r.timestamp, hex(r.key).c_str(), hex(r.value).c_str(), r.headers.size());
+      std::printf("record offset=%" PRId64 " timestamp=%" PRId64 " key=%s value=%s headers=%zu\n",
+                  r.offset, r.timestamp, hex(r.key).c_str(), hex(r.value).c_str(),
+                  r.headers.size());
       for (const auto& header : r.headers) {
         std::printf("header key=%s value=%s\n",
-                    hex(sluice::kafka::protocol::as_bytes_view(header.key)).c_str(), hex(header.value).c_str());
+                    hex(sluice::kafka::protocol::as_bytes_view(header.key)).c_str(),
+                    hex(header.value).c_str());
       }
     }
     ++batches;

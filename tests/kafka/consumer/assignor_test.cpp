@@ -176,13 +176,14 @@ std::size_t kept(const std::vector<topic_partition>& now, const std::vector<topi
 TEST(assignor_sticky, user_data_is_javas_sticky_assignor_v1_layout) {
   auto data = encode_sticky_user_data({{"t0", 1}, {"t0", 0}}, 5);
   // [1 topic]["t0"][2 partitions][1][0][generation 5], big-endian, int16 string lengths.
-  const std::string expected("\0\0\0\1"
-                             "\0\2t0"
-                             "\0\0\0\2"
-                             "\0\0\0\1"
-                             "\0\0\0\0"
-                             "\0\0\0\5",
-                             24);
+  const std::string expected(
+      "\0\0\0\1"
+      "\0\2t0"
+      "\0\0\0\2"
+      "\0\0\0\1"
+      "\0\0\0\0"
+      "\0\0\0\5",
+      24);
   EXPECT_EQ(data, expected);
   auto decoded = decode_sticky_user_data(data);
   ASSERT_TRUE(decoded.has_value());
@@ -204,14 +205,15 @@ TEST(assignor_sticky, v0_user_data_has_no_generation_and_garbage_is_rejected) {
 
 TEST(assignor_sticky, reads_kafka_pythons_version_prefixed_user_data) {
   // kafka-python 2.x's StickyAssignorUserData([("t0", [1, 0])], 5).encode().
-  const std::string python("\0\1"
-                           "\0\0\0\1"
-                           "\0\2t0"
-                           "\0\0\0\2"
-                           "\0\0\0\1"
-                           "\0\0\0\0"
-                           "\0\0\0\5",
-                           26);
+  const std::string python(
+      "\0\1"
+      "\0\0\0\1"
+      "\0\2t0"
+      "\0\0\0\2"
+      "\0\0\0\1"
+      "\0\0\0\0"
+      "\0\0\0\5",
+      26);
   auto decoded = decode_sticky_user_data(python);
   ASSERT_TRUE(decoded.has_value());
   EXPECT_EQ(decoded->generation, 5);
@@ -228,9 +230,9 @@ TEST(assignor_sticky, first_assignment_is_balanced) {
 
 TEST(assignor_sticky, a_new_member_takes_only_the_excess) {
   partition_counts topics{{"t", 6}};
-  auto out = assign_sticky(topics, {sticky_member("a", {"t"}, tps("t", {0, 1, 2}), 1),
-                                    sticky_member("b", {"t"}, tps("t", {3, 4, 5}), 1),
-                                    sticky_member("c", {"t"})});
+  auto out = assign_sticky(
+      topics, {sticky_member("a", {"t"}, tps("t", {0, 1, 2}), 1),
+               sticky_member("b", {"t"}, tps("t", {3, 4, 5}), 1), sticky_member("c", {"t"})});
   EXPECT_EQ(out["a"].size(), 2u);
   EXPECT_EQ(out["b"].size(), 2u);
   EXPECT_EQ(out["c"].size(), 2u);

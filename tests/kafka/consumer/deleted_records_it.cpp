@@ -27,8 +27,7 @@ asio::awaitable<void> delete_before(cluster& admin, std::string topic, std::int3
   entry.name = topic;
   entry.partitions.push_back({.partition_index = partition, .offset = before});
   auto response = co_await admin.send_to(leader, std::move(request));
-  const bool one_answer =
-      response.topics.size() == 1 && response.topics[0].partitions.size() == 1;
+  const bool one_answer = response.topics.size() == 1 && response.topics[0].partitions.size() == 1;
   EXPECT_TRUE(one_answer) << "DeleteRecords did not answer for exactly one partition";
   if (!one_answer) co_return;
   EXPECT_EQ(response.topics[0].partitions[0].error_code, 0);

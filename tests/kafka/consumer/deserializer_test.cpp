@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json/serialize.hpp>
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <limits>
 
 namespace sluice::kafka {

@@ -251,7 +251,8 @@ asio::awaitable<void> successor_releases_crashed_member(asio::any_io_executor ex
     std::vector<consumer*> both{&crashed, &stays};
     crashed.subscribe(topics);
     EXPECT_TRUE(co_await poll_until(both, [&] {
-      return crashed.assignment().size() == 2 && stays.assignment().size() == 2 && disjoint(crashed, stays);
+      return crashed.assignment().size() == 2 && stays.assignment().size() == 2 &&
+             disjoint(crashed, stays);
     }));
     crashed_had = crashed.assignment();
     crashed_member = crashed.group_metadata().member_id;
@@ -265,11 +266,13 @@ asio::awaitable<void> successor_releases_crashed_member(asio::any_io_executor ex
   co_await successor.start();
   std::vector<consumer*> successor_stays{&successor, &stays};
   successor.subscribe(topics);
-  EXPECT_TRUE(co_await poll_until(successor_stays, [&] { return successor.assignment() == crashed_had; }))
+  EXPECT_TRUE(
+      co_await poll_until(successor_stays, [&] { return successor.assignment() == crashed_had; }))
       << "the successor has " << successor.assignment().size() << " partitions";
   EXPECT_NE(successor.group_metadata().member_id, crashed_member);
   // Past the dead member's session timeout (10 s on the test broker): nothing moved meanwhile.
-  co_await poll_until(successor_stays, [] { return false; }, nullptr, std::chrono::seconds(12));
+  co_await poll_until(
+      successor_stays, [] { return false; }, nullptr, std::chrono::seconds(12));
   EXPECT_EQ(successor.assignment(), crashed_had);
   EXPECT_EQ(stays.assignment(), stays_had);
   EXPECT_EQ(stays_listener->events, events) << "the other member saw the dead one dropped";

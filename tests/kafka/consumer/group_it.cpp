@@ -433,7 +433,8 @@ asio::awaitable<void> shares_a_group_with_kafka_python(asio::any_io_executor ex)
   auto group = test::unique_topic("group");
   co_await create_topic(admin, topic, 4);
   const std::string base = "/tmp/sluice-consumer-mixed-" + std::to_string(::getpid());
-  const std::string script = base + ".py", out = base + ".out", stop = base + ".stop", log = base + ".log";
+  const std::string script = base + ".py", out = base + ".out", stop = base + ".stop",
+                    log = base + ".log";
   std::remove(out.c_str());
   std::remove(stop.c_str());
   {
@@ -447,7 +448,8 @@ asio::awaitable<void> shares_a_group_with_kafka_python(asio::any_io_executor ex)
   EXPECT_NE(python, nullptr);
   // Wait until the Python member owns all four partitions (a loaded machine starts Python slowly).
   for (int i = 0; i < 600 && read_text(out) != "0 1 2 3"; ++i) co_await sleep_ms(ex, 100);
-  EXPECT_EQ(read_text(out), "0 1 2 3") << "the kafka-python member did not join; its output:\n" << read_text(log);
+  EXPECT_EQ(read_text(out), "0 1 2 3") << "the kafka-python member did not join; its output:\n"
+                                       << read_text(log);
 
   consumer c(ex, group_settings(group, "range"));
   co_await c.start();

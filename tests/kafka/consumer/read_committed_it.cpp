@@ -136,8 +136,8 @@ asio::awaitable<void> stops_at_the_last_stable_offset(asio::any_io_executor ex) 
     std::ofstream out(script);
     out << open_transaction_script;
   }
-  auto* python = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " + topic +
-                          " " + opened + " " + stop + " 2>&1")
+  auto* python = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " +
+                          topic + " " + opened + " " + stop + " 2>&1")
                              .c_str(),
                          "r");
   EXPECT_NE(python, nullptr);

@@ -1,15 +1,16 @@
 #include "kafka/net/sasl_authenticator.hpp"
 
-#include "kafka/protocol/error_code.hpp"
-
 #include <gtest/gtest.h>
+
+#include "kafka/protocol/error_code.hpp"
 
 namespace sluice::kafka {
 namespace {
 
 // RFC 7677 section 3: user "user", password "pencil".
 TEST(sasl_scram, sha256_matches_the_rfc_7677_example) {
-  auto scram = make_scram_authenticator(sasl_mechanism::scram_sha_256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+  auto scram = make_scram_authenticator(sasl_mechanism::scram_sha_256, "user", "pencil",
+                                        "rOprNGfwEbeRWgbNEkqO");
   EXPECT_EQ(scram->initial_message(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
   auto final_message = scram->respond(
       "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
@@ -21,9 +22,11 @@ TEST(sasl_scram, sha256_matches_the_rfc_7677_example) {
 }
 
 TEST(sasl_scram, a_wrong_server_signature_is_rejected) {
-  auto scram = make_scram_authenticator(sasl_mechanism::scram_sha_256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+  auto scram = make_scram_authenticator(sasl_mechanism::scram_sha_256, "user", "pencil",
+                                        "rOprNGfwEbeRWgbNEkqO");
   scram->initial_message();
-  scram->respond("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  scram->respond(
+      "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
   EXPECT_THROW(scram->respond("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="), kafka_error);
 }
 
@@ -55,9 +58,12 @@ TEST(sasl_plain, sends_user_and_password_in_one_message) {
 TEST(sasl_oauthbearer, sends_the_token_as_rfc_7628_asks) {
   sasl_config config{sasl_mechanism::oauthbearer, "", "", "tok.en"};
   auto oauth = make_sasl_authenticator(config);
-  EXPECT_EQ(oauth->initial_message(), "n,,\x01" "auth=Bearer tok.en\x01\x01");
+  EXPECT_EQ(oauth->initial_message(),
+            "n,,\x01"
+            "auth=Bearer tok.en\x01\x01");
   EXPECT_THROW(oauth->respond("{\"status\":\"invalid_token\"}"), kafka_error);
-  EXPECT_THROW(make_sasl_authenticator(sasl_config{sasl_mechanism::oauthbearer, "", "", ""}), kafka_error);
+  EXPECT_THROW(make_sasl_authenticator(sasl_config{sasl_mechanism::oauthbearer, "", "", ""}),
+               kafka_error);
 }
 
 TEST(security_config, describe_never_shows_secrets) {

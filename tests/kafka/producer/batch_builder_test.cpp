@@ -2,13 +2,14 @@
 // would pass it without taking it, always takes a first record, and reports each record's index,
 // timestamp and size; the accumulator queues a built batch closed (ready without linger).
 #include "kafka/producer/batch_builder.hpp"
-#include "kafka/producer/record_accumulator.hpp"
-#include "kafka/records/record_batch_decoder.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <string>
+
+#include "kafka/producer/record_accumulator.hpp"
+#include "kafka/records/record_batch_decoder.hpp"
 
 namespace sluice::kafka {
 namespace {
@@ -47,8 +48,8 @@ TEST(batch_builder, takes_records_until_the_next_would_pass_batch_size) {
 TEST(batch_builder, always_takes_the_first_record) {
   batch_builder batch({}, 100);
   const std::string big(500, 'x');
-  auto added = batch.append(protocol::as_bytes_view(std::string_view("k")),
-                            protocol::as_bytes_view(big));
+  auto added =
+      batch.append(protocol::as_bytes_view(std::string_view("k")), protocol::as_bytes_view(big));
   ASSERT_TRUE(added);
   EXPECT_EQ(added->index, 0);
   EXPECT_GT(added->timestamp, 1'700'000'000'000);  // defaults to now

@@ -1,10 +1,10 @@
 // create_batch()/send_batch() against the real broker: a caller-built batch lands as one batch
 // at consecutive offsets on the chosen partition, records read back as appended.
+#include <gtest/gtest.h>
+
 #include "kafka/producer/producer.hpp"
 #include "tests/kafka/producer/producer_it_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <gtest/gtest.h>
 
 namespace sluice::kafka {
 namespace {
@@ -42,8 +42,8 @@ asio::awaitable<void> batch_read_back(asio::any_io_executor executor, producer_c
       auto added = batch.append(protocol::as_bytes_view(key), protocol::as_bytes_view(value),
                                 now + static_cast<std::int64_t>(sent.size()), headers);
       if (!added) break;
-      EXPECT_EQ(added->index, static_cast<std::int32_t>(sent.size()) -
-                                  (counts.empty() ? 0 : counts[0]));
+      EXPECT_EQ(added->index,
+                static_cast<std::int32_t>(sent.size()) - (counts.empty() ? 0 : counts[0]));
       sent.push_back(value);
     }
     EXPECT_LE(batch.size(), 2048u);

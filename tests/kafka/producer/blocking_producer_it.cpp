@@ -1,12 +1,12 @@
 // The blocking facade against the real broker: send(...).get(timeout) from a plain thread, and a
 // transaction driven without coroutines.
-#include "kafka/producer/blocking_producer.hpp"
-#include "tests/kafka/producer/producer_it_support.hpp"
-#include "tests/support/run_coroutine.hpp"
-
 #include <gtest/gtest.h>
 
 #include <thread>
+
+#include "kafka/producer/blocking_producer.hpp"
+#include "tests/kafka/producer/producer_it_support.hpp"
+#include "tests/support/run_coroutine.hpp"
 
 namespace sluice::kafka {
 namespace {

@@ -1,11 +1,11 @@
 // The idempotent producer against the real broker: connections cut with requests in flight
 // (ambiguous outcomes, retried) and a lost sequence (OUT_OF_ORDER_SEQUENCE_NUMBER, recovered by
 // an epoch bump, KIP-360) leave every record in the log exactly once, in order.
+#include <gtest/gtest.h>
+
 #include "kafka/producer/producer.hpp"
 #include "tests/kafka/producer/producer_it_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <gtest/gtest.h>
 
 namespace sluice::kafka {
 namespace {

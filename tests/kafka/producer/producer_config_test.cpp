@@ -1,10 +1,11 @@
 // Producer configuration: the Java client's defaults, and wrong combinations rejected before
 // anything connects, with a message naming the settings.
-#include "kafka/producer/partitioner.hpp"
 #include "kafka/producer/producer_config.hpp"
-#include "kafka/protocol/error_code.hpp"
 
 #include <gtest/gtest.h>
+
+#include "kafka/producer/partitioner.hpp"
+#include "kafka/protocol/error_code.hpp"
 
 namespace sluice::kafka {
 namespace {

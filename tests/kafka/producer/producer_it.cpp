@@ -1,15 +1,15 @@
 // The producer against the real broker (scripts/kafka): records are read back with a raw Fetch
 // and record_batch_decoder, independently of the producer under test.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
 #include "kafka/producer/partitioner.hpp"
 #include "kafka/producer/producer.hpp"
 #include "kafka/protocol/messages/delete_topics.hpp"
 #include "tests/kafka/producer/producer_it_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <gtest/gtest.h>
-
-#include <map>
-#include <set>
 
 namespace sluice::kafka {
 namespace {

@@ -2,14 +2,15 @@
 // and doubles big-endian (IntegerSerializer, LongSerializer, ShortSerializer, DoubleSerializer),
 // JSON as compact text; serializing_producer's defaults pick them by type.
 #include "kafka/producer/serializer.hpp"
-#include "kafka/producer/serializing_producer.hpp"
 
-#include <boost/json/value.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/value.hpp>
 #include <limits>
 #include <map>
 #include <vector>
+
+#include "kafka/producer/serializing_producer.hpp"
 
 namespace sluice::kafka {
 namespace {

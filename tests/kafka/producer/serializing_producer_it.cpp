@@ -1,11 +1,12 @@
 // Typed producers against the real broker: keys and values arrive as the Java serializers would
 // have written them (string bytes, big-endian integers, compact JSON), nulls as nulls.
+#include <gtest/gtest.h>
+
+#include <boost/json/value.hpp>
+
 #include "kafka/producer/serializing_producer.hpp"
 #include "tests/kafka/producer/producer_it_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 namespace sluice::kafka {
 namespace {
@@ -63,7 +64,8 @@ asio::awaitable<void> typed_read_back(asio::any_io_executor executor, std::strin
 
 TEST(serializing_producer, typed_keys_and_values_read_back_as_java_writes_them) {
   const auto topic = unique_topic("typed");
-  run_coroutine([topic](asio::any_io_executor executor) { return typed_read_back(executor, topic); });
+  run_coroutine(
+      [topic](asio::any_io_executor executor) { return typed_read_back(executor, topic); });
 }
 
 }  // namespace

@@ -2,14 +2,14 @@
 // transaction.version 2 by default): with version 2 every transaction ends with an epoch bump
 // the producer adopts; version 1 (forced with the testing hook, as on an older cluster) keeps the
 // epoch. Under both, a read_committed consumer (kafka/consumer) sees committed records only.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/producer/producer.hpp"
 #include "tests/kafka/producer/producer_it_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <gtest/gtest.h>
-
-#include <algorithm>
 
 namespace sluice::kafka {
 namespace {
@@ -96,10 +96,11 @@ asio::awaitable<void> transactions_at_version(asio::any_io_executor executor, in
 
   if (version == 2) {
     // KIP-890 part 2: one bump per ended transaction.
-    EXPECT_EQ(epochs, (std::vector<std::int16_t>{epochs[0], static_cast<std::int16_t>(epochs[0] + 1),
-                                                 static_cast<std::int16_t>(epochs[0] + 2),
-                                                 static_cast<std::int16_t>(epochs[0] + 3),
-                                                 static_cast<std::int16_t>(epochs[0] + 3)}));
+    EXPECT_EQ(epochs,
+              (std::vector<std::int16_t>{epochs[0], static_cast<std::int16_t>(epochs[0] + 1),
+                                         static_cast<std::int16_t>(epochs[0] + 2),
+                                         static_cast<std::int16_t>(epochs[0] + 3),
+                                         static_cast<std::int16_t>(epochs[0] + 3)}));
   } else {
     EXPECT_TRUE(std::all_of(epochs.begin(), epochs.end(),
                             [&](std::int16_t epoch) { return epoch == epochs[0]; }));
@@ -115,15 +116,13 @@ asio::awaitable<void> transactions_at_version(asio::any_io_executor executor, in
 }
 
 TEST(producer_transaction_version, version_2_bumps_the_epoch_per_transaction) {
-  run_coroutine([](asio::any_io_executor executor) {
-    return transactions_at_version(executor, 0, "tv2");
-  });
+  run_coroutine(
+      [](asio::any_io_executor executor) { return transactions_at_version(executor, 0, "tv2"); });
 }
 
 TEST(producer_transaction_version, version_1_keeps_the_epoch) {
-  run_coroutine([](asio::any_io_executor executor) {
-    return transactions_at_version(executor, 1, "tv1");
-  });
+  run_coroutine(
+      [](asio::any_io_executor executor) { return transactions_at_version(executor, 1, "tv1"); });
 }
 
 // Records queued but never sent when the transaction aborts: their deliveries fail, the abort

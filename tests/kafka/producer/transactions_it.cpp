@@ -1,13 +1,13 @@
 // The transactional producer against the real broker. A peer (kcat, librdkafka) reads with
 // read_committed; offsets sent to a transaction are read back with OffsetFetch.
+#include <gtest/gtest.h>
+
+#include <map>
+
 #include "kafka/producer/producer.hpp"
 #include "kafka/protocol/messages/offset_fetch.hpp"
 #include "tests/kafka/producer/producer_it_support.hpp"
 #include "tests/support/run_coroutine.hpp"
-
-#include <gtest/gtest.h>
-
-#include <map>
 
 namespace sluice::kafka {
 namespace {
@@ -149,7 +149,8 @@ asio::awaitable<std::int64_t> committed_offset(cluster& admin, std::string group
     const auto node = co_await admin.find_coordinator(coordinator_type::group, group);
     auto conn = co_await admin.connection_to(node);
     protocol::offset_fetch_request request;
-    const auto version = std::min<std::int16_t>(conn->required_version(protocol::api_key::offset_fetch), 9);
+    const auto version =
+        std::min<std::int16_t>(conn->required_version(protocol::api_key::offset_fetch), 9);
     request.require_stable = true;
     if (version >= 8) {
       protocol::offset_fetch_request::offset_fetch_request_group entry;
@@ -186,8 +187,8 @@ asio::awaitable<std::int64_t> committed_offset(cluster& admin, std::string group
 // (Built outside the co_await expression: GCC 12 miscompiles braced lists and default
 // arguments inside one.)
 std::map<topic_partition, offset_and_metadata> offsets_of(const std::string& topic,
-                                                         std::int64_t offset,
-                                                         const char* metadata) {
+                                                          std::int64_t offset,
+                                                          const char* metadata) {
   std::map<topic_partition, offset_and_metadata> offsets;
   offsets[{topic, 0}] = {.offset = offset, .metadata = metadata};
   return offsets;
@@ -259,13 +260,11 @@ asio::awaitable<void> offsets_in_transaction(asio::any_io_executor executor, int
 }
 
 TEST(producer_transactions, send_offsets_to_transaction_commits_for_the_group) {
-  run_coroutine(
-      [](asio::any_io_executor executor) { return offsets_in_transaction(executor, 0); });
+  run_coroutine([](asio::any_io_executor executor) { return offsets_in_transaction(executor, 0); });
 }
 
 TEST(producer_transactions, send_offsets_with_transaction_version_1) {
-  run_coroutine(
-      [](asio::any_io_executor executor) { return offsets_in_transaction(executor, 1); });
+  run_coroutine([](asio::any_io_executor executor) { return offsets_in_transaction(executor, 1); });
 }
 
 }  // namespace

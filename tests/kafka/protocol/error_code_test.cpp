@@ -21,7 +21,8 @@ TEST(error_code, plugs_into_std_error_code) {
   EXPECT_EQ(ec.category().name(), std::string("kafka"));
   EXPECT_NE(ec.message().find("TOPIC_ALREADY_EXISTS"), std::string::npos);
   EXPECT_TRUE(ec);
-  EXPECT_FALSE(std::error_code(error_code::none) == std::error_code(error_code::topic_already_exists));
+  EXPECT_FALSE(std::error_code(error_code::none) ==
+               std::error_code(error_code::topic_already_exists));
 }
 
 TEST(error_classifier, routes_each_kind_of_error) {

@@ -10,7 +10,13 @@ namespace {
 TEST(wire, varints_round_trip_at_the_edges) {
   bytes buffer;
   writer out(buffer);
-  const std::int32_t ints[] = {0, 1, -1, 63, -64, 64, std::numeric_limits<std::int32_t>::max(),
+  const std::int32_t ints[] = {0,
+                               1,
+                               -1,
+                               63,
+                               -64,
+                               64,
+                               std::numeric_limits<std::int32_t>::max(),
                                std::numeric_limits<std::int32_t>::min()};
   const std::int64_t longs[] = {0, -1, std::numeric_limits<std::int64_t>::max(),
                                 std::numeric_limits<std::int64_t>::min()};
@@ -29,11 +35,12 @@ TEST(wire, varints_round_trip_at_the_edges) {
 TEST(wire, zigzag_matches_the_protocol_guide) {
   bytes buffer;
   writer out(buffer);
-  out.varint(-1);  // zig-zag 1
-  out.varint(1);   // zig-zag 2
-  out.varint(-64); // zig-zag 127
-  out.varint(64);  // zig-zag 128, two bytes
-  EXPECT_EQ(buffer, (bytes{std::byte{1}, std::byte{2}, std::byte{127}, std::byte{0x80}, std::byte{1}}));
+  out.varint(-1);   // zig-zag 1
+  out.varint(1);    // zig-zag 2
+  out.varint(-64);  // zig-zag 127
+  out.varint(64);   // zig-zag 128, two bytes
+  EXPECT_EQ(buffer,
+            (bytes{std::byte{1}, std::byte{2}, std::byte{127}, std::byte{0x80}, std::byte{1}}));
 }
 
 TEST(wire, strings_and_bytes_round_trip_in_all_encodings) {

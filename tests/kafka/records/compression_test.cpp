@@ -1,11 +1,11 @@
 #include "kafka/records/compression.hpp"
 
-#include "kafka/records/records_error.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
+
+#include "kafka/records/records_error.hpp"
 
 namespace sluice::kafka::records {
 namespace {
@@ -49,7 +49,8 @@ TEST_P(codec_test, appends_after_existing_bytes) {
   ASSERT_FALSE(compress_to(GetParam(), input, default_compression_level, packed));
   EXPECT_EQ(packed[0], std::byte{1});
   bytes unpacked = {std::byte{9}};
-  ASSERT_FALSE(decompress_to(GetParam(), protocol::bytes_view(packed).subspan(2), unlimited, unpacked));
+  ASSERT_FALSE(
+      decompress_to(GetParam(), protocol::bytes_view(packed).subspan(2), unlimited, unpacked));
   ASSERT_EQ(unpacked.size(), input.size() + 1);
   EXPECT_TRUE(std::equal(input.begin(), input.end(), unpacked.begin() + 1));
 }
@@ -62,7 +63,8 @@ TEST_P(codec_test, output_limit_is_enforced) {
   auto limited = decompress_to(GetParam(), packed.data, input.size() - 1, out);
   EXPECT_EQ(limited, records_errc::decompressed_too_large);
   EXPECT_EQ(out, bytes{std::byte{5}}) << "a failed decompression leaves the output unchanged";
-  EXPECT_FALSE(decompress(GetParam(), packed.data, input.size()).error) << "exactly the limit is fine";
+  EXPECT_FALSE(decompress(GetParam(), packed.data, input.size()).error)
+      << "exactly the limit is fine";
 }
 
 INSTANTIATE_TEST_SUITE_P(all, codec_test, ::testing::ValuesIn(all_compressions),
@@ -74,7 +76,8 @@ TEST_P(real_codec_test, corrupt_or_truncated_input_is_an_error) {
   auto input = sample(100000);
   auto packed = compress(GetParam(), input).data;
   // Every format ends with an end mark or is length-checked, so any cut is an error.
-  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{10}, packed.size() / 2, packed.size() - 1}) {
+  for (std::size_t cut :
+       {std::size_t{0}, std::size_t{1}, std::size_t{10}, packed.size() / 2, packed.size() - 1}) {
     auto result = decompress(GetParam(), protocol::bytes_view(packed).first(cut), unlimited);
     EXPECT_TRUE(result.error) << "cut at " << cut;
   }

@@ -1,8 +1,8 @@
 #include "kafka/records/control_record.hpp"
 
-#include "kafka/records/record_batch_decoder.hpp"
-
 #include <gtest/gtest.h>
+
+#include "kafka/records/record_batch_decoder.hpp"
 
 namespace sluice::kafka::records {
 namespace {

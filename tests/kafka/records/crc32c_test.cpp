@@ -12,7 +12,9 @@ namespace {
 
 using protocol::bytes;
 
-bytes filled(std::size_t size, std::uint8_t value) { return bytes(size, static_cast<std::byte>(value)); }
+bytes filled(std::size_t size, std::uint8_t value) {
+  return bytes(size, static_cast<std::byte>(value));
+}
 
 // RFC 3720 (iSCSI) appendix B.4 vectors and the classic "123456789" check value.
 TEST(crc32c, matches_published_vectors) {
@@ -23,7 +25,8 @@ TEST(crc32c, matches_published_vectors) {
   for (std::size_t i = 0; i < ascending.size(); ++i) ascending[i] = static_cast<std::byte>(i);
   EXPECT_EQ(crc32c(ascending), 0x46DD794Eu);
   bytes descending(32);
-  for (std::size_t i = 0; i < descending.size(); ++i) descending[i] = static_cast<std::byte>(31 - i);
+  for (std::size_t i = 0; i < descending.size(); ++i)
+    descending[i] = static_cast<std::byte>(31 - i);
   EXPECT_EQ(crc32c(descending), 0x113FDB5Cu);
   EXPECT_EQ(crc32c({}), 0u);
 }
@@ -48,8 +51,9 @@ TEST(crc32c, extend_equals_crc_of_concatenation) {
   for (std::size_t split = 0; split <= whole.size(); ++split) {
     auto first = crc32c(whole.first(split));
     EXPECT_EQ(crc32c_extend(first, whole.subspan(split)), crc32c(whole));
-    EXPECT_EQ(crc32c_extend_portable(crc32c_extend_portable(0, whole.first(split)), whole.subspan(split)),
-              crc32c(whole));
+    EXPECT_EQ(
+        crc32c_extend_portable(crc32c_extend_portable(0, whole.first(split)), whole.subspan(split)),
+        crc32c(whole));
   }
 }
 

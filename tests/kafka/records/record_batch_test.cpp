@@ -1,25 +1,31 @@
-#include "kafka/records/crc32c.hpp"
-#include "kafka/records/record_batch_builder.hpp"
-#include "kafka/records/record_batch_decoder.hpp"
-#include "kafka/records/records_error.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "kafka/records/crc32c.hpp"
+#include "kafka/records/record_batch_builder.hpp"
+#include "kafka/records/record_batch_decoder.hpp"
+#include "kafka/records/records_error.hpp"
 
 namespace sluice::kafka::records {
 namespace {
 
 using protocol::bytes;
 
-bytes text(std::string_view value) { return protocol::to_bytes(value); }
+bytes text(std::string_view value) {
+  return protocol::to_bytes(value);
+}
 
 // A mix of what real topics hold: headers (one with a null value), null keys, tombstones,
 // out-of-order timestamps, and one large value.
 std::vector<record> sample_records(std::int64_t base_offset = 0) {
   std::vector<record> records;
-  records.push_back({0, 1700000000000, text("key-0"), text("value-0"), {{"trace", text("abc")}, {"empty", std::nullopt}}});
+  records.push_back({0,
+                     1700000000000,
+                     text("key-0"),
+                     text("value-0"),
+                     {{"trace", text("abc")}, {"empty", std::nullopt}}});
   records.push_back({1, 1700000000005, std::nullopt, text("no key"), {}});
   records.push_back({2, 1699999999990, text("tombstone"), std::nullopt, {}});
   records.push_back({3, 1700000000100, text(""), text(""), {{"", text("")}}});
@@ -82,7 +88,8 @@ TEST_P(batch_codec_test, round_trips_every_field) {
 }
 
 TEST_P(batch_codec_test, build_is_repeatable_for_retries) {
-  record_batch_builder builder({.codec = GetParam(), .producer_id = 1, .producer_epoch = 0, .base_sequence = 0});
+  record_batch_builder builder(
+      {.codec = GetParam(), .producer_id = 1, .producer_epoch = 0, .base_sequence = 0});
   for (const auto& r : sample_records()) builder.append(r);
   EXPECT_EQ(builder.build(), builder.build());
   auto first = builder.build();
@@ -125,7 +132,8 @@ TEST_P(batch_codec_test, several_batches_back_to_back_then_a_partial_one) {
   }
   auto whole = input.size();
   auto last = build({.codec = GetParam(), .base_offset = 15}, sample_records(15));
-  input.insert(input.end(), last.begin(), last.begin() + static_cast<std::ptrdiff_t>(last.size() / 2));
+  input.insert(input.end(), last.begin(),
+               last.begin() + static_cast<std::ptrdiff_t>(last.size() / 2));
 
   record_batch_decoder decoder(input);
   for (const auto& records : expected) {
@@ -182,7 +190,8 @@ TEST(record_batch_builder, headers_from_views_and_empty_builder) {
 }
 
 TEST(record_batch_builder, rejects_a_bad_level_up_front) {
-  EXPECT_THROW(record_batch_builder({.codec = compression::gzip, .level = 42}), std::invalid_argument);
+  EXPECT_THROW(record_batch_builder({.codec = compression::gzip, .level = 42}),
+               std::invalid_argument);
 }
 
 TEST(record_batch_decoder, empty_input_is_a_clean_end) {
@@ -215,8 +224,10 @@ TEST(record_batch_decoder, every_inner_truncation_is_an_error) {
     for (std::size_t size = batch_layout::header_size; size < batch.size(); ++size) {
       bytes cut(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(size));
       protocol::writer patch(cut);
-      patch.patch_int32(batch_layout::batch_length, static_cast<std::int32_t>(size - batch_layout::log_overhead));
-      patch.patch_uint32(batch_layout::crc, crc32c(protocol::bytes_view(cut).subspan(batch_layout::attributes)));
+      patch.patch_int32(batch_layout::batch_length,
+                        static_cast<std::int32_t>(size - batch_layout::log_overhead));
+      patch.patch_uint32(batch_layout::crc,
+                         crc32c(protocol::bytes_view(cut).subspan(batch_layout::attributes)));
       record_batch_decoder decoder(cut);
       ASSERT_NE(decoder.next(), nullptr) << to_string(codec) << " size " << size;
       EXPECT_TRUE(decoder.records().empty());
@@ -247,7 +258,8 @@ bytes with_field(bytes batch, std::size_t at, std::int32_t value, bool four_byte
   } else {
     batch[at] = static_cast<std::byte>(value);
   }
-  patch.patch_uint32(batch_layout::crc, crc32c(protocol::bytes_view(batch).subspan(batch_layout::attributes)));
+  patch.patch_uint32(batch_layout::crc,
+                     crc32c(protocol::bytes_view(batch).subspan(batch_layout::attributes)));
   return batch;
 }
 

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
-
 #include <sstream>
 
 #include "pipelines/cli/commands.hpp"
@@ -62,8 +62,8 @@ TEST(command_line, defaults_leave_partitions_to_the_broker) {
 TEST(command_line, x_flags_carry_java_settings_over_the_command_config) {
   const auto file = ::testing::TempDir() + "/x-flags-" + std::to_string(::getpid()) + ".properties";
   std::ofstream(file) << "linger.ms=5\nclient.id=from-file\nmax.poll.records=10\n";
-  auto command = parse({"produce", "--topic", "t", "--bootstrap-server", "k:9092", "--command-config", file, "-X",
-                        "linger.ms=20", "-Xclient.id=from-x"});
+  auto command = parse({"produce", "--topic", "t", "--bootstrap-server", "k:9092",
+                        "--command-config", file, "-X", "linger.ms=20", "-Xclient.id=from-x"});
   const auto& properties = command.connection.properties;
   EXPECT_EQ(properties.at("linger.ms"), "20") << "-X wins over the file";
   EXPECT_EQ(properties.at("max.poll.records"), "10");
@@ -83,27 +83,32 @@ TEST(command_line, run_is_a_static_member_by_default_and_takes_membership_flags)
   EXPECT_EQ(plain.replication_factor, -1);
   EXPECT_EQ(plain.group_protocol, "consumer");
 
-  auto command = parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--dynamic-membership",
-                        "--session-timeout-ms", "10000", "--stay-in-group-on-stop", "--replication-factor", "3",
-                        "--group-protocol", "classic"});
+  auto command =
+      parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--dynamic-membership",
+             "--session-timeout-ms", "10000", "--stay-in-group-on-stop", "--replication-factor",
+             "3", "--group-protocol", "classic"});
   const auto& args = std::get<run_args>(command.args);
   EXPECT_TRUE(args.dynamic_membership);
   EXPECT_TRUE(args.stay_in_group_on_stop);
   EXPECT_EQ(args.session_timeout_ms, 10'000);
   EXPECT_EQ(args.replication_factor, 3);
   EXPECT_EQ(args.group_protocol, "classic");
-  EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--group-protocol", "eager"})
+  EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092",
+                           "--group-protocol", "eager"})
                 .find("--group-protocol: 'eager'"),
             std::string::npos);
   // Kept for scripts written when static membership was opt-in.
-  EXPECT_NO_THROW(parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--static-membership"}));
-  EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--session-timeout-ms", "-5"})
+  EXPECT_NO_THROW(
+      parse({"run", "pipeline.yaml", "--bootstrap-server", "k:9092", "--static-membership"}));
+  EXPECT_NE(usage_message({"run", "pipeline.yaml", "--bootstrap-server", "k:9092",
+                           "--session-timeout-ms", "-5"})
                 .find("--session-timeout-ms"),
             std::string::npos);
 }
 
 TEST(command_line, run_takes_several_pipeline_files) {
-  auto command = parse({"run", "a.yaml", "b.yaml", "--bootstrap-server", "k:9092", "--memory-mb", "64"});
+  auto command =
+      parse({"run", "a.yaml", "b.yaml", "--bootstrap-server", "k:9092", "--memory-mb", "64"});
   EXPECT_EQ(std::get<run_args>(command.args).files, (std::vector<std::string>{"a.yaml", "b.yaml"}));
   EXPECT_EQ(std::get<run_args>(parse({"run", "a.yaml", "--bootstrap-server", "k:9092"}).args).files,
             std::vector<std::string>{"a.yaml"});
@@ -111,19 +116,27 @@ TEST(command_line, run_takes_several_pipeline_files) {
 
 TEST(command_line, describe_draws_the_graph_in_the_format_asked) {
   using pipelines::describe_format;
-  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml"}).args).format, describe_format::text);
-  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml", "--format", "dot"}).args).format,
-            describe_format::dot);
-  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml", "--json"}).args).format, describe_format::json);
-  EXPECT_NE(usage_message({"describe", "p.yaml", "--format", "svg"}).find("--format svg: unknown format"),
-            std::string::npos);
-  EXPECT_NE(usage_message({"validate", "p.yaml", "--format", "dot"}).find("unrecognised option '--format'"),
+  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml"}).args).format,
+            describe_format::text);
+  EXPECT_EQ(
+      std::get<pipeline_file_args>(parse({"describe", "p.yaml", "--format", "dot"}).args).format,
+      describe_format::dot);
+  EXPECT_EQ(std::get<pipeline_file_args>(parse({"describe", "p.yaml", "--json"}).args).format,
+            describe_format::json);
+  EXPECT_NE(
+      usage_message({"describe", "p.yaml", "--format", "svg"}).find("--format svg: unknown format"),
+      std::string::npos);
+  EXPECT_NE(usage_message({"validate", "p.yaml", "--format", "dot"})
+                .find("unrecognised option '--format'"),
             std::string::npos);
 }
 
 TEST(command_line, run_takes_a_number_of_stream_threads) {
-  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).threads, 1);
-  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "4"}).args).threads,
+  EXPECT_EQ(
+      std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).threads, 1);
+  EXPECT_EQ(std::get<run_args>(
+                parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "4"}).args)
+                .threads,
             4);
   EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--threads", "0"})
                 .find("--threads must be from 1 to 256, not 0"),
@@ -131,15 +144,18 @@ TEST(command_line, run_takes_a_number_of_stream_threads) {
 }
 
 TEST(command_line, run_serves_metrics_only_when_asked) {
-  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args).metrics_port, -1);
-  auto command = parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "9464", "--metrics-address",
-                        "127.0.0.1"});
+  EXPECT_EQ(std::get<run_args>(parse({"run", "p.yaml", "--bootstrap-server", "k:9092"}).args)
+                .metrics_port,
+            -1);
+  auto command = parse({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "9464",
+                        "--metrics-address", "127.0.0.1"});
   const auto& args = std::get<run_args>(command.args);
   EXPECT_EQ(args.metrics_port, 9464);
   EXPECT_EQ(args.metrics_address, "127.0.0.1");
-  EXPECT_NE(usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "70000"})
-                .find("--metrics-port must be from 0 to 65535"),
-            std::string::npos);
+  EXPECT_NE(
+      usage_message({"run", "p.yaml", "--bootstrap-server", "k:9092", "--metrics-port", "70000"})
+          .find("--metrics-port must be from 0 to 65535"),
+      std::string::npos);
 }
 
 TEST(command_line, every_command_has_help) {
@@ -228,16 +244,19 @@ TEST(command_line, explicit_security_flags_apply) {
 // A dedicated flag wins over the file wherever the properties are applied again: every command
 // and the runtime apply connection_settings::properties to the clients they make.
 TEST(command_line, dedicated_flags_win_over_the_command_config) {
-  const auto file = ::testing::TempDir() + "/flags-over-file-" + std::to_string(::getpid()) + ".properties";
-  std::ofstream(file) << "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
-                      << "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-                         "username=\"file-user\" password=\"file-password\";\n"
-                      << "ssl.truststore.type=PEM\nssl.truststore.location=/file-ca.pem\n";
+  const auto file =
+      ::testing::TempDir() + "/flags-over-file-" + std::to_string(::getpid()) + ".properties";
+  std::ofstream(file)
+      << "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+      << "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+         "username=\"file-user\" password=\"file-password\";\n"
+      << "ssl.truststore.type=PEM\nssl.truststore.location=/file-ca.pem\n";
   auto command = parse({"topics", "list", "--bootstrap-server", "k:9093", "--command-config", file,
                         "--sasl-password", "flag-password", "--tls-ca-file", "/flag-ca.pem"});
   for (const auto* properties_applied : {"at parse", "again"}) {
     kafka::client_config client = command.connection.client;
-    if (std::string(properties_applied) == "again") apply_properties(command.connection.properties, client, "test");
+    if (std::string(properties_applied) == "again")
+      apply_properties(command.connection.properties, client, "test");
     EXPECT_EQ(client.security.sasl.username, "file-user") << properties_applied;
     EXPECT_EQ(client.security.sasl.password, "flag-password") << properties_applied;
     EXPECT_EQ(client.security.tls.ca_file, "/flag-ca.pem") << properties_applied;

@@ -1,16 +1,16 @@
 // `sluice produce` and `sluice consume` against the real broker: through the built binary with
 // real pipes (stdin, stdout, exit statuses), and in-process through cli::run with streams.
 #include <gtest/gtest.h>
-#include <boost/json.hpp>
 #include <sys/wait.h>
 
+#include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <cstdio>
-#include <thread>
 #include <set>
+#include <sstream>
+#include <thread>
 
 #include "pipelines/cli/commands.hpp"
 #include "tests/support/test_cluster.hpp"
@@ -215,8 +215,12 @@ TEST(console, x_flags_let_consume_join_an_aiokafka_group) {
   const auto group = test::unique_topic("console-aiokafka-group");
   for (int partition = 0; partition < 2; ++partition) {
     std::string input;
-    for (int i = 0; i < 5; ++i) input += "p" + std::to_string(partition) + "-" + std::to_string(i) + "\n";
-    ASSERT_EQ(sluice_binary("produce --topic " + topic + " --partition " + std::to_string(partition), input).status, 0);
+    for (int i = 0; i < 5; ++i)
+      input += "p" + std::to_string(partition) + "-" + std::to_string(i) + "\n";
+    ASSERT_EQ(sluice_binary(
+                  "produce --topic " + topic + " --partition " + std::to_string(partition), input)
+                  .status,
+              0);
   }
   const auto base = ::testing::TempDir() + "/sluice-aiokafka-" + group;
   const auto script = base + ".py", joined = base + ".joined", stop = base + ".stop";
@@ -224,27 +228,32 @@ TEST(console, x_flags_let_consume_join_an_aiokafka_group) {
     std::ofstream file(script);
     file << aiokafka_member;
   }
-  auto* python = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " + topic + " " +
-                          group + " " + joined + " " + stop + " 2>&1")
+  auto* python = ::popen((test::python() + " " + script + " " + test::bootstrap_servers() + " " +
+                          topic + " " + group + " " + joined + " " + stop + " 2>&1")
                              .c_str(),
                          "r");
   ASSERT_NE(python, nullptr);
-  for (int i = 0; i < 300 && read_file(joined) != "0 1"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 300 && read_file(joined) != "0 1"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(read_file(joined), "0 1") << "the aiokafka member did not join";
 
-  auto refused = sluice_binary("consume --topic " + topic + " --group " + group + " --timeout-ms 10000");
+  auto refused =
+      sluice_binary("consume --topic " + topic + " --group " + group + " --timeout-ms 10000");
   EXPECT_NE(refused.status, 0);
   EXPECT_NE(refused.err.find("INCONSISTENT_GROUP_PROTOCOL"), std::string::npos) << refused.err;
 
   auto joined_with_x = sluice_binary("consume --topic " + topic + " --group " + group +
-                                     " -X partition.assignment.strategy=roundrobin --from-beginning --max-messages 5 --timeout-ms 60000");
+                                     " -X partition.assignment.strategy=roundrobin "
+                                     "--from-beginning --max-messages 5 --timeout-ms 60000");
   EXPECT_EQ(joined_with_x.status, 0) << joined_with_x.err;
-  EXPECT_EQ(joined_with_x.err.find("INCONSISTENT_GROUP_PROTOCOL"), std::string::npos) << joined_with_x.err;
+  EXPECT_EQ(joined_with_x.err.find("INCONSISTENT_GROUP_PROTOCOL"), std::string::npos)
+      << joined_with_x.err;
   // Roundrobin over two members and two partitions: one each, so Sluice read one whole partition.
   std::istringstream lines(joined_with_x.out);
   std::set<std::string> partitions_read;
   int count = 0;
-  for (std::string line; std::getline(lines, line); ++count) partitions_read.insert(line.substr(0, 2));
+  for (std::string line; std::getline(lines, line); ++count)
+    partitions_read.insert(line.substr(0, 2));
   EXPECT_EQ(count, 5) << joined_with_x.out;
   EXPECT_EQ(partitions_read.size(), 1u) << joined_with_x.out;
 
@@ -271,9 +280,11 @@ TEST(console, json_logs_are_one_object_per_line) {
     auto value = boost::json::parse(line, error);
     ASSERT_FALSE(error) << "not JSON: " << line;
     const auto& object = value.as_object();
-    EXPECT_TRUE(object.contains("time") && object.contains("level") && object.contains("message")) << line;
+    EXPECT_TRUE(object.contains("time") && object.contains("level") && object.contains("message"))
+        << line;
     ++objects;
-    if (object.at("message").as_string().find("joined group") != boost::json::string::npos) joined = true;
+    if (object.at("message").as_string().find("joined group") != boost::json::string::npos)
+      joined = true;
   }
   EXPECT_GT(objects, 0) << run.err;
   EXPECT_TRUE(joined) << run.err;
@@ -283,12 +294,14 @@ TEST(console, json_logs_are_one_object_per_line) {
 TEST(console, x_flags_are_checked_against_the_java_names) {
   auto misspelt = sluice_binary("consume --topic t -X fetch.max.byte=10");
   EXPECT_EQ(misspelt.status, 2);
-  EXPECT_NE(misspelt.err.find("unknown client property 'fetch.max.byte'; did you mean 'fetch.max.bytes'?"),
+  EXPECT_NE(misspelt.err.find(
+                "unknown client property 'fetch.max.byte'; did you mean 'fetch.max.bytes'?"),
             std::string::npos)
       << misspelt.err;
   auto bad_value = sluice_binary("consume --topic t -X max.poll.records=many");
   EXPECT_EQ(bad_value.status, 2);
-  EXPECT_NE(bad_value.err.find("max.poll.records: 'many' is not a whole number"), std::string::npos) << bad_value.err;
+  EXPECT_NE(bad_value.err.find("max.poll.records: 'many' is not a whole number"), std::string::npos)
+      << bad_value.err;
   auto no_equals = sluice_binary("consume --topic t -X linger.ms");
   EXPECT_EQ(no_equals.status, 2);
   EXPECT_NE(no_equals.err.find("expected KEY=VALUE"), std::string::npos) << no_equals.err;
@@ -314,9 +327,9 @@ TEST(console, produce_and_consume_over_sasl_ssl_with_a_command_config) {
   std::istringstream in("secure-1\nsecure-2\n");
   std::ostringstream out, err;
   ASSERT_EQ(run(produce, in, out, err), 0) << err.str();
-  const std::vector<std::string> consume{"consume",        "--topic", topic,
-                                         "--from-beginning", "--max-messages", "2",
-                                         "--command-config", path};
+  const std::vector<std::string> consume{
+      "consume", "--topic",          topic, "--from-beginning", "--max-messages",
+      "2",       "--command-config", path};
   std::istringstream none;
   std::ostringstream records, consume_err;
   ASSERT_EQ(run(consume, none, records, consume_err), 0) << consume_err.str();

@@ -219,10 +219,12 @@ sinks:
           .cluster("old")
           .cluster("new")
           .source(ops::source_spec{.topics = {"orders"}, .cluster = "old"})
-          .table_source(ops::table_source_spec{.name = "customers", .topic = "customer-records", .cluster = "old"})
+          .table_source(ops::table_source_spec{
+              .name = "customers", .topic = "customer-records", .cluster = "old"})
           .join("customers")
           .to(ops::sink_spec{.topic = "enriched", .cluster = "new"})
-          .to(ops::sink_spec{.topic = "audit", .value_format = ops::data_format::string, .cluster = "old"})
+          .to(ops::sink_spec{
+              .topic = "audit", .value_format = ops::data_format::string, .cluster = "old"})
           .build();
   EXPECT_EQ(built, yaml.pipeline->topology);
   const auto described = describe_topology(built);
@@ -248,9 +250,11 @@ sinks:
     EXPECT_NE(e.errors()[0].message.find("exactly_once holds only within one cluster"),
               std::string::npos);
   }
-  EXPECT_THROW(
-      (void)pipeline_builder("x").source(ops::source_spec{.topics = {"in"}, .cluster = "old"}).to("out").build(),
-      pipeline_error)
+  EXPECT_THROW((void)pipeline_builder("x")
+                   .source(ops::source_spec{.topics = {"in"}, .cluster = "old"})
+                   .to("out")
+                   .build(),
+               pipeline_error)
       << "a cluster the builder did not declare";
 }
 

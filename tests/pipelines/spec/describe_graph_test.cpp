@@ -105,8 +105,8 @@ TEST(describe_graph, a_joined_stream_feeds_the_join_which_keeps_its_stores) {
   EXPECT_EQ(node(g, "payment-topic").role, "joined stream");
   EXPECT_TRUE(has_edge(g, "orders", "join-0: join"));
   EXPECT_TRUE(has_edge(g, "payment-topic", "join-0: join"));
-  for (const auto* store : {"join-0-left (window)", "join-0-right (window)", "join-0-pending (key_value)",
-                            "join-0-time (key_value)"}) {
+  for (const auto* store : {"join-0-left (window)", "join-0-right (window)",
+                            "join-0-pending (key_value)", "join-0-time (key_value)"}) {
     EXPECT_TRUE(has_edge(g, "join-0: join", store)) << store;
   }
   EXPECT_TRUE(has_edge(g, "join-0-pending (key_value)", "e-join-0-pending-changelog"));
@@ -119,8 +119,9 @@ TEST(describe_graph, dot_groups_each_sub_topology) {
   EXPECT_EQ(dot.rfind("digraph \"app\" {", 0), 0U) << dot;
   EXPECT_NE(dot.find("subgraph cluster_0 {"), std::string::npos) << dot;
   EXPECT_NE(dot.find("subgraph cluster_1 {"), std::string::npos) << dot;
-  EXPECT_NE(dot.find("[label=\"app-by-user-repartition\\n(repartition)\", shape=box, style=rounded]"),
-            std::string::npos)
+  EXPECT_NE(
+      dot.find("[label=\"app-by-user-repartition\\n(repartition)\", shape=box, style=rounded]"),
+      std::string::npos)
       << dot;
   EXPECT_NE(dot.find("shape=cylinder"), std::string::npos) << dot;
   EXPECT_EQ(std::count(dot.begin(), dot.end(), '>'), 7) << dot;  // one "->" per edge

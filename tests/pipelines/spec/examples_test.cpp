@@ -60,8 +60,10 @@ TEST(pipeline_examples, a_topic_per_record_passes_its_tests_and_describe_lists_e
   expect_tests_pass("orders_by_region.yaml", 1);
   const auto described = describe_pipeline(example("orders_by_region.yaml"));
   ASSERT_TRUE(described.ok) << described.text;
-  EXPECT_NE(described.text.find(R"(concat("orders-", lower(value.region ?? "unknown")) -> one of orders-eu, orders-us, orders-unknown)"),
-            std::string::npos)
+  EXPECT_NE(
+      described.text.find(
+          R"(concat("orders-", lower(value.region ?? "unknown")) -> one of orders-eu, orders-us, orders-unknown)"),
+      std::string::npos)
       << described.text;
   EXPECT_NE(described.text.find("output      orders-unknown"), std::string::npos) << described.text;
 }

@@ -131,8 +131,9 @@ sink: { topic: out }
   EXPECT_NE(described.find("table   per-user: group by key, every update emitted"),
             std::string::npos)
       << described;
-  EXPECT_NE(described.find("store   per-user-store  (key_value), changelog t-per-user-store-changelog"),
-            std::string::npos)
+  EXPECT_NE(
+      described.find("store   per-user-store  (key_value), changelog t-per-user-store-changelog"),
+      std::string::npos)
       << described;
   EXPECT_NE(described.find("internal    t-select_key-0-repartition  (repartition)"),
             std::string::npos)
@@ -167,8 +168,9 @@ sink: { topic: out }
   EXPECT_NE(described.find("step    join-0: left join with table customers, its value as customer"),
             std::string::npos)
       << described;
-  EXPECT_NE(described.find("source  customer-records  (key string, value json, read as table customers)"),
-            std::string::npos)
+  EXPECT_NE(
+      described.find("source  customer-records  (key string, value json, read as table customers)"),
+      std::string::npos)
       << described;
 }
 
@@ -198,18 +200,24 @@ sink: { topic: out }
   EXPECT_EQ(built.steps[1].into, "refunds");
   EXPECT_EQ(built.steps[1].join, ops::join_kind::inner);
   const auto described = describe_topology(built);
-  EXPECT_NE(described.find("step    join-0: outer join with stream payments within 5m (grace 30s), its value as "
-                           "payment; unmatched records emitted with null once within + grace has passed"),
-            std::string::npos)
+  EXPECT_NE(
+      described.find(
+          "step    join-0: outer join with stream payments within 5m (grace 30s), its value as "
+          "payment; unmatched records emitted with null once within + grace has passed"),
+      std::string::npos)
       << described;
-  EXPECT_NE(described.find("source  payment-events  (key string, value json, joined stream payments)"),
-            std::string::npos)
+  EXPECT_NE(
+      described.find("source  payment-events  (key string, value json, joined stream payments)"),
+      std::string::npos)
       << described;
-  EXPECT_NE(described.find("store   join-0-left  (window, retention 10m30s), changelog j-join-0-left-changelog"),
-            std::string::npos)
+  EXPECT_NE(
+      described.find(
+          "store   join-0-left  (window, retention 10m30s), changelog j-join-0-left-changelog"),
+      std::string::npos)
       << described;
-  EXPECT_NE(described.find("store   join-0-pending  (key_value), changelog j-join-0-pending-changelog"),
-            std::string::npos)
+  EXPECT_NE(
+      described.find("store   join-0-pending  (key_value), changelog j-join-0-pending-changelog"),
+      std::string::npos)
       << described;
 }
 
@@ -234,16 +242,20 @@ sink: { topic: out }
                    .build(registry);
   EXPECT_EQ(built, yaml.pipeline->topology);
   const auto described = describe_topology(built);
-  EXPECT_NE(described.find("step    processor-0: processor dedup with stores seen, stats"), std::string::npos)
-      << described;
-  EXPECT_NE(described.find("store   processor-0-stats  (key_value), changelog p-processor-0-stats-changelog"),
+  EXPECT_NE(described.find("step    processor-0: processor dedup with stores seen, stats"),
             std::string::npos)
       << described;
-  auto missing = load_pipeline("name: p\nsources: [{ topic: in }]\nsteps:\n  - processor: dedup\nsink: { topic: out }\n",
-                               "m.yaml", registry);
+  EXPECT_NE(described.find(
+                "store   processor-0-stats  (key_value), changelog p-processor-0-stats-changelog"),
+            std::string::npos)
+      << described;
+  auto missing = load_pipeline(
+      "name: p\nsources: [{ topic: in }]\nsteps:\n  - processor: dedup\nsink: { topic: out }\n",
+      "m.yaml", registry);
   ASSERT_EQ(missing.errors.size(), 1U);
   EXPECT_EQ(missing.errors[0].to_string(),
-            "m.yaml:4:16: steps[0].processor.stores: processor 'dedup' uses store 'seen': declare it (stores: [seen])");
+            "m.yaml:4:16: steps[0].processor.stores: processor 'dedup' uses store 'seen': declare "
+            "it (stores: [seen])");
 }
 
 TEST(pipeline_builder, several_sinks_match_yaml) {
@@ -268,15 +280,18 @@ sinks:
   rest.steps.push_back(to_text);
   auto built = pipeline_builder("s")
                    .source({"in"})
-                   .to(ops::sink_spec{"big", ops::data_format::string, ops::data_format::json, "value.n > 10", {}})
+                   .to(ops::sink_spec{
+                       "big", ops::data_format::string, ops::data_format::json, "value.n > 10", {}})
                    .to(rest)
                    .build();
   EXPECT_EQ(built, yaml.pipeline->topology);
   EXPECT_EQ(built.sinks[1].steps[0].name, "sink1-map-0");
-  auto both = load_pipeline("name: s\nsources: [{ topic: in }]\nsink: { topic: a }\nsinks: [{ topic: b }]\n",
-                            "b.yaml", {});
+  auto both = load_pipeline(
+      "name: s\nsources: [{ topic: in }]\nsink: { topic: a }\nsinks: [{ topic: b }]\n", "b.yaml",
+      {});
   ASSERT_FALSE(both.errors.empty());
-  EXPECT_NE(both.errors[0].to_string().find("give sink (one) or sinks (a list), not both"), std::string::npos);
+  EXPECT_NE(both.errors[0].to_string().find("give sink (one) or sinks (a list), not both"),
+            std::string::npos);
 }
 
 TEST(pipeline_builder, build_rejects_what_the_yaml_loader_rejects_with_the_same_paths) {

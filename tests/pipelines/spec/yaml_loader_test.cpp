@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-
 #include <map>
 
 namespace sluice::pipelines {
@@ -43,7 +42,8 @@ TEST(yaml_loader, a_minimal_file_gives_the_defaults) {
   ASSERT_EQ(t.sources.size(), 1U);
   EXPECT_EQ(t.sources[0],
             (ops::source_spec{{"in"}, ops::data_format::string, ops::data_format::json}));
-  EXPECT_EQ(t.sinks, (std::vector<ops::sink_spec>{{"out", ops::data_format::string, ops::data_format::json, {}, {}}}));
+  EXPECT_EQ(t.sinks, (std::vector<ops::sink_spec>{
+                         {"out", ops::data_format::string, ops::data_format::json, {}, {}}}));
   EXPECT_FALSE(t.aggregation);
   EXPECT_TRUE(r.pipeline->tests.empty());
 }
@@ -92,10 +92,11 @@ TEST(yaml_loader, the_kafka_section_takes_client_settings_by_their_java_names) {
   auto r = load_pipeline(text, "p.yaml", no_functions);
   ASSERT_TRUE(r.errors.empty()) << joined(r);
   const auto& kafka = r.pipeline->kafka;
-  EXPECT_EQ(kafka.consumer, (std::map<std::string, std::string>{{"max.poll.records", "1000"},
-                                                                {"partition.assignment.strategy", "roundrobin"}}));
-  EXPECT_EQ(kafka.producer,
-            (std::map<std::string, std::string>{{"compression.type", "zstd"}, {"linger.ms", "20"}}));
+  EXPECT_EQ(kafka.consumer,
+            (std::map<std::string, std::string>{{"max.poll.records", "1000"},
+                                                {"partition.assignment.strategy", "roundrobin"}}));
+  EXPECT_EQ(kafka.producer, (std::map<std::string, std::string>{{"compression.type", "zstd"},
+                                                                {"linger.ms", "20"}}));
   EXPECT_EQ(kafka.admin, (std::map<std::string, std::string>{{"request.timeout.ms", "60000"}}));
 }
 
@@ -111,12 +112,16 @@ TEST(yaml_loader, kafka_settings_are_checked_where_they_stand) {
 )";
   auto r = load_pipeline(text, "p.yaml", no_functions);
   const auto all = joined(r);
-  EXPECT_NE(all.find("p.yaml:8:5: kafka.consumer.max.pol.records: unknown client property 'max.pol.records'; did "
+  EXPECT_NE(all.find("p.yaml:8:5: kafka.consumer.max.pol.records: unknown client property "
+                     "'max.pol.records'; did "
                      "you mean 'max.poll.records'?"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("kafka.consumer.linger.ms: 'linger.ms' is not a consumer setting"), std::string::npos) << all;
-  EXPECT_NE(all.find("kafka.producer.acks: acks: 'most' is not 0, 1, all or -1"), std::string::npos) << all;
+  EXPECT_NE(all.find("kafka.consumer.linger.ms: 'linger.ms' is not a consumer setting"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("kafka.producer.acks: acks: 'most' is not 0, 1, all or -1"), std::string::npos)
+      << all;
   EXPECT_NE(all.find("kafka.brokers: unknown key 'brokers'"), std::string::npos) << all;
 }
 
@@ -167,7 +172,8 @@ sink: { topic: out }
   const auto all = joined(r);
   EXPECT_NE(all.find("p.yaml:4:3: table.nme: unknown key 'nme'"), std::string::npos) << all;
   EXPECT_NE(all.find("did you mean 'name'"), std::string::npos) << all;
-  EXPECT_NE(all.find("table.aggregate: missing: a list of {name, function, expression}"), std::string::npos)
+  EXPECT_NE(all.find("table.aggregate: missing: a list of {name, function, expression}"),
+            std::string::npos)
       << all;
 }
 
@@ -186,9 +192,12 @@ sink: { topic: out }
   EXPECT_NE(all.find("p.yaml:4:24: tables[0].topik: unknown key 'topik' (did you mean 'topic'?)"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("tables[0].topic: missing: the topic read as a table"), std::string::npos) << all;
-  EXPECT_NE(all.find("p.yaml:6:37: steps[0].join.type: unknown value 'full'"), std::string::npos) << all;
-  EXPECT_NE(all.find("steps[1].join.tabel: unknown key 'tabel' (did you mean 'table'?)"), std::string::npos)
+  EXPECT_NE(all.find("tables[0].topic: missing: the topic read as a table"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("p.yaml:6:37: steps[0].join.type: unknown value 'full'"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("steps[1].join.tabel: unknown key 'tabel' (did you mean 'table'?)"),
+            std::string::npos)
       << all;
 }
 
@@ -204,8 +213,10 @@ sink: { topic: out }
 )";
   auto r = load_pipeline(text, "p.yaml", no_functions);
   const auto all = joined(r);
-  EXPECT_NE(all.find("steps[0].join.within: missing: how far apart the joined records' timestamps may be"),
-            std::string::npos)
+  EXPECT_NE(
+      all.find(
+          "steps[0].join.within: missing: how far apart the joined records' timestamps may be"),
+      std::string::npos)
       << all;
   EXPECT_NE(all.find("p.yaml:6:51: steps[0].join.grace:"), std::string::npos) << all;
 }
@@ -220,8 +231,10 @@ sink: { topic: out }
 )",
                          "p.yaml", no_functions);
   const auto all = joined(r);
-  EXPECT_NE(all.find("steps[0].join.type: a join with a table is inner or left (outer joins two streams)"),
-            std::string::npos)
+  EXPECT_NE(
+      all.find(
+          "steps[0].join.type: a join with a table is inner or left (outer joins two streams)"),
+      std::string::npos)
       << all;
 }
 
