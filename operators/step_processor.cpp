@@ -62,13 +62,13 @@ class step_context final : public processor_context {
 }  // namespace
 
 step_processor::step_processor(const step& s, const function_registry& registry, step_stores stores,
-                               std::unique_ptr<stream_join> join)
-    : step_(s), stores_(std::move(stores)), stream_join_(std::move(join)) {
+                               std::unique_ptr<two_sided_join> join)
+    : step_(s), stores_(std::move(stores)), two_sided_(std::move(join)) {
   const std::string what = fmt::format("step '{}'", s.name);
-  if (s.joins_stream()) {
-    if (!stream_join_) {
-      throw std::invalid_argument(fmt::format("{}: no join state for stream '{}'", what, s.stream));
-    }
+  if (s.joins_stream() && !two_sided_) {
+    throw std::invalid_argument(fmt::format("{}: no join state for stream '{}'", what, s.stream));
+  }
+  if (s.kind == step_kind::join && two_sided_) {
     return;
   }
   if (s.kind == step_kind::join) {
@@ -130,7 +130,7 @@ step_processor::step_processor(step_processor&& other) noexcept
       function_(other.function_),
       stores_(std::move(other.stores_)),
       table_(other.table_),
-      stream_join_(std::move(other.stream_join_)),
+      two_sided_(std::move(other.two_sided_)),
       processor_(std::move(other.processor_)),
       punctuate_every_(other.punctuate_every_) {}
 
@@ -282,8 +282,8 @@ std::optional<processing_error> step_processor::process(const record& in,
     case step_kind::processor:
       return run_processor(in, out);
     case step_kind::join: {
-      if (stream_join_) {
-        return stream_join_->process(join_side::left, in, out);
+      if (two_sided_) {
+        return two_sided_->process(join_side::left, in, out);
       }
       auto found = table_->get(state::json_serde::serialize(in.key));
       if (!found && step_.join == join_kind::inner) {
@@ -320,10 +320,10 @@ std::optional<processing_error> step_processor::process(const record& in,
 
 std::optional<processing_error> step_processor::process_other(const record& in,
                                                               std::vector<record>& out) const {
-  if (!stream_join_) {
-    return error(in, "records of a joined stream reach only a stream join step");
+  if (!two_sided_) {
+    return error(in, "records of a joined stream or table reach only their join step");
   }
-  return stream_join_->process(join_side::right, in, out);
+  return two_sided_->process(join_side::right, in, out);
 }
 
 }  // namespace sluice::operators

@@ -12,10 +12,11 @@
 // function that changes the key of a step not declaring `changes_key` is an error (the planner
 // could not have repartitioned for it). A join looks the record's key up in its table's store:
 // the value (an object) gets the table's value as member `into` (null for a left join's miss);
-// an inner join drops a record whose key the table lacks. A join with a stream runs its
-// stream_join: process() takes the records of the step's own stream (the left side),
-// process_other() those of the joined stream (the right side). A processor step runs the user
-// processor (processor.hpp) registered under its function name, with the stores it declares.
+// an inner join drops a record whose key the table lacks. A join with a stream (stream_join), or
+// of the source table with a table (table_join), runs its two-sided join: process() takes the
+// records of the step's own input (the left side), process_other() those of the joined stream or
+// table (the right side). A processor step runs the user processor (processor.hpp) registered
+// under its function name, with the stores it declares.
 
 #include <chrono>
 #include <map>
@@ -26,8 +27,8 @@
 #include "operators/bound_expression.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/processor.hpp"
-#include "operators/stream_join.hpp"
 #include "operators/topology.hpp"
+#include "operators/two_sided_join.hpp"
 #include "state/kv_store.hpp"
 
 namespace sluice::operators {
@@ -39,9 +40,10 @@ class step_processor {
   using step_stores = std::map<std::string, state::kv_store*, std::less<>>;
 
   // Throws std::invalid_argument for a step that does not pass validate_topology, or a join or
-  // processor without its stores (a stream join: without `join`).
+  // processor without its stores (a stream join: without `join`). A join step given `join` runs it
+  // (a stream-stream or table-table join).
   step_processor(const step& s, const function_registry& registry, step_stores stores = {},
-                 std::unique_ptr<stream_join> join = nullptr);
+                 std::unique_ptr<two_sided_join> join = nullptr);
   ~step_processor();
   step_processor(step_processor&&) noexcept;
   step_processor& operator=(step_processor&&) = delete;
@@ -49,7 +51,8 @@ class step_processor {
   // Appends what the step produces for `in` to `out` (nothing when filtered out). On error `out`
   // is unchanged.
   std::optional<processing_error> process(const record& in, std::vector<record>& out) const;
-  // A stream join's record of the joined (right) stream; what it emits continues after this step.
+  // A two-sided join's record of the joined (right) stream or table; what it emits continues
+  // after this step.
   std::optional<processing_error> process_other(const record& in, std::vector<record>& out) const;
 
   const step& spec() const { return step_; }
@@ -74,8 +77,8 @@ class step_processor {
 
   const step_function* function_ = nullptr;
   step_stores stores_;
-  const state::kv_store* table_ = nullptr;    // a join's, from stores_
-  std::unique_ptr<stream_join> stream_join_;  // a join with a stream
+  const state::kv_store* table_ = nullptr;     // a join's, from stores_
+  std::unique_ptr<two_sided_join> two_sided_;  // a join with a stream, or of two tables
   std::unique_ptr<processor> processor_;
   std::chrono::milliseconds punctuate_every_{0};
 };

@@ -36,14 +36,13 @@
 #include "operators/processing_error.hpp"
 #include "operators/record.hpp"
 #include "operators/topology.hpp"
+#include "operators/two_sided_join.hpp"
 #include "state/kv_store.hpp"
 #include "state/window_store.hpp"
 
 namespace sluice::operators {
 
-enum class join_side : std::uint8_t { left, right };
-
-class stream_join {
+class stream_join final : public two_sided_join {
  public:
   struct stores {
     state::window_store* left = nullptr;
@@ -62,7 +61,7 @@ class stream_join {
   // side) to `out`. On error nothing is appended, but the stores may have been written (the
   // runtime's abort or skip settles it, as for any partial output).
   std::optional<processing_error> process(join_side side, const record& in,
-                                          std::vector<record>& out);
+                                          std::vector<record>& out) override;
 
  private:
   bool keeps_unmatched(join_side side) const;

@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "operators/stream_join.hpp"
+#include "operators/table_join.hpp"
 #include "state/json_serde.hpp"
 
 namespace sluice::operators {
@@ -45,10 +47,20 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
         join_stores.time = &open_kv(names.time, "step '" + s.name + "'");
       }
       for (const auto& stream : plan_.streams) {
-        if (stream.name == s.stream) streams_by_topic_[stream.topic] = steps_.size();
+        if (stream.name == s.stream) others_by_topic_[stream.topic] = steps_.size();
       }
       steps_.emplace_back(s, registry, step_processor::step_stores{},
                           std::make_unique<stream_join>(s, join_stores, metrics_.join_dropped));
+      continue;
+    }
+    if (const auto* joined = plan_.joined_table_of(s)) {
+      const auto names = table_join_store_names(s);
+      const auto what = "step '" + s.name + "'";
+      table_join::stores join_stores{&open_kv(names.left, what), &open_kv(names.right, what)};
+      others_by_topic_[joined->topic] = steps_.size();
+      steps_.emplace_back(s, registry, step_processor::step_stores{},
+                          std::make_unique<table_join>(s, join_stores, metrics_.join_dropped,
+                                                       metrics_.table_records));
       continue;
     }
     step_processor::step_stores step_stores;
@@ -363,8 +375,8 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
     return std::nullopt;
   }
   std::vector<output_record> produced;
-  if (auto joined = streams_by_topic_.find(in.origin.topic); joined != streams_by_topic_.end()) {
-    // The joined stream enters at its join step; what the join emits goes on after it.
+  if (auto joined = others_by_topic_.find(in.origin.topic); joined != others_by_topic_.end()) {
+    // The joined stream or table enters at its join step; what the join emits goes on after it.
     std::vector<record> results;
     if (auto e = steps_[joined->second].process_other(records.front(), results)) {
       return fail(*e);

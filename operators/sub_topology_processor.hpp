@@ -16,7 +16,8 @@
 // A record of a table's topic (plan.tables) updates that table's store (put, or remove for a
 // null value; a record without a key is ignored) and emits nothing; join steps read the store.
 // A record of a joined stream's topic (plan.streams) enters at its stream join step (the join's
-// right side); what the join emits goes through the steps after it.
+// right side); what the join emits goes through the steps after it. So does a record of the table
+// joined to a source read as a table (plan.joined_tables), at the table-table join step.
 //
 // One task's thread. Holds references to the topology's parts, the provider and the registry:
 // they must outlive it.
@@ -104,7 +105,8 @@ class sub_topology_processor {
   std::unique_ptr<windowed_aggregator> aggregator_;
   std::unique_ptr<table_aggregator> table_;
   std::map<std::string, state::kv_store*> tables_by_topic_;
-  std::map<std::string, std::size_t> streams_by_topic_;  // a joined stream's topic: its join step
+  // The topic of a joined stream, or of the right table of a table-table join: its join step.
+  std::map<std::string, std::size_t> others_by_topic_;
   std::vector<std::int64_t>
       step_due_;  // per step: when its punctuation is next due (-1: not yet started)
   std::int64_t table_due_ = -1;

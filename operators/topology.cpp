@@ -96,6 +96,18 @@ duration stream_join_retention(const step& s) {
   return 2 * s.within + s.grace;
 }
 
+table_join_stores table_join_store_names(const step& s) {
+  return table_join_stores{s.name + "-left", s.name + "-right"};
+}
+
+const table_source_spec* sub_topology::joined_table_of(const step& s) const {
+  if (s.kind != step_kind::join || s.table.empty()) return nullptr;
+  for (const auto& table : joined_tables) {
+    if (table.name == s.table) return &table;
+  }
+  return nullptr;
+}
+
 bool changes_key(const step& s) {
   switch (s.kind) {
     case step_kind::select_key:
@@ -264,6 +276,21 @@ void add_stream(const topology& t, const step& join, sub_topology& sub) {
   }
 }
 
+// A table-table join step reads the right table in the sub-topology it runs in, like a stream-table
+// join, but into stores of its own, one per side.
+void add_joined_table(const topology& t, const step& join, sub_topology& sub) {
+  const auto* table = find_named(t.tables, join.table);
+  if (table == nullptr) return;  // validate_topology reports it
+  sub.sources.push_back(
+      source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
+  sub.joined_tables.push_back(*table);
+  const auto names = table_join_store_names(join);
+  for (const auto* store : {&names.left, &names.right}) {
+    sub.stores.push_back(store_plan{*store, store_kind::key_value,
+                                    t.name + "-" + *store + "-changelog", duration{0}});
+  }
+}
+
 }  // namespace
 
 topology_plan plan_topology(const topology& t) {
@@ -288,6 +315,8 @@ topology_plan plan_topology(const topology& t) {
       current.steps.push_back(t.steps[i]);
       if (t.steps[i].joins_stream()) {
         add_stream(t, t.steps[i], current);
+      } else if (t.joins_tables(t.steps[i])) {
+        add_joined_table(t, t.steps[i], current);
       } else if (t.steps[i].kind == step_kind::join) {
         add_table(t, t.steps[i], current);
       }

@@ -9,6 +9,11 @@
 //
 //   sources ──steps──▶ [windowed or table aggregation ──after steps──▶] sinks (each: when ▶ steps)
 //
+// A source read as a table (source_spec::as_table) is joined with a table from `tables` by its
+// first step: a table-table join (Kafka Streams' KTable#join / leftJoin / outerJoin) whose
+// results, a changelog of the joined table (a null value deletes the key), go on through the
+// later steps to the sinks.
+//
 // A table aggregation groups by key with no window (Kafka Streams' groupByKey().aggregate()):
 // one running result per key, kept in a key-value store, a KTable whose every update is emitted.
 //
@@ -42,6 +47,9 @@ struct source_spec {
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
   std::string cluster;  // a name from topology::clusters; empty: the default cluster
+  // Read as a table (one topic: the latest value per key, a null value deletes it), the left side
+  // of the table-table join that must be the first step.
+  bool as_table = false;
   bool operator==(const source_spec&) const = default;
 };
 
@@ -138,6 +146,16 @@ struct stream_join_stores {
 };
 stream_join_stores stream_join_store_names(const step& s);
 duration stream_join_retention(const step& s);
+
+// The stores of a table-table join step: each side's latest value per key with its timestamp
+// (Kafka Streams' timestamped key-value stores), "<step>-left" and "<step>-right", both
+// changelogged. The join keeps its own copy of the right table rather than the table's
+// "<name>-table" store, so the encoding with timestamps stays the join's business.
+struct table_join_stores {
+  std::string left;
+  std::string right;
+};
+table_join_stores table_join_store_names(const step& s);
 
 // Where results go. A pipeline has one or more sinks (branches): each result goes to every sink
 // whose `when` predicate holds (no predicate: every result), through the sink's own stateless
@@ -259,6 +277,12 @@ struct topology {
   bool operator==(const topology&) const = default;
 
   bool aggregates() const { return aggregation || table; }
+  // The source is read as a table: the first step is a table-table join.
+  bool reads_table() const { return !sources.empty() && sources.front().as_table; }
+  // Whether `s` (a step of `steps`) joins the source table with a table: a table-table join.
+  bool joins_tables(const step& s) const {
+    return reads_table() && s.kind == step_kind::join && !s.table.empty();
+  }
   // The cluster of the sources (empty: the default one), where the group and internal topics live.
   const std::string& home_cluster() const;
 
@@ -286,7 +310,10 @@ struct sub_topology {
   std::vector<source_spec> sources;         // the tables' topics too
   std::vector<table_source_spec> tables;    // read by this sub-topology's join steps
   std::vector<stream_source_spec> streams;  // joined by this sub-topology's stream join steps
-  bool reads_internal = false;              // sources are the repartition topic
+  // Joined to the source table by this sub-topology's table-table join step (the right side):
+  // its records enter at that step, which keeps them in its own store (table_join_stores).
+  std::vector<table_source_spec> joined_tables;
+  bool reads_internal = false;  // sources are the repartition topic
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;
@@ -295,6 +322,9 @@ struct sub_topology {
   bool writes_internal = false;  // the sink is the repartition topic (JSON key and value)
   std::vector<store_plan> stores;
   bool operator==(const sub_topology&) const = default;
+
+  // The right side of `s` when it is this sub-topology's table-table join step, else null.
+  const table_source_spec* joined_table_of(const step& s) const;
 };
 
 struct topology_plan {

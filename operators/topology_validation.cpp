@@ -21,6 +21,7 @@ class validator {
   std::vector<topology_error> run() {
     check_name();
     check_sources();
+    check_table_source();
     check_tables();
     check_steps("steps", t_.steps);
     if (t_.aggregation) {
@@ -95,6 +96,40 @@ class validator {
           add(topic_path, fmt::format("topic '{}' is read twice", s.topics[j]));
         }
       }
+    }
+  }
+
+  // A source read as a table feeds a table-table join, its first step, and nothing else: its
+  // updates are not events (a filter or map before the join would turn a delete into nonsense),
+  // and the join's results are a changelog that an aggregation would count wrong.
+  void check_table_source() {
+    for (std::size_t i = 0; i < t_.sources.size(); ++i) {
+      const auto& source = t_.sources[i];
+      if (!source.as_table) continue;
+      const auto path = fmt::format("sources[{}]", i);
+      if (t_.sources.size() != 1) {
+        add(path + ".as", "a source read as a table is the pipeline's only source");
+      }
+      if (source.topics.size() > 1) {
+        add(path + ".topics", "a table is read from one topic");
+      }
+    }
+    if (!t_.reads_table()) return;
+    if (t_.steps.empty() || !t_.joins_tables(t_.steps.front())) {
+      add(t_.steps.empty() ? "steps" : step_path("steps", 0, t_.steps.front()),
+          "a source read as a table is joined with a table by the first step (join: {table: NAME, "
+          "type: inner|left|outer})");
+    }
+    for (std::size_t i = 1; i < t_.steps.size(); ++i) {
+      if (t_.steps[i].kind == step_kind::join) {
+        add(step_path("steps", i, t_.steps[i]),
+            "a pipeline whose source is a table joins once, in its first step");
+      }
+    }
+    if (t_.aggregates()) {
+      add(t_.table ? "table" : "window",
+          "the results of a table-table join are a table's changelog (a null value deletes a "
+          "key): they are not aggregated");
     }
   }
 
@@ -380,8 +415,10 @@ class validator {
       add(path + ".table", fmt::format("no table '{}' in tables: ({})", s.table,
                                        known.empty() ? "none declared" : known));
     }
-    if (s.join == join_kind::outer) {
-      add(path + ".type", "a join with a table is inner or left (outer joins two streams)");
+    if (s.join == join_kind::outer && !t_.joins_tables(s)) {
+      add(path + ".type",
+          "a join with a table is inner or left (outer joins two streams, or a source read as a "
+          "table with a table)");
     }
     if (s.into.empty() && !s.table.empty()) {
       add(path + ".into", "expected the member that receives the table's value");

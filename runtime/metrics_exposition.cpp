@@ -119,11 +119,12 @@ void add_operator_counts(families& out, const runtime_metrics& m, const task_man
               static_cast<double>(counts.windows_emitted));
   out.counter("sluice_table_updates_total", "Table aggregation results emitted",
               static_cast<double>(counts.table_updates));
-  out.counter("sluice_table_records_total",
-              "Records of joined tables' topics applied to their stores",
-              static_cast<double>(counts.table_records));
+  out.counter(
+      "sluice_table_records_total",
+      "Records of tables' topics applied to their stores (both sides of a table-table join)",
+      static_cast<double>(counts.table_records));
   out.counter("sluice_join_dropped_records_total",
-              "Records a stream-stream join dropped for a null key or value",
+              "Records a join of two streams or two tables dropped for a null key (or value)",
               static_cast<double>(counts.join_dropped));
 }
 

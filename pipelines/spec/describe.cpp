@@ -67,6 +67,24 @@ std::string step_text(const ops::step& s) {
   }
 }
 
+// The table (a stream-table join's, or a table-table join's right side) read from `topic`.
+const ops::table_source_spec* table_read_from(const ops::sub_topology& sub,
+                                              const std::string& topic) {
+  for (const auto* tables : {&sub.tables, &sub.joined_tables}) {
+    for (const auto& table : *tables) {
+      if (table.topic == topic) return &table;
+    }
+  }
+  return nullptr;
+}
+
+std::string table_join_text(const ops::step& s) {
+  return fmt::format(
+      "{} join of the source table with table {}, its value as {}; every update of either side "
+      "emits the key's joined value (null: deleted)",
+      ops::to_string(s.join), s.table, s.into);
+}
+
 std::string window_text(const ops::windowed_aggregation_spec& a) {
   const auto& w = a.window;
   std::string shape;
@@ -121,22 +139,22 @@ std::string describe_topology(const ops::topology& t) {
     out += fmt::format("\nsub-topology {}\n", sub.id);
     for (const auto& s : sub.sources) {
       for (const auto& topic : s.topics) {
-        auto table =
-            std::find_if(sub.tables.begin(), sub.tables.end(),
-                         [&](const ops::table_source_spec& t) { return t.topic == topic; });
+        const auto* table = table_read_from(sub, topic);
         auto stream =
             std::find_if(sub.streams.begin(), sub.streams.end(),
                          [&](const ops::stream_source_spec& t) { return t.topic == topic; });
         out += fmt::format("  source  {}  ({}{}{})\n", topic, formats(s.key_format, s.value_format),
-                           table != sub.tables.end()     ? ", read as table " + table->name
+                           table != nullptr              ? ", read as table " + table->name
                            : stream != sub.streams.end() ? ", joined stream " + stream->name
+                           : s.as_table                  ? ", read as a table"
                            : sub.reads_internal          ? ", internal repartition topic"
                                                          : "",
                            on_cluster(s.cluster));
       }
     }
     for (const auto& s : sub.steps) {
-      out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
+      out += fmt::format("  step    {}: {}\n", s.name,
+                         sub.joined_table_of(s) != nullptr ? table_join_text(s) : step_text(s));
     }
     if (sub.aggregation) {
       const auto& a = *sub.aggregation;
@@ -181,7 +199,7 @@ std::string describe_topology(const ops::topology& t) {
   out += "\ntopics\n";
   for (const auto& s : t.sources) {
     for (const auto& topic : s.topics) {
-      out += fmt::format("  input       {}\n", topic);
+      out += fmt::format("  input       {}{}\n", topic, s.as_table ? "  (read as a table)" : "");
     }
   }
   for (const auto& table : t.tables) {

@@ -54,6 +54,7 @@ class graph_builder {
     }
     for (const auto& stream : sub.streams)
       table_topics.insert(stream.topic);  // enter at their join
+    for (const auto& table : sub.joined_tables) table_topics.insert(table.topic);  // likewise
     std::vector<std::string> current;
     for (const auto& source : sub.sources) {
       for (const auto& topic : source.topics) {
@@ -69,6 +70,11 @@ class graph_builder {
           edge(table->second, current.front());
         }
         if (s.joins_stream()) add_stream_join(sub, s, current.front());
+        if (const auto* joined = sub.joined_table_of(s)) {
+          const auto names = ops::table_join_store_names(s);
+          add_two_sided_join(sub, topic_node(joined->topic, "table"), current.front(),
+                             {{names.left, "key_value"}, {names.right, "key_value"}});
+        }
         for (const auto& store : s.stores) {
           const auto name = ops::step_store_name(s, store);
           const auto id =
@@ -114,16 +120,28 @@ class graph_builder {
 
   // A stream join: the other stream's topic feeds the join step, which keeps its stores.
   void add_stream_join(const ops::sub_topology& sub, const ops::step& s, const std::string& join) {
+    std::string other;
     for (const auto& stream : sub.streams) {
-      if (stream.name == s.stream) edge(topic_node(stream.topic, "joined stream"), join);
+      if (stream.name == s.stream) other = topic_node(stream.topic, "joined stream");
     }
     const auto names = ops::stream_join_store_names(s);
-    for (const auto* store : {&names.left, &names.right, &names.pending, &names.time}) {
-      if (store->empty()) continue;
-      const bool window = store == &names.left || store == &names.right;
-      const auto id = add_node(
-          sub, "store", fmt::format("{} ({})", *store, window ? "window" : "key_value"), {join});
-      edge(id, topic_node(changelog_of(sub, *store), "changelog"));
+    std::vector<std::pair<std::string, std::string>> stores{{names.left, "window"},
+                                                            {names.right, "window"}};
+    for (const auto* store : {&names.pending, &names.time}) {
+      if (!store->empty()) stores.emplace_back(*store, "key_value");
+    }
+    add_two_sided_join(sub, other, join, stores);
+  }
+
+  // A join with state on both sides: the other side's topic feeds the join step, which keeps its
+  // stores (name, kind), each with its changelog.
+  void add_two_sided_join(const ops::sub_topology& sub, const std::string& other_topic,
+                          const std::string& join,
+                          const std::vector<std::pair<std::string, std::string>>& stores) {
+    if (!other_topic.empty()) edge(other_topic, join);
+    for (const auto& [store, kind] : stores) {
+      const auto id = add_node(sub, "store", fmt::format("{} ({})", store, kind), {join});
+      edge(id, topic_node(changelog_of(sub, store), "changelog"));
     }
   }
 
@@ -133,6 +151,10 @@ class graph_builder {
       if (table.store_name() == store) return false;
     }
     for (const auto& s : sub.steps) {
+      if (sub.joined_table_of(s) != nullptr) {
+        const auto names = ops::table_join_store_names(s);
+        if (store == names.left || store == names.right) return false;
+      }
       if (s.joins_stream()) {
         const auto names = ops::stream_join_store_names(s);
         if (store == names.left || store == names.right || store == names.pending ||

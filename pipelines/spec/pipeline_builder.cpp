@@ -86,6 +86,13 @@ pipeline_builder& pipeline_builder::source(ops::source_spec source) {
   return *this;
 }
 
+pipeline_builder& pipeline_builder::source_table(std::string topic, ops::data_format key_format,
+                                                 ops::data_format value_format) {
+  ops::source_spec table{{std::move(topic)}, key_format, value_format};
+  table.as_table = true;
+  return source(std::move(table));
+}
+
 pipeline_builder& pipeline_builder::cluster(std::string name) {
   topology_.clusters.insert(std::move(name));
   return *this;

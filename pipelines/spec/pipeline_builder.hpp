@@ -23,6 +23,13 @@
 //                     .to("visit-counts")
 //                     .build();
 //
+//   auto accounts = pipeline_builder("account-owners")     // a table-table join
+//                       .source_table("accounts")
+//                       .table_source("owners", "owners")
+//                       .join("owners", join_kind::left, "owner")
+//                       .to("accounts-with-owners")
+//                       .build();
+//
 //   auto migration = pipeline_builder("orders-migration")  // from one cluster to another
 //                        .cluster("old")
 //                        .cluster("new")
@@ -83,6 +90,12 @@ class pipeline_builder {
   // A source with every field, e.g. on a named cluster:
   // source(source_spec{.topics = {"orders"}, .cluster = "old"}).
   pipeline_builder& source(operators::source_spec source);
+  // The source read as a table (the latest value per key, a null value deletes it): the first
+  // step joins it with a table_source() (join(): inner, left or outer), a table-table join whose
+  // results are the joined table's changelog.
+  pipeline_builder& source_table(
+      std::string topic, operators::data_format key_format = operators::data_format::string,
+      operators::data_format value_format = operators::data_format::json);
   // Declares a named cluster that sources, tables and sinks may name (the YAML file's `clusters:`
   // keys). Where it is and how to reach it goes to the runtime (runtime_config::clusters).
   pipeline_builder& cluster(std::string name);
@@ -99,7 +112,8 @@ class pipeline_builder {
   // A user processor (operators/processor.hpp) registered as `processor`, with its stores.
   pipeline_builder& process(std::string processor, std::vector<std::string> stores = {},
                             bool changes_key = false, std::string name = {});
-  // A stream-table join with a table from table_source(); `into` empty: the table's name.
+  // A stream-table join with a table from table_source() (after source_table(): a table-table
+  // join); `into` empty: the table's name.
   pipeline_builder& join(std::string table, operators::join_kind kind = operators::join_kind::inner,
                          std::string into = {}, std::string name = {});
 

@@ -327,10 +327,15 @@ void pipeline_reader::read_sources(const YAML::Node& node, ops::topology& t) {
   for (std::size_t i = 0; i < node.size(); ++i) {
     const auto path = index("sources", i);
     const auto& n = node[i];
-    if (!mapping(n, path, {"topic", "topics", "key_format", "value_format", "cluster"})) {
+    if (!mapping(n, path, {"topic", "topics", "key_format", "value_format", "cluster", "as"})) {
       continue;
     }
     ops::source_spec source;
+    if (auto as = n["as"]) {
+      // `as: table`: read as a table, for a table-table join (validate_topology checks the rest).
+      source.as_table =
+          choice<bool>(as, join(path, "as"), parse_read_as, {"stream", "table"}).value_or(false);
+    }
     if (n["topic"] && n["topics"]) {
       error(join(path, "topics"), "give topic or topics, not both");
     }
@@ -358,6 +363,12 @@ void pipeline_reader::read_sources(const YAML::Node& node, ops::topology& t) {
     read_cluster_name(n, path, source.cluster);
     t.sources.push_back(std::move(source));
   }
+}
+
+std::optional<bool> pipeline_reader::parse_read_as(std::string_view name) {
+  if (name == "table") return true;
+  if (name == "stream") return false;
+  return std::nullopt;
 }
 
 // cluster: NAME of a source, table or sink at `path` (validate_topology checks the name).

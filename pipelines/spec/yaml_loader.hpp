@@ -26,6 +26,9 @@
 //       cluster: old                 # tables and sinks too; default: the default cluster.
 //                                    # Sources and tables share one cluster (the group's);
 //                                    # exactly_once refuses a sink on another one
+//       as: table                    # stream (default) | table: the one source, read as a
+//                                    # table (latest value per key; null deletes), joined with
+//                                    # a table by the first step (a table-table join, below)
 //   tables:                          # topics read as tables (latest value per key), for joins
 //     - { name: pages, topic: page-info, key_format: string, value_format: json }
 //   streams:                         # second streams, for stream-stream joins (same fields)
@@ -47,6 +50,9 @@
 //                                    # stream-stream: records of both streams with the same key
 //                                    # and timestamps at most `within` apart; left and outer emit
 //                                    # the unmatched with null once within + grace has passed
+//     - join: { table: pages, type: outer, into: page }   # after a source `as: table`:
+//                                    # table-table (inner | left | outer): every update of either
+//                                    # table emits the key's joined value, or null once deleted
 //   window:
 //     type: tumbling                 # tumbling (size) | hopping (size, advance) | session (gap)
 //     size: 1m

@@ -5,6 +5,7 @@
 // and streams), yaml_steps.cpp (steps, joins, the window and the table aggregation) and
 // yaml_sinks_and_tests.cpp (sinks and the `tests:` section).
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,8 @@ class pipeline_reader : public reader {
                   kafka_client_settings& out);
 
   void read_sources(const YAML::Node& node, ops::topology& t);
+  // A source's `as`: table (true) or stream (false).
+  static std::optional<bool> parse_read_as(std::string_view name);
 
   // cluster: NAME of a source, table or sink at `path` (validate_topology checks the name).
   void read_cluster_name(const YAML::Node& n, const std::string& path, std::string& cluster);

@@ -6,6 +6,7 @@
 #include "operators/sub_topology_processor.hpp"
 #include "operators/topology_validation.hpp"
 #include "tests/operators/operator_test_support.hpp"
+#include "tests/operators/sub_topology_harness.hpp"
 
 namespace sluice::operators {
 namespace {
@@ -97,52 +98,25 @@ TEST(stream_stream_join_validation, a_valid_join_passes) {
   EXPECT_TRUE(problems(matching({stream_join_step(join_kind::outer)})).empty());
 }
 
-// One sub-topology over in-memory stores; feed() returns "key value @timestamp" per result.
+// The join's sub-topology; order() and payment() return "key value @timestamp" per result.
 class join_harness {
  public:
   explicit join_harness(join_kind kind)
-      : plan_(plan_topology(matching({stream_join_step(kind)})).sub_topologies.at(0)),
-        processor_(std::make_unique<sub_topology_processor>(plan_, stores_, registry_)) {}
+      : harness_(plan_topology(matching({stream_join_step(kind)})).sub_topologies.at(0)) {}
 
   std::vector<std::string> order(std::optional<std::string> key, std::string value,
                                  std::int64_t timestamp) {
-    return feed("orders", std::move(key), std::move(value), timestamp);
+    return harness_.feed("orders", std::move(key), std::move(value), timestamp);
   }
   std::vector<std::string> payment(std::optional<std::string> key, std::optional<std::string> value,
                                    std::int64_t timestamp) {
-    return feed("payment-topic", std::move(key), std::move(value), timestamp);
+    return harness_.feed("payment-topic", std::move(key), std::move(value), timestamp);
   }
-  std::uint64_t dropped() const { return processor_->metrics().snapshot().join_dropped; }
-  // Commits the stores and builds the processor again, as a restarted task does.
-  void restart() {
-    stores_.commit_all(state::changelog_offset{offset_});
-    processor_ = std::make_unique<sub_topology_processor>(plan_, stores_, registry_);
-  }
+  std::uint64_t dropped() const { return harness_.metrics().join_dropped; }
+  void restart() { harness_.restart(); }
 
  private:
-  std::vector<std::string> feed(std::string topic, std::optional<std::string> key,
-                                std::optional<std::string> value, std::int64_t timestamp) {
-    std::vector<output_record> out;
-    auto e = processor_->process(raw_record{record_origin{std::move(topic), 0, offset_++},
-                                            std::move(key),
-                                            std::move(value),
-                                            timestamp,
-                                            {}},
-                                 out);
-    EXPECT_FALSE(e) << (e ? e->describe() : "");
-    std::vector<std::string> results;
-    for (const auto& o : out) {
-      results.push_back(o.key.value_or("<null>") + " " + o.value.value_or("<null>") + " @" +
-                        std::to_string(o.timestamp));
-    }
-    return results;
-  }
-
-  sub_topology plan_;
-  in_memory_store_provider stores_;
-  function_registry registry_;
-  std::unique_ptr<sub_topology_processor> processor_;
-  std::int64_t offset_ = 0;
+  testing::sub_topology_harness harness_;
 };
 
 using strings = std::vector<std::string>;

@@ -114,6 +114,26 @@ TEST(describe_graph, a_joined_stream_feeds_the_join_which_keeps_its_stores) {
   EXPECT_EQ(g.edges.size(), 11U);
 }
 
+TEST(describe_graph, both_tables_of_a_table_table_join_feed_the_join_which_keeps_a_store_per_side) {
+  const auto t = pipeline_builder("e")
+                     .source_table("accounts")
+                     .table_source("owners", "owner-topic")
+                     .join("owners", ops::join_kind::outer, "owner")
+                     .to("out")
+                     .build();
+  const auto g = graph_of(t);
+  EXPECT_EQ(node(g, "owner-topic").role, "table");
+  EXPECT_TRUE(has_edge(g, "accounts", "join-0: join"));
+  EXPECT_TRUE(has_edge(g, "owner-topic", "join-0: join"));
+  for (const auto* store : {"join-0-left", "join-0-right"}) {
+    const auto label = std::string(store) + " (key_value)";
+    EXPECT_TRUE(has_edge(g, "join-0: join", label)) << store;
+    EXPECT_TRUE(has_edge(g, label, "e-" + std::string(store) + "-changelog")) << store;
+  }
+  EXPECT_TRUE(has_edge(g, "join-0: join", "out"));
+  EXPECT_EQ(g.edges.size(), 7U);
+}
+
 TEST(describe_graph, dot_groups_each_sub_topology) {
   const auto dot = to_dot(repartitioned_table());
   EXPECT_EQ(dot.rfind("digraph \"app\" {", 0), 0U) << dot;

@@ -52,6 +52,10 @@ TEST(pipeline_examples, the_stream_stream_join_passes_its_tests) {
   expect_tests_pass("order_payments.yaml", 2);
 }
 
+TEST(pipeline_examples, the_table_table_join_passes_its_tests) {
+  expect_tests_pass("customer_accounts.yaml", 2);
+}
+
 TEST(pipeline_examples, branches_to_two_sinks_pass_their_tests) {
   expect_tests_pass("order_routing.yaml", 1);
 }

@@ -221,6 +221,41 @@ sink: { topic: out }
       << described;
 }
 
+TEST(pipeline_builder, a_table_table_join_matches_yaml) {
+  auto yaml = load_pipeline(R"(name: t
+sources: [{ topic: accounts, as: table, key_format: string }]
+tables:
+  - { name: owners, topic: owner-events, value_format: json }
+steps:
+  - join: { table: owners, type: outer, into: owner }
+  - filter: value == null or value.owner != null
+sink: { topic: out }
+)",
+                            "t.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  auto built = pipeline_builder("t")
+                   .source_table("accounts")
+                   .table_source("owners", "owner-events")
+                   .join("owners", ops::join_kind::outer, "owner")
+                   .filter("value == null or value.owner != null")
+                   .to("out")
+                   .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  EXPECT_TRUE(built.sources[0].as_table);
+  const auto described = describe_topology(built);
+  for (const auto* line :
+       {"source  accounts  (key string, value json, read as a table)",
+        "source  owner-events  (key string, value json, read as table owners)",
+        "step    join-0: outer join of the source table with table owners, its value as owner; "
+        "every update of either side emits the key's joined value (null: deleted)",
+        "store   join-0-left  (key_value), changelog t-join-0-left-changelog",
+        "store   join-0-right  (key_value), changelog t-join-0-right-changelog",
+        "input       accounts  (read as a table)"}) {
+    EXPECT_NE(described.find(line), std::string::npos) << line << "\n" << described;
+  }
+  EXPECT_EQ(described.find("owners-table"), std::string::npos) << described;
+}
+
 TEST(pipeline_builder, a_processor_step_matches_yaml) {
   ops::function_registry registry;
   registry.add_processor("dedup", [] { return std::unique_ptr<ops::processor>(); }, {"seen"});

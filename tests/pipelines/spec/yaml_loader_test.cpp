@@ -136,9 +136,10 @@ sink:
 )";
   auto r = load_pipeline(text, "p.yaml", no_functions);
   ASSERT_EQ(r.errors.size(), 2U) << joined(r);
-  EXPECT_EQ(messages(r)[0],
-            "p.yaml:4:5: sources[0].key_formt: unknown key 'key_formt' (did you mean "
-            "'key_format'?); expected one of: topic, topics, key_format, value_format, cluster");
+  EXPECT_EQ(
+      messages(r)[0],
+      "p.yaml:4:5: sources[0].key_formt: unknown key 'key_formt' (did you mean "
+      "'key_format'?); expected one of: topic, topics, key_format, value_format, cluster, as");
   EXPECT_EQ(r.errors[1].line, 7);
   EXPECT_EQ(r.errors[1].path, "sink.partitons");
 }
@@ -232,8 +233,34 @@ sink: { topic: out }
                          "p.yaml", no_functions);
   const auto all = joined(r);
   EXPECT_NE(
-      all.find(
-          "steps[0].join.type: a join with a table is inner or left (outer joins two streams)"),
+      all.find("steps[0].join.type: a join with a table is inner or left (outer joins two streams, "
+               "or a source read as a table with a table)"),
+      std::string::npos)
+      << all;
+}
+
+TEST(yaml_loader, a_source_read_as_a_table_is_checked_where_it_stands) {
+  auto r = load_pipeline(R"(name: j
+sources:
+  - { topic: accounts, as: table }
+  - { topic: orders, as: tabel }
+tables: [{ name: owners, topic: owners }]
+steps:
+  - filter: "true"
+  - join: { table: owners, type: outer }
+sink: { topic: out }
+)",
+                         "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("p.yaml:4:26: sources[1].as: unknown value 'tabel'"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("p.yaml:3:28: sources[0].as: a source read as a table is the pipeline's only "
+                     "source"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(
+      all.find("steps[0].filter: a source read as a table is joined with a table by the first "
+               "step"),
       std::string::npos)
       << all;
 }
