@@ -6,11 +6,15 @@
 //   3. stream-stream joins of orders and payments (same key, timestamps at most WINDOW_MS apart,
 //      GRACE_MS of grace), inner, left and outer, the payment as "payment" (an outer join's payment
 //      without an order: {"payment": ...}). The wall-clock throttle of unmatched results is off
-//      (emit interval 0), so they go out at the first record that may emit them, as in Sluice.
+//      (emit interval 0), so they go out at the first record that may emit them, as in Sluice;
+//   4. table-table joins of accounts and owners (both read as tables, keyed alike), inner, left
+//      and outer, the owner as "owner" (an outer join's owner without an account:
+//      {"owner": ...}), every update of either table emitted, a deleted result as a tombstone.
 // Values are JSON text handled as strings (no JSON library on the classpath): the amount is read
 // with a pattern, the outputs are written the way Sluice writes them.
 //   java StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT
 //        PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT
+//        ACCOUNTS OWNERS TABLE_INNER_OUT TABLE_LEFT_OUT TABLE_OUTER_OUT
 // Runs until SIGTERM, then closes cleanly (a final commit).
 import java.time.Duration;
 import java.util.Properties;
@@ -37,10 +41,18 @@ public final class StreamsConformance {
     return Long.parseLong(m.group(1));
   }
 
+  // Sluice's joined value: the left value (an object, or {} when absent) with member `name` set to
+  // the right value (null when absent).
+  private static ValueJoiner<String, String, String> withMember(String name) {
+    return (left, right) -> (left == null ? "{" : left.substring(0, left.lastIndexOf('}')) + ",")
+        + "\"" + name + "\":" + (right == null ? "null" : right) + "}";
+  }
+
   public static void main(String[] args) throws Exception {
-    if (args.length != 13) {
+    if (args.length != 18) {
       System.err.println("usage: StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT"
-          + " PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT");
+          + " PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT"
+          + " ACCOUNTS OWNERS TABLE_INNER_OUT TABLE_LEFT_OUT TABLE_OUTER_OUT");
       System.exit(2);
     }
     Properties p = new Properties();
@@ -81,12 +93,17 @@ public final class StreamsConformance {
     KStream<String, String> payments = builder.stream(args[7]);
     JoinWindows window = JoinWindows.ofTimeDifferenceAndGrace(
         Duration.ofMillis(Long.parseLong(args[8])), Duration.ofMillis(Long.parseLong(args[9])));
-    ValueJoiner<String, String, String> withPayment = (order, payment) ->
-        (order == null ? "{" : order.substring(0, order.lastIndexOf('}')) + ",")
-            + "\"payment\":" + (payment == null ? "null" : payment) + "}";
+    ValueJoiner<String, String, String> withPayment = withMember("payment");
     orders.join(payments, withPayment, window).to(args[10]);
     orders.leftJoin(payments, withPayment, window).to(args[11]);
     orders.outerJoin(payments, withPayment, window).to(args[12]);
+
+    KTable<String, String> accounts = builder.table(args[13]);
+    KTable<String, String> owners = builder.table(args[14]);
+    ValueJoiner<String, String, String> withOwner = withMember("owner");
+    accounts.join(owners, withOwner).toStream().to(args[15]);
+    accounts.leftJoin(owners, withOwner).toStream().to(args[16]);
+    accounts.outerJoin(owners, withOwner).toStream().to(args[17]);
 
     KafkaStreams streams = new KafkaStreams(builder.build(), p);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -1,9 +1,9 @@
-"""Conformance with Kafka Streams: the same table aggregation, the same stream-table left join and
-the same stream-stream joins (inner, left, outer) run by Kafka Streams (StreamsConformance.java,
-exactly_once_v2, cache off) and by Sluice (five pipelines in one `sluice run`, exactly_once) on the
-same input topics of one broker, must write the same results: per key, the same sequence of table
-updates, of joined orders and of stream-stream join results (read back with kafka-python,
-read_committed).
+"""Conformance with Kafka Streams: the same table aggregation, the same stream-table left join, the
+same stream-stream joins (inner, left, outer) and the same table-table joins (inner, left, outer)
+run by Kafka Streams (StreamsConformance.java, exactly_once_v2, cache off) and by Sluice (eight
+pipelines in one `sluice run`, exactly_once) on the same input topics of one broker, must write the
+same results: per key, the same sequence of table updates, of joined orders, of stream-stream join
+results and of table-table join results (read back with kafka-python, read_committed).
 
 The input makes the join depend on time: customers are written first, then orders, then a
 customer is renamed and another deleted (a tombstone), then more orders; every record has an
@@ -11,7 +11,10 @@ explicit timestamp, later ones larger, and both engines take a task's records in
 Payments (the joined stream) interleave with the orders (never at an order's timestamp), some for
 keys without orders, then a run of out-of-order payments (late: partly behind the stores'
 retention, emitted at once by left and outer joins), then more, and a last one far ahead that
-closes every window still waiting.
+closes every window still waiting. Accounts and owners (the two joined tables) get a seeded random
+run of updates and deletes of a few keys, some behind the other table's latest timestamp (the
+result takes the larger one), some deleting keys that are not there; each task takes them in
+timestamp order, never two at one timestamp across the two topics.
     run.py --sluice PATH --bootstrap HOST:PORT --kafka-libs DIR --scratch DIR
 Exit 0 when both agree and the results are the expected ones, 1 otherwise.
 """
@@ -19,6 +22,7 @@ Exit 0 when both agree and the results are the expected ones, 1 otherwise.
 import argparse
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -34,6 +38,8 @@ CUSTOMERS = 6  # c0..c5; orders also go to c6, which never exists: a left join g
 WINDOW_MS = 100  # the stream-stream joins' time difference
 GRACE_MS = 50
 JOIN_KINDS = ("inner", "left", "outer")
+TABLE_JOINS = tuple(f"table_{kind}" for kind in JOIN_KINDS)  # accounts with owners
+TABLE_UPDATES = 240
 
 
 def produce(bootstrap: str, orders: str, customers: str, payments: str) -> dict:
@@ -68,6 +74,25 @@ def produce(bootstrap: str, orders: str, customers: str, payments: str) -> dict:
     producer.flush()
     producer.close()
     return sent
+
+
+def produce_tables(bootstrap: str, accounts: str, owners: str) -> int:
+    """Updates and deletes of accounts and owners (keys a0..a5), in a seeded random order. Account
+    timestamps end in 3, owner ones in 7 (no tie across the two topics); one update in six is up
+    to 400 ms behind the ones before it."""
+    rng = random.Random(1207)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    t0 = int(time.time() * 1000) - 50_000
+    for i in range(TABLE_UPDATES):
+        topic, offset = (accounts, 3) if rng.random() < 0.5 else (owners, 7)
+        key = f"a{rng.randrange(6)}"
+        value = None if rng.random() < 0.3 else ({"id": i} if topic == accounts else {"name": f"owner {i}"})
+        behind = rng.randrange(1, 40) * 10 if rng.random() < 1 / 6 else 0
+        producer.send(topic, key=key.encode(), timestamp_ms=t0 + i * 10 + offset - behind,
+                      value=None if value is None else json.dumps(value, separators=(",", ":")).encode())
+    producer.flush()
+    producer.close()
+    return TABLE_UPDATES
 
 
 def end_offsets(bootstrap: str, topics: list[str]) -> dict:
@@ -117,7 +142,7 @@ def read_all(bootstrap: str, topic: str, with_timestamps: bool = False) -> dict[
         idle = 0 if batch else idle + 1
         for records in batch.values():
             for r in records:
-                value = json.loads(r.value)
+                value = None if r.value is None else json.loads(r.value)  # None: a tombstone
                 by_key.setdefault(r.key.decode(), []).append([value, r.timestamp] if with_timestamps else value)
     consumer.close()
     return by_key
@@ -156,6 +181,16 @@ steps:
 sink: {{ topic: {topics['sluice_' + kind]} }}
 """)
         files.append(stream_join)
+        table_join = scratch / f"table-join-{kind}.yaml"
+        table_join.write_text(f"""name: conformance-sluice-table-{kind}-{suffix}
+delivery: exactly_once
+sources: [{{ topic: {topics['accounts']}, as: table }}]
+tables: [{{ name: owner, topic: {topics['owners']} }}]
+steps:
+  - join: {{ table: owner, type: {kind} }}
+sink: {{ topic: {topics['sluice_table_' + kind]} }}
+""")
+        files.append(table_join)
     return files
 
 
@@ -179,12 +214,18 @@ def expected(sent_orders: int) -> tuple[dict, dict]:
     return totals, names
 
 
+def missing_results(results: dict, prefix: str, what: str, checks: list) -> list[str]:
+    """Each check (kind, test, want): whether Sluice's results of `prefix + kind` must hold some
+    value `test` accepts (want True) or none (want False); what is off, as failure messages."""
+    def count(kind: str, test) -> int:
+        return sum(1 for values in results[f"{prefix}{kind}"].values() for v, _ in values if test(v))
+    return [f"the {kind} {what} has {'no' if want else 'some'} {test.__name__} results"
+            for kind, test, want in checks if (count(kind, test) > 0) != want]
+
+
 def stream_join_coverage(results: dict) -> list[str]:
     """The input must exercise what the comparison is about: joined pairs in every kind, unmatched
     orders in left and outer, unmatched payments in outer only."""
-    def count(kind: str, test) -> int:
-        return sum(1 for values in results[f"sluice_{kind}"].values() for v, _ in values if test(v))
-
     def paired(v) -> bool:
         return "id" in v and v["payment"] is not None
 
@@ -193,11 +234,32 @@ def stream_join_coverage(results: dict) -> list[str]:
 
     def payment_only(v) -> bool:
         return "id" not in v
-    checks = [("inner", paired, True), ("inner", order_only, False), ("inner", payment_only, False),
-              ("left", paired, True), ("left", order_only, True), ("left", payment_only, False),
-              ("outer", paired, True), ("outer", order_only, True), ("outer", payment_only, True)]
-    return [f"the {kind} join has {'no' if want else 'some'} {test.__name__} results"
-            for kind, test, want in checks if (count(kind, test) > 0) != want]
+    return missing_results(results, "sluice_", "join", [
+        ("inner", paired, True), ("inner", order_only, False), ("inner", payment_only, False),
+        ("left", paired, True), ("left", order_only, True), ("left", payment_only, False),
+        ("outer", paired, True), ("outer", order_only, True), ("outer", payment_only, True)])
+
+
+def table_join_coverage(results: dict) -> list[str]:
+    """Likewise for the table-table joins: joined pairs in every kind, accounts without an owner in
+    left and outer, owners without an account in outer only, deletions (tombstones) in every
+    kind."""
+    def paired(v) -> bool:
+        return v is not None and "id" in v and v["owner"] is not None
+
+    def account_only(v) -> bool:
+        return v is not None and "id" in v and v["owner"] is None
+
+    def owner_only(v) -> bool:
+        return v is not None and "id" not in v
+
+    def deleted(v) -> bool:
+        return v is None
+    return missing_results(results, "sluice_table_", "table-table join", [
+        ("inner", paired, True), ("inner", account_only, False), ("inner", owner_only, False),
+        ("left", paired, True), ("left", account_only, True), ("left", owner_only, False),
+        ("outer", paired, True), ("outer", account_only, True), ("outer", owner_only, True),
+        *((kind, deleted, True) for kind in JOIN_KINDS)])
 
 
 def main() -> int:
@@ -217,27 +279,33 @@ def main() -> int:
 
     suffix = f"{os.getpid()}-{int(time.time()) % 100000}"
     topics = {name: f"conformance-{name.replace('_', '-')}-{suffix}"
-              for name in ("orders", "customers", "payments", "streams_table", "streams_join", "sluice_table",
-                           "sluice_join", *(f"{engine}_{kind}" for engine in ("streams", "sluice") for kind in JOIN_KINDS))}
+              for name in ("orders", "customers", "payments", "accounts", "owners", "streams_table",
+                           "streams_join", "sluice_table", "sluice_join",
+                           *(f"{engine}_{kind}" for engine in ("streams", "sluice")
+                             for kind in (*JOIN_KINDS, *TABLE_JOINS)))}
     admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
     admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics.values()])
     admin.close()
     sent = produce(args.bootstrap, topics["orders"], topics["customers"], topics["payments"])
+    table_updates = produce_tables(args.bootstrap, topics["accounts"], topics["owners"])
 
     streams_app = f"conformance-streams-{suffix}"
     files = pipeline_files(scratch, suffix, topics)
     logs = {name: open(scratch / f"{name}.log", "w") for name in ("streams", "sluice")}
-    groups = {streams_app: [topics["orders"], topics["customers"], topics["payments"]],
+    groups = {streams_app: [topics["orders"], topics["customers"], topics["payments"], topics["accounts"],
+                            topics["owners"]],
               f"conformance-sluice-table-{suffix}": [topics["orders"]],
               f"conformance-sluice-join-{suffix}": [topics["orders"], topics["customers"]],
-              **{f"conformance-sluice-{k}-{suffix}": [topics["orders"], topics["payments"]] for k in JOIN_KINDS}}
+              **{f"conformance-sluice-{k}-{suffix}": [topics["orders"], topics["payments"]] for k in JOIN_KINDS},
+              **{f"conformance-sluice-table-{k}-{suffix}": [topics["accounts"], topics["owners"]] for k in JOIN_KINDS}}
     processes: dict[str, subprocess.Popen] = {}
     try:  # started inside: an engine that fails to start leaves none running
         processes["streams"] = subprocess.Popen(
             ["java", "-cp", classpath, "StreamsConformance", args.bootstrap, streams_app,
              str(scratch / "streams-state"), topics["orders"], topics["customers"], topics["streams_table"],
              topics["streams_join"], topics["payments"], str(WINDOW_MS), str(GRACE_MS),
-             *(topics[f"streams_{k}"] for k in JOIN_KINDS)],
+             *(topics[f"streams_{k}"] for k in JOIN_KINDS), topics["accounts"], topics["owners"],
+             *(topics[f"streams_{k}"] for k in TABLE_JOINS)],
             stdout=logs["streams"], stderr=subprocess.STDOUT)
         processes["sluice"] = subprocess.Popen([args.sluice, "run", *map(str, files), "--bootstrap-server",
                                                 args.bootstrap, "--state-dir", str(scratch / "sluice-state")],
@@ -258,22 +326,23 @@ def main() -> int:
 
     results = {name: read_all(args.bootstrap, topics[name])
                for name in ("streams_table", "streams_join", "sluice_table", "sluice_join")}
-    # Stream-stream join results carry their timestamps too (the later of a pair, an unmatched
-    # record's own): both must agree on them.
+    # Stream-stream and table-table join results carry their timestamps too (the later of a pair,
+    # an unmatched record's own): both must agree on them.
     results.update({f"{engine}_{kind}": read_all(args.bootstrap, topics[f"{engine}_{kind}"], with_timestamps=True)
-                    for engine in ("streams", "sluice") for kind in JOIN_KINDS})
+                    for engine in ("streams", "sluice") for kind in (*JOIN_KINDS, *TABLE_JOINS)})
     totals, names = expected(sent["orders"])
     failures = []
     if results["streams_table"] != results["sluice_table"]:
         failures.append("the table aggregation differs:\n  streams " + json.dumps(results["streams_table"])[:600]
                         + "\n  sluice  " + json.dumps(results["sluice_table"])[:600])
-    for join in ("join", *JOIN_KINDS):
+    for join in ("join", *JOIN_KINDS, *TABLE_JOINS):
         theirs, ours = results[f"streams_{join}"], results[f"sluice_{join}"]
         for key in sorted(set(theirs) | set(ours)):
             if theirs.get(key) != ours.get(key):
                 failures.append(f"the {join} join differs for {key}:\n  streams {theirs.get(key)}"
                                 f"\n  sluice  {ours.get(key)}"[:1200])
     failures += stream_join_coverage(results)
+    failures += table_join_coverage(results)
     final = {k: v[-1] for k, v in results["sluice_table"].items()}
     if final != totals:
         failures.append(f"final totals {final} != expected {totals}")
@@ -288,9 +357,11 @@ def main() -> int:
         return 1
     updates = sum(len(v) for v in results["sluice_table"].values())
     stream_joins = ", ".join(f"{sum(len(v) for v in results['sluice_' + k].values())} {k}" for k in JOIN_KINDS)
+    table_joins = ", ".join(f"{sum(len(v) for v in results['sluice_table_' + k].values())} {k}" for k in JOIN_KINDS)
     print(f"conformance: Kafka Streams and Sluice agree: {updates} table updates over {len(totals)} keys, "
           f"{sent['orders']} joined orders ({sent['customers']} customer records, one renamed, one deleted), "
-          f"and stream-stream join results of {sent['orders']} orders and {sent['payments']} payments: {stream_joins}")
+          f"stream-stream join results of {sent['orders']} orders and {sent['payments']} payments: {stream_joins}, "
+          f"and table-table join results of {table_updates} account and owner updates: {table_joins}")
     return 0
 
 
