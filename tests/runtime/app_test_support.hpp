@@ -144,6 +144,47 @@ inline asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::
   co_await producer.stop();
 }
 
+// What the two-process join tests share: the join's two input topics (created with `partitions`
+// each), its output, the application id, and two processes' configurations, each with a state
+// directory of its own (removed with the fixture).
+struct join_fixture {
+  std::string left;
+  std::string right;
+  std::string output;
+  std::string app;
+  runtime_config config;    // the first process
+  runtime_config config_b;  // the second one
+
+  join_fixture(const char* left_name, const char* right_name, const char* output_name,
+               const char* app_name, std::int32_t partitions)
+      : left(test::unique_topic(left_name)),
+        right(test::unique_topic(right_name)),
+        output(test::unique_topic(output_name)),
+        app(test::unique_topic(app_name)) {
+    for (const auto& topic : {left, right}) {
+      run_coroutine([&](asio::any_io_executor executor) {
+        return create_topic(executor, topic, partitions);
+      });
+    }
+    config.client = client();
+    config.state_dir = std::filesystem::temp_directory_path() / ("sluice-it-" + app);
+    config_b = config;
+    config_b.state_dir = std::filesystem::temp_directory_path() / ("sluice-it-" + app + "-b");
+  }
+  ~join_fixture() {
+    for (const auto& dir : {config.state_dir, config_b.state_dir}) std::filesystem::remove_all(dir);
+  }
+  join_fixture(const join_fixture&) = delete;
+  join_fixture& operator=(const join_fixture&) = delete;
+
+  void produce(const std::string& topic, std::int32_t partition,
+               std::vector<timed_record> records) const {
+    run_coroutine([&](asio::any_io_executor executor) {
+      return produce_timed(executor, topic, partition, records);
+    });
+  }
+};
+
 // Every record of the partitions from the beginning to the end (the last stable offset under
 // read_committed), handed to `visit`.
 inline asio::awaitable<void> read_to_end(asio::any_io_executor executor,

@@ -13,7 +13,6 @@ namespace sluice::runtime {
 namespace {
 
 using namespace test_support;
-namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 constexpr std::int64_t second = 1000;
@@ -70,47 +69,32 @@ class stream_join_it : public ::testing::TestWithParam<operators::delivery_guara
 
 TEST_P(stream_join_it,
        a_second_process_takes_over_the_waiting_records_and_every_result_is_written_once) {
-  const std::string orders = test::unique_topic("orders");
-  const std::string payments = test::unique_topic("payments");
-  const std::string output = test::unique_topic("order-status");
-  const std::string app = test::unique_topic("stream-join-app");
-  for (const auto& topic : {orders, payments}) {
-    run_coroutine(
-        [&](asio::any_io_executor executor) { return create_topic(executor, topic, partitions); });
-  }
-  runtime_config config;
-  config.client = client();
-  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
-  auto config_b = config;
-  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
-  const auto topology = matching(app, orders, payments, output, GetParam());
-  auto produce = [&](const std::string& topic, std::int32_t partition,
-                     std::vector<timed_record> records) {
-    run_coroutine([&](asio::any_io_executor executor) {
-      return produce_timed(executor, topic, partition, records);
-    });
-  };
+  const join_fixture f("orders", "payments", "order-status", "stream-join-app", partitions);
+  const auto& orders = f.left;
+  const auto& payments = f.right;
+  const auto& output = f.output;
+  const auto topology = matching(f.app, orders, payments, output, GetParam());
   auto wait_for = [&](const running_app& running, std::size_t count) {
     return wait_until(running, [&] { return results(output).size() >= count; });
   };
 
   // Each partition on its own: partition N of both topics is one task.
-  produce(orders, 0, {order("o1", 0), order("o2", 5 * second), order("o5", 6 * second)});
-  produce(payments, 0, {payment("o1", "p1", 2 * second)});
-  produce(orders, 1, {order("o3", 0)});
-  produce(payments, 1, {payment("o3", "p3a", 1 * second)});
-  running_app a(topology, config);
+  f.produce(orders, 0, {order("o1", 0), order("o2", 5 * second), order("o5", 6 * second)});
+  f.produce(payments, 0, {payment("o1", "p1", 2 * second)});
+  f.produce(orders, 1, {order("o3", 0)});
+  f.produce(payments, 1, {payment("o3", "p3a", 1 * second)});
+  running_app a(topology, f.config);
   a.start();
   ASSERT_TRUE(wait_for(a, 2));  // o1+p1, o3+p3a; o2 and o5 wait for a payment
   {
-    running_app b(topology, config_b);
+    running_app b(topology, f.config_b);
     b.start();  // a rebalance: one partition moves to b, whose state directory is empty
-    produce(payments, 1, {payment("o3", "p3b", 3 * second)});
+    f.produce(payments, 1, {payment("o3", "p3b", 3 * second)});
     ASSERT_TRUE(wait_for(b, 3));
     a.stop();  // b takes over the other partition too
-    produce(payments, 0, {payment("o2", "p2", 8 * second)});  // o2 waited in a's stores
-    produce(orders, 0, {order("o9", 30 * second)});           // stream time passes o5's window
-    produce(orders, 1, {order("o4", 40 * second)});
+    f.produce(payments, 0, {payment("o2", "p2", 8 * second)});  // o2 waited in a's stores
+    f.produce(orders, 0, {order("o9", 30 * second)});           // stream time passes o5's window
+    f.produce(orders, 1, {order("o4", 40 * second)});
     ASSERT_TRUE(wait_for(b, 5));
     std::this_thread::sleep_for(std::chrono::seconds(1));  // anything doubled would show now
     b.stop();
@@ -119,7 +103,6 @@ TEST_P(stream_join_it,
   }
   EXPECT_EQ(results(output),
             (std::multiset<std::string>{"o1+p1", "o2+p2", "o3+p3a", "o3+p3b", "o5+"}));
-  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(delivery, stream_join_it,

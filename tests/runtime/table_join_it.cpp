@@ -15,7 +15,6 @@ namespace sluice::runtime {
 namespace {
 
 using namespace test_support;
-namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 
@@ -50,6 +49,7 @@ timed_record update(const char* key, std::optional<json::object> value, std::int
 // base_time()), read_committed.
 std::map<std::string, std::vector<std::string>> results(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::map<std::string, std::vector<std::string>> out;
   run_coroutine([&](asio::any_io_executor executor) {
@@ -71,50 +71,36 @@ std::size_t count(const std::map<std::string, std::vector<std::string>>& by_key)
 
 TEST(runtime_table_join,
      a_second_process_restores_both_tables_and_every_update_is_joined_exactly_once) {
-  const std::string accounts = test::unique_topic("accounts");
-  const std::string owners = test::unique_topic("owners");
-  const std::string output = test::unique_topic("account-owners");
-  const std::string app = test::unique_topic("table-join-app");
-  for (const auto& topic : {accounts, owners}) {
-    run_coroutine(
-        [&](asio::any_io_executor executor) { return create_topic(executor, topic, partitions); });
-  }
-  runtime_config config;
-  config.client = client();
-  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
-  auto config_b = config;
-  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
-  const auto topology = accounts_with_owners(app, accounts, owners, output);
-  auto produce = [&](const std::string& topic, std::int32_t partition,
-                     std::vector<timed_record> records) {
-    run_coroutine([&](asio::any_io_executor executor) {
-      return produce_timed(executor, topic, partition, records);
-    });
-  };
+  const join_fixture f("accounts", "owners", "account-owners", "table-join-app", partitions);
+  const auto& accounts = f.left;
+  const auto& owners = f.right;
+  const auto& output = f.output;
+  const auto topology = accounts_with_owners(f.app, accounts, owners, output);
   auto wait_for = [&](const running_app& running, std::size_t n) {
     return wait_until(running, [&] { return count(results(output)) >= n; });
   };
 
   // k1 and k2 live in partition 0 of both topics, k3 in partition 1: co-partitioned by hand. The
   // timestamps order each task's records across its two topics.
-  produce(owners, 0, {update("k1", json::object{{"n", "x"}}, 1000)});
-  produce(accounts, 0,
-          {update("k1", json::object{{"a", 1}}, 2000), update("k2", json::object{{"a", 2}}, 3000)});
-  produce(accounts, 1, {update("k3", json::object{{"a", 3}}, 1000)});
-  produce(owners, 1, {update("k3", json::object{{"n", "z"}}, 4000)});
-  running_app a(topology, config);
+  f.produce(owners, 0, {update("k1", json::object{{"n", "x"}}, 1000)});
+  f.produce(
+      accounts, 0,
+      {update("k1", json::object{{"a", 1}}, 2000), update("k2", json::object{{"a", 2}}, 3000)});
+  f.produce(accounts, 1, {update("k3", json::object{{"a", 3}}, 1000)});
+  f.produce(owners, 1, {update("k3", json::object{{"n", "z"}}, 4000)});
+  running_app a(topology, f.config);
   a.start();
   ASSERT_TRUE(wait_for(a, 5));
   {
-    running_app b(topology, config_b);
+    running_app b(topology, f.config_b);
     b.start();  // a rebalance: one partition moves to b, whose state directory is empty
     // Older than k3's owner: joined with it, at the owner's timestamp, whoever runs partition 1.
-    produce(accounts, 1, {update("k3", json::object{{"a", 4}}, 3500)});
+    f.produce(accounts, 1, {update("k3", json::object{{"a", 4}}, 3500)});
     ASSERT_TRUE(wait_for(b, 6));
     a.stop();  // in the middle of the input: b takes over partition 0 too, from the changelogs
-    produce(accounts, 0, {update("k1", std::nullopt, 5000)});
-    produce(owners, 0,
-            {update("k2", json::object{{"n", "y"}}, 6000), update("k1", std::nullopt, 7000)});
+    f.produce(accounts, 0, {update("k1", std::nullopt, 5000)});
+    f.produce(owners, 0,
+              {update("k2", json::object{{"n", "y"}}, 6000), update("k1", std::nullopt, 7000)});
     ASSERT_TRUE(wait_for(b, 9));
     std::this_thread::sleep_for(std::chrono::seconds(1));  // anything doubled would show now
     b.stop();
@@ -130,7 +116,6 @@ TEST(runtime_table_join,
        {R"({"a":3,"owner":null} @1000)", R"({"a":3,"owner":{"n":"z"}} @4000)",
         R"({"a":4,"owner":{"n":"z"}} @4000)"}}};
   EXPECT_EQ(results(output), expected);
-  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
 }
 
 }  // namespace
