@@ -243,11 +243,12 @@ sink: { topic: out }
   EXPECT_EQ(built, yaml.pipeline->topology);
   EXPECT_TRUE(built.sources[0].as_table);
   const auto described = describe_topology(built);
+  constexpr const char* join_line =
+      "step    join-0: outer join of the source table with table owners, its value as owner; "
+      "every update of either side emits the key's joined value (null: deleted)";
   for (const auto* line :
        {"source  accounts  (key string, value json, read as a table)",
-        "source  owner-events  (key string, value json, read as table owners)",
-        "step    join-0: outer join of the source table with table owners, its value as owner; "
-        "every update of either side emits the key's joined value (null: deleted)",
+        "source  owner-events  (key string, value json, read as table owners)", join_line,
         "store   join-0-left  (key_value), changelog t-join-0-left-changelog",
         "store   join-0-right  (key_value), changelog t-join-0-right-changelog",
         "input       accounts  (read as a table)"}) {
