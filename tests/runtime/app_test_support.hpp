@@ -119,6 +119,27 @@ inline asio::awaitable<void> produce_orders(asio::any_io_executor executor, std:
   co_await producer.stop();
 }
 
+// A record to produce at a chosen time.
+struct timed {
+  std::string key;
+  std::string value;
+  std::int64_t at = 0;  // milliseconds after base_time()
+};
+
+inline asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::string topic,
+                                           std::int32_t partition, std::vector<timed> records) {
+  kafka::producer_config config;
+  static_cast<kafka::client_config&>(config) = client();
+  kafka::producer producer(executor, config);
+  co_await producer.start();
+  for (const auto& r : records) {
+    co_await producer.send(topic, kafka::protocol::to_bytes(r.value),
+                           kafka::protocol::to_bytes(r.key), partition, base_time() + r.at);
+  }
+  co_await producer.flush();
+  co_await producer.stop();
+}
+
 // Every record of the partitions from the beginning to the end (the last stable offset under
 // read_committed), handed to `visit`.
 inline asio::awaitable<void> read_to_end(asio::any_io_executor executor,

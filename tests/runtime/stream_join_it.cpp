@@ -41,26 +41,6 @@ operators::topology matching(const std::string& app, const std::string& orders,
   return t;
 }
 
-struct timed {
-  std::string key;
-  std::string value;
-  std::int64_t at = 0;  // milliseconds after base_time()
-};
-
-asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::string topic,
-                                    std::int32_t partition, std::vector<timed> records) {
-  kafka::producer_config config;
-  static_cast<kafka::client_config&>(config) = client();
-  kafka::producer producer(executor, config);
-  co_await producer.start();
-  for (const auto& r : records) {
-    co_await producer.send(topic, kafka::protocol::to_bytes(r.value),
-                           kafka::protocol::to_bytes(r.key), partition, base_time() + r.at);
-  }
-  co_await producer.flush();
-  co_await producer.stop();
-}
-
 timed order(const char* id, std::int64_t at) {
   return {id, json::serialize(json::object{{"id", id}}), at};
 }
