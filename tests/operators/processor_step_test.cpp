@@ -83,6 +83,7 @@ TEST(processor_step, keeps_state_in_its_store_across_records_and_restarts) {
   EXPECT_FALSE(again.process(raw(R"({"id":2})", 3), out));
   EXPECT_FALSE(again.process(raw(R"({"id":3})", 4), out));
   std::vector<std::string> values;
+  values.reserve(out.size());
   for (const auto& o : out) values.push_back(*o.value);
   EXPECT_EQ(values, (std::vector<std::string>{R"({"id":1})", R"({"id":2})", R"({"id":3})"}));
   auto& seen = stores.kv_store(plan.stores.at(0));

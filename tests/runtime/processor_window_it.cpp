@@ -41,6 +41,7 @@ operators::topology recent_counts_pipeline(const std::string& app, const std::st
 // (one key per partition, so one key's reports are in the order they were made).
 std::vector<std::string> reports(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::vector<std::string> out;
   run_coroutine([&](asio::any_io_executor executor) {

@@ -51,6 +51,7 @@ timed payment(const char* order, const char* id, std::int64_t at) {
 // "order+payment" per result ("order+" for an unmatched order), read_committed, sorted.
 std::multiset<std::string> results(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::multiset<std::string> out;
   run_coroutine([&](asio::any_io_executor executor) {

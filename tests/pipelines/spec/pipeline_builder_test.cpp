@@ -261,8 +261,7 @@ sink: { topic: out }
        {"step    processor-0: processor dedup with stores seen, stats",
         "store   processor-0-stats  (key_value), changelog p-processor-0-stats-changelog",
         "store   processor-0-time  (key_value), changelog p-processor-0-time-changelog",
-        "step    recent: processor recent with stores seen, counts (windows of 5m), visits "
-        "(sessions)",
+        "recent: processor recent with stores seen, counts (windows of 5m), visits (sessions)",
         "store   recent-counts  (window, retention 2h), changelog p-recent-counts-changelog",
         "store   recent-visits  (session, retention 30m), changelog p-recent-visits-changelog"}) {
     EXPECT_NE(described.find(line), std::string::npos) << line << "\n" << described;
