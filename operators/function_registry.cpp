@@ -1,6 +1,9 @@
 #include "operators/function_registry.hpp"
 
+#include <set>
 #include <stdexcept>
+
+#include "operators/topology_validation.hpp"
 
 namespace sluice::operators {
 
@@ -20,14 +23,43 @@ void function_registry::add_aggregate(std::string name, user_aggregate aggregate
 }
 
 void function_registry::add_processor(std::string name, processor_factory factory,
-                                      std::vector<std::string> stores,
+                                      std::vector<store_spec> stores,
                                       std::chrono::milliseconds punctuate_every) {
-  if (!factory) {
-    throw std::invalid_argument("processor '" + name + "': empty factory");
+  add_processor(std::move(name),
+                registered_processor{std::move(factory), std::move(stores), punctuate_every, {}});
+}
+
+void function_registry::add_processor(std::string name, registered_processor registration) {
+  const auto what = "processor '" + name + "'";
+  if (!registration.factory) {
+    throw std::invalid_argument(what + ": empty factory");
   }
-  processors_.insert_or_assign(
-      std::move(name),
-      registered_processor{std::move(factory), std::move(stores), punctuate_every});
+  std::set<std::string> names;
+  for (const auto& store : registration.stores) {
+    if (store.name == reserved_time_store) {
+      throw std::invalid_argument(what + ": store name '" + store.name +
+                                  "' is reserved (a step keeps its stream time there)");
+    }
+    if (!names.insert(store.name).second) {
+      throw std::invalid_argument(what + ": store '" + store.name + "' is declared twice");
+    }
+    if (const auto problems = store_spec_problems(store); !problems.empty()) {
+      throw std::invalid_argument(what + ": store '" + store.name + "': " + problems.front().field +
+                                  " " + problems.front().message);
+    }
+  }
+  if (registration.punctuate_every.count() < 0 ||
+      registration.punctuate_every_stream_time.count() < 0) {
+    throw std::invalid_argument(what + ": a punctuation interval must not be negative");
+  }
+  if (registration.punctuate_every_stream_time.count() > 0 && registration.stores.empty()) {
+    throw std::invalid_argument(
+        what +
+        ": a stream-time punctuation needs a store (stream time and the punctuation "
+        "schedule are kept with the processor's stores, so that a restart goes on from "
+        "them)");
+  }
+  processors_.insert_or_assign(std::move(name), std::move(registration));
 }
 
 const registered_processor* function_registry::find_processor(const std::string& name) const {

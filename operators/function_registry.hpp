@@ -39,11 +39,20 @@ class function_registry {
   void add_step(std::string name, step_function function);
   // Throws std::invalid_argument when a member function is empty.
   void add_aggregate(std::string name, user_aggregate aggregate);
-  // `stores`: what the processor asks its context for; a step placing it must declare them.
-  // `punctuate_every` > 0: processor::punctuate runs at that wall-clock interval.
+  // `stores`: what the processor asks its context for (a plain name: a key-value store); a step
+  // placing it must declare them. `punctuate_every` > 0: processor::punctuate runs at that
+  // wall-clock interval.
   void add_processor(std::string name, processor_factory factory,
-                     std::vector<std::string> stores = {},
+                     std::vector<store_spec> stores = {},
                      std::chrono::milliseconds punctuate_every = std::chrono::milliseconds(0));
+  // The same with every option, stream-time punctuation included:
+  //   registry.add_processor("recent_counts", {.factory = ..., .stores = {window_store_spec(...)},
+  //                                            .punctuate_every_stream_time = 1min});
+  // Throws std::invalid_argument for an empty factory, a store declared twice or named "time", a
+  // store whose retention or window size is wrong (topology_validation.hpp's rules), or a
+  // stream-time punctuation without a store (stream time and the schedule are kept with the
+  // processor's stores, see processor.hpp).
+  void add_processor(std::string name, registered_processor registration);
 
   const step_function* find_step(const std::string& name) const;
   const user_aggregate* find_aggregate(const std::string& name) const;

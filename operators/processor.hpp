@@ -3,11 +3,13 @@
 // The processor interface for user C++ operators with state (Kafka Streams' Processor API): a
 // `processor` step in a pipeline (YAML `processor: {function: NAME, stores: [...]}` or the
 // builder's process()) runs an instance of a class the embedding program registers by name
-// (function_registry::add_processor), one instance per task. It sees every record (and, if it
-// asks, a wall-clock punctuation at a fixed interval, for timers and periodic output), forwards any
-// number of records to the next step, and keeps what it needs in the key-value stores the step
-// declares: RocksDB stores with changelog topics, committed with the task's transaction under
-// exactly-once and restored after a crash or a rebalance like the built-in operators' stores.
+// (function_registry::add_processor), one instance per task. It sees every record, forwards any
+// number of records to the next step, and keeps what it needs in the stores the step declares
+// (key-value, window or session stores: RocksDB stores with changelog topics, committed with the
+// task's transaction under exactly-once and restored after a crash or a rebalance like the
+// built-in operators' stores). If its registration asks, it is also punctuated: on wall-clock
+// time (timers, periodic output whether records come or not) and on stream time (output driven
+// by the data's own time, the same on every run of the same input).
 //
 //   class dedup : public sluice::operators::processor {
 //     void process(const record& in, processor_context& context) override {
@@ -19,6 +21,20 @@
 //     }
 //   };
 //   registry.add_processor("dedup", [] { return std::make_unique<dedup>(); }, {"seen"});
+//
+// A worked example with a window store and stream-time punctuation:
+// examples/runtime/recent_counts.hpp.
+//
+// Stream time (Kafka Streams' PunctuationType.STREAM_TIME) is the task's: the largest timestamp
+// of the records the task has read from any of its inputs, -1 before the first; it never goes
+// back. A stream-time punctuation every I runs after the record that moved stream time to or past
+// its due time, once (missed intervals are skipped), with that stream time; the schedule is
+// aligned to multiples of I from 0, so the first one runs after the task's first record. A
+// processor step with stores keeps stream time and its schedule in its "<step>-time" store: a task
+// restarted elsewhere, or rebuilt after an aborted transaction, punctuates exactly where an
+// uninterrupted one would. What a punctuation forwards goes through the rest of the pipeline,
+// after the outputs of the record that triggered it, as part of that record's processing (an
+// exception from it is that record's processing error).
 //
 // Stores are partitioned like the input: a record's store holds what records of the same
 // partition wrote, so a processor whose state is per key needs its input keyed by that key (the
@@ -32,22 +48,48 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "operators/record.hpp"
+#include "operators/topology.hpp"
 #include "state/kv_store.hpp"
+#include "state/session_store.hpp"
+#include "state/window_store.hpp"
 
 namespace sluice::operators {
+
+enum class punctuation_type : std::uint8_t { wall_clock_time, stream_time };
+std::string_view to_string(punctuation_type type);
+
+// Where the record being processed was read, and its time and headers (Kafka Streams'
+// RecordMetadata with the record's timestamp and headers). The timestamp and headers are those of
+// the record process() receives, which steps before the processor may have changed.
+struct record_metadata {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;
+  std::int64_t timestamp = 0;
+  std::vector<header> headers;
+  bool operator==(const record_metadata&) const = default;
+};
 
 class processor_context {
  public:
   virtual ~processor_context() = default;
   // Hands a record to the next step (or the aggregation, or the sink).
   virtual void forward(record r) = 0;
-  // A store the step declares; throws std::invalid_argument naming the declared ones otherwise.
+  // A store the step declares, of the kind asked for; throws std::invalid_argument naming the
+  // declared stores and their kinds otherwise.
   virtual state::kv_store& store(std::string_view name) = 0;
+  virtual state::window_store& window_store(std::string_view name) = 0;
+  virtual state::session_store& session_store(std::string_view name) = 0;
+  // The task's stream time (see above); -1 before the first record.
+  virtual std::int64_t stream_time() const = 0;
+  // The record process() is handling; nullopt in init() and punctuate().
+  virtual std::optional<record_metadata> current_record() const = 0;
 };
 
 class processor {
@@ -57,10 +99,12 @@ class processor {
   // called here.
   virtual void init(processor_context& context) { (void)context; }
   virtual void process(const record& in, processor_context& context) = 0;
-  // Every `punctuate_every` of wall-clock time (the registration's; never when 0), between
-  // records: what it forwards goes through the rest of the pipeline like process()'s output.
-  virtual void punctuate(std::int64_t wall_clock_ms, processor_context& context) {
-    (void)wall_clock_ms;
+  // A punctuation the registration asked for, between records: `time` is the wall-clock time
+  // (milliseconds since the epoch) or the stream time that made it due. What it forwards goes
+  // through the rest of the pipeline like process()'s output.
+  virtual void punctuate(punctuation_type type, std::int64_t time, processor_context& context) {
+    (void)type;
+    (void)time;
     (void)context;
   }
   // When the task closes (a rebalance, a stop, an abort that rebuilds the processors).
@@ -71,8 +115,11 @@ using processor_factory = std::function<std::unique_ptr<processor>()>;
 
 struct registered_processor {
   processor_factory factory;
-  std::vector<std::string> stores;  // the stores the step must declare
-  std::chrono::milliseconds punctuate_every{0};
+  // The stores process() asks its context for; a step placing it must declare each with the same
+  // kind and window size and at least this retention.
+  std::vector<store_spec> stores;
+  std::chrono::milliseconds punctuate_every{0};              // wall clock; 0: never
+  std::chrono::milliseconds punctuate_every_stream_time{0};  // stream time; 0: never
 };
 
 }  // namespace sluice::operators

@@ -24,45 +24,8 @@ bound_expression compile_or_throw(const std::string& source, const std::string& 
 
 }  // namespace
 
-namespace {
-
-// What a processor sees of its step: forwarded records go to the step's output, stores are the
-// declared ones.
-class step_context final : public processor_context {
- public:
-  step_context(const step& s, const step_processor::step_stores& stores, std::vector<record>* out)
-      : step_(s), stores_(stores), out_(out) {}
-
-  void forward(record r) override {
-    if (out_ == nullptr) {
-      throw std::logic_error(
-          fmt::format("processor '{}': forward() called from init()", step_.function));
-    }
-    out_->push_back(std::move(r));
-  }
-
-  state::kv_store& store(std::string_view name) override {
-    auto found = stores_.find(name);
-    if (found == stores_.end()) {
-      std::string declared;
-      for (const auto& [n, store] : stores_) declared += (declared.empty() ? "" : ", ") + n;
-      throw std::invalid_argument(fmt::format(
-          "processor '{}' asked for store '{}', but step '{}' declares {}", step_.function, name,
-          step_.name, declared.empty() ? "no stores" : "stores: " + declared));
-    }
-    return *found->second;
-  }
-
- private:
-  const step& step_;
-  const step_processor::step_stores& stores_;
-  std::vector<record>* out_;
-};
-
-}  // namespace
-
 step_processor::step_processor(const step& s, const function_registry& registry, step_stores stores,
-                               std::unique_ptr<two_sided_join> join)
+                               std::unique_ptr<two_sided_join> join, task_time time)
     : step_(s), stores_(std::move(stores)), two_sided_(std::move(join)) {
   const std::string what = fmt::format("step '{}'", s.name);
   if (s.joins_stream() && !two_sided_) {
@@ -76,7 +39,7 @@ step_processor::step_processor(const step& s, const function_registry& registry,
     if (table == stores_.end()) {
       throw std::invalid_argument(fmt::format("{}: no store for table '{}'", what, s.table));
     }
-    table_ = table->second;
+    table_ = std::get<state::kv_store*>(table->second);
     return;
   }
   if (s.kind == step_kind::processor) {
@@ -84,19 +47,12 @@ step_processor::step_processor(const step& s, const function_registry& registry,
     if (registered == nullptr) {
       throw std::invalid_argument(fmt::format("{}: no processor '{}'", what, s.function));
     }
-    for (const auto& store : s.stores) {
-      if (!stores_.contains(store)) {
-        throw std::invalid_argument(fmt::format("{}: no store '{}'", what, store));
-      }
+    if (time.clock == nullptr) {
+      own_clock_ = std::make_unique<stream_clock>();
+      time.clock = own_clock_.get();
     }
-    processor_ = registered->factory();
-    punctuate_every_ = registered->punctuate_every;
-    if (!processor_) {
-      throw std::invalid_argument(
-          fmt::format("{}: processor '{}' factory gave nothing", what, s.function));
-    }
-    step_context context(step_, stores_, nullptr);
-    processor_->init(context);
+    processor_ = std::make_unique<processor_runner>(s, *registered, std::move(stores_), *time.clock,
+                                                    time.store);
     return;
   }
   if (s.kind == step_kind::user) {
@@ -118,9 +74,7 @@ step_processor::step_processor(const step& s, const function_registry& registry,
   }
 }
 
-step_processor::~step_processor() {
-  if (processor_) processor_->close();
-}
+step_processor::~step_processor() = default;
 
 step_processor::step_processor(step_processor&& other) noexcept
     : step_(std::move(other.step_)),
@@ -131,8 +85,8 @@ step_processor::step_processor(step_processor&& other) noexcept
       stores_(std::move(other.stores_)),
       table_(other.table_),
       two_sided_(std::move(other.two_sided_)),
-      processor_(std::move(other.processor_)),
-      punctuate_every_(other.punctuate_every_) {}
+      own_clock_(std::move(other.own_clock_)),
+      processor_(std::move(other.processor_)) {}
 
 std::optional<processing_error> step_processor::check_key_kept(const record& in,
                                                                const std::vector<record>& produced,
@@ -151,33 +105,29 @@ std::optional<processing_error> step_processor::check_key_kept(const record& in,
   return std::nullopt;
 }
 
+std::chrono::milliseconds step_processor::punctuate_every() const {
+  return processor_ ? processor_->punctuate_every() : std::chrono::milliseconds(0);
+}
+
 std::optional<processing_error> step_processor::punctuate(std::int64_t wall_clock_ms,
                                                           std::vector<record>& out) const {
   if (!processor_) return std::nullopt;
-  std::vector<record> produced;
-  step_context context(step_, stores_, &produced);
-  try {
-    processor_->punctuate(wall_clock_ms, context);
-  } catch (const std::exception& e) {
-    return processing_error{
-        error_kind::user_function,
-        fmt::format("processor '{}' punctuate threw: {}", step_.function, e.what()),
-        record_origin{}, step_.name};
-  }
-  for (auto& r : produced) out.push_back(std::move(r));
-  return std::nullopt;
+  return processor_->punctuate(punctuation_type::wall_clock_time, wall_clock_ms, out);
+}
+
+void step_processor::keep_stream_time() const {
+  if (processor_) processor_->keep_stream_time();
+}
+
+std::optional<processing_error> step_processor::punctuate_if_due(std::vector<record>& out) const {
+  if (!processor_) return std::nullopt;
+  return processor_->punctuate_if_due(out);
 }
 
 std::optional<processing_error> step_processor::run_processor(const record& in,
                                                               std::vector<record>& out) const {
   std::vector<record> produced;
-  step_context context(step_, stores_, &produced);
-  try {
-    processor_->process(in, context);
-  } catch (const std::exception& e) {
-    return error(in, fmt::format("processor '{}' threw: {}", step_.function, e.what()),
-                 error_kind::user_function);
-  }
+  if (auto e = processor_->process(in, produced)) return e;
   if (auto e = check_key_kept(in, produced, "processor")) return e;
   for (auto& r : produced) out.push_back(std::move(r));
   return std::nullopt;

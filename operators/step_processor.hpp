@@ -16,7 +16,8 @@
 // of the source table with a table (table_join), runs its two-sided join: process() takes the
 // records of the step's own input (the left side), process_other() those of the joined stream or
 // table (the right side). A processor step runs the user processor (processor.hpp) registered
-// under its function name, with the stores it declares.
+// under its function name, with the stores it declares,
+// through a processor_runner.
 
 #include <chrono>
 #include <map>
@@ -26,24 +27,34 @@
 
 #include "operators/bound_expression.hpp"
 #include "operators/function_registry.hpp"
-#include "operators/processor.hpp"
+#include "operators/processor_runner.hpp"
 #include "operators/topology.hpp"
 #include "operators/two_sided_join.hpp"
 #include "state/kv_store.hpp"
 
 namespace sluice::operators {
 
+// What a processor step gets of its task besides its stores: the task's stream clock (null: a
+// clock of the step's own, which nothing advances) and the step's "<step>-time" store (null for a
+// step without stores). Both must outlive the step_processor.
+struct step_task_time {
+  stream_clock* clock = nullptr;
+  state::kv_store* store = nullptr;
+};
+
 class step_processor {
  public:
   // The stores a step uses, by the name the step knows them by (a join: its table's name; a
   // processor: each declared store). They must outlive the step_processor.
-  using step_stores = std::map<std::string, state::kv_store*, std::less<>>;
+  using step_stores = operators::step_stores;
+
+  using task_time = step_task_time;
 
   // Throws std::invalid_argument for a step that does not pass validate_topology, or a join or
   // processor without its stores (a stream join: without `join`). A join step given `join` runs it
   // (a stream-stream or table-table join).
   step_processor(const step& s, const function_registry& registry, step_stores stores = {},
-                 std::unique_ptr<two_sided_join> join = nullptr);
+                 std::unique_ptr<two_sided_join> join = nullptr, task_time time = {});
   ~step_processor();
   step_processor(step_processor&&) noexcept;
   step_processor& operator=(step_processor&&) = delete;
@@ -57,10 +68,14 @@ class step_processor {
 
   const step& spec() const { return step_; }
 
-  // A processor step's punctuation interval (0: none), and the punctuation itself.
-  std::chrono::milliseconds punctuate_every() const { return punctuate_every_; }
+  // A processor step's wall-clock punctuation interval (0: none), and the punctuation itself.
+  std::chrono::milliseconds punctuate_every() const;
   std::optional<processing_error> punctuate(std::int64_t wall_clock_ms,
                                             std::vector<record>& out) const;
+  // A processor step, with each input record of the task: keeps stream time, and after the
+  // record runs a due stream-time punctuation (processor_runner). Nothing for other steps.
+  void keep_stream_time() const;
+  std::optional<processing_error> punctuate_if_due(std::vector<record>& out) const;
 
  private:
   processing_error error(const record& r, std::string message,
@@ -79,8 +94,8 @@ class step_processor {
   step_stores stores_;
   const state::kv_store* table_ = nullptr;     // a join's, from stores_
   std::unique_ptr<two_sided_join> two_sided_;  // a join with a stream, or of two tables
-  std::unique_ptr<processor> processor_;
-  std::chrono::milliseconds punctuate_every_{0};
+  std::unique_ptr<stream_clock> own_clock_;    // a processor step's when the task gave none
+  std::unique_ptr<processor_runner> processor_;
 };
 
 }  // namespace sluice::operators

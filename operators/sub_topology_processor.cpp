@@ -15,13 +15,16 @@ namespace sluice::operators {
 sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_provider& stores,
                                                const function_registry& registry)
     : plan_(plan) {
-  auto open_kv = [&](const std::string& name, const std::string& what) -> state::kv_store& {
+  auto find_plan = [&](const std::string& name, const std::string& what) -> const store_plan& {
     auto store = std::find_if(plan_.stores.begin(), plan_.stores.end(),
                               [&](const store_plan& p) { return p.name == name; });
     if (store == plan_.stores.end()) {
       throw std::invalid_argument(fmt::format("{}: no store '{}' in the plan", what, name));
     }
-    return stores.kv_store(*store);
+    return *store;
+  };
+  auto open_kv = [&](const std::string& name, const std::string& what) -> state::kv_store& {
+    return stores.kv_store(find_plan(name, what));
   };
   std::map<std::string, state::kv_store*> tables_by_name;
   for (const auto& table : plan_.tables) {
@@ -30,12 +33,20 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
     tables_by_topic_[table.topic] = kv;
   }
   auto open_window = [&](const std::string& name) -> state::window_store& {
-    auto store = std::find_if(plan_.stores.begin(), plan_.stores.end(),
-                              [&](const store_plan& p) { return p.name == name; });
-    if (store == plan_.stores.end()) {
-      throw std::invalid_argument(fmt::format("stream join: no store '{}' in the plan", name));
+    return stores.window_store(find_plan(name, "stream join"));
+  };
+  // A processor step's declared store, of the kind the plan gives it.
+  auto open_step_store = [&](const std::string& name, const std::string& what) -> store_ref {
+    const auto& p = find_plan(name, what);
+    switch (p.kind) {
+      case store_kind::window:
+        return &stores.window_store(p);
+      case store_kind::session:
+        return &stores.session_store(p);
+      case store_kind::key_value:
+        break;
     }
-    return stores.window_store(*store);
+    return &stores.kv_store(p);
   };
   for (const auto& s : plan_.steps) {
     if (s.joins_stream()) {
@@ -67,13 +78,19 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
     if (s.kind == step_kind::join && tables_by_name.contains(s.table)) {
       step_stores.emplace(s.table, tables_by_name.at(s.table));
     }
+    const std::string what = "step '" + s.name + "'";
     for (const auto& store : s.stores) {
-      step_stores.emplace(store, &open_kv(step_store_name(s, store), "step '" + s.name + "'"));
+      step_stores.emplace(store.name, open_step_store(step_store_name(s, store.name), what));
     }
-    steps_.emplace_back(s, registry, std::move(step_stores));
+    step_processor::task_time time{clock_.get(), nullptr};
+    if (const auto name = step_time_store_name(s); !name.empty()) {
+      time.store = &open_kv(name, what);
+    }
+    steps_.emplace_back(s, registry, std::move(step_stores), nullptr, time);
   }
   for (const auto& s : plan_.after) {
-    after_.emplace_back(s, registry);
+    after_.emplace_back(s, registry, step_processor::step_stores{}, nullptr,
+                        step_processor::task_time{clock_.get(), nullptr});
   }
   step_due_.assign(steps_.size(), -1);
   for (const auto& sink : plan_.sinks) {
@@ -96,7 +113,10 @@ sub_topology_processor::sub_topology_processor(const sub_topology& plan, store_p
       runtime.topic_from = std::move(compiled).value();
       runtime.topic_from_label = "sink " + sink.label();
     }
-    for (const auto& s : sink.steps) runtime.steps.emplace_back(s, registry);
+    for (const auto& s : sink.steps) {
+      runtime.steps.emplace_back(s, registry, step_processor::step_stores{}, nullptr,
+                                 step_processor::task_time{clock_.get(), nullptr});
+    }
   }
   if (plan_.aggregation) {
     aggregator_ = std::make_unique<windowed_aggregator>(*plan_.aggregation, plan_.stores, stores,
@@ -318,6 +338,23 @@ std::optional<processing_error> sub_topology_processor::punctuate(std::int64_t w
   return std::nullopt;
 }
 
+// Every processor step in order: a due stream-time punctuation, what it forwards on through the
+// rest of the pipeline after the record's own outputs.
+std::optional<processing_error> sub_topology_processor::punctuate_stream_time(
+    std::vector<output_record>& produced) {
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    std::vector<record> forwarded;
+    if (auto e = steps_[i].punctuate_if_due(forwarded)) {
+      return e;
+    }
+    if (forwarded.empty()) continue;
+    if (auto e = continue_from(i + 1, std::move(forwarded), produced)) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
 // The aggregators check each record fully before writing, so a failure of the n-th record fanned
 // out by flat_map leaves the state of records 1..n-1 updated; the runtime's transaction (or a
 // skip) decides what becomes of them, as for any partial output.
@@ -367,15 +404,16 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
     return fail(value.error());
   }
 
+  clock_->advance(in.timestamp);
+  for (const auto& step : steps_) step.keep_stream_time();
   std::vector<record> records;
   records.push_back(record{std::move(key).value(), std::move(value).value(), in.timestamp,
                            in.headers, in.origin});
+  std::vector<output_record> produced;
   if (auto table = tables_by_topic_.find(in.origin.topic); table != tables_by_topic_.end()) {
     update_table(*table->second, records.front());
-    return std::nullopt;
-  }
-  std::vector<output_record> produced;
-  if (auto joined = others_by_topic_.find(in.origin.topic); joined != others_by_topic_.end()) {
+  } else if (auto joined = others_by_topic_.find(in.origin.topic);
+             joined != others_by_topic_.end()) {
     // The joined stream or table enters at its join step; what the join emits goes on after it.
     std::vector<record> results;
     if (auto e = steps_[joined->second].process_other(records.front(), results)) {
@@ -385,6 +423,9 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
       return fail(*e);
     }
   } else if (auto e = continue_from(0, std::move(records), produced)) {
+    return fail(*e);
+  }
+  if (auto e = punctuate_stream_time(produced)) {
     return fail(*e);
   }
   operator_metrics::increment(metrics_.records_out, produced.size());

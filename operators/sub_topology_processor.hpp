@@ -10,7 +10,8 @@
 // A record either succeeds as a whole or returns a processing_error with nothing emitted (the
 // runtime's error policy decides to skip it or stop). The stores are untouched too, except when
 // a flat_map fanned the record out and a later element failed: the earlier elements' windows
-// stay updated in the uncommitted stores, which the runtime's commit or abort settles.
+// stay updated in the uncommitted stores, which the runtime's commit or abort settles; and the
+// processor steps' time stores, since a record that fails still moves stream time.
 // Late records on the side topic are keyed with the first sink's key format and carry JSON values.
 //
 // A record of a table's topic (plan.tables) updates that table's store (put, or remove for a
@@ -18,6 +19,10 @@
 // A record of a joined stream's topic (plan.streams) enters at its stream join step (the join's
 // right side); what the join emits goes through the steps after it. So does a record of the table
 // joined to a source read as a table (plan.joined_tables), at the table-table join step.
+//
+// Every decoded input record (tables' and joined streams' included) advances the task's stream
+// clock, which each processor step keeps in its time store; after the record, each runs its
+// stream-time punctuation when due (processor.hpp), whose output follows the record's.
 //
 // One task's thread. Holds references to the topology's parts, the provider and the registry:
 // they must outlive it.
@@ -78,11 +83,14 @@ class sub_topology_processor {
                                              std::vector<output_record>& out) const;
 
   sub_topology plan_;
+  // The task's stream time, read by its processor steps; declared before them, which hold it.
+  std::unique_ptr<stream_clock> clock_ = std::make_unique<stream_clock>();
   std::vector<step_processor> steps_;
   std::vector<step_processor> after_;
   // Each result to every sink whose `when` holds, through the sink's steps.
   std::optional<processing_error> write_sinks(const std::vector<record>& results,
                                               std::vector<output_record>& produced);
+  std::optional<processing_error> punctuate_stream_time(std::vector<output_record>& produced);
   std::optional<processing_error> aggregate(const std::vector<record>& records,
                                             std::vector<record>& results,
                                             std::vector<output_record>& produced);

@@ -66,6 +66,26 @@ std::string step_store_name(const step& s, const std::string& store) {
   return s.name + "-" + store;
 }
 
+std::string step_time_store_name(const step& s) {
+  if (s.kind != step_kind::processor || s.stores.empty()) return {};
+  return step_store_name(s, std::string(reserved_time_store));
+}
+
+store_spec window_store_spec(std::string name, duration retention, duration window) {
+  store_spec spec(std::move(name));
+  spec.kind = store_kind::window;
+  spec.retention = retention;
+  spec.window = window;
+  return spec;
+}
+
+store_spec session_store_spec(std::string name, duration retention) {
+  store_spec spec(std::move(name));
+  spec.kind = store_kind::session;
+  spec.retention = retention;
+  return spec;
+}
+
 std::string_view to_string(join_kind kind) {
   switch (kind) {
     case join_kind::inner:
@@ -186,6 +206,11 @@ std::string_view to_string(store_kind kind) {
   return "unknown";
 }
 
+std::optional<store_kind> parse_store_kind(std::string_view name) {
+  return parse_enum(name,
+                    std::array{store_kind::key_value, store_kind::window, store_kind::session});
+}
+
 duration default_commit_interval(delivery_guarantee guarantee) {
   return guarantee == delivery_guarantee::exactly_once ? exactly_once_commit_interval
                                                        : default_commit_interval_ms;
@@ -291,6 +316,21 @@ void add_joined_table(const topology& t, const step& join, sub_topology& sub) {
   }
 }
 
+// A processor step's declared stores, then the one that keeps its stream time.
+std::vector<store_plan> processor_stores(const topology& t, const step& s) {
+  std::vector<store_plan> stores;
+  for (const auto& spec : s.stores) {
+    const auto name = step_store_name(s, spec.name);
+    stores.push_back(store_plan{name, spec.kind, t.name + "-" + name + "-changelog",
+                                spec.kind == store_kind::key_value ? duration{0} : spec.retention});
+  }
+  if (const auto time = step_time_store_name(s); !time.empty()) {
+    stores.push_back(
+        store_plan{time, store_kind::key_value, t.name + "-" + time + "-changelog", duration{0}});
+  }
+  return stores;
+}
+
 }  // namespace
 
 topology_plan plan_topology(const topology& t) {
@@ -320,11 +360,8 @@ topology_plan plan_topology(const topology& t) {
       } else if (t.steps[i].kind == step_kind::join) {
         add_table(t, t.steps[i], current);
       }
-      for (const auto& store : t.steps[i].stores) {
-        const auto name = step_store_name(t.steps[i], store);
-        current.stores.push_back(store_plan{name, store_kind::key_value,
-                                            t.name + "-" + name + "-changelog", duration{0}});
-      }
+      for (auto& store : processor_stores(t, t.steps[i]))
+        current.stores.push_back(std::move(store));
     }
     begin = end;
   };

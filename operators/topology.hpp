@@ -91,6 +91,30 @@ enum class step_kind : std::uint8_t {
 };
 std::string_view to_string(step_kind kind);
 
+enum class store_kind : std::uint8_t { key_value, window, session };
+std::string_view to_string(store_kind kind);
+std::optional<store_kind> parse_store_kind(std::string_view name);
+
+// A store a processor step declares (`stores:`), planned as "<step>-<name>" with a changelog:
+// a key-value store (a plain name declares one), a window store (values per key and window start;
+// `window` is the size of the processor's windows, `retention` how long past stream time a window
+// stays, at least `window`), or a session store (values per key and [start, end], kept
+// `retention` past stream time). Kafka Streams' Stores.keyValueStoreBuilder /
+// persistentWindowStore / persistentSessionStore.
+struct store_spec {
+  std::string name;
+  store_kind kind = store_kind::key_value;
+  duration retention{0};  // window, session
+  duration window{0};     // window
+  store_spec() = default;
+  // A key-value store by name, so that `{"seen", "counts"}` declares key-value stores.
+  store_spec(std::string store_name) : name(std::move(store_name)) {}
+  store_spec(const char* store_name) : name(store_name) {}
+  bool operator==(const store_spec&) const = default;
+};
+store_spec window_store_spec(std::string name, duration retention, duration window);
+store_spec session_store_spec(std::string name, duration retention);
+
 // A stream-table join: inner drops a record whose key the table lacks, left keeps it with null.
 // A stream-stream join also has outer (both sides kept, each with null for a missing other).
 enum class join_kind : std::uint8_t { inner, left, outer };
@@ -114,7 +138,7 @@ struct step {
   std::string key_expression;            // flat_map only: the key of each element (re-keys)
   std::string function;                  // user, processor: name in the function_registry
   bool changes_key = false;              // user, processor: it may change the key
-  std::vector<std::string> stores;       // processor only: its key-value stores, each planned as
+  std::vector<store_spec> stores;        // processor only: its stores, each planned as
                                          // "<step>-<store>" with a changelog
   std::string table;                     // join only: the table_source_spec's name
   std::string stream;                    // join only: the stream_source_spec's name (instead of
@@ -133,6 +157,12 @@ struct step {
 bool changes_key(const step& s);
 // The store plan name of a processor step's store.
 std::string step_store_name(const step& s, const std::string& store);
+// A processor step with stores keeps its task's stream time and its stream-time punctuation
+// schedule in the key-value store "<step>-time" (like a stream join), so that a restarted task
+// punctuates as an uninterrupted one would; empty for a step without stores. "time" is therefore
+// no name for a declared store.
+std::string step_time_store_name(const step& s);
+inline constexpr std::string_view reserved_time_store = "time";
 
 // The stores of a stream-stream join step: each side's records buffered in a window store
 // (retention 2 * within + grace: a record must stay visible to every record of the other side
@@ -293,9 +323,6 @@ struct topology {
 duration default_commit_interval(delivery_guarantee guarantee);
 
 // ---- planning ----
-
-enum class store_kind : std::uint8_t { key_value, window, session };
-std::string_view to_string(store_kind kind);
 
 struct store_plan {
   std::string name;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "operators/bound_expression.hpp"
@@ -373,27 +374,62 @@ class validator {
           fmt::format("no processor '{}' is registered (function_registry::add_processor)",
                       s.function));
     }
-    std::set<std::string> declared;
+    std::map<std::string, const store_spec*> declared;
     for (std::size_t i = 0; i < s.stores.size(); ++i) {
+      const auto& spec = s.stores[i];
       const auto store_path = fmt::format("{}.stores[{}]", path, i);
-      check_store_name(store_path, s.stores[i]);
-      if (!declared.insert(s.stores[i]).second) {
-        add(store_path, fmt::format("store '{}' is declared twice", s.stores[i]));
+      check_store_name(store_path, spec.name);
+      if (spec.name == reserved_time_store) {
+        add(store_path, fmt::format("'{}' is reserved: the step keeps its stream time in '{}'",
+                                    spec.name, step_time_store_name(s)));
+      }
+      if (!declared.emplace(spec.name, &spec).second) {
+        add(store_path, fmt::format("store '{}' is declared twice", spec.name));
+      }
+      for (const auto& problem : store_spec_problems(spec)) {
+        add(store_path + "." + problem.field, problem.message);
       }
     }
     if (!s.stores.empty() && list != "steps") {
       add(path + ".stores",
           "a processor with stores runs in steps: (not after an aggregation nor in a sink)");
     }
-    if (registered != nullptr) {
-      for (const auto& needed : registered->stores) {
-        if (!declared.contains(needed)) {
-          add(path + ".stores",
-              fmt::format("processor '{}' uses store '{}': declare it (stores: [{}])", s.function,
-                          needed, needed));
-        }
+    if (registered == nullptr) return;
+    for (const auto& needed : registered->stores) {
+      auto found = declared.find(needed.name);
+      if (found == declared.end()) {
+        add(path + ".stores",
+            fmt::format("processor '{}' uses store '{}': declare it (stores: [{}])", s.function,
+                        needed.name, describe_store(needed)));
+        continue;
+      }
+      const auto& spec = *found->second;
+      if (spec.kind != needed.kind || spec.window != needed.window ||
+          spec.retention < needed.retention) {
+        add(path + ".stores",
+            fmt::format("processor '{}' uses store '{}' as {}, but the step declares {}{}",
+                        s.function, needed.name, describe_store(needed), describe_store(spec),
+                        spec.kind == needed.kind && spec.window == needed.window
+                            ? " (a retention at least the registration's)"
+                            : ""));
       }
     }
+  }
+
+  // How a pipeline file would declare the store: `seen`, or
+  // `{name: recent, kind: window, retention: 3600000ms, window: 300000ms}`.
+  static std::string describe_store(const store_spec& spec) {
+    switch (spec.kind) {
+      case store_kind::key_value:
+        return spec.name;
+      case store_kind::window:
+        return fmt::format("{{name: {}, kind: window, retention: {}ms, window: {}ms}}", spec.name,
+                           spec.retention.count(), spec.window.count());
+      case store_kind::session:
+        return fmt::format("{{name: {}, kind: session, retention: {}ms}}", spec.name,
+                           spec.retention.count());
+    }
+    return spec.name;
   }
 
   void check_join(std::string_view list, const std::string& path, const step& s) {
@@ -602,6 +638,42 @@ class validator {
 };
 
 }  // namespace
+
+std::vector<store_spec_problem> store_spec_problems(const store_spec& spec) {
+  std::vector<store_spec_problem> problems;
+  const auto retention = spec.retention.count();
+  const auto window = spec.window.count();
+  switch (spec.kind) {
+    case store_kind::key_value:
+      if (retention != 0) {
+        problems.push_back({"retention",
+                            "a key_value store keeps every key until it is removed: "
+                            "only window and session stores have a retention"});
+      }
+      if (window != 0) problems.push_back({"window", "only a window store has a window size"});
+      break;
+    case store_kind::window:
+      if (window <= 0) problems.push_back({"window", "must be positive"});
+      if (retention <= 0) {
+        problems.push_back({"retention", "must be positive"});
+      } else if (window > 0 && retention < window) {
+        problems.push_back(
+            {"retention", fmt::format("must be at least the window ({} ms < {} ms): a window "
+                                      "would expire before it is over",
+                                      retention, window)});
+      }
+      break;
+    case store_kind::session:
+      if (retention <= 0) problems.push_back({"retention", "must be positive"});
+      if (window != 0) {
+        problems.push_back({"window",
+                            "a session store has no window size (sessions are as long "
+                            "as the processor makes them)"});
+      }
+      break;
+  }
+  return problems;
+}
 
 bool valid_topic_name(std::string_view name) {
   if (name.empty() || name.size() > max_topic_length || name == "." || name == "..") {

@@ -27,6 +27,14 @@ std::vector<topology_error> validate_topology(const topology& t, const function_
 // Kafka's rule for topic names: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
 bool valid_topic_name(std::string_view name);
 
+// What is wrong with a store declaration's kind, retention and window size (not its name): each
+// problem as the field it concerns ("retention", "window") and a message.
+struct store_spec_problem {
+  std::string field;
+  std::string message;
+};
+std::vector<store_spec_problem> store_spec_problems(const store_spec& spec);
+
 // Path of a step's expression field as the pipeline file spells it, e.g. "steps[2].filter".
 std::string step_path(std::string_view list, std::size_t index, const step& s);
 

@@ -8,24 +8,17 @@
 //
 //   local_state_counter BOOTSTRAP TOPIC OUTPUT [APP]
 //
-// APP (default local-state-counter) is the consumer group and names the changelog topic
-// APP-count-counts-changelog; the state lives in /tmp/sluice-state/APP. Runs until SIGINT or
-// SIGTERM. More processes with the same APP share TOPIC's partitions.
-#include <spdlog/spdlog.h>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_future.hpp>
-#include <csignal>
+// APP (default local-state-counter) is the consumer group and names the changelog topics
+// APP-count-counts-changelog (and APP-count-time-changelog, the step's stream time); the state
+// lives in /tmp/sluice-state/APP. Runs until SIGINT or SIGTERM. More processes with the same APP
+// share TOPIC's partitions.
 #include <iostream>
 
+#include "examples/runtime/run_until_signal.hpp"
 #include "pipelines/spec/pipeline_builder.hpp"
-#include "runtime/stream_app.hpp"
 #include "state/json_serde.hpp"
 #include "state/typed_stores.hpp"
 
-namespace asio = boost::asio;
 namespace ops = sluice::operators;
 
 // The count per key, in the step's store "counts".
@@ -57,18 +50,7 @@ int main(int argc, char** argv) {
                         .process("count_keys", {"counts"}, false, "count")
                         .to(argv[3])
                         .build(registry);
-    sluice::runtime::runtime_config config;
-    config.client.bootstrap_servers = sluice::kafka::parse_bootstrap_servers(argv[1]);
-    asio::io_context context;
-    sluice::runtime::stream_app stream(context.get_executor(), std::move(topology), config,
-                                       registry);
-    asio::signal_set signals(context, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& error, int) {
-      if (!error) stream.request_stop();
-    });
-    auto done = asio::co_spawn(context, stream.run(), asio::use_future);
-    context.run();
-    done.get();
+    examples::run_until_signal(argv[1], std::move(topology), registry);
   } catch (const std::exception& e) {
     std::cerr << "local_state_counter: " << e.what() << "\n";
     return 1;

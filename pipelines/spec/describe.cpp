@@ -57,7 +57,14 @@ std::string step_text(const ops::step& s) {
                          s.into);
     case ops::step_kind::processor: {
       std::string stores;
-      for (const auto& store : s.stores) stores += (stores.empty() ? "" : ", ") + store;
+      for (const auto& store : s.stores) {
+        stores += (stores.empty() ? "" : ", ") + store.name;
+        if (store.kind == ops::store_kind::window) {
+          stores += fmt::format(" (windows of {})", format_duration(store.window));
+        } else if (store.kind == ops::store_kind::session) {
+          stores += " (sessions)";
+        }
+      }
       return fmt::format("processor {}{}{}", s.function,
                          stores.empty() ? "" : " with stores " + stores,
                          s.changes_key ? "  (changes the key)" : "");

@@ -75,10 +75,14 @@ class graph_builder {
           add_two_sided_join(sub, topic_node(joined->topic, "table"), current.front(),
                              {{names.left, "key_value"}, {names.right, "key_value"}});
         }
-        for (const auto& store : s.stores) {
-          const auto name = ops::step_store_name(s, store);
-          const auto id =
-              add_node(sub, "store", fmt::format("{} (key_value)", name), {current.front()});
+        std::vector<std::pair<std::string, ops::store_kind>> stores;
+        for (const auto& store : s.stores)
+          stores.emplace_back(ops::step_store_name(s, store.name), store.kind);
+        if (auto time = ops::step_time_store_name(s); !time.empty())
+          stores.emplace_back(std::move(time), ops::store_kind::key_value);
+        for (const auto& [name, kind] : stores) {
+          const auto id = add_node(sub, "store", fmt::format("{} ({})", name, ops::to_string(kind)),
+                                   {current.front()});
           edge(id, topic_node(changelog_of(sub, name), "changelog"));
         }
       }
@@ -161,9 +165,10 @@ class graph_builder {
             store == names.time)
           return false;
       }
-      for (const auto& name : s.stores) {
-        if (ops::step_store_name(s, name) == store) return false;
+      for (const auto& spec : s.stores) {
+        if (ops::step_store_name(s, spec.name) == store) return false;
       }
+      if (ops::step_time_store_name(s) == store) return false;
     }
     return true;
   }

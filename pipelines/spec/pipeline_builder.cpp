@@ -155,8 +155,9 @@ pipeline_builder& pipeline_builder::user(std::string function, bool changes_key,
   return add(std::move(s), std::move(name));
 }
 
-pipeline_builder& pipeline_builder::process(std::string processor, std::vector<std::string> stores,
-                                            bool changes_key, std::string name) {
+pipeline_builder& pipeline_builder::process(std::string processor,
+                                            std::vector<ops::store_spec> stores, bool changes_key,
+                                            std::string name) {
   ops::step s;
   s.kind = ops::step_kind::processor;
   s.function = std::move(processor);

@@ -109,8 +109,10 @@ class pipeline_builder {
   pipeline_builder& flat_map(std::string values, std::string key = {}, std::string name = {});
   pipeline_builder& set_timestamp(std::string expression, std::string name = {});
   pipeline_builder& user(std::string function, bool changes_key = false, std::string name = {});
-  // A user processor (operators/processor.hpp) registered as `processor`, with its stores.
-  pipeline_builder& process(std::string processor, std::vector<std::string> stores = {},
+  // A user processor (operators/processor.hpp) registered as `processor`, with its stores: a
+  // name declares a key-value store, operators::window_store_spec and session_store_spec the
+  // others (YAML `stores: [seen, {name: recent, kind: window, retention: 1h, window: 5m}]`).
+  pipeline_builder& process(std::string processor, std::vector<operators::store_spec> stores = {},
                             bool changes_key = false, std::string name = {});
   // A stream-table join with a table from table_source() (after source_table(): a table-table
   // join); `into` empty: the table's name.

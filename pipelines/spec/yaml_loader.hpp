@@ -42,7 +42,10 @@
 //     - set_timestamp: value.ts
 //     - user: my_function            # or { function: my_function, changes_key: true }
 //     - processor: { function: dedup, stores: [seen] }   # a registered C++ processor with its
-//                                    # RocksDB stores (operators/processor.hpp)
+//                                    # RocksDB stores (operators/processor.hpp); a name is a
+//                                    # key-value store, the other kinds are declared as
+//                                    # { name: recent, kind: window, retention: 1h, window: 5m }
+//                                    # and { name: visits, kind: session, retention: 30m }
 //     - join: pages                  # or { table: pages, type: left, into: page }: adds the
 //                                    # table's value for the key as member `into` (default: the
 //                                    # table's name); inner (default) drops keys it lacks

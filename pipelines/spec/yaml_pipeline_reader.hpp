@@ -56,8 +56,11 @@ class pipeline_reader : public reader {
   void read_steps(const YAML::Node& node, const std::string& list_path, std::string_view prefix,
                   std::vector<ops::step>& out);
 
-  // user: FUNCTION, or {function, changes_key}; processor: the same, and stores: [NAME, ...].
+  // user: FUNCTION, or {function, changes_key}; processor: the same, and stores: [STORE, ...].
   void read_function_step(const YAML::Node& body, const std::string& path, ops::step& s);
+  // A processor's store: NAME (a key-value store), or
+  // {name, kind: key_value|window|session, retention: DURATION, window: DURATION}.
+  std::optional<ops::store_spec> read_store(const YAML::Node& n, const std::string& path);
 
   // join: TABLE, or {table, type: inner|left, into: MEMBER}, or
   // {stream, within, grace, type: inner|left|outer, into: MEMBER}.

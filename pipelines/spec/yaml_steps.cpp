@@ -5,6 +5,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -110,7 +111,7 @@ void pipeline_reader::read_steps(const YAML::Node& node, const std::string& list
   }
 }
 
-// user: FUNCTION, or {function, changes_key}; processor: the same, and stores: [NAME, ...].
+// user: FUNCTION, or {function, changes_key}; processor: the same, and stores: [STORE, ...].
 void pipeline_reader::read_function_step(const YAML::Node& body, const std::string& path,
                                          ops::step& s) {
   const bool processor = s.kind == ops::step_kind::processor;
@@ -140,14 +141,43 @@ void pipeline_reader::read_function_step(const YAML::Node& body, const std::stri
   }
   if (auto stores = body["stores"]) {
     const auto stores_path = join(path, "stores");
-    if (sequence(stores, stores_path, "store names")) {
+    if (sequence(stores, stores_path, "store declarations")) {
       for (std::size_t i = 0; i < stores.size(); ++i) {
-        if (auto v = string(stores[i], index(stores_path, i), "a store name")) {
-          s.stores.push_back(*v);
+        if (auto store = read_store(stores[i], index(stores_path, i))) {
+          s.stores.push_back(std::move(*store));
         }
       }
     }
   }
+}
+
+// NAME (a key-value store), or {name, kind: key_value|window|session, retention, window}.
+std::optional<ops::store_spec> pipeline_reader::read_store(const YAML::Node& n,
+                                                           const std::string& path) {
+  if (!n.IsMap()) {
+    auto name = string(n, path, "a store name or {name, kind, retention, window}");
+    return name ? std::optional<ops::store_spec>(*name) : std::nullopt;
+  }
+  if (!mapping(n, path, {"name", "kind", "retention", "window"})) return std::nullopt;
+  ops::store_spec spec;
+  if (auto v = n["name"]) {
+    if (auto name = string(v, join(path, "name"), "a store name")) spec.name = *name;
+  } else {
+    missing(path, "name", "the name the processor asks its context for");
+  }
+  if (auto v = n["kind"]) {
+    if (auto kind = choice<ops::store_kind>(v, join(path, "kind"), ops::parse_store_kind,
+                                            {"key_value", "window", "session"})) {
+      spec.kind = *kind;
+    }
+  }
+  if (auto v = n["retention"]) {
+    spec.retention = duration(v, join(path, "retention")).value_or(ops::duration{0});
+  }
+  if (auto v = n["window"]) {
+    spec.window = duration(v, join(path, "window")).value_or(ops::duration{0});
+  }
+  return spec;
 }
 
 // join: TABLE, or {table, type: inner|left, into: MEMBER}, or

@@ -36,6 +36,16 @@ inline step make_step(step_kind kind, std::string expression, std::string name =
   return s;
 }
 
+// Application "app": one source "in" (string keys, JSON values), `steps`, one sink "out".
+inline topology linear_pipeline(std::vector<step> steps) {
+  topology t;
+  t.name = "app";
+  t.sources = {source_spec{{"in"}, data_format::string, data_format::json}};
+  t.steps = std::move(steps);
+  t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
+  return t;
+}
+
 // Every validation error of `t` as "path: message".
 inline std::vector<std::string> problems(const topology& t) {
   std::vector<std::string> out;

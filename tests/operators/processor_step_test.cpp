@@ -13,6 +13,7 @@
 namespace sluice::operators {
 namespace {
 
+using testing::linear_pipeline;
 using testing::make_step;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -50,7 +51,7 @@ function_registry registry_with_dedup() {
   return registry;
 }
 
-step processor_step(std::vector<std::string> stores = {"seen"}, std::string name = "dd") {
+step processor_step(std::vector<store_spec> stores = {"seen"}, std::string name = "dd") {
   step s;
   s.kind = step_kind::processor;
   s.name = std::move(name);
@@ -59,22 +60,13 @@ step processor_step(std::vector<std::string> stores = {"seen"}, std::string name
   return s;
 }
 
-topology pipeline(std::vector<step> steps) {
-  topology t;
-  t.name = "app";
-  t.sources = {source_spec{{"in"}, data_format::string, data_format::json}};
-  t.steps = std::move(steps);
-  t.sinks = {sink_spec{"out", data_format::string, data_format::json}};
-  return t;
-}
-
 raw_record raw(std::string value, std::int64_t offset) {
   return raw_record{record_origin{"in", 0, offset}, std::string("k"), std::move(value), 5, {}};
 }
 
 TEST(processor_step, keeps_state_in_its_store_across_records_and_restarts) {
   const auto registry = registry_with_dedup();
-  const auto plan = plan_topology(pipeline({processor_step()})).sub_topologies.at(0);
+  const auto plan = plan_topology(linear_pipeline({processor_step()})).sub_topologies.at(0);
   in_memory_store_provider stores;
   opened = closed = 0;
   std::vector<output_record> out;
@@ -91,6 +83,7 @@ TEST(processor_step, keeps_state_in_its_store_across_records_and_restarts) {
   EXPECT_FALSE(again.process(raw(R"({"id":2})", 3), out));
   EXPECT_FALSE(again.process(raw(R"({"id":3})", 4), out));
   std::vector<std::string> values;
+  values.reserve(out.size());
   for (const auto& o : out) values.push_back(*o.value);
   EXPECT_EQ(values, (std::vector<std::string>{R"({"id":1})", R"({"id":2})", R"({"id":3})"}));
   auto& seen = stores.kv_store(plan.stores.at(0));
@@ -99,7 +92,7 @@ TEST(processor_step, keeps_state_in_its_store_across_records_and_restarts) {
 
 TEST(processor_step, its_failures_are_processing_errors_naming_the_processor) {
   const auto registry = registry_with_dedup();
-  const auto plan = plan_topology(pipeline({processor_step()})).sub_topologies.at(0);
+  const auto plan = plan_topology(linear_pipeline({processor_step()})).sub_topologies.at(0);
   in_memory_store_provider stores;
   sub_topology_processor p(plan, stores, registry);
   std::vector<output_record> out;
@@ -111,8 +104,8 @@ TEST(processor_step, its_failures_are_processing_errors_naming_the_processor) {
   auto undeclared = p.process(raw(R"({"id":1,"peek":true})", 1), out);
   ASSERT_TRUE(undeclared);
   EXPECT_NE(undeclared->describe().find(
-                "processor 'dedup' asked for store 'elsewhere', but step 'dd' declares "
-                "stores: seen"),
+                "processor 'dedup' asked for key_value store 'elsewhere', but step 'dd' "
+                "declares stores: seen (key_value)"),
             std::string::npos)
       << undeclared->describe();
   auto rekeyed = p.process(raw(R"({"id":9,"rekey":true})", 2), out);
@@ -123,29 +116,33 @@ TEST(processor_step, its_failures_are_processing_errors_naming_the_processor) {
 }
 
 TEST(processor_step, its_stores_are_planned_and_a_key_change_before_it_repartitions) {
-  auto plan = plan_topology(
-      pipeline({make_step(step_kind::select_key, "value.user", "by-user"), processor_step()}));
+  auto plan = plan_topology(linear_pipeline(
+      {make_step(step_kind::select_key, "value.user", "by-user"), processor_step()}));
   ASSERT_EQ(plan.sub_topologies.size(), 2U);
   EXPECT_TRUE(plan.sub_topologies[0].stores.empty());
-  ASSERT_EQ(plan.sub_topologies[1].stores.size(), 1U);
+  ASSERT_EQ(plan.sub_topologies[1].stores.size(), 2U);
   EXPECT_EQ(plan.sub_topologies[1].stores[0],
             (store_plan{"dd-seen", store_kind::key_value, "app-dd-seen-changelog", 0ms}));
+  EXPECT_EQ(plan.sub_topologies[1].stores[1],
+            (store_plan{"dd-time", store_kind::key_value, "app-dd-time-changelog", 0ms}));
   EXPECT_EQ(plan.repartition_topics, std::vector<std::string>{"app-by-user-repartition"});
   // Without stores a processor is stateless: no cut.
-  EXPECT_EQ(plan_topology(pipeline({make_step(step_kind::select_key, "value.user", "by-user"),
-                                    processor_step({})}))
-                .sub_topologies.size(),
-            1U);
+  EXPECT_EQ(
+      plan_topology(linear_pipeline({make_step(step_kind::select_key, "value.user", "by-user"),
+                                     processor_step({})}))
+          .sub_topologies.size(),
+      1U);
 }
 
 TEST(processor_step, validation_checks_the_registration_and_the_stores) {
   const auto registry = registry_with_dedup();
   std::vector<std::string> got;
   for (const auto& e : validate_topology(
-           pipeline({processor_step({"seen", "seen"}, "a"), processor_step({}, "b")}), registry)) {
+           linear_pipeline({processor_step({"seen", "seen"}, "a"), processor_step({}, "b")}),
+           registry)) {
     got.push_back(e.path + ": " + e.message);
   }
-  auto unregistered = pipeline({processor_step()});
+  auto unregistered = linear_pipeline({processor_step()});
   unregistered.steps[0].function = "dedupe";
   for (const auto& e : validate_topology(unregistered, registry))
     got.push_back(e.path + ": " + e.message);
@@ -171,7 +168,9 @@ class ticker final : public processor {
     const auto now = counts.get("n");
     counts.put("n", std::to_string(now ? std::stoi(*now) + 1 : 1));
   }
-  void punctuate(std::int64_t wall_clock_ms, processor_context& context) override {
+  void punctuate(punctuation_type type, std::int64_t wall_clock_ms,
+                 processor_context& context) override {
+    ASSERT_EQ(type, punctuation_type::wall_clock_time);
     auto& counts = context.store("seen");
     record out;
     out.key = "tick";
@@ -186,7 +185,7 @@ TEST(processor_step, a_punctuation_forwards_through_the_rest_of_the_pipeline) {
   function_registry registry;
   registry.add_processor(
       "ticker", [] { return std::make_unique<ticker>(); }, {"seen"}, 1000ms);
-  auto t = pipeline(
+  auto t = linear_pipeline(
       {processor_step(), make_step(step_kind::map, "{ at: value.at, n: value.n * 10 }", "m")});
   t.steps[0].function = "ticker";
   const auto plan = plan_topology(t).sub_topologies.at(0);

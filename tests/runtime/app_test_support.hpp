@@ -215,6 +215,7 @@ inline asio::awaitable<void> read_to_end(asio::any_io_executor executor,
 inline std::map<std::string, json::object> latest_outputs(const std::string& topic,
                                                           std::int32_t partitions) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
   std::map<std::string, json::object> latest;
   run_coroutine([&](asio::any_io_executor executor) {

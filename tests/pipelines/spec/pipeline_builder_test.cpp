@@ -260,12 +260,23 @@ sink: { topic: out }
 TEST(pipeline_builder, a_processor_step_matches_yaml) {
   ops::function_registry registry;
   registry.add_processor("dedup", [] { return std::unique_ptr<ops::processor>(); }, {"seen"});
+  registry.add_processor("recent", {.factory = [] { return std::unique_ptr<ops::processor>(); },
+                                    .stores = {"seen", ops::window_store_spec("counts", 1h, 5min),
+                                               ops::session_store_spec("visits", 30min)},
+                                    .punctuate_every_stream_time = 1min});
   auto yaml = load_pipeline(R"(name: p
 sources: [{ topic: in }]
 steps:
   - processor: { function: dedup, stores: [seen, stats] }
   - name: rekey
     processor: { function: dedup, stores: [seen], changes_key: true }
+  - name: recent
+    processor:
+      function: recent
+      stores:
+        - seen
+        - { name: counts, kind: window, retention: 2h, window: 5m }
+        - { name: visits, kind: session, retention: 30m }
 sink: { topic: out }
 )",
                             "p.yaml", registry);
@@ -274,17 +285,23 @@ sink: { topic: out }
                    .source({"in"})
                    .process("dedup", {"seen", "stats"})
                    .process("dedup", {"seen"}, true, "rekey")
+                   .process("recent",
+                            {"seen", ops::window_store_spec("counts", 2h, 5min),
+                             ops::session_store_spec("visits", 30min)},
+                            false, "recent")
                    .to("out")
                    .build(registry);
   EXPECT_EQ(built, yaml.pipeline->topology);
   const auto described = describe_topology(built);
-  EXPECT_NE(described.find("step    processor-0: processor dedup with stores seen, stats"),
-            std::string::npos)
-      << described;
-  EXPECT_NE(described.find(
-                "store   processor-0-stats  (key_value), changelog p-processor-0-stats-changelog"),
-            std::string::npos)
-      << described;
+  for (const auto* line :
+       {"step    processor-0: processor dedup with stores seen, stats",
+        "store   processor-0-stats  (key_value), changelog p-processor-0-stats-changelog",
+        "store   processor-0-time  (key_value), changelog p-processor-0-time-changelog",
+        "recent: processor recent with stores seen, counts (windows of 5m), visits (sessions)",
+        "store   recent-counts  (window, retention 2h), changelog p-recent-counts-changelog",
+        "store   recent-visits  (session, retention 30m), changelog p-recent-visits-changelog"}) {
+    EXPECT_NE(described.find(line), std::string::npos) << line << "\n" << described;
+  }
   auto missing = load_pipeline(
       "name: p\nsources: [{ topic: in }]\nsteps:\n  - processor: dedup\nsink: { topic: out }\n",
       "m.yaml", registry);
@@ -292,6 +309,24 @@ sink: { topic: out }
   EXPECT_EQ(missing.errors[0].to_string(),
             "m.yaml:4:16: steps[0].processor.stores: processor 'dedup' uses store 'seen': declare "
             "it (stores: [seen])");
+}
+
+TEST(pipeline_builder, a_mistake_in_a_processor_store_points_at_its_line) {
+  ops::function_registry registry;
+  registry.add_processor("recent", [] { return std::unique_ptr<ops::processor>(); });
+  auto wrong = load_pipeline(R"(name: p
+sources: [{ topic: in }]
+steps:
+  - processor:
+      function: recent
+      stores: [seen, { name: counts, kind: windows }, { name: visits, kind: session }]
+sink: { topic: out }
+)",
+                             "w.yaml", registry);
+  ASSERT_FALSE(wrong.errors.empty());
+  EXPECT_EQ(wrong.errors[0].to_string(),
+            "w.yaml:6:44: steps[0].processor.stores[1].kind: unknown value 'windows' (did you mean "
+            "'window'?); expected one of: key_value, window, session");
 }
 
 TEST(pipeline_builder, several_sinks_match_yaml) {
