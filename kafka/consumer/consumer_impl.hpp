@@ -20,6 +20,7 @@
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/consumer/consumer_error.hpp"
+#include "kafka/consumer/fetch_session.hpp"
 #include "kafka/protocol/messages/fetch.hpp"
 #include "kafka/records/record_batch_decoder.hpp"
 
@@ -87,27 +88,6 @@ struct partition_state {
   // authorization, corrupt data).
   std::optional<std::error_code> error;
   std::string error_text;
-};
-
-// An incremental fetch session with one broker (KIP-227): the broker remembers the partitions
-// and their fetch offsets, so a request names only what changed (new partitions, moved offsets)
-// and what left (forgotten), and a response carries only partitions with news. One fetch per
-// broker is in flight at a time, so the session's epochs advance in order.
-struct fetch_session {
-  std::int32_t id = 0;     // 0: none; the next request is a full one that opens a session
-  std::int32_t epoch = 0;  // the epoch the next incremental request carries
-  struct sent_partition {
-    std::int64_t fetch_offset = 0;
-    std::int32_t leader_epoch = -1;
-    protocol::uuid topic_id;
-  };
-  std::map<topic_partition, sent_partition> partitions;  // what the broker's session holds
-
-  void reset() {
-    id = 0;
-    epoch = 0;
-    partitions.clear();
-  }
 };
 
 enum class subscription_mode : std::uint8_t { none, manual, topics, pattern };
