@@ -140,6 +140,7 @@ asio::awaitable<void> consumer::impl::commit_offsets(
     }
     if (!offsets.empty() && !retry) {
       std::vector<topic_partition> left;
+      left.reserve(offsets.size());
       for (const auto& [tp, at] : offsets) left.push_back(tp);
       throw kafka_error(make_error_code(net_error::protocol_violation),
                         "commit: the coordinator did not answer for " + names(left), false);
