@@ -89,7 +89,7 @@ consumer::impl::impl(const asio::any_io_executor& executor_, consumer_config con
               records::record_batch_decoder_options{.verify_crc = config.check_crcs}) {
   if (!config.group_id.empty()) {
     group = std::make_unique<group_state>(executor);
-    group->protocol = configured_protocol(config);
+    group->member = group_detail::make_group_protocol(*this);
   }
 }
 
@@ -112,7 +112,7 @@ void consumer::impl::shut_down() {
   data_ready.notify_all();
   if (group) group->heartbeat_wake.notify_all();
   cluster.close();
-  if (group) close_group_connections(*group);
+  if (group) group->coordinator.close();
 }
 
 partition_state& consumer::impl::assigned(const topic_partition& partition, const char* operation) {
@@ -538,11 +538,11 @@ asio::awaitable<void> consumer::stop() {
   const auto drain = clock::now() + self.config.fetch_max_wait + std::chrono::seconds(1);
   if (!co_await self.tasks.wait_idle(drain)) {
     self.cluster.close();
-    if (self.group) close_group_connections(*self.group);
+    if (self.group) self.group->coordinator.close();
     co_await self.tasks.wait_idle(clock::time_point::max());
   }
   self.cluster.close();
-  if (self.group) close_group_connections(*self.group);
+  if (self.group) self.group->coordinator.close();
 }
 
 void consumer::assign(const std::vector<topic_partition>& partitions) {

@@ -1,15 +1,15 @@
 // The consumer's fetch path (consumer::impl, see consumer_impl.hpp): the scheduler that keeps one
 // Fetch in flight per leader (or preferred read replica, KIP-392) with a bounded prefetch, the
-// fetch sessions' requests and responses, the leader-epoch validation of positions after a leader
-// change (KIP-320), and the decoding of fetched batches into records (read_committed filters
-// aborted transactions). Positions, offsets lookups and the public API are in consumer.cpp.
-// Everything runs on the consumer's executor.
+// Fetch requests and responses (each broker's KIP-227 session is a fetch_session), the
+// leader-epoch validation of positions after a leader change (KIP-320), and the decoding of fetched
+// batches into records (read_committed filters aborted transactions). Positions, offsets lookups
+// and the public API are in consumer.cpp. Everything runs on the consumer's executor.
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
-#include <limits>
 #include <unordered_set>
 
 #include "kafka/client/clock.hpp"
@@ -121,74 +121,50 @@ asio::awaitable<void> consumer::impl::fetch_scheduler() {
 
 asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
                                                  std::vector<topic_partition> list) {
+  // What a partition looked like when the request went out: a seek (or a reassignment) since then
+  // makes its answer stale.
   struct sent_partition {
-    topic_partition tp;
     std::uint64_t epoch;
     std::int64_t fetch_offset;
   };
   const auto fetch_id = next_fetch_id();
-  auto& session = sessions[node];
-  const bool incremental = session.id != 0;
-  std::vector<sent_partition> sent;
-  std::map<topic_partition, fetch_session::sent_partition> wanted;
+  std::map<topic_partition, sent_partition> sent;
+  fetch_session::wanted_partitions wanted;
+  // Fetch v13+ names topics by id (KIP-516); responses carry the id only.
+  std::map<std::array<std::uint8_t, 16>, std::string> names_by_id;
+  for (const auto& tp : list) {
+    auto& state = partitions.at(tp);
+    state.in_flight = fetch_id;
+    sent.emplace(tp, sent_partition{state.epoch, state.fetch_offset});
+    fetch_session::partition_request now{.fetch_offset = state.fetch_offset,
+                                         .leader_epoch = leader_epoch_of(tp),
+                                         .last_fetched_epoch = state.fetched_epoch};
+    if (const auto* info = cluster.metadata().topic(tp.topic)) now.topic_id = info->id;
+    names_by_id.try_emplace(now.topic_id.value, tp.topic);
+    wanted.insert_or_assign(tp, now);
+  }
   protocol::fetch_request request;
   request.max_wait_ms = static_cast<std::int32_t>(config.fetch_max_wait.count());
   request.min_bytes = config.fetch_min_bytes;
   request.max_bytes = config.fetch_max_bytes;
   request.isolation_level = static_cast<std::int8_t>(config.isolation);
-  // KIP-227: session id 0 with epoch 0 is a full fetch that asks the broker to open a session.
-  request.session_id = session.id;
-  request.session_epoch = incremental ? session.epoch : 0;
   request.rack_id = config.client_rack;
-  // Fetch v13+ names topics by id (KIP-516); responses carry the id only.
-  std::vector<std::pair<protocol::uuid, std::string>> names_by_id;
-  for (const auto& tp : list) {
-    auto& state = partitions.at(tp);
-    state.in_flight = fetch_id;
-    sent.push_back({tp, state.epoch, state.fetch_offset});
-    fetch_session::sent_partition now{state.fetch_offset, leader_epoch_of(tp), {}};
-    if (const auto* info = cluster.metadata().topic(tp.topic)) now.topic_id = info->id;
-    if (names_by_id.empty() || names_by_id.back().second != tp.topic)
-      names_by_id.emplace_back(now.topic_id, tp.topic);
-    wanted[tp] = now;
-    auto known = session.partitions.find(tp);
-    if (incremental && known != session.partitions.end() &&
-        known->second.fetch_offset == now.fetch_offset &&
-        known->second.leader_epoch == now.leader_epoch) {
-      continue;  // the broker's session already has it
-    }
-    if (request.topics.empty() || request.topics.back().topic != tp.topic) {
-      auto& topic = request.topics.emplace_back();
-      topic.topic = tp.topic;
-      topic.topic_id = now.topic_id;
-    }
-    protocol::fetch_request::fetch_partition partition;
-    partition.partition = tp.partition;
-    partition.current_leader_epoch = now.leader_epoch;
-    partition.fetch_offset = now.fetch_offset;
-    partition.last_fetched_epoch = state.fetched_epoch;
-    partition.partition_max_bytes = config.max_partition_fetch_bytes;
-    request.topics.back().partitions.push_back(partition);
-  }
-  if (incremental) {
-    // Partitions the session holds that this fetch does not want (paused, queue full, moved away).
-    for (const auto& [tp, held] : session.partitions) {
-      if (wanted.contains(tp)) continue;
-      if (request.forgotten_topics_data.empty() ||
-          request.forgotten_topics_data.back().topic != tp.topic) {
-        request.forgotten_topics_data.push_back({.topic = tp.topic, .topic_id = held.topic_id});
-      }
-      request.forgotten_topics_data.back().partitions.push_back(tp.partition);
-    }
-  }
+  sessions[node].fill_request(request, wanted, config.max_partition_fetch_bytes);
 
   auto finish = [&] {
-    for (const auto& s : sent) {
-      auto it = partitions.find(s.tp);
+    for (const auto& [tp, at] : sent) {
+      auto it = partitions.find(tp);
       if (it != partitions.end() && it->second.in_flight == fetch_id) it->second.in_flight = 0;
     }
     nodes_fetching.erase(node);
     fetch_wanted.notify_all();
+  };
+  auto leave_preferred_replica = [&] {
+    for (const auto& [tp, at] : sent) {
+      auto it = partitions.find(tp);
+      if (it != partitions.end() && it->second.preferred_read_replica == node)
+        clear_preferred_replica(it->second);
+    }
   };
 
   protocol::fetch_response response;
@@ -199,44 +175,27 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
   } catch (const std::exception& e) {
     if (!stopping) spdlog::warn("consumer: fetch from broker {} failed: {}", node, e.what());
     sessions[node].reset();
-    for (const auto& s : sent) {
-      auto it = partitions.find(s.tp);
-      if (it != partitions.end() && it->second.preferred_read_replica == node)
-        clear_preferred_replica(it->second);
-    }
+    leave_preferred_replica();
     metadata_stale = true;
     finish();
     co_return;
   }
-  auto& now_session = sessions[node];
-  if (response.error_code != 0) {
-    auto code = static_cast<error_code>(response.error_code);
-    now_session.reset();
-    // A session the broker evicted or an epoch out of step: the next fetch opens a new one.
-    if (code != error_code::fetch_session_id_not_found &&
-        code != error_code::invalid_fetch_session_epoch &&
-        code != error_code::fetch_session_topic_id_error) {
+  const auto code = static_cast<error_code>(response.error_code);
+  switch (sessions[node].on_response(code, response.session_id, wanted)) {
+    case fetch_session::outcome::failed:
       spdlog::warn("consumer: fetch from broker {} failed: {}", node, error_name(code));
       metadata_stale = true;
-      for (const auto& s : sent) {
-        auto it = partitions.find(s.tp);
-        if (it != partitions.end() && it->second.preferred_read_replica == node)
-          clear_preferred_replica(it->second);
-      }
-    }
-    finish();
-    co_return;
-  }
-  if (response.session_id == 0) {
-    now_session.reset();  // the broker keeps no session (none asked for, or its cache is full)
-  } else {
-    const bool continued = now_session.id == response.session_id;
-    now_session.id = response.session_id;
-    now_session.epoch = continued ? (now_session.epoch == std::numeric_limits<std::int32_t>::max()
-                                         ? 1
-                                         : now_session.epoch + 1)
-                                  : 1;
-    now_session.partitions = std::move(wanted);
+      leave_preferred_replica();
+      finish();
+      co_return;
+    case fetch_session::outcome::session_error:
+      // The next fetch opens a new session.
+      finish();
+      co_return;
+    case fetch_session::outcome::opened:
+    case fetch_session::outcome::continued:
+    case fetch_session::outcome::not_kept:
+      break;
   }
 
   bool delivered = false;
@@ -244,21 +203,18 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
   for (auto& topic_response : response.responses) {
     std::string topic = topic_response.topic;
     if (topic.empty()) {
-      auto named = std::find_if(names_by_id.begin(), names_by_id.end(), [&](const auto& entry) {
-        return entry.first == topic_response.topic_id;
-      });
+      auto named = names_by_id.find(topic_response.topic_id.value);
       if (named == names_by_id.end()) continue;
       topic = named->second;
     }
     for (auto& data : topic_response.partitions) {
       topic_partition tp{topic, data.partition_index};
-      auto s = std::find_if(sent.begin(), sent.end(),
-                            [&](const sent_partition& p) { return p.tp == tp; });
+      auto s = sent.find(tp);
       auto it = partitions.find(tp);
       if (s == sent.end() || it == partitions.end()) continue;
       auto& state = it->second;
-      // A seek (or a reassignment) since the request went out makes its answer stale.
-      if (state.epoch != s->epoch || state.fetch_offset != s->fetch_offset) continue;
+      const auto fetch_offset = s->second.fetch_offset;
+      if (state.epoch != s->second.epoch || state.fetch_offset != fetch_offset) continue;
       state.last_fetch_ms = received_ms;
       auto code = static_cast<error_code>(data.error_code);
       const bool from_follower = state.preferred_read_replica == node && leader_of(tp) != node;
@@ -268,7 +224,7 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
         // out of range there is no reason to reset; the leader decides (Java's FetchCollector).
         if (code == error_code::offset_out_of_range) {
           spdlog::info("consumer: offset {} out of range on follower {} for {}; asking the leader",
-                       s->fetch_offset, node, tp.to_string());
+                       fetch_offset, node, tp.to_string());
           continue;
         }
       }
@@ -284,7 +240,7 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
       }
       if (code == error_code::none && data.diverging_epoch.epoch >= 0) {
         // KIP-320: the leader's log differs from what we fetched (no records come with this).
-        on_diverging_epoch(tp, state, s->fetch_offset, data.diverging_epoch.epoch,
+        on_diverging_epoch(tp, state, fetch_offset, data.diverging_epoch.epoch,
                            data.diverging_epoch.end_offset);
         delivered = delivered || state.error.has_value();
         continue;
@@ -300,8 +256,8 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
         chunk->epoch = state.epoch;
         chunk->data = std::move(*data.records);
         std::error_code decode_error;
-        decode_into(*chunk, data.aborted_transactions, s->fetch_offset, decode_error);
-        if (chunk->next_offset > s->fetch_offset) {
+        decode_into(*chunk, data.aborted_transactions, fetch_offset, decode_error);
+        if (chunk->next_offset > fetch_offset) {
           state.fetch_offset = chunk->next_offset;
           if (!chunk->records.empty()) state.fetched_epoch = chunk->records.back().leader_epoch;
           state.queued.push_back(std::move(chunk));
@@ -310,7 +266,7 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
           // Nothing usable before the bad batch: the application has to skip it with seek.
           state.error = make_error_code(consumer_error::corrupt_record);
           state.error_text = "corrupt record batch in " + tp.to_string() + " at offset " +
-                             std::to_string(s->fetch_offset) + ": " + decode_error.message();
+                             std::to_string(fetch_offset) + ": " + decode_error.message();
           delivered = true;
         }
         continue;
@@ -318,12 +274,12 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
       if (code == error_code::offset_out_of_range) {
         if (config.offset_reset == auto_offset_reset::none) {
           state.error = make_error_code(code);
-          state.error_text = tp.to_string() + " at offset " + std::to_string(s->fetch_offset) +
+          state.error_text = tp.to_string() + " at offset " + std::to_string(fetch_offset) +
                              " (log start " + std::to_string(data.log_start_offset) +
                              ", high watermark " + std::to_string(data.high_watermark) + ")";
           delivered = true;
         } else {
-          spdlog::info("consumer: offset {} out of range for {}; resetting to {}", s->fetch_offset,
+          spdlog::info("consumer: offset {} out of range for {}; resetting to {}", fetch_offset,
                        tp.to_string(), to_string(config.offset_reset));
           request_lookup(state, position_lookup::policy);
         }

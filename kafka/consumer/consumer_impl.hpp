@@ -1,8 +1,9 @@
 #pragma once
 
 // The consumer's private state, shared by its translation units (consumer.cpp: assignment,
-// positions and the public API; consumer_fetch.cpp: fetching; consumer_group.cpp and
-// group_member.cpp: group membership and commits). Not a public header.
+// positions and the public API; consumer_fetch.cpp: fetching, with fetch_session.cpp;
+// consumer_group.cpp, group_offsets.cpp, classic_group.cpp and consumer_protocol_group.cpp: group
+// membership and commits). Not a public header.
 
 #include <chrono>
 #include <deque>
@@ -20,6 +21,8 @@
 #include "kafka/consumer/assignor.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/consumer/consumer_error.hpp"
+#include "kafka/consumer/fetch_session.hpp"
+#include "kafka/consumer/group_protocol.hpp"
 #include "kafka/protocol/messages/fetch.hpp"
 #include "kafka/records/record_batch_decoder.hpp"
 
@@ -89,94 +92,80 @@ struct partition_state {
   std::string error_text;
 };
 
-// An incremental fetch session with one broker (KIP-227): the broker remembers the partitions
-// and their fetch offsets, so a request names only what changed (new partitions, moved offsets)
-// and what left (forgotten), and a response carries only partitions with news. One fetch per
-// broker is in flight at a time, so the session's epochs advance in order.
-struct fetch_session {
-  std::int32_t id = 0;     // 0: none; the next request is a full one that opens a session
-  std::int32_t epoch = 0;  // the epoch the next incremental request carries
-  struct sent_partition {
-    std::int64_t fetch_offset = 0;
-    std::int32_t leader_epoch = -1;
-    protocol::uuid topic_id;
-  };
-  std::map<topic_partition, sent_partition> partitions;  // what the broker's session holds
+enum class subscription_mode : std::uint8_t { none, manual, topics, pattern };
 
-  void reset() {
-    id = 0;
-    epoch = 0;
-    partitions.clear();
+// The coordinator connections of a group member (group_detail::coordinator): JoinGroup and
+// SyncGroup park on the broker up to the rebalance timeout, so they get a connection of their own
+// with a long request timeout; heartbeats, commits and offset fetches use the other one, never
+// queued behind a parked JoinGroup.
+struct coordinator_connections {
+  std::shared_ptr<connection> join;
+  std::shared_ptr<connection> other;
+  // Closes both (requests on them fail at once) and forgets them: the next request finds the
+  // coordinator again.
+  void close();
+};
+
+// Rebalance timing for consumer::group_stats(): a rebalance starts when the member (re)joins or
+// learns of a new assignment, and ends when the new assignment is in place (listeners done).
+struct rebalance_statistics {
+  bool in_rebalance = false;
+  std::uint64_t rebalances = 0;
+  std::optional<std::chrono::steady_clock::time_point> started;
+  std::optional<std::chrono::steady_clock::time_point> ended;
+
+  void start() {
+    if (in_rebalance) return;
+    in_rebalance = true;
+    started = std::chrono::steady_clock::now();
+  }
+  void end() {
+    if (!in_rebalance) return;
+    in_rebalance = false;
+    ended = std::chrono::steady_clock::now();
+    ++rebalances;
   }
 };
 
-enum class subscription_mode : std::uint8_t { none, manual, topics, pattern };
-
-enum class member_state : std::uint8_t { unjoined, joining, stable };
-
-// A group member's state (consumer_group.cpp).
+// A group member's state: what both group protocols share. Each protocol's own state machine is
+// `member` (group_protocol.hpp: classic_group or consumer_protocol_group). Lives as long as the
+// consumer's state; used on the consumer's executor only.
 struct group_state {
   explicit group_state(asio::any_io_executor executor) : heartbeat_wake(std::move(executor)) {}
 
+  // ---- the subscription
   std::shared_ptr<rebalance_listener> listener;
-  std::set<std::string> topics;  // the subscription (explicit, or what the pattern matched)
+  std::set<std::string> topics;  // explicit, what the pattern matched, or (KIP-848 regex) assigned
   std::optional<std::regex> pattern;
+  std::optional<std::string> server_regex;  // subscribe(subscription_pattern): the coordinator's
   std::chrono::steady_clock::time_point last_metadata_check{};
-  std::map<std::string, std::int32_t>
-      partition_counts;  // of the subscribed topics, at the last join
 
-  std::shared_ptr<connection> join_connection;   // JoinGroup / SyncGroup (long request timeout)
-  std::shared_ptr<connection> other_connection;  // the rest
+  // ---- the membership, carried by commits (OffsetCommit v9+ checks the KIP-848 member epoch) and
+  // by group_metadata() (TxnOffsetCommit, KIP-447)
   std::string member_id;
-  std::int32_t generation = -1;
-  std::string protocol_name;
-  member_state state = member_state::unjoined;
-  rebalance_protocol protocol = rebalance_protocol::eager;
-  bool rejoin_needed = false;
-  bool joining = false;
-  bool heartbeat_running = false;
+  std::int32_t generation = -1;  // the classic generation, or the KIP-848 member epoch
+  std::unique_ptr<group_detail::group_protocol> member;  // the protocol's state machine
+
+  // ---- conditions both protocols act on
+  // The partitions may already be someone else's (fenced, left after max_poll_interval, a commit
+  // refused): on_partitions_lost comes before the next join; nothing is fetched meanwhile.
   bool partitions_lost = false;
+  // No poll for longer than max_poll_interval (KIP-62): the member left; the next poll rejoins.
+  bool poll_timed_out = false;
+  // An error that ends the membership; getmany() raises it until the next subscribe.
+  std::optional<std::pair<std::error_code, std::string>> fatal;
   int listeners_running = 0;  // rebalance listener callbacks in progress
   // The first exception a listener callback threw since the last poll: getmany() rethrows it
   // (Java's poll() does the same), so a failed restore or commit is never only a log line.
   std::exception_ptr listener_failure;
-  bool poll_timed_out = false;
+
   std::chrono::steady_clock::time_point last_poll = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_auto_commit{};
   bool auto_commit_running = false;
-  wakeup heartbeat_wake;
-  std::optional<std::pair<std::error_code, std::string>> fatal;
-
-  // ---- KIP-848 `consumer` protocol (group_member.cpp). `generation` holds the member epoch
-  // (-1: not a member, 0: joining) and `member_id` the id this client generated (KIP-1082), so
-  // that commits (OffsetCommit v9+) and group_metadata() (TxnOffsetCommit) carry them.
-  std::optional<std::string> server_regex;  // subscribe(subscription_pattern): the coordinator's
-  struct assigned_topic {
-    protocol::uuid topic_id;
-    std::vector<std::int32_t> partitions;
-  };
-  // The coordinator's latest target assignment (by topic id), until reconciled.
-  std::optional<std::vector<assigned_topic>> target_assignment;
-  bool target_unresolved = false;  // some topic id of the target is not in the metadata yet
-  bool reconciling = false;
-  bool heartbeat_now = false;  // heartbeat without waiting for the interval (join, acknowledge)
-  bool send_full = true;       // next heartbeat carries every field (join, after an error)
-  bool leaving = false;        // stop() / unsubscribe() are leaving the group
-  bool predecessor_released = false;  // consumer_config::previous_member_id was let go
-  std::uint64_t membership = 0;       // bumped on every fence and leave: older responses are void
-
-  // The classic protocol's assignors, in preference order (built lazily from the config).
-  std::vector<std::shared_ptr<partition_assignor>> assignors;
-
-  // ---- rebalance timing (consumer::group_statistics)
-  bool in_rebalance = false;
-  std::uint64_t rebalances = 0;
-  std::optional<std::chrono::steady_clock::time_point> rebalance_started;
-  std::optional<std::chrono::steady_clock::time_point> rebalance_ended;
+  wakeup heartbeat_wake;  // wakes the heartbeat (or KIP-848 member) loop
+  coordinator_connections coordinator;
+  rebalance_statistics statistics;
 };
-
-// Closes the coordinator connections (requests on them fail at once).
-void close_group_connections(group_state& g);
 
 struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   impl(const asio::any_io_executor& executor, consumer_config config);
@@ -265,7 +254,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
                                      const std::vector<topic_partition>& only);
   void raise_errors(const std::vector<topic_partition>& only);
 
-  // ---- consumer_group.cpp ----
+  // ---- consumer_group.cpp, group_offsets.cpp ----
   bool subscribed() const {
     return mode == subscription_mode::topics || mode == subscription_mode::pattern;
   }
@@ -279,8 +268,6 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   // True while the group forbids handing out or fetching records (eager rebalance, lost partitions,
   // left the group after max_poll_interval).
   bool group_blocks_fetching() const;
-  // Cooperative only when every configured assignor is (Java's rule): a group may be mid-upgrade.
-  static rebalance_protocol configured_protocol(const consumer_config& config);
   // getmany's hook: notes the poll (max_poll_interval), raises a fatal group error.
   void on_poll();
 };

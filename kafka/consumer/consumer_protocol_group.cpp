@@ -15,13 +15,15 @@
 //   leave       epoch -1; a static member (group_instance_id) sends -2 and keeps its assignment
 //               reserved until the session timeout, so a restart does not move partitions
 //
-// The member id is generated here (ConsumerGroupHeartbeat v1, KIP-1082) and kept for the
-// consumer's lifetime. The member epoch is stored as the group's `generation`, so OffsetCommit
+// The member id is generated here (ConsumerGroupHeartbeat v1, KIP-1082) and kept until the
+// consumer unsubscribes. The member epoch is stored as the group's `generation`, so OffsetCommit
 // (v9+ checks it as the member epoch) and group_metadata() (TxnOffsetCommit, KIP-447) carry it.
 //
 // Heartbeats keep going while the application's listener runs (reconciliation is its own task),
 // so a slow on_partitions_revoked does not cost the membership; the coordinator waits for the
 // acknowledgement up to the rebalance timeout (max_poll_interval, as in the Java client).
+#include "kafka/consumer/consumer_protocol_group.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -51,31 +53,69 @@ std::string group_text(const consumer::impl& self) {
   return "group '" + self.config.group_id + "'";
 }
 
+}  // namespace
+
+consumer_protocol_group::consumer_protocol_group(consumer::impl& self) : self_(self) {}
+
+bool consumer_protocol_group::stable() const {
+  if (state_ == consumer_member_state::leaving) return stable_when_leaving_;
+  return state_ == consumer_member_state::stable || state_ == consumer_member_state::reconciling;
+}
+
+void consumer_protocol_group::tick() {
+  const auto& g = *self_.group;
+  if (!loop_running_ && !g.fatal && state_ != consumer_member_state::leaving) {
+    loop_running_ = true;
+    self_.spawn("group member", member_loop());
+  }
+}
+
+void consumer_protocol_group::subscription_changed() {
+  heartbeat_now_ = true;  // join, or send the new subscription, at once
+}
+
+void consumer_protocol_group::begin_leaving() {
+  stable_when_leaving_ = stable();
+  state_ = consumer_member_state::leaving;
+}
+
+boost::asio::awaitable<void> consumer_protocol_group::leave(std::string reason, bool closing) {
+  const bool release = closing && self_.config.leave_group_on_close.value_or(false);
+  co_await member_leave(std::move(reason), release);
+}
+
+void consumer_protocol_group::unsubscribed() {
+  auto& g = *self_.group;
+  g.member_id.clear();
+  g.generation = -1;
+  state_ = consumer_member_state::unjoined;
+}
+
 // Marks the membership lost: the next turn of the member loop calls on_partitions_lost and
 // rejoins with epoch 0. Responses and reconciliations of the old membership are void from here.
-void fence(consumer::impl& self) {
+void consumer_protocol_group::fence() {
+  auto& self = self_;
   auto& g = *self.group;
-  ++g.membership;
+  ++membership_;
   g.generation = -1;
-  g.state = member_state::unjoined;
-  g.target_assignment.reset();
-  g.target_unresolved = false;
+  state_ = consumer_member_state::fenced;
+  target_assignment_.reset();
+  target_unresolved_ = false;
   g.partitions_lost = true;
-  g.send_full = true;
-  g.heartbeat_now = true;
+  send_full_ = true;
+  heartbeat_now_ = true;
   self.fetch_wanted.notify_all();
   self.data_ready.notify_all();
 }
 
 // The target assignment in topic names; sets `unresolved` when some topic id is not (yet) in the
 // metadata (a topic created after the last refresh).
-std::set<topic_partition> resolve_target(const consumer::impl& self, bool& unresolved) {
-  const auto& g = *self.group;
+std::set<topic_partition> consumer_protocol_group::resolve_target(bool& unresolved) const {
   std::set<topic_partition> out;
   unresolved = false;
-  if (!g.target_assignment) return out;
-  const auto& metadata = self.cluster.metadata();
-  for (const auto& topic : *g.target_assignment) {
+  if (!target_assignment_) return out;
+  const auto& metadata = self_.cluster.metadata();
+  for (const auto& topic : *target_assignment_) {
     const auto* info = topic_by_id(metadata, topic.topic_id);
     if (info == nullptr) {
       unresolved = true;
@@ -89,18 +129,22 @@ std::set<topic_partition> resolve_target(const consumer::impl& self, bool& unres
 // Moves the assignment towards the coordinator's target: revocation first (commit, listener),
 // then the additions, then an immediate heartbeat to acknowledge. Loops while the target moves
 // on meanwhile.
-asio::awaitable<void> reconcile(consumer::impl* self_ptr) {
-  auto& self = *self_ptr;
+boost::asio::awaitable<void> consumer_protocol_group::reconcile() {
+  auto& self = self_;
   auto& g = *self.group;
   struct done_guard {
-    group_state* g;
-    ~done_guard() { g->reconciling = false; }
-  } guard{&g};
-  while (!self.stopping && self.subscribed() && !g.leaving && !g.partitions_lost &&
-         g.target_assignment) {
-    const auto membership = g.membership;
+    consumer_protocol_group* group;
+    ~done_guard() {
+      group->reconcile_running_ = false;
+      if (group->state_ == consumer_member_state::reconciling)
+        group->state_ = consumer_member_state::stable;
+    }
+  } guard{this};
+  while (!self.stopping && self.subscribed() && state_ != consumer_member_state::leaving &&
+         !g.partitions_lost && target_assignment_) {
+    const auto membership = membership_;
     bool unresolved = false;
-    auto target = resolve_target(self, unresolved);
+    auto target = resolve_target(unresolved);
     if (unresolved) {
       try {
         std::optional<std::vector<std::string>> wanted;
@@ -111,15 +155,15 @@ asio::awaitable<void> reconcile(consumer::impl* self_ptr) {
       } catch (const std::exception& e) {
         spdlog::warn("consumer: metadata for the assignment of {}: {}", group_text(self), e.what());
       }
-      if (membership != g.membership) break;
-      target = resolve_target(self, unresolved);
+      if (membership != membership_) break;
+      target = resolve_target(unresolved);
     }
     // Partitions of topics still unknown are taken once the metadata names them (re-checked after
     // each heartbeat).
-    g.target_unresolved = unresolved;
+    target_unresolved_ = unresolved;
     const auto current = owned(self);
     if (target == current) {
-      if (!unresolved) note_rebalance_end(g);
+      if (!unresolved) g.statistics.end();
       break;
     }
     std::vector<topic_partition> revoked, added;
@@ -139,10 +183,10 @@ asio::awaitable<void> reconcile(consumer::impl* self_ptr) {
           spdlog::warn("consumer: auto commit before revoking partitions of {}: {}",
                        group_text(self), e.what());
         }
-        if (membership != g.membership) break;
+        if (membership != membership_) break;
       }
-      co_await call_listener(&g, revoked_kind, revoked);
-      if (membership != g.membership) break;
+      co_await call_listener(&g, listener_event::revoked, revoked);
+      if (membership != membership_) break;
       std::vector<topic_partition> kept;
       std::set_intersection(current.begin(), current.end(), target.begin(), target.end(),
                             std::back_inserter(kept));
@@ -155,26 +199,27 @@ asio::awaitable<void> reconcile(consumer::impl* self_ptr) {
       for (const auto& tp : target) g.topics.insert(tp.topic);
     }
     // Java calls on_partitions_assigned after every reconciliation, also with nothing added.
-    co_await call_listener(&g, assigned_kind, added);
-    if (membership != g.membership) break;
-    g.heartbeat_now = true;
+    co_await call_listener(&g, listener_event::assigned, added);
+    if (membership != membership_) break;
+    heartbeat_now_ = true;
     g.heartbeat_wake.notify_all();
     self.fetch_wanted.notify_all();
     self.data_ready.notify_all();
   }
 }
 
-void start_reconciliation(consumer::impl* self_ptr) {
-  auto& g = *self_ptr->group;
-  if (g.reconciling) return;  // the running one picks the new target up
-  g.reconciling = true;
-  self_ptr->spawn("reconcile assignment", reconcile(self_ptr));
+void consumer_protocol_group::start_reconciliation() {
+  state_ = consumer_member_state::reconciling;
+  if (reconcile_running_) return;  // the running one picks the new target up
+  reconcile_running_ = true;
+  self_.spawn("reconcile assignment", reconcile());
 }
 
 // The static leave (epoch -2) a crashed predecessor never sent, on its behalf: the coordinator
 // keeps its assignment for our instance id, and our next join takes it over. A wrong member id
 // (not the instance id's holder) is refused and changes nothing.
-asio::awaitable<void> release_predecessor(consumer::impl& self) {
+boost::asio::awaitable<void> consumer_protocol_group::release_predecessor() {
+  auto& self = self_;
   protocol::consumer_group_heartbeat_request request;
   request.group_id = self.config.group_id;
   request.member_id = *self.config.previous_member_id;
@@ -200,27 +245,32 @@ asio::awaitable<void> release_predecessor(consumer::impl& self) {
 }
 
 // Drops the partitions of a lost membership (on_partitions_lost) before rejoining.
-asio::awaitable<void> give_up_partitions(consumer::impl& self) {
+boost::asio::awaitable<void> consumer_protocol_group::give_up_partitions() {
+  auto& self = self_;
   auto& g = *self.group;
   auto gone = sorted(owned(self));
   self.set_assignment({}, position_lookup::committed);
-  if (!gone.empty()) co_await call_listener(&g, lost_kind, gone);
+  if (!gone.empty()) co_await call_listener(&g, listener_event::lost, gone);
   g.partitions_lost = false;
 }
 
-}  // namespace
-
-asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, bool release) {
+boost::asio::awaitable<void> consumer_protocol_group::member_leave(std::string reason,
+                                                                   bool release) {
+  auto& self = self_;
   auto& g = *self.group;
-  ++g.membership;
+  ++membership_;
   // -1: never sent a join, nothing to leave. 0: a join may be in flight, the coordinator may know
   // the member.
   const bool member = g.generation >= 0 && !g.member_id.empty();
   g.generation = -1;
-  g.state = member_state::unjoined;
-  g.target_assignment.reset();
-  g.target_unresolved = false;
-  g.send_full = true;
+  if (state_ == consumer_member_state::leaving) {
+    stable_when_leaving_ = false;
+  } else {
+    state_ = consumer_member_state::unjoined;
+  }
+  target_assignment_.reset();
+  target_unresolved_ = false;
+  send_full_ = true;
   if (!member) co_return;
   protocol::consumer_group_heartbeat_request request;
   request.group_id = self.config.group_id;
@@ -243,51 +293,50 @@ asio::awaitable<void> member_leave(consumer::impl& self, std::string reason, boo
   }
 }
 
-asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
-  auto& self = *self_ptr;
+boost::asio::awaitable<void> consumer_protocol_group::member_loop() {
+  auto& self = self_;
   auto& g = *self.group;
   auto next_heartbeat = clock::time_point{};  // join at once
   std::chrono::milliseconds interval = self.config.heartbeat_interval;
   while (!self.stopping && self.subscribed() && !g.fatal) {
-    if (g.leaving || g.poll_timed_out) {
+    if (state_ == consumer_member_state::leaving || g.poll_timed_out) {
       // Leaving (stop, unsubscribe), or left after max_poll_interval: the next poll rejoins.
       co_await g.heartbeat_wake.wait(clock::now() + std::chrono::seconds(1));
       continue;
     }
     if (g.partitions_lost) {
-      co_await give_up_partitions(self);
+      co_await give_up_partitions();
       next_heartbeat = {};
       continue;
     }
     // KIP-62 with KIP-848: a member that stops polling leaves, so the others get its partitions;
     // it rejoins with epoch 0 on its next poll.
-    if (g.state == member_state::stable &&
-        clock::now() - g.last_poll > self.config.max_poll_interval) {
+    if (stable() && clock::now() - g.last_poll > self.config.max_poll_interval) {
       spdlog::warn(
           "consumer: no poll for longer than max_poll_interval ({} ms); leaving {} until the next "
           "poll (process faster or raise max_poll_interval / lower max_poll_records)",
           self.config.max_poll_interval.count(), group_text(self));
       g.poll_timed_out = true;
-      co_await member_leave(self, "consumer poll timeout has expired");
+      co_await member_leave("consumer poll timeout has expired");
       g.partitions_lost = true;
       self.fetch_wanted.notify_all();
       continue;
     }
-    if (!g.heartbeat_now && clock::now() < next_heartbeat) {
+    if (!heartbeat_now_ && clock::now() < next_heartbeat) {
       co_await g.heartbeat_wake.wait(next_heartbeat);
       continue;
     }
-    g.heartbeat_now = false;
+    heartbeat_now_ = false;
 
     if (g.member_id.empty())
       g.member_id = self.config.member_id ? *self.config.member_id : new_group_member_id();
     const bool joining = g.generation <= join_epoch;
     if (joining) {
       g.generation = join_epoch;
-      g.state = member_state::joining;
-      note_rebalance_start(g);
+      state_ = consumer_member_state::joining;
+      g.statistics.start();
     }
-    const bool full = joining || g.send_full;
+    const bool full = joining || send_full_;
     protocol::consumer_group_heartbeat_request request;
     request.group_id = self.config.group_id;
     request.member_id = g.member_id;
@@ -318,7 +367,7 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
       }
     }
 
-    const auto membership = g.membership;
+    const auto membership = membership_;
     protocol::consumer_group_heartbeat_response response;
     bool sent = false;
     try {
@@ -345,33 +394,34 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
       coordinator_lost(g);
     }
     if (!sent) {
-      g.send_full = true;
+      send_full_ = true;
       next_heartbeat = clock::now() + self.config.retry_backoff;
       continue;
     }
-    if (membership != g.membership || g.leaving) continue;  // left or fenced meanwhile
+    if (membership != membership_ || state_ == consumer_member_state::leaving)
+      continue;  // left or fenced meanwhile
     auto code = static_cast<error_code>(response.error_code);
     const std::string message = response.error_message.value_or("");
     switch (code) {
       case error_code::none: {
         if (response.member_id && !response.member_id->empty()) g.member_id = *response.member_id;
-        g.send_full = false;
+        send_full_ = false;
         if (joining) {
           spdlog::info("consumer: joined {} as {} with epoch {}", group_text(self), g.member_id,
                        response.member_epoch);
         }
         g.generation = response.member_epoch;
-        g.state = member_state::stable;
+        if (state_ != consumer_member_state::reconciling) state_ = consumer_member_state::stable;
         if (response.heartbeat_interval_ms > 0)
           interval = std::chrono::milliseconds(response.heartbeat_interval_ms);
         if (response.assignment) {
-          std::vector<group_state::assigned_topic> target;
+          std::vector<assigned_topic> target;
           for (const auto& t : response.assignment->topic_partitions)
             target.push_back({t.topic_id, t.partitions});
-          g.target_assignment = std::move(target);
-          note_rebalance_start(g);
+          target_assignment_ = std::move(target);
+          g.statistics.start();
         }
-        if (response.assignment || g.target_unresolved) start_reconciliation(self_ptr);
+        if (response.assignment || target_unresolved_) start_reconciliation();
         next_heartbeat = clock::now() + interval;
         break;
       }
@@ -379,16 +429,16 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
       case error_code::unknown_member_id:
         spdlog::info("consumer: {} fenced this member ({}{}{}); its partitions are lost, rejoining",
                      group_text(self), error_name(code), message.empty() ? "" : ": ", message);
-        fence(self);
+        fence();
         next_heartbeat = {};
         break;
       case error_code::unreleased_instance_id:
         // The previous member with our instance id has not left yet (it crashed, or its -2 leave
         // is on its way); it goes at its session timeout, or at once when we know its member id.
         g.generation = -1;
-        if (self.config.previous_member_id && !g.predecessor_released) {
-          g.predecessor_released = true;
-          co_await release_predecessor(self);
+        if (self.config.previous_member_id && !predecessor_released_) {
+          predecessor_released_ = true;
+          co_await release_predecessor();
           next_heartbeat = {};
           break;
         }
@@ -399,11 +449,11 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
       default:
         if (coordinator_moved(code)) {
           coordinator_lost(g);
-          g.send_full = true;
+          send_full_ = true;
           next_heartbeat = clock::now() + self.config.retry_backoff;
         } else if (is_retriable(code)) {
           spdlog::warn("consumer: heartbeat to {}: {}", group_text(self), error_name(code));
-          g.send_full = true;
+          send_full_ = true;
           next_heartbeat = clock::now() + self.config.retry_backoff;
         } else {
           // UNSUPPORTED_ASSIGNOR, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION,
@@ -411,12 +461,12 @@ asio::awaitable<void> member_loop(consumer::impl* self_ptr) {
           g.fatal = {make_error_code(code),
                      group_text(self) + ": ConsumerGroupHeartbeat failed: " + error_name(code) +
                          (message.empty() ? "" : " (" + message + ")")};
-          g.state = member_state::unjoined;
+          state_ = consumer_member_state::unjoined;
           self.data_ready.notify_all();
         }
     }
   }
-  g.heartbeat_running = false;
+  loop_running_ = false;
 }
 
 }  // namespace sluice::kafka::group_detail
