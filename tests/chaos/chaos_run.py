@@ -20,6 +20,9 @@ One scenario, start to end:
      read with read_committed, and chaos_check compares; the instances' logs give the records
      restored per start and the time from process start to "running" and "task started".
 
+The stream-join scenarios (stream_join, stream_join_outer) have two input topics, orders and
+payments, no aggregation, and a check of the emitted pairs (chaos_stream_join.py).
+
 Prints a summary table and writes report.json into the run dir. Exit status 1 when any check of
 any scenario failed, 2 on a harness error.
 
@@ -31,6 +34,7 @@ check lives apart on purpose (chaos_check.py), so the verdict does not share cod
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -51,6 +55,7 @@ from typing import Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import chaos_check  # noqa: E402
+import chaos_stream_join  # noqa: E402
 from chaos_check import input_record, output_record, window_spec  # noqa: E402
 
 try:
@@ -70,7 +75,7 @@ GROUPS = 50          # the repartitioned key: value.group, one of 50, independen
 COMMIT_INTERVAL = "200ms"
 
 SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once", "table",
-                  "table_repartition", "join")
+                  "table_repartition", "join", "stream_join", "stream_join_outer")
 DEFAULT_SCENARIOS = ("tumbling", "repartition", "table", "join")
 
 
@@ -87,6 +92,8 @@ class scenario:
     grace_ms: int = HOUR_MS
     fast_segment_roll: bool = False  # old_events: internal topics roll segments every 10 s
     join: bool = False               # an inner join with a table of every key (factor 1) first
+    stream_join: str = ""            # inner | outer: orders joined with payments, no aggregation
+                                     # (chaos_stream_join.py)
 
     def spec(self) -> window_spec:
         return window_spec(self.window, self.size_ms, self.advance_ms)
@@ -114,6 +121,10 @@ def make_scenario(name: str, run_ms: int) -> scenario:
         # during the faults: an input whose row was lost in a restore is dropped by the inner join
         # and shows as lost.
         return scenario(name, "table", join=True)
+    if name == "stream_join":
+        return scenario(name, "stream_join", stream_join="inner")
+    if name == "stream_join_outer":
+        return scenario(name, "stream_join", stream_join="outer")
     if name == "hopping":
         # 30-minute windows every 10 minutes: each record counts in 3 windows.
         return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
@@ -521,6 +532,20 @@ class output_monitor(threading.Thread):
                 "per_partition_s": per_partition}
 
 
+def aggregate_outputs(raw: list) -> list[output_record]:
+    """The aggregation results read back (a record that is no JSON object: no key, no count)."""
+    outputs = []
+    for r in raw:
+        try:
+            v = json.loads(r.value)
+            key = r.key.decode() if r.key is not None else None
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            v, key = {}, None
+        outputs.append(output_record(r.partition, r.offset, key, v.get("window_start"), v.get("window_end"),
+                                     v.get("records"), v.get("total"), v.get("max_seq")))
+    return outputs
+
+
 # --- logs -------------------------------------------------------------------------------------
 
 SPDLOG_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] \[(\w+)\] (.*)$")
@@ -657,6 +682,7 @@ class scenario_run:
         self.output_topic = f"chaos-out-{sc.name.replace('_', '-')}-{suffix}"
         self.table_topic = f"chaos-tab-{sc.name.replace('_', '-')}-{suffix}" if sc.join else None
         self.table_writes = 0
+        self.payments_topic = f"chaos-pay-{suffix}" if sc.stream_join else None
         self.directory = st.run_dir / sc.name
         self.directory.mkdir(parents=True, exist_ok=True)
         self.faults = fault_counts()
@@ -684,7 +710,7 @@ class scenario_run:
             configs["min.insync.replicas"] = "2"
         admin = self.admin()
         try:
-            topics = [self.input_topic, self.output_topic] + ([self.table_topic] if self.table_topic else [])
+            topics = [self.input_topic, self.output_topic] + [t for t in (self.table_topic, self.payments_topic) if t]
             admin.create_topics([NewTopic(t, PARTITIONS, self.cl.replication, topic_configs=dict(configs))
                                  for t in topics], timeout_ms=30000)
             admin.wait_for_topics(topics, timeout_ms=30000)
@@ -711,7 +737,13 @@ class scenario_run:
 
     def write_pipeline(self) -> Path:
         path = self.directory / "pipeline.yaml"
-        path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic, self.table_topic))
+        if self.sc.stream_join:
+            path.write_text(chaos_stream_join.pipeline_yaml(
+                scenario_name=self.sc.name, kind=self.sc.stream_join, name=self.name, delivery=self.sc.delivery,
+                commit_interval=COMMIT_INTERVAL, orders_topic=self.input_topic, payments_topic=self.payments_topic,
+                output_topic=self.output_topic))
+        else:
+            path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic, self.table_topic))
         check = subprocess.run([self.st.sluice, "validate", str(path)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"sluice validate {path} failed:\n{check.stdout}{check.stderr}")
@@ -1037,8 +1069,12 @@ class scenario_run:
         for n in range(1, self.st.instances + 1):
             self.instances.append(instance(n, self.directory / f"instance-{n}",
                                            self.instance_command(yaml_path, n)))
-        producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
-                                   self.sc.time_offset_ms)
+        if self.sc.stream_join:
+            producer = chaos_stream_join.pair_producer_thread(self.cl.bootstrap, self.input_topic,
+                                                              self.payments_topic, self.st.rate, self.rng)
+        else:
+            producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
+                                       self.sc.time_offset_ms)
         monitor = output_monitor(self.cl.bootstrap, self.output_topic)
         table_stop = threading.Event()
         table_writer = None
@@ -1076,6 +1112,15 @@ class scenario_run:
         drain = self.drain(monitor)
         self.event("drained" if drain.get("drained") else "NOT_DRAINED", **{k: v for k, v in drain.items()
                                                                            if k != "drained"})
+        if self.sc.stream_join == "outer" and drain.get("drained"):
+            # Every record is processed: now close every window (chaos_stream_join.py says why
+            # only now), and wait for the null results that follows.
+            t = chaos_stream_join.write_window_closers(self.cl.bootstrap, [self.input_topic, self.payments_topic],
+                                                       PARTITIONS, producer.max_t)
+            self.event("window_closers_written", timestamp=t)
+            drain = self.drain(monitor)
+            self.event("drained" if drain.get("drained") else "NOT_DRAINED", after="window closers",
+                       **{k: v for k, v in drain.items() if k != "drained"})
         self.stop_instances()
         monitor.stop_event.set()
         monitor.join(timeout=10)
@@ -1088,13 +1133,19 @@ class scenario_run:
             self.problems.append(f"the producer failed: {producer.error}")
         raw_in, _, in_complete = read_topic(self.cl.bootstrap, self.input_topic, PARTITIONS, "read_uncommitted")
         in_topic: dict[tuple, int] = {}
-        inputs: list[input_record] = []
-        for r in raw_in:
-            v = json.loads(r.value)
-            seq = v["seq"]
-            in_topic[(r.partition, r.offset)] = seq
-            key = v["group"] if self.sc.repartition else r.key.decode()
-            inputs.append(input_record(r.partition, r.offset, key, r.timestamp, v["amount"], seq))
+        inputs: list = []
+        if self.sc.stream_join:
+            raw_payments, _, payments_complete = read_topic(self.cl.bootstrap, self.payments_topic, PARTITIONS,
+                                                            "read_uncommitted")
+            in_complete = in_complete and payments_complete
+            inputs, in_topic = chaos_stream_join.join_inputs(raw_in + raw_payments, self.input_topic)
+        else:
+            for r in raw_in:
+                v = json.loads(r.value)
+                seq = v["seq"]
+                in_topic[(r.partition, r.offset)] = seq
+                key = v["group"] if self.sc.repartition else r.key.decode()
+                inputs.append(input_record(r.partition, r.offset, key, r.timestamp, v["amount"], seq))
         with producer.lock:
             acked = {pos: seq for seq, pos in producer.acked.items()}
             failed = set(producer.failed)
@@ -1113,15 +1164,7 @@ class scenario_run:
             probe.close()
         except Exception:  # noqa: BLE001
             pass
-        outputs = []
-        for r in raw_out:
-            try:
-                v = json.loads(r.value)
-                key = r.key.decode() if r.key is not None else None
-            except (ValueError, UnicodeDecodeError, AttributeError):
-                v, key = {}, None
-            outputs.append(output_record(r.partition, r.offset, key, v.get("window_start"), v.get("window_end"),
-                                         v.get("records"), v.get("total"), v.get("max_seq")))
+        outputs = chaos_stream_join.join_outputs(raw_out) if self.sc.stream_join else aggregate_outputs(raw_out)
         if not out_complete:
             self.problems.append("the output topic could not be read to its last stable offset")
         hanging = {p: hw[p] - out_ends.get(p, 0) for p in hw if hw[p] > out_ends.get(p, 0) + 1}
@@ -1134,13 +1177,17 @@ class scenario_run:
             # and a duplicated input would look; the check must then fail with lost=1, duplicated=1.
             drop = outputs.pop(self.rng.randrange(len(outputs)))
             again = self.rng.choice([o for o in outputs if o.key != drop.key])
-            outputs.append(output_record(again.partition, 1 << 40, again.key, again.window_start, again.window_end,
-                                         again.count, again.total, again.max_seq))
-            self.event("INJECTED_DEFECTS", dropped=f"{drop.key}@{drop.window_start}#{drop.count}",
-                       repeated=f"{again.key}@{again.window_start}#{again.count}")
-        expected = chaos_check.expected_groups(inputs, self.sc.spec())
-        result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
-                                   session=self.sc.window == "session", table=self.sc.window == "table")
+            outputs.append(dataclasses.replace(again, offset=1 << 40))
+            self.event("INJECTED_DEFECTS", dropped=repr(drop), repeated=repr(again))
+        if self.sc.stream_join:
+            expected = chaos_check.expected_join_pairs(inputs, kind=self.sc.stream_join,
+                                                       within_ms=chaos_stream_join.WITHIN_MS,
+                                                       grace_ms=chaos_stream_join.GRACE_MS)
+            result = chaos_check.check_join(expected, outputs, delivery=self.sc.delivery)
+        else:
+            expected = chaos_check.expected_groups(inputs, self.sc.spec())
+            result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
+                                       session=self.sc.window == "session", table=self.sc.window == "table")
         if not drain.get("drained"):
             self.problems.append(f"not drained within {self.st.drain_deadline_s:.0f}s: {drain}")
         if self.faults.unexpected_exits:
