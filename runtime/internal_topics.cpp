@@ -120,6 +120,7 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
   }
   for (const auto& sub : plan.sub_topologies) {
     for (const auto& store : sub.stores) {
+      if (!store.changelogged()) continue;  // restored from a source topic, which is the user's
       std::map<std::string, std::string> configs{{"cleanup.policy", "compact"}};
       if (store.kind != operators::store_kind::key_value) {
         // Windows older than the retention are useless after a restore; delete them with it.

@@ -174,6 +174,43 @@ sink: { topic: out }
       << described;
 }
 
+TEST(pipeline_builder, a_table_restored_from_its_topic_matches_yaml) {
+  auto yaml = load_pipeline(R"(name: j
+sources: [{ topic: orders }]
+tables:
+  - { name: customers, topic: customer-records, restore_from: source }
+  - { name: regions, topic: regions, restore_from: changelog }
+steps:
+  - join: { table: customers, type: left }
+  - join: regions
+sink: { topic: out }
+)",
+                            "j.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  auto built = pipeline_builder("j")
+                   .source({"orders"})
+                   .table_source("customers", "customer-records", ops::data_format::string,
+                                 ops::data_format::json, ops::table_restore::source)
+                   .table_source("regions", "regions")
+                   .join("customers", ops::join_kind::left)
+                   .join("regions")
+                   .to("out")
+                   .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+  EXPECT_EQ(built.tables[0].restore_from, ops::table_restore::source);
+  EXPECT_EQ(built.tables[1].restore_from, ops::table_restore::changelog);
+  const auto described = describe_topology(built);
+  EXPECT_NE(described.find(
+                "store   customers-table  (key_value), restored from its topic customer-records"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(
+      described.find("store   regions-table  (key_value), changelog j-regions-table-changelog"),
+      std::string::npos)
+      << described;
+  EXPECT_EQ(described.find("j-customers-table-changelog"), std::string::npos) << described;
+}
+
 TEST(pipeline_builder, a_stream_stream_join_matches_yaml) {
   auto yaml = load_pipeline(R"(name: j
 sources: [{ topic: orders }]
