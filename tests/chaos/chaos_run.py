@@ -50,7 +50,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -247,23 +247,36 @@ class cluster:
 # --- the producer -----------------------------------------------------------------------------
 
 
-class producer_thread(threading.Thread):
-    """Writes JSON records at a steady rate and records what the cluster acknowledged."""
+# What a producer sends next: (topic, key, the value's fields after seq, event time) records.
+record_source = Callable[[], list[tuple[str, str, dict, int]]]
 
-    def __init__(self, bootstrap: str, topic: str, rate: float, rng: random.Random, time_offset_ms: int):
+
+class producer_thread(threading.Thread):
+    """Writes JSON records at a steady rate (records per second, over every topic) and records
+    what the cluster acknowledged. The records come from `source` (chaos_stream_join's orders and
+    payments), by default one per step: {amount, group, src} under one of KEYS keys."""
+
+    def __init__(self, bootstrap: str, topic: str, rate: float, rng: random.Random, time_offset_ms: int,
+                 source: Optional[record_source] = None):
         super().__init__(name="chaos-producer", daemon=True)
         self.bootstrap, self.topic, self.rate = bootstrap, topic, rate
         self.rng = random.Random(rng.random())
         self.time_offset_ms = time_offset_ms
+        self.source = source or self.keyed_record
         self.stop_event = threading.Event()
         self.lock = threading.Lock()
-        # seq -> (key index, group index, amount, event time); index = seq.
-        self.records: list[tuple[int, int, int, int]] = []
-        self.acked: dict[int, tuple[int, int]] = {}     # seq -> (partition, offset)
-        self.failed: dict[int, str] = {}                # seq -> error, from the callback
-        self.send_errors = 0                            # send() itself raised: never written
+        self.records: list[tuple[str, int]] = []          # seq -> (topic, event time); index = seq
+        self.max_t = 0                                     # the largest event time sent
+        self.acked: dict[int, tuple[str, int, int]] = {}  # seq -> (topic, partition, offset)
+        self.failed: dict[int, str] = {}                  # seq -> error, from the callback
+        self.send_errors = 0                              # send() itself raised: never written
         self.error: Optional[str] = None
         self.started_at = self.stopped_at = 0.0
+
+    def keyed_record(self) -> list[tuple[str, str, dict, int]]:
+        key, group, amount = self.rng.randrange(KEYS), self.rng.randrange(GROUPS), self.rng.randint(1, 100)
+        t = int(time.time() * 1000) + self.time_offset_ms
+        return [(self.topic, f"k{key:03d}", {"amount": amount, "group": f"g{group:02d}", "src": f"k{key:03d}"}, t)]
 
     def acked_count(self) -> int:
         with self.lock:
@@ -282,7 +295,7 @@ class producer_thread(threading.Thread):
 
         def ok(seq: int, metadata) -> None:
             with self.lock:
-                self.acked[seq] = (metadata.partition, metadata.offset)
+                self.acked[seq] = (metadata.topic, metadata.partition, metadata.offset)
 
         def failed(seq: int, exc: BaseException) -> None:
             with self.lock:
@@ -296,21 +309,20 @@ class producer_thread(threading.Thread):
             if due - sent > 2 * self.rate:
                 sent = due - int(self.rate)  # after a blocked send(): no catch-up burst
             while sent < due and not self.stop_event.is_set():
-                seq = len(self.records)
-                key, group, amount = self.rng.randrange(KEYS), self.rng.randrange(GROUPS), self.rng.randint(1, 100)
-                t = int(time.time() * 1000) + self.time_offset_ms
-                self.records.append((key, group, amount, t))
-                value = json.dumps({"seq": seq, "amount": amount, "group": f"g{group:02d}",
-                                    "src": f"k{key:03d}"}, separators=(",", ":")).encode()
-                try:
-                    future = producer.send(self.topic, key=f"k{key:03d}".encode(), value=value, timestamp_ms=t)
-                    future.add_callback(ok, seq)
-                    future.add_errback(failed, seq)
-                except Exception as e:  # noqa: BLE001 - e.g. KafkaTimeoutError while a broker is down
-                    self.send_errors += 1
-                    with self.lock:
-                        self.failed[seq] = f"send() raised: {e!r}"
-                sent += 1
+                for topic, key, fields, t in self.source():
+                    seq = len(self.records)
+                    self.records.append((topic, t))
+                    self.max_t = max(self.max_t, t)
+                    value = json.dumps({"seq": seq, **fields}, separators=(",", ":")).encode()
+                    try:
+                        future = producer.send(topic, key=key.encode(), value=value, timestamp_ms=t)
+                        future.add_callback(ok, seq)
+                        future.add_errback(failed, seq)
+                    except Exception as e:  # noqa: BLE001 - e.g. KafkaTimeoutError while a broker is down
+                        self.send_errors += 1
+                        with self.lock:
+                            self.failed[seq] = f"send() raised: {e!r}"
+                    sent += 1
             time.sleep(0.005)
         producer.flush(timeout=150)
         producer.close(timeout=30)
@@ -1069,12 +1081,12 @@ class scenario_run:
         for n in range(1, self.st.instances + 1):
             self.instances.append(instance(n, self.directory / f"instance-{n}",
                                            self.instance_command(yaml_path, n)))
+        source = None
         if self.sc.stream_join:
-            producer = chaos_stream_join.pair_producer_thread(self.cl.bootstrap, self.input_topic,
-                                                              self.payments_topic, self.st.rate, self.rng)
-        else:
-            producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
-                                       self.sc.time_offset_ms)
+            source = chaos_stream_join.orders_and_payments(random.Random(self.rng.random()), self.input_topic,
+                                                           self.payments_topic)
+        producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
+                                   self.sc.time_offset_ms, source)
         monitor = output_monitor(self.cl.bootstrap, self.output_topic)
         table_stop = threading.Event()
         table_writer = None
@@ -1143,7 +1155,7 @@ class scenario_run:
             for r in raw_in:
                 v = json.loads(r.value)
                 seq = v["seq"]
-                in_topic[(r.partition, r.offset)] = seq
+                in_topic[(r.topic, r.partition, r.offset)] = seq
                 key = v["group"] if self.sc.repartition else r.key.decode()
                 inputs.append(input_record(r.partition, r.offset, key, r.timestamp, v["amount"], seq))
         with producer.lock:

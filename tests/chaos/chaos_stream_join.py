@@ -1,6 +1,6 @@
 """The chaos harness's stream-stream join scenarios (stream_join: inner, stream_join_outer): the
-pipeline, the producer of the two input streams, the records that close every window at the
-end, and the translation of what the topics hold into chaos_check's join records.
+pipeline, the records the producer writes to the two input streams, those that close every
+window at the end, and the translation of what the topics hold into chaos_check's join records.
 
 Orders (the main stream) and payments (the joined stream) are co-partitioned topics keyed by a
 unique order id, written by one producer at a steady rate. Of every 100 orders about 90 get one
@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
-import traceback
-from typing import Optional
+from typing import Callable
 
 from kafka import KafkaProducer
 
@@ -63,94 +61,31 @@ def pipeline_yaml(*, scenario_name: str, kind: str, name: str, delivery: str, co
     ])
 
 
-class pair_producer_thread(threading.Thread):
-    """Writes orders and payments at a steady rate (records per second over both topics) and
-    records what the cluster acknowledged: seq -> (topic, partition, offset). The same interface
-    as chaos_run's producer_thread."""
+def orders_and_payments(rng: random.Random, orders_topic: str,
+                        payments_topic: str) -> Callable[[], list[tuple[str, str, dict, int]]]:
+    """chaos_run's producer_thread source: each call makes the records of the next order id,
+    (topic, key, value fields, event time) in the order they are sent."""
+    order = 0
 
-    def __init__(self, bootstrap: str, orders_topic: str, payments_topic: str, rate: float,
-                 rng: random.Random):
-        super().__init__(name="chaos-pair-producer", daemon=True)
-        self.bootstrap, self.rate = bootstrap, rate
-        self.orders_topic, self.payments_topic = orders_topic, payments_topic
-        self.rng = random.Random(rng.random())
-        self.stop_event = threading.Event()
-        self.lock = threading.Lock()
-        self.records: list[tuple[str, int]] = []      # seq -> (topic, event time)
-        self.acked: dict[int, tuple[str, int, int]] = {}
-        self.failed: dict[int, str] = {}
-        self.send_errors = 0
-        self.error: Optional[str] = None
-        self.started_at = self.stopped_at = 0.0
-        self.max_t = 0
-
-    def acked_count(self) -> int:
-        with self.lock:
-            return len(self.acked)
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except Exception:  # noqa: BLE001 - reported by the scenario
-            self.error = traceback.format_exc()
-
-    def _pair(self, order: int, now_ms: int) -> list[tuple[str, int]]:
-        """The (topic, event time) records of one order id, in the order they are sent."""
-        draw = self.rng.random()
+    def next_order() -> list[tuple[str, str, dict, int]]:
+        nonlocal order
+        key = f"o{order:08d}"
+        order += 1
+        now_ms = int(time.time() * 1000)
+        draw = rng.random()
         if draw < 0.03:
-            return [(self.orders_topic, now_ms)]
-        if draw < 0.06:
-            return [(self.payments_topic, now_ms)]
-        if draw < 0.10:  # a payment too early to join
-            return [(self.payments_topic, now_ms - WITHIN_MS - self.rng.randint(5_000, 20_000)),
-                    (self.orders_topic, now_ms)]
-        offset = self.rng.randint(-WITHIN_MS // 4, WITHIN_MS // 4)
-        payment = (self.payments_topic, now_ms + offset)
-        return [payment, (self.orders_topic, now_ms)] if offset < 0 else [(self.orders_topic, now_ms), payment]
+            times = [(orders_topic, now_ms)]
+        elif draw < 0.06:
+            times = [(payments_topic, now_ms)]
+        elif draw < 0.10:  # a payment too early to join
+            times = [(payments_topic, now_ms - WITHIN_MS - rng.randint(5_000, 20_000)), (orders_topic, now_ms)]
+        else:
+            offset = rng.randint(-WITHIN_MS // 4, WITHIN_MS // 4)
+            payment = (payments_topic, now_ms + offset)
+            times = [payment, (orders_topic, now_ms)] if offset < 0 else [(orders_topic, now_ms), payment]
+        return [(topic, key, {"order": key, "amount": rng.randint(1, 100)}, t) for topic, t in times]
 
-    def _run(self) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
-                                 linger_ms=5, max_block_ms=30000, delivery_timeout_ms=120000,
-                                 request_timeout_ms=30000, client_id="chaos-pair-producer")
-
-        def ok(seq: int, metadata) -> None:
-            with self.lock:
-                self.acked[seq] = (metadata.topic, metadata.partition, metadata.offset)
-
-        def failed(seq: int, exc: BaseException) -> None:
-            with self.lock:
-                self.failed[seq] = repr(exc)
-
-        self.started_at = time.time()
-        start = time.monotonic()
-        sent = 0
-        order = 0
-        while not self.stop_event.is_set():
-            due = int((time.monotonic() - start) * self.rate)
-            if due - sent > 2 * self.rate:
-                sent = due - int(self.rate)  # after a blocked send(): no catch-up burst
-            while sent < due and not self.stop_event.is_set():
-                key = f"o{order:08d}"
-                for topic, t in self._pair(order, int(time.time() * 1000)):
-                    seq = len(self.records)
-                    self.records.append((topic, t))
-                    self.max_t = max(self.max_t, t)
-                    value = json.dumps({"seq": seq, "order": key, "amount": self.rng.randint(1, 100)},
-                                       separators=(",", ":")).encode()
-                    try:
-                        future = producer.send(topic, key=key.encode(), value=value, timestamp_ms=t)
-                        future.add_callback(ok, seq)
-                        future.add_errback(failed, seq)
-                    except Exception as e:  # noqa: BLE001 - e.g. KafkaTimeoutError while a broker is down
-                        self.send_errors += 1
-                        with self.lock:
-                            self.failed[seq] = f"send() raised: {e!r}"
-                    sent += 1
-                order += 1
-            time.sleep(0.005)
-        producer.flush(timeout=150)
-        producer.close(timeout=30)
-        self.stopped_at = time.time()
+    return next_order
 
 
 def write_window_closers(bootstrap: str, topics: list[str], partitions: int, after_ms: int) -> int:
