@@ -37,6 +37,26 @@ constexpr std::chrono::milliseconds eos_transaction_timeout{10'000};
 // The first pause between two asks for a rebalance by a member whose warm-ups caught up.
 constexpr std::chrono::seconds first_warmup_pause{10};
 
+// Logs a start-up step that took over a second, naming it: a step that needs a coordinator or a
+// partition leader on a broker that just died waits until the controller fences that broker
+// (broker.session.timeout.ms), and a slow restart should say which step it waited on.
+class slow_start_steps {
+ public:
+  explicit slow_start_steps(const std::string& app) : app_(app) {}
+  void done(std::string_view step) {
+    const auto now = clock::now();
+    if (now - last_ > std::chrono::seconds(1)) {
+      spdlog::info("{}: start-up step '{}' took {:.2f} s", app_, step,
+                   std::chrono::duration<double>(now - last_).count());
+    }
+    last_ = now;
+  }
+
+ private:
+  const std::string& app_;
+  clock::time_point last_ = clock::now();
+};
+
 // The assignor's process name: one per process, shared by its stream threads.
 std::string default_process_id() {
   std::array<char, 256> host{};
@@ -351,14 +371,18 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
                                 : std::make_shared<state::rocksdb::memory_budget>(config.memory);
   // The group, its offsets, the internal topics and the transactional producer: the home cluster.
   const auto& home = connection_of(topology.home_cluster());
+  slow_start_steps steps(topology.name);
   admin_cluster = std::make_unique<kafka::cluster>(executor, admin_config_of(home));
   co_await admin_cluster->start();
+  steps.done("admin client: cluster metadata");
   internal_topic_options topic_options{
       config.replication_factor,
       config.on_error == error_policy::dead_letter ? config.dead_letter_topic : ""};
   const auto partitions =
       co_await prepare_internal_topics(*admin_cluster, topology, plan, std::move(topic_options));
+  steps.done("internal topics");
   auto routes = co_await start_other_cluster_producers(partitions);
+  steps.done("producers of other clusters");
 
   kafka::consumer_config consumer_config;
   static_cast<kafka::client_config&>(consumer_config) = home.client;
@@ -399,9 +423,11 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   producer = std::make_unique<kafka_producer_port>(executor, producer_config);
 
   co_await producer->start();
+  steps.done(exactly_once() ? "producer: transactional id initialised" : "producer");
   co_await restore_consumer->start();
   if (standby_consumer) co_await standby_consumer->start();
   co_await consumer->start();
+  steps.done("consumers");
   input = make_input_port(*consumer);
   tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, memory, *input,
                                          *restore_consumer, owner.metrics_);
@@ -484,18 +510,14 @@ asio::awaitable<void> stream_app::impl::follow_assignor_orders() {
   auto& standbys = *tasks->standbys();
   if (assignor->assignments() != applied_assignment && !rebalance->pending()) {
     applied_assignment = assignor->assignments();
-    std::set<task_id> active;
-    for (const auto& [id, t] : tasks->tasks()) active.insert(id);
-    co_await standbys.keep(assignor->orders().standbys, active);
+    co_await standbys.keep(assignor->orders().standbys, tasks->active_ids());
     warmup_rejoin_asked = false;
     next_probe = std::max(clock::now() + config.probing_rebalance_interval, next_probe);
   }
   co_await standbys.update();
   if (clock::now() >= next_state_cleanup) {
     next_state_cleanup = clock::now() + std::chrono::seconds(30);
-    std::set<task_id> active;
-    for (const auto& [id, t] : tasks->tasks()) active.insert(id);
-    standbys.delete_unused_state(config.state_cleanup_delay, active);
+    standbys.delete_unused_state(config.state_cleanup_delay, tasks->active_ids());
   }
   ask_for_warmed_up_tasks();
 }

@@ -87,9 +87,7 @@ task_manager::~task_manager() = default;
 void task_manager::enable_standbys(kafka::consumer& standby_consumer) {
   standbys_ = std::make_unique<standby_tasks>(topology_, plan_, registry_, app_dir_, memory_,
                                               standby_consumer);
-  std::set<task_id> open;
-  for (const auto& [id, t] : tasks_) open.insert(id);
-  standbys_->scan_local_state(open);
+  standbys_->scan_local_state(active_ids());
 }
 
 std::vector<std::string> task_manager::input_topics() const {
@@ -105,6 +103,12 @@ std::set<task_id> task_manager::task_ids_of(
     auto sub = sub_topology_of_.find(input.topic);
     if (sub != sub_topology_of_.end()) ids.insert({sub->second, input.partition});
   }
+  return ids;
+}
+
+std::set<task_id> task_manager::active_ids() const {
+  std::set<task_id> ids;
+  for (const auto& [id, t] : tasks_) ids.insert(id);
   return ids;
 }
 
@@ -241,9 +245,7 @@ void task_manager::close(const std::set<task_id>& ids, bool clean) {
 }
 
 void task_manager::close_all(bool clean) {
-  std::set<task_id> all;
-  for (const auto& [id, t] : tasks_) all.insert(id);
-  close(all, clean);
+  close(active_ids(), clean);
 }
 
 task* task_manager::running_task_for(std::string_view topic, std::int32_t partition) {

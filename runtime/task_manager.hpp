@@ -67,6 +67,8 @@ class task_manager {
   // The input topics, one per sub-topology source.
   std::vector<std::string> input_topics() const;
   std::set<task_id> task_ids_of(const std::vector<kafka::topic_partition>& partitions) const;
+  // The open tasks (restoring or running).
+  std::set<task_id> active_ids() const;
 
   // Opens the tasks of newly assigned partitions, in the restoring state.
   asio::awaitable<void> open(std::vector<kafka::topic_partition> assigned);

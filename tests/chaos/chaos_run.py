@@ -1384,6 +1384,10 @@ def main() -> int:
         shutil.copy2(sluice, run_dir / "bin" / "sluice")
         sluice = run_dir / "bin" / "sluice"
     flags = sluice_run_flags(str(sluice))
+    if "--dynamic-membership" in flags:
+        # Static membership with an instance id kept in the state directory is the default: the
+        # run proves fast restarts without a flag. Older binaries (dynamic by default) get both.
+        flags -= {"--instance-id", "--static-membership"}
     identity = binary_identity(sluice)
     log(f"sluice {identity['sha256_16']} built {identity['modified']}, source tree {identity['source_tree']}")
 
