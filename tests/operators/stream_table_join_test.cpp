@@ -160,6 +160,7 @@ class join_harness {
         processor_.process(raw(std::move(topic), std::move(key), std::move(value), offset_++), out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> values;
+    values.reserve(out.size());
     for (const auto& o : out) values.push_back(o.value.value_or("<null>"));
     return values;
   }

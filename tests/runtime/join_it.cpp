@@ -62,6 +62,7 @@ asio::awaitable<void> produce_json(
 // order id -> the customer name it was joined with ("" for null), every output read_committed.
 std::multimap<std::int64_t, std::string> joined(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::multimap<std::int64_t, std::string> out;
   run_coroutine([&](asio::any_io_executor executor) {
@@ -82,19 +83,32 @@ bool wait_for_outputs(const running_app& app, const std::string& output, std::si
   return wait_until(app, [&] { return joined(output).size() >= count; });
 }
 
+asio::awaitable<std::map<kafka::topic_partition, kafka::committed_offset>> group_offsets(
+    asio::any_io_executor executor, std::string group) {
+  kafka::cluster cluster(executor, client());
+  co_await cluster.start();
+  kafka::admin_client admin(cluster);
+  auto committed = co_await admin.list_group_offsets(group, std::nullopt);
+  cluster.close();
+  co_return committed;
+}
+
+asio::awaitable<std::vector<kafka::topic_listing>> topics(asio::any_io_executor executor) {
+  kafka::cluster cluster(executor, client());
+  co_await cluster.start();
+  kafka::admin_client admin(cluster);
+  auto listed = co_await admin.list_topics();
+  cluster.close();
+  co_return listed;
+}
+
 // Until the group's committed offsets of `topic` reach `ends` (one per partition; one number:
 // the same for every partition): the table records are applied.
 bool wait_until_committed(const std::string& group, const std::string& topic,
                           std::vector<std::int64_t> ends) {
   for (int attempt = 0; attempt < 60; ++attempt) {
-    std::map<kafka::topic_partition, kafka::committed_offset> committed;
-    run_coroutine([&](asio::any_io_executor executor) -> asio::awaitable<void> {
-      kafka::cluster cluster(executor, client());
-      co_await cluster.start();
-      kafka::admin_client admin(cluster);
-      committed = co_await admin.list_group_offsets(group, std::nullopt);
-      cluster.close();
-    });
+    const auto committed = run_coroutine(
+        [&](asio::any_io_executor executor) { return group_offsets(executor, group); });
     bool reached = true;
     for (std::int32_t p = 0; p < partitions; ++p) {
       auto found = committed.find({topic, p});
@@ -189,17 +203,10 @@ TEST(runtime_join, orders_take_the_latest_customer_exactly_once_and_the_table_is
 // The application's topics whose names end in "-changelog".
 std::vector<std::string> changelogs_of(const std::string& app) {
   std::vector<std::string> found;
-  run_coroutine([&](asio::any_io_executor executor) -> asio::awaitable<void> {
-    kafka::cluster cluster(executor, client());
-    co_await cluster.start();
-    kafka::admin_client admin(cluster);
-    const auto topics = co_await admin.list_topics();
-    for (const auto& topic : topics) {
-      if (topic.name.starts_with(app) && topic.name.ends_with("-changelog"))
-        found.push_back(topic.name);
-    }
-    cluster.close();
-  });
+  for (const auto& topic : run_coroutine(topics)) {
+    if (topic.name.starts_with(app) && topic.name.ends_with("-changelog"))
+      found.push_back(topic.name);
+  }
   return found;
 }
 
