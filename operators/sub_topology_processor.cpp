@@ -8,7 +8,7 @@
 
 #include "operators/stream_join.hpp"
 #include "operators/table_join.hpp"
-#include "state/json_serde.hpp"
+#include "operators/table_row.hpp"
 
 namespace sluice::operators {
 
@@ -142,14 +142,12 @@ const source_spec* sub_topology_processor::source_for(const std::string& topic) 
 }
 
 void sub_topology_processor::update_table(state::kv_store& table, const record& r) {
-  if (r.key.is_null()) {
-    return;  // a table has no row without a key (Kafka Streams drops these too)
-  }
-  const auto key = state::json_serde::serialize(r.key);
-  if (r.value.is_null()) {
-    table.remove(key);
+  auto change = table_row_change(r.key, r.value);
+  if (!change) return;
+  if (change->value) {
+    table.put(change->key, *change->value);
   } else {
-    table.put(key, state::json_serde::serialize(r.value));
+    table.remove(change->key);
   }
   operator_metrics::increment(metrics_.table_records);
 }

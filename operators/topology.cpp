@@ -102,6 +102,20 @@ std::optional<join_kind> parse_join_kind(std::string_view name) {
   return parse_enum(name, std::array{join_kind::inner, join_kind::left, join_kind::outer});
 }
 
+std::string_view to_string(table_restore restore) {
+  switch (restore) {
+    case table_restore::changelog:
+      return "changelog";
+    case table_restore::source:
+      return "source";
+  }
+  return "unknown";
+}
+
+std::optional<table_restore> parse_table_restore(std::string_view name) {
+  return parse_enum(name, std::array{table_restore::changelog, table_restore::source});
+}
+
 stream_join_stores stream_join_store_names(const step& s) {
   stream_join_stores names{s.name + "-left", s.name + "-right", {}, {}};
   if (s.join != join_kind::inner) {
@@ -268,15 +282,21 @@ const Spec* find_named(const std::vector<Spec>& specs, const std::string& name) 
 }
 
 // A join step reads its table in the sub-topology it runs in: the table's topic becomes one of
-// that sub-topology's sources and its store one of its stores.
+// that sub-topology's sources and its store one of its stores, changelogged or restored from
+// that topic.
 void add_table(const topology& t, const step& join, sub_topology& sub) {
   const auto* table = find_named(t.tables, join.table);
   if (table == nullptr) return;  // validate_topology reports it
   sub.sources.push_back(
       source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
   sub.tables.push_back(*table);
-  sub.stores.push_back(store_plan{table->store_name(), store_kind::key_value,
-                                  t.name + "-" + table->store_name() + "-changelog", duration{0}});
+  store_plan store{table->store_name(), store_kind::key_value, {}, duration{0}, {}};
+  if (table->restore_from == table_restore::source) {
+    store.source_topic = table->topic;
+  } else {
+    store.changelog_topic = t.name + "-" + table->store_name() + "-changelog";
+  }
+  sub.stores.push_back(std::move(store));
 }
 
 // A stream join step reads the other stream in the sub-topology it runs in, like a table, and
@@ -395,7 +415,9 @@ topology_plan plan_topology(const topology& t) {
   plan.sub_topologies.push_back(std::move(current));
 
   for (const auto& sub : plan.sub_topologies) {
-    for (const auto& store : sub.stores) plan.changelog_topics.push_back(store.changelog_topic);
+    for (const auto& store : sub.stores) {
+      if (store.changelogged()) plan.changelog_topics.push_back(store.changelog_topic);
+    }
   }
   return plan;
 }

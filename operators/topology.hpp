@@ -53,6 +53,16 @@ struct source_spec {
   bool operator==(const source_spec&) const = default;
 };
 
+// Where a table's store is restored from after a restart or a move. `changelog`: its own
+// changelog topic `<app>-<name>-table-changelog`, every row written a second time (Kafka
+// Streams' default). `source`: the table's topic itself, read from the start up to the group's
+// committed offset of that partition, with no changelog (Kafka Streams' source-topic
+// optimisation, topology.optimization=all): the topic should then be compacted, or rows that
+// retention deleted are gone from the restored table too.
+enum class table_restore : std::uint8_t { changelog, source };
+std::string_view to_string(table_restore restore);
+std::optional<table_restore> parse_table_restore(std::string_view name);
+
 // A topic read as a table: the latest value per key (a null value deletes the key), kept in the
 // key-value store "<name>-table" and looked up by `join` steps. The stream and the table must be
 // co-partitioned (the same partition count, keys partitioned alike), which the runtime checks.
@@ -62,6 +72,7 @@ struct table_source_spec {
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
   std::string cluster;  // like source_spec::cluster: every source and table is on one cluster
+  table_restore restore_from = table_restore::changelog;
   bool operator==(const table_source_spec&) const = default;
 
   std::string store_name() const { return name + "-table"; }
@@ -327,8 +338,13 @@ duration default_commit_interval(delivery_guarantee guarantee);
 struct store_plan {
   std::string name;
   store_kind kind = store_kind::key_value;
-  std::string changelog_topic;  // <app>-<store>-changelog
+  std::string changelog_topic;  // <app>-<store>-changelog; empty when restored from a source
   duration retention{0};        // window and session stores
+  // A table restored from its own topic (table_restore::source): that topic, one of the
+  // sub-topology's sources, instead of a changelog. The store is restored from it up to the
+  // group's committed offset and commits with the task's position in it.
+  std::string source_topic{};
+  bool changelogged() const { return source_topic.empty(); }
   bool operator==(const store_plan&) const = default;
 };
 
@@ -357,7 +373,7 @@ struct sub_topology {
 struct topology_plan {
   std::vector<sub_topology> sub_topologies;
   std::vector<std::string> repartition_topics;
-  std::vector<std::string> changelog_topics;
+  std::vector<std::string> changelog_topics;  // only the stores that have one
   bool operator==(const topology_plan&) const = default;
 };
 

@@ -49,7 +49,11 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
   const bool follows = mode_ == reading_mode::follow;
   if (!changelogs.empty()) {
     std::map<kafka::topic_partition, std::int64_t> ends;
-    if (!follows) ends = co_await consumer_.end_offsets(changelogs);
+    std::vector<kafka::topic_partition> without_end;
+    for (const auto& target : targets) {
+      if (!target.end) without_end.push_back(target.changelog);
+    }
+    if (!follows && !without_end.empty()) ends = co_await consumer_.end_offsets(without_end);
     std::map<kafka::topic_partition, std::int64_t> beginnings;
     for (const auto& target : targets) {
       if (target.store->committed_offset()) continue;
@@ -61,7 +65,7 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
     }
     for (const auto& target : targets) {
       store_progress store{target, {}, 0, follows};
-      if (!follows) store.outcome.to = ends.at(target.changelog);
+      if (!follows) store.outcome.to = target.end ? *target.end : ends.at(target.changelog);
       if (auto committed = target.store->committed_offset()) {
         store.outcome.from = committed->value;
       } else {
@@ -140,10 +144,19 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   }
   std::map<kafka::topic_partition, std::vector<state::change>> changes;
   // Where each store is: a record below it was applied already (the consumer went back, below).
-  std::map<kafka::topic_partition, std::int64_t> applied_up_to;
+  // A store restored from an input topic stops at its end; a record there or after is input.
+  struct applicable {
+    std::int64_t from = 0;
+    std::optional<std::int64_t> until;
+    const restore_target* target = nullptr;
+  };
+  std::map<kafka::topic_partition, applicable> applies;
   for (const auto& [owner, progress] : owners_) {
-    for (const auto& store : progress.stores)
-      applied_up_to[store.target.changelog] = store.position;
+    for (const auto& store : progress.stores) {
+      applies[store.target.changelog] = {
+          store.position, store.target.end ? std::optional(store.outcome.to) : std::nullopt,
+          &store.target};
+    }
   }
   if (any_active) {
     // A short poll: the rest of a range may hold no record at all (an exactly-once store records
@@ -152,9 +165,15 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
     auto batch = co_await consumer_.getmany(timeout);
     for (const auto& record : batch) {
       const kafka::topic_partition changelog{std::string(record.topic), record.partition};
-      if (auto at = applied_up_to.find(changelog);
-          at != applied_up_to.end() && record.offset < at->second)
+      const auto at = applies.find(changelog);
+      if (at != applies.end() && (record.offset < at->second.from ||
+                                  (at->second.until && record.offset >= *at->second.until)))
         continue;
+      if (at != applies.end() && at->second.target->convert) {
+        if (auto change = at->second.target->convert(record))
+          changes[changelog].push_back(std::move(*change));
+        continue;
+      }
       state::change change;
       if (record.key) change.key = std::string(kafka::protocol::as_string_view(*record.key));
       if (record.value) change.value = std::string(kafka::protocol::as_string_view(*record.value));
@@ -165,8 +184,10 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   for (auto& [owner, progress] : owners_) {
     for (auto& store : progress.stores) {
       if (store.done()) continue;
-      // The position, not the last record's offset: transaction markers take offsets too.
-      const auto position = co_await consumer_.position(store.target.changelog);
+      // The position, not the last record's offset: transaction markers take offsets too. An
+      // input topic's restore stops at its end, wherever the fetch got to.
+      auto position = co_await consumer_.position(store.target.changelog);
+      if (store.target.end) position = std::min(position, store.outcome.to);
       if (position < store.position) {
         // The consumer went back below what the store holds: a reset after a leader change
         // it took for a log truncation (KIP-320) at the tail, past the last committed record.

@@ -19,6 +19,12 @@
 // standby updates): no end offset, nobody ever finishes, and lag() says how far each owner is
 // behind the changelogs' last stable offsets.
 //
+// A store may be restored from an input topic instead of a changelog (a table read from its own
+// topic, operators::table_restore::source, Kafka Streams' source-topic optimisation): its target
+// says how a record of that topic becomes a store change and where to stop, the group's committed
+// offset of the partition (what the task processed), not the topic's end: records after it are
+// the task's input, processed normally. Such stores are never followed (see standby_tasks).
+//
 // restore_store() restores one store to the end at once (the benchmark's entry point; the same
 // code path).
 //
@@ -38,6 +44,7 @@
 #include "kafka/client/client_config.hpp"
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/consumer/consumer_config.hpp"
+#include "kafka/consumer/consumer_record.hpp"
 #include "state/state_store.hpp"
 
 namespace sluice::kafka {
@@ -59,10 +66,16 @@ struct restore_outcome {
   std::chrono::duration<double> applying{0};  // of which in store.apply (RocksDB writes)
 };
 
-// One store to restore: the store and its changelog partition.
+// One store to restore: the store and its changelog partition (or the input partition it is
+// restored from).
 struct restore_target {
   state::state_store* store = nullptr;
   kafka::topic_partition changelog;
+  // Restored from an input topic: the change a record makes (nullopt: none), and the offset to
+  // stop at (the group's committed one). Unset for a changelog: records are changes as they are,
+  // read to the end offset.
+  std::function<std::optional<state::change>(const kafka::consumer_record&)> convert{};
+  std::optional<std::int64_t> end{};
 };
 
 class changelog_reader {

@@ -77,7 +77,7 @@ asio::awaitable<void> checkpoint::commit() {
   // next start restores the stores' gap from the changelogs.
   if (hooks_.after_kafka_commit) hooks_.after_kafka_commit();
   // 4. Only now do the stores apply their writes, recording how far their changelog got.
-  for (auto& pending : store_commits) pending.store->commit({pending.last.result().offset + 1});
+  for (auto& pending : store_commits) pending.store->commit({pending.next_offset()});
   dirty_ = false;
   metrics_.commits.fetch_add(1, std::memory_order_relaxed);
   // 5. At-least-once commits the input offsets last. A failure here (the group moved on) loses
@@ -101,6 +101,17 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
   std::vector<store_commit> store_commits;
   for (auto& [id, t] : tasks_.tasks()) {
     for (auto& entry : t->stores()) {
+      if (entry.from_source()) {
+        // Its changes are the topic's own records: nothing to write. It commits with the task's
+        // position in that topic, which this commit makes the group's.
+        entry.store->changes().clear();
+        auto position = offsets.find(entry.changelog);
+        const auto committed = entry.store->store().committed_offset();
+        if (position != offsets.end() && (!committed || committed->value != position->second)) {
+          store_commits.push_back({&entry.store->store(), {}, position->second});
+        }
+        continue;
+      }
       auto changes = entry.store->changes().drain();
       if (changes.empty()) continue;
       kafka::delivery last;

@@ -22,8 +22,10 @@
 // One thread: the stream loop's.
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "operators/topology.hpp"
@@ -62,6 +64,10 @@ class checkpoint {
   struct store_commit {
     state::state_store* store;
     kafka::delivery last;  // the store's last changelog record of the interval
+    // A table restored from its own topic: no changelog record, the task's next offset in that
+    // topic instead.
+    std::optional<std::int64_t> source_offset;
+    std::int64_t next_offset() { return source_offset ? *source_offset : last.result().offset + 1; }
   };
 
   bool exactly_once() const;

@@ -51,6 +51,7 @@ boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster,
   }
   require_two_in_sync(wanted, replication_factor);
   std::vector<std::string> names;
+  names.reserve(wanted.size());
   for (const auto& t : wanted) names.push_back(t.name);
   auto existing = co_await admin.describe_topics(names);
   std::vector<kafka::new_topic> to_create;
@@ -120,6 +121,7 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
   }
   for (const auto& sub : plan.sub_topologies) {
     for (const auto& store : sub.stores) {
+      if (!store.changelogged()) continue;  // restored from a source topic, which is the user's
       std::map<std::string, std::string> configs{{"cleanup.policy", "compact"}};
       if (store.kind != operators::store_kind::key_value) {
         // Windows older than the retention are useless after a restore; delete them with it.
@@ -147,6 +149,7 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
 
   require_two_in_sync(wanted, options.replication_factor);
   std::vector<std::string> names;
+  names.reserve(wanted.size());
   for (const auto& t : wanted) names.push_back(t.name);
   auto existing = co_await admin.describe_topics(names);
   std::vector<kafka::new_topic> to_create;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "kafka/protocol/error_code.hpp"
@@ -53,12 +54,22 @@ asio::awaitable<void> standby_tasks::keep(std::set<task_id> wanted,
     if (tasks_.contains(id)) continue;
     if (static_cast<std::size_t>(id.sub_topology) >= plan_.sub_topologies.size()) continue;
     const auto& sub = plan_.sub_topologies.at(static_cast<std::size_t>(id.sub_topology));
-    if (sub.stores.empty()) continue;  // nothing to keep warm
+    // Nothing to keep warm: no store, or only tables restored from their own topic (below).
+    if (std::none_of(sub.stores.begin(), sub.stores.end(),
+                     [](const operators::store_plan& store) { return store.changelogged(); }))
+      continue;
     on_disk_.erase(id);
     unused_since_.erase(id);
     auto t = open_task(id, sub, app_dir_, topology_.name, memory_, registry_);
     std::vector<restore_target> targets;
-    for (auto& entry : t->stores()) targets.push_back({&entry.store->store(), entry.changelog});
+    for (auto& entry : t->stores()) {
+      // A table restored from its own topic is not followed: that topic runs ahead of what the
+      // active task committed, and a standby's store must never hold a row the active task's
+      // committed position does not (its takeover would join records processed again with
+      // rows from after them). It stays at its offset; the takeover restores the gap up to the
+      // committed offset (Kafka Streams' standbys stop at the committed offset too).
+      if (!entry.from_source()) targets.push_back({&entry.store->store(), entry.changelog});
+    }
     auto& held = *tasks_.emplace(id, std::move(t)).first->second;
     spdlog::info("{}: task {}: standby from offset sum {}", topology_.name, id.to_string(),
                  held.offset_sum());

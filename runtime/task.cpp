@@ -99,7 +99,9 @@ task::task(task_id id, const operators::sub_topology& plan, state::rocksdb::task
             store_plan.name, state::session_store_options{store_plan.retention}));
         break;
     }
-    stores_.push_back({store_plan, store.get(), {store_plan.changelog_topic, id_.partition}});
+    const auto& topic =
+        store_plan.changelogged() ? store_plan.changelog_topic : store_plan.source_topic;
+    stores_.push_back({store_plan, store.get(), {topic, id_.partition}});
     provider_->stores.emplace(store_plan.name, std::move(store));
   }
 }

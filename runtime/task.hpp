@@ -36,7 +36,11 @@ namespace sluice::runtime {
 struct task_store {
   operators::store_plan plan;
   changelogged_store* store = nullptr;
-  kafka::topic_partition changelog;  // the store's changelog topic, the task's partition
+  // The store's changelog topic, the task's partition; for a table restored from its own topic
+  // (plan.changelogged() false) that input partition, which is never written: the store commits
+  // with the task's position in it instead.
+  kafka::topic_partition changelog;
+  bool from_source() const { return !plan.changelogged(); }
 };
 
 class task {

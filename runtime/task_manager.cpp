@@ -2,10 +2,54 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "kafka/protocol/error_code.hpp"
+#include "operators/table_row.hpp"
 #include "runtime/runtime_metrics.hpp"
 
 namespace sluice::runtime {
+
+namespace {
+
+const operators::table_source_spec& table_of(const operators::sub_topology& plan,
+                                             const std::string& topic) {
+  for (const auto& table : plan.tables) {
+    if (table.topic == topic) return table;
+  }
+  throw std::logic_error("task_manager: no table reads topic '" + topic + "' in its plan");
+}
+
+// What the reader restores a task's stores from, and up to where (see restore_target).
+std::vector<restore_target> restore_targets(
+    task& t,
+    const std::map<kafka::topic_partition, std::optional<kafka::offset_and_metadata>>& committed) {
+  std::vector<restore_target> targets;
+  for (auto& entry : t.stores()) {
+    restore_target target{&entry.store->store(), entry.changelog, {}, {}};
+    if (entry.from_source()) {
+      // A table restored from its own topic: up to where the task's processing resumes (the
+      // group's committed offset), never past it; without one, processing starts from the
+      // reset position and applies the table's records itself.
+      auto found = committed.find(entry.changelog);
+      target.end = found != committed.end() && found->second ? found->second->offset : 0;
+      const auto* table = &table_of(t.plan(), entry.plan.source_topic);
+      target.convert = [table](const kafka::consumer_record& record) {
+        auto bytes = [](const std::optional<kafka::protocol::bytes_view>& part) {
+          return part ? std::optional<std::string>(kafka::protocol::as_string_view(*part))
+                      : std::nullopt;
+        };
+        return operators::table_row_change(
+            *table, bytes(record.key), bytes(record.value),
+            {std::string(record.topic), record.partition, record.offset});
+      };
+    }
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+}  // namespace
 
 task_manager::task_manager(const operators::topology& topology,
                            const operators::topology_plan& plan,
@@ -104,15 +148,13 @@ asio::awaitable<void> task_manager::prepare_restores() {
     const auto id = *it;
     auto& t = *tasks_.at(id);
     std::vector<kafka::topic_partition> inputs = inputs_of(id);
-    std::vector<restore_target> targets;
-    for (auto& entry : t.stores()) targets.push_back({&entry.store->store(), entry.changelog});
     std::string retry_reason;
     try {
       // The committed offsets first: the lookup waits until a previous owner's open transaction
       // is decided (require_stable), so the changelog end offsets the reader looks up next
       // include every change those offsets cover.
-      co_await consumer_.committed(inputs);
-      co_await reader_.add(id.to_string(), std::move(targets));
+      const auto committed = co_await consumer_.committed(inputs);
+      co_await reader_.add(id.to_string(), restore_targets(t, committed));
     } catch (const kafka::kafka_error& e) {
       if (!e.retriable()) throw;
       retry_reason = e.what();  // a broker down or moving: try again on a later loop turn

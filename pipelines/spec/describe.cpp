@@ -177,11 +177,12 @@ std::string describe_topology(const ops::topology& t) {
       out += aggregations_text(sub.table->aggregations, "");
     }
     for (const auto& store : sub.stores) {
-      out += fmt::format(
-          "  store   {}  ({}{}), changelog {}\n", store.name, ops::to_string(store.kind),
-          store.retention.count() > 0 ? ", retention " + format_duration(store.retention)
-                                      : std::string(),
-          store.changelog_topic);
+      out += fmt::format("  store   {}  ({}{}), {} {}\n", store.name, ops::to_string(store.kind),
+                         store.retention.count() > 0
+                             ? ", retention " + format_duration(store.retention)
+                             : std::string(),
+                         store.changelogged() ? "changelog" : "restored from its topic",
+                         store.changelogged() ? store.changelog_topic : store.source_topic);
     }
     for (const auto& s : sub.after) {
       out += fmt::format("  step    {}: {}\n", s.name, step_text(s));

@@ -50,7 +50,9 @@ class graph_builder {
       const auto store = add_node(sub, "store", fmt::format("{} (key_value)", table.store_name()),
                                   {topic_node(table.topic, "table")});
       table_stores[table.name] = store;
-      edge(store, topic_node(changelog_of(sub, table.store_name()), "changelog"));
+      // Restored from its own topic (restore_from: source): no changelog to draw.
+      if (table.restore_from == ops::table_restore::changelog)
+        edge(store, topic_node(changelog_of(sub, table.store_name()), "changelog"));
     }
     for (const auto& stream : sub.streams)
       table_topics.insert(stream.topic);  // enter at their join
@@ -310,10 +312,12 @@ std::string to_json(const ops::topology& t) {
     }
     json::array stores;
     for (const auto& store : sub.stores) {
-      stores.push_back(json::object{{"name", store.name},
-                                    {"kind", ops::to_string(store.kind)},
-                                    {"changelog", store.changelog_topic},
-                                    {"retention_ms", store.retention.count()}});
+      stores.push_back(json::object{
+          {"name", store.name},
+          {"kind", ops::to_string(store.kind)},
+          {"changelog", store.changelog_topic},
+          {"restored_from", store.changelogged() ? store.changelog_topic : store.source_topic},
+          {"retention_ms", store.retention.count()}});
     }
     s["stores"] = std::move(stores);
     json::array sinks;

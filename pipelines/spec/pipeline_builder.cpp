@@ -199,9 +199,10 @@ pipeline_builder& pipeline_builder::stream_source(std::string name, std::string 
 
 pipeline_builder& pipeline_builder::table_source(std::string name, std::string topic,
                                                  ops::data_format key_format,
-                                                 ops::data_format value_format) {
-  return table_source(
-      ops::table_source_spec{std::move(name), std::move(topic), key_format, value_format});
+                                                 ops::data_format value_format,
+                                                 ops::table_restore restore_from) {
+  return table_source(ops::table_source_spec{
+      std::move(name), std::move(topic), key_format, value_format, {}, restore_from});
 }
 
 pipeline_builder& pipeline_builder::table_source(ops::table_source_spec table) {

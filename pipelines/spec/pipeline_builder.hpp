@@ -134,10 +134,13 @@ class pipeline_builder {
       operators::data_format value_format = operators::data_format::json);
 
   // A topic read as a table (the latest value per key), for join(); `name` is what join() uses.
+  // `restore_from` source: its store is restored from `topic` itself, with no changelog (the YAML
+  // entry's `restore_from: source`; the topic should be compacted).
   pipeline_builder& table_source(
       std::string name, std::string topic,
       operators::data_format key_format = operators::data_format::string,
-      operators::data_format value_format = operators::data_format::json);
+      operators::data_format value_format = operators::data_format::json,
+      operators::table_restore restore_from = operators::table_restore::changelog);
   pipeline_builder& table_source(operators::table_source_spec table);
 
   pipeline_builder& window(window_builder w);

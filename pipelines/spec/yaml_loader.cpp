@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "kafka/properties/client_properties.hpp"
 #include "operators/topology_validation.hpp"
@@ -382,17 +383,22 @@ void pipeline_reader::read_cluster_name(const YAML::Node& n, const std::string& 
 }
 
 // tables: or streams: [{name, topic, key_format, value_format}]: topics read as tables or as
-// second streams, for join steps.
+// second streams, for join steps. A table may say where its store is restored from
+// (restore_from: changelog, the default, or source: the table's topic itself).
 template <class Spec>
 void pipeline_reader::read_joined_topics(const YAML::Node& node, const std::string& list,
                                          const char* what, std::vector<Spec>& out) {
   if (!sequence(node, list, list + " ({name, topic, key_format, value_format})")) {
     return;
   }
+  constexpr bool is_table = std::is_same_v<Spec, ops::table_source_spec>;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const auto path = index(list, i);
     const auto& n = node[i];
-    if (!mapping(n, path, {"name", "topic", "key_format", "value_format", "cluster"})) {
+    if (!(is_table
+              ? mapping(n, path,
+                        {"name", "topic", "key_format", "value_format", "cluster", "restore_from"})
+              : mapping(n, path, {"name", "topic", "key_format", "value_format", "cluster"}))) {
       continue;
     }
     Spec spec;
@@ -411,6 +417,14 @@ void pipeline_reader::read_joined_topics(const YAML::Node& node, const std::stri
     }
     read_formats(n, path, spec.key_format, spec.value_format);
     read_cluster_name(n, path, spec.cluster);
+    if constexpr (is_table) {
+      if (auto v = n["restore_from"]) {
+        if (auto from = choice<ops::table_restore>(
+                v, join(path, "restore_from"), ops::parse_table_restore, {"changelog", "source"})) {
+          spec.restore_from = *from;
+        }
+      }
+    }
     out.push_back(std::move(spec));
   }
 }

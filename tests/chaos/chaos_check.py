@@ -38,6 +38,18 @@ session and emits [first event time, last event time]). Checked per key: counts 
 every result's window_start equal to the key's first event time (a different start means the
 session was split or restarted from a lost state), and the final window_end equal to the key's
 last event time.
+
+Stream-stream joins (`join: {stream, within, grace, type}`, no aggregation): every result is one
+pair, (key, left record, right record) with None for a missing side, identified by the records'
+`seq`. The expected pairs come from the two input topics as read back: a left and a right record
+of one key pair when their timestamps are at most `within` apart (inclusive, Kafka Streams'
+JoinWindows); for left and outer joins a left record without a partner gives (key, left, None),
+and for outer joins a right record without one gives (key, None, right), but only once its window
+and grace have passed the task's final stream time (the largest timestamp of its partition in
+either topic; the harness ends such a run with records far ahead in time so that every window
+closes). Every expected pair must be emitted exactly once: one never emitted is lost, one emitted
+again a duplicate, an emitted pair not expected (a wrong partner, a null result for a record that
+had one, a result of a still-open window) a wrong pair.
 """
 
 from __future__ import annotations
@@ -161,11 +173,36 @@ PROBLEMS = (
     "session_mismatch",    # session results whose start (or final end) is not the key's
     "split_partitions",    # groups whose results sit in more than one output partition
     "malformed",           # output records without a usable key/count/total
+    "wrong_pairs",         # stream joins: emitted pairs that the inputs do not make
 )
 
 # Problems that fail an at_least_once run; every problem fails an exactly_once run.
 AT_LEAST_ONCE_FAILURES = ("lost", "final_mismatch", "missing_groups", "unexpected_groups",
-                          "session_mismatch", "split_partitions", "malformed")
+                          "session_mismatch", "split_partitions", "malformed", "wrong_pairs")
+
+
+class _problem_log:
+    """What a check found: a count per problem and the first few examples of each."""
+
+    def __init__(self) -> None:
+        self.counts = {p: 0 for p in PROBLEMS}
+        self.examples: dict[str, list] = {p: [] for p in PROBLEMS}
+
+    def note(self, problem: str, amount: int, example) -> None:
+        if amount <= 0:
+            return
+        self.counts[problem] += amount
+        if len(self.examples[problem]) < EXAMPLES_PER_PROBLEM:
+            self.examples[problem].append(example)
+
+    def report(self, delivery: str, **figures) -> dict:
+        """The JSON-ready report: the figures, the counts, examples, `failures` (the problems
+        that fail under `delivery`) and `passed`."""
+        failing = PROBLEMS if delivery == "exactly_once" else AT_LEAST_ONCE_FAILURES
+        failures = [f"{p}: {self.counts[p]}" for p in failing if self.counts[p] > 0]
+        return {"delivery": delivery, **figures, "problems": self.counts,
+                "examples": {p: e for p, e in self.examples.items() if e},
+                "failures": failures, "passed": not failures}
 
 
 def check(expected: dict[tuple, expected_group], outputs: Iterable[output_record], *,
@@ -174,15 +211,8 @@ def check(expected: dict[tuple, expected_group], outputs: Iterable[output_record
     fixed, so the total of each count can be checked too. session, table: groups are keys alone. Returns a JSON-ready report with a
     count per problem, examples, `failures` (the problems that fail under `delivery`) and
     `passed`."""
-    problems = {p: 0 for p in PROBLEMS}
-    examples: dict[str, list] = {p: [] for p in PROBLEMS}
-
-    def note(problem: str, amount: int, example) -> None:
-        if amount <= 0:
-            return
-        problems[problem] += amount
-        if len(examples[problem]) < EXAMPLES_PER_PROBLEM:
-            examples[problem].append(example)
+    found = _problem_log()
+    problems, note = found.counts, found.note
 
     by_key = session or table
     by_group: dict[tuple, list[output_record]] = {}
@@ -254,19 +284,102 @@ def check(expected: dict[tuple, expected_group], outputs: Iterable[output_record
         if gkey not in expected:
             note("unexpected_groups", 1, {"group": group_id(*gkey), "results": len(got)})
 
-    failing = PROBLEMS if delivery == "exactly_once" else AT_LEAST_ONCE_FAILURES
-    failures = [f"{p}: {problems[p]}" for p in failing if problems[p] > 0]
-    return {
-        "delivery": delivery,
-        "expected_results": sum(g.n for g in expected.values()),
-        "outputs": outputs_total,
-        "groups": len(expected),
-        "groups_ok": groups_ok,
-        "problems": problems,
-        "examples": {p: e for p, e in examples.items() if e},
-        "failures": failures,
-        "passed": not failures,
-    }
+    return found.report(delivery, expected_results=sum(g.n for g in expected.values()),
+                        outputs=outputs_total, groups=len(expected), groups_ok=groups_ok)
+
+
+@dataclass(frozen=True)
+class join_input:
+    """One record of a stream join's input: side "left" (the main stream) or "right" (the
+    joined stream), where it sits, its key, timestamp and the producer's unique seq."""
+
+    side: str
+    partition: int
+    offset: int
+    key: str
+    t: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class join_output:
+    """One join result read back: the seqs of its left and right records (None: that side is
+    missing, a left or outer join's unmatched record)."""
+
+    partition: int
+    offset: int
+    key: Optional[str]
+    left_seq: Optional[int]
+    right_seq: Optional[int]
+
+
+def expected_join_pairs(inputs: Iterable[join_input], *, kind: str, within_ms: int,
+                        grace_ms: int) -> dict[tuple, int]:
+    """(key, left seq, right seq) -> how often the join must emit it (1; more only if the input
+    holds the same record twice). kind: inner | left | outer."""
+    by_key: dict[str, dict[str, list[join_input]]] = {}
+    stream_time: dict[int, int] = {}
+    for r in inputs:
+        by_key.setdefault(r.key, {"left": [], "right": []})[r.side].append(r)
+        stream_time[r.partition] = max(stream_time.get(r.partition, r.t), r.t)
+
+    def closed(r: join_input) -> bool:
+        return r.t + within_ms + grace_ms < stream_time[r.partition]
+
+    expected: dict[tuple, int] = {}
+
+    def add(pair: tuple) -> None:
+        expected[pair] = expected.get(pair, 0) + 1
+
+    for key, sides in by_key.items():
+        matched_right: set[int] = set()
+        for left in sides["left"]:
+            partners = [right for right in sides["right"] if abs(left.t - right.t) <= within_ms]
+            for right in partners:
+                add((key, left.seq, right.seq))
+                matched_right.add(right.seq)
+            if not partners and kind in ("left", "outer") and closed(left):
+                add((key, left.seq, None))
+        if kind == "outer":
+            for right in sides["right"]:
+                if right.seq not in matched_right and closed(right):
+                    add((key, None, right.seq))
+    return expected
+
+
+def check_join(expected: dict[tuple, int], outputs: Iterable[join_output], *, delivery: str) -> dict:
+    """Compares a stream join's results with the expected pairs; the same report as check()
+    (groups: expected pairs; groups_ok: those emitted exactly as often as expected)."""
+    found = _problem_log()
+    note = found.note
+
+    got: dict[tuple, list[join_output]] = {}
+    outputs_total = 0
+    for o in outputs:
+        outputs_total += 1
+        if o.key is None or (o.left_seq is None and o.right_seq is None):
+            note("malformed", 1, {"partition": o.partition, "offset": o.offset, "key": o.key})
+            continue
+        got.setdefault((o.key, o.left_seq, o.right_seq), []).append(o)
+
+    pairs_ok = 0
+    for pair, times in expected.items():
+        emitted = got.get(pair, [])
+        if len(emitted) < times:
+            note("lost", times - len(emitted), {"pair": list(pair), "emitted": len(emitted)})
+        elif len(emitted) > times:
+            note("duplicated", len(emitted) - times,
+                 {"pair": list(pair), "emitted": len(emitted),
+                  "at": [[o.partition, o.offset] for o in emitted[:4]]})
+        else:
+            pairs_ok += 1
+    for pair, emitted in got.items():
+        if pair not in expected:
+            note("wrong_pairs", len(emitted), {"pair": list(pair), "emitted": len(emitted),
+                                               "at": [emitted[0].partition, emitted[0].offset]})
+
+    return found.report(delivery, expected_results=sum(expected.values()), outputs=outputs_total,
+                        groups=len(expected), groups_ok=pairs_ok)
 
 
 def _ranges(values: list[int]) -> str:

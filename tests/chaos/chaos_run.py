@@ -20,6 +20,9 @@ One scenario, start to end:
      read with read_committed, and chaos_check compares; the instances' logs give the records
      restored per start and the time from process start to "running" and "task started".
 
+The stream-join scenarios (stream_join, stream_join_outer) have two input topics, orders and
+payments, no aggregation, and a check of the emitted pairs (chaos_stream_join.py).
+
 Prints a summary table and writes report.json into the run dir. Exit status 1 when any check of
 any scenario failed, 2 on a harness error.
 
@@ -31,6 +34,7 @@ check lives apart on purpose (chaos_check.py), so the verdict does not share cod
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -46,11 +50,12 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import chaos_check  # noqa: E402
+import chaos_stream_join  # noqa: E402
 from chaos_check import input_record, output_record, window_spec  # noqa: E402
 
 try:
@@ -70,7 +75,7 @@ GROUPS = 50          # the repartitioned key: value.group, one of 50, independen
 COMMIT_INTERVAL = "200ms"
 
 SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once", "table",
-                  "table_repartition", "join")
+                  "table_repartition", "join", "stream_join", "stream_join_outer")
 DEFAULT_SCENARIOS = ("tumbling", "repartition", "table", "join")
 
 
@@ -87,6 +92,8 @@ class scenario:
     grace_ms: int = HOUR_MS
     fast_segment_roll: bool = False  # old_events: internal topics roll segments every 10 s
     join: bool = False               # an inner join with a table of every key (factor 1) first
+    stream_join: str = ""            # inner | outer: orders joined with payments, no aggregation
+                                     # (chaos_stream_join.py)
 
     def spec(self) -> window_spec:
         return window_spec(self.window, self.size_ms, self.advance_ms)
@@ -114,6 +121,10 @@ def make_scenario(name: str, run_ms: int) -> scenario:
         # during the faults: an input whose row was lost in a restore is dropped by the inner join
         # and shows as lost.
         return scenario(name, "table", join=True)
+    if name == "stream_join":
+        return scenario(name, "stream_join", stream_join="inner")
+    if name == "stream_join_outer":
+        return scenario(name, "stream_join", stream_join="outer")
     if name == "hopping":
         # 30-minute windows every 10 minutes: each record counts in 3 windows.
         return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
@@ -236,23 +247,36 @@ class cluster:
 # --- the producer -----------------------------------------------------------------------------
 
 
-class producer_thread(threading.Thread):
-    """Writes JSON records at a steady rate and records what the cluster acknowledged."""
+# What a producer sends next: (topic, key, the value's fields after seq, event time) records.
+record_source = Callable[[], list[tuple[str, str, dict, int]]]
 
-    def __init__(self, bootstrap: str, topic: str, rate: float, rng: random.Random, time_offset_ms: int):
+
+class producer_thread(threading.Thread):
+    """Writes JSON records at a steady rate (records per second, over every topic) and records
+    what the cluster acknowledged. The records come from `source` (chaos_stream_join's orders and
+    payments), by default one per step: {amount, group, src} under one of KEYS keys."""
+
+    def __init__(self, bootstrap: str, topic: str, rate: float, rng: random.Random, time_offset_ms: int,
+                 source: Optional[record_source] = None):
         super().__init__(name="chaos-producer", daemon=True)
         self.bootstrap, self.topic, self.rate = bootstrap, topic, rate
         self.rng = random.Random(rng.random())
         self.time_offset_ms = time_offset_ms
+        self.source = source or self.keyed_record
         self.stop_event = threading.Event()
         self.lock = threading.Lock()
-        # seq -> (key index, group index, amount, event time); index = seq.
-        self.records: list[tuple[int, int, int, int]] = []
-        self.acked: dict[int, tuple[int, int]] = {}     # seq -> (partition, offset)
-        self.failed: dict[int, str] = {}                # seq -> error, from the callback
-        self.send_errors = 0                            # send() itself raised: never written
+        self.records: list[tuple[str, int]] = []          # seq -> (topic, event time); index = seq
+        self.max_t = 0                                     # the largest event time sent
+        self.acked: dict[int, tuple[str, int, int]] = {}  # seq -> (topic, partition, offset)
+        self.failed: dict[int, str] = {}                  # seq -> error, from the callback
+        self.send_errors = 0                              # send() itself raised: never written
         self.error: Optional[str] = None
         self.started_at = self.stopped_at = 0.0
+
+    def keyed_record(self) -> list[tuple[str, str, dict, int]]:
+        key, group, amount = self.rng.randrange(KEYS), self.rng.randrange(GROUPS), self.rng.randint(1, 100)
+        t = int(time.time() * 1000) + self.time_offset_ms
+        return [(self.topic, f"k{key:03d}", {"amount": amount, "group": f"g{group:02d}", "src": f"k{key:03d}"}, t)]
 
     def acked_count(self) -> int:
         with self.lock:
@@ -271,7 +295,7 @@ class producer_thread(threading.Thread):
 
         def ok(seq: int, metadata) -> None:
             with self.lock:
-                self.acked[seq] = (metadata.partition, metadata.offset)
+                self.acked[seq] = (metadata.topic, metadata.partition, metadata.offset)
 
         def failed(seq: int, exc: BaseException) -> None:
             with self.lock:
@@ -285,21 +309,20 @@ class producer_thread(threading.Thread):
             if due - sent > 2 * self.rate:
                 sent = due - int(self.rate)  # after a blocked send(): no catch-up burst
             while sent < due and not self.stop_event.is_set():
-                seq = len(self.records)
-                key, group, amount = self.rng.randrange(KEYS), self.rng.randrange(GROUPS), self.rng.randint(1, 100)
-                t = int(time.time() * 1000) + self.time_offset_ms
-                self.records.append((key, group, amount, t))
-                value = json.dumps({"seq": seq, "amount": amount, "group": f"g{group:02d}",
-                                    "src": f"k{key:03d}"}, separators=(",", ":")).encode()
-                try:
-                    future = producer.send(self.topic, key=f"k{key:03d}".encode(), value=value, timestamp_ms=t)
-                    future.add_callback(ok, seq)
-                    future.add_errback(failed, seq)
-                except Exception as e:  # noqa: BLE001 - e.g. KafkaTimeoutError while a broker is down
-                    self.send_errors += 1
-                    with self.lock:
-                        self.failed[seq] = f"send() raised: {e!r}"
-                sent += 1
+                for topic, key, fields, t in self.source():
+                    seq = len(self.records)
+                    self.records.append((topic, t))
+                    self.max_t = max(self.max_t, t)
+                    value = json.dumps({"seq": seq, **fields}, separators=(",", ":")).encode()
+                    try:
+                        future = producer.send(topic, key=key.encode(), value=value, timestamp_ms=t)
+                        future.add_callback(ok, seq)
+                        future.add_errback(failed, seq)
+                    except Exception as e:  # noqa: BLE001 - e.g. KafkaTimeoutError while a broker is down
+                        self.send_errors += 1
+                        with self.lock:
+                            self.failed[seq] = f"send() raised: {e!r}"
+                    sent += 1
             time.sleep(0.005)
         producer.flush(timeout=150)
         producer.close(timeout=30)
@@ -521,6 +544,20 @@ class output_monitor(threading.Thread):
                 "per_partition_s": per_partition}
 
 
+def aggregate_outputs(raw: list) -> list[output_record]:
+    """The aggregation results read back (a record that is no JSON object: no key, no count)."""
+    outputs = []
+    for r in raw:
+        try:
+            v = json.loads(r.value)
+            key = r.key.decode() if r.key is not None else None
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            v, key = {}, None
+        outputs.append(output_record(r.partition, r.offset, key, v.get("window_start"), v.get("window_end"),
+                                     v.get("records"), v.get("total"), v.get("max_seq")))
+    return outputs
+
+
 # --- logs -------------------------------------------------------------------------------------
 
 SPDLOG_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] \[(\w+)\] (.*)$")
@@ -657,6 +694,7 @@ class scenario_run:
         self.output_topic = f"chaos-out-{sc.name.replace('_', '-')}-{suffix}"
         self.table_topic = f"chaos-tab-{sc.name.replace('_', '-')}-{suffix}" if sc.join else None
         self.table_writes = 0
+        self.payments_topic = f"chaos-pay-{suffix}" if sc.stream_join else None
         self.directory = st.run_dir / sc.name
         self.directory.mkdir(parents=True, exist_ok=True)
         self.faults = fault_counts()
@@ -684,7 +722,7 @@ class scenario_run:
             configs["min.insync.replicas"] = "2"
         admin = self.admin()
         try:
-            topics = [self.input_topic, self.output_topic] + ([self.table_topic] if self.table_topic else [])
+            topics = [self.input_topic, self.output_topic] + [t for t in (self.table_topic, self.payments_topic) if t]
             admin.create_topics([NewTopic(t, PARTITIONS, self.cl.replication, topic_configs=dict(configs))
                                  for t in topics], timeout_ms=30000)
             admin.wait_for_topics(topics, timeout_ms=30000)
@@ -711,7 +749,13 @@ class scenario_run:
 
     def write_pipeline(self) -> Path:
         path = self.directory / "pipeline.yaml"
-        path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic, self.table_topic))
+        if self.sc.stream_join:
+            path.write_text(chaos_stream_join.pipeline_yaml(
+                scenario_name=self.sc.name, kind=self.sc.stream_join, name=self.name, delivery=self.sc.delivery,
+                commit_interval=COMMIT_INTERVAL, orders_topic=self.input_topic, payments_topic=self.payments_topic,
+                output_topic=self.output_topic))
+        else:
+            path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic, self.table_topic))
         check = subprocess.run([self.st.sluice, "validate", str(path)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"sluice validate {path} failed:\n{check.stdout}{check.stderr}")
@@ -1037,8 +1081,12 @@ class scenario_run:
         for n in range(1, self.st.instances + 1):
             self.instances.append(instance(n, self.directory / f"instance-{n}",
                                            self.instance_command(yaml_path, n)))
+        source = None
+        if self.sc.stream_join:
+            source = chaos_stream_join.orders_and_payments(random.Random(self.rng.random()), self.input_topic,
+                                                           self.payments_topic)
         producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
-                                   self.sc.time_offset_ms)
+                                   self.sc.time_offset_ms, source)
         monitor = output_monitor(self.cl.bootstrap, self.output_topic)
         table_stop = threading.Event()
         table_writer = None
@@ -1076,6 +1124,15 @@ class scenario_run:
         drain = self.drain(monitor)
         self.event("drained" if drain.get("drained") else "NOT_DRAINED", **{k: v for k, v in drain.items()
                                                                            if k != "drained"})
+        if self.sc.stream_join == "outer" and drain.get("drained"):
+            # Every record is processed: now close every window (chaos_stream_join.py says why
+            # only now), and wait for the null results that follows.
+            t = chaos_stream_join.write_window_closers(self.cl.bootstrap, [self.input_topic, self.payments_topic],
+                                                       PARTITIONS, producer.max_t)
+            self.event("window_closers_written", timestamp=t)
+            drain = self.drain(monitor)
+            self.event("drained" if drain.get("drained") else "NOT_DRAINED", after="window closers",
+                       **{k: v for k, v in drain.items() if k != "drained"})
         self.stop_instances()
         monitor.stop_event.set()
         monitor.join(timeout=10)
@@ -1088,13 +1145,19 @@ class scenario_run:
             self.problems.append(f"the producer failed: {producer.error}")
         raw_in, _, in_complete = read_topic(self.cl.bootstrap, self.input_topic, PARTITIONS, "read_uncommitted")
         in_topic: dict[tuple, int] = {}
-        inputs: list[input_record] = []
-        for r in raw_in:
-            v = json.loads(r.value)
-            seq = v["seq"]
-            in_topic[(r.partition, r.offset)] = seq
-            key = v["group"] if self.sc.repartition else r.key.decode()
-            inputs.append(input_record(r.partition, r.offset, key, r.timestamp, v["amount"], seq))
+        inputs: list = []
+        if self.sc.stream_join:
+            raw_payments, _, payments_complete = read_topic(self.cl.bootstrap, self.payments_topic, PARTITIONS,
+                                                            "read_uncommitted")
+            in_complete = in_complete and payments_complete
+            inputs, in_topic = chaos_stream_join.join_inputs(raw_in + raw_payments, self.input_topic)
+        else:
+            for r in raw_in:
+                v = json.loads(r.value)
+                seq = v["seq"]
+                in_topic[(r.topic, r.partition, r.offset)] = seq
+                key = v["group"] if self.sc.repartition else r.key.decode()
+                inputs.append(input_record(r.partition, r.offset, key, r.timestamp, v["amount"], seq))
         with producer.lock:
             acked = {pos: seq for seq, pos in producer.acked.items()}
             failed = set(producer.failed)
@@ -1113,15 +1176,7 @@ class scenario_run:
             probe.close()
         except Exception:  # noqa: BLE001
             pass
-        outputs = []
-        for r in raw_out:
-            try:
-                v = json.loads(r.value)
-                key = r.key.decode() if r.key is not None else None
-            except (ValueError, UnicodeDecodeError, AttributeError):
-                v, key = {}, None
-            outputs.append(output_record(r.partition, r.offset, key, v.get("window_start"), v.get("window_end"),
-                                         v.get("records"), v.get("total"), v.get("max_seq")))
+        outputs = chaos_stream_join.join_outputs(raw_out) if self.sc.stream_join else aggregate_outputs(raw_out)
         if not out_complete:
             self.problems.append("the output topic could not be read to its last stable offset")
         hanging = {p: hw[p] - out_ends.get(p, 0) for p in hw if hw[p] > out_ends.get(p, 0) + 1}
@@ -1134,13 +1189,17 @@ class scenario_run:
             # and a duplicated input would look; the check must then fail with lost=1, duplicated=1.
             drop = outputs.pop(self.rng.randrange(len(outputs)))
             again = self.rng.choice([o for o in outputs if o.key != drop.key])
-            outputs.append(output_record(again.partition, 1 << 40, again.key, again.window_start, again.window_end,
-                                         again.count, again.total, again.max_seq))
-            self.event("INJECTED_DEFECTS", dropped=f"{drop.key}@{drop.window_start}#{drop.count}",
-                       repeated=f"{again.key}@{again.window_start}#{again.count}")
-        expected = chaos_check.expected_groups(inputs, self.sc.spec())
-        result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
-                                   session=self.sc.window == "session", table=self.sc.window == "table")
+            outputs.append(dataclasses.replace(again, offset=1 << 40))
+            self.event("INJECTED_DEFECTS", dropped=repr(drop), repeated=repr(again))
+        if self.sc.stream_join:
+            expected = chaos_check.expected_join_pairs(inputs, kind=self.sc.stream_join,
+                                                       within_ms=chaos_stream_join.WITHIN_MS,
+                                                       grace_ms=chaos_stream_join.GRACE_MS)
+            result = chaos_check.check_join(expected, outputs, delivery=self.sc.delivery)
+        else:
+            expected = chaos_check.expected_groups(inputs, self.sc.spec())
+            result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
+                                       session=self.sc.window == "session", table=self.sc.window == "table")
         if not drain.get("drained"):
             self.problems.append(f"not drained within {self.st.drain_deadline_s:.0f}s: {drain}")
         if self.faults.unexpected_exits:

@@ -13,7 +13,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from chaos_check import (expected_groups, check, reconcile, input_record, output_record,  # noqa: E402
-                         window_spec)
+                         window_spec, join_input, join_output, expected_join_pairs, check_join)
 
 DAY = 86_400_000
 TUMBLING = window_spec("tumbling", DAY, DAY)
@@ -206,6 +206,89 @@ class table(unittest.TestCase):
     def test_windowed_results_are_not_table_results(self):
         r = check(self.expected, [output_record(0, 0, "k1", None, None, 1, 5)], delivery="exactly_once",
                   ordered=True, session=False)
+        self.assertEqual(r["problems"]["malformed"], 1)
+
+
+WITHIN = 60_000
+GRACE = 30_000
+
+
+def join_inputs():
+    """o1 pairs with p1 (the payment 20 s before the order); o2's payment p2 is 61 s after it,
+    outside the window; p3 has no order. A far later order (o9) on the same partition closes
+    every window but its own."""
+    return [join_input("right", 0, 0, "o1", 80_000, 101), join_input("left", 0, 0, "o1", 100_000, 1),
+            join_input("left", 0, 1, "o2", 100_000, 2), join_input("right", 0, 1, "o2", 161_000, 102),
+            join_input("right", 0, 2, "o3", 120_000, 103), join_input("left", 0, 2, "o9", 900_000, 9)]
+
+
+def pairs(*triples, partition=0):
+    return [join_output(partition, i, key, left, right) for i, (key, left, right) in enumerate(triples)]
+
+
+class stream_join(unittest.TestCase):
+    def run_check(self, outs, kind="inner", delivery="exactly_once"):
+        expected = expected_join_pairs(join_inputs(), kind=kind, within_ms=WITHIN, grace_ms=GRACE)
+        return check_join(expected, outs, delivery=delivery)
+
+    def test_inner_expects_only_the_pairs_within_the_window(self):
+        expected = expected_join_pairs(join_inputs(), kind="inner", within_ms=WITHIN, grace_ms=GRACE)
+        self.assertEqual(expected, {("o1", 1, 101): 1})
+
+    def test_exact_inner_output_passes(self):
+        r = self.run_check(pairs(("o1", 1, 101)))
+        self.assertTrue(r["passed"], r)
+        self.assertEqual(r["groups_ok"], 1)
+
+    def test_a_missing_pair_is_lost(self):
+        r = self.run_check([])
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["lost"], 1)
+
+    def test_a_pair_emitted_twice_is_a_duplicate(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o1", 1, 101)))
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["duplicated"], 1)
+        self.assertEqual(r["problems"]["lost"], 0)
+
+    def test_records_outside_the_window_must_not_pair(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o2", 2, 102)))
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["wrong_pairs"], 1)
+
+    def test_a_partner_under_another_key_is_a_wrong_pair(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o3", 1, 101)))
+        self.assertEqual(r["problems"]["wrong_pairs"], 1)
+
+    def test_an_inner_join_emits_no_null_results(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o2", 2, None)))
+        self.assertEqual(r["problems"]["wrong_pairs"], 1)
+
+    def test_outer_expects_closed_unmatched_records_of_both_sides_but_not_open_ones(self):
+        expected = expected_join_pairs(join_inputs(), kind="outer", within_ms=WITHIN, grace_ms=GRACE)
+        self.assertEqual(expected, {("o1", 1, 101): 1, ("o2", 2, None): 1, ("o2", None, 102): 1,
+                                    ("o3", None, 103): 1})
+        left = expected_join_pairs(join_inputs(), kind="left", within_ms=WITHIN, grace_ms=GRACE)
+        self.assertEqual(left, {("o1", 1, 101): 1, ("o2", 2, None): 1})
+
+    def test_a_null_result_for_a_record_that_had_a_partner_is_wrong(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o1", 1, None), ("o2", 2, None)), kind="left")
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["wrong_pairs"], 1)
+
+    def test_a_window_still_open_emits_nothing_yet(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o2", 2, None), ("o9", 9, None)), kind="left")
+        self.assertEqual(r["problems"]["wrong_pairs"], 1)
+
+    def test_at_least_once_reports_duplicates_but_fails_losses_and_wrong_pairs(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o1", 1, 101)), delivery="at_least_once")
+        self.assertTrue(r["passed"], r)
+        self.assertEqual(r["problems"]["duplicated"], 1)
+        self.assertFalse(self.run_check([], delivery="at_least_once")["passed"])
+        self.assertFalse(self.run_check(pairs(("o1", 1, 101), ("o2", 2, 102)), delivery="at_least_once")["passed"])
+
+    def test_a_result_without_either_record_is_malformed(self):
+        r = self.run_check(pairs(("o1", 1, 101), ("o1", None, None)))
         self.assertEqual(r["problems"]["malformed"], 1)
 
 

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "operators/sub_topology_processor.hpp"
+#include "operators/table_row.hpp"
 #include "operators/topology_validation.hpp"
 #include "tests/operators/operator_test_support.hpp"
 
@@ -49,6 +50,46 @@ TEST(stream_table_join_plan, the_sub_topology_with_the_join_reads_the_table_topi
   ASSERT_EQ(sub.stores.size(), 1U);
   EXPECT_EQ(sub.stores[0], (store_plan{"customers-table", store_kind::key_value,
                                        "app-customers-table-changelog", 0ms}));
+}
+
+TEST(stream_table_join_plan, a_table_restored_from_its_topic_has_no_changelog) {
+  auto t = enrichment({join_step("customers")});
+  t.tables[0].restore_from = table_restore::source;
+  auto plan = plan_topology(t);
+  const auto& sub = plan.sub_topologies.at(0);
+  ASSERT_EQ(sub.stores.size(), 1U);
+  EXPECT_EQ(sub.stores[0],
+            (store_plan{"customers-table", store_kind::key_value, "", 0ms, "customer-topic"}));
+  EXPECT_FALSE(sub.stores[0].changelogged());
+  // The topic it is restored from is the one the task reads the table from.
+  EXPECT_EQ(sub.sources.at(1).topics, (std::vector<std::string>{"customer-topic"}));
+  EXPECT_TRUE(plan.changelog_topics.empty());
+}
+
+TEST(stream_table_join_plan, only_the_table_restored_from_its_topic_loses_its_changelog) {
+  auto t = enrichment({join_step("customers"), join_step("regions", join_kind::left, "j2")});
+  t.tables.push_back(table_source_spec{"regions",
+                                       "region-topic",
+                                       data_format::string,
+                                       data_format::json,
+                                       {},
+                                       table_restore::source});
+  t.table =
+      table_aggregation_spec{"per-key", {aggregation_spec{"n", aggregate_function::count, "", ""}}};
+  auto plan = plan_topology(t);
+  EXPECT_EQ(plan.changelog_topics, (std::vector<std::string>{"app-customers-table-changelog",
+                                                             "app-per-key-store-changelog"}));
+  const auto& stores = plan.sub_topologies.at(0).stores;
+  ASSERT_EQ(stores.size(), 3U);
+  EXPECT_TRUE(stores[0].changelogged());
+  EXPECT_EQ(stores[1].source_topic, "region-topic");
+}
+
+TEST(stream_table_join_plan, restore_from_names_round_trip) {
+  for (auto restore : {table_restore::changelog, table_restore::source}) {
+    EXPECT_EQ(parse_table_restore(to_string(restore)), restore);
+  }
+  EXPECT_EQ(parse_table_restore("compacted"), std::nullopt);
 }
 
 TEST(stream_table_join_plan, a_key_change_before_the_join_and_again_before_the_table_makes_three) {
@@ -119,6 +160,7 @@ class join_harness {
         processor_.process(raw(std::move(topic), std::move(key), std::move(value), offset_++), out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> values;
+    values.reserve(out.size());
     for (const auto& o : out) values.push_back(o.value.value_or("<null>"));
     return values;
   }
@@ -131,6 +173,8 @@ class join_harness {
     return e;
   }
   const sub_topology_processor& processor() const { return processor_; }
+  state::kv_store& table() { return stores_.kv_store(plan_.stores.at(0)); }
+  const table_source_spec& table_spec() const { return plan_.tables.at(0); }
 
  private:
   sub_topology plan_;
@@ -154,6 +198,31 @@ TEST(stream_table_join, a_left_join_adds_the_latest_table_value_or_null) {
   h.feed("customer-topic", "c1", std::nullopt);  // a tombstone deletes the customer
   EXPECT_EQ(h.feed("orders", "c1", R"({"id":4})"), (strings{R"({"id":4,"customers":null})"}));
   EXPECT_EQ(h.processor().metrics().snapshot().table_records, 3U);
+}
+
+// A table restored from its own topic (table_restore::source) turns each record of the topic into
+// its store change with table_row_change: exactly the bytes processing the record writes.
+TEST(stream_table_join, a_row_restored_from_the_topic_is_what_processing_writes) {
+  join_harness h(join_kind::left);
+  h.feed("customer-topic", "c1", R"({"name": "Ann", "since": 2020})");
+  const auto restored = table_row_change(h.table_spec(), std::string("c1"),
+                                         std::string(R"({"name": "Ann", "since": 2020})"),
+                                         record_origin{"customer-topic", 0, 0});
+  ASSERT_TRUE(restored);
+  ASSERT_TRUE(restored->value);
+  EXPECT_EQ(h.table().get(restored->key), restored->value);
+
+  const auto tombstone = table_row_change(h.table_spec(), std::string("c1"), std::nullopt,
+                                          record_origin{"customer-topic", 0, 1});
+  ASSERT_TRUE(tombstone);
+  EXPECT_EQ(tombstone->key, restored->key);
+  EXPECT_FALSE(tombstone->value) << "a null value deletes the row";
+  EXPECT_FALSE(table_row_change(h.table_spec(), std::nullopt, std::string("{}"),
+                                record_origin{"customer-topic", 0, 2}))
+      << "no row without a key";
+  EXPECT_FALSE(table_row_change(h.table_spec(), std::string("c1"), std::string("{not json"),
+                                record_origin{"customer-topic", 0, 3}))
+      << "a record that does not decode is skipped";
 }
 
 TEST(stream_table_join, an_inner_join_drops_keys_the_table_lacks) {

@@ -1,7 +1,9 @@
 // Stream-table joins against the real broker, exactly once: orders enriched with the latest
 // customer record from a topic read as a table; a second process with an empty state directory
-// restores the table from its changelog and joins on; a table whose topic has another partition
-// count than the stream is refused with both topics named.
+// restores the table from its changelog and joins on; a table restored from its own topic
+// (restore_from: source) gets no changelog and comes back, through a rebalance and restarts, up
+// to the committed offset; a table whose topic has another partition count than the stream is
+// refused with both topics named.
 #include <set>
 
 #include "tests/runtime/app_test_support.hpp"
@@ -14,15 +16,21 @@ namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 
-operators::topology enrichment(const std::string& app, const std::string& orders,
-                               const std::string& customers, const std::string& output) {
+operators::topology enrichment(
+    const std::string& app, const std::string& orders, const std::string& customers,
+    const std::string& output,
+    operators::table_restore restore_from = operators::table_restore::changelog) {
   operators::topology t;
   t.name = app;
   t.delivery = operators::delivery_guarantee::exactly_once;
   t.commit_interval = std::chrono::milliseconds(100);
   t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
-  t.tables.push_back(
-      {"customers", customers, operators::data_format::string, operators::data_format::json});
+  t.tables.push_back({"customers",
+                      customers,
+                      operators::data_format::string,
+                      operators::data_format::json,
+                      {},
+                      restore_from});
   operators::step join;
   join.kind = operators::step_kind::join;
   join.name = "with-customer";
@@ -54,6 +62,7 @@ asio::awaitable<void> produce_json(
 // order id -> the customer name it was joined with ("" for null), every output read_committed.
 std::multimap<std::int64_t, std::string> joined(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::multimap<std::int64_t, std::string> out;
   run_coroutine([&](asio::any_io_executor executor) {
@@ -74,22 +83,37 @@ bool wait_for_outputs(const running_app& app, const std::string& output, std::si
   return wait_until(app, [&] { return joined(output).size() >= count; });
 }
 
-// Until the group's committed offsets of `topic` reach its end: the table records are applied.
+asio::awaitable<std::map<kafka::topic_partition, kafka::committed_offset>> group_offsets(
+    asio::any_io_executor executor, std::string group) {
+  kafka::cluster cluster(executor, client());
+  co_await cluster.start();
+  kafka::admin_client admin(cluster);
+  auto committed = co_await admin.list_group_offsets(group, std::nullopt);
+  cluster.close();
+  co_return committed;
+}
+
+asio::awaitable<std::vector<kafka::topic_listing>> topics(asio::any_io_executor executor) {
+  kafka::cluster cluster(executor, client());
+  co_await cluster.start();
+  kafka::admin_client admin(cluster);
+  auto listed = co_await admin.list_topics();
+  cluster.close();
+  co_return listed;
+}
+
+// Until the group's committed offsets of `topic` reach `ends` (one per partition; one number:
+// the same for every partition): the table records are applied.
 bool wait_until_committed(const std::string& group, const std::string& topic,
-                          std::int64_t end_per_partition) {
+                          std::vector<std::int64_t> ends) {
   for (int attempt = 0; attempt < 60; ++attempt) {
-    std::map<kafka::topic_partition, kafka::committed_offset> committed;
-    run_coroutine([&](asio::any_io_executor executor) -> asio::awaitable<void> {
-      kafka::cluster cluster(executor, client());
-      co_await cluster.start();
-      kafka::admin_client admin(cluster);
-      committed = co_await admin.list_group_offsets(group, std::nullopt);
-      cluster.close();
-    });
+    const auto committed = run_coroutine(
+        [&](asio::any_io_executor executor) { return group_offsets(executor, group); });
     bool reached = true;
     for (std::int32_t p = 0; p < partitions; ++p) {
       auto found = committed.find({topic, p});
-      reached = reached && found != committed.end() && found->second.offset >= end_per_partition;
+      const auto end = ends.at(std::min<std::size_t>(static_cast<std::size_t>(p), ends.size() - 1));
+      reached = reached && found != committed.end() && found->second.offset >= end;
     }
     if (reached) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -121,10 +145,23 @@ struct fixture {
     config.state_dir = state_dir("");
   }
   ~fixture() {
-    for (const auto* suffix : {"", "-b"}) fs::remove_all(state_dir(suffix));
+    for (const auto* suffix : {"", "-b", "-c"}) fs::remove_all(state_dir(suffix));
   }
   fs::path state_dir(const std::string& suffix) const {
     return fs::temp_directory_path() / ("sluice-it-" + app + suffix);
+  }
+  // Ann (c1) and Bo (c2): c1 lives in partition 0 of both topics, c2 in partition 1,
+  // co-partitioned by hand.
+  void produce_first_customers() const {
+    produce(customers, 0, {{"c1", customer("Ann")}});
+    produce(customers, 1, {{"c2", customer("Bo")}});
+  }
+  // Once `app` applied them, orders 1 (c1), 2 (c3, no customer) and 3 (c2) are joined.
+  bool first_orders_joined(const running_app& app) const {
+    if (!wait_until_committed(this->app, customers, {1})) return false;
+    produce(orders, 0, {{"c1", order(1)}, {"c3", order(2)}});
+    produce(orders, 1, {{"c2", order(3)}});
+    return wait_for_outputs(app, output, 3);
   }
   void produce(const std::string& topic, std::int32_t partition,
                std::vector<std::pair<std::string, std::optional<std::string>>> records) const {
@@ -137,16 +174,11 @@ struct fixture {
 TEST(runtime_join, orders_take_the_latest_customer_exactly_once_and_the_table_is_restored) {
   fixture f;
   const auto topology = enrichment(f.app, f.orders, f.customers, f.output);
-  // c1 lives in partition 0 of both topics, c2 in partition 1: co-partitioned by hand.
-  f.produce(f.customers, 0, {{"c1", customer("Ann")}});
-  f.produce(f.customers, 1, {{"c2", customer("Bo")}});
+  f.produce_first_customers();
   {
     running_app a(topology, f.config);
     a.start();
-    ASSERT_TRUE(wait_until_committed(f.app, f.customers, 1));
-    f.produce(f.orders, 0, {{"c1", order(1)}, {"c3", order(2)}});
-    f.produce(f.orders, 1, {{"c2", order(3)}});
-    ASSERT_TRUE(wait_for_outputs(a, f.output, 3));
+    ASSERT_TRUE(f.first_orders_joined(a));
     a.stop();
   }
   // Ann is renamed and Bo deleted while nobody runs; a second process with no state takes over.
@@ -156,7 +188,7 @@ TEST(runtime_join, orders_take_the_latest_customer_exactly_once_and_the_table_is
   config_b.state_dir = f.state_dir("-b");
   running_app b(topology, config_b);
   b.start();
-  ASSERT_TRUE(wait_until_committed(f.app, f.customers, 2));
+  ASSERT_TRUE(wait_until_committed(f.app, f.customers, {2}));
   EXPECT_GT(b.metrics().restored_records.load(), 0u) << "the table came back from its changelog";
   f.produce(f.orders, 0, {{"c1", order(4)}});
   f.produce(f.orders, 1, {{"c2", order(5)}});
@@ -166,6 +198,69 @@ TEST(runtime_join, orders_take_the_latest_customer_exactly_once_and_the_table_is
   const std::multimap<std::int64_t, std::string> expected{
       {1, "Ann"}, {2, ""}, {3, "Bo"}, {4, "Anna"}, {5, ""}};
   EXPECT_EQ(joined(f.output), expected) << "each order once, with the customer record of its time";
+}
+
+// The application's topics whose names end in "-changelog".
+std::vector<std::string> changelogs_of(const std::string& app) {
+  std::vector<std::string> found;
+  for (const auto& topic : run_coroutine(topics)) {
+    if (topic.name.starts_with(app) && topic.name.ends_with("-changelog"))
+      found.push_back(topic.name);
+  }
+  return found;
+}
+
+TEST(runtime_join, a_table_restored_from_its_topic_has_no_changelog_and_joins_exactly_once) {
+  fixture f;
+  const auto topology =
+      enrichment(f.app, f.orders, f.customers, f.output, operators::table_restore::source);
+  f.produce_first_customers();
+  auto config_b = f.config;
+  config_b.state_dir = f.state_dir("-b");
+  auto config_c = f.config;
+  config_c.state_dir = f.state_dir("-c");
+  {
+    running_app a(topology, f.config);
+    a.start();
+    ASSERT_TRUE(f.first_orders_joined(a));
+
+    // A second process joins mid-stream: a rebalance moves a task to it, whose table comes back
+    // from the topic (its state directory is empty).
+    running_app b(topology, config_b);
+    b.start();
+    f.produce(f.customers, 0, {{"c1", customer("Anna")}});
+    f.produce(f.customers, 1, {{"c2", std::nullopt}});
+    ASSERT_TRUE(wait_until_committed(f.app, f.customers, {2}));
+    f.produce(f.orders, 0, {{"c1", order(4)}});
+    f.produce(f.orders, 1, {{"c2", order(5)}});
+    ASSERT_TRUE(wait_for_outputs(b, f.output, 5));
+
+    // The first one leaves: the second takes every task over.
+    a.stop();
+    f.produce(f.customers, 0, {{"c1", customer("Anne")}});
+    ASSERT_TRUE(wait_until_committed(f.app, f.customers, {3, 2}));
+    f.produce(f.orders, 0, {{"c1", order(6)}});
+    ASSERT_TRUE(wait_for_outputs(b, f.output, 6));
+    b.stop();
+  }
+  // While nobody runs, the table topic moves past the committed offsets; a third process with an
+  // empty state directory restores up to the committed offsets only (3 rows of partition 0, the
+  // row and the tombstone of partition 1), then processes "Zed" as input.
+  f.produce(f.customers, 0, {{"c1", customer("Zed")}});
+  running_app c(topology, config_c);
+  c.start();
+  ASSERT_TRUE(wait_until_committed(f.app, f.customers, {4, 2}));
+  EXPECT_EQ(c.metrics().restored_records.load(), 5u)
+      << "restored from the table's topic, up to the committed offsets and not past them";
+  f.produce(f.orders, 0, {{"c1", order(7)}});
+  f.produce(f.orders, 1, {{"c2", order(8)}});
+  ASSERT_TRUE(wait_for_outputs(c, f.output, 8));
+  c.stop();
+
+  const std::multimap<std::int64_t, std::string> expected{
+      {1, "Ann"}, {2, ""}, {3, "Bo"}, {4, "Anna"}, {5, ""}, {6, "Anne"}, {7, "Zed"}, {8, ""}};
+  EXPECT_EQ(joined(f.output), expected) << "each order once, with the customer record of its time";
+  EXPECT_TRUE(changelogs_of(f.app).empty()) << "the table's store has no changelog topic";
 }
 
 TEST(runtime_join, a_table_with_another_partition_count_is_refused) {

@@ -93,6 +93,20 @@ TEST(describe_graph, a_joined_table_fills_its_store_which_the_join_reads) {
   EXPECT_EQ(g.edges.size(), 5U);
 }
 
+TEST(describe_graph, a_table_restored_from_its_topic_draws_no_changelog) {
+  const auto t = pipeline_builder("e")
+                     .source({"orders"})
+                     .table_source("customers", "customer-topic", ops::data_format::string,
+                                   ops::data_format::json, ops::table_restore::source)
+                     .join("customers", ops::join_kind::left)
+                     .to("out")
+                     .build();
+  const auto g = graph_of(t);
+  EXPECT_TRUE(has_edge(g, "customer-topic", "customers-table (key_value)"));
+  EXPECT_THROW(node(g, "e-customers-table-changelog"), std::runtime_error) << "no changelog node";
+  EXPECT_EQ(g.edges.size(), 4U);
+}
+
 TEST(describe_graph, a_joined_stream_feeds_the_join_which_keeps_its_stores) {
   using namespace std::chrono_literals;
   const auto t = pipeline_builder("e")

@@ -144,7 +144,7 @@ TEST(pipeline_builder, a_stream_table_join_matches_yaml) {
   auto yaml = load_pipeline(R"(name: j
 sources: [{ topic: orders }]
 tables:
-  - { name: customers, topic: customer-records, value_format: json }
+  - { name: customers, topic: customer-records, value_format: json, restore_from: source }
   - { topic: regions }
 steps:
   - join: { table: customers, type: left, into: customer }
@@ -155,7 +155,8 @@ sink: { topic: out }
   ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
   auto built = pipeline_builder("j")
                    .source({"orders"})
-                   .table_source("customers", "customer-records")
+                   .table_source("customers", "customer-records", ops::data_format::string,
+                                 ops::data_format::json, ops::table_restore::source)
                    .table_source("regions", "regions")
                    .join("customers", ops::join_kind::left, "customer")
                    .join("regions")
@@ -172,6 +173,17 @@ sink: { topic: out }
       described.find("source  customer-records  (key string, value json, read as table customers)"),
       std::string::npos)
       << described;
+  // customers is restored from its own topic (restore_from: source), regions from a changelog.
+  EXPECT_EQ(built.tables[1].restore_from, ops::table_restore::changelog);
+  EXPECT_NE(described.find(
+                "store   customers-table  (key_value), restored from its topic customer-records"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(
+      described.find("store   regions-table  (key_value), changelog j-regions-table-changelog"),
+      std::string::npos)
+      << described;
+  EXPECT_EQ(described.find("j-customers-table-changelog"), std::string::npos) << described;
 }
 
 TEST(pipeline_builder, a_stream_stream_join_matches_yaml) {

@@ -202,6 +202,27 @@ sink: { topic: out }
       << all;
 }
 
+TEST(yaml_loader, restore_from_is_a_tables_choice_only) {
+  constexpr std::string_view text = R"(name: j
+sources: [{ topic: orders }]
+tables:
+  - { name: customers, topic: c, restore_from: compacted }
+streams:
+  - { name: payments, topic: payments, restore_from: source }
+steps:
+  - join: { table: customers }
+  - join: { stream: payments, within: 1m }
+sink: { topic: out }
+)";
+  auto r = load_pipeline(text, "p.yaml", no_functions);
+  const auto all = joined(r);
+  EXPECT_NE(all.find("tables[0].restore_from: unknown value 'compacted'"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("expected one of: changelog, source"), std::string::npos) << all;
+  EXPECT_NE(all.find("streams[0].restore_from: unknown key 'restore_from'"), std::string::npos)
+      << all;
+}
+
 TEST(yaml_loader, stream_joins_are_checked_where_they_stand) {
   constexpr std::string_view text = R"(name: j
 sources: [{ topic: orders }]
