@@ -933,13 +933,13 @@ used less CPU per record.
 
 ## Running it
 
-`scripts/bench [--records N] [--quick] [--only producer|consumer|restore|pipeline|failover] [--partitions P] [--repeat R] [--batch-size B] [--output DIR]`: installs the
+`scripts/bench [--records N] [--quick] [--only clients|producer|consumer|restore|pipeline|failover] [--partitions P] [--repeat R] [--batch-size B] [--output DIR]`: installs the
 Python clients into `~/.cache/sluice/bench-venv`, fetches the pinned Kafka jars, builds the
 drivers (release preset, `build/release`; librdkafka drivers in `build/release/bench-peers`),
 starts its own broker (stopped at exit), runs everything and rewrites this file (with
 `--output DIR`, writes it and the JSON into DIR instead). `--only pipeline` runs the pipeline
-benchmark alone (`bench/pipeline/README.md`; it also runs after the client suites by default),
-`--only failover` the failover benchmark, which runs only when asked (`bench/failover/README.md`).
+benchmark alone (`bench/pipeline/README.md`; it also runs after the client suites by default,
+which `--only clients` runs without it), `--only failover` the failover benchmark, which runs only when asked (`bench/failover/README.md`).
 """
     head, rest = text.split("## Published figures", 1)
     # The pipeline and failover benchmarks' last figures (bench/pipeline/run.py and
