@@ -23,8 +23,9 @@ import time
 import uuid
 from pathlib import Path
 
-# name, driver arguments past the common ones; the consume scenario reads the topic that the
-# scenario named in `reads` wrote in the same round.
+# name, driver arguments past the common ones, and the scenario whose topic (written in the same
+# round) a consume scenario reads. 1 KB scenarios move the bytes of --records 100 B records, as
+# scripts/bench does.
 SCENARIOS = [
     ("produce 100 B, acks=1, none", ["--size", "100", "--acks", "1", "--compression", "none",
                                      "--idempotence", "false"], None),
@@ -34,6 +35,15 @@ SCENARIOS = [
                                                     "none", "--idempotence", "true"], None),
     ("produce 100 B, acks=all (idempotent), lz4", ["--size", "100", "--acks", "all", "--compression",
                                                    "lz4", "--idempotence", "true"], None),
+    ("produce 100 B transactionally, a commit every 100 ms", ["--size", "100", "--acks", "all",
+                                                              "--compression", "none", "--idempotence",
+                                                              "true", "--transaction-ms", "100"], None),
+    ("consume 100 B, read_committed", ["--partitions", "1", "--isolation", "read_committed"],
+     "produce 100 B transactionally, a commit every 100 ms"),
+    ("produce 1 KB, acks=all (idempotent), none", ["--size", "1024", "--acks", "all", "--compression",
+                                                   "none", "--idempotence", "true"], None),
+    ("consume 1 KB, read_uncommitted", ["--partitions", "1", "--isolation", "read_uncommitted"],
+     "produce 1 KB, acks=all (idempotent), none"),
 ]
 
 
@@ -80,7 +90,8 @@ def main():
         for build, folder in order if round_number % 2 else reversed(order):
             written = {}
             for name, scenario_args, reads in SCENARIOS:
-                common = ["--bootstrap", args.bootstrap, "--records", str(args.records)]
+                records = args.records * 100 // 1024 if "1 KB" in name else args.records
+                common = ["--bootstrap", args.bootstrap, "--records", str(records)]
                 if reads is None:
                     topic = f"compare-{build}-{uuid.uuid4().hex[:8]}"
                     subprocess.run([str(sluice), "topics", "create", "--bootstrap", args.bootstrap,
@@ -96,7 +107,8 @@ def main():
                 print(f"round {round_number} {build}: {name}: {result['records_per_s']:,.0f} records/s, "
                       f"{result['cpu_us_per_record']:.3f} µs CPU / record", file=sys.stderr)
 
-    print(f"| scenario ({args.records:,} records, median of {args.rounds} interleaved rounds) | "
+    print(f"| scenario ({args.records:,} records of 100 B or their bytes in 1 KB records, median of "
+          f"{args.rounds} interleaved rounds) | "
           "old records/s | new records/s | new ÷ old | old CPU µs / record | new CPU µs / record | "
           "new ÷ old |")
     print("|---|---:|---:|---:|---:|---:|---:|")
