@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "bench/driver_common.hpp"
-#include "kafka/client/run_to_completion.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/net/broker_address.hpp"
 
@@ -68,12 +67,5 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::driver_args args = bench::parse_args(argc, argv);
-    asio::io_context context(1);
-    return kafka::run_to_completion(context, run(context.get_executor(), args));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sluice_consume: %s\n", e.what());
-    return 2;
-  }
+  return bench::driver_main(argc, argv, "sluice_consume", run);
 }

@@ -67,13 +67,10 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::cerr << "usage: group_consumer BOOTSTRAP TOPIC GROUP_ID COUNT\n";
-    return 2;
-  }
   // The client's log lines (group joins) go to stderr; stdout is the demo's output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("stderr"));
-  return run_example([&](asio::any_io_executor executor) {
-    return run(executor, argv[1], argv[2], argv[3], std::stoi(argv[4]));
-  });
+  return run_example(argc == 5, "group_consumer BOOTSTRAP TOPIC GROUP_ID COUNT",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, argv[1], argv[2], argv[3], std::stoi(argv[4]));
+                     });
 }

@@ -213,14 +213,12 @@ asio::awaitable<void> consume(asio::any_io_executor executor, std::string bootst
 }
 
 int main(int argc, char** argv) {
-  if (argc < 3 || argc > 5) {
-    std::cerr << "usage: local_state_consumer BOOTSTRAP TOPIC [GROUP [SECONDS]]\n";
-    return 2;
-  }
   // The client's log lines (group joins) go to stderr; stdout is the demo's output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("stderr"));
-  return run_example([&](asio::any_io_executor executor) {
-    return consume(executor, argv[1], argv[2], argc > 3 ? argv[3] : "my_group",
-                   argc > 4 ? std::stoi(argv[4]) : 0);
-  });
+  return run_example(argc >= 3 && argc <= 5,
+                     "local_state_consumer BOOTSTRAP TOPIC [GROUP [SECONDS]]",
+                     [&](asio::any_io_executor executor) {
+                       return consume(executor, argv[1], argv[2], argc > 3 ? argv[3] : "my_group",
+                                      argc > 4 ? std::stoi(argv[4]) : 0);
+                     });
 }

@@ -21,11 +21,8 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::cerr << "usage: partition_producer BOOTSTRAP TOPIC PARTITION MESSAGE\n";
-    return 2;
-  }
-  return run_example([&](asio::any_io_executor executor) {
-    return run(executor, argv[1], argv[2], std::stoi(argv[3]), argv[4]);
-  });
+  return run_example(argc == 5, "partition_producer BOOTSTRAP TOPIC PARTITION MESSAGE",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, argv[1], argv[2], std::stoi(argv[3]), argv[4]);
+                     });
 }

@@ -47,11 +47,8 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: batch_producer BOOTSTRAP TOPIC COUNT\n";
-    return 2;
-  }
-  return run_example([&](asio::any_io_executor executor) {
-    return run(executor, argv[1], argv[2], std::stoi(argv[3]));
-  });
+  return run_example(argc == 4, "batch_producer BOOTSTRAP TOPIC COUNT",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, argv[1], argv[2], std::stoi(argv[3]));
+                     });
 }

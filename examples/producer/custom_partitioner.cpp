@@ -38,10 +38,7 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: custom_partitioner BOOTSTRAP TOPIC\n";
-    return 2;
-  }
   return run_example(
+      argc == 3, "custom_partitioner BOOTSTRAP TOPIC",
       [&](asio::any_io_executor executor) { return run(executor, argv[1], argv[2]); });
 }

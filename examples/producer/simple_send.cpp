@@ -26,10 +26,7 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: simple_send BOOTSTRAP TOPIC\n";
-    return 2;
-  }
-  return run_example(
-      [&](asio::any_io_executor executor) { return run(executor, argv[1], argv[2]); });
+  return run_example(argc == 3, "simple_send BOOTSTRAP TOPIC", [&](asio::any_io_executor executor) {
+    return run(executor, argv[1], argv[2]);
+  });
 }

@@ -27,11 +27,8 @@ asio::awaitable<void> run(asio::any_io_executor executor, producer_config config
   co_await p.stop();
 }
 
-int main(int argc, char** argv) {
-  if (argc != 4 && argc != 6 && argc != 7) {
-    std::cerr << "usage: tls_send BOOTSTRAP TOPIC CA_FILE [CERT_FILE KEY_FILE [KEY_PASSWORD]]\n";
-    return 2;
-  }
+// The TLS settings from the command line.
+producer_config config_from_arguments(int argc, char** argv) {
   producer_config config;
   config.bootstrap_servers = parse_bootstrap_servers(argv[1]);
   config.security.protocol = security_protocol::ssl;
@@ -41,7 +38,13 @@ int main(int argc, char** argv) {
     config.security.tls.key_file = argv[5];
   }
   if (argc == 7) config.security.tls.key_password = argv[6];
+  return config;
+}
 
-  return run_example(
-      [&](asio::any_io_executor executor) { return run(executor, std::move(config), argv[2]); });
+int main(int argc, char** argv) {
+  return run_example(argc == 4 || argc == 6 || argc == 7,
+                     "tls_send BOOTSTRAP TOPIC CA_FILE [CERT_FILE KEY_FILE [KEY_PASSWORD]]",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, config_from_arguments(argc, argv), argv[2]);
+                     });
 }

@@ -44,10 +44,7 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: transactional BOOTSTRAP TOPIC TRANSACTIONAL_ID\n";
-    return 2;
-  }
   return run_example(
+      argc == 4, "transactional BOOTSTRAP TOPIC TRANSACTIONAL_ID",
       [&](asio::any_io_executor executor) { return run(executor, argv[1], argv[2], argv[3]); });
 }
