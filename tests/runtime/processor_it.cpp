@@ -54,6 +54,7 @@ operators::topology dedup_pipeline(const std::string& app, const std::string& in
 // Every id (`amount`) in the output with the keys of its records, read_committed, in log order.
 keyed_results forwarded(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   keyed_results out;
   run_coroutine([&](asio::any_io_executor executor) {

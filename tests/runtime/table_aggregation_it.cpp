@@ -51,6 +51,7 @@ struct update {
 std::map<std::string, std::vector<update>> updates(const std::string& output) {
   std::map<std::string, std::vector<update>> out;
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   run_coroutine([&](asio::any_io_executor executor) {
     return read_to_end(
