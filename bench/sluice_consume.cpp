@@ -3,15 +3,14 @@
 // The clock runs from assign() to the last record. CRC checks are off, as in every consumer of
 // the benchmark (Kafka's ConsumerPerformance turns them off and cannot be told otherwise);
 // everything else but isolation is the consumer's default.
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <vector>
 
 #include "bench/driver_common.hpp"
+#include "kafka/client/run_to_completion.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/net/broker_address.hpp"
 
@@ -72,9 +71,7 @@ int main(int argc, char** argv) {
   try {
     const bench::driver_args args = bench::parse_args(argc, argv);
     asio::io_context context(1);
-    auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);
-    context.run();
-    return result.get();
+    return kafka::run_to_completion(context, run(context.get_executor(), args));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sluice_consume: %s\n", e.what());
     return 2;

@@ -9,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -20,6 +19,7 @@
 
 #include "bench/driver_common.hpp"
 #include "kafka/client/clock.hpp"
+#include "kafka/client/run_to_completion.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/consumer/rebalance_listener.hpp"
 #include "kafka/net/broker_address.hpp"
@@ -169,9 +169,7 @@ int main(int argc, char** argv) {
                                   args.assignor + "'");
     }
     asio::io_context context(1);
-    auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);
-    context.run();
-    return result.get();
+    return kafka::run_to_completion(context, run(context.get_executor(), args));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sluice_group: %s\n", e.what());
     return 2;

@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "bench/driver_common.hpp"
+#include "kafka/client/run_to_completion.hpp"
 #include "kafka/net/broker_address.hpp"
 #include "kafka/producer/producer.hpp"
 
@@ -166,9 +166,7 @@ int main(int argc, char** argv) {
   try {
     const bench::driver_args args = bench::parse_args(argc, argv);
     asio::io_context context(1);
-    auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);
-    context.run();
-    return result.get();
+    return kafka::run_to_completion(context, run(context.get_executor(), args));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sluice_produce: %s\n", e.what());
     return 2;

@@ -8,11 +8,9 @@
 // certificates (ssl.client.auth=required); KEY_PASSWORD decrypts an encrypted key. The broker's
 // certificate must name the host in BOOTSTRAP (Kafka's default
 // ssl.endpoint.identification.algorithm=https).
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
@@ -44,14 +42,6 @@ int main(int argc, char** argv) {
   }
   if (argc == 7) config.security.tls.key_password = argv[6];
 
-  asio::io_context context;
-  auto done = asio::co_spawn(context, run(context.get_executor(), std::move(config), argv[2]),
-                             asio::use_future);
-  context.run();
-  try {
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(
+      [&](asio::any_io_executor executor) { return run(executor, std::move(config), argv[2]); });
 }
