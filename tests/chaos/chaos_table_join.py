@@ -27,6 +27,7 @@ import random
 import time
 from typing import Callable
 
+import chaos_stream_join
 from chaos_check import join_output, table_update
 
 JOIN_MEMBER = "owner"
@@ -87,14 +88,4 @@ def table_updates(raw: list, accounts_topic: str) -> tuple[list[table_update], d
 def table_join_outputs(raw: list) -> list[join_output]:
     """The join results read back: the account's seq (None: no account) and the owner's (the
     member `owner`, None while null)."""
-    outputs = []
-    for r in raw:
-        try:
-            v = json.loads(r.value)
-            key = r.key.decode() if r.key is not None else None
-            owner = v.get(JOIN_MEMBER)
-            outputs.append(join_output(r.partition, r.offset, key, v.get("seq"),
-                                       owner.get("seq") if isinstance(owner, dict) else None))
-        except (TypeError, ValueError, UnicodeDecodeError, AttributeError):
-            outputs.append(join_output(r.partition, r.offset, None, None, None))
-    return outputs
+    return chaos_stream_join.join_outputs(raw, member=JOIN_MEMBER)

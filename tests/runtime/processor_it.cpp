@@ -12,7 +12,6 @@ namespace sluice::runtime {
 namespace {
 
 using namespace test_support;
-namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 
@@ -75,17 +74,10 @@ bool wait_for_ids(const running_app& app, const std::string& output, std::size_t
 class runtime_processor : public ::testing::TestWithParam<operators::delivery_guarantee> {};
 
 TEST_P(runtime_processor, a_deduplicating_processor_keeps_its_store_across_processes) {
-  const std::string input = test::unique_topic("ids");
-  const std::string output = test::unique_topic("unique-ids");
-  const std::string app = test::unique_topic("dedup-app");
-  run_coroutine(
-      [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
-  runtime_config config;
-  config.client = client();
-  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
-  auto config_b = config;
-  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
-  const auto topology = dedup_pipeline(app, input, output, GetParam());
+  const two_process_fixture f("ids", "unique-ids", "dedup-app", partitions);
+  const auto& input = f.input();
+  const auto& output = f.output;
+  const auto topology = dedup_pipeline(f.app, input, output, GetParam());
 
   // Ids 0..4 twice on partition 0, ids 100..104 twice on partition 1.
   auto produce = [&](int first, int count) {
@@ -99,14 +91,14 @@ TEST_P(runtime_processor, a_deduplicating_processor_keeps_its_store_across_proce
   produce(0, 5);
   produce(0, 5);
   {
-    running_app a(topology, config, registry());
+    running_app a(topology, f.config, registry());
     a.start();
     ASSERT_TRUE(wait_for_ids(a, output, 10));
     a.stop();
   }
   // Repeats of old ids and two new ones, for a process that has to restore what was seen.
   produce(3, 3);
-  running_app b(topology, config_b, registry());
+  running_app b(topology, f.config_b, registry());
   b.start();
   ASSERT_TRUE(wait_for_ids(b, output, 12));
   std::this_thread::sleep_for(
@@ -120,7 +112,6 @@ TEST_P(runtime_processor, a_deduplicating_processor_keeps_its_store_across_proce
     expected[std::to_string(100 + id)] = {"b"};
   }
   expect_delivered(GetParam(), forwarded(output), expected);
-  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(delivery, runtime_processor, every_delivery(), delivery_name);

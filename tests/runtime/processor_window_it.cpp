@@ -16,7 +16,6 @@ namespace sluice::runtime {
 namespace {
 
 using namespace test_support;
-namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 constexpr std::int64_t second = 1000;
@@ -70,23 +69,16 @@ timed_record at(const char* key, std::int64_t time) {
 }
 
 TEST_P(runtime_window_processor, a_window_store_processor_reports_as_promised_across_a_restart) {
-  const std::string input = test::unique_topic("events");
-  const std::string output = test::unique_topic("recent-counts");
-  const std::string app = test::unique_topic("recent-app");
-  run_coroutine(
-      [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
-  runtime_config config;
-  config.client = client();
-  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
-  auto config_b = config;
-  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
+  const two_process_fixture f("events", "recent-counts", "recent-app", partitions);
+  const auto& input = f.input();
+  const auto& output = f.output;
   const auto registration = recent_counts::registration(std::chrono::minutes(1), 3);
   auto registry = [&] {
     operators::function_registry r;
     r.add_processor("recent_counts", registration);
     return r;
   };
-  const auto topology = recent_counts_pipeline(app, input, output, registration, GetParam());
+  const auto topology = recent_counts_pipeline(f.app, input, output, registration, GetParam());
   auto produce = [&](std::vector<timed_record> a, std::vector<timed_record> b) {
     run_coroutine([&](asio::any_io_executor executor) {
       return produce_timed(executor, input, 0, std::move(a));
@@ -101,14 +93,14 @@ TEST_P(runtime_window_processor, a_window_store_processor_reports_as_promised_ac
   produce({at("a", 0), at("a", 30 * second), at("a", minute), at("a", 2 * minute)},
           {at("b", 10 * second), at("b", minute + 10 * second)});
   {
-    running_app first(topology, config, registry());
+    running_app first(topology, f.config, registry());
     first.start();
     ASSERT_TRUE(wait_for_reports(first, output, 5));
     first.stop();
   }
   produce({at("a", 2 * minute + 10 * second), at("a", 3 * minute), at("a", 5 * minute)},
           {at("b", 4 * minute), at("b", 4 * minute + 30 * second), at("b", 7 * minute)});
-  running_app second(topology, config_b, registry());
+  running_app second(topology, f.config_b, registry());
   second.start();
   ASSERT_TRUE(wait_for_reports(second, output, 9));
   std::this_thread::sleep_for(std::chrono::seconds(1));  // anything wrongly reported would show now
@@ -131,7 +123,6 @@ TEST_P(runtime_window_processor, a_window_store_processor_reports_as_promised_ac
                                     "1 at 420000",  // 7m
                                 }}};
   expect_delivered(GetParam(), reports(output), expected);
-  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(delivery, runtime_window_processor, every_delivery(), delivery_name);

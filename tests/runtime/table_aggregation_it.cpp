@@ -25,7 +25,6 @@ namespace sluice::runtime {
 namespace {
 
 using namespace test_support;
-namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 constexpr int per_round = 5;
@@ -80,17 +79,10 @@ class runtime_table_aggregation : public ::testing::TestWithParam<operators::del
 
 TEST_P(runtime_table_aggregation, a_second_process_takes_over_mid_input_as_the_mode_promises) {
   const auto delivery = GetParam();
-  const std::string input = test::unique_topic("orders");
-  const std::string output = test::unique_topic("user-totals");
-  const std::string app = test::unique_topic("table-agg-app");
-  run_coroutine(
-      [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
-  runtime_config config;
-  config.client = client();
-  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
-  auto config_b = config;
-  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
-  const auto topology = per_user(app, input, output, delivery);
+  const two_process_fixture f("orders", "user-totals", "table-agg-app", partitions);
+  const auto& input = f.input();
+  const auto& output = f.output;
+  const auto topology = per_user(f.app, input, output, delivery);
   int produced = 0;  // per key
   auto produce_round = [&] {
     run_coroutine([&](asio::any_io_executor executor) {
@@ -108,11 +100,11 @@ TEST_P(runtime_table_aggregation, a_second_process_takes_over_mid_input_as_the_m
   };
 
   produce_round();
-  running_app a(topology, config);
+  running_app a(topology, f.config);
   a.start();
   ASSERT_TRUE(wait_for(a, produced));
   {
-    running_app b(topology, config_b);
+    running_app b(topology, f.config_b);
     b.start();        // a rebalance: one partition moves to b, whose state directory is empty
     produce_round();  // arrives while the group rebalances
     ASSERT_TRUE(wait_for(b, produced));
@@ -125,7 +117,6 @@ TEST_P(runtime_table_aggregation, a_second_process_takes_over_mid_input_as_the_m
     EXPECT_GT(b.metrics().restored_records.load(), 0u)
         << "b restored the aggregation's store from its changelog";
   }
-  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
   ASSERT_EQ(produced, per_round * rounds);
 
   // user-a's amounts are 0..n-1, user-b's 100..100+n-1: update k of a key has k distinct amounts,

@@ -69,7 +69,7 @@ class runtime_table_join : public ::testing::TestWithParam<operators::delivery_g
 
 TEST_P(runtime_table_join,
        a_second_process_restores_both_tables_and_every_update_is_joined_as_the_mode_promises) {
-  const join_fixture f("accounts", "owners", "account-owners", "table-join-app", partitions);
+  const two_process_fixture f("accounts", "owners", "account-owners", "table-join-app", partitions);
   const auto& accounts = f.left;
   const auto& owners = f.right;
   const auto& output = f.output;
