@@ -21,7 +21,9 @@ One scenario, start to end:
      restored per start and the time from process start to "running" and "task started".
 
 The stream-join scenarios (stream_join, stream_join_outer) have two input topics, orders and
-payments, no aggregation, and a check of the emitted pairs (chaos_stream_join.py).
+payments, no aggregation, and a check of the emitted pairs (chaos_stream_join.py). The
+table-table join scenario (table_join) has two tables' topics, accounts and owners, outer-joined,
+and a check that each key's results walk through every update of both once (chaos_table_join.py).
 
 Prints a summary table and writes report.json into the run dir. Exit status 1 when any check of
 any scenario failed, 2 on a harness error.
@@ -56,6 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import chaos_check  # noqa: E402
 import chaos_stream_join  # noqa: E402
+import chaos_table_join  # noqa: E402
 from chaos_check import input_record, output_record, window_spec  # noqa: E402
 
 try:
@@ -75,7 +78,7 @@ GROUPS = 50          # the repartitioned key: value.group, one of 50, independen
 COMMIT_INTERVAL = "200ms"
 
 SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once", "table",
-                  "table_repartition", "join", "stream_join", "stream_join_outer")
+                  "table_repartition", "join", "stream_join", "stream_join_outer", "table_join")
 DEFAULT_SCENARIOS = ("tumbling", "repartition", "table", "join")
 
 
@@ -94,6 +97,8 @@ class scenario:
     join: bool = False               # an inner join with a table of every key (factor 1) first
     stream_join: str = ""            # inner | outer: orders joined with payments, no aggregation
                                      # (chaos_stream_join.py)
+    table_join: bool = False         # accounts (read as a table) outer-joined with owners, a table
+                                     # (chaos_table_join.py)
 
     def spec(self) -> window_spec:
         return window_spec(self.window, self.size_ms, self.advance_ms)
@@ -125,6 +130,8 @@ def make_scenario(name: str, run_ms: int) -> scenario:
         return scenario(name, "stream_join", stream_join="inner")
     if name == "stream_join_outer":
         return scenario(name, "stream_join", stream_join="outer")
+    if name == "table_join":
+        return scenario(name, "table_join", table_join=True)
     if name == "hopping":
         # 30-minute windows every 10 minutes: each record counts in 3 windows.
         return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
@@ -695,6 +702,7 @@ class scenario_run:
         self.table_topic = f"chaos-tab-{sc.name.replace('_', '-')}-{suffix}" if sc.join else None
         self.table_writes = 0
         self.payments_topic = f"chaos-pay-{suffix}" if sc.stream_join else None
+        self.owners_topic = f"chaos-own-{suffix}" if sc.table_join else None
         self.directory = st.run_dir / sc.name
         self.directory.mkdir(parents=True, exist_ok=True)
         self.faults = fault_counts()
@@ -722,7 +730,7 @@ class scenario_run:
             configs["min.insync.replicas"] = "2"
         admin = self.admin()
         try:
-            topics = [self.input_topic, self.output_topic] + [t for t in (self.table_topic, self.payments_topic) if t]
+            topics = [self.input_topic, self.output_topic] + [t for t in (self.table_topic, self.payments_topic, self.owners_topic) if t]
             admin.create_topics([NewTopic(t, PARTITIONS, self.cl.replication, topic_configs=dict(configs))
                                  for t in topics], timeout_ms=30000)
             admin.wait_for_topics(topics, timeout_ms=30000)
@@ -753,6 +761,11 @@ class scenario_run:
             path.write_text(chaos_stream_join.pipeline_yaml(
                 scenario_name=self.sc.name, kind=self.sc.stream_join, name=self.name, delivery=self.sc.delivery,
                 commit_interval=COMMIT_INTERVAL, orders_topic=self.input_topic, payments_topic=self.payments_topic,
+                output_topic=self.output_topic))
+        elif self.sc.table_join:
+            path.write_text(chaos_table_join.pipeline_yaml(
+                scenario_name=self.sc.name, name=self.name, delivery=self.sc.delivery,
+                commit_interval=COMMIT_INTERVAL, accounts_topic=self.input_topic, owners_topic=self.owners_topic,
                 output_topic=self.output_topic))
         else:
             path.write_text(pipeline_yaml(self.sc, self.name, self.input_topic, self.output_topic, self.table_topic))
@@ -1085,6 +1098,9 @@ class scenario_run:
         if self.sc.stream_join:
             source = chaos_stream_join.orders_and_payments(random.Random(self.rng.random()), self.input_topic,
                                                            self.payments_topic)
+        elif self.sc.table_join:
+            source = chaos_table_join.updates(random.Random(self.rng.random()), KEYS, self.input_topic,
+                                              self.owners_topic)
         producer = producer_thread(self.cl.bootstrap, self.input_topic, self.st.rate, self.rng,
                                    self.sc.time_offset_ms, source)
         monitor = output_monitor(self.cl.bootstrap, self.output_topic)
@@ -1151,6 +1167,11 @@ class scenario_run:
                                                             "read_uncommitted")
             in_complete = in_complete and payments_complete
             inputs, in_topic = chaos_stream_join.join_inputs(raw_in + raw_payments, self.input_topic)
+        elif self.sc.table_join:
+            raw_owners, _, owners_complete = read_topic(self.cl.bootstrap, self.owners_topic, PARTITIONS,
+                                                        "read_uncommitted")
+            in_complete = in_complete and owners_complete
+            inputs, in_topic = chaos_table_join.table_updates(raw_in + raw_owners, self.input_topic)
         else:
             for r in raw_in:
                 v = json.loads(r.value)
@@ -1176,7 +1197,12 @@ class scenario_run:
             probe.close()
         except Exception:  # noqa: BLE001
             pass
-        outputs = chaos_stream_join.join_outputs(raw_out) if self.sc.stream_join else aggregate_outputs(raw_out)
+        if self.sc.stream_join:
+            outputs = chaos_stream_join.join_outputs(raw_out)
+        elif self.sc.table_join:
+            outputs = chaos_table_join.table_join_outputs(raw_out)
+        else:
+            outputs = aggregate_outputs(raw_out)
         if not out_complete:
             self.problems.append("the output topic could not be read to its last stable offset")
         hanging = {p: hw[p] - out_ends.get(p, 0) for p in hw if hw[p] > out_ends.get(p, 0) + 1}
@@ -1196,6 +1222,8 @@ class scenario_run:
                                                        within_ms=chaos_stream_join.WITHIN_MS,
                                                        grace_ms=chaos_stream_join.GRACE_MS)
             result = chaos_check.check_join(expected, outputs, delivery=self.sc.delivery)
+        elif self.sc.table_join:
+            result = chaos_check.check_table_join(inputs, outputs, delivery=self.sc.delivery)
         else:
             expected = chaos_check.expected_groups(inputs, self.sc.spec())
             result = chaos_check.check(expected, outputs, delivery=self.sc.delivery, ordered=self.sc.ordered,
