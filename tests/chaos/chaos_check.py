@@ -1,9 +1,9 @@
 """The chaos harness's independent checker: what a pipeline should have written, from what was
 produced, compared with what it did write (read back with read_committed).
 
-Pure logic, standard library only: chaos_run.py feeds it records it read with kafka-python, and
-test_chaos_check.py feeds it hand-made lists (a gap, a duplicate, a wrong total) to prove that it
-fails when it should.
+Pure logic, standard library only: the driver (chaos_run.py; one scenario's check is in
+chaos_scenario_run.py) feeds it records it read with kafka-python, and test_chaos_check.py feeds it
+hand-made lists (a gap, a duplicate, a wrong total) to prove that it fails when it should.
 
 The pipelines under test aggregate `count` (as `records`), `sum` of value.amount (as `total`) and
 `max` of value.seq (as `max_seq`, for diagnosis only) per key and window, with

@@ -63,7 +63,7 @@ def pipeline_yaml(*, scenario_name: str, kind: str, name: str, delivery: str, co
 
 def orders_and_payments(rng: random.Random, orders_topic: str,
                         payments_topic: str) -> Callable[[], list[tuple[str, str, dict, int]]]:
-    """chaos_run's producer_thread source: each call makes the records of the next order id,
+    """chaos_topics' producer_thread source: each call makes the records of the next order id,
     (topic, key, value fields, event time) in the order they are sent."""
     order = 0
 

@@ -62,7 +62,7 @@ def pipeline_yaml(*, scenario_name: str, name: str, delivery: str, commit_interv
 
 def updates(rng: random.Random, keys: int, accounts_topic: str,
             owners_topic: str) -> Callable[[], list[tuple[str, str, dict, int]]]:
-    """chaos_run's producer_thread source: each call makes one update, (topic, key, value fields,
+    """chaos_topics' producer_thread source: each call makes one update, (topic, key, value fields,
     event time), to either table's topic under one of `keys` keys."""
 
     def next_update() -> list[tuple[str, str, dict, int]]:
