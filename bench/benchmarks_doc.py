@@ -15,9 +15,9 @@ def fmt(value, digits=0):
     return f"{value:,.{digits}f}" if digits else f"{value:,.0f}"
 
 
-def latency_table(result):
-    head = ("| client | records | records/s | p50 ms | p99 ms | p99.9 ms | max ms | CPU s / M records | "
-            "max RSS MB |")
+def client_rows(head, result, cells):
+    """The header, the separator and one row per client of a result: `cells(row)` gives the cells
+    after the client's name; a client that did not run gets its status instead."""
     columns = head.count("|") - 1
     lines = [head, "|---|" + "---:|" * (columns - 1)]
     for row in result["rows"]:
@@ -25,30 +25,32 @@ def latency_table(result):
         if row["status"] != "ok":
             lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
             continue
+        lines.append("| " + " | ".join([name] + cells(row)) + " |")
+    return lines
+
+
+def latency_table(result):
+    head = ("| client | records | records/s | p50 ms | p99 ms | p99.9 ms | max ms | CPU s / M records | "
+            "max RSS MB |")
+
+    def cells(row):
         lat = row["latency_ms"]
         digits = 0 if row["client"].startswith("Java") else 1  # ProducerPerformance: whole ms
-        lines.append("| " + " | ".join([name, fmt(row["records"]), fmt(row["records_per_s"]),
-                                         fmt(lat["p50"], digits), fmt(lat["p99"], digits),
-                                         fmt(lat["p999"], digits), fmt(lat["max"], digits),
-                                         fmt(row["cpu_s_per_m"], 2), fmt(row.get("max_rss_mb"))]) + " |")
-    return "\n".join(lines)
+        return [fmt(row["records"]), fmt(row["records_per_s"]), fmt(lat["p50"], digits),
+                fmt(lat["p99"], digits), fmt(lat["p999"], digits), fmt(lat["max"], digits),
+                fmt(row["cpu_s_per_m"], 2), fmt(row.get("max_rss_mb"))]
+    return "\n".join(client_rows(head, result, cells))
 
 
 def group_table(result):
     head = ("| client | first join ms | second member's join ms | first member's pause ms | "
             "moved partitions unowned ms | partitions A kept / moved to B | CPU s | max RSS MB |")
-    columns = head.count("|") - 1
-    lines = [head, "|---|" + "---:|" * (columns - 1)]
-    for row in result["rows"]:
-        name = row["client"] + (f" {row['version']}" if row.get("version") else "")
-        if row["status"] != "ok":
-            lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
-            continue
-        lines.append("| " + " | ".join([name, fmt(row["join_ms"]), fmt(row["second_join_ms"]),
-                                         fmt(row["pause_ms"]), fmt(row["handover_ms"]),
-                                         f"{row['kept']} / {row['moved']}", fmt(row["cpu_s"], 2),
-                                         fmt(row.get("max_rss_mb"))]) + " |")
-    return "\n".join(lines)
+
+    def cells(row):
+        return [fmt(row["join_ms"]), fmt(row["second_join_ms"]), fmt(row["pause_ms"]),
+                fmt(row["handover_ms"]), f"{row['kept']} / {row['moved']}", fmt(row["cpu_s"], 2),
+                fmt(row.get("max_rss_mb"))]
+    return "\n".join(client_rows(head, result, cells))
 
 
 def restore_table(result):
@@ -63,20 +65,14 @@ def restore_table(result):
              "*process s* is its whole run, start to exit.")
     head = ("| client | records | restore s | records/s | MB/s | CPU s | max RSS MB | clean restart: "
             "records restored | restore s | process s |")
-    columns = head.count("|") - 1
-    lines = [textwrap.fill(intro, 100, break_on_hyphens=False, break_long_words=False), "", head,
-             "|---|" + "---:|" * (columns - 1)]
-    for row in result["rows"]:
-        name = row["client"] + (f" {row['version']}" if row.get("version") else "")
-        if row["status"] != "ok":
-            lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
-            continue
+
+    def cells(row):
         restart = row["restart"]
-        lines.append("| " + " | ".join([name, fmt(row["records"]), fmt(row["seconds"], 2), fmt(row["records_per_s"]),
-                                         fmt(row["mb_per_s"], 1), fmt(row["cpu_s"], 2), fmt(row.get("max_rss_mb")),
-                                         fmt(restart["records"]), fmt(restart["restore_s"], 3),
-                                         fmt(restart["wall_s"], 2)]) + " |")
-    return "\n".join(lines)
+        return [fmt(row["records"]), fmt(row["seconds"], 2), fmt(row["records_per_s"]),
+                fmt(row["mb_per_s"], 1), fmt(row["cpu_s"], 2), fmt(row.get("max_rss_mb")),
+                fmt(restart["records"]), fmt(restart["restore_s"], 3), fmt(restart["wall_s"], 2)]
+    intro_text = textwrap.fill(intro, 100, break_on_hyphens=False, break_long_words=False)
+    return "\n".join([intro_text, ""] + client_rows(head, result, cells))
 
 
 
@@ -91,27 +87,20 @@ def scenario_table(result):
     head = ("| client | records | records/s | MB/s | CPU s / M records | net of start-up | "
             "broker CPU s / M |" + (" records / batch | stored B / record |" if produce else "") +
             " max RSS MB |")
-    columns = head.count("|") - 1
-    lines = [head, "|---|" + "---:|" * (columns - 1)]
-    for row in result["rows"]:
-        name = row["client"] + (f" {row['version']}" if row.get("version") else "")
-        if row["status"] != "ok":
-            lines.append(f"| {name} | {row['status']} |" + "  |" * (columns - 2))
-            continue
+
+    def cells(row):
         rate = fmt(row["records_per_s"])
         others = [r for r in row.get("runs_records_per_s", []) if r is not None]
         if len(others) > 1:
             rate += f" ({fmt(min(others))}–{fmt(max(others))})"
         if row.get("failed_runs"):
             rate += f", {len(row['failed_runs'])} run(s) failed"
-        cells = [name, fmt(row["records"]), rate, fmt(row["mb_per_s"], 1),
-                 fmt(row["cpu_s_per_m"], 2), fmt(row.get("cpu_s_per_m_net"), 2),
-                 fmt(row.get("broker_cpu_s_per_m"), 2)]
+        out = [fmt(row["records"]), rate, fmt(row["mb_per_s"], 1), fmt(row["cpu_s_per_m"], 2),
+               fmt(row.get("cpu_s_per_m_net"), 2), fmt(row.get("broker_cpu_s_per_m"), 2)]
         if produce:
-            cells += [fmt(row.get("records_per_batch"), 1), fmt(row.get("stored_bytes_per_record"), 1)]
-        cells.append(fmt(row.get("max_rss_mb")))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            out += [fmt(row.get("records_per_batch"), 1), fmt(row.get("stored_bytes_per_record"), 1)]
+        return out + [fmt(row.get("max_rss_mb"))]
+    return "\n".join(client_rows(head, result, cells))
 
 
 def ratio_table(results):
