@@ -34,13 +34,19 @@ GRACE_MS = 300_000
 JOIN_MEMBER = "payment"
 
 
-def pipeline_yaml(*, scenario_name: str, kind: str, name: str, delivery: str, commit_interval: str,
-                  orders_topic: str, payments_topic: str, output_topic: str) -> str:
-    return "\n".join([
+def pipeline_header(scenario_name: str, name: str, delivery: str, commit_interval: str) -> list[str]:
+    """The first lines of a join scenario's pipeline file (chaos_table_join's too)."""
+    return [
         f"# Written by tests/chaos/chaos_run.py for scenario '{scenario_name}'.",
         f"name: {name}",
         f"delivery: {delivery}",
         f"commit_interval: {commit_interval}",
+    ]
+
+
+def pipeline_yaml(*, scenario_name: str, kind: str, name: str, delivery: str, commit_interval: str,
+                  orders_topic: str, payments_topic: str, output_topic: str) -> str:
+    return "\n".join(pipeline_header(scenario_name, name, delivery, commit_interval) + [
         "sources:",
         f"  - topic: {orders_topic}",
         "    key_format: string",

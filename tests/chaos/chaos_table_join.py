@@ -35,11 +35,7 @@ JOIN_MEMBER = "owner"
 
 def pipeline_yaml(*, scenario_name: str, name: str, delivery: str, commit_interval: str, accounts_topic: str,
                   owners_topic: str, output_topic: str) -> str:
-    return "\n".join([
-        f"# Written by tests/chaos/chaos_run.py for scenario '{scenario_name}'.",
-        f"name: {name}",
-        f"delivery: {delivery}",
-        f"commit_interval: {commit_interval}",
+    return "\n".join(chaos_stream_join.pipeline_header(scenario_name, name, delivery, commit_interval) + [
         "sources:",
         f"  - topic: {accounts_topic}",
         "    as: table",
