@@ -108,11 +108,11 @@ asio::awaitable<int> fill(asio::any_io_executor executor, options o) {
   for (std::int64_t i = 0; i < o.records; ++i) {
     const auto key = key_of(static_cast<std::uint64_t>(i));
     const auto key_view = kafka::protocol::as_bytes_view(key);
-    if (auto queued = producer.try_send(o.topic, value_view, key_view, 0)) {
+    if (auto queued = producer.try_send(o.topic, value_view, key_view, kafka::partition_id{0})) {
       last = *queued;
     } else {
       last = co_await producer.send(o.topic, kafka::protocol::bytes(value.begin(), value.end()),
-                                    kafka::protocol::to_bytes(key), 0);
+                                    kafka::protocol::to_bytes(key), kafka::partition_id{0});
     }
   }
   co_await producer.flush();

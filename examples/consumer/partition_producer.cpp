@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 using namespace sluice::kafka;
 
 asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap, std::string topic,
-                          std::int32_t partition, std::string message) {
+                          partition_id partition, std::string message) {
   producer_config config;
   config.bootstrap_servers = parse_bootstrap_servers(bootstrap);
   producer p(executor, config);
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   try {
     asio::io_context context;
     auto done = asio::co_spawn(
-        context, run(context.get_executor(), argv[1], argv[2], std::stoi(argv[3]), argv[4]),
+        context,
+        run(context.get_executor(), argv[1], argv[2], partition_id{std::stoi(argv[3])}, argv[4]),
         asio::use_future);
     while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) context.run_one();
     done.get();

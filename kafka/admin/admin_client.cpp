@@ -128,7 +128,7 @@ asio::awaitable<std::shared_ptr<connection>> admin_client::connection_for(
     std::optional<std::int32_t> node_id) {
   // (An if, not `?:` between two co_awaits: GCC 12 destroys the temporaries of such a conditional
   // twice, which drops a reference to the connection.)
-  if (node_id) co_return co_await cluster_.connection_to(*node_id);
+  if (node_id) co_return co_await cluster_.connection_to(kafka::node_id{*node_id});
   co_return co_await cluster_.any_connection();
 }
 
@@ -176,11 +176,12 @@ asio::awaitable<cluster_description> admin_client::describe_cluster_attempt() {
   co_return result;
 }
 
-asio::awaitable<broker_api_versions> admin_client::api_versions(
-    std::optional<std::int32_t> node_id) {
-  const std::string what = node_id ? "read the API versions of broker " + std::to_string(*node_id)
-                                   : std::string("read the API versions of a broker");
-  co_return co_await retrying(deadline(), what, &admin_client::api_versions_attempt, node_id);
+asio::awaitable<broker_api_versions> admin_client::api_versions(std::optional<node_id> broker) {
+  std::optional<std::int32_t> raw_node;
+  if (broker) raw_node = broker->value();
+  const std::string what = raw_node ? "read the API versions of broker " + std::to_string(*raw_node)
+                                    : std::string("read the API versions of a broker");
+  co_return co_await retrying(deadline(), what, &admin_client::api_versions_attempt, raw_node);
 }
 
 asio::awaitable<broker_api_versions> admin_client::api_versions_attempt(

@@ -140,7 +140,7 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
     const std::map<topic_partition, offset_spec>* specs, isolation_level isolation,
     std::int32_t timeout_ms) {
   std::map<topic_partition, listed_offset> answers;
-  auto target = co_await cluster_.connection_to(leader);
+  auto target = co_await cluster_.connection_to(node_id{leader});
   const auto version = target->required_version(api_key::list_offsets);
   protocol::list_offsets_request request;
   request.replica_id = consumer_replica_id;
@@ -172,7 +172,7 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
 }
 
 asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records(
-    std::map<topic_partition, std::int64_t> before_offsets) {
+    std::map<topic_partition, log_offset> before_offsets) {
   std::vector<topic_partition> partitions;
   for (const auto& [tp, offset] : before_offsets) partitions.push_back(tp);
   const auto* offsets_ptr = &before_offsets;  // lives in this frame until ask_leaders returns
@@ -186,14 +186,15 @@ asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete
 
 asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records_at(
     std::int32_t leader, std::vector<topic_partition> partitions,
-    const std::map<topic_partition, std::int64_t>* before_offsets, std::int32_t timeout_ms) {
+    const std::map<topic_partition, log_offset>* before_offsets, std::int32_t timeout_ms) {
   protocol::delete_records_request request;
   request.timeout_ms = timeout_ms;
   for (const auto& tp : partitions) {
     topic_entry(request.topics, tp.topic)
-        .partitions.push_back({.partition_index = tp.partition, .offset = before_offsets->at(tp)});
+        .partitions.push_back(
+            {.partition_index = tp.partition, .offset = before_offsets->at(tp).value()});
   }
-  auto response = co_await cluster_.send_to(leader, std::move(request));
+  auto response = co_await cluster_.send_to(node_id{leader}, std::move(request));
   std::map<topic_partition, deleted_records> answers;
   for (const auto& topic : response.topics) {
     for (const auto& partition : topic.partitions) {

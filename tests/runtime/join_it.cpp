@@ -52,8 +52,8 @@ asio::awaitable<void> produce_json(
   for (const auto& [key, value] : records) {
     std::optional<kafka::protocol::bytes> bytes;
     if (value) bytes = kafka::protocol::to_bytes(*value);
-    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key), partition,
-                           base_time());
+    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key),
+                           kafka::partition_id{partition}, kafka::timestamp_ms{base_time()});
   }
   co_await producer.flush();
   co_await producer.stop();
