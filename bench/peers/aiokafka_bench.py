@@ -15,7 +15,8 @@ import sys
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-from driver_common import GROUP_TIMEOUT_S, die, group_log, now, parse_args, payload, report, report_latency
+from driver_common import (GROUP_TIMEOUT_S, ReadProgress, die, group_log, now, parse_args, payload, report,
+                           report_latency)
 
 
 async def produce(args):
@@ -110,28 +111,17 @@ async def consume(args):
         isolation_level=args.isolation,
     )
     await consumer.start()
-    records = nbytes = 0
     try:
         start = now()
         consumer.assign([TopicPartition(args.topic, p) for p in range(args.partitions)])
         await consumer.seek_to_beginning()
-        last_progress = now()
-        while records < args.records:
-            batches = await consumer.getmany(timeout_ms=100)
-            if not batches:
-                if now() - last_progress > 60:
-                    print(f"aiokafka consume: no record for 60 s after {records}", file=sys.stderr)
-                    break
-                continue
-            for batch in batches.values():
-                records += len(batch)
-                for record in batch:
-                    nbytes += len(record.value)
-            last_progress = now()
+        progress = ReadProgress("aiokafka consume", args.records)
+        while progress.reading():
+            progress.add(await consumer.getmany(timeout_ms=100))
         seconds = now() - start
     finally:
         await consumer.stop()
-    return report(records, nbytes, seconds, max(0, args.records - records))
+    return progress.report(seconds)
 
 
 class listener(ConsumerRebalanceListener):

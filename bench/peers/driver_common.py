@@ -53,6 +53,34 @@ def report(records, nbytes, seconds, errors):
     return 0 if errors == 0 else 1
 
 
+class ReadProgress:
+    """What a consume run has read so far; it gives up when no record came for 60 s."""
+
+    def __init__(self, name, wanted):
+        self.name, self.wanted = name, wanted
+        self.records = self.nbytes = 0
+        self.last_progress = now()
+
+    def reading(self):
+        if self.records >= self.wanted:
+            return False
+        if now() - self.last_progress > 60:
+            print(f"{self.name}: no record for 60 s after {self.records}", file=sys.stderr)
+            return False
+        return True
+
+    def add(self, batches):
+        """Counts one poll's answer: a dict of partition -> records."""
+        for batch in batches.values():
+            self.records += len(batch)
+            for record in batch:
+                self.nbytes += len(record.value)
+        if batches:
+            self.last_progress = now()
+
+    def report(self, seconds):
+        return report(self.records, self.nbytes, seconds, max(0, self.wanted - self.records))
+
 def percentile(ordered, q):
     """Nearest rank, as in driver_common.h."""
     if not ordered:

@@ -20,7 +20,8 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 
-from driver_common import GROUP_TIMEOUT_S, die, group_log, now, parse_args, payload, report, report_latency
+from driver_common import (GROUP_TIMEOUT_S, ReadProgress, die, group_log, now, parse_args, payload, report,
+                           report_latency)
 
 
 def produce(args):
@@ -117,23 +118,12 @@ def consume(args):
     start = now()
     consumer.assign([TopicPartition(args.topic, p) for p in range(args.partitions)])
     consumer.seek_to_beginning()
-    records = nbytes = 0
-    last_progress = now()
-    while records < args.records:
-        batches = consumer.poll(timeout_ms=100)
-        if not batches:
-            if now() - last_progress > 60:
-                print(f"kafka_python consume: no record for 60 s after {records}", file=sys.stderr)
-                break
-            continue
-        for batch in batches.values():
-            records += len(batch)
-            for record in batch:
-                nbytes += len(record.value)
-        last_progress = now()
+    progress = ReadProgress("kafka_python consume", args.records)
+    while progress.reading():
+        progress.add(consumer.poll(timeout_ms=100))
     seconds = now() - start
     consumer.close()
-    return report(records, nbytes, seconds, max(0, args.records - records))
+    return progress.report(seconds)
 
 
 class listener(ConsumerRebalanceListener):
