@@ -211,6 +211,7 @@ asio::awaitable<broker_api_versions> admin_client::api_versions_attempt(
 asio::awaitable<std::vector<create_topic_result>> admin_client::create_topics(
     std::vector<new_topic> topics, bool validate_only) {
   std::vector<std::string> order;
+  order.reserve(topics.size());
   for (const auto& topic : topics) order.push_back(topic.name);
   reject_duplicates(order, "topic");
   const auto until = deadline();
@@ -218,6 +219,7 @@ asio::awaitable<std::vector<create_topic_result>> admin_client::create_topics(
   std::vector<new_topic> pending = std::move(topics);
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::vector<std::string> pending_names;
+    pending_names.reserve(pending.size());
     for (const auto& topic : pending) pending_names.push_back(topic.name);
     std::exception_ptr failure;
     try {
@@ -347,6 +349,7 @@ asio::awaitable<std::vector<topic_result>> admin_client::delete_topics(
     co_await recover(failure, attempt, until, "delete topic " + quoted_list(pending), {});
   }
   std::vector<topic_result> results;
+  results.reserve(names.size());
   for (const auto& name : names) results.push_back(std::move(done[name]));
   co_return results;
 }
@@ -358,6 +361,7 @@ asio::awaitable<std::vector<topic_result>> admin_client::create_partitions(
   auto pending = total_counts;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::vector<std::string> pending_names;
+    pending_names.reserve(pending.size());
     for (const auto& [name, count] : pending) pending_names.push_back(name);
     std::exception_ptr failure;
     try {
@@ -392,6 +396,7 @@ asio::awaitable<std::vector<topic_result>> admin_client::create_partitions(
                      "create partitions of topic " + quoted_list(pending_names), {});
   }
   std::vector<topic_result> results;
+  results.reserve(total_counts.size());
   for (const auto& [name, count] : total_counts) results.push_back(std::move(done[name]));
   co_return results;
 }

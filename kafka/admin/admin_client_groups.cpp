@@ -193,6 +193,7 @@ asio::awaitable<std::optional<group_description>> admin_client::describe_consume
 asio::awaitable<std::vector<group_description>> admin_client::describe_groups(
     std::vector<std::string> group_ids) {
   std::vector<group_description> results;
+  results.reserve(group_ids.size());
   for (auto& id : group_ids) results.push_back(co_await describe_group(std::move(id)));
   co_return results;
 }
@@ -220,6 +221,7 @@ asio::awaitable<group_result> admin_client::delete_group_attempt(std::string gro
 asio::awaitable<std::vector<group_result>> admin_client::delete_groups(
     std::vector<std::string> group_ids) {
   std::vector<group_result> results;
+  results.reserve(group_ids.size());
   for (auto& id : group_ids) results.push_back(co_await delete_group(std::move(id)));
   co_return results;
 }

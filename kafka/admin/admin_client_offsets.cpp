@@ -125,6 +125,7 @@ asio::awaitable<std::map<topic_partition, Answer>> admin_client::ask_leaders(
 asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_offsets(
     std::map<topic_partition, offset_spec> specs, isolation_level isolation) {
   std::vector<topic_partition> partitions;
+  partitions.reserve(specs.size());
   for (const auto& [tp, spec] : specs) partitions.push_back(tp);
   const auto* specs_ptr = &specs;  // lives in this frame until ask_leaders returns
   co_return co_await ask_leaders<listed_offset>(
@@ -174,6 +175,7 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
 asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records(
     std::map<topic_partition, log_offset> before_offsets) {
   std::vector<topic_partition> partitions;
+  partitions.reserve(before_offsets.size());
   for (const auto& [tp, offset] : before_offsets) partitions.push_back(tp);
   const auto* offsets_ptr = &before_offsets;  // lives in this frame until ask_leaders returns
   co_return co_await ask_leaders<deleted_records>(

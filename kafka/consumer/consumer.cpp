@@ -295,6 +295,7 @@ asio::awaitable<std::map<topic_partition, offset_and_timestamp>> consumer::impl:
   while (!timestamps.empty()) {
     if (clock::now() > deadline) {
       std::vector<topic_partition> left;
+      left.reserve(timestamps.size());
       for (const auto& [tp, ts] : timestamps) left.push_back(tp);
       throw kafka_error(make_error_code(consumer_error::timed_out),
                         "list offsets for " + names(left) + " (last problem: " + last_problem + ")",
@@ -689,6 +690,7 @@ asio::awaitable<std::map<topic_partition, log_offset>> consumer::end_offsets(
 asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>>
 consumer::offsets_for_times(std::map<topic_partition, timestamp_ms> timestamps) {
   std::vector<topic_partition> asked;
+  asked.reserve(timestamps.size());
   std::map<topic_partition, std::int64_t> wire_timestamps;
   for (const auto& [tp, ts] : timestamps) {
     if (ts.value() < 0) {

@@ -43,7 +43,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::size_t chunk_size = 64 * 1024;
+constexpr std::size_t chunk_size = std::size_t{64} * 1024;
 constexpr std::size_t max_queued_chunks = 8;
 // How often the reader of a terminal or pipe looks whether it should stop (after a failure).
 constexpr int stop_check_ms = 100;
@@ -365,7 +365,7 @@ int run_produce(const command_line& command, std::istream& in, std::ostream& err
   config.delivery_timeout =
       std::max(config.delivery_timeout, config.linger + config.request_timeout);
   // Larger batches than the default 16 KiB: the console producer is mostly fed files and pipes.
-  config.batch_size = 256 * 1024;
+  config.batch_size = std::size_t{256} * 1024;
   for (const auto& warning :
        apply_command_properties(command.connection.properties, {.producer = &config}, "produce"))
     err << "warning: " << warning << '\n';
