@@ -159,7 +159,7 @@ asio::awaitable<int> restore(asio::any_io_executor executor, options o) {
       "{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %d, \"offsets\": %lld, "
       "\"apply_s\": %.6f, \"open_s\": %.6f, \"close_s\": %.6f}\n",
       static_cast<long long>(records),
-      static_cast<long long>(records * static_cast<std::int64_t>(o.size)), outcome.elapsed.count(),
+      static_cast<long long>(records) * static_cast<long long>(o.size), outcome.elapsed.count(),
       errors, static_cast<long long>(outcome.to - outcome.from), outcome.applying.count(), open_s,
       close_s);
   std::fflush(stdout);

@@ -34,21 +34,22 @@ int main(int argc, char** argv) {
     std::cerr << "usage: tls_send BOOTSTRAP TOPIC CA_FILE [CERT_FILE KEY_FILE [KEY_PASSWORD]]\n";
     return 2;
   }
-  producer_config config;
-  config.bootstrap_servers = parse_bootstrap_servers(argv[1]);
-  config.security.protocol = security_protocol::ssl;
-  config.security.tls.ca_file = argv[3];
-  if (argc >= 6) {
-    config.security.tls.cert_file = argv[4];
-    config.security.tls.key_file = argv[5];
-  }
-  if (argc == 7) config.security.tls.key_password = argv[6];
-
-  asio::io_context context;
-  auto done = asio::co_spawn(context, run(context.get_executor(), std::move(config), argv[2]),
-                             asio::use_future);
-  context.run();
+  // Everything in the try: a bad bootstrap address throws before the producer runs.
   try {
+    producer_config config;
+    config.bootstrap_servers = parse_bootstrap_servers(argv[1]);
+    config.security.protocol = security_protocol::ssl;
+    config.security.tls.ca_file = argv[3];
+    if (argc >= 6) {
+      config.security.tls.cert_file = argv[4];
+      config.security.tls.key_file = argv[5];
+    }
+    if (argc == 7) config.security.tls.key_password = argv[6];
+
+    asio::io_context context;
+    auto done = asio::co_spawn(context, run(context.get_executor(), std::move(config), argv[2]),
+                               asio::use_future);
+    context.run();
     done.get();
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -18,6 +18,7 @@ using std::chrono::milliseconds;
 
 std::vector<topic_partition> partitions_of(const std::string& topic, int n) {
   std::vector<topic_partition> out;
+  out.reserve(static_cast<std::size_t>(n));
   for (int p = 0; p < n; ++p) out.push_back({topic, p});
   return out;
 }
@@ -47,6 +48,7 @@ asio::awaitable<void> reads_every_partition_in_order(asio::any_io_executor ex) {
   }
   for (int p = 0; p < 3; ++p) {
     std::vector<std::int64_t> expected;
+    expected.reserve(10);
     for (int i = 0; i < 10; ++i) expected.push_back(i);
     EXPECT_EQ(offsets[p], expected) << "partition " << p;
     topic_partition tp{topic, p};
@@ -188,7 +190,8 @@ asio::awaitable<void> looks_up_offsets_and_topics(asio::any_io_executor ex) {
   co_await create_topic(admin, topic, 2);
   // Timestamps 1000, 2000, ... 5000 on partition 0.
   std::vector<test_record> timed;
-  for (int i = 1; i <= 5; ++i) timed.push_back({"k", "v", i * 1000});
+  timed.reserve(5);
+  for (int i = 1; i <= 5; ++i) timed.push_back({"k", "v", std::int64_t{i} * 1000});
   co_await produce(admin, topic, 0, timed);
   co_await produce(admin, topic, 1, numbered(0, 3));
   consumer c(ex, consumer_settings());

@@ -222,8 +222,10 @@ asio::awaitable<void> keyless_and_user_partitioner(asio::any_io_executor executo
     producer p(executor, config);
     co_await p.start();
     std::set<std::int32_t> used;
+    constexpr int record_count = 600;
     std::vector<delivery> handles;
-    for (int i = 0; i < 600; ++i)
+    handles.reserve(record_count);
+    for (int i = 0; i < record_count; ++i)
       handles.push_back(co_await p.send(topic, bytes_of(std::string(100, 'k'))));
     co_await p.flush();
     for (auto& handle : handles) used.insert((co_await handle.get()).partition);
