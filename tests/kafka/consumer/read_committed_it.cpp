@@ -69,6 +69,7 @@ asio::awaitable<std::vector<std::string>> read_keys(asio::any_io_executor ex, st
     EXPECT_EQ(c.last_stable_offset(tp), log_offset{12});
   }
   std::vector<std::string> keys;
+  keys.reserve(records.size());
   for (const auto& r : records) keys.emplace_back(r.key_string());
   co_await c.stop();
   co_return keys;

@@ -28,8 +28,10 @@ TEST(blocking_producer, send_get_from_plain_threads) {
   run_coroutine([topic](asio::any_io_executor executor) { return make_topic(executor, topic, 2); });
   blocking_producer p(test_producer_config());
   EXPECT_EQ(p.partitions_for(topic).size(), 2u);
+  constexpr int record_count = 200;
   std::vector<blocking_producer::future> sent;
-  for (int i = 0; i < 200; ++i)
+  sent.reserve(record_count);
+  for (int i = 0; i < record_count; ++i)
     sent.push_back(
         p.send(topic, protocol::to_bytes("v" + std::to_string(i)), std::nullopt, partition_id{0}));
   std::int64_t expected = 0;
