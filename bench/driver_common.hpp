@@ -1,10 +1,12 @@
 #pragma once
 
 // What the Sluice drivers share with every peer driver (bench/peers/driver_common.h): the command
-// line, the payload and the one-line JSON report that bench/run.py parses. See bench/README.md
-// for what each driver measures.
+// line, the payload and the one-line JSON report that bench/run.py parses; and their main(). See
+// bench/README.md for what each driver measures.
 
 #include <algorithm>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "kafka/client/run_to_completion.hpp"
 
 namespace sluice::bench {
 
@@ -146,6 +150,21 @@ inline void report_latency(std::int64_t records, std::int64_t bytes, double seco
 // Linux, time.monotonic in Python, System.nanoTime in Java), so the harness can compare them.
 inline double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// A driver's main(): its command line parsed, then `run(executor, args)`, a coroutine giving the
+// exit status, run to completion on one thread; a failure of either is printed as "NAME: what"
+// with exit status 2.
+template <class Run>
+int driver_main(int argc, char** argv, const char* name, Run run) {
+  try {
+    const driver_args args = parse_args(argc, argv);
+    boost::asio::io_context context(1);
+    return kafka::run_to_completion(context, run(context.get_executor(), args));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 2;
+  }
 }
 
 }  // namespace sluice::bench

@@ -3,9 +3,7 @@
 // The clock runs from assign() to the last record. CRC checks are off, as in every consumer of
 // the benchmark (Kafka's ConsumerPerformance turns them off and cannot be told otherwise);
 // everything else but isolation is the consumer's default.
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -69,14 +67,5 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::driver_args args = bench::parse_args(argc, argv);
-    asio::io_context context(1);
-    auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);
-    context.run();
-    return result.get();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sluice_consume: %s\n", e.what());
-    return 2;
-  }
+  return bench::driver_main(argc, argv, "sluice_consume", run);
 }

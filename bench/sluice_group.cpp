@@ -9,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -116,6 +115,11 @@ kafka::consumer_config member_config(const bench::driver_args& args, const char*
 }
 
 asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args) {
+  if (args.group.empty()) throw std::invalid_argument("--group is required");
+  if (args.assignor != "range" && args.assignor != "cooperative-sticky") {
+    throw std::invalid_argument("--assignor must be range or cooperative-sticky, not '" +
+                                args.assignor + "'");
+  }
   auto log = std::make_shared<group_log>();
   kafka::consumer a(executor, member_config(args, "a"));
   kafka::consumer b(executor, member_config(args, "b"));
@@ -161,19 +165,5 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::driver_args args = bench::parse_args(argc, argv);
-    if (args.group.empty()) throw std::invalid_argument("--group is required");
-    if (args.assignor != "range" && args.assignor != "cooperative-sticky") {
-      throw std::invalid_argument("--assignor must be range or cooperative-sticky, not '" +
-                                  args.assignor + "'");
-    }
-    asio::io_context context(1);
-    auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);
-    context.run();
-    return result.get();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sluice_group: %s\n", e.what());
-    return 2;
-  }
+  return bench::driver_main(argc, argv, "sluice_group", run);
 }

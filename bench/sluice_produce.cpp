@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -163,14 +162,5 @@ asio::awaitable<int> run(asio::any_io_executor executor, bench::driver_args args
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::driver_args args = bench::parse_args(argc, argv);
-    asio::io_context context(1);
-    auto result = asio::co_spawn(context, run(context.get_executor(), args), asio::use_future);
-    context.run();
-    return result.get();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sluice_produce: %s\n", e.what());
-    return 2;
-  }
+  return bench::driver_main(argc, argv, "sluice_produce", run);
 }

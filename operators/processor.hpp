@@ -9,7 +9,8 @@
 // task's transaction under exactly-once and restored after a crash or a rebalance like the
 // built-in operators' stores). If its registration asks, it is also punctuated: on wall-clock
 // time (timers, periodic output whether records come or not) and on stream time (output driven
-// by the data's own time, the same on every run of the same input).
+// by the data's own time, the same on every run of the same input); or the processor asks for it
+// itself in init(), with context.schedule(interval, type) (Kafka Streams' schedule()).
 //
 //   class dedup : public sluice::operators::processor {
 //     void process(const record& in, processor_context& context) override {
@@ -90,6 +91,14 @@ class processor_context {
   virtual std::int64_t stream_time() const = 0;
   // The record process() is handling; nullopt in init() and punctuate().
   virtual std::optional<record_metadata> current_record() const = 0;
+  // From init() only (Kafka Streams' ProcessorContext#schedule): punctuate every `interval` of
+  // `type` time, in place of what the registration asked for that type; the schedule is the same
+  // (a stream-time one aligned to multiples of the interval and kept in the step's time store,
+  // so it needs a step with stores). init() runs again with every new instance (a restart, a
+  // move, an abort), so the schedule is set again each time. Throws std::logic_error outside
+  // init(), std::invalid_argument for an interval below 1 ms or a stream-time schedule in a step
+  // without stores.
+  virtual void schedule(std::chrono::milliseconds interval, punctuation_type type) = 0;
 };
 
 class processor {

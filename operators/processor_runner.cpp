@@ -38,7 +38,8 @@ store_kind kind_of(const store_ref& store) {
 // What a processor sees of its step: forwarded records go to `out`, stores are the declared ones.
 class processor_runner::context final : public processor_context {
  public:
-  context(const processor_runner& runner, std::vector<record>* out, const record* current)
+  // `out` null: the context of init().
+  context(processor_runner& runner, std::vector<record>* out, const record* current)
       : runner_(runner), out_(out), current_(current) {}
 
   void forward(record r) override {
@@ -67,6 +68,29 @@ class processor_runner::context final : public processor_context {
                            current_->origin.offset, current_->timestamp, current_->headers};
   }
 
+  void schedule(std::chrono::milliseconds interval, punctuation_type type) override {
+    const auto& function = runner_.step_.function;
+    if (out_ != nullptr) {
+      throw std::logic_error(
+          fmt::format("processor '{}': schedule() is called from init() only", function));
+    }
+    if (interval < std::chrono::milliseconds(1)) {
+      throw std::invalid_argument(
+          fmt::format("processor '{}': schedule() needs an interval of at least 1 ms", function));
+    }
+    if (type == punctuation_type::wall_clock_time) {
+      runner_.wall_clock_every_ = interval;
+      return;
+    }
+    if (runner_.time_store_ == nullptr) {
+      throw std::invalid_argument(fmt::format(
+          "processor '{}': a stream-time punctuation needs a store (stream time and the schedule "
+          "are kept with the step's stores): step '{}' declares none",
+          function, runner_.step_.name));
+    }
+    runner_.stream_time_every_ = interval;
+  }
+
  private:
   const store_ref& find(std::string_view name, store_kind kind) const {
     const auto& step = runner_.step_;
@@ -89,7 +113,7 @@ class processor_runner::context final : public processor_context {
         declared));
   }
 
-  const processor_runner& runner_;
+  processor_runner& runner_;
   std::vector<record>* out_;
   const record* current_;
 };

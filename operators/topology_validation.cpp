@@ -102,7 +102,13 @@ class validator {
 
   // A source read as a table feeds a table-table join, its first step, and nothing else: its
   // updates are not events (a filter or map before the join would turn a delete into nonsense),
-  // and the join's results are a changelog that an aggregation would count wrong.
+  // and the join's results are a changelog that an aggregation would count wrong: a table
+  // aggregation of them would add every update of a key and never take back the value it
+  // replaces (Kafka Streams' KTable#groupBy().aggregate(adder, subtractor) sends the old value
+  // with the new through the repartition and subtracts it, which needs a subtractor per
+  // aggregate function: min, max, first, last and count_distinct would have to keep every value
+  // of a group), and a window would count updates, not rows (Kafka Streams asks for an explicit
+  // toStream() for that). Both are refused, with the reason.
   void check_table_source() {
     for (std::size_t i = 0; i < t_.sources.size(); ++i) {
       const auto& source = t_.sources[i];
@@ -129,8 +135,13 @@ class validator {
     }
     if (t_.aggregates()) {
       add(t_.table ? "table" : "window",
-          "the results of a table-table join are a table's changelog (a null value deletes a "
-          "key): they are not aggregated");
+          t_.table ? "the results of a table-table join are a table's changelog (a null value "
+                     "deletes a key): they are not aggregated (re-grouping a table needs each "
+                     "update's old value and a subtractor per aggregation, which Sluice does not "
+                     "have)"
+                   : "the results of a table-table join are a table's changelog (a null value "
+                     "deletes a key): they are not windowed (a window would count updates, not "
+                     "rows)");
     }
   }
 

@@ -20,6 +20,15 @@ void require_two_in_sync(std::vector<kafka::new_topic>& topics, std::int16_t rep
   for (auto& topic : topics) topic.configs.emplace("min.insync.replicas", "2");
 }
 
+// What the cluster has of the wanted topics, in their order (an error for a missing one).
+boost::asio::awaitable<std::vector<kafka::topic_description>> describe(
+    kafka::admin_client& admin, const std::vector<kafka::new_topic>& wanted) {
+  std::vector<std::string> names;
+  names.reserve(wanted.size());
+  for (const auto& t : wanted) names.push_back(t.name);
+  co_return co_await admin.describe_topics(names);
+}
+
 // Every topic to create has the input's partition count.
 boost::asio::awaitable<void> create_topics(kafka::admin_client& admin,
                                            const operators::topology& topology,
@@ -50,10 +59,7 @@ boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster,
       wanted.push_back({topic, partitions, replication_factor, {}, {}});
   }
   require_two_in_sync(wanted, replication_factor);
-  std::vector<std::string> names;
-  names.reserve(wanted.size());
-  for (const auto& t : wanted) names.push_back(t.name);
-  auto existing = co_await admin.describe_topics(names);
+  auto existing = co_await describe(admin, wanted);
   std::vector<kafka::new_topic> to_create;
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     if (!existing[i].error.ok()) to_create.push_back(wanted[i]);
@@ -148,10 +154,7 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
     wanted.push_back({topic, partitions, options.replication_factor, {}, {}});
 
   require_two_in_sync(wanted, options.replication_factor);
-  std::vector<std::string> names;
-  names.reserve(wanted.size());
-  for (const auto& t : wanted) names.push_back(t.name);
-  auto existing = co_await admin.describe_topics(names);
+  auto existing = co_await describe(admin, wanted);
   std::vector<kafka::new_topic> to_create;
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     const auto& found = existing[i];

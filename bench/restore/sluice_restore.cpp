@@ -19,9 +19,7 @@
 // directory applied fewer.
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -29,6 +27,7 @@
 #include <string>
 
 #include "bench/driver_common.hpp"
+#include "kafka/client/run_to_completion.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/net/broker_address.hpp"
 #include "kafka/producer/producer.hpp"
@@ -173,12 +172,8 @@ int main(int argc, char** argv) {
     const auto o = parse(argc, argv);
     spdlog::set_level(spdlog::level::warn);
     asio::io_context context(1);
-    auto done = asio::co_spawn(
-        context,
-        o.mode == "fill" ? fill(context.get_executor(), o) : restore(context.get_executor(), o),
-        asio::use_future);
-    context.run();
-    return done.get();
+    return kafka::run_to_completion(context, o.mode == "fill" ? fill(context.get_executor(), o)
+                                                              : restore(context.get_executor(), o));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_sluice_restore: %s\n", e.what());
     return 2;

@@ -14,12 +14,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <cstdio>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/consumer/consumer.hpp"
 
 namespace asio = boost::asio;
@@ -69,21 +67,10 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::cerr << "usage: group_consumer BOOTSTRAP TOPIC GROUP_ID COUNT\n";
-    return 2;
-  }
   // The client's log lines (group joins) go to stderr; stdout is the demo's output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("stderr"));
-  try {
-    asio::io_context context;
-    auto done = asio::co_spawn(
-        context, run(context.get_executor(), argv[1], argv[2], argv[3], std::stoi(argv[4])),
-        asio::use_future);
-    while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) context.run_one();
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(argc == 5, "group_consumer BOOTSTRAP TOPIC GROUP_ID COUNT",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, argv[1], argv[2], argv[3], std::stoi(argv[4]));
+                     });
 }

@@ -15,9 +15,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +22,7 @@
 #include <map>
 #include <sstream>
 
+#include "examples/run_example.hpp"
 #include "kafka/consumer/consumer.hpp"
 #include "kafka/protocol/error_code.hpp"
 
@@ -216,23 +214,12 @@ asio::awaitable<void> consume(asio::any_io_executor executor, std::string bootst
 }
 
 int main(int argc, char** argv) {
-  if (argc < 3 || argc > 5) {
-    std::cerr << "usage: local_state_consumer BOOTSTRAP TOPIC [GROUP [SECONDS]]\n";
-    return 2;
-  }
   // The client's log lines (group joins) go to stderr; stdout is the demo's output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("stderr"));
-  try {
-    asio::io_context context;
-    auto done =
-        asio::co_spawn(context,
-                       consume(context.get_executor(), argv[1], argv[2],
-                               argc > 3 ? argv[3] : "my_group", argc > 4 ? std::stoi(argv[4]) : 0),
-                       asio::use_future);
-    while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) context.run_one();
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(argc >= 3 && argc <= 5,
+                     "local_state_consumer BOOTSTRAP TOPIC [GROUP [SECONDS]]",
+                     [&](asio::any_io_executor executor) {
+                       return consume(executor, argv[1], argv[2], argc > 3 ? argv[3] : "my_group",
+                                      argc > 4 ? std::stoi(argv[4]) : 0);
+                     });
 }

@@ -2,11 +2,9 @@
 // PARTITION of TOPIC and waits for it. See group_consumer.cpp.
 //
 //   partition_producer BOOTSTRAP TOPIC PARTITION MESSAGE
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
@@ -23,20 +21,9 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::cerr << "usage: partition_producer BOOTSTRAP TOPIC PARTITION MESSAGE\n";
-    return 2;
-  }
-  try {
-    asio::io_context context;
-    auto done = asio::co_spawn(
-        context,
-        run(context.get_executor(), argv[1], argv[2], partition_id{std::stoi(argv[3])}, argv[4]),
-        asio::use_future);
-    while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) context.run_one();
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(argc == 5, "partition_producer BOOTSTRAP TOPIC PARTITION MESSAGE",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, argv[1], argv[2], partition_id{std::stoi(argv[3])},
+                                  argv[4]);
+                     });
 }

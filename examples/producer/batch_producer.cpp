@@ -3,12 +3,10 @@
 // path; it declines when it would have to wait, and the awaitable send() takes over.
 //
 //   batch_producer BOOTSTRAP TOPIC COUNT
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
@@ -49,18 +47,8 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: batch_producer BOOTSTRAP TOPIC COUNT\n";
-    return 2;
-  }
-  asio::io_context context(1);
-  auto done = asio::co_spawn(
-      context, run(context.get_executor(), argv[1], argv[2], std::stoi(argv[3])), asio::use_future);
-  context.run();
-  try {
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(argc == 4, "batch_producer BOOTSTRAP TOPIC COUNT",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, argv[1], argv[2], std::stoi(argv[3]));
+                     });
 }

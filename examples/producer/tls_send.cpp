@@ -8,11 +8,9 @@
 // certificates (ssl.client.auth=required); KEY_PASSWORD decrypts an encrypted key. The broker's
 // certificate must name the host in BOOTSTRAP (Kafka's default
 // ssl.endpoint.identification.algorithm=https).
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
@@ -29,30 +27,24 @@ asio::awaitable<void> run(asio::any_io_executor executor, producer_config config
   co_await p.stop();
 }
 
-int main(int argc, char** argv) {
-  if (argc != 4 && argc != 6 && argc != 7) {
-    std::cerr << "usage: tls_send BOOTSTRAP TOPIC CA_FILE [CERT_FILE KEY_FILE [KEY_PASSWORD]]\n";
-    return 2;
+// The TLS settings from the command line.
+producer_config config_from_arguments(int argc, char** argv) {
+  producer_config config;
+  config.bootstrap_servers = parse_bootstrap_servers(argv[1]);
+  config.security.protocol = security_protocol::ssl;
+  config.security.tls.ca_file = argv[3];
+  if (argc >= 6) {
+    config.security.tls.cert_file = argv[4];
+    config.security.tls.key_file = argv[5];
   }
-  // Everything in the try: a bad bootstrap address throws before the producer runs.
-  try {
-    producer_config config;
-    config.bootstrap_servers = parse_bootstrap_servers(argv[1]);
-    config.security.protocol = security_protocol::ssl;
-    config.security.tls.ca_file = argv[3];
-    if (argc >= 6) {
-      config.security.tls.cert_file = argv[4];
-      config.security.tls.key_file = argv[5];
-    }
-    if (argc == 7) config.security.tls.key_password = argv[6];
+  if (argc == 7) config.security.tls.key_password = argv[6];
+  return config;
+}
 
-    asio::io_context context;
-    auto done = asio::co_spawn(context, run(context.get_executor(), std::move(config), argv[2]),
-                               asio::use_future);
-    context.run();
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+int main(int argc, char** argv) {
+  return run_example(argc == 4 || argc == 6 || argc == 7,
+                     "tls_send BOOTSTRAP TOPIC CA_FILE [CERT_FILE KEY_FILE [KEY_PASSWORD]]",
+                     [&](asio::any_io_executor executor) {
+                       return run(executor, config_from_arguments(argc, argv), argv[2]);
+                     });
 }

@@ -4,11 +4,9 @@
 // throws.
 //
 //   transactional BOOTSTRAP TOPIC TRANSACTIONAL_ID
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/producer/producer.hpp"
 
 namespace asio = boost::asio;
@@ -46,18 +44,7 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: transactional BOOTSTRAP TOPIC TRANSACTIONAL_ID\n";
-    return 2;
-  }
-  asio::io_context context;
-  auto done = asio::co_spawn(context, run(context.get_executor(), argv[1], argv[2], argv[3]),
-                             asio::use_future);
-  context.run();
-  try {
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(
+      argc == 4, "transactional BOOTSTRAP TOPIC TRANSACTIONAL_ID",
+      [&](asio::any_io_executor executor) { return run(executor, argv[1], argv[2], argv[3]); });
 }

@@ -3,12 +3,10 @@
 // them with LongDeserializer and a JSON deserializer.
 //
 //   typed_send BOOTSTRAP TOPIC
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/value.hpp>
 #include <iostream>
 
+#include "examples/run_example.hpp"
 #include "kafka/producer/serializing_producer.hpp"
 
 namespace asio = boost::asio;
@@ -30,18 +28,7 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: typed_send BOOTSTRAP TOPIC\n";
-    return 2;
-  }
-  asio::io_context context;
-  auto done =
-      asio::co_spawn(context, run(context.get_executor(), argv[1], argv[2]), asio::use_future);
-  context.run();
-  try {
-    done.get();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return run_example(argc == 3, "typed_send BOOTSTRAP TOPIC", [&](asio::any_io_executor executor) {
+    return run(executor, argv[1], argv[2]);
+  });
 }

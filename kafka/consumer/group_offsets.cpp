@@ -15,6 +15,30 @@ namespace sluice::kafka {
 
 using namespace group_detail;
 
+namespace {
+
+// One request to the group's coordinator, sent by `exchange` on its connection. A retriable
+// failure forgets the coordinator, keeps the failure for the deadline's error and waits the retry
+// backoff before returning nullopt, and the caller's loop tries again.
+template <class Response, class Exchange>
+asio::awaitable<std::optional<Response>> ask_coordinator(consumer::impl& self, group_state& g,
+                                                         std::string& last_problem,
+                                                         Exchange exchange) {
+  std::optional<Response> response;
+  try {
+    auto conn = co_await coordinator(self, false);
+    response = co_await exchange(*conn);
+  } catch (const kafka_error& e) {
+    if (!e.retriable()) throw;
+    last_problem = e.what();
+    coordinator_lost(g);
+  }
+  if (!response) co_await sleep_for(self.executor, self.config.retry_backoff);
+  co_return response;
+}
+
+}  // namespace
+
 std::map<topic_partition, offset_and_metadata> consumer::impl::consumed_offsets() const {
   std::map<topic_partition, offset_and_metadata> out;
   for (const auto& [tp, state] : partitions) {
@@ -66,21 +90,10 @@ asio::awaitable<void> consumer::impl::commit_offsets(
                                                   .committed_leader_epoch = at.leader_epoch,
                                                   .committed_metadata = at.metadata});
     }
-    protocol::offset_commit_response response;
-    bool sent = false;
-    try {
-      auto conn = co_await coordinator(*this, false);
-      response = co_await conn->send(std::move(request));
-      sent = true;
-    } catch (const kafka_error& e) {
-      if (!e.retriable()) throw;
-      last_problem = e.what();
-      coordinator_lost(g);
-    }
-    if (!sent) {
-      co_await sleep_for(executor, config.retry_backoff);
-      continue;
-    }
+    auto answer = co_await ask_coordinator<protocol::offset_commit_response>(
+        *this, g, last_problem, [&](connection& conn) { return conn.send(std::move(request)); });
+    if (!answer) continue;
+    const auto& response = *answer;
     bool retry = false;
     for (const auto& topic : response.topics) {
       std::string name = topic.name;
@@ -171,53 +184,43 @@ consumer::impl::fetch_committed(std::vector<topic_partition> wanted) {
                             "' (last problem: " + last_problem + ")",
                         true);
     }
-    std::shared_ptr<connection> conn;
-    protocol::offset_fetch_response response;
-    bool sent = false;
     std::int16_t version = 0;
-    try {
-      conn = co_await coordinator(*this, false);
-      version = conn->required_version(protocol::api_key::offset_fetch);
-      protocol::offset_fetch_request request;
-      // KIP-447: wait for pending transactional offsets instead of reading around them.
-      request.require_stable = true;
-      if (version >= 8) {
-        auto& group_request = request.groups.emplace_back();
-        group_request.group_id = config.group_id;
-        // KIP-848 (OffsetFetch v9+): a member names itself so that the coordinator can refuse a
-        // fenced member's view; without a membership it reads as an outsider.
-        if (version >= 9 && config.group_protocol == group_protocol_type::consumer &&
-            subscribed() && g.generation > 0) {
-          group_request.member_id = g.member_id;
-          group_request.member_epoch = g.generation;
-        }
-        auto& topics = group_request.topics.emplace();
-        for (const auto& tp : wanted) {
-          if (topics.empty() || topics.back().name != tp.topic) {
-            topics.push_back({.name = tp.topic, .topic_id = ids[tp.topic]});
+    auto answer = co_await ask_coordinator<protocol::offset_fetch_response>(
+        *this, g, last_problem, [&](connection& conn) {
+          version = conn.required_version(protocol::api_key::offset_fetch);
+          protocol::offset_fetch_request request;
+          // KIP-447: wait for pending transactional offsets instead of reading around them.
+          request.require_stable = true;
+          if (version >= 8) {
+            auto& group_request = request.groups.emplace_back();
+            group_request.group_id = config.group_id;
+            // KIP-848 (OffsetFetch v9+): a member names itself so that the coordinator can refuse a
+            // fenced member's view; without a membership it reads as an outsider.
+            if (version >= 9 && config.group_protocol == group_protocol_type::consumer &&
+                subscribed() && g.generation > 0) {
+              group_request.member_id = g.member_id;
+              group_request.member_epoch = g.generation;
+            }
+            auto& topics = group_request.topics.emplace();
+            for (const auto& tp : wanted) {
+              if (topics.empty() || topics.back().name != tp.topic) {
+                topics.push_back({.name = tp.topic, .topic_id = ids[tp.topic]});
+              }
+              topics.back().partition_indexes.push_back(tp.partition);
+            }
+          } else {
+            request.group_id = config.group_id;
+            auto& topics = request.topics.emplace();
+            for (const auto& tp : wanted) {
+              if (topics.empty() || topics.back().name != tp.topic)
+                topics.push_back({.name = tp.topic});
+              topics.back().partition_indexes.push_back(tp.partition);
+            }
           }
-          topics.back().partition_indexes.push_back(tp.partition);
-        }
-      } else {
-        request.group_id = config.group_id;
-        auto& topics = request.topics.emplace();
-        for (const auto& tp : wanted) {
-          if (topics.empty() || topics.back().name != tp.topic)
-            topics.push_back({.name = tp.topic});
-          topics.back().partition_indexes.push_back(tp.partition);
-        }
-      }
-      response = co_await conn->send(std::move(request), version);
-      sent = true;
-    } catch (const kafka_error& e) {
-      if (!e.retriable()) throw;
-      last_problem = e.what();
-      coordinator_lost(g);
-    }
-    if (!sent) {
-      co_await sleep_for(executor, config.retry_backoff);
-      continue;
-    }
+          return conn.send(std::move(request), version);
+        });
+    if (!answer) continue;
+    const auto& response = *answer;
     auto top = static_cast<error_code>(response.error_code);
     bool retry = false;
     auto take = [&](const std::string& topic_name, const protocol::uuid& topic_id,

@@ -290,25 +290,22 @@ bool comparison(const node& n, frame& f, operand& out) {
     case node_kind::not_equal:
       out.set_bool(!json_equal(l.get(), r.get()));
       return true;
-    case node_kind::in:
-      switch (contains(r.get(), l.get())) {
-        case membership::found:
-          out.set_bool(true);
-          return true;
-        case membership::not_found:
-          out.set_bool(false);
-          return true;
-        case membership::bad_haystack:
-          return f.fail(n.position,
-                        "operator 'in' needs an array, string or object on the right, got " +
-                            describe_operand(*n.children[1], r.get()));
-        case membership::bad_needle:
-          return f.fail(n.position,
-                        std::string("operator 'in' needs a string on the left when the right is ") +
-                            (r.get().is_object() ? "an object" : "a string") + ", got " +
-                            describe_operand(*n.children[0], l.get()));
+    case node_kind::in: {
+      const auto found = contains(r.get(), l.get());
+      if (found == membership::bad_haystack) {
+        return f.fail(n.position,
+                      "operator 'in' needs an array, string or object on the right, got " +
+                          describe_operand(*n.children[1], r.get()));
       }
-      return false;
+      if (found == membership::bad_needle) {
+        return f.fail(n.position,
+                      std::string("operator 'in' needs a string on the left when the right is ") +
+                          (r.get().is_object() ? "an object" : "a string") + ", got " +
+                          describe_operand(*n.children[0], l.get()));
+      }
+      out.set_bool(found == membership::found);
+      return true;
+    }
     default:
       break;
   }

@@ -168,21 +168,16 @@ bool fn_len(const call_site& site, std::span<operand> args, operand& out) {
 }
 
 bool fn_contains(const call_site& site, std::span<operand> args, operand& out) {
-  switch (contains(args[0].get(), args[1].get())) {
-    case membership::found:
-      out.set_bool(true);
-      return true;
-    case membership::not_found:
-      out.set_bool(false);
-      return true;
-    case membership::bad_haystack:
-      return site.argument_error(0, "an array, string or object", args[0].get());
-    case membership::bad_needle:
-      return site.argument_error(
-          1, std::string("a string to look for in a ") + std::string(type_name(args[0].get())),
-          args[1].get());
+  const auto found = contains(args[0].get(), args[1].get());
+  if (found == membership::bad_haystack)
+    return site.argument_error(0, "an array, string or object", args[0].get());
+  if (found == membership::bad_needle) {
+    return site.argument_error(
+        1, std::string("a string to look for in a ") + std::string(type_name(args[0].get())),
+        args[1].get());
   }
-  return false;
+  out.set_bool(found == membership::found);
+  return true;
 }
 
 template <bool Start>

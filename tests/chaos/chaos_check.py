@@ -1,9 +1,9 @@
 """The chaos harness's independent checker: what a pipeline should have written, from what was
 produced, compared with what it did write (read back with read_committed).
 
-Pure logic, standard library only: chaos_run.py feeds it records it read with kafka-python, and
-test_chaos_check.py feeds it hand-made lists (a gap, a duplicate, a wrong total) to prove that it
-fails when it should.
+Pure logic, standard library only: the driver (chaos_run.py; one scenario's check is in
+chaos_scenario_run.py) feeds it records it read with kafka-python, and test_chaos_check.py feeds it
+hand-made lists (a gap, a duplicate, a wrong total) to prove that it fails when it should.
 
 The pipelines under test aggregate `count` (as `records`), `sum` of value.amount (as `total`) and
 `max` of value.seq (as `max_seq`, for diagnosis only) per key and window, with
@@ -50,6 +50,18 @@ either topic; the harness ends such a run with records far ahead in time so that
 closes). Every expected pair must be emitted exactly once: one never emitted is lost, one emitted
 again a duplicate, an emitted pair not expected (a wrong partner, a null result for a record that
 had one, a result of a still-open window) a wrong pair.
+
+Table-table joins (a source read as a table outer-joined with a table, no deletes: every update
+of either side emits the key's joined value; chaos_table_join.py): a key's results name the left
+and right updates they were made of (their seqs). Numbering each key's updates per side in topic
+order (1, 2, ...; 0 before the first), a result is a state (i, j), and the key's results in log
+order must walk from (0, 0) to (all its left updates, all its right updates) one update at a
+time, whatever order the task took the two topics' records in: each result one more update of
+one side than the one before. A state seen before is a duplicate; a step past more than one
+update loses those in between (lost, counted per update); a state below the previous one on
+either side (a store restored to an older value) is out of order; a key's walk that ends short of
+its last updates loses the rest (and is a final mismatch); a result naming a seq that is not one
+of the key's updates (or with neither side) is a wrong pair (malformed).
 """
 
 from __future__ import annotations
@@ -380,6 +392,80 @@ def check_join(expected: dict[tuple, int], outputs: Iterable[join_output], *, de
 
     return found.report(delivery, expected_results=sum(expected.values()), outputs=outputs_total,
                         groups=len(expected), groups_ok=pairs_ok)
+
+
+@dataclass(frozen=True)
+class table_update:
+    """One update of a table-table join's input: side "left" (the source read as a table) or
+    "right" (the joined table), where it sits, its key and the producer's unique seq."""
+
+    side: str
+    partition: int
+    offset: int
+    key: str
+    seq: int
+
+
+def check_table_join(inputs: Iterable[table_update], outputs: Iterable[join_output], *, delivery: str) -> dict:
+    """Compares a table-table outer join's results with its updates (see the module's text); the
+    same report as check() (groups: keys with updates; groups_ok: those whose results are exactly
+    one walk through all of them)."""
+    found = _problem_log()
+    note = found.note
+
+    # key -> side -> seq -> its number among the key's updates of that side (1, 2, ...)
+    numbers: dict[str, dict[str, dict[int, int]]] = {}
+    for r in sorted(inputs, key=lambda u: (u.side, u.partition, u.offset)):
+        side = numbers.setdefault(r.key, {"left": {}, "right": {}})[r.side]
+        side[r.seq] = len(side) + 1
+
+    by_key: dict[str, list[join_output]] = {}
+    outputs_total = 0
+    for o in outputs:
+        outputs_total += 1
+        sides = numbers.get(o.key) if o.key is not None else None
+        if sides is None or (o.left_seq is None and o.right_seq is None) \
+                or (o.left_seq is not None and o.left_seq not in sides["left"]) \
+                or (o.right_seq is not None and o.right_seq not in sides["right"]):
+            note("malformed", 1, {"partition": o.partition, "offset": o.offset, "key": o.key,
+                                  "left": o.left_seq, "right": o.right_seq})
+            continue
+        by_key.setdefault(o.key, []).append(o)
+
+    keys_ok = 0
+    for key, sides in numbers.items():
+        results = sorted(by_key.get(key, []), key=lambda o: (o.partition, o.offset))
+        end = (len(sides["left"]), len(sides["right"]))
+        if not results:
+            note("missing_groups", 1, {"key": key})
+            note("lost", end[0] + end[1], {"key": key, "updates": list(end)})
+            continue
+        if len({o.partition for o in results}) > 1:
+            note("split_partitions", 1, {"key": key, "partitions": sorted({o.partition for o in results})})
+        problems_before = sum(found.counts.values())
+        seen: set[tuple[int, int]] = set()
+        at = (0, 0)
+        for o in results:
+            state = (sides["left"].get(o.left_seq, 0), sides["right"].get(o.right_seq, 0))
+            example = {"key": key, "state": list(state), "after": list(at), "at": [o.partition, o.offset]}
+            if state in seen:
+                note("duplicated", 1, example)
+                continue
+            seen.add(state)
+            if state[0] < at[0] or state[1] < at[1]:
+                note("out_of_order", 1, example)
+            else:
+                note("lost", state[0] - at[0] + state[1] - at[1] - 1, example)
+            at = state
+        if at != end:
+            note("final_mismatch", 1, {"key": key, "last": list(at), "updates": list(end)})
+            note("lost", max(0, end[0] - at[0]) + max(0, end[1] - at[1]),
+                 {"key": key, "last": list(at), "updates": list(end)})
+        if sum(found.counts.values()) == problems_before:
+            keys_ok += 1
+
+    return found.report(delivery, expected_results=sum(len(s["left"]) + len(s["right"]) for s in numbers.values()),
+                        outputs=outputs_total, groups=len(numbers), groups_ok=keys_ok)
 
 
 def _ranges(values: list[int]) -> str:

@@ -63,7 +63,7 @@ def pipeline_yaml(*, scenario_name: str, kind: str, name: str, delivery: str, co
 
 def orders_and_payments(rng: random.Random, orders_topic: str,
                         payments_topic: str) -> Callable[[], list[tuple[str, str, dict, int]]]:
-    """chaos_run's producer_thread source: each call makes the records of the next order id,
+    """chaos_topics' producer_thread source: each call makes the records of the next order id,
     (topic, key, value fields, event time) in the order they are sent."""
     order = 0
 
@@ -126,17 +126,19 @@ def join_inputs(raw: list, orders_topic: str) -> tuple[list[join_input], dict[tu
     return inputs, in_topic
 
 
-def join_outputs(raw: list) -> list[join_output]:
-    """The join results read back: value = the order (seq) with member `payment` = the payment
-    (or null); a payment without an order gives {payment: ...} alone."""
+def join_outputs(raw: list, member: str = JOIN_MEMBER) -> list[join_output]:
+    """The join results read back: value = the left record (its seq) with `member` = the right
+    record (or null); a right record without a left one gives {member: ...} alone. Here the
+    order and `payment`; chaos_table_join's account and `owner` likewise. A record that is not
+    such a value (a tombstone, say) has no key and no seqs."""
     outputs = []
     for r in raw:
         try:
             v = json.loads(r.value)
             key = r.key.decode() if r.key is not None else None
-            payment = v.get(JOIN_MEMBER)
+            right = v.get(member)
             outputs.append(join_output(r.partition, r.offset, key, v.get("seq"),
-                                       payment.get("seq") if isinstance(payment, dict) else None))
-        except (ValueError, UnicodeDecodeError, AttributeError):
+                                       right.get("seq") if isinstance(right, dict) else None))
+        except (TypeError, ValueError, UnicodeDecodeError, AttributeError):
             outputs.append(join_output(r.partition, r.offset, None, None, None))
     return outputs

@@ -13,7 +13,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from chaos_check import (expected_groups, check, reconcile, input_record, output_record,  # noqa: E402
-                         window_spec, join_input, join_output, expected_join_pairs, check_join)
+                         window_spec, join_input, join_output, expected_join_pairs, check_join,
+                         table_update, check_table_join)
 
 DAY = 86_400_000
 TUMBLING = window_spec("tumbling", DAY, DAY)
@@ -290,6 +291,73 @@ class stream_join(unittest.TestCase):
     def test_a_result_without_either_record_is_malformed(self):
         r = self.run_check(pairs(("o1", 1, 101), ("o1", None, None)))
         self.assertEqual(r["problems"]["malformed"], 1)
+
+
+def table_updates():
+    """Key k1: accounts 1, 2 (offsets 0, 1 of partition 0) and owners 11, 12; key k2: account 3."""
+    return [table_update("left", 0, 0, "k1", 1), table_update("left", 0, 1, "k1", 2),
+            table_update("left", 0, 2, "k2", 3),
+            table_update("right", 0, 0, "k1", 11), table_update("right", 0, 1, "k1", 12)]
+
+
+def joined(*triples, partition=0):
+    """(key, account seq, owner seq) results at consecutive offsets."""
+    return [join_output(partition, i, k, left, right) for i, (k, left, right) in enumerate(triples)]
+
+
+# One walk through all of k1's updates (owner 11, account 1, account 2, owner 12) and k2's.
+TABLE_WALK = [("k1", None, 11), ("k1", 1, 11), ("k1", 2, 11), ("k1", 2, 12), ("k2", 3, None)]
+
+
+class table_table_join(unittest.TestCase):
+    def run_check(self, outs, delivery="exactly_once"):
+        return check_table_join(table_updates(), outs, delivery=delivery)
+
+    def test_any_interleaving_of_the_two_sides_passes(self):
+        for walk in (TABLE_WALK,
+                     [("k1", 1, None), ("k1", 2, None), ("k1", 2, 11), ("k1", 2, 12), ("k2", 3, None)]):
+            r = self.run_check(joined(*walk))
+            self.assertTrue(r["passed"], r)
+            self.assertEqual(r["groups_ok"], 2)
+            self.assertEqual(r["expected_results"], 5)
+
+    def test_a_skipped_update_is_lost(self):
+        r = self.run_check(joined(*[w for w in TABLE_WALK if w != ("k1", 2, 11)]))
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["lost"], 1)
+
+    def test_a_missing_last_update_is_lost_and_a_wrong_final_state(self):
+        r = self.run_check(joined(*TABLE_WALK[:3], TABLE_WALK[4]))
+        self.assertEqual(r["problems"]["lost"], 1)
+        self.assertEqual(r["problems"]["final_mismatch"], 1)
+
+    def test_a_result_emitted_again_is_a_duplicate(self):
+        r = self.run_check(joined(*TABLE_WALK[:3], TABLE_WALK[2], *TABLE_WALK[3:]))
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["problems"]["duplicated"], 1)
+        self.assertEqual(r["problems"]["lost"], 0)
+
+    def test_a_side_restored_to_an_older_value_is_out_of_order(self):
+        # After account 2, owner 12 is joined with account 1 again: the left store went back.
+        r = self.run_check(joined(*TABLE_WALK[:3], ("k1", 1, 12), ("k1", 2, 12), TABLE_WALK[4]))
+        self.assertEqual(r["problems"]["out_of_order"], 1)
+        self.assertFalse(r["passed"])
+
+    def test_a_result_naming_another_keys_update_is_malformed(self):
+        r = self.run_check(joined(*TABLE_WALK, ("k2", 1, None)))
+        self.assertEqual(r["problems"]["malformed"], 1)
+        self.assertFalse(r["passed"])
+
+    def test_a_key_without_results_loses_all_its_updates(self):
+        r = self.run_check(joined(*TABLE_WALK[:4]))
+        self.assertEqual(r["problems"]["missing_groups"], 1)
+        self.assertEqual(r["problems"]["lost"], 1)
+
+    def test_at_least_once_reports_a_repeat_and_fails_a_loss(self):
+        r = self.run_check(joined(*TABLE_WALK, TABLE_WALK[4]), delivery="at_least_once")
+        self.assertTrue(r["passed"], r)
+        self.assertEqual(r["problems"]["duplicated"], 1)
+        self.assertFalse(self.run_check(joined(*TABLE_WALK[1:]), delivery="at_least_once")["passed"])
 
 
 class reconciling_the_input(unittest.TestCase):

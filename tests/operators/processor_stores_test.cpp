@@ -398,6 +398,112 @@ TEST(processor_stream_time, a_record_that_fails_still_moves_stream_time) {
                           }));
 }
 
+// ---- schedule() ----
+
+// The clocked processor, but it asks for its punctuations itself, in init(): `interval` of
+// `type` time; with `from_process`, schedule() is (wrongly) called from process() too.
+class self_scheduled final : public processor {
+ public:
+  self_scheduled(punctuation_type type, std::chrono::milliseconds interval, bool from_process)
+      : type_(type), interval_(interval), from_process_(from_process) {}
+  void init(processor_context& context) override {
+    context.schedule(interval_, type_);
+    clocked_.init(context);
+  }
+  void process(const record& in, processor_context& context) override {
+    if (from_process_) context.schedule(interval_, type_);
+    clocked_.process(in, context);
+  }
+  void punctuate(punctuation_type type, std::int64_t time, processor_context& context) override {
+    record out;
+    out.key = "k";
+    out.value = json::object{{"what", fmt::format("{} {}", to_string(type), time)},
+                             {"stream", context.stream_time()}};
+    context.forward(std::move(out));
+  }
+
+ private:
+  clocked clocked_;
+  punctuation_type type_;
+  std::chrono::milliseconds interval_;
+  bool from_process_;
+};
+
+// A registration that asks for no punctuation; the processor schedules its own.
+function_registry self_scheduled_registry(punctuation_type type, std::chrono::milliseconds interval,
+                                          bool from_process = false) {
+  function_registry registry;
+  registry.add_processor(
+      "clocked",
+      {.factory = [=] { return std::make_unique<self_scheduled>(type, interval, from_process); },
+       .stores = {"any"}});
+  return registry;
+}
+
+TEST(processor_schedule, a_stream_time_schedule_from_init_punctuates_like_a_registered_one) {
+  const auto registry = self_scheduled_registry(punctuation_type::stream_time, 10ms);
+  const auto plan = clocked_plan();
+  in_memory_store_provider stores;
+  sub_topology_processor p(plan, stores, registry);
+  std::vector<output_record> out;
+  for (std::int64_t t : {5, 7, 12}) ASSERT_FALSE(p.process(raw(t, t), out));
+  EXPECT_EQ(reports(out), (std::vector<std::string>{
+                              "record 5 via m (stream 5)",
+                              "stream_time 5 via m (stream 5)",
+                              "record 7 via m (stream 7)",
+                              "record 12 via m (stream 12)",
+                              "stream_time 12 via m (stream 12)",
+                          }));
+}
+
+TEST(processor_schedule, a_wall_clock_schedule_from_init_is_due_every_interval) {
+  const auto registry = self_scheduled_registry(punctuation_type::wall_clock_time, 50ms);
+  const auto plan = clocked_plan();
+  in_memory_store_provider stores;
+  sub_topology_processor p(plan, stores, registry);
+  std::vector<output_record> out;
+  EXPECT_FALSE(p.punctuation_due(1000));  // the first interval starts now
+  EXPECT_FALSE(p.punctuation_due(1049));
+  ASSERT_TRUE(p.punctuation_due(1050));
+  ASSERT_FALSE(p.punctuate(1050, out));
+  EXPECT_EQ(reports(out), (std::vector<std::string>{"wall_clock_time 1050 via m (stream -1)"}));
+  EXPECT_FALSE(p.punctuation_due(1060));
+}
+
+TEST(processor_schedule, schedule_outside_init_or_without_a_store_for_stream_time_is_refused) {
+  const auto plan = clocked_plan();
+  in_memory_store_provider stores;
+  {
+    const auto registry = self_scheduled_registry(punctuation_type::stream_time, 10ms, true);
+    sub_topology_processor p(plan, stores, registry);
+    std::vector<output_record> out;
+    const auto error = p.process(raw(5, 0), out);
+    ASSERT_TRUE(error);
+    EXPECT_NE(error->describe().find("processor 'clocked': schedule() is called from init() only"),
+              std::string::npos)
+        << error->describe();
+  }
+  const auto no_stores =
+      plan_topology(linear_pipeline({processor_step("clocked", {})})).sub_topologies.at(0);
+  function_registry registry;
+  registry.add_processor("clocked", [] {
+    return std::make_unique<self_scheduled>(punctuation_type::stream_time, 10ms, false);
+  });
+  try {
+    sub_topology_processor p(no_stores, stores, registry);
+    ADD_FAILURE() << "a stream-time schedule without a store was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("a stream-time punctuation needs a store"),
+              std::string::npos)
+        << e.what();
+  }
+  for (auto interval : {0ms, -5ms}) {
+    const auto wall_clock = self_scheduled_registry(punctuation_type::wall_clock_time, interval);
+    EXPECT_THROW({ sub_topology_processor p(plan, stores, wall_clock); }, std::invalid_argument)
+        << interval.count();
+  }
+}
+
 // Forwards what the context says of the record it is processing.
 class where final : public processor {
  public:

@@ -144,24 +144,30 @@ inline asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::
   co_await producer.stop();
 }
 
-// What the two-process join tests share: the join's two input topics (created with `partitions`
-// each), its output, the application id, and two processes' configurations, each with a state
-// directory of its own (removed with the fixture).
-struct join_fixture {
-  std::string left;
-  std::string right;
+// What the two-process tests share: the input topic (a join's two: `left` and `right`), created
+// with `partitions` each, the output, the application id, and two processes' configurations,
+// each with a state directory of its own (removed with the fixture).
+struct two_process_fixture {
+  std::string left;   // the input; a join's left side
+  std::string right;  // a join's right side; empty with one input
   std::string output;
   std::string app;
   runtime_config config;    // the first process
   runtime_config config_b;  // the second one
 
-  join_fixture(const char* left_name, const char* right_name, const char* output_name,
-               const char* app_name, std::int32_t partitions)
+  // One input topic.
+  two_process_fixture(const char* input_name, const char* output_name, const char* app_name,
+                      std::int32_t partitions)
+      : two_process_fixture(input_name, nullptr, output_name, app_name, partitions) {}
+  // Two (right_name null: one).
+  two_process_fixture(const char* left_name, const char* right_name, const char* output_name,
+                      const char* app_name, std::int32_t partitions)
       : left(test::unique_topic(left_name)),
-        right(test::unique_topic(right_name)),
+        right(right_name != nullptr ? test::unique_topic(right_name) : std::string()),
         output(test::unique_topic(output_name)),
         app(test::unique_topic(app_name)) {
     for (const auto& topic : {left, right}) {
+      if (topic.empty()) continue;
       run_coroutine([&](asio::any_io_executor executor) {
         return create_topic(executor, topic, partitions);
       });
@@ -171,11 +177,13 @@ struct join_fixture {
     config_b = config;
     config_b.state_dir = std::filesystem::temp_directory_path() / ("sluice-it-" + app + "-b");
   }
-  ~join_fixture() {
+  ~two_process_fixture() {
     for (const auto& dir : {config.state_dir, config_b.state_dir}) std::filesystem::remove_all(dir);
   }
-  join_fixture(const join_fixture&) = delete;
-  join_fixture& operator=(const join_fixture&) = delete;
+  two_process_fixture(const two_process_fixture&) = delete;
+  two_process_fixture& operator=(const two_process_fixture&) = delete;
+
+  const std::string& input() const { return left; }
 
   void produce(const std::string& topic, std::int32_t partition,
                std::vector<timed_record> records) const {

@@ -1,16 +1,17 @@
-// A user C++ processor with a store (operators/processor.hpp) against the real broker, exactly
-// once: a de-duplicator that remembers the ids it has seen in its store forwards each id once,
-// also across a second process that starts with no state and restores the store from its
-// changelog, and the committed output holds every id exactly once.
+// A user C++ processor with a store (operators/processor.hpp) against the real broker, under each
+// delivery guarantee: a de-duplicator that remembers the ids it has seen in its store forwards
+// each id once, also across a second process that starts with no state and restores the store
+// from its changelog; the committed output holds every id as the mode promises
+// (delivery_checks.hpp): exactly once under exactly_once.
 #include "state/json_serde.hpp"
 #include "state/typed_stores.hpp"
 #include "tests/runtime/app_test_support.hpp"
+#include "tests/runtime/delivery_checks.hpp"
 
 namespace sluice::runtime {
 namespace {
 
 using namespace test_support;
-namespace fs = std::filesystem;
 
 constexpr std::int32_t partitions = 2;
 
@@ -32,10 +33,11 @@ operators::function_registry registry() {
 }
 
 operators::topology dedup_pipeline(const std::string& app, const std::string& input,
-                                   const std::string& output) {
+                                   const std::string& output,
+                                   operators::delivery_guarantee delivery) {
   operators::topology t;
   t.name = app;
-  t.delivery = operators::delivery_guarantee::exactly_once;
+  t.delivery = delivery;
   t.commit_interval = std::chrono::milliseconds(100);
   t.sources.push_back({{input}, operators::data_format::string, operators::data_format::json});
   operators::step s;
@@ -48,38 +50,34 @@ operators::topology dedup_pipeline(const std::string& app, const std::string& in
   return t;
 }
 
-// Every `amount` in the output, read_committed, in log order.
-std::vector<std::int64_t> amounts(const std::string& output) {
+// Every id (`amount`) in the output with the keys of its records, read_committed, in log order.
+keyed_results forwarded(const std::string& output) {
   std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
-  std::vector<std::int64_t> out;
+  keyed_results out;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(
-        executor, all, kafka::isolation_level::read_committed,
-        [&](const kafka::consumer_record& r) {
-          out.push_back(json::parse(r.value_string()).as_object().at("amount").as_int64());
-        });
+    return read_to_end(executor, all, kafka::isolation_level::read_committed,
+                       [&](const kafka::consumer_record& r) {
+                         const auto id =
+                             json::parse(r.value_string()).as_object().at("amount").as_int64();
+                         out[std::to_string(id)].push_back(std::string(r.key_string()));
+                       });
   });
-  std::sort(out.begin(), out.end());
   return out;
 }
 
-bool wait_for_amounts(const running_app& app, const std::string& output, std::size_t count) {
-  return wait_until(app, [&] { return amounts(output).size() >= count; });
+bool wait_for_ids(const running_app& app, const std::string& output, std::size_t count) {
+  return wait_until(app, [&] { return distinct_results(forwarded(output)) >= count; });
 }
 
-TEST(runtime_processor, a_deduplicating_processor_keeps_its_store_across_processes) {
-  const std::string input = test::unique_topic("ids");
-  const std::string output = test::unique_topic("unique-ids");
-  const std::string app = test::unique_topic("dedup-app");
-  run_coroutine(
-      [&](asio::any_io_executor executor) { return create_topic(executor, input, partitions); });
-  runtime_config config;
-  config.client = client();
-  config.state_dir = fs::temp_directory_path() / ("sluice-it-" + app);
-  auto config_b = config;
-  config_b.state_dir = fs::temp_directory_path() / ("sluice-it-" + app + "-b");
-  const auto topology = dedup_pipeline(app, input, output);
+class runtime_processor : public ::testing::TestWithParam<operators::delivery_guarantee> {};
+
+TEST_P(runtime_processor, a_deduplicating_processor_keeps_its_store_across_processes) {
+  const two_process_fixture f("ids", "unique-ids", "dedup-app", partitions);
+  const auto& input = f.input();
+  const auto& output = f.output;
+  const auto topology = dedup_pipeline(f.app, input, output, GetParam());
 
   // Ids 0..4 twice on partition 0, ids 100..104 twice on partition 1.
   auto produce = [&](int first, int count) {
@@ -93,24 +91,30 @@ TEST(runtime_processor, a_deduplicating_processor_keeps_its_store_across_process
   produce(0, 5);
   produce(0, 5);
   {
-    running_app a(topology, config, registry());
+    running_app a(topology, f.config, registry());
     a.start();
-    ASSERT_TRUE(wait_for_amounts(a, output, 10));
+    ASSERT_TRUE(wait_for_ids(a, output, 10));
     a.stop();
   }
   // Repeats of old ids and two new ones, for a process that has to restore what was seen.
   produce(3, 3);
-  running_app b(topology, config_b, registry());
+  running_app b(topology, f.config_b, registry());
   b.start();
-  ASSERT_TRUE(wait_for_amounts(b, output, 12));
+  ASSERT_TRUE(wait_for_ids(b, output, 12));
   std::this_thread::sleep_for(
       std::chrono::seconds(1));  // anything wrongly forwarded would show now
   b.stop();
   EXPECT_GT(b.metrics().restored_records.load(), 0u);
-  EXPECT_EQ(amounts(output),
-            (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105}));
-  for (const auto& dir : {config.state_dir, config_b.state_dir}) fs::remove_all(dir);
+  // Ids 0..5 from key a, 100..105 from key b, each forwarded once.
+  keyed_results expected;
+  for (int id = 0; id <= 5; ++id) {
+    expected[std::to_string(id)] = {"a"};
+    expected[std::to_string(100 + id)] = {"b"};
+  }
+  expect_delivered(GetParam(), forwarded(output), expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(delivery, runtime_processor, every_delivery(), delivery_name);
 
 }  // namespace
 }  // namespace sluice::runtime

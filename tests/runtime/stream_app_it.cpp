@@ -1,7 +1,9 @@
-// stream_app against the real broker: a windowed count/sum pipeline, at-least-once and
-// exactly-once, a restart that keeps its state (restores nothing), and a restart with the state
-// directory gone (restores the stores from their changelogs and goes on counting).
+// stream_app against the real broker: a windowed count/sum pipeline, under each delivery
+// guarantee (clean stops: every mode's counts come out exact here), a restart that keeps its state
+// (restores nothing), and a restart with the state directory gone (restores the stores from their
+// changelogs and goes on counting).
 #include "tests/runtime/app_test_support.hpp"
+#include "tests/runtime/delivery_checks.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -81,12 +83,7 @@ TEST_P(stream_app_it, windowed_counts_survive_restarts_and_a_lost_state_director
   std::filesystem::remove_all(config.state_dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(delivery, stream_app_it,
-                         ::testing::Values(operators::delivery_guarantee::at_least_once,
-                                           operators::delivery_guarantee::exactly_once),
-                         [](const auto& info) {
-                           return std::string(operators::to_string(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(delivery, stream_app_it, every_delivery(), delivery_name);
 
 }  // namespace
 }  // namespace sluice::runtime

@@ -70,7 +70,7 @@ class stream_join_it : public ::testing::TestWithParam<operators::delivery_guara
 
 TEST_P(stream_join_it,
        a_second_process_takes_over_the_waiting_records_and_every_result_is_written_once) {
-  const join_fixture f("orders", "payments", "order-status", "stream-join-app", partitions);
+  const two_process_fixture f("orders", "payments", "order-status", "stream-join-app", partitions);
   const auto& orders = f.left;
   const auto& payments = f.right;
   const auto& output = f.output;

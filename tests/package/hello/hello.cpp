@@ -3,13 +3,12 @@
 // from the beginning and exits non-zero unless it got exactly what it sent, in order.
 //
 //   hello BOOTSTRAP
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <iostream>
 #include <sluice/kafka/admin/admin_client.hpp>
 #include <sluice/kafka/client/cluster.hpp>
+#include <sluice/kafka/client/run_to_completion.hpp>
 #include <sluice/kafka/consumer/consumer.hpp>
 #include <sluice/kafka/producer/producer.hpp>
 #include <string>
@@ -91,18 +90,21 @@ int main(int argc, char** argv) {
   // The admin client borrows a cluster that outlives it; closed at the end, its connections'
   // read loops finish before the context goes.
   cluster admin_cluster(context.get_executor(), admin_config);
-  auto done = asio::co_spawn(context, round_trip(context.get_executor(), &admin_cluster, argv[1]),
-                             asio::use_future);
-  while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) context.run_one();
+  bool same = false;
+  std::string failure;
+  try {
+    same = run_to_completion(context, round_trip(context.get_executor(), &admin_cluster, argv[1]));
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
   admin_cluster.close();
   context.run_for(std::chrono::milliseconds(500));
-  try {
-    if (!done.get()) {
-      std::cerr << "hello: the records read back differ from those sent\n";
-      return 1;
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "hello: " << e.what() << "\n";
+  if (!failure.empty()) {
+    std::cerr << "hello: " << failure << "\n";
+    return 1;
+  }
+  if (!same) {
+    std::cerr << "hello: the records read back differ from those sent\n";
     return 1;
   }
   std::cout << "hello: all records came back\n";

@@ -269,6 +269,66 @@ sink: { topic: out }
   EXPECT_EQ(described.find("owners-table"), std::string::npos) << described;
 }
 
+// A table-table join's results are a table's changelog: neither a table aggregation nor a window
+// may follow it, from YAML or from the builder alike, with the same error and the reason.
+TEST(pipeline_builder, an_aggregation_after_a_table_table_join_is_refused_with_the_reason) {
+  constexpr const char* joined = R"(name: t
+sources: [{ topic: accounts, as: table }]
+tables: [{ name: owners, topic: owners }]
+steps:
+  - join: { table: owners, type: outer, into: owner }
+)";
+  const auto table_yaml = load_pipeline(std::string(joined) + R"(table:
+  name: per-account
+  aggregate: [{ name: n, function: count }]
+sink: { topic: out }
+)",
+                                        "t.yaml", {});
+  const auto window_yaml = load_pipeline(std::string(joined) + R"(window:
+  type: tumbling
+  size: 1m
+  aggregate: [{ name: n, function: count }]
+sink: { topic: out }
+)",
+                                         "t.yaml", {});
+  auto joined_tables = [] {
+    return pipeline_builder("t")
+        .source_table("accounts")
+        .table_source("owners", "owners")
+        .join("owners", ops::join_kind::outer, "owner");
+  };
+  auto built_error = [](pipeline_builder builder) {
+    try {
+      (void)builder.to("out").build();
+    } catch (const pipeline_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("built");
+  };
+  const auto table_built = built_error(
+      joined_tables().table("per-account").aggregate("n", ops::aggregate_function::count));
+  const auto window_built = built_error(
+      joined_tables().window(tumbling(1min)).aggregate("n", ops::aggregate_function::count));
+
+  constexpr const char* table_error =
+      "table: the results of a table-table join are a table's changelog (a null value deletes a "
+      "key): they are not aggregated (re-grouping a table needs each update's old value and a "
+      "subtractor per aggregation";
+  constexpr const char* window_error =
+      "window: the results of a table-table join are a table's changelog (a null value deletes a "
+      "key): they are not windowed (a window would count updates, not rows)";
+  auto all_errors = [](const auto& loaded) {
+    std::string all;
+    for (const auto& e : loaded.errors) all += e.to_string() + "\n";
+    return all;
+  };
+  EXPECT_NE(all_errors(table_yaml).find(table_error), std::string::npos) << all_errors(table_yaml);
+  EXPECT_NE(all_errors(window_yaml).find(window_error), std::string::npos)
+      << all_errors(window_yaml);
+  EXPECT_NE(table_built.find(table_error), std::string::npos) << table_built;
+  EXPECT_NE(window_built.find(window_error), std::string::npos) << window_built;
+}
+
 TEST(pipeline_builder, a_processor_step_matches_yaml) {
   ops::function_registry registry;
   registry.add_processor("dedup", [] { return std::unique_ptr<ops::processor>(); }, {"seen"});
