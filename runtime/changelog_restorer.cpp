@@ -48,13 +48,13 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
   for (const auto& target : targets) changelogs.push_back(target.changelog);
   const bool follows = mode_ == reading_mode::follow;
   if (!changelogs.empty()) {
-    std::map<kafka::topic_partition, std::int64_t> ends;
+    std::map<kafka::topic_partition, kafka::log_offset> ends;
     std::vector<kafka::topic_partition> without_end;
     for (const auto& target : targets) {
       if (!target.end) without_end.push_back(target.changelog);
     }
     if (!follows && !without_end.empty()) ends = co_await consumer_.end_offsets(without_end);
-    std::map<kafka::topic_partition, std::int64_t> beginnings;
+    std::map<kafka::topic_partition, kafka::log_offset> beginnings;
     for (const auto& target : targets) {
       if (target.store->committed_offset()) continue;
       // Named vector, not a braced list, in a co_await expression: GCC 12 miscompiles
@@ -65,11 +65,11 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
     }
     for (const auto& target : targets) {
       store_progress store{target, {}, 0, follows};
-      if (!follows) store.outcome.to = target.end ? *target.end : ends.at(target.changelog);
+      if (!follows) store.outcome.to = target.end ? *target.end : ends.at(target.changelog).value();
       if (auto committed = target.store->committed_offset()) {
         store.outcome.from = committed->value;
       } else {
-        store.outcome.from = beginnings.at(target.changelog);
+        store.outcome.from = beginnings.at(target.changelog).value();
       }
       store.position = store.outcome.from;
       if (!follows && !store.done()) {
@@ -83,7 +83,7 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
   owners_[owner] = std::move(progress);
   reassign();
   for (const auto& store : owners_[owner].stores) {
-    if (!store.done()) consumer_.seek(store.target.changelog, store.position);
+    if (!store.done()) consumer_.seek(store.target.changelog, kafka::log_offset{store.position});
   }
 }
 
@@ -130,7 +130,7 @@ std::optional<std::int64_t> changelog_reader::lag(const owner_id& owner) const {
     // The last stable offset: a read_committed reader never gets past an open transaction.
     auto end = consumer_.last_stable_offset(store.target.changelog);
     if (!end) return std::nullopt;
-    behind += std::max<std::int64_t>(0, *end - store.position);
+    behind += std::max<std::int64_t>(0, end->value() - store.position);
   }
   return behind;
 }
@@ -186,7 +186,7 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
       if (store.done()) continue;
       // The position, not the last record's offset: transaction markers take offsets too. An
       // input topic's restore stops at its end, wherever the fetch got to.
-      auto position = co_await consumer_.position(store.target.changelog);
+      auto position = (co_await consumer_.position(store.target.changelog)).value();
       if (store.target.end) position = std::min(position, store.outcome.to);
       if (position < store.position) {
         // The consumer went back below what the store holds: a reset after a leader change
@@ -198,7 +198,7 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
             "reading on from there",
             label_, owner, store.target.store->name(), position, store.target.changelog.to_string(),
             store.position);
-        consumer_.seek(store.target.changelog, store.position);
+        consumer_.seek(store.target.changelog, kafka::log_offset{store.position});
         continue;
       }
       auto found = changes.find(store.target.changelog);

@@ -74,15 +74,16 @@ kafka::producer_statistics kafka_producer_port::statistics() const {
 
 std::optional<kafka::delivery> kafka_producer_port::try_send(
     std::string_view topic, std::optional<kafka::protocol::bytes_view> value,
-    std::optional<kafka::protocol::bytes_view> key, std::optional<std::int32_t> partition,
-    std::optional<std::int64_t> timestamp) {
+    std::optional<kafka::protocol::bytes_view> key, std::optional<kafka::partition_id> partition,
+    std::optional<kafka::timestamp_ms> timestamp) {
   return producer_->try_send(topic, value, key, partition, timestamp);
 }
 
 asio::awaitable<kafka::delivery> kafka_producer_port::send(
     std::string topic, std::optional<kafka::protocol::bytes> value,
-    std::optional<kafka::protocol::bytes> key, std::optional<std::int32_t> partition,
-    std::optional<std::int64_t> timestamp, std::vector<kafka::records::record_header> headers) {
+    std::optional<kafka::protocol::bytes> key, std::optional<kafka::partition_id> partition,
+    std::optional<kafka::timestamp_ms> timestamp,
+    std::vector<kafka::records::record_header> headers) {
   co_return co_await producer_->send(std::move(topic), std::move(value), std::move(key), partition,
                                      timestamp, std::move(headers));
 }

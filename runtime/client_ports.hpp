@@ -60,12 +60,12 @@ class output_port {
   virtual std::optional<kafka::delivery> try_send(std::string_view topic,
                                                   std::optional<kafka::protocol::bytes_view> value,
                                                   std::optional<kafka::protocol::bytes_view> key,
-                                                  std::optional<std::int32_t> partition,
-                                                  std::optional<std::int64_t> timestamp) = 0;
+                                                  std::optional<kafka::partition_id> partition,
+                                                  std::optional<kafka::timestamp_ms> timestamp) = 0;
   virtual asio::awaitable<kafka::delivery> send(
       std::string topic, std::optional<kafka::protocol::bytes> value,
-      std::optional<kafka::protocol::bytes> key, std::optional<std::int32_t> partition,
-      std::optional<std::int64_t> timestamp,
+      std::optional<kafka::protocol::bytes> key, std::optional<kafka::partition_id> partition,
+      std::optional<kafka::timestamp_ms> timestamp,
       std::vector<kafka::records::record_header> headers) = 0;
   virtual asio::awaitable<void> flush() = 0;
   virtual void begin_transaction() = 0;
@@ -90,12 +90,12 @@ class kafka_producer_port final : public output_port {
   std::optional<kafka::delivery> try_send(std::string_view topic,
                                           std::optional<kafka::protocol::bytes_view> value,
                                           std::optional<kafka::protocol::bytes_view> key,
-                                          std::optional<std::int32_t> partition,
-                                          std::optional<std::int64_t> timestamp) override;
+                                          std::optional<kafka::partition_id> partition,
+                                          std::optional<kafka::timestamp_ms> timestamp) override;
   asio::awaitable<kafka::delivery> send(
       std::string topic, std::optional<kafka::protocol::bytes> value,
-      std::optional<kafka::protocol::bytes> key, std::optional<std::int32_t> partition,
-      std::optional<std::int64_t> timestamp,
+      std::optional<kafka::protocol::bytes> key, std::optional<kafka::partition_id> partition,
+      std::optional<kafka::timestamp_ms> timestamp,
       std::vector<kafka::records::record_header> headers) override;
   asio::awaitable<void> flush() override;
   void begin_transaction() override;

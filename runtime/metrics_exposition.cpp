@@ -174,7 +174,7 @@ void add_lag(families& out, const task_manager& tasks, const kafka::consumer& co
       if (!end) continue;
       out.sample(lag,
                  {{"topic", partition.topic}, {"partition", std::to_string(partition.partition)}})
-          .gauge.value = static_cast<double>(std::max<std::int64_t>(0, *end - next));
+          .gauge.value = static_cast<double>(std::max<std::int64_t>(0, end->value() - next));
     }
   }
   const auto group = consumer.group_stats();

@@ -41,14 +41,14 @@ asio::awaitable<void> record_collector::send(const operators::output_record& rec
     auto& producer = producer_for(record.topic);
     if (record.headers.empty()) {
       if (auto queued = producer.try_send(record.topic, view_of(record.value), view_of(record.key),
-                                          std::nullopt, record.timestamp)) {
+                                          std::nullopt, kafka::timestamp_ms{record.timestamp})) {
         track(std::move(*queued));
         co_return;
       }
     }
-    auto delivery = co_await producer.send(record.topic, to_kafka_bytes(record.value),
-                                           to_kafka_bytes(record.key), std::nullopt,
-                                           record.timestamp, to_kafka_headers(record.headers));
+    auto delivery = co_await producer.send(
+        record.topic, to_kafka_bytes(record.value), to_kafka_bytes(record.key), std::nullopt,
+        kafka::timestamp_ms{record.timestamp}, to_kafka_headers(record.headers));
     track(std::move(delivery));
   } catch (const std::exception&) {
     note_failure(std::current_exception());
@@ -62,12 +62,12 @@ asio::awaitable<kafka::delivery> record_collector::send_changelog(
   try {
     auto key_view = kafka::protocol::as_bytes_view(key);
     if (auto queued = producer_.try_send(changelog.topic, view_of(value), key_view,
-                                         changelog.partition, std::nullopt)) {
+                                         kafka::partition_id{changelog.partition}, std::nullopt)) {
       delivery = std::move(*queued);
     } else {
-      delivery = co_await producer_.send(changelog.topic, to_kafka_bytes(value),
-                                         kafka::protocol::to_bytes(key), changelog.partition,
-                                         std::nullopt, {});
+      delivery = co_await producer_.send(
+          changelog.topic, to_kafka_bytes(value), kafka::protocol::to_bytes(key),
+          kafka::partition_id{changelog.partition}, std::nullopt, {});
     }
     track(delivery);
   } catch (const std::exception&) {

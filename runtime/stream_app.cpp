@@ -101,7 +101,7 @@ std::optional<std::string> stream_app::impl::not_ready_reason() const {
   if (!consumer || !tasks || !rebalance) return "starting: connecting to the cluster";
   if (tasks->restoring()) return "restoring state";
   const auto group = consumer->group_stats();
-  if (group.generation <= 0 || group.in_rebalance || rebalance->pending())
+  if (group.generation.value() <= 0 || group.in_rebalance || rebalance->pending())
     return "joining the group";
   return std::nullopt;
 }

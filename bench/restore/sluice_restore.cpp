@@ -107,11 +107,11 @@ asio::awaitable<int> fill(asio::any_io_executor executor, options o) {
   for (std::int64_t i = 0; i < o.records; ++i) {
     const auto key = key_of(static_cast<std::uint64_t>(i));
     const auto key_view = kafka::protocol::as_bytes_view(key);
-    if (auto queued = producer.try_send(o.topic, value_view, key_view, 0)) {
+    if (auto queued = producer.try_send(o.topic, value_view, key_view, kafka::partition_id{0})) {
       last = *queued;
     } else {
       last = co_await producer.send(o.topic, kafka::protocol::bytes(value.begin(), value.end()),
-                                    kafka::protocol::to_bytes(key), 0);
+                                    kafka::protocol::to_bytes(key), kafka::partition_id{0});
     }
   }
   co_await producer.flush();
@@ -158,7 +158,7 @@ asio::awaitable<int> restore(asio::any_io_executor executor, options o) {
       "{\"records\": %lld, \"bytes\": %lld, \"seconds\": %.6f, \"errors\": %d, \"offsets\": %lld, "
       "\"apply_s\": %.6f, \"open_s\": %.6f, \"close_s\": %.6f}\n",
       static_cast<long long>(records),
-      static_cast<long long>(records * static_cast<std::int64_t>(o.size)), outcome.elapsed.count(),
+      static_cast<long long>(records) * static_cast<long long>(o.size), outcome.elapsed.count(),
       errors, static_cast<long long>(outcome.to - outcome.from), outcome.applying.count(), open_s,
       close_s);
   std::fflush(stdout);

@@ -129,7 +129,7 @@ class rebalance_printer : public rebalance_listener {
         std::vector<topic_partition> one(1, tp);
         co_await consumer_.seek_to_beginning(std::move(one));
       } else {
-        consumer_.seek(tp, last + 1);
+        consumer_.seek(tp, log_offset{last + 1});
       }
     }
   }
@@ -149,7 +149,8 @@ asio::awaitable<std::vector<topic_partition>> out_of_range(consumer& c, const lo
   std::vector<topic_partition> stale;
   for (const auto& tp : assigned) {
     const auto next = state.last_offset(tp) + 1;
-    if (state.last_offset(tp) >= 0 && (next < begin[tp] || next > end[tp])) stale.push_back(tp);
+    if (state.last_offset(tp) >= 0 && (next < begin.at(tp).value() || next > end.at(tp).value()))
+      stale.push_back(tp);
   }
   co_return stale;
 }

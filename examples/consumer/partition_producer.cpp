@@ -11,7 +11,7 @@ namespace asio = boost::asio;
 using namespace sluice::kafka;
 
 asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap, std::string topic,
-                          std::int32_t partition, std::string message) {
+                          partition_id partition, std::string message) {
   producer_config config;
   config.bootstrap_servers = parse_bootstrap_servers(bootstrap);
   producer p(executor, config);
@@ -23,6 +23,7 @@ asio::awaitable<void> run(asio::any_io_executor executor, std::string bootstrap,
 int main(int argc, char** argv) {
   return run_example(argc == 5, "partition_producer BOOTSTRAP TOPIC PARTITION MESSAGE",
                      [&](asio::any_io_executor executor) {
-                       return run(executor, argv[1], argv[2], std::stoi(argv[3]), argv[4]);
+                       return run(executor, argv[1], argv[2], partition_id{std::stoi(argv[3])},
+                                  argv[4]);
                      });
 }

@@ -20,8 +20,8 @@ asio::awaitable<void> run(asio::any_io_executor executor, producer_config config
                           std::string topic) {
   producer p(executor, std::move(config));
   co_await p.start();
-  auto where =
-      co_await p.send_and_wait(topic, protocol::to_bytes("Super Message"), std::nullopt, 0);
+  auto where = co_await p.send_and_wait(topic, protocol::to_bytes("Super Message"), std::nullopt,
+                                        partition_id{0});
   std::cout << "delivered to " << where.topic << "-" << where.partition << " at offset "
             << where.offset << "\n";
   co_await p.stop();

@@ -128,7 +128,7 @@ asio::awaitable<std::shared_ptr<connection>> admin_client::connection_for(
     std::optional<std::int32_t> node_id) {
   // (An if, not `?:` between two co_awaits: GCC 12 destroys the temporaries of such a conditional
   // twice, which drops a reference to the connection.)
-  if (node_id) co_return co_await cluster_.connection_to(*node_id);
+  if (node_id) co_return co_await cluster_.connection_to(kafka::node_id{*node_id});
   co_return co_await cluster_.any_connection();
 }
 
@@ -176,11 +176,12 @@ asio::awaitable<cluster_description> admin_client::describe_cluster_attempt() {
   co_return result;
 }
 
-asio::awaitable<broker_api_versions> admin_client::api_versions(
-    std::optional<std::int32_t> node_id) {
-  const std::string what = node_id ? "read the API versions of broker " + std::to_string(*node_id)
-                                   : std::string("read the API versions of a broker");
-  co_return co_await retrying(deadline(), what, &admin_client::api_versions_attempt, node_id);
+asio::awaitable<broker_api_versions> admin_client::api_versions(std::optional<node_id> broker) {
+  std::optional<std::int32_t> raw_node;
+  if (broker) raw_node = broker->value();
+  const std::string what = raw_node ? "read the API versions of broker " + std::to_string(*raw_node)
+                                    : std::string("read the API versions of a broker");
+  co_return co_await retrying(deadline(), what, &admin_client::api_versions_attempt, raw_node);
 }
 
 asio::awaitable<broker_api_versions> admin_client::api_versions_attempt(
@@ -210,6 +211,7 @@ asio::awaitable<broker_api_versions> admin_client::api_versions_attempt(
 asio::awaitable<std::vector<create_topic_result>> admin_client::create_topics(
     std::vector<new_topic> topics, bool validate_only) {
   std::vector<std::string> order;
+  order.reserve(topics.size());
   for (const auto& topic : topics) order.push_back(topic.name);
   reject_duplicates(order, "topic");
   const auto until = deadline();
@@ -217,6 +219,7 @@ asio::awaitable<std::vector<create_topic_result>> admin_client::create_topics(
   std::vector<new_topic> pending = std::move(topics);
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::vector<std::string> pending_names;
+    pending_names.reserve(pending.size());
     for (const auto& topic : pending) pending_names.push_back(topic.name);
     std::exception_ptr failure;
     try {
@@ -346,6 +349,7 @@ asio::awaitable<std::vector<topic_result>> admin_client::delete_topics(
     co_await recover(failure, attempt, until, "delete topic " + quoted_list(pending), {});
   }
   std::vector<topic_result> results;
+  results.reserve(names.size());
   for (const auto& name : names) results.push_back(std::move(done[name]));
   co_return results;
 }
@@ -357,6 +361,7 @@ asio::awaitable<std::vector<topic_result>> admin_client::create_partitions(
   auto pending = total_counts;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     std::vector<std::string> pending_names;
+    pending_names.reserve(pending.size());
     for (const auto& [name, count] : pending) pending_names.push_back(name);
     std::exception_ptr failure;
     try {
@@ -391,6 +396,7 @@ asio::awaitable<std::vector<topic_result>> admin_client::create_partitions(
                      "create partitions of topic " + quoted_list(pending_names), {});
   }
   std::vector<topic_result> results;
+  results.reserve(total_counts.size());
   for (const auto& [name, count] : total_counts) results.push_back(std::move(done[name]));
   co_return results;
 }

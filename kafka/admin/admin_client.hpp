@@ -52,7 +52,7 @@ class admin_client {
   // ---- cluster ----
   asio::awaitable<cluster_description> describe_cluster();
   // What one broker (nullopt: any) offers per API, and the version this build negotiates.
-  asio::awaitable<broker_api_versions> api_versions(std::optional<std::int32_t> node_id);
+  asio::awaitable<broker_api_versions> api_versions(std::optional<node_id> broker);
 
   // ---- topics ----
   // Returns once the created topics are visible, with leaders, in a broker's metadata (or at the
@@ -88,7 +88,7 @@ class admin_client {
   // (OffsetCommit with generation -1 and no member id); an active group answers
   // UNKNOWN_MEMBER_ID per partition. Creates the group when it does not exist.
   asio::awaitable<std::map<topic_partition, item_error>> alter_group_offsets(
-      std::string group_id, std::map<topic_partition, std::int64_t> offsets);
+      std::string group_id, std::map<topic_partition, log_offset> offsets);
   // OffsetDelete (KIP-496): drops committed offsets of partitions the group no longer consumes.
   asio::awaitable<std::map<topic_partition, item_error>> delete_group_offsets(
       std::string group_id, std::vector<topic_partition> partitions);
@@ -99,7 +99,7 @@ class admin_client {
       isolation_level isolation = isolation_level::read_uncommitted);
   // Deletes every record before the given offset of each partition (-1: up to the high watermark).
   asio::awaitable<std::map<topic_partition, deleted_records>> delete_records(
-      std::map<topic_partition, std::int64_t> before_offsets);
+      std::map<topic_partition, log_offset> before_offsets);
 
  private:
   using clock = std::chrono::steady_clock;
@@ -154,7 +154,7 @@ class admin_client {
       std::int32_t timeout_ms);
   asio::awaitable<std::map<topic_partition, deleted_records>> delete_records_at(
       std::int32_t leader, std::vector<topic_partition> partitions,
-      const std::map<topic_partition, std::int64_t>* before_offsets, std::int32_t timeout_ms);
+      const std::map<topic_partition, log_offset>* before_offsets, std::int32_t timeout_ms);
 
   // A connection to the given broker, or to any broker.
   asio::awaitable<std::shared_ptr<connection>> connection_for(std::optional<std::int32_t> node_id);
@@ -162,8 +162,8 @@ class admin_client {
   asio::awaitable<group_description> describe_group(std::string group_id);
   // ConsumerGroupDescribe (KIP-848) at the coordinator; nullopt when the broker lacks the API or
   // the group is not a consumer-protocol group.
-  asio::awaitable<std::optional<group_description>> describe_consumer_group(
-      std::int32_t coordinator, std::string group_id);
+  asio::awaitable<std::optional<group_description>> describe_consumer_group(node_id coordinator,
+                                                                            std::string group_id);
   asio::awaitable<group_result> delete_group(std::string group_id);
 
   // One attempt of the public call of the same name, which retries it (see retrying()).
@@ -183,7 +183,7 @@ class admin_client {
   asio::awaitable<std::map<topic_partition, committed_offset>> list_group_offsets_attempt(
       std::string group_id, std::optional<std::vector<topic_partition>> partitions);
   asio::awaitable<std::map<topic_partition, item_error>> alter_group_offsets_attempt(
-      std::string group_id, std::map<topic_partition, std::int64_t> offsets);
+      std::string group_id, std::map<topic_partition, log_offset> offsets);
   asio::awaitable<std::map<topic_partition, item_error>> delete_group_offsets_attempt(
       std::string group_id, std::vector<topic_partition> partitions);
 

@@ -62,7 +62,8 @@ asio::awaitable<std::vector<group_listing>> admin_client::list_groups_of(std::in
 
 asio::awaitable<std::vector<group_listing>> admin_client::list_groups_of_attempt(
     std::int32_t node_id) {
-  auto response = co_await cluster_.send_to(node_id, protocol::list_groups_request{});
+  auto response =
+      co_await cluster_.send_to(kafka::node_id{node_id}, protocol::list_groups_request{});
   throw_group_error(response.error_code, std::nullopt);
   std::vector<group_listing> result;
   for (auto& group : response.groups) {
@@ -115,7 +116,7 @@ asio::awaitable<group_description> admin_client::describe_group_attempt(std::str
                          [&](const auto& g) { return g.group_id == group_id; });
   group_description result;
   result.group_id = group_id;
-  result.coordinator_id = coordinator;
+  result.coordinator_id = coordinator.value();
   if (it == response.groups.end()) {
     result.error = {error_code::unknown_server_error, "the broker's response left out the group"};
     co_return result;
@@ -153,7 +154,7 @@ asio::awaitable<group_description> admin_client::describe_group_attempt(std::str
 }
 
 asio::awaitable<std::optional<group_description>> admin_client::describe_consumer_group(
-    std::int32_t coordinator, std::string group_id) {
+    node_id coordinator, std::string group_id) {
   auto target = co_await cluster_.connection_to(coordinator);
   if (!target->negotiated_version(api_key::consumer_group_describe)) co_return std::nullopt;
   protocol::consumer_group_describe_request request;
@@ -167,7 +168,7 @@ asio::awaitable<std::optional<group_description>> admin_client::describe_consume
   if (it->error_code != 0) co_return std::nullopt;
   group_description result;
   result.group_id = group_id;
-  result.coordinator_id = coordinator;
+  result.coordinator_id = coordinator.value();
   result.type = "consumer";
   result.protocol_type = "consumer";
   result.state = it->group_state;
@@ -192,6 +193,7 @@ asio::awaitable<std::optional<group_description>> admin_client::describe_consume
 asio::awaitable<std::vector<group_description>> admin_client::describe_groups(
     std::vector<std::string> group_ids) {
   std::vector<group_description> results;
+  results.reserve(group_ids.size());
   for (auto& id : group_ids) results.push_back(co_await describe_group(std::move(id)));
   co_return results;
 }
@@ -219,6 +221,7 @@ asio::awaitable<group_result> admin_client::delete_group_attempt(std::string gro
 asio::awaitable<std::vector<group_result>> admin_client::delete_groups(
     std::vector<std::string> group_ids) {
   std::vector<group_result> results;
+  results.reserve(group_ids.size());
   for (auto& id : group_ids) results.push_back(co_await delete_group(std::move(id)));
   co_return results;
 }
@@ -283,13 +286,13 @@ admin_client::list_group_offsets_attempt(std::string group_id,
 }
 
 asio::awaitable<std::map<topic_partition, item_error>> admin_client::alter_group_offsets(
-    std::string group_id, std::map<topic_partition, std::int64_t> offsets) {
+    std::string group_id, std::map<topic_partition, log_offset> offsets) {
   co_return co_await retrying(deadline(), "alter the offsets of group '" + group_id + "'",
                               &admin_client::alter_group_offsets_attempt, group_id, offsets);
 }
 
 asio::awaitable<std::map<topic_partition, item_error>> admin_client::alter_group_offsets_attempt(
-    std::string group_id, std::map<topic_partition, std::int64_t> offsets) {
+    std::string group_id, std::map<topic_partition, log_offset> offsets) {
   const auto coordinator = co_await cluster_.find_coordinator(coordinator_type::group, group_id);
   auto target = co_await cluster_.connection_to(coordinator);
   const auto version =
@@ -311,7 +314,8 @@ asio::awaitable<std::map<topic_partition, item_error>> admin_client::alter_group
       request.topics.push_back({.name = tp.topic});
       it = std::prev(request.topics.end());
     }
-    it->partitions.push_back({.partition_index = tp.partition, .committed_offset = entry.second});
+    it->partitions.push_back(
+        {.partition_index = tp.partition, .committed_offset = entry.second.value()});
   }
   auto response = co_await target->send(std::move(request), version);
   std::map<topic_partition, item_error> result;

@@ -125,6 +125,7 @@ asio::awaitable<std::map<topic_partition, Answer>> admin_client::ask_leaders(
 asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_offsets(
     std::map<topic_partition, offset_spec> specs, isolation_level isolation) {
   std::vector<topic_partition> partitions;
+  partitions.reserve(specs.size());
   for (const auto& [tp, spec] : specs) partitions.push_back(tp);
   const auto* specs_ptr = &specs;  // lives in this frame until ask_leaders returns
   co_return co_await ask_leaders<listed_offset>(
@@ -140,7 +141,7 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
     const std::map<topic_partition, offset_spec>* specs, isolation_level isolation,
     std::int32_t timeout_ms) {
   std::map<topic_partition, listed_offset> answers;
-  auto target = co_await cluster_.connection_to(leader);
+  auto target = co_await cluster_.connection_to(node_id{leader});
   const auto version = target->required_version(api_key::list_offsets);
   protocol::list_offsets_request request;
   request.replica_id = consumer_replica_id;
@@ -172,8 +173,9 @@ asio::awaitable<std::map<topic_partition, listed_offset>> admin_client::list_off
 }
 
 asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records(
-    std::map<topic_partition, std::int64_t> before_offsets) {
+    std::map<topic_partition, log_offset> before_offsets) {
   std::vector<topic_partition> partitions;
+  partitions.reserve(before_offsets.size());
   for (const auto& [tp, offset] : before_offsets) partitions.push_back(tp);
   const auto* offsets_ptr = &before_offsets;  // lives in this frame until ask_leaders returns
   co_return co_await ask_leaders<deleted_records>(
@@ -186,14 +188,15 @@ asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete
 
 asio::awaitable<std::map<topic_partition, deleted_records>> admin_client::delete_records_at(
     std::int32_t leader, std::vector<topic_partition> partitions,
-    const std::map<topic_partition, std::int64_t>* before_offsets, std::int32_t timeout_ms) {
+    const std::map<topic_partition, log_offset>* before_offsets, std::int32_t timeout_ms) {
   protocol::delete_records_request request;
   request.timeout_ms = timeout_ms;
   for (const auto& tp : partitions) {
     topic_entry(request.topics, tp.topic)
-        .partitions.push_back({.partition_index = tp.partition, .offset = before_offsets->at(tp)});
+        .partitions.push_back(
+            {.partition_index = tp.partition, .offset = before_offsets->at(tp).value()});
   }
-  auto response = co_await cluster_.send_to(leader, std::move(request));
+  auto response = co_await cluster_.send_to(node_id{leader}, std::move(request));
   std::map<topic_partition, deleted_records> answers;
   for (const auto& topic : response.topics) {
     for (const auto& partition : topic.partitions) {

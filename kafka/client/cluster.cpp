@@ -184,7 +184,8 @@ asio::awaitable<std::shared_ptr<connection>> cluster::open_connection(broker_add
   }
 }
 
-asio::awaitable<std::shared_ptr<connection>> cluster::connection_to(std::int32_t node_id) {
+asio::awaitable<std::shared_ptr<connection>> cluster::connection_to(kafka::node_id broker_id) {
+  const auto node_id = broker_id.value();
   auto& slot = nodes_[node_id];
   if (slot.open && slot.open->is_open()) co_return slot.open;
   auto broker = metadata_.brokers.find(node_id);
@@ -208,7 +209,7 @@ asio::awaitable<std::shared_ptr<connection>> cluster::any_connection() {
   std::string failures;
   for (const auto& [id, broker] : metadata_.brokers) {
     try {
-      co_return co_await connection_to(id);
+      co_return co_await connection_to(node_id{id});
     } catch (const kafka_error& e) {
       if (!e.retriable()) throw;
       failures += (failures.empty() ? "" : "; ") + std::string(e.what());
@@ -234,10 +235,10 @@ asio::awaitable<std::shared_ptr<connection>> cluster::controller_connection() {
   co_await refresh_if_stale();
   if (metadata_.controller_id < 0) co_await refresh_brokers();
   if (metadata_.controller_id < 0) co_return co_await any_connection();
-  co_return co_await connection_to(metadata_.controller_id);
+  co_return co_await connection_to(node_id{metadata_.controller_id});
 }
 
-asio::awaitable<std::int32_t> cluster::find_coordinator(coordinator_type type, std::string key) {
+asio::awaitable<node_id> cluster::find_coordinator(coordinator_type type, std::string key) {
   auto target = co_await any_connection();
   protocol::find_coordinator_request request;
   request.key_type = static_cast<std::int8_t>(type);
@@ -273,7 +274,7 @@ asio::awaitable<std::int32_t> cluster::find_coordinator(coordinator_type type, s
                           (type == coordinator_type::group ? "group" : "transaction") +
                           " coordinator for '" + key + "'" + (message ? ": " + *message : ""));
   }
-  co_return node;
+  co_return node_id{node};
 }
 
 }  // namespace sluice::kafka

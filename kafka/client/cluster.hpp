@@ -10,6 +10,7 @@
 
 #include "kafka/client/client_config.hpp"
 #include "kafka/client/cluster_metadata.hpp"
+#include "kafka/client/identifiers.hpp"
 #include "kafka/net/connection.hpp"
 
 namespace sluice::kafka {
@@ -51,17 +52,17 @@ class cluster {
   // The cached topic, refreshed first if unknown or stale; nullptr if the cluster lacks it.
   asio::awaitable<const topic_info*> topic(std::string name);
 
-  asio::awaitable<std::shared_ptr<connection>> connection_to(std::int32_t node_id);
+  asio::awaitable<std::shared_ptr<connection>> connection_to(node_id broker);
   // A connection to some live broker (an open one if there is one).
   asio::awaitable<std::shared_ptr<connection>> any_connection();
   asio::awaitable<std::shared_ptr<connection>> controller_connection();
   // The coordinator node for a group id or transactional id (FindCoordinator, KIP-699 batched
   // form when the broker supports it).
-  asio::awaitable<std::int32_t> find_coordinator(coordinator_type type, std::string key);
+  asio::awaitable<node_id> find_coordinator(coordinator_type type, std::string key);
 
   template <typename Request>
-  asio::awaitable<typename Request::response_type> send_to(std::int32_t node_id, Request request) {
-    auto target = co_await connection_to(node_id);
+  asio::awaitable<typename Request::response_type> send_to(node_id broker, Request request) {
+    auto target = co_await connection_to(broker);
     co_return co_await target->send(std::move(request));
   }
   template <typename Request>

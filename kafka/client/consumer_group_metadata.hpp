@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 
+#include "kafka/client/identifiers.hpp"
+
 namespace sluice::kafka {
 
 struct consumer_group_metadata {
   std::string group_id;
-  std::int32_t generation_id = -1;
+  kafka::generation_id generation_id{-1};
   std::string member_id;
   std::optional<std::string> group_instance_id;
   bool operator==(const consumer_group_metadata&) const = default;

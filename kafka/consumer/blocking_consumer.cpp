@@ -51,25 +51,25 @@ asio::awaitable<void> seek_to_beginning(consumer* c, std::vector<topic_partition
 asio::awaitable<void> seek_to_end(consumer* c, std::vector<topic_partition> partitions) {
   co_await c->seek_to_end(std::move(partitions));
 }
-asio::awaitable<std::int64_t> position(consumer* c, topic_partition partition) {
+asio::awaitable<log_offset> position(consumer* c, topic_partition partition) {
   co_return co_await c->position(std::move(partition));
 }
-asio::awaitable<std::map<topic_partition, std::int64_t>> beginning_offsets(
+asio::awaitable<std::map<topic_partition, log_offset>> beginning_offsets(
     consumer* c, std::vector<topic_partition> partitions) {
   co_return co_await c->beginning_offsets(std::move(partitions));
 }
-asio::awaitable<std::map<topic_partition, std::int64_t>> end_offsets(
+asio::awaitable<std::map<topic_partition, log_offset>> end_offsets(
     consumer* c, std::vector<topic_partition> partitions) {
   co_return co_await c->end_offsets(std::move(partitions));
 }
 asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>> offsets_for_times(
-    consumer* c, std::map<topic_partition, std::int64_t> timestamps) {
+    consumer* c, std::map<topic_partition, timestamp_ms> timestamps) {
   co_return co_await c->offsets_for_times(std::move(timestamps));
 }
 asio::awaitable<std::set<std::string>> topics(consumer* c) {
   co_return co_await c->topics();
 }
-asio::awaitable<std::optional<std::set<std::int32_t>>> partitions_for_topic(consumer* c,
+asio::awaitable<std::optional<std::set<partition_id>>> partitions_for_topic(consumer* c,
                                                                             std::string topic) {
   co_return co_await c->partitions_for_topic(std::move(topic));
 }
@@ -184,7 +184,7 @@ std::map<topic_partition, std::optional<offset_and_metadata>> blocking_consumer:
   return state_->run(kafka::committed(state_->consumer.get(), std::move(partitions)));
 }
 
-void blocking_consumer::seek(const topic_partition& partition, std::int64_t offset) {
+void blocking_consumer::seek(const topic_partition& partition, log_offset offset) {
   auto* c = state_->consumer.get();
   state_->call([c, &partition, offset] { c->seek(partition, offset); });
 }
@@ -197,22 +197,22 @@ void blocking_consumer::seek_to_end(std::vector<topic_partition> partitions) {
   state_->run(kafka::seek_to_end(state_->consumer.get(), std::move(partitions)));
 }
 
-std::int64_t blocking_consumer::position(const topic_partition& partition) {
+log_offset blocking_consumer::position(const topic_partition& partition) {
   return state_->run(kafka::position(state_->consumer.get(), partition));
 }
 
-std::map<topic_partition, std::int64_t> blocking_consumer::beginning_offsets(
+std::map<topic_partition, log_offset> blocking_consumer::beginning_offsets(
     std::vector<topic_partition> partitions) {
   return state_->run(kafka::beginning_offsets(state_->consumer.get(), std::move(partitions)));
 }
 
-std::map<topic_partition, std::int64_t> blocking_consumer::end_offsets(
+std::map<topic_partition, log_offset> blocking_consumer::end_offsets(
     std::vector<topic_partition> partitions) {
   return state_->run(kafka::end_offsets(state_->consumer.get(), std::move(partitions)));
 }
 
 std::map<topic_partition, std::optional<offset_and_timestamp>> blocking_consumer::offsets_for_times(
-    std::map<topic_partition, std::int64_t> timestamps) {
+    std::map<topic_partition, timestamp_ms> timestamps) {
   return state_->run(kafka::offsets_for_times(state_->consumer.get(), std::move(timestamps)));
 }
 
@@ -220,7 +220,7 @@ std::set<std::string> blocking_consumer::topics() {
   return state_->run(kafka::topics(state_->consumer.get()));
 }
 
-std::optional<std::set<std::int32_t>> blocking_consumer::partitions_for_topic(
+std::optional<std::set<partition_id>> blocking_consumer::partitions_for_topic(
     const std::string& topic) {
   return state_->run(kafka::partitions_for_topic(state_->consumer.get(), topic));
 }

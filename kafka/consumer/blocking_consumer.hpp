@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/identifiers.hpp"
 #include "kafka/consumer/consumer_config.hpp"
 #include "kafka/consumer/consumer_record.hpp"
 #include "kafka/consumer/rebalance_listener.hpp"
@@ -104,18 +105,17 @@ class blocking_consumer {
   void commit(std::map<topic_partition, offset_and_metadata> offsets);
   std::map<topic_partition, std::optional<offset_and_metadata>> committed(
       std::vector<topic_partition> partitions);
-  void seek(const topic_partition& partition, std::int64_t offset);
+  void seek(const topic_partition& partition, log_offset offset);
   void seek_to_beginning(std::vector<topic_partition> partitions = {});
   void seek_to_end(std::vector<topic_partition> partitions = {});
   // The offset of the next record poll() or iteration returns.
-  std::int64_t position(const topic_partition& partition);
-  std::map<topic_partition, std::int64_t> beginning_offsets(
-      std::vector<topic_partition> partitions);
-  std::map<topic_partition, std::int64_t> end_offsets(std::vector<topic_partition> partitions);
+  log_offset position(const topic_partition& partition);
+  std::map<topic_partition, log_offset> beginning_offsets(std::vector<topic_partition> partitions);
+  std::map<topic_partition, log_offset> end_offsets(std::vector<topic_partition> partitions);
   std::map<topic_partition, std::optional<offset_and_timestamp>> offsets_for_times(
-      std::map<topic_partition, std::int64_t> timestamps);
+      std::map<topic_partition, timestamp_ms> timestamps);
   std::set<std::string> topics();
-  std::optional<std::set<std::int32_t>> partitions_for_topic(const std::string& topic);
+  std::optional<std::set<partition_id>> partitions_for_topic(const std::string& topic);
 
   void pause(std::vector<topic_partition> partitions);
   void resume(std::vector<topic_partition> partitions);

@@ -295,6 +295,7 @@ asio::awaitable<std::map<topic_partition, offset_and_timestamp>> consumer::impl:
   while (!timestamps.empty()) {
     if (clock::now() > deadline) {
       std::vector<topic_partition> left;
+      left.reserve(timestamps.size());
       for (const auto& [tp, ts] : timestamps) left.push_back(tp);
       throw kafka_error(make_error_code(consumer_error::timed_out),
                         "list offsets for " + names(left) + " (last problem: " + last_problem + ")",
@@ -339,7 +340,7 @@ asio::awaitable<std::map<topic_partition, offset_and_timestamp>> consumer::impl:
     for (auto& [node, request] : by_node) {
       protocol::list_offsets_response response;
       try {
-        response = co_await cluster.send_to(node, std::move(request));
+        response = co_await cluster.send_to(node_id{node}, std::move(request));
       } catch (const kafka_error& e) {
         if (!e.retriable()) throw;
         last_problem = e.what();
@@ -568,7 +569,8 @@ std::set<topic_partition> consumer::assignment() const {
   return out;
 }
 
-void consumer::seek(const topic_partition& partition, std::int64_t offset) {
+void consumer::seek(const topic_partition& partition, log_offset target) {
+  const auto offset = target.value();
   if (offset < 0) {
     throw kafka_error(error_code::invalid_request, "seek: offset " + std::to_string(offset) +
                                                        " for " + partition.to_string() +
@@ -595,7 +597,7 @@ asio::awaitable<void> consumer::seek_to_end(std::vector<topic_partition> partiti
   co_await impl_->resolve_positions(std::move(partitions));
 }
 
-asio::awaitable<std::int64_t> consumer::position(topic_partition partition) {
+asio::awaitable<log_offset> consumer::position(topic_partition partition) {
   auto& state = impl_->assigned(partition, "position");
   if (!state.position) {
     std::vector<topic_partition> one(1, partition);
@@ -613,7 +615,7 @@ asio::awaitable<std::int64_t> consumer::position(topic_partition partition) {
     throw kafka_error(make_error_code(consumer_error::no_offset_for_partition),
                       "position: no position for " + partition.to_string(), true);
   }
-  co_return *after.position;
+  co_return log_offset{*after.position};
 }
 
 asio::awaitable<std::vector<consumer_record>> consumer::getmany(std::chrono::milliseconds timeout,
@@ -642,53 +644,64 @@ asio::awaitable<std::optional<consumer_record>> consumer::getone(
   co_return std::move(records.front());
 }
 
-std::optional<std::int64_t> consumer::highwater(const topic_partition& partition) const {
-  return impl_->assigned(partition, "highwater").highwater;
+namespace {
+template <typename Strong>
+std::optional<Strong> strong(const std::optional<typename Strong::representation>& raw) {
+  if (!raw) return std::nullopt;
+  return Strong{*raw};
+}
+}  // namespace
+
+std::optional<log_offset> consumer::highwater(const topic_partition& partition) const {
+  return strong<log_offset>(impl_->assigned(partition, "highwater").highwater);
 }
 
-std::optional<std::int64_t> consumer::last_stable_offset(const topic_partition& partition) const {
-  return impl_->assigned(partition, "last_stable_offset").last_stable_offset;
+std::optional<log_offset> consumer::last_stable_offset(const topic_partition& partition) const {
+  return strong<log_offset>(impl_->assigned(partition, "last_stable_offset").last_stable_offset);
 }
 
-std::optional<std::int64_t> consumer::last_poll_timestamp(const topic_partition& partition) const {
-  return impl_->assigned(partition, "last_poll_timestamp").last_fetch_ms;
+std::optional<timestamp_ms> consumer::last_poll_timestamp(const topic_partition& partition) const {
+  return strong<timestamp_ms>(impl_->assigned(partition, "last_poll_timestamp").last_fetch_ms);
 }
 
 namespace {
 // Each partition's offset for one ListOffsets timestamp (earliest_timestamp, latest_timestamp).
-asio::awaitable<std::map<topic_partition, std::int64_t>> offsets_at(
+asio::awaitable<std::map<topic_partition, log_offset>> offsets_at(
     consumer::impl* self, std::vector<topic_partition> partitions, std::int64_t timestamp) {
   std::map<topic_partition, std::int64_t> asked;
   for (const auto& tp : partitions) asked[tp] = timestamp;
   auto found = co_await self->list_offsets(std::move(asked), self->config.isolation);
-  std::map<topic_partition, std::int64_t> out;
-  for (const auto& [tp, at] : found) out[tp] = at.offset;
+  std::map<topic_partition, log_offset> out;
+  for (const auto& [tp, at] : found) out.emplace(tp, log_offset{at.offset});
   co_return out;
 }
 }  // namespace
 
-asio::awaitable<std::map<topic_partition, std::int64_t>> consumer::beginning_offsets(
+asio::awaitable<std::map<topic_partition, log_offset>> consumer::beginning_offsets(
     std::vector<topic_partition> partitions) {
   return offsets_at(impl_.get(), std::move(partitions), earliest_timestamp);
 }
 
-asio::awaitable<std::map<topic_partition, std::int64_t>> consumer::end_offsets(
+asio::awaitable<std::map<topic_partition, log_offset>> consumer::end_offsets(
     std::vector<topic_partition> partitions) {
   return offsets_at(impl_.get(), std::move(partitions), latest_timestamp);
 }
 
 asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>>
-consumer::offsets_for_times(std::map<topic_partition, std::int64_t> timestamps) {
+consumer::offsets_for_times(std::map<topic_partition, timestamp_ms> timestamps) {
+  std::vector<topic_partition> asked;
+  asked.reserve(timestamps.size());
+  std::map<topic_partition, std::int64_t> wire_timestamps;
   for (const auto& [tp, ts] : timestamps) {
-    if (ts < 0) {
+    if (ts.value() < 0) {
       throw kafka_error(error_code::invalid_request, "offsets_for_times: timestamp " +
-                                                         std::to_string(ts) + " for " +
+                                                         std::to_string(ts.value()) + " for " +
                                                          tp.to_string() + " is negative");
     }
+    asked.push_back(tp);
+    wire_timestamps.emplace(tp, ts.value());
   }
-  std::vector<topic_partition> asked;
-  for (const auto& [tp, ts] : timestamps) asked.push_back(tp);
-  auto found = co_await impl_->list_offsets(std::move(timestamps), impl_->config.isolation);
+  auto found = co_await impl_->list_offsets(std::move(wire_timestamps), impl_->config.isolation);
   std::map<topic_partition, std::optional<offset_and_timestamp>> out;
   for (const auto& tp : asked) {
     auto it = found.find(tp);
@@ -711,14 +724,14 @@ asio::awaitable<std::set<std::string>> consumer::topics() {
   co_return out;
 }
 
-asio::awaitable<std::optional<std::set<std::int32_t>>> consumer::partitions_for_topic(
+asio::awaitable<std::optional<std::set<partition_id>>> consumer::partitions_for_topic(
     std::string topic) {
   std::vector<std::string> one(1, topic);
   const auto* metadata = co_await impl_->cluster.refresh_metadata(std::move(one));
   const auto* info = metadata->topic(topic);
   if (info == nullptr || info->error != error_code::none) co_return std::nullopt;
-  std::set<std::int32_t> out;
-  for (const auto& p : info->partitions) out.insert(p.partition);
+  std::set<partition_id> out;
+  for (const auto& p : info->partitions) out.insert(partition_id{p.partition});
   co_return out;
 }
 

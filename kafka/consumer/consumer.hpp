@@ -46,6 +46,7 @@
 
 #include "kafka/client/cluster.hpp"
 #include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/identifiers.hpp"
 #include "kafka/consumer/consumer_config.hpp"
 #include "kafka/consumer/consumer_record.hpp"
 #include "kafka/consumer/rebalance_listener.hpp"
@@ -68,7 +69,7 @@ struct group_statistics {
   bool in_rebalance = false;
   std::optional<std::chrono::steady_clock::time_point> last_rebalance_start;
   std::optional<std::chrono::steady_clock::time_point> last_rebalance_end;
-  std::int32_t generation = -1;  // or member epoch (KIP-848)
+  generation_id generation{-1};  // or member epoch (KIP-848)
 };
 
 class consumer {
@@ -132,12 +133,12 @@ class consumer {
 
   // ---- positions -----------------------------------------------------------------------------
   // The next fetch returns `offset`. Throws illegal_state for a partition not assigned.
-  void seek(const topic_partition& partition, std::int64_t offset);
+  void seek(const topic_partition& partition, log_offset offset);
   // Empty: every assigned partition. The new positions are looked up before these return.
   asio::awaitable<void> seek_to_beginning(std::vector<topic_partition> partitions = {});
   asio::awaitable<void> seek_to_end(std::vector<topic_partition> partitions = {});
   // The offset of the next record getmany would return; looked up first if unknown.
-  asio::awaitable<std::int64_t> position(topic_partition partition);
+  asio::awaitable<log_offset> position(topic_partition partition);
 
   // ---- records -------------------------------------------------------------------------------
   // Up to max_records (0: max_poll_records) records from the given partitions (empty: all
@@ -152,23 +153,23 @@ class consumer {
 
   // ---- what the last fetches said ------------------------------------------------------------
   // The high watermark / last stable offset of an assigned partition from its last fetch response.
-  std::optional<std::int64_t> highwater(const topic_partition& partition) const;
-  std::optional<std::int64_t> last_stable_offset(const topic_partition& partition) const;
+  std::optional<log_offset> highwater(const topic_partition& partition) const;
+  std::optional<log_offset> last_stable_offset(const topic_partition& partition) const;
   // When the last fetch response for the partition arrived (milliseconds since the epoch).
-  std::optional<std::int64_t> last_poll_timestamp(const topic_partition& partition) const;
+  std::optional<timestamp_ms> last_poll_timestamp(const topic_partition& partition) const;
 
   // ---- lookups -------------------------------------------------------------------------------
-  asio::awaitable<std::map<topic_partition, std::int64_t>> beginning_offsets(
+  asio::awaitable<std::map<topic_partition, log_offset>> beginning_offsets(
       std::vector<topic_partition> partitions);
   // The high watermark (read_uncommitted) or last stable offset (read_committed).
-  asio::awaitable<std::map<topic_partition, std::int64_t>> end_offsets(
+  asio::awaitable<std::map<topic_partition, log_offset>> end_offsets(
       std::vector<topic_partition> partitions);
   // For each partition the earliest offset whose timestamp is >= the given one (nullopt: none).
   asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>> offsets_for_times(
-      std::map<topic_partition, std::int64_t> timestamps);
+      std::map<topic_partition, timestamp_ms> timestamps);
   asio::awaitable<std::set<std::string>> topics();
   // nullopt when the topic does not exist.
-  asio::awaitable<std::optional<std::set<std::int32_t>>> partitions_for_topic(std::string topic);
+  asio::awaitable<std::optional<std::set<partition_id>>> partitions_for_topic(std::string topic);
 
   // ---- flow control --------------------------------------------------------------------------
   void pause(const std::vector<topic_partition>& partitions);

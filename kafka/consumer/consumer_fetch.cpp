@@ -169,7 +169,7 @@ asio::awaitable<void> consumer::impl::fetch_from(std::int32_t node,
 
   protocol::fetch_response response;
   try {
-    auto conn = co_await cluster.connection_to(node);
+    auto conn = co_await cluster.connection_to(node_id{node});
     const auto version = fetch_version(*conn);
     response = co_await conn->send(std::move(request), version);
   } catch (const std::exception& e) {
@@ -346,7 +346,7 @@ asio::awaitable<void> consumer::impl::validate_positions(
   for (auto& [node, list] : by_leader) {
     std::shared_ptr<connection> conn;
     try {
-      conn = co_await cluster.connection_to(node);
+      conn = co_await cluster.connection_to(node_id{node});
     } catch (const std::exception& e) {
       if (!stopping) spdlog::warn("consumer: connecting to broker {} failed: {}", node, e.what());
       metadata_stale = true;

@@ -60,13 +60,13 @@ asio::awaitable<std::shared_ptr<connection>> coordinator(consumer::impl& self, b
       auto node =
           co_await self.cluster.find_coordinator(coordinator_type::group, self.config.group_id);
       if (self.stopping) throw stopped();
-      const auto& broker = self.cluster.metadata().brokers.at(node);
+      const auto& broker = self.cluster.metadata().brokers.at(node.value());
       auto options = self.config.connection();
       if (for_join) {
         options.request_timeout = std::max(options.request_timeout,
                                            self.config.max_poll_interval + std::chrono::seconds(5));
       }
-      broker_address address{broker.host, static_cast<std::uint16_t>(broker.port), node};
+      broker_address address{broker.host, static_cast<std::uint16_t>(broker.port), node.value()};
       auto opened = co_await connection::open(self.executor, address, options);
       if (self.stopping) {
         opened->close();
@@ -371,13 +371,14 @@ group_statistics consumer::group_stats() const {
           .in_rebalance = g.statistics.in_rebalance,
           .last_rebalance_start = g.statistics.started,
           .last_rebalance_end = g.statistics.ended,
-          .generation = g.generation};
+          .generation = generation_id{g.generation}};
 }
 
 consumer_group_metadata consumer::group_metadata() const {
   if (!impl_->group) throw illegal_state("group_metadata: the consumer has no group_id");
   const auto& g = *impl_->group;
-  return {impl_->config.group_id, g.generation, g.member_id, impl_->config.group_instance_id};
+  return {impl_->config.group_id, generation_id{g.generation}, g.member_id,
+          impl_->config.group_instance_id};
 }
 
 asio::awaitable<void> consumer::commit() {

@@ -22,6 +22,7 @@
 #include <span>
 #include <vector>
 
+#include "kafka/client/identifiers.hpp"
 #include "kafka/protocol/wire.hpp"
 #include "kafka/records/record.hpp"
 #include "kafka/records/record_batch_builder.hpp"
@@ -51,7 +52,7 @@ class batch_builder {
   // std::logic_error once the batch was handed to send_batch().
   std::optional<batch_record_metadata> append(std::optional<protocol::bytes_view> key,
                                               std::optional<protocol::bytes_view> value,
-                                              std::optional<std::int64_t> timestamp = std::nullopt,
+                                              std::optional<timestamp_ms> timestamp = std::nullopt,
                                               std::span<const records::header_view> headers = {});
 
   std::int32_t record_count() const { return builder_.record_count(); }

@@ -31,7 +31,7 @@ namespace {
 asio::awaitable<record_metadata> send_and_deliver(
     producer* p, std::shared_ptr<std::promise<void>> queued, std::string topic,
     std::optional<protocol::bytes> value, std::optional<protocol::bytes> key,
-    std::optional<std::int32_t> partition, std::optional<std::int64_t> timestamp,
+    std::optional<partition_id> partition, std::optional<timestamp_ms> timestamp,
     std::vector<records::record_header> headers) {
   delivery handle;
   try {
@@ -60,7 +60,7 @@ asio::awaitable<void> abort(producer* p) {
 asio::awaitable<void> stop_producer(producer* p, std::chrono::milliseconds timeout) {
   co_await p->stop(timeout);
 }
-asio::awaitable<std::vector<std::int32_t>> partitions(producer* p, std::string topic) {
+asio::awaitable<std::vector<partition_id>> partitions(producer* p, std::string topic) {
   co_return co_await p->partitions_for(std::move(topic));
 }
 asio::awaitable<void> send_offsets(producer* p,
@@ -106,8 +106,8 @@ blocking_producer::~blocking_producer() {
 blocking_producer::future blocking_producer::send(std::string topic,
                                                   std::optional<protocol::bytes> value,
                                                   std::optional<protocol::bytes> key,
-                                                  std::optional<std::int32_t> partition,
-                                                  std::optional<std::int64_t> timestamp,
+                                                  std::optional<partition_id> partition,
+                                                  std::optional<timestamp_ms> timestamp,
                                                   std::vector<records::record_header> headers) {
   auto queued = std::make_shared<std::promise<void>>();
   auto enqueued = queued->get_future();
@@ -125,7 +125,7 @@ void blocking_producer::flush() {
   state_->run(flush_producer(state_->producer.get()));
 }
 
-std::vector<std::int32_t> blocking_producer::partitions_for(const std::string& topic) {
+std::vector<partition_id> blocking_producer::partitions_for(const std::string& topic) {
   return state_->run(partitions(state_->producer.get(), topic));
 }
 

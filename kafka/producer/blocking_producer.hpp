@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/identifiers.hpp"
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/delivery.hpp"
 #include "kafka/producer/producer_config.hpp"
@@ -53,11 +54,11 @@ class blocking_producer {
 
   future send(std::string topic, std::optional<protocol::bytes> value,
               std::optional<protocol::bytes> key = std::nullopt,
-              std::optional<std::int32_t> partition = std::nullopt,
-              std::optional<std::int64_t> timestamp = std::nullopt,
+              std::optional<partition_id> partition = std::nullopt,
+              std::optional<timestamp_ms> timestamp = std::nullopt,
               std::vector<records::record_header> headers = {});
   void flush();
-  std::vector<std::int32_t> partitions_for(const std::string& topic);
+  std::vector<partition_id> partitions_for(const std::string& topic);
 
   void begin_transaction();
   void commit_transaction();

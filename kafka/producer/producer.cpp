@@ -63,18 +63,19 @@ struct producer::impl : producer_core {
            (result.new_batch && result.created + config.linger < sleep_until);
   }
 
-  std::int32_t choose_partition(topic_queue& topic, std::optional<std::int32_t> partition,
+  std::int32_t choose_partition(topic_queue& topic, std::optional<partition_id> chosen_by_caller,
                                 std::optional<protocol::bytes_view> key,
                                 std::optional<protocol::bytes_view> value, std::size_t size) {
     const auto count = static_cast<std::int32_t>(topic.partitions.size());
-    if (partition) {
-      if (*partition < 0 || *partition >= count) {
+    if (chosen_by_caller) {
+      const auto partition = chosen_by_caller->value();
+      if (partition < 0 || partition >= count) {
         throw kafka_error(error_code::unknown_topic_or_partition,
                           "send to topic '" + *topic.name + "': partition " +
-                              std::to_string(*partition) + " does not exist (the topic has " +
+                              std::to_string(partition) + " does not exist (the topic has " +
                               std::to_string(count) + " partitions)");
       }
-      return *partition;
+      return partition;
     }
     if (config.partitioner) {
       const auto chosen = config.partitioner->partition(topic.info, key, value);
@@ -100,14 +101,14 @@ struct producer::impl : producer_core {
     }
   }
 
-  delivery append(topic_queue& topic, std::optional<std::int32_t> partition,
-                  std::optional<std::int64_t> timestamp, std::optional<protocol::bytes_view> key,
+  delivery append(topic_queue& topic, std::optional<partition_id> partition,
+                  std::optional<timestamp_ms> timestamp, std::optional<protocol::bytes_view> key,
                   std::optional<protocol::bytes_view> value,
                   std::span<const records::header_view> headers, std::size_t size) {
     const auto chosen = choose_partition(topic, partition, key, value, size);
     auto& queue = topic.partitions[static_cast<std::size_t>(chosen)];
-    auto result = accumulator.append(topic, queue, timestamp ? *timestamp : wall_clock_ms(), key,
-                                     value, headers, size);
+    auto result = accumulator.append(topic, queue, timestamp ? timestamp->value() : wall_clock_ms(),
+                                     key, value, headers, size);
     // A transactional producer adds the partition to the transaction before its first batch
     // goes out (version 1: the sender sends AddPartitionsToTxn).
     if (txn.join(queue) || must_wake(result)) wake();
@@ -191,14 +192,12 @@ producer_statistics producer::statistics() const {
   return impl_->statistics;
 }
 
-std::int64_t producer::producer_id() const {
-  return impl_->ids.producer_id();
-}
-std::int16_t producer::producer_epoch() const {
-  return impl_->ids.producer_epoch();
+producer_identity producer::identity() const {
+  return {producer_id{impl_->ids.producer_id()}, producer_epoch{impl_->ids.producer_epoch()}};
 }
 
-void producer::skip_sequence_for_testing(const std::string& topic, std::int32_t partition) {
+void producer::skip_sequence_for_testing(const std::string& topic, partition_id skipped) {
+  const auto partition = skipped.value();
   auto* queues = impl_->accumulator.find(topic);
   if (queues == nullptr || partition < 0 ||
       static_cast<std::size_t>(partition) >= queues->partitions.size()) {
@@ -277,8 +276,8 @@ asio::awaitable<void> producer::stop(std::chrono::milliseconds timeout) {
 
 asio::awaitable<delivery> producer::send(std::string topic, std::optional<protocol::bytes> value,
                                          std::optional<protocol::bytes> key,
-                                         std::optional<std::int32_t> partition,
-                                         std::optional<std::int64_t> timestamp,
+                                         std::optional<partition_id> partition,
+                                         std::optional<timestamp_ms> timestamp,
                                          std::vector<records::record_header> headers) {
   auto self = impl_;
   self->check_can_send(topic);
@@ -318,8 +317,9 @@ batch_builder producer::create_batch() const {
 }
 
 asio::awaitable<delivery> producer::send_batch(batch_builder batch, std::string topic,
-                                               std::int32_t partition) {
+                                               partition_id target) {
   auto self = impl_;
+  const auto partition = target.value();
   self->check_can_send(topic);
   const auto where_to = "send a batch of " + std::to_string(batch.record_count()) + " records to " +
                         topic + "-" + std::to_string(partition);
@@ -369,7 +369,7 @@ asio::awaitable<delivery> producer::send_batch(batch_builder batch, std::string 
 
 asio::awaitable<record_metadata> producer::send_and_wait(
     std::string topic, std::optional<protocol::bytes> value, std::optional<protocol::bytes> key,
-    std::optional<std::int32_t> partition, std::optional<std::int64_t> timestamp,
+    std::optional<partition_id> partition, std::optional<timestamp_ms> timestamp,
     std::vector<records::record_header> headers) {
   auto handle = co_await send(std::move(topic), std::move(value), std::move(key), partition,
                               timestamp, std::move(headers));
@@ -379,8 +379,8 @@ asio::awaitable<record_metadata> producer::send_and_wait(
 std::optional<delivery> producer::try_send(std::string_view topic,
                                            std::optional<protocol::bytes_view> value,
                                            std::optional<protocol::bytes_view> key,
-                                           std::optional<std::int32_t> partition,
-                                           std::optional<std::int64_t> timestamp,
+                                           std::optional<partition_id> partition,
+                                           std::optional<timestamp_ms> timestamp,
                                            std::span<const records::header_view> headers) {
   auto& self = *impl_;
   self.check_can_send(topic);
@@ -410,12 +410,12 @@ asio::awaitable<void> producer::flush() {
   if (self->config.acks == acks::none) co_await self->sending.write_barrier();
 }
 
-asio::awaitable<std::vector<std::int32_t>> producer::partitions_for(std::string topic) {
+asio::awaitable<std::vector<partition_id>> producer::partitions_for(std::string topic) {
   auto self = impl_;
   self->check_usable("partitions_for");
   auto* queues = co_await self->wait_for_topic(topic, clock::now() + self->config.max_block);
-  std::vector<std::int32_t> partitions;
-  for (const auto& queue : queues->partitions) partitions.push_back(queue.partition);
+  std::vector<partition_id> partitions;
+  for (const auto& queue : queues->partitions) partitions.push_back(partition_id{queue.partition});
   co_return partitions;
 }
 

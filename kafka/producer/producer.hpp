@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "kafka/client/consumer_group_metadata.hpp"
+#include "kafka/client/identifiers.hpp"
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/producer/batch_builder.hpp"
 #include "kafka/producer/delivery.hpp"
@@ -106,15 +107,15 @@ class producer {
   // buffer full, producer stopped or failed, or (transactional) no transaction begun.
   asio::awaitable<delivery> send(std::string topic, std::optional<protocol::bytes> value,
                                  std::optional<protocol::bytes> key = std::nullopt,
-                                 std::optional<std::int32_t> partition = std::nullopt,
-                                 std::optional<std::int64_t> timestamp = std::nullopt,
+                                 std::optional<partition_id> partition = std::nullopt,
+                                 std::optional<timestamp_ms> timestamp = std::nullopt,
                                  std::vector<records::record_header> headers = {});
   // send() and wait for the delivery.
   asio::awaitable<record_metadata> send_and_wait(
       std::string topic, std::optional<protocol::bytes> value,
       std::optional<protocol::bytes> key = std::nullopt,
-      std::optional<std::int32_t> partition = std::nullopt,
-      std::optional<std::int64_t> timestamp = std::nullopt,
+      std::optional<partition_id> partition = std::nullopt,
+      std::optional<timestamp_ms> timestamp = std::nullopt,
       std::vector<records::record_header> headers = {});
   // The fast path for hot loops: queues without a coroutine when the topic's metadata is known
   // and the buffer has room; nullopt otherwise (then co_await send()). It also declines when the
@@ -125,8 +126,8 @@ class producer {
   std::optional<delivery> try_send(std::string_view topic,
                                    std::optional<protocol::bytes_view> value,
                                    std::optional<protocol::bytes_view> key = std::nullopt,
-                                   std::optional<std::int32_t> partition = std::nullopt,
-                                   std::optional<std::int64_t> timestamp = std::nullopt,
+                                   std::optional<partition_id> partition = std::nullopt,
+                                   std::optional<timestamp_ms> timestamp = std::nullopt,
                                    std::span<const records::header_view> headers = {});
 
   // An empty batch for send_batch(), with this producer's compression and batch_size (aiokafka's
@@ -138,12 +139,12 @@ class producer {
   // the batch is at that offset + i. Throws kafka_error like send(), and for an empty batch or one
   // larger than max_request_size.
   asio::awaitable<delivery> send_batch(batch_builder batch, std::string topic,
-                                       std::int32_t partition);
+                                       partition_id partition);
 
   // Sends everything queued now and waits until each of those records is delivered or failed.
   asio::awaitable<void> flush();
   // The topic's partitions (refreshing metadata if the topic is not known yet).
-  asio::awaitable<std::vector<std::int32_t>> partitions_for(std::string topic);
+  asio::awaitable<std::vector<partition_id>> partitions_for(std::string topic);
 
   // create_batch()/send_batch() (aiokafka's) hand the producer a whole batch built by the caller
   // for one partition; see batch_builder.hpp. Typed keys and values (serializers):
@@ -172,13 +173,12 @@ class producer {
 
   const producer_config& config() const;
   producer_statistics statistics() const;
-  // The idempotent producer's id and epoch (-1 before start, or when not idempotent).
-  std::int64_t producer_id() const;
-  std::int16_t producer_epoch() const;
+  // The idempotent producer's id and epoch (both -1 before start, or when not idempotent).
+  producer_identity identity() const;
   // Testing hook: skips one sequence number on the partition, as if a batch had been lost, so
   // that the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER and the epoch-bump recovery (KIP-360)
   // runs against a real broker.
-  void skip_sequence_for_testing(const std::string& topic, std::int32_t partition);
+  void skip_sequence_for_testing(const std::string& topic, partition_id partition);
   // The transaction protocol in use: 2 (KIP-890 part 2) or 1, decided by start(); 0 for a
   // producer without transactional_id.
   int transaction_version() const;

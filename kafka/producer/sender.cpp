@@ -182,7 +182,7 @@ bool sender::prepare(producer_batch& batch) {
 asio::awaitable<void> sender::connect(std::int32_t node) {
   bool failed = false;
   try {
-    auto conn = co_await core_.net.connection_to(node);
+    auto conn = co_await core_.net.connection_to(node_id{node});
     sinks_[node].conn = std::move(conn);
   } catch (const std::exception& e) {
     spdlog::warn("producer: cannot connect to broker {}: {}", node, e.what());

@@ -67,8 +67,8 @@ class serializing_producer {
   // producer::send() with the key and value serialized first (here, before the call returns).
   asio::awaitable<delivery> send(std::string topic, std::optional<Value> value,
                                  std::optional<Key> key = std::nullopt,
-                                 std::optional<std::int32_t> partition = std::nullopt,
-                                 std::optional<std::int64_t> timestamp = std::nullopt,
+                                 std::optional<partition_id> partition = std::nullopt,
+                                 std::optional<timestamp_ms> timestamp = std::nullopt,
                                  std::vector<records::record_header> headers = {}) {
     auto value_bytes = detail::serialize(value_serializer_, topic, value, "value");
     auto key_bytes = detail::serialize(key_serializer_, topic, key, "key");
@@ -77,8 +77,8 @@ class serializing_producer {
   }
   asio::awaitable<record_metadata> send_and_wait(
       std::string topic, std::optional<Value> value, std::optional<Key> key = std::nullopt,
-      std::optional<std::int32_t> partition = std::nullopt,
-      std::optional<std::int64_t> timestamp = std::nullopt,
+      std::optional<partition_id> partition = std::nullopt,
+      std::optional<timestamp_ms> timestamp = std::nullopt,
       std::vector<records::record_header> headers = {}) {
     auto value_bytes = detail::serialize(value_serializer_, topic, value, "value");
     auto key_bytes = detail::serialize(key_serializer_, topic, key, "key");
@@ -110,8 +110,8 @@ class serializing_blocking_producer {
 
   blocking_producer::future send(std::string topic, std::optional<Value> value,
                                  std::optional<Key> key = std::nullopt,
-                                 std::optional<std::int32_t> partition = std::nullopt,
-                                 std::optional<std::int64_t> timestamp = std::nullopt,
+                                 std::optional<partition_id> partition = std::nullopt,
+                                 std::optional<timestamp_ms> timestamp = std::nullopt,
                                  std::vector<records::record_header> headers = {}) {
     auto value_bytes = detail::serialize(value_serializer_, topic, value, "value");
     auto key_bytes = detail::serialize(key_serializer_, topic, key, "key");

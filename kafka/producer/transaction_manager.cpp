@@ -64,10 +64,11 @@ transaction_manager::transaction_manager(asio::any_io_executor executor, cluster
 
 asio::awaitable<std::shared_ptr<connection>> transaction_manager::coordinator_connection() {
   if (coordinator_ < 0) {
-    coordinator_ =
+    const auto found =
         co_await net_.find_coordinator(coordinator_type::transaction, *config_.transactional_id);
+    coordinator_ = found.value();
   }
-  co_return co_await net_.connection_to(coordinator_);
+  co_return co_await net_.connection_to(node_id{coordinator_});
 }
 
 // Returns the pause before the next attempt; throws for fenced and abortable errors.
@@ -266,10 +267,11 @@ asio::awaitable<error_code> transaction_manager::txn_offset_commit_attempt(
     const std::map<topic_partition, offset_and_metadata>* offsets,
     const consumer_group_metadata* group, std::int32_t* coordinator) {
   if (*coordinator < 0)
-    *coordinator = co_await net_.find_coordinator(coordinator_type::group, group->group_id);
+    *coordinator =
+        (co_await net_.find_coordinator(coordinator_type::group, group->group_id)).value();
   std::shared_ptr<connection> conn;
   try {
-    conn = co_await net_.connection_to(*coordinator);
+    conn = co_await net_.connection_to(node_id{*coordinator});
   } catch (...) {
     *coordinator = -1;
     throw;
@@ -281,7 +283,7 @@ asio::awaitable<error_code> transaction_manager::txn_offset_commit_attempt(
   request.group_id = group->group_id;
   request.producer_id = ids_.producer_id();
   request.producer_epoch = ids_.producer_epoch();
-  request.generation_id = group->generation_id;
+  request.generation_id = group->generation_id.value();
   request.member_id = group->member_id;
   request.group_instance_id = group->group_instance_id;
   // The map is sorted by topic, so each topic's partitions are adjacent.

@@ -67,7 +67,7 @@ asio::awaitable<int> run_cluster(kafka::admin_client* admin, cluster_args args, 
   std::vector<kafka::broker_api_versions> versions;
   for (const auto& broker : description.brokers) {
     if (args.broker && *args.broker != broker.node_id) continue;
-    versions.push_back(co_await admin->api_versions(broker.node_id));
+    versions.push_back(co_await admin->api_versions(kafka::node_id{broker.node_id}));
   }
   if (args.broker && versions.empty()) {
     *print.err << "error: broker " << *args.broker << " is not in the cluster\n";

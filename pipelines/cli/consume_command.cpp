@@ -54,14 +54,14 @@ asio::awaitable<std::vector<kafka::topic_partition>> partitions_to_assign(kafka:
     auto found = co_await consumer->partitions_for_topic(topic);
     if (!found) throw input_error("topic '" + topic + "' does not exist");
     if (args.partition) {
-      if (!found->contains(*args.partition)) {
+      if (!found->contains(kafka::partition_id{*args.partition})) {
         throw input_error("--partition " + std::to_string(*args.partition) + ": topic '" + topic +
                           "' has " + std::to_string(found->size()) + " partition(s)");
       }
       partitions.push_back({topic, *args.partition});
       continue;
     }
-    for (auto partition : *found) partitions.push_back({topic, partition});
+    for (auto partition : *found) partitions.push_back({topic, partition.value()});
   }
   co_return partitions;
 }
@@ -71,15 +71,17 @@ asio::awaitable<void> seek_to_start(kafka::consumer* consumer,
                                     start_position start) {
   if (start.what == start_position::kind::offset) {
     // An offset past either end of a partition is reset by auto_offset_reset (latest).
-    for (const auto& partition : partitions) consumer->seek(partition, start.value);
+    for (const auto& partition : partitions)
+      consumer->seek(partition, kafka::log_offset{start.value});
   } else if (start.what == start_position::kind::timestamp) {
-    std::map<kafka::topic_partition, std::int64_t> times;
-    for (const auto& partition : partitions) times[partition] = start.value;
+    std::map<kafka::topic_partition, kafka::timestamp_ms> times;
+    for (const auto& partition : partitions)
+      times.emplace(partition, kafka::timestamp_ms{start.value});
     auto found = co_await consumer->offsets_for_times(std::move(times));
     std::vector<kafka::topic_partition> none_after;
     for (const auto& [partition, offset] : found) {
       if (offset) {
-        consumer->seek(partition, offset->offset);
+        consumer->seek(partition, kafka::log_offset{offset->offset});
       } else {
         none_after.push_back(partition);  // every record is older: only new ones
       }

@@ -237,7 +237,7 @@ asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
   std::map<kafka::topic_partition, kafka::listed_offset> at_time;
   if (!time_specs.empty()) at_time = co_await admin->list_offsets(std::move(time_specs));
 
-  std::map<kafka::topic_partition, std::int64_t> plan;
+  std::map<kafka::topic_partition, kafka::log_offset> plan;
   for (const auto& tp : partitions) {
     const auto& first = earliest.at(tp).error;
     const auto& last = latest.at(tp).error;
@@ -258,7 +258,7 @@ asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
       }
       if (it->second.offset >= 0) position.at_time = it->second.offset;
     }
-    plan[tp] = plan_reset(args.target, position, tp.to_string());
+    plan.insert_or_assign(tp, kafka::log_offset{plan_reset(args.target, position, tp.to_string())});
   }
 
   int status = ok;
@@ -286,7 +286,7 @@ asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
       row["previous_offset"] = it == committed.end() || it->second.offset < 0
                                    ? json::value(nullptr)
                                    : json::value(it->second.offset);
-      row["new_offset"] = offset;
+      row["new_offset"] = offset.value();
       if (args.execute) {
         const auto& error = outcome[tp];
         row["error"] =
@@ -299,7 +299,8 @@ asio::awaitable<int> run_groups_reset_offsets(kafka::admin_client* admin,
   } else {
     table rows({"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"});
     for (const auto& [tp, offset] : plan)
-      rows.add({args.group, tp.topic, std::to_string(tp.partition), std::to_string(offset)});
+      rows.add(
+          {args.group, tp.topic, std::to_string(tp.partition), std::to_string(offset.value())});
     rows.print(*print.out);
     if (!args.execute)
       *print.out << "(dry run: nothing was committed; add --execute to commit these offsets)\n";

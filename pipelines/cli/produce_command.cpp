@@ -43,7 +43,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::size_t chunk_size = 64 * 1024;
+constexpr std::size_t chunk_size = std::size_t{64} * 1024;
 constexpr std::size_t max_queued_chunks = 8;
 // How often the reader of a terminal or pipe looks whether it should stop (after a failure).
 constexpr int stop_check_ms = 100;
@@ -245,10 +245,11 @@ struct line_producer {
     std::optional<kafka::protocol::bytes_view> key;
     if (split.key) key = kafka::protocol::as_bytes_view(*split.key);
     const auto value = kafka::protocol::as_bytes_view(split.value);
+    std::optional<kafka::partition_id> partition;
+    if (args->partition) partition = kafka::partition_id{*args->partition};
     std::optional<kafka::delivery> handle;
     try {
-      handle =
-          producer->try_send(args->topic, value, key, args->partition, std::nullopt, header_views);
+      handle = producer->try_send(args->topic, value, key, partition, std::nullopt, header_views);
       if (!handle) {
         // The buffer is full, the metadata unknown or the sender due: send() waits and yields.
         std::optional<kafka::protocol::bytes> owned_key;
@@ -256,7 +257,7 @@ struct line_producer {
         auto owned_value = kafka::protocol::to_bytes(split.value);
         auto headers = args->headers;
         handle = co_await producer->send(args->topic, std::move(owned_value), std::move(owned_key),
-                                         args->partition, std::nullopt, std::move(headers));
+                                         partition, std::nullopt, std::move(headers));
       }
     } catch (const kafka::kafka_error& e) {
       // E.g. a record larger than max.request.size: say which line it was.
@@ -364,7 +365,7 @@ int run_produce(const command_line& command, std::istream& in, std::ostream& err
   config.delivery_timeout =
       std::max(config.delivery_timeout, config.linger + config.request_timeout);
   // Larger batches than the default 16 KiB: the console producer is mostly fed files and pipes.
-  config.batch_size = 256 * 1024;
+  config.batch_size = std::size_t{256} * 1024;
   for (const auto& warning :
        apply_command_properties(command.connection.properties, {.producer = &config}, "produce"))
     err << "warning: " << warning << '\n';

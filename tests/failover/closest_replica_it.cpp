@@ -71,7 +71,7 @@ asio::awaitable<void> closest_replica(asio::any_io_executor executor, three_node
     producer p(executor, test_support::test_producer_config());
     co_await p.start();
     for (int i = 0; i < count; ++i)
-      co_await p.send(topic, protocol::to_bytes(value_of(i)), std::nullopt, 0);
+      co_await p.send(topic, protocol::to_bytes(value_of(i)), std::nullopt, partition_id{0});
     co_await p.flush();
     co_await p.stop();
   }

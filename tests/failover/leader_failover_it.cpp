@@ -40,7 +40,8 @@ asio::awaitable<void> keep_sending(asio::any_io_executor executor, producer* p, 
   while (!state->stop) {
     for (int k = 0; k < 20 && !state->stop; ++k) {
       auto value = protocol::to_bytes("r" + std::to_string(state->sent));
-      state->handles.push_back(co_await p->send(topic, std::move(value), std::nullopt, 0));
+      state->handles.push_back(
+          co_await p->send(topic, std::move(value), std::nullopt, partition_id{0}));
       ++state->sent;
     }
     co_await sleep_ms(executor, 10);
@@ -116,7 +117,8 @@ asio::awaitable<void> produce_values(asio::any_io_executor executor, std::string
   producer p(executor, idempotent_config());
   co_await p.start();
   for (int i = from; i < to; ++i)
-    co_await p.send(topic, protocol::to_bytes("c" + std::to_string(i)), std::nullopt, 0);
+    co_await p.send(topic, protocol::to_bytes("c" + std::to_string(i)), std::nullopt,
+                    partition_id{0});
   co_await p.flush();
   co_await p.stop();
 }

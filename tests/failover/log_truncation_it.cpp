@@ -29,7 +29,8 @@ asio::awaitable<void> produce_values(asio::any_io_executor executor, std::string
   producer p(executor, config);
   co_await p.start();
   for (int i = from; i < to; ++i)
-    co_await p.send(topic, protocol::to_bytes(prefix + std::to_string(i)), std::nullopt, 0);
+    co_await p.send(topic, protocol::to_bytes(prefix + std::to_string(i)), std::nullopt,
+                    partition_id{0});
   co_await p.flush();
   co_await p.stop();
 }

@@ -29,7 +29,7 @@ asio::awaitable<void> consume_through_cuts(asio::any_io_executor executor, tcp_p
     for (int i = 0; i < count; ++i) {
       for (std::int32_t partition = 0; partition < 2; ++partition)
         co_await p.send(topic, protocol::to_bytes("v" + std::to_string(i)), std::nullopt,
-                        partition);
+                        partition_id{partition});
     }
     co_await p.flush();
     co_await p.stop();

@@ -41,7 +41,7 @@ asio::awaitable<void> produce_through_cuts(asio::any_io_executor executor, tcp_p
   for (int i = 0; i < count; ++i) {
     for (std::int32_t partition = 0; partition < 2; ++partition) {
       handles.push_back(co_await p.send(topic, protocol::to_bytes("v" + std::to_string(i)),
-                                        std::nullopt, partition));
+                                        std::nullopt, partition_id{partition}));
     }
     if (i % 500 == 499) co_await sleep_ms(executor, 5);  // let requests get in flight
   }

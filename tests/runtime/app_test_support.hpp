@@ -113,7 +113,7 @@ inline asio::awaitable<void> produce_orders(asio::any_io_executor executor, std:
   for (int i = first; i < first + count; ++i) {
     std::string value = json::serialize(json::object{{"amount", i}});
     co_await producer.send(topic, kafka::protocol::to_bytes(value), kafka::protocol::to_bytes(key),
-                           partition, base_time() + i);
+                           kafka::partition_id{partition}, kafka::timestamp_ms{base_time() + i});
   }
   co_await producer.flush();
   co_await producer.stop();
@@ -137,8 +137,8 @@ inline asio::awaitable<void> produce_timed(asio::any_io_executor executor, std::
   for (const auto& r : records) {
     std::optional<kafka::protocol::bytes> value;
     if (r.value) value = kafka::protocol::to_bytes(*r.value);
-    co_await producer.send(topic, std::move(value), kafka::protocol::to_bytes(r.key), partition,
-                           base_time() + r.at);
+    co_await producer.send(topic, std::move(value), kafka::protocol::to_bytes(r.key),
+                           kafka::partition_id{partition}, kafka::timestamp_ms{base_time() + r.at});
   }
   co_await producer.flush();
   co_await producer.stop();

@@ -47,7 +47,7 @@ class fake_input final : public input_port {
   explicit fake_input(call_log& log) : log_(log) {}
   std::set<topic_partition> assignment() const override { return {input}; }
   kafka::consumer_group_metadata group_metadata() const override {
-    return {"app", 7, "member", std::nullopt};
+    return {"app", kafka::generation_id{7}, "member", std::nullopt};
   }
   void pause(const std::vector<topic_partition>&) override { log_.calls.push_back("pause"); }
   void resume(const std::vector<topic_partition>&) override { log_.calls.push_back("resume"); }
@@ -81,14 +81,15 @@ class fake_output final : public output_port {
   std::optional<kafka::delivery> try_send(std::string_view topic,
                                           std::optional<kafka::protocol::bytes_view>,
                                           std::optional<kafka::protocol::bytes_view>,
-                                          std::optional<std::int32_t>,
-                                          std::optional<std::int64_t>) override {
+                                          std::optional<kafka::partition_id>,
+                                          std::optional<kafka::timestamp_ms>) override {
     log_.calls.push_back(name + "send " + std::string(topic));
     return queue(std::string(topic));
   }
   asio::awaitable<kafka::delivery> send(std::string topic, std::optional<kafka::protocol::bytes>,
                                         std::optional<kafka::protocol::bytes>,
-                                        std::optional<std::int32_t>, std::optional<std::int64_t>,
+                                        std::optional<kafka::partition_id>,
+                                        std::optional<kafka::timestamp_ms>,
                                         std::vector<kafka::records::record_header>) override {
     log_.calls.push_back(name + "send " + topic);
     co_return queue(topic);
@@ -110,7 +111,7 @@ class fake_output final : public output_port {
   asio::awaitable<void> send_offsets_to_transaction(offset_map offsets,
                                                     kafka::consumer_group_metadata group) override {
     log_.calls.push_back("send_offsets_to_transaction " + std::to_string(offsets.at(input).offset) +
-                         " generation " + std::to_string(group.generation_id));
+                         " generation " + std::to_string(group.generation_id.value()));
     co_return;
   }
   asio::awaitable<void> commit_transaction() override {

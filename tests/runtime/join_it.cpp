@@ -63,8 +63,8 @@ asio::awaitable<void> produce_json(
   for (const auto& [key, value] : records) {
     std::optional<kafka::protocol::bytes> bytes;
     if (value) bytes = kafka::protocol::to_bytes(*value);
-    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key), partition,
-                           next_timestamp());
+    co_await producer.send(topic, std::move(bytes), kafka::protocol::to_bytes(key),
+                           kafka::partition_id{partition}, kafka::timestamp_ms{next_timestamp()});
   }
   co_await producer.flush();
   co_await producer.stop();

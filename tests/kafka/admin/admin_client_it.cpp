@@ -117,7 +117,8 @@ asio::awaitable<std::int64_t> produce(cluster& cluster, std::string topic_name,
     data.name = topic_name;
     data.topic_id = topic->id;  // Produce v13 names topics by id (KIP-516)
     data.partition_data.push_back({.index = 0, .records = records});
-    auto response = co_await cluster.send_to(topic->partitions.front().leader, std::move(request));
+    auto response =
+        co_await cluster.send_to(node_id{topic->partitions.front().leader}, std::move(request));
     EXPECT_EQ(response.responses.size(), 1u);
     const auto& partition = response.responses.at(0).partition_responses.at(0);
     const auto code = static_cast<error_code>(partition.error_code);
@@ -132,7 +133,7 @@ asio::awaitable<std::int64_t> produce(cluster& cluster, std::string topic_name,
 
 // FindCoordinator, retried while a fresh cluster is still creating __consumer_offsets
 // (COORDINATOR_NOT_AVAILABLE) as any client would.
-asio::awaitable<std::int32_t> find_group_coordinator(cluster& cluster, std::string group) {
+asio::awaitable<node_id> find_group_coordinator(cluster& cluster, std::string group) {
   for (int attempt = 0;; ++attempt) {
     bool retriable = false;
     try {
@@ -201,7 +202,7 @@ asio::awaitable<void> describe_cluster_body(asio::any_io_executor executor) {
     EXPECT_GT(broker.port, 0);
   }
 
-  auto versions = co_await admin.api_versions(description.brokers.front().node_id);
+  auto versions = co_await admin.api_versions(node_id{description.brokers.front().node_id});
   EXPECT_EQ(versions.node_id, description.brokers.front().node_id);
   auto metadata = std::find_if(versions.apis.begin(), versions.apis.end(),
                                [](const auto& a) { return a.name == "Metadata"; });
@@ -487,7 +488,7 @@ asio::awaitable<void> offsets_body(asio::any_io_executor executor) {
   EXPECT_EQ(answers.at(missing).error.code, error_code::unknown_topic_or_partition);
 
   // Delete the first three records: the earliest offset moves to 3.
-  std::map<topic_partition, std::int64_t> before{{tp, 3}};
+  std::map<topic_partition, log_offset> before{{tp, log_offset{3}}};
   auto deleted = co_await admin.delete_records(before);
   EXPECT_TRUE(deleted.at(tp).error.ok()) << deleted.at(tp).error.message;
   EXPECT_EQ(deleted.at(tp).low_watermark, 3);
@@ -495,7 +496,7 @@ asio::awaitable<void> offsets_body(asio::any_io_executor executor) {
   earliest = co_await admin.list_offsets(specs);
   EXPECT_EQ(earliest.at(tp).offset, 3);
   // Beyond the high watermark is an error on the item.
-  before[tp] = 100;
+  before[tp] = log_offset{100};
   deleted = co_await admin.delete_records(before);
   EXPECT_EQ(deleted.at(tp).error.code, error_code::offset_out_of_range);
   kafka.close();
@@ -546,7 +547,8 @@ asio::awaitable<void> empty_group_body(asio::any_io_executor executor) {
   EXPECT_EQ(chosen.at({name, 0}).offset, 2);
   EXPECT_EQ(chosen.at({name, 5}).offset, -1);
 
-  std::map<topic_partition, std::int64_t> reset{{{name, 0}, 4}, {{name, 1}, 0}};
+  std::map<topic_partition, log_offset> reset{{{name, 0}, log_offset{4}},
+                                              {{name, 1}, log_offset{0}}};
   auto altered = co_await admin.alter_group_offsets(group, reset);
   for (const auto& [tp, error] : altered)
     EXPECT_TRUE(error.ok()) << tp.to_string() << ": " << error.message;
@@ -642,7 +644,7 @@ asio::awaitable<void> active_group_body(asio::any_io_executor executor) {
   EXPECT_EQ(member.assignment, assignment);
 
   // An active group refuses commits from outside its generation, per partition.
-  std::map<topic_partition, std::int64_t> reset{{{name, 0}, 0}};
+  std::map<topic_partition, log_offset> reset{{{name, 0}, log_offset{0}}};
   auto refused = co_await admin.alter_group_offsets(group, reset);
   EXPECT_FALSE(refused.at({name, 0}).ok());
   // And it cannot be deleted while it has members.

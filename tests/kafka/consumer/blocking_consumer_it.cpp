@@ -48,8 +48,8 @@ TEST(blocking_consumer, iterates_a_group_commits_and_seeks) {
   }
   EXPECT_EQ(keys.size(), 10u);
   EXPECT_EQ(consumer.assignment(), (std::set<topic_partition>{p0, p1}));
-  EXPECT_EQ(consumer.position(p0), 5);
-  EXPECT_EQ(consumer.position(p1), 5);
+  EXPECT_EQ(consumer.position(p0), log_offset{5});
+  EXPECT_EQ(consumer.position(p1), log_offset{5});
 
   consumer.commit();
   auto committed = consumer.committed({p0, p1});
@@ -64,7 +64,7 @@ TEST(blocking_consumer, iterates_a_group_commits_and_seeks) {
   EXPECT_EQ(more, 0);
 
   // Seek back; poll from another thread (every call hops onto the consumer's thread).
-  consumer.seek(p0, 2);
+  consumer.seek(p0, log_offset{2});
   std::vector<consumer_record> again;
   std::thread other([&] {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -107,20 +107,21 @@ TEST(blocking_consumer, assigns_manually_and_records_outlive_the_consumer) {
   std::vector<consumer_record> batch;
   {
     blocking_consumer consumer(consumer_settings());
-    EXPECT_EQ(consumer.partitions_for_topic(topic), (std::set<std::int32_t>{0, 1}));
+    EXPECT_EQ(consumer.partitions_for_topic(topic),
+              (std::set<partition_id>{partition_id{0}, partition_id{1}}));
     EXPECT_TRUE(consumer.topics().contains(topic));
     EXPECT_FALSE(consumer.partitions_for_topic(topic + "-missing"));
     consumer.assign({p1});
     EXPECT_EQ(consumer.assignment(), std::set<topic_partition>{p1});
-    EXPECT_EQ(consumer.end_offsets({p1}).at(p1), 5);
-    EXPECT_EQ(consumer.beginning_offsets({p1}).at(p1), 0);
+    EXPECT_EQ(consumer.end_offsets({p1}).at(p1), log_offset{5});
+    EXPECT_EQ(consumer.beginning_offsets({p1}).at(p1), log_offset{0});
     consumer.seek_to_end({p1});
-    EXPECT_EQ(consumer.position(p1), 5);
+    EXPECT_EQ(consumer.position(p1), log_offset{5});
     consumer.seek_to_beginning({p1});
     first = consumer.next(std::chrono::seconds(30));
     ASSERT_TRUE(first);
     EXPECT_EQ(first->offset, 0);
-    EXPECT_EQ(consumer.position(p1), 1);
+    EXPECT_EQ(consumer.position(p1), log_offset{1});
 
     // Paused partitions hand out nothing; resumed ones go on where they were.
     consumer.pause({p1});

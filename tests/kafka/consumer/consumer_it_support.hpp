@@ -115,7 +115,7 @@ inline asio::awaitable<std::int64_t> produce(
     data.topic_id = info->id;
     data.partition_data.push_back({.index = partition, .records = batch});
     auto leader = info->partitions.at(static_cast<std::size_t>(partition)).leader;
-    auto response = co_await admin.send_to(leader, std::move(request));
+    auto response = co_await admin.send_to(node_id{leader}, std::move(request));
     if (response.responses.empty() || response.responses[0].partition_responses.empty()) break;
     const auto& result = response.responses[0].partition_responses[0];
     auto code = static_cast<error_code>(result.error_code);

@@ -26,7 +26,7 @@ asio::awaitable<void> delete_before(cluster& admin, std::string topic, std::int3
   auto& entry = request.topics.emplace_back();
   entry.name = topic;
   entry.partitions.push_back({.partition_index = partition, .offset = before});
-  auto response = co_await admin.send_to(leader, std::move(request));
+  auto response = co_await admin.send_to(node_id{leader}, std::move(request));
   const bool one_answer = response.topics.size() == 1 && response.topics[0].partitions.size() == 1;
   EXPECT_TRUE(one_answer) << "DeleteRecords did not answer for exactly one partition";
   if (!one_answer) co_return;
@@ -51,9 +51,9 @@ asio::awaitable<void> deleted_records_move_the_beginning(asio::any_io_executor e
   reader.assign({tp});
   std::vector<topic_partition> partitions(1, tp);
   auto beginning = co_await reader.beginning_offsets(partitions);
-  EXPECT_EQ(beginning[tp], 6);
+  EXPECT_EQ(beginning[tp], log_offset{6});
   auto end = co_await reader.end_offsets(partitions);
-  EXPECT_EQ(end[tp], 10);
+  EXPECT_EQ(end[tp], log_offset{10});
   // From the beginning: offset 6. The broker serves the whole batch that holds it (offsets 4-9);
   // the consumer drops the two deleted records before its position.
   auto rest = co_await read_records(reader, 4);
@@ -71,7 +71,7 @@ asio::awaitable<void> deleted_records_move_the_beginning(asio::any_io_executor e
   consumer strict(ex, strict_config);
   co_await strict.start();
   strict.assign({tp});
-  strict.seek(tp, 1);
+  strict.seek(tp, log_offset{1});
   bool thrown = false;
   for (int i = 0; i < 50 && !thrown; ++i) {
     try {
@@ -88,7 +88,7 @@ asio::awaitable<void> deleted_records_move_the_beginning(asio::any_io_executor e
   consumer resetting(ex, consumer_settings());
   co_await resetting.start();
   resetting.assign({tp});
-  resetting.seek(tp, 1);
+  resetting.seek(tp, log_offset{1});
   auto reset = co_await read_records(resetting, 4);
   EXPECT_EQ(reset.size(), 4u);
   if (!reset.empty()) {

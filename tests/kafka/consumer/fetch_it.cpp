@@ -18,6 +18,7 @@ using std::chrono::milliseconds;
 
 std::vector<topic_partition> partitions_of(const std::string& topic, int n) {
   std::vector<topic_partition> out;
+  out.reserve(static_cast<std::size_t>(n));
   for (int p = 0; p < n; ++p) out.push_back({topic, p});
   return out;
 }
@@ -47,11 +48,12 @@ asio::awaitable<void> reads_every_partition_in_order(asio::any_io_executor ex) {
   }
   for (int p = 0; p < 3; ++p) {
     std::vector<std::int64_t> expected;
+    expected.reserve(10);
     for (int i = 0; i < 10; ++i) expected.push_back(i);
     EXPECT_EQ(offsets[p], expected) << "partition " << p;
     topic_partition tp{topic, p};
-    EXPECT_EQ(co_await c.position(tp), 10);
-    EXPECT_EQ(c.highwater({topic, p}), 10);
+    EXPECT_EQ(co_await c.position(tp), log_offset{10});
+    EXPECT_EQ(c.highwater({topic, p}), log_offset{10});
     EXPECT_TRUE(c.last_poll_timestamp({topic, p}).has_value());
   }
   // Nothing more: an empty answer after the timeout.
@@ -78,15 +80,15 @@ asio::awaitable<void> seeks_and_positions(asio::any_io_executor ex) {
   co_await c.start();
   c.assign({tp});
   // latest: the position is the end of the log.
-  EXPECT_EQ(co_await c.position(tp), 10);
-  c.seek(tp, 4);
-  EXPECT_EQ(co_await c.position(tp), 4);
+  EXPECT_EQ(co_await c.position(tp), log_offset{10});
+  c.seek(tp, log_offset{4});
+  EXPECT_EQ(co_await c.position(tp), log_offset{4});
   auto first = co_await c.getone(milliseconds(10'000));
   EXPECT_TRUE(first.has_value());
   if (first) {
     EXPECT_EQ(first->offset, 4);
   }
-  EXPECT_EQ(co_await c.position(tp), 5);
+  EXPECT_EQ(co_await c.position(tp), log_offset{5});
   auto batch = co_await c.getmany(milliseconds(10'000), 2);
   EXPECT_EQ(batch.size(), 2u);
   if (batch.size() == 2) {
@@ -94,12 +96,12 @@ asio::awaitable<void> seeks_and_positions(asio::any_io_executor ex) {
     EXPECT_EQ(batch[1].offset, 6);
   }
   co_await c.seek_to_beginning();
-  EXPECT_EQ(co_await c.position(tp), 0);
+  EXPECT_EQ(co_await c.position(tp), log_offset{0});
   auto again = co_await c.getone(milliseconds(10'000));
   EXPECT_TRUE(again && again->offset == 0);
   std::vector<topic_partition> just_tp(1, tp);
   co_await c.seek_to_end(just_tp);
-  EXPECT_EQ(co_await c.position(tp), 10);
+  EXPECT_EQ(co_await c.position(tp), log_offset{10});
   EXPECT_TRUE((co_await c.getmany(milliseconds(300))).empty());
   co_await produce(admin, topic, 0, numbered(10, 3));
   auto fresh = co_await read_records(c, 3);
@@ -188,7 +190,8 @@ asio::awaitable<void> looks_up_offsets_and_topics(asio::any_io_executor ex) {
   co_await create_topic(admin, topic, 2);
   // Timestamps 1000, 2000, ... 5000 on partition 0.
   std::vector<test_record> timed;
-  for (int i = 1; i <= 5; ++i) timed.push_back({"k", "v", i * 1000});
+  timed.reserve(5);
+  for (int i = 1; i <= 5; ++i) timed.push_back({"k", "v", std::int64_t{i} * 1000});
   co_await produce(admin, topic, 0, timed);
   co_await produce(admin, topic, 1, numbered(0, 3));
   consumer c(ex, consumer_settings());
@@ -196,19 +199,19 @@ asio::awaitable<void> looks_up_offsets_and_topics(asio::any_io_executor ex) {
   topic_partition p0{topic, 0}, p1{topic, 1};
   std::vector<topic_partition> both{p0, p1};
   auto begin = co_await c.beginning_offsets(both);
-  EXPECT_EQ(begin[p0], 0);
-  EXPECT_EQ(begin[p1], 0);
+  EXPECT_EQ(begin[p0], log_offset{0});
+  EXPECT_EQ(begin[p1], log_offset{0});
   auto end = co_await c.end_offsets(both);
-  EXPECT_EQ(end[p0], 5);
-  EXPECT_EQ(end[p1], 3);
-  std::map<topic_partition, std::int64_t> asked{{p0, 2500}};
+  EXPECT_EQ(end[p0], log_offset{5});
+  EXPECT_EQ(end[p1], log_offset{3});
+  std::map<topic_partition, timestamp_ms> asked{{p0, timestamp_ms{2500}}};
   auto times = co_await c.offsets_for_times(asked);
   EXPECT_TRUE(times[p0].has_value());
   if (times[p0]) {
     EXPECT_EQ(times[p0]->offset, 2);
     EXPECT_EQ(times[p0]->timestamp, 3000);
   }
-  std::map<topic_partition, std::int64_t> too_late{{p0, 99'000}};
+  std::map<topic_partition, timestamp_ms> too_late{{p0, timestamp_ms{99'000}}};
   auto none = co_await c.offsets_for_times(too_late);
   EXPECT_FALSE(none[p0].has_value());
 
@@ -217,7 +220,7 @@ asio::awaitable<void> looks_up_offsets_and_topics(asio::any_io_executor ex) {
   auto parts = co_await c.partitions_for_topic(topic);
   EXPECT_TRUE(parts.has_value());
   if (parts) {
-    EXPECT_EQ(*parts, (std::set<std::int32_t>{0, 1}));
+    EXPECT_EQ(*parts, (std::set<partition_id>{partition_id{0}, partition_id{1}}));
   }
   EXPECT_FALSE((co_await c.partitions_for_topic(topic + "-missing")).has_value());
   try {
@@ -253,7 +256,7 @@ asio::awaitable<void> pause_and_resume(asio::any_io_executor ex) {
   EXPECT_EQ(first.size(), 5u);
   for (const auto& r : first) EXPECT_EQ(r.partition, 1);
   EXPECT_TRUE((co_await c.getmany(milliseconds(500))).empty());
-  EXPECT_EQ(co_await c.position(p0), 0);
+  EXPECT_EQ(co_await c.position(p0), log_offset{0});
   c.resume({p0});
   EXPECT_TRUE(c.paused().empty());
   auto second = co_await read_records(c, 5);
@@ -293,8 +296,8 @@ asio::awaitable<void> offset_out_of_range_with_reset_none(asio::any_io_executor 
     EXPECT_EQ(e.code(), make_error_code(consumer_error::no_offset_for_partition));
     EXPECT_NE(std::string(e.what()).find(p1.to_string()), std::string::npos) << e.what();
   }
-  c.seek(p0, 1000);
-  c.seek(p1, 0);
+  c.seek(p0, log_offset{1000});
+  c.seek(p1, log_offset{0});
   bool thrown = false;
   for (int i = 0; i < 50 && !thrown; ++i) {
     try {
@@ -308,7 +311,7 @@ asio::awaitable<void> offset_out_of_range_with_reset_none(asio::any_io_executor 
   }
   EXPECT_TRUE(thrown) << "fetching at offset 1000 of a 3-record partition did not fail";
   // A seek clears it.
-  c.seek(p0, 1);
+  c.seek(p0, log_offset{1});
   auto records = co_await read_records(c, 2);
   EXPECT_EQ(records.size(), 2u);
   if (!records.empty()) {
@@ -321,7 +324,7 @@ asio::awaitable<void> offset_out_of_range_with_reset_none(asio::any_io_executor 
   consumer resetting(ex, config);
   co_await resetting.start();
   resetting.assign({p0});
-  resetting.seek(p0, 1000);
+  resetting.seek(p0, log_offset{1000});
   auto reset = co_await read_records(resetting, 3);
   EXPECT_EQ(reset.size(), 3u);
   if (!reset.empty()) {
@@ -461,7 +464,7 @@ asio::awaitable<void> missing_topic_is_read_once_created(asio::any_io_executor e
     EXPECT_EQ(records[i].offset, static_cast<std::int64_t>(i));
     EXPECT_EQ(records[i].value_string(), "v" + std::to_string(i));
   }
-  EXPECT_EQ(co_await c.position(tp), 5);
+  EXPECT_EQ(co_await c.position(tp), log_offset{5});
   co_await c.stop();
   admin.close();
 }

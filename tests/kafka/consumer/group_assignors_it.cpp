@@ -154,8 +154,8 @@ asio::awaitable<void> application_assignor(asio::any_io_executor ex) {
       << "first has " << first.assignment().size() << ", second " << second.assignment().size();
   // Exactly one leader ran the application's assignor; both were told their part.
   EXPECT_GE(greedy->assign_calls + modest->assign_calls, 1);
-  EXPECT_EQ(greedy->last_generation, second.group_metadata().generation_id);
-  EXPECT_EQ(modest->last_generation, first.group_metadata().generation_id);
+  EXPECT_EQ(greedy->last_generation, second.group_metadata().generation_id.value());
+  EXPECT_EQ(modest->last_generation, first.group_metadata().generation_id.value());
   EXPECT_TRUE(modest->last_assigned.empty());
   co_await first.stop();
   co_await second.stop();

@@ -67,7 +67,7 @@ asio::awaitable<void> members_share_and_reconcile(asio::any_io_executor ex, std:
   EXPECT_TRUE(co_await poll_until(a_list, [&] { return a.assignment().size() == 4; }))
       << "the only member did not get all 4 partitions";
   auto alone = a.group_metadata();
-  EXPECT_GT(alone.generation_id, 0) << "the member epoch is the generation";
+  EXPECT_GT(alone.generation_id.value(), 0) << "the member epoch is the generation";
   EXPECT_EQ(alone.member_id.size(), 22u) << "a client-generated id (KIP-1082): " << alone.member_id;
   EXPECT_EQ(first_listener->events, (std::vector<std::string>{"assigned:4"}));
   const auto first_stats = a.group_stats();
@@ -114,7 +114,8 @@ asio::awaitable<void> members_share_and_reconcile(asio::any_io_executor ex, std:
   EXPECT_EQ(second_listener->events.back(), "revoked:2");
   EXPECT_TRUE(co_await poll_until(a_list, [&] { return a.assignment().size() == 4; }));
   EXPECT_EQ(first_listener->events.back(), "assigned:2");
-  for (const auto& tp : owned_by_b) EXPECT_EQ(co_await a.position(tp), 3) << tp.to_string();
+  for (const auto& tp : owned_by_b)
+    EXPECT_EQ(co_await a.position(tp), log_offset{3}) << tp.to_string();
   co_await a.stop();
   admin.close();
 }
@@ -158,7 +159,7 @@ asio::awaitable<void> the_broker_runs_the_new_coordinator(asio::any_io_executor 
     EXPECT_EQ(described.members.size(), 1u);
     if (!described.members.empty()) {
       EXPECT_EQ(described.members[0].member_id, a.group_metadata().member_id);
-      EXPECT_EQ(described.members[0].member_epoch, a.group_metadata().generation_id);
+      EXPECT_EQ(described.members[0].member_epoch, a.group_metadata().generation_id.value());
       EXPECT_EQ(described.members[0].subscribed_topic_names, topics);
       EXPECT_EQ(described.members[0].assignment.topic_partitions.size(), 1u);
     }
@@ -417,8 +418,7 @@ TEST(consumer_group_protocol, poll_timeout_leaves_and_rejoins) {
 // Sends to the node until the error is not a transient one (the transaction coordinator loads its
 // log, a previous transaction of the id is still completing).
 template <typename Request, typename ErrorOf>
-asio::awaitable<typename Request::response_type> send_until_settled(cluster& admin,
-                                                                    std::int32_t node,
+asio::awaitable<typename Request::response_type> send_until_settled(cluster& admin, node_id node,
                                                                     Request request,
                                                                     ErrorOf error_of) {
   typename Request::response_type response;
@@ -437,8 +437,8 @@ asio::awaitable<typename Request::response_type> send_until_settled(cluster& adm
 
 // FindCoordinator until a coordinator is ready: on a fresh broker the first transactional id
 // makes it create __transaction_state, and it answers COORDINATOR_NOT_AVAILABLE meanwhile.
-asio::awaitable<std::int32_t> coordinator_when_ready(cluster& admin, coordinator_type type,
-                                                     std::string key) {
+asio::awaitable<node_id> coordinator_when_ready(cluster& admin, coordinator_type type,
+                                                std::string key) {
   for (int attempt = 0;; ++attempt) {
     try {
       co_return co_await admin.find_coordinator(type, key);
@@ -470,7 +470,7 @@ asio::awaitable<void> transactional_offsets(asio::any_io_executor ex) {
   c.subscribe(topics);
   EXPECT_TRUE(co_await poll_until(c_list, [&] { return c.assignment().size() == 1; }));
   const auto metadata = c.group_metadata();
-  EXPECT_GT(metadata.generation_id, 0);
+  EXPECT_GT(metadata.generation_id.value(), 0);
 
   const auto txn_id = test::unique_topic("txn");
   const auto txn_node =
@@ -501,10 +501,10 @@ asio::awaitable<void> transactional_offsets(asio::any_io_executor ex) {
   commit.topics.push_back({.name = topic});
   commit.topics[0].partitions.push_back({.partition_index = 0, .committed_offset = 7});
   auto zombie = commit;
-  zombie.generation_id = metadata.generation_id + 10;
+  zombie.generation_id = metadata.generation_id.value() + 10;
   auto refused = co_await admin.send_to(group_node, zombie);
   EXPECT_NE(first_partition_error(refused), 0) << "a wrong member epoch was accepted";
-  commit.generation_id = metadata.generation_id;
+  commit.generation_id = metadata.generation_id.value();
   auto accepted = co_await admin.send_to(group_node, commit);
   EXPECT_EQ(first_partition_error(accepted), 0)
       << error_name(static_cast<error_code>(first_partition_error(accepted)));
@@ -563,7 +563,7 @@ asio::awaitable<void> auto_commit_before_revocation(asio::any_io_executor ex) {
     if (committed[tp]) {
       EXPECT_EQ(committed[tp]->offset, 3) << tp.to_string();
     }
-    EXPECT_EQ(co_await b.position(tp), 3) << tp.to_string();
+    EXPECT_EQ(co_await b.position(tp), log_offset{3}) << tp.to_string();
   }
   co_await a.stop();
   co_await b.stop();

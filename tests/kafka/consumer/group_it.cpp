@@ -66,7 +66,7 @@ asio::awaitable<void> commits_with_manual_assignment(asio::any_io_executor ex) {
     }
     // seek_to_committed goes back to 3.
     co_await c.seek_to_committed();
-    EXPECT_EQ(co_await c.position(p0), 3);
+    EXPECT_EQ(co_await c.position(p0), log_offset{3});
     co_await c.stop();
   }
   // A new consumer of the group starts from the committed offset, not from auto_offset_reset.
@@ -117,13 +117,13 @@ asio::awaitable<void> committed_epoch_is_validated(asio::any_io_executor ex,
   // The position starts at the committed 20 and moves to 10 once the truncation is found; records
   // handed out meanwhile would mean a reset by policy.
   std::vector<consumer_record> early;
-  std::int64_t position = co_await next.position(p0);
-  for (int round = 0; round < 150 && position != 10; ++round) {
+  auto position = co_await next.position(p0);
+  for (int round = 0; round < 150 && position != log_offset{10}; ++round) {
     auto batch = co_await next.getmany(milliseconds(200));
     early.insert(early.end(), batch.begin(), batch.end());
     position = co_await next.position(p0);
   }
-  EXPECT_EQ(position, 10) << "the committed position was not validated";
+  EXPECT_EQ(position, log_offset{10}) << "the committed position was not validated";
   EXPECT_TRUE(early.empty()) << early.size() << " records re-read from offset "
                              << (early.empty() ? -1 : early.front().offset);
   co_await produce(admin, topic, 0, numbered(10, 5));  // offsets 10..14
@@ -166,7 +166,7 @@ asio::awaitable<void> members_split_and_rebalance(asio::any_io_executor ex, std:
       << "the only member did not get all 4 partitions";
   auto alone = a.group_metadata();
   EXPECT_EQ(alone.group_id, group);
-  EXPECT_GE(alone.generation_id, 1);
+  EXPECT_GE(alone.generation_id.value(), 1);
   EXPECT_FALSE(alone.member_id.empty());
 
   b.subscribe(topics, second_listener);
@@ -297,7 +297,7 @@ asio::awaitable<void> max_poll_interval_leaves_and_rejoins(asio::any_io_executor
   auto before = c.group_metadata();
   // "Processing" that outlasts max_poll_interval: the consumer leaves the group meanwhile.
   co_await sleep_ms(ex, 4'000);
-  EXPECT_EQ(c.group_metadata().generation_id, -1);
+  EXPECT_EQ(c.group_metadata().generation_id, generation_id{-1});
   try {
     co_await c.commit();
     ADD_FAILURE() << "commit after leaving the group did not fail";
@@ -361,7 +361,7 @@ asio::awaitable<void> auto_commit_and_unsubscribe(asio::any_io_executor ex) {
   EXPECT_TRUE(c.assignment().empty());
   EXPECT_TRUE(c.subscription().empty());
   EXPECT_EQ(listener->events.back(), "revoked:1");
-  EXPECT_EQ(c.group_metadata().generation_id, -1);
+  EXPECT_EQ(c.group_metadata().generation_id, generation_id{-1});
   co_await c.stop();
   admin.close();
 }

@@ -63,12 +63,13 @@ asio::awaitable<std::vector<std::string>> read_keys(asio::any_io_executor ex, st
   // Nothing more arrives, and the position moved past the last marker.
   auto more = co_await c.getmany(milliseconds(500));
   EXPECT_TRUE(more.empty());
-  EXPECT_EQ(co_await c.position(tp), 12);
-  EXPECT_EQ(c.highwater(tp), 12);
+  EXPECT_EQ(co_await c.position(tp), log_offset{12});
+  EXPECT_EQ(c.highwater(tp), log_offset{12});
   if (level == isolation_level::read_committed) {
-    EXPECT_EQ(c.last_stable_offset(tp), 12);
+    EXPECT_EQ(c.last_stable_offset(tp), log_offset{12});
   }
   std::vector<std::string> keys;
+  keys.reserve(records.size());
   for (const auto& r : records) keys.emplace_back(r.key_string());
   co_await c.stop();
   co_return keys;
@@ -94,7 +95,7 @@ asio::awaitable<void> filters_aborted_transactions(asio::any_io_executor ex) {
   co_await c.start();
   std::vector<topic_partition> tps(1, topic_partition{topic, 0});
   auto end = co_await c.end_offsets(tps);
-  EXPECT_EQ(end[tps[0]], 12);
+  EXPECT_EQ(end[tps[0]], log_offset{12});
   co_await c.stop();
   admin.close();
 }
@@ -155,9 +156,9 @@ asio::awaitable<void> stops_at_the_last_stable_offset(asio::any_io_executor ex) 
     EXPECT_TRUE((co_await c.getmany(milliseconds(100))).empty());
   }
   EXPECT_TRUE((co_await c.getmany(milliseconds(500))).empty());
-  EXPECT_EQ(c.highwater(tp), 2);
-  EXPECT_EQ(c.last_stable_offset(tp), 0);
-  EXPECT_EQ(co_await c.position(tp), 0);
+  EXPECT_EQ(c.highwater(tp), log_offset{2});
+  EXPECT_EQ(c.last_stable_offset(tp), log_offset{0});
+  EXPECT_EQ(co_await c.position(tp), log_offset{0});
   // Commit: the records (and then the marker) become readable.
   { std::ofstream(stop) << "stop"; }
   auto records = co_await read_records(c, 2);
@@ -165,9 +166,9 @@ asio::awaitable<void> stops_at_the_last_stable_offset(asio::any_io_executor ex) 
   if (python != nullptr) {
     EXPECT_EQ(::pclose(python), 0);
   }
-  for (int i = 0; i < 100 && c.last_stable_offset(tp) != 3; ++i)
+  for (int i = 0; i < 100 && c.last_stable_offset(tp) != log_offset{3}; ++i)
     co_await c.getmany(milliseconds(100));
-  EXPECT_EQ(c.last_stable_offset(tp), 3);
+  EXPECT_EQ(c.last_stable_offset(tp), log_offset{3});
   co_await c.stop();
   for (const auto& path : {script, opened, stop}) std::remove(path.c_str());
   admin.close();

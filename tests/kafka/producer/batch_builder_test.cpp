@@ -23,7 +23,7 @@ TEST(batch_builder, takes_records_until_the_next_would_pass_batch_size) {
   std::size_t sizes = 0;
   for (;;) {
     const auto before = batch.size();
-    auto added = batch.append(std::nullopt, view, 1'700'000'000'000 + taken);
+    auto added = batch.append(std::nullopt, view, timestamp_ms{1'700'000'000'000 + taken});
     if (!added) {
       EXPECT_EQ(batch.size(), before) << "a refused record must not change the batch";
       EXPECT_GT(before + record_accumulator::estimated_size(std::nullopt, view, {}), 1000u);

@@ -39,8 +39,9 @@ asio::awaitable<void> batch_read_back(asio::any_io_executor executor, producer_c
       const auto key = "key-" + std::to_string(sent.size());
       std::vector<records::header_view> headers{
           {"n", protocol::as_bytes_view(std::string_view(key))}};
-      auto added = batch.append(protocol::as_bytes_view(key), protocol::as_bytes_view(value),
-                                now + static_cast<std::int64_t>(sent.size()), headers);
+      auto added =
+          batch.append(protocol::as_bytes_view(key), protocol::as_bytes_view(value),
+                       timestamp_ms{now + static_cast<std::int64_t>(sent.size())}, headers);
       if (!added) break;
       EXPECT_EQ(added->index,
                 static_cast<std::int32_t>(sent.size()) - (counts.empty() ? 0 : counts[0]));
@@ -48,10 +49,10 @@ asio::awaitable<void> batch_read_back(asio::any_io_executor executor, producer_c
     }
     EXPECT_LE(batch.size(), 2048u);
     counts.push_back(batch.record_count());
-    handles.push_back(co_await p.send_batch(std::move(batch), topic, 1));
+    handles.push_back(co_await p.send_batch(std::move(batch), topic, partition_id{1}));
   }
   // A record sent the ordinary way after the batches follows them.
-  auto after = co_await p.send(topic, protocol::to_bytes("after"), std::nullopt, 1);
+  auto after = co_await p.send(topic, protocol::to_bytes("after"), std::nullopt, partition_id{1});
   if (config.transactional()) co_await p.commit_transaction();
 
   auto first = co_await handles[0].get();
@@ -69,14 +70,14 @@ asio::awaitable<void> batch_read_back(asio::any_io_executor executor, producer_c
   bool bad_partition_refused = false;
   if (config.transactional()) p.begin_transaction();
   try {
-    co_await p.send_batch(p.create_batch(), topic, 0);
+    co_await p.send_batch(p.create_batch(), topic, partition_id{0});
   } catch (const kafka_error& e) {
     empty_refused = std::string(e.what()).find("empty") != std::string::npos;
   }
   try {
     auto batch = p.create_batch();
     batch.append(std::nullopt, protocol::as_bytes_view(std::string_view("x")));
-    co_await p.send_batch(std::move(batch), topic, 7);
+    co_await p.send_batch(std::move(batch), topic, partition_id{7});
   } catch (const kafka_error& e) {
     bad_partition_refused = e.code() == make_error_code(error_code::unknown_topic_or_partition);
   }

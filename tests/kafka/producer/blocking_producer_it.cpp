@@ -28,20 +28,24 @@ TEST(blocking_producer, send_get_from_plain_threads) {
   run_coroutine([topic](asio::any_io_executor executor) { return make_topic(executor, topic, 2); });
   blocking_producer p(test_producer_config());
   EXPECT_EQ(p.partitions_for(topic).size(), 2u);
+  constexpr int record_count = 200;
   std::vector<blocking_producer::future> sent;
-  for (int i = 0; i < 200; ++i)
-    sent.push_back(p.send(topic, protocol::to_bytes("v" + std::to_string(i)), std::nullopt, 0));
+  sent.reserve(record_count);
+  for (int i = 0; i < record_count; ++i)
+    sent.push_back(
+        p.send(topic, protocol::to_bytes("v" + std::to_string(i)), std::nullopt, partition_id{0}));
   std::int64_t expected = 0;
   for (auto& future : sent) EXPECT_EQ(future.get(std::chrono::seconds(30)).offset, expected++);
   // Another thread may send too.
   std::thread other([&p, topic] {
-    auto where = p.send(topic, protocol::to_bytes("from another thread"), std::nullopt, 1)
-                     .get(std::chrono::seconds(30));
+    auto where =
+        p.send(topic, protocol::to_bytes("from another thread"), std::nullopt, partition_id{1})
+            .get(std::chrono::seconds(30));
     EXPECT_EQ(where.partition, 1);
   });
   other.join();
   // A record that can never be sent fails at send, with the reason.
-  EXPECT_THROW(p.send(topic, protocol::to_bytes("x"), std::nullopt, 9), kafka_error);
+  EXPECT_THROW(p.send(topic, protocol::to_bytes("x"), std::nullopt, partition_id{9}), kafka_error);
   p.flush();
   p.close();
   EXPECT_EQ(kcat_values(topic, false, 201).size(), 201u);

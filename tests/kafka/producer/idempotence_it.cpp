@@ -43,7 +43,7 @@ asio::awaitable<void> cut_connections(asio::any_io_executor executor) {
   for (int i = 0; i < count; ++i) {
     for (std::int32_t partition = 0; partition < 2; ++partition) {
       handles.push_back(co_await p.send(topic, protocol::to_bytes("v" + std::to_string(i)),
-                                        std::nullopt, partition));
+                                        std::nullopt, partition_id{partition}));
     }
     if (i % 2000 == 1999) {
       // Let requests get in flight, then cut them off.
@@ -79,12 +79,12 @@ asio::awaitable<void> lost_sequence(asio::any_io_executor executor) {
   co_await create_topic(admin, topic, 1);
   producer p(executor, test_producer_config());
   co_await p.start();
-  const auto epoch = p.producer_epoch();
+  const auto epoch = p.identity().epoch;
   int sent = 0;
   for (; sent < 100; ++sent) co_await p.send(topic, protocol::to_bytes("v" + std::to_string(sent)));
   co_await p.flush();
   // As if a batch had vanished: the broker sees a gap and answers OUT_OF_ORDER_SEQUENCE_NUMBER.
-  p.skip_sequence_for_testing(topic, 0);
+  p.skip_sequence_for_testing(topic, partition_id{0});
   std::vector<delivery> handles;
   for (; sent < 300; ++sent)
     handles.push_back(co_await p.send(topic, protocol::to_bytes("v" + std::to_string(sent))));
@@ -97,7 +97,7 @@ asio::awaitable<void> lost_sequence(asio::any_io_executor executor) {
       break;
     }
   }
-  EXPECT_GT(p.producer_epoch(), epoch) << "the epoch was not bumped";
+  EXPECT_GT(p.identity().epoch, epoch) << "the epoch was not bumped";
   // And the producer goes on normally afterwards.
   auto last = co_await p.send_and_wait(topic, protocol::to_bytes("v" + std::to_string(sent++)));
   EXPECT_EQ(last.offset, sent - 1);

@@ -30,10 +30,10 @@ asio::awaitable<void> send_and_read_back(asio::any_io_executor executor) {
 
   producer p(executor, test_producer_config());
   co_await p.start();
-  EXPECT_GE(p.producer_id(), 0);  // idempotent by default
+  EXPECT_GE(p.identity().id.value(), 0);  // idempotent by default
   std::vector<records::record_header> headers{{"trace", bytes_of("abc")}, {"empty", std::nullopt}};
   auto first = co_await p.send_and_wait(topic, bytes_of("hello"), bytes_of("k1"), std::nullopt,
-                                        1'700'000'000'000, headers);
+                                        timestamp_ms{1'700'000'000'000}, headers);
   EXPECT_EQ(first.topic, topic);
   EXPECT_EQ(first.partition, 0);
   EXPECT_EQ(first.offset, 0);
@@ -78,8 +78,8 @@ asio::awaitable<void> keeps_order(asio::any_io_executor executor, producer_confi
   for (int i = 0; i < per_partition; ++i) {
     for (int partition = 0; partition < partitions; ++partition) {
       auto value = "p" + std::to_string(partition) + "-" + std::to_string(i);
-      handles.emplace_back(partition,
-                           co_await p.send(topic, bytes_of(value), std::nullopt, partition));
+      handles.emplace_back(partition, co_await p.send(topic, bytes_of(value), std::nullopt,
+                                                      partition_id{partition}));
     }
   }
   co_await p.flush();
@@ -222,8 +222,10 @@ asio::awaitable<void> keyless_and_user_partitioner(asio::any_io_executor executo
     producer p(executor, config);
     co_await p.start();
     std::set<std::int32_t> used;
+    constexpr int record_count = 600;
     std::vector<delivery> handles;
-    for (int i = 0; i < 600; ++i)
+    handles.reserve(record_count);
+    for (int i = 0; i < record_count; ++i)
       handles.push_back(co_await p.send(topic, bytes_of(std::string(100, 'k'))));
     co_await p.flush();
     for (auto& handle : handles) used.insert((co_await handle.get()).partition);
@@ -256,7 +258,7 @@ asio::awaitable<void> clear_errors(asio::any_io_executor executor) {
   producer p(executor, config);
   co_await p.start();
   try {
-    co_await p.send(topic, bytes_of("x"), std::nullopt, 5);
+    co_await p.send(topic, bytes_of("x"), std::nullopt, partition_id{5});
     ADD_FAILURE() << "a partition that does not exist was accepted";
   } catch (const kafka_error& e) {
     EXPECT_NE(std::string(e.what()).find("partition 5 does not exist (the topic has 2 partitions)"),

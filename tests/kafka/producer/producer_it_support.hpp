@@ -59,7 +59,7 @@ inline asio::awaitable<bool> leaders_serve(cluster& net, std::string name, const
     auto& topic = request.topics.emplace_back();
     topic.name = name;
     topic.partitions.push_back({.partition_index = static_cast<std::int32_t>(p), .timestamp = -1});
-    auto response = co_await net.send_to(info.partitions[p].leader, std::move(request));
+    auto response = co_await net.send_to(node_id{info.partitions[p].leader}, std::move(request));
     if (response.topics.empty() || response.topics[0].partitions.empty() ||
         response.topics[0].partitions[0].error_code != 0) {
       co_return false;
@@ -124,7 +124,7 @@ inline asio::awaitable<std::vector<fetched_batch>> read_partition(cluster& net, 
     wanted.partitions.push_back(
         {.partition = partition, .fetch_offset = offset, .partition_max_bytes = 8 << 20});
     request.topics.push_back(std::move(wanted));
-    auto response = co_await net.send_to(leader, std::move(request));
+    auto response = co_await net.send_to(node_id{leader}, std::move(request));
     const auto& data = response.responses.at(0).partitions.at(0);
     if (data.error_code != 0)
       throw std::runtime_error("fetch error " + std::to_string(data.error_code));

@@ -64,19 +64,19 @@ asio::awaitable<void> transactions_at_version(asio::any_io_executor executor, in
     // Kafka 4.3.1 finalizes transaction.version 2 by default.
     EXPECT_EQ(version, 2);
   }
-  const auto id = p.producer_id();
-  std::vector<std::int16_t> epochs{p.producer_epoch()};
+  const auto id = p.identity().id;
+  std::vector<std::int16_t> epochs{p.identity().epoch.value()};
 
   p.begin_transaction();
   co_await p.send(topic, protocol::to_bytes("committed-1"));
   co_await p.commit_transaction();
-  epochs.push_back(p.producer_epoch());
+  epochs.push_back(p.identity().epoch.value());
 
   p.begin_transaction();
   co_await p.send(topic, protocol::to_bytes("aborted-1"));
   co_await p.flush();  // in the log, then aborted
   co_await p.abort_transaction();
-  epochs.push_back(p.producer_epoch());
+  epochs.push_back(p.identity().epoch.value());
 
   // Several batches of one transaction after the epoch changed: sequences start again at 0.
   p.begin_transaction();
@@ -85,13 +85,13 @@ asio::awaitable<void> transactions_at_version(asio::any_io_executor executor, in
     co_await p.flush();
   }
   co_await p.commit_transaction();
-  epochs.push_back(p.producer_epoch());
+  epochs.push_back(p.identity().epoch.value());
 
   // A transaction with nothing in it ends without EndTxn: the epoch stays.
   p.begin_transaction();
   co_await p.commit_transaction();
-  epochs.push_back(p.producer_epoch());
-  EXPECT_EQ(p.producer_id(), id);
+  epochs.push_back(p.identity().epoch.value());
+  EXPECT_EQ(p.identity().id, id);
   co_await p.stop();
 
   if (version == 2) {
@@ -195,7 +195,7 @@ asio::awaitable<void> fenced_after_bumps(asio::any_io_executor executor) {
 
   producer second(executor, config);
   co_await second.start();
-  EXPECT_GT(second.producer_epoch(), first.producer_epoch());
+  EXPECT_GT(second.identity().epoch, first.identity().epoch);
   bool fenced = false;
   try {
     co_await first.send(topic, protocol::to_bytes("zombie-2"));

@@ -25,7 +25,7 @@ producer_config transactional_config(const std::string& id) {
 
 // A transaction's body: sends one record, then fails if asked to.
 asio::awaitable<void> send_in_body(producer* p, std::string topic, std::string value, bool fail) {
-  co_await p->send(topic, protocol::to_bytes(value), std::nullopt, 0);
+  co_await p->send(topic, protocol::to_bytes(value), std::nullopt, partition_id{0});
   if (fail) throw std::runtime_error("processing failed");
 }
 
@@ -35,16 +35,17 @@ asio::awaitable<void> commit_and_abort(asio::any_io_executor executor, std::stri
   co_await create_topic(admin, topic, 2);
   producer p(executor, transactional_config(unique_topic("txn-id")));
   co_await p.start();
-  EXPECT_GE(p.producer_id(), 0);
+  EXPECT_GE(p.identity().id.value(), 0);
 
   p.begin_transaction();
-  co_await p.send(topic, protocol::to_bytes("committed-1"), std::nullopt, 0);
-  co_await p.send(topic, protocol::to_bytes("committed-2"), std::nullopt, 1);
+  co_await p.send(topic, protocol::to_bytes("committed-1"), std::nullopt, partition_id{0});
+  co_await p.send(topic, protocol::to_bytes("committed-2"), std::nullopt, partition_id{1});
   co_await p.commit_transaction();
 
   p.begin_transaction();
-  auto aborted = co_await p.send(topic, protocol::to_bytes("aborted-1"), std::nullopt, 0);
-  co_await p.send(topic, protocol::to_bytes("aborted-2"), std::nullopt, 1);
+  auto aborted =
+      co_await p.send(topic, protocol::to_bytes("aborted-1"), std::nullopt, partition_id{0});
+  co_await p.send(topic, protocol::to_bytes("aborted-2"), std::nullopt, partition_id{1});
   co_await p.flush();  // written to the log, then aborted
   EXPECT_GE((co_await aborted.get()).offset, 0);
   co_await p.abort_transaction();
@@ -104,8 +105,8 @@ asio::awaitable<void> fencing(asio::any_io_executor executor, int version_limit)
   producer second(executor, transactional_config(id));
   if (version_limit > 0) second.limit_transaction_version_for_testing(version_limit);
   co_await second.start();
-  EXPECT_EQ(second.producer_id(), first.producer_id());
-  EXPECT_GT(second.producer_epoch(), first.producer_epoch());
+  EXPECT_EQ(second.identity().id, first.identity().id);
+  EXPECT_GT(second.identity().epoch, first.identity().epoch);
 
   try {
     co_await first.send(topic, protocol::to_bytes("zombie-2"));
@@ -233,7 +234,7 @@ asio::awaitable<void> offsets_in_transaction(asio::any_io_executor executor, int
   EXPECT_EQ(co_await committed_offset(admin, group, input, 0), 43);
 
   // A member id the group does not know is rejected: an abortable error, then abort works.
-  metadata.generation_id = 5;
+  metadata.generation_id = generation_id{5};
   metadata.member_id = "ghost-member";
   p.begin_transaction();
   bool rejected = false;

@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 using namespace sluice::kafka;
 
 constexpr std::size_t record_count = 5;
-constexpr std::int32_t partition = 0;
+constexpr partition_id partition{0};
 constexpr auto read_timeout = std::chrono::seconds(30);
 
 asio::awaitable<std::vector<std::string>> produce(asio::any_io_executor executor,
@@ -43,7 +43,7 @@ asio::awaitable<std::vector<std::string>> consume(asio::any_io_executor executor
   config.bootstrap_servers = parse_bootstrap_servers(bootstrap);
   consumer c(executor, config);
   co_await c.start();
-  c.assign({topic_partition{topic, partition}});
+  c.assign({topic_partition{topic, partition.value()}});
   co_await c.seek_to_beginning();
   std::vector<std::string> received;
   while (received.size() < record_count) {
