@@ -303,6 +303,9 @@ starts its own broker (stopped at exit), runs everything and rewrites this file 
 `--output DIR`, writes it and the JSON into DIR instead). `--only pipeline` runs the pipeline
 benchmark alone (`bench/pipeline/README.md`; it also runs after the client suites by default,
 which `--only clients` runs without it), `--only failover` the failover benchmark, which runs only when asked (`bench/failover/README.md`).
+Whether a change made the client slower is `bench/compare_builds.py --old DIR --new DIR --bootstrap
+B`: two builds' drivers interleaved on one broker, round by round, medians (two full runs days
+apart also measure how busy the machine was).
 """
     head, rest = text.split("## Published figures", 1)
     # The pipeline and failover benchmarks' last figures (bench/pipeline/run.py and
