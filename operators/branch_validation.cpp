@@ -34,6 +34,15 @@ class graph_validator {
     errors_.push_back(topology_error{std::move(path), std::move(message), std::nullopt});
   }
 
+  bool is_step_name(const std::string& name) const {
+    auto in = [&](const std::vector<step>& steps) {
+      return std::any_of(steps.begin(), steps.end(), [&](const step& s) { return s.name == name; });
+    };
+    if (in(t_.steps)) return true;
+    return std::any_of(t_.branches.begin(), t_.branches.end(),
+                       [&](const branch_spec& b) { return in(b.steps); });
+  }
+
   static std::string path_of(std::size_t branch) { return fmt::format("branches[{}]", branch); }
 
   void check_branch(std::size_t index, const std::set<std::string>& earlier) {
@@ -44,6 +53,10 @@ class graph_validator {
     } else if (!valid_topic_name(b.name)) {
       add(path + ".name", fmt::format("'{}' cannot be part of a topic name: use a-z, A-Z, 0-9, "
                                       "'.', '_', '-'",
+                                      b.name));
+    } else if (is_step_name(b.name)) {
+      add(path + ".name", fmt::format("'{}' is also a step's name; both may name a repartition "
+                                      "topic (<app>-<name>-repartition)",
                                       b.name));
     } else if (earlier.contains(b.name)) {
       add(path + ".name", b.name == main_chain

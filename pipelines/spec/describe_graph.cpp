@@ -291,6 +291,48 @@ std::string to_mermaid(const ops::topology& t) {
   return out;
 }
 
+namespace {
+
+json::array sinks_json(const std::vector<ops::sink_spec>& list) {
+  json::array sinks;
+  for (const auto& sink : list) {
+    json::object entry;
+    if (sink.topic_from.empty()) {
+      entry["topic"] = sink.topic;
+    } else {
+      entry["topic_from"] = sink.topic_from;
+      json::array topics;
+      for (const auto& topic : sink.topics) topics.emplace_back(topic);
+      entry["topics"] = std::move(topics);
+    }
+    if (!sink.when.empty()) entry["when"] = sink.when;
+    sinks.push_back(std::move(entry));
+  }
+  return sinks;
+}
+
+// A chain's steps and aggregation (and, for a branch, its sinks) as members of `out`.
+void add_chain_json(json::object& out, const std::vector<ops::step>& chain_steps,
+                    const std::optional<ops::windowed_aggregation_spec>& window,
+                    const std::optional<ops::table_aggregation_spec>& table,
+                    const std::vector<ops::sink_spec>& sinks) {
+  json::array steps;
+  for (const auto& step : chain_steps) {
+    steps.push_back(json::object{{"name", step.name}, {"kind", ops::to_string(step.kind)}});
+  }
+  out["steps"] = std::move(steps);
+  if (window) {
+    out["aggregation"] = json::object{{"kind", "window"},
+                                      {"name", window->name},
+                                      {"window", ops::to_string(window->window.kind)}};
+  } else if (table) {
+    out["aggregation"] = json::object{{"kind", "table"}, {"name", table->name}};
+  }
+  if (!sinks.empty()) out["sinks"] = sinks_json(sinks);
+}
+
+}  // namespace
+
 std::string to_json(const ops::topology& t) {
   const auto plan = ops::plan_topology(t);
   json::object root;
@@ -306,18 +348,8 @@ std::string to_json(const ops::topology& t) {
       for (const auto& topic : source.topics) sources.push_back(json::string(topic));
     }
     s["sources"] = std::move(sources);
-    json::array steps;
-    for (const auto& step : sub.steps) {
-      steps.push_back(json::object{{"name", step.name}, {"kind", ops::to_string(step.kind)}});
-    }
-    s["steps"] = std::move(steps);
-    if (sub.aggregation) {
-      s["aggregation"] = json::object{{"kind", "window"},
-                                      {"name", sub.aggregation->name},
-                                      {"window", ops::to_string(sub.aggregation->window.kind)}};
-    } else if (sub.table) {
-      s["aggregation"] = json::object{{"kind", "table"}, {"name", sub.table->name}};
-    }
+    add_chain_json(s, sub.steps, sub.aggregation, sub.table, {});
+    if (!sub.branch.empty()) s["branch"] = sub.branch;
     json::array stores;
     for (const auto& store : sub.stores) {
       stores.push_back(json::object{
@@ -328,21 +360,19 @@ std::string to_json(const ops::topology& t) {
           {"retention_ms", store.retention.count()}});
     }
     s["stores"] = std::move(stores);
-    json::array sinks;
-    for (const auto& sink : sub.sinks) {
-      json::object entry;
-      if (sink.topic_from.empty()) {
-        entry["topic"] = sink.topic;
-      } else {
-        entry["topic_from"] = sink.topic_from;
-        json::array topics;
-        for (const auto& topic : sink.topics) topics.emplace_back(topic);
-        entry["topics"] = std::move(topics);
+    s["sinks"] = sinks_json(sub.sinks);
+    if (!sub.branches.empty()) {
+      json::array branches;
+      for (const auto& b : sub.branches) {
+        json::object entry{{"name", b.name}};
+        json::array from;
+        for (const auto& parent : b.from) from.emplace_back(parent);
+        entry["from"] = std::move(from);
+        add_chain_json(entry, b.steps, b.aggregation, b.table, b.sinks);
+        branches.push_back(std::move(entry));
       }
-      if (!sink.when.empty()) entry["when"] = sink.when;
-      sinks.push_back(std::move(entry));
+      s["branches"] = std::move(branches);
     }
-    s["sinks"] = std::move(sinks);
     subs.push_back(std::move(s));
   }
   root["sub_topologies"] = std::move(subs);

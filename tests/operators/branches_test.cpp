@@ -288,10 +288,14 @@ TEST(branch_validation, names_results_and_stores_are_checked_across_the_graph) {
   t.branches[1].aggregation->name = "per-customer";
   t.branches.push_back(branch_spec{"main", {"main"}, {}, {}, {}, {}, {sink_to("x")}});
   t.branches.push_back(branch_spec{"orphan", {"main"}, {}, {}, {}, {}, {}});
+  t.branches.push_back(branch_spec{"by-region", {"main"}, {}, {}, {}, {}, {sink_to("y")}});
   const auto got = messages(t);
   EXPECT_TRUE(has(got, "branches[1].name: branch name 'per-customer' is used twice"))
       << ::testing::PrintToString(got);
   EXPECT_TRUE(has(got, "branches[2].name: 'main' names the main chain"));
+  EXPECT_TRUE(has(got,
+                  "branches[4].name: 'by-region' is also a step's name; both may name a "
+                  "repartition topic (<app>-<name>-repartition)"));
   EXPECT_TRUE(has(got,
                   "branches[3].sink: branch 'orphan' has no sinks and no branch takes its "
                   "results"));

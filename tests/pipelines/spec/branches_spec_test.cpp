@@ -95,6 +95,13 @@ TEST(branches_spec, describe_shows_each_branch_where_it_runs) {
         "internal    stats-alerts-repartition  (repartition)"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n---\n" << text;
   }
+  const auto json_text = to_json(yaml.pipeline->topology);
+  EXPECT_NE(json_text.find(R"("branches":[{"name":"per-customer","from":["main"],"steps":[],)"
+                           R"("aggregation":{"kind":"table","name":"per-customer"},)"
+                           R"("sinks":[{"topic":"customer-counts"}]})"),
+            std::string::npos)
+      << json_text;
+  EXPECT_NE(json_text.find(R"("branch":"alerts")"), std::string::npos) << json_text;
   // Both parents of the merge write its topic: per-customer in sub-topology 0, per-region in 1.
   const auto graph = to_mermaid(yaml.pipeline->topology);
   const auto label = graph.find(R"x((["stats-alerts-repartition (repartition)"]))x");
