@@ -211,14 +211,16 @@ std::optional<processing_error> chain_processor::emit(std::vector<record> result
   if (auto e = write_sinks(results, produced)) {
     return e;
   }
-  for (std::size_t i = 0; i < children_.size(); ++i) {
-    // The last child may take the results; the others get a copy.
-    auto records = i + 1 == children_.size() ? std::move(results) : results;
-    if (auto e = children_[i]->continue_from(0, std::move(records), produced)) {
+  if (children_.empty()) {
+    return std::nullopt;
+  }
+  // Each child but the last gets a copy; the last takes the results.
+  for (std::size_t i = 0; i + 1 < children_.size(); ++i) {
+    if (auto e = children_[i]->continue_from(0, results, produced)) {
       return e;
     }
   }
-  return std::nullopt;
+  return children_.back()->continue_from(0, std::move(results), produced);
 }
 
 void chain_processor::keep_stream_time() const {

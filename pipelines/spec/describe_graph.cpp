@@ -111,15 +111,14 @@ class graph_builder {
       }
     }
     current = step_nodes(sub, current, after);
-    const auto results = current;
     for (const auto& sink : sinks) {
-      auto last = step_nodes(sub, results, sink.steps);
+      auto last = step_nodes(sub, current, sink.steps);
       for (const auto& name : sink.written_topics()) {
         const auto topic = topic_node(name, "output");
         for (const auto& from : last) edge(from, topic);
       }
     }
-    return results;
+    return current;  // the results, which the sinks' steps drew from
   }
 
   // Steps drawn one after the other from the nodes `current`; returns the last step's node (or
