@@ -241,6 +241,39 @@ TEST(branch_processor, a_branchs_own_sub_topology_aggregates_what_its_part_befor
       std::vector<std::string>{R"(us {"window_start":0,"window_end":60000,"total":8} @3000)"});
 }
 
+TEST(branch_processor, a_branch_joins_a_table_in_the_sub_topology_its_key_change_gives_it) {
+  auto t = orders();
+  t.branches.pop_back();
+  t.tables = {table_source_spec{"regions", "region-info", data_format::string, data_format::json}};
+  auto join = make_step(step_kind::join, "", "with-region");
+  join.table = "regions";
+  join.into = "info";
+  t.branches.push_back(
+      branch_spec{"enriched",
+                  {"main"},
+                  {make_step(step_kind::select_key, "value.region", "rekey"), join},
+                  {},
+                  {},
+                  {},
+                  {sink_to("enriched")}});
+  ASSERT_TRUE(validate_topology(t, {}).empty())
+      << ::testing::PrintToString(validate_topology(t, {}));
+  const auto plan = plan_topology(t);
+  ASSERT_EQ(plan.sub_topologies.size(), 2U);
+  const auto& second = plan.sub_topologies[1];
+  EXPECT_EQ(second.branch, "enriched");
+  ASSERT_EQ(second.sources.size(), 2U);  // the repartition topic and the table's
+  EXPECT_EQ(second.sources[1].topics, std::vector<std::string>{"region-info"});
+  EXPECT_EQ(store_names(second), std::vector<std::string>{"regions-table"});
+  EXPECT_TRUE(plan.sub_topologies[0].tables.empty());
+
+  sub_topology_harness h(second);
+  EXPECT_TRUE(h.feed("region-info", "eu", R"({"name":"Europe"})", 1).empty());
+  EXPECT_EQ(
+      h.feed("app-enriched-repartition", R"("eu")", R"({"amount":3,"region":"eu"})", 2),
+      std::vector<std::string>{R"(eu {"amount":3,"region":"eu","info":{"name":"Europe"}} @2)"});
+}
+
 std::vector<std::string> messages(const topology& t) {
   std::vector<std::string> out;
   for (const auto& e : validate_topology(t, {})) out.push_back(e.path + ": " + e.message);
