@@ -23,7 +23,10 @@ kafka::consumer_config restore_consumer_config(const kafka::client_config& clien
   config.enable_auto_commit = false;
   config.isolation = kafka::isolation_level::read_committed;
   config.offset_reset = kafka::auto_offset_reset::earliest;
-  config.max_poll_records = 10'000;  // restores read in large batches
+  // Restores read in large batches: a batch is applied in one write, sorted by key (see
+  // buffered_kv_store::apply), and the larger it is the closer its keys sit in RocksDB's memtable.
+  config.max_poll_records = 50'000;
+  config.max_partition_fetch_bytes = 8 * 1024 * 1024;
   // A restore asks only for what is there already. The broker answers at once when data is
   // waiting, so a short wait costs nothing while the restore has records to read; at the end of
   // the range (an exactly-once store's recorded offset is its commit marker's) it saves the
