@@ -146,6 +146,7 @@ std::optional<processing_error> windowed_aggregator::make_result(
     const json::value& key, std::int64_t start, std::int64_t end, const json::value& state,
     const record& trigger, std::vector<record>& out) {
   json::object value;
+  value.reserve(2 + aggregates_.size());  // no rehash while the members go in
   value["window_start"] = start;
   value["window_end"] = end;
   if (auto e = aggregates_.results(state, value, trigger)) {
