@@ -128,9 +128,11 @@ asio::awaitable<void> stream_app::impl::loop() {
       co_await process_ordered_inputs();  // a task held back by an empty partition may go on now
     }
     co_await punctuate();
-    if (clock::now() >= next_commit || collector->failed()) {
+    if (const auto now = clock::now(); now >= next_commit || collector->failed()) {
       co_await commits->commit();
-      next_commit = clock::now() + topology.effective_commit_interval();
+      // The interval runs from the commit's start, as Kafka Streams' does: counted from its end,
+      // every commit's own duration would be added to the time results wait to become visible.
+      next_commit = now + topology.effective_commit_interval();
     }
   }
   co_await handle_rebalance_events();

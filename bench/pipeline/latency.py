@@ -4,8 +4,14 @@ A writer sends records at a steady rate, each stamped with the wall clock when i
 reader reads the output `read_committed` as it appears. An output's count and window name the
 input that caused it (exactly-once: one update per input), so its latency is the time the reader
 saw it minus that input's timestamp. The first `WARMUP_S` seconds are not measured (joins, JIT).
+
+The writer, the output reader and a second reader of the input run as three processes: in one
+Python process they took turns on the GIL and the harness itself added tens of milliseconds.
+The input reader measures that floor (input timestamp to the input record being read, the same
+client on the same machine), reported as "harness floor" next to each system's figures.
 """
 import json
+import multiprocessing
 import subprocess
 import threading
 import time
@@ -35,54 +41,113 @@ class measurement:
         self.stop_reading = threading.Event()
         self.writer_behind_ms = 0
 
-    def write(self):
-        producer = Producer({"bootstrap.servers": self.kafka.bootstrap, "acks": "all", "linger.ms": 1,
-                             "enable.idempotence": True})
-        counts = defaultdict(int)
-        started = time.time()
-        total = self.rate * (WARMUP_S + self.seconds)
-        measured_from = self.rate * WARMUP_S
-        for i in range(total):
-            due = started + i / self.rate
-            now = time.time()
-            if due > now:
-                time.sleep(due - now)
-            else:
-                self.writer_behind_ms = max(self.writer_behind_ms, (now - due) * 1000)
-            ts = int(time.time() * 1000)
-            key = jobs.key_of(i, KEYS)
-            window = jobs.window_start(ts)
-            counts[(key, window)] += 1
-            if i >= measured_from:
-                self.sent[(key, window, counts[(key, window)])] = ts
-            value = json.dumps(jobs.value_of(i, KEYS), separators=(",", ":"))
-            while True:
-                try:
-                    producer.produce(self.input_topic, key=key, value=value, timestamp=ts)
-                    break
-                except BufferError:
-                    producer.poll(0.01)
-            producer.poll(0)
-        producer.flush(60)
-
     def read(self):
+        """The output as it becomes visible: (key, window, count, when seen) per record."""
         consumer = Consumer({"bootstrap.servers": self.kafka.bootstrap, "group.id": "sluice-bench-latency",
                              "enable.auto.commit": False, "isolation.level": "read_committed",
                              "fetch.wait.max.ms": 5})
         consumer.assign([TopicPartition(self.output_topic, p, 0) for p in self.kafka.partitions(self.output_topic)])
         seen = []
         while not self.stop_reading.is_set():
-            for msg in consumer.consume(1000, 0.05):
+            for msg in consumer.consume(1000, 0.005):
                 if msg.error() or msg.value() is None:
                     continue
                 now = time.time() * 1000
                 value = json.loads(msg.value())
                 seen.append((msg.key().decode(), value["window_start"], value["count"], now))
         consumer.close()
+        return seen
+
+    def match(self, seen):
         for key, window, count, at in seen:
             sent = self.sent.get((key, window, count))
             if sent is not None:
                 self.latencies.append(at - sent)
+
+
+def write_input(bootstrap, topic, rate, seconds, measured_after_ms, sent_out, behind_out):
+    """In its own process: sends the input at `rate`, then hands back the send times it measured;
+    `measured_after_ms` tells the input reader where the measured part begins."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 1,
+                         "enable.idempotence": True})
+    counts = defaultdict(int)
+    sent = {}
+    writer_behind_ms = 0
+    started = time.time()
+    measured_after_ms.value = int((started + WARMUP_S) * 1000)
+    total = rate * (WARMUP_S + seconds)
+    measured_from = rate * WARMUP_S
+    for i in range(total):
+        due = started + i / rate
+        now = time.time()
+        if due > now:
+            time.sleep(due - now)
+        else:
+            writer_behind_ms = max(writer_behind_ms, (now - due) * 1000)
+        ts = int(time.time() * 1000)
+        key = jobs.key_of(i, KEYS)
+        window = jobs.window_start(ts)
+        counts[(key, window)] += 1
+        if i >= measured_from:
+            sent[(key, window, counts[(key, window)])] = ts
+        value = json.dumps(jobs.value_of(i, KEYS), separators=(",", ":"))
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value, timestamp=ts)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        producer.poll(0)
+    producer.flush(60)
+    sent_out.send(sent)
+    behind_out.value = writer_behind_ms
+
+
+def read_input_floor(bootstrap, topic, partitions, measured_after_ms, stop, out):
+    """In its own process: how long after its timestamp each measured input record is read."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "sluice-bench-latency-floor",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "fetch.wait.max.ms": 5})
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    delays = []
+    while not stop.is_set():
+        for msg in consumer.consume(1000, 0.005):
+            if not msg.error() and msg.timestamp()[1] >= measured_after_ms.value:
+                delays.append(time.time() * 1000 - msg.timestamp()[1])
+    consumer.close()
+    out.send(sorted(delays))
+
+
+def measure(kafka, m):
+    """Runs the writer and the input reader in processes of their own and reads the output here
+    until the writer is done and five more seconds passed."""
+    spawn = multiprocessing.get_context("spawn")
+    sent_in, sent_out = spawn.Pipe(duplex=False)
+    floor_in, floor_out = spawn.Pipe(duplex=False)
+    behind = spawn.Value("d", 0.0)
+    measured_after = spawn.Value("q", 2**62)  # set by the writer when it starts
+    stop_floor = spawn.Event()
+    floor = spawn.Process(target=read_input_floor, args=(kafka.bootstrap, m.input_topic,
+                                                         kafka.partitions(m.input_topic), measured_after,
+                                                         stop_floor, floor_out))
+    writer = spawn.Process(target=write_input, args=(kafka.bootstrap, m.input_topic, m.rate, m.seconds,
+                                                      measured_after, sent_out, behind))
+    floor.start()
+    writer.start()
+    output = []
+    reader = threading.Thread(target=lambda: output.extend(m.read()))
+    reader.start()
+    m.sent = sent_in.recv()  # when the writer is done
+    writer.join()
+    time.sleep(5)  # the last inputs' outputs
+    m.stop_reading.set()
+    stop_floor.set()
+    reader.join()
+    floor_delays = floor_in.recv()
+    floor.join()
+    m.writer_behind_ms = behind.value
+    m.match(output)
+    return floor_delays
 
 
 def run_all(kafka, args, sluice_bin, java_classes, scratch, log_dir, progress, stop):
@@ -106,12 +171,7 @@ def run_all(kafka, args, sluice_bin, java_classes, scratch, log_dir, progress, s
             process = subprocess.Popen(launch.argv, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
             try:
-                reader = threading.Thread(target=m.read)
-                reader.start()
-                m.write()
-                time.sleep(5)  # the last inputs' outputs
-                m.stop_reading.set()
-                reader.join()
+                floor = measure(kafka, m)
                 exited = process.poll()
             finally:
                 stop(process, log)
@@ -119,7 +179,9 @@ def run_all(kafka, args, sluice_bin, java_classes, scratch, log_dir, progress, s
         row = {"system": name, "rate": args.latency_rate, "measured": len(m.sent), "seen": len(values),
                "p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99),
                "p999_ms": percentile(values, 99.9), "max_ms": values[-1] if values else None,
-               "writer_behind_ms": round(m.writer_behind_ms, 1), "status": "ok"}
+               "writer_behind_ms": round(m.writer_behind_ms, 1),
+               "floor_p50_ms": percentile(floor, 50), "floor_p99_ms": percentile(floor, 99),
+               "floor_p999_ms": percentile(floor, 99.9), "status": "ok"}
         if exited is not None:
             row["status"] = f"failed: exited with {exited}"
         elif len(values) != len(m.sent):

@@ -40,12 +40,15 @@ def job_table(result):
 
 def latency_table(result):
     lines = [f"### {result['title']}", "",
-             "| system | inputs measured | outputs seen | p50 ms | p99 ms | p99.9 ms | max ms | result |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| system | inputs measured | outputs seen | p50 ms | p99 ms | p99.9 ms | max ms "
+             "| harness floor p50 / p99 ms | result |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in result["latency_rows"]:
+        floor = (f"{fmt(row['floor_p50_ms'], 1)} / {fmt(row['floor_p99_ms'], 1)}"
+                 if row.get("floor_p50_ms") is not None else "")
         lines.append(f"| {row['system']} | {fmt(row['measured'])} | {fmt(row['seen'])} | {fmt(row['p50_ms'], 1)} "
                      f"| {fmt(row['p99_ms'], 1)} | {fmt(row['p999_ms'], 1)} | {fmt(row['max_ms'], 1)} "
-                     f"| {row['status']} |")
+                     f"| {floor} | {row['status']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -208,6 +208,8 @@ class scenario_run:
         if not kinds:
             return
         kind = self.rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
+        if all_up and not force_broker and self.faults.kill9 == 0:
+            kind = "kill9"  # every scenario meets a kill -9, even a short one: the first fault is one
         if kind in ("kill9", "sigterm"):
             inst = self.rng.choice(self.instances)
             if kind == "kill9":
