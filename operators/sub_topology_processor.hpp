@@ -1,10 +1,12 @@
 #pragma once
 
 // sub_topology_processor: everything one task does to one input record of a sub-topology, without
-// the runtime: decode the key and value with the source's formats, run the steps, the windowed
-// or table aggregation and the steps after it, and encode the results for each sink whose `when`
-// holds, after that sink's own steps (or for the repartition topic), plus late records for the
-// side topic. The runtime feeds it records of one input
+// the runtime: decode the key and value with the source's formats, then run the sub-topology's
+// root chain (chain_processor: the steps, the windowed or table aggregation and the steps after
+// it, the results encoded for each sink whose `when` holds, after that sink's own steps, or for
+// the repartition topic, plus late records for the side topic), whose results then go through
+// the branches that run in this sub-topology, each after the chains it is `from`, in declaration
+// order (so a merge gets each parent's results). The runtime feeds it records of one input
 // partition and writes what it returns; tests and `sluice test` do the same in memory.
 //
 // A record either succeeds as a whole or returns a processing_error with nothing emitted (the
@@ -33,13 +35,11 @@
 #include <optional>
 #include <vector>
 
+#include "operators/chain_processor.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/operator_metrics.hpp"
-#include "operators/step_processor.hpp"
 #include "operators/store_provider.hpp"
-#include "operators/table_aggregator.hpp"
 #include "operators/topology.hpp"
-#include "operators/windowed_aggregator.hpp"
 
 namespace sluice::operators {
 
@@ -67,58 +67,22 @@ class sub_topology_processor {
  private:
   const source_spec* source_for(const std::string& topic) const;
   void update_table(state::kv_store& table, const record& r);
-  std::optional<processing_error> run_steps(const std::vector<step_processor>& steps,
-                                            std::vector<record>& records, std::size_t first = 0);
-  // Steps from `first_step` on, the aggregation, then emit().
-  std::optional<processing_error> continue_from(std::size_t first_step, std::vector<record> records,
-                                                std::vector<output_record>& produced);
-  // The steps after the aggregation, then the sinks.
-  std::optional<processing_error> emit(std::vector<record> results,
-                                       std::vector<output_record>& produced);
-  // Whether the interval that ends at `due` (-1: not started) is over; starts or restarts it.
-  static bool interval_over(std::int64_t& due, std::int64_t now, std::chrono::milliseconds every);
-  std::optional<processing_error> encode_all(const std::vector<record>& records,
-                                             const std::string& topic, data_format key_format,
-                                             data_format value_format,
-                                             std::vector<output_record>& out) const;
+
+  // Where a joined stream's or joined table's records enter: a chain and its join step.
+  struct other_input {
+    std::size_t chain = 0;
+    std::size_t step = 0;
+  };
 
   sub_topology plan_;
   // The task's stream time, read by its processor steps; declared before them, which hold it.
   std::unique_ptr<stream_clock> clock_ = std::make_unique<stream_clock>();
-  std::vector<step_processor> steps_;
-  std::vector<step_processor> after_;
-  // Each result to every sink whose `when` holds, through the sink's steps.
-  std::optional<processing_error> write_sinks(const std::vector<record>& results,
-                                              std::vector<output_record>& produced);
-  std::optional<processing_error> punctuate_stream_time(std::vector<output_record>& produced);
-  std::optional<processing_error> aggregate(const std::vector<record>& records,
-                                            std::vector<record>& results,
-                                            std::vector<output_record>& produced);
-
-  struct sink_runtime {
-    const sink_spec* spec = nullptr;
-    std::optional<bound_expression> when;
-    std::string when_label;  // names the predicate in its errors
-    std::optional<bound_expression> topic_from;
-    std::string topic_from_label;
-    std::vector<step_processor> steps;
-  };
-
-  // Each record to the topic the sink's topic_from gives for it.
-  std::optional<processing_error> encode_routed(const sink_runtime& sink,
-                                                const std::vector<record>& records,
-                                                std::vector<output_record>& produced) const;
-
-  std::vector<sink_runtime> sinks_;
-  std::unique_ptr<windowed_aggregator> aggregator_;
-  std::unique_ptr<table_aggregator> table_;
+  operator_metrics metrics_;
+  // The root chain first, then the plan's branches in order (each after the chains it is from).
+  std::vector<std::unique_ptr<chain_processor>> chains_;
   std::map<std::string, state::kv_store*> tables_by_topic_;
   // The topic of a joined stream, or of the right table of a table-table join: its join step.
-  std::map<std::string, std::size_t> others_by_topic_;
-  std::vector<std::int64_t>
-      step_due_;  // per step: when its punctuation is next due (-1: not yet started)
-  std::int64_t table_due_ = -1;
-  operator_metrics metrics_;
+  std::map<std::string, other_input> others_by_topic_;
 };
 
 }  // namespace sluice::operators

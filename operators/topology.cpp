@@ -245,181 +245,22 @@ duration store_retention(const windowed_aggregation_spec& aggregation) {
   return open + w.grace;
 }
 
-namespace {
-
-std::vector<store_plan> aggregation_stores(const topology& t) {
-  std::vector<store_plan> stores;
-  if (t.aggregation) {
-    const auto& agg = *t.aggregation;
-    const bool session = agg.window.kind == window_kind::session;
-    stores.push_back(
-        store_plan{agg.store_name(), session ? store_kind::session : store_kind::window,
-                   t.name + "-" + agg.store_name() + "-changelog", store_retention(agg)});
-    // Stream time and the last emitted window boundary must survive a restart, or on_close
-    // would emit a window twice or never.
-    stores.push_back(store_plan{agg.meta_store_name(), store_kind::key_value,
-                                t.name + "-" + agg.meta_store_name() + "-changelog", duration{0}});
+std::vector<const sink_spec*> topology::every_sink() const {
+  std::vector<const sink_spec*> all;
+  for (const auto& sink : sinks) all.push_back(&sink);
+  for (const auto& branch : branches) {
+    for (const auto& sink : branch.sinks) all.push_back(&sink);
   }
-  if (t.table) {
-    stores.push_back(store_plan{t.table->store_name(), store_kind::key_value,
-                                t.name + "-" + t.table->store_name() + "-changelog", duration{0}});
-    if (t.table->emit_every.count() > 0) {
-      stores.push_back(store_plan{t.table->pending_store_name(), store_kind::key_value,
-                                  t.name + "-" + t.table->pending_store_name() + "-changelog",
-                                  duration{0}});
-    }
-  }
-  return stores;
+  return all;
 }
 
-// A table or joined stream by the name join steps use.
-template <class Spec>
-const Spec* find_named(const std::vector<Spec>& specs, const std::string& name) {
-  for (const auto& spec : specs) {
-    if (spec.name == name) return &spec;
+std::vector<const windowed_aggregation_spec*> topology::windowed_aggregations() const {
+  std::vector<const windowed_aggregation_spec*> all;
+  if (aggregation) all.push_back(&*aggregation);
+  for (const auto& branch : branches) {
+    if (branch.aggregation) all.push_back(&*branch.aggregation);
   }
-  return nullptr;
-}
-
-// A join step reads its table in the sub-topology it runs in: the table's topic becomes one of
-// that sub-topology's sources and its store one of its stores, changelogged or restored from
-// that topic.
-void add_table(const topology& t, const step& join, sub_topology& sub) {
-  const auto* table = find_named(t.tables, join.table);
-  if (table == nullptr) return;  // validate_topology reports it
-  sub.sources.push_back(
-      source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
-  sub.tables.push_back(*table);
-  store_plan store{table->store_name(), store_kind::key_value, {}, duration{0}, {}};
-  if (table->restore_from == table_restore::source) {
-    store.source_topic = table->topic;
-  } else {
-    store.changelog_topic = t.name + "-" + table->store_name() + "-changelog";
-  }
-  sub.stores.push_back(std::move(store));
-}
-
-// A stream join step reads the other stream in the sub-topology it runs in, like a table, and
-// keeps its stores there.
-void add_stream(const topology& t, const step& join, sub_topology& sub) {
-  const auto* stream = find_named(t.streams, join.stream);
-  if (stream == nullptr) return;  // validate_topology reports it
-  sub.sources.push_back(source_spec{{stream->topic}, stream->key_format, stream->value_format});
-  sub.streams.push_back(*stream);
-  const auto names = stream_join_store_names(join);
-  const auto changelog = [&](const std::string& store) {
-    return t.name + "-" + store + "-changelog";
-  };
-  const auto retention = stream_join_retention(join);
-  sub.stores.push_back(
-      store_plan{names.left, store_kind::window, changelog(names.left), retention});
-  sub.stores.push_back(
-      store_plan{names.right, store_kind::window, changelog(names.right), retention});
-  for (const auto* kv : {&names.pending, &names.time}) {
-    if (!kv->empty())
-      sub.stores.push_back(store_plan{*kv, store_kind::key_value, changelog(*kv), duration{0}});
-  }
-}
-
-// A table-table join step reads the right table in the sub-topology it runs in, like a stream-table
-// join, but into stores of its own, one per side.
-void add_joined_table(const topology& t, const step& join, sub_topology& sub) {
-  const auto* table = find_named(t.tables, join.table);
-  if (table == nullptr) return;  // validate_topology reports it
-  sub.sources.push_back(
-      source_spec{{table->topic}, table->key_format, table->value_format, table->cluster});
-  sub.joined_tables.push_back(*table);
-  const auto names = table_join_store_names(join);
-  for (const auto* store : {&names.left, &names.right}) {
-    sub.stores.push_back(store_plan{*store, store_kind::key_value,
-                                    t.name + "-" + *store + "-changelog", duration{0}});
-  }
-}
-
-// A processor step's declared stores, then the one that keeps its stream time.
-std::vector<store_plan> processor_stores(const topology& t, const step& s) {
-  std::vector<store_plan> stores;
-  for (const auto& spec : s.stores) {
-    const auto name = step_store_name(s, spec.name);
-    stores.push_back(store_plan{name, spec.kind, t.name + "-" + name + "-changelog",
-                                spec.kind == store_kind::key_value ? duration{0} : spec.retention});
-  }
-  if (const auto time = step_time_store_name(s); !time.empty()) {
-    stores.push_back(
-        store_plan{time, store_kind::key_value, t.name + "-" + time + "-changelog", duration{0}});
-  }
-  return stores;
-}
-
-}  // namespace
-
-topology_plan plan_topology(const topology& t) {
-  topology_plan plan;
-
-  // Where the key matters: each join step, each processor with stores, and the aggregation
-  // (after the last step). A key change since the current sub-topology began cuts it there.
-  std::vector<std::size_t> key_dependent;
-  for (std::size_t i = 0; i < t.steps.size(); ++i) {
-    const auto& s = t.steps[i];
-    if (s.kind == step_kind::join || (s.kind == step_kind::processor && !s.stores.empty())) {
-      key_dependent.push_back(i);
-    }
-  }
-  if (t.aggregates()) key_dependent.push_back(t.steps.size());
-
-  sub_topology current;
-  current.sources = t.sources;
-  std::size_t begin = 0;
-  auto add_steps = [&](std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      current.steps.push_back(t.steps[i]);
-      if (t.steps[i].joins_stream()) {
-        add_stream(t, t.steps[i], current);
-      } else if (t.joins_tables(t.steps[i])) {
-        add_joined_table(t, t.steps[i], current);
-      } else if (t.steps[i].kind == step_kind::join) {
-        add_table(t, t.steps[i], current);
-      }
-      for (auto& store : processor_stores(t, t.steps[i]))
-        current.stores.push_back(std::move(store));
-    }
-    begin = end;
-  };
-  for (const auto point : key_dependent) {
-    std::optional<std::size_t> last_rekey;
-    for (std::size_t i = begin; i < point; ++i) {
-      if (changes_key(t.steps[i])) last_rekey = i;
-    }
-    if (!last_rekey) continue;
-    const std::string topic = t.name + "-" + t.steps[*last_rekey].name + "-repartition";
-    plan.repartition_topics.push_back(topic);
-    add_steps(point);
-    current.id = static_cast<int>(plan.sub_topologies.size());
-    // Repartition topics live with the group, on the home cluster.
-    current.sinks = {
-        sink_spec{topic, data_format::json, data_format::json, {}, {}, t.home_cluster()}};
-    current.writes_internal = true;
-    plan.sub_topologies.push_back(std::move(current));
-    current = sub_topology{};
-    current.sources = {
-        source_spec{{topic}, data_format::json, data_format::json, t.home_cluster()}};
-    current.reads_internal = true;
-  }
-  add_steps(t.steps.size());
-  current.id = static_cast<int>(plan.sub_topologies.size());
-  current.aggregation = t.aggregation;
-  current.table = t.table;
-  current.after = t.after;
-  current.sinks = t.sinks;
-  for (auto& store : aggregation_stores(t)) current.stores.push_back(std::move(store));
-  plan.sub_topologies.push_back(std::move(current));
-
-  for (const auto& sub : plan.sub_topologies) {
-    for (const auto& store : sub.stores) {
-      if (store.changelogged()) plan.changelog_topics.push_back(store.changelog_topic);
-    }
-  }
-  return plan;
+  return all;
 }
 
 }  // namespace sluice::operators

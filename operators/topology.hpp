@@ -24,6 +24,14 @@
 // that changed the key) and the next one reads it, as Kafka Streams does; a pipeline that
 // re-keys before a join and again before its aggregation has three sub-topologies. Aggregate state
 // lives in stores whose changelog topics are `<app>-<store>-changelog`.
+//
+// Branches make the pipeline a graph (a DAG of named chains, `branches`): a branch runs in the
+// sub-topology of its parents, after them, unless records reach one of its key-dependent nodes
+// keyed otherwise than they are partitioned (a key change upstream: in a parent after its last
+// repartition, or in the branch's own steps before that node), or its parents (a merge) run in
+// different sub-topologies. Then the steps before that node run in each parent's sub-topology
+// and write `<app>-<branch>-repartition`, and the rest of the branch, with the branches that
+// descend from it, is a sub-topology of its own reading that topic (its root chain).
 
 #include <chrono>
 #include <cstdint>
@@ -296,6 +304,29 @@ struct table_aggregation_spec {
   std::string pending_store_name() const { return name + "-pending"; }
 };
 
+// The name `from` gives the main chain (sources → steps → aggregation → after), whose results
+// are what its sinks get.
+inline constexpr std::string_view main_chain = "main";
+
+// A branch: a named chain of its own fed by the results of one or more earlier nodes (`from`:
+// the main chain, or an earlier branch; several make a merge, which gets every parent's
+// results), with its own steps, an optional windowed or table aggregation, steps after it, and
+// sinks. A branch's results go to its sinks and to the branches that name it in their `from`.
+// Kafka Streams' KStream#split / #merge and a DSL chain per branch; the planner below decides
+// where each branch runs.
+struct branch_spec {
+  std::string name;
+  std::vector<std::string> from;
+  std::vector<step> steps;
+  std::optional<windowed_aggregation_spec> aggregation;
+  std::optional<table_aggregation_spec> table;
+  std::vector<step> after;
+  std::vector<sink_spec> sinks;
+  bool operator==(const branch_spec&) const = default;
+
+  bool aggregates() const { return aggregation || table; }
+};
+
 // Several clusters: sources, tables and sinks may name a cluster (`cluster`), one of the names
 // the topology declares in `clusters`; an empty name is the default cluster (the command line's).
 // The topology holds only the names: where each cluster is and how to reach it is the runtime's
@@ -313,9 +344,15 @@ struct topology {
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;  // at most one of aggregation and table
   std::vector<step> after;                      // steps after the aggregation
-  std::vector<sink_spec> sinks;
-  std::set<std::string> clusters;  // the named clusters sources, tables and sinks may refer to
+  std::vector<sink_spec> sinks;       // may be empty when branches take the main chain's results
+  std::vector<branch_spec> branches;  // each `from` earlier nodes only: a DAG
+  std::set<std::string> clusters;     // the named clusters sources, tables and sinks may refer to
   bool operator==(const topology&) const = default;
+
+  // The main chain's sinks, then each branch's.
+  std::vector<const sink_spec*> every_sink() const;
+  // The main chain's windowed aggregation (if any), then each branch's.
+  std::vector<const windowed_aggregation_spec*> windowed_aggregations() const;
 
   bool aggregates() const { return aggregation || table; }
   // The source is read as a table: the first step is a table-table join.
@@ -364,7 +401,17 @@ struct sub_topology {
   std::vector<sink_spec> sinks;  // the pipeline's, or the one repartition topic
   bool writes_internal = false;  // the sink is the repartition topic (JSON key and value)
   std::vector<store_plan> stores;
+  // The branch whose chain the fields above are (the sub-topology's root chain, which reads its
+  // repartition topic); empty: the pipeline's main chain.
+  std::string branch;
+  // The branches (or their parts before a repartition) that run in this sub-topology, in
+  // declaration order; each `from` names the root chain (by `branch`, or main_chain) or an
+  // earlier one of them.
+  std::vector<branch_spec> branches;
   bool operator==(const sub_topology&) const = default;
+
+  // The name `from` gives the root chain: `branch`, or main_chain.
+  std::string root_name() const { return branch.empty() ? std::string(main_chain) : branch; }
 
   // The right side of `s` when it is this sub-topology's table-table join step, else null.
   const table_source_spec* joined_table_of(const step& s) const;

@@ -24,18 +24,15 @@ class validator {
     check_sources();
     check_table_source();
     check_tables();
-    check_steps("steps", t_.steps);
-    if (t_.aggregation) {
-      check_aggregation(*t_.aggregation);
+    check_chain("", t_.steps, t_.aggregation, t_.table, t_.after);
+    check_sinks("", t_.sinks);
+    for (std::size_t i = 0; i < t_.branches.size(); ++i) {
+      const auto& b = t_.branches[i];
+      const auto prefix = fmt::format("branches[{}].", i);
+      check_chain(prefix, b.steps, b.aggregation, b.table, b.after);
+      check_sinks(prefix, b.sinks);
     }
-    if (t_.table) {
-      check_table(*t_.table);
-    }
-    if (!t_.aggregates() && !t_.after.empty()) {
-      add("after", "steps after an aggregation need a window or a table");
-    }
-    check_steps("after", t_.after);
-    check_sinks();
+    for (auto& e : validate_branch_graph(t_)) errors_.push_back(std::move(e));
     check_clusters();
     if (t_.commit_interval && t_.commit_interval->count() <= 0) {
       add("commit_interval", "must be positive");
@@ -44,6 +41,32 @@ class validator {
   }
 
  private:
+  // A chain's steps, window or table and after steps; `prefix` starts their paths ("" for the
+  // main chain, "branches[i]." for a branch).
+  void check_chain(const std::string& prefix, const std::vector<step>& steps,
+                   const std::optional<windowed_aggregation_spec>& window,
+                   const std::optional<table_aggregation_spec>& table,
+                   const std::vector<step>& after) {
+    check_steps(prefix + "steps", steps);
+    if (window) {
+      check_aggregation(prefix + "window", *window);
+    }
+    if (table) {
+      check_table(prefix + "table", *table, window.has_value());
+    }
+    if (!window && !table && !after.empty()) {
+      add(prefix + "after", "steps after an aggregation need a window or a table");
+    }
+    check_steps(prefix + "after", after);
+  }
+
+  // Where joins and processors with stores may be: a chain's steps (not after an aggregation,
+  // not a sink's).
+  static bool stateful_allowed(std::string_view list) {
+    return list == "steps" || (list.starts_with("branches[") && list.ends_with("].steps") &&
+                               list.find(".sink") == std::string_view::npos);
+  }
+
   void add(std::string path, std::string message,
            std::optional<std::size_t> position = std::nullopt) {
     errors_.push_back(topology_error{std::move(path), std::move(message), position});
@@ -257,73 +280,74 @@ class validator {
     }
   }
 
-  void check_table(const table_aggregation_spec& a) {
-    check_store_name("table.name", a.name);
-    if (t_.aggregation) {
-      add("table", "a pipeline aggregates once: a window or a table, not both");
+  void check_table(const std::string& path, const table_aggregation_spec& a, bool windowed) {
+    check_store_name(path + ".name", a.name);
+    if (windowed) {
+      add(path, path == "table" ? "a pipeline aggregates once: a window or a table, not both"
+                                : "a branch aggregates once: a window or a table, not both");
     }
-    check_aggregate_list("table.aggregate", a.aggregations, {});
+    check_aggregate_list(path + ".aggregate", a.aggregations, {});
     if (a.emit_every.count() < 0) {
-      add("table.emit_every", "must not be negative (0: every update)");
+      add(path + ".emit_every", "must not be negative (0: every update)");
     }
   }
 
-  void check_aggregation(const windowed_aggregation_spec& a) {
+  void check_aggregation(const std::string& path, const windowed_aggregation_spec& a) {
     const auto& w = a.window;
-    check_store_name("window.name", a.name);
+    check_store_name(path + ".name", a.name);
     switch (w.kind) {
       case window_kind::tumbling:
       case window_kind::hopping:
         if (w.size.count() <= 0) {
-          add("window.size", "must be positive");
+          add(path + ".size", "must be positive");
         }
         if (w.gap.count() != 0) {
-          add("window.gap", fmt::format("only session windows have a gap"));
+          add(path + ".gap", fmt::format("only session windows have a gap"));
         }
         if (w.kind == window_kind::hopping) {
           if (w.advance.count() <= 0) {
-            add("window.advance", "must be positive");
+            add(path + ".advance", "must be positive");
           } else if (w.advance > w.size) {
-            add("window.advance",
+            add(path + ".advance",
                 fmt::format("must not exceed the size ({} ms > {} ms): records would fall between "
                             "windows",
                             w.advance.count(), w.size.count()));
           }
         } else if (w.advance.count() != 0) {
-          add("window.advance",
+          add(path + ".advance",
               "only hopping windows advance; a tumbling window advances by its size");
         }
         break;
       case window_kind::session:
         if (w.size.count() != 0) {
-          add("window.size", "session windows have a gap, not a size");
+          add(path + ".size", "session windows have a gap, not a size");
         }
         if (w.advance.count() != 0) {
-          add("window.advance", "session windows have a gap, not an advance");
+          add(path + ".advance", "session windows have a gap, not an advance");
         }
         if (w.gap.count() <= 0) {
-          add("window.gap", "must be positive");
+          add(path + ".gap", "must be positive");
         }
         break;
     }
     if (w.grace.count() < 0) {
-      add("window.grace", "must not be negative");
+      add(path + ".grace", "must not be negative");
     }
     if (!a.time_expression.empty()) {
-      check_expression("window.time", a.time_expression);
+      check_expression(path + ".time", a.time_expression);
     }
-    check_aggregate_list("window.aggregate", a.aggregations, {"window_start", "window_end"});
+    check_aggregate_list(path + ".aggregate", a.aggregations, {"window_start", "window_end"});
     if (a.late == late_policy::side_topic) {
-      check_topic("window.late_topic", a.late_topic);
+      check_topic(path + ".late_topic", a.late_topic);
       if (is_source(a.late_topic, t_.home_cluster())) {
-        add("window.late_topic", fmt::format("topic '{}' is also a source", a.late_topic));
+        add(path + ".late_topic", fmt::format("topic '{}' is also a source", a.late_topic));
       }
       // Any sink's, whatever its cluster: outputs find their producer by topic name.
       if (is_sink(a.late_topic, t_.home_cluster())) {
-        add("window.late_topic", "the late topic must differ from the sink topic");
+        add(path + ".late_topic", "the late topic must differ from the sink topic");
       }
     } else if (!a.late_topic.empty()) {
-      add("window.late_topic", "late records are dropped (late: drop); set late: side_topic");
+      add(path + ".late_topic", "late records are dropped (late: drop); set late: side_topic");
     }
   }
 
@@ -362,9 +386,14 @@ class validator {
       if (is_sink(spec.topic, spec.cluster)) {
         add(path + ".topic", fmt::format("topic '{}' is also the sink", spec.topic));
       }
-      const auto joins = std::count_if(t_.steps.begin(), t_.steps.end(), [&](const step& s) {
+      auto joins = std::count_if(t_.steps.begin(), t_.steps.end(), [&](const step& s) {
         return s.kind == step_kind::join && s.*member == spec.name;
       });
+      for (const auto& branch : t_.branches) {
+        joins += std::count_if(branch.steps.begin(), branch.steps.end(), [&](const step& s) {
+          return s.kind == step_kind::join && s.*member == spec.name;
+        });
+      }
       if (joins == 0) {
         add(path, fmt::format("{} '{}' is not joined by any step (add a join step or remove it)",
                               what, spec.name));
@@ -401,7 +430,7 @@ class validator {
         add(store_path + "." + problem.field, problem.message);
       }
     }
-    if (!s.stores.empty() && list != "steps") {
+    if (!s.stores.empty() && !stateful_allowed(list)) {
       add(path + ".stores",
           "a processor with stores runs in steps: (not after an aggregation nor in a sink)");
     }
@@ -444,7 +473,7 @@ class validator {
   }
 
   void check_join(std::string_view list, const std::string& path, const step& s) {
-    if (list != "steps") {
+    if (!stateful_allowed(list)) {
       add(path, "a join runs in steps: (not after an aggregation nor in a sink)");
     }
     if (!s.stream.empty()) {
@@ -496,19 +525,23 @@ class validator {
     }
   }
 
-  // "sink" for a pipeline with one sink, "sinks[i]" with several (the YAML loader's paths).
-  std::string sink_path(std::size_t i) const {
-    return t_.sinks.size() == 1 ? std::string("sink") : fmt::format("sinks[{}]", i);
+  // "sink" for a chain with one sink, "sinks[i]" with several (the YAML loader's paths), after
+  // the chain's prefix.
+  static std::string sink_path(const std::string& prefix, const std::vector<sink_spec>& sinks,
+                               std::size_t i) {
+    return prefix + (sinks.size() == 1 ? std::string("sink") : fmt::format("sinks[{}]", i));
   }
 
-  void check_sinks() {
-    if (t_.sinks.empty()) {
+  // A chain's sinks; a chain without any needs branches taking its results (checked with the
+  // graph), except the main chain of a pipeline without branches.
+  void check_sinks(const std::string& prefix, const std::vector<sink_spec>& sinks) {
+    if (sinks.empty() && prefix.empty() && t_.branches.empty()) {
       add("sink", "expected the sink topic");
     }
-    std::set<std::string> topics;
-    for (std::size_t i = 0; i < t_.sinks.size(); ++i) {
-      const auto& sink = t_.sinks[i];
-      const auto path = sink_path(i);
+    auto& topics = sink_topics_;
+    for (std::size_t i = 0; i < sinks.size(); ++i) {
+      const auto& sink = sinks[i];
+      const auto path = sink_path(prefix, sinks, i);
       std::string topic_path = path + ".topic";
       if (!sink.topic_from.empty()) {
         check_topic_from(path, sink);
@@ -586,9 +619,20 @@ class validator {
         break;
       }
     }
+    std::vector<std::pair<std::string, const sink_spec*>> sinks;
     for (std::size_t i = 0; i < t_.sinks.size(); ++i) {
-      const auto& sink = t_.sinks[i];
-      const auto path = sink_path(i) + ".cluster";
+      sinks.emplace_back(sink_path("", t_.sinks, i), &t_.sinks[i]);
+    }
+    for (std::size_t b = 0; b < t_.branches.size(); ++b) {
+      const auto& branch_sinks = t_.branches[b].sinks;
+      for (std::size_t i = 0; i < branch_sinks.size(); ++i) {
+        sinks.emplace_back(sink_path(fmt::format("branches[{}].", b), branch_sinks, i),
+                           &branch_sinks[i]);
+      }
+    }
+    for (const auto& [sink_at, sink_ptr] : sinks) {
+      const auto& sink = *sink_ptr;
+      const auto path = sink_at + ".cluster";
       check_cluster_name(path, sink.cluster);
       if (t_.delivery == delivery_guarantee::exactly_once && !readers.empty() &&
           sink.cluster != *readers.front().cluster) {
@@ -619,9 +663,10 @@ class validator {
   }
 
   bool is_sink(const std::string& topic, const std::string& cluster) const {
-    return std::any_of(t_.sinks.begin(), t_.sinks.end(), [&](const sink_spec& s) {
-      const auto written = s.written_topics();
-      return s.cluster == cluster &&
+    const auto sinks = t_.every_sink();
+    return std::any_of(sinks.begin(), sinks.end(), [&](const sink_spec* s) {
+      const auto written = s->written_topics();
+      return s->cluster == cluster &&
              std::find(written.begin(), written.end(), topic) != written.end();
     });
   }
@@ -645,6 +690,7 @@ class validator {
   const topology& t_;
   const function_registry& registry_;
   std::set<std::string> step_names_;
+  std::set<std::string> sink_topics_;  // every chain's: each topic is written by one sink
   std::vector<topology_error> errors_;
 };
 

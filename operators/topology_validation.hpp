@@ -24,6 +24,11 @@ struct topology_error {
 
 std::vector<topology_error> validate_topology(const topology& t, const function_registry& registry);
 
+// The rules of the graph of branches (branch_validation.cpp): names, `from` (earlier nodes
+// only, so no cycles), every chain's results going somewhere, one owner per store. Part of
+// validate_topology.
+std::vector<topology_error> validate_branch_graph(const topology& t);
+
 // Kafka's rule for topic names: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
 bool valid_topic_name(std::string_view name);
 

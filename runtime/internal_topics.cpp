@@ -53,9 +53,9 @@ boost::asio::awaitable<void> prepare_sink_topics(kafka::cluster& cluster,
                                                  std::int16_t replication_factor) {
   kafka::admin_client admin(cluster);
   std::vector<kafka::new_topic> wanted;
-  for (const auto& sink : topology.sinks) {
-    if (sink.cluster != cluster_name) continue;
-    for (const auto& topic : sink.written_topics())
+  for (const auto* sink : topology.every_sink()) {
+    if (sink->cluster != cluster_name) continue;
+    for (const auto& topic : sink->written_topics())
       wanted.push_back({topic, partitions, replication_factor, {}, {}});
   }
   require_two_in_sync(wanted, replication_factor);
@@ -142,12 +142,12 @@ boost::asio::awaitable<std::int32_t> prepare_internal_topics(kafka::cluster& clu
   // Output topics are created when missing, like the internal ones, with the input's partitions
   // (sinks on other clusters by prepare_sink_topics).
   std::set<std::string> outputs;
-  for (const auto& sink : topology.sinks) {
-    if (sink.cluster != topology.home_cluster()) continue;
-    for (const auto& topic : sink.written_topics()) outputs.insert(topic);
+  for (const auto* sink : topology.every_sink()) {
+    if (sink->cluster != topology.home_cluster()) continue;
+    for (const auto& topic : sink->written_topics()) outputs.insert(topic);
   }
-  if (topology.aggregation && topology.aggregation->late == operators::late_policy::side_topic) {
-    outputs.insert(topology.aggregation->late_topic);
+  for (const auto* window : topology.windowed_aggregations()) {
+    if (window->late == operators::late_policy::side_topic) outputs.insert(window->late_topic);
   }
   if (!options.dead_letter_topic.empty()) outputs.insert(options.dead_letter_topic);
   for (const auto& topic : outputs)

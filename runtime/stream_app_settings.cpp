@@ -47,7 +47,7 @@ void stream_app::impl::check_clusters() {
   std::set<std::string> named;
   for (const auto& source : topology.sources) named.insert(source.cluster);
   for (const auto& table : topology.tables) named.insert(table.cluster);
-  for (const auto& sink : topology.sinks) named.insert(sink.cluster);
+  for (const auto* sink : topology.every_sink()) named.insert(sink->cluster);
   named.erase("");
   for (const auto& name : named) {
     auto found = config.clusters.find(name);

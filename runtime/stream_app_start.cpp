@@ -157,7 +157,8 @@ void stream_app::impl::use_task_assignor(kafka::consumer_config& consumer_config
 asio::awaitable<record_collector::routes> stream_app::impl::start_other_cluster_producers(
     std::int32_t partitions) {
   record_collector::routes routes;
-  for (const auto& sink : topology.sinks) {
+  for (const auto* sink_ptr : topology.every_sink()) {
+    const auto& sink = *sink_ptr;
     if (sink.cluster == topology.home_cluster()) continue;
     auto& producer_of_cluster = other_cluster_producers[sink.cluster];
     if (!producer_of_cluster) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "state/key_layout.hpp"
 
 namespace sluice::state {
@@ -69,6 +71,11 @@ void buffered_kv_store::apply(std::span<const change> changes, changelog_offset 
   for (const auto& c : changes) {
     batch.entries.push_back({c.key, c.value ? std::optional<bytes_view>(*c.value) : std::nullopt});
   }
+  // In key order RocksDB's memtable inserts each key next to the one before (its skip list keeps
+  // the last insert's position), where changelog order is random. Stable: of two changes of one
+  // key the later stays later and wins.
+  std::stable_sort(batch.entries.begin(), batch.entries.end(),
+                   [](const auto& a, const auto& b) { return a.key < b.key; });
   batch.metadata.emplace_back(table_metadata::offset,
                               table_metadata::encode_i64(next_offset.value));
   table_->write(batch);

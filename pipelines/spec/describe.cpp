@@ -134,6 +134,73 @@ std::string aggregations_text(const std::vector<ops::aggregation_spec>& aggregat
   return out;
 }
 
+// A chain's steps and its window or table (with its aggregations).
+std::string chain_head(const ops::sub_topology& sub, const std::vector<ops::step>& steps,
+                       const std::optional<ops::windowed_aggregation_spec>& window,
+                       const std::optional<ops::table_aggregation_spec>& table) {
+  std::string out;
+  for (const auto& s : steps) {
+    out += fmt::format("  step    {}: {}\n", s.name,
+                       sub.joined_table_of(s) != nullptr ? table_join_text(s) : step_text(s));
+  }
+  if (window) {
+    out += fmt::format("  window  {}: {}\n", window->name, window_text(*window));
+    out += aggregations_text(window->aggregations, "window_start, window_end, ");
+  }
+  if (table) {
+    out += fmt::format("  table   {}: group by key, {}\n", table->name,
+                       table->emit_every.count() > 0 ? "at most one result per key every " +
+                                                           format_duration(table->emit_every)
+                                                     : std::string("every update emitted"));
+    out += aggregations_text(table->aggregations, "");
+  }
+  return out;
+}
+
+// A chain's steps after its aggregation, its sinks (a repartition topic says so) and its late
+// records' topic.
+std::string chain_tail(const ops::topology_plan& plan, const std::vector<ops::step>& after,
+                       const std::vector<ops::sink_spec>& sinks,
+                       const std::optional<ops::windowed_aggregation_spec>& window) {
+  std::string out;
+  for (const auto& s : after) {
+    out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
+  }
+  const auto& internal = plan.repartition_topics;
+  for (const auto& sink : sinks) {
+    const auto target = sink.topic_from.empty() ? sink.topic
+                                                : fmt::format("{} -> one of {}", sink.topic_from,
+                                                              fmt::join(sink.topics, ", "));
+    const bool repartition =
+        std::find(internal.begin(), internal.end(), sink.topic) != internal.end();
+    out += fmt::format("  sink    {}  ({}{}{}){}\n", target,
+                       formats(sink.key_format, sink.value_format),
+                       repartition ? ", internal repartition topic" : "", on_cluster(sink.cluster),
+                       sink.when.empty() ? "" : "  when " + sink.when);
+    for (const auto& s : sink.steps) {
+      out += fmt::format("            step {}: {}\n", s.name, step_text(s));
+    }
+  }
+  if (window && window->late == ops::late_policy::side_topic) {
+    out += fmt::format(
+        "  late    {}  (key {}, value json)\n", window->late_topic,
+        ops::to_string(sinks.empty() ? ops::data_format::string : sinks.front().key_format));
+  }
+  return out;
+}
+
+// Each line two more spaces in: a branch's lines under its `branch` line.
+std::string indented(const std::string& lines) {
+  std::string out;
+  std::size_t begin = 0;
+  while (begin < lines.size()) {
+    const auto end = lines.find('\n', begin);
+    out += "  " + lines.substr(begin, end - begin + 1);
+    begin = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string describe_topology(const ops::topology& t) {
@@ -143,7 +210,8 @@ std::string describe_topology(const ops::topology& t) {
                      format_duration(t.effective_commit_interval()),
                      t.commit_interval ? "" : " (default)");
   for (const auto& sub : plan.sub_topologies) {
-    out += fmt::format("\nsub-topology {}\n", sub.id);
+    out += fmt::format("\nsub-topology {}{}\n", sub.id,
+                       sub.branch.empty() ? "" : "  (branch " + sub.branch + ")");
     for (const auto& s : sub.sources) {
       for (const auto& topic : s.topics) {
         const auto* table = table_read_from(sub, topic);
@@ -159,23 +227,7 @@ std::string describe_topology(const ops::topology& t) {
                            on_cluster(s.cluster));
       }
     }
-    for (const auto& s : sub.steps) {
-      out += fmt::format("  step    {}: {}\n", s.name,
-                         sub.joined_table_of(s) != nullptr ? table_join_text(s) : step_text(s));
-    }
-    if (sub.aggregation) {
-      const auto& a = *sub.aggregation;
-      out += fmt::format("  window  {}: {}\n", a.name, window_text(a));
-      out += aggregations_text(a.aggregations, "window_start, window_end, ");
-    }
-    if (sub.table) {
-      out += fmt::format(
-          "  table   {}: group by key, {}\n", sub.table->name,
-          sub.table->emit_every.count() > 0
-              ? "at most one result per key every " + format_duration(sub.table->emit_every)
-              : std::string("every update emitted"));
-      out += aggregations_text(sub.table->aggregations, "");
-    }
+    out += chain_head(sub, sub.steps, sub.aggregation, sub.table);
     for (const auto& store : sub.stores) {
       out += fmt::format("  store   {}  ({}{}), {} {}\n", store.name, ops::to_string(store.kind),
                          store.retention.count() > 0
@@ -184,24 +236,11 @@ std::string describe_topology(const ops::topology& t) {
                          store.changelogged() ? "changelog" : "restored from its topic",
                          store.changelogged() ? store.changelog_topic : store.source_topic);
     }
-    for (const auto& s : sub.after) {
-      out += fmt::format("  step    {}: {}\n", s.name, step_text(s));
-    }
-    for (const auto& sink : sub.sinks) {
-      const auto target = sink.topic_from.empty() ? sink.topic
-                                                  : fmt::format("{} -> one of {}", sink.topic_from,
-                                                                fmt::join(sink.topics, ", "));
-      out += fmt::format("  sink    {}  ({}{}{}){}\n", target,
-                         formats(sink.key_format, sink.value_format),
-                         sub.writes_internal ? ", internal repartition topic" : "",
-                         on_cluster(sink.cluster), sink.when.empty() ? "" : "  when " + sink.when);
-      for (const auto& s : sink.steps) {
-        out += fmt::format("            step {}: {}\n", s.name, step_text(s));
-      }
-    }
-    if (sub.aggregation && sub.aggregation->late == ops::late_policy::side_topic) {
-      out += fmt::format("  late    {}  (key {}, value json)\n", sub.aggregation->late_topic,
-                         ops::to_string(sub.sinks.front().key_format));
+    out += chain_tail(plan, sub.after, sub.sinks, sub.aggregation);
+    for (const auto& b : sub.branches) {
+      out += fmt::format("  branch  {}  from {}\n", b.name, fmt::join(b.from, ", "));
+      out += indented(chain_head(sub, b.steps, b.aggregation, b.table) +
+                      chain_tail(plan, b.after, b.sinks, b.aggregation));
     }
   }
   out += "\ntopics\n";
@@ -216,11 +255,13 @@ std::string describe_topology(const ops::topology& t) {
   for (const auto& stream : t.streams) {
     out += fmt::format("  input       {}  (joined stream {})\n", stream.topic, stream.name);
   }
-  for (const auto& sink : t.sinks) {
-    for (const auto& topic : sink.written_topics()) out += fmt::format("  output      {}\n", topic);
+  for (const auto* sink : t.every_sink()) {
+    for (const auto& topic : sink->written_topics())
+      out += fmt::format("  output      {}\n", topic);
   }
-  if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic) {
-    out += fmt::format("  output      {}  (late records)\n", t.aggregation->late_topic);
+  for (const auto* window : t.windowed_aggregations()) {
+    if (window->late == ops::late_policy::side_topic)
+      out += fmt::format("  output      {}  (late records)\n", window->late_topic);
   }
   for (const auto& topic : plan.repartition_topics) {
     out += fmt::format("  internal    {}  (repartition)\n", topic);

@@ -33,8 +33,8 @@ class graph_builder {
     for (const auto& topic : plan_.changelog_topics) roles_[topic] = "changelog";
     for (const auto& table : t_.tables) roles_[table.topic] = "table";
     for (const auto& stream : t_.streams) roles_[stream.topic] = "joined stream";
-    if (t_.aggregation && t_.aggregation->late == ops::late_policy::side_topic) {
-      roles_[t_.aggregation->late_topic] = "late";
+    for (const auto* window : t_.windowed_aggregations()) {
+      if (window->late == ops::late_policy::side_topic) roles_[window->late_topic] = "late";
     }
     for (const auto& sub : plan_.sub_topologies) add_sub_topology(sub);
     return std::move(graph_);
@@ -43,13 +43,13 @@ class graph_builder {
  private:
   void add_sub_topology(const ops::sub_topology& sub) {
     // A joined table: its topic fills its store, which the join step reads.
-    std::map<std::string, std::string> table_stores;
+    table_stores_.clear();
     std::set<std::string> table_topics;
     for (const auto& table : sub.tables) {
       table_topics.insert(table.topic);
       const auto store = add_node(sub, "store", fmt::format("{} (key_value)", table.store_name()),
                                   {topic_node(table.topic, "table")});
-      table_stores[table.name] = store;
+      table_stores_[table.name] = store;
       // Restored from its own topic (restore_from: source): no changelog to draw.
       if (table.restore_from == ops::table_restore::changelog)
         edge(store, topic_node(changelog_of(sub, table.store_name()), "changelog"));
@@ -63,65 +63,95 @@ class graph_builder {
         if (!table_topics.contains(topic)) current.push_back(topic_node(topic, "input"));
       }
     }
-    auto step_nodes = [&](const std::vector<ops::step>& steps) {
-      for (const auto& s : steps) {
-        current = {
-            add_node(sub, "step", fmt::format("{}: {}", s.name, ops::to_string(s.kind)), current)};
-        if (auto table = table_stores.find(s.table);
-            s.kind == ops::step_kind::join && table != table_stores.end()) {
-          edge(table->second, current.front());
-        }
-        if (s.joins_stream()) add_stream_join(sub, s, current.front());
-        if (const auto* joined = sub.joined_table_of(s)) {
-          const auto names = ops::table_join_store_names(s);
-          add_two_sided_join(sub, topic_node(joined->topic, "table"), current.front(),
-                             {{names.left, "key_value"}, {names.right, "key_value"}});
-        }
-        std::vector<std::pair<std::string, ops::store_kind>> stores;
-        for (const auto& store : s.stores)
-          stores.emplace_back(ops::step_store_name(s, store.name), store.kind);
-        if (auto time = ops::step_time_store_name(s); !time.empty())
-          stores.emplace_back(std::move(time), ops::store_kind::key_value);
-        for (const auto& [name, kind] : stores) {
-          const auto id = add_node(sub, "store", fmt::format("{} ({})", name, ops::to_string(kind)),
-                                   {current.front()});
-          edge(id, topic_node(changelog_of(sub, name), "changelog"));
-        }
+    // Each chain's results (its last nodes), by the name `from` gives it.
+    std::map<std::string, std::vector<std::string>> results;
+    results[sub.root_name()] =
+        add_chain(sub, current, sub.steps, sub.aggregation, sub.table, sub.after, sub.sinks);
+    for (const auto& b : sub.branches) {
+      std::vector<std::string> inputs;
+      for (const auto& parent : b.from) {
+        for (const auto& node : results[parent]) inputs.push_back(node);
       }
-    };
-    step_nodes(sub.steps);
+      results[b.name] = add_chain(sub, inputs, b.steps, b.aggregation, b.table, b.after, b.sinks);
+    }
+  }
+
+  // One chain from `current` on: its steps, its aggregation with its stores, the steps after it
+  // and its sinks; returns the nodes its results come out of.
+  std::vector<std::string> add_chain(const ops::sub_topology& sub, std::vector<std::string> current,
+                                     const std::vector<ops::step>& steps,
+                                     const std::optional<ops::windowed_aggregation_spec>& window,
+                                     const std::optional<ops::table_aggregation_spec>& table,
+                                     const std::vector<ops::step>& after,
+                                     const std::vector<ops::sink_spec>& sinks) {
+    current = step_nodes(sub, current, steps);
     std::string aggregation;
-    if (sub.aggregation) {
-      aggregation = add_node(sub, "window",
-                             fmt::format("{}: {} window", sub.aggregation->name,
-                                         ops::to_string(sub.aggregation->window.kind)),
-                             current);
-      if (sub.aggregation->late == ops::late_policy::side_topic) {
-        edge(aggregation, topic_node(sub.aggregation->late_topic, "late"));
+    std::vector<std::string> stores;
+    if (window) {
+      aggregation = add_node(
+          sub, "window",
+          fmt::format("{}: {} window", window->name, ops::to_string(window->window.kind)), current);
+      if (window->late == ops::late_policy::side_topic) {
+        edge(aggregation, topic_node(window->late_topic, "late"));
       }
-    } else if (sub.table) {
-      aggregation = add_node(sub, "table", fmt::format("{}: table", sub.table->name), current);
+      stores = {window->store_name(), window->meta_store_name()};
+    } else if (table) {
+      aggregation = add_node(sub, "table", fmt::format("{}: table", table->name), current);
+      stores = {table->store_name()};
+      if (table->emit_every.count() > 0) stores.push_back(table->pending_store_name());
     }
     if (!aggregation.empty()) {
       current = {aggregation};
       for (const auto& store : sub.stores) {
-        if (!owned_by_aggregation(sub, store.name)) continue;
+        if (std::find(stores.begin(), stores.end(), store.name) == stores.end()) continue;
         auto id = add_node(sub, "store",
                            fmt::format("{} ({})", store.name, ops::to_string(store.kind)), {});
         edge(aggregation, id);
         edge(id, topic_node(store.changelog_topic, "changelog"));
       }
     }
-    step_nodes(sub.after);
-    const auto results = current;
-    for (const auto& sink : sub.sinks) {
-      current = results;
-      step_nodes(sink.steps);
+    current = step_nodes(sub, current, after);
+    for (const auto& sink : sinks) {
+      auto last = step_nodes(sub, current, sink.steps);
       for (const auto& name : sink.written_topics()) {
         const auto topic = topic_node(name, "output");
-        for (const auto& from : current) edge(from, topic);
+        for (const auto& from : last) edge(from, topic);
       }
     }
+    return current;  // the results, which the sinks' steps drew from
+  }
+
+  // Steps drawn one after the other from the nodes `current`; returns the last step's node (or
+  // `current` without steps). A step's stores and joined topics are drawn with it.
+  std::vector<std::string> step_nodes(const ops::sub_topology& sub,
+                                      std::vector<std::string> current,
+                                      const std::vector<ops::step>& steps) {
+    for (const auto& s : steps) {
+      current = {
+          add_node(sub, "step", fmt::format("{}: {}", s.name, ops::to_string(s.kind)), current)};
+      if (auto table = table_stores_.find(s.table);
+          s.kind == ops::step_kind::join && table != table_stores_.end()) {
+        edge(table->second, current.front());
+      }
+      if (s.joins_stream()) add_stream_join(sub, s, current.front());
+      if (const auto* joined = sub.joined_table_of(s)) {
+        const auto names = ops::table_join_store_names(s);
+        add_two_sided_join(sub, topic_node(joined->topic, "table"), current.front(),
+                           {{names.left, "key_value"}, {names.right, "key_value"}});
+      }
+      std::vector<std::pair<std::string, ops::store_kind>> stores;
+      for (const auto& store : s.stores)
+        stores.emplace_back(ops::step_store_name(s, store.name), store.kind);
+      if (auto time = ops::step_time_store_name(s); !time.empty())
+        stores.emplace_back(std::move(time), ops::store_kind::key_value);
+      for (const auto& [name, kind] : stores) {
+        const auto id = add_node(sub, "store", fmt::format("{} ({})", name, ops::to_string(kind)),
+                                 {current.front()});
+        edge(id, topic_node(changelog_of(sub, name), "changelog"));
+      }
+    }
+
+    return current;
   }
 
   // A stream join: the other stream's topic feeds the join step, which keeps its stores.
@@ -149,30 +179,6 @@ class graph_builder {
       const auto id = add_node(sub, "store", fmt::format("{} ({})", store, kind), {join});
       edge(id, topic_node(changelog_of(sub, store), "changelog"));
     }
-  }
-
-  // The aggregation's stores, not a joined table's nor a step's.
-  static bool owned_by_aggregation(const ops::sub_topology& sub, const std::string& store) {
-    for (const auto& table : sub.tables) {
-      if (table.store_name() == store) return false;
-    }
-    for (const auto& s : sub.steps) {
-      if (sub.joined_table_of(s) != nullptr) {
-        const auto names = ops::table_join_store_names(s);
-        if (store == names.left || store == names.right) return false;
-      }
-      if (s.joins_stream()) {
-        const auto names = ops::stream_join_store_names(s);
-        if (store == names.left || store == names.right || store == names.pending ||
-            store == names.time)
-          return false;
-      }
-      for (const auto& spec : s.stores) {
-        if (ops::step_store_name(s, spec.name) == store) return false;
-      }
-      if (ops::step_time_store_name(s) == store) return false;
-    }
-    return true;
   }
 
   static std::string changelog_of(const ops::sub_topology& sub, const std::string& store) {
@@ -210,6 +216,7 @@ class graph_builder {
   std::map<std::string, std::string> roles_;
   std::map<std::string, std::string> topics_;
   std::map<std::string, int> counts_;
+  std::map<std::string, std::string> table_stores_;  // the sub-topology's tables: their store nodes
   topology_graph graph_;
 };
 
@@ -283,6 +290,48 @@ std::string to_mermaid(const ops::topology& t) {
   return out;
 }
 
+namespace {
+
+json::array sinks_json(const std::vector<ops::sink_spec>& list) {
+  json::array sinks;
+  for (const auto& sink : list) {
+    json::object entry;
+    if (sink.topic_from.empty()) {
+      entry["topic"] = sink.topic;
+    } else {
+      entry["topic_from"] = sink.topic_from;
+      json::array topics;
+      for (const auto& topic : sink.topics) topics.emplace_back(topic);
+      entry["topics"] = std::move(topics);
+    }
+    if (!sink.when.empty()) entry["when"] = sink.when;
+    sinks.push_back(std::move(entry));
+  }
+  return sinks;
+}
+
+// A chain's steps and aggregation (and, for a branch, its sinks) as members of `out`.
+void add_chain_json(json::object& out, const std::vector<ops::step>& chain_steps,
+                    const std::optional<ops::windowed_aggregation_spec>& window,
+                    const std::optional<ops::table_aggregation_spec>& table,
+                    const std::vector<ops::sink_spec>& sinks) {
+  json::array steps;
+  for (const auto& step : chain_steps) {
+    steps.push_back(json::object{{"name", step.name}, {"kind", ops::to_string(step.kind)}});
+  }
+  out["steps"] = std::move(steps);
+  if (window) {
+    out["aggregation"] = json::object{{"kind", "window"},
+                                      {"name", window->name},
+                                      {"window", ops::to_string(window->window.kind)}};
+  } else if (table) {
+    out["aggregation"] = json::object{{"kind", "table"}, {"name", table->name}};
+  }
+  if (!sinks.empty()) out["sinks"] = sinks_json(sinks);
+}
+
+}  // namespace
+
 std::string to_json(const ops::topology& t) {
   const auto plan = ops::plan_topology(t);
   json::object root;
@@ -298,18 +347,8 @@ std::string to_json(const ops::topology& t) {
       for (const auto& topic : source.topics) sources.push_back(json::string(topic));
     }
     s["sources"] = std::move(sources);
-    json::array steps;
-    for (const auto& step : sub.steps) {
-      steps.push_back(json::object{{"name", step.name}, {"kind", ops::to_string(step.kind)}});
-    }
-    s["steps"] = std::move(steps);
-    if (sub.aggregation) {
-      s["aggregation"] = json::object{{"kind", "window"},
-                                      {"name", sub.aggregation->name},
-                                      {"window", ops::to_string(sub.aggregation->window.kind)}};
-    } else if (sub.table) {
-      s["aggregation"] = json::object{{"kind", "table"}, {"name", sub.table->name}};
-    }
+    add_chain_json(s, sub.steps, sub.aggregation, sub.table, {});
+    if (!sub.branch.empty()) s["branch"] = sub.branch;
     json::array stores;
     for (const auto& store : sub.stores) {
       stores.push_back(json::object{
@@ -320,21 +359,19 @@ std::string to_json(const ops::topology& t) {
           {"retention_ms", store.retention.count()}});
     }
     s["stores"] = std::move(stores);
-    json::array sinks;
-    for (const auto& sink : sub.sinks) {
-      json::object entry;
-      if (sink.topic_from.empty()) {
-        entry["topic"] = sink.topic;
-      } else {
-        entry["topic_from"] = sink.topic_from;
-        json::array topics;
-        for (const auto& topic : sink.topics) topics.emplace_back(topic);
-        entry["topics"] = std::move(topics);
+    s["sinks"] = sinks_json(sub.sinks);
+    if (!sub.branches.empty()) {
+      json::array branches;
+      for (const auto& b : sub.branches) {
+        json::object entry{{"name", b.name}};
+        json::array from;
+        for (const auto& parent : b.from) from.emplace_back(parent);
+        entry["from"] = std::move(from);
+        add_chain_json(entry, b.steps, b.aggregation, b.table, b.sinks);
+        branches.push_back(std::move(entry));
       }
-      if (!sink.when.empty()) entry["when"] = sink.when;
-      sinks.push_back(std::move(entry));
+      s["branches"] = std::move(branches);
     }
-    s["sinks"] = std::move(sinks);
     subs.push_back(std::move(s));
   }
   root["sub_topologies"] = std::move(subs);

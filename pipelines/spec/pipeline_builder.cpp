@@ -39,6 +39,7 @@ window_builder& window_builder::late_to(std::string topic) {
   return *this;
 }
 window_builder& window_builder::name(std::string name) {
+  named_ = true;
   spec_.name = std::move(name);
   return *this;
 }
@@ -98,10 +99,29 @@ pipeline_builder& pipeline_builder::cluster(std::string name) {
   return *this;
 }
 
+pipeline_builder::chain_fields pipeline_builder::current() {
+  if (topology_.branches.empty()) {
+    auto& t = topology_;
+    return chain_fields{t.steps, t.aggregation, t.table, t.after, t.sinks, ""};
+  }
+  auto& b = topology_.branches.back();
+  return chain_fields{b.steps, b.aggregation, b.table, b.after, b.sinks, b.name};
+}
+
+pipeline_builder& pipeline_builder::branch(std::string name, std::vector<std::string> from) {
+  auto& b = topology_.branches.emplace_back();
+  b.name = std::move(name);
+  b.from = std::move(from);
+  return *this;
+}
+
 pipeline_builder& pipeline_builder::add(ops::step s, std::string name) {
   // Steps after the window go to `after`; default names match the YAML loader's.
-  auto& list = topology_.aggregates() ? topology_.after : topology_.steps;
-  const std::string_view prefix = topology_.aggregates() ? "after-" : "";
+  auto chain = current();
+  const bool after = chain.aggregation || chain.table;
+  auto& list = after ? chain.after : chain.steps;
+  const std::string prefix =
+      (chain.branch.empty() ? std::string() : chain.branch + "-") + (after ? "after-" : "");
   s.name = name.empty() ? fmt::format("{}{}-{}", prefix, ops::to_string(s.kind), list.size())
                         : std::move(name);
   list.push_back(std::move(s));
@@ -211,26 +231,33 @@ pipeline_builder& pipeline_builder::table_source(ops::table_source_spec table) {
 }
 
 pipeline_builder& pipeline_builder::window(window_builder w) {
-  auto aggregations = topology_.aggregation ? std::move(topology_.aggregation->aggregations)
-                                            : std::vector<ops::aggregation_spec>{};
-  topology_.aggregation = std::move(w.spec_);
+  auto chain = current();
+  // A branch's window is named after the branch unless named, as in the YAML loader.
+  if (!w.named_ && !chain.branch.empty()) w.spec_.name = chain.branch;
+  auto aggregations = chain.aggregation ? std::move(chain.aggregation->aggregations)
+                                        : std::vector<ops::aggregation_spec>{};
+  chain.aggregation = std::move(w.spec_);
   for (auto& a : aggregations) {
-    topology_.aggregation->aggregations.push_back(std::move(a));
+    chain.aggregation->aggregations.push_back(std::move(a));
   }
   return *this;
 }
 
 pipeline_builder& pipeline_builder::table(std::string name, ops::duration emit_every) {
-  topology_.table = ops::table_aggregation_spec{std::move(name), {}, emit_every};
+  auto chain = current();
+  // A branch's table is named after the branch unless named, as in the YAML loader.
+  if (name.empty()) name = chain.branch.empty() ? std::string("table") : chain.branch;
+  chain.table = ops::table_aggregation_spec{std::move(name), {}, emit_every};
   return *this;
 }
 
 std::vector<ops::aggregation_spec>& pipeline_builder::aggregations(const char* caller) {
-  if (topology_.table) {
-    return topology_.table->aggregations;
+  auto chain = current();
+  if (chain.table) {
+    return chain.table->aggregations;
   }
-  if (topology_.aggregation) {
-    return topology_.aggregation->aggregations;
+  if (chain.aggregation) {
+    return chain.aggregation->aggregations;
   }
   throw pipeline_error({ops::topology_error{
       "window.aggregate", fmt::format("call window() or table() before {}()", caller),
@@ -258,20 +285,26 @@ pipeline_builder& pipeline_builder::to(std::string topic, ops::data_format key_f
 }
 
 pipeline_builder& pipeline_builder::to(ops::sink_spec sink) {
-  topology_.sinks.push_back(std::move(sink));
+  current().sinks.push_back(std::move(sink));
   return *this;
 }
 
 ops::topology pipeline_builder::build(const ops::function_registry& registry) const {
   auto t = topology_;
-  for (std::size_t i = 0; i < t.sinks.size(); ++i) {
-    const auto prefix = t.sinks.size() == 1 ? std::string("sink-") : fmt::format("sink{}-", i);
-    auto& steps = t.sinks[i].steps;
-    for (std::size_t j = 0; j < steps.size(); ++j) {
-      if (steps[j].name.empty())
-        steps[j].name = fmt::format("{}{}-{}", prefix, ops::to_string(steps[j].kind), j);
+  // Sink steps' default names, as the YAML loader gives them ("<branch>-sink-..." in a branch).
+  auto name_sink_steps = [](std::vector<ops::sink_spec>& sinks, const std::string& branch) {
+    const auto start = branch.empty() ? std::string("sink") : branch + "-sink";
+    for (std::size_t i = 0; i < sinks.size(); ++i) {
+      const auto prefix = sinks.size() == 1 ? start + "-" : fmt::format("{}{}-", start, i);
+      auto& steps = sinks[i].steps;
+      for (std::size_t j = 0; j < steps.size(); ++j) {
+        if (steps[j].name.empty())
+          steps[j].name = fmt::format("{}{}-{}", prefix, ops::to_string(steps[j].kind), j);
+      }
     }
-  }
+  };
+  name_sink_steps(t.sinks, "");
+  for (auto& b : t.branches) name_sink_steps(b.sinks, b.name);
   auto errors = ops::validate_topology(t, registry);
   if (!errors.empty()) {
     throw pipeline_error(std::move(errors));

@@ -30,6 +30,19 @@
 //                       .to("accounts-with-owners")
 //                       .build();
 //
+//   auto orders = pipeline_builder("order-stats")        // one input, two aggregations
+//                     .source({"orders"})
+//                     .branch("per-customer", {"main"})
+//                     .table()
+//                     .aggregate("orders", aggregate_function::count)
+//                     .to("orders-per-customer")
+//                     .branch("per-region", {"main"})
+//                     .select_key("value.region")
+//                     .window(tumbling(1h))
+//                     .aggregate("revenue", aggregate_function::sum, "value.amount")
+//                     .to("revenue-per-region")
+//                     .build();
+//
 //   auto migration = pipeline_builder("orders-migration")  // from one cluster to another
 //                        .cluster("old")
 //                        .cluster("new")
@@ -37,6 +50,7 @@
 //                        .to(sink_spec{.topic = "orders", .cluster = "new"})
 //                        .build();
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -72,6 +86,7 @@ class window_builder {
   friend window_builder hopping(operators::duration size, operators::duration advance);
   friend window_builder session(operators::duration gap);
   operators::windowed_aggregation_spec spec_;
+  bool named_ = false;  // name() was called (else a branch's window takes the branch's name)
 };
 
 window_builder tumbling(operators::duration size);
@@ -146,7 +161,8 @@ class pipeline_builder {
   pipeline_builder& window(window_builder w);
   // Group by key with no window; `name` names the store ("<name>-store"); `emit_every` > 0: at
   // most one result per key per interval.
-  pipeline_builder& table(std::string name = "table",
+  // In a branch the default name is the branch's.
+  pipeline_builder& table(std::string name = {},
                           operators::duration emit_every = operators::duration{0});
   pipeline_builder& aggregate(std::string output, operators::aggregate_function function,
                               std::string expression = {});
@@ -161,12 +177,29 @@ class pipeline_builder {
                        operators::data_format value_format = operators::data_format::json);
   pipeline_builder& to(operators::sink_spec sink);
 
+  // Starts a branch (the YAML file's `branches:` entry): the calls after it (steps, window or
+  // table, aggregate, steps after it, to) build the branch `name`, fed by the results of `from`:
+  // "main" (the chain built before the first branch() call) or earlier branches, several for a
+  // merge. Default names are the YAML loader's: steps "<name>-<kind>-<n>", the window's or
+  // table's stores "<name>-store".
+  pipeline_builder& branch(std::string name, std::vector<std::string> from);
+
   // Validates; throws pipeline_error listing every problem.
   operators::topology build(const operators::function_registry& registry = {}) const;
   // The topology as written, unvalidated.
   const operators::topology& peek() const { return topology_; }
 
  private:
+  // The chain the calls build: the main chain, or the last branch() (`branch`: its name).
+  struct chain_fields {
+    std::vector<operators::step>& steps;
+    std::optional<operators::windowed_aggregation_spec>& aggregation;
+    std::optional<operators::table_aggregation_spec>& table;
+    std::vector<operators::step>& after;
+    std::vector<operators::sink_spec>& sinks;
+    std::string branch;
+  };
+  chain_fields current();
   pipeline_builder& add(operators::step s, std::string name);
   std::vector<operators::aggregation_spec>& aggregations(const char* caller);
 

@@ -189,16 +189,25 @@ class test_run {
 
   std::pair<ops::data_format, ops::data_format> formats_of(const std::string& topic) const {
     const auto& t = pipeline_.topology;
-    if (t.aggregation && t.aggregation->late == ops::late_policy::side_topic &&
-        topic == t.aggregation->late_topic) {
-      return {t.sinks.front().key_format, ops::data_format::json};
+    // A late topic: its chain's first sink's key format, JSON values.
+    auto late_of = [&](const std::optional<ops::windowed_aggregation_spec>& window) {
+      return window && window->late == ops::late_policy::side_topic && topic == window->late_topic;
+    };
+    auto late_formats = [](const std::vector<ops::sink_spec>& sinks) {
+      return std::pair{sinks.empty() ? ops::data_format::string : sinks.front().key_format,
+                       ops::data_format::json};
+    };
+    if (late_of(t.aggregation)) return late_formats(t.sinks);
+    for (const auto& b : t.branches) {
+      if (late_of(b.aggregation)) return late_formats(b.sinks);
     }
-    for (const auto& sink : t.sinks) {
-      const auto written = sink.written_topics();
+    const auto sinks = t.every_sink();
+    for (const auto* sink : sinks) {
+      const auto written = sink->written_topics();
       if (std::find(written.begin(), written.end(), topic) != written.end())
-        return {sink.key_format, sink.value_format};
+        return {sink->key_format, sink->value_format};
     }
-    return {t.sinks.front().key_format, t.sinks.front().value_format};
+    return {sinks.front()->key_format, sinks.front()->value_format};
   }
 
   ops::processing_result<decoded_output> decode_output(const ops::output_record& o) const {
@@ -218,7 +227,7 @@ class test_run {
   // Expected values go through the same serdes as actual ones, so an int64 sink compares 5 with
   // 5 and a string key "42" written as 42 in YAML still matches.
   std::optional<std::string> normalize(const test_record& r, decoded_output& out) const {
-    out.topic = r.topic.empty() ? pipeline_.topology.sinks.front().topic : r.topic;
+    out.topic = r.topic.empty() ? pipeline_.topology.every_sink().front()->topic : r.topic;
     const auto [key_format, value_format] = formats_of(out.topic);
     ops::record_origin origin{out.topic, 0, -1};
     auto key = ops::encode(key_format, r.key, ops::record_part::key, origin);

@@ -129,8 +129,8 @@ load_result pipeline_reader::run() {
 void pipeline_reader::read_root(const YAML::Node& root, pipeline_definition& def) {
   if (!mapping(root, "",
                {"name", "description", "delivery", "commit_interval", "standby_replicas", "sources",
-                "tables", "streams", "steps", "window", "table", "after", "sink", "sinks", "tests",
-                "kafka", "clusters"})) {
+                "tables", "streams", "steps", "window", "table", "after", "sink", "sinks",
+                "branches", "tests", "kafka", "clusters"})) {
     return;
   }
   auto& t = def.topology;
@@ -172,15 +172,20 @@ void pipeline_reader::read_root(const YAML::Node& root, pipeline_definition& def
     read_steps(n, "steps", "", t.steps);
   }
   if (auto n = root["window"]) {
-    read_window(n, t);
+    read_window(n, "window", "", t.aggregation);
   }
   if (auto n = root["table"]) {
-    read_table(n, t);
+    read_table(n, "table", "", t.table);
   }
   if (auto n = root["after"]) {
     read_steps(n, "after", "after-", t.after);
   }
-  read_sinks(root, t);
+  // With branches the main chain may leave its results to them (validate_topology checks that
+  // some branch takes them).
+  read_sinks(root, "", "sink", t.sinks, !root["branches"]);
+  if (auto n = root["branches"]) {
+    read_branches(n, t);
+  }
   if (auto n = root["tests"]) {
     read_tests(n, def);
   }

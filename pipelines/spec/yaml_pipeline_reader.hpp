@@ -1,9 +1,9 @@
 #pragma once
 
 // The YAML loader's reader of a pipeline file (internal to pipelines/spec; yaml_loader.hpp is the
-// interface). Its parts live in three files: yaml_loader.cpp (the root, clusters, sources, tables
-// and streams), yaml_steps.cpp (steps, joins, the window and the table aggregation) and
-// yaml_sinks_and_tests.cpp (sinks and the `tests:` section).
+// interface). Its parts live in four files: yaml_loader.cpp (the root, clusters, sources, tables
+// and streams), yaml_steps.cpp (steps, joins, the window and the table aggregation),
+// yaml_sinks_and_tests.cpp (sinks and the `tests:` section) and yaml_branches.cpp (branches).
 
 #include <optional>
 #include <string>
@@ -66,10 +66,14 @@ class pipeline_reader : public reader {
   // {stream, within, grace, type: inner|left|outer, into: MEMBER}.
   void read_join(const YAML::Node& body, const std::string& path, ops::step& s);
 
-  void read_window(const YAML::Node& n, ops::topology& t);
+  // window: {...} at `path` ("window", or "branches[i].window"); a default name other than the
+  // spec's ("" keeps it).
+  void read_window(const YAML::Node& n, const std::string& path, const std::string& default_name,
+                   std::optional<ops::windowed_aggregation_spec>& into);
 
   // table: {name, emit_every, aggregate: [...]}: group by key with no window.
-  void read_table(const YAML::Node& n, ops::topology& t);
+  void read_table(const YAML::Node& n, const std::string& path, const std::string& default_name,
+                  std::optional<ops::table_aggregation_spec>& into);
 
   // The `aggregate:` list of a window or table section.
   void read_aggregations(const YAML::Node& section, const std::string& path,
@@ -80,8 +84,14 @@ class pipeline_reader : public reader {
   void read_sink(const YAML::Node& n, const std::string& path, const std::string& prefix,
                  ops::sink_spec& sink);
 
-  // sink: {...} (one), or sinks: [{...}, ...] (branches, each with `when` and `steps`).
-  void read_sinks(const YAML::Node& root, ops::topology& t);
+  // sink: {...} (one), or sinks: [{...}, ...] (each with `when` and `steps`) of the main chain
+  // (`prefix` "") or a branch ("branches[i]."); `step_prefix` starts their steps' default names.
+  // `required`: a missing sink is an error.
+  void read_sinks(const YAML::Node& parent, const std::string& prefix,
+                  const std::string& step_prefix, std::vector<ops::sink_spec>& out, bool required);
+
+  // branches: [{name, from, steps, window | table, after, sink | sinks}, ...] (yaml_branches.cpp).
+  void read_branches(const YAML::Node& node, ops::topology& t);
 
   void read_tests(const YAML::Node& node, pipeline_definition& def);
 

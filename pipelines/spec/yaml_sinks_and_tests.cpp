@@ -57,29 +57,38 @@ void pipeline_reader::read_sink(const YAML::Node& n, const std::string& path,
   }
 }
 
-// sink: {...} (one), or sinks: [{...}, ...] (branches, each with `when` and `steps`).
-void pipeline_reader::read_sinks(const YAML::Node& root, ops::topology& t) {
-  const auto one = root["sink"];
-  const auto several = root["sinks"];
+// sink: {...} (one), or sinks: [{...}, ...] (each with `when` and `steps`), of the main chain
+// (`prefix` "") or of a branch ("branches[i]."); `step_prefix` starts the default names of the
+// sinks' steps.
+void pipeline_reader::read_sinks(const YAML::Node& parent, const std::string& prefix,
+                                 const std::string& step_prefix, std::vector<ops::sink_spec>& out,
+                                 bool required) {
+  const auto one = parent["sink"];
+  const auto several = parent["sinks"];
+  const auto list_path = prefix + "sinks";
   if (one && several) {
-    error("sinks", "give sink (one) or sinks (a list), not both");
+    error(list_path, "give sink (one) or sinks (a list), not both");
   }
   if (one) {
-    read_sink(one, "sink", "sink-", t.sinks.emplace_back());
+    read_sink(one, prefix + "sink", step_prefix + "-", out.emplace_back());
     return;
   }
   if (!several) {
-    missing("", "sink", "the sink topic (or sinks: a list of them)");
+    if (required) {
+      const auto parent_path = prefix.empty() ? std::string() : prefix.substr(0, prefix.size() - 1);
+      missing(parent_path, "sink", "the sink topic (or sinks: a list of them)");
+    }
     return;
   }
-  if (!sequence(several, "sinks", "sinks ({topic, key_format, value_format, when, steps})")) {
+  if (!sequence(several, list_path, "sinks ({topic, key_format, value_format, when, steps})")) {
     return;
   }
   for (std::size_t i = 0; i < several.size(); ++i) {
     // A list of one reads as `sink:`, so that its errors name the same paths.
     const bool single = several.size() == 1;
-    read_sink(several[i], single ? "sink" : index("sinks", i),
-              single ? "sink-" : fmt::format("sink{}-", i), t.sinks.emplace_back());
+    read_sink(several[i], single ? prefix + "sink" : index(list_path, i),
+              single ? step_prefix + "-" : fmt::format("{}{}-", step_prefix, i),
+              out.emplace_back());
   }
 }
 

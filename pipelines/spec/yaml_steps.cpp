@@ -226,23 +226,25 @@ void pipeline_reader::read_join(const YAML::Node& body, const std::string& path,
   }
 }
 
-void pipeline_reader::read_window(const YAML::Node& n, ops::topology& t) {
-  const std::string path = "window";
+void pipeline_reader::read_window(const YAML::Node& n, const std::string& path,
+                                  const std::string& default_name,
+                                  std::optional<ops::windowed_aggregation_spec>& into) {
   if (!mapping(n, path,
                {"name", "type", "size", "advance", "gap", "grace", "time", "emit", "late",
                 "late_topic", "aggregate"})) {
     return;
   }
   ops::windowed_aggregation_spec a;
+  if (!default_name.empty()) a.name = default_name;
   if (auto v = n["name"]) {
-    if (auto s = string(v, "window.name", "a name")) {
+    if (auto s = string(v, join(path, "name"), "a name")) {
       a.name = *s;
     }
   }
   auto& w = a.window;
   if (auto v = n["type"]) {
     if (auto kind = choice<ops::window_kind>(
-            v, "window.type",
+            v, join(path, "type"),
             [](std::string_view s) -> std::optional<ops::window_kind> {
               for (auto k : {ops::window_kind::tumbling, ops::window_kind::hopping,
                              ops::window_kind::session}) {
@@ -279,12 +281,12 @@ void pipeline_reader::read_window(const YAML::Node& n, ops::topology& t) {
     missing(path, "gap", "a session window needs one");
   }
   if (auto v = n["time"]) {
-    if (auto s = string(v, "window.time", "an expression giving milliseconds")) {
+    if (auto s = string(v, join(path, "time"), "an expression giving milliseconds")) {
       a.time_expression = *s;
     }
   }
   if (auto v = n["emit"]) {
-    if (auto m = choice<ops::emit_mode>(v, "window.emit",
+    if (auto m = choice<ops::emit_mode>(v, join(path, "emit"),
                                         [](std::string_view s) -> std::optional<ops::emit_mode> {
                                           if (s == "every_update") {
                                             return ops::emit_mode::every_update;
@@ -300,7 +302,7 @@ void pipeline_reader::read_window(const YAML::Node& n, ops::topology& t) {
   }
   if (auto v = n["late"]) {
     if (auto p =
-            choice<ops::late_policy>(v, "window.late",
+            choice<ops::late_policy>(v, join(path, "late"),
                                      [](std::string_view s) -> std::optional<ops::late_policy> {
                                        if (s == "drop") {
                                          return ops::late_policy::drop;
@@ -315,33 +317,35 @@ void pipeline_reader::read_window(const YAML::Node& n, ops::topology& t) {
     }
   }
   if (auto v = n["late_topic"]) {
-    if (auto s = string(v, "window.late_topic", "a topic name")) {
+    if (auto s = string(v, join(path, "late_topic"), "a topic name")) {
       a.late_topic = *s;
     }
   }
   read_aggregations(n, path, a.aggregations);
-  t.aggregation = std::move(a);
+  into = std::move(a);
 }
 
 // table: {name, emit_every, aggregate: [...]}: group by key with no window.
-void pipeline_reader::read_table(const YAML::Node& n, ops::topology& t) {
-  const std::string path = "table";
+void pipeline_reader::read_table(const YAML::Node& n, const std::string& path,
+                                 const std::string& default_name,
+                                 std::optional<ops::table_aggregation_spec>& into) {
   if (!mapping(n, path, {"name", "emit_every", "aggregate"})) {
     return;
   }
   ops::table_aggregation_spec a;
+  if (!default_name.empty()) a.name = default_name;
   if (auto v = n["name"]) {
-    if (auto s = string(v, "table.name", "a name")) {
+    if (auto s = string(v, join(path, "name"), "a name")) {
       a.name = *s;
     }
   }
   if (auto v = n["emit_every"]) {
-    if (auto d = duration(v, "table.emit_every")) {
+    if (auto d = duration(v, join(path, "emit_every"))) {
       a.emit_every = *d;
     }
   }
   read_aggregations(n, path, a.aggregations);
-  t.table = std::move(a);
+  into = std::move(a);
 }
 
 // The `aggregate:` list of a window or table section.

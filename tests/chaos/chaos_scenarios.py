@@ -22,7 +22,7 @@ GROUPS = 50          # the repartitioned key: value.group, one of 50, independen
 COMMIT_INTERVAL = "200ms"
 
 SCENARIO_NAMES = ("tumbling", "hopping", "session", "repartition", "old_events", "at_least_once", "table",
-                  "table_repartition", "join", "stream_join", "stream_join_outer", "table_join")
+                  "table_repartition", "join", "stream_join", "stream_join_outer", "table_join", "branches")
 DEFAULT_SCENARIOS = ("tumbling", "repartition", "table", "join")
 
 
@@ -43,6 +43,9 @@ class scenario:
                                      # (chaos_stream_join.py)
     table_join: bool = False         # accounts (read as a table) outer-joined with owners, a table
                                      # (chaos_table_join.py)
+    branches: bool = False           # the graph: two branches split the input, each re-keys by
+                                     # group, a third merges them and aggregates (its own
+                                     # sub-topology, reading the repartition topic both write)
 
     def spec(self) -> window_spec:
         return window_spec(self.window, self.size_ms, self.advance_ms)
@@ -76,6 +79,8 @@ def make_scenario(name: str, run_ms: int) -> scenario:
         return scenario(name, "stream_join", stream_join="outer")
     if name == "table_join":
         return scenario(name, "table_join", table_join=True)
+    if name == "branches":
+        return scenario(name, "table", repartition=True, branches=True)
     if name == "hopping":
         # 30-minute windows every 10 minutes: each record counts in 3 windows.
         return scenario(name, "hopping", size_ms=30 * MINUTE_MS, advance_ms=10 * MINUTE_MS)
@@ -118,8 +123,21 @@ def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str,
         lines += ["tables:", f"  - {{ name: keys, topic: {table_topic} }}",
                   "steps:", "  - join: { table: keys, type: inner, into: row }"]
         total = "value.amount * value.row.factor"
-    if sc.repartition:
+    if sc.branches:
+        # Every input goes through exactly one of the two splits, so the merged counts per group
+        # are those of table_repartition.
+        lines += ["branches:"]
+        for split, rest in (("even", 0), ("odd", 1)):
+            lines += [f"  - name: {split}", "    from: main", "    steps:",
+                      f"      - filter: value.seq % 2 == {rest}",
+                      f"      - name: {split}-by-group", "        select_key: value.group"]
+        lines += ["  - name: merged", "    from: [even, odd]"]
+        indent = "    "
+    else:
+        indent = ""
+    if sc.repartition and not sc.branches:
         lines += ([] if sc.join else ["steps:"]) + ["  - name: by-group", "    select_key: value.group"]
+    aggregation_start = len(lines)
     if sc.window == "table":
         lines += ["table:", "  name: t"]
     else:
@@ -140,9 +158,10 @@ def pipeline_yaml(sc: scenario, name: str, input_topic: str, output_topic: str,
         f"  topic: {output_topic}",
         "  key_format: string",
         "  value_format: json",
-        "",
     ]
-    return "\n".join(lines)
+    # In a branch, the aggregation and the sink are the merging branch's.
+    lines[aggregation_start:] = [indent + line for line in lines[aggregation_start:]]
+    return "\n".join(lines) + "\n"
 
 
 def log(message: str) -> None:

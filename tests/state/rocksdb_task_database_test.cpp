@@ -23,11 +23,11 @@ constexpr const char* crash_child_wal_variable = "SLUICE_STATE_CRASH_CHILD_WAL";
 
 // The crash test runs this binary again with SLUICE_STATE_CRASH_CHILD set to a directory; the
 // child writes there and ends WITHOUT closing anything (std::_Exit: no destructors, no flush on
-// close), as a crash would. It runs before gtest's main, in a fresh process, so no RocksDB
-// thread of an earlier test is involved. Exit code 0 when every step worked.
-const bool crash_child_ran = [] {
-  const char* directory = std::getenv(crash_child_variable);
-  if (directory == nullptr) return false;
+// close), as a crash would. It runs as a global test environment's SetUp, before the first test
+// of a fresh process, so no RocksDB thread of an earlier test is involved; not from a static
+// initialiser, because RocksDB, linked statically, may not be initialised yet at that point.
+// Exit code 0 when every step worked.
+void run_crash_child(const char* directory) {
   try {
     auto options = task_options(directory, small_budget());
     const char* wal = std::getenv(crash_child_wal_variable);
@@ -48,7 +48,17 @@ const bool crash_child_ran = [] {
   } catch (const std::exception&) {
     std::_Exit(2);
   }
-}();
+}
+
+class crash_child : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (const char* directory = std::getenv(crash_child_variable)) run_crash_child(directory);
+  }
+};
+// gtest owns the environment.
+[[maybe_unused]] const auto* const crash_child_environment =
+    ::testing::AddGlobalTestEnvironment(new crash_child);
 
 void overwrite(const fs::path& file, std::string_view garbage) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
