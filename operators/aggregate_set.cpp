@@ -175,8 +175,7 @@ processing_result<std::vector<json::value>> aggregate_set::inputs(const record& 
 std::optional<processing_error> aggregate_set::add(json::value& state,
                                                    const std::vector<json::value>& inputs,
                                                    std::int64_t timestamp, const record& r) const {
-  json::value next = state;  // copy: a failure leaves `state` as it was
-  auto& obj = next.as_object();
+  auto& obj = state.as_object();
   auto& values = obj[state_values].as_array();
   if (values.size() != entries_.size() || inputs.size() != entries_.size()) {
     return processing_error{error_kind::evaluation,
@@ -249,7 +248,6 @@ std::optional<processing_error> aggregate_set::add(json::value& state,
     }
   }
   obj[state_time] = std::max(obj[state_time].as_int64(), timestamp);
-  state = std::move(next);
   return std::nullopt;
 }
 

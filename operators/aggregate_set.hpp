@@ -34,12 +34,15 @@ class aggregate_set {
                 std::string step_name);
 
   boost::json::value initial_state() const;
+  // How many aggregations (members results() writes).
+  std::size_t size() const { return entries_.size(); }
 
   // One input per aggregation (null when it has no expression).
   processing_result<std::vector<boost::json::value>> inputs(const record& r) const;
 
   // Folds `inputs` (from inputs()) with event time `timestamp` into `state`. Returns an error
-  // (and leaves `state` unchanged) when an input does not fit the function (sum of a string).
+  // when an input does not fit the function (sum of a string); `state` may then be half updated,
+  // and the caller drops it (every caller decoded it for this record: no copy per record).
   std::optional<processing_error> add(boost::json::value& state,
                                       const std::vector<boost::json::value>& inputs,
                                       std::int64_t timestamp, const record& r) const;

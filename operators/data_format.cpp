@@ -104,8 +104,58 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
   return std::nullopt;
 }
 
+// A JSON string literal, escaped as Boost.JSON's serializer does (\" \\ \b \f \n \r \t, other
+// control characters as \u00xx; UTF-8 as is), written straight into `out`.
+void append_quoted(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, plain_from, i - plain_from);
+    plain_from = i + 1;
+    out += '\\';
+    switch (c) {
+      case '"':
+      case '\\':
+        out += static_cast<char>(c);
+        break;
+      case '\b':
+        out += 'b';
+        break;
+      case '\f':
+        out += 'f';
+        break;
+      case '\n':
+        out += 'n';
+        break;
+      case '\r':
+        out += 'r';
+        break;
+      case '\t':
+        out += 't';
+        break;
+      default:
+        out += "u00";
+        out += hex[c >> 4U];
+        out += hex[c & 15U];
+    }
+  }
+  out.append(text, plain_from);
+  out += '"';
+}
+
+template <typename Number>
+void append_number(std::string& out, Number n) {
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
+  out.append(buffer, end);
+}
+
 // Boost.JSON 1.81 writes doubles in scientific form ("4.5E0"); people read what pipelines write, so
-// doubles get their shortest round-trip decimal form instead ("4.5", "12.0", "1e+21").
+// doubles get their shortest round-trip decimal form instead ("4.5", "12.0", "1e+21"). Everything
+// is appended to one string, without a temporary string per member (this runs for every output).
 void append_json(std::string& out, const boost::json::value& value) {
   switch (value.kind()) {
     case boost::json::kind::double_: {
@@ -114,14 +164,29 @@ void append_json(std::string& out, const boost::json::value& value) {
         out += "null";  // JSON has no NaN or infinity
         return;
       }
-      char buffer[32];
-      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, d);
-      std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
-      out += text;
+      const auto at = out.size();
+      append_number(out, d);
       // Keep it a double for the reader: "12" would come back as an integer.
-      if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+      if (std::string_view(out).substr(at).find_first_of(".eEn") == std::string_view::npos) {
+        out += ".0";
+      }
       return;
     }
+    case boost::json::kind::int64:
+      append_number(out, value.get_int64());
+      return;
+    case boost::json::kind::uint64:
+      append_number(out, value.get_uint64());
+      return;
+    case boost::json::kind::bool_:
+      out += value.get_bool() ? "true" : "false";
+      return;
+    case boost::json::kind::null:
+      out += "null";
+      return;
+    case boost::json::kind::string:
+      append_quoted(out, value.get_string());
+      return;
     case boost::json::kind::array: {
       out += '[';
       bool first = true;
@@ -139,15 +204,13 @@ void append_json(std::string& out, const boost::json::value& value) {
       for (const auto& member : value.get_object()) {
         if (!first) out += ',';
         first = false;
-        out += boost::json::serialize(boost::json::string_view(member.key()));
+        append_quoted(out, member.key());
         out += ':';
         append_json(out, member.value());
       }
       out += '}';
       return;
     }
-    default:
-      out += boost::json::serialize(value);
   }
 }
 
@@ -155,6 +218,7 @@ void append_json(std::string& out, const boost::json::value& value) {
 
 std::string to_json_text(const boost::json::value& value) {
   std::string out;
+  out.reserve(64);  // most records' values fit: one allocation
   append_json(out, value);
   return out;
 }

@@ -42,6 +42,7 @@ processing_result<record> table_aggregator::result_of(const json::value& key,
                                                       const json::value& state,
                                                       const record& trigger) const {
   json::object value;
+  value.reserve(aggregates_.size());
   if (auto e = aggregates_.results(state, value, trigger)) {
     return *e;
   }

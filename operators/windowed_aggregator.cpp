@@ -128,24 +128,24 @@ processing_result<std::int64_t> windowed_aggregator::event_time(const record& in
                           in.origin, spec_.name};
 }
 
-void windowed_aggregator::save_meta() {
-  meta_->put(stream_time_key, state::int64_serde::serialize(stream_time_));
-  meta_->put(emitted_until_key, state::int64_serde::serialize(emitted_until_));
-}
-
+// Each value is written only when it moved: stream time moves with most records, the emitted
+// boundary only when windows close (on_close); each write costs a buffer and a capture entry.
 void windowed_aggregator::advance_to(std::int64_t stream_time, std::int64_t emitted_until) {
-  if (stream_time == stream_time_ && emitted_until == emitted_until_) {
-    return;
+  if (stream_time != stream_time_) {
+    stream_time_ = stream_time;
+    meta_->put(stream_time_key, state::int64_serde::serialize(stream_time_));
   }
-  stream_time_ = stream_time;
-  emitted_until_ = emitted_until;
-  save_meta();
+  if (emitted_until != emitted_until_) {
+    emitted_until_ = emitted_until;
+    meta_->put(emitted_until_key, state::int64_serde::serialize(emitted_until_));
+  }
 }
 
 std::optional<processing_error> windowed_aggregator::make_result(
     const json::value& key, std::int64_t start, std::int64_t end, const json::value& state,
     const record& trigger, std::vector<record>& out) {
   json::object value;
+  value.reserve(2 + aggregates_.size());  // no rehash while the members go in
   value["window_start"] = start;
   value["window_end"] = end;
   if (auto e = aggregates_.results(state, value, trigger)) {

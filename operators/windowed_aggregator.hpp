@@ -83,7 +83,6 @@ class windowed_aggregator {
   std::optional<processing_error> make_result(const boost::json::value& key, std::int64_t start,
                                               std::int64_t end, const boost::json::value& state,
                                               const record& trigger, std::vector<record>& out);
-  void save_meta();
 
   windowed_aggregation_spec spec_;
   aggregate_set aggregates_;

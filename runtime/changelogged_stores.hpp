@@ -7,13 +7,14 @@
 // commits the wrapped store with the changelog offset they reached (KIP-892's idea): what RocksDB
 // holds never runs ahead of what Kafka committed.
 //
-// Changes are kept as a map, so a key written a thousand times between two commits costs one
-// changelog record (Kafka Streams' caching layer does the same). Keys use the changelog layout of
+// Changes are kept as a hash map (a changelog's records of different keys need no order), so a
+// key written a thousand times between two commits costs one changelog record (Kafka Streams'
+// caching layer does the same). Keys use the changelog layout of
 // state/key_layout.hpp, the one `apply()` reads back on restore.
 //
 // One task's thread, like the stores they wrap; they own the wrapped store.
 
-#include <map>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <memory>
 #include <optional>
 
@@ -26,7 +27,8 @@ namespace sluice::runtime {
 // The changes of the open transaction, in changelog layout, latest per key.
 class change_capture {
  public:
-  using change_map = std::map<state::bytes, std::optional<state::bytes>, std::less<>>;
+  using change_map = boost::unordered_flat_map<state::bytes, std::optional<state::bytes>,
+                                               state::bytes_hash, state::bytes_equal>;
 
   void record(state::bytes key, std::optional<state::bytes_view> value);
   // Hands over the captured changes and forgets them.
@@ -57,6 +59,7 @@ class changelogging_layer : public Store, public changelogged_store {
   const std::string& name() const override { return inner_->name(); }
   std::size_t pending_writes() const override { return inner_->pending_writes(); }
   void commit(state::changelog_offset next_offset) override { inner_->commit(next_offset); }
+  void flush_committed() override { inner_->flush_committed(); }
   void abort() override {
     inner_->abort();
     changes_.clear();

@@ -112,6 +112,11 @@ void task::start_processing() {
   processor_ = std::make_unique<operators::sub_topology_processor>(plan_, *provider_, registry_);
 }
 
+void task::flush() {
+  for (auto& entry : stores_) entry.store->store().flush_committed();  // write-back buffers
+  database_.flush();
+}
+
 void task::abort_stores() {
   processor_.reset();
   consumed_.clear();  // the rewind reprocesses from the committed offsets

@@ -80,7 +80,7 @@ class task {
   // have cached state from them; start_processing() builds it again.
   void abort_stores();
   // Persists what the stores committed, so that a clean restart restores nothing.
-  void flush() { database_.flush(); }
+  void flush();
   // The sum over the stores of the changelog offset each has committed (0: no state): what the
   // assignor compares between members holding a copy of this task (task_assignment.hpp).
   std::int64_t offset_sum() const;

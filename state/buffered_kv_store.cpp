@@ -1,6 +1,7 @@
 #include "state/buffered_kv_store.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -8,36 +9,63 @@
 
 namespace sluice::state {
 
-buffered_kv_store::buffered_kv_store(std::string name, std::unique_ptr<bytes_table> table)
-    : name_(std::move(name)), table_(std::move(table)) {
+buffered_kv_store::buffered_kv_store(std::string name, std::unique_ptr<bytes_table> table,
+                                     write_back_policy write_back)
+    : name_(std::move(name)), table_(std::move(table)), write_back_(write_back) {
   check_store_name(name_);
   if (auto offset = table_metadata::read_i64(*table_, table_metadata::offset, name_)) {
     committed_ = changelog_offset{*offset};
+  }
+  flushed_ = committed_;
+}
+
+buffered_kv_store::~buffered_kv_store() {
+  buffer_.abort_transaction();
+  try {
+    flush_committed();
+  } catch (const std::exception& e) {
+    // Nothing is lost: the next start restores the gap from the changelog.
+    spdlog::warn("store '{}': writing its committed writes on close failed: {}", name_, e.what());
   }
 }
 
 void buffered_kv_store::commit(changelog_offset next_offset) {
   check_offset_advances(name_, committed_, next_offset);
+  buffer_.commit_transaction();
+  committed_ = next_offset;
+  if (buffer_.flush_due(write_back_)) flush();
+}
+
+void buffered_kv_store::flush_committed() {
+  if (buffer_.in_transaction() || (buffer_.empty() && committed_ == flushed_)) return;
+  flush();
+}
+
+void buffered_kv_store::flush() {
   table_write batch;
   batch.entries.reserve(buffer_.size());
-  for (const auto& [key, value] : buffer_.entries()) {
-    batch.entries.push_back({key, value ? std::optional<bytes_view>(*value) : std::nullopt});
+  for (const auto& [key, slot] : buffer_.entries()) {
+    batch.entries.push_back(
+        {key, slot.value ? std::optional<bytes_view>(*slot.value) : std::nullopt});
   }
-  batch.metadata.emplace_back(table_metadata::offset,
-                              table_metadata::encode_i64(next_offset.value));
-  table_->write(batch);  // on failure nothing changed: the buffer is kept for abort()
-  committed_ = next_offset;
+  if (committed_) {
+    batch.metadata.emplace_back(table_metadata::offset,
+                                table_metadata::encode_i64(committed_->value));
+  }
+  table_->write(batch);  // on failure nothing changed: the buffer is kept
   buffer_.clear();
+  flushed_ = committed_;
 }
 
 void buffered_kv_store::apply(std::span<const change> changes, changelog_offset next_offset) {
-  if (!buffer_.empty()) {
+  if (buffer_.in_transaction()) {
     throw store_error(fmt::format(
         "store '{}': cannot apply changelog records while {} writes are buffered; commit or "
         "abort first",
-        name_, buffer_.size()));
+        name_, buffer_.transaction_size()));
   }
   check_offset_advances(name_, committed_, next_offset);
+  if (!buffer_.empty()) flush();
   table_write batch;
   batch.entries.reserve(changes.size());
   for (const auto& c : changes) {
@@ -52,6 +80,7 @@ void buffered_kv_store::apply(std::span<const change> changes, changelog_offset 
                               table_metadata::encode_i64(next_offset.value));
   table_->write(batch);
   committed_ = next_offset;
+  flushed_ = next_offset;
 }
 
 std::optional<bytes> buffered_kv_store::get(bytes_view key) const {

@@ -64,17 +64,8 @@ class cached_table final : public bytes_table {
   std::size_t cached_bytes() const { return current_.size + previous_.size; }
 
  private:
-  struct transparent_hash {
-    using is_transparent = void;
-    std::size_t operator()(bytes_view key) const { return std::hash<bytes_view>{}(key); }
-  };
-  struct transparent_equal {
-    using is_transparent = void;
-    bool operator()(bytes_view a, bytes_view b) const { return a == b; }
-  };
   struct generation {
-    boost::unordered_flat_map<bytes, std::optional<bytes>, transparent_hash, transparent_equal>
-        entries;
+    boost::unordered_flat_map<bytes, std::optional<bytes>, bytes_hash, bytes_equal> entries;
     std::size_t size = 0;  // bytes held, overhead included
   };
 

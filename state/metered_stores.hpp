@@ -32,6 +32,7 @@ class metered_store : public Store {
   std::size_t pending_writes() const override { return inner_->pending_writes(); }
   void commit(changelog_offset next_offset) override;
   void abort() override;
+  void flush_committed() override { inner_->flush_committed(); }
   std::optional<changelog_offset> committed_offset() const override {
     return inner_->committed_offset();
   }

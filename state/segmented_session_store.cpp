@@ -21,9 +21,9 @@ std::optional<std::int64_t> session_time(bytes_view logical_key) {
 segmented_session_store::segmented_session_store(std::string name,
                                                  std::unique_ptr<bytes_table> table,
                                                  session_store_options options)
-    : segmented_store_base(segmented_store(std::move(name), std::move(table),
-                                           options.retention.count(),
-                                           options.segment_interval.count(), &session_time)) {}
+    : segmented_store_base(
+          segmented_store(std::move(name), std::move(table), options.retention.count(),
+                          options.segment_interval.count(), &session_time, options.write_back)) {}
 
 void segmented_session_store::check_session(std::int64_t start, std::int64_t end,
                                             const char* operation) const {

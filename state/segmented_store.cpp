@@ -1,6 +1,7 @@
 #include "state/segmented_store.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <limits>
@@ -16,13 +17,14 @@ std::int64_t default_segment_interval(std::int64_t retention_ms) {
 
 segmented_store::segmented_store(std::string name, std::unique_ptr<bytes_table> table,
                                  std::int64_t retention_ms, std::int64_t segment_interval_ms,
-                                 time_of_key time_of)
+                                 time_of_key time_of, write_back_policy write_back)
     : name_(std::move(name)),
       table_(std::move(table)),
       retention_ms_(retention_ms),
       segment_interval_ms_(segment_interval_ms == 0 ? default_segment_interval(retention_ms)
                                                     : segment_interval_ms),
-      time_of_(time_of) {
+      time_of_(time_of),
+      write_back_(write_back) {
   check_store_name(name_);
   if (retention_ms_ <= 0) {
     throw store_error(
@@ -42,10 +44,21 @@ segmented_store::segmented_store(std::string name, std::unique_ptr<bytes_table> 
   if (auto offset = table_metadata::read_i64(*table_, table_metadata::offset, name_)) {
     committed_offset_ = changelog_offset{*offset};
   }
+  flushed_offset_ = committed_offset_;
   committed_stream_time_ = table_metadata::read_i64(*table_, table_metadata::stream_time, name_);
   stream_time_ = committed_stream_time_;
   if (committed_stream_time_)
     dropped_below_segment_ = segment_of(live_from(committed_stream_time_));
+}
+
+segmented_store::~segmented_store() {
+  if (!table_) return;  // moved from
+  buffer_.abort_transaction();
+  try {
+    flush_committed();
+  } catch (const std::exception& e) {
+    spdlog::warn("store '{}': writing its committed writes on close failed: {}", name_, e.what());
+  }
 }
 
 std::int64_t segmented_store::live_from(std::optional<std::int64_t> stream_time) const {
@@ -111,7 +124,7 @@ void segmented_store::scan(bytes_view from, std::optional<bytes_view> to, std::i
 }
 
 void segmented_store::abort() {
-  buffer_.clear();
+  buffer_.abort_transaction();
   stream_time_ = committed_stream_time_;
 }
 
@@ -148,27 +161,41 @@ void segmented_store::write_committed(
   }
   table_->write(batch);  // on failure nothing changed
   committed_offset_ = next_offset;
+  flushed_offset_ = next_offset;
   committed_stream_time_ = new_stream_time;
   dropped_below_segment_ = std::max(dropped_below_segment_, first_live_segment);
 }
 
 void segmented_store::commit(changelog_offset next_offset) {
   check_offset_advances(name_, committed_offset_, next_offset);
+  buffer_.commit_transaction();
+  committed_offset_ = next_offset;
+  committed_stream_time_ = stream_time_;
+  if (buffer_.flush_due(write_back_)) flush();
+}
+
+void segmented_store::flush_committed() {
+  if (buffer_.in_transaction() || (buffer_.empty() && committed_offset_ == flushed_offset_)) return;
+  flush();
+}
+
+void segmented_store::flush() {
   std::vector<std::pair<bytes_view, const std::optional<bytes>*>> entries;
   entries.reserve(buffer_.size());
-  for (const auto& [key, value] : buffer_.entries()) entries.emplace_back(key, &value);
-  write_committed(entries, stream_time_, next_offset);
+  for (const auto& [key, slot] : buffer_.entries()) entries.emplace_back(key, &slot.value);
+  write_committed(entries, committed_stream_time_, *committed_offset_);
   buffer_.clear();
 }
 
 void segmented_store::apply(std::span<const change> changes, changelog_offset next_offset) {
-  if (!buffer_.empty()) {
+  if (buffer_.in_transaction()) {
     throw store_error(fmt::format(
         "store '{}': cannot apply changelog records while {} writes are buffered; commit or "
         "abort first",
-        name_, buffer_.size()));
+        name_, buffer_.transaction_size()));
   }
   check_offset_advances(name_, committed_offset_, next_offset);
+  if (!buffer_.empty()) flush();
   auto new_stream_time = committed_stream_time_;
   std::vector<std::pair<bytes_view, const std::optional<bytes>*>> entries;
   entries.reserve(changes.size());

@@ -14,8 +14,9 @@
 //
 // Transactions work as in buffered_kv_store: a write_buffer over logical keys, merged over the
 // live segments' committed entries in logical key order; the buffered stream time becomes the
-// committed one on commit. The stream time is stored next to the offset, so a reopened store
-// expires exactly where it left off. One task's thread; not thread-safe.
+// committed one on commit, and reaches the table with the buffer (at once, or later under a
+// write-back policy, write_buffer.hpp). The stream time is stored next to the offset, so a reopened
+// store expires exactly where it left off. One task's thread; not thread-safe.
 
 #include <chrono>
 #include <cstdint>
@@ -37,11 +38,17 @@ class segmented_store {
 
   // Throws store_error for a bad name, retention or segment interval, or unreadable metadata.
   segmented_store(std::string name, std::unique_ptr<bytes_table> table, std::int64_t retention_ms,
-                  std::int64_t segment_interval_ms, time_of_key time_of);
+                  std::int64_t segment_interval_ms, time_of_key time_of,
+                  write_back_policy write_back = {});
+  // Writes what it has committed and not yet written (a failure is logged: the next start
+  // restores that part from the changelog).
+  ~segmented_store();
+  segmented_store(segmented_store&&) = default;
+  segmented_store& operator=(segmented_store&&) = delete;
 
   const std::string& name() const { return name_; }
   std::int64_t retention_ms() const { return retention_ms_; }
-  std::size_t pending_writes() const { return buffer_.size(); }
+  std::size_t pending_writes() const { return buffer_.transaction_size(); }
   std::optional<changelog_offset> committed_offset() const { return committed_offset_; }
   std::optional<std::int64_t> observed_stream_time() const { return stream_time_; }
   std::uint64_t expired_drops() const { return expired_drops_; }
@@ -58,6 +65,8 @@ class segmented_store {
 
   void commit(changelog_offset next_offset);
   void abort();
+  // Writes the committed writes not yet in the table (write-back); nothing while one is open.
+  void flush_committed();
   void apply(std::span<const change> changes, changelog_offset next_offset);
 
  private:
@@ -66,6 +75,8 @@ class segmented_store {
   std::int64_t live_from(std::optional<std::int64_t> stream_time) const;
   bytes table_key(std::int64_t time, bytes_view logical_key) const;
   // One atomic table write of `entries` (logical keys) + expiry + offset + stream time.
+  // Writes the buffered committed writes (and the committed offset and stream time).
+  void flush();
   void write_committed(
       const std::vector<std::pair<bytes_view, const std::optional<bytes>*>>& entries,
       std::optional<std::int64_t> new_stream_time, changelog_offset next_offset);
@@ -76,7 +87,9 @@ class segmented_store {
   std::int64_t segment_interval_ms_;
   time_of_key time_of_;
   write_buffer buffer_;
+  write_back_policy write_back_;
   std::optional<changelog_offset> committed_offset_;
+  std::optional<changelog_offset> flushed_offset_;  // the offset the table records
   std::optional<std::int64_t> committed_stream_time_;
   std::optional<std::int64_t> stream_time_;  // including buffered writes
   std::int64_t dropped_below_segment_ = 0;   // segments below this are deleted in the table
@@ -91,6 +104,7 @@ class segmented_store_base : public Store {
   const std::string& name() const override { return store_.name(); }
   std::size_t pending_writes() const override { return store_.pending_writes(); }
   void commit(changelog_offset next_offset) override { store_.commit(next_offset); }
+  void flush_committed() override { store_.flush_committed(); }
   void abort() override { store_.abort(); }
   std::optional<changelog_offset> committed_offset() const override {
     return store_.committed_offset();

@@ -20,9 +20,9 @@ std::optional<std::int64_t> window_time(bytes_view logical_key) {
 
 segmented_window_store::segmented_window_store(std::string name, std::unique_ptr<bytes_table> table,
                                                window_store_options options)
-    : segmented_store_base(segmented_store(std::move(name), std::move(table),
-                                           options.retention.count(),
-                                           options.segment_interval.count(), &window_time)) {}
+    : segmented_store_base(
+          segmented_store(std::move(name), std::move(table), options.retention.count(),
+                          options.segment_interval.count(), &window_time, options.write_back)) {}
 
 void segmented_window_store::check_start(std::int64_t window_start, const char* operation) const {
   if (window_start < 0) {

@@ -21,6 +21,8 @@ struct session_store_options {
   std::chrono::milliseconds retention{std::chrono::hours(24)};
   // Zero means max(retention / 2, 60 s).
   std::chrono::milliseconds segment_interval{0};
+  // When committed writes reach the backend (store_types.hpp).
+  write_back_policy write_back{};
 };
 
 using session_visitor =

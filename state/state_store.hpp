@@ -33,12 +33,16 @@ class state_store {
   virtual std::size_t pending_writes() const = 0;
 
   // Applies the buffered writes and records `next_offset` (the changelog offset the store now
-  // reflects, see changelog_offset) in one atomic write. Throws store_error if `next_offset` is
-  // before the committed one.
+  // reflects, see changelog_offset) in one atomic write, now or with a later commit (write-back).
+  // Throws store_error if `next_offset` is before the committed one.
   virtual void commit(changelog_offset next_offset) = 0;
 
   // Drops the buffered writes.
   virtual void abort() = 0;
+
+  // Write-back (store_types.hpp): writes what was committed and not yet written to the backend,
+  // with its offset, so that a clean restart restores nothing. Not while a transaction is open.
+  virtual void flush_committed() = 0;
 
   // Where a restore starts: the offset recorded by the last commit or apply, or nullopt when the
   // store has never recorded one (restore from the beginning of the changelog).

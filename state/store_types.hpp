@@ -6,6 +6,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -15,6 +16,17 @@ namespace sluice::state {
 
 using bytes = std::string;
 using bytes_view = std::string_view;
+
+// Hash and equality over bytes that take a bytes_view too (heterogeneous lookup), for hash maps
+// keyed by bytes: a lookup needs no copy of the key.
+struct bytes_hash {
+  using is_transparent = void;
+  std::size_t operator()(bytes_view key) const { return std::hash<bytes_view>{}(key); }
+};
+struct bytes_equal {
+  using is_transparent = void;
+  bool operator()(bytes_view a, bytes_view b) const { return a == b; }
+};
 
 // A position in a store's changelog partition, with Kafka's committed-offset meaning: the offset
 // of the next changelog record the store does NOT reflect yet. A restore seeks here. A strong type
@@ -31,6 +43,19 @@ struct change {
   bytes key;
   std::optional<bytes> value;
   bool operator==(const change&) const = default;
+};
+
+// When a store writes committed transactions to its table (write-back). Each table write is a
+// RocksDB WriteBatch whose every entry is a memtable insert; a key updated in many commits is
+// written once per flush instead of once per commit. Until a flush the table (and the changelog
+// offset recorded with it) lags behind Kafka, which costs nothing but a longer restore after a
+// crash: the restore reads the changelog from the table's offset. The defaults flush at every
+// commit.
+struct write_back_policy {
+  // Flush when the buffered committed writes exceed this many bytes (keys, values and overhead).
+  std::size_t max_bytes = 0;
+  // ... or when this many commits have not been flushed.
+  std::uint32_t max_commits = 1;
 };
 
 // What a store throws: bad input (a negative window start, a malformed changelog key, an offset

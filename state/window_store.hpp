@@ -23,6 +23,8 @@ struct window_store_options {
   std::chrono::milliseconds retention{std::chrono::hours(24)};
   // Width of one time segment; zero means max(retention / 2, 60 s), Kafka Streams' default.
   std::chrono::milliseconds segment_interval{0};
+  // When committed writes reach the backend (store_types.hpp).
+  write_back_policy write_back{};
 };
 
 using window_visitor =

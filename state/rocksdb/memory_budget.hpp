@@ -37,6 +37,11 @@ struct memory_budget_config {
   std::size_t memtable_bytes = std::size_t{128} << 20;
   // Memtable size of one store (column family) before it is flushed.
   std::size_t memtable_bytes_per_store = std::size_t{16} << 20;
+  // Write-back (store_types.hpp): a store writes its committed writes to RocksDB once they exceed
+  // this many bytes or this many commits went by, instead of at every commit; a key updated in
+  // every commit then costs one memtable insert per flush. The memory is held per store, outside
+  // total_bytes; a crash restores at most this much more from the changelogs.
+  write_back_policy store_write_back{.max_bytes = std::size_t{4} << 20, .max_commits = 50};
   // Share of the cache kept for index and filter blocks (high-priority pool).
   double index_and_filter_ratio = 0.1;
   // When true, inserting into a full cache fails reads instead of exceeding the budget.

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cmath>
+#include <limits>
+#include <string>
 
 namespace sluice::operators {
 namespace {
@@ -115,6 +118,20 @@ TEST(data_format, json_text_writes_doubles_as_people_read_them) {
   // What it writes parses back to the same value, doubles staying doubles.
   auto round_trip = boost::json::parse(to_json_text(boost::json::value(3.0)));
   EXPECT_TRUE(round_trip.is_double());
+}
+
+TEST(data_format, json_text_writes_everything_but_doubles_as_boost_json_does) {
+  // Every byte below 0x80 and a few UTF-8 characters, in keys and values.
+  std::string every_ascii;
+  for (int c = 0; c < 0x80; ++c) every_ascii += static_cast<char>(c);
+  boost::json::object object;
+  object[every_ascii] = every_ascii;
+  object["utf-8 \u00e9\u20ac\U0001f600"] = "caf\u00e9";
+  object["numbers"] = boost::json::array{0, -1, std::numeric_limits<std::int64_t>::min(),
+                                         std::numeric_limits<std::uint64_t>::max()};
+  object["others"] = boost::json::array{true, false, nullptr, boost::json::object{}, "", "\"\\"};
+  const boost::json::value value(std::move(object));
+  EXPECT_EQ(to_json_text(value), boost::json::serialize(value));
 }
 
 }  // namespace

@@ -45,6 +45,9 @@ inline std::shared_ptr<rocksdb::memory_budget> small_budget() {
   config.memtable_bytes = std::size_t{8} << 20;
   config.memtable_bytes_per_store = std::size_t{1} << 20;
   config.store_cache_bytes = std::size_t{4} << 20;
+  // Every commit reaches RocksDB: these tests are about what RocksDB keeps (write_back_test.cpp
+  // covers the write-back layer, and the runtime's tests run with the default policy).
+  config.store_write_back = {};
   return std::make_shared<rocksdb::memory_budget>(config);
 }
 
