@@ -12,6 +12,23 @@ find_package(spdlog REQUIRED)
 find_package(RocksDB REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(prometheus-cpp REQUIRED COMPONENTS core)
+# The allocator of the `sluice` program (not of the libraries: a program embedding them chooses its
+# own). The stream loop allocates per record (a JSON DOM, keys, values, output records); with
+# glibc's malloc that was about a fifth of its CPU (docs/benchmarks.md, "The allocator"). The
+# sanitizers bring their own malloc, so they keep the system one.
+set(SLUICE_ALLOCATOR "jemalloc" CACHE STRING "Allocator linked into the sluice program: jemalloc or system")
+set_property(CACHE SLUICE_ALLOCATOR PROPERTY STRINGS jemalloc system)
+if(SLUICE_ALLOCATOR STREQUAL "jemalloc" AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize")
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+elseif(NOT SLUICE_ALLOCATOR MATCHES "^(jemalloc|system)$")
+  message(FATAL_ERROR "SLUICE_ALLOCATOR is '${SLUICE_ALLOCATOR}': jemalloc or system")
+endif()
+# For the `sluice` program and the benchmark drivers that stand for it (the restore driver).
+function(sluice_link_allocator target)
+  if(TARGET PkgConfig::JEMALLOC)
+    target_link_libraries(${target} PRIVATE PkgConfig::JEMALLOC)
+  endif()
+endfunction()
 if(SLUICE_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
