@@ -296,10 +296,13 @@ asio::awaitable<void> connection::authenticate() {
   }
 }
 
+// Not a coroutine itself: GCC 12 frees a by-value request_body twice when one coroutine passes
+// it on to another and returns that one's result.
 asio::awaitable<connection::raw_reply> connection::round_trip(api_key api, std::int16_t version,
                                                               bytes body, bool expects_response) {
-  co_return co_await round_trip(api, version, request_body{std::move(body), {}, nullptr},
-                                expects_response);
+  request_body whole;
+  whole.bytes = std::move(body);
+  return round_trip(api, version, std::move(whole), expects_response);
 }
 
 asio::awaitable<connection::raw_reply> connection::round_trip(api_key api, std::int16_t version,
@@ -367,7 +370,8 @@ asio::awaitable<void> connection::write_pending() {
   while (!s.outbox.empty() && !s.closed) {
     auto frame = std::move(s.outbox.front());
     s.outbox.pop_front();
-    auto [error, written] = co_await s.write(frame_buffers(frame.head, frame.body));
+    const auto buffers = frame_buffers(frame.head, frame.body);
+    auto [error, written] = co_await s.write(buffers);
     if (error) {
       spdlog::warn("connection to {}: write failed: {}", address_.to_string(), error.message());
       close();
