@@ -31,8 +31,8 @@ TEST(batch_buffer_pool, a_buffer_given_back_is_reused_empty) {
 
 TEST(batch_buffer_pool, keeps_no_more_than_its_limit) {
   batch_buffer_pool pool(batch_size, 2 * batch_size);
-  std::vector<protocol::bytes> buffers;
-  for (int i = 0; i < 3; ++i) buffers.push_back(pool.acquire());
+  std::vector<protocol::bytes> buffers(3);
+  for (auto& buffer : buffers) buffer = pool.acquire();
   const auto capacity = buffers.front().capacity();
   for (auto& buffer : buffers) pool.give_back(std::move(buffer));
   EXPECT_EQ(pool.spare_buffers(), 2 * batch_size / capacity);
