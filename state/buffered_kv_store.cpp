@@ -76,6 +76,7 @@ void buffered_kv_store::apply(std::span<const change> changes, changelog_offset 
   // key the later stays later and wins.
   std::stable_sort(batch.entries.begin(), batch.entries.end(),
                    [](const auto& a, const auto& b) { return a.key < b.key; });
+  batch.sorted_by_key = true;
   batch.metadata.emplace_back(table_metadata::offset,
                               table_metadata::encode_i64(next_offset.value));
   table_->write(batch);

@@ -43,6 +43,9 @@ struct table_write {
   std::vector<std::pair<bytes, bytes>> delete_ranges;  // [from, to)
   std::vector<table_entry> entries;
   std::vector<std::pair<std::string, bytes>> metadata;
+  // The entries are ascending by key, of equal keys the later last (a restore batch): a backend
+  // may then write a large batch in bulk (RocksDB: ingested SST files) instead of entry by entry.
+  bool sorted_by_key = false;
 };
 
 class bytes_table {

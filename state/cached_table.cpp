@@ -56,6 +56,8 @@ void cached_table::write(const table_write& batch) {
     forget_range(current_, from, to);
     forget_range(previous_, from, to);
   }
+  // Nothing cached (a fresh store's restore): no entry can need updating.
+  if (current_.entries.empty() && previous_.entries.empty()) return;
   for (const auto& entry : batch.entries) {
     // Only keys already cached are updated: a commit's keys were read just before (an
     // aggregation reads before it writes), and a restore's bulk need not fill the cache.

@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,6 +17,7 @@
 #include "state/buffered_kv_store.hpp"
 #include "state/bytes_table.hpp"
 #include "state/cached_table.hpp"
+#include "state/rocksdb/sst_ingest.hpp"
 #include "state/segmented_session_store.hpp"
 #include "state/segmented_store.hpp"
 #include "state/segmented_window_store.hpp"
@@ -43,6 +45,7 @@ struct task_database::impl {
   std::shared_ptr<memory_budget> memory;
   open_result result;
   ::rocksdb::ColumnFamilyOptions family_options;
+  ::rocksdb::Options sst_options;  // the families' table format, for the files sst_ingest writes
   std::unique_ptr<::rocksdb::DB> db;
   ::rocksdb::ColumnFamilyHandle* metadata = nullptr;
   std::map<std::string, ::rocksdb::ColumnFamilyHandle*, std::less<>> families;  // by store name
@@ -164,6 +167,11 @@ class rocksdb_table final : public bytes_table {
   }
 
   void write(const table_write& batch) override {
+    if (batch.sorted_by_key && batch.delete_ranges.empty() &&
+        batch.entries.size() >= bulk_ingest_min_entries) {
+      ingest(batch);
+      return;
+    }
     ::rocksdb::WriteBatch write_batch;
     auto slice = [](bytes_view view) { return ::rocksdb::Slice(view.data(), view.size()); };
     auto check = [&](const ::rocksdb::Status& status) {
@@ -187,6 +195,25 @@ class rocksdb_table final : public bytes_table {
   }
 
  private:
+  // A large sorted batch (a restore's) as SST files, the data and the metadata ingested together:
+  // atomic like the WriteBatch, and without its WAL, memtable and flush.
+  void ingest(const table_write& batch) {
+    std::vector<std::string> metadata_keys;
+    metadata_keys.reserve(batch.metadata.size());
+    for (const auto& [name, value] : batch.metadata) {
+      metadata_keys.push_back(db_->metadata_key(store_, name));
+    }
+    std::vector<table_entry> metadata;
+    metadata.reserve(batch.metadata.size());
+    for (std::size_t i = 0; i < batch.metadata.size(); ++i) {
+      metadata.push_back({metadata_keys[i], bytes_view(batch.metadata[i].second)});
+    }
+    std::stable_sort(metadata.begin(), metadata.end(),
+                     [](const auto& a, const auto& b) { return a.key < b.key; });
+    const std::array runs{sorted_run{family_, batch.entries}, sorted_run{db_->metadata, metadata}};
+    ingest_sorted_runs(*db_->db, db_->sst_options, db_->directory, runs);
+  }
+
   std::shared_ptr<task_database::impl> db_;
   std::string store_;
   ::rocksdb::ColumnFamilyHandle* family_;
@@ -344,6 +371,7 @@ task_database task_database::open(task_database_options options) {
   state->directory = options.directory;
   state->memory = options.memory;
   state->family_options = family_options(*options.memory);
+  state->sst_options = ::rocksdb::Options(::rocksdb::DBOptions(), state->family_options);
 
   ::rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -424,6 +452,10 @@ task_database task_database::open(task_database_options options) {
     }
     break;
   }
+  // Files of an ingestion a crash interrupted: either the database linked them (it keeps its own
+  // links) or it never will.
+  std::error_code ignored;
+  fs::remove_all(options.directory / ingest_scratch_folder, ignored);
   if (state->result.outcome != open_outcome::reopened) {
     write_marker(options.directory,
                  {state_format_version, options.application_id, options.task_id});
