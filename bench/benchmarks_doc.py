@@ -306,7 +306,9 @@ benchmark alone (`bench/pipeline/README.md`; it also runs after the client suite
 which `--only clients` runs without it), `--only failover` the failover benchmark, which runs only when asked (`bench/failover/README.md`).
 Whether a change made the client slower is `bench/compare_builds.py --old DIR --new DIR --bootstrap
 B`: two builds' drivers interleaved on one broker, round by round, medians (two full runs days
-apart also measure how busy the machine was).
+apart also measure how busy the machine was); `--only producer --batch-size B --peer DIR` runs the
+produce scenarios alone, at one batch.size for every producer, with librdkafka's driver (DIR: the
+`bench-peers` build) in every round as a third contestant.
 """
     head, rest = text.split("## Published figures", 1)
     # The pipeline and failover benchmarks' last figures (bench/pipeline/run.py and

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kafka/net/broker_address.hpp"
 #include "kafka/net/net_error.hpp"
@@ -80,9 +81,21 @@ class connection : public std::enable_shared_from_this<connection> {
     protocol::bytes frame;
     std::size_t body_offset = 0;
   };
-  // Sends an encoded request body; `expects_response = false` returns as soon as it is written.
+  // An encoded request body with long byte strings left out of `bytes`
+  // (protocol::writer's borrowed spans): they are written to the socket from where they are.
+  // `keep_alive` owns the memory they point into; the connection holds it until the frame was
+  // written or the connection is gone, however the round trip ends.
+  struct request_body {
+    protocol::bytes bytes;
+    std::vector<protocol::borrowed_span> borrowed;
+    std::shared_ptr<const void> keep_alive;
+  };
+  // Sends an encoded request body; `expects_response = false` returns as soon as it is written
+  // (or queued behind another request being written).
   asio::awaitable<raw_reply> round_trip(protocol::api_key api, std::int16_t version,
                                         protocol::bytes body, bool expects_response);
+  asio::awaitable<raw_reply> round_trip(protocol::api_key api, std::int16_t version,
+                                        request_body body, bool expects_response);
 
   // min(our max, the broker's max) for an API, or nullopt when the broker lacks it or the ranges
   // do not overlap.

@@ -21,7 +21,9 @@ constexpr float compression_ratio_improving_step = 0.005F;
 }  // namespace
 
 record_accumulator::record_accumulator(asio::any_io_executor executor, accumulator_options options)
-    : executor_(std::move(executor)), options_(options) {}
+    : executor_(std::move(executor)),
+      options_(options),
+      buffers_(options.batch_size, options.buffer_memory) {}
 
 topic_queue* record_accumulator::find(std::string_view topic) {
   auto it = topics_.find(topic);
@@ -104,9 +106,11 @@ record_accumulator::append_result record_accumulator::append(
     std::span<const records::header_view> headers, std::size_t record_size) {
   append_result result;
   producer_batch* batch = queue.batches.empty() ? nullptr : queue.batches.back().get();
-  // A batch that was sent once is closed: a retry must send the same records again.
+  // A batch that was encoded (sent, or about to be) is closed: a retry must send the same records
+  // again.
   if (batch != nullptr &&
-      (batch->attempts > 0 || batch->closed ||
+      (batch->encoded != nullptr || batch->builder.finished() || batch->attempts > 0 ||
+       batch->closed ||
        (!batch->builder.empty() &&
         (estimated_batch_bytes(*batch) + record_size > options_.batch_size ||
          batch->builder.estimated_size() + record_size >
@@ -119,7 +123,8 @@ record_accumulator::append_result record_accumulator::append(
     builder_options.level = options_.compression_level;
     builder_options.transactional = options_.transactional;
     auto state = std::make_shared<detail::batch_state>(executor_, topic.name, queue.partition);
-    auto created = std::make_unique<producer_batch>(builder_options, std::move(state));
+    auto created =
+        std::make_unique<producer_batch>(builder_options, std::move(state), buffers_.acquire());
     created->topic = &topic;
     created->queue = &queue;
     created->created = producer_clock::now();
@@ -148,7 +153,7 @@ record_accumulator::append_result record_accumulator::append(
                              ? *queue.batches[queue.batches.size() - 2]
                              : *batch;
     protocol::bytes sample;
-    if (!closed.builder.empty() && !closed.builder.build_to(sample))
+    if (!closed.builder.empty() && !closed.builder.finished() && !closed.builder.build_to(sample))
       observe_compression(topic, closed.builder.estimated_size(), sample.size());
   }
   result.handle = delivery(batch->state, index);
@@ -172,6 +177,14 @@ delivery record_accumulator::append_batch(topic_queue& topic, partition_queue& q
   queue.batches.push_back(std::move(created));
   ++open_batches_;
   return delivery(std::move(state), 0);
+}
+
+void record_accumulator::release(producer_batch& batch) {
+  used_ -= batch.reserved;
+  buffers_.give_back(batch.builder.release_buffer());
+  if (batch.encoded != nullptr && batch.encoded.use_count() == 1)
+    buffers_.give_back(std::move(*batch.encoded));
+  batch.encoded.reset();
 }
 
 void record_accumulator::requeue(std::unique_ptr<producer_batch> batch) {

@@ -10,7 +10,8 @@
 // retried goes back to the front, in its original order, so a partition's records stay in order.
 //
 // Buffer memory: every record's estimated size is counted from append until its batch is done;
-// `has_room` tells send() whether it must wait (buffer.memory).
+// `has_room` tells send() whether it must wait (buffer.memory). A done batch's buffers go back to
+// the accumulator's pool (batch_buffer_pool), which the next batches are encoded into.
 //
 // Threading: owned by one producer and used on its strand only. Topic and partition queues have
 // stable addresses (topics are heap nodes, partitions a deque that only grows), so batches and
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "kafka/client/cluster_metadata.hpp"
+#include "kafka/producer/batch_buffer_pool.hpp"
 #include "kafka/producer/batch_state.hpp"
 #include "kafka/producer/delivery.hpp"
 #include "kafka/producer/partitioner.hpp"
@@ -46,8 +48,8 @@ using producer_clock = std::chrono::steady_clock;
 // for it (or it failed).
 struct producer_batch {
   producer_batch(records::record_batch_builder_options options,
-                 std::shared_ptr<detail::batch_state> state)
-      : state(std::move(state)), builder(options) {}
+                 std::shared_ptr<detail::batch_state> state, protocol::bytes buffer)
+      : state(std::move(state)), builder(options, std::move(buffer)) {}
   producer_batch(records::record_batch_builder filled, std::shared_ptr<detail::batch_state> state)
       : state(std::move(state)), builder(std::move(filled)) {}
 
@@ -66,8 +68,10 @@ struct producer_batch {
   std::int64_t producer_id = records::no_producer_id;
   std::int16_t producer_epoch = records::no_producer_epoch;
   std::int32_t base_sequence = records::no_sequence;
-  // The encoded batch as last sent, so a retry sends identical bytes and compresses only once.
-  protocol::bytes built;
+  // The encoded batch (record_batch_builder::finish_into; the builder takes no more records once
+  // it is set), so a retry sends identical bytes and compresses only once. Shared with the
+  // connection until a request carrying it was written (requests borrow it, uncopied).
+  std::shared_ptr<protocol::bytes> encoded;
   // Buffer memory this batch holds (the sum of its records' estimates).
   std::size_t reserved = 0;
   // Why the last attempt failed, for the message when the batch finally fails.
@@ -191,8 +195,10 @@ class record_accumulator {
 
   // Puts a batch that must be retried back into its queue, before every batch opened after it.
   static void requeue(std::unique_ptr<producer_batch> batch);
-  // Gives back a finished batch's buffer memory.
-  void release(const producer_batch& batch) { used_ -= batch.reserved; }
+  // Gives back a finished batch's buffer memory, and its buffers to the pool (the encoded one
+  // only when no request still holds it).
+  void release(producer_batch& batch);
+  batch_buffer_pool& buffers() { return buffers_; }
   // Batches queued or in flight.
   std::size_t open_batches() const { return open_batches_; }
   void batch_finished() { --open_batches_; }
@@ -210,6 +216,7 @@ class record_accumulator {
       topics_;
   std::size_t used_ = 0;
   std::size_t open_batches_ = 0;
+  batch_buffer_pool buffers_;
 };
 
 }  // namespace sluice::kafka

@@ -24,6 +24,9 @@ constexpr std::int16_t produce_max_transactional_v1 = 11;
 constexpr std::int16_t produce_max_without_topic_ids = 12;  // v13 names topics by id (KIP-516)
 constexpr std::int16_t produce_first_with_topic_ids = 13;
 constexpr std::size_t per_batch_overhead = 64;
+// Batches at least this long are written to the socket from their own buffers; shorter ones are
+// copied into the request, where one more small buffer would cost the write more than the copy.
+constexpr std::size_t borrowed_batch_size = 1024;
 
 }  // namespace
 
@@ -145,10 +148,10 @@ sender::batches sender::take_request(std::vector<partition_queue*>& queues, cloc
     if (!sendable(queue, now, ignored)) continue;
     auto& head = *queue.batches.front();
     if (!prepare(head)) continue;
-    if (!taken.empty() &&
-        bytes + head.built.size() + per_batch_overhead > core_.config.max_request_size)
+    const auto size = head.encoded->size();
+    if (!taken.empty() && bytes + size + per_batch_overhead > core_.config.max_request_size)
       continue;
-    bytes += head.built.size() + per_batch_overhead;
+    bytes += size + per_batch_overhead;
     auto batch = std::move(queue.batches.front());
     queue.batches.pop_front();
     mark_in_flight(*batch);
@@ -158,13 +161,28 @@ sender::batches sender::take_request(std::vector<partition_queue*>& queues, cloc
   return taken;
 }
 
-// Stamps the producer id, epoch and sequence (once per epoch) and encodes the batch (once per
-// stamp), so a retry sends identical bytes. False if the batch failed to encode.
+// Stamps the producer id, epoch and sequence (once per epoch) and encodes the batch (once), so a
+// retry sends identical bytes. A batch stamped again after an epoch bump keeps its records and
+// gets the new header in place. False if the batch failed to encode.
 bool sender::prepare(producer_batch& batch) {
-  if (core_.ids.stamp(batch)) batch.built.clear();
-  if (!batch.built.empty()) return true;
+  const bool stamped = core_.ids.stamp(batch);
+  if (batch.encoded != nullptr) {
+    if (stamped) {
+      // A request that timed out may still hold the old bytes in its connection's queue.
+      if (batch.encoded.use_count() > 1)
+        batch.encoded = std::make_shared<protocol::bytes>(*batch.encoded);
+      records::restamp_record_batch(*batch.encoded, batch.producer_id, batch.producer_epoch,
+                                    batch.base_sequence);
+    }
+    return true;
+  }
   auto& queue = *batch.queue;
-  if (auto error = batch.builder.build_to(batch.built); error) {
+  auto& buffers = core_.accumulator.buffers();
+  // An uncompressed batch is finished in its own buffer; a compressed one needs a second.
+  auto encoded = std::make_shared<protocol::bytes>(
+      batch.builder.options().codec == records::compression::none ? protocol::bytes{}
+                                                                  : buffers.acquire());
+  if (auto error = batch.builder.finish_into(*encoded); error) {
     auto failed = std::move(queue.batches.front());
     queue.batches.pop_front();
     outcomes_.fail(std::move(failed),
@@ -172,9 +190,12 @@ bool sender::prepare(producer_batch& batch) {
                        kafka_error(error, "encode the batch for " + partition_name(queue), false)));
     return false;
   }
+  // The records are in `encoded` now (compressed, or the very buffer they were appended to).
+  buffers.give_back(batch.builder.release_buffer());
+  batch.encoded = std::move(encoded);
   if (batch.attempts == 0) {
     core_.accumulator.observe_compression(*batch.topic, batch.builder.estimated_size(),
-                                          batch.built.size());
+                                          batch.encoded->size());
   }
   return true;
 }
@@ -244,9 +265,13 @@ asio::awaitable<void> sender::produce(std::int32_t node, std::shared_ptr<connect
     request.timeout_ms = static_cast<std::int32_t>(config.request_timeout.count());
     if (core_.txn.enabled()) request.transactional_id = config.transactional_id;
     // One entry per topic; `slots` remembers where each batch went. The batch bytes move into
-    // the request for encoding and straight back, so a retry has them.
+    // the request for encoding and straight back (the same allocation), so a retry has them; the
+    // request borrows them rather than copying them, and the connection keeps them alive until
+    // they are written.
     std::vector<std::pair<std::size_t, std::size_t>> slots;
     slots.reserve(taken.size());
+    auto kept = std::make_shared<std::vector<std::shared_ptr<protocol::bytes>>>();
+    kept->reserve(taken.size());
     for (auto& batch : taken) {
       std::size_t t = 0;
       while (t < request.topic_data.size() && request.topic_data[t].name != *batch->topic->name)
@@ -257,21 +282,24 @@ asio::awaitable<void> sender::produce(std::int32_t node, std::shared_ptr<connect
       }
       auto& partitions = request.topic_data[t].partition_data;
       slots.emplace_back(t, partitions.size());
-      partitions.push_back({.index = batch->queue->partition, .records = std::move(batch->built)});
+      partitions.push_back(
+          {.index = batch->queue->partition, .records = std::move(*batch->encoded)});
+      kept->push_back(batch->encoded);
     }
-    protocol::bytes body;
-    protocol::writer out(body);
+    connection::request_body body;
+    protocol::writer out(body.bytes, body.borrowed, borrowed_batch_size);
     request.encode(out, version);
     for (std::size_t i = 0; i < taken.size(); ++i) {
       auto& records = request.topic_data[slots[i].first].partition_data[slots[i].second].records;
-      taken[i]->built = std::move(*records);
+      *taken[i]->encoded = std::move(*records);
     }
+    body.keep_alive = std::move(kept);
     auto& statistics = core_.statistics;
     ++statistics.requests;  // a retry counts again: these are what went on the wire
     for (const auto& batch : taken) {
       ++statistics.batches;
       statistics.records += static_cast<std::uint64_t>(batch->builder.record_count());
-      statistics.batch_bytes += batch->built.size();
+      statistics.batch_bytes += batch->encoded->size();
     }
     reply = co_await conn->round_trip(api_key::produce, version, std::move(body),
                                       config.acks != acks::none);

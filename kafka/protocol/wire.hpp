@@ -61,9 +61,21 @@ inline bytes to_bytes(std::string_view text) {
   return {view.begin(), view.end()};
 }
 
+// Bytes an encoder left out of its buffer, to be sent from where they are: they belong at offset
+// `at` of the buffer (before whatever the buffer holds from `at` on).
+struct borrowed_span {
+  std::size_t at = 0;
+  bytes_view data;
+};
+
 class writer {
  public:
   explicit writer(protocol::bytes& out) : out_(out) {}
+  // A writer that copies the contents of no BYTES field of `borrow_from` bytes or more: it notes
+  // where they belong in `borrowed` instead (the record batches of a ProduceRequest, written to
+  // the socket from where they are). They must outlive the output; size() does not count them.
+  writer(protocol::bytes& out, std::vector<borrowed_span>& borrowed, std::size_t borrow_from)
+      : out_(out), borrowed_(&borrowed), borrow_from_(borrow_from) {}
 
   std::size_t size() const { return out_.size(); }
   protocol::bytes& buffer() { return out_; }
@@ -117,7 +129,7 @@ class writer {
   }
   void bytes(bytes_view value) {
     int32(static_cast<std::int32_t>(value.size()));
-    raw(value);
+    byte_string(value);
   }
   void nullable_bytes(const std::optional<protocol::bytes>& value) {
     if (!value) return int32(-1);
@@ -125,7 +137,7 @@ class writer {
   }
   void compact_bytes(bytes_view value) {
     unsigned_varint(static_cast<std::uint32_t>(value.size() + 1));
-    raw(value);
+    byte_string(value);
   }
   void compact_nullable_bytes(const std::optional<protocol::bytes>& value) {
     if (!value) return unsigned_varint(0);
@@ -150,6 +162,15 @@ class writer {
   }
 
  private:
+  // The contents of a BYTES field: borrowed when long enough (see the constructor).
+  void byte_string(bytes_view value) {
+    if (borrowed_ != nullptr && value.size() >= borrow_from_) {
+      borrowed_->push_back({out_.size(), value});
+      return;
+    }
+    raw(value);
+  }
+
   template <typename Unsigned>
   void big_endian(Unsigned value) {
     for (int shift = (sizeof(Unsigned) - 1) * 8; shift >= 0; shift -= 8) {
@@ -158,6 +179,8 @@ class writer {
   }
 
   protocol::bytes& out_;
+  std::vector<borrowed_span>* borrowed_ = nullptr;
+  std::size_t borrow_from_ = 0;
 };
 
 class reader {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kafka/records/crc32c.hpp"
+
 namespace sluice::kafka::records {
 
 record_batch_header read_record_batch_header(protocol::bytes_view data) {
@@ -37,6 +39,29 @@ void write_record_batch_header(protocol::writer& out, const record_batch_header&
   out.int16(header.producer_epoch);
   out.int32(header.base_sequence);
   out.int32(header.record_count);
+}
+
+namespace {
+
+template <typename Unsigned>
+void put_big_endian(std::span<std::byte> at, Unsigned value) {
+  for (std::size_t i = sizeof(Unsigned); i > 0; --i) {
+    at[i - 1] = static_cast<std::byte>(value & 0xffU);
+    value = static_cast<Unsigned>(value >> 8U);
+  }
+}
+
+}  // namespace
+
+void restamp_record_batch(std::span<std::byte> batch, std::int64_t producer_id,
+                          std::int16_t producer_epoch, std::int32_t base_sequence) {
+  put_big_endian(batch.subspan(batch_layout::producer_id), static_cast<std::uint64_t>(producer_id));
+  put_big_endian(batch.subspan(batch_layout::producer_epoch),
+                 static_cast<std::uint16_t>(producer_epoch));
+  put_big_endian(batch.subspan(batch_layout::base_sequence),
+                 static_cast<std::uint32_t>(base_sequence));
+  put_big_endian(batch.subspan(batch_layout::crc),
+                 crc32c(protocol::bytes_view(batch).subspan(batch_layout::attributes)));
 }
 
 }  // namespace sluice::kafka::records

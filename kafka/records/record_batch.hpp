@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "kafka/protocol/wire.hpp"
 #include "kafka/records/compression.hpp"
@@ -29,6 +30,9 @@ inline constexpr std::size_t partition_leader_epoch = 12;
 inline constexpr std::size_t magic = 16;
 inline constexpr std::size_t crc = 17;
 inline constexpr std::size_t attributes = 21;
+inline constexpr std::size_t producer_id = 43;
+inline constexpr std::size_t producer_epoch = 51;
+inline constexpr std::size_t base_sequence = 53;
 inline constexpr std::size_t records = 61;
 // baseOffset + batchLength: the bytes not counted in batchLength.
 inline constexpr std::size_t log_overhead = 12;
@@ -109,5 +113,11 @@ record_batch_header read_record_batch_header(protocol::bytes_view data);
 
 // Writes the header with batchLength and crc as given; record_batch_builder patches them.
 void write_record_batch_header(protocol::writer& out, const record_batch_header& header);
+
+// Gives a finished batch (`batch` holds exactly one) a new producer id, epoch and base sequence
+// and recomputes its CRC: what building it again with them would give, without compressing the
+// records again (an idempotent producer re-stamps queued batches after an epoch bump, KIP-360).
+void restamp_record_batch(std::span<std::byte> batch, std::int64_t producer_id,
+                          std::int16_t producer_epoch, std::int32_t base_sequence);
 
 }  // namespace sluice::kafka::records

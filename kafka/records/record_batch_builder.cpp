@@ -55,14 +55,27 @@ std::int16_t attributes_of(const record_batch_builder_options& options) {
   return attributes;
 }
 
+// Writes the batch length and the CRC of a batch that starts at `start` of `out` and ends at its
+// end.
+void seal_batch(protocol::bytes& out, std::size_t start) {
+  protocol::writer writer(out);
+  writer.patch_int32(start + batch_layout::batch_length,
+                     length_of(out.size() - start - batch_layout::log_overhead));
+  auto checked = protocol::bytes_view(out).subspan(start + batch_layout::attributes);
+  writer.patch_uint32(start + batch_layout::crc, crc32c(checked));
+}
+
 }  // namespace
 
-record_batch_builder::record_batch_builder(record_batch_builder_options options)
-    : options_(options) {
+record_batch_builder::record_batch_builder(record_batch_builder_options options,
+                                           protocol::bytes buffer)
+    : options_(options), buffer_(std::move(buffer)) {
   if (!valid_compression_level(options_.codec, options_.level)) {
     throw std::invalid_argument(std::string("compression level ") + std::to_string(options_.level) +
                                 " is out of range for " + to_string(options_.codec));
   }
+  buffer_.clear();
+  buffer_.resize(batch_layout::header_size);
 }
 
 // Record layout (v2): length varint | attributes int8 | timestampDelta varlong |
@@ -73,6 +86,7 @@ void record_batch_builder::append_record(std::int64_t timestamp,
                                          std::optional<protocol::bytes_view> key,
                                          std::optional<protocol::bytes_view> value,
                                          const Headers& headers) {
+  if (finished_) throw std::logic_error("record_batch_builder: append after finish_into");
   if (record_count_ == 0) base_timestamp_ = max_timestamp_ = timestamp;
   max_timestamp_ = std::max(max_timestamp_, timestamp);
   auto timestamp_delta = timestamp - base_timestamp_;
@@ -87,10 +101,10 @@ void record_batch_builder::append_record(std::int64_t timestamp,
   }
   // Grow geometrically: reserving the exact size would reallocate (and copy the whole batch) on
   // every append, quadratic in the batch size.
-  const auto needed = records_.size() + varlong_size(length_of(body)) + body;
-  if (needed > records_.capacity()) records_.reserve(std::max(needed, 2 * records_.capacity()));
+  const auto needed = buffer_.size() + varlong_size(length_of(body)) + body;
+  if (needed > buffer_.capacity()) buffer_.reserve(std::max(needed, 2 * buffer_.capacity()));
 
-  protocol::writer out(records_);
+  protocol::writer out(buffer_);
   out.varint(length_of(body));
   out.int8(0);  // record attributes: unused in v2
   out.varlong(timestamp_delta);
@@ -104,6 +118,7 @@ void record_batch_builder::append_record(std::int64_t timestamp,
     write_nullable(out, view_of(header.value));
   }
   ++record_count_;
+  size_ = buffer_.size();
 }
 
 void record_batch_builder::append(std::int64_t timestamp, std::optional<protocol::bytes_view> key,
@@ -127,10 +142,7 @@ void record_batch_builder::set_producer_state(std::int64_t producer_id, std::int
   options_.base_sequence = base_sequence;
 }
 
-std::error_code record_batch_builder::build_to(protocol::bytes& out) const {
-  if (empty()) return {};
-  auto start = out.size();
-  out.reserve(start + estimated_size());
+record_batch_header record_batch_builder::batch_header() const {
   record_batch_header header;
   header.base_offset = options_.base_offset;
   header.partition_leader_epoch = options_.partition_leader_epoch;
@@ -142,17 +154,50 @@ std::error_code record_batch_builder::build_to(protocol::bytes& out) const {
   header.producer_epoch = options_.producer_epoch;
   header.base_sequence = options_.base_sequence;
   header.record_count = record_count_;
+  return header;
+}
+
+std::error_code record_batch_builder::build_to(protocol::bytes& out) const {
+  if (empty()) return {};
+  if (finished_) throw std::logic_error("record_batch_builder: build_to after finish_into");
+  auto start = out.size();
+  out.reserve(start + estimated_size());
   protocol::writer writer(out);
-  write_record_batch_header(writer, header);
-  if (auto failed = compress_to(options_.codec, records_, options_.level, out)) {
+  write_record_batch_header(writer, batch_header());
+  const auto records = protocol::bytes_view(buffer_).subspan(batch_layout::header_size);
+  if (auto failed = compress_to(options_.codec, records, options_.level, out)) {
     out.resize(start);
     return failed;
   }
-  writer.patch_int32(start + batch_layout::batch_length,
-                     length_of(out.size() - start - batch_layout::log_overhead));
-  auto checked = protocol::bytes_view(out).subspan(start + batch_layout::attributes);
-  writer.patch_uint32(start + batch_layout::crc, crc32c(checked));
+  seal_batch(out, start);
   return {};
+}
+
+std::error_code record_batch_builder::finish_into(protocol::bytes& out) {
+  if (empty() || finished_) return {};
+  if (options_.codec != compression::none) {
+    out.clear();
+    if (auto failed = build_to(out)) return failed;
+    finished_ = true;
+    return {};
+  }
+  // The header goes into the room left at the front; the records stay where they were appended.
+  protocol::bytes encoded_header;
+  encoded_header.reserve(batch_layout::header_size);
+  protocol::writer writer(encoded_header);
+  write_record_batch_header(writer, batch_header());
+  std::copy(encoded_header.begin(), encoded_header.end(), buffer_.begin());
+  seal_batch(buffer_, 0);
+  finished_ = true;
+  out.clear();
+  std::swap(out, buffer_);
+  return {};
+}
+
+protocol::bytes record_batch_builder::release_buffer() {
+  protocol::bytes released;
+  std::swap(released, buffer_);
+  return released;
 }
 
 protocol::bytes record_batch_builder::build() const {
@@ -165,7 +210,10 @@ protocol::bytes record_batch_builder::build() const {
 }
 
 void record_batch_builder::clear() {
-  records_.clear();
+  buffer_.clear();
+  buffer_.resize(batch_layout::header_size);
+  size_ = batch_layout::header_size;
+  finished_ = false;
   record_count_ = 0;
   base_timestamp_ = max_timestamp_ = 0;
 }
