@@ -85,10 +85,10 @@ class processor_node final : public processor_context {
 
   // A record from a parent (or the graph's source): the processor's process().
   void receive(const record& r) {
-    const record* outer = current_;
-    current_ = &r;
+    // Restored on the way out, an exception's too: a punctuation after a failed record must not
+    // see it as current.
+    const current_scope scope(current_, &r);
     processor_->process(r, *this);
-    current_ = outer;
   }
 
   // With each input record of the task, after the clock moved: keeps stream time in the time
@@ -114,6 +114,19 @@ class processor_node final : public processor_context {
   void schedule(std::chrono::milliseconds interval, punctuation_type type) override;
 
  private:
+  // Makes a record the current one for the scope's lifetime.
+  class current_scope {
+   public:
+    current_scope(const record*& slot, const record* r) : slot_(slot), outer_(slot) { slot_ = r; }
+    ~current_scope() { slot_ = outer_; }
+    current_scope(const current_scope&) = delete;
+    current_scope& operator=(const current_scope&) = delete;
+
+   private:
+    const record*& slot_;
+    const record* outer_;
+  };
+
   [[noreturn]] void refuse_forward_in_init() const;
   const store_ref& find(std::string_view name, store_kind kind) const;
   void save_time(std::string_view key, std::int64_t value);

@@ -283,5 +283,35 @@ TEST(processor_node, a_stream_time_schedule_needs_a_time_store_and_init_is_the_o
   EXPECT_THROW(n->schedule(10ms, punctuation_type::stream_time), std::logic_error);
 }
 
+TEST(processor_node, a_punctuation_after_a_failed_record_sees_no_current_record) {
+  class fails_then_punctuates final : public processor {
+   public:
+    explicit fails_then_punctuates(std::optional<record_metadata>& seen) : seen_(seen) {}
+    void init(processor_context& context) override {
+      context.schedule(10ms, punctuation_type::wall_clock_time);
+    }
+    void process(const record& in, processor_context& context) override {
+      seen_ = context.current_record();
+      throw processing_exception(processing_error{error_kind::evaluation, "no", in.origin, "p"});
+    }
+    void punctuate(punctuation_type, std::int64_t, processor_context& context) override {
+      seen_ = context.current_record();
+    }
+
+   private:
+    std::optional<record_metadata>& seen_;
+  };
+  stream_clock clock;
+  std::optional<record_metadata> seen;
+  auto n = node("p", std::make_unique<fails_then_punctuates>(seen), clock);
+  n->init();
+  EXPECT_FALSE(n->wall_clock_due(0));  // the interval starts: due at 10
+  EXPECT_THROW(n->receive(make_record("1", "1", 0, 3)), processing_exception);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->offset, 3);
+  n->punctuate_wall_clock_if_due(10);
+  EXPECT_FALSE(seen);
+}
+
 }  // namespace
 }  // namespace sluice::operators
