@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -77,7 +80,10 @@ asio::awaitable<void> checkpoint::commit() {
   // next start restores the stores' gap from the changelogs.
   if (hooks_.after_kafka_commit) hooks_.after_kafka_commit();
   // 4. Only now do the stores apply their writes, recording how far their changelog got.
-  for (auto& pending : store_commits) pending.store->commit({pending.next_offset()});
+  {
+    const scoped_timer store_timing(metrics_.store_write_time);
+    for (auto& pending : store_commits) pending.store->commit({pending.next_offset()});
+  }
   dirty_ = false;
   metrics_.commits.fetch_add(1, std::memory_order_relaxed);
   // 5. At-least-once commits the input offsets last. A failure here (the group moved on) loses
@@ -127,12 +133,8 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
       producer_.begin_transaction();
       in_transaction_ = true;
     }
-    auto transaction_offsets = to_commit(offsets);
-    auto group = consumer_.group_metadata();
-    co_await producer_.send_offsets_to_transaction(std::move(transaction_offsets),
-                                                   std::move(group));
+    co_await send_offsets_and_confirm(to_commit(offsets));
     if (hooks_.before_transaction_commit) hooks_.before_transaction_commit();
-    co_await collector_.confirm();
     co_await producer_.commit_transaction();
     in_transaction_ = false;
   } else {
@@ -140,6 +142,27 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
   }
   collector_.reset();
   co_return store_commits;
+}
+
+asio::awaitable<void> checkpoint::send_offsets_and_confirm(
+    std::map<kafka::topic_partition, kafka::offset_and_metadata> offsets) {
+  // Two round trips that do not depend on each other (TxnOffsetCommit to the group coordinator,
+  // the interval's last produce requests to the partition leaders): run together, the commit
+  // waits for the slower one instead of both, and every result waits for the commit. Both run to
+  // their end (no cancellation half-way through a request); the offsets' failure is reported
+  // first, since a fenced producer needs a new session whatever the records' outcome.
+  const auto executor = co_await asio::this_coro::executor;
+  auto group = consumer_.group_metadata();
+  auto [order, offsets_failure, confirm_failure] =
+      co_await asio::experimental::make_parallel_group(
+          asio::co_spawn(
+              executor, producer_.send_offsets_to_transaction(std::move(offsets), std::move(group)),
+              asio::deferred),
+          asio::co_spawn(executor, collector_.confirm(), asio::deferred))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)order;
+  if (offsets_failure) std::rethrow_exception(offsets_failure);
+  if (confirm_failure) std::rethrow_exception(confirm_failure);
 }
 
 asio::awaitable<void> checkpoint::abort_and_rewind(std::exception_ptr failure) {

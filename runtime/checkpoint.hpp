@@ -7,7 +7,8 @@
 //   2. exactly-once: the input offsets the tasks processed go into the transaction
 //      (send_offsets_to_transaction with the consumer's group metadata, KIP-447);
 //   3. every record of the interval (outputs, changelog records, dead letters) is confirmed
-//      delivered (record_collector::confirm); then, under exactly-once, commit_transaction;
+//      delivered (record_collector::confirm; under exactly-once while step 2's request is in
+//      flight); then, under exactly-once, commit_transaction;
 //   4. the stores apply their buffered writes, recording the changelog offset they reached;
 //   5. at-least-once: the input offsets are committed to the group, last, so a crash before it
 //      reprocesses records whose effects are stored (allowed) instead of losing them.
@@ -75,6 +76,9 @@ class checkpoint {
   // Returns each store's last changelog delivery, for step 4.
   asio::awaitable<std::vector<store_commit>> commit_to_kafka(
       std::map<kafka::topic_partition, std::int64_t> offsets);
+  // Exactly-once, step 2 and the wait of step 3, side by side.
+  asio::awaitable<void> send_offsets_and_confirm(
+      std::map<kafka::topic_partition, kafka::offset_and_metadata> offsets);
   asio::awaitable<void> abort_and_rewind(std::exception_ptr failure);
   asio::awaitable<void> rewind();
   // Aborts the open transaction, or replaces the producer session when that fails.

@@ -224,6 +224,10 @@ void add_app(families& out, const metrics_sources& sources) {
       "sluice_commit_seconds",
       "Time of one commit: changelogs, outputs and offsets (one transaction under exactly-once)",
       m.commit_time);
+  out.histogram("sluice_store_write_seconds",
+                "Time the stores took to apply one commit's writes (part of sluice_commit_seconds; "
+                "longer at a write-back flush)",
+                m.store_write_time);
   out.histogram("sluice_rebalance_seconds",
                 "Time handling one assignment or revocation (commit, open or close)",
                 m.rebalance_time);

@@ -66,10 +66,11 @@ struct runtime_metrics {
   // The operators' counts of processors since dropped (closed tasks, aborted intervals), so that
   // the totals over live and dropped ones never go down.
   operators::operator_metrics_snapshot dropped_processors;
-  latency_histogram poll_time;        // one getmany
-  latency_histogram processing_time;  // the records of one poll
-  latency_histogram commit_time;      // one commit: changelogs, outputs, offsets, transaction
-  latency_histogram rebalance_time;   // handling one assignment or revocation
+  latency_histogram poll_time;         // one getmany
+  latency_histogram processing_time;   // the records of one poll
+  latency_histogram commit_time;       // one commit: changelogs, outputs, offsets, transaction
+  latency_histogram store_write_time;  // a commit's step 4: the stores write what Kafka now has
+  latency_histogram rebalance_time;    // handling one assignment or revocation
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::uint64_t& records_in_of(const kafka::topic_partition& partition) {

@@ -56,6 +56,10 @@ struct write_back_policy {
   std::size_t max_bytes = 0;
   // ... or when this many commits have not been flushed.
   std::uint32_t max_commits = 1;
+  // The first flush after this many commits instead (0: max_commits). A process gives its stores
+  // different ones (memory_budget::next_store_write_back), so that their flushes, which would
+  // otherwise all fall on the same commit and stall the loop for their sum, take turns.
+  std::uint32_t first_flush_after = 0;
 };
 
 // What a store throws: bad input (a negative window start, a malformed changelog key, an offset

@@ -65,6 +65,7 @@ void write_buffer::clear() {
   undo_.clear();
   bytes_ = 0;
   unflushed_commits_ = 0;
+  flushed_ = true;
   ++transaction_;
 }
 

@@ -59,7 +59,9 @@ class write_buffer {
   void commit_transaction();
   // Whether the committed writes held should go to the table now.
   bool flush_due(const write_back_policy& policy) const {
-    return unflushed_commits_ >= policy.max_commits || bytes_ > policy.max_bytes;
+    const auto commits =
+        flushed_ || policy.first_flush_after == 0 ? policy.max_commits : policy.first_flush_after;
+    return unflushed_commits_ >= commits || bytes_ > policy.max_bytes;
   }
   // Back to what the last commit_transaction() left.
   void abort_transaction();
@@ -82,6 +84,7 @@ class write_buffer {
   std::uint64_t transaction_ = 1;
   std::size_t bytes_ = 0;
   std::uint32_t unflushed_commits_ = 0;  // commits since clear()
+  bool flushed_ = false;                 // clear() was called once
 };
 
 // One committed source for merged_scan: a cursor whose keys are `strip` bytes of prefix (a

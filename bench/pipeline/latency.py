@@ -10,6 +10,7 @@ Python process they took turns on the GIL and the harness itself added tens of m
 The input reader measures that floor (input timestamp to the input record being read, the same
 client on the same machine), reported as "harness floor" next to each system's figures.
 """
+import gc
 import json
 import multiprocessing
 import subprocess
@@ -68,29 +69,36 @@ class measurement:
 def write_input(bootstrap, topic, rate, seconds, measured_after_ms, sent_out, behind_out):
     """In its own process: sends the input at `rate`, then hands back the send times it measured;
     `measured_after_ms` tells the input reader where the measured part begins."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 1,
+    # Kafka's default linger (5 ms since 4.0): with 1 ms the broker handled five times the produce
+    # requests and took more than a core of the two, which every system's tail then paid for.
+    gc.disable()  # see measure()
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
                          "enable.idempotence": True})
+    total = rate * (WARMUP_S + seconds)
+    measured_from = rate * WARMUP_S
+    # Encoded before the clock starts, so that the writer's own CPU does not compete with the
+    # system measured (json.dumps per record was a third of a core at 20,000 records/s).
+    keys = [jobs.key_of(i, KEYS) for i in range(KEYS)]
+    values = [json.dumps(jobs.value_of(i, KEYS), separators=(",", ":")) for i in range(total)]
     counts = defaultdict(int)
     sent = {}
     writer_behind_ms = 0
     started = time.time()
     measured_after_ms.value = int((started + WARMUP_S) * 1000)
-    total = rate * (WARMUP_S + seconds)
-    measured_from = rate * WARMUP_S
     for i in range(total):
         due = started + i / rate
         now = time.time()
         if due > now:
-            time.sleep(due - now)
+            time.sleep(max(due - now, 0.001))  # waking at most once a millisecond, not per record
         else:
             writer_behind_ms = max(writer_behind_ms, (now - due) * 1000)
         ts = int(time.time() * 1000)
-        key = jobs.key_of(i, KEYS)
+        key = keys[i % KEYS]
         window = jobs.window_start(ts)
         counts[(key, window)] += 1
         if i >= measured_from:
             sent[(key, window, counts[(key, window)])] = ts
-        value = json.dumps(jobs.value_of(i, KEYS), separators=(",", ":"))
+        value = values[i]
         while True:
             try:
                 producer.produce(topic, key=key, value=value, timestamp=ts)
@@ -105,6 +113,7 @@ def write_input(bootstrap, topic, rate, seconds, measured_after_ms, sent_out, be
 
 def read_input_floor(bootstrap, topic, partitions, measured_after_ms, stop, out):
     """In its own process: how long after its timestamp each measured input record is read."""
+    gc.disable()  # see measure()
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "sluice-bench-latency-floor",
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "fetch.wait.max.ms": 5})
@@ -121,6 +130,10 @@ def read_input_floor(bootstrap, topic, partitions, measured_after_ms, stop, out)
 def measure(kafka, m):
     """Runs the writer and the input reader in processes of their own and reads the output here
     until the writer is done and five more seconds passed."""
+    # Every process here keeps hundreds of thousands of tuples; Python's cycle collector walked
+    # them all now and then, a pause of its own in the middle of the measured figures. Nothing
+    # here makes reference cycles, so it is off while measuring.
+    gc.disable()
     spawn = multiprocessing.get_context("spawn")
     sent_in, sent_out = spawn.Pipe(duplex=False)
     floor_in, floor_out = spawn.Pipe(duplex=False)
@@ -147,6 +160,7 @@ def measure(kafka, m):
     floor.join()
     m.writer_behind_ms = behind.value
     m.match(output)
+    gc.enable()
     return floor_delays
 
 

@@ -37,6 +37,17 @@ memory_budget::memory_budget(memory_budget_config config) : config_(config) {
 
 memory_budget::~memory_budget() = default;
 
+write_back_policy memory_budget::next_store_write_back() {
+  auto policy = config_.store_write_back;
+  if (policy.max_commits <= 1) return policy;
+  // A stride with no common factor with the usual max_commits spreads a few stores over the
+  // whole cycle rather than onto its first commits.
+  constexpr std::uint32_t stride = 7;
+  const auto opened = stores_opened_.fetch_add(1, std::memory_order_relaxed);
+  policy.first_flush_after = 1 + (opened * stride) % policy.max_commits;
+  return policy;
+}
+
 std::size_t memory_budget::usage() const {
   return cache_->GetUsage() + store_cache_->usage();
 }

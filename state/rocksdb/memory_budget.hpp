@@ -16,7 +16,9 @@
 // Create one at start-up, pass it (shared_ptr) to every task_database; it must outlive them,
 // which the shared_ptr ensures. Thread-safe (RocksDB's cache and write buffer manager are).
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "state/cached_table.hpp"
@@ -58,6 +60,8 @@ class memory_budget {
   memory_budget& operator=(const memory_budget&) = delete;
 
   const memory_budget_config& config() const { return config_; }
+  // store_write_back for the next store opened: each gets its first flush at a different commit.
+  write_back_policy next_store_write_back();
   // Bytes in use: the block cache (memtable reservations included) and the store caches.
   std::size_t usage() const;
   // Bytes of memtables across all databases using this budget.
@@ -71,6 +75,7 @@ class memory_budget {
 
  private:
   memory_budget_config config_;
+  std::atomic<std::uint32_t> stores_opened_{0};
   std::shared_ptr<::rocksdb::Cache> cache_;
   std::shared_ptr<::rocksdb::WriteBufferManager> write_buffer_manager_;
   std::shared_ptr<store_cache_budget> store_cache_;

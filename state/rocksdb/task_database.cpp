@@ -515,14 +515,14 @@ std::int64_t effective_interval(std::chrono::milliseconds retention,
 std::unique_ptr<kv_store> task_database::open_kv_store(std::string name) {
   auto table = open_table(impl_, name, "key-value", std::nullopt);
   return std::make_unique<buffered_kv_store>(std::move(name), std::move(table),
-                                             impl_->memory->config().store_write_back);
+                                             impl_->memory->next_store_write_back());
 }
 
 std::unique_ptr<window_store> task_database::open_window_store(std::string name,
                                                                window_store_options options) {
   auto table = open_table(impl_, name, "window",
                           effective_interval(options.retention, options.segment_interval));
-  options.write_back = impl_->memory->config().store_write_back;
+  options.write_back = impl_->memory->next_store_write_back();
   return std::make_unique<segmented_window_store>(std::move(name), std::move(table), options);
 }
 
@@ -530,7 +530,7 @@ std::unique_ptr<session_store> task_database::open_session_store(std::string nam
                                                                  session_store_options options) {
   auto table = open_table(impl_, name, "session",
                           effective_interval(options.retention, options.segment_interval));
-  options.write_back = impl_->memory->config().store_write_back;
+  options.write_back = impl_->memory->next_store_write_back();
   return std::make_unique<segmented_session_store>(std::move(name), std::move(table), options);
 }
 

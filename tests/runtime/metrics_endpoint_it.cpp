@@ -106,6 +106,9 @@ TEST(metrics_endpoint, scrapes_follow_records_and_restores_in_a_real_run) {
               static_cast<double>(f.config.memory.total_bytes));
     commits_seen = metric_value(text, "sluice_commit_seconds_count").value_or(0);
     EXPECT_GT(metric_value(text, "sluice_poll_seconds_count").value_or(0), 0) << text;
+    // Every commit that reached Kafka had its store writes timed (a commit with nothing to
+    // commit is neither).
+    EXPECT_EQ(metric_value(text, "sluice_store_write_seconds_count"), commits_seen) << text;
     EXPECT_GE(metric_value(text, "sluice_producer_records_total").value_or(0), 50) << text;
 
     // The values move with the input.

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "state/key_layout.hpp"
 #include "tests/state/store_test_support.hpp"
@@ -369,6 +370,20 @@ TEST(rocksdb_memory_budget, validates_its_config) {
   config = {};
   config.store_cache_bytes = config.total_bytes - config.memtable_bytes + 1;
   EXPECT_THROW(rocksdb::memory_budget{config}, store_error);
+}
+
+TEST(rocksdb_memory_budget, stores_get_their_first_write_back_flush_at_different_commits) {
+  rocksdb::memory_budget budget{rocksdb::memory_budget_config{}};
+  const auto max_commits = budget.config().store_write_back.max_commits;
+  std::set<std::uint32_t> first_flushes;
+  for (int store = 0; store < 8; ++store) {
+    const auto policy = budget.next_store_write_back();
+    EXPECT_EQ(policy.max_commits, max_commits);
+    EXPECT_GE(policy.first_flush_after, 1u);
+    EXPECT_LE(policy.first_flush_after, max_commits);
+    first_flushes.insert(policy.first_flush_after);
+  }
+  EXPECT_EQ(first_flushes.size(), 8u);
 }
 
 TEST(rocksdb_memory_budget, one_budget_is_charged_by_every_database) {

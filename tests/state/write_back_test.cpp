@@ -91,6 +91,23 @@ TEST(write_buffer, a_flush_is_due_after_the_policys_commits_or_bytes) {
   EXPECT_TRUE(buffer.flush_due(write_back_policy{.max_bytes = 64, .max_commits = 100}));
 }
 
+TEST(write_buffer, the_first_flush_may_come_earlier_then_every_max_commits) {
+  const write_back_policy first_after_one{
+      .max_bytes = 1 << 20, .max_commits = 3, .first_flush_after = 1};
+  write_buffer buffer;
+  buffer.put("a", "1");
+  EXPECT_FALSE(buffer.flush_due(first_after_one));
+  buffer.commit_transaction();
+  EXPECT_TRUE(buffer.flush_due(first_after_one));
+  buffer.clear();
+  buffer.put("a", "2");
+  buffer.commit_transaction();
+  buffer.commit_transaction();
+  EXPECT_FALSE(buffer.flush_due(first_after_one));  // after the first: every third commit
+  buffer.commit_transaction();
+  EXPECT_TRUE(buffer.flush_due(first_after_one));
+}
+
 TEST(write_back, kv_store_writes_its_table_every_third_commit) {
   observed_table t;
   buffered_kv_store store("kv", std::move(t.owned), every_third_commit);
