@@ -53,6 +53,7 @@ class harness {
     auto e = aggregator_->emit_pending(out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> got;
+    got.reserve(out.size());
     for (const auto& r : out)
       got.push_back(boost::json::serialize(r.key) + "=" + boost::json::serialize(r.value));
     return got;
