@@ -1,8 +1,9 @@
 #pragma once
 
-// aggregate_set: the aggregations of one windowed aggregation (count, sum, min, max, avg,
-// first, last, count_distinct, user) folded over one JSON state per window or session, which the
-// window/session store keeps as JSON bytes:
+// aggregate_set: the aggregations of one windowed or table aggregation (count, sum, min, max,
+// avg, first, last, count_distinct, user), each an `aggregation` (aggregation.hpp: the built-in
+// ones and the user's share that interface), folded over one JSON state per window, session or
+// key, which the store keeps as JSON bytes:
 //
 //   {"t": <largest record timestamp folded in>, "a": [<state of aggregation 0>, ...]}
 //
@@ -16,10 +17,12 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "operators/aggregation.hpp"
 #include "operators/bound_expression.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/topology.hpp"
@@ -65,15 +68,14 @@ class aggregate_set {
   struct entry {
     aggregation_spec spec;
     std::optional<bound_expression> expression;
-    const user_aggregate* user = nullptr;
+    std::shared_ptr<const aggregation> function;
   };
   processing_error error(const record& r, const entry& e, std::string message,
                          error_kind kind = error_kind::evaluation) const;
-  // min/max (e's function): `acc` becomes `candidate` when that is smaller/larger. Adding a record
-  // and merging two sessions both come here; values that cannot be ordered are an error.
-  std::optional<processing_error> keep_extreme(boost::json::value& acc,
-                                               const boost::json::value& candidate, const record& r,
-                                               const entry& e) const;
+  // What the aggregation threw in `phase` ("", "merge ", "result ") as the record's error: a
+  // built-in's aggregation_error is an evaluation error, anything a user's throws a user_function
+  // one. Other exceptions of a built-in go through (a corrupt state is not the record's fault).
+  processing_error caught(const record& r, const entry& e, std::string_view phase) const;
 
   std::vector<entry> entries_;
   std::string step_;

@@ -19,6 +19,14 @@ void function_registry::add_aggregate(std::string name, user_aggregate aggregate
     throw std::invalid_argument("user aggregate '" + name +
                                 "': init, add, merge and result are all required");
   }
+  add_aggregate(std::move(name), make_user_aggregation(std::move(aggregate)));
+}
+
+void function_registry::add_aggregate(std::string name,
+                                      std::shared_ptr<const aggregation> aggregate) {
+  if (!aggregate) {
+    throw std::invalid_argument("user aggregate '" + name + "': no aggregation");
+  }
   aggregates_.insert_or_assign(std::move(name), std::move(aggregate));
 }
 
@@ -72,9 +80,10 @@ const step_function* function_registry::find_step(const std::string& name) const
   return it == steps_.end() ? nullptr : &it->second;
 }
 
-const user_aggregate* function_registry::find_aggregate(const std::string& name) const {
+std::shared_ptr<const aggregation> function_registry::find_aggregate(
+    const std::string& name) const {
   auto it = aggregates_.find(name);
-  return it == aggregates_.end() ? nullptr : &it->second;
+  return it == aggregates_.end() ? nullptr : it->second;
 }
 
 }  // namespace sluice::operators

@@ -1,16 +1,31 @@
 #pragma once
 
-// The processor interface for user C++ operators with state (Kafka Streams' Processor API): a
-// `processor` step in a pipeline (YAML `processor: {function: NAME, stores: [...]}` or the
-// builder's process()) runs an instance of a class the embedding program registers by name
-// (function_registry::add_processor), one instance per task. It sees every record, forwards any
-// number of records to the next step, and keeps what it needs in the stores the step declares
-// (key-value, window or session stores: RocksDB stores with changelog topics, committed with the
-// task's transaction under exactly-once and restored after a crash or a rebalance like the
-// built-in operators' stores). If its registration asks, it is also punctuated: on wall-clock
-// time (timers, periodic output whether records come or not) and on stream time (output driven
-// by the data's own time, the same on every run of the same input); or the processor asks for it
-// itself in init(), with context.schedule(interval, type) (Kafka Streams' schedule()).
+// The processor interface (Kafka Streams' Processor API): every node of a sub-topology's graph
+// implements it, the built-in ones (the steps, the aggregations, the joins, the sinks:
+// step_processor.hpp, builtin_nodes.hpp) and the user's alike, and the graph (processor_node.hpp)
+// drives them all the same way: init(context) once, process(record, context) for every record a
+// parent forwards, punctuate(type, time, context) when a schedule the node asked for is due,
+// close() at the end. context.forward() hands a record to each of the node's children at once,
+// depth-first (Kafka Streams' order): the record goes through the whole rest of the graph before
+// forward() returns, with no batch in between.
+//
+// Errors. A record that cannot be processed is reported by throwing processing_exception
+// (processing_error.hpp) naming the step and the record; any other exception from a user
+// processor becomes one (error_kind::user_function), naming the processor. The graph's edge
+// (sub_topology_processor) returns it as a value to the runtime, whose on-error policy applies;
+// the outputs of the record (what every sink received) are dropped with it.
+//
+// A user processor is a `processor` step in a pipeline (YAML `processor: {function: NAME, stores:
+// [...]}` or the builder's process()) running an instance of a class the embedding program
+// registers by name (function_registry::add_processor), one instance per task. It sees every
+// record, forwards any number of records to the next step, and keeps what it needs in the stores
+// the step declares (key-value, window or session stores: RocksDB stores with changelog topics,
+// committed with the task's transaction under exactly-once and restored after a crash or a
+// rebalance like the built-in operators' stores). If its registration asks, it is also
+// punctuated: on wall-clock time (timers, periodic output whether records come or not) and on
+// stream time (output driven by the data's own time, the same on every run of the same input); or
+// the processor asks for it itself in init(), with context.schedule(interval, type) (Kafka
+// Streams' schedule()).
 //
 //   class dedup : public sluice::operators::processor {
 //     void process(const record& in, processor_context& context) override {
@@ -36,6 +51,10 @@
 // uninterrupted one would. What a punctuation forwards goes through the rest of the pipeline,
 // after the outputs of the record that triggered it, as part of that record's processing (an
 // exception from it is that record's processing error).
+//
+// What a user processor forwards from process() reaches its children once process() returned
+// (processor_runner.hpp keeps it until then), so a processor that throws leaves the rest of the
+// graph untouched; the built-in nodes forward at once.
 //
 // Stores are partitioned like the input: a record's store holds what records of the same
 // partition wrote, so a processor whose state is per key needs its input keyed by that key (the
@@ -80,8 +99,11 @@ struct record_metadata {
 class processor_context {
  public:
   virtual ~processor_context() = default;
-  // Hands a record to the next step (or the aggregation, or the sink).
-  virtual void forward(record r) = 0;
+  // Hands a record to each child of the node (the next step, the aggregation, the sinks, the
+  // branches), which process it before forward() returns. The rvalue overload lets a context that
+  // keeps the record (a user processor's) take it without a copy.
+  virtual void forward(const record& r) = 0;
+  virtual void forward(record&& r) { forward(static_cast<const record&>(r)); }
   // A store the step declares, of the kind asked for; throws std::invalid_argument naming the
   // declared stores and their kinds otherwise.
   virtual state::kv_store& store(std::string_view name) = 0;
@@ -108,7 +130,7 @@ class processor {
   // called here.
   virtual void init(processor_context& context) { (void)context; }
   virtual void process(const record& in, processor_context& context) = 0;
-  // A punctuation the registration asked for, between records: `time` is the wall-clock time
+  // A punctuation the node's schedule asked for, between records: `time` is the wall-clock time
   // (milliseconds since the epoch) or the stream time that made it due. What it forwards goes
   // through the rest of the pipeline like process()'s output.
   virtual void punctuate(punctuation_type type, std::int64_t time, processor_context& context) {

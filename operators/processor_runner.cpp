@@ -4,206 +4,99 @@
 
 #include <stdexcept>
 
-#include "state/json_serde.hpp"
+#include "operators/join_value.hpp"
 
 namespace sluice::operators {
 
-namespace {
-
-constexpr std::string_view stream_time_key = "stream_time";
-constexpr std::string_view next_punctuation_key = "next_stream_punctuation";
-
-std::int64_t load_time(const state::kv_store* store, std::string_view key, std::int64_t otherwise) {
-  if (store == nullptr) return otherwise;
-  auto stored = store->get(key);
-  return stored ? state::json_serde::deserialize(*stored).to_number<std::int64_t>() : otherwise;
-}
-
-// Kafka Streams' PunctuationSchedule#next: the next due time after `scheduled` that is past
-// `now`, on the grid scheduled + n * every (missed punctuations are skipped, not caught up).
-std::int64_t next_due(std::int64_t scheduled, std::int64_t now, std::int64_t every) {
-  return scheduled + ((now - scheduled) / every + 1) * every;
-}
-
-}  // namespace
-
-std::string_view to_string(punctuation_type type) {
-  return type == punctuation_type::wall_clock_time ? "wall_clock_time" : "stream_time";
-}
-
-store_kind kind_of(const store_ref& store) {
-  return static_cast<store_kind>(store.index());
-}
-
-// What a processor sees of its step: forwarded records go to `out`, stores are the declared ones.
-class processor_runner::context final : public processor_context {
+// The node's context, but what the processor forwards is kept in the runner until it returned.
+class processor_runner::buffering_context final : public processor_context {
  public:
-  // `out` null: the context of init().
-  context(processor_runner& runner, std::vector<record>* out, const record* current)
-      : runner_(runner), out_(out), current_(current) {}
+  buffering_context(processor_context& node, std::vector<record>& kept)
+      : node_(node), kept_(kept) {}
 
-  void forward(record r) override {
-    if (out_ == nullptr) {
-      throw std::logic_error(
-          fmt::format("processor '{}': forward() called from init()", runner_.step_.function));
-    }
-    out_->push_back(std::move(r));
-  }
-
-  state::kv_store& store(std::string_view name) override {
-    return *std::get<state::kv_store*>(find(name, store_kind::key_value));
-  }
+  void forward(const record& r) override { kept_.push_back(r); }
+  void forward(record&& r) override { kept_.push_back(std::move(r)); }
+  state::kv_store& store(std::string_view name) override { return node_.store(name); }
   state::window_store& window_store(std::string_view name) override {
-    return *std::get<state::window_store*>(find(name, store_kind::window));
+    return node_.window_store(name);
   }
   state::session_store& session_store(std::string_view name) override {
-    return *std::get<state::session_store*>(find(name, store_kind::session));
+    return node_.session_store(name);
   }
-
-  std::int64_t stream_time() const override { return runner_.clock_.now(); }
-
-  std::optional<record_metadata> current_record() const override {
-    if (current_ == nullptr) return std::nullopt;
-    return record_metadata{current_->origin.topic, current_->origin.partition,
-                           current_->origin.offset, current_->timestamp, current_->headers};
-  }
-
+  std::int64_t stream_time() const override { return node_.stream_time(); }
+  std::optional<record_metadata> current_record() const override { return node_.current_record(); }
   void schedule(std::chrono::milliseconds interval, punctuation_type type) override {
-    const auto& function = runner_.step_.function;
-    if (out_ != nullptr) {
-      throw std::logic_error(
-          fmt::format("processor '{}': schedule() is called from init() only", function));
-    }
-    if (interval < std::chrono::milliseconds(1)) {
-      throw std::invalid_argument(
-          fmt::format("processor '{}': schedule() needs an interval of at least 1 ms", function));
-    }
-    if (type == punctuation_type::wall_clock_time) {
-      runner_.wall_clock_every_ = interval;
-      return;
-    }
-    if (runner_.time_store_ == nullptr) {
-      throw std::invalid_argument(fmt::format(
-          "processor '{}': a stream-time punctuation needs a store (stream time and the schedule "
-          "are kept with the step's stores): step '{}' declares none",
-          function, runner_.step_.name));
-    }
-    runner_.stream_time_every_ = interval;
+    node_.schedule(interval, type);
   }
 
  private:
-  const store_ref& find(std::string_view name, store_kind kind) const {
-    const auto& step = runner_.step_;
-    auto found = runner_.stores_.find(name);
-    if (found != runner_.stores_.end() && kind_of(found->second) == kind) return found->second;
-    std::string declared;
-    for (const auto& [n, store] : runner_.stores_) {
-      declared +=
-          fmt::format("{}{} ({})", declared.empty() ? "" : ", ", n, to_string(kind_of(store)));
-    }
-    declared = declared.empty() ? "no stores" : "stores: " + declared;
-    if (found == runner_.stores_.end()) {
-      throw std::invalid_argument(
-          fmt::format("processor '{}' asked for {} store '{}', but step '{}' declares {}",
-                      step.function, to_string(kind), name, step.name, declared));
-    }
-    throw std::invalid_argument(fmt::format(
-        "processor '{}' asked for {} store '{}', but step '{}' declares it as a {} store ({})",
-        step.function, to_string(kind), name, step.name, to_string(kind_of(found->second)),
-        declared));
-  }
-
-  processor_runner& runner_;
-  std::vector<record>* out_;
-  const record* current_;
+  processor_context& node_;
+  std::vector<record>& kept_;
 };
 
-processor_runner::processor_runner(const step& s, const registered_processor& registration,
-                                   step_stores stores, stream_clock& clock,
-                                   state::kv_store* time_store)
-    : step_(s),
-      stores_(std::move(stores)),
-      clock_(clock),
-      time_store_(time_store),
-      wall_clock_every_(registration.punctuate_every),
-      stream_time_every_(time_store != nullptr ? registration.punctuate_every_stream_time
-                                               : std::chrono::milliseconds(0)),
-      saved_stream_time_(load_time(time_store, stream_time_key, -1)),
-      next_stream_punctuation_(load_time(time_store, next_punctuation_key, 0)) {
-  const std::string what = fmt::format("step '{}'", s.name);
-  for (const auto& store : s.stores) {
-    auto found = stores_.find(store.name);
-    if (found == stores_.end() || kind_of(found->second) != store.kind) {
-      throw std::invalid_argument(
-          fmt::format("{}: no {} store '{}'", what, to_string(store.kind), store.name));
-    }
-  }
-  clock_.advance(saved_stream_time_);
-  processor_ = registration.factory();
+processor_runner::processor_runner(const step& s, const registered_processor& registration)
+    : step_(s), processor_(registration.factory()) {
   if (!processor_) {
     throw std::invalid_argument(
-        fmt::format("{}: processor '{}' factory gave nothing", what, s.function));
+        fmt::format("step '{}': processor '{}' factory gave nothing", s.name, s.function));
   }
-  context init_context(*this, nullptr, nullptr);
-  processor_->init(init_context);
 }
 
-processor_runner::~processor_runner() {
-  if (processor_) processor_->close();
+void processor_runner::init(processor_context& context) {
+  // init() may not forward: the node refuses it, so init() gets the node's own context.
+  processor_->init(context);
 }
 
-std::optional<processing_error> processor_runner::process(const record& in,
-                                                          std::vector<record>& out) {
-  std::vector<record> produced;
-  context process_context(*this, &produced, &in);
+void processor_runner::process(const record& in, processor_context& context) {
+  kept_.clear();
+  buffering_context buffered(context, kept_);
   try {
-    processor_->process(in, process_context);
+    processor_->process(in, buffered);
   } catch (const std::exception& e) {
-    return processing_error{error_kind::user_function,
-                            fmt::format("processor '{}' threw: {}", step_.function, e.what()),
-                            in.origin, step_.name};
+    kept_.clear();
+    throw processing_exception(processing_error{
+        error_kind::user_function,
+        fmt::format("processor '{}' threw: {}", step_.function, e.what()), in.origin, step_.name});
   }
-  for (auto& r : produced) out.push_back(std::move(r));
-  return std::nullopt;
+  forward_kept(&in, context);
 }
 
-std::optional<processing_error> processor_runner::punctuate(punctuation_type type,
-                                                            std::int64_t time,
-                                                            std::vector<record>& out) {
-  std::vector<record> produced;
-  context punctuate_context(*this, &produced, nullptr);
+void processor_runner::punctuate(punctuation_type type, std::int64_t time,
+                                 processor_context& context) {
+  kept_.clear();
+  buffering_context buffered(context, kept_);
   try {
-    processor_->punctuate(type, time, punctuate_context);
+    processor_->punctuate(type, time, buffered);
   } catch (const std::exception& e) {
-    return processing_error{error_kind::user_function,
-                            fmt::format("processor '{}' punctuate ({} {}) threw: {}",
-                                        step_.function, to_string(type), time, e.what()),
-                            record_origin{}, step_.name};
+    kept_.clear();
+    throw processing_exception(
+        processing_error{error_kind::user_function,
+                         fmt::format("processor '{}' punctuate ({} {}) threw: {}", step_.function,
+                                     to_string(type), time, e.what()),
+                         record_origin{}, step_.name});
   }
-  for (auto& r : produced) out.push_back(std::move(r));
-  return std::nullopt;
+  forward_kept(nullptr, context);
 }
 
-void processor_runner::keep_stream_time() {
-  const auto now = clock_.now();
-  if (time_store_ == nullptr || now == saved_stream_time_) return;
-  save_time(stream_time_key, now);
-  saved_stream_time_ = now;
+void processor_runner::close() {
+  processor_->close();
 }
 
-std::optional<processing_error> processor_runner::punctuate_if_due(std::vector<record>& out) {
-  const auto now = clock_.now();
-  const auto every = stream_time_every_.count();
-  if (every <= 0 || now < 0 || now < next_stream_punctuation_) return std::nullopt;
-  // The schedule moves on before the punctuation runs: one that throws is not retried with the
-  // next record (its error is this record's, which the on-error policy settles).
-  next_stream_punctuation_ = next_due(next_stream_punctuation_, now, every);
-  save_time(next_punctuation_key, next_stream_punctuation_);
-  return punctuate(punctuation_type::stream_time, now, out);
-}
-
-void processor_runner::save_time(std::string_view key, std::int64_t value) {
-  time_store_->put(key, state::json_serde::serialize(boost::json::value(value)));
+void processor_runner::forward_kept(const record* in, processor_context& context) {
+  if (in != nullptr && !step_.changes_key) {
+    for (const auto& r : kept_) {
+      if (r.key == in->key) continue;
+      throw processing_exception(processing_error{
+          error_kind::user_function,
+          fmt::format("processor '{}' changed the key from {} to {}, but the step does not "
+                      "declare changes_key (needed to repartition before an aggregation)",
+                      step_.function, brief(in->key), brief(r.key)),
+          in->origin, step_.name});
+    }
+  }
+  // The graph has no cycle: the children never come back here while the records go out.
+  for (auto& r : kept_) context.forward(std::move(r));
+  kept_.clear();
 }
 
 }  // namespace sluice::operators

@@ -1,16 +1,18 @@
 #pragma once
 
 // sub_topology_processor: everything one task does to one input record of a sub-topology, without
-// the runtime: decode the key and value with the source's formats, then run the sub-topology's
-// root chain (chain_processor: the steps, the windowed or table aggregation and the steps after
-// it, the results encoded for each sink whose `when` holds, after that sink's own steps, or for
-// the repartition topic, plus late records for the side topic), whose results then go through
-// the branches that run in this sub-topology, each after the chains it is `from`, in declaration
-// order (so a merge gets each parent's results). The runtime feeds it records of one input
-// partition and writes what it returns; tests and `sluice test` do the same in memory.
+// the runtime: decode the key and value with the source's formats, then hand the record to the
+// sub-topology's graph of processors (processor_graph.hpp: the root chain's steps, its windowed or
+// table aggregation and the steps after it, the results encoded for each sink whose `when` holds,
+// after that sink's own steps, or for the repartition topic, plus late records for the side
+// topic; then the branches that run in this sub-topology, each after the chains it is `from`, in
+// declaration order, so a merge gets each parent's results). The runtime feeds it records of one
+// input partition and writes what it returns; tests and `sluice test` do the same in memory.
 //
 // A record either succeeds as a whole or returns a processing_error with nothing emitted (the
-// runtime's error policy decides to skip it or stop). The stores are untouched too, except when
+// runtime's error policy decides to skip it or stop): the graph's nodes throw processing_exception
+// (processor.hpp says why), caught here, and the outputs the record's processing wrote so far are
+// dropped. The stores are untouched too, except when
 // a flat_map fanned the record out and a later element failed: the earlier elements' windows
 // stay updated in the uncommitted stores, which the runtime's commit or abort settles; and the
 // processor steps' time stores, since a record that fails still moves stream time.
@@ -35,9 +37,10 @@
 #include <optional>
 #include <vector>
 
-#include "operators/chain_processor.hpp"
 #include "operators/function_registry.hpp"
 #include "operators/operator_metrics.hpp"
+#include "operators/processor_graph.hpp"
+#include "operators/processor_node.hpp"
 #include "operators/store_provider.hpp"
 #include "operators/topology.hpp"
 
@@ -67,22 +70,19 @@ class sub_topology_processor {
  private:
   const source_spec* source_for(const std::string& topic) const;
   void update_table(state::kv_store& table, const record& r);
-
-  // Where a joined stream's or joined table's records enter: a chain and its join step.
-  struct other_input {
-    std::size_t chain = 0;
-    std::size_t step = 0;
-  };
+  // Runs `work` on the graph; its outputs go to `out` when it succeeds.
+  template <class Work>
+  std::optional<processing_error> run(Work work, std::vector<output_record>& out);
 
   sub_topology plan_;
-  // The task's stream time, read by its processor steps; declared before them, which hold it.
+  // The task's stream time, read by its processor steps; declared before the graph, which holds
+  // it.
   std::unique_ptr<stream_clock> clock_ = std::make_unique<stream_clock>();
   operator_metrics metrics_;
-  // The root chain first, then the plan's branches in order (each after the chains it is from).
-  std::vector<std::unique_ptr<chain_processor>> chains_;
   std::map<std::string, state::kv_store*> tables_by_topic_;
-  // The topic of a joined stream, or of the right table of a table-table join: its join step.
-  std::map<std::string, other_input> others_by_topic_;
+  // What the sinks of the graph write while it processes a record or a punctuation.
+  std::vector<output_record> produced_;
+  std::unique_ptr<processor_graph> graph_;
 };
 
 }  // namespace sluice::operators

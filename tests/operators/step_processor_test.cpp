@@ -15,21 +15,22 @@ using testing::make_step;
 
 const function_registry no_functions;
 
+// The step's node through the processor interface: what it forwards.
 std::vector<record> run(const step& s, const record& in,
                         const function_registry& registry = no_functions) {
   step_processor p(s, registry);
-  std::vector<record> out;
-  auto e = p.process(in, out);
+  testing::collecting_context context;
+  auto e = testing::process_through(p, in, context);
   EXPECT_FALSE(e) << (e ? e->describe() : "");
-  return out;
+  return context.forwarded;
 }
 
 processing_error fail(const step& s, const record& in,
                       const function_registry& registry = no_functions) {
   step_processor p(s, registry);
-  std::vector<record> out;
-  auto e = p.process(in, out);
-  EXPECT_TRUE(out.empty());
+  testing::collecting_context context;
+  auto e = testing::process_through(p, in, context);
+  EXPECT_TRUE(context.forwarded.empty());
   if (!e) {
     ADD_FAILURE() << "expected an error";
     return {};

@@ -25,7 +25,8 @@ table_aggregation_spec count_and_sum() {
 // One aggregator over in-memory stores, fed like a task would feed it.
 class harness {
  public:
-  explicit harness(table_aggregation_spec spec) : spec_(std::move(spec)) {
+  explicit harness(table_aggregation_spec spec, function_registry registry = {})
+      : spec_(std::move(spec)), registry_(std::move(registry)) {
     plans_ = {store_plan{spec_.store_name(), store_kind::key_value, "", 0ms}};
     if (spec_.emit_every.count() > 0)
       plans_.push_back(store_plan{spec_.pending_store_name(), store_kind::key_value, "", 0ms});
@@ -52,6 +53,7 @@ class harness {
     auto e = aggregator_->emit_pending(out);
     EXPECT_FALSE(e) << (e ? e->describe() : "");
     std::vector<std::string> got;
+    got.reserve(out.size());
     for (const auto& r : out)
       got.push_back(boost::json::serialize(r.key) + "=" + boost::json::serialize(r.value));
     return got;
@@ -226,6 +228,40 @@ TEST(table_aggregation_validation, an_empty_table_is_an_error) {
   ASSERT_EQ(errors.size(), 1U);
   EXPECT_EQ(errors[0].path, "table.aggregate");
   EXPECT_EQ(errors[0].message, "expected at least one aggregation");
+}
+
+// A user aggregation written against the built-in aggregations' interface (aggregation.hpp):
+// the longest string seen.
+class longest final : public aggregation {
+ public:
+  boost::json::value init() const override { return ""; }
+  void add(boost::json::value& state, const boost::json::value& input,
+           std::int64_t /*timestamp*/) const override {
+    if (!input.is_string()) throw aggregation_error("needs strings");
+    if (input.get_string().size() > state.get_string().size()) state = input;
+  }
+  void merge(boost::json::value& state, const boost::json::value& other) const override {
+    add(state, other, 0);
+  }
+  boost::json::value result(const boost::json::value& state) const override { return state; }
+};
+
+TEST(table_aggregator, a_user_aggregation_implements_the_built_in_aggregations_interface) {
+  function_registry registry;
+  registry.add_aggregate("longest", std::make_shared<longest>());
+  table_aggregation_spec spec;
+  spec.name = "per-key";
+  spec.aggregations = {aggregation_spec{"n", aggregate_function::count, "", ""},
+                       aggregation_spec{"name", aggregate_function::user, "value.name", "longest"}};
+  harness h(spec, std::move(registry));
+  EXPECT_EQ(value_of(h.feed(R"("a")", R"({"name":"ann"})", 1)), R"({"n":1,"name":"ann"})");
+  EXPECT_EQ(value_of(h.feed(R"("a")", R"({"name":"jo"})", 2)), R"({"n":2,"name":"ann"})");
+  auto e = h.feed_error(R"("a")", R"({"name":7})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, error_kind::user_function);
+  EXPECT_NE(e->message.find("user aggregate 'longest' threw: needs strings"), std::string::npos)
+      << e->message;
+  EXPECT_EQ(value_of(h.feed(R"("a")", R"({"name":"maria"})", 3)), R"({"n":3,"name":"maria"})");
 }
 
 }  // namespace
