@@ -1,6 +1,9 @@
 #include "operators/bound_expression.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json/object.hpp>
+#include <stdexcept>
 
 #include "operators/expression/expression.hpp"
 
@@ -45,6 +48,15 @@ result<bound_expression, compile_error> bound_expression::compile(std::string_vi
   const bool reads_headers = compiled->referenced_roots().contains(context_root::headers);
   return bound_expression(
       std::make_shared<const impl>(impl{std::move(compiled).value(), reads_headers}));
+}
+
+bound_expression bound_expression::compile_or_throw(std::string_view source,
+                                                    std::string_view what) {
+  auto compiled = compile(source);
+  if (!compiled) {
+    throw std::invalid_argument(fmt::format("{}: {}", what, compiled.error().message));
+  }
+  return std::move(compiled).value();
 }
 
 const std::string& bound_expression::source() const {

@@ -22,6 +22,8 @@ namespace sluice::operators {
 class bound_expression {
  public:
   static result<bound_expression, compile_error> compile(std::string_view source);
+  // For sources validation already accepted: throws std::invalid_argument "<what>: <error>".
+  static bound_expression compile_or_throw(std::string_view source, std::string_view what);
 
   // Evaluates against `r`; an error names `step` and the record's origin.
   processing_result<boost::json::value> evaluate(const record& r, const std::string& step) const;

@@ -14,14 +14,6 @@ void throw_if(std::optional<processing_error> error) {
   if (error) throw processing_exception(std::move(*error));
 }
 
-bound_expression compile_or_throw(const std::string& source, const std::string& what) {
-  auto compiled = bound_expression::compile(source);
-  if (!compiled) {
-    throw std::invalid_argument(fmt::format("{}: {}", what, compiled.error().message));
-  }
-  return std::move(compiled).value();
-}
-
 }  // namespace
 
 void join_side_node::process(const record& in, processor_context& context) {
@@ -80,7 +72,8 @@ void table_aggregation_node::punctuate(punctuation_type type, std::int64_t /*tim
 }
 
 sink_when_node::sink_when_node(const sink_spec& sink)
-    : when_(compile_or_throw(sink.when, fmt::format("sink {}: when", sink.label()))),
+    : when_(bound_expression::compile_or_throw(sink.when,
+                                               fmt::format("sink {}: when", sink.label()))),
       label_("when of sink " + sink.label()) {}
 
 void sink_when_node::process(const record& in, processor_context& context) {
@@ -92,7 +85,7 @@ void sink_when_node::process(const record& in, processor_context& context) {
 sink_writer_node::sink_writer_node(const sink_spec& sink, std::vector<output_record>& out)
     : spec_(sink), writer_(sink.topic, sink.key_format, sink.value_format, out) {
   if (!sink.topic_from.empty()) {
-    topic_from_ = compile_or_throw(sink.topic_from, "sink topic_from");
+    topic_from_ = bound_expression::compile_or_throw(sink.topic_from, "sink topic_from");
     topic_from_label_ = "sink " + sink.label();
   }
 }

@@ -13,18 +13,6 @@ namespace sluice::operators {
 
 namespace json = boost::json;
 
-namespace {
-
-bound_expression compile_or_throw(const std::string& source, const std::string& what) {
-  auto compiled = bound_expression::compile(source);
-  if (!compiled) {
-    throw std::invalid_argument(fmt::format("{}: {}", what, compiled.error().message));
-  }
-  return std::move(compiled).value();
-}
-
-}  // namespace
-
 step_processor::step_processor(const step& s, const function_registry& registry,
                                const step_stores& stores, std::atomic<std::uint64_t>* filtered)
     : step_(s), filtered_(filtered) {
@@ -51,13 +39,14 @@ step_processor::step_processor(const step& s, const function_registry& registry,
   }
   if (s.kind == step_kind::map && !s.fields.empty()) {
     for (const auto& f : s.fields) {
-      fields_.emplace_back(f.name, compile_or_throw(f.expression, what + " field " + f.name));
+      fields_.emplace_back(
+          f.name, bound_expression::compile_or_throw(f.expression, what + " field " + f.name));
     }
   } else {
-    expression_ = compile_or_throw(s.expression, what);
+    expression_ = bound_expression::compile_or_throw(s.expression, what);
   }
   if (s.kind == step_kind::flat_map && !s.key_expression.empty()) {
-    key_expression_ = compile_or_throw(s.key_expression, what + " key");
+    key_expression_ = bound_expression::compile_or_throw(s.key_expression, what + " key");
   }
 }
 
