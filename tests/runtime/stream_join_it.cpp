@@ -4,8 +4,10 @@
 // (a rebalance moves a partition to it) and then takes everything over when the first stops, so
 // it must restore both window stores, the pending orders and the stream time from their
 // changelogs: a late payment still finds its order, a waiting order is emitted unmatched once
-// stream time passes it, an order that got its payment is not. Every result exactly once.
+// stream time passes it, an order that got its payment is not. Every result exactly once. The
+// same with the join in a branch of the graph (the payments routed to the branch's join node).
 #include <set>
+#include <tuple>
 
 #include "tests/runtime/app_test_support.hpp"
 
@@ -19,7 +21,7 @@ constexpr std::int64_t second = 1000;
 
 operators::topology matching(const std::string& app, const std::string& orders,
                              const std::string& payments, const std::string& output,
-                             operators::delivery_guarantee delivery) {
+                             operators::delivery_guarantee delivery, bool in_branch) {
   operators::topology t;
   t.name = app;
   t.delivery = delivery;
@@ -35,8 +37,19 @@ operators::topology matching(const std::string& app, const std::string& orders,
   join.grace = std::chrono::seconds(1);
   join.join = operators::join_kind::left;
   join.into = "payment";
-  t.steps.push_back(join);
-  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
+  const operators::sink_spec sink{output, operators::data_format::string,
+                                  operators::data_format::json};
+  if (!in_branch) {
+    t.steps.push_back(join);
+    t.sinks = {sink};
+    return t;
+  }
+  operators::branch_spec paid;
+  paid.name = "paid";
+  paid.from = {"main"};
+  paid.steps.push_back(join);
+  paid.sinks = {sink};
+  t.branches.push_back(paid);
   return t;
 }
 
@@ -66,7 +79,9 @@ std::multiset<std::string> results(const std::string& output) {
   return out;
 }
 
-class stream_join_it : public ::testing::TestWithParam<operators::delivery_guarantee> {};
+// The delivery guarantee, and whether the join sits in a branch.
+class stream_join_it
+    : public ::testing::TestWithParam<std::tuple<operators::delivery_guarantee, bool>> {};
 
 TEST_P(stream_join_it,
        a_second_process_takes_over_the_waiting_records_and_every_result_is_written_once) {
@@ -74,7 +89,8 @@ TEST_P(stream_join_it,
   const auto& orders = f.left;
   const auto& payments = f.right;
   const auto& output = f.output;
-  const auto topology = matching(f.app, orders, payments, output, GetParam());
+  const auto [delivery, in_branch] = GetParam();
+  const auto topology = matching(f.app, orders, payments, output, delivery, in_branch);
   auto wait_for = [&](const running_app& running, std::size_t count) {
     return wait_until(running, [&] { return results(output).size() >= count; });
   };
@@ -106,13 +122,16 @@ TEST_P(stream_join_it,
             (std::multiset<std::string>{"o1+p1", "o2+p2", "o3+p3a", "o3+p3b", "o5+"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(delivery, stream_join_it,
-                         ::testing::Values(operators::delivery_guarantee::at_most_once,
-                                           operators::delivery_guarantee::at_least_once,
-                                           operators::delivery_guarantee::exactly_once),
-                         [](const auto& info) {
-                           return std::string(operators::to_string(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    delivery, stream_join_it,
+    ::testing::Combine(::testing::Values(operators::delivery_guarantee::at_most_once,
+                                         operators::delivery_guarantee::at_least_once,
+                                         operators::delivery_guarantee::exactly_once),
+                       ::testing::Bool()),
+    [](const auto& info) {
+      return std::string(operators::to_string(std::get<0>(info.param))) +
+             (std::get<1>(info.param) ? "_in_a_branch" : "");
+    });
 
 }  // namespace
 }  // namespace sluice::runtime
