@@ -103,6 +103,11 @@ asio::awaitable<void> checkpoint::commit() {
 asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kafka(
     std::map<kafka::topic_partition, std::int64_t> offsets) {
   collector_.check();  // a failed interval is not worth sending on
+  // At-least-once writes outputs and changelogs outside a transaction: a changelog record that
+  // lands while an output of the same interval is still retrying (a leader down) and then dies
+  // with the process would restore a state whose emitted updates were never written, and the
+  // replay would count on from it, skipping them. So the outputs are durable first.
+  if (!exactly_once()) co_await collector_.confirm();
   // 1. The stores' changes go to their changelogs.
   std::vector<store_commit> store_commits;
   for (auto& [id, t] : tasks_.tasks()) {

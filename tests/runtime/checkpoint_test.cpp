@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -333,6 +334,31 @@ TEST(checkpoint, at_least_once_commits_the_offsets_last_and_only_after_every_del
       << "offsets were committed over an undelivered record";
   EXPECT_TRUE(failing.log.has("seek_to_committed 1"));
   EXPECT_FALSE(failing.window_store().committed_offset());
+}
+
+TEST(checkpoint, at_least_once_sends_the_changelog_only_after_the_outputs_are_delivered) {
+  fixture f(operators::delivery_guarantee::at_least_once);
+  f.run(f.process("user-a", 0));
+  f.run(f.commits.commit());
+  const auto& log = f.log;
+  ASSERT_TRUE(log.has("send out"));
+  ASSERT_TRUE(log.has("flush"));
+  const auto first_flush = log.index("flush");
+  EXPECT_LT(log.index("send out"), first_flush);
+  std::size_t changelog_sends = 0;
+  for (std::size_t i = 0; i < log.calls.size(); ++i) {
+    if (log.calls[i].find("-changelog") == std::string::npos) continue;
+    ++changelog_sends;
+    EXPECT_GT(static_cast<std::ptrdiff_t>(i), first_flush)
+        << log.calls[i] << " went out before the outputs were confirmed";
+  }
+  EXPECT_GT(changelog_sends, 0u);
+  // ... and the changelog is confirmed by a second flush before the offsets are committed.
+  EXPECT_EQ(std::count(log.calls.begin(), log.calls.end(), "flush"), 2);
+  const auto last_flush = std::find(log.calls.rbegin(), log.calls.rend(), "flush");
+  const auto last_flush_at = log.calls.rend() - last_flush - 1;
+  ASSERT_TRUE(log.has("commit offsets 1"));
+  EXPECT_LT(last_flush_at, log.index("commit offsets 1"));
 }
 
 TEST(checkpoint, at_least_once_waits_for_the_deliveries_of_a_sink_on_another_cluster) {
