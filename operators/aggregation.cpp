@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 #include <optional>
 
+#include "operators/expression/value_ops.hpp"
+
 namespace sluice::operators {
 
 namespace json = boost::json;
@@ -31,23 +33,6 @@ json::value add_numbers(const json::value& a, const json::value& b) {
     }
   }
   return a.to_number<double>() + b.to_number<double>();
-}
-
-// -1, 0, 1, or nullopt when the two cannot be ordered (number against string, objects, ...).
-std::optional<int> compare(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) {
-    if (is_integer(a) && is_integer(b)) {
-      const auto x = as_int(a), y = as_int(b);
-      return x < y ? -1 : (x > y ? 1 : 0);
-    }
-    const double x = a.to_number<double>(), y = b.to_number<double>();
-    return x < y ? -1 : (x > y ? 1 : 0);
-  }
-  if (a.is_string() && b.is_string()) {
-    const int c = a.get_string().compare(b.get_string());
-    return c < 0 ? -1 : (c > 0 ? 1 : 0);
-  }
-  return std::nullopt;
 }
 
 std::string_view kind_name(const json::value& v) {
@@ -154,7 +139,7 @@ class extreme final : public aggregation {
   }
   // Adding a record and merging two sessions both come here.
   void merge(json::value& state, const json::value& candidate) const override {
-    const auto c = compare(candidate, state);
+    const auto c = expr::json_order(candidate, state);
     if (!c) {
       throw aggregation_error(
           fmt::format("cannot compare {} with {}", kind_name(candidate), kind_name(state)));
