@@ -96,15 +96,8 @@ void run_ingest_child(const char* directory) {
   }
 }
 
-class ingest_child : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (const char* directory = std::getenv(ingest_child_variable)) run_ingest_child(directory);
-  }
-};
-// gtest owns the environment.
-[[maybe_unused]] const auto* const ingest_child_environment =
-    ::testing::AddGlobalTestEnvironment(new ingest_child);
+[[maybe_unused]] const bool ingest_child_added =
+    child_mode::add(ingest_child_variable, run_ingest_child);
 
 class rocksdb_ingest : public ::testing::Test {
  protected:

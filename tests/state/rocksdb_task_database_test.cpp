@@ -51,15 +51,8 @@ void run_crash_child(const char* directory) {
   }
 }
 
-class crash_child : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (const char* directory = std::getenv(crash_child_variable)) run_crash_child(directory);
-  }
-};
-// gtest owns the environment.
-[[maybe_unused]] const auto* const crash_child_environment =
-    ::testing::AddGlobalTestEnvironment(new crash_child);
+[[maybe_unused]] const bool crash_child_added =
+    child_mode::add(crash_child_variable, run_crash_child);
 
 void overwrite(const fs::path& file, std::string_view garbage) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);

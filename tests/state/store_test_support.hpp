@@ -3,9 +3,11 @@
 // Shared by the state tests: a temporary directory, the backends the conformance suite runs
 // against, and collectors that turn visitor scans into vectors to compare.
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -18,6 +20,27 @@
 #include "state/rocksdb/task_database.hpp"
 
 namespace sluice::state::test {
+
+// A test binary that re-executes itself as a crash child (to kill -9 a real process mid-write):
+// when `variable` is set, `run` gets its value (a directory) before any test and must end the
+// process itself. A gtest environment, so the child runs before the tests would.
+class child_mode : public ::testing::Environment {
+ public:
+  using entry = void (*)(const char* directory);
+  child_mode(const char* variable, entry run) : variable_(variable), run_(run) {}
+  void SetUp() override {
+    if (const char* directory = std::getenv(variable_)) run_(directory);
+  }
+  // gtest owns the environment.
+  static bool add(const char* variable, entry run) {
+    ::testing::AddGlobalTestEnvironment(new child_mode(variable, run));
+    return true;
+  }
+
+ private:
+  const char* variable_;
+  entry run_;
+};
 
 class temp_dir {
  public:
