@@ -72,6 +72,12 @@ std::optional<processing_error> table_aggregator::emit_pending(std::vector<recor
   return std::nullopt;
 }
 
+json::value table_aggregator::read_state(const std::string& key_bytes) {
+  if (auto cached = states_.take(key_bytes, 0)) return std::move(*cached);
+  auto stored = store_.get(key_bytes);
+  return stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
+}
+
 std::optional<processing_error> table_aggregator::process(const record& in,
                                                           std::vector<record>& out) {
   auto inputs = aggregates_.inputs(in);
@@ -79,9 +85,7 @@ std::optional<processing_error> table_aggregator::process(const record& in,
     return inputs.error();
   }
   const std::string key_bytes = state::json_serde::serialize(in.key);
-  auto stored = store_.get(key_bytes);
-  json::value state =
-      stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
+  json::value state = read_state(key_bytes);
   if (auto e = aggregates_.add(state, *inputs, in.timestamp, in)) {
     return e;
   }
@@ -90,6 +94,7 @@ std::optional<processing_error> table_aggregator::process(const record& in,
     return result.error();
   }
   store_.put(key_bytes, json::serialize(state));
+  states_.remember(key_bytes, 0, std::move(state));
   if (pending_ != nullptr) {
     pending_->put(key_bytes, "");
     return std::nullopt;

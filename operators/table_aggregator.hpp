@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "operators/aggregate_set.hpp"
+#include "operators/aggregate_state_cache.hpp"
 #include "operators/operator_metrics.hpp"
 #include "operators/store_provider.hpp"
 #include "operators/topology.hpp"
@@ -42,12 +43,16 @@ class table_aggregator {
  private:
   processing_result<record> result_of(const boost::json::value& key,
                                       const boost::json::value& state, const record& trigger) const;
+  // A key's state: from the cache of states this aggregator wrote, else the store, else the
+  // initial state.
+  boost::json::value read_state(const std::string& key_bytes);
 
   aggregate_set aggregates_;
   duration emit_every_;
   state::kv_store& store_;
   state::kv_store* pending_ = nullptr;
   operator_metrics& metrics_;
+  aggregate_state_cache states_;
 };
 
 }  // namespace sluice::operators

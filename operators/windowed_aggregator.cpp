@@ -64,11 +64,6 @@ close_index_entry parse_close_index_key(state::bytes_view k) {
                            k.substr(header)};
 }
 
-struct pending_window {
-  std::int64_t start = 0;
-  json::value state;
-};
-
 }  // namespace
 
 windowed_aggregator::windowed_aggregator(const windowed_aggregation_spec& spec,
@@ -168,11 +163,13 @@ std::optional<processing_error> windowed_aggregator::process(const record& in,
     return inputs.error();
   }
 
-  std::vector<record> emitted;
+  // Results go straight to `out`, and are taken back if the record fails.
+  const std::size_t kept = out.size();
   bool is_late = false;
-  auto failed = sessions_ != nullptr ? process_session(in, *t, *inputs, emitted, is_late)
-                                     : process_windows(in, *t, *inputs, emitted, is_late);
+  auto failed = sessions_ != nullptr ? process_session(in, *t, *inputs, out, is_late)
+                                     : process_windows(in, *t, *inputs, out, is_late);
   if (failed) {
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(kept), out.end());
     return failed;
   }
   if (is_late) {
@@ -182,9 +179,6 @@ std::optional<processing_error> windowed_aggregator::process(const record& in,
     } else {
       operator_metrics::increment(metrics_.late_dropped);
     }
-  }
-  for (auto& r : emitted) {
-    out.push_back(std::move(r));
   }
   return std::nullopt;
 }
@@ -200,25 +194,24 @@ std::optional<processing_error> windowed_aggregator::process_windows(
   const std::string key_bytes = state::json_serde::serialize(in.key);
 
   // Phase 1: compute every open window's new state; nothing is written until all succeed.
-  std::vector<pending_window> updates;
+  auto& updates = updates_;
+  updates.clear();
   for (std::int64_t start = t - (t % advance); start >= 0 && start > t - size; start -= advance) {
     if (start + size + grace <= new_stream_time) {
       continue;  // closed: too late for this window
     }
-    auto stored = windows_->fetch(key_bytes, start);
-    json::value agg =
-        stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
+    json::value agg = read_window_state(key_bytes, start);
     if (auto e = aggregates_.add(agg, inputs, t, in)) {
       return e;
     }
     updates.push_back(pending_window{start, std::move(agg)});
   }
   // Results of every_update are built before writing too: result() may fail (user functions).
-  std::vector<record> updated;
+  // every_update and on_close exclude each other, so these are the only results of the record.
   if (spec_.emit == emit_mode::every_update) {
     std::reverse(updates.begin(), updates.end());  // ascending window start
     for (const auto& u : updates) {
-      if (auto e = make_result(in.key, u.start, u.start + size, u.state, in, updated)) {
+      if (auto e = make_result(in.key, u.start, u.start + size, u.state, in, out)) {
         return e;
       }
     }
@@ -236,13 +229,18 @@ std::optional<processing_error> windowed_aggregator::process_windows(
   // Phase 2: nothing below fails.
   advance_to(new_stream_time, emitted_until);
   late = updates.empty();
-  for (const auto& u : updates) {
+  for (auto& u : updates) {
     windows_->put(key_bytes, u.start, json::serialize(u.state));
-  }
-  for (auto& r : updated) {
-    out.push_back(std::move(r));
+    states_.remember(key_bytes, u.start, std::move(u.state));
   }
   return std::nullopt;
+}
+
+json::value windowed_aggregator::read_window_state(const std::string& key_bytes,
+                                                   std::int64_t start) {
+  if (auto cached = states_.take(key_bytes, start)) return std::move(*cached);
+  auto stored = windows_->fetch(key_bytes, start);
+  return stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
 }
 
 std::optional<processing_error> windowed_aggregator::emit_closed_windows(

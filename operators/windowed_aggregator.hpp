@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "operators/aggregate_set.hpp"
+#include "operators/aggregate_state_cache.hpp"
 #include "operators/operator_metrics.hpp"
 #include "operators/store_provider.hpp"
 #include "operators/topology.hpp"
@@ -80,6 +81,9 @@ class windowed_aggregator {
   std::optional<processing_error> process_session(const record& in, std::int64_t t,
                                                   const std::vector<boost::json::value>& inputs,
                                                   std::vector<record>& out, bool& late);
+  // A window's state: from the cache of states this aggregator wrote, else the store, else the
+  // initial state.
+  boost::json::value read_window_state(const std::string& key_bytes, std::int64_t start);
   std::optional<processing_error> make_result(const boost::json::value& key, std::int64_t start,
                                               std::int64_t end, const boost::json::value& state,
                                               const record& trigger, std::vector<record>& out);
@@ -94,6 +98,12 @@ class windowed_aggregator {
   std::int64_t stream_time_ = -1;
   std::int64_t emitted_until_ = -1;  // on_close: windows (starts) / sessions (ends) <= this are out
   std::vector<std::string> pending_index_removals_;  // close index entries of emitted sessions
+  struct pending_window {
+    std::int64_t start = 0;
+    boost::json::value state;
+  };
+  std::vector<pending_window> updates_;  // process_windows' phase 1, reused: no allocation
+  aggregate_state_cache states_;         // tumbling and hopping windows' states
 };
 
 }  // namespace sluice::operators
