@@ -77,7 +77,7 @@ void sub_topology_processor::update_table(state::kv_store& table, const record& 
   operator_metrics::increment(metrics_.table_records);
 }
 
-std::optional<processing_error> sub_topology_processor::process(const raw_record& in,
+std::optional<processing_error> sub_topology_processor::process(raw_record in,
                                                                 std::vector<output_record>& out) {
   operator_metrics::increment(metrics_.records_in);
   auto fail = [this](processing_error e) {
@@ -101,13 +101,14 @@ std::optional<processing_error> sub_topology_processor::process(const raw_record
 
   clock_->advance(in.timestamp);
   graph_->keep_stream_time();
-  const record decoded{std::move(key).value(), std::move(value).value(), in.timestamp, in.headers,
-                       in.origin};
+  const record decoded{std::move(key).value(), std::move(value).value(), in.timestamp,
+                       std::move(in.headers), std::move(in.origin)};
+  const std::string& topic = decoded.origin.topic;
   auto e = run(
       [&] {
-        if (auto table = tables_by_topic_.find(in.origin.topic); table != tables_by_topic_.end()) {
+        if (auto table = tables_by_topic_.find(topic); table != tables_by_topic_.end()) {
           update_table(*table->second, decoded);
-        } else if (auto* joined = graph_->joined_input(in.origin.topic)) {
+        } else if (auto* joined = graph_->joined_input(topic)) {
           // The joined stream or table enters at its join step; what the join emits goes on
           // after it.
           joined->receive(decoded);

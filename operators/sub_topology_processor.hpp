@@ -52,8 +52,9 @@ class sub_topology_processor {
   sub_topology_processor(const sub_topology& plan, store_provider& stores,
                          const function_registry& registry);
 
-  // Appends the records to write to `out` (only when the record succeeded as a whole).
-  std::optional<processing_error> process(const raw_record& in, std::vector<output_record>& out);
+  // Appends the records to write to `out` (only when the record succeeded as a whole). Takes the
+  // record by value: its origin and headers move into the decoded record, not copied per record.
+  std::optional<processing_error> process(raw_record in, std::vector<output_record>& out);
 
   // Whether a punctuation is due at `wall_clock_ms` (a table's emit_every, a processor's
   // punctuate_every; the first one an interval after the first call).

@@ -249,7 +249,7 @@ asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::con
     count_output(out.topic);
   }
   owner.metrics_.records_out.fetch_add(outputs.size(), std::memory_order_relaxed);
-  t.mark_consumed({std::string(in.topic), in.partition}, in.offset + 1);
+  t.mark_consumed(in.topic, in.partition, in.offset + 1);
   commits->record_done();
   if (!processed_any) {
     processed_any = true;

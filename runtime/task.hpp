@@ -13,11 +13,13 @@
 //
 // One thread: the stream_app's.
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kafka/client/topic_partition.hpp"
@@ -71,7 +73,18 @@ class task {
   // Input offsets processed since the task started: the next offset to read per input partition.
   const std::map<kafka::topic_partition, std::int64_t>& consumed() const { return consumed_; }
   void mark_consumed(const kafka::topic_partition& input, std::int64_t next_offset) {
-    consumed_[input] = next_offset;
+    mark_consumed(input.topic, input.partition, next_offset);
+  }
+  // Per record: a task has a few inputs, so a scan finds the entry without building a
+  // topic_partition (a copy of the topic's name) for the lookup.
+  void mark_consumed(std::string_view topic, std::int32_t partition, std::int64_t next_offset) {
+    for (auto& [input, offset] : consumed_) {
+      if (input.partition == partition && input.topic == topic) {
+        offset = next_offset;
+        return;
+      }
+    }
+    consumed_[{std::string(topic), partition}] = next_offset;
   }
 
   // Drops the open transaction's store writes and captured changes (after an abort), the
