@@ -317,11 +317,16 @@ TEST(windowed_aggregator, sum_of_integers_stays_an_integer) {
   EXPECT_EQ(out[0].value.as_object().at("sum").as_int64(), 42);
 }
 
-TEST(windowed_aggregator, a_record_that_does_not_fit_changes_nothing) {
+// Tumbling 100 ms windows counting records and summing value.x.
+windowed_aggregation_spec count_and_sum_of_x() {
   windowed_aggregation_spec spec = tumbling_count(100ms);
   spec.aggregations = {{"n", aggregate_function::count, "", ""},
                        {"sum", aggregate_function::sum, "value.x", ""}};
-  harness h(spec);
+  return spec;
+}
+
+TEST(windowed_aggregator, a_record_that_does_not_fit_changes_nothing) {
+  harness h(count_and_sum_of_x());
   h.feed("\"k\"", 1, R"({"x":1})");
   auto e = h.feed_error("\"k\"", 200, R"({"x":"ten"})");
   ASSERT_TRUE(e);
@@ -336,10 +341,7 @@ TEST(windowed_aggregator, a_record_that_does_not_fit_changes_nothing) {
 // The aggregator keeps the states it wrote decoded (aggregate_state_cache.hpp): a record that
 // fails after taking its window's state from there must leave that window to the store.
 TEST(windowed_aggregator, a_record_that_fails_in_a_window_it_read_before_changes_nothing) {
-  windowed_aggregation_spec spec = tumbling_count(100ms);
-  spec.aggregations = {{"n", aggregate_function::count, "", ""},
-                       {"sum", aggregate_function::sum, "value.x", ""}};
-  harness h(spec);
+  harness h(count_and_sum_of_x());
   h.feed("\"k\"", 1, R"({"x":1})");
   h.feed("\"k\"", 2, R"({"x":2})");
   ASSERT_TRUE(h.feed_error("\"k\"", 3, R"({"x":"ten"})"));
