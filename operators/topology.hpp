@@ -106,7 +106,10 @@ enum class step_kind : std::uint8_t {
   set_timestamp,
   user,
   join,
-  processor
+  processor,
+  // Put by plan_topology only, never in a topology: where a table's updates enter a chain that
+  // aggregates them (table_changes_step).
+  table_changes
 };
 std::string_view to_string(step_kind kind);
 
@@ -159,7 +162,8 @@ struct step {
   bool changes_key = false;              // user, processor: it may change the key
   std::vector<store_spec> stores;        // processor only: its stores, each planned as
                                          // "<step>-<store>" with a changelog
-  std::string table;                     // join only: the table_source_spec's name
+  std::string table;                     // join only: the table_source_spec's name;
+                                         // table_changes: the table aggregation's name
   std::string stream;                    // join only: the stream_source_spec's name (instead of
                                          // a table: a stream-stream join)
   duration within{0};                    // stream join: how far apart the two timestamps may be
@@ -302,7 +306,18 @@ struct table_aggregation_spec {
 
   std::string store_name() const { return name + "-store"; }
   std::string pending_store_name() const { return name + "-pending"; }
+  // Aggregating a table's updates: each input key's previous value (table_changes_step).
+  std::string previous_store_name() const { return name + "-previous"; }
 };
+
+// The step plan_topology puts where a table's updates come out (the first in a chain whose source
+// is read as a table, or right after its table-table join) when the chain aggregates them
+// (`table:`): "<table>-changes", which keeps each input key's previous value in the key-value
+// store previous_store_name() (changelogged) and sends it to be subtracted from its old group
+// before the new value is added to its new one (operators/table_changes.hpp, Kafka Streams'
+// KTable#groupBy(...).aggregate(adder, subtractor)).
+step table_changes_step(const table_aggregation_spec& table);
+std::string table_changes_store_name(const step& s);
 
 // The name `from` gives the main chain (sources → steps → aggregation → after), whose results
 // are what its sinks get.
@@ -357,6 +372,9 @@ struct topology {
   bool aggregates() const { return aggregation || table; }
   // The source is read as a table: the first step is a table-table join.
   bool reads_table() const { return !sources.empty() && sources.front().as_table; }
+  // The source is read as a table and the main chain aggregates its updates (`table:`), each
+  // update subtracting the key's previous value from its group (table_changes_step).
+  bool aggregates_table() const { return reads_table() && table.has_value(); }
   // Whether `s` (a step of `steps`) joins the source table with a table: a table-table join.
   bool joins_tables(const step& s) const {
     return reads_table() && s.kind == step_kind::join && !s.table.empty();
@@ -397,6 +415,9 @@ struct sub_topology {
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;
+  // The root chain's table aggregation folds a table's updates: records with the subtract
+  // header are taken out of their group (table_changes.hpp).
+  bool folds_table_changes = false;
   std::vector<step> after;
   std::vector<sink_spec> sinks;  // the pipeline's, or the one repartition topic
   bool writes_internal = false;  // the sink is the repartition topic (JSON key and value)
