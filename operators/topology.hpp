@@ -12,7 +12,8 @@
 // A source read as a table (source_spec::as_table) is joined with a table from `tables` by its
 // first step: a table-table join (Kafka Streams' KTable#join / leftJoin / outerJoin) whose
 // results, a changelog of the joined table (a null value deletes the key), go on through the
-// later steps to the sinks.
+// later steps to the sinks; and/or the main chain's table aggregation regroups the table's
+// updates, each taking the key's previous value out of its group (table_changes_step).
 //
 // A table aggregation groups by key with no window (Kafka Streams' groupByKey().aggregate()):
 // one running result per key, kept in a key-value store, a KTable whose every update is emitted.
@@ -55,8 +56,8 @@ struct source_spec {
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
   std::string cluster;  // a name from topology::clusters; empty: the default cluster
-  // Read as a table (one topic: the latest value per key, a null value deletes it), the left side
-  // of the table-table join that must be the first step.
+  // Read as a table (one topic: the latest value per key, a null value deletes it): the left side
+  // of a table-table join in the first step, or the input of a table aggregation, or both.
   bool as_table = false;
   bool operator==(const source_spec&) const = default;
 };
