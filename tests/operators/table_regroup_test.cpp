@@ -164,6 +164,18 @@ topology customers_per_region(std::vector<aggregation_spec> aggregations = {
   return t;
 }
 
+// The customers joined with their tier (inner: a customer without one is in no region) first.
+void joined_with_tiers(topology& t) {
+  t.tables = {table_source_spec{"tiers", "tier-topic", data_format::string, data_format::json}};
+  step join;
+  join.kind = step_kind::join;
+  join.name = "with-tier";
+  join.table = "tiers";
+  join.into = "tier";
+  join.join = join_kind::inner;
+  t.steps.insert(t.steps.begin(), join);
+}
+
 TEST(table_regroup_plan, the_changes_step_comes_first_and_the_aggregation_after_the_repartition) {
   const auto plan = plan_topology(customers_per_region());
   ASSERT_EQ(plan.sub_topologies.size(), 2U);
@@ -185,13 +197,7 @@ TEST(table_regroup_plan, the_changes_step_comes_first_and_the_aggregation_after_
 
 TEST(table_regroup_plan, after_a_table_table_join_the_changes_step_follows_the_join) {
   auto t = customers_per_region();
-  t.tables = {table_source_spec{"tiers", "tier-topic", data_format::string, data_format::json}};
-  step join;
-  join.kind = step_kind::join;
-  join.name = "with-tier";
-  join.table = "tiers";
-  join.into = "tier";
-  t.steps.insert(t.steps.begin(), join);
+  joined_with_tiers(t);
   EXPECT_TRUE(testing::problems(t).empty()) << ::testing::PrintToString(testing::problems(t));
   const auto plan = plan_topology(t);
   ASSERT_EQ(plan.sub_topologies.size(), 2U);
@@ -267,14 +273,7 @@ TEST(table_regroup_validation, a_table_is_joined_first_or_aggregated_and_not_in_
   auto branched = customers_per_region();
   branched.table.reset();
   branched.steps.clear();
-  branched.tables = {
-      table_source_spec{"tiers", "tier-topic", data_format::string, data_format::json}};
-  step join;
-  join.kind = step_kind::join;
-  join.name = "with-tier";
-  join.table = "tiers";
-  join.into = "tier";
-  branched.steps = {join};
+  joined_with_tiers(branched);
   branch_spec b;
   b.name = "regions";
   b.from = {std::string(main_chain)};
@@ -376,14 +375,7 @@ TEST(table_regroup, a_filter_before_the_aggregation_applies_to_the_old_and_the_n
 TEST(table_regroup, the_results_of_a_table_table_join_are_regrouped_with_a_user_aggregate) {
   auto t = customers_per_region(
       {aggregation_spec{"total", aggregate_function::user, "value.tier.discount", "total"}});
-  t.tables = {table_source_spec{"tiers", "tier-topic", data_format::string, data_format::json}};
-  step join;
-  join.kind = step_kind::join;
-  join.name = "with-tier";
-  join.table = "tiers";
-  join.into = "tier";
-  join.join = join_kind::inner;
-  t.steps.insert(t.steps.begin(), join);
+  joined_with_tiers(t);
   function_registry registry;
   registry.add_aggregate("total", total_of(true));
   ASSERT_TRUE(validate_topology(t, registry).empty());

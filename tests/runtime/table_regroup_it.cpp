@@ -53,21 +53,9 @@ timed_record deleted(const char* id, std::int64_t at) {
   return {id, std::nullopt, at};
 }
 
-// Per region, its results in order: "value @at" (`at` relative to base_time()), read_committed.
+// Per key, its results in order: "value @at" ("null" for a deleted result), read_committed.
 keyed_results results(const std::string& output) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
-  keyed_results out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(
-        executor, all, kafka::isolation_level::read_committed,
-        [&](const kafka::consumer_record& r) {
-          out[std::string(r.key_string())].push_back(std::string(r.value_string()) + " @" +
-                                                     std::to_string(r.timestamp - base_time()));
-        });
-  });
-  return out;
+  return values_at_by_key(output, partitions);
 }
 
 class runtime_table_regroup : public ::testing::TestWithParam<operators::delivery_guarantee> {};
