@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "operators/aggregation.hpp"
+#include "operators/table_aggregator.hpp"
 #include "operators/table_changes.hpp"
 #include "operators/topology_validation.hpp"
 #include "tests/operators/operator_test_support.hpp"
@@ -86,6 +87,34 @@ TEST(table_regroup_aggregation, a_user_aggregate_subtracts_when_it_gives_a_subtr
   auto state = without->init();
   without->add(state, json::value(4), 0);
   EXPECT_THROW(without->subtract(state, json::value(4), 0), aggregation_error);
+}
+
+TEST(table_regroup_aggregation,
+     only_an_aggregator_of_a_tables_changes_subtracts_and_needs_inverses) {
+  const table_aggregation_spec counts{"t", {aggregation_spec{"n"}}, 0ms};
+  const table_aggregation_spec maxima{
+      "t", {aggregation_spec{"m", aggregate_function::max, "value", ""}}, 0ms};
+  const std::vector<store_plan> plans{{"t-store", store_kind::key_value, "", 0ms}};
+  in_memory_store_provider stores;
+  operator_metrics metrics;
+  const function_registry registry;
+  EXPECT_THROW(table_aggregator(maxima, plans, stores, registry, metrics, true),
+               std::invalid_argument);
+  EXPECT_NO_THROW(table_aggregator(maxima, plans, stores, registry, metrics, false));
+
+  auto marked = testing::make_record(R"("k")", "1", 5);
+  marked.headers.push_back(header{std::string(subtract_header), "1"});
+  auto count_of = [&](bool folds_changes) {
+    in_memory_store_provider own_stores;
+    table_aggregator aggregator(counts, plans, own_stores, registry, metrics, folds_changes);
+    std::vector<record> out;
+    EXPECT_FALSE(aggregator.process(testing::make_record(R"("k")", "1", 4), out));
+    EXPECT_FALSE(aggregator.process(marked, out));
+    return boost::json::serialize(out.back().value);
+  };
+  EXPECT_EQ(count_of(true), R"({"n":0})");
+  // A stream's aggregation counts a record whatever its headers: the mark means nothing there.
+  EXPECT_EQ(count_of(false), R"({"n":2})");
 }
 
 // ---- the node ----
