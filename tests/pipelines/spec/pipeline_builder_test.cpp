@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "pipelines/spec/describe.hpp"
 #include "pipelines/spec/yaml_loader.hpp"
 
@@ -267,6 +270,26 @@ sink: { topic: out }
     EXPECT_NE(described.find(line), std::string::npos) << line << "\n" << described;
   }
   EXPECT_EQ(described.find("owners-table"), std::string::npos) << described;
+}
+
+// The example of a table regrouped per region, from the builder: the same topology.
+TEST(pipeline_builder, a_table_regrouped_per_region_is_the_example_file) {
+  std::ifstream file(std::string(SLUICE_EXAMPLES_DIR) + "/customers_per_region.yaml");
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const auto yaml = load_pipeline(text, "customers_per_region.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  const auto built = pipeline_builder("customers-per-region")
+                         .delivery(ops::delivery_guarantee::exactly_once)
+                         .commit_interval(100ms)
+                         .source_table("customers")
+                         .select_key("value.region")
+                         .table("per-region")
+                         .aggregate("customers", ops::aggregate_function::count)
+                         .aggregate("spend", ops::aggregate_function::sum, "value.spend")
+                         .aggregate("average_spend", ops::aggregate_function::avg, "value.spend")
+                         .to("customers-per-region")
+                         .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
 }
 
 // A table-table join's results are a table's changelog: a table aggregation regroups them (each
