@@ -230,8 +230,11 @@ std::optional<processing_error> windowed_aggregator::process_windows(
   advance_to(new_stream_time, emitted_until);
   late = updates.empty();
   for (auto& u : updates) {
-    windows_->put(key_bytes, u.start, json::serialize(u.state));
-    states_.remember(key_bytes, u.start, std::move(u.state));
+    // A window the store dropped as expired is not remembered either: the cache holds only
+    // what the store holds.
+    if (windows_->put(key_bytes, u.start, json::serialize(u.state))) {
+      states_.remember(key_bytes, u.start, std::move(u.state));
+    }
   }
   return std::nullopt;
 }
