@@ -1,29 +1,56 @@
 #include "runtime/changelogged_stores.hpp"
 
+#include <algorithm>
+
 #include "state/key_layout.hpp"
 
 namespace sluice::runtime {
+namespace {
 
-void change_capture::record(state::bytes key, std::optional<state::bytes_view> value) {
-  std::optional<state::bytes> copy;
-  if (value) copy.emplace(*value);
-  changes_.insert_or_assign(std::move(key), std::move(copy));
+// A burst of a million keys in one commit should not keep a map that size allocated for ever.
+constexpr std::size_t max_keys_reserved = 65'536;
+
+}  // namespace
+
+bool change_capture::update_existing(state::bytes_view key,
+                                     std::optional<state::bytes_view> value) {
+  auto it = changes_.find(key);
+  if (it == changes_.end()) return false;
+  if (!value) {
+    it->second.reset();
+  } else if (it->second) {
+    it->second->assign(*value);
+  } else {
+    it->second.emplace(*value);
+  }
+  return true;
+}
+
+void change_capture::record(state::bytes_view key, std::optional<state::bytes_view> value) {
+  if (update_existing(key, value)) return;
+  changes_.emplace(state::bytes(key), value ? std::optional<state::bytes>(*value) : std::nullopt);
+}
+
+void change_capture::record(state::bytes&& key, std::optional<state::bytes_view> value) {
+  if (update_existing(key, value)) return;
+  changes_.emplace(std::move(key), value ? std::optional<state::bytes>(*value) : std::nullopt);
 }
 
 change_capture::change_map change_capture::drain() {
   change_map drained;
   drained.swap(changes_);
+  changes_.reserve(std::min(drained.size(), max_keys_reserved));
   return drained;
 }
 
 void changelogged_kv_store::put(state::bytes_view key, state::bytes_view value) {
   inner_->put(key, value);
-  changes_.record(state::bytes(key), value);
+  changes_.record(key, value);
 }
 
 void changelogged_kv_store::remove(state::bytes_view key) {
   inner_->remove(key);
-  changes_.record(state::bytes(key), std::nullopt);
+  changes_.record(key, std::nullopt);
 }
 
 bool changelogged_window_store::put(state::bytes_view key, std::int64_t window_start,

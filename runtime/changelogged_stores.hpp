@@ -30,14 +30,21 @@ class change_capture {
   using change_map = boost::unordered_flat_map<state::bytes, std::optional<state::bytes>,
                                                state::bytes_hash, state::bytes_equal>;
 
-  void record(state::bytes key, std::optional<state::bytes_view> value);
-  // Hands over the captured changes and forgets them.
+  // A key written again in the same transaction keeps its entry: its value is assigned in place
+  // (no new key, no new string when the old one has room), which is most writes of a hot key.
+  void record(state::bytes_view key, std::optional<state::bytes_view> value);
+  void record(state::bytes&& key, std::optional<state::bytes_view> value);
+  // Hands over the captured changes and forgets them; the next transaction starts with room for
+  // as many keys, so that a steady load does not grow the map again every commit.
   change_map drain();
   void clear() { changes_.clear(); }
   bool empty() const { return changes_.empty(); }
   std::size_t size() const { return changes_.size(); }
 
  private:
+  // Whether `key` was already captured; if so its value is now `value`.
+  bool update_existing(state::bytes_view key, std::optional<state::bytes_view> value);
+
   change_map changes_;
 };
 
