@@ -111,7 +111,12 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   input = make_input_port(*consumer);
   tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, memory, *input,
                                          *restore_consumer, owner.metrics_);
-  if (standby_consumer) tasks->enable_standbys(*standby_consumer);
+  if (standby_consumer) {
+    tasks->enable_standbys(*standby_consumer,
+                           [this](std::vector<kafka::topic_partition> partitions) {
+                             return group_committed_offsets(std::move(partitions));
+                           });
+  }
   collector = std::make_unique<record_collector>(*producer, std::move(routes));
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer,
                                          config.hooks, owner.metrics_);
