@@ -10,33 +10,13 @@
 #include <boost/json.hpp>
 
 #include "operators/table_row.hpp"
+#include "tests/runtime/join_test_support.hpp"
 
 namespace sluice::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-operators::topology enrichment() {
-  operators::topology t;
-  t.name = "source-target-test";
-  t.sources.push_back({{"orders"}, operators::data_format::string, operators::data_format::json});
-  t.tables.push_back({"customers",
-                      "customers",
-                      operators::data_format::string,
-                      operators::data_format::json,
-                      {},
-                      operators::table_restore::source});
-  operators::step join;
-  join.kind = operators::step_kind::join;
-  join.name = "with-customer";
-  join.table = "customers";
-  join.join = operators::join_kind::left;
-  join.into = "customer";
-  t.steps.push_back(join);
-  t.sinks = {{"out", operators::data_format::string, operators::data_format::json}};
-  return t;
-}
 
 kafka::consumer_record record_of(const std::string& key, const std::optional<std::string>& value,
                                  std::int64_t offset) {
@@ -50,7 +30,9 @@ kafka::consumer_record record_of(const std::string& key, const std::optional<std
 }
 
 TEST(source_table_target, reads_the_input_partition_up_to_the_end_as_processing_would_apply_it) {
-  const auto topology = enrichment();
+  const auto topology = test_support::enrichment("source-target-test", "orders", "customers", "out",
+                                                 operators::delivery_guarantee::exactly_once,
+                                                 operators::table_restore::source);
   const auto plan = operators::plan_topology(topology);
   const auto dir =
       fs::temp_directory_path() / ("sluice-source-target-" + std::to_string(::getpid()));
