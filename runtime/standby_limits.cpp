@@ -1,5 +1,7 @@
 #include "runtime/standby_limits.hpp"
 
+#include <algorithm>
+
 namespace sluice::runtime {
 
 void standby_limits::track(const std::vector<kafka::topic_partition>& partitions) {
@@ -18,6 +20,10 @@ void standby_limits::forget(const std::vector<kafka::topic_partition>& partition
 std::vector<kafka::topic_partition> standby_limits::begin_refresh(clock::time_point now) {
   next_refresh_ = now + refresh_every_;
   return {tracked_.begin(), tracked_.end()};
+}
+
+void standby_limits::refresh_failed(clock::time_point now) {
+  next_refresh_ = now + std::max<clock::duration>(refresh_every_, failure_backoff);
 }
 
 std::map<kafka::topic_partition, std::int64_t> standby_limits::update(

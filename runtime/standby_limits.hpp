@@ -10,8 +10,10 @@
 // the group committed, and a takeover restores from there to the committed offset as usual.
 //
 // This class keeps the limits known and says when to look them up again: at once for a partition
-// just tracked, then every `refresh_every` (Kafka Streams refreshes them every commit interval).
-// A limit only moves up: a lookup that answers less (offsets reset by hand) leaves it.
+// just tracked, then every `refresh_every` (Kafka Streams refreshes them every commit interval),
+// and `failure_backoff` after a lookup that failed (the stream loop waits for a lookup, so a
+// coordinator that is away must not hold it every commit interval). A limit only moves up: a
+// lookup that answers less (offsets reset by hand) leaves it.
 //
 // One thread: the stream loop's (standby_tasks owns it).
 
@@ -30,6 +32,8 @@ class standby_limits {
  public:
   using clock = std::chrono::steady_clock;
 
+  static constexpr std::chrono::seconds failure_backoff{5};
+
   explicit standby_limits(clock::duration refresh_every) : refresh_every_(refresh_every) {}
 
   // Partitions of new standbys: no limit known yet (nothing may be read), looked up at once.
@@ -42,12 +46,14 @@ class standby_limits {
   // scheduled `refresh_every` from `now` (a failed lookup waits for it too).
   bool due(clock::time_point now) const { return !tracked_.empty() && now >= next_refresh_; }
   std::vector<kafka::topic_partition> begin_refresh(clock::time_point now);
-  // A lookup's answer: the group's committed offset of each partition that has one. Returns the
-  // limits that moved (up), to hand to the reader.
+  // The lookup begun at `now` failed: the next one waits failure_backoff.
+  void refresh_failed(clock::time_point now);
+  // A lookup's answer: the group's committed offset of each partition it answered for (0 for
+  // one with nothing committed). Returns the limits that moved (up), to hand to the reader.
   std::map<kafka::topic_partition, std::int64_t> update(
       const std::map<kafka::topic_partition, std::int64_t>& committed);
 
-  // nullopt: not tracked, or nothing committed for it yet as far as the lookups know.
+  // nullopt: not tracked, or not answered by a lookup yet.
   std::optional<std::int64_t> limit(const kafka::topic_partition& partition) const;
 
  private:

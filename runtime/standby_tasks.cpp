@@ -94,8 +94,22 @@ asio::awaitable<void> standby_tasks::update() {
 }
 
 asio::awaitable<void> standby_tasks::refresh_limits() {
-  const auto committed =
-      co_await committed_(limits_.begin_refresh(std::chrono::steady_clock::now()));
+  const auto now = std::chrono::steady_clock::now();
+  std::map<kafka::topic_partition, std::int64_t> committed;
+  std::string retry_reason;
+  try {
+    committed = co_await committed_(limits_.begin_refresh(now));
+  } catch (const kafka::kafka_error& e) {
+    if (!e.retriable()) throw;
+    retry_reason = e.what();
+  }
+  if (!retry_reason.empty()) {
+    limits_.refresh_failed(now);
+    spdlog::warn(
+        "{}: looking up the committed offsets standbys read up to failed, retrying in {} s: {}",
+        topology_.name, standby_limits::failure_backoff.count(), retry_reason);
+    co_return;
+  }
   for (const auto& [partition, limit] : limits_.update(committed))
     reader_.set_limit(partition, limit);
 }

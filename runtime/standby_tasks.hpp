@@ -51,7 +51,9 @@ namespace sluice::runtime {
 
 class standby_tasks {
  public:
-  // The group's committed offsets of these input partitions, those that have one.
+  // The group's committed offsets of these input partitions: each it got an answer for, 0 where
+  // nothing is committed (the active task then starts from the log's beginning, with an empty
+  // table). Throws kafka_error.
   using committed_offsets_lookup =
       std::function<asio::awaitable<std::map<kafka::topic_partition, std::int64_t>>(
           std::vector<kafka::topic_partition>)>;

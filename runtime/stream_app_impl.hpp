@@ -33,7 +33,7 @@ namespace sluice::runtime {
 // The first pause between two asks for a rebalance by a member whose warm-ups caught up.
 inline constexpr std::chrono::seconds first_warmup_pause{10};
 // How long a look-up of the group's committed offsets for the standbys may hold the loop.
-inline constexpr std::chrono::seconds standby_limit_lookup_timeout{5};
+inline constexpr std::chrono::seconds standby_limit_lookup_timeout{1};
 
 struct stream_app::impl {
   using clock = std::chrono::steady_clock;

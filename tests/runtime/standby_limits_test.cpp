@@ -28,7 +28,18 @@ TEST(standby_limits, a_tracked_partition_has_no_limit_until_looked_up_which_is_d
   EXPECT_EQ(limits.limit(customers_0), 50);
 }
 
-TEST(standby_limits, a_partition_without_a_committed_offset_keeps_no_limit) {
+TEST(standby_limits, a_failed_lookup_is_tried_again_after_the_backoff_not_the_interval) {
+  standby_limits limits(100ms);
+  const auto now = standby_limits::clock::now();
+  limits.track({customers_0});
+  (void)limits.begin_refresh(now);
+  limits.refresh_failed(now);
+  EXPECT_FALSE(limits.due(now + 100ms));
+  EXPECT_TRUE(limits.due(now + standby_limits::failure_backoff));
+  EXPECT_FALSE(limits.limit(customers_0));
+}
+
+TEST(standby_limits, a_partition_the_lookup_did_not_answer_for_keeps_no_limit) {
   standby_limits limits(100ms);
   limits.track({customers_0, customers_1});
   (void)limits.begin_refresh(standby_limits::clock::now());
