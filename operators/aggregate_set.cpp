@@ -97,9 +97,11 @@ processing_result<std::vector<json::value>> aggregate_set::inputs(const record& 
   return out;
 }
 
-std::optional<processing_error> aggregate_set::add(json::value& state,
-                                                   const std::vector<json::value>& inputs,
-                                                   std::int64_t timestamp, const record& r) const {
+template <class Fold>
+std::optional<processing_error> aggregate_set::fold_each(json::value& state,
+                                                         const std::vector<json::value>& inputs,
+                                                         std::int64_t timestamp, const record& r,
+                                                         std::string_view phase, Fold fold) const {
   auto& obj = state.as_object();
   auto& values = obj[state_values].as_array();
   if (values.size() != entries_.size() || inputs.size() != entries_.size()) {
@@ -113,13 +115,37 @@ std::optional<processing_error> aggregate_set::add(json::value& state,
     const auto& in = inputs[i];
     if (in.is_null() && !e.function->takes_nulls()) continue;
     try {
-      e.function->add(values[i], in, timestamp);
+      fold(*e.function, values[i], in);
     } catch (...) {
-      return caught(r, e, "");
+      return caught(r, e, phase);
     }
   }
   obj[state_time] = std::max(obj[state_time].as_int64(), timestamp);
   return std::nullopt;
+}
+
+std::optional<processing_error> aggregate_set::add(json::value& state,
+                                                   const std::vector<json::value>& inputs,
+                                                   std::int64_t timestamp, const record& r) const {
+  return fold_each(state, inputs, timestamp, r, "",
+                   [timestamp](const aggregation& a, json::value& value, const json::value& in) {
+                     a.add(value, in, timestamp);
+                   });
+}
+
+std::optional<processing_error> aggregate_set::subtract(json::value& state,
+                                                        const std::vector<json::value>& inputs,
+                                                        std::int64_t timestamp,
+                                                        const record& r) const {
+  return fold_each(state, inputs, timestamp, r, "subtract ",
+                   [timestamp](const aggregation& a, json::value& value, const json::value& in) {
+                     a.subtract(value, in, timestamp);
+                   });
+}
+
+bool aggregate_set::subtracts() const {
+  return std::all_of(entries_.begin(), entries_.end(),
+                     [](const entry& e) { return e.function->subtracts(); });
 }
 
 processing_result<json::value> aggregate_set::merge(const json::value& a, const json::value& b,

@@ -50,6 +50,14 @@ class aggregate_set {
                                       const std::vector<boost::json::value>& inputs,
                                       std::int64_t timestamp, const record& r) const;
 
+  // add()'s inverse, for an aggregation of a table's updates: takes `inputs` (of the input key's
+  // previous value) back out of `state`. Every aggregation must subtract (subtracts()).
+  std::optional<processing_error> subtract(boost::json::value& state,
+                                           const std::vector<boost::json::value>& inputs,
+                                           std::int64_t timestamp, const record& r) const;
+  // Whether every aggregation has an inverse (aggregation::subtracts).
+  bool subtracts() const;
+
   processing_result<boost::json::value> merge(const boost::json::value& a,
                                               const boost::json::value& b, const record& r) const;
 
@@ -76,6 +84,12 @@ class aggregate_set {
   // built-in's aggregation_error is an evaluation error, anything a user's throws a user_function
   // one. Other exceptions of a built-in go through (a corrupt state is not the record's fault).
   processing_error caught(const record& r, const entry& e, std::string_view phase) const;
+  // add() and subtract(): `fold` applies one input to one aggregation's state.
+  template <class Fold>
+  std::optional<processing_error> fold_each(boost::json::value& state,
+                                            const std::vector<boost::json::value>& inputs,
+                                            std::int64_t timestamp, const record& r,
+                                            std::string_view phase, Fold fold) const;
 
   std::vector<entry> entries_;
   std::string step_;

@@ -24,6 +24,12 @@ std::int64_t as_int(const json::value& v) {
   return v.is_int64() ? v.get_int64() : static_cast<std::int64_t>(v.get_uint64());
 }
 
+// -n, as an integer while it fits.
+json::value negated(const json::value& n) {
+  if (is_integer(n) && as_int(n) != INT64_MIN) return -as_int(n);
+  return -n.to_number<double>();
+}
+
 // Integers stay integers until they overflow; anything else becomes a double.
 json::value add_numbers(const json::value& a, const json::value& b) {
   if (is_integer(a) && is_integer(b)) {
@@ -78,6 +84,10 @@ class count final : public aggregation {
     state = as_int(state) + as_int(other);
   }
   json::value result(const json::value& state) const override { return state; }
+  bool subtracts() const override { return true; }
+  void subtract(json::value& state, const json::value&, std::int64_t) const override {
+    state = as_int(state) - 1;
+  }
 
  private:
   bool counts_records_;
@@ -94,6 +104,15 @@ class sum final : public aggregation {
     state = add_numbers(state, other);
   }
   json::value result(const json::value& state) const override { return state; }
+  bool subtracts() const override { return true; }
+  // The input was added before, so the state is a number; null (a sum of nothing) counts as 0
+  // all the same rather than fail on a state it does not expect.
+  void subtract(json::value& state, const json::value& input, std::int64_t) const override {
+    if (!input.is_number()) {
+      throw aggregation_error(fmt::format("cannot subtract {}", kind_name(input)));
+    }
+    state = add_numbers(state.is_null() ? json::value(0) : state, negated(input));
+  }
 };
 
 // {"s": sum, "n": count}
@@ -113,6 +132,15 @@ class avg final : public aggregation {
     const auto& y = other.as_object();
     x["s"] = x["s"].to_number<double>() + y.at("s").to_number<double>();
     x["n"] = as_int(x["n"]) + as_int(y.at("n"));
+  }
+  bool subtracts() const override { return true; }
+  void subtract(json::value& state, const json::value& input, std::int64_t) const override {
+    if (!input.is_number()) {
+      throw aggregation_error(fmt::format("cannot subtract {}", kind_name(input)));
+    }
+    auto& a = state.as_object();
+    a["s"] = a["s"].to_number<double>() - input.to_number<double>();
+    a["n"] = as_int(a["n"]) - 1;
   }
   json::value result(const json::value& state) const override {
     const auto& a = state.as_object();
@@ -207,12 +235,23 @@ class user final : public aggregation {
   json::value result(const json::value& state) const override {
     return f_.result(state.is_null() ? f_.init() : state);
   }
+  bool subtracts() const override { return static_cast<bool>(f_.subtract); }
+  void subtract(json::value& state, const json::value& input, std::int64_t) const override {
+    if (!f_.subtract) throw aggregation_error("the user aggregate has no subtract");
+    json::value current = state.is_null() ? f_.init() : std::move(state);
+    state = f_.subtract(std::move(current), input);
+  }
 
  private:
   user_aggregate f_;
 };
 
 }  // namespace
+
+void aggregation::subtract(json::value& /*state*/, const json::value& /*input*/,
+                           std::int64_t /*timestamp*/) const {
+  throw aggregation_error("this aggregation has no inverse: it cannot aggregate a table");
+}
 
 std::unique_ptr<aggregation> make_builtin_aggregation(aggregate_function function,
                                                       bool counts_records) {

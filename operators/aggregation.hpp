@@ -10,7 +10,14 @@
 //
 // Null inputs are skipped before add() unless takes_nulls() (SQL semantics: every built-in but
 // count of records; a user aggregation sees them). merge() is called with a non-null other
-// state; a null own state takes the other one as it is. Read only once built: any thread.
+// state; a null own state takes the other one as it is.
+//
+// An aggregation of a table's updates (a table source or a table-table join regrouped by a
+// `table:` aggregation) takes each input key's previous value back out of its old group:
+// subtract() is add()'s inverse, skipped for null inputs like add(). count, sum and avg have
+// one; min, max, first, last and count_distinct do not (taking a value back would need every
+// value of the group: Kafka Streams asks for a subtractor too), and a user aggregation has one
+// when it gives it. Read only once built: any thread.
 
 #include <boost/json/value.hpp>
 #include <cstdint>
@@ -36,6 +43,11 @@ class aggregation {
   virtual void merge(boost::json::value& state, const boost::json::value& other) const = 0;
   // The result: the output member's value.
   virtual boost::json::value result(const boost::json::value& state) const = 0;
+  // Whether subtract() is implemented (an aggregation of a table needs it).
+  virtual bool subtracts() const { return false; }
+  // Takes one input that add() folded in earlier back out of `state` (same rules as add()).
+  virtual void subtract(boost::json::value& state, const boost::json::value& input,
+                        std::int64_t timestamp) const;
 };
 
 // What a built-in aggregation throws for an input (or two states) it cannot fold.
@@ -45,13 +57,16 @@ class aggregation_error : public std::runtime_error {
 };
 
 // A user aggregation as four functions over a JSON state: init, add one input, merge two states
-// (session windows merge), and result (the output member).
+// (session windows merge), and result (the output member); and, for an aggregation of a table's
+// updates, subtract (add's inverse: the input's previous value leaves its old group).
 struct user_aggregate {
   std::function<boost::json::value()> init;
   std::function<boost::json::value(boost::json::value state, const boost::json::value& input)> add;
   std::function<boost::json::value(boost::json::value state, const boost::json::value& other)>
       merge;
   std::function<boost::json::value(const boost::json::value& state)> result;
+  std::function<boost::json::value(boost::json::value state, const boost::json::value& input)>
+      subtract{};  // empty: the aggregation cannot aggregate a table
 };
 
 // `function` is not `user`. `counts_records`: count without an expression (it takes the null

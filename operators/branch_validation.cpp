@@ -74,10 +74,13 @@ class graph_validator {
         add(step_at, "a pipeline whose source is a table joins once, in its first step");
       }
     }
+    // A table's updates are aggregated where they come out, in the main chain (table:), whose
+    // table_changes step turns each into a subtraction and an addition; a branch gets the
+    // main chain's results, which would be aggregated as events.
     if (t_.reads_table() && b.aggregates()) {
       add(path + (b.table ? ".table" : ".window"),
-          "the results of a table-table join are a table's changelog (a null value deletes a "
-          "key): they are not aggregated, in a branch either");
+          "the updates of a source read as a table are aggregated in the main chain (table:), "
+          "not in a branch");
     }
   }
 

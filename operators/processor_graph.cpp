@@ -9,6 +9,7 @@
 #include "operators/processor_runner.hpp"
 #include "operators/step_processor.hpp"
 #include "operators/stream_join.hpp"
+#include "operators/table_changes.hpp"
 #include "operators/table_join.hpp"
 
 namespace sluice::operators {
@@ -117,7 +118,8 @@ class processor_graph::builder {
     if (chain.table) {
       append(add({chain.table->name, {}},
                  std::make_unique<table_aggregation_node>(std::make_unique<table_aggregator>(
-                     *chain.table, plan_.stores, stores_, registry_, metrics_))));
+                     *chain.table, plan_.stores, stores_, registry_, metrics_,
+                     chains_.empty() && plan_.folds_table_changes))));
     }
     for (const auto& s : chain.after) append(add_step(s));
     for (const auto& sink : chain.sinks) {
@@ -164,6 +166,11 @@ class processor_graph::builder {
       return *join_sides_.back().first;
     }
     if (s.kind == step_kind::processor) return add_processor_step(s, what);
+    if (s.kind == step_kind::table_changes) {
+      return add({s.name, {}},
+                 std::make_unique<table_changes_node>(open_kv(table_changes_store_name(s), what),
+                                                      metrics_.join_dropped));
+    }
     step_stores stores;
     if (s.kind == step_kind::join) {
       if (auto table = tables_.find(s.table); table != tables_.end()) {

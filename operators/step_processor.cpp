@@ -17,10 +17,11 @@ step_processor::step_processor(const step& s, const function_registry& registry,
                                const step_stores& stores, std::atomic<std::uint64_t>* filtered)
     : step_(s), filtered_(filtered) {
   const std::string what = fmt::format("step '{}'", s.name);
-  if (s.kind == step_kind::processor || s.joins_stream()) {
-    throw std::invalid_argument(
-        fmt::format("{}: a {} has its own node", what,
-                    s.kind == step_kind::processor ? "processor step" : "join with a stream"));
+  if (s.kind == step_kind::processor || s.kind == step_kind::table_changes || s.joins_stream()) {
+    throw std::invalid_argument(fmt::format("{}: a {} has its own node", what,
+                                            s.kind == step_kind::processor ? "processor step"
+                                            : s.joins_stream()             ? "join with a stream"
+                                                                           : "table's changes"));
   }
   if (s.kind == step_kind::join) {
     auto table = stores.find(s.table);
@@ -133,6 +134,7 @@ void step_processor::process(const record& in, processor_context& context) {
       run_user_function(in, context);
       return;
     case step_kind::processor:
+    case step_kind::table_changes:
       break;
   }
   fail(in, "unknown step kind");

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "operators/table_changes.hpp"
 #include "state/json_serde.hpp"
 
 namespace sluice::operators {
@@ -29,13 +30,19 @@ state::kv_store& open_store(const table_aggregation_spec& spec, const std::strin
 
 table_aggregator::table_aggregator(const table_aggregation_spec& spec,
                                    const std::vector<store_plan>& stores, store_provider& provider,
-                                   const function_registry& registry, operator_metrics& metrics)
+                                   const function_registry& registry, operator_metrics& metrics,
+                                   bool folds_changes)
     : aggregates_(spec.aggregations, registry, spec.name),
+      folds_changes_(folds_changes),
       emit_every_(spec.emit_every),
       store_(open_store(spec, spec.store_name(), stores, provider)),
       metrics_(metrics) {
   if (emit_every_.count() > 0)
     pending_ = &open_store(spec, spec.pending_store_name(), stores, provider);
+  if (folds_changes_ && !aggregates_.subtracts()) {
+    throw std::invalid_argument(fmt::format(
+        "table aggregation '{}' of a table's updates: an aggregation has no subtract", spec.name));
+  }
 }
 
 processing_result<record> table_aggregator::result_of(const json::value& key,
@@ -82,7 +89,9 @@ std::optional<processing_error> table_aggregator::process(const record& in,
   auto stored = store_.get(key_bytes);
   json::value state =
       stored ? state::json_serde::deserialize(*stored) : aggregates_.initial_state();
-  if (auto e = aggregates_.add(state, *inputs, in.timestamp, in)) {
+  const bool subtract = folds_changes_ && is_subtract(in);
+  if (auto e = subtract ? aggregates_.subtract(state, *inputs, in.timestamp, in)
+                        : aggregates_.add(state, *inputs, in.timestamp, in)) {
     return e;
   }
   auto result = result_of(in.key, state, in);

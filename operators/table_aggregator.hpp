@@ -7,6 +7,12 @@
 // Output: key = the group key; value = {<aggregates>}; timestamp = the largest record timestamp
 // folded into the key's state, so a replay of old data emits old timestamps.
 //
+// Fed by a table's updates (table_changes.hpp: a table source or a table-table join regrouped), a
+// record with the subtract header takes its value back out of its group (aggregate_set::subtract)
+// and emits the group's new result like an addition; every aggregation then has an inverse
+// (validate_topology). A group whose last member left keeps its result (a count of 0), as in
+// Kafka Streams.
+//
 // With emit_every, process() only marks the key in the pending store; emit_pending() (the
 // task's punctuation, once per interval) emits every marked key's latest result and clears the
 // marks, in the same transaction as the outputs.
@@ -26,11 +32,13 @@ namespace sluice::operators {
 
 class table_aggregator {
  public:
-  // `stores` must name the spec's store (plan_topology's sub_topology::stores). Throws
-  // std::invalid_argument for an invalid spec.
+  // `stores` must name the spec's store (plan_topology's sub_topology::stores); `folds_changes`:
+  // the input is a table's updates (sub_topology::folds_table_changes). Throws
+  // std::invalid_argument for an invalid spec, or one that folds changes with an aggregation
+  // that cannot subtract.
   table_aggregator(const table_aggregation_spec& spec, const std::vector<store_plan>& stores,
                    store_provider& provider, const function_registry& registry,
-                   operator_metrics& metrics);
+                   operator_metrics& metrics, bool folds_changes = false);
 
   // Folds the record into its key's state and appends the key's new result to `out` (with
   // emit_every: marks the key instead).
@@ -44,6 +52,7 @@ class table_aggregator {
                                       const boost::json::value& state, const record& trigger) const;
 
   aggregate_set aggregates_;
+  bool folds_changes_;
   duration emit_every_;
   state::kv_store& store_;
   state::kv_store* pending_ = nullptr;

@@ -58,6 +58,8 @@ std::string_view to_string(step_kind kind) {
       return "join";
     case step_kind::processor:
       return "processor";
+    case step_kind::table_changes:
+      return "table_changes";
   }
   return "unknown";
 }
@@ -128,6 +130,18 @@ stream_join_stores stream_join_store_names(const step& s) {
 // Kafka Streams' JoinWindows: size = before + after, retention = size + grace.
 duration stream_join_retention(const step& s) {
   return 2 * s.within + s.grace;
+}
+
+step table_changes_step(const table_aggregation_spec& table) {
+  step s;
+  s.kind = step_kind::table_changes;
+  s.name = table.name + "-changes";
+  s.table = table.name;
+  return s;
+}
+
+std::string table_changes_store_name(const step& s) {
+  return table_aggregation_spec{s.table, {}, {}}.previous_store_name();
 }
 
 table_join_stores table_join_store_names(const step& s) {

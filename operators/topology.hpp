@@ -12,7 +12,8 @@
 // A source read as a table (source_spec::as_table) is joined with a table from `tables` by its
 // first step: a table-table join (Kafka Streams' KTable#join / leftJoin / outerJoin) whose
 // results, a changelog of the joined table (a null value deletes the key), go on through the
-// later steps to the sinks.
+// later steps to the sinks; and/or the main chain's table aggregation regroups the table's
+// updates, each taking the key's previous value out of its group (table_changes_step).
 //
 // A table aggregation groups by key with no window (Kafka Streams' groupByKey().aggregate()):
 // one running result per key, kept in a key-value store, a KTable whose every update is emitted.
@@ -55,8 +56,8 @@ struct source_spec {
   data_format key_format = data_format::string;
   data_format value_format = data_format::json;
   std::string cluster;  // a name from topology::clusters; empty: the default cluster
-  // Read as a table (one topic: the latest value per key, a null value deletes it), the left side
-  // of the table-table join that must be the first step.
+  // Read as a table (one topic: the latest value per key, a null value deletes it): the left side
+  // of a table-table join in the first step, or the input of a table aggregation, or both.
   bool as_table = false;
   bool operator==(const source_spec&) const = default;
 };
@@ -106,7 +107,10 @@ enum class step_kind : std::uint8_t {
   set_timestamp,
   user,
   join,
-  processor
+  processor,
+  // Put by plan_topology only, never in a topology: where a table's updates enter a chain that
+  // aggregates them (table_changes_step).
+  table_changes
 };
 std::string_view to_string(step_kind kind);
 
@@ -159,7 +163,8 @@ struct step {
   bool changes_key = false;              // user, processor: it may change the key
   std::vector<store_spec> stores;        // processor only: its stores, each planned as
                                          // "<step>-<store>" with a changelog
-  std::string table;                     // join only: the table_source_spec's name
+  std::string table;                     // join only: the table_source_spec's name;
+                                         // table_changes: the table aggregation's name
   std::string stream;                    // join only: the stream_source_spec's name (instead of
                                          // a table: a stream-stream join)
   duration within{0};                    // stream join: how far apart the two timestamps may be
@@ -302,7 +307,18 @@ struct table_aggregation_spec {
 
   std::string store_name() const { return name + "-store"; }
   std::string pending_store_name() const { return name + "-pending"; }
+  // Aggregating a table's updates: each input key's previous value (table_changes_step).
+  std::string previous_store_name() const { return name + "-previous"; }
 };
+
+// The step plan_topology puts where a table's updates come out (the first in a chain whose source
+// is read as a table, or right after its table-table join) when the chain aggregates them
+// (`table:`): "<table>-changes", which keeps each input key's previous value in the key-value
+// store previous_store_name() (changelogged) and sends it to be subtracted from its old group
+// before the new value is added to its new one (operators/table_changes.hpp, Kafka Streams'
+// KTable#groupBy(...).aggregate(adder, subtractor)).
+step table_changes_step(const table_aggregation_spec& table);
+std::string table_changes_store_name(const step& s);
 
 // The name `from` gives the main chain (sources → steps → aggregation → after), whose results
 // are what its sinks get.
@@ -357,6 +373,9 @@ struct topology {
   bool aggregates() const { return aggregation || table; }
   // The source is read as a table: the first step is a table-table join.
   bool reads_table() const { return !sources.empty() && sources.front().as_table; }
+  // The source is read as a table and the main chain aggregates its updates (`table:`), each
+  // update subtracting the key's previous value from its group (table_changes_step).
+  bool aggregates_table() const { return reads_table() && table.has_value(); }
   // Whether `s` (a step of `steps`) joins the source table with a table: a table-table join.
   bool joins_tables(const step& s) const {
     return reads_table() && s.kind == step_kind::join && !s.table.empty();
@@ -397,6 +416,9 @@ struct sub_topology {
   std::vector<step> steps;
   std::optional<windowed_aggregation_spec> aggregation;
   std::optional<table_aggregation_spec> table;
+  // The root chain's table aggregation folds a table's updates: records with the subtract
+  // header are taken out of their group (table_changes.hpp).
+  bool folds_table_changes = false;
   std::vector<step> after;
   std::vector<sink_spec> sinks;  // the pipeline's, or the one repartition topic
   bool writes_internal = false;  // the sink is the repartition topic (JSON key and value)

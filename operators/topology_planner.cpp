@@ -119,13 +119,15 @@ std::vector<store_plan> processor_stores(const topology& t, const step& s) {
   return stores;
 }
 
-// Where the key matters in a chain: each join step, each processor with stores, and the
+// Where the key matters in a chain: each join step, each processor with stores, a table's
+// changes (keyed by the table's key), and the
 // aggregation (at steps.size(), after the last step).
 std::vector<std::size_t> key_dependent_points(const branch_spec& chain) {
   std::vector<std::size_t> points;
   for (std::size_t i = 0; i < chain.steps.size(); ++i) {
     const auto& s = chain.steps[i];
-    if (s.kind == step_kind::join || (s.kind == step_kind::processor && !s.stores.empty())) {
+    if (s.kind == step_kind::join || s.kind == step_kind::table_changes ||
+        (s.kind == step_kind::processor && !s.stores.empty())) {
       points.push_back(i);
     }
   }
@@ -139,10 +141,16 @@ bool any_changes_key(const std::vector<step>& steps, std::size_t begin, std::siz
                      [](const step& s) { return changes_key(s); });
 }
 
-// The main chain as a branch, so that both are planned alike.
+// The main chain as a branch, so that both are planned alike; aggregating a table, with the step
+// that turns its updates into subtractions and additions where they come out.
 branch_spec main_as_chain(const topology& t) {
+  auto steps = t.steps;
+  if (t.aggregates_table()) {
+    const bool joined = !steps.empty() && t.joins_tables(steps.front());
+    steps.insert(steps.begin() + (joined ? 1 : 0), table_changes_step(*t.table));
+  }
   return branch_spec{
-      std::string(main_chain), {}, t.steps, t.aggregation, t.table, t.after, t.sinks};
+      std::string(main_chain), {}, std::move(steps), t.aggregation, t.table, t.after, t.sinks};
 }
 
 class planner {
@@ -182,6 +190,10 @@ class planner {
         add_joined_table(t_, s, sub);
       } else if (s.kind == step_kind::join) {
         add_table(t_, s, sub);
+      } else if (s.kind == step_kind::table_changes) {
+        const auto store = table_changes_store_name(s);
+        sub.stores.push_back(
+            store_plan{store, store_kind::key_value, changelog_of(t_, store), duration{0}});
       }
       for (auto& store : processor_stores(t_, s)) sub.stores.push_back(std::move(store));
     }
@@ -231,6 +243,7 @@ class planner {
     add_steps(chain.steps, begin, chain.steps.size(), current, current.steps);
     current.aggregation = chain.aggregation;
     current.table = chain.table;
+    current.folds_table_changes = chain.name == main_chain && t_.aggregates_table();
     current.after = chain.after;
     current.sinks = chain.sinks;
     for (auto& store : aggregation_stores(t_, chain.aggregation, chain.table))

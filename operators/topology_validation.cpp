@@ -22,7 +22,7 @@ class validator {
   std::vector<topology_error> run() {
     check_name();
     check_sources();
-    check_table_source();
+    for (auto& e : validate_table_source(t_, registry_)) errors_.push_back(std::move(e));
     check_tables();
     check_chain("", t_.steps, t_.aggregation, t_.table, t_.after);
     check_sinks("", t_.sinks);
@@ -120,51 +120,6 @@ class validator {
           add(topic_path, fmt::format("topic '{}' is read twice", s.topics[j]));
         }
       }
-    }
-  }
-
-  // A source read as a table feeds a table-table join, its first step, and nothing else: its
-  // updates are not events (a filter or map before the join would turn a delete into nonsense),
-  // and the join's results are a changelog that an aggregation would count wrong: a table
-  // aggregation of them would add every update of a key and never take back the value it
-  // replaces (Kafka Streams' KTable#groupBy().aggregate(adder, subtractor) sends the old value
-  // with the new through the repartition and subtracts it, which needs a subtractor per
-  // aggregate function: min, max, first, last and count_distinct would have to keep every value
-  // of a group), and a window would count updates, not rows (Kafka Streams asks for an explicit
-  // toStream() for that). Both are refused, with the reason.
-  void check_table_source() {
-    for (std::size_t i = 0; i < t_.sources.size(); ++i) {
-      const auto& source = t_.sources[i];
-      if (!source.as_table) continue;
-      const auto path = fmt::format("sources[{}]", i);
-      if (t_.sources.size() != 1) {
-        add(path + ".as", "a source read as a table is the pipeline's only source");
-      }
-      if (source.topics.size() > 1) {
-        add(path + ".topics", "a table is read from one topic");
-      }
-    }
-    if (!t_.reads_table()) return;
-    if (t_.steps.empty() || !t_.joins_tables(t_.steps.front())) {
-      add(t_.steps.empty() ? "steps" : step_path("steps", 0, t_.steps.front()),
-          "a source read as a table is joined with a table by the first step (join: {table: NAME, "
-          "type: inner|left|outer})");
-    }
-    for (std::size_t i = 1; i < t_.steps.size(); ++i) {
-      if (t_.steps[i].kind == step_kind::join) {
-        add(step_path("steps", i, t_.steps[i]),
-            "a pipeline whose source is a table joins once, in its first step");
-      }
-    }
-    if (t_.aggregates()) {
-      add(t_.table ? "table" : "window",
-          t_.table ? "the results of a table-table join are a table's changelog (a null value "
-                     "deletes a key): they are not aggregated (re-grouping a table needs each "
-                     "update's old value and a subtractor per aggregation, which Sluice does not "
-                     "have)"
-                   : "the results of a table-table join are a table's changelog (a null value "
-                     "deletes a key): they are not windowed (a window would count updates, not "
-                     "rows)");
     }
   }
 

@@ -29,6 +29,12 @@ std::vector<topology_error> validate_topology(const topology& t, const function_
 // validate_topology.
 std::vector<topology_error> validate_branch_graph(const topology& t);
 
+// The rules of a pipeline whose source is read as a table (table_validation.cpp): joined with a
+// table by the first step, or regrouped by a table aggregation whose aggregations have an inverse,
+// or both. Part of validate_topology.
+std::vector<topology_error> validate_table_source(const topology& t,
+                                                  const function_registry& registry);
+
 // Kafka's rule for topic names: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
 bool valid_topic_name(std::string_view name);
 

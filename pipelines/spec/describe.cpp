@@ -69,6 +69,10 @@ std::string step_text(const ops::step& s) {
                          stores.empty() ? "" : " with stores " + stores,
                          s.changes_key ? "  (changes the key)" : "");
     }
+    case ops::step_kind::table_changes:
+      return "the table's updates: each key's previous value (kept in " +
+             ops::table_changes_store_name(s) +
+             ") leaves its group, subtracted, before the new value joins its new group";
     default:
       return fmt::format("{} {}", ops::to_string(s.kind), s.expression);
   }
@@ -148,7 +152,10 @@ std::string chain_head(const ops::sub_topology& sub, const std::vector<ops::step
     out += aggregations_text(window->aggregations, "window_start, window_end, ");
   }
   if (table) {
-    out += fmt::format("  table   {}: group by key, {}\n", table->name,
+    out += fmt::format("  table   {}: group by key{}, {}\n", table->name,
+                       sub.folds_table_changes ? " (a table's updates: subtract the old value, add "
+                                                 "the new)"
+                                               : "",
                        table->emit_every.count() > 0 ? "at most one result per key every " +
                                                            format_duration(table->emit_every)
                                                      : std::string("every update emitted"));

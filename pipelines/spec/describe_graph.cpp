@@ -144,6 +144,8 @@ class graph_builder {
         stores.emplace_back(ops::step_store_name(s, store.name), store.kind);
       if (auto time = ops::step_time_store_name(s); !time.empty())
         stores.emplace_back(std::move(time), ops::store_kind::key_value);
+      if (s.kind == ops::step_kind::table_changes)
+        stores.emplace_back(ops::table_changes_store_name(s), ops::store_kind::key_value);
       for (const auto& [name, kind] : stores) {
         const auto id = add_node(sub, "store", fmt::format("{} ({})", name, ops::to_string(kind)),
                                  {current.front()});

@@ -23,6 +23,14 @@
 //                     .to("visit-counts")
 //                     .build();
 //
+//   auto regions = pipeline_builder("customers-per-region")  // a table regrouped
+//                      .source_table("customers")
+//                      .select_key("value.region")
+//                      .table("per-region")
+//                      .aggregate("customers", aggregate_function::count)
+//                      .to("customers-per-region")
+//                      .build();
+//
 //   auto accounts = pipeline_builder("account-owners")     // a table-table join
 //                       .source_table("accounts")
 //                       .table_source("owners", "owners")
@@ -107,7 +115,9 @@ class pipeline_builder {
   pipeline_builder& source(operators::source_spec source);
   // The source read as a table (the latest value per key, a null value deletes it): the first
   // step joins it with a table_source() (join(): inner, left or outer), a table-table join whose
-  // results are the joined table's changelog.
+  // results are the joined table's changelog; and/or table() aggregates its updates, regrouped
+  // by the steps between (select_key), a key's previous value leaving its group as its new one
+  // joins (count, sum, avg, user aggregates with a subtract).
   pipeline_builder& source_table(
       std::string topic, operators::data_format key_format = operators::data_format::string,
       operators::data_format value_format = operators::data_format::json);

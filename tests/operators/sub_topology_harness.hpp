@@ -2,7 +2,8 @@
 
 // sub_topology_harness: one planned sub-topology run over in-memory stores, as a task runs it, for
 // the join tests: feed() a record of any of its topics and get "key value @timestamp" per result
-// ("<null>" for a null key or value), restart() as a restarted task does.
+// ("<null>" for a null key or value), restart() as a restarted task does. process() hands over
+// the encoded outputs, headers included, for a test that feeds them to the next sub-topology.
 
 #include <gtest/gtest.h>
 
@@ -20,9 +21,17 @@ namespace sluice::operators::testing {
 
 class sub_topology_harness {
  public:
-  explicit sub_topology_harness(sub_topology plan)
+  explicit sub_topology_harness(sub_topology plan, function_registry registry = {})
       : plan_(std::move(plan)),
+        registry_(std::move(registry)),
         processor_(std::make_unique<sub_topology_processor>(plan_, stores_, registry_)) {}
+
+  // One record as read from its topic (its offset is the harness's next); nullopt: it succeeded
+  // and `out` has its outputs.
+  std::optional<processing_error> process(raw_record in, std::vector<output_record>& out) {
+    in.origin.offset = offset_++;
+    return processor_->process(in, out);
+  }
 
   // The results of one record, which must succeed.
   std::vector<std::string> feed(std::string topic, std::optional<std::string> key,

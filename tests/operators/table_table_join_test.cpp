@@ -66,12 +66,14 @@ TEST(table_table_join_validation, a_valid_join_of_every_kind_passes) {
   }
 }
 
-TEST(table_table_join_validation, a_table_source_is_alone_joined_once_first_and_not_aggregated) {
+// Aggregating the table's updates (table:) is table_regroup_test's.
+TEST(table_table_join_validation, a_table_source_is_alone_joined_once_first_and_not_windowed) {
   auto t = accounts_with_owners(
       {make_step(step_kind::filter, "true", "f"), table_join_step(join_kind::left)});
   t.sources[0].topics.push_back("more-accounts");
   t.sources.push_back(source_spec{{"events"}, data_format::string, data_format::json});
-  t.table = table_aggregation_spec{"counts", {aggregation_spec{"n"}}, 0ms};
+  t.aggregation = windowed_aggregation_spec{
+      "w", window_spec{window_kind::tumbling, 1min}, "", {aggregation_spec{"n"}}};
   const auto all = problems(t);
   EXPECT_TRUE(contains(all, "sources[0].as: a source read as a table is the pipeline's only"))
       << ::testing::PrintToString(all);
@@ -80,7 +82,7 @@ TEST(table_table_join_validation, a_table_source_is_alone_joined_once_first_and_
                        "steps[0].filter: a source read as a table is joined with a table by "
                        "the first step"));
   EXPECT_TRUE(contains(all, "steps[1].join: a pipeline whose source is a table joins once"));
-  EXPECT_TRUE(contains(all, "table: the results of a table-table join are a table's changelog"));
+  EXPECT_TRUE(contains(all, "window: the updates of a table are not windowed"));
 }
 
 TEST(table_table_join_validation, an_outer_join_needs_a_source_read_as_a_table) {

@@ -236,6 +236,25 @@ inline std::map<std::string, json::object> latest_outputs(const std::string& top
   return latest;
 }
 
+// Per key, its records' values in log order as "value @at" ("null" for a tombstone, `at` relative
+// to base_time()), reading every partition of the topic (read_committed): a table's updates.
+inline std::map<std::string, std::vector<std::string>> values_at_by_key(const std::string& topic,
+                                                                        std::int32_t partitions) {
+  std::vector<kafka::topic_partition> all;
+  all.reserve(partitions);
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
+  std::map<std::string, std::vector<std::string>> out;
+  run_coroutine([&](asio::any_io_executor executor) {
+    return read_to_end(executor, all, kafka::isolation_level::read_committed,
+                       [&](const kafka::consumer_record& r) {
+                         const std::string value = r.value ? std::string(r.value_string()) : "null";
+                         out[std::string(r.key_string())].push_back(
+                             value + " @" + std::to_string(r.timestamp - base_time()));
+                       });
+  });
+  return out;
+}
+
 // A store's content: changelog-layout key → value.
 using store_content = std::map<std::string, std::string>;
 

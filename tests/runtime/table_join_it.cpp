@@ -47,22 +47,9 @@ timed_record update(const char* key, std::optional<json::object> value, std::int
   return {key, value ? std::optional<std::string>(json::serialize(*value)) : std::nullopt, at};
 }
 
-// Per key, its results in order: "value @at" ("null" for a deleted result, `at` relative to
-// base_time()), read_committed.
+// Per key, its results in order: "value @at" ("null" for a deleted result), read_committed.
 keyed_results results(const std::string& output) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
-  keyed_results out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         const std::string value = r.value ? std::string(r.value_string()) : "null";
-                         out[std::string(r.key_string())].push_back(
-                             value + " @" + std::to_string(r.timestamp - base_time()));
-                       });
-  });
-  return out;
+  return values_at_by_key(output, partitions);
 }
 
 class runtime_table_join : public ::testing::TestWithParam<operators::delivery_guarantee> {};

@@ -9,12 +9,15 @@
 //      (emit interval 0), so they go out at the first record that may emit them, as in Sluice;
 //   4. table-table joins of accounts and owners (both read as tables, keyed alike), inner, left
 //      and outer, the owner as "owner" (an outer join's owner without an account:
-//      {"owner": ...}), every update of either table emitted, a deleted result as a tombstone.
+//      {"owner": ...}), every update of either table emitted, a deleted result as a tombstone;
+//   5. a table aggregation of a table: accounts regrouped by their "region" (KTable#groupBy), count
+//      and sum of "id", with a subtractor, so an account that moves or is deleted leaves its old
+//      region (Sluice: a table: aggregation after a source read as a table).
 // Values are JSON text handled as strings (no JSON library on the classpath): the amount is read
 // with a pattern, the outputs are written the way Sluice writes them.
 //   java StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT
 //        PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT
-//        ACCOUNTS OWNERS TABLE_INNER_OUT TABLE_LEFT_OUT TABLE_OUTER_OUT
+//        ACCOUNTS OWNERS TABLE_INNER_OUT TABLE_LEFT_OUT TABLE_OUTER_OUT REGROUP_OUT
 // Runs until SIGTERM, then closes cleanly (a final commit).
 import java.time.Duration;
 import java.util.Properties;
@@ -25,7 +28,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
@@ -34,11 +39,24 @@ import org.apache.kafka.streams.kstream.ValueJoiner;
 
 public final class StreamsConformance {
   private static final Pattern AMOUNT = Pattern.compile("\"amount\":(-?\\d+)");
+  private static final Pattern ID = Pattern.compile("\"id\":(-?\\d+)");
+  private static final Pattern REGION = Pattern.compile("\"region\":\"([^\"]*)\"");
+
+  private static String member(Pattern pattern, String value) {
+    Matcher m = pattern.matcher(value);
+    if (!m.find()) throw new IllegalArgumentException("no " + pattern + " in " + value);
+    return m.group(1);
+  }
 
   private static long amount(String order) {
-    Matcher m = AMOUNT.matcher(order);
-    if (!m.find()) throw new IllegalArgumentException("no amount in " + order);
-    return Long.parseLong(m.group(1));
+    return Long.parseLong(member(AMOUNT, order));
+  }
+
+  // "count,total" with one account added (sign 1) or taken out (sign -1).
+  private static String regrouped(String agg, String account, long sign) {
+    String[] parts = agg.split(",");
+    return (Long.parseLong(parts[0]) + sign) + ","
+        + (Long.parseLong(parts[1]) + sign * Long.parseLong(member(ID, account)));
   }
 
   // Sluice's joined value: the left value (an object, or {} when absent) with member `name` set to
@@ -49,10 +67,10 @@ public final class StreamsConformance {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 18) {
+    if (args.length != 19) {
       System.err.println("usage: StreamsConformance BOOTSTRAP APP STATE_DIR ORDERS CUSTOMERS TABLE_OUT JOIN_OUT"
           + " PAYMENTS WINDOW_MS GRACE_MS INNER_OUT LEFT_OUT OUTER_OUT"
-          + " ACCOUNTS OWNERS TABLE_INNER_OUT TABLE_LEFT_OUT TABLE_OUTER_OUT");
+          + " ACCOUNTS OWNERS TABLE_INNER_OUT TABLE_LEFT_OUT TABLE_OUTER_OUT REGROUP_OUT");
       System.exit(2);
     }
     Properties p = new Properties();
@@ -104,6 +122,20 @@ public final class StreamsConformance {
     accounts.join(owners, withOwner).toStream().to(args[15]);
     accounts.leftJoin(owners, withOwner).toStream().to(args[16]);
     accounts.outerJoin(owners, withOwner).toStream().to(args[17]);
+    accounts
+        .groupBy((key, account) -> KeyValue.pair(member(REGION, account), account),
+            Grouped.with(Serdes.String(), Serdes.String()))
+        .aggregate(
+            () -> "0,0",
+            (region, account, agg) -> regrouped(agg, account, 1),
+            (region, account, agg) -> regrouped(agg, account, -1),
+            Materialized.with(Serdes.String(), Serdes.String()))
+        .toStream()
+        .mapValues(agg -> {
+          String[] parts = agg.split(",");
+          return "{\"count\":" + parts[0] + ",\"total\":" + parts[1] + "}";
+        })
+        .to(args[18]);
 
     KafkaStreams streams = new KafkaStreams(builder.build(), p);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -1,9 +1,13 @@
 """Conformance with Kafka Streams: the same table aggregation, the same stream-table left join, the
-same stream-stream joins (inner, left, outer) and the same table-table joins (inner, left, outer)
-run by Kafka Streams (StreamsConformance.java, exactly_once_v2, cache off) and by Sluice (eight
-pipelines in one `sluice run`, exactly_once) on the same input topics of one broker, must write the
-same results: per key, the same sequence of table updates, of joined orders, of stream-stream join
-results and of table-table join results (read back with kafka-python, read_committed).
+same stream-stream joins (inner, left, outer), the same table-table joins (inner, left, outer) and
+the same aggregation of a table (accounts regrouped by region, count and sum with a subtractor) run
+by Kafka Streams (StreamsConformance.java, exactly_once_v2, cache off) and by Sluice (nine pipelines
+in one `sluice run`, exactly_once) on the same input topics of one broker, must write the same
+results: per key, the same sequence of table updates, of joined orders, of stream-stream join
+results and of table-table join results, and the same final table per region (read back with
+kafka-python, read_committed). The regrouped table is compared by its final values: Kafka Streams
+sends an update that keeps its region as one record and Sluice as a subtraction and an addition,
+and the regions' updates from the two partitions interleave as they come.
 
 The input makes the join depend on time: customers are written first, then orders, then a
 customer is renamed and another deleted (a tombstone), then more orders; every record has an
@@ -76,23 +80,46 @@ def produce(bootstrap: str, orders: str, customers: str, payments: str) -> dict:
     return sent
 
 
-def produce_tables(bootstrap: str, accounts: str, owners: str) -> int:
+def produce_tables(bootstrap: str, accounts: str, owners: str) -> tuple[int, dict, dict]:
     """Updates and deletes of accounts and owners (keys a0..a5), in a seeded random order. Account
     timestamps end in 3, owner ones in 7 (no tie across the two topics); one update in six is up
-    to 400 ms behind the ones before it."""
+    to 400 ms behind the ones before it. Each account is in region r0, r1 or r2 (by its id).
+    Returns the number of updates, the final table of accounts per region (count and total of
+    the ids of the accounts there at the end; a region that had any stays, at 0 once empty) and
+    how often an account moved region or was deleted."""
     rng = random.Random(1207)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     t0 = int(time.time() * 1000) - 50_000
+    latest: dict[str, dict] = {}
+    regions: dict[str, dict] = {}
+    changes = {"moves": 0, "deletes": 0}
     for i in range(TABLE_UPDATES):
         topic, offset = (accounts, 3) if rng.random() < 0.5 else (owners, 7)
         key = f"a{rng.randrange(6)}"
-        value = None if rng.random() < 0.3 else ({"id": i} if topic == accounts else {"name": f"owner {i}"})
+        value = None if rng.random() < 0.3 else (
+            {"id": i, "region": f"r{i % 3}"} if topic == accounts else {"name": f"owner {i}"})
         behind = rng.randrange(1, 40) * 10 if rng.random() < 1 / 6 else 0
         producer.send(topic, key=key.encode(), timestamp_ms=t0 + i * 10 + offset - behind,
                       value=None if value is None else json.dumps(value, separators=(",", ":")).encode())
+        if topic != accounts:
+            continue
+        old = latest.pop(key, None)
+        if old is not None:
+            r = regions[old["region"]]
+            r["count"] -= 1
+            r["total"] -= old["id"]
+            if value is None:
+                changes["deletes"] += 1
+            elif value["region"] != old["region"]:
+                changes["moves"] += 1
+        if value is not None:
+            latest[key] = value
+            r = regions.setdefault(value["region"], {"count": 0, "total": 0})
+            r["count"] += 1
+            r["total"] += value["id"]
     producer.flush()
     producer.close()
-    return TABLE_UPDATES
+    return TABLE_UPDATES, regions, changes
 
 
 def end_offsets(bootstrap: str, topics: list[str]) -> dict:
@@ -191,7 +218,38 @@ steps:
 sink: {{ topic: {topics['sluice_table_' + kind]} }}
 """)
         files.append(table_join)
+    regroup = scratch / "regroup.yaml"
+    regroup.write_text(f"""name: conformance-sluice-regroup-{suffix}
+delivery: exactly_once
+sources: [{{ topic: {topics['accounts']}, as: table }}]
+steps:
+  - select_key: value.region
+table:
+  name: per-region
+  aggregate:
+    - {{ name: count, function: count }}
+    - {{ name: total, function: sum, expression: value.id }}
+sink: {{ topic: {topics['sluice_regroup']} }}
+""")
+    files.append(regroup)
     return files
+
+
+def final_tables(bootstrap: str, topics: dict) -> dict[str, dict]:
+    """Each engine's regrouped table: the last value per region."""
+    return {engine: {k: v[-1] for k, v in read_all(bootstrap, topics[f"{engine}_regroup"]).items()}
+            for engine in ("streams", "sluice")}
+
+
+def wait_final_tables(bootstrap: str, topics: dict, want: dict, deadline_s: float) -> dict[str, dict]:
+    """Until both engines' regrouped tables are `want` (the repartition topic's records come after
+    the input's offsets are committed), or the deadline; the last tables read."""
+    deadline = time.time() + deadline_s
+    while True:
+        tables = final_tables(bootstrap, topics)
+        if all(t == want for t in tables.values()) or time.time() > deadline:
+            return tables
+        time.sleep(1)
 
 
 def expected(sent_orders: int) -> tuple[dict, dict]:
@@ -280,14 +338,15 @@ def main() -> int:
     suffix = f"{os.getpid()}-{int(time.time()) % 100000}"
     topics = {name: f"conformance-{name.replace('_', '-')}-{suffix}"
               for name in ("orders", "customers", "payments", "accounts", "owners", "streams_table",
-                           "streams_join", "sluice_table", "sluice_join",
+                           "streams_join", "sluice_table", "sluice_join", "streams_regroup",
+                           "sluice_regroup",
                            *(f"{engine}_{kind}" for engine in ("streams", "sluice")
                              for kind in (*JOIN_KINDS, *TABLE_JOINS)))}
     admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
     admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics.values()])
     admin.close()
     sent = produce(args.bootstrap, topics["orders"], topics["customers"], topics["payments"])
-    table_updates = produce_tables(args.bootstrap, topics["accounts"], topics["owners"])
+    table_updates, regions, region_changes = produce_tables(args.bootstrap, topics["accounts"], topics["owners"])
 
     streams_app = f"conformance-streams-{suffix}"
     files = pipeline_files(scratch, suffix, topics)
@@ -297,7 +356,8 @@ def main() -> int:
               f"conformance-sluice-table-{suffix}": [topics["orders"]],
               f"conformance-sluice-join-{suffix}": [topics["orders"], topics["customers"]],
               **{f"conformance-sluice-{k}-{suffix}": [topics["orders"], topics["payments"]] for k in JOIN_KINDS},
-              **{f"conformance-sluice-table-{k}-{suffix}": [topics["accounts"], topics["owners"]] for k in JOIN_KINDS}}
+              **{f"conformance-sluice-table-{k}-{suffix}": [topics["accounts"], topics["owners"]] for k in JOIN_KINDS},
+              f"conformance-sluice-regroup-{suffix}": [topics["accounts"]]}
     processes: dict[str, subprocess.Popen] = {}
     try:  # started inside: an engine that fails to start leaves none running
         processes["streams"] = subprocess.Popen(
@@ -305,12 +365,13 @@ def main() -> int:
              str(scratch / "streams-state"), topics["orders"], topics["customers"], topics["streams_table"],
              topics["streams_join"], topics["payments"], str(WINDOW_MS), str(GRACE_MS),
              *(topics[f"streams_{k}"] for k in JOIN_KINDS), topics["accounts"], topics["owners"],
-             *(topics[f"streams_{k}"] for k in TABLE_JOINS)],
+             *(topics[f"streams_{k}"] for k in TABLE_JOINS), topics["streams_regroup"]],
             stdout=logs["streams"], stderr=subprocess.STDOUT)
         processes["sluice"] = subprocess.Popen([args.sluice, "run", *map(str, files), "--bootstrap-server",
                                                 args.bootstrap, "--state-dir", str(scratch / "sluice-state")],
                                                stdout=logs["sluice"], stderr=subprocess.STDOUT)
         caught_up = wait_committed(args.bootstrap, groups, 180)
+        regrouped = wait_final_tables(args.bootstrap, topics, regions, 60 if caught_up else 0)
     finally:  # whatever happened, no engine outlives the check
         for p in processes.values():
             p.send_signal(signal.SIGTERM)
@@ -341,6 +402,12 @@ def main() -> int:
             if theirs.get(key) != ours.get(key):
                 failures.append(f"the {join} join differs for {key}:\n  streams {theirs.get(key)}"
                                 f"\n  sluice  {ours.get(key)}"[:1200])
+    if regrouped["streams"] != regrouped["sluice"]:
+        failures.append(f"the regrouped table differs:\n  streams {regrouped['streams']}\n  sluice  {regrouped['sluice']}")
+    if regrouped["sluice"] != regions:
+        failures.append(f"the regrouped table {regrouped['sluice']} != expected {regions}")
+    if region_changes["moves"] == 0 or region_changes["deletes"] == 0:
+        failures.append(f"the accounts never move region or are never deleted: {region_changes}")
     failures += stream_join_coverage(results)
     failures += table_join_coverage(results)
     final = {k: v[-1] for k, v in results["sluice_table"].items()}
@@ -361,7 +428,9 @@ def main() -> int:
     print(f"conformance: Kafka Streams and Sluice agree: {updates} table updates over {len(totals)} keys, "
           f"{sent['orders']} joined orders ({sent['customers']} customer records, one renamed, one deleted), "
           f"stream-stream join results of {sent['orders']} orders and {sent['payments']} payments: {stream_joins}, "
-          f"and table-table join results of {table_updates} account and owner updates: {table_joins}")
+          f"table-table join results of {table_updates} account and owner updates: {table_joins}, "
+          f"and the accounts per region ({region_changes['moves']} moves, {region_changes['deletes']} deletes): "
+          f"{regrouped['sluice']}")
     return 0
 
 

@@ -56,6 +56,17 @@ TEST(pipeline_examples, the_table_table_join_passes_its_tests) {
   expect_tests_pass("customer_accounts.yaml", 2);
 }
 
+TEST(pipeline_examples, a_table_aggregated_per_region_subtracts_moves_and_deletes) {
+  expect_tests_pass("customers_per_region.yaml", 3);
+  const auto described = describe_pipeline(example("customers_per_region.yaml"));
+  ASSERT_TRUE(described.ok) << described.text;
+  for (const auto* line : {"step    per-region-changes: the table's updates",
+                           "internal    customers-per-region-select_key-0-repartition",
+                           "internal    customers-per-region-per-region-previous-changelog"}) {
+    EXPECT_NE(described.text.find(line), std::string::npos) << line << "\n" << described.text;
+  }
+}
+
 TEST(pipeline_examples, branches_to_two_sinks_pass_their_tests) {
   expect_tests_pass("order_routing.yaml", 1);
 }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "pipelines/spec/describe.hpp"
 #include "pipelines/spec/yaml_loader.hpp"
 
@@ -269,21 +272,49 @@ sink: { topic: out }
   EXPECT_EQ(described.find("owners-table"), std::string::npos) << described;
 }
 
-// A table-table join's results are a table's changelog: neither a table aggregation nor a window
-// may follow it, from YAML or from the builder alike, with the same error and the reason.
-TEST(pipeline_builder, an_aggregation_after_a_table_table_join_is_refused_with_the_reason) {
+// The example of a table regrouped per region, from the builder: the same topology.
+TEST(pipeline_builder, a_table_regrouped_per_region_is_the_example_file) {
+  std::ifstream file(std::string(SLUICE_EXAMPLES_DIR) + "/customers_per_region.yaml");
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const auto yaml = load_pipeline(text, "customers_per_region.yaml", {});
+  ASSERT_TRUE(yaml.errors.empty()) << yaml.errors[0].to_string();
+  const auto built = pipeline_builder("customers-per-region")
+                         .delivery(ops::delivery_guarantee::exactly_once)
+                         .commit_interval(100ms)
+                         .source_table("customers")
+                         .select_key("value.region")
+                         .table("per-region")
+                         .aggregate("customers", ops::aggregate_function::count)
+                         .aggregate("spend", ops::aggregate_function::sum, "value.spend")
+                         .aggregate("average_spend", ops::aggregate_function::avg, "value.spend")
+                         .to("customers-per-region")
+                         .build();
+  EXPECT_EQ(built, yaml.pipeline->topology);
+}
+
+// A table-table join's results are a table's changelog: a table aggregation regroups them (each
+// update subtracting the key's previous value), from YAML and from the builder alike; a window,
+// or an aggregation without an inverse, is refused with the same error and the reason.
+TEST(pipeline_builder, a_table_table_join_is_aggregated_with_inverses_and_never_windowed) {
   constexpr const char* joined = R"(name: t
 sources: [{ topic: accounts, as: table }]
 tables: [{ name: owners, topic: owners }]
 steps:
   - join: { table: owners, type: outer, into: owner }
+  - select_key: value.owner.country
 )";
   const auto table_yaml = load_pipeline(std::string(joined) + R"(table:
-  name: per-account
-  aggregate: [{ name: n, function: count }]
+  name: per-country
+  aggregate: [{ name: n, function: count }, { name: total, function: sum, expression: value.balance }]
 sink: { topic: out }
 )",
                                         "t.yaml", {});
+  const auto max_yaml = load_pipeline(std::string(joined) + R"(table:
+  name: per-country
+  aggregate: [{ name: top, function: max, expression: value.balance }]
+sink: { topic: out }
+)",
+                                      "t.yaml", {});
   const auto window_yaml = load_pipeline(std::string(joined) + R"(window:
   type: tumbling
   size: 1m
@@ -295,7 +326,8 @@ sink: { topic: out }
     return pipeline_builder("t")
         .source_table("accounts")
         .table_source("owners", "owners")
-        .join("owners", ops::join_kind::outer, "owner");
+        .join("owners", ops::join_kind::outer, "owner")
+        .select_key("value.owner.country");
   };
   auto built_error = [](pipeline_builder builder) {
     try {
@@ -305,27 +337,46 @@ sink: { topic: out }
     }
     return std::string("built");
   };
-  const auto table_built = built_error(
-      joined_tables().table("per-account").aggregate("n", ops::aggregate_function::count));
+  ASSERT_TRUE(table_yaml.errors.empty()) << table_yaml.errors[0].to_string();
+  const auto table_built = joined_tables()
+                               .table("per-country")
+                               .aggregate("n", ops::aggregate_function::count)
+                               .aggregate("total", ops::aggregate_function::sum, "value.balance")
+                               .to("out")
+                               .build();
+  EXPECT_EQ(table_built, table_yaml.pipeline->topology);
+  const auto described = describe_topology(table_built);
+  for (const auto* line :
+       {"step    per-country-changes: the table's updates: each key's previous value (kept in "
+        "per-country-previous) leaves its group, subtracted, before the new value joins its new "
+        "group",
+        "store   per-country-previous  (key_value), changelog t-per-country-previous-changelog",
+        "table   per-country: group by key (a table's updates: subtract the old value, add the "
+        "new), every update emitted"}) {
+    EXPECT_NE(described.find(line), std::string::npos) << line << "\n" << described;
+  }
+
+  const auto max_built =
+      built_error(joined_tables()
+                      .table("per-country")
+                      .aggregate("top", ops::aggregate_function::max, "value.balance"));
   const auto window_built = built_error(
       joined_tables().window(tumbling(1min)).aggregate("n", ops::aggregate_function::count));
-
-  constexpr const char* table_error =
-      "table: the results of a table-table join are a table's changelog (a null value deletes a "
-      "key): they are not aggregated (re-grouping a table needs each update's old value and a "
-      "subtractor per aggregation";
+  constexpr const char* max_error =
+      "table.aggregate[0].function: max cannot aggregate a table: when a key's value changes or is "
+      "deleted, its old value leaves its group, and max has no inverse";
   constexpr const char* window_error =
-      "window: the results of a table-table join are a table's changelog (a null value deletes a "
-      "key): they are not windowed (a window would count updates, not rows)";
+      "window: the updates of a table are not windowed (a window would count updates, not rows; "
+      "aggregate the table with table: instead)";
   auto all_errors = [](const auto& loaded) {
     std::string all;
     for (const auto& e : loaded.errors) all += e.to_string() + "\n";
     return all;
   };
-  EXPECT_NE(all_errors(table_yaml).find(table_error), std::string::npos) << all_errors(table_yaml);
+  EXPECT_NE(all_errors(max_yaml).find(max_error), std::string::npos) << all_errors(max_yaml);
   EXPECT_NE(all_errors(window_yaml).find(window_error), std::string::npos)
       << all_errors(window_yaml);
-  EXPECT_NE(table_built.find(table_error), std::string::npos) << table_built;
+  EXPECT_NE(max_built.find(max_error), std::string::npos) << max_built;
   EXPECT_NE(window_built.find(window_error), std::string::npos) << window_built;
 }
 
