@@ -21,7 +21,7 @@ constexpr std::chrono::milliseconds eos_transaction_timeout{10'000};
 // (Kafka Streams too picks its own producer defaults): a stream of small outputs then reaches the
 // broker in fewer, larger batches, which halved the broker's CPU per record on the pipeline
 // benchmark (docs/benchmarks.md) for a few MB of memory. `-X batch.size` still wins.
-constexpr std::size_t runtime_batch_size = 128 * 1024;
+constexpr std::size_t runtime_batch_size = std::size_t{128} * 1024;
 
 kafka::producer_config runtime_producer_config(const kafka::client_config& client) {
   kafka::producer_config config;
