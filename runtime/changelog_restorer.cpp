@@ -68,7 +68,11 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
     }
     for (const auto& target : targets) {
       store_progress store{target, {}, 0, follows};
-      if (!follows) store.outcome.to = target.end ? *target.end : ends.at(target.changelog).value();
+      if (target.end) {
+        store.outcome.to = *target.end;
+      } else if (!follows) {
+        store.outcome.to = ends.at(target.changelog).value();
+      }
       if (auto committed = target.store->committed_offset()) {
         store.outcome.from = committed->value;
       } else {
@@ -86,7 +90,7 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
   owners_[owner] = std::move(progress);
   reassign();
   for (const auto& store : owners_[owner].stores) {
-    if (!store.done()) consumer_.seek(store.target.changelog, kafka::log_offset{store.position});
+    if (store.fetching()) consumer_.seek(store.target.changelog, kafka::log_offset{store.position});
   }
 }
 
@@ -94,11 +98,26 @@ void changelog_reader::remove(const owner_id& owner) {
   if (owners_.erase(owner) > 0) reassign();
 }
 
+void changelog_reader::set_limit(const kafka::topic_partition& partition, std::int64_t limit) {
+  for (auto& [owner, progress] : owners_) {
+    for (auto& store : progress.stores) {
+      if (!store.follows || !store.bounded() || store.target.changelog != partition) continue;
+      const bool was_fetching = store.fetching();
+      store.outcome.to = limit;
+      if (was_fetching == store.fetching()) continue;
+      reassign();
+      // Back where the store is: the consumer may have fetched past the old limit before it
+      // stopped (those records were not applied), or never had the partition.
+      if (store.fetching()) consumer_.seek(partition, kafka::log_offset{store.position});
+    }
+  }
+}
+
 void changelog_reader::reassign() {
   std::vector<kafka::topic_partition> active;
   for (const auto& [owner, progress] : owners_) {
     for (const auto& store : progress.stores) {
-      if (!store.done()) active.push_back(store.target.changelog);
+      if (store.fetching()) active.push_back(store.target.changelog);
     }
   }
   consumer_.assign(active);  // partitions kept keep their position
@@ -130,6 +149,12 @@ std::optional<std::int64_t> changelog_reader::lag(const owner_id& owner) const {
   if (found == owners_.end()) return std::nullopt;
   std::int64_t behind = 0;
   for (const auto& store : found->second.stores) {
+    if (store.bounded()) {
+      // An input topic's store is caught up at its limit, the group's committed offset: what
+      // lies past it is the active task's input, which a takeover processes rather than restores.
+      behind += std::max<std::int64_t>(0, store.outcome.to - store.position);
+      continue;
+    }
     // The last stable offset: a read_committed reader never gets past an open transaction.
     auto end = consumer_.last_stable_offset(store.target.changelog);
     if (!end) return std::nullopt;
@@ -143,7 +168,7 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   std::vector<finished> out;
   bool any_active = false;
   for (const auto& [owner, progress] : owners_) {
-    for (const auto& store : progress.stores) any_active = any_active || !store.done();
+    for (const auto& store : progress.stores) any_active = any_active || store.fetching();
   }
   std::map<kafka::topic_partition, std::vector<state::change>> changes;
   // Where each store is: a record below it was applied already (the consumer went back, below).
@@ -157,7 +182,7 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   for (const auto& [owner, progress] : owners_) {
     for (const auto& store : progress.stores) {
       applies[store.target.changelog] = {
-          store.position, store.target.end ? std::optional(store.outcome.to) : std::nullopt,
+          store.position, store.bounded() ? std::optional(store.outcome.to) : std::nullopt,
           &store.target};
     }
   }
@@ -186,11 +211,11 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   bool assignment_changed = false;
   for (auto& [owner, progress] : owners_) {
     for (auto& store : progress.stores) {
-      if (store.done()) continue;
+      if (!store.fetching()) continue;
       // The position, not the last record's offset: transaction markers take offsets too. An
-      // input topic's restore stops at its end, wherever the fetch got to.
+      // input topic's restore (or follower) stops at its end, wherever the fetch got to.
       auto position = (co_await consumer_.position(store.target.changelog)).value();
-      if (store.target.end) position = std::min(position, store.outcome.to);
+      if (store.bounded()) position = std::min(position, store.outcome.to);
       if (position < store.position) {
         // The consumer went back below what the store holds: a reset after a leader change
         // it took for a log truncation (KIP-320) at the tail, past the last committed record.
@@ -218,6 +243,8 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
         store.outcome.elapsed = clock::now() - progress.started;
         log_done(owner, store);
         assignment_changed = true;
+      } else if (store.waiting()) {
+        assignment_changed = true;  // at its limit: not fetched until the limit moves
       }
     }
   }

@@ -23,7 +23,9 @@
 // topic, operators::table_restore::source, Kafka Streams' source-topic optimisation): its target
 // says how a record of that topic becomes a store change and where to stop, the group's committed
 // offset of the partition (what the task processed), not the topic's end: records after it are
-// the task's input, processed normally. Such stores are never followed (see standby_tasks).
+// the task's input, processed normally. A follower of such a store (a standby) reads up to a
+// limit too, the group's committed offset as last looked up, which set_limit() moves on as the
+// active task commits (see standby_limits); at the limit its partition is not fetched.
 //
 // restore_store() restores one store to the end at once (the benchmark's entry point; the same
 // code path).
@@ -72,8 +74,8 @@ struct restore_target {
   state::state_store* store = nullptr;
   kafka::topic_partition changelog;
   // Restored from an input topic: the change a record makes (nullopt: none), and the offset to
-  // stop at (the group's committed one). Unset for a changelog: records are changes as they are,
-  // read to the end offset.
+  // stop at (the group's committed one; in follow mode the first limit, moved by set_limit()).
+  // Unset for a changelog: records are changes as they are, read to the end offset.
   std::function<std::optional<state::change>(const kafka::consumer_record&)> convert{};
   std::optional<std::int64_t> end{};
 };
@@ -98,6 +100,10 @@ class changelog_reader {
   asio::awaitable<void> add(owner_id owner, std::vector<restore_target> targets);
   // Stops restoring the owner's stores (its task was closed); what was applied stays applied.
   void remove(const owner_id& owner);
+  // Follow mode: the store that follows input partition `partition` (a target with an end) may
+  // now read up to `limit`, exclusive. A store that waited at its old limit is fetched again from
+  // where it is.
+  void set_limit(const kafka::topic_partition& partition, std::int64_t limit);
   // Reads what arrives within `timeout` and applies it; returns the owners now fully restored.
   asio::awaitable<std::vector<finished>> poll(std::chrono::milliseconds timeout);
   bool idle() const { return owners_.empty(); }
@@ -105,7 +111,8 @@ class changelog_reader {
   // Changelog records still to read, over every store being restored.
   std::int64_t remaining() const;
   // Follow mode: offsets the owner's stores are behind their changelogs' ends, as of the last
-  // fetch; nullopt before every store's end is known (nothing fetched yet).
+  // fetch (a store that follows an input topic: behind its limit); nullopt before every
+  // changelog's end is known (nothing fetched yet).
   std::optional<std::int64_t> lag(const owner_id& owner) const;
   struct store_progress_view {
     owner_id owner;
@@ -131,7 +138,12 @@ class changelog_reader {
     restore_outcome outcome;
     std::int64_t position = 0;
     bool follows = false;
+    // Read up to outcome.to (an input topic's store), not to whatever end the changelog has.
+    bool bounded() const { return target.end.has_value(); }
     bool done() const { return !follows && position >= outcome.to; }
+    // A follower at its limit: nothing to read until set_limit() moves it.
+    bool waiting() const { return follows && bounded() && position >= outcome.to; }
+    bool fetching() const { return !done() && !waiting(); }
   };
   struct owner_progress {
     std::vector<store_progress> stores;

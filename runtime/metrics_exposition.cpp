@@ -97,6 +97,9 @@ void add_record_counts(families& out, const runtime_metrics& m) {
               value(m.changelog_records));
   out.counter("sluice_restored_records_total",
               "Changelog records applied to stores while restoring", value(m.restored_records));
+  out.counter("sluice_standby_records_total",
+              "Records standby tasks applied to their stores (changelogs, tables' own topics)",
+              value(m.standby_records));
   out.counter("sluice_rebalance_events_total", "Assignments, revocations and losses handled",
               value(m.rebalance_events));
 }

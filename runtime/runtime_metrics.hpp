@@ -55,6 +55,7 @@ struct runtime_metrics {
   std::atomic<std::uint64_t> commits{0};
   std::atomic<std::uint64_t> aborted_transactions{0};
   std::atomic<std::uint64_t> restored_records{0};
+  std::atomic<std::uint64_t> standby_records{0};  // applied by standby tasks
   std::atomic<std::uint64_t> changelog_records{0};
   std::atomic<std::uint64_t> assigned_tasks{0};   // tasks running (restored, processing)
   std::atomic<std::uint64_t> restoring_tasks{0};  // tasks assigned, still restoring their stores

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "kafka/protocol/error_code.hpp"
+#include "runtime/source_table_target.hpp"
 
 namespace sluice::runtime {
 namespace {
@@ -26,19 +27,20 @@ std::optional<task_id> parse_task_directory(const std::string& name) {
 
 }  // namespace
 
-standby_tasks::standby_tasks(const operators::topology& topology,
-                             const operators::topology_plan& plan,
-                             const operators::function_registry& registry,
-                             std::filesystem::path app_dir,
-                             std::shared_ptr<state::rocksdb::memory_budget> memory,
-                             kafka::consumer& changelog_consumer)
+standby_tasks::standby_tasks(
+    const operators::topology& topology, const operators::topology_plan& plan,
+    const operators::function_registry& registry, std::filesystem::path app_dir,
+    std::shared_ptr<state::rocksdb::memory_budget> memory, kafka::consumer& changelog_consumer,
+    committed_offsets_lookup committed, std::function<void(std::size_t)> on_applied)
     : topology_(topology),
       plan_(plan),
       registry_(registry),
       app_dir_(std::move(app_dir)),
       memory_(std::move(memory)),
-      reader_(changelog_consumer, topology.name + " standby", {},
-              changelog_reader::reading_mode::follow) {}
+      reader_(changelog_consumer, topology.name + " standby", std::move(on_applied),
+              changelog_reader::reading_mode::follow),
+      committed_(std::move(committed)),
+      limits_(topology.effective_commit_interval()) {}
 
 standby_tasks::~standby_tasks() = default;
 
@@ -54,22 +56,22 @@ asio::awaitable<void> standby_tasks::keep(std::set<task_id> wanted,
     if (tasks_.contains(id)) continue;
     if (static_cast<std::size_t>(id.sub_topology) >= plan_.sub_topologies.size()) continue;
     const auto& sub = plan_.sub_topologies.at(static_cast<std::size_t>(id.sub_topology));
-    // Nothing to keep warm: no store, or only tables restored from their own topic (below).
-    if (std::none_of(sub.stores.begin(), sub.stores.end(),
-                     [](const operators::store_plan& store) { return store.changelogged(); }))
-      continue;
+    if (sub.stores.empty()) continue;  // nothing to keep warm
     on_disk_.erase(id);
     unused_since_.erase(id);
     auto t = open_task(id, sub, app_dir_, topology_.name, memory_, registry_);
     std::vector<restore_target> targets;
     for (auto& entry : t->stores()) {
-      // A table restored from its own topic is not followed: that topic runs ahead of what the
-      // active task committed, and a standby's store must never hold a row the active task's
-      // committed position does not (its takeover would join records processed again with
-      // rows from after them). It stays at its offset; the takeover restores the gap up to the
-      // committed offset (Kafka Streams' standbys stop at the committed offset too).
-      if (!entry.from_source()) targets.push_back({&entry.store->store(), entry.changelog});
+      if (entry.from_source()) {
+        // A table restored from its own topic: read nothing until the group's committed offset
+        // is known (the next update() looks it up), then up to it.
+        const auto at = entry.store->store().committed_offset();
+        targets.push_back(source_table_target(*t, entry, at ? at->value : 0));
+      } else {
+        targets.push_back({&entry.store->store(), entry.changelog});
+      }
     }
+    limits_.track(source_partitions(*t));
     auto& held = *tasks_.emplace(id, std::move(t)).first->second;
     spdlog::info("{}: task {}: standby from offset sum {}", topology_.name, id.to_string(),
                  held.offset_sum());
@@ -81,6 +83,7 @@ asio::awaitable<void> standby_tasks::update() {
   if (tasks_.empty()) co_return;
   std::string retry_reason;
   try {
+    if (limits_.due(std::chrono::steady_clock::now())) co_await refresh_limits();
     co_await reader_.poll(std::chrono::milliseconds(0));
   } catch (const kafka::kafka_error& e) {
     if (!e.retriable()) throw;
@@ -90,10 +93,40 @@ asio::awaitable<void> standby_tasks::update() {
     spdlog::warn("{}: standby update failed, retrying: {}", topology_.name, retry_reason);
 }
 
+asio::awaitable<void> standby_tasks::refresh_limits() {
+  const auto now = std::chrono::steady_clock::now();
+  std::map<kafka::topic_partition, std::int64_t> committed;
+  std::string retry_reason;
+  try {
+    committed = co_await committed_(limits_.begin_refresh(now));
+  } catch (const kafka::kafka_error& e) {
+    if (!e.retriable()) throw;
+    retry_reason = e.what();
+  }
+  if (!retry_reason.empty()) {
+    limits_.refresh_failed(now);
+    spdlog::warn(
+        "{}: looking up the committed offsets standbys read up to failed, retrying in {} s: {}",
+        topology_.name, standby_limits::failure_backoff.count(), retry_reason);
+    co_return;
+  }
+  for (const auto& [partition, limit] : limits_.update(committed))
+    reader_.set_limit(partition, limit);
+}
+
+std::vector<kafka::topic_partition> standby_tasks::source_partitions(const task& t) {
+  std::vector<kafka::topic_partition> partitions;
+  for (const auto& entry : t.stores()) {
+    if (entry.from_source()) partitions.push_back(entry.changelog);
+  }
+  return partitions;
+}
+
 std::unique_ptr<task> standby_tasks::take(const task_id& id) {
   auto found = tasks_.find(id);
   if (found == tasks_.end()) return nullptr;
   reader_.remove(id.to_string());
+  limits_.forget(source_partitions(*found->second));
   auto t = std::move(found->second);
   tasks_.erase(found);
   spdlog::info("{}: task {}: standby becomes active at offset sum {}", topology_.name,
@@ -102,6 +135,12 @@ std::unique_ptr<task> standby_tasks::take(const task_id& id) {
 }
 
 std::optional<std::int64_t> standby_tasks::lag(const task_id& id) const {
+  auto found = tasks_.find(id);
+  if (found == tasks_.end()) return std::nullopt;
+  // Until the committed offset is looked up, how far behind it the table is is not known.
+  for (const auto& partition : source_partitions(*found->second)) {
+    if (!limits_.limit(partition)) return std::nullopt;
+  }
   return reader_.lag(id.to_string());
 }
 
@@ -109,6 +148,7 @@ void standby_tasks::close(const task_id& id) {
   auto found = tasks_.find(id);
   if (found == tasks_.end()) return;
   reader_.remove(id.to_string());
+  limits_.forget(source_partitions(*found->second));
   found->second->flush();
   on_disk_[id] = found->second->offset_sum();
   unused_since_[id] = std::chrono::steady_clock::now();

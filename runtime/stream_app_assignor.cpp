@@ -1,5 +1,8 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "kafka/admin/admin_client.hpp"
 #include "runtime/stream_app_impl.hpp"
 
 namespace sluice::runtime {
@@ -34,6 +37,23 @@ asio::awaitable<void> stream_app::impl::fence_vanished_owners() {
           topology.name, transactional_id, failure);
     }
   }
+}
+
+// The group's committed offsets of these partitions, up to which standbys read tables restored
+// from their own topic. The admin's OffsetFetch does not set require_stable: it answers the
+// offsets of the last committed transaction at once, where the consumer's lookup would wait for
+// the active's open one (under exactly-once there nearly always is one). A short timeout: the
+// loop waits for it, and a failure only leaves the limits where they are until a later try.
+asio::awaitable<std::map<kafka::topic_partition, std::int64_t>>
+stream_app::impl::group_committed_offsets(std::vector<kafka::topic_partition> partitions) {
+  kafka::admin_client admin(*admin_cluster, {.api_timeout = standby_limit_lookup_timeout});
+  const auto committed = co_await admin.list_group_offsets(topology.name, std::move(partitions));
+  std::map<kafka::topic_partition, std::int64_t> offsets;
+  for (const auto& [partition, found] : committed) {
+    // -1: nothing committed, so the active task's table starts empty.
+    if (found.error.ok()) offsets.emplace(partition, std::max<std::int64_t>(found.offset, 0));
+  }
+  co_return offsets;
 }
 
 // Standby orders of the last assignment, once its partitions are handled; warm-ups that have

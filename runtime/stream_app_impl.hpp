@@ -32,6 +32,8 @@ namespace sluice::runtime {
 
 // The first pause between two asks for a rebalance by a member whose warm-ups caught up.
 inline constexpr std::chrono::seconds first_warmup_pause{10};
+// How long a look-up of the group's committed offsets for the standbys may hold the loop.
+inline constexpr std::chrono::seconds standby_limit_lookup_timeout{1};
 
 struct stream_app::impl {
   using clock = std::chrono::steady_clock;
@@ -77,6 +79,8 @@ struct stream_app::impl {
                          const kafka::client_config& client, const std::string& instance_id);
   asio::awaitable<void> follow_assignor_orders();
   asio::awaitable<void> fence_vanished_owners();
+  asio::awaitable<std::map<kafka::topic_partition, std::int64_t>> group_committed_offsets(
+      std::vector<kafka::topic_partition> partitions);
   void ask_for_warmed_up_tasks();
   asio::awaitable<std::vector<kafka::topic_partition>> not_caught_up(
       std::vector<kafka::topic_partition> empty);

@@ -21,7 +21,7 @@ constexpr std::chrono::milliseconds eos_transaction_timeout{10'000};
 // (Kafka Streams too picks its own producer defaults): a stream of small outputs then reaches the
 // broker in fewer, larger batches, which halved the broker's CPU per record on the pipeline
 // benchmark (docs/benchmarks.md) for a few MB of memory. `-X batch.size` still wins.
-constexpr std::size_t runtime_batch_size = 128 * 1024;
+constexpr std::size_t runtime_batch_size = std::size_t{128} * 1024;
 
 kafka::producer_config runtime_producer_config(const kafka::client_config& client) {
   kafka::producer_config config;
@@ -123,7 +123,12 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   input = make_input_port(*consumer);
   tasks = std::make_unique<task_manager>(topology, plan, registry, app_dir, memory, *input,
                                          *restore_consumer, owner.metrics_);
-  if (standby_consumer) tasks->enable_standbys(*standby_consumer);
+  if (standby_consumer) {
+    tasks->enable_standbys(*standby_consumer,
+                           [this](std::vector<kafka::topic_partition> partitions) {
+                             return group_committed_offsets(std::move(partitions));
+                           });
+  }
   collector = std::make_unique<record_collector>(*producer, std::move(routes));
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer,
                                          config.hooks, owner.metrics_);

@@ -58,6 +58,7 @@ class task {
   const operators::sub_topology& plan() const { return plan_; }
   const state::rocksdb::open_result& database_state() const { return database_.result(); }
   std::vector<task_store>& stores() { return stores_; }
+  const std::vector<task_store>& stores() const { return stores_; }
 
   // Builds the processor; the stores must be restored first.
   void start_processing();

@@ -5,20 +5,12 @@
 #include <stdexcept>
 
 #include "kafka/protocol/error_code.hpp"
-#include "operators/table_row.hpp"
 #include "runtime/runtime_metrics.hpp"
+#include "runtime/source_table_target.hpp"
 
 namespace sluice::runtime {
 
 namespace {
-
-const operators::table_source_spec& table_of(const operators::sub_topology& plan,
-                                             const std::string& topic) {
-  for (const auto& table : plan.tables) {
-    if (table.topic == topic) return table;
-  }
-  throw std::logic_error("task_manager: no table reads topic '" + topic + "' in its plan");
-}
 
 // What the reader restores a task's stores from, and up to where (see restore_target).
 std::vector<restore_target> restore_targets(
@@ -26,25 +18,17 @@ std::vector<restore_target> restore_targets(
     const std::map<kafka::topic_partition, std::optional<kafka::offset_and_metadata>>& committed) {
   std::vector<restore_target> targets;
   for (auto& entry : t.stores()) {
-    restore_target target{&entry.store->store(), entry.changelog, {}, {}};
     if (entry.from_source()) {
       // A table restored from its own topic: up to where the task's processing resumes (the
       // group's committed offset), never past it; without one, processing starts from the
       // reset position and applies the table's records itself.
       auto found = committed.find(entry.changelog);
-      target.end = found != committed.end() && found->second ? found->second->offset : 0;
-      const auto* table = &table_of(t.plan(), entry.plan.source_topic);
-      target.convert = [table](const kafka::consumer_record& record) {
-        auto bytes = [](const std::optional<kafka::protocol::bytes_view>& part) {
-          return part ? std::optional<std::string>(kafka::protocol::as_string_view(*part))
-                      : std::nullopt;
-        };
-        return operators::table_row_change(
-            *table, bytes(record.key), bytes(record.value),
-            {std::string(record.topic), record.partition, record.offset});
-      };
+      const std::int64_t end =
+          found != committed.end() && found->second ? found->second->offset : 0;
+      targets.push_back(source_table_target(t, entry, end));
+      continue;
     }
-    targets.push_back(std::move(target));
+    targets.push_back({&entry.store->store(), entry.changelog, {}, {}});
   }
   return targets;
 }
@@ -84,9 +68,13 @@ std::map<std::string, int, std::less<>> task_manager::sub_topologies_by_topic(
 
 task_manager::~task_manager() = default;
 
-void task_manager::enable_standbys(kafka::consumer& standby_consumer) {
-  standbys_ = std::make_unique<standby_tasks>(topology_, plan_, registry_, app_dir_, memory_,
-                                              standby_consumer);
+void task_manager::enable_standbys(kafka::consumer& standby_consumer,
+                                   standby_tasks::committed_offsets_lookup committed) {
+  standbys_ = std::make_unique<standby_tasks>(
+      topology_, plan_, registry_, app_dir_, memory_, standby_consumer, std::move(committed),
+      [&metrics = metrics_](std::size_t records) {
+        metrics.standby_records.fetch_add(records, std::memory_order_relaxed);
+      });
   standbys_->scan_local_state(active_ids());
 }
 

@@ -52,9 +52,11 @@ class task_manager {
                std::shared_ptr<state::rocksdb::memory_budget> memory, input_port& consumer,
                kafka::consumer& restore_consumer, runtime_metrics& metrics);
   // Standby and warm-up tasks read their changelogs with `standby_consumer` (the runtime's task
-  // assignor is in use); before the first join, so that the first report holds them, the
-  // application's directory is scanned for local state.
-  void enable_standbys(kafka::consumer& standby_consumer);
+  // assignor is in use), and tables restored from their own topic up to the offsets `committed`
+  // looks up; before the first join, so that the first report holds them, the application's
+  // directory is scanned for local state.
+  void enable_standbys(kafka::consumer& standby_consumer,
+                       standby_tasks::committed_offsets_lookup committed);
   standby_tasks* standbys() { return standbys_.get(); }
   const standby_tasks* standbys() const { return standbys_.get(); }
   ~task_manager();

@@ -24,6 +24,12 @@ kafka::client_config unstarted_client() {
   return config;
 }
 
+// Never called here: no standby is opened.
+asio::awaitable<std::map<kafka::topic_partition, std::int64_t>> no_lookup(
+    std::vector<kafka::topic_partition> /*partitions*/) {
+  co_return std::map<kafka::topic_partition, std::int64_t>{};
+}
+
 struct fixture {
   fixture()
       : topology(test_support::counting_pipeline("standby-test", "in", "out",
@@ -64,7 +70,8 @@ TEST(standby_tasks, the_report_gives_the_offset_sums_of_state_left_on_disk) {
   f.leave_state({0, 1}, 40);
   f.leave_state({0, 2}, 0);  // a directory without committed state is no state
   fs::create_directories(f.app_dir / "not-a-task");
-  standby_tasks standbys(f.topology, f.plan, f.registry, f.app_dir, f.memory, f.consumer);
+  standby_tasks standbys(f.topology, f.plan, f.registry, f.app_dir, f.memory, f.consumer,
+                         no_lookup);
   standbys.scan_local_state({});
   const auto report = standbys.report("host:1", {});
   EXPECT_EQ(report.process, "host:1");
@@ -79,7 +86,8 @@ TEST(standby_tasks, state_unused_past_the_delay_is_deleted_but_never_an_open_tas
   fixture f;
   f.leave_state({0, 0}, 10);
   f.leave_state({0, 1}, 10);
-  standby_tasks standbys(f.topology, f.plan, f.registry, f.app_dir, f.memory, f.consumer);
+  standby_tasks standbys(f.topology, f.plan, f.registry, f.app_dir, f.memory, f.consumer,
+                         no_lookup);
   standbys.scan_local_state({});
   EXPECT_EQ(standbys.delete_unused_state(std::chrono::hours(1), {}), 0U)
       << "not unused for long enough";

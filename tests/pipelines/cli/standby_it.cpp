@@ -154,27 +154,41 @@ std::string joined(const std::set<std::string>& items) {
 }
 
 // One table-count pipeline, its input topic, and the `sluice run` instances of it the test
-// starts, each with a state directory and instance id of its own.
+// starts, each with a state directory and instance id of its own. With a customers table, every
+// input record is first joined (left) with the table `<input>-customers`, restored from its own
+// topic, whose rows are keyed like the input: the task then also keeps a store without a
+// changelog, which its standby reads from that topic up to the group's committed offset.
 class standby_pipeline {
  public:
-  explicit standby_pipeline(const std::string& name)
+  enum class table_join : std::uint8_t { none, customers_from_their_topic };
+
+  explicit standby_pipeline(const std::string& name, table_join join = table_join::none)
       : dir_(fs::temp_directory_path() / ("sluice-standby-it-" + test::unique_topic(name))),
         input_(test::unique_topic(name + "-in")),
         output_(input_ + "-counts"),
+        customers_(join == table_join::none ? std::string() : input_ + "-customers"),
         app_(test::unique_topic(name)) {
     fs::create_directories(dir_);
     std::ofstream(dir_ / "producer.py") << producer_script;
     std::ofstream(dir_ / "reader.py") << reader_script;
     std::ofstream(dir_ / "changelog_ends.py") << changelog_ends_script;
-    test_support::run_on_cluster(
-        test::bootstrap_servers(),
-        {"topics", "create", "--topic", input_, "--partitions", std::to_string(partition_count)});
-    std::ofstream(dir_ / "counter.yaml")
-        << "name: " << app_ << "\ndelivery: exactly_once\ncommit_interval: 100ms\n"
-        << "standby_replicas: 1\n"
-        << "sources:\n  - topic: " << input_ << "\n    value_format: json\n"
-        << "table:\n  name: per-key\n  aggregate:\n    - { name: n, function: count }\n"
-        << "sink:\n  topic: " << output_ << "\n";
+    for (const auto& topic : {input_, customers_}) {
+      if (topic.empty()) continue;
+      test_support::run_on_cluster(
+          test::bootstrap_servers(),
+          {"topics", "create", "--topic", topic, "--partitions", std::to_string(partition_count)});
+    }
+    std::ofstream yaml(dir_ / "counter.yaml");
+    yaml << "name: " << app_ << "\ndelivery: exactly_once\ncommit_interval: 100ms\n"
+         << "standby_replicas: 1\n"
+         << "sources:\n  - topic: " << input_ << "\n    value_format: json\n";
+    if (!customers_.empty()) {
+      yaml << "tables:\n  - { name: customers, topic: " << customers_
+           << ", value_format: json, restore_from: source }\n"
+           << "steps:\n  - join: { table: customers, type: left, into: customer }\n";
+    }
+    yaml << "table:\n  name: per-key\n  aggregate:\n    - { name: n, function: count }\n"
+         << "sink:\n  topic: " << output_ << "\n";
   }
   ~standby_pipeline() {
     instances_.clear();  // killed first: they hold files in dir_
@@ -208,14 +222,27 @@ class standby_pipeline {
     return history_of(instance.log(), app_);
   }
 
-  // `count` more records, at `rate` a second (0: at once); done when the future is ready.
+  // `count` more records, at `rate` a second (0: at once); done when the future is ready. With a
+  // customers table, as many rows of it alongside, at the same rate (updates of the same keys).
   std::future<python_result> produce(int count, int rate) {
-    const std::vector<std::string> args{test::bootstrap_servers(), input_,
-                                        std::to_string(produced_), std::to_string(count),
-                                        std::to_string(rate),      std::to_string(key_count)};
+    auto args_for = [&](const std::string& topic) {
+      return std::vector<std::string>{test::bootstrap_servers(), topic,
+                                      std::to_string(produced_), std::to_string(count),
+                                      std::to_string(rate),      std::to_string(key_count)};
+    };
+    const auto input_args = args_for(input_);
+    const auto table_args = customers_.empty() ? std::vector<std::string>() : args_for(customers_);
     produced_ += count;
-    return std::async(std::launch::async,
-                      [script = dir_ / "producer.py", args] { return run_python(script, args); });
+    return std::async(std::launch::async, [script = dir_ / "producer.py", input_args, table_args] {
+      auto rows = std::async(std::launch::async, [&] {
+        return table_args.empty() ? python_result{0, ""} : run_python(script, table_args);
+      });
+      auto result = run_python(script, input_args);
+      const auto table = rows.get();
+      if (result.status == 0) result.status = table.status;
+      result.output += table.output;
+      return result;
+    });
   }
 
   // The output, read_committed, once it has an update for every record produced.
@@ -273,6 +300,7 @@ class standby_pipeline {
   fs::path dir_;
   std::string input_;
   std::string output_;
+  std::string customers_;  // the table's topic; empty without one
   std::string app_;
   int produced_ = 0;
   std::vector<std::unique_ptr<sluice_process>> instances_;
@@ -295,9 +323,10 @@ double seconds_since(clock_type::time_point start) {
 
 // Two instances, each task active on one and a standby on the other; one is killed for good
 // while input arrives. Its tasks go to the survivor's standbys, which followed the changelogs:
-// the restore reads almost nothing of them (a restore without a standby reads all).
-TEST(sluice_run_standbys, failover_to_a_standby_restores_almost_nothing) {
-  standby_pipeline pipeline("failover");
+// the restore reads almost nothing of them (a restore without a standby reads all, and with a
+// customers table restored from its topic, all of the table's partition too: as many records as
+// the changelog has).
+void fail_over_while_input_arrives(standby_pipeline& pipeline) {
   auto& survivor = pipeline.start("survivor");
   auto& victim = pipeline.start("victim");
   ASSERT_TRUE(wait_until([&] {
@@ -329,7 +358,7 @@ TEST(sluice_run_standbys, failover_to_a_standby_restores_almost_nothing) {
                          << survivor.log();
   std::cout << "failover: the survivor ran " << joined(victim_tasks) << " " << failover_seconds
             << " s after the kill\n";
-  RecordProperty("failover_seconds", std::to_string(failover_seconds));
+  ::testing::Test::RecordProperty("failover_seconds", std::to_string(failover_seconds));
 
   const auto more = more_input.get();
   ASSERT_EQ(more.status, 0) << more.output;
@@ -356,6 +385,19 @@ TEST(sluice_run_standbys, failover_to_a_standby_restores_almost_nothing) {
                                   << " restored more than a tenth of its changelog";
   }
   EXPECT_EQ(survivor.stop(), 0) << survivor.log();
+}
+
+TEST(sluice_run_standbys, failover_to_a_standby_restores_almost_nothing) {
+  standby_pipeline pipeline("failover");
+  fail_over_while_input_arrives(pipeline);
+}
+
+// The same with a table restored from its own topic in the task: its standby followed that topic
+// up to the committed offsets, so the takeover restores almost nothing of it either.
+TEST(sluice_run_standbys, failover_with_a_table_restored_from_its_topic_restores_almost_nothing) {
+  standby_pipeline pipeline("failover-table",
+                            standby_pipeline::table_join::customers_from_their_topic);
+  fail_over_while_input_arrives(pipeline);
 }
 
 // One instance holds all four tasks; two more join while input arrives. A new instance has no
