@@ -75,6 +75,23 @@ inline operators::topology counting_pipeline(const std::string& app, const std::
   return t;
 }
 
+// A pipeline whose only source is `topic` read as a table (string keys, JSON values), committing
+// every 100 ms, writing JSON to `output`; the caller adds its steps and aggregation.
+inline operators::topology table_source_pipeline(const std::string& app, const std::string& topic,
+                                                 const std::string& output,
+                                                 operators::delivery_guarantee delivery) {
+  operators::topology t;
+  t.name = app;
+  t.delivery = delivery;
+  t.commit_interval = std::chrono::milliseconds(100);
+  operators::source_spec source{
+      {topic}, operators::data_format::string, operators::data_format::json};
+  source.as_table = true;
+  t.sources.push_back(source);
+  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
+  return t;
+}
+
 // The same count and sum per key as a table aggregation (no window): one key-value store.
 inline operators::topology table_counting_pipeline(const std::string& app, const std::string& input,
                                                    const std::string& output,
@@ -219,19 +236,24 @@ inline asio::awaitable<void> read_to_end(asio::any_io_executor executor,
   co_await consumer.stop();
 }
 
-// The latest output value per key, reading the whole topic (read_committed).
-inline std::map<std::string, json::object> latest_outputs(const std::string& topic,
-                                                          std::int32_t partitions) {
+// Every committed record of the topic's partitions 0..partitions-1, in log order per partition,
+// handed to `visit` (an independent reader: its own read_committed consumer).
+inline void read_committed_topic(const std::string& topic, std::int32_t partitions,
+                                 const std::function<void(const kafka::consumer_record&)>& visit) {
   std::vector<kafka::topic_partition> all;
   all.reserve(partitions);
   for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
-  std::map<std::string, json::object> latest;
   run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         latest[std::string(r.key_string())] =
-                             json::parse(r.value_string()).as_object();
-                       });
+    return read_to_end(executor, all, kafka::isolation_level::read_committed, visit);
+  });
+}
+
+// The latest output value per key, reading the whole topic (read_committed).
+inline std::map<std::string, json::object> latest_outputs(const std::string& topic,
+                                                          std::int32_t partitions) {
+  std::map<std::string, json::object> latest;
+  read_committed_topic(topic, partitions, [&](const kafka::consumer_record& r) {
+    latest[std::string(r.key_string())] = json::parse(r.value_string()).as_object();
   });
   return latest;
 }
@@ -240,17 +262,11 @@ inline std::map<std::string, json::object> latest_outputs(const std::string& top
 // to base_time()), reading every partition of the topic (read_committed): a table's updates.
 inline std::map<std::string, std::vector<std::string>> values_at_by_key(const std::string& topic,
                                                                         std::int32_t partitions) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
   std::map<std::string, std::vector<std::string>> out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         const std::string value = r.value ? std::string(r.value_string()) : "null";
-                         out[std::string(r.key_string())].push_back(
-                             value + " @" + std::to_string(r.timestamp - base_time()));
-                       });
+  read_committed_topic(topic, partitions, [&](const kafka::consumer_record& r) {
+    const std::string value = r.value ? std::string(r.value_string()) : "null";
+    out[std::string(r.key_string())].push_back(value + " @" +
+                                               std::to_string(r.timestamp - base_time()));
   });
   return out;
 }

@@ -96,15 +96,8 @@ ops::topology graph(const std::string& app, const std::string& input, const outp
 keyed_results read_all(const std::string& topic,
                        const std::function<std::string(const json::object&)>& describe) {
   keyed_results out;
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         out[std::string(r.key_string())].push_back(
-                             describe(json::parse(r.value_string()).as_object()));
-                       });
+  read_committed_topic(topic, partitions, [&](const kafka::consumer_record& r) {
+    out[std::string(r.key_string())].push_back(describe(json::parse(r.value_string()).as_object()));
   });
   return out;
 }

@@ -65,19 +65,12 @@ inline asio::awaitable<void> produce_json(
 // order id -> the customer names it was joined with ("" for null), in log order, every output
 // read_committed.
 inline keyed_results joined(const std::string& output, std::int32_t partitions) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   keyed_results out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(
-        executor, all, kafka::isolation_level::read_committed,
-        [&](const kafka::consumer_record& r) {
-          const auto value = json::parse(r.value_string()).as_object();
-          const auto& customer = value.at("customer");
-          out[std::to_string(value.at("id").as_int64())].push_back(
-              customer.is_null() ? std::string() : std::string(customer.at("name").as_string()));
-        });
+  read_committed_topic(output, partitions, [&](const kafka::consumer_record& r) {
+    const auto value = json::parse(r.value_string()).as_object();
+    const auto& customer = value.at("customer");
+    out[std::to_string(value.at("id").as_int64())].push_back(
+        customer.is_null() ? std::string() : std::string(customer.at("name").as_string()));
   });
   return out;
 }

@@ -52,17 +52,10 @@ operators::topology dedup_pipeline(const std::string& app, const std::string& in
 
 // Every id (`amount`) in the output with the keys of its records, read_committed, in log order.
 keyed_results forwarded(const std::string& output) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   keyed_results out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, kafka::isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         const auto id =
-                             json::parse(r.value_string()).as_object().at("amount").as_int64();
-                         out[std::to_string(id)].push_back(std::string(r.key_string()));
-                       });
+  read_committed_topic(output, partitions, [&](const kafka::consumer_record& r) {
+    const auto id = json::parse(r.value_string()).as_object().at("amount").as_int64();
+    out[std::to_string(id)].push_back(std::string(r.key_string()));
   });
   return out;
 }

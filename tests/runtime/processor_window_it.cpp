@@ -42,18 +42,11 @@ operators::topology recent_counts_pipeline(const std::string& app, const std::st
 // Per key, each report as "<count> at <stream time - base_time()>", read_committed, in log order
 // (one key per partition, so one key's reports are in the order they were made).
 keyed_results reports(const std::string& output) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   keyed_results out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(
-        executor, all, kafka::isolation_level::read_committed,
-        [&](const kafka::consumer_record& r) {
-          const auto value = json::parse(r.value_string()).as_object();
-          out[std::string(r.key_string())].push_back(fmt::format(
-              "{} at {}", value.at("count").as_int64(), value.at("to").as_int64() - base_time()));
-        });
+  read_committed_topic(output, partitions, [&](const kafka::consumer_record& r) {
+    const auto value = json::parse(r.value_string()).as_object();
+    out[std::string(r.key_string())].push_back(fmt::format(
+        "{} at {}", value.at("count").as_int64(), value.at("to").as_int64() - base_time()));
   });
   return out;
 }

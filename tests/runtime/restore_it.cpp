@@ -301,15 +301,10 @@ TEST(runtime_restore, a_table_aggregation_moves_between_processes_with_its_state
 
 // Every output of the topic in log order per key: the counts each key emitted.
 std::map<std::string, std::vector<std::int64_t>> emitted_counts(const std::string& topic) {
-  std::vector<kafka::topic_partition> all;
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
   std::map<std::string, std::vector<std::int64_t>> counts;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(executor, all, isolation_level::read_committed,
-                       [&](const kafka::consumer_record& r) {
-                         counts[std::string(r.key_string())].push_back(
-                             json::parse(r.value_string()).as_object().at("count").as_int64());
-                       });
+  read_committed_topic(topic, partitions, [&](const kafka::consumer_record& r) {
+    counts[std::string(r.key_string())].push_back(
+        json::parse(r.value_string()).as_object().at("count").as_int64());
   });
   return counts;
 }

@@ -62,19 +62,12 @@ timed_record payment(const char* order, const char* id, std::int64_t at) {
 
 // "order+payment" per result ("order+" for an unmatched order), read_committed, sorted.
 std::multiset<std::string> results(const std::string& output) {
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
   std::multiset<std::string> out;
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(
-        executor, all, kafka::isolation_level::read_committed,
-        [&](const kafka::consumer_record& r) {
-          const auto value = json::parse(r.value_string()).as_object();
-          const auto& paid = value.at("payment");
-          out.insert(std::string(value.at("id").as_string()) + "+" +
-                     (paid.is_null() ? std::string() : std::string(paid.at("p").as_string())));
-        });
+  read_committed_topic(output, partitions, [&](const kafka::consumer_record& r) {
+    const auto value = json::parse(r.value_string()).as_object();
+    const auto& paid = value.at("payment");
+    out.insert(std::string(value.at("id").as_string()) + "+" +
+               (paid.is_null() ? std::string() : std::string(paid.at("p").as_string())));
   });
   return out;
 }

@@ -49,18 +49,11 @@ struct update {
 // Every update per key, in log order, read_committed.
 std::map<std::string, std::vector<update>> updates(const std::string& output) {
   std::map<std::string, std::vector<update>> out;
-  std::vector<kafka::topic_partition> all;
-  all.reserve(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({output, p});
-  run_coroutine([&](asio::any_io_executor executor) {
-    return read_to_end(
-        executor, all, kafka::isolation_level::read_committed,
-        [&](const kafka::consumer_record& r) {
-          const auto v = json::parse(r.value_string()).as_object();
-          out[std::string(r.key_string())].push_back(
-              {v.at("count").to_number<std::int64_t>(), v.at("distinct").to_number<std::int64_t>(),
-               v.at("max").to_number<std::int64_t>(), v.at("total").to_number<double>()});
-        });
+  read_committed_topic(output, partitions, [&](const kafka::consumer_record& r) {
+    const auto v = json::parse(r.value_string()).as_object();
+    out[std::string(r.key_string())].push_back(
+        {v.at("count").to_number<std::int64_t>(), v.at("distinct").to_number<std::int64_t>(),
+         v.at("max").to_number<std::int64_t>(), v.at("total").to_number<double>()});
   });
   return out;
 }

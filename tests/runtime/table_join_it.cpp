@@ -22,14 +22,7 @@ constexpr std::int32_t partitions = 2;
 operators::topology accounts_with_owners(const std::string& app, const std::string& accounts,
                                          const std::string& owners, const std::string& output,
                                          operators::delivery_guarantee delivery) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  operators::source_spec source{
-      {accounts}, operators::data_format::string, operators::data_format::json};
-  source.as_table = true;
-  t.sources.push_back(source);
+  auto t = table_source_pipeline(app, accounts, output, delivery);
   t.tables.push_back(
       {"owners", owners, operators::data_format::string, operators::data_format::json});
   operators::step join;
@@ -39,7 +32,6 @@ operators::topology accounts_with_owners(const std::string& app, const std::stri
   join.join = operators::join_kind::outer;
   join.into = "owner";
   t.steps.push_back(join);
-  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
 }
 

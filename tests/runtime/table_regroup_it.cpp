@@ -24,14 +24,7 @@ constexpr std::int32_t partitions = 2;
 operators::topology customers_per_region(const std::string& app, const std::string& customers,
                                          const std::string& output,
                                          operators::delivery_guarantee delivery) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  operators::source_spec source{
-      {customers}, operators::data_format::string, operators::data_format::json};
-  source.as_table = true;
-  t.sources.push_back(source);
+  auto t = table_source_pipeline(app, customers, output, delivery);
   operators::step by_region;
   by_region.kind = operators::step_kind::select_key;
   by_region.name = "by-region";
@@ -42,7 +35,6 @@ operators::topology customers_per_region(const std::string& app, const std::stri
       {{"customers", operators::aggregate_function::count, "", ""},
        {"spend", operators::aggregate_function::sum, "value.spend", ""}},
       std::chrono::milliseconds(0)};
-  t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
 }
 
