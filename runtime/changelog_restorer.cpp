@@ -56,7 +56,10 @@ asio::awaitable<void> changelog_reader::add(owner_id owner, std::vector<restore_
     for (const auto& target : targets) {
       if (!target.end) without_end.push_back(target.changelog);
     }
-    if (!follows && !without_end.empty()) ends = co_await consumer_.end_offsets(without_end);
+    // The high watermark: everything written so far, transactions still open included (see the
+    // header); the read_committed fetches wait at each open one until it has ended.
+    if (!follows && !without_end.empty())
+      ends = co_await consumer_.end_offsets(without_end, kafka::isolation_level::read_uncommitted);
     std::map<kafka::topic_partition, kafka::log_offset> beginnings;
     for (const auto& target : targets) {
       if (target.store->committed_offset()) continue;
@@ -251,7 +254,9 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   if (mode_ == reading_mode::restore && clock::now() - last_report_ > report_every &&
       !owners_.empty()) {
     for (const auto& store : progress()) {
-      if (store.remaining() > 0) spdlog::info("{}: restoring {}", label_, describe_progress(store));
+      if (store.remaining() == 0) continue;
+      spdlog::info("{}: restoring {}{}", label_, describe_progress(store),
+                   waiting_for_transaction(store));
     }
     last_report_ = clock::now();
   }
@@ -269,6 +274,15 @@ asio::awaitable<std::vector<changelog_reader::finished>> changelog_reader::poll(
   }
   if (assignment_changed) reassign();
   co_return out;
+}
+
+std::string changelog_reader::waiting_for_transaction(const store_progress_view& store) const {
+  const auto stable = consumer_.last_stable_offset(store.changelog);
+  if (!stable || stable->value() > store.position || stable->value() >= store.end) return "";
+  return fmt::format(
+      "; waiting at offset {} for a transaction to end (a commit's markers on their way, or a "
+      "stopped instance's transaction, which fencing or the broker's transaction timeout aborts)",
+      stable->value());
 }
 
 std::string describe_progress(const changelog_reader::store_progress_view& store) {

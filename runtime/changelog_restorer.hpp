@@ -12,8 +12,15 @@
 // poll() reads and applies one batch for all of them and says which tasks have finished, so the
 // other tasks keep processing meanwhile (Kafka Streams' state updater, Quix Streams' recovery
 // manager). The caller must have resolved the task's committed input offsets before add() (with
-// require_stable, as the consumer's lookups do): only then are the previous owner's transactions
-// decided, and the end offset read here includes every changelog record those offsets cover.
+// require_stable, as the consumer's lookups do): then the previous owner's last transaction is
+// decided, and its changelog records lie below the changelog's high watermark as add() finds it.
+// The restore reads up to that high watermark, not to the last stable offset: the transaction
+// coordinator writes a commit's markers partition by partition, so the committed offsets can be
+// stable while a changelog's marker is still on its way, and its last stable offset still below
+// the records the committed offsets cover (a chaos run lost 75 join results that way). Reading
+// read_committed, the restore passes an open transaction only once it has ended: committed, its
+// records are applied; aborted (a vanished owner's, fenced by the assignor or timed out by the
+// broker), they are skipped.
 //
 // A reader in `follow` mode keeps its stores up to date instead (standby tasks, Kafka Streams'
 // standby updates): no end offset, nobody ever finishes, and lag() says how far each owner is
@@ -151,6 +158,9 @@ class changelog_reader {
   };
 
   void reassign();
+  // What the progress report adds when a restoring store stands at an open transaction: the
+  // fetches return nothing past a last stable offset below the store's end.
+  std::string waiting_for_transaction(const store_progress_view& store) const;
   void log_done(const owner_id& owner, const store_progress& store) const;
 
   kafka::consumer& consumer_;

@@ -139,8 +139,9 @@ asio::awaitable<void> task_manager::prepare_restores() {
     std::string retry_reason;
     try {
       // The committed offsets first: the lookup waits until a previous owner's open transaction
-      // is decided (require_stable), so the changelog end offsets the reader looks up next
-      // include every change those offsets cover.
+      // is decided (require_stable), so the changelogs' high watermarks the reader looks up next
+      // lie past every change those offsets cover (whose commit markers may still be on their
+      // way: the reader waits for them, see changelog_restorer.hpp).
       const auto committed = co_await consumer_.committed(inputs);
       co_await reader_.add(id.to_string(), restore_targets(t, committed));
     } catch (const kafka::kafka_error& e) {

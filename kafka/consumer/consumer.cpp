@@ -667,10 +667,11 @@ std::optional<timestamp_ms> consumer::last_poll_timestamp(const topic_partition&
 namespace {
 // Each partition's offset for one ListOffsets timestamp (earliest_timestamp, latest_timestamp).
 asio::awaitable<std::map<topic_partition, log_offset>> offsets_at(
-    consumer::impl* self, std::vector<topic_partition> partitions, std::int64_t timestamp) {
+    consumer::impl* self, std::vector<topic_partition> partitions, std::int64_t timestamp,
+    isolation_level isolation) {
   std::map<topic_partition, std::int64_t> asked;
   for (const auto& tp : partitions) asked[tp] = timestamp;
-  auto found = co_await self->list_offsets(std::move(asked), self->config.isolation);
+  auto found = co_await self->list_offsets(std::move(asked), isolation);
   std::map<topic_partition, log_offset> out;
   for (const auto& [tp, at] : found) out.emplace(tp, log_offset{at.offset});
   co_return out;
@@ -679,12 +680,14 @@ asio::awaitable<std::map<topic_partition, log_offset>> offsets_at(
 
 asio::awaitable<std::map<topic_partition, log_offset>> consumer::beginning_offsets(
     std::vector<topic_partition> partitions) {
-  return offsets_at(impl_.get(), std::move(partitions), earliest_timestamp);
+  return offsets_at(impl_.get(), std::move(partitions), earliest_timestamp,
+                    impl_->config.isolation);
 }
 
 asio::awaitable<std::map<topic_partition, log_offset>> consumer::end_offsets(
-    std::vector<topic_partition> partitions) {
-  return offsets_at(impl_.get(), std::move(partitions), latest_timestamp);
+    std::vector<topic_partition> partitions, std::optional<isolation_level> isolation) {
+  return offsets_at(impl_.get(), std::move(partitions), latest_timestamp,
+                    isolation.value_or(impl_->config.isolation));
 }
 
 asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>>

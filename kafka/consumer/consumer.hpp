@@ -161,9 +161,11 @@ class consumer {
   // ---- lookups -------------------------------------------------------------------------------
   asio::awaitable<std::map<topic_partition, log_offset>> beginning_offsets(
       std::vector<topic_partition> partitions);
-  // The high watermark (read_uncommitted) or last stable offset (read_committed).
+  // The high watermark (read_uncommitted) or last stable offset (read_committed), as the
+  // consumer's isolation level says, or as `isolation` says when given: a read_committed reader
+  // may need the high watermark too, to know where the transactions still open end.
   asio::awaitable<std::map<topic_partition, log_offset>> end_offsets(
-      std::vector<topic_partition> partitions);
+      std::vector<topic_partition> partitions, std::optional<isolation_level> isolation = {});
   // For each partition the earliest offset whose timestamp is >= the given one (nullopt: none).
   asio::awaitable<std::map<topic_partition, std::optional<offset_and_timestamp>>> offsets_for_times(
       std::map<topic_partition, timestamp_ms> timestamps);
