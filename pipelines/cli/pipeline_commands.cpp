@@ -13,6 +13,7 @@
 #include <iostream>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "kafka/admin/admin_client.hpp"
 #include "pipelines/spec/commands.hpp"
@@ -168,12 +169,40 @@ runtime::runtime_config runtime_config_of(const command_line& command,
   return config;
 }
 
+// SIGINT and SIGTERM held (blocked, so pending) from the start of `sluice run` until the
+// signal_set that stops the apps gracefully is in place: a stop that arrives while the pipelines
+// load and the apps are built is then taken as soon as it can be, not by the default action,
+// which ends the process at once.
+class held_stop_signals {
+ public:
+  held_stop_signals() {
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stops, &before_);
+  }
+  held_stop_signals(const held_stop_signals&) = delete;
+  held_stop_signals& operator=(const held_stop_signals&) = delete;
+  ~held_stop_signals() { release(); }
+  // A pending stop signal is delivered now, to the handler installed meanwhile.
+  void release() {
+    if (std::exchange(released_, true)) return;
+    pthread_sigmask(SIG_SETMASK, &before_, nullptr);
+  }
+
+ private:
+  sigset_t before_{};
+  bool released_ = false;
+};
+
 }  // namespace
 
 // Several files run as several apps on one thread (one io_context), with one RocksDB budget and
 // one HTTP endpoint; each is its own consumer group (its name). With --threads N every pipeline
 // runs N apps, one per thread, each a member of the pipeline's group. A failure of one stops all.
 int run_pipeline(const command_line& command, std::ostream& out, std::ostream& err) {
+  held_stop_signals held_signals;
   const auto& args = std::get<run_args>(command.args);
   std::vector<pipelines::pipeline_definition> definitions;
   std::set<std::string> names;
@@ -255,6 +284,7 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
     spdlog::info("signal {} received: committing and stopping", signal);
     stop_all();
   });
+  held_signals.release();
   for (auto& r : apps) {
     if (r.thread == 0) {
       out << "sluice: running pipeline '" << definitions[r.definition].topology.name << "' from "

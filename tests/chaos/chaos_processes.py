@@ -123,6 +123,12 @@ class instance:
     def up(self) -> bool:
         return self.running and not self.expect_exit
 
+    @property
+    def settled(self) -> bool:
+        """Up for a second: a SIGTERM now is a stop request to sluice, not one that ends the
+        process by the default action before (while the dynamic loader runs) it can take it."""
+        return self.up and time.time() - self.incarnations[-1].started_at >= 1.0
+
     def start(self, cause: str) -> None:
         n = len(self.incarnations) + 1
         log_file = self.directory / f"run-{n}.log"

@@ -200,7 +200,9 @@ class scenario_run:
         all_up = all(inst.up for inst in self.instances)
         kinds = []
         if all_up:
-            kinds += [("kill9", 0.45), ("sigterm", 0.3)]
+            kinds.append(("kill9", 0.45))
+            if all(inst.settled for inst in self.instances):
+                kinds.append(("sigterm", 0.3))
         if self.cl.can_kill and not self.cl.down:
             kinds.append(("broker", 0.25))
         if force_broker and self.cl.can_kill and not self.cl.down:

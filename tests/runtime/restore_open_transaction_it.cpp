@@ -35,8 +35,23 @@ asio::awaitable<void> send(kafka::producer& producer, const std::string& topic,
   (void)delivery;
 }
 
+// Ends the producer's open transaction after a pause; the flags say when it began and finished.
+asio::awaitable<void> end_transaction_later(asio::any_io_executor executor,
+                                            kafka::producer& producer, ending end, bool& started,
+                                            bool& done) {
+  asio::steady_timer timer(executor, std::chrono::milliseconds(1500));
+  co_await timer.async_wait(asio::use_awaitable);
+  started = true;
+  if (end == ending::commit) {
+    co_await producer.commit_transaction();
+  } else {
+    co_await producer.abort_transaction();
+  }
+  done = true;
+}
+
 // One committed transaction (a), then a second one (b, c) left open while the restore starts and
-// ended `delay` later.
+// ended 1.5 s later.
 asio::awaitable<restored> restore_across_open_transaction(asio::any_io_executor executor,
                                                           std::filesystem::path state_dir,
                                                           ending end) {
@@ -57,24 +72,14 @@ asio::awaitable<restored> restore_across_open_transaction(asio::any_io_executor 
 
   bool ending_started = false;
   bool ending_done = false;
-  asio::co_spawn(
-      executor,
-      [&]() -> asio::awaitable<void> {
-        asio::steady_timer timer(executor, std::chrono::milliseconds(1500));
-        co_await timer.async_wait(asio::use_awaitable);
-        ending_started = true;
-        if (end == ending::commit) {
-          co_await producer.commit_transaction();
-        } else {
-          co_await producer.abort_transaction();
-        }
-        ending_done = true;
-      },
-      asio::detached);
+  asio::co_spawn(executor,
+                 end_transaction_later(executor, producer, end, ending_started, ending_done),
+                 asio::detached);
 
   auto memory =
       std::make_shared<state::rocksdb::memory_budget>(state::rocksdb::memory_budget_config{});
-  auto database = state::rocksdb::task_database::open({state_dir, "restore-open-txn", "0_0", memory});
+  auto database =
+      state::rocksdb::task_database::open({state_dir, "restore-open-txn", "0_0", memory});
   auto store = database.open_kv_store("store");
   kafka::consumer consumer(executor, restore_consumer_config(client()));
   co_await consumer.start();
