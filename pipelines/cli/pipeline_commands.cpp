@@ -105,7 +105,7 @@ class restore_progress_line {
         << " changelog offsets to go";
     if (rate > 0)
       err << ", " << static_cast<std::int64_t>(rate) << "/s, about "
-          << static_cast<std::int64_t>(left / rate) << " s left";
+          << static_cast<std::int64_t>(static_cast<double>(left) / rate) << " s left";
     err << std::flush;
     shown_ = true;
   }
@@ -262,6 +262,7 @@ int run_pipeline(const command_line& command, std::ostream& out, std::ostream& e
   std::optional<runtime::app_endpoint> endpoint;
   if (args.metrics_port >= 0 && apps.size() > 1) {
     std::vector<const runtime::stream_app*> served;
+    served.reserve(apps.size());
     for (const auto& r : apps) served.push_back(r.app.get());
     try {
       endpoint.emplace(context.get_executor(),

@@ -88,8 +88,8 @@ asio::awaitable<restored> restore_across_open_transaction(asio::any_io_executor 
   restored out;
   out.outcome = co_await restore_store(consumer, *store, partition, label);
   out.ended_before_restore_finished = ending_started;
-  // A restore that ended too early must still leave the producer to its commit or abort.
-  while (!ending_done) {
+  // A restore that ended too early must still leave the producer to its commit or abort (10 s).
+  for (int waits = 0; !ending_done && waits < 200; ++waits) {
     asio::steady_timer pause(executor, std::chrono::milliseconds(50));
     co_await pause.async_wait(asio::use_awaitable);
   }
