@@ -108,10 +108,10 @@ class processor_graph::builder {
             chain.sinks.empty() ? data_format::string : chain.sinks.front().key_format;
         late.emplace(chain.aggregation->late_topic, key_format, data_format::json, out_);
       }
-      auto node = std::make_unique<window_aggregation_node>(
-          std::make_unique<windowed_aggregator>(*chain.aggregation, plan_.stores, stores_,
-                                                registry_, metrics_),
-          std::move(late));
+      auto aggregator = std::make_unique<windowed_aggregator>(*chain.aggregation, plan_.stores,
+                                                              stores_, registry_, metrics_);
+      graph_.before_commit_.emplace_back([a = aggregator.get()] { a->before_commit(); });
+      auto node = std::make_unique<window_aggregation_node>(std::move(aggregator), std::move(late));
       if (chains_.empty()) graph_.root_window_ = node.get();
       append(add({chain.aggregation->name, {}}, std::move(node)));
     }
@@ -151,6 +151,7 @@ class processor_graph::builder {
         join_stores.time = &open_kv(names.time, what);
       }
       auto join = std::make_shared<stream_join>(s, join_stores, metrics_.join_dropped);
+      graph_.before_commit_.emplace_back([j = join.get()] { j->before_commit(); });
       for (const auto& stream : plan_.streams) {
         if (stream.name == s.stream) add_join(s, join, stream.topic);
       }
@@ -255,6 +256,10 @@ bool processor_graph::punctuation_due(std::int64_t wall_clock_ms) {
 
 void processor_graph::punctuate(std::int64_t wall_clock_ms) {
   for (auto* node : wall_clock_timed_) node->punctuate_wall_clock_if_due(wall_clock_ms);
+}
+
+void processor_graph::before_commit() {
+  for (const auto& save : before_commit_) save();
 }
 
 std::int64_t processor_graph::stream_time() const {

@@ -19,6 +19,7 @@
 // task's thread; the plan, the stores, the registry, the clock, the metrics and the output vector
 // must outlive it.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -64,6 +65,9 @@ class processor_graph {
   // Stream time of the root chain's windowed aggregation, -1 without one or before the first
   // record.
   std::int64_t stream_time() const;
+  // Before every commit of the stores: the windowed aggregations and stream joins write the
+  // stream times they keep in memory between commits.
+  void before_commit();
 
  private:
   class builder;
@@ -74,6 +78,7 @@ class processor_graph {
   std::vector<processor_node*> timed_;             // nodes with a time store
   std::vector<processor_node*> wall_clock_timed_;  // nodes with a wall-clock schedule
   const window_aggregation_node* root_window_ = nullptr;
+  std::vector<std::function<void()>> before_commit_;
 };
 
 }  // namespace sluice::operators

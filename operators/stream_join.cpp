@@ -75,6 +75,8 @@ stream_join::stream_join(const step& s, stores stores, std::atomic<std::uint64_t
       grace_ms_(s.grace.count()),
       stream_time_(load_time(stores.time, stream_time_key, no_time)),
       min_time_(load_time(stores.time, min_time_key, no_min_time)),
+      saved_stream_time_(stream_time_),
+      saved_min_time_(min_time_),
       dropped_(dropped) {
   const bool outer = s.join != join_kind::inner;
   if (stores_.left == nullptr || stores_.right == nullptr ||
@@ -174,9 +176,6 @@ std::optional<processing_error> stream_join::process(join_side side, const recor
     }
     buffer(side, key, in.timestamp, in.value);
   }
-  if (tracks_time && (stream_time_ != previous_stream_time || min_time_ != previous_min_time)) {
-    save_time();
-  }
   return std::nullopt;
 }
 
@@ -246,9 +245,13 @@ void stream_join::forget_pending(join_side side, const json::value& key, std::in
   if (stores_.pending->get(store_key)) stores_.pending->remove(store_key);
 }
 
-void stream_join::save_time() {
+void stream_join::before_commit() {
+  if (stores_.time == nullptr) return;
+  if (stream_time_ == saved_stream_time_ && min_time_ == saved_min_time_) return;
   stores_.time->put(stream_time_key, state::json_serde::serialize(json::value(stream_time_)));
   stores_.time->put(min_time_key, state::json_serde::serialize(json::value(min_time_)));
+  saved_stream_time_ = stream_time_;
+  saved_min_time_ = min_time_;
 }
 
 }  // namespace sluice::operators

@@ -22,7 +22,8 @@
 //   remembers where it stopped (the "min time"), exactly like Kafka Streams.
 // - Stream time and the min time live in the "<step>-time" store, so a restart or an aborted
 //   transaction continues from the same point as an uninterrupted run (Kafka Streams keeps them
-//   in memory only).
+//   in memory only). They move with most records, so they are written once per commit
+//   (before_commit), not per record; an abort rebuilds the join, which reads the committed ones.
 // - A record without a key or value is dropped, except a keyless record of an outer side, which
 //   is emitted at once with null for the other side (KIP-962).
 //
@@ -63,6 +64,10 @@ class stream_join final : public two_sided_join {
   std::optional<processing_error> process(join_side side, const record& in,
                                           std::vector<record>& out) override;
 
+  // Writes stream time and the min time to the time store (left and outer joins), for the commit
+  // that must follow.
+  void before_commit();
+
  private:
   bool keeps_unmatched(join_side side) const;
   state::window_store& store_of(join_side side) const;
@@ -78,7 +83,6 @@ class stream_join final : public two_sided_join {
   void add_pending(join_side side, const boost::json::value& key, std::int64_t timestamp,
                    const boost::json::value& value);
   void forget_pending(join_side side, const boost::json::value& key, std::int64_t timestamp);
-  void save_time();
 
   step step_;
   stores stores_;
@@ -86,6 +90,8 @@ class stream_join final : public two_sided_join {
   std::int64_t grace_ms_;
   std::int64_t stream_time_;
   std::int64_t min_time_;
+  std::int64_t saved_stream_time_;  // what the time store holds
+  std::int64_t saved_min_time_;
   std::atomic<std::uint64_t>& dropped_;
 };
 

@@ -67,6 +67,9 @@ class sub_topology_processor {
   const operator_metrics& metrics() const { return metrics_; }
   // Stream time of the windowed aggregation, -1 without one or before the first record.
   std::int64_t stream_time() const;
+  // Before each commit of the stores (the runtime's, a test's restart): the windowed
+  // aggregations and stream joins write the stream times they keep in memory between commits.
+  void before_commit() { graph_->before_commit(); }
 
  private:
   const source_spec* source_for(const std::string& topic) const;

@@ -99,6 +99,7 @@ windowed_aggregator::windowed_aggregator(const windowed_aggregation_spec& spec,
     time_expression_ = std::move(compiled).value();
   }
   stream_time_ = read_meta(*meta_, stream_time_key, -1);
+  saved_stream_time_ = stream_time_;
   emitted_until_ = read_meta(*meta_, emitted_until_key, -1);
 }
 
@@ -123,17 +124,21 @@ processing_result<std::int64_t> windowed_aggregator::event_time(const record& in
                           in.origin, spec_.name};
 }
 
-// Each value is written only when it moved: stream time moves with most records, the emitted
-// boundary only when windows close (on_close); each write costs a buffer and a capture entry.
+// Stream time moves with most records, so it reaches the meta store only before a commit
+// (before_commit); the emitted boundary moves only when windows close (on_close) and is written
+// when it moves. Each write costs a buffer entry and a capture entry.
 void windowed_aggregator::advance_to(std::int64_t stream_time, std::int64_t emitted_until) {
-  if (stream_time != stream_time_) {
-    stream_time_ = stream_time;
-    meta_->put(stream_time_key, state::int64_serde::serialize(stream_time_));
-  }
+  stream_time_ = stream_time;
   if (emitted_until != emitted_until_) {
     emitted_until_ = emitted_until;
     meta_->put(emitted_until_key, state::int64_serde::serialize(emitted_until_));
   }
+}
+
+void windowed_aggregator::before_commit() {
+  if (stream_time_ == saved_stream_time_) return;
+  meta_->put(stream_time_key, state::int64_serde::serialize(stream_time_));
+  saved_stream_time_ = stream_time_;
 }
 
 std::optional<processing_error> windowed_aggregator::make_result(

@@ -7,7 +7,8 @@
 // Time. A record's event time is its timestamp, or the `time` expression's value. Stream time
 // is the largest event time this task has seen (one task = one input partition, so this is
 // stream time per partition, as in Kafka Streams); it never goes back. It is kept, with the last
-// emitted window boundary, in the meta key-value store so a restart resumes exactly.
+// emitted window boundary, in the meta key-value store so a restart resumes exactly; stream time
+// is written there before each commit (before_commit), not with every record that moves it.
 //
 // Windows. tumbling(size) = hopping(size, advance = size); a record at t belongs to every window
 // [start, start + size) with start a multiple of advance, start <= t < start + size, start >= 0.
@@ -62,6 +63,11 @@ class windowed_aggregator {
   // -1 before the first record.
   std::int64_t stream_time() const { return stream_time_; }
 
+  // Writes stream time to the meta store, where the commit that must follow makes it durable
+  // with the windows it closed. Between commits it lives in memory only: an abort rebuilds the
+  // aggregator, which reads the committed value again.
+  void before_commit();
+
  private:
   processing_result<std::int64_t> event_time(const record& in) const;
   void advance_to(std::int64_t stream_time, std::int64_t emitted_until);
@@ -96,6 +102,7 @@ class windowed_aggregator {
   state::kv_store* meta_ = nullptr;
   operator_metrics& metrics_;
   std::int64_t stream_time_ = -1;
+  std::int64_t saved_stream_time_ = -1;  // what the meta store holds
   std::int64_t emitted_until_ = -1;  // on_close: windows (starts) / sessions (ends) <= this are out
   std::vector<std::string> pending_index_removals_;  // close index entries of emitted sessions
   struct pending_window {

@@ -108,9 +108,11 @@ asio::awaitable<std::vector<checkpoint::store_commit>> checkpoint::commit_to_kaf
   // with the process would restore a state whose emitted updates were never written, and the
   // replay would count on from it, skipping them. So the outputs are durable first.
   if (!exactly_once()) co_await collector_.confirm();
-  // 1. The stores' changes go to their changelogs.
+  // 1. The stores' changes go to their changelogs, with the stream times the operators wrote
+  // just now (they keep them in memory between commits).
   std::vector<store_commit> store_commits;
   for (auto& [id, t] : tasks_.tasks()) {
+    if (t->processing()) t->processor().before_commit();
     for (auto& entry : t->stores()) {
       if (entry.from_source()) {
         // Its changes are the topic's own records: nothing to write. It commits with the task's

@@ -2,10 +2,12 @@
 
 // checkpoint: the commit of one interval of the stream loop, in numbered steps (Quix Streams'
 // Checkpoint). commit() runs:
-//   1. every store's captured changes go to its changelog partition (in the transaction under
-//      exactly-once), through the record collector; at-least-once first confirms the interval's
-//      outputs (record_collector::confirm), so that a changelog, and the state restored from it,
-//      is never ahead of what was emitted: a crash then repeats updates, it never skips one;
+//   1. every task's operators write what they keep in memory between commits (stream times:
+//      sub_topology_processor::before_commit), and every store's captured changes go to its
+//      changelog partition (in the transaction under exactly-once), through the record
+//      collector; at-least-once first confirms the interval's outputs
+//      (record_collector::confirm), so that a changelog, and the state restored from it, is
+//      never ahead of what was emitted: a crash then repeats updates, it never skips one;
 //   2. exactly-once: the input offsets the tasks processed go into the transaction
 //      (send_offsets_to_transaction with the consumer's group metadata, KIP-447);
 //   3. every record of the interval (outputs, changelog records, dead letters) is confirmed

@@ -183,6 +183,7 @@ class test_run {
         actual.push_back(std::move(decoded).value());
       }
     }
+    for (auto& processor : processors_) processor->before_commit();
     stores_.commit_all(state::changelog_offset{++commits_});
     return std::nullopt;
   }

@@ -114,6 +114,7 @@ class join_harness {
   }
   std::uint64_t dropped() const { return harness_.metrics().join_dropped; }
   void restart() { harness_.restart(); }
+  void abort() { harness_.abort(); }
 
  private:
   testing::sub_topology_harness harness_;
@@ -198,6 +199,18 @@ TEST(stream_stream_join, waiting_records_and_stream_time_survive_a_restart) {
   // restart from stream time 102 it would wait), and the waiting order still goes out at 116.
   EXPECT_EQ(h.order("k3", R"({"o":"early"})", 102),
             (strings{R"(k3 {"o":"early","paid":null} @102)"}));
+  EXPECT_EQ(h.order("k4", R"({"o":"y"})", 116), (strings{R"(k1 {"o":"a","paid":null} @100)"}));
+}
+
+TEST(stream_stream_join, an_abort_goes_back_to_the_committed_stream_time) {
+  join_harness h(join_kind::left);
+  h.order("k1", R"({"o":"a"})", 100);
+  h.restart();
+  for (std::int64_t t = 101; t <= 300; ++t) h.payment("other", R"({"p":"z"})", t);
+  h.abort();
+  // Back at stream time 100: an order at 102 waits for its payment (at 300 it would go out at
+  // once), and the waiting order of k1 goes out when stream time passes 115 again.
+  EXPECT_EQ(h.order("k3", R"({"o":"early"})", 102), strings{});
   EXPECT_EQ(h.order("k4", R"({"o":"y"})", 116), (strings{R"(k1 {"o":"a","paid":null} @100)"}));
 }
 

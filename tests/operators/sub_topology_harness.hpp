@@ -2,8 +2,9 @@
 
 // sub_topology_harness: one planned sub-topology run over in-memory stores, as a task runs it, for
 // the join tests: feed() a record of any of its topics and get "key value @timestamp" per result
-// ("<null>" for a null key or value), restart() as a restarted task does. process() hands over
-// the encoded outputs, headers included, for a test that feeds them to the next sub-topology.
+// ("<null>" for a null key or value), restart() as a restarted task does, abort() as an aborted
+// transaction does. process() hands over the encoded outputs, headers included, for a test that
+// feeds them to the next sub-topology.
 
 #include <gtest/gtest.h>
 
@@ -64,7 +65,15 @@ class sub_topology_harness {
 
   // Commits the stores and builds the processor again, as a restarted task does.
   void restart() {
+    processor_->before_commit();
     stores_.commit_all(state::changelog_offset{offset_});
+    processor_ = std::make_unique<sub_topology_processor>(plan_, stores_, registry_);
+  }
+
+  // Drops the uncommitted store writes and builds the processor again, as after an aborted
+  // transaction; the records since the last restart are to be fed again.
+  void abort() {
+    stores_.abort_all();
     processor_ = std::make_unique<sub_topology_processor>(plan_, stores_, registry_);
   }
 

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <memory>
 
+#include "state/serdes.hpp"
 #include "tests/operators/operator_test_support.hpp"
 
 namespace sluice::operators {
@@ -65,7 +66,18 @@ class harness {
 
   // Commits the stores and builds a new aggregator over them, as after a restart.
   void restart() {
+    commit();
+    open();
+  }
+
+  void commit() {
+    aggregator_->before_commit();
     stores.commit_all(state::changelog_offset{++commits_});
+  }
+
+  // Drops the uncommitted writes and builds a new aggregator, as after an aborted transaction.
+  void abort() {
+    stores.abort_all();
     open();
   }
 
@@ -425,6 +437,31 @@ TEST(windowed_aggregator, a_restart_resumes_stream_time_and_the_emitted_boundary
   ASSERT_EQ(next.size(), 2U) << show(next);
   expect_window(next[0], "\"a\"", R"({"window_start":10,"window_end":20,"n":1})");
   expect_window(next[1], "\"b\"", R"({"window_start":10,"window_end":20,"n":1})");
+}
+
+TEST(windowed_aggregator,
+     stream_time_is_exact_in_the_meta_store_at_a_commit_and_an_abort_restores_it) {
+  harness h(tumbling_count(10ms));
+  auto& meta = h.stores.kv_store(h.plans().at(1));
+  auto stored_stream_time = [&] {
+    const auto stored = meta.get("stream_time");
+    return stored ? state::int64_serde::deserialize(*stored) : -1;
+  };
+  for (std::int64_t t = 1; t <= 500; ++t) h.feed("\"a\"", t);
+  EXPECT_EQ(stored_stream_time(), -1);  // kept in memory between commits
+  h.commit();
+  EXPECT_EQ(stored_stream_time(), 500);
+  for (std::int64_t t = 501; t <= 900; ++t) h.feed("\"b\"", t);
+  h.abort();
+  EXPECT_EQ(h.aggregator().stream_time(), 500);
+  EXPECT_EQ(stored_stream_time(), 500);
+  // At 500 the window [495, 505) is still open; at 900 the record would have been late.
+  auto replayed = h.feed("\"b\"", 501);
+  ASSERT_EQ(replayed.size(), 1U);
+  expect_window(replayed[0], "\"b\"", R"({"window_start":500,"window_end":510,"n":1})");
+  EXPECT_EQ(h.metrics.late_dropped.load(), 0U);
+  h.restart();
+  EXPECT_EQ(h.aggregator().stream_time(), 501);
 }
 
 }  // namespace
