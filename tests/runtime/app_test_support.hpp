@@ -53,16 +53,25 @@ inline kafka::client_config client() {
   return config;
 }
 
+// A pipeline named `app` reading `input` (string keys, JSON values) under `delivery`, committing
+// every `commit_interval`; the caller adds its nodes and sinks.
+inline operators::topology json_source_pipeline(
+    const std::string& app, const std::string& input, operators::delivery_guarantee delivery,
+    std::chrono::milliseconds commit_interval = std::chrono::milliseconds(100)) {
+  operators::topology t;
+  t.name = app;
+  t.delivery = delivery;
+  t.commit_interval = commit_interval;
+  t.sources.push_back({{input}, operators::data_format::string, operators::data_format::json});
+  return t;
+}
+
 // Counts and sums `amount` per key in one-minute tumbling windows: one sub-topology, a window store
 // and its meta store, each with a changelog.
 inline operators::topology counting_pipeline(const std::string& app, const std::string& input,
                                              const std::string& output,
                                              operators::delivery_guarantee delivery) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(200);
-  t.sources.push_back({{input}, operators::data_format::string, operators::data_format::json});
+  auto t = json_source_pipeline(app, input, delivery, std::chrono::milliseconds(200));
   operators::windowed_aggregation_spec aggregation;
   aggregation.name = "per-minute";
   aggregation.window.kind = operators::window_kind::tumbling;
@@ -80,14 +89,8 @@ inline operators::topology counting_pipeline(const std::string& app, const std::
 inline operators::topology table_source_pipeline(const std::string& app, const std::string& topic,
                                                  const std::string& output,
                                                  operators::delivery_guarantee delivery) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  operators::source_spec source{
-      {topic}, operators::data_format::string, operators::data_format::json};
-  source.as_table = true;
-  t.sources.push_back(source);
+  auto t = json_source_pipeline(app, topic, delivery);
+  t.sources.back().as_table = true;
   t.sinks = {{output, operators::data_format::string, operators::data_format::json}};
   return t;
 }

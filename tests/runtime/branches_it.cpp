@@ -55,11 +55,7 @@ struct outputs {
 
 ops::topology graph(const std::string& app, const std::string& input, const outputs& out,
                     ops::delivery_guarantee delivery) {
-  ops::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(200);
-  t.sources.push_back({{input}, ops::data_format::string, ops::data_format::json});
+  auto t = json_source_pipeline(app, input, delivery, std::chrono::milliseconds(200));
   const ops::sink_spec per_user{out.per_user, ops::data_format::string, ops::data_format::json};
   const ops::sink_spec per_parity{out.per_parity, ops::data_format::string, ops::data_format::json};
   const ops::sink_spec edges{out.edges, ops::data_format::string, ops::data_format::json};

@@ -14,11 +14,7 @@ inline operators::topology enrichment(
     const std::string& app, const std::string& orders, const std::string& customers,
     const std::string& output, operators::delivery_guarantee delivery,
     operators::table_restore restore_from = operators::table_restore::changelog) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
+  auto t = json_source_pipeline(app, orders, delivery);
   t.tables.push_back({"customers",
                       customers,
                       operators::data_format::string,

@@ -35,11 +35,7 @@ operators::function_registry registry() {
 operators::topology dedup_pipeline(const std::string& app, const std::string& input,
                                    const std::string& output,
                                    operators::delivery_guarantee delivery) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  t.sources.push_back({{input}, operators::data_format::string, operators::data_format::json});
+  auto t = json_source_pipeline(app, input, delivery);
   operators::step s;
   s.kind = operators::step_kind::processor;
   s.name = "dedup";

@@ -24,11 +24,7 @@ operators::topology recent_counts_pipeline(const std::string& app, const std::st
                                            const std::string& output,
                                            const operators::registered_processor& registration,
                                            operators::delivery_guarantee delivery) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  t.sources.push_back({{input}, operators::data_format::string, operators::data_format::json});
+  auto t = json_source_pipeline(app, input, delivery);
   operators::step s;
   s.kind = operators::step_kind::processor;
   s.name = "count";

@@ -22,11 +22,7 @@ constexpr std::int64_t second = 1000;
 operators::topology matching(const std::string& app, const std::string& orders,
                              const std::string& payments, const std::string& output,
                              operators::delivery_guarantee delivery, bool in_branch) {
-  operators::topology t;
-  t.name = app;
-  t.delivery = delivery;
-  t.commit_interval = std::chrono::milliseconds(100);
-  t.sources.push_back({{orders}, operators::data_format::string, operators::data_format::json});
+  auto t = json_source_pipeline(app, orders, delivery);
   t.streams.push_back(
       {"payments", payments, operators::data_format::string, operators::data_format::json});
   operators::step join;
