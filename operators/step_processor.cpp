@@ -89,9 +89,9 @@ void step_processor::process(const record& in, processor_context& context) {
       if (fields_.empty()) {
         next.value = value_or_throw(expression_->evaluate(in, step_.name));
       } else {
-        json::object object;
+        json::object object(fields_.size());
         for (const auto& [name, expression] : fields_) {
-          object[name] = value_or_throw(expression.evaluate(in, step_.name));
+          object.insert_or_assign(name, value_or_throw(expression.evaluate(in, step_.name)));
         }
         next.value = std::move(object);
       }
