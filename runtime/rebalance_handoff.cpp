@@ -29,6 +29,7 @@ asio::awaitable<void> rebalance_handoff::hand_over(rebalance_event event) {
   if (closed_) co_return;
   queue_.push_back(std::move(event));
   const auto mine = ++queued_;
+  if (event_queued_) event_queued_();
   while (handled_ < mine && !closed_) {
     co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled: re-check
   }

@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -45,8 +46,11 @@ class rebalance_handoff final : public kafka::rebalance_listener {
  public:
   // The timer never expires; cancel() wakes every waiter (a second expires_at would cancel the
   // other waiters too, and they each other, forever).
-  explicit rebalance_handoff(asio::any_io_executor executor)
-      : wake_(std::move(executor), asio::steady_timer::time_point::max()) {}
+  // `event_queued` runs when a callback has queued its event: the loop may be waiting in a poll
+  // (up to its poll timeout), and is to look at the event now.
+  rebalance_handoff(asio::any_io_executor executor, std::function<void()> event_queued)
+      : wake_(executor, asio::steady_timer::time_point::max()),
+        event_queued_(std::move(event_queued)) {}
 
   asio::awaitable<void> on_partitions_revoked(std::vector<kafka::topic_partition> revoked) override;
   asio::awaitable<void> on_partitions_assigned(
@@ -70,6 +74,7 @@ class rebalance_handoff final : public kafka::rebalance_listener {
   std::uint64_t handled_ = 0;
   bool closed_ = false;
   asio::steady_timer wake_;  // waiting callbacks park on it; cancelled when something changed
+  std::function<void()> event_queued_;
 };
 
 }  // namespace sluice::runtime

@@ -132,7 +132,9 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
   collector = std::make_unique<record_collector>(*producer, std::move(routes));
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer,
                                          config.hooks, owner.metrics_);
-  rebalance = std::make_shared<rebalance_handoff>(executor);
+  // The loop waits in getmany() between records; an event must not wait for its poll timeout
+  // (100 ms more for every start and every rebalance step).
+  rebalance = std::make_shared<rebalance_handoff>(executor, [this] { consumer->wake_getmany(); });
   consumer->subscribe(tasks->input_topics(), rebalance);
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <unordered_set>
+#include <utility>
 
 #include "kafka/client/clock.hpp"
 #include "kafka/consumer/consumer_impl.hpp"
@@ -632,9 +633,16 @@ asio::awaitable<std::vector<consumer_record>> consumer::getmany(std::chrono::mil
     self.raise_errors(only);
     std::vector<consumer_record> out;
     if (!self.group_blocks_fetching()) out = self.drain(max_records, only);
-    if (!out.empty() || clock::now() >= deadline || self.stopping) co_return out;
+    if (!out.empty() || clock::now() >= deadline || self.stopping ||
+        std::exchange(self.woken, false))
+      co_return out;
     co_await self.data_ready.wait(deadline);
   }
+}
+
+void consumer::wake_getmany() {
+  impl_->woken = true;
+  impl_->data_ready.notify_all();
 }
 
 asio::awaitable<std::optional<consumer_record>> consumer::getone(

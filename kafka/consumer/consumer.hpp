@@ -146,6 +146,10 @@ class consumer {
   asio::awaitable<std::vector<consumer_record>> getmany(
       std::chrono::milliseconds timeout, std::size_t max_records = 0,
       std::vector<topic_partition> partitions = {});
+  // A getmany() waiting now returns at once with what it has, possibly nothing; without one, the
+  // next getmany() does (Java's wakeup(), without the exception). For a caller that waits in
+  // getmany() and learns of other work elsewhere, e.g. from a rebalance listener.
+  void wake_getmany();
   // One record, waiting up to `timeout`; nullopt when none arrived in time.
   asio::awaitable<std::optional<consumer_record>> getone(
       std::chrono::milliseconds timeout = std::chrono::milliseconds::max(),

@@ -179,6 +179,7 @@ struct consumer::impl : std::enable_shared_from_this<consumer::impl> {
   wakeup fetch_wanted;  // a partition became fetchable, or the assignment changed
   bool started = false;
   bool stopping = false;
+  bool woken = false;  // wake_getmany() was called: the next getmany returns without waiting
   // Set while stop() commits and leaves: every retry loop gives up by then, so that stop() is
   // bounded (one request timeout) even with the brokers down.
   std::optional<std::chrono::steady_clock::time_point> closing_deadline;

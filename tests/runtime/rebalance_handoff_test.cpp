@@ -33,7 +33,8 @@ struct group_side {
 
 struct fixture {
   asio::io_context context;
-  rebalance_handoff handoff{context.get_executor()};
+  int loop_woken = 0;  // how often the handoff woke the loop's poll
+  rebalance_handoff handoff{context.get_executor(), [this] { ++loop_woken; }};
   std::vector<std::string> returned;
   group_side group{handoff, returned};
 
@@ -54,6 +55,7 @@ TEST(rebalance_handoff, a_callback_returns_only_after_the_loop_handled_its_event
   f.spawn(f.group.revoke(partitions, "revoked"));
   EXPECT_TRUE(f.returned.empty());
   ASSERT_TRUE(f.handoff.pending());
+  EXPECT_EQ(f.loop_woken, 1) << "the loop, waiting in a poll, was not told of the event";
 
   auto event = f.handoff.next();
   ASSERT_TRUE(event);
@@ -74,6 +76,7 @@ TEST(rebalance_handoff, events_reach_the_loop_in_order_and_each_callback_waits_f
   f.spawn(f.group.revoke({{"in", 0}}, "revoked"));
   f.spawn(f.group.assign({{"in", 1}}, "assigned"));
   f.spawn(f.group.lose({{"in", 2}}, "lost"));
+  EXPECT_EQ(f.loop_woken, 3);
 
   auto first = f.handoff.next();
   ASSERT_TRUE(first);

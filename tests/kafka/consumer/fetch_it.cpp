@@ -2,6 +2,9 @@
 // offset lookups, pause/resume, offset-out-of-range handling, compressed batches and headers.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <map>
 #include <set>
 
@@ -274,6 +277,40 @@ asio::awaitable<void> pause_and_resume(asio::any_io_executor ex) {
 
 TEST(consumer_fetch, pause_and_resume) {
   run_coroutine([](asio::any_io_executor ex) { return pause_and_resume(ex); });
+}
+
+asio::awaitable<void> wake_later(consumer& c) {
+  asio::steady_timer pause(co_await asio::this_coro::executor, milliseconds(200));
+  co_await pause.async_wait(asio::use_awaitable);
+  c.wake_getmany();
+}
+
+// A getmany() with no deadline (it would wait for ever on an empty topic) returns once woken, and
+// records still come after.
+asio::awaitable<void> woken_getmany_returns_at_once(asio::any_io_executor ex) {
+  cluster admin(ex, client_settings());
+  co_await admin.start();
+  auto topic = test::unique_topic("wake");
+  co_await create_topic(admin, topic, 1);
+  topic_partition p0{topic, 0};
+  consumer c(ex, consumer_settings());
+  co_await c.start();
+  c.assign({p0});
+  // Woken before it waits: the next getmany returns at once.
+  c.wake_getmany();
+  EXPECT_TRUE((co_await c.getmany(milliseconds::max())).empty());
+  // Woken while it waits.
+  asio::co_spawn(ex, wake_later(c), asio::detached);
+  EXPECT_TRUE((co_await c.getmany(milliseconds::max())).empty());
+  co_await produce(admin, topic, 0, numbered(0, 3));
+  auto records = co_await read_records(c, 3);
+  EXPECT_EQ(records.size(), 3u);
+  co_await c.stop();
+  admin.close();
+}
+
+TEST(consumer_fetch, woken_getmany_returns_at_once) {
+  run_coroutine([](asio::any_io_executor ex) { return woken_getmany_returns_at_once(ex); });
 }
 
 asio::awaitable<void> offset_out_of_range_with_reset_none(asio::any_io_executor ex) {
