@@ -128,7 +128,11 @@ def run_one(kafka, broker_pid, system_name, launch, job, records, input_topic, i
                         row["steady_records_per_s"] = (records - first[2]) / (elapsed - first[0])
                         row["steady_cpu_us"] = (cpu - first[1]) * 1e6 / (records - first[2])
                     break
-                time.sleep(0.2)
+                # Every 0.2 s until the input is nearly all committed, then every 0.02 s: a run of
+                # Sluice's takes about 2.5 s, and a 0.2 s step at the end would add 0.1 s to it
+                # on average (4%) against about 1% to a run of 8 s.
+                near_end = sum(o for (t, _), o in committed.items() if t == input_topic) >= 0.9 * records
+                time.sleep(0.02 if near_end else 0.2)
             problems = job_check(kafka, job, records, output_topic)
             if problems:
                 row["status"] = "failed: output not exact: " + "; ".join(problems[:3])
