@@ -249,13 +249,13 @@ std::optional<data_format> parse_data_format(std::string_view name) {
   return std::nullopt;
 }
 
-processing_result<boost::json::value> decode(data_format format,
-                                             const std::optional<std::string>& data,
-                                             record_part part, const record_origin& origin) {
+processing_result<boost::json::value> decode_bytes(data_format format,
+                                                   std::optional<std::string_view> data,
+                                                   record_part part, const record_origin& origin) {
   if (!data) {
     return boost::json::value(nullptr);
   }
-  const std::string& bytes = *data;
+  const std::string_view bytes = *data;
   switch (format) {
     case data_format::json: {
       boost::system::error_code ec;

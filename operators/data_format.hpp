@@ -32,9 +32,16 @@ std::string to_json_text(const boost::json::value& value);
 
 enum class record_part : std::uint8_t { key, value };
 
-processing_result<boost::json::value> decode(data_format format,
-                                             const std::optional<std::string>& data,
-                                             record_part part, const record_origin& origin);
+// The bytes as `format` reads them (nullopt: a null key or value, JSON null).
+processing_result<boost::json::value> decode_bytes(data_format format,
+                                                   std::optional<std::string_view> data,
+                                                   record_part part, const record_origin& origin);
+inline processing_result<boost::json::value> decode(data_format format,
+                                                    const std::optional<std::string>& data,
+                                                    record_part part, const record_origin& origin) {
+  return decode_bytes(format, data ? std::optional<std::string_view>(*data) : std::nullopt, part,
+                      origin);
+}
 
 // `origin` only names the record in an error (its topic is the destination topic).
 processing_result<std::optional<std::string>> encode(data_format format,

@@ -38,6 +38,14 @@ struct raw_record {
   std::vector<header> headers;
 };
 
+// A raw record's key and value, decoded by its source's formats before its turn (the runtime's
+// input_decoder does it on a thread of its own): what sub_topology_processor::process would
+// decode from the record's bytes.
+struct decoded_input {
+  boost::json::value key;
+  boost::json::value value;
+};
+
 // An expression's result as a record time: milliseconds since the epoch, a non-negative number
 // (an int, or a double, truncated). nullopt for anything else; set_timestamp and a window's time
 // expression turn that into an invalid_timestamp error.

@@ -77,43 +77,48 @@ void sub_topology_processor::update_table(state::kv_store& table, const record& 
   operator_metrics::increment(metrics_.table_records);
 }
 
-std::optional<processing_error> sub_topology_processor::process(raw_record in,
-                                                                std::vector<output_record>& out) {
+std::optional<processing_error> sub_topology_processor::process(
+    raw_record in, std::vector<output_record>& out, std::optional<decoded_input> decoded) {
   operator_metrics::increment(metrics_.records_in);
   auto fail = [this](processing_error e) {
     operator_metrics::increment(metrics_.errors);
     return std::optional<processing_error>(std::move(e));
   };
 
-  const source_spec* source = source_for(in.origin.topic);
-  if (source == nullptr) {
-    return fail(processing_error{
-        error_kind::deserialization, "topic is not a source of this sub-topology", in.origin, {}});
-  }
-  auto key = decode(source->key_format, in.key, record_part::key, in.origin);
-  if (!key) {
-    return fail(key.error());
-  }
-  auto value = decode(source->value_format, in.value, record_part::value, in.origin);
-  if (!value) {
-    return fail(value.error());
+  if (!decoded) {
+    const source_spec* source = source_for(in.origin.topic);
+    if (source == nullptr) {
+      return fail(processing_error{error_kind::deserialization,
+                                   "topic is not a source of this sub-topology",
+                                   in.origin,
+                                   {}});
+    }
+    auto key = decode(source->key_format, in.key, record_part::key, in.origin);
+    if (!key) {
+      return fail(key.error());
+    }
+    auto value = decode(source->value_format, in.value, record_part::value, in.origin);
+    if (!value) {
+      return fail(value.error());
+    }
+    decoded = decoded_input{std::move(key).value(), std::move(value).value()};
   }
 
   clock_->advance(in.timestamp);
   graph_->keep_stream_time();
-  const record decoded{std::move(key).value(), std::move(value).value(), in.timestamp,
+  const record current{std::move(decoded->key), std::move(decoded->value), in.timestamp,
                        std::move(in.headers), std::move(in.origin)};
-  const std::string& topic = decoded.origin.topic;
+  const std::string& topic = current.origin.topic;
   auto e = run(
       [&] {
         if (auto table = tables_by_topic_.find(topic); table != tables_by_topic_.end()) {
-          update_table(*table->second, decoded);
+          update_table(*table->second, current);
         } else if (auto* joined = graph_->joined_input(topic)) {
           // The joined stream or table enters at its join step; what the join emits goes on
           // after it.
-          joined->receive(decoded);
+          joined->receive(current);
         } else {
-          graph_->process(decoded);
+          graph_->process(current);
         }
         graph_->punctuate_stream_time();
       },

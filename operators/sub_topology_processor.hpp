@@ -54,7 +54,10 @@ class sub_topology_processor {
 
   // Appends the records to write to `out` (only when the record succeeded as a whole). Takes the
   // record by value: its origin and headers move into the decoded record, not copied per record.
-  std::optional<processing_error> process(raw_record in, std::vector<output_record>& out);
+  // `decoded`: its key and value already decoded by the source's formats (then `in` needs no key
+  // and value bytes).
+  std::optional<processing_error> process(raw_record in, std::vector<output_record>& out,
+                                          std::optional<decoded_input> decoded = std::nullopt);
 
   // Whether a punctuation is due at `wall_clock_ms` (a table's emit_every, a processor's
   // punctuate_every; the first one an interval after the first call).

@@ -89,6 +89,9 @@ void add_record_counts(families& out, const runtime_metrics& m) {
               value(m.processing_errors));
   out.counter("sluice_dead_lettered_records_total", "Records written to the dead-letter topic",
               value(m.dead_lettered));
+  out.counter("sluice_records_decoded_ahead_total",
+              "Input records decoded by the stream thread's helper thread ahead of processing",
+              value(m.decoded_ahead));
   out.counter("sluice_commits_total", "Commits (transactions under exactly-once)",
               value(m.commits));
   out.counter("sluice_aborted_transactions_total",

@@ -60,6 +60,7 @@ struct runtime_metrics {
   std::atomic<std::uint64_t> assigned_tasks{0};   // tasks running (restored, processing)
   std::atomic<std::uint64_t> restoring_tasks{0};  // tasks assigned, still restoring their stores
   std::atomic<std::uint64_t> rebalance_events{0};
+  std::atomic<std::uint64_t> decoded_ahead{0};  // input records the input_decoder's thread decoded
 
   // ---- the app's thread only ------------------------------------------------------------------
   std::map<kafka::topic_partition, std::uint64_t> records_in_by_partition;

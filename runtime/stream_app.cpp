@@ -16,21 +16,6 @@ using kafka::topic_partition;
 // long per turn; the other tasks' records still come every turn.
 constexpr std::chrono::milliseconds restore_slice{20};
 
-operators::raw_record to_raw_record(const kafka::consumer_record& in) {
-  operators::raw_record raw;
-  raw.origin = {std::string(in.topic), in.partition, in.offset};
-  if (in.key) raw.key = std::string(kafka::protocol::as_string_view(*in.key));
-  if (in.value) raw.value = std::string(kafka::protocol::as_string_view(*in.value));
-  raw.timestamp = in.timestamp;
-  raw.headers.reserve(in.headers.size());
-  for (const auto& h : in.headers) {
-    std::optional<std::string> value;
-    if (h.value) value = std::string(kafka::protocol::as_string_view(*h.value));
-    raw.headers.push_back({std::string(h.key), std::move(value)});
-  }
-  return raw;
-}
-
 }  // namespace
 
 stream_app::stream_app(asio::any_io_executor executor, operators::topology topology,
@@ -168,16 +153,38 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
 }
 
 asio::awaitable<void> stream_app::impl::process(std::vector<kafka::consumer_record> batch) {
-  for (auto& in : batch) {
-    task* t = tasks->running_task_for(in.topic, in.partition);
-    if (t == nullptr) continue;  // revoked since it was fetched
-    if (t->orders_input()) {
-      t->input().add(std::move(in));
-      continue;
+  if (!decoder || batch.size() < input_decoder::min_batch) {
+    for (auto& in : batch) {
+      task* t = tasks->running_task_for(in.topic, in.partition);
+      if (t == nullptr) continue;  // revoked since it was fetched
+      if (t->orders_input()) {
+        t->input().add(std::move(in));
+        continue;
+      }
+      co_await process_record(*t, in);
     }
-    co_await process_record(*t, in);
+  } else {
+    // The worker decodes ahead while the loop processes; the records stay shared until both
+    // have let go of them.
+    auto shared = std::make_shared<const std::vector<kafka::consumer_record>>(std::move(batch));
+    const auto number = decoder->start(shared);
+    for (std::size_t i = 0; i < shared->size(); ++i) {
+      const auto& in = (*shared)[i];
+      task* t = tasks->running_task_for(in.topic, in.partition);
+      if (t == nullptr) continue;  // revoked since it was fetched
+      if (t->orders_input()) {
+        t->input().add(in, {number, i});  // taken when its turn comes, below
+        continue;
+      }
+      auto decoded = decoder->take({number, i});
+      co_await process_record(*t, in, std::move(decoded));
+    }
   }
   co_await process_ordered_inputs();
+  if (decoder) {
+    decoder->finish();
+    owner.metrics_.decoded_ahead.store(decoder->taken_from_worker(), std::memory_order_relaxed);
+  }
 }
 
 asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
@@ -186,7 +193,11 @@ asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
     auto lagging = co_await not_caught_up(t->input().empty_partitions());
     while (auto next = t->input().next(lagging, clock::now(), config.max_task_idle)) {
       const bool emptied = t->input().emptied_a_partition();
-      co_await process_record(*t, *next);
+      // A named local, not a temporary of a conditional inside the co_await: g++ 12 destroys
+      // such a temporary twice.
+      std::optional<decoded_record> decoded;
+      if (decoder) decoded = decoder->take(next->slot);
+      co_await process_record(*t, next->record, std::move(decoded));
       if (!t->processing()) break;  // an abort rewound the task (its buffers are gone)
       if (emptied) lagging = co_await not_caught_up(t->input().empty_partitions());
     }
@@ -232,7 +243,8 @@ asio::awaitable<std::vector<kafka::topic_partition>> stream_app::impl::not_caugh
   co_return lagging;
 }
 
-asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::consumer_record& in) {
+asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::consumer_record& in,
+                                                       std::optional<decoded_record> decoded) {
   commits->begin_record();
   owner.metrics_.records_in.fetch_add(1, std::memory_order_relaxed);
   if (in.partition != counted_partition || in.topic != counted_topic) {
@@ -242,8 +254,10 @@ asio::awaitable<void> stream_app::impl::process_record(task& t, const kafka::con
   }
   ++*records_in_of_partition;
   outputs.clear();
-  if (auto error = t.processor().process(to_raw_record(in), outputs))
-    co_await handle_error(*error, in);
+  auto error =
+      decoded ? t.processor().process(std::move(decoded->raw), outputs, std::move(decoded->decoded))
+              : t.processor().process(to_raw_record(in), outputs);
+  if (error) co_await handle_error(*error, in);
   for (const auto& out : outputs) {
     co_await collector->send(out);
     count_output(out.topic);
@@ -317,6 +331,11 @@ asio::awaitable<void> stream_app::impl::shut_down(bool clean) {
   }
   if (admin_cluster) admin_cluster->close();
   if (endpoint) endpoint->close();
+  if (decoder) {
+    spdlog::info("{}: the decode thread decoded {} of {} input records ahead", topology.name,
+                 decoder->taken_from_worker(),
+                 owner.metrics_.records_in.load(std::memory_order_relaxed));
+  }
   spdlog::info("{}: stopped", topology.name);
 }
 

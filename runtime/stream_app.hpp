@@ -131,6 +131,10 @@ struct runtime_config {
   // empty is host name and process id; the stream threads of one process share it.
   std::string process_id;
   std::chrono::milliseconds poll_timeout{100};
+  // Decode the input (the key and value by the source's formats, the copies out of the fetch
+  // buffer) on a helper thread ahead of the loop (input_decoder.hpp): the loop then mostly only
+  // processes. false: the loop decodes every record itself, one thread fewer.
+  bool decode_ahead = true;
   // A task reading several partitions (a stream and a joined table) takes their records in
   // timestamp order; a partition with nothing fetched but records on the broker holds it back
   // at most this long (Kafka Streams' max.task.idle.ms).

@@ -21,6 +21,7 @@
 #include "runtime/app_endpoint.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/client_ports.hpp"
+#include "runtime/input_decoder.hpp"
 #include "runtime/rebalance_handoff.hpp"
 #include "runtime/record_collector.hpp"
 #include "runtime/state_directory.hpp"
@@ -72,7 +73,9 @@ struct stream_app::impl {
   asio::awaitable<void> loop();
   asio::awaitable<void> handle_rebalance_events();
   asio::awaitable<void> process(std::vector<kafka::consumer_record> batch);
-  asio::awaitable<void> process_record(task& t, const kafka::consumer_record& in);
+  // `decoded`: the record as the input_decoder decoded it ahead, if it did.
+  asio::awaitable<void> process_record(task& t, const kafka::consumer_record& in,
+                                       std::optional<decoded_record> decoded = std::nullopt);
   asio::awaitable<void> process_ordered_inputs();
   asio::awaitable<void> punctuate();
   void use_task_assignor(kafka::consumer_config& consumer_config,
@@ -122,6 +125,7 @@ struct stream_app::impl {
   std::shared_ptr<rebalance_handoff> rebalance;
   std::unique_ptr<task_manager> tasks;
   std::unique_ptr<record_collector> collector;
+  std::unique_ptr<input_decoder> decoder;  // with config.decode_ahead
   std::unique_ptr<checkpoint> commits;
   std::shared_ptr<state::rocksdb::memory_budget> memory;
   std::unique_ptr<app_endpoint> endpoint;

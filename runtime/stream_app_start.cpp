@@ -130,6 +130,7 @@ asio::awaitable<void> stream_app::impl::start_clients(const std::string& instanc
                            });
   }
   collector = std::make_unique<record_collector>(*producer, std::move(routes));
+  if (config.decode_ahead) decoder = std::make_unique<input_decoder>(source_formats_of(plan));
   commits = std::make_unique<checkpoint>(topology, *tasks, *collector, *input, *producer,
                                          config.hooks, owner.metrics_);
   // The loop waits in getmany() between records; an event must not wait for its poll timeout

@@ -3,14 +3,13 @@
 namespace sluice::runtime {
 
 task_input::task_input(std::vector<kafka::topic_partition> partitions) {
-  for (auto& p : partitions)
-    buffers_.emplace_back(std::move(p), std::deque<kafka::consumer_record>{});
+  for (auto& p : partitions) buffers_.emplace_back(std::move(p), std::deque<buffered_record>{});
 }
 
-void task_input::add(kafka::consumer_record record) {
+void task_input::add(kafka::consumer_record record, decoder_slot slot) {
   for (auto& [partition, records] : buffers_) {
     if (partition.partition == record.partition && partition.topic == record.topic) {
-      records.push_back(std::move(record));
+      records.push_back({std::move(record), slot});
       ++buffered_;
       return;
     }
@@ -26,7 +25,7 @@ std::vector<kafka::topic_partition> task_input::empty_partitions() const {
   return out;
 }
 
-std::optional<kafka::consumer_record> task_input::next(
+std::optional<task_input::buffered_record> task_input::next(
     const std::vector<kafka::topic_partition>& not_caught_up, clock::time_point now,
     clock::duration max_idle) {
   emptied_ = false;
@@ -40,10 +39,10 @@ std::optional<kafka::consumer_record> task_input::next(
   } else {
     waiting_since_.reset();
   }
-  std::deque<kafka::consumer_record>* oldest = nullptr;
+  std::deque<buffered_record>* oldest = nullptr;
   for (auto& [partition, records] : buffers_) {
-    if (!records.empty() &&
-        (oldest == nullptr || records.front().timestamp < oldest->front().timestamp)) {
+    if (!records.empty() && (oldest == nullptr ||
+                             records.front().record.timestamp < oldest->front().record.timestamp)) {
       oldest = &records;
     }
   }

@@ -23,16 +23,21 @@
 
 #include "kafka/client/topic_partition.hpp"
 #include "kafka/consumer/consumer_record.hpp"
+#include "runtime/input_decoder.hpp"
 
 namespace sluice::runtime {
 
 class task_input {
  public:
   using clock = std::chrono::steady_clock;
+  struct buffered_record {
+    kafka::consumer_record record;
+    decoder_slot slot;  // where the input_decoder may have decoded it ahead
+  };
 
   explicit task_input(std::vector<kafka::topic_partition> partitions);
 
-  void add(kafka::consumer_record record);
+  void add(kafka::consumer_record record, decoder_slot slot = {});
   bool empty() const { return buffered_ == 0; }
   std::size_t partitions() const { return buffers_.size(); }
   std::size_t buffered() const { return buffered_; }
@@ -41,9 +46,8 @@ class task_input {
 
   // The next record to process, or nullopt: nothing buffered, or waiting for a partition in
   // `not_caught_up` (the empty ones that still have records on the broker) for less than max_idle.
-  std::optional<kafka::consumer_record> next(
-      const std::vector<kafka::topic_partition>& not_caught_up, clock::time_point now,
-      clock::duration max_idle);
+  std::optional<buffered_record> next(const std::vector<kafka::topic_partition>& not_caught_up,
+                                      clock::time_point now, clock::duration max_idle);
 
   // Whether the last next() took a partition's last buffered record (its lag needs a new look).
   bool emptied_a_partition() const { return emptied_; }
@@ -53,7 +57,7 @@ class task_input {
 
  private:
   // A handful of partitions: a vector searched by topic view, no key built per record.
-  std::vector<std::pair<kafka::topic_partition, std::deque<kafka::consumer_record>>> buffers_;
+  std::vector<std::pair<kafka::topic_partition, std::deque<buffered_record>>> buffers_;
   std::size_t buffered_ = 0;
   bool emptied_ = false;
   std::optional<clock::time_point> waiting_since_;

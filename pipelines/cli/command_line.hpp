@@ -124,6 +124,7 @@ struct run_args {
   std::int32_t metrics_port = -1;        // -1: no HTTP endpoint; 0: any free port
   std::string metrics_address = "0.0.0.0";
   int threads = 1;  // stream threads per pipeline, each its own group member (num.stream.threads)
+  bool decode_thread = true;  // each stream thread decodes its input ahead on a helper thread
 };
 
 struct reset_args {

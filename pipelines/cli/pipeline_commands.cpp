@@ -136,6 +136,7 @@ runtime::runtime_config runtime_config_of(const command_line& command,
   config.standby_replicas =
       args.standby_replicas >= 0 ? args.standby_replicas : definition.standby_replicas.value_or(0);
   config.leave_group_on_stop = !args.stay_in_group_on_stop;
+  config.decode_ahead = args.decode_thread;
   config.group_protocol = *kafka::parse_group_protocol(args.group_protocol);
   config.properties.all = command.connection.properties;
   config.properties.consumer = definition.kafka.consumer;

@@ -23,7 +23,7 @@ kafka::consumer_record record(const tp& from, std::int64_t offset, std::int64_t 
 std::string next_of(task_input& input, const std::vector<tp>& lagging = {},
                     task_input::clock::time_point now = task_input::clock::now()) {
   auto r = input.next(lagging, now, 500ms);
-  return r ? std::string(r->topic) + "@" + std::to_string(r->offset) : "none";
+  return r ? std::string(r->record.topic) + "@" + std::to_string(r->record.offset) : "none";
 }
 
 TEST(task_input, the_smallest_timestamp_goes_first_across_partitions) {

@@ -32,6 +32,34 @@ int in_process(std::vector<std::string> args, const std::string& input = "",
   return test_support::run_on_cluster(test::bootstrap_servers(), std::move(args), input, out_text);
 }
 
+// Whether the app logged that it runs within about 30 s: its sink topics exist from then on (it
+// creates them before it joins the group).
+bool wait_until_running(const sluice_process& sluice) {
+  for (int i = 0; i < 300 && sluice.log().find(": running (") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return sluice.log().find(": running (") != std::string::npos;
+}
+
+// The keys of a topic's committed records (sorted), once there are `want` of them or after about
+// a minute, and the records as `sluice consume` printed them (key, value, headers).
+std::pair<std::vector<std::string>, std::string> read_keys(const std::string& topic,
+                                                           std::size_t want) {
+  std::string out;
+  for (int i = 0;
+       i < 60 && static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) < want; ++i) {
+    out.clear();
+    in_process({"consume", "--topic", topic, "--from-beginning", "--isolation-level",
+                "read_committed", "--timeout-ms", "1000", "--format", "%k %v %h"},
+               "", &out);
+  }
+  std::vector<std::string> keys;
+  std::istringstream rows(out);
+  for (std::string line; std::getline(rows, line);) keys.push_back(line.substr(0, line.find(' ')));
+  std::sort(keys.begin(), keys.end());
+  return std::make_pair(keys, out);
+}
+
 // The port the endpoint logged ("serving ... <what> on 127.0.0.1:PORT"), 0 when it never did.
 std::uint16_t endpoint_port(const sluice_process& sluice, const std::string& what) {
   const std::regex serving(what + " on 127\\.0\\.0\\.1:([0-9]+)");
@@ -243,39 +271,63 @@ TEST(sluice_run, a_topic_per_record_sink_routes_each_record_and_dead_letters_an_
       {"run", (dir / "routed.yaml").string(), "--bootstrap-server", test::bootstrap_servers(),
        "--state-dir", (dir / "state").string(), "--memory-mb", "64", "--on-error", "dead-letter"},
       dir / "sluice.log");
-  // The sink's topics exist once the app runs (it creates them before it joins the group).
-  for (int i = 0; i < 300 && sluice.log().find(": running (") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_NE(sluice.log().find(": running ("), std::string::npos) << sluice.log();
+  ASSERT_TRUE(wait_until_running(sluice)) << sluice.log();
   in_process({"produce", "--topic", orders, "--key-separator", "\t"},
              "o1\t{\"region\":\"eu\"}\no2\t{\"region\":\"us\"}\no3\t{\"region\":\"apac\"}\n"
              "o4\t{\"region\":\"eu\"}\n");
-  auto read = [&](const std::string& topic, std::size_t want) {
-    std::string out;
-    for (int i = 0;
-         i < 60 && static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) < want; ++i) {
-      out.clear();
-      in_process({"consume", "--topic", topic, "--from-beginning", "--isolation-level",
-                  "read_committed", "--timeout-ms", "1000", "--format", "%k %v %h"},
-                 "", &out);
-    }
-    std::vector<std::string> keys;
-    std::istringstream rows(out);
-    for (std::string line; std::getline(rows, line);)
-      keys.push_back(line.substr(0, line.find(' ')));
-    std::sort(keys.begin(), keys.end());
-    return std::make_pair(keys, out);
-  };
-  const auto eu = read(orders + "-eu", 2);
-  const auto us = read(orders + "-us", 1);
-  const auto dead = read(app + "-dead-letter", 1);
+  const auto eu = read_keys(orders + "-eu", 2);
+  const auto us = read_keys(orders + "-us", 1);
+  const auto dead = read_keys(app + "-dead-letter", 1);
   EXPECT_EQ(eu.first, (std::vector<std::string>{"o1", "o4"})) << eu.second << sluice.log();
   EXPECT_EQ(us.first, (std::vector<std::string>{"o2"})) << us.second;
   EXPECT_EQ(dead.first, (std::vector<std::string>{"o3"})) << dead.second;
   EXPECT_NE(dead.second.find("which is not one of the sink's topics"), std::string::npos)
       << dead.second;
   EXPECT_EQ(sluice.stop(), 0) << sluice.log();
+  fs::remove_all(dir);
+}
+
+// Malformed records in the middle of large batches (the whole input is there before the app
+// starts, so its polls return hundreds of records): with the decode thread (the default) the
+// helper leaves them to the loop, which dead-letters them with the reason, exactly as without it;
+// every other record comes out once, in both modes.
+TEST(sluice_run,
+     malformed_records_among_many_are_dead_lettered_with_and_without_the_decode_thread) {
+  const auto dir = fs::temp_directory_path() / ("sluice-run-it-" + test::unique_topic("decode"));
+  fs::create_directories(dir);
+  const auto orders = test::unique_topic("decode-orders");
+  in_process({"topics", "create", "--topic", orders, "--partitions", "2"});
+  std::string input;
+  std::vector<std::string> good, bad;
+  for (int i = 0; i < 600; ++i) {
+    const auto key = "o" + std::to_string(1000 + i);
+    const bool malformed = i == 7 || i == 300 || i == 599;
+    input += key + "\t" + (malformed ? "{\"seq\":" : "{\"seq\":" + std::to_string(i) + "}") + "\n";
+    (malformed ? bad : good).push_back(key);
+  }
+  in_process({"produce", "--topic", orders, "--key-separator", "\t"}, input);
+  for (const bool decode_thread : {true, false}) {
+    SCOPED_TRACE(decode_thread ? "with the decode thread" : "--no-decode-thread");
+    const auto app = test::unique_topic("decode-app");
+    const auto file = dir / (app + ".yaml");
+    std::ofstream(file) << "name: " << app << "\ndelivery: exactly_once\ncommit_interval: 100ms\n"
+                        << "sources:\n  - topic: " << orders << "\n    value_format: json\n"
+                        << "steps:\n  - map:\n      seq: value.seq\n      twice: value.seq * 2\n"
+                        << "sink:\n  topic: " << app << "-out\n";
+    std::vector<std::string> args{
+        "run",         file.string(),        "--bootstrap-server", test::bootstrap_servers(),
+        "--state-dir", (dir / app).string(), "--memory-mb",        "64",
+        "--on-error",  "dead-letter"};
+    if (!decode_thread) args.emplace_back("--no-decode-thread");
+    sluice_process sluice(args, dir / (app + ".log"));
+    ASSERT_TRUE(wait_until_running(sluice)) << sluice.log();
+    const auto out = read_keys(app + "-out", good.size());
+    const auto dead = read_keys(app + "-dead-letter", bad.size());
+    EXPECT_EQ(out.first, good) << sluice.log();
+    EXPECT_EQ(dead.first, bad) << dead.second;
+    EXPECT_NE(dead.second.find("is not valid JSON"), std::string::npos) << dead.second;
+    EXPECT_EQ(sluice.stop(), 0) << sluice.log();
+  }
   fs::remove_all(dir);
 }
 
