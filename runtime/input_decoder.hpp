@@ -74,11 +74,6 @@ class input_decoder {
   input_decoder(const input_decoder&) = delete;
   input_decoder& operator=(const input_decoder&) = delete;
 
-  // The record converted and decoded, or nullopt: it does not decode (the error is the loop's to
-  // report) or its topic has no formats.
-  static std::optional<decoded_record> decode(const kafka::consumer_record& in,
-                                              const source_formats& formats);
-
   // Lets the worker decode `batch` ahead, from its first record on. Lets go of the previous
   // batch. The records' fetch buffers stay alive as long as either thread holds the batch.
   // Returns the batch's number.
@@ -98,6 +93,10 @@ class input_decoder {
  private:
   struct job;
 
+  // The record converted and decoded, or nullopt: it does not decode (the error is the loop's to
+  // report).
+  static std::optional<decoded_record> decode(const kafka::consumer_record& in,
+                                              const source_formats& formats);
   void work();
 
   const formats_by_topic formats_;

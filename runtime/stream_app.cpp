@@ -153,35 +153,25 @@ asio::awaitable<void> stream_app::impl::handle_rebalance_events() {
 }
 
 asio::awaitable<void> stream_app::impl::process(std::vector<kafka::consumer_record> batch) {
-  if (!decoder || batch.size() < input_decoder::min_batch) {
-    for (auto& in : batch) {
-      task* t = tasks->running_task_for(in.topic, in.partition);
-      if (t == nullptr) continue;  // revoked since it was fetched
-      if (t->orders_input()) {
-        t->input().add(std::move(in));
-        continue;
-      }
-      co_await process_record(*t, in);
+  // The decoder's worker decodes ahead while the loop processes; the records stay shared until
+  // both have let go of them. Batch number 0: nothing decoded ahead (no decoder, a small batch).
+  auto records = std::make_shared<const std::vector<kafka::consumer_record>>(std::move(batch));
+  std::uint64_t number = 0;
+  if (decoder && records->size() >= input_decoder::min_batch) number = decoder->start(records);
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    const auto& in = (*records)[i];
+    task* t = tasks->running_task_for(in.topic, in.partition);
+    if (t == nullptr) continue;  // revoked since it was fetched
+    if (t->orders_input()) {
+      t->input().add(in, {number, i});  // its decoding is taken when its turn comes, below
+      continue;
     }
-  } else {
-    // The worker decodes ahead while the loop processes; the records stay shared until both
-    // have let go of them.
-    auto shared = std::make_shared<const std::vector<kafka::consumer_record>>(std::move(batch));
-    const auto number = decoder->start(shared);
-    for (std::size_t i = 0; i < shared->size(); ++i) {
-      const auto& in = (*shared)[i];
-      task* t = tasks->running_task_for(in.topic, in.partition);
-      if (t == nullptr) continue;  // revoked since it was fetched
-      if (t->orders_input()) {
-        t->input().add(in, {number, i});  // taken when its turn comes, below
-        continue;
-      }
-      auto decoded = decoder->take({number, i});
-      co_await process_record(*t, in, std::move(decoded));
-    }
+    std::optional<decoded_record> decoded;
+    if (number != 0) decoded = decoder->take({number, i});
+    co_await process_record(*t, in, std::move(decoded));
   }
   co_await process_ordered_inputs();
-  if (decoder) {
+  if (number != 0) {
     decoder->finish();
     owner.metrics_.decoded_ahead.store(decoder->taken_from_worker(), std::memory_order_relaxed);
   }
@@ -196,7 +186,7 @@ asio::awaitable<void> stream_app::impl::process_ordered_inputs() {
       // A named local, not a temporary of a conditional inside the co_await: g++ 12 destroys
       // such a temporary twice.
       std::optional<decoded_record> decoded;
-      if (decoder) decoded = decoder->take(next->slot);
+      if (next->slot.batch != 0) decoded = decoder->take(next->slot);
       co_await process_record(*t, next->record, std::move(decoded));
       if (!t->processing()) break;  // an abort rewound the task (its buffers are gone)
       if (emptied) lagging = co_await not_caught_up(t->input().empty_partitions());
